@@ -1,0 +1,502 @@
+/*
+ * beemofs_main.c -- beemofs STORE MOUNTPOINT -o machine=NAME,...
+ *
+ * Order matters: options are checked and the key is unlocked (which may
+ * ask for a password on the terminal) before anything else; then, unless
+ * -f, the process forks and the parent waits for the child to report
+ * that the store is open and the file system mounted, so that the exit
+ * status of `beemofs` (and of mount(8) through mount.fuse3) tells the
+ * truth.  Threads are started only in the child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beemofs.h"
+#include "bm.h"
+#include "ctlsock.h"
+#include "keymgr.h"
+#include "scan.h"
+
+struct opts {
+	char *store;
+	char *machine;
+	char *keyfile;
+	char *user;
+	char *passfile;
+	char *config;
+	int admin;
+	int nosnapshot;
+	int ro;
+	int show_help;
+};
+
+#define OPT(t, p) {t, offsetof(struct opts, p), 1}
+
+static const struct fuse_opt opt_spec[] = {
+	OPT("machine=%s", machine),
+	OPT("keyfile=%s", keyfile),
+	OPT("user=%s", user),
+	OPT("passfile=%s", passfile),
+	OPT("config=%s", config),
+	OPT("admin", admin),
+	OPT("nosnapshot", nosnapshot),
+	OPT("ro", ro),
+	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
+	OPT("-h", show_help),
+	OPT("--help", show_help),
+	FUSE_OPT_END,
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: beemofs STORE MOUNTPOINT -o machine=NAME,keyfile=FILE "
+	    "[-f] [-o OPTIONS]\n"
+	    "       beemofs STORE MOUNTPOINT -o machine=NAME,user=USER "
+	    "[-o passfile=FILE]\n"
+	    "       beemofs STORE MOUNTPOINT -o machine=NAME,admin "
+	    "[-o passfile=FILE]\n\n"
+	    "Mounts the backup set of one machine.  With keyfile= (the "
+	    "machine's POSTE key\nfile) it is a read-write backup session; "
+	    "with user= or admin it is a read-only\nrestore session opened "
+	    "with that password.\n\n"
+	    "options:\n"
+	    "  -o machine=NAME     the machine (required)\n"
+	    "  -o keyfile=FILE     POSTE key file: backup session\n"
+	    "  -o user=USER        restore session as USER (password)\n"
+	    "  -o admin            restore session as the administrator\n"
+	    "  -o passfile=FILE    read the password from FILE (default: "
+	    "terminal,\n"
+	    "                      or the file named by $BEEMO_PASSWORD_FILE)\n"
+	    "  -o config=FILE      configuration file (default $BEEMO_CONFIG "
+	    "or " BM_CONF_DEFAULT ")\n"
+	    "  -o nosnapshot       no snapshot when the backup session ends\n"
+	    "  -o ro               read-only even with keyfile=\n"
+	    "  -f                  stay in the foreground, log to stderr\n"
+	    "  -d                  foreground with FUSE debugging\n"
+	    "  -s                  single-threaded\n"
+	    "  -o allow_other      let other users see the mount\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n");
+}
+
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	struct opts *o = data;
+
+	(void)out;
+	if (key == FUSE_OPT_KEY_NONOPT && o->store == NULL) {
+		o->store = strdup(arg);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- the control socket ----------------------------------------------- */
+
+static void
+ctl_handler(void *ctx, const char *cmd, char *reply, size_t size)
+{
+	struct beemofs *fs = ctx;
+	uint32_t id;
+	int rc;
+
+	if (strncmp(cmd, "snapshot", 8) == 0 &&
+	    (cmd[8] == '\0' || cmd[8] == ' ')) {
+		rc = store_snapshot(fs->st, cmd[8] ? cmd + 9 : NULL, &id);
+		if (rc == 0) {
+			bm_log(LOG_NOTICE, "snapshot %u taken", id);
+			snprintf(reply, size, "ok %u\n", id);
+		} else {
+			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
+		}
+	} else if (strcmp(cmd, "sync") == 0) {
+		rc = store_sync(fs->st);
+		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
+		    beemo_strerror(rc));
+	} else if (strcmp(cmd, "status") == 0) {
+		struct store_stats s;
+
+		if ((rc = store_stats(fs->st, &s)) != 0) {
+			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
+			return;
+		}
+		snprintf(reply, size, "ok {\"mounted\":true,\"read_only\":%s,"
+		    "\"pid\":%ld,\"session_files\":%llu,\"session_bytes\":%llu,"
+		    "\"stored\":%llu}\n", fs->rdonly ? "true" : "false",
+		    (long)getpid(), (unsigned long long)s.session_files,
+		    (unsigned long long)s.session_bytes,
+		    (unsigned long long)s.stored);
+	} else {
+		snprintf(reply, size, "error unknown request\n");
+	}
+}
+
+/* ---- unlocking -------------------------------------------------------- */
+
+static int
+unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
+{
+	char *pw = NULL;
+	size_t len = 0;
+	const char *file = o->passfile;
+	char prompt[256];
+	int rc;
+
+	if (o->keyfile != NULL) {
+		rc = keymgr_unlock_poste(km, o->machine, o->keyfile, sec);
+		if (rc != 0)
+			fprintf(stderr, "beemofs: %s: cannot open machine %s "
+			    "with this key file: %s\n", o->keyfile, o->machine,
+			    beemo_strerror(rc));
+		return rc;
+	}
+	if (file == NULL && getenv("BEEMO_PASSWORD_FILE") != NULL &&
+	    *getenv("BEEMO_PASSWORD_FILE") != '\0')
+		file = getenv("BEEMO_PASSWORD_FILE");
+	snprintf(prompt, sizeof(prompt), "Password for %s%s of %s: ",
+	    o->admin ? "the administrator" : "user ", o->admin ? "" : o->user,
+	    o->machine);
+	if ((rc = bm_read_password(prompt, file, 0, &pw, &len)) != 0) {
+		fprintf(stderr, "beemofs: cannot read the password%s%s: %s\n",
+		    file ? " from " : "", file ? file : "",
+		    rc == -ENOTTY ? "no terminal (use -o passfile=FILE)" :
+		    beemo_strerror(rc));
+		return rc;
+	}
+	if (o->admin)
+		rc = keymgr_unlock_admin(km, o->machine, pw, len, sec);
+	else
+		rc = keymgr_unlock_user(km, o->machine, o->user, pw, len, sec);
+	bm_free_secret(pw, len);
+	if (rc != 0)
+		fprintf(stderr, "beemofs: cannot open machine %s as %s%s: %s\n",
+		    o->machine, o->admin ? "administrator" : "user ",
+		    o->admin ? "" : o->user, beemo_strerror(rc));
+	return rc;
+}
+
+static int
+check_opts(struct opts *o, const char *mountpoint)
+{
+	int principals = (o->keyfile != NULL) + (o->user != NULL) + o->admin;
+
+	if (o->store == NULL || mountpoint == NULL) {
+		fprintf(stderr, "beemofs: STORE and MOUNTPOINT are required "
+		    "(see beemofs --help)\n");
+		return -1;
+	}
+	if (o->machine == NULL) {
+		fprintf(stderr, "beemofs: -o machine=NAME is required\n");
+		return -1;
+	}
+	if (!bm_valid_name(o->machine)) {
+		fprintf(stderr, "beemofs: '%s' is not a valid machine name\n",
+		    o->machine);
+		return -1;
+	}
+	if (principals != 1) {
+		fprintf(stderr, "beemofs: give exactly one of -o keyfile=FILE "
+		    "(backup), -o user=USER or -o admin (restore)\n");
+		return -1;
+	}
+	if (o->user != NULL && !bm_valid_name(o->user)) {
+		fprintf(stderr, "beemofs: '%s' is not a valid user name\n",
+		    o->user);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_opts_from_conf(const bm_conf *conf, struct store_opts *so)
+{
+	so->pack_size = bm_conf_get_size(conf, "store", NULL, "pack_size", 0);
+	so->zstd_level = (int)bm_conf_get_u64(conf, "store", NULL,
+	    "compression_level", 0);
+	so->commit_ms = (unsigned)(1000 * bm_conf_get_u64(conf, "store", NULL,
+	    "commit_interval", 1));
+	so->cache_size = bm_conf_get_size(conf, "store", NULL, "cache_size", 0);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+/* Tell the waiting parent how it went (see the top comment). */
+static void
+report_parent(int *fd, char status)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, &status, 1) != 1) {
+		/* The parent is gone; nothing to tell. */
+	}
+	close(*fd);
+	*fd = -1;
+}
+
+static int
+run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
+    bm_conf *conf, keymgr *km, keymgr_secret *sec, int *ready_fd)
+{
+	char dir[PATH_MAX], sock[PATH_MAX];
+	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
+	struct store_opts so;
+	struct beemofs fs;
+	struct ctlsock *cs = NULL;
+	struct fuse_loop_config *lc = NULL;
+	struct scan_engine *av = NULL;
+	int rc, snap;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&so, 0, sizeof(so));
+	fs.rdonly = o->ro || o->keyfile == NULL;
+	fs.timeout = 1.0;
+	if (bm_path(dir, sizeof(dir), "%s/machines/%s", o->store, o->machine) ||
+	    bm_path(sock, sizeof(sock), "%s/ctl.sock", dir)) {
+		bm_log(LOG_ERR, "%s: path too long", o->store);
+		return 1;
+	}
+	rc = store_read_id(dir, appl, mach);
+	if (rc == BEEMO_ENOSTORE && !fs.rdonly) {
+		keymgr_appliance_id(km, appl);
+		if ((rc = store_create(dir, appl, sec)) != 0) {
+			bm_log(LOG_ERR, "%s: cannot create the store: %s", dir,
+			    beemo_strerror(rc));
+			return 1;
+		}
+		bm_log(LOG_NOTICE, "created the store of machine %s",
+		    o->machine);
+	} else if (rc == BEEMO_ENOSTORE) {
+		bm_log(LOG_ERR, "machine %s has no backups yet (%s)",
+		    o->machine, dir);
+		return 1;
+	} else if (rc != 0) {
+		bm_log(LOG_ERR, "%s: %s", dir, beemo_strerror(rc));
+		return 1;
+	}
+	store_opts_from_conf(conf, &so);
+	so.rdonly = fs.rdonly;
+	if (!fs.rdonly) {
+		if ((rc = scan_open(conf, &av)) != 0)
+			return 1; /* scan_open said why */
+		scan_store_opts(av, &so);
+	}
+	if ((rc = store_open(dir, sec, &so, &fs.st)) != 0) {
+		bm_log(LOG_ERR, "%s: cannot open the store: %s%s", dir,
+		    beemo_strerror(rc), rc == BEEMO_ELOCKED ?
+		    " (a backup session of this machine is already mounted)" :
+		    "");
+		rc = 1;
+		goto out_scan;
+	}
+	fs.se = fuse_session_new(args, &beemofs_ops, sizeof(beemofs_ops), &fs);
+	if (fs.se == NULL) {
+		rc = 1;
+		goto out_store;
+	}
+	if (fuse_set_signal_handlers(fs.se) != 0) {
+		rc = 1;
+		goto out_session;
+	}
+	scan_signals(av);
+	if (fuse_session_mount(fs.se, co->mountpoint) != 0) {
+		bm_log(LOG_ERR, "%s: cannot mount", co->mountpoint);
+		rc = 1;
+		goto out_signals;
+	}
+	if (beemofs_inval_start(&fs) != 0) {
+		rc = 1;
+		goto out_unmount;
+	}
+	if (!fs.rdonly && (rc = ctlsock_start(sock, ctl_handler, &fs, &cs))) {
+		bm_log(LOG_ERR, "%s: cannot listen: %s", sock,
+		    beemo_strerror(rc));
+		rc = 1;
+		goto out_inval;
+	}
+	bm_log(LOG_NOTICE, "machine %s mounted on %s (%s session)",
+	    o->machine, co->mountpoint, fs.rdonly ? "read-only restore" :
+	    "backup");
+	if (*ready_fd >= 0) {
+		/* Daemon: from now on the log goes to syslog. */
+		int null = open("/dev/null", O_RDWR);
+
+		report_parent(ready_fd, 0);
+		bm_log_open("beemofs", 1, 0);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+	if (co->singlethread) {
+		rc = fuse_session_loop(fs.se);
+	} else {
+		lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_max_threads(lc, 16);
+		fuse_loop_cfg_set_idle_threads(lc, 8);
+		rc = fuse_session_loop_mt(fs.se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	rc = rc < 0 ? 1 : 0;
+	ctlsock_stop(cs);
+out_inval:
+	beemofs_inval_stop(&fs);
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_store:
+	snap = !fs.rdonly && !o->nosnapshot && rc == 0 &&
+	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1) &&
+	    store_changes(fs.st) > 0;
+	if (snap) {
+		uint32_t id;
+		int src = store_snapshot(fs.st, "end of backup session", &id);
+
+		if (src != 0) {
+			bm_log(LOG_ERR, "end-of-session snapshot failed: %s",
+			    beemo_strerror(src));
+			rc = 1;
+		} else {
+			bm_log(LOG_NOTICE, "snapshot %u taken at the end of the "
+			    "session", id);
+		}
+	}
+	if (fs.st != NULL && store_close(fs.st) != 0) {
+		bm_log(LOG_ERR, "closing the store failed: some changes may "
+		    "be lost");
+		rc = 1;
+	}
+out_scan:
+	scan_close(av);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts co;
+	struct opts o;
+	char err[512], keydir[PATH_MAX];
+	bm_conf *conf = NULL;
+	keymgr *km = NULL;
+	keymgr_secret *sec = NULL;
+	int rc = 1, ready[2] = {-1, -1};
+
+	memset(&o, 0, sizeof(o));
+	memset(&co, 0, sizeof(co));
+	bm_log_open("beemofs", 0, 0);
+	keymgr_global_init();
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0)
+		return 2;
+	if (fuse_parse_cmdline(&args, &co) != 0)
+		return 2;
+	if (o.show_help || co.show_help) {
+		usage(stdout);
+		return 0;
+	}
+	if (co.show_version) {
+		printf("beemofs " BEEMO_VERSION " (libfuse %s)\n",
+		    fuse_pkgversion());
+		return 0;
+	}
+	if (check_opts(&o, co.mountpoint) != 0) {
+		rc = 2;
+		goto out;
+	}
+	{
+		/* The daemon may change directory: keep absolute paths. */
+		char *abs = realpath(o.store, NULL);
+
+		if (abs == NULL) {
+			fprintf(stderr, "beemofs: %s: %s\n", o.store,
+			    strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		free(o.store);
+		o.store = abs;
+	}
+	if (o.ro || o.keyfile == NULL)
+		fuse_opt_add_arg(&args, "-oro");
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	{
+		char fsname[128];
+
+		snprintf(fsname, sizeof(fsname), "-ofsname=beemofs:%s,"
+		    "subtype=beemofs", o.machine);
+		fuse_opt_add_arg(&args, fsname);
+	}
+	if (bm_conf_load(o.config, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "beemofs: %s\n", err);
+		goto out;
+	}
+	if (bm_path(keydir, sizeof(keydir), "%s/keys", o.store) != 0 ||
+	    (rc = keymgr_open(keydir, &km)) != 0) {
+		fprintf(stderr, "beemofs: %s: not a Beemo store: %s\n", o.store,
+		    beemo_strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	if ((rc = unlock(&o, km, &sec)) != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (!co.foreground) {
+		pid_t pid;
+		char status = 1;
+
+		if (pipe(ready) != 0) {
+			perror("beemofs: pipe");
+			rc = 1;
+			goto out;
+		}
+		if ((pid = fork()) < 0) {
+			perror("beemofs: fork");
+			rc = 1;
+			goto out;
+		}
+		if (pid > 0) {
+			close(ready[1]);
+			if (read(ready[0], &status, 1) != 1)
+				status = 1;
+			rc = status;
+			goto out;
+		}
+		close(ready[0]);
+		setsid();
+	} else {
+		bm_log_open("beemofs", 0, co.debug ? 2 : 0);
+	}
+	rc = run(&o, &args, &co, conf, km, sec, &ready[1]);
+	report_parent(&ready[1], (char)(rc != 0));
+out:
+	keymgr_secret_free(sec);
+	keymgr_free(km);
+	bm_conf_free(conf);
+	fuse_opt_free_args(&args);
+	free(co.mountpoint);
+	free(o.store);
+	free(o.machine);
+	free(o.keyfile);
+	free(o.user);
+	free(o.passfile);
+	free(o.config);
+	return rc;
+}

@@ -1,0 +1,392 @@
+/*
+ * scan.c -- libclamav in the write path (see scan.h).
+ */
+#include <clamav.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan.h"
+
+#define DEFAULT_SIGDIR "/var/lib/clamav"
+
+struct scan_engine {
+	char sigdir[PATH_MAX];
+	char tmpdir[PATH_MAX];
+	uint64_t max_file, max_scan;
+	uint32_t max_recursion, max_files;
+	int refuse_big;
+	unsigned reload_secs;
+
+	pthread_mutex_t lock; /* protects cur and sigs */
+	struct cl_engine *cur;
+	unsigned sigs;
+	struct cl_stat dbstat; /* reload thread only */
+
+	pthread_t th;
+	int wake[2]; /* self-pipe: SIGHUP and stop */
+	int stop;
+};
+
+static int hup_fd = -1;
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	if (hup_fd >= 0 && write(hup_fd, "h", 1) < 0) {
+		/* Nothing to do in a signal handler. */
+	}
+}
+
+/* Is there at least one signature file in @dir? */
+static int
+has_signatures(const char *dir)
+{
+	static const char *const ext[] = {".cvd", ".cld", ".cud", ".hdb",
+	    ".hsb", ".mdb", ".msb", ".ndb", ".ldb", ".cdb", ".yar", ".yara",
+	    ".hdu", ".ndu", ".ldu", ".ign2", NULL};
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int found = 0, i;
+
+	if (d == NULL)
+		return -errno;
+	while (!found && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		for (i = 0; ext[i] != NULL && !found; i++) {
+			size_t e = strlen(ext[i]);
+
+			if (n > e && !strcmp(de->d_name + n - e, ext[i]) &&
+			    strcmp(ext[i], ".ign2") != 0)
+				found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int
+load_engine(struct scan_engine *se, struct cl_engine **out, unsigned *sigs)
+{
+	struct cl_engine *e = cl_engine_new();
+	unsigned n = 0;
+	cl_error_t r;
+	int rc;
+
+	if (e == NULL)
+		return -ENOMEM;
+	if ((rc = has_signatures(se->sigdir)) <= 0) {
+		bm_log(LOG_ERR, "%s: %s", se->sigdir, rc == 0 ?
+		    "no signature files (run freshclam, or set [scan] "
+		    "enabled = no)" : strerror(-rc));
+		cl_engine_free(e);
+		return -ENOENT;
+	}
+	cl_engine_set_num(e, CL_ENGINE_MAX_FILESIZE, (long long)se->max_file);
+	cl_engine_set_num(e, CL_ENGINE_MAX_SCANSIZE, (long long)se->max_scan);
+	cl_engine_set_num(e, CL_ENGINE_MAX_RECURSION, se->max_recursion);
+	cl_engine_set_num(e, CL_ENGINE_MAX_FILES, se->max_files);
+	cl_engine_set_num(e, CL_ENGINE_KEEPTMP, 0);
+	cl_engine_set_str(e, CL_ENGINE_TMPDIR, se->tmpdir);
+	r = cl_load(se->sigdir, e, &n, CL_DB_STDOPT);
+	if (r == CL_SUCCESS)
+		r = cl_engine_compile(e);
+	if (r != CL_SUCCESS) {
+		bm_log(LOG_ERR, "%s: cannot load signatures: %s", se->sigdir,
+		    cl_strerror(r));
+		cl_engine_free(e);
+		return -EIO;
+	}
+	*out = e;
+	*sigs = n;
+	return 0;
+}
+
+/* A private directory for libclamav's temporary files, in memory. */
+static int
+make_tmpdir(struct scan_engine *se)
+{
+	static const char *const bases[] = {"/dev/shm", "/run", NULL};
+	struct statfs sf;
+	int i;
+
+	for (i = 0; bases[i] != NULL; i++) {
+		if (statfs(bases[i], &sf) != 0 || sf.f_type != TMPFS_MAGIC)
+			continue;
+		snprintf(se->tmpdir, sizeof(se->tmpdir), "%s/beemofs-scan-%ld",
+		    bases[i], (long)getpid());
+		if (mkdir(se->tmpdir, 0700) == 0 || errno == EEXIST)
+			return 0;
+	}
+	bm_log(LOG_ERR, "no memory file system (tmpfs) at /dev/shm or /run "
+	    "for the antivirus's temporary files: archive members would "
+	    "reach the disk in clear");
+	return -ENOENT;
+}
+
+static void
+rm_tmpdir(struct scan_engine *se)
+{
+	DIR *d;
+	struct dirent *de;
+	char p[PATH_MAX + 300];
+
+	if (se->tmpdir[0] == '\0' || (d = opendir(se->tmpdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", se->tmpdir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(se->tmpdir);
+}
+
+int
+scan_reload(struct scan_engine *se, int force)
+{
+	struct cl_engine *e, *old;
+	unsigned n;
+	int rc;
+
+	if (!force && cl_statchkdir(&se->dbstat) != 1)
+		return 0;
+	if ((rc = load_engine(se, &e, &n)) != 0) {
+		bm_log(LOG_ERR, "signature reload failed; the previous "
+		    "signatures stay in use");
+		return rc;
+	}
+	cl_statfree(&se->dbstat);
+	cl_statinidir(se->sigdir, &se->dbstat);
+	pthread_mutex_lock(&se->lock);
+	old = se->cur;
+	se->cur = e;
+	se->sigs = n;
+	pthread_mutex_unlock(&se->lock);
+	/* Scans still running hold a reference to the old engine. */
+	cl_engine_free(old);
+	bm_log(LOG_NOTICE, "antivirus signatures reloaded from %s: %u",
+	    se->sigdir, n);
+	return 0;
+}
+
+static void *
+reloader(void *arg)
+{
+	struct scan_engine *se = arg;
+	struct timespec last, now;
+	char c;
+
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	while (!se->stop) {
+		fd_set fds;
+		struct timeval tv = {1, 0};
+		int hup = 0;
+
+		FD_ZERO(&fds);
+		FD_SET(se->wake[0], &fds);
+		if (select(se->wake[0] + 1, &fds, NULL, NULL, &tv) > 0)
+			while (read(se->wake[0], &c, 1) == 1)
+				hup |= c == 'h';
+		if (se->stop)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (hup) {
+			bm_log(LOG_NOTICE, "SIGHUP: reloading signatures");
+			scan_reload(se, 1);
+			last = now;
+		} else if (now.tv_sec - last.tv_sec >= (time_t)se->reload_secs) {
+			scan_reload(se, 0);
+			last = now;
+		}
+	}
+	return NULL;
+}
+
+int
+scan_open(const bm_conf *conf, struct scan_engine **out)
+{
+	struct scan_engine *se;
+	const char *oversize;
+	cl_error_t r;
+	int rc;
+
+	*out = NULL;
+	if (!bm_conf_get_bool(conf, "scan", NULL, "enabled", 1)) {
+		bm_log(LOG_WARNING, "antivirus scanning is disabled by the "
+		    "configuration ([scan] enabled = no)");
+		return 0;
+	}
+	oversize = bm_conf_get(conf, "scan", NULL, "oversize", "flag");
+	if (strcmp(oversize, "flag") != 0 && strcmp(oversize, "refuse") != 0) {
+		bm_log(LOG_ERR, "%s: [scan] oversize must be flag or refuse",
+		    bm_conf_path(conf) ? bm_conf_path(conf) : "configuration");
+		return BEEMO_ECONFIG;
+	}
+	if ((r = cl_init(CL_INIT_DEFAULT)) != CL_SUCCESS) {
+		bm_log(LOG_ERR, "libclamav: %s", cl_strerror(r));
+		return -EIO;
+	}
+	if ((se = calloc(1, sizeof(*se))) == NULL)
+		return -ENOMEM;
+	se->wake[0] = se->wake[1] = -1;
+	pthread_mutex_init(&se->lock, NULL);
+	snprintf(se->sigdir, sizeof(se->sigdir), "%s", bm_conf_get(conf,
+	    "scan", NULL, "signatures", DEFAULT_SIGDIR));
+	se->max_file = bm_conf_get_size(conf, "scan", NULL, "max_file_size",
+	    100ULL << 20);
+	se->max_scan = bm_conf_get_size(conf, "scan", NULL, "max_scan_size",
+	    400ULL << 20);
+	se->max_recursion = (uint32_t)bm_conf_get_u64(conf, "scan", NULL,
+	    "max_recursion", 17);
+	se->max_files = (uint32_t)bm_conf_get_u64(conf, "scan", NULL,
+	    "max_files", 10000);
+	se->reload_secs = (unsigned)bm_conf_get_u64(conf, "scan", NULL,
+	    "reload_interval", 60);
+	se->refuse_big = strcmp(oversize, "refuse") == 0;
+	if ((rc = make_tmpdir(se)) != 0)
+		goto fail;
+	if ((rc = load_engine(se, &se->cur, &se->sigs)) != 0)
+		goto fail;
+	cl_statinidir(se->sigdir, &se->dbstat);
+	if (pipe2(se->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = pthread_create(&se->th, NULL, reloader, se)) != 0) {
+		rc = -rc;
+		goto fail;
+	}
+	bm_log(LOG_INFO, "antivirus: %u signatures from %s", se->sigs,
+	    se->sigdir);
+	*out = se;
+	return 0;
+fail:
+	if (se->cur != NULL)
+		cl_engine_free(se->cur);
+	if (se->wake[0] >= 0) {
+		close(se->wake[0]);
+		close(se->wake[1]);
+	}
+	rm_tmpdir(se);
+	pthread_mutex_destroy(&se->lock);
+	free(se);
+	return rc;
+}
+
+void
+scan_close(struct scan_engine *se)
+{
+	if (se == NULL)
+		return;
+	se->stop = 1;
+	if (write(se->wake[1], "s", 1) < 0) {
+		/* The reloader wakes within a second anyway. */
+	}
+	pthread_join(se->th, NULL);
+	if (hup_fd == se->wake[1])
+		hup_fd = -1;
+	close(se->wake[0]);
+	close(se->wake[1]);
+	cl_statfree(&se->dbstat);
+	cl_engine_free(se->cur);
+	rm_tmpdir(se);
+	pthread_mutex_destroy(&se->lock);
+	free(se);
+}
+
+void
+scan_signals(struct scan_engine *se)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = se != NULL ? on_hup : SIG_IGN;
+	if (se != NULL)
+		hup_fd = se->wake[1];
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void
+scan_store_opts(struct scan_engine *se, struct store_opts *so)
+{
+	if (se == NULL)
+		return;
+	so->scan = scan_file;
+	so->scan_ctx = se;
+	so->scan_max = se->max_file;
+	so->scan_refuse_big = se->refuse_big;
+}
+
+unsigned
+scan_signature_count(struct scan_engine *se)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&se->lock);
+	n = se->sigs;
+	pthread_mutex_unlock(&se->lock);
+	return n;
+}
+
+static off_t
+map_pread(void *handle, void *buf, size_t count, off_t offset)
+{
+	const struct store_scan_src *src = handle;
+	ssize_t n = src->pread(src->handle, buf, count, (uint64_t)offset);
+
+	return n < 0 ? -1 : (off_t)n;
+}
+
+int
+scan_file(void *ctx, const char *path, const struct store_scan_src *src,
+    char *virus, size_t vlen)
+{
+	struct scan_engine *se = ctx;
+	struct cl_scan_options o;
+	struct cl_engine *e;
+	const char *name = NULL;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t r;
+
+	memset(&o, 0, sizeof(o));
+	o.parse = ~0U; /* archives, documents, executables, mail... */
+	pthread_mutex_lock(&se->lock);
+	e = se->cur;
+	cl_engine_addref(e);
+	pthread_mutex_unlock(&se->lock);
+	if (src->mem != NULL)
+		map = cl_fmap_open_memory(src->mem, src->size);
+	else
+		map = cl_fmap_open_handle((void *)src, 0, src->size, map_pread,
+		    1);
+	if (map == NULL) {
+		cl_engine_free(e);
+		return -ENOMEM;
+	}
+	r = cl_scanmap_callback(map, path, &name, &scanned, e, &o, NULL);
+	cl_fmap_close(map);
+	if (r == CL_VIRUS)
+		snprintf(virus, vlen, "%s", name ? name : "unknown");
+	cl_engine_free(e);
+	if (r == CL_VIRUS)
+		return BEEMO_EVIRUS;
+	if (r == CL_CLEAN)
+		return 0;
+	bm_log(LOG_ERR, "%s: antivirus: %s", path, cl_strerror(r));
+	return -EIO;
+}

@@ -1,0 +1,65 @@
+/*
+ * scan.h -- the antivirus filter of the write path (libclamav).
+ *
+ * One engine is loaded per daemon from the signature directory
+ * ([scan] signatures, default /var/lib/clamav, the directory Debian's
+ * freshclam maintains) and compiled once.  Every new or changed file is
+ * scanned whole before its version is committed (store.h: store_scan_fn)
+ * from memory or through a read callback over the sealed chunks, never
+ * from a plaintext file: libclamav's own temporary files (archive
+ * members) go to a private directory on a memory file system (tmpfs),
+ * and the daemon refuses to start if none is available.
+ *
+ * Signatures are reloaded without unmounting: on SIGHUP and whenever a
+ * periodic check ([scan] reload_interval, default 60 s) sees the
+ * directory changed.  A new engine is loaded beside the old one and
+ * swapped in; scans in progress finish on the old engine, which is
+ * freed when its last scan ends.
+ *
+ * A missing or empty signature directory is an error at start-up unless
+ * [scan] enabled = no, in which case scan_open() returns no engine and
+ * logs a warning at every start.
+ */
+#ifndef BEEMO_SCAN_H
+#define BEEMO_SCAN_H
+
+#include "bm.h"
+#include "store.h"
+
+struct scan_engine;
+
+/*
+ * scan_open -- load and compile the engine as configured by @conf.
+ * @out: receives the engine, or NULL when scanning is disabled.
+ * Returns 0, BEEMO_ECONFIG (bad [scan] values), -ENOENT (no signature
+ * directory or no signatures in it), or -EIO (libclamav refused the
+ * signatures).  The reason is logged with the directory's name.
+ */
+int scan_open(const bm_conf *conf, struct scan_engine **out);
+
+/* scan_close -- stop the reload thread, free the engine; NULL no-op. */
+void scan_close(struct scan_engine *se);
+
+/* scan_store_opts -- point @so's scan hook and size policy at @se
+ * ([scan] max_file_size and oversize = flag|refuse).  NULL: no scan. */
+void scan_store_opts(struct scan_engine *se, struct store_opts *so);
+
+/* scan_signals -- make SIGHUP reload the signatures (call after
+ * fuse_set_signal_handlers(), which would otherwise unmount on it). */
+void scan_signals(struct scan_engine *se);
+
+/* scan_reload -- reload now if the directory changed (@force: always).
+ * Returns 0, or the error of the new load (the old engine stays). */
+int scan_reload(struct scan_engine *se, int force);
+
+/*
+ * scan_file -- the store_scan_fn: scan @src; BEEMO_EVIRUS with the
+ * signature name in @virus when infected.  @ctx is the engine.
+ */
+int scan_file(void *ctx, const char *path, const struct store_scan_src *src,
+    char *virus, size_t vlen);
+
+/* scan_signature_count -- signatures in the current engine. */
+unsigned scan_signature_count(struct scan_engine *se);
+
+#endif /* BEEMO_SCAN_H */

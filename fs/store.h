@@ -1,0 +1,379 @@
+/*
+ * store.h -- one machine's backup set: an encrypted, deduplicating,
+ * versioned file system store.
+ *
+ * Design.  File contents are cut by content-defined chunking (FastCDC-
+ * style gear hash keyed per machine, 256 KiB min, 1 MiB average, 4 MiB
+ * max).  A chunk's id is HMAC-SHA256 of its plaintext under the machine's
+ * chunk-id key, so equal chunks are stored once and ids reveal nothing.
+ * Chunks are zstd-compressed when that pays, sealed with AES-256-GCM
+ * (the object's type, id, generation and lengths are the associated
+ * data) and appended to pack files of tens of MiB.  Packs are immutable
+ * once closed; they are the sealed blocks that beemo-sync pushes.
+ *
+ * The index is an LMDB environment.  Namespace records (inodes, directory
+ * entries, file contents' chunk lists, snapshots) are multi-versioned:
+ * each key ends with the complement of a sequence number.  The live tree
+ * writes at the current sequence `live_seq`; a snapshot records the
+ * current sequence and bumps it, so a snapshot costs O(1) and later
+ * writes create new versions instead of overwriting.  Reading "as of"
+ * snapshot S finds, per key, the newest version with seq <= S.  Every
+ * namespace value is sealed with the metadata key, its table and key as
+ * associated data; directory entries are keyed by an HMAC of the name.
+ * So neither the index nor the packs reveal a name or a byte of content.
+ *
+ * Every index transaction is also appended, sealed, as a "log" object to
+ * the current pack before it commits: the packs alone can rebuild the
+ * index (store_rebuild()).  Chunk locations and pack states are not
+ * logged; they are rebuilt from the packs' object headers.
+ *
+ * Durability.  Index changes go into one write transaction that a
+ * committer thread commits every commit interval (default 1 s), on
+ * fsync(), at snapshots and at close: the open pack is fsynced first,
+ * then the log object is written and fsynced, then LMDB commits
+ * synchronously.  After a crash (kill -9 or power loss) the store is at
+ * its last commit: every file at its old or its new version.  On the next
+ * read-write open the open pack is cut back to its committed length.
+ *
+ * Files being written live in a write buffer: sequential writes stream
+ * through the chunker as they arrive; other writes go to a staging file
+ * of sealed 64 KiB blocks (key held only in memory, file unlinked from
+ * birth).  On the last close (and fsync) the new content is chunked,
+ * scanned by the antivirus hook, and committed as a new version in one
+ * step; a refused scan leaves the previous version current.
+ *
+ * On disk, for one machine, under DIR = STORE/machines/NAME:
+ *
+ *   DIR/store.id              magic, version, appliance id, machine id
+ *                             (no secret; tells a store from a foreign one)
+ *   DIR/index/                LMDB environment (data.mdb, lock.mdb)
+ *   DIR/packs/XX/ID.pack      closed, immutable packs; ID is 16 hex
+ *                             digits, XX its last two
+ *   DIR/packs/XX/ID.pack.open the pack being written (never pushed)
+ *   DIR/lock                  flock()ed by the read-write owner
+ *   DIR/ctl.sock              control socket of a running beemofs
+ *   DIR/staging/              home of unlinked staging files
+ *
+ * Formats are documented in beemo-store(5).
+ *
+ * Inode numbers.  Live inodes are below 2^48.  In snapshot id K
+ * (1..65534) the same inode appears as (K << 48) | ino; STORE_SNAPDIR_INO
+ * is the /.snapshots directory.  Snapshot inodes are read-only.
+ *
+ * Errors: 0 or a negative errno; -EBADMSG (and a log line naming the
+ * object) when a sealed object fails authentication, -EIO when an
+ * object is missing or its header disagrees with the index; BEEMO_E*
+ * codes as documented per function.
+ *
+ * Threads: every function may be called from any thread concurrently,
+ * except store_close().  Lock order: open-file lock, index lock, pack
+ * lock, cache lock.
+ */
+#ifndef BEEMO_STORE_H
+#define BEEMO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "keymgr.h"
+
+#define STORE_ROOT_INO 1ULL
+#define STORE_SNAP_SHIFT 48
+#define STORE_INO_MASK ((1ULL << STORE_SNAP_SHIFT) - 1)
+#define STORE_SNAPDIR_INO STORE_INO_MASK
+#define STORE_SNAPDIR_NAME ".snapshots"
+#define STORE_MAX_SNAP 65534
+#define STORE_NAME_MAX 255
+
+typedef struct store store;
+typedef struct store_file store_file;
+
+/* Hook called with a file's new content before it is committed. */
+struct store_scan_src {
+	uint64_t size;
+	/* Read @len bytes at @off into @buf; returns bytes read or a
+	 * negative errno.  Valid only during the scan call. */
+	ssize_t (*pread)(void *handle, void *buf, size_t len, uint64_t off);
+	void *handle;
+	/* Non-NULL when the whole content is in memory (small files). */
+	const void *mem;
+};
+
+/*
+ * store_scan_fn -- antivirus hook: return 0 when clean, BEEMO_EVIRUS with
+ * the signature name copied into @virus (size @vlen) when infected, or a
+ * negative errno when the scan itself failed (the commit then fails too).
+ * @path is the file's path in the live tree, for messages.
+ */
+typedef int (*store_scan_fn)(void *ctx, const char *path,
+    const struct store_scan_src *src, char *virus, size_t vlen);
+
+/* Events the store reports (journal and e-mail reports hook here). */
+enum store_event {
+	STORE_EV_VIRUS = 1,      /* a file was refused: @detail = virus */
+	STORE_EV_UNSCANNED = 2,  /* committed without scan (too big) */
+	STORE_EV_COMMIT_FAIL = 3, /* a file could not be committed */
+	STORE_EV_DAMAGE = 4,     /* an object failed authentication */
+};
+typedef void (*store_event_fn)(void *ctx, enum store_event ev,
+    const char *path, const char *detail);
+
+struct store_opts {
+	int rdonly;             /* restore session: every change is EROFS */
+	uint64_t pack_size;     /* target pack size; 0: 32 MiB */
+	int zstd_level;         /* 0: 3; negative: zstd fast levels */
+	unsigned commit_ms;     /* commit interval; 0: 1000 */
+	uint64_t cache_size;    /* chunk cache bytes; 0: 32 MiB */
+	unsigned workers;       /* chunk sealing threads; 0: 2 */
+	store_scan_fn scan;     /* NULL: no scanning */
+	void *scan_ctx;
+	uint64_t scan_max;      /* files larger are not scanned */
+	int scan_refuse_big;    /* refuse (EFBIG) instead of flag */
+	store_event_fn event;   /* NULL: log only */
+	void *event_ctx;
+};
+
+/*
+ * store_create -- create an empty store for one machine in @dir (which
+ * must not exist or be empty): store.id, index with the root directory,
+ * packs/.  @s gives the machine id and keys.  Returns 0, -EEXIST, or a
+ * negative errno.
+ */
+int store_create(const char *dir, const uint8_t appliance_id[KEYMGR_ID_LEN],
+    const keymgr_secret *s);
+
+/*
+ * store_open -- open a machine's store.
+ * @dir: STORE/machines/NAME.
+ * @s: the unlocked SECRET (borrowed; must outlive the store).
+ * @opts: options, NULL for defaults and read-write.
+ * A read-write open takes DIR/lock (BEEMO_ELOCKED if another process
+ * holds it), cuts the open pack back to its committed length, removes
+ * uncommitted packs and deletes inodes left unlinked-but-open.
+ * Returns 0, BEEMO_ENOSTORE (no store.id), BEEMO_EFOREIGN (store of
+ * another machine), BEEMO_EVERSION, BEEMO_ELOCKED, or a negative errno.
+ */
+int store_open(const char *dir, const keymgr_secret *s,
+    const struct store_opts *opts, store **out);
+
+/*
+ * store_close -- commit, close the open pack (it becomes pushable) and
+ * free everything.  Returns the first error met while committing.
+ * NULL is a no-op.
+ */
+int store_close(store *st);
+
+/* store_sync -- commit now, durably (fsync, syncfs). */
+int store_sync(store *st);
+
+/* ---- namespace ----------------------------------------------------- */
+
+struct store_attr {
+	uint64_t ino;
+	uint32_t mode; /* type and permission bits */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t rdev;
+	uint64_t size;
+	uint64_t blocks; /* 512-byte units, as stat(2) */
+	struct timespec atime, mtime, ctime;
+};
+
+/* Bits of store_setattr()'s @to_set. */
+#define STORE_SET_MODE 0x01
+#define STORE_SET_UID 0x02
+#define STORE_SET_GID 0x04
+#define STORE_SET_SIZE 0x08
+#define STORE_SET_ATIME 0x10
+#define STORE_SET_MTIME 0x20
+#define STORE_SET_CTIME 0x40
+
+int store_lookup(store *st, uint64_t parent, const char *name,
+    struct store_attr *out);
+int store_getattr(store *st, uint64_t ino, struct store_attr *out);
+int store_setattr(store *st, uint64_t ino, const struct store_attr *in,
+    unsigned to_set, struct store_attr *out);
+
+/* Who creates a node: owner, group, and the creator's umask (applied
+ * unless the parent directory has a default ACL, as ext4 does). */
+struct store_cred {
+	uint32_t uid, gid, umask;
+};
+
+/* Create a node of any type but symlink (regular, dir, fifo, socket,
+ * device) named @name in @parent.  -EEXIST if the name exists. */
+int store_mknod(store *st, uint64_t parent, const char *name, uint32_t mode,
+    uint64_t rdev, const struct store_cred *cr, struct store_attr *out);
+int store_symlink(store *st, uint64_t parent, const char *name,
+    const char *target, const struct store_cred *cr, struct store_attr *out);
+/* store_readlink -- copy the target and a NUL into @buf; -ERANGE if it
+ * does not fit. */
+int store_readlink(store *st, uint64_t ino, char *buf, size_t size);
+int store_link(store *st, uint64_t ino, uint64_t newparent,
+    const char *newname, struct store_attr *out);
+int store_unlink(store *st, uint64_t parent, const char *name);
+int store_rmdir(store *st, uint64_t parent, const char *name);
+/* @flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
+int store_rename(store *st, uint64_t parent, const char *name,
+    uint64_t newparent, const char *newname, unsigned flags);
+
+/*
+ * store_readdir -- list directory @ino from position @cookie (0 = start).
+ * @fn is called per entry with the entry's attributes (with @plus, else
+ * only ino and type bits of mode) and the cookie of the entry after it;
+ * it returns nonzero to stop (buffer full), and that entry is not
+ * consumed.  "." and ".." are included.
+ */
+typedef int (*store_dirent_fn)(void *ctx, const char *name,
+    const struct store_attr *attr, uint64_t next);
+int store_readdir(store *st, uint64_t ino, uint64_t cookie, int plus,
+    store_dirent_fn fn, void *ctx);
+
+int store_setxattr(store *st, uint64_t ino, const char *name,
+    const void *value, size_t size, int flags);
+/* Returns the value's length; with @size 0 only the length. -ENODATA
+ * if absent, -ERANGE if @size is too small. */
+ssize_t store_getxattr(store *st, uint64_t ino, const char *name, void *buf,
+    size_t size);
+/* NUL-separated names, as listxattr(2). */
+ssize_t store_listxattr(store *st, uint64_t ino, char *buf, size_t size);
+int store_removexattr(store *st, uint64_t ino, const char *name);
+
+int store_statfs(store *st, struct statvfs *out);
+
+/*
+ * store_path -- the path of live or snapshot inode @ino from the root of
+ * its tree ("/dir/file"), following the name each inode was created or
+ * last renamed under.  Returns 0 or a negative errno.
+ */
+int store_path(store *st, uint64_t ino, char *buf, size_t size);
+
+/* ---- file contents ------------------------------------------------- */
+
+/*
+ * store_open_file -- open regular file @ino; @flags are open(2) flags
+ * (O_ACCMODE, O_TRUNC, O_APPEND).  Writing needs a read-write store and
+ * a live inode.  @out receives the handle.
+ */
+int store_open_file(store *st, uint64_t ino, int flags, store_file **out);
+
+/* store_create_file -- store_mknod(S_IFREG) + store_open_file. */
+int store_create_file(store *st, uint64_t parent, const char *name,
+    uint32_t mode, const struct store_cred *cr, int flags,
+    struct store_attr *attr, store_file **out);
+
+/* Returns bytes read (short only at end of file) or a negative errno. */
+ssize_t store_read(store_file *f, void *buf, size_t size, uint64_t off);
+/* Returns @size or a negative errno. */
+ssize_t store_write(store_file *f, const void *buf, size_t size,
+    uint64_t off);
+
+/*
+ * store_flush -- called on every close(2) of a descriptor: when the file
+ * was changed, chunk, scan and commit its new content.  Returns 0,
+ * BEEMO_EVIRUS (the content was refused and the previous version stays),
+ * -EFBIG (too big to scan and the policy refuses), or a negative errno.
+ */
+int store_flush(store_file *f);
+
+/* store_fsync -- store_flush(), then a durable commit. */
+int store_fsync(store_file *f);
+
+/* store_release -- the last reference is gone: commits what is left
+ * (errors are logged), frees @f.  Returns the commit's result. */
+int store_release(store_file *f);
+
+/* ---- snapshots ----------------------------------------------------- */
+
+struct store_snapinfo {
+	uint32_t id;
+	uint64_t seq;
+	uint64_t time;   /* CLOCK_REALTIME ns */
+	uint64_t files;  /* regular files in the live tree at that time */
+	uint64_t bytes;  /* their apparent size */
+	char note[128];
+};
+
+/*
+ * store_snapshot -- freeze the live tree as a new snapshot: commits,
+ * closes the open pack.  @note may be NULL.  @id receives the id.
+ * Returns 0, -EROFS, -ENOSPC (65534 snapshots), or a negative errno.
+ */
+int store_snapshot(store *st, const char *note, uint32_t *id);
+
+/* store_snapshots -- every snapshot, oldest first; free(*out). */
+int store_snapshots(store *st, struct store_snapinfo **out, size_t *n);
+
+/* store_snapshot_ino -- inode of the root of snapshot @id, or 0. */
+uint64_t store_snapshot_ino(uint32_t id);
+
+/* ---- statistics ---------------------------------------------------- */
+
+struct store_stats {
+	uint64_t files, dirs, bytes;  /* live tree: count and apparent size */
+	uint64_t stored;              /* bytes in packs (deduplicated) */
+	uint64_t chunks, packs;
+	uint32_t snapshots;
+	uint64_t last_snapshot;       /* time, ns; 0 if none */
+	uint64_t session_files;       /* files committed by this handle */
+	uint64_t session_bytes;       /* bytes written through this handle */
+};
+int store_stats(store *st, struct store_stats *out);
+
+/* store_changes -- index changes made through this handle since it was
+ * opened or since its last snapshot (0: nothing to snapshot). */
+uint64_t store_changes(store *st);
+
+/*
+ * store_quota_get / store_quota_set -- the machine's quota in stored
+ * (deduplicated, compressed) bytes; 0 means none.  Past the hard limit
+ * writes fail with -EDQUOT and statfs shows no free space; the soft limit
+ * is only reported.  Setting needs a read-write store.
+ */
+int store_quota_get(store *st, uint64_t *soft, uint64_t *hard);
+int store_quota_set(store *st, uint64_t soft, uint64_t hard);
+
+/*
+ * store_read_id -- read DIR/store.id without opening the store.
+ * Returns 0, BEEMO_ENOSTORE, BEEMO_EFORMAT, BEEMO_EVERSION or a negative
+ * errno.
+ */
+int store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
+    uint8_t machine[KEYMGR_ID_LEN]);
+
+/* ---- maintenance --------------------------------------------------- */
+
+/* Progress callback for long operations: @done of @total units (bytes). */
+typedef void (*store_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * store_rebuild -- rebuild DIR/index from the packs alone (after a
+ * recovery from an off-site copy, or when the index is damaged): reads
+ * every pack's object headers, authenticates and replays the log
+ * objects in order.  The old index, if any, is moved aside to
+ * DIR/index.old.  Needs the read-write lock.  Damaged or missing objects
+ * are named in the log and make the call fail with -EBADMSG (the index is
+ * then not replaced).
+ */
+int store_rebuild(const char *dir, const keymgr_secret *s,
+    store_progress_fn progress, void *ctx);
+
+/*
+ * store_check -- verify the index against the packs.  Every index value
+ * is authenticated; every chunk a file refers to must be in the chunk
+ * table, inside a recorded pack, with a matching object header.  With
+ * @read_data, every object of every pack is read and authenticated too.
+ * @fn is called once per problem with the damaged object's name, what is
+ * wrong, and the file affected ("/path", or NULL when none); @problems
+ * receives the count.  Returns 0 when the check ran (even with problems),
+ * or a negative errno if it could not run.
+ */
+typedef void (*store_check_fn)(void *ctx, const char *object,
+    const char *problem, const char *file);
+int store_check(store *st, int read_data, store_check_fn fn, void *ctx,
+    store_progress_fn progress, void *pctx, uint64_t *problems);
+
+#endif /* BEEMO_STORE_H */

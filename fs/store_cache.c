@@ -1,0 +1,358 @@
+/*
+ * store_cache.c -- a bounded cache of plaintext chunks.
+ *
+ * Reads come in pieces of 128 KiB to 1 MiB while a chunk is ~1 MiB:
+ * decrypting it once and serving every piece from here is what makes
+ * sequential reads fast.  Entries are found by chunk id in a hash table
+ * and evicted least-recently-used when the cache is over its byte budget
+ * and nobody holds them.  A missing chunk is loaded by the first thread
+ * that asks; others asking meanwhile wait for that load (single flight).
+ * Plaintext is cleansed when evicted.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define NBUCKETS 1024
+
+enum { CE_LOADING, CE_READY, CE_FAILED };
+
+struct centry {
+	uint8_t id[OBJ_ID_LEN];
+	uint8_t *data;
+	uint32_t len;
+	int refs;
+	int state;
+	int err;
+	int linked; /* in the hash table and LRU list */
+	struct centry *hnext;
+	struct centry *prev, *next; /* LRU: head = most recent */
+};
+
+struct cache {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct centry *bucket[NBUCKETS];
+	struct centry *head, *tail;
+	uint64_t bytes, cap;
+};
+
+static unsigned
+bucket_of(const uint8_t *id)
+{
+	/* Chunk ids are MAC outputs: any bits are uniform. */
+	return (unsigned)(bm_be32dec(id) % NBUCKETS);
+}
+
+int
+cache_new(store *st, uint64_t bytes)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->cap = bytes;
+	st->cache = c;
+	return 0;
+}
+
+static void
+entry_free(struct centry *e)
+{
+	if (e->data != NULL) {
+		OPENSSL_cleanse(e->data, e->len);
+		free(e->data);
+	}
+	free(e);
+}
+
+static void
+unlink_entry(struct cache *c, struct centry *e)
+{
+	struct centry **pp = &c->bucket[bucket_of(e->id)];
+
+	if (!e->linked)
+		return;
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+	if (e->state == CE_READY)
+		c->bytes -= e->len;
+	e->linked = 0;
+}
+
+static void
+link_entry(struct cache *c, struct centry *e)
+{
+	unsigned b = bucket_of(e->id);
+
+	e->hnext = c->bucket[b];
+	c->bucket[b] = e;
+	e->prev = NULL;
+	e->next = c->head;
+	if (c->head)
+		c->head->prev = e;
+	c->head = e;
+	if (c->tail == NULL)
+		c->tail = e;
+	e->linked = 1;
+}
+
+static void
+touch(struct cache *c, struct centry *e)
+{
+	if (c->head == e)
+		return;
+	e->prev->next = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+	e->prev = NULL;
+	e->next = c->head;
+	c->head->prev = e;
+	c->head = e;
+}
+
+static void
+evict(struct cache *c)
+{
+	struct centry *e = c->tail, *prev;
+
+	while (c->bytes > c->cap && e != NULL) {
+		prev = e->prev;
+		if (e->refs == 0 && e->state == CE_READY) {
+			unlink_entry(c, e);
+			entry_free(e);
+		}
+		e = prev;
+	}
+}
+
+static struct centry *
+find(struct cache *c, const uint8_t *id)
+{
+	struct centry *e;
+
+	for (e = c->bucket[bucket_of(id)]; e != NULL; e = e->hnext)
+		if (memcmp(e->id, id, OBJ_ID_LEN) == 0)
+			return e;
+	return NULL;
+}
+
+void
+cache_free(store *st)
+{
+	struct cache *c = st->cache;
+	struct centry *e, *next;
+
+	if (c == NULL)
+		return;
+	for (e = c->head; e != NULL; e = next) {
+		next = e->next;
+		entry_free(e);
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	st->cache = NULL;
+}
+
+static int
+load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len)
+{
+	struct chunk_loc loc;
+	int rc;
+
+	ix_lock(st);
+	rc = chunk_loc_get(st, id, &loc);
+	ix_unlock(st);
+	if (rc == -ENOENT) {
+		char hex[2 * OBJ_ID_LEN + 1];
+
+		bm_hex(hex, id, OBJ_ID_LEN);
+		bm_log(LOG_ERR, "chunk %s: not in the index", hex);
+		return -EIO;
+	}
+	if (rc != 0)
+		return rc;
+	if ((rc = pack_read_chunk(st, id, &loc, data)) != 0)
+		return rc;
+	*len = loc.plain_len;
+	return 0;
+}
+
+int
+cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
+    uint32_t *len, void **h)
+{
+	struct cache *c = st->cache;
+	struct centry *e;
+	uint8_t *d = NULL;
+	uint32_t l = 0;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = find(c, id)) != NULL) {
+		e->refs++;
+		while (e->state == CE_LOADING)
+			pthread_cond_wait(&c->cv, &c->lock);
+		if (e->state == CE_FAILED) {
+			rc = e->err;
+			if (--e->refs == 0)
+				entry_free(e);
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
+		if (e->linked)
+			touch(c, e);
+		pthread_mutex_unlock(&c->lock);
+		*data = e->data;
+		*len = e->len;
+		*h = e;
+		return 0;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	memcpy(e->id, id, OBJ_ID_LEN);
+	e->refs = 1;
+	e->state = CE_LOADING;
+	link_entry(c, e);
+	pthread_mutex_unlock(&c->lock);
+
+	rc = load(st, id, &d, &l);
+
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0) {
+		e->data = d;
+		e->len = l;
+		e->state = CE_READY;
+		c->bytes += l;
+		evict(c);
+	} else {
+		e->state = CE_FAILED;
+		e->err = rc;
+		unlink_entry(c, e);
+	}
+	pthread_cond_broadcast(&c->cv);
+	if (rc != 0 && --e->refs == 0)
+		entry_free(e);
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	*data = e->data;
+	*len = e->len;
+	*h = e;
+	return 0;
+}
+
+void
+cache_put(store *st, void *h)
+{
+	struct cache *c = st->cache;
+	struct centry *e = h;
+
+	pthread_mutex_lock(&c->lock);
+	if (--e->refs == 0) {
+		if (!e->linked)
+			entry_free(e);
+		else if (c->bytes > c->cap)
+			evict(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
+    uint32_t len)
+{
+	struct cache *c = st->cache;
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if (len > c->cap / 4 || find(c, id) != NULL ||
+	    (e = calloc(1, sizeof(*e))) == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		OPENSSL_cleanse(data, len);
+		free(data);
+		return;
+	}
+	memcpy(e->id, id, OBJ_ID_LEN);
+	e->data = data;
+	e->len = len;
+	e->state = CE_READY;
+	link_entry(c, e);
+	c->bytes += len;
+	evict(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Index of the chunk holding byte @off (off < c->size). */
+static uint32_t
+chunk_at(const struct content *c, uint64_t off)
+{
+	uint32_t lo = 0, hi = c->n - 1;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		if (c->off[mid] <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+ssize_t
+content_read(store *st, const struct content *c, void *buf, size_t len,
+    uint64_t off)
+{
+	uint8_t *out = buf;
+	size_t done = 0;
+	uint32_t i;
+
+	if (c == NULL || off >= c->size || len == 0)
+		return 0;
+	if (len > c->size - off)
+		len = (size_t)(c->size - off);
+	i = chunk_at(c, off);
+	while (done < len) {
+		const uint8_t *data;
+		uint32_t dlen;
+		uint64_t in = off + done - c->off[i];
+		size_t n;
+		void *h;
+		int rc = cache_get(st, c->c[i].id, &data, &dlen, &h);
+
+		if (rc != 0)
+			return rc; /* never a short read: it would look like EOF */
+		if (dlen != c->c[i].len) {
+			cache_put(st, h);
+			return -EIO;
+		}
+		n = dlen - in;
+		if (n > len - done)
+			n = len - done;
+		memcpy(out + done, data + in, n);
+		cache_put(st, h);
+		done += n;
+		i++;
+	}
+	return (ssize_t)done;
+}

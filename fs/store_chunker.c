@@ -1,0 +1,76 @@
+/*
+ * store_chunker.c -- content-defined chunking (FastCDC-style).
+ *
+ * A gear hash h = (h << 1) + G[byte] rolls over the data; its top bits
+ * depend on the last 64 bytes only.  A chunk ends where those bits are
+ * all zero.  Normalized chunking (FastCDC, Xia et al. 2016): between
+ * CDC_MIN and the 1 MiB average a stricter mask (22 bits) is used, after
+ * it a looser one (18 bits), which tightens the size distribution around
+ * the average; CDC_MAX forces a cut.  Hashing starts at CDC_MIN, so cut
+ * points depend only on the chunk's own bytes: an insertion shifts at
+ * most the chunks around it.
+ *
+ * The table G is keyed: G[i] = first 8 bytes of HMAC-SHA256(chunk-id key,
+ * "beemo/v1/gear" || i), so chunk boundaries (visible as object sizes in
+ * packs) do not fingerprint known files.  It changes with the key
+ * generation; dedup across a rotation is lost by design.
+ */
+#include <openssl/hmac.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define MASK_S (((1ULL << (CDC_AVG_BITS + 2)) - 1) << (64 - CDC_AVG_BITS - 2))
+#define MASK_L (((1ULL << (CDC_AVG_BITS - 2)) - 1) << (64 - CDC_AVG_BITS + 2))
+#define CDC_AVG (1U << CDC_AVG_BITS)
+
+void
+chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN])
+{
+	static const char label[] = "beemo/v1/gear";
+	uint8_t msg[sizeof(label) + 1], md[32];
+	unsigned int i, mdlen;
+
+	memcpy(msg, label, sizeof(label));
+	for (i = 0; i < 256; i++) {
+		msg[sizeof(label)] = (uint8_t)i;
+		HMAC(EVP_sha256(), key, KEYMGR_SECRET_LEN, msg, sizeof(msg), md,
+		    &mdlen);
+		memcpy(&st->gear[i], md, 8);
+	}
+	OPENSSL_cleanse(md, sizeof(md));
+}
+
+size_t
+chunker_scan(const uint64_t *gear, struct chunker *c, const uint8_t *buf,
+    size_t len)
+{
+	size_t i = c->pos, end = len < CDC_MAX ? len : CDC_MAX;
+	size_t normal = end < CDC_AVG ? end : CDC_AVG;
+	uint64_t h = c->h;
+
+	if (i < CDC_MIN)
+		i = CDC_MIN;
+	for (; i < normal; i++) {
+		h = (h << 1) + gear[buf[i]];
+		if ((h & MASK_S) == 0)
+			goto cut;
+	}
+	for (; i < end; i++) {
+		h = (h << 1) + gear[buf[i]];
+		if ((h & MASK_L) == 0)
+			goto cut;
+	}
+	if (end == CDC_MAX) {
+		c->pos = 0;
+		c->h = 0;
+		return CDC_MAX;
+	}
+	c->pos = i;
+	c->h = h;
+	return 0;
+cut:
+	c->pos = 0;
+	c->h = 0;
+	return i + 1;
+}

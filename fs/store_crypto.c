@@ -1,0 +1,252 @@
+/*
+ * store_crypto.c -- sealing and MACs for the store.
+ *
+ * Keys come from keymgr: per generation of the machine's SECRET, a data
+ * key (chunks), a chunk-id MAC key and a meta key (index values, log
+ * objects).  Names are hashed with the meta key of generation 1 so that
+ * directory lookups survive rotations.  A sealed value is
+ *
+ *   gen (4, big-endian) | nonce (12) | AES-256-GCM ciphertext | tag (16)
+ *
+ * with a caller-given associated data naming the value's place (table and
+ * key), so a value moved elsewhere fails to authenticate.  Nonces are
+ * random: 2^-32 collision odds are reached only after 2^32 seals under
+ * one key, far beyond a store's life between rotations.
+ */
+#include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static EVP_MAC_CTX *
+mac_template(const uint8_t *key)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+
+	if (mac == NULL)
+		return NULL;
+	ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	if (ctx == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(ctx, key, KEYMGR_SECRET_LEN, params)) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+crypto_init(store *st)
+{
+	uint32_t g, cur = keymgr_secret_current_gen(st->secret);
+	int rc;
+
+	st->gen = cur;
+	st->ngen = cur;
+	st->keys = calloc(cur + 1, sizeof(*st->keys));
+	st->chunk_mac = calloc(cur + 1, sizeof(*st->chunk_mac));
+	if (st->keys == NULL || st->chunk_mac == NULL)
+		return -ENOMEM;
+	for (g = 1; g <= cur; g++) {
+		struct keymgr_subkeys *k = OPENSSL_secure_zalloc(sizeof(*k));
+
+		if (k == NULL)
+			return -ENOMEM;
+		rc = keymgr_subkeys(st->secret, g, k);
+		if (rc == BEEMO_ENOKEY) {
+			OPENSSL_secure_free(k);
+			continue;
+		}
+		st->keys[g] = k;
+		if (rc != 0)
+			return rc;
+		if ((st->chunk_mac[g] = mac_template(k->chunk)) == NULL)
+			return -ENOMEM;
+	}
+	if (st->keys[1] == NULL || st->keys[cur] == NULL)
+		return BEEMO_ENOKEY;
+	if ((st->name_mac = mac_template(st->keys[1]->meta)) == NULL)
+		return -ENOMEM;
+	if ((st->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
+		return -ENOMEM;
+	st->stage_key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN);
+	if (st->stage_key == NULL ||
+	    RAND_bytes(st->stage_key, KEYMGR_SECRET_LEN) != 1)
+		return -ENOMEM;
+	chunker_gear(st, st->keys[cur]->chunk);
+	return 0;
+}
+
+void
+crypto_fini(store *st)
+{
+	uint32_t g;
+
+	for (g = 0; st->keys != NULL && g <= st->ngen; g++) {
+		if (st->keys[g] != NULL) {
+			keymgr_subkeys_wipe(st->keys[g]);
+			OPENSSL_secure_free(st->keys[g]);
+		}
+		EVP_MAC_CTX_free(st->chunk_mac[g]);
+	}
+	free(st->keys);
+	free(st->chunk_mac);
+	EVP_MAC_CTX_free(st->name_mac);
+	EVP_CIPHER_free((EVP_CIPHER *)st->gcm);
+	if (st->stage_key != NULL) {
+		OPENSSL_cleanse(st->stage_key, KEYMGR_SECRET_LEN);
+		OPENSSL_secure_free(st->stage_key);
+	}
+	OPENSSL_cleanse(st->gear, sizeof(st->gear));
+	st->keys = NULL;
+	st->chunk_mac = NULL;
+	st->name_mac = NULL;
+	st->gcm = NULL;
+	st->stage_key = NULL;
+}
+
+const struct keymgr_subkeys *
+crypto_keys(store *st, uint32_t gen)
+{
+	if (gen == 0 || gen > st->ngen)
+		return NULL;
+	return st->keys[gen];
+}
+
+int
+gcm_seal(store *st, const uint8_t *key, const uint8_t *nonce,
+    const void *aad, size_t aadlen, const void *in, size_t len,
+    uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n, rc = -EIO;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	if (len > INT32_MAX || aadlen > INT32_MAX)
+		goto done;
+	if (!EVP_EncryptInit_ex2(ctx, st->gcm, key, nonce, NULL))
+		goto done;
+	if (aadlen > 0 &&
+	    !EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
+		goto done;
+	if (len > 0 && !EVP_EncryptUpdate(ctx, out, &n, in, (int)len))
+		goto done;
+	if (!EVP_EncryptFinal_ex(ctx, out + len, &n))
+		goto done;
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, OBJ_TAG_LEN, tag))
+		goto done;
+	rc = 0;
+done:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+gcm_open(store *st, const uint8_t *key, const uint8_t *nonce,
+    const void *aad, size_t aadlen, const void *in, size_t len,
+    uint8_t *out, const uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n, rc = -EBADMSG;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	if (len > INT32_MAX || aadlen > INT32_MAX)
+		goto done;
+	if (!EVP_DecryptInit_ex2(ctx, st->gcm, key, nonce, NULL))
+		goto done;
+	if (aadlen > 0 &&
+	    !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
+		goto done;
+	if (len > 0 && !EVP_DecryptUpdate(ctx, out, &n, in, (int)len))
+		goto done;
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, OBJ_TAG_LEN,
+	    (void *)tag))
+		goto done;
+	if (EVP_DecryptFinal_ex(ctx, out + len, &n) <= 0)
+		goto done;
+	rc = 0;
+done:
+	if (rc != 0 && len > 0)
+		OPENSSL_cleanse(out, len);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+seal_value(store *st, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out)
+{
+	const struct keymgr_subkeys *k = crypto_keys(st, st->gen);
+
+	bm_be32enc(out, st->gen);
+	if (RAND_bytes(out + 4, OBJ_NONCE_LEN) != 1)
+		return -EIO;
+	return gcm_seal(st, k->meta, out + 4, aad, aadlen, in, len,
+	    out + 4 + OBJ_NONCE_LEN, out + 4 + OBJ_NONCE_LEN + len);
+}
+
+int
+open_value(store *st, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out)
+{
+	const uint8_t *p = in;
+	const struct keymgr_subkeys *k;
+	size_t ctlen;
+
+	if (len < SEAL_OVERHEAD)
+		return -EBADMSG;
+	if ((k = crypto_keys(st, bm_be32dec(p))) == NULL)
+		return BEEMO_ENOKEY;
+	ctlen = len - SEAL_OVERHEAD;
+	return gcm_open(st, k->meta, p + 4, aad, aadlen, p + 4 + OBJ_NONCE_LEN,
+	    ctlen, out, p + 4 + OBJ_NONCE_LEN + ctlen);
+}
+
+static int
+mac(EVP_MAC_CTX *tmpl, const void *p1, size_t l1, const void *p2, size_t l2,
+    uint8_t out[32])
+{
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
+	size_t outl;
+	int rc = -ENOMEM;
+
+	if (ctx == NULL)
+		return rc;
+	if (EVP_MAC_update(ctx, p1, l1) && (l2 == 0 ||
+	    EVP_MAC_update(ctx, p2, l2)) && EVP_MAC_final(ctx, out, &outl, 32))
+		rc = 0;
+	EVP_MAC_CTX_free(ctx);
+	return rc;
+}
+
+void
+name_hash(store *st, const char *name, uint8_t out[NAMEHASH_LEN])
+{
+	static const char label[] = "beemo/v1/name";
+	uint8_t full[32];
+
+	if (mac(st->name_mac, label, sizeof(label), name, strlen(name),
+	    full) != 0)
+		memset(full, 0, sizeof(full)); /* only on ENOMEM */
+	memcpy(out, full, NAMEHASH_LEN);
+}
+
+int
+chunk_id(store *st, uint32_t gen, const void *data, size_t len,
+    uint8_t id[OBJ_ID_LEN])
+{
+	if (gen == 0 || gen > st->ngen || st->chunk_mac[gen] == NULL)
+		return BEEMO_ENOKEY;
+	return mac(st->chunk_mac[gen], data, len, NULL, 0, id);
+}

@@ -1,0 +1,509 @@
+/*
+ * store_file.c -- open files: read, write, commit.
+ *
+ * An `ofile` exists only while an inode has open handles (or a truncate is
+ * in progress): memory is proportional to open files, not to files.  It
+ * holds the committed content (chunk list, shared with readers) and the
+ * pending changes (a wfile).  Its mutex serializes writers and the
+ * commit; readers of committed content take a reference and read without
+ * it.
+ *
+ * Commit (file_commit): finish the wfile into a new content, scan it,
+ * then in one index step write the content record and the inode's new
+ * size and times.  A refused scan drops the new content: the previous
+ * version stays current.  A file that never had content and is refused
+ * is removed, so that nothing of it is committed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_internal.h"
+
+#define OF_BUCKETS 4096
+
+/* ---- the table of open files -------------------------------------------- */
+
+struct ofile *
+ofile_get(store *st, uint64_t ino, int create)
+{
+	struct ofile *of;
+	size_t b = ino % OF_BUCKETS;
+
+	pthread_mutex_lock(&st->of_lock);
+	for (of = st->of_tab[b]; of != NULL; of = of->hnext)
+		if (of->ino == ino)
+			break;
+	if (of == NULL && create && (of = calloc(1, sizeof(*of))) != NULL) {
+		of->ino = ino;
+		pthread_mutex_init(&of->lock, NULL);
+		of->hnext = st->of_tab[b];
+		st->of_tab[b] = of;
+		st->of_count++;
+	}
+	if (of != NULL)
+		of->refs++;
+	pthread_mutex_unlock(&st->of_lock);
+	return of;
+}
+
+void
+ofile_put(store *st, struct ofile *of)
+{
+	struct ofile **pp;
+	int last, unlinked;
+
+	pthread_mutex_lock(&st->of_lock);
+	last = --of->refs == 0;
+	unlinked = of->unlinked;
+	if (last) {
+		for (pp = &st->of_tab[of->ino % OF_BUCKETS]; *pp != of;
+		    pp = &(*pp)->hnext)
+			;
+		*pp = of->hnext;
+		st->of_count--;
+	}
+	pthread_mutex_unlock(&st->of_lock);
+	if (!last)
+		return;
+	if (of->w != NULL) {
+		bm_log(LOG_WARNING, "inode %" PRIu64 ": changes dropped at "
+		    "last close", of->ino);
+		wfile_free(of->w);
+	}
+	content_unref(of->content);
+	pthread_mutex_destroy(&of->lock);
+	if (unlinked)
+		ns_reap(st, of->ino);
+	free(of);
+}
+
+/* Mark @ino unlinked if it is open; returns 1 if it was (ix_lock held). */
+int
+ofile_mark_unlinked(store *st, uint64_t ino)
+{
+	struct ofile *of;
+	int open = 0;
+
+	pthread_mutex_lock(&st->of_lock);
+	for (of = st->of_tab[ino % OF_BUCKETS]; of != NULL; of = of->hnext) {
+		if (of->ino == ino) {
+			of->unlinked = 1;
+			open = 1;
+		}
+	}
+	pthread_mutex_unlock(&st->of_lock);
+	return open;
+}
+
+/* Load the committed content of @of (of->lock held). */
+static int
+ofile_load(store *st, struct ofile *of, uint64_t *size)
+{
+	struct inode in;
+	int rc;
+
+	ix_lock(st);
+	rc = inode_get(st, of->ino, SEQ_LIVE, &in);
+	if (rc == 0 && !S_ISREG(in.mode))
+		rc = -EINVAL;
+	if (rc == 0 && of->content == NULL && in.content_seq != 0)
+		rc = content_get(st, of->ino, in.content_seq, &of->content);
+	ix_unlock(st);
+	if (rc == 0)
+		*size = in.size;
+	inode_free(&in);
+	return rc;
+}
+
+void
+file_attr_overlay(store *st, struct store_attr *a)
+{
+	struct ofile *of;
+	struct timespec t;
+
+	if (!S_ISREG(a->mode) || (of = ofile_get(st, a->ino, 0)) == NULL)
+		return;
+	pthread_mutex_lock(&of->lock);
+	if (of->w != NULL) {
+		a->size = wfile_size(of->w);
+		a->blocks = (a->size + 511) / 512;
+		if (wfile_mtime(of->w, &t))
+			a->mtime = a->ctime = t;
+	}
+	pthread_mutex_unlock(&of->lock);
+	ofile_put(st, of);
+}
+
+/* ---- the scan source ----------------------------------------------------- */
+
+struct scan_src {
+	store *st;
+	struct content *c;
+};
+
+static ssize_t
+scan_pread(void *h, void *buf, size_t len, uint64_t off)
+{
+	struct scan_src *s = h;
+
+	return content_read(s->st, s->c, buf, len, off);
+}
+
+/* Remove a refused file that never had content (of->lock held). */
+static void
+drop_new_file(store *st, uint64_t ino)
+{
+	struct inode in;
+
+	ix_lock(st);
+	if (inode_get(st, ino, SEQ_LIVE, &in) == 0) {
+		if ((in.flags & INODE_F_NEW) && in.nlink == 1 &&
+		    dirent_del(st, in.parent, in.name) == 0) {
+			struct inode dir;
+
+			in.nlink = 0;
+			if (inode_get(st, in.parent, SEQ_LIVE, &dir) == 0) {
+				clock_gettime(CLOCK_REALTIME, &dir.mtime);
+				dir.ctime = dir.mtime;
+				inode_put(st, &dir);
+				inode_free(&dir);
+			}
+			inode_put(st, &in);
+			ix_meta_add(st, "files", -1);
+			if (!ofile_mark_unlinked(st, ino))
+				inode_del(st, ino);
+		}
+		inode_free(&in);
+	}
+	ix_unlock(st);
+}
+
+static int
+scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
+    const char *path, uint8_t *flags)
+{
+	struct scan_src ss = {st, c};
+	struct store_scan_src src = {c->size, scan_pread, &ss, mem};
+	char virus[256], detail[512];
+	int rc;
+
+	*flags = 0;
+	if (st->opts.scan == NULL || c->size == 0)
+		return 0;
+	if (st->opts.scan_max != 0 && c->size > st->opts.scan_max) {
+		snprintf(detail, sizeof(detail), "%" PRIu64 " bytes, over the "
+		    "scan limit of %" PRIu64, c->size, st->opts.scan_max);
+		if (st->opts.scan_refuse_big) {
+			bm_log(LOG_ERR, "%s: refused: %s", path, detail);
+			store_report(st, STORE_EV_COMMIT_FAIL, path, detail);
+			return -EFBIG;
+		}
+		bm_log(LOG_WARNING, "%s: committed without antivirus scan: %s",
+		    path, detail);
+		store_report(st, STORE_EV_UNSCANNED, path, detail);
+		*flags = INODE_F_UNSCANNED;
+		return 0;
+	}
+	virus[0] = '\0';
+	rc = st->opts.scan(st->opts.scan_ctx, path, &src, virus, sizeof(virus));
+	if (rc == BEEMO_EVIRUS) {
+		bm_log(LOG_ERR, "%s: virus %s found: file not backed up", path,
+		    virus);
+		store_report(st, STORE_EV_VIRUS, path, virus);
+	} else if (rc != 0) {
+		bm_log(LOG_ERR, "%s: antivirus scan failed: %s; file not "
+		    "backed up", path, beemo_strerror(rc));
+		store_report(st, STORE_EV_COMMIT_FAIL, path, "scan failed");
+	}
+	(void)of;
+	return rc;
+}
+
+int
+file_commit(store *st, struct ofile *of)
+{
+	struct wfile *w;
+	struct content *c = NULL;
+	const uint8_t *mem;
+	struct inode in;
+	char path[4096];
+	uint8_t flags;
+	uint64_t seq = 0;
+	int rc, was_new;
+
+	pthread_mutex_lock(&of->lock);
+	if ((w = of->w) == NULL) {
+		pthread_mutex_unlock(&of->lock);
+		return 0;
+	}
+	of->w = NULL;
+	if (store_path(st, of->ino, path, sizeof(path)) != 0)
+		snprintf(path, sizeof(path), "inode %" PRIu64, of->ino);
+	rc = wfile_finish(w, &c, &mem);
+	if (rc != 0) {
+		bm_log(LOG_ERR, "%s: cannot store new content: %s", path,
+		    beemo_strerror(rc));
+		store_report(st, STORE_EV_COMMIT_FAIL, path,
+		    beemo_strerror(rc));
+		goto fail;
+	}
+	if ((rc = scan(st, of, c, mem, path, &flags)) != 0) {
+		if (rc == BEEMO_EVIRUS)
+			drop_new_file(st, of->ino);
+		goto fail;
+	}
+	ix_lock(st);
+	rc = inode_get(st, of->ino, SEQ_LIVE, &in);
+	if (rc == 0) {
+		if (c->n > 0)
+			rc = content_put(st, of->ino, c, &seq);
+		was_new = in.flags & INODE_F_NEW;
+		in.flags = (uint8_t)((in.flags & ~(INODE_F_NEW |
+		    INODE_F_UNSCANNED)) | flags);
+		ix_meta_add(st, "bytes", (int64_t)(c->size - in.size));
+		in.size = c->size;
+		in.content_seq = seq;
+		if (wfile_mtime(w, &in.mtime))
+			in.ctime = in.mtime;
+		if (rc == 0)
+			rc = inode_put(st, &in);
+		inode_free(&in);
+		(void)was_new;
+	}
+	ix_unlock(st);
+	if (rc != 0) {
+		bm_log(LOG_ERR, "%s: cannot commit: %s", path,
+		    beemo_strerror(rc));
+		goto fail;
+	}
+	__atomic_add_fetch(&st->st_files, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->st_bytes, c->size, __ATOMIC_RELAXED);
+	content_unref(of->content);
+	of->content = c;
+	wfile_free(w);
+	pthread_mutex_unlock(&of->lock);
+	return 0;
+fail:
+	content_unref(c);
+	wfile_free(w);
+	pthread_mutex_unlock(&of->lock);
+	return rc;
+}
+
+/* ---- handles --------------------------------------------------------------- */
+
+static int
+writable(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Pending changes of @of, created on first use (of->lock held). */
+static int
+ofile_wfile(store *st, struct ofile *of)
+{
+	uint64_t size;
+	int rc;
+
+	if (of->w != NULL)
+		return 0;
+	if ((rc = ofile_load(st, of, &size)) != 0)
+		return rc;
+	if ((of->w = wfile_new(st, of->content, size)) == NULL)
+		return -ENOMEM;
+	wfile_keep_plain(of->w, st->opts.scan != NULL);
+	return 0;
+}
+
+int
+store_open_file(store *st, uint64_t ino, int flags, store_file **out)
+{
+	store_file *f = calloc(1, sizeof(*f));
+	struct inode in;
+	uint64_t seq, size;
+	int rc;
+
+	if (f == NULL)
+		return -ENOMEM;
+	f->st = st;
+	f->ino = ino;
+	f->flags = flags;
+	if (ino_is_snap(ino) || st->opts.rdonly) {
+		if (writable(flags) || (flags & O_TRUNC)) {
+			rc = -EROFS;
+			goto fail;
+		}
+		if ((rc = view_seq(st, ino, &seq)) != 0)
+			goto fail;
+		ix_lock(st);
+		rc = inode_get(st, ino & STORE_INO_MASK, seq, &in);
+		if (rc == 0 && !S_ISREG(in.mode))
+			rc = S_ISDIR(in.mode) ? -EISDIR : -EINVAL;
+		if (rc == 0 && in.content_seq != 0)
+			rc = content_get(st, ino & STORE_INO_MASK,
+			    in.content_seq, &f->snap_content);
+		if (rc == 0)
+			inode_free(&in);
+		ix_unlock(st);
+		if (rc != 0)
+			goto fail;
+		*out = f;
+		return 0;
+	}
+	if ((f->of = ofile_get(st, ino, 1)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	pthread_mutex_lock(&f->of->lock);
+	rc = ofile_load(st, f->of, &size);
+	if (rc == 0 && writable(flags) && (flags & O_TRUNC)) {
+		rc = ofile_wfile(st, f->of);
+		if (rc == 0)
+			rc = wfile_truncate(f->of->w, 0);
+	}
+	pthread_mutex_unlock(&f->of->lock);
+	if (rc != 0) {
+		ofile_put(st, f->of);
+		goto fail;
+	}
+	*out = f;
+	return 0;
+fail:
+	free(f);
+	return rc;
+}
+
+int
+store_create_file(store *st, uint64_t parent, const char *name,
+    uint32_t mode, const struct store_cred *cr, int flags,
+    struct store_attr *attr, store_file **out)
+{
+	int rc = store_mknod(st, parent, name, S_IFREG | (mode & 07777), 0,
+	    cr, attr);
+
+	if (rc != 0)
+		return rc;
+	return store_open_file(st, attr->ino, flags & ~O_TRUNC, out);
+}
+
+ssize_t
+store_read(store_file *f, void *buf, size_t size, uint64_t off)
+{
+	store *st = f->st;
+	struct content *c;
+	ssize_t n;
+
+	if (f->of == NULL)
+		return content_read(st, f->snap_content, buf, size, off);
+	pthread_mutex_lock(&f->of->lock);
+	if (f->of->w != NULL) {
+		n = wfile_read(f->of->w, buf, size, off);
+		pthread_mutex_unlock(&f->of->lock);
+		return n;
+	}
+	c = f->of->content;
+	content_ref(c);
+	pthread_mutex_unlock(&f->of->lock);
+	n = content_read(st, c, buf, size, off);
+	content_unref(c);
+	return n;
+}
+
+ssize_t
+store_write(store_file *f, const void *buf, size_t size, uint64_t off)
+{
+	store *st = f->st;
+	int rc;
+
+	if (f->of == NULL || !writable(f->flags))
+		return -EBADF;
+	if ((rc = store_quota_check(st, size)) != 0)
+		return rc;
+	pthread_mutex_lock(&f->of->lock);
+	rc = ofile_wfile(st, f->of);
+	if (rc == 0)
+		rc = wfile_write(f->of->w, buf, size, off);
+	pthread_mutex_unlock(&f->of->lock);
+	if (rc != 0)
+		return rc;
+	f->dirty_fd = 1;
+	return (ssize_t)size;
+}
+
+int
+store_flush(store_file *f)
+{
+	if (f->of == NULL || !writable(f->flags))
+		return 0;
+	return file_commit(f->st, f->of);
+}
+
+int
+store_fsync(store_file *f)
+{
+	int rc = store_flush(f);
+
+	if (rc == 0 && f->of != NULL)
+		rc = ix_commit_wait(f->st);
+	return rc;
+}
+
+int
+store_release(store_file *f)
+{
+	int rc = 0;
+
+	if (f == NULL)
+		return 0;
+	if (f->of != NULL) {
+		if (writable(f->flags))
+			rc = file_commit(f->st, f->of);
+		ofile_put(f->st, f->of);
+	}
+	content_unref(f->snap_content);
+	free(f);
+	return rc;
+}
+
+int
+file_truncate(store *st, uint64_t ino, uint64_t size)
+{
+	struct ofile *of = ofile_get(st, ino, 1);
+	int rc, others;
+
+	if (of == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&of->lock);
+	rc = ofile_wfile(st, of);
+	if (rc == 0)
+		rc = wfile_truncate(of->w, size);
+	pthread_mutex_unlock(&of->lock);
+	pthread_mutex_lock(&st->of_lock);
+	others = of->refs > 1;
+	pthread_mutex_unlock(&st->of_lock);
+	/* With the file open elsewhere the change is committed at its
+	 * close, with whatever is written after; otherwise now. */
+	if (rc == 0 && !others)
+		rc = file_commit(st, of);
+	ofile_put(st, of);
+	return rc;
+}
+
+int
+file_set_mtime(store *st, uint64_t ino)
+{
+	struct ofile *of = ofile_get(st, ino, 0);
+
+	if (of == NULL)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	if (of->w != NULL)
+		wfile_set_mtime(of->w, 1);
+	pthread_mutex_unlock(&of->lock);
+	ofile_put(st, of);
+	return 0;
+}

@@ -1,0 +1,666 @@
+/*
+ * store_index.c -- the LMDB index: one shared transaction, versioned
+ * records, the log, and the committer thread.
+ *
+ * Every use of the index happens inside one transaction, st->txn, under
+ * st->ix_lock.  In a read-write store it is a write transaction that the
+ * committer thread begins and commits (LMDB's writer lock belongs to the
+ * thread that began the transaction, so only the committer begins and
+ * commits; other threads use the transaction in between, serialized by
+ * ix_lock).  In a read-only store it is a read transaction that the
+ * committer renews every commit interval so that a concurrent backup
+ * session's commits become visible.
+ *
+ * A commit (see committer()):
+ *   1. fdatasync the open pack without the index lock (the bulk);
+ *   2. under ix_lock, seal the changes logged since the last commit into a
+ *      log object and append it to the pack;
+ *   3. fdatasync the pack again and record pack states (pack_commit_
+ *      prepare): every object the transaction references is on disk;
+ *   4. mdb_txn_commit (synchronous);
+ *   5. rename packs closed by this commit to ID.pack; begin anew.
+ * A crash before 4 loses the transaction; the next open cuts the pack
+ * back.  A crash after 4 keeps it.  Either way the store is consistent.
+ *
+ * Versioned tables (inode, dirent, content) append the complement of the
+ * sequence number to the key, big-endian, so that a cursor positioned at
+ * prefix || ~S lands on the newest version with seq <= S.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zstd.h>
+
+#include "store_internal.h"
+
+static const char *const table_names[IX_NTABLES] = {
+	"meta", "inode", "dirent", "content", "snap", "orphan", "journal",
+	"chunk", "pack",
+};
+
+#define LOG_FORCE_BYTES (8U << 20) /* commit early past this much log */
+#define LOG_DEL 0xffffffffU
+
+int
+ix_open(store *st, const char *name, int create)
+{
+	char path[4096];
+	MDB_txn *txn;
+	unsigned flags = MDB_NOTLS | (st->opts.rdonly ? MDB_RDONLY : 0);
+	int i, rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/%s", st->dir, name)) != 0)
+		return rc;
+	if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(st->env, IX_NTABLES + 4);
+	/* Address space only; the file grows as needed. */
+	mdb_env_set_mapsize(st->env, 1ULL << 40);
+	mdb_env_set_maxreaders(st->env, 256);
+	if ((rc = mdb_env_open(st->env, path, flags, 0600)) != 0)
+		goto fail;
+	/* Clear reader slots of processes killed while reading. */
+	mdb_reader_check(st->env, &i);
+	rc = mdb_txn_begin(st->env, NULL, st->opts.rdonly ? MDB_RDONLY : 0,
+	    &txn);
+	if (rc != 0)
+		goto fail;
+	for (i = 0; i < IX_NTABLES; i++) {
+		rc = mdb_dbi_open(txn, table_names[i],
+		    st->opts.rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			goto fail;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return 0;
+fail:
+	bm_log(LOG_ERR, "%s: cannot open index: %s", path, mdb_strerror(rc));
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	return rc == MDB_NOTFOUND || rc == ENOENT ? BEEMO_ENOSTORE :
+	    rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+	    rc == MDB_CORRUPTED ? BEEMO_EFORMAT : -EIO;
+}
+
+void
+ix_close(store *st)
+{
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	free(st->logbuf);
+	st->logbuf = NULL;
+}
+
+void
+ix_lock(store *st)
+{
+	pthread_mutex_lock(&st->ix_lock);
+}
+
+void
+ix_unlock(store *st)
+{
+	pthread_mutex_unlock(&st->ix_lock);
+}
+
+/* ---- the log ---------------------------------------------------------- */
+
+static int
+log_add(store *st, enum ix_table t, const void *k, size_t klen,
+    const void *v, size_t vlen, int del)
+{
+	size_t need = 7 + klen + (del ? 0 : vlen);
+	uint8_t *p;
+
+	if (st->loglen + need > st->logcap) {
+		size_t cap = st->logcap ? st->logcap : 65536;
+
+		while (cap < st->loglen + need)
+			cap *= 2;
+		if ((p = realloc(st->logbuf, cap)) == NULL)
+			return -ENOMEM;
+		st->logbuf = p;
+		st->logcap = cap;
+	}
+	p = st->logbuf + st->loglen;
+	p[0] = (uint8_t)t;
+	bm_be16enc(p + 1, (uint16_t)klen);
+	bm_be32enc(p + 3, del ? LOG_DEL : (uint32_t)vlen);
+	memcpy(p + 7, k, klen);
+	if (!del)
+		memcpy(p + 7 + klen, v, vlen);
+	st->loglen += need;
+	if (st->loglen >= LOG_FORCE_BYTES && !st->commit_now) {
+		st->commit_now = 1;
+		pthread_cond_signal(&st->commit_cv);
+	}
+	return 0;
+}
+
+int
+ix_replay(store *st, const uint8_t *p, size_t len)
+{
+	size_t off = 16;
+	int rc;
+
+	if (len < 16)
+		return BEEMO_EFORMAT;
+	while (off < len) {
+		uint8_t t;
+		uint16_t klen;
+		uint32_t vlen;
+		MDB_val k, v;
+
+		if (len - off < 7)
+			return BEEMO_EFORMAT;
+		t = p[off];
+		klen = bm_be16dec(p + off + 1);
+		vlen = bm_be32dec(p + off + 3);
+		off += 7;
+		if (t >= IX_NTABLES || !IX_LOGGED(t) || klen == 0 ||
+		    klen > 511 || len - off < klen ||
+		    (vlen != LOG_DEL && len - off - klen < vlen))
+			return BEEMO_EFORMAT;
+		k.mv_data = (void *)(p + off);
+		k.mv_size = klen;
+		off += klen;
+		if (vlen == LOG_DEL) {
+			rc = mdb_del(st->txn, st->dbi[t], &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			v.mv_data = (void *)(p + off);
+			v.mv_size = vlen;
+			off += vlen;
+			rc = mdb_put(st->txn, st->dbi[t], &k, &v, 0);
+		}
+		if (rc != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Seal the changes of this transaction into a log object in the pack. */
+static int
+log_flush(store *st)
+{
+	uint8_t id[OBJ_ID_LEN], *obj = NULL;
+	size_t objlen;
+	uint64_t pack, off;
+	int rc;
+
+	if (st->loglen <= 16)
+		return 0;
+	/* The buffer starts with a 16-byte header: LSN and time. */
+	bm_be64enc(st->logbuf, st->lsn);
+	bm_be64enc(st->logbuf + 8, bm_now_ns());
+	memset(id, 0, sizeof(id));
+	bm_be64enc(id, st->lsn);
+	rc = obj_build(st, OBJ_LOG, id, st->gen, crypto_keys(st, st->gen)->meta,
+	    st->logbuf, st->loglen, 3, &obj, &objlen);
+	if (rc != 0)
+		return rc;
+	rc = pack_append(st, obj, objlen, &pack, &off);
+	free(obj);
+	if (rc != 0)
+		return rc;
+	st->lsn++;
+	return ix_meta_put_nolog(st, "lsn", st->lsn);
+}
+
+static void
+log_reset(store *st)
+{
+	if (st->logbuf != NULL)
+		OPENSSL_cleanse(st->logbuf, st->loglen);
+	st->loglen = 16; /* header reserved */
+	if (st->logcap < 16) {
+		free(st->logbuf);
+		st->logbuf = malloc(65536);
+		st->logcap = st->logbuf ? 65536 : 0;
+		if (st->logbuf == NULL)
+			st->loglen = 0;
+	}
+}
+
+/* ---- raw access ---------------------------------------------------------- */
+
+int
+ix_get(store *st, enum ix_table t, const void *k, size_t klen, MDB_val *v)
+{
+	MDB_val key = {klen, (void *)k};
+	int rc;
+
+	if (st->txn == NULL)
+		return -EIO;
+	rc = mdb_get(st->txn, st->dbi[t], &key, v);
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	return rc == 0 ? 0 : -EIO;
+}
+
+static int
+ix_put_raw(store *st, enum ix_table t, const void *k, size_t klen,
+    const void *v, size_t vlen, int logit)
+{
+	MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	if (st->txn == NULL || st->ix_err != 0)
+		return -EIO;
+	if ((rc = mdb_put(st->txn, st->dbi[t], &key, &val, 0)) != 0) {
+		bm_log(LOG_ERR, "index: put in %s: %s", table_names[t],
+		    mdb_strerror(rc));
+		return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? -ENOSPC :
+		    -EIO;
+	}
+	st->dirty = 1;
+	if (logit && IX_LOGGED(t)) {
+		st->changes++;
+		return log_add(st, t, k, klen, v, vlen, 0);
+	}
+	return 0;
+}
+
+int
+ix_put(store *st, enum ix_table t, const void *k, size_t klen, const void *v,
+    size_t vlen)
+{
+	return ix_put_raw(st, t, k, klen, v, vlen, 1);
+}
+
+int
+ix_del(store *st, enum ix_table t, const void *k, size_t klen)
+{
+	MDB_val key = {klen, (void *)k};
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	if (st->txn == NULL || st->ix_err != 0)
+		return -EIO;
+	rc = mdb_del(st->txn, st->dbi[t], &key, NULL);
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc != 0)
+		return -EIO;
+	st->dirty = 1;
+	if (IX_LOGGED(t)) {
+		st->changes++;
+		return log_add(st, t, k, klen, NULL, 0, 1);
+	}
+	return 0;
+}
+
+int
+ix_meta_get(store *st, const char *name, uint64_t *out)
+{
+	MDB_val v;
+	int rc = ix_get(st, IX_META, name, strlen(name), &v);
+
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != 8)
+		return -EIO;
+	*out = bm_be64dec(v.mv_data);
+	return 0;
+}
+
+int
+ix_meta_put(store *st, const char *name, uint64_t val)
+{
+	uint8_t b[8];
+
+	bm_be64enc(b, val);
+	return ix_put(st, IX_META, name, strlen(name), b, 8);
+}
+
+int
+ix_meta_put_nolog(store *st, const char *name, uint64_t val)
+{
+	uint8_t b[8];
+
+	bm_be64enc(b, val);
+	return ix_put_raw(st, IX_META, name, strlen(name), b, 8, 0);
+}
+
+/* ---- versioned records ------------------------------------------------- */
+
+static size_t
+vkey(uint8_t *k, const uint8_t *prefix, size_t plen, uint64_t seq)
+{
+	memcpy(k, prefix, plen);
+	bm_be64enc(k + plen, ~seq);
+	return plen + 8;
+}
+
+int
+ix_vget(store *st, enum ix_table t, const uint8_t *prefix, size_t plen,
+    uint64_t seq, MDB_val *key, MDB_val *val)
+{
+	uint8_t k[64];
+	MDB_cursor *cur;
+	int rc;
+
+	if (st->txn == NULL)
+		return -EIO;
+	key->mv_size = vkey(k, prefix, plen, seq);
+	key->mv_data = k;
+	if (mdb_cursor_open(st->txn, st->dbi[t], &cur) != 0)
+		return -EIO;
+	rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc != 0)
+		return -EIO;
+	if (key->mv_size != plen + 8 || memcmp(key->mv_data, prefix, plen))
+		return -ENOENT;
+	return 0;
+}
+
+static size_t
+vaad(uint8_t *aad, enum ix_table t, const void *k, size_t klen)
+{
+	memcpy(aad, "BMIX", 4);
+	aad[4] = (uint8_t)t;
+	memcpy(aad + 5, k, klen);
+	return 5 + klen;
+}
+
+/* Put a sealed value at @k. */
+static int
+put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
+    const void *plain, size_t len)
+{
+	uint8_t aad[80], *sealed;
+	size_t aadlen = vaad(aad, t, k, klen);
+	int rc;
+
+	if ((sealed = malloc(len + SEAL_OVERHEAD)) == NULL)
+		return -ENOMEM;
+	rc = seal_value(st, aad, aadlen, plain, len, sealed);
+	if (rc == 0)
+		rc = ix_put(st, t, k, klen, sealed, len + SEAL_OVERHEAD);
+	free(sealed);
+	return rc;
+}
+
+int
+ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
+    const void *plain, size_t len)
+{
+	return put_sealed(st, t, k, klen, plain, len);
+}
+
+int
+ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
+    size_t plen, const void *plain, size_t len)
+{
+	uint8_t k[64];
+
+	return put_sealed(st, t, k, vkey(k, prefix, plen, st->live_seq), plain,
+	    len);
+}
+
+int
+ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
+    const MDB_val *val, uint8_t **plain, size_t *len)
+{
+	uint8_t aad[80], *out;
+	size_t aadlen, n;
+	int rc;
+
+	if (key->mv_size > 64 || val->mv_size < SEAL_OVERHEAD)
+		goto bad;
+	aadlen = vaad(aad, t, key->mv_data, key->mv_size);
+	n = val->mv_size - SEAL_OVERHEAD;
+	if ((out = malloc(n + 1)) == NULL)
+		return -ENOMEM;
+	rc = open_value(st, aad, aadlen, val->mv_data, val->mv_size, out);
+	if (rc != 0) {
+		free(out);
+		if (rc == -EBADMSG)
+			goto bad;
+		return rc;
+	}
+	out[n] = '\0';
+	*plain = out;
+	*len = n;
+	return 0;
+bad:
+	{
+		char hex[2 * 64 + 1];
+
+		bm_hex(hex, key->mv_data, key->mv_size > 64 ? 64 :
+		    key->mv_size);
+		bm_log(LOG_ERR, "index record %s/%s: authentication failed "
+		    "(damaged or tampered)", table_names[t], hex);
+		store_report(st, STORE_EV_DAMAGE, NULL, "index record");
+	}
+	return -EBADMSG;
+}
+
+int
+ix_vget_sealed(store *st, enum ix_table t, const uint8_t *prefix,
+    size_t plen, uint64_t seq, uint8_t **plain, size_t *len,
+    uint64_t *found_seq)
+{
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = ix_vget(st, t, prefix, plen, seq, &k, &v)) != 0)
+		return rc;
+	if (found_seq != NULL)
+		*found_seq = ~bm_be64dec((uint8_t *)k.mv_data + plen);
+	if ((rc = ix_open_sealed(st, t, &k, &v, plain, len)) != 0)
+		return rc;
+	if (*len == 0) { /* tombstone */
+		free(*plain);
+		*plain = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int
+ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen)
+{
+	uint8_t k[64];
+	size_t klen = vkey(k, prefix, plen, st->live_seq);
+	MDB_val key, val;
+	int rc;
+
+	/* A version older than the live sequence may be seen by a
+	 * snapshot: hide it with a tombstone.  Otherwise just remove. */
+	if (st->live_seq > 1) {
+		rc = ix_vget(st, t, prefix, plen, st->live_seq - 1, &key, &val);
+		if (rc == 0)
+			return put_sealed(st, t, k, klen, "", 0);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	rc = ix_del(st, t, k, klen);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* ---- the committer ------------------------------------------------------ */
+
+static int
+txn_begin(store *st)
+{
+	int rc = mdb_txn_begin(st->env, NULL,
+	    st->opts.rdonly ? MDB_RDONLY : 0, &st->txn);
+
+	if (rc != 0) {
+		bm_log(LOG_ERR, "index: cannot begin transaction: %s",
+		    mdb_strerror(rc));
+		st->txn = NULL;
+		return -EIO;
+	}
+	log_reset(st);
+	st->dirty = 0;
+	return 0;
+}
+
+/* Commit st->txn (ix_lock held; released while the pack syncs). */
+static int
+do_commit(store *st)
+{
+	int rc, mrc;
+
+	ix_unlock(st);
+	pack_sync_open(st);
+	ix_lock(st);
+	if ((rc = log_flush(st)) != 0)
+		goto fail;
+	if ((rc = pack_commit_prepare(st)) != 0)
+		goto fail;
+	mrc = mdb_txn_commit(st->txn);
+	st->txn = NULL;
+	if (mrc != 0) {
+		bm_log(LOG_ERR, "index: commit failed: %s", mdb_strerror(mrc));
+		rc = -EIO;
+		pack_commit_done(st, 0);
+		goto fail_sticky;
+	}
+	pack_commit_done(st, 1);
+	return txn_begin(st);
+fail:
+	bm_log(LOG_ERR, "index: cannot prepare commit: %s", beemo_strerror(rc));
+	mdb_txn_abort(st->txn);
+	st->txn = NULL;
+fail_sticky:
+	/* Changes since the last commit are lost; refuse further changes
+	 * rather than build on a state that is not on disk. */
+	st->ix_err = rc;
+	txn_begin(st);
+	return rc;
+}
+
+static void *
+committer(void *arg)
+{
+	store *st = arg;
+	struct timespec ts;
+
+	ix_lock(st);
+	st->ix_err = txn_begin(st);
+	st->txn_ready = 1;
+	pthread_cond_broadcast(&st->done_cv);
+	while (!st->stopping) {
+		if (!st->commit_now) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += st->opts.commit_ms / 1000;
+			ts.tv_nsec += (long)(st->opts.commit_ms % 1000) *
+			    1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&st->commit_cv, &st->ix_lock,
+			    &ts);
+		}
+		if (st->stopping)
+			break;
+		if (st->opts.rdonly) {
+			mdb_txn_reset(st->txn);
+			if (mdb_txn_renew(st->txn) != 0) {
+				mdb_txn_abort(st->txn);
+				txn_begin(st);
+			}
+		} else if ((st->dirty || st->commit_now || st->want_close) &&
+		    st->ix_err == 0) {
+			do_commit(st);
+		}
+		st->commit_now = 0;
+		st->commits++;
+		pthread_cond_broadcast(&st->done_cv);
+	}
+	/* Final commit. */
+	if (st->txn != NULL && !st->opts.rdonly && st->ix_err == 0)
+		do_commit(st);
+	if (st->txn != NULL)
+		mdb_txn_abort(st->txn);
+	st->txn = NULL;
+	st->commits++;
+	pthread_cond_broadcast(&st->done_cv);
+	ix_unlock(st);
+	return NULL;
+}
+
+int
+ix_start(store *st)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->commit_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&st->done_cv, NULL);
+	if ((rc = pthread_create(&st->committer, NULL, committer, st)) != 0)
+		return -rc;
+	ix_lock(st);
+	while (!st->txn_ready)
+		pthread_cond_wait(&st->done_cv, &st->ix_lock);
+	rc = st->ix_err;
+	ix_unlock(st);
+	return rc;
+}
+
+int
+ix_stop(store *st)
+{
+	int rc;
+
+	ix_lock(st);
+	st->stopping = 1;
+	pthread_cond_signal(&st->commit_cv);
+	ix_unlock(st);
+	pthread_join(st->committer, NULL);
+	rc = st->ix_err;
+	pthread_cond_destroy(&st->commit_cv);
+	pthread_cond_destroy(&st->done_cv);
+	return rc;
+}
+
+int
+ix_commit_wait_locked(store *st)
+{
+	uint64_t target;
+
+	if (st->opts.rdonly)
+		return 0;
+	target = st->commits + 1;
+	st->commit_now = 1;
+	pthread_cond_signal(&st->commit_cv);
+	while (st->commits < target && st->ix_err == 0)
+		pthread_cond_wait(&st->done_cv, &st->ix_lock);
+	return st->ix_err;
+}
+
+int
+ix_commit_wait(store *st)
+{
+	int rc;
+
+	ix_lock(st);
+	rc = ix_commit_wait_locked(st);
+	ix_unlock(st);
+	return rc;
+}

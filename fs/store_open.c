@@ -1,0 +1,342 @@
+/*
+ * store_open.c -- creating, opening and closing a machine's store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define FORMAT_VERSION 1
+
+static int
+id_file_write(const char *dir, const uint8_t appliance[KEYMGR_ID_LEN],
+    const uint8_t machine[KEYMGR_ID_LEN])
+{
+	uint8_t b[STORE_ID_LEN];
+	char path[4096];
+	int rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/store.id", dir)) != 0)
+		return rc;
+	memset(b, 0, sizeof(b));
+	memcpy(b, STORE_ID_MAGIC, 8);
+	bm_be16enc(b + 8, STORE_ID_VERSION);
+	memcpy(b + 16, appliance, KEYMGR_ID_LEN);
+	memcpy(b + 32, machine, KEYMGR_ID_LEN);
+	return bm_write_file_atomic(path, b, sizeof(b), 0600, 1);
+}
+
+int
+store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
+    uint8_t machine[KEYMGR_ID_LEN])
+{
+	char path[4096];
+	uint8_t *b;
+	size_t len;
+	int rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/store.id", dir)) != 0)
+		return rc;
+	rc = bm_read_file(path, 4096, &b, &len);
+	if (rc == -ENOENT)
+		return BEEMO_ENOSTORE;
+	if (rc != 0)
+		return rc;
+	if (len != STORE_ID_LEN || memcmp(b, STORE_ID_MAGIC, 8) != 0)
+		rc = BEEMO_EFORMAT;
+	else if (bm_be16dec(b + 8) != STORE_ID_VERSION)
+		rc = BEEMO_EVERSION;
+	else {
+		memcpy(appliance, b + 16, KEYMGR_ID_LEN);
+		memcpy(machine, b + 32, KEYMGR_ID_LEN);
+	}
+	free(b);
+	return rc;
+}
+
+/* First-time contents of the index: the root directory and counters. */
+static int
+init_index(store *st)
+{
+	struct inode root;
+	int rc;
+
+	memset(&root, 0, sizeof(root));
+	root.ino = STORE_ROOT_INO;
+	root.mode = S_IFDIR | 0755;
+	root.nlink = 2;
+	root.parent = STORE_ROOT_INO;
+	root.name = (char *)"";
+	clock_gettime(CLOCK_REALTIME, &root.mtime);
+	root.atime = root.ctime = root.mtime;
+	st->live_seq = 1;
+	st->next_ino = STORE_ROOT_INO + 1;
+	if ((rc = ix_meta_put(st, "format", FORMAT_VERSION)) != 0 ||
+	    (rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0 ||
+	    (rc = ix_meta_put(st, "next_ino", st->next_ino)) != 0 ||
+	    (rc = ix_meta_put(st, "dirs", 1)) != 0)
+		return rc;
+	return inode_put(st, &root);
+}
+
+static void
+opts_defaults(struct store_opts *o)
+{
+	if (o->pack_size == 0)
+		o->pack_size = 32ULL << 20;
+	if (o->zstd_level == 0)
+		o->zstd_level = 3;
+	if (o->commit_ms == 0)
+		o->commit_ms = 1000;
+	if (o->cache_size == 0)
+		o->cache_size = 32ULL << 20;
+	if (o->workers == 0)
+		o->workers = 2;
+}
+
+static int
+load_counters(store *st, int creating)
+{
+	uint64_t fmt = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = ix_meta_get(st, "format", &fmt);
+	if (rc == -ENOENT && creating)
+		return init_index(st);
+	if (rc == -ENOENT)
+		return BEEMO_ENOSTORE;
+	if (rc != 0)
+		return rc;
+	if (fmt != FORMAT_VERSION)
+		return BEEMO_EVERSION;
+	if ((rc = ix_meta_get(st, "live_seq", &st->live_seq)) != 0 ||
+	    (rc = ix_meta_get(st, "next_ino", &st->next_ino)) != 0)
+		return rc == -ENOENT ? BEEMO_EFORMAT : rc;
+	if (ix_meta_get(st, "lsn", &st->lsn) != 0)
+		st->lsn = 0;
+	ix_meta_get(st, "quota_hard", &st->quota_hard);
+	/* Bytes stored: the sum of the packs' committed lengths. */
+	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
+		return -EIO;
+	st->stored = 0;
+	while (mdb_cursor_get(cur, &k, &v, st->stored ? MDB_NEXT :
+	    MDB_FIRST) == 0 && v.mv_size == PACK_REC_LEN)
+		st->stored += bm_be64dec((uint8_t *)v.mv_data + 1);
+	mdb_cursor_close(cur);
+	return 0;
+}
+
+/* Reap inodes unlinked while open when the last session ended abruptly. */
+static int
+reap_orphans(store *st)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t *inos = NULL, *n;
+	size_t cnt = 0, i;
+	int rc = 0;
+
+	if (mdb_cursor_open(st->txn, st->dbi[IX_ORPHAN], &cur) != 0)
+		return -EIO;
+	while (mdb_cursor_get(cur, &k, &v, cnt ? MDB_NEXT : MDB_FIRST) == 0) {
+		if (k.mv_size != 8)
+			continue;
+		if ((n = realloc(inos, (cnt + 1) * sizeof(*n))) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		inos = n;
+		inos[cnt++] = bm_be64dec(k.mv_data);
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; rc == 0 && i < cnt; i++)
+		rc = ns_reap_locked(st, inos[i]);
+	free(inos);
+	return rc;
+}
+
+static void
+store_free(store *st)
+{
+	if (st == NULL)
+		return;
+	workers_stop(st);
+	ix_close(st);
+	cache_free(st);
+	pack_fds_close(st);
+	crypto_fini(st);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	pthread_mutex_destroy(&st->ix_lock);
+	pthread_mutex_destroy(&st->pk_lock);
+	pthread_mutex_destroy(&st->fd_lock);
+	pthread_mutex_destroy(&st->of_lock);
+	free(st->of_tab);
+	free(st->snapseq);
+	free(st->dir);
+	free(st);
+}
+
+static int
+take_lock(store *st)
+{
+	char path[4096];
+	int rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/lock", st->dir)) != 0)
+		return rc;
+	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lockfd < 0)
+		return -errno;
+	if (flock(st->lockfd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK ? BEEMO_ELOCKED : -errno;
+	return 0;
+}
+
+static int
+open_store(const char *dir, const keymgr_secret *s,
+    const struct store_opts *opts, int creating, store **out)
+{
+	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
+	store *st;
+	int rc;
+
+	if ((rc = store_read_id(dir, appl, mach)) != 0)
+		return rc;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return -ENOMEM;
+	st->lockfd = -1;
+	st->pw.fd = -1;
+	pthread_mutex_init(&st->ix_lock, NULL);
+	pthread_mutex_init(&st->pk_lock, NULL);
+	pthread_mutex_init(&st->fd_lock, NULL);
+	pthread_mutex_init(&st->of_lock, NULL);
+	clock_gettime(CLOCK_REALTIME, &st->opened);
+	if (opts != NULL)
+		st->opts = *opts;
+	opts_defaults(&st->opts);
+	st->secret = s;
+	memcpy(st->appliance_id, appl, KEYMGR_ID_LEN);
+	keymgr_secret_machine_id(s, st->machine_id);
+	if ((st->dir = strdup(dir)) == NULL ||
+	    (st->of_tab = calloc(4096, sizeof(*st->of_tab))) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (memcmp(mach, st->machine_id, KEYMGR_ID_LEN) != 0) {
+		rc = BEEMO_EFOREIGN;
+		goto fail;
+	}
+	if (!st->opts.rdonly) {
+		char path[4096];
+
+		if ((rc = take_lock(st)) != 0)
+			goto fail;
+		/* A store rebuilt from an off-site copy has no staging. */
+		if ((rc = bm_path(path, sizeof(path), "%s/staging", dir)) ||
+		    (rc = bm_mkdir_p(path, 0700)) != 0)
+			goto fail;
+	}
+	if ((rc = crypto_init(st)) != 0)
+		goto fail;
+	if ((rc = ix_open(st, "index", creating)) != 0)
+		goto fail;
+	if ((rc = pack_fds_init(st)) != 0 ||
+	    (rc = cache_new(st, st->opts.cache_size)) != 0)
+		goto fail;
+	if ((rc = ix_start(st)) != 0)
+		goto fail;
+	ix_lock(st);
+	rc = load_counters(st, creating);
+	if (rc == 0 && !st->opts.rdonly) {
+		if ((rc = pack_recover(st)) == 0 &&
+		    (rc = reap_orphans(st)) == 0)
+			rc = ix_commit_wait_locked(st);
+		st->changes = 0; /* recovery is nothing to snapshot */
+	}
+	ix_unlock(st);
+	if (rc != 0)
+		goto fail_stop;
+	if (!st->opts.rdonly && (rc = workers_start(st)) != 0)
+		goto fail_stop;
+	*out = st;
+	return 0;
+fail_stop:
+	ix_lock(st);
+	st->ix_err = rc; /* no final commit of a half-open store */
+	ix_unlock(st);
+	ix_stop(st);
+fail:
+	store_free(st);
+	return rc;
+}
+
+int
+store_open(const char *dir, const keymgr_secret *s,
+    const struct store_opts *opts, store **out)
+{
+	return open_store(dir, s, opts, 0, out);
+}
+
+int
+store_create(const char *dir, const uint8_t appliance_id[KEYMGR_ID_LEN],
+    const keymgr_secret *s)
+{
+	uint8_t mach[KEYMGR_ID_LEN];
+	char path[4096];
+	store *st;
+	int rc;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if ((rc = bm_path(path, sizeof(path), "%s/store.id", dir)) != 0)
+		return rc;
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	if ((rc = bm_path(path, sizeof(path), "%s/packs", dir)) != 0 ||
+	    (rc = bm_mkdir_p(path, 0700)) != 0)
+		return rc;
+	if ((rc = bm_path(path, sizeof(path), "%s/staging", dir)) != 0 ||
+	    (rc = bm_mkdir_p(path, 0700)) != 0)
+		return rc;
+	keymgr_secret_machine_id(s, mach);
+	if ((rc = id_file_write(dir, appliance_id, mach)) != 0)
+		return rc;
+	if ((rc = open_store(dir, s, NULL, 1, &st)) != 0)
+		return rc;
+	return store_close(st);
+}
+
+int
+store_close(store *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	workers_stop(st);
+	if (!st->opts.rdonly) {
+		ix_lock(st);
+		st->want_close = 1;
+		ix_unlock(st);
+	}
+	rc = ix_stop(st);
+	pack_writer_abort(st);
+	store_free(st);
+	return rc;
+}
+
+int
+store_sync(store *st)
+{
+	return ix_commit_wait(st);
+}

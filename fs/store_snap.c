@@ -1,0 +1,262 @@
+/*
+ * store_snap.c -- snapshots, statistics, quotas, event reports.
+ *
+ * A snapshot is a record (IX_SNAP) holding the live sequence number at
+ * the moment it was taken; the live sequence then moves on, so every
+ * later change writes new record versions and the snapshot's view stays
+ * as it was.  Taking one costs a few index writes and the closing of the
+ * open pack (so that everything it refers to can be pushed off-site):
+ * it does not depend on the size of the tree.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define SNAP_VERSION 1
+
+uint64_t
+store_snapshot_ino(uint32_t id)
+{
+	if (id == 0 || id > STORE_MAX_SNAP)
+		return 0;
+	return ((uint64_t)id << STORE_SNAP_SHIFT) | STORE_ROOT_INO;
+}
+
+int
+snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
+    size_t len)
+{
+	size_t n;
+
+	memset(si, 0, sizeof(*si));
+	if (len < 35 || p[0] != SNAP_VERSION)
+		return BEEMO_EFORMAT;
+	si->id = id;
+	si->seq = bm_be64dec(p + 1);
+	si->time = bm_be64dec(p + 9);
+	si->files = bm_be64dec(p + 17);
+	si->bytes = bm_be64dec(p + 25);
+	n = bm_be16dec(p + 33);
+	if (len != 35 + n || n >= sizeof(si->note))
+		return BEEMO_EFORMAT;
+	memcpy(si->note, p + 35, n);
+	si->note[n] = '\0';
+	return 0;
+}
+
+int
+store_snapshot(store *st, const char *note, uint32_t *id)
+{
+	uint8_t k[4], v[35 + 128];
+	uint64_t files = 0, bytes = 0;
+	size_t n = note ? strlen(note) : 0;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	uint32_t next = 1;
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	if (n >= 128)
+		n = 127;
+	ix_lock(st);
+	if (mdb_cursor_open(st->txn, st->dbi[IX_SNAP], &cur) != 0) {
+		rc = -EIO;
+		goto unlock;
+	}
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == 0 && key.mv_size == 4)
+		next = bm_be32dec(key.mv_data) + 1;
+	else if (rc != MDB_NOTFOUND) {
+		rc = -EIO;
+		goto unlock;
+	}
+	if (next > STORE_MAX_SNAP) {
+		rc = -ENOSPC;
+		goto unlock;
+	}
+	ix_meta_get(st, "files", &files);
+	ix_meta_get(st, "bytes", &bytes);
+	v[0] = SNAP_VERSION;
+	bm_be64enc(v + 1, st->live_seq);
+	bm_be64enc(v + 9, bm_now_ns());
+	bm_be64enc(v + 17, files);
+	bm_be64enc(v + 25, bytes);
+	bm_be16enc(v + 33, (uint16_t)n);
+	memcpy(v + 35, note, n);
+	bm_be32enc(k, next);
+	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, 35 + n)) != 0)
+		goto unlock;
+	st->live_seq++;
+	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0)
+		goto unlock;
+	st->want_close = 1;
+	if ((rc = ix_commit_wait_locked(st)) != 0)
+		goto unlock;
+	st->changes = 0;
+	*id = next;
+unlock:
+	ix_unlock(st);
+	return rc;
+}
+
+int
+store_snapshots(store *st, struct store_snapinfo **out, size_t *n)
+{
+	struct store_snapinfo *v = NULL, *nv;
+	size_t cnt = 0;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc, mrc;
+
+	ix_lock(st);
+	if (st->txn == NULL ||
+	    mdb_cursor_open(st->txn, st->dbi[IX_SNAP], &cur) != 0) {
+		ix_unlock(st);
+		return -EIO;
+	}
+	rc = 0;
+	for (mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		uint8_t *plain;
+		size_t len;
+
+		if (key.mv_size != 4) {
+			rc = -EIO;
+			break;
+		}
+		if ((rc = ix_open_sealed(st, IX_SNAP, &key, &val, &plain,
+		    &len)) != 0)
+			break;
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			free(plain);
+			rc = -ENOMEM;
+			break;
+		}
+		v = nv;
+		rc = snap_decode(&v[cnt], bm_be32dec(key.mv_data), plain, len);
+		free(plain);
+		if (rc != 0)
+			break;
+		cnt++;
+	}
+	mdb_cursor_close(cur);
+	ix_unlock(st);
+	if (rc != 0) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+uint64_t
+store_changes(store *st)
+{
+	uint64_t n;
+
+	ix_lock(st);
+	n = st->changes;
+	ix_unlock(st);
+	return n;
+}
+
+int
+store_stats(store *st, struct store_stats *out)
+{
+	MDB_stat ms;
+	struct store_snapinfo *snaps;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	ix_lock(st);
+	ix_meta_get(st, "files", &out->files);
+	ix_meta_get(st, "dirs", &out->dirs);
+	ix_meta_get(st, "bytes", &out->bytes);
+	if (mdb_stat(st->txn, st->dbi[IX_CHUNK], &ms) == 0)
+		out->chunks = ms.ms_entries;
+	if (mdb_stat(st->txn, st->dbi[IX_PACK], &ms) == 0)
+		out->packs = ms.ms_entries;
+	ix_unlock(st);
+	out->stored = __atomic_load_n(&st->stored, __ATOMIC_RELAXED);
+	out->session_files = __atomic_load_n(&st->st_files, __ATOMIC_RELAXED);
+	out->session_bytes = __atomic_load_n(&st->st_bytes, __ATOMIC_RELAXED);
+	if ((rc = store_snapshots(st, &snaps, &n)) != 0)
+		return rc;
+	out->snapshots = (uint32_t)n;
+	out->last_snapshot = n > 0 ? snaps[n - 1].time : 0;
+	free(snaps);
+	return 0;
+}
+
+/* ---- quotas ---------------------------------------------------------------- */
+
+int
+store_quota_get(store *st, uint64_t *soft, uint64_t *hard)
+{
+	*soft = *hard = 0;
+	ix_lock(st);
+	ix_meta_get(st, "quota_soft", soft);
+	ix_meta_get(st, "quota_hard", hard);
+	ix_unlock(st);
+	return 0;
+}
+
+int
+store_quota_set(store *st, uint64_t soft, uint64_t hard)
+{
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	ix_lock(st);
+	rc = ix_meta_put(st, "quota_soft", soft);
+	if (rc == 0)
+		rc = ix_meta_put(st, "quota_hard", hard);
+	if (rc == 0) {
+		st->quota_hard = hard;
+		rc = ix_commit_wait_locked(st);
+	}
+	ix_unlock(st);
+	return rc;
+}
+
+int
+store_quota_check(store *st, size_t more)
+{
+	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
+
+	if (hard != 0 &&
+	    __atomic_load_n(&st->stored, __ATOMIC_RELAXED) + more > hard)
+		return -EDQUOT;
+	return 0;
+}
+
+void
+store_quota_statfs(store *st, struct statvfs *out)
+{
+	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
+	uint64_t used = __atomic_load_n(&st->stored, __ATOMIC_RELAXED);
+	uint64_t bs = out->f_frsize ? out->f_frsize : 4096;
+
+	if (hard == 0)
+		return;
+	out->f_blocks = hard / bs;
+	out->f_bfree = out->f_bavail = used >= hard ? 0 : (hard - used) / bs;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+void
+store_report(store *st, enum store_event ev, const char *path,
+    const char *detail)
+{
+	if (st->opts.event != NULL)
+		st->opts.event(st->opts.event_ctx, ev, path, detail);
+}

@@ -1,0 +1,757 @@
+/*
+ * store_wfile.c -- the new content of a file being written.
+ *
+ * Two representations:
+ *
+ * STREAM: the file was empty and has only been written sequentially
+ * from offset 0 (cp, rsync, tar: nearly every backup).  Bytes go
+ * straight through the chunker; complete chunks go to the sealing
+ * workers; only the chunk being cut stays in memory.  Writes that arrive
+ * a little out of order (several FUSE threads) wait in a bounded pending
+ * list until the gap fills.
+ *
+ * STAGED: anything else (random writes, truncation, reads of a file
+ * being written, or a stream that went off order).  The content is the
+ * base (the committed content, or the chunks streamed so far) overlaid by
+ * a staging file of sealed 64 KiB blocks; a bitmap says which blocks are
+ * in the staging file.  The staging file is created with O_TMPFILE (no
+ * name, gone after a crash) and sealed with a key that exists only in
+ * memory, so no plaintext reaches the disk.  Invariant: bytes beyond the
+ * current size inside a staged block are zero.
+ *
+ * wfile_finish() turns either into a content (chunk list).  For STAGED,
+ * the file is re-chunked from the start, but wherever the chunker stands
+ * at a chunk boundary of the base, the base's next chunk is untouched
+ * and was cut with the same key, it is reused without reading it: a
+ * small change to a big file costs a few chunks, not the whole file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define PENDING_MAX (16U << 20)
+#define BUF_MIN (64U << 10)
+
+enum { W_STREAM, W_STAGED };
+
+struct pending {
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+	struct pending *next;
+};
+
+struct wfile {
+	store *st;
+	int mode;
+	uint64_t size;
+	struct timespec mtime;
+	int mtime_dirty;
+	uint64_t serial; /* binds staged blocks to this file */
+
+	/* STREAM */
+	struct chunker ck;
+	uint8_t *buf;         /* bytes [buf_off, buf_off + buflen) */
+	size_t buflen, bufcap;
+	uint64_t buf_off;     /* chunks emitted cover [0, buf_off) */
+	struct cslots slots;
+	struct pending *pend; /* sorted by offset */
+	size_t pend_bytes;
+	uint8_t *mem;         /* whole small file, for scanning */
+
+	/* STAGED */
+	int fd;
+	uint64_t *bits;
+	uint64_t nbits; /* capacity in blocks */
+	struct content *base;
+	uint64_t base_size;
+};
+
+struct wfile *
+wfile_new(store *st, struct content *base, uint64_t size)
+{
+	struct wfile *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->st = st;
+	w->fd = -1;
+	w->size = size;
+	cslots_init(&w->slots);
+	RAND_bytes((uint8_t *)&w->serial, sizeof(w->serial));
+	if (size == 0) {
+		w->mode = W_STREAM;
+		return w;
+	}
+	w->mode = W_STAGED;
+	w->base = base;
+	content_ref(base);
+	w->base_size = base != NULL && base->size < size ? base->size : size;
+	return w;
+}
+
+static void
+free_buf(uint8_t *p, size_t len)
+{
+	if (p != NULL) {
+		OPENSSL_cleanse(p, len);
+		free(p);
+	}
+}
+
+static void
+pending_free(struct wfile *w)
+{
+	struct pending *p, *n;
+
+	for (p = w->pend; p != NULL; p = n) {
+		n = p->next;
+		free_buf(p->data, p->len);
+		free(p);
+	}
+	w->pend = NULL;
+	w->pend_bytes = 0;
+}
+
+void
+wfile_free(struct wfile *w)
+{
+	if (w == NULL)
+		return;
+	cslots_fini(&w->slots);
+	free_buf(w->buf, w->bufcap);
+	free_buf(w->mem, w->size);
+	pending_free(w);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->bits);
+	content_unref(w->base);
+	free(w);
+}
+
+void
+wfile_keep_plain(struct wfile *w, int keep)
+{
+	w->slots.keep_plain = keep;
+}
+
+uint64_t
+wfile_size(const struct wfile *w)
+{
+	return w->size;
+}
+
+static void
+touch_mtime(struct wfile *w)
+{
+	clock_gettime(CLOCK_REALTIME, &w->mtime);
+	w->mtime_dirty = 1;
+}
+
+int
+wfile_mtime(const struct wfile *w, struct timespec *t)
+{
+	if (!w->mtime_dirty)
+		return 0;
+	*t = w->mtime;
+	return 1;
+}
+
+void
+wfile_set_mtime(struct wfile *w, int explicit_time)
+{
+	if (explicit_time)
+		w->mtime_dirty = 0;
+	else
+		touch_mtime(w);
+}
+
+/* ---- STAGED ------------------------------------------------------------- */
+
+static int
+bit_get(const struct wfile *w, uint64_t b)
+{
+	return b < w->nbits && (w->bits[b / 64] >> (b % 64) & 1);
+}
+
+static int
+bit_set(struct wfile *w, uint64_t b)
+{
+	if (b >= w->nbits) {
+		uint64_t n = w->nbits ? w->nbits : 1024, *nb;
+
+		while (n <= b)
+			n *= 2;
+		if ((nb = realloc(w->bits, n / 8)) == NULL)
+			return -ENOMEM;
+		memset((uint8_t *)nb + w->nbits / 8, 0, (n - w->nbits) / 8);
+		w->bits = nb;
+		w->nbits = n;
+	}
+	w->bits[b / 64] |= 1ULL << (b % 64);
+	return 0;
+}
+
+static void
+bit_clear_from(struct wfile *w, uint64_t b)
+{
+	for (; b < w->nbits; b++)
+		w->bits[b / 64] &= ~(1ULL << (b % 64));
+}
+
+static void
+block_aad(const struct wfile *w, uint64_t b, uint8_t aad[16])
+{
+	bm_be64enc(aad, w->serial);
+	bm_be64enc(aad + 8, b);
+}
+
+static int
+stage_open(struct wfile *w)
+{
+	char path[4096];
+	int rc;
+
+	if (w->fd >= 0)
+		return 0;
+	if ((rc = bm_path(path, sizeof(path), "%s/staging", w->st->dir)) != 0)
+		return rc;
+	w->fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		rc = -errno;
+		bm_log(LOG_ERR, "%s: cannot create staging file: %s", path,
+		    strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* Read block @b (STAGE_BLOCK bytes) of the current content. */
+static int
+block_read(struct wfile *w, uint64_t b, uint8_t *out)
+{
+	uint64_t off = b * STAGE_BLOCK;
+	uint8_t slot[STAGE_SLOT], aad[16];
+	ssize_t n;
+
+	if (bit_get(w, b)) {
+		n = pread(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
+		if (n != (ssize_t)STAGE_SLOT)
+			return n < 0 ? -errno : -EIO;
+		block_aad(w, b, aad);
+		return gcm_open(w->st, w->st->stage_key, slot, aad, 16,
+		    slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
+		    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
+	}
+	memset(out, 0, STAGE_BLOCK);
+	if (off < w->base_size) {
+		size_t len = STAGE_BLOCK;
+
+		if (len > w->base_size - off)
+			len = (size_t)(w->base_size - off);
+		n = content_read(w->st, w->base, out, len, off);
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}
+
+static int
+block_write(struct wfile *w, uint64_t b, const uint8_t *in)
+{
+	uint8_t slot[STAGE_SLOT], aad[16];
+	ssize_t n;
+	int rc;
+
+	if ((rc = stage_open(w)) != 0)
+		return rc;
+	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
+		return -EIO;
+	block_aad(w, b, aad);
+	rc = gcm_seal(w->st, w->st->stage_key, slot, aad, 16, in, STAGE_BLOCK,
+	    slot + OBJ_NONCE_LEN, slot + OBJ_NONCE_LEN + STAGE_BLOCK);
+	if (rc != 0)
+		return rc;
+	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
+	if (n != (ssize_t)STAGE_SLOT)
+		return n < 0 ? -errno : -EIO;
+	return bit_set(w, b);
+}
+
+static int
+staged_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
+{
+	uint8_t *blk = OPENSSL_secure_malloc(STAGE_BLOCK);
+	size_t done = 0;
+	int rc = 0;
+
+	if (blk == NULL)
+		return -ENOMEM;
+	while (done < len) {
+		uint64_t pos = off + done, b = pos / STAGE_BLOCK;
+		size_t in = (size_t)(pos % STAGE_BLOCK);
+		size_t n = STAGE_BLOCK - in;
+
+		if (n > len - done)
+			n = len - done;
+		if (n < STAGE_BLOCK && (rc = block_read(w, b, blk)) != 0)
+			break;
+		memcpy(blk + in, buf + done, n);
+		if ((rc = block_write(w, b, blk)) != 0)
+			break;
+		done += n;
+	}
+	OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
+	if (rc == 0 && off + len > w->size)
+		w->size = off + len;
+	return rc;
+}
+
+static ssize_t
+staged_read(struct wfile *w, uint8_t *buf, size_t len, uint64_t off)
+{
+	uint8_t *blk;
+	size_t done = 0;
+	int rc = 0;
+
+	if (off >= w->size)
+		return 0;
+	if (len > w->size - off)
+		len = (size_t)(w->size - off);
+	if ((blk = OPENSSL_secure_malloc(STAGE_BLOCK)) == NULL)
+		return -ENOMEM;
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t in = (size_t)(pos % STAGE_BLOCK);
+		size_t n = STAGE_BLOCK - in;
+
+		if (n > len - done)
+			n = len - done;
+		if ((rc = block_read(w, pos / STAGE_BLOCK, blk)) != 0)
+			break;
+		memcpy(buf + done, blk + in, n);
+		done += n;
+	}
+	OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
+	return rc != 0 ? rc : (ssize_t)done;
+}
+
+static int
+staged_truncate(struct wfile *w, uint64_t size)
+{
+	uint64_t b = size / STAGE_BLOCK;
+	int rc = 0;
+
+	if (size < w->size) {
+		if (size < w->base_size)
+			w->base_size = size;
+		if (size % STAGE_BLOCK != 0 && bit_get(w, b)) {
+			uint8_t *blk = OPENSSL_secure_malloc(STAGE_BLOCK);
+
+			if (blk == NULL)
+				return -ENOMEM;
+			rc = block_read(w, b, blk);
+			if (rc == 0) {
+				memset(blk + size % STAGE_BLOCK, 0,
+				    STAGE_BLOCK - size % STAGE_BLOCK);
+				rc = block_write(w, b, blk);
+			}
+			OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
+			b++;
+		} else if (size % STAGE_BLOCK != 0) {
+			b++;
+		}
+		bit_clear_from(w, b);
+	}
+	if (rc == 0)
+		w->size = size;
+	return rc;
+}
+
+/* ---- STREAM --------------------------------------------------------------- */
+
+static struct content *
+slots_content(store *st, struct cslots *s)
+{
+	struct content *c = content_new(st->gen, s->n);
+
+	if (c == NULL)
+		return NULL;
+	if (s->n > 0)
+		memcpy(c->c, s->c, s->n * sizeof(*s->c));
+	content_finish(c);
+	return c;
+}
+
+/* Switch from STREAM to STAGED: the streamed chunks become the base. */
+static int
+to_staged(struct wfile *w)
+{
+	struct pending *p;
+	uint64_t size = w->size;
+	int rc;
+
+	if (w->mode == W_STAGED)
+		return 0;
+	if ((rc = cslots_wait(&w->slots)) != 0)
+		return rc;
+	if ((w->base = slots_content(w->st, &w->slots)) == NULL)
+		return -ENOMEM;
+	w->base_size = w->buf_off;
+	w->slots.n = 0;
+	w->mode = W_STAGED;
+	w->size = w->buf_off;
+	if (w->buflen > 0 &&
+	    (rc = staged_write(w, w->buf, w->buflen, w->buf_off)) != 0)
+		return rc;
+	free_buf(w->buf, w->bufcap);
+	w->buf = NULL;
+	w->buflen = w->bufcap = 0;
+	for (p = w->pend; p != NULL; p = p->next)
+		if ((rc = staged_write(w, p->data, p->len, p->off)) != 0)
+			return rc;
+	pending_free(w);
+	/* Writes beyond the last byte written leave a hole up to size. */
+	if (size > w->size)
+		w->size = size;
+	return 0;
+}
+
+static int
+buf_reserve(struct wfile *w, size_t extra)
+{
+	size_t cap = w->bufcap ? w->bufcap : BUF_MIN;
+	uint8_t *nb;
+
+	if (w->buflen + extra <= w->bufcap)
+		return 0;
+	while (cap < w->buflen + extra)
+		cap *= 2;
+	if ((nb = malloc(cap)) == NULL)
+		return -ENOMEM;
+	if (w->buflen > 0)
+		memcpy(nb, w->buf, w->buflen);
+	free_buf(w->buf, w->bufcap);
+	w->buf = nb;
+	w->bufcap = cap;
+	return 0;
+}
+
+/* Cut and submit every complete chunk in the buffer. */
+static int
+stream_cut(struct wfile *w)
+{
+	store *st = w->st;
+	size_t cut;
+	int rc;
+
+	while (w->buflen > 0 &&
+	    (cut = chunker_scan(st->gear, &w->ck, w->buf, w->buflen)) != 0) {
+		size_t rest = w->buflen - cut, cap = rest > BUF_MIN ?
+		    rest : BUF_MIN;
+		uint8_t *chunk = w->buf, *nb = malloc(cap);
+
+		if (nb == NULL)
+			return -ENOMEM;
+		memcpy(nb, chunk + cut, rest);
+		OPENSSL_cleanse(chunk + cut, rest);
+		w->buf = nb;
+		w->bufcap = cap;
+		w->buflen = rest;
+		w->buf_off += cut;
+		/* The chunk buffer (with spare capacity) goes to a worker. */
+		if ((rc = cslots_submit(st, &w->slots, chunk, (uint32_t)cut)))
+			return rc;
+	}
+	return 0;
+}
+
+static int
+stream_append(struct wfile *w, const uint8_t *buf, size_t len)
+{
+	int rc;
+
+	if ((rc = buf_reserve(w, len)) != 0)
+		return rc;
+	memcpy(w->buf + w->buflen, buf, len);
+	w->buflen += len;
+	return stream_cut(w);
+}
+
+static int
+stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
+{
+	uint64_t end = w->buf_off + w->buflen;
+	struct pending **pp, *p;
+	int rc;
+
+	if (off == end) {
+		if ((rc = stream_append(w, buf, len)) != 0)
+			return rc;
+		/* Drain pending writes that now follow on. */
+		while (w->pend != NULL &&
+		    w->pend->off == w->buf_off + w->buflen) {
+			p = w->pend;
+			w->pend = p->next;
+			w->pend_bytes -= p->len;
+			rc = stream_append(w, p->data, p->len);
+			free_buf(p->data, p->len);
+			free(p);
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
+	if (off < end || w->pend_bytes + len > PENDING_MAX) {
+		if ((rc = to_staged(w)) != 0)
+			return rc;
+		return staged_write(w, buf, len, off);
+	}
+	for (pp = &w->pend; *pp != NULL && (*pp)->off < off; pp = &(*pp)->next)
+		;
+	if (*pp != NULL && (*pp)->off < off + len) {
+		/* Overlaps another pending write: let staging sort it. */
+		if ((rc = to_staged(w)) != 0)
+			return rc;
+		return staged_write(w, buf, len, off);
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->data = malloc(len)) == NULL) {
+		free(p);
+		return -ENOMEM;
+	}
+	memcpy(p->data, buf, len);
+	p->off = off;
+	p->len = len;
+	p->next = *pp;
+	*pp = p;
+	w->pend_bytes += len;
+	return 0;
+}
+
+/* ---- the interface ---------------------------------------------------------- */
+
+int
+wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (off + len < off)
+		return -EFBIG;
+	if (w->mode == W_STREAM)
+		rc = stream_write(w, buf, len, off);
+	else
+		rc = staged_write(w, buf, len, off);
+	if (rc == 0) {
+		if (off + len > w->size)
+			w->size = off + len;
+		touch_mtime(w);
+	}
+	return rc;
+}
+
+ssize_t
+wfile_read(struct wfile *w, void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
+		return rc;
+	return staged_read(w, buf, len, off);
+}
+
+int
+wfile_truncate(struct wfile *w, uint64_t size)
+{
+	int rc;
+
+	if (size == w->size)
+		return 0;
+	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
+		return rc;
+	if ((rc = staged_truncate(w, size)) == 0)
+		touch_mtime(w);
+	return rc;
+}
+
+/* Can base chunk @i be reused as is at offset @pos of the new content? */
+static int
+base_reusable(struct wfile *w, uint32_t i, uint64_t pos)
+{
+	struct content *b = w->base;
+	uint64_t end = pos + b->c[i].len, blk;
+
+	if (b->gen != w->st->gen || end > w->base_size || end > w->size)
+		return 0;
+	/* The base's last chunk was cut by its end of file, not by its
+	 * content: reusable only if the new file ends there too. */
+	if (i == b->n - 1 && end != w->size)
+		return 0;
+	for (blk = pos / STAGE_BLOCK; blk * STAGE_BLOCK < end; blk++)
+		if (bit_get(w, blk))
+			return 0;
+	return 1;
+}
+
+/* Index of the base chunk starting exactly at @pos, or -1. */
+static int64_t
+base_chunk_at(const struct content *b, uint64_t pos)
+{
+	uint32_t lo = 0, hi;
+
+	if (b == NULL || b->n == 0 || pos >= b->size)
+		return -1;
+	hi = b->n - 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		if (b->off[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return b->off[lo] == pos ? (int64_t)lo : -1;
+}
+
+static int
+staged_finish(struct wfile *w)
+{
+	store *st = w->st;
+	struct chunker ck = {0, 0};
+	uint8_t *cbuf = NULL;
+	size_t clen = 0, ccap = 0;
+	uint64_t pos = 0;
+	int rc = 0;
+
+	w->slots.n = 0;
+	while (pos < w->size) {
+		size_t n, cut;
+		ssize_t got;
+
+		if (clen == 0) {
+			int64_t i = base_chunk_at(w->base, pos);
+
+			if (i >= 0 && base_reusable(w, (uint32_t)i, pos)) {
+				rc = cslots_add(&w->slots, &w->base->c[i]);
+				if (rc != 0)
+					break;
+				pos += w->base->c[i].len;
+				continue;
+			}
+		}
+		n = STAGE_BLOCK - (size_t)(pos % STAGE_BLOCK);
+		if (n > w->size - pos)
+			n = (size_t)(w->size - pos);
+		if (clen + n > ccap) {
+			size_t cap = ccap ? ccap * 2 : (1U << 20);
+			uint8_t *nb;
+
+			while (cap < clen + n)
+				cap *= 2;
+			if ((nb = malloc(cap)) == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (clen > 0)
+				memcpy(nb, cbuf, clen);
+			free_buf(cbuf, ccap);
+			cbuf = nb;
+			ccap = cap;
+		}
+		got = staged_read(w, cbuf + clen, n, pos);
+		if (got != (ssize_t)n) {
+			rc = got < 0 ? (int)got : -EIO;
+			break;
+		}
+		clen += n;
+		pos += n;
+		while (clen > 0 &&
+		    (cut = chunker_scan(st->gear, &ck, cbuf, clen)) != 0) {
+			uint8_t *chunk = malloc(cut);
+
+			if (chunk == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(chunk, cbuf, cut);
+			memmove(cbuf, cbuf + cut, clen - cut);
+			clen -= cut;
+			rc = cslots_submit(st, &w->slots, chunk, (uint32_t)cut);
+			if (rc != 0)
+				break;
+		}
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && clen > 0) {
+		uint8_t *chunk = malloc(clen);
+
+		if (chunk == NULL) {
+			rc = -ENOMEM;
+		} else {
+			memcpy(chunk, cbuf, clen);
+			rc = cslots_submit(st, &w->slots, chunk,
+			    (uint32_t)clen);
+		}
+	}
+	free_buf(cbuf, ccap);
+	return rc;
+}
+
+int
+wfile_finish(struct wfile *w, struct content **out, const uint8_t **scan_mem)
+{
+	int rc = 0;
+
+	*scan_mem = NULL;
+	if (w->mode == W_STREAM && (w->pend != NULL ||
+	    w->buf_off + w->buflen != w->size))
+		rc = to_staged(w);
+	if (rc != 0)
+		return rc;
+	if (w->mode == W_STREAM) {
+		if (w->buflen > 0) {
+			uint8_t *chunk = w->buf;
+
+			if (w->slots.n == 0) {
+				/* The whole file is in memory: keep a copy
+				 * for the antivirus. */
+				if ((w->mem = malloc(w->buflen)) == NULL)
+					return -ENOMEM;
+				memcpy(w->mem, w->buf, w->buflen);
+				*scan_mem = w->mem;
+			}
+			w->buf = NULL;
+			w->bufcap = 0;
+			rc = cslots_submit(w->st, &w->slots, chunk,
+			    (uint32_t)w->buflen);
+			w->buf_off += w->buflen;
+			w->buflen = 0;
+			if (rc != 0)
+				return rc;
+		}
+	} else if ((rc = staged_finish(w)) != 0) {
+		cslots_wait(&w->slots);
+		return rc;
+	}
+	if ((rc = cslots_wait(&w->slots)) != 0)
+		return rc;
+	if ((*out = slots_content(w->st, &w->slots)) == NULL)
+		return -ENOMEM;
+	if ((*out)->size != w->size) {
+		bm_log(LOG_ERR, "internal: new content has %llu bytes, file "
+		    "%llu", (unsigned long long)(*out)->size,
+		    (unsigned long long)w->size);
+		content_unref(*out);
+		return -EIO;
+	}
+	return 0;
+}

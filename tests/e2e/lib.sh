@@ -1,0 +1,169 @@
+# lib.sh -- shared functions for the end-to-end tests (sourced by each).
+#
+# Each test runs in its own temporary directory $T, with its own store
+# $T/store and configuration $T/beemo.conf.  Programs come from the build
+# directory ($BEEMO_BUILD, set by meson).  Daemon logs are kept under $T
+# and checked at exit: a line with "ERROR: AddressSanitizer", "runtime
+# error:" (UBSan) or "LeakSanitizer" fails the test; so does any
+# "error:"/"warning:" line that the test did not declare expected with
+# t_expect_log.  Exit 77 means "skipped: missing prerequisite", which is
+# turned into a failure when $CI is set.
+set -euo pipefail
+
+: "${BEEMO_BUILD:?run through meson test}"
+BEEMOCTL="$BEEMO_BUILD/tools/beemoctl"
+BEEMOFS="$BEEMO_BUILD/fs/beemofs"
+BEEMO_SYNC="$BEEMO_BUILD/sync/beemo-sync"
+T_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "/tmp/beemo-$T_NAME.XXXXXX")
+export BEEMO_CONFIG="$T/beemo.conf"
+T_MOUNTS=()
+T_PIDS=()
+T_EXPECT=()
+# Low scrypt cost for speed; one test uses the defaults.
+T_KDF=(--kdf-n 1024 --kdf-r 8 --kdf-p 1)
+
+t_log() { printf '%s: %s\n' "$T_NAME" "$*" >&2; }
+
+t_fail() {
+	t_log "FAIL: $*"
+	exit 1
+}
+
+t_skip() {
+	if [ -n "${CI:-}" ]; then
+		t_fail "prerequisite missing in CI: $*"
+	fi
+	t_log "SKIP: $*"
+	exit 77
+}
+
+# t_expect_log REGEX: lines matching REGEX are expected in daemon logs.
+t_expect_log() { T_EXPECT+=("$1"); }
+
+t_check_logs() {
+	local f line ok re bad=0
+	for f in "$T"/*.log; do
+		[ -e "$f" ] || continue
+		while IFS= read -r line; do
+			case "$line" in
+			*"ERROR: AddressSanitizer"* | *"runtime error:"* | \
+			*"LeakSanitizer"*)
+				t_log "sanitizer report in $f: $line"
+				bad=1
+				continue
+				;;
+			*"error:"* | *"warning:"*) ;;
+			*) continue ;;
+			esac
+			ok=0
+			for re in "${T_EXPECT[@]+"${T_EXPECT[@]}"}"; do
+				if [[ $line =~ $re ]]; then ok=1; break; fi
+			done
+			if [ $ok = 0 ]; then
+				t_log "unexpected log line in $f: $line"
+				bad=1
+			fi
+		done <"$f"
+	done
+	return $bad
+}
+
+t_cleanup() {
+	local rc=$? m p
+	set +e
+	for m in "${T_MOUNTS[@]+"${T_MOUNTS[@]}"}"; do
+		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null ||
+			umount -l "$m"; }
+	done
+	for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
+		kill "$p" 2>/dev/null
+	done
+	sleep 0.2
+	for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if ! t_check_logs && [ $rc = 0 ]; then
+		rc=1
+	fi
+	if [ $rc = 0 ] || [ $rc = 77 ]; then
+		rm -rf "$T"
+	else
+		t_log "kept $T for inspection"
+	fi
+	exit $rc
+}
+trap t_cleanup EXIT
+
+# t_pw FILE PASSWORD: write a password file (mode 0600).
+t_pw() {
+	(umask 077; printf '%s\n' "$2" >"$1")
+}
+
+# t_config [EXTRA LINES]: write $BEEMO_CONFIG for store $T/store.
+t_config() {
+	{
+		echo "store = $T/store"
+		printf '%s\n' "$@"
+	} >"$BEEMO_CONFIG"
+}
+
+# t_appliance: config, init with admin password "admin-pw" ($T/admin.pw),
+# machine "pc1" with user "alice" ("alice-pw", $T/alice.pw) and its POSTE
+# key file $T/pc1.poste.
+t_appliance() {
+	[ -f "$BEEMO_CONFIG" ] || t_config
+	t_pw "$T/admin.pw" admin-pw
+	t_pw "$T/alice.pw" alice-pw
+	"$BEEMOCTL" init "${T_KDF[@]}" --password-file "$T/admin.pw" \
+		>/dev/null || t_fail "init"
+	"$BEEMOCTL" machine add pc1 --user alice \
+		--password-file "$T/admin.pw" \
+		--user-password-file "$T/alice.pw" \
+		--poste-key "$T/pc1.poste" >/dev/null || t_fail "machine add"
+}
+
+# t_must_fail DESCRIPTION CMD...: CMD must exit non-zero.
+t_must_fail() {
+	local what=$1
+	shift
+	if "$@" >"$T/must_fail.out" 2>&1; then
+		t_fail "$what: succeeded but should have failed"
+	fi
+}
+
+declare -A T_MOUNT_PID=()
+
+# t_mount MNT [OPTIONS]: mount machine pc1 at MNT as a backup session
+# (POSTE key file $T/pc1.poste), in the foreground in the background,
+# logging to $T/beemofs.log.  OPTIONS are appended to -o.  Waits until
+# the mount is live.
+t_mount() {
+	local mnt=$1 opts="machine=pc1,keyfile=$T/pc1.poste" i
+	[ $# -ge 2 ] && [ -n "$2" ] && opts="$opts,$2"
+	mkdir -p "$mnt"
+	"$BEEMOFS" "$T/store" "$mnt" -f -o "$opts" >>"$T/beemofs.log" 2>&1 &
+	T_MOUNT_PID[$mnt]=$!
+	T_PIDS+=($!)
+	T_MOUNTS+=("$mnt")
+	for i in $(seq 1 200); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "${T_MOUNT_PID[$mnt]}" 2>/dev/null ||
+			t_fail "beemofs exited before mounting $mnt (see $T/beemofs.log)"
+		sleep 0.05
+	done
+	t_fail "beemofs did not mount $mnt within 10 s"
+}
+
+# t_umount MNT: unmount and wait for the daemon to finish (it takes the
+# end-of-session snapshot); fails if the daemon exits non-zero.
+t_umount() {
+	local mnt=$1 pid=${T_MOUNT_PID[$1]:-} rc=0
+	fusermount3 -u "$mnt" || t_fail "fusermount3 -u $mnt"
+	if [ -n "$pid" ]; then
+		wait "$pid" || rc=$?
+		unset "T_MOUNT_PID[$mnt]"
+		[ $rc = 0 ] || t_fail "beemofs exited with status $rc"
+	fi
+}

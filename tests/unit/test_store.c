@@ -1,0 +1,457 @@
+/*
+ * test_store.c -- unit tests of the store (fs/store*.c) through its API:
+ * namespace operations, contents (streamed, staged, sparse, truncated),
+ * versions and snapshots, persistence across close and crash-free
+ * reopen, dedup, check (clean and with a damaged pack byte), and rebuild
+ * of the index from the packs alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "bm.h"
+#include "keymgr.h"
+#include "store.h"
+
+static int failures;
+
+#define CHECK(expr)                                                          \
+	do {                                                                 \
+		if (!(expr)) {                                               \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",         \
+			    __FILE__, __LINE__, #expr);                      \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+#define CHECK_RC(expr, want)                                                 \
+	do {                                                                 \
+		int rc_ = (int)(expr);                                       \
+		if (rc_ != (want)) {                                         \
+			fprintf(stderr, "%s:%d: %s = %d (%s), want %d\n",    \
+			    __FILE__, __LINE__, #expr, rc_,                  \
+			    beemo_strerror(rc_), (int)(want));               \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+#define OK(expr) CHECK_RC(expr, 0)
+
+static char tmp[256], dir[300];
+static keymgr_secret *sec;
+static const struct store_cred root_cr = {0, 0, 022}, cr12 = {1, 2, 0};
+static uint8_t appl[KEYMGR_ID_LEN];
+
+static void
+setup(void)
+{
+	char keys[300], poste[300];
+	struct keymgr_kdf kdf = {1024, 8, 1};
+	keymgr *km;
+
+	snprintf(tmp, sizeof(tmp), "/tmp/beemo-test-store.XXXXXX");
+	if (mkdtemp(tmp) == NULL)
+		abort();
+	snprintf(keys, sizeof(keys), "%s/keys", tmp);
+	snprintf(poste, sizeof(poste), "%s/pc1.poste", tmp);
+	snprintf(dir, sizeof(dir), "%s/machines-pc1", tmp);
+	OK(keymgr_init(keys, "admin", 5, &kdf));
+	OK(keymgr_open(keys, &km));
+	OK(keymgr_machine_add(km, "pc1", "alice", "alice", 5, "admin", 5,
+	    poste));
+	OK(keymgr_unlock_poste(km, "pc1", poste, &sec));
+	keymgr_appliance_id(km, appl);
+	keymgr_free(km);
+}
+
+static store *
+open_rw(void)
+{
+	struct store_opts o;
+	store *st = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.pack_size = 1 << 20; /* many packs, to exercise rollover */
+	o.commit_ms = 50;
+	OK(store_open(dir, sec, &o, &st));
+	return st;
+}
+
+static void
+fill(uint8_t *buf, size_t len, unsigned seed)
+{
+	size_t i;
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+static uint64_t
+create(store *st, uint64_t parent, const char *name, const uint8_t *data,
+    size_t len, size_t piece)
+{
+	struct store_attr a;
+	store_file *f;
+	size_t off;
+
+	OK(store_create_file(st, parent, name, 0644, &root_cr, O_WRONLY, &a,
+	    &f));
+	for (off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece;
+
+		CHECK(store_write(f, data + off, n, off) == (ssize_t)n);
+	}
+	OK(store_flush(f));
+	OK(store_release(f));
+	return a.ino;
+}
+
+static int
+content_is(store *st, uint64_t ino, const uint8_t *data, size_t len)
+{
+	store_file *f;
+	uint8_t *buf = malloc(len + 4096);
+	ssize_t n;
+	int ok;
+
+	if (store_open_file(st, ino, O_RDONLY, &f) != 0) {
+		free(buf);
+		return 0;
+	}
+	n = store_read(f, buf, len + 4096, 0);
+	ok = n == (ssize_t)len && memcmp(buf, data, len) == 0;
+	store_release(f);
+	free(buf);
+	return ok;
+}
+
+static void
+test_namespace(store *st)
+{
+	struct store_attr a, b;
+	char buf[64];
+	uint64_t d;
+
+	OK(store_mknod(st, STORE_ROOT_INO, "dir", S_IFDIR | 0755, 0, &cr12,
+	    &a));
+	d = a.ino;
+	CHECK(a.nlink == 2 && a.uid == 1 && a.gid == 2);
+	CHECK_RC(store_mknod(st, STORE_ROOT_INO, "dir", S_IFDIR | 0755, 0, &root_cr,
+	    &a), -EEXIST);
+	CHECK_RC(store_mknod(st, STORE_ROOT_INO, ".snapshots", S_IFDIR, 0, &root_cr,
+	    &a), -EEXIST);
+	OK(store_getattr(st, STORE_ROOT_INO, &a));
+	CHECK(a.nlink == 3);
+	OK(store_symlink(st, d, "ln", "../target", &root_cr, &a));
+	OK(store_readlink(st, a.ino, buf, sizeof(buf)));
+	CHECK(strcmp(buf, "../target") == 0);
+	OK(store_mknod(st, d, "fifo", S_IFIFO | 0600, 0, &root_cr,
+	    &a));
+	OK(store_link(st, a.ino, STORE_ROOT_INO, "fifo2", &b));
+	CHECK(b.nlink == 2 && b.ino == a.ino);
+	OK(store_unlink(st, d, "fifo"));
+	OK(store_getattr(st, a.ino, &b));
+	CHECK(b.nlink == 1);
+	CHECK_RC(store_rmdir(st, STORE_ROOT_INO, "dir"), -ENOTEMPTY);
+	OK(store_rename(st, d, "ln", STORE_ROOT_INO, "ln2", 0));
+	CHECK_RC(store_lookup(st, d, "ln", &a), -ENOENT);
+	OK(store_lookup(st, STORE_ROOT_INO, "ln2", &a));
+	OK(store_rmdir(st, STORE_ROOT_INO, "dir"));
+	OK(store_getattr(st, STORE_ROOT_INO, &a));
+	CHECK(a.nlink == 2);
+	OK(store_setxattr(st, a.ino, "user.k", "v", 1, 0));
+	CHECK_RC(store_setxattr(st, a.ino, "user.k", "w", 1, XATTR_CREATE),
+	    -EEXIST);
+	CHECK(store_getxattr(st, a.ino, "user.k", buf, sizeof(buf)) == 1);
+	CHECK(store_listxattr(st, a.ino, buf, sizeof(buf)) == 7);
+	OK(store_removexattr(st, a.ino, "user.k"));
+	CHECK_RC(store_getxattr(st, a.ino, "user.k", buf, sizeof(buf)),
+	    -ENODATA);
+	/* Directory rename into its own subtree. */
+	OK(store_mknod(st, STORE_ROOT_INO, "p", S_IFDIR | 0755, 0, &root_cr,
+	    &a));
+	OK(store_mknod(st, a.ino, "c", S_IFDIR | 0755, 0, &root_cr, &b));
+	CHECK_RC(store_rename(st, STORE_ROOT_INO, "p", b.ino, "x", 0),
+	    -EINVAL);
+	OK(store_rename(st, STORE_ROOT_INO, "p", STORE_ROOT_INO, "ln2",
+	    RENAME_EXCHANGE));
+	OK(store_lookup(st, STORE_ROOT_INO, "ln2", &b));
+	CHECK(S_ISDIR(b.mode));
+}
+
+struct names {
+	int n;
+	char seen[2000];
+};
+
+static int
+count_entry(void *ctx, const char *name, const struct store_attr *a,
+    uint64_t next)
+{
+	struct names *nm = ctx;
+
+	(void)a;
+	(void)next;
+	if (name[0] != '.') {
+		int i = atoi(name + 1);
+
+		if (i >= 0 && i < 2000)
+			nm->seen[i]++;
+		nm->n++;
+	}
+	return 0;
+}
+
+struct pager {
+	int n, limit;
+	uint64_t next;
+	struct names *nm;
+};
+
+static int
+page_entry(void *ctx, const char *name, const struct store_attr *a,
+    uint64_t next)
+{
+	struct pager *p = ctx;
+
+	if (p->n == p->limit)
+		return 1;
+	p->n++;
+	p->next = next;
+	return count_entry(p->nm, name, a, next);
+}
+
+static void
+test_readdir(store *st)
+{
+	struct store_attr a;
+	struct names nm;
+	struct pager pg;
+	char name[16];
+	uint64_t d;
+	int i;
+
+	OK(store_mknod(st, STORE_ROOT_INO, "many", S_IFDIR | 0755, 0, &root_cr,
+	    &a));
+	d = a.ino;
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		OK(store_mknod(st, d, name, S_IFREG | 0644, 0, &root_cr,
+	    &a));
+	}
+	memset(&nm, 0, sizeof(nm));
+	OK(store_readdir(st, d, 0, 1, count_entry, &nm));
+	CHECK(nm.n == 1000);
+	/* Page through 37 entries at a time. */
+	memset(&nm, 0, sizeof(nm));
+	pg.nm = &nm;
+	pg.next = 0;
+	do {
+		pg.n = 0;
+		pg.limit = 37;
+		OK(store_readdir(st, d, pg.next, 0, page_entry, &pg));
+	} while (pg.n == 37);
+	CHECK(nm.n == 1000);
+	for (i = 0; i < 1000; i++)
+		CHECK(nm.seen[i] == 1);
+}
+
+static void
+test_contents(store *st)
+{
+	size_t big = 9 << 20;
+	uint8_t *data = malloc(big), *buf = malloc(big);
+	struct store_attr a;
+	store_file *f;
+	uint64_t ino, small;
+
+	fill(data, big, 1);
+	ino = create(st, STORE_ROOT_INO, "big", data, big, 128 << 10);
+	CHECK(content_is(st, ino, data, big));
+	small = create(st, STORE_ROOT_INO, "small", data, 1000, 1000);
+	CHECK(content_is(st, small, data, 1000));
+	create(st, STORE_ROOT_INO, "empty", data, 0, 1);
+	/* Out-of-order writes (as from several FUSE threads). */
+	OK(store_create_file(st, STORE_ROOT_INO, "ooo", 0644, &root_cr,
+	    O_RDWR, &a, &f));
+	CHECK(store_write(f, data + 65536, 65536, 65536) == 65536);
+	CHECK(store_write(f, data, 65536, 0) == 65536);
+	CHECK(store_write(f, data + 131072, 1 << 20, 131072) == 1 << 20);
+	OK(store_release(f));
+	CHECK(content_is(st, a.ino, data, 131072 + (1 << 20)));
+	/* Random write in the middle of the big file, then read back. */
+	OK(store_open_file(st, ino, O_RDWR, &f));
+	fill(buf, 5000, 2);
+	CHECK(store_write(f, buf, 5000, 4 << 20) == 5000);
+	memcpy(data + (4 << 20), buf, 5000);
+	CHECK(store_read(f, buf, 10000, (4 << 20) - 2500) == 10000);
+	CHECK(memcmp(buf, data + (4 << 20) - 2500, 10000) == 0);
+	OK(store_release(f));
+	CHECK(content_is(st, ino, data, big));
+	/* Truncate down and up: the tail reads as zeros. */
+	a.size = 3000000;
+	OK(store_setattr(st, ino, &a, STORE_SET_SIZE, &a));
+	CHECK(a.size == 3000000);
+	a.size = 3100000;
+	OK(store_setattr(st, ino, &a, STORE_SET_SIZE, &a));
+	memset(data + 3000000, 0, 100000);
+	CHECK(content_is(st, ino, data, 3100000));
+	/* A sparse file. */
+	OK(store_create_file(st, STORE_ROOT_INO, "sparse", 0644, &root_cr,
+	    O_RDWR, &a, &f));
+	CHECK(store_write(f, "x", 1, 5000000) == 1);
+	OK(store_release(f));
+	memset(buf, 0, 5000001);
+	buf[5000000] = 'x';
+	CHECK(content_is(st, a.ino, buf, 5000001));
+	/* Unlink while open: still readable through the handle. */
+	OK(store_open_file(st, small, O_RDONLY, &f));
+	OK(store_unlink(st, STORE_ROOT_INO, "small"));
+	CHECK(store_read(f, buf, 100, 0) == 100 && !memcmp(buf, data, 100));
+	OK(store_release(f));
+	CHECK_RC(store_getattr(st, small, &a), -ENOENT);
+	free(data);
+	free(buf);
+}
+
+static void
+test_snapshots(store *st)
+{
+	uint8_t v1[3000], v2[3000];
+	struct store_attr a;
+	struct store_snapinfo *s;
+	uint64_t ino, sino;
+	uint32_t id;
+	size_t n;
+
+	fill(v1, sizeof(v1), 7);
+	fill(v2, sizeof(v2), 8);
+	ino = create(st, STORE_ROOT_INO, "versioned", v1, sizeof(v1), 3000);
+	OK(store_snapshot(st, "first", &id));
+	create(st, STORE_ROOT_INO, "later", v1, 10, 10);
+	OK(store_unlink(st, STORE_ROOT_INO, "versioned"));
+	ino = create(st, STORE_ROOT_INO, "versioned", v2, sizeof(v2), 3000);
+	CHECK(content_is(st, ino, v2, sizeof(v2)));
+	OK(store_lookup(st, store_snapshot_ino(id), "versioned", &a));
+	sino = a.ino;
+	CHECK((sino >> STORE_SNAP_SHIFT) == id);
+	CHECK(content_is(st, sino, v1, sizeof(v1)));
+	CHECK_RC(store_lookup(st, store_snapshot_ino(id), "later", &a),
+	    -ENOENT);
+	CHECK_RC(store_unlink(st, store_snapshot_ino(id), "versioned"),
+	    -EROFS);
+	OK(store_lookup(st, STORE_SNAPDIR_INO, "1", &a));
+	OK(store_snapshots(st, &s, &n));
+	CHECK(n >= 1 && strcmp(s[n - 1].note, "first") == 0);
+	free(s);
+}
+
+static void
+damage_one_pack(void)
+{
+	char cmd[700];
+
+	/* Flip one byte in the middle of the largest pack. */
+	snprintf(cmd, sizeof(cmd), "f=$(ls -S %s/packs/*/*.pack | head -1); "
+	    "s=$(stat -c %%s $f); o=$((s / 2)); "
+	    "b=$(od -An -tu1 -j$o -N1 $f); "
+	    "printf \"$(printf '\\\\%%03o' $(( (b ^ 1) & 255 )))\" | "
+	    "dd of=$f bs=1 seek=$o conv=notrunc status=none", dir);
+	CHECK(system(cmd) == 0);
+}
+
+static void
+on_problem(void *ctx, const char *object, const char *problem,
+    const char *file)
+{
+	(void)object;
+	(void)problem;
+	(void)file;
+	(*(int *)ctx)++;
+}
+
+int
+main(void)
+{
+	uint8_t *data = malloc(3 << 20);
+	struct store_attr a;
+	uint64_t problems, ino;
+	store *st;
+	int n = 0;
+
+	bm_log_open("test_store", 0, -1);
+	keymgr_global_init();
+	setup();
+	OK(store_create(dir, appl, sec));
+	CHECK_RC(store_create(dir, appl, sec), -EEXIST);
+	st = open_rw();
+	test_namespace(st);
+	test_readdir(st);
+	test_contents(st);
+	test_snapshots(st);
+	fill(data, 3 << 20, 9);
+	ino = create(st, STORE_ROOT_INO, "persist", data, 3 << 20, 1 << 20);
+	OK(store_close(st));
+
+	/* Reopen: everything is there; a second writer is refused. */
+	st = open_rw();
+	{
+		store *other;
+		struct store_opts o = {0};
+
+		CHECK_RC(store_open(dir, sec, &o, &other), BEEMO_ELOCKED);
+	}
+	OK(store_lookup(st, STORE_ROOT_INO, "persist", &a));
+	CHECK(a.ino == ino && content_is(st, ino, data, 3 << 20));
+	OK(store_check(st, 1, on_problem, &n, NULL, NULL, &problems));
+	CHECK(problems == 0 && n == 0);
+	OK(store_close(st));
+
+	/* Rebuild the index from the packs alone. */
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/index", dir);
+		CHECK(system(cmd) == 0);
+	}
+	OK(store_rebuild(dir, sec, NULL, NULL));
+	st = open_rw();
+	OK(store_lookup(st, STORE_ROOT_INO, "persist", &a));
+	CHECK(content_is(st, a.ino, data, 3 << 20));
+	OK(store_lookup(st, store_snapshot_ino(1), "versioned", &a));
+	OK(store_close(st));
+
+	/* A flipped byte: check names it, reads fail, never wrong data. */
+	damage_one_pack();
+	st = open_rw();
+	n = 0;
+	OK(store_check(st, 1, on_problem, &n, NULL, NULL, &problems));
+	CHECK(problems > 0 && n > 0);
+	OK(store_close(st));
+	CHECK(store_rebuild(dir, sec, NULL, NULL) != 0);
+
+	free(data);
+	keymgr_secret_free(sec);
+	if (failures == 0) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+		if (system(cmd) != 0)
+			failures++;
+	}
+	printf("%s: %d failure(s)\n", failures ? "FAIL" : "ok", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * beemoctl.c -- main(): global options, configuration, verb dispatch.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beemoctl.h"
+
+static const struct {
+	const char *name;
+	ctl_verb_fn fn;
+	const char *summary;
+} verbs[] = {
+	{"init", cmd_init, "set up a new appliance (ADMIN key pair)"},
+	{"admin", cmd_admin, "administrator: passwd"},
+	{"machine", cmd_machine, "machines: add, list, remove"},
+	{"user", cmd_user, "users of a machine: add, list, remove, passwd"},
+	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file"},
+};
+
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: beemoctl [-c FILE] [-s STORE] [-q] [-v] VERB "
+		   "[ARGS]\n"
+		   "       beemoctl VERB --help\n\nverbs:\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\noptions:\n"
+		   "  -c, --config FILE  configuration file (default "
+		   "$BEEMO_CONFIG or " BM_CONF_DEFAULT ")\n"
+		   "  -s, --store DIR    store directory (default from the "
+		   "configuration, or " BM_STORE_DEFAULT ")\n"
+		   "  -q, --quiet        no progress display\n"
+		   "  -v, --verbose      more detail\n"
+		   "  -V, --version      print the version\n"
+		   "  -h, --help         this help\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"store", required_argument, NULL, 's'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ctl ctl;
+	const char *config = NULL, *store = NULL;
+	char err[512];
+	size_t i;
+	int c, rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.prog = "beemoctl";
+	ctl.verb = "beemoctl";
+	/* '+': stop at the verb, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:s:qvVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			store = optarg;
+			break;
+		case 'q':
+			ctl.quiet = 1;
+			break;
+		case 'v':
+			ctl.verbose++;
+			break;
+		case 'V':
+			printf("beemoctl " BEEMO_VERSION "\n");
+			return CTL_OK;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	bm_log_open("beemoctl", 0, ctl.verbose - (ctl.quiet ? 1 : 0));
+	keymgr_global_init();
+	if ((rc = bm_conf_load(config, &ctl.conf, err, sizeof(err))) != 0) {
+		fprintf(stderr, "beemoctl: %s\n", err);
+		return CTL_FAIL;
+	}
+	ctl.store = store ? store :
+	    bm_conf_get(ctl.conf, NULL, NULL, "store", BM_STORE_DEFAULT);
+	if (bm_path(ctl.keydir, sizeof(ctl.keydir), "%s/keys", ctl.store)) {
+		fprintf(stderr, "beemoctl: store path too long\n");
+		rc = CTL_FAIL;
+		goto done;
+	}
+	for (i = 0; i < NVERBS; i++)
+		if (strcmp(verbs[i].name, argv[optind]) == 0)
+			break;
+	if (i == NVERBS) {
+		fprintf(stderr, "beemoctl: unknown verb '%s' (see beemoctl "
+				"--help)\n", argv[optind]);
+		rc = CTL_USAGE;
+		goto done;
+	}
+	ctl.verb = verbs[i].name;
+	/* The verb sees argv[0] = its name, like a program of its own. */
+	optind++;
+	{
+		int vargc = argc - optind + 1;
+		char **vargv = argv + optind - 1;
+
+		optind = 0; /* full getopt reset for the verb */
+		rc = verbs[i].fn(&ctl, vargc, vargv);
+	}
+done:
+	bm_conf_free(ctl.conf);
+	return rc;
+}
+
+void
+ctl_err(const struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s: ", ctl->prog, ctl->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+ctl_usage(const struct ctl *ctl, const char *text, int to_stderr)
+{
+	fprintf(to_stderr ? stderr : stdout, "usage: %s %s %s", ctl->prog,
+	    ctl->verb, text);
+}
+
+int
+ctl_password(const struct ctl *ctl, const char *prompt, const char *file,
+    const char *env, int confirm, char **pw, size_t *len)
+{
+	int rc;
+
+	if (file == NULL && env != NULL) {
+		file = getenv(env);
+		if (file != NULL && *file == '\0')
+			file = NULL;
+	}
+	rc = bm_read_password(prompt, file, confirm, pw, len);
+	if (rc == 0)
+		return 0;
+	if (rc == -ENOTTY)
+		ctl_err(ctl, "no terminal to read the password from; use "
+			     "--password-file FILE or $%s",
+		    env ? env : "BEEMO_PASSWORD_FILE");
+	else if (rc == -EINVAL && file == NULL && confirm)
+		ctl_err(ctl, "the two passwords differ (or are empty)");
+	else if (rc == -EINVAL)
+		ctl_err(ctl, "empty password%s%s", file ? " in " : "",
+		    file ? file : "");
+	else
+		ctl_err(ctl, "cannot read password%s%s: %s", file ? " from " :
+		    "", file ? file : "", beemo_strerror(rc));
+	return CTL_FAIL;
+}
+
+int
+ctl_keymgr(const struct ctl *ctl, keymgr **km)
+{
+	int rc = keymgr_open(ctl->keydir, km);
+
+	if (rc == 0)
+		return 0;
+	if (rc == BEEMO_ENOSTORE || rc == -ENOENT) {
+		ctl_err(ctl, "%s: no appliance here (run 'beemoctl init' "
+			     "first, or give --store)", ctl->store);
+	} else if (rc == BEEMO_EFORMAT || rc == BEEMO_EVERSION) {
+		/* Say which file and what is wrong with it. */
+		char path[4200], msg[600];
+
+		snprintf(path, sizeof(path), "%s/admin.key", ctl->keydir);
+		if (keymgr_check_file(path, msg, sizeof(msg)) != 0)
+			ctl_err(ctl, "%s", msg);
+		else
+			ctl_err(ctl, "%s: %s", path, beemo_strerror(rc));
+	} else {
+		ctl_err(ctl, "%s: %s", ctl->keydir, beemo_strerror(rc));
+	}
+	return CTL_FAIL;
+}
+
+int
+ctl_km_fail(const struct ctl *ctl, const keymgr *km)
+{
+	ctl_err(ctl, "%s", keymgr_errmsg(km));
+	return CTL_FAIL;
+}
+
+int
+ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
+    int min, int max, const char *usage, struct ctl_opts *o)
+{
+	static const struct {
+		struct option opt;
+		unsigned mask;
+	} table[] = {
+		{{"password-file", required_argument, NULL, 'P'},
+		    CTL_O_PASSWORD},
+		{{"new-password-file", required_argument, NULL, 'N'},
+		    CTL_O_NEW_PASSWORD},
+		{{"user-password-file", required_argument, NULL, 'U'},
+		    CTL_O_USER_PASSWORD},
+		{{"json", no_argument, NULL, 'j'}, CTL_O_JSON},
+		{{"yes", no_argument, NULL, 'y'}, CTL_O_YES},
+		{{"user", required_argument, NULL, 'u'}, CTL_O_USER},
+		{{"poste-key", required_argument, NULL, 'k'}, CTL_O_POSTE_KEY},
+		{{"admin", no_argument, NULL, 'a'}, CTL_O_ADMIN},
+		{{"kdf-n", required_argument, NULL, '1'}, CTL_O_KDF},
+		{{"kdf-r", required_argument, NULL, '2'}, CTL_O_KDF},
+		{{"kdf-p", required_argument, NULL, '3'}, CTL_O_KDF},
+	};
+	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
+	size_t i, n = 0;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].mask & allowed)
+			opts[n++] = table[i].opt;
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n] = (struct option){NULL, 0, NULL, 0};
+	optind = 0;
+	opterr = 1;
+	/* Leading ':' off, so getopt prints its own message for a bad
+	 * option; no short options besides -h. */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			o->password_file = optarg;
+			break;
+		case 'N':
+			o->new_password_file = optarg;
+			break;
+		case 'U':
+			o->user_password_file = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'y':
+			o->yes = 1;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'k':
+			o->poste_key = optarg;
+			break;
+		case 'a':
+			o->admin = 1;
+			break;
+		case '1':
+			o->kdf_n = optarg;
+			break;
+		case '2':
+			o->kdf_r = optarg;
+			break;
+		case '3':
+			o->kdf_p = optarg;
+			break;
+		case 'h':
+			ctl_usage(ctl, usage, 0);
+			return CTL_OK;
+		default:
+			ctl_usage(ctl, usage, 1);
+			return CTL_USAGE;
+		}
+	}
+	o->nargs = argc - optind;
+	o->args = argv + optind;
+	if (o->nargs < min || o->nargs > max) {
+		ctl_err(ctl, "%s", o->nargs < min ? "missing argument" :
+		    "too many arguments");
+		ctl_usage(ctl, usage, 1);
+		return CTL_USAGE;
+	}
+	return -1;
+}
+
+int
+ctl_subcommand(struct ctl *ctl, const struct ctl_sub *subs, size_t n,
+    int argc, char **argv)
+{
+	const char *verb = ctl->verb;
+	char name[64];
+	size_t i;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "%s %s", verb,
+			    subs[i].name);
+			ctl->verb = name;
+			ctl_usage(ctl, subs[i].usage, argc < 2);
+		}
+		ctl->verb = verb;
+		return argc < 2 ? CTL_USAGE : CTL_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(subs[i].name, argv[1]) == 0)
+			break;
+	if (i == n) {
+		ctl_err(ctl, "unknown subcommand '%s' (see beemoctl %s "
+			     "--help)", argv[1], verb);
+		return CTL_USAGE;
+	}
+	snprintf(name, sizeof(name), "%s %s", verb, subs[i].name);
+	ctl->verb = name;
+	rc = subs[i].fn(ctl, argc - 1, argv + 1);
+	ctl->verb = verb;
+	return rc;
+}

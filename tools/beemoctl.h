@@ -1,0 +1,135 @@
+/*
+ * beemoctl.h -- the operator's command line: shared context and verbs.
+ *
+ * main() (beemoctl.c) parses the global options, loads the configuration
+ * and dispatches to one verb from a single table; each verb lives in its
+ * own file tools/cmd_VERB.c and has the signature of ctl_verb_fn.  A verb
+ * parses its own options (getopt_long, with --help), does its work
+ * through the libraries, prints its result (text, or JSON with --json)
+ * and returns the process exit status: 0 success, 1 failure (after one
+ * line "beemoctl: VERB: reason" on stderr via ctl_err()), 2 usage error.
+ */
+#ifndef BEEMO_BEEMOCTL_H
+#define BEEMO_BEEMOCTL_H
+
+#include <stddef.h>
+
+#include "bm.h"
+#include "keymgr.h"
+
+#define CTL_OK 0
+#define CTL_FAIL 1
+#define CTL_USAGE 2
+
+struct ctl {
+	const char *prog;  /* "beemoctl" */
+	const char *verb;  /* the verb being run, for messages */
+	bm_conf *conf;     /* the configuration file, never NULL */
+	const char *store; /* the store directory (--store, conf, default) */
+	char keydir[4096]; /* store/keys */
+	int quiet;         /* -q: no progress, no chatter */
+	int verbose;       /* -v: more detail */
+};
+
+typedef int (*ctl_verb_fn)(struct ctl *ctl, int argc, char **argv);
+
+/* ctl_err -- print "beemoctl: VERB: message" on stderr. */
+void ctl_err(const struct ctl *ctl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * ctl_password -- obtain a password for a verb.
+ * @prompt: terminal prompt.
+ * @file: the value of the verb's --password-file style option, or NULL.
+ * @env: name of an environment variable that may name a file holding
+ *   the password ("BEEMO_PASSWORD_FILE"), consulted when @file is NULL.
+ * @confirm: ask twice on a terminal (new passwords).
+ * On failure prints one line and returns CTL_FAIL; on success returns 0
+ * and the caller frees *pw with bm_free_secret(*pw, *len).
+ */
+int ctl_password(const struct ctl *ctl, const char *prompt, const char *file,
+    const char *env, int confirm, char **pw, size_t *len);
+
+/*
+ * ctl_keymgr -- open the appliance's key directory; on failure prints
+ * one line (suggesting `beemoctl init` when there is no appliance) and
+ * returns CTL_FAIL.
+ */
+int ctl_keymgr(const struct ctl *ctl, keymgr **km);
+
+/*
+ * ctl_usage_check -- common handling of getopt results: prints the
+ * usage text on --help (returns CTL_OK via *done) and a hint on bad
+ * options.  Verbs call it from their option loop; see cmd_init.c.
+ */
+void ctl_usage(const struct ctl *ctl, const char *usage, int to_stderr);
+
+/*
+ * ctl_km_fail -- print keymgr_errmsg(@km) for a failed keymgr call as the
+ * verb's one error line and return CTL_FAIL.
+ */
+int ctl_km_fail(const struct ctl *ctl, const keymgr *km);
+
+/*
+ * Options shared by several verbs.  A verb passes the set it accepts to
+ * ctl_parse(); the others are refused as usage errors.
+ */
+enum {
+	CTL_O_PASSWORD = 1 << 0,      /* --password-file FILE */
+	CTL_O_NEW_PASSWORD = 1 << 1,  /* --new-password-file FILE */
+	CTL_O_USER_PASSWORD = 1 << 2, /* --user-password-file FILE */
+	CTL_O_JSON = 1 << 3,          /* --json */
+	CTL_O_YES = 1 << 4,           /* --yes */
+	CTL_O_USER = 1 << 5,          /* --user USER */
+	CTL_O_POSTE_KEY = 1 << 6,     /* --poste-key PATH */
+	CTL_O_ADMIN = 1 << 7,         /* --admin */
+	CTL_O_KDF = 1 << 8,           /* --kdf-n N, --kdf-r R, --kdf-p P */
+};
+
+struct ctl_opts {
+	const char *password_file;      /* NULL: $BEEMO_PASSWORD_FILE, tty */
+	const char *new_password_file;  /* NULL: $BEEMO_NEW_PASSWORD_FILE */
+	const char *user_password_file; /* NULL: $BEEMO_USER_PASSWORD_FILE */
+	const char *user, *poste_key;
+	const char *kdf_n, *kdf_r, *kdf_p; /* as given, or NULL */
+	int json, yes, admin;
+	int nargs;   /* positional arguments left after the options */
+	char **args;
+};
+
+/*
+ * ctl_parse -- parse a (sub)verb's arguments: the options in @allowed,
+ * --help, and between @min and @max positional arguments (in any order
+ * with the options).
+ * @usage: the text after "usage: beemoctl VERB " printed by --help (on
+ *   stdout) and after a usage error (on stderr).
+ * Returns -1 when the verb should go on with @o filled in, otherwise the
+ * exit status to return at once (CTL_OK after --help, CTL_USAGE).
+ */
+int ctl_parse(const struct ctl *ctl, int argc, char **argv,
+    unsigned allowed, int min, int max, const char *usage,
+    struct ctl_opts *o);
+
+/* A subcommand of a verb ("machine add"), see ctl_subcommand(). */
+struct ctl_sub {
+	const char *name;
+	int (*fn)(struct ctl *ctl, int argc, char **argv);
+	const char *usage; /* as for ctl_parse() */
+};
+
+/*
+ * ctl_subcommand -- run the subcommand named by argv[1] with argv[0] set
+ * to its name and ctl->verb to "VERB SUB" for messages.  "VERB --help"
+ * prints the usage of every subcommand.  Returns the exit status.
+ */
+int ctl_subcommand(struct ctl *ctl, const struct ctl_sub *subs, size_t n,
+    int argc, char **argv);
+
+/* Verbs, one per tools/cmd_*.c. */
+int cmd_init(struct ctl *ctl, int argc, char **argv);
+int cmd_admin(struct ctl *ctl, int argc, char **argv);
+int cmd_machine(struct ctl *ctl, int argc, char **argv);
+int cmd_user(struct ctl *ctl, int argc, char **argv);
+int cmd_key(struct ctl *ctl, int argc, char **argv);
+
+#endif /* BEEMO_BEEMOCTL_H */

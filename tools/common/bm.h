@@ -1,0 +1,304 @@
+/*
+ * bm.h -- helpers shared by every Beemo program and library.
+ *
+ * This small library holds what keymgr, the store, beemofs, beemoctl and
+ * beemo-sync all need and what belongs to none of them: error codes and
+ * their messages, logging (stderr or syslog), the configuration file,
+ * durable file writes, password input, big-endian encoding and a tiny JSON
+ * writer for --json listings.  It knows nothing about keys, FUSE or packs.
+ *
+ * Conventions: functions return 0 or a negative errno; Beemo-specific
+ * conditions use the reserved range BEEMO_E* below, which beemo_strerror()
+ * explains.  Nothing here exits or prints except bm_log() and the JSON
+ * writer.
+ */
+#ifndef BEEMO_BM_H
+#define BEEMO_BM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+/*
+ * Beemo-specific error codes, all negative and far below any errno.
+ * Authentication failure of a sealed object is -EBADMSG, not one of these.
+ */
+#define BEEMO_ERR_BASE (-40000)
+#define BEEMO_EPASSWORD (BEEMO_ERR_BASE - 1)  /* wrong password or key file */
+#define BEEMO_EFORMAT (BEEMO_ERR_BASE - 2)    /* malformed file or record */
+#define BEEMO_EVERSION (BEEMO_ERR_BASE - 3)   /* unsupported format version */
+#define BEEMO_ENOMACHINE (BEEMO_ERR_BASE - 4) /* no such machine */
+#define BEEMO_ENOUSER (BEEMO_ERR_BASE - 5)    /* no such user */
+#define BEEMO_ENOSTORE (BEEMO_ERR_BASE - 6)   /* not a Beemo store */
+#define BEEMO_EFOREIGN (BEEMO_ERR_BASE - 7)   /* belongs to another store */
+#define BEEMO_ELOCKED (BEEMO_ERR_BASE - 8)    /* in use by another process */
+#define BEEMO_EVIRUS (BEEMO_ERR_BASE - 9)     /* antivirus found a virus */
+#define BEEMO_ECONFIG (BEEMO_ERR_BASE - 10)   /* bad configuration */
+#define BEEMO_EHOSTKEY (BEEMO_ERR_BASE - 11)  /* unknown/changed host key */
+#define BEEMO_ENOKEY (BEEMO_ERR_BASE - 12)    /* key not present (generation) */
+#define BEEMO_EREMOTE (BEEMO_ERR_BASE - 13)   /* remote refused or failed */
+#define BEEMO_ENOSNAP (BEEMO_ERR_BASE - 14)   /* no such snapshot */
+#define BEEMO_EQUOTA (BEEMO_ERR_BASE - 15)    /* hard quota exceeded */
+#define BEEMO_ERR_LAST (BEEMO_ERR_BASE - 15)
+
+/*
+ * beemo_strerror -- message for a code returned by any Beemo function.
+ * @err: 0, a negative errno, a BEEMO_E* code or an LMDB return code.
+ * Returns a static string; never NULL.
+ */
+const char *beemo_strerror(int err);
+
+/* ---- logging ------------------------------------------------------- */
+
+/*
+ * bm_log_open -- choose where bm_log() writes.
+ * @ident: program name shown in each line (not copied; keep it alive).
+ * @use_syslog: nonzero for syslog(3) (LOG_DAEMON), zero for stderr.
+ * @verbosity: messages of priority <= LOG_NOTICE + verbosity are written
+ *   (0 = notice and above, 1 = info, 2 = debug; negative = errors only).
+ * Until called, bm_log() writes notices and above to stderr.
+ */
+void bm_log_open(const char *ident, int use_syslog, int verbosity);
+
+/*
+ * bm_log -- write one line at priority @prio (LOG_ERR, LOG_WARNING,
+ * LOG_NOTICE, LOG_INFO, LOG_DEBUG).  On stderr the line reads
+ * "ident: error: message".  Never pass secrets.  Thread-safe.
+ */
+void bm_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void bm_vlog(int prio, const char *fmt, va_list ap);
+
+/* ---- files --------------------------------------------------------- */
+
+/*
+ * bm_write_file_atomic -- replace @path with @len bytes of @buf durably.
+ * Writes "path.tmp.PID" created with O_EXCL and @mode, fsyncs it, renames
+ * it over @path and fsyncs the directory: after a crash at any point @path
+ * holds either its old or its new content.  With @exclusive nonzero the
+ * call fails with -EEXIST when @path already exists (creation).
+ * Returns 0 or a negative errno; the temporary file never survives an
+ * error return.
+ */
+int bm_write_file_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode, int exclusive);
+
+/*
+ * bm_read_file -- read all of @path into a new buffer.
+ * @maxlen: refuse larger files with -EFBIG (protects against hostile
+ *   or corrupt input).
+ * @out, @outlen: receive a malloc'd buffer (caller frees; NUL-terminated
+ *   one byte past @outlen for convenience) and its length.
+ * Returns 0, -EFBIG, or a negative errno from open/read.
+ */
+int bm_read_file(const char *path, size_t maxlen, uint8_t **out,
+    size_t *outlen);
+
+/* bm_fsync_dir -- fsync the directory containing @path (or @path if it is
+ * a directory).  Returns 0 or a negative errno. */
+int bm_fsync_dir(const char *path);
+
+/* bm_mkdir_p -- create @path and missing parents with @mode.  Existing
+ * directories are fine.  Returns 0 or a negative errno. */
+int bm_mkdir_p(const char *path, mode_t mode);
+
+/* bm_path -- snprintf into @buf of @size; returns 0 or -ENAMETOOLONG. */
+int bm_path(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- secrets ------------------------------------------------------- */
+
+/*
+ * bm_read_password -- read a password into OpenSSL's secure heap.
+ * @prompt: shown on the terminal when reading from it.
+ * @file: read the first line of this file instead of the terminal when
+ *   non-NULL ("-" means standard input); the trailing newline is dropped.
+ * @confirm: when reading from a terminal, ask twice and fail with -EINVAL
+ *   when the two differ.
+ * @out, @outlen: receive the password (NUL-terminated) and its length;
+ *   free with bm_free_secret(*out, *outlen).
+ * The terminal's echo is restored on every path, also on SIGINT/SIGTERM.
+ * Returns 0, -ENOTTY when no file is given and stdin is not a terminal,
+ * -EINVAL for an empty password, or a negative errno.
+ */
+int bm_read_password(const char *prompt, const char *file, int confirm,
+    char **out, size_t *outlen);
+
+/* bm_free_secret -- cleanse @len bytes of @p and free it from the secure
+ * heap.  NULL is a no-op. */
+void bm_free_secret(void *p, size_t len);
+
+/* ---- names, numbers, encodings ------------------------------------- */
+
+/* bm_valid_name -- nonzero when @name is a usable machine, user or target
+ * name: 1..64 characters of [A-Za-z0-9._-], not starting with '.' or '-'. */
+int bm_valid_name(const char *name);
+
+/* bm_parse_size -- parse "123", "10K", "5M", "2G", "1T" (powers of 1024)
+ * into @out.  Returns 0 or -EINVAL. */
+int bm_parse_size(const char *s, uint64_t *out);
+
+/* bm_parse_u64 -- parse a decimal number.  Returns 0 or -EINVAL. */
+int bm_parse_u64(const char *s, uint64_t *out);
+
+/* bm_parse_duration -- parse "90", "90s", "45m", "3h", "2d" into seconds.
+ * Returns 0 or -EINVAL. */
+int bm_parse_duration(const char *s, uint64_t *out);
+
+/* bm_hex -- write 2*@len lowercase hex digits and a NUL into @out. */
+void bm_hex(char *out, const uint8_t *in, size_t len);
+
+/* bm_unhex -- parse exactly 2*@len hex digits.  Returns 0 or -EINVAL. */
+int bm_unhex(uint8_t *out, size_t len, const char *in);
+
+/* bm_human -- format @bytes as "1.5 GiB" into @buf; returns @buf. */
+char *bm_human(char *buf, size_t size, uint64_t bytes);
+
+/* bm_now_ns -- CLOCK_REALTIME in nanoseconds; bm_mono_ns -- monotonic. */
+uint64_t bm_now_ns(void);
+uint64_t bm_mono_ns(void);
+
+/* bm_time_str -- format a CLOCK_REALTIME time in ns as ISO 8601 UTC
+ * "2026-11-28T10:20:30Z" into @buf (at least 21 bytes); returns @buf. */
+char *bm_time_str(char *buf, size_t size, uint64_t ns);
+
+/* bm_parse_time -- parse ISO 8601 UTC ("2026-11-28", "2026-11-28T10:20:30Z")
+ * or a relative age ("3h", "2d", "45m") into CLOCK_REALTIME ns.
+ * Returns 0 or -EINVAL. */
+int bm_parse_time(const char *s, uint64_t *out);
+
+static inline void
+bm_be16enc(uint8_t *p, uint16_t x)
+{
+	p[0] = (uint8_t)(x >> 8);
+	p[1] = (uint8_t)x;
+}
+
+static inline uint16_t
+bm_be16dec(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void
+bm_be32enc(uint8_t *p, uint32_t x)
+{
+	bm_be16enc(p, (uint16_t)(x >> 16));
+	bm_be16enc(p + 2, (uint16_t)x);
+}
+
+static inline uint32_t
+bm_be32dec(const uint8_t *p)
+{
+	return ((uint32_t)bm_be16dec(p) << 16) | bm_be16dec(p + 2);
+}
+
+static inline void
+bm_be64enc(uint8_t *p, uint64_t x)
+{
+	bm_be32enc(p, (uint32_t)(x >> 32));
+	bm_be32enc(p + 4, (uint32_t)x);
+}
+
+static inline uint64_t
+bm_be64dec(const uint8_t *p)
+{
+	return ((uint64_t)bm_be32dec(p) << 32) | bm_be32dec(p + 4);
+}
+
+/* ---- configuration file -------------------------------------------- */
+
+/*
+ * The configuration file (beemo.conf(5)) is INI-like:
+ *
+ *   # comment
+ *   store = /var/lib/beemo
+ *   [scan]
+ *   signatures = /var/lib/clamav
+ *   [target center-a]
+ *   host = 192.0.2.10
+ *
+ * Section names are one word, optionally followed by one name
+ * ("target NAME", "machine NAME").  Keys are checked against the table of
+ * known keys in bm_conf.c: an unknown section or key, a missing '=', or a
+ * value of the wrong type is an error that names the line.
+ */
+typedef struct bm_conf bm_conf;
+
+/* Default path, overridden by $BEEMO_CONFIG and by -c/--config. */
+#define BM_CONF_DEFAULT BEEMO_SYSCONFDIR "/beemo/beemo.conf"
+
+/*
+ * bm_conf_load -- parse the configuration file.
+ * @path: file to read; NULL means $BEEMO_CONFIG or BM_CONF_DEFAULT.
+ *   A missing file is not an error when @path is NULL and the default
+ *   file does not exist (every key then has its default).
+ * @out: receives the parsed configuration (free with bm_conf_free).
+ * @err, @errlen: receive "FILE:LINE: reason" on BEEMO_ECONFIG.
+ * Returns 0, BEEMO_ECONFIG, or a negative errno reading the file.
+ */
+int bm_conf_load(const char *path, bm_conf **out, char *err, size_t errlen);
+void bm_conf_free(bm_conf *conf);
+
+/* bm_conf_path -- the file that was read, or NULL if none was. */
+const char *bm_conf_path(const bm_conf *conf);
+
+/*
+ * bm_conf_get -- value of @key in section @section (NULL or "" for the
+ * top, "scan", "target" with @name "center-a", ...), or @def when unset.
+ * The returned string lives as long as @conf.
+ */
+const char *bm_conf_get(const bm_conf *conf, const char *section,
+    const char *name, const char *key, const char *def);
+
+/* Typed getters; values were type-checked at load, so these cannot fail. */
+uint64_t bm_conf_get_size(const bm_conf *conf, const char *section,
+    const char *name, const char *key, uint64_t def);
+int bm_conf_get_bool(const bm_conf *conf, const char *section,
+    const char *name, const char *key, int def);
+/* bm_conf_get_u64 -- a plain number, or a duration ("90s", "45m", "3h",
+ * "2d") returned in seconds. */
+uint64_t bm_conf_get_u64(const bm_conf *conf, const char *section,
+    const char *name, const char *key, uint64_t def);
+
+/*
+ * bm_conf_names -- the names of every section of kind @section ("target",
+ * "machine") in file order.  @out receives a pointer to an internal array
+ * of @n strings, valid as long as @conf.
+ */
+void bm_conf_names(const bm_conf *conf, const char *section,
+    const char *const **out, size_t *n);
+
+/* Default store directory when the configuration names none. */
+#define BM_STORE_DEFAULT "/var/lib/beemo"
+
+/* ---- JSON output ---------------------------------------------------- */
+
+/*
+ * A minimal streaming JSON writer for --json output.  Calls must nest
+ * properly; commas are inserted automatically.  Strings are escaped as
+ * RFC 8259 requires (invalid UTF-8 is replaced by U+FFFD).
+ */
+typedef struct bm_json {
+	FILE *f;
+	int depth;
+	unsigned char first[32]; /* per depth: no element written yet */
+} bm_json;
+
+void bm_json_init(bm_json *j, FILE *f);
+void bm_json_begin_obj(bm_json *j, const char *key);
+void bm_json_end_obj(bm_json *j);
+void bm_json_begin_arr(bm_json *j, const char *key);
+void bm_json_end_arr(bm_json *j);
+void bm_json_str(bm_json *j, const char *key, const char *val);
+void bm_json_u64(bm_json *j, const char *key, uint64_t val);
+void bm_json_i64(bm_json *j, const char *key, int64_t val);
+void bm_json_bool(bm_json *j, const char *key, int val);
+void bm_json_null(bm_json *j, const char *key);
+/* bm_json_time -- a CLOCK_REALTIME ns time as an ISO 8601 string. */
+void bm_json_time(bm_json *j, const char *key, uint64_t ns);
+
+#endif /* BEEMO_BM_H */

@@ -1,0 +1,158 @@
+/*
+ * bm_pass.c -- reading passwords.
+ *
+ * Passwords go straight from a file descriptor into OpenSSL's secure heap
+ * (locked memory, cleansed on free) without stdio buffers.  On a terminal
+ * echo is turned off; a signal arriving meanwhile restores the terminal
+ * before the default action runs again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "bm.h"
+
+#define PASS_MAX 1024
+
+static volatile sig_atomic_t tty_fd = -1;
+static struct termios tty_saved;
+
+static void
+restore_tty(int sig)
+{
+	if (tty_fd >= 0)
+		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+bm_free_secret(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, len);
+	OPENSSL_secure_free(p);
+}
+
+/* Read one line from @fd into a new secure buffer. */
+static int
+read_line(int fd, char **out, size_t *outlen)
+{
+	char *buf = OPENSSL_secure_zalloc(PASS_MAX + 1);
+	size_t len = 0;
+	int rc;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (n == 0 || c == '\n')
+			break;
+		if (len == PASS_MAX) {
+			rc = -E2BIG;
+			goto fail;
+		}
+		buf[len++] = c;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+
+fail:
+	bm_free_secret(buf, PASS_MAX + 1);
+	return rc;
+}
+
+static int
+read_tty(int fd, const char *prompt, char **out, size_t *outlen)
+{
+	struct termios t;
+	struct sigaction sa, old_int, old_term, old_hup;
+	int rc;
+
+	if (tcgetattr(fd, &tty_saved) != 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_tty;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	tty_fd = fd;
+	t = tty_saved;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	t.c_lflag |= ICANON;
+	tcsetattr(fd, TCSAFLUSH, &t);
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* The prompt is a courtesy; reading still works. */
+	}
+	rc = read_line(fd, out, outlen);
+	if (write(fd, "\n", 1) < 0) {
+		/* Same. */
+	}
+	tcsetattr(fd, TCSAFLUSH, &tty_saved);
+	tty_fd = -1;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	return rc;
+}
+
+int
+bm_read_password(const char *prompt, const char *file, int confirm,
+    char **out, size_t *outlen)
+{
+	char *pw = NULL, *again = NULL;
+	size_t len = 0, alen = 0;
+	int fd, rc;
+
+	if (file != NULL) {
+		if (strcmp(file, "-") == 0)
+			return read_line(STDIN_FILENO, out, outlen);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		rc = read_line(fd, out, outlen);
+		close(fd);
+		return rc;
+	}
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -ENOTTY;
+	if ((rc = read_tty(fd, prompt, &pw, &len)) != 0)
+		goto done;
+	if (confirm) {
+		if ((rc = read_tty(fd, "Repeat: ", &again, &alen)) != 0)
+			goto done;
+		if (alen != len || CRYPTO_memcmp(pw, again, len) != 0) {
+			rc = -EINVAL;
+			goto done;
+		}
+	}
+	*out = pw;
+	*outlen = len;
+	pw = NULL;
+done:
+	bm_free_secret(pw, PASS_MAX + 1);
+	bm_free_secret(again, PASS_MAX + 1);
+	close(fd);
+	return rc;
+}
