@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -120,6 +121,23 @@ ctl_handler(void *ctx, const char *cmd, char *reply, size_t size)
 		} else {
 			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
 		}
+	} else if (strcmp(cmd, "snapshots") == 0) {
+		struct store_snapinfo *v;
+		size_t n, i, len;
+
+		if ((rc = store_snapshots(fs->st, &v, &n)) != 0) {
+			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
+			return;
+		}
+		len = (size_t)snprintf(reply, size, "ok\n");
+		for (i = 0; i < n && len < size; i++)
+			len += (size_t)snprintf(reply + len, size - len,
+			    "%u %llu %llu %llu %llu %s\n", v[i].id,
+			    (unsigned long long)v[i].seq,
+			    (unsigned long long)v[i].time,
+			    (unsigned long long)v[i].files,
+			    (unsigned long long)v[i].bytes, v[i].note);
+		free(v);
 	} else if (strcmp(cmd, "sync") == 0) {
 		rc = store_sync(fs->st);
 		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
@@ -401,6 +419,12 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	memset(&co, 0, sizeof(co));
+	/* Chunk buffers of 1-4 MiB come and go at disk speed: keep them in
+	 * the heap for reuse instead of mmap/munmap (and zeroed pages) each
+	 * time.  In-flight data is bounded, so is the heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	mallopt(M_ARENA_MAX, 4);
 	bm_log_open("beemofs", 0, 0);
 	keymgr_global_init();
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0)

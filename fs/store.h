@@ -180,6 +180,8 @@ struct store_attr {
 	uint64_t size;
 	uint64_t blocks; /* 512-byte units, as stat(2) */
 	struct timespec atime, mtime, ctime;
+	uint64_t version; /* of a regular file's content: equal versions of
+	                     one inode have equal contents (0: empty) */
 };
 
 /* Bits of store_setattr()'s @to_set. */

@@ -41,36 +41,71 @@ chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN])
 	OPENSSL_cleanse(md, sizeof(md));
 }
 
+/*
+ * The scan is written two bytes a step: h after two bytes is
+ * (h << 2) + ((G[a] << 1) + G[b]), whose second term does not depend on
+ * h, so the dependency chain is half as long; the hash after the first
+ * byte is computed beside it to test that position too.  The cut points
+ * are exactly those of the byte-wise definition.
+ */
+static inline size_t
+scan_range(const uint64_t *gear, uint64_t *hp, const uint8_t *buf, size_t i,
+    size_t end, uint64_t mask)
+{
+	uint64_t h = *hp;
+
+	for (; i + 1 < end; i += 2) {
+		uint64_t h1 = (h << 1) + gear[buf[i]];
+
+		h = (h << 2) + ((gear[buf[i]] << 1) + gear[buf[i + 1]]);
+		if (__builtin_expect((h1 & mask) == 0, 0)) {
+			*hp = h1;
+			return i + 1;
+		}
+		if (__builtin_expect((h & mask) == 0, 0)) {
+			*hp = h;
+			return i + 2;
+		}
+	}
+	if (i < end) {
+		h = (h << 1) + gear[buf[i]];
+		i++;
+		if ((h & mask) == 0) {
+			*hp = h;
+			return i;
+		}
+	}
+	*hp = h;
+	return 0;
+}
+
 size_t
 chunker_scan(const uint64_t *gear, struct chunker *c, const uint8_t *buf,
     size_t len)
 {
-	size_t i = c->pos, end = len < CDC_MAX ? len : CDC_MAX;
+	size_t i = c->pos, end = len < CDC_MAX ? len : CDC_MAX, cut;
 	size_t normal = end < CDC_AVG ? end : CDC_AVG;
 	uint64_t h = c->h;
 
 	if (i < CDC_MIN)
 		i = CDC_MIN;
-	for (; i < normal; i++) {
-		h = (h << 1) + gear[buf[i]];
-		if ((h & MASK_S) == 0)
-			goto cut;
-	}
-	for (; i < end; i++) {
-		h = (h << 1) + gear[buf[i]];
-		if ((h & MASK_L) == 0)
-			goto cut;
-	}
+	if (i < normal && (cut = scan_range(gear, &h, buf, i, normal,
+	    MASK_S)) != 0)
+		goto found;
+	if (i < normal)
+		i = normal;
+	if (i < end && (cut = scan_range(gear, &h, buf, i, end, MASK_L)) != 0)
+		goto found;
 	if (end == CDC_MAX) {
 		c->pos = 0;
 		c->h = 0;
 		return CDC_MAX;
 	}
-	c->pos = i;
+	c->pos = end > i ? end : i;
 	c->h = h;
 	return 0;
-cut:
+found:
 	c->pos = 0;
 	c->h = 0;
-	return i + 1;
+	return cut;
 }

@@ -54,11 +54,10 @@ void
 ofile_put(store *st, struct ofile *of)
 {
 	struct ofile **pp;
-	int last, unlinked;
+	int last;
 
 	pthread_mutex_lock(&st->of_lock);
 	last = --of->refs == 0;
-	unlinked = of->unlinked;
 	if (last) {
 		for (pp = &st->of_tab[of->ino % OF_BUCKETS]; *pp != of;
 		    pp = &(*pp)->hnext)
@@ -76,27 +75,7 @@ ofile_put(store *st, struct ofile *of)
 	}
 	content_unref(of->content);
 	pthread_mutex_destroy(&of->lock);
-	if (unlinked)
-		ns_reap(st, of->ino);
 	free(of);
-}
-
-/* Mark @ino unlinked if it is open; returns 1 if it was (ix_lock held). */
-int
-ofile_mark_unlinked(store *st, uint64_t ino)
-{
-	struct ofile *of;
-	int open = 0;
-
-	pthread_mutex_lock(&st->of_lock);
-	for (of = st->of_tab[ino % OF_BUCKETS]; of != NULL; of = of->hnext) {
-		if (of->ino == ino) {
-			of->unlinked = 1;
-			open = 1;
-		}
-	}
-	pthread_mutex_unlock(&st->of_lock);
-	return open;
 }
 
 /* Load the committed content of @of (of->lock held). */
@@ -165,6 +144,8 @@ drop_new_file(store *st, uint64_t ino)
 		    dirent_del(st, in.parent, in.name) == 0) {
 			struct inode dir;
 
+			uint8_t k[8];
+
 			in.nlink = 0;
 			if (inode_get(st, in.parent, SEQ_LIVE, &dir) == 0) {
 				clock_gettime(CLOCK_REALTIME, &dir.mtime);
@@ -174,8 +155,8 @@ drop_new_file(store *st, uint64_t ino)
 			}
 			inode_put(st, &in);
 			ix_meta_add(st, "files", -1);
-			if (!ofile_mark_unlinked(st, ino))
-				inode_del(st, ino);
+			bm_be64enc(k, ino);
+			ix_put(st, IX_ORPHAN, k, 8, "", 0);
 		}
 		inode_free(&in);
 	}
@@ -264,7 +245,8 @@ file_commit(store *st, struct ofile *of)
 		was_new = in.flags & INODE_F_NEW;
 		in.flags = (uint8_t)((in.flags & ~(INODE_F_NEW |
 		    INODE_F_UNSCANNED)) | flags);
-		ix_meta_add(st, "bytes", (int64_t)(c->size - in.size));
+		if (in.nlink > 0) /* an orphan left the counters */
+			ix_meta_add(st, "bytes", (int64_t)(c->size - in.size));
 		in.size = c->size;
 		in.content_seq = seq;
 		if (wfile_mtime(w, &in.mtime))

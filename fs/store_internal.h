@@ -468,7 +468,6 @@ struct ofile {
 	pthread_mutex_t lock;    /* the rest */
 	struct content *content; /* committed content, or NULL */
 	struct wfile *w;         /* pending changes, or NULL */
-	int unlinked;            /* nlink dropped to 0 while open */
 };
 
 struct store_file {
@@ -501,10 +500,10 @@ int file_commit(store *st, struct ofile *of);
 int file_truncate(store *st, uint64_t ino, uint64_t size);
 /* Attributes of an open file override the index's (size, mtime). */
 void file_attr_overlay(store *st, struct store_attr *a);
-/* Delete an inode and its content (nlink 0, no handle). */
-int ns_reap(store *st, uint64_t ino);
+/* Delete the records of orphan @ino (nlink 0), ix_lock held. */
 int ns_reap_locked(store *st, uint64_t ino);
-int ofile_mark_unlinked(store *st, uint64_t ino);
+/* Reap every orphan (at open and close: no kernel holds them then). */
+int reap_orphans(store *st);
 int file_set_mtime(store *st, uint64_t ino);
 /* 0 if directory @dir has an entry at @seq, -ENOENT if empty. */
 int dir_first_entry(store *st, uint64_t dir, uint64_t seq);

@@ -518,30 +518,33 @@ unlock:
 
 /* ---- removing ---------------------------------------------------------------- */
 
-/* Drop one link of @in (ix_lock held); reaps it at zero unless open. */
+/*
+ * Drop one link of file @in (ix_lock held).  At zero links the file
+ * leaves the live tree's counters at once, but its records stay as an
+ * orphan until the store is closed (or next opened, after a crash): the
+ * kernel may still hold the inode, open or cached with attributes to
+ * write back, and must find it.
+ */
 static int
 drop_link(store *st, struct inode *in)
 {
+	uint8_t k[8];
 	int rc;
 
 	if (in->nlink > 0)
 		in->nlink--;
 	now(&in->ctime);
-	if (in->nlink > 0 || S_ISDIR(in->mode))
-		return S_ISDIR(in->mode) ? 0 : inode_put(st, in);
-	if ((rc = inode_put(st, in)) != 0)
+	if ((rc = inode_put(st, in)) != 0 || in->nlink > 0)
 		return rc;
-	if (S_ISREG(in->mode) && ofile_mark_unlinked(st, in->ino)) {
-		uint8_t k[8];
-
-		/* Open: reaped at the last close, or at the next open of
-		 * the store after a crash. */
-		bm_be64enc(k, in->ino);
-		return ix_put(st, IX_ORPHAN, k, 8, "", 0);
+	if (S_ISREG(in->mode)) {
+		ix_meta_add(st, "files", -1);
+		ix_meta_add(st, "bytes", -(int64_t)in->size);
 	}
-	return ns_reap_locked(st, in->ino);
+	bm_be64enc(k, in->ino);
+	return ix_put(st, IX_ORPHAN, k, 8, "", 0);
 }
 
+/* Delete the records of orphan or removed directory @ino. */
 int
 ns_reap_locked(store *st, uint64_t ino)
 {
@@ -549,32 +552,15 @@ ns_reap_locked(store *st, uint64_t ino)
 	uint8_t k[8];
 	int rc = inode_get(st, ino, SEQ_LIVE, &in);
 
-	if (rc != 0)
-		return rc == -ENOENT ? 0 : rc;
-	if (in.nlink == 0 || S_ISDIR(in.mode)) {
-		if (S_ISREG(in.mode)) {
-			ix_meta_add(st, "files", -1);
-			ix_meta_add(st, "bytes", -(int64_t)in.size);
-		} else if (S_ISDIR(in.mode)) {
-			ix_meta_add(st, "dirs", -1);
-		}
+	bm_be64enc(k, ino);
+	if (rc == -ENOENT)
+		rc = 0;
+	else if (rc == 0 && (in.nlink == 0 || S_ISDIR(in.mode)))
 		rc = inode_del(st, ino);
-		bm_be64enc(k, ino);
-		if (rc == 0 && ix_del(st, IX_ORPHAN, k, 8) == -EIO)
-			rc = -EIO;
-	}
-	inode_free(&in);
-	return rc;
-}
-
-int
-ns_reap(store *st, uint64_t ino)
-{
-	int rc;
-
-	ix_lock(st);
-	rc = ns_reap_locked(st, ino);
-	ix_unlock(st);
+	if (rc == 0 || rc == -ENOENT)
+		rc = ix_del(st, IX_ORPHAN, k, 8) == -EIO ? -EIO : 0;
+	if (rc != -ENOENT)
+		inode_free(&in);
 	return rc;
 }
 
@@ -655,7 +641,8 @@ store_rmdir(store *st, uint64_t parent, const char *name)
 	}
 	if ((rc = dirent_del(st, parent, name)) != 0)
 		goto free_in;
-	if ((rc = ns_reap_locked(st, d.ino)) != 0)
+	if ((rc = inode_del(st, d.ino)) != 0 ||
+	    (rc = ix_meta_add(st, "dirs", -1)) != 0)
 		goto free_in;
 	rc = dir_touch(st, &dir, -1);
 free_in:
@@ -808,8 +795,10 @@ rename_locked(store *st, uint64_t parent, const char *name,
 			return rc;
 		if (ddir) {
 			rc = dir_empty(st, dst.ino);
-			rc = rc == 1 ? ns_reap_locked(st, dst.ino) :
+			rc = rc == 1 ? inode_del(st, dst.ino) :
 			    rc == 0 ? -ENOTEMPTY : rc;
+			if (rc == 0)
+				rc = ix_meta_add(st, "dirs", -1);
 			if (rc == 0) {
 				struct inode d;
 
@@ -901,21 +890,24 @@ dcur_next(struct dcur *c, uint8_t pos[NAMEHASH_LEN], struct dirent_rec *d)
 		if (k.mv_size != sizeof(c->key) ||
 		    bm_be64dec(k.mv_data) != c->dir)
 			return -ENOENT;
-		memcpy(pos, (uint8_t *)k.mv_data + 8, NAMEHASH_LEN);
-		if (~bm_be64dec((uint8_t *)k.mv_data + 8 + NAMEHASH_LEN) <=
-		    c->seq) {
-			rc = ix_open_sealed(c->st, IX_DIRENT, &k, &v, &plain,
-			    &len);
-			if (rc != 0)
-				return rc;
-			rc = len == 0 ? -ENOENT : dirent_decode(d, plain, len);
-			free(plain);
-			if (rc == 0)
-				return 0;
-			if (rc != -ENOENT)
-				return -EIO;
+		if (memcmp(pos, (uint8_t *)k.mv_data + 8, NAMEHASH_LEN) != 0) {
+			/* Landed in a later name's group, perhaps on a
+			 * version newer than the view: seek that group at
+			 * the view's sequence. */
+			memcpy(pos, (uint8_t *)k.mv_data + 8, NAMEHASH_LEN);
+			continue;
 		}
-		/* Newer than the view only, or deleted: next hash. */
+		/* The newest version <= the view's sequence. */
+		rc = ix_open_sealed(c->st, IX_DIRENT, &k, &v, &plain, &len);
+		if (rc != 0)
+			return rc;
+		rc = len == 0 ? -ENOENT : dirent_decode(d, plain, len);
+		free(plain);
+		if (rc == 0)
+			return 0;
+		if (rc != -ENOENT)
+			return -EIO;
+		/* Deleted at the view: next name. */
 		for (i = NAMEHASH_LEN - 1; i >= 0 && ++pos[i] == 0; i--)
 			;
 		if (i < 0)
@@ -1066,6 +1058,22 @@ unlock:
 /* ---- extended attributes ---------------------------------------------------------- */
 
 
+/* Namespaces as ext4: user., trusted., security., and the two ACLs. */
+static int
+xattr_name_check(const char *name)
+{
+	static const char *const ns[] = {"user.", "trusted.", "security.",
+	    NULL};
+	int i;
+
+	if (!strcmp(name, XATTR_ACL_ACCESS) || !strcmp(name, XATTR_ACL_DEFAULT))
+		return 0;
+	for (i = 0; ns[i] != NULL; i++)
+		if (!strncmp(name, ns[i], strlen(ns[i])))
+			return name[strlen(ns[i])] == '\0' ? -EINVAL : 0;
+	return !strcmp(name, "system.") ? -EINVAL : -EOPNOTSUPP;
+}
+
 /* Set @name to @value in @in (no flags checks). */
 static int
 xattr_put(struct inode *in, const char *name, const void *value, size_t size)
@@ -1127,6 +1135,8 @@ store_setxattr(store *st, uint64_t ino, const char *name, const void *value,
 		return rc;
 	if (strlen(name) == 0 || strlen(name) > 255)
 		return -ERANGE;
+	if ((rc = xattr_name_check(name)) != 0)
+		return rc;
 	if (size > 65536)
 		return -E2BIG;
 	ix_lock(st);
@@ -1180,6 +1190,8 @@ store_getxattr(store *st, uint64_t ino, const char *name, void *buf,
 
 	if (ino == STORE_SNAPDIR_INO)
 		return -ENODATA;
+	if ((rc = xattr_name_check(name)) != 0)
+		return rc;
 	if ((rc = view_seq(st, ino, &seq)) != 0)
 		return rc;
 	ix_lock(st);

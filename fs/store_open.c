@@ -135,8 +135,7 @@ load_counters(store *st, int creating)
 	return 0;
 }
 
-/* Reap inodes unlinked while open when the last session ended abruptly. */
-static int
+int
 reap_orphans(store *st)
 {
 	MDB_cursor *cur;
@@ -326,6 +325,9 @@ store_close(store *st)
 	workers_stop(st);
 	if (!st->opts.rdonly) {
 		ix_lock(st);
+		if (reap_orphans(st) != 0)
+			bm_log(LOG_WARNING, "%s: unlinked files not reaped; "
+			    "they will be at the next open", st->dir);
 		st->want_close = 1;
 		ix_unlock(st);
 	}

@@ -330,6 +330,7 @@ inode_attr(const struct inode *in, struct store_attr *a)
 	a->atime = in->atime;
 	a->mtime = in->mtime;
 	a->ctime = in->ctime;
+	a->version = in->content_seq;
 }
 
 /* ---- directory entries ---------------------------------------------------- */

@@ -101,11 +101,32 @@ t_pw() {
 	(umask 077; printf '%s\n' "$2" >"$1")
 }
 
-# t_config [EXTRA LINES]: write $BEEMO_CONFIG for store $T/store.
+# The EICAR test string, assembled so that this file itself is clean.
+T_EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-'
+T_EICAR+='ANTIVIRUS-TEST-FILE!$H+H*'
+
+# t_sigs DIR: a small signature database for real libclamav: the EICAR
+# file as an MD5 hash signature (.hdb), and a body signature (.ndb) for
+# the marker "BEEMO-TEST-VIRUS-BODY" anywhere in a file.
+t_sigs() {
+	local d=$1 md5
+	mkdir -p "$d"
+	md5=$(printf '%s' "$T_EICAR" | md5sum | cut -d' ' -f1)
+	echo "$md5:${#T_EICAR}:Beemo.Test.EICAR" >"$d/beemo-test.hdb"
+	echo "Beemo.Test.Body:0:*:$(printf 'BEEMO-TEST-VIRUS-BODY' |
+		od -An -tx1 | tr -d ' \n')" >"$d/beemo-test.ndb"
+}
+
+# t_config [EXTRA LINES]: write $BEEMO_CONFIG for store $T/store, with
+# scanning on against the signatures of t_sigs in $T/sigs.  EXTRA LINES
+# go at the top level, before the [scan] section.
 t_config() {
+	[ -d "$T/sigs" ] || t_sigs "$T/sigs"
 	{
 		echo "store = $T/store"
 		printf '%s\n' "$@"
+		echo "[scan]"
+		echo "signatures = $T/sigs"
 	} >"$BEEMO_CONFIG"
 }
 

@@ -46,6 +46,7 @@ static int failures;
 #define OK(expr) CHECK_RC(expr, 0)
 
 static char tmp[256], dir[300];
+static uint64_t orphan_ino;
 static keymgr_secret *sec;
 static const struct store_cred root_cr = {0, 0, 022}, cr12 = {1, 2, 0};
 static uint8_t appl[KEYMGR_ID_LEN];
@@ -195,7 +196,21 @@ test_namespace(store *st)
 struct names {
 	int n;
 	char seen[2000];
+	int versioned, later;
 };
+
+static int
+count_names(void *ctx, const char *name, const struct store_attr *a,
+    uint64_t next)
+{
+	struct names *nm = ctx;
+
+	(void)a;
+	(void)next;
+	nm->versioned += !strcmp(name, "versioned");
+	nm->later += !strcmp(name, "later");
+	return 0;
+}
 
 static int
 count_entry(void *ctx, const char *name, const struct store_attr *a,
@@ -322,7 +337,10 @@ test_contents(store *st)
 	OK(store_unlink(st, STORE_ROOT_INO, "small"));
 	CHECK(store_read(f, buf, 100, 0) == 100 && !memcmp(buf, data, 100));
 	OK(store_release(f));
-	CHECK_RC(store_getattr(st, small, &a), -ENOENT);
+	/* An orphan until the store closes: the kernel may still hold it. */
+	OK(store_getattr(st, small, &a));
+	CHECK(a.nlink == 0);
+	orphan_ino = small;
 	free(data);
 	free(buf);
 }
@@ -351,6 +369,23 @@ test_snapshots(store *st)
 	CHECK(content_is(st, sino, v1, sizeof(v1)));
 	CHECK_RC(store_lookup(st, store_snapshot_ino(id), "later", &a),
 	    -ENOENT);
+	/* Listing the snapshot sees the name deleted (then re-created) in
+	 * the live tree, once. */
+	{
+		struct names nm;
+
+		memset(&nm, 0, sizeof(nm));
+		OK(store_readdir(st, store_snapshot_ino(id), 0, 1,
+		    count_names, &nm));
+		CHECK(nm.versioned == 1 && nm.later == 0);
+		OK(store_unlink(st, STORE_ROOT_INO, "versioned"));
+		memset(&nm, 0, sizeof(nm));
+		OK(store_readdir(st, store_snapshot_ino(id), 0, 1,
+		    count_names, &nm));
+		CHECK(nm.versioned == 1);
+		ino = create(st, STORE_ROOT_INO, "versioned", v2, sizeof(v2),
+		    3000);
+	}
 	CHECK_RC(store_unlink(st, store_snapshot_ino(id), "versioned"),
 	    -EROFS);
 	OK(store_lookup(st, STORE_SNAPDIR_INO, "1", &a));
@@ -416,6 +451,7 @@ main(void)
 	}
 	OK(store_lookup(st, STORE_ROOT_INO, "persist", &a));
 	CHECK(a.ino == ino && content_is(st, ino, data, 3 << 20));
+	CHECK_RC(store_getattr(st, orphan_ino, &a), -ENOENT);
 	OK(store_check(st, 1, on_problem, &n, NULL, NULL, &problems));
 	CHECK(problems == 0 && n == 0);
 	OK(store_close(st));
