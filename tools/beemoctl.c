@@ -20,6 +20,12 @@ static const struct {
 	{"machine", cmd_machine, "machines: add, list, remove"},
 	{"user", cmd_user, "users of a machine: add, list, remove, passwd"},
 	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file"},
+	{"snapshot", cmd_snapshot, "freeze a machine's live tree"},
+	{"snapshots", cmd_snapshots, "list a machine's snapshots"},
+	{"restore", cmd_restore, "restore a snapshot, or a path in it"},
+	{"check", cmd_check, "verify a machine's index and packs"},
+	{"rebuild-index", cmd_rebuild_index, "rebuild an index from the packs"},
+	{"scan", cmd_scan, "rescan stored files with current signatures"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -235,6 +241,18 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"kdf-n", required_argument, NULL, '1'}, CTL_O_KDF},
 		{{"kdf-r", required_argument, NULL, '2'}, CTL_O_KDF},
 		{{"kdf-p", required_argument, NULL, '3'}, CTL_O_KDF},
+		{{"note", required_argument, NULL, 'n'}, CTL_O_NOTE},
+		{{"target", required_argument, NULL, 't'}, CTL_O_TARGET},
+		{{"overwrite", no_argument, NULL, 'o'}, CTL_O_OVERWRITE},
+		{{"read-data", no_argument, NULL, 'r'}, CTL_O_READ_DATA},
+		{{"soft", required_argument, NULL, 's'}, CTL_O_QUOTA},
+		{{"hard", required_argument, NULL, 'H'}, CTL_O_QUOTA},
+		{{"since", required_argument, NULL, 'S'}, CTL_O_JOURNAL},
+		{{"type", required_argument, NULL, 'T'}, CTL_O_JOURNAL},
+		{{"files", no_argument, NULL, 'f'}, CTL_O_JOURNAL},
+		{{"all", no_argument, NULL, 'A'}, CTL_O_JOURNAL},
+		{{"watch", no_argument, NULL, 'w'}, CTL_O_WATCH},
+		{{"output", required_argument, NULL, 'O'}, CTL_O_OUTPUT},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -284,6 +302,42 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case '3':
 			o->kdf_p = optarg;
+			break;
+		case 'n':
+			o->note = optarg;
+			break;
+		case 't':
+			o->target = optarg;
+			break;
+		case 'o':
+			o->overwrite = 1;
+			break;
+		case 'r':
+			o->read_data = 1;
+			break;
+		case 's':
+			o->soft = optarg;
+			break;
+		case 'H':
+			o->hard = optarg;
+			break;
+		case 'S':
+			o->since = optarg;
+			break;
+		case 'T':
+			o->type = optarg;
+			break;
+		case 'f':
+			o->files = 1;
+			break;
+		case 'A':
+			o->all = 1;
+			break;
+		case 'w':
+			o->watch = 1;
+			break;
+		case 'O':
+			o->output = optarg;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

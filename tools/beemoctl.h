@@ -84,6 +84,14 @@ enum {
 	CTL_O_POSTE_KEY = 1 << 6,     /* --poste-key PATH */
 	CTL_O_ADMIN = 1 << 7,         /* --admin */
 	CTL_O_KDF = 1 << 8,           /* --kdf-n N, --kdf-r R, --kdf-p P */
+	CTL_O_NOTE = 1 << 9,          /* --note TEXT */
+	CTL_O_TARGET = 1 << 10,       /* --target DIR */
+	CTL_O_OVERWRITE = 1 << 11,    /* --overwrite */
+	CTL_O_READ_DATA = 1 << 12,    /* --read-data */
+	CTL_O_QUOTA = 1 << 13,        /* --soft SIZE, --hard SIZE */
+	CTL_O_JOURNAL = 1 << 14,      /* --since T, --type T, --files, --all */
+	CTL_O_WATCH = 1 << 15,        /* --watch */
+	CTL_O_OUTPUT = 1 << 16,       /* --output FILE */
 };
 
 struct ctl_opts {
@@ -93,6 +101,8 @@ struct ctl_opts {
 	const char *user, *poste_key;
 	const char *kdf_n, *kdf_r, *kdf_p; /* as given, or NULL */
 	int json, yes, admin;
+	const char *note, *target, *soft, *hard, *since, *type, *output;
+	int overwrite, read_data, files, all, watch;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -131,5 +141,11 @@ int cmd_admin(struct ctl *ctl, int argc, char **argv);
 int cmd_machine(struct ctl *ctl, int argc, char **argv);
 int cmd_user(struct ctl *ctl, int argc, char **argv);
 int cmd_key(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshot(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshots(struct ctl *ctl, int argc, char **argv);
+int cmd_restore(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);
+int cmd_rebuild_index(struct ctl *ctl, int argc, char **argv);
+int cmd_scan(struct ctl *ctl, int argc, char **argv);
 
 #endif /* BEEMO_BEEMOCTL_H */

@@ -1,0 +1,146 @@
+/*
+ * cmd_check.c -- `beemoctl check` and `beemoctl rebuild-index`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_store.h"
+
+static const char check_usage[] =
+    "MACHINE [--read-data] [--admin | --user USER | --poste-key FILE]\n"
+    "       [--password-file FILE]\n"
+    "\n"
+    "Verify the index of MACHINE against its packs: every index record is\n"
+    "authenticated, every chunk a file refers to must exist where the\n"
+    "index says.  With --read-data every byte of every pack is read and\n"
+    "authenticated too.  Each damaged object is named with the files it\n"
+    "affects.  Exit status 1 when anything is wrong.\n"
+    "\n"
+    "  --read-data           read and authenticate all data\n"
+    "  --admin               open with the administrator's password\n"
+    "                        (default)\n"
+    "  --user USER           open with USER's password\n"
+    "  --poste-key FILE      open with the machine's POSTE key file\n"
+    "  --password-file FILE  read the password from FILE (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+static const char rebuild_usage[] =
+    "MACHINE [--admin | --poste-key FILE] [--password-file FILE]\n"
+    "\n"
+    "Rebuild the index of MACHINE from its packs alone (after a recovery\n"
+    "from an off-site copy, or when the index is damaged).  The machine\n"
+    "must not be mounted.  The old index is kept as index.old.\n"
+    "\n"
+    "  --admin               open with the administrator's password\n"
+    "                        (default)\n"
+    "  --poste-key FILE      open with the machine's POSTE key file\n"
+    "  --password-file FILE  read the password from FILE (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+struct report {
+	struct ctl_progress *prog;
+	const char *machine;
+	uint64_t n;
+};
+
+static void
+on_problem(void *ctx, const char *object, const char *problem,
+    const char *file)
+{
+	struct report *r = ctx;
+
+	ctl_progress_end(r->prog);
+	printf("%s: %s: %s%s%s\n", r->machine, object, problem,
+	    file ? "; affects " : "", file ? file : "");
+	r->n++;
+}
+
+int
+cmd_check(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct ctl_session s;
+	struct ctl_progress prog;
+	struct report r;
+	uint64_t problems = 0;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_READ_DATA | CTL_O_ADMIN |
+	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, check_usage,
+	    &o)) >= 0)
+		return rc;
+	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
+		return CTL_FAIL;
+	ctl_progress_init(&prog, ctl, "checking");
+	r.prog = &prog;
+	r.machine = o.args[0];
+	r.n = 0;
+	rc = store_check(s.st, o.read_data, on_problem, &r, ctl_progress_cb,
+	    &prog, &problems);
+	ctl_progress_end(&prog);
+	if (rc != 0)
+		ctl_err(ctl, "%s: check could not run: %s", o.args[0],
+		    beemo_strerror(rc));
+	else if (problems == 0 && !ctl->quiet)
+		printf("%s: no problems found%s\n", o.args[0], o.read_data ?
+		    " (all data read and authenticated)" : "");
+	else if (problems > 0)
+		printf("%s: %llu problem(s) found\n", o.args[0],
+		    (unsigned long long)problems);
+	if (ctl_session_close(ctl, &s) != 0)
+		rc = -1;
+	return rc != 0 || problems > 0 ? CTL_FAIL : CTL_OK;
+}
+
+int
+cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct ctl_progress prog;
+	keymgr *km = NULL;
+	keymgr_secret *sec = NULL;
+	char dir[4096], *pw = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_POSTE_KEY |
+	    CTL_O_PASSWORD, 1, 1, rebuild_usage, &o)) >= 0)
+		return rc;
+	if (ctl_machine_dir(ctl, o.args[0], dir, sizeof(dir)) != 0 ||
+	    ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	rc = CTL_FAIL;
+	if (o.poste_key != NULL) {
+		if (keymgr_unlock_poste(km, o.args[0], o.poste_key, &sec) != 0) {
+			ctl_km_fail(ctl, km);
+			goto out;
+		}
+	} else {
+		if (ctl_password(ctl, "Administrator password: ",
+		    o.password_file, "BEEMO_PASSWORD_FILE", 0, &pw, &len))
+			goto out;
+		if (keymgr_unlock_admin(km, o.args[0], pw, len, &sec) != 0) {
+			ctl_km_fail(ctl, km);
+			goto out;
+		}
+	}
+	ctl_progress_init(&prog, ctl, "rebuilding");
+	rc = store_rebuild(dir, sec, ctl_progress_cb, &prog);
+	ctl_progress_end(&prog);
+	if (rc != 0) {
+		ctl_err(ctl, "%s: %s%s", o.args[0], beemo_strerror(rc),
+		    rc == BEEMO_ELOCKED ? " (unmount it first)" : "");
+		rc = CTL_FAIL;
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("%s: index rebuilt from the packs\n", o.args[0]);
+	rc = CTL_OK;
+out:
+	bm_free_secret(pw, len);
+	keymgr_secret_free(sec);
+	keymgr_free(km);
+	return rc;
+}

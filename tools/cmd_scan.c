@@ -1,0 +1,256 @@
+/*
+ * cmd_scan.c -- `beemoctl scan MACHINE [SNAPSHOT]`: rescan stored
+ * versions with the current signatures.
+ *
+ * A file that was clean when it was backed up may be recognized later,
+ * when the signatures know it.  This walks the snapshot given (or every
+ * snapshot and the live tree) and scans each file version once (the same
+ * content seen in several snapshots is scanned once), reporting each
+ * detection by snapshot and path.  Exit status 1 if anything was found.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl_store.h"
+#include "scan.h"
+
+static const char scan_usage[] =
+    "MACHINE [SNAPSHOT] [--admin | --user USER] [--password-file FILE]\n"
+    "\n"
+    "Scan the stored files of MACHINE with the current antivirus\n"
+    "signatures ([scan] in the configuration): snapshot SNAPSHOT, or every\n"
+    "snapshot and the live tree.  Each detection is printed as\n"
+    "\"snapshot ID: PATH: SIGNATURE\".\n"
+    "\n"
+    "  --admin               open with the administrator's password\n"
+    "                        (default)\n"
+    "  --user USER           open with USER's password\n"
+    "  --password-file FILE  read the password from FILE (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+struct seen {
+	uint64_t ino, version;
+};
+
+struct scanner {
+	const struct ctl *ctl;
+	store *st;
+	struct scan_engine *av;
+	uint32_t snap;
+	struct seen *seen;
+	size_t nseen, capseen;
+	uint64_t files, found, errors;
+	struct ctl_progress prog;
+	uint64_t bytes;
+};
+
+/* An open-addressing set of (inode, version): each content once. */
+static int
+seen_before(struct scanner *s, uint64_t ino, uint64_t version)
+{
+	size_t i, mask;
+
+	if (s->nseen * 2 >= s->capseen) {
+		size_t cap = s->capseen ? s->capseen * 2 : 4096, j;
+		struct seen *n = calloc(cap, sizeof(*n)), *old = s->seen;
+
+		if (n == NULL)
+			return 0;
+		s->seen = n;
+		s->capseen = cap;
+		s->nseen = 0;
+		for (j = 0; old != NULL && j < cap / 2; j++)
+			if (old[j].ino != 0)
+				seen_before(s, old[j].ino, old[j].version);
+		free(old);
+	}
+	mask = s->capseen - 1;
+	for (i = (size_t)((ino * 0x9e3779b97f4a7c15ULL) ^ version) & mask;
+	    s->seen[i].ino != 0; i = (i + 1) & mask)
+		if (s->seen[i].ino == ino && s->seen[i].version == version)
+			return 1;
+	s->seen[i].ino = ino;
+	s->seen[i].version = version;
+	s->nseen++;
+	return 0;
+}
+
+static ssize_t
+file_pread(void *h, void *buf, size_t len, uint64_t off)
+{
+	return store_read(h, buf, len, off);
+}
+
+static void
+scan_one(struct scanner *s, const struct store_attr *a, const char *path)
+{
+	struct store_scan_src src;
+	store_file *f;
+	char virus[256];
+	int rc;
+
+	if (a->size == 0 ||
+	    seen_before(s, a->ino & STORE_INO_MASK, a->version))
+		return;
+	if ((rc = store_open_file(s->st, a->ino, O_RDONLY, &f)) != 0) {
+		ctl_err(s->ctl, "%s: %s", path, beemo_strerror(rc));
+		s->errors++;
+		return;
+	}
+	memset(&src, 0, sizeof(src));
+	src.size = a->size;
+	src.pread = file_pread;
+	src.handle = f;
+	rc = scan_file(s->av, path, &src, virus, sizeof(virus));
+	store_release(f);
+	s->files++;
+	s->bytes += a->size;
+	ctl_progress(&s->prog, s->bytes, 0, s->files);
+	if (rc == BEEMO_EVIRUS) {
+		ctl_progress_end(&s->prog);
+		if (s->snap)
+			printf("snapshot %u: %s: %s\n", s->snap, path, virus);
+		else
+			printf("live: %s: %s\n", path, virus);
+		s->found++;
+	} else if (rc != 0) {
+		s->errors++;
+	}
+}
+
+struct names {
+	char **name;
+	struct store_attr *a;
+	size_t n, cap;
+};
+
+static int
+collect(void *ctx, const char *name, const struct store_attr *a,
+    uint64_t next)
+{
+	struct names *l = ctx;
+
+	(void)next;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **nn = realloc(l->name, cap * sizeof(*nn));
+		struct store_attr *na;
+
+		if (nn == NULL)
+			return 1;
+		l->name = nn;
+		if ((na = realloc(l->a, cap * sizeof(*na))) == NULL)
+			return 1;
+		l->a = na;
+		l->cap = cap;
+	}
+	if ((l->name[l->n] = strdup(name)) == NULL)
+		return 1;
+	l->a[l->n++] = *a;
+	return 0;
+}
+
+static void
+walk(struct scanner *s, uint64_t dir, const char *path, int depth)
+{
+	struct names l = {NULL, NULL, 0, 0};
+	size_t i;
+	int rc;
+
+	if (depth > 2048)
+		return;
+	if ((rc = store_readdir(s->st, dir, 0, 1, collect, &l)) != 0) {
+		ctl_err(s->ctl, "%s: %s", path, beemo_strerror(rc));
+		s->errors++;
+	}
+	for (i = 0; i < l.n; i++) {
+		char *child;
+
+		if (asprintf(&child, "%s/%s", depth ? path : "", l.name[i]) < 0)
+			break;
+		if (S_ISDIR(l.a[i].mode))
+			walk(s, l.a[i].ino, child, depth + 1);
+		else if (S_ISREG(l.a[i].mode))
+			scan_one(s, &l.a[i], child);
+		free(child);
+	}
+	for (i = 0; i < l.n; i++)
+		free(l.name[i]);
+	free(l.name);
+	free(l.a);
+}
+
+int
+cmd_scan(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct ctl_session s;
+	struct scanner sc;
+	struct store_snapinfo *v = NULL;
+	size_t n = 0, i;
+	uint64_t want = 0;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_USER |
+	    CTL_O_PASSWORD, 1, 2, scan_usage, &o)) >= 0)
+		return rc;
+	if (o.nargs > 1 && (bm_parse_u64(o.args[1], &want) != 0 || !want)) {
+		ctl_err(ctl, "'%s' is not a snapshot id", o.args[1]);
+		return CTL_USAGE;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.ctl = ctl;
+	if ((rc = scan_open(ctl->conf, &sc.av)) != 0)
+		return CTL_FAIL; /* scan_open logged why */
+	if (sc.av == NULL) {
+		ctl_err(ctl, "scanning is disabled in the configuration");
+		return CTL_FAIL;
+	}
+	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0) {
+		scan_close(sc.av);
+		return CTL_FAIL;
+	}
+	sc.st = s.st;
+	ctl_progress_init(&sc.prog, ctl, "scanning");
+	if ((rc = store_snapshots(s.st, &v, &n)) != 0) {
+		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (want != 0 && v[i].id != want)
+			continue;
+		sc.snap = v[i].id;
+		walk(&sc, store_snapshot_ino(v[i].id), "/", 0);
+	}
+	if (want != 0 && sc.snap == 0) {
+		ctl_err(ctl, "no snapshot %llu", (unsigned long long)want);
+		rc = -1;
+		goto out;
+	}
+	if (want == 0) {
+		sc.snap = 0;
+		walk(&sc, STORE_ROOT_INO, "/", 0);
+	}
+	ctl_progress_end(&sc.prog);
+	if (!ctl->quiet)
+		printf("%s: %llu file versions scanned with %u signatures, "
+		    "%llu infected\n", o.args[0],
+		    (unsigned long long)sc.files,
+		    scan_signature_count(sc.av), (unsigned long long)sc.found);
+out:
+	free(v);
+	free(sc.seen);
+	if (ctl_session_close(ctl, &s) != 0)
+		rc = -1;
+	scan_close(sc.av);
+	if (rc != 0 || sc.errors > 0)
+		return CTL_FAIL;
+	return sc.found > 0 ? CTL_FAIL : CTL_OK;
+}

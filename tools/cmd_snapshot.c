@@ -1,0 +1,200 @@
+/*
+ * cmd_snapshot.c -- `beemoctl snapshot` and `beemoctl snapshots`.
+ *
+ * When a backup session of the machine is mounted, the running beemofs
+ * owns the store: the request goes to it through its control socket and
+ * no password is needed (root on the appliance).  Otherwise the store is
+ * opened here with a principal's key: the administrator's password or the
+ * machine's POSTE key file for a snapshot, any principal for a listing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_store.h"
+
+static const char snapshot_usage[] =
+    "MACHINE [--note TEXT] [--admin | --poste-key FILE]\n"
+    "       [--password-file FILE]\n"
+    "\n"
+    "Freeze the live tree of MACHINE as a new read-only snapshot.  Works\n"
+    "whether the machine is mounted or not; when it is not, the store is\n"
+    "opened with the administrator's password (default) or the machine's\n"
+    "POSTE key file.\n"
+    "\n"
+    "  --note TEXT           a note kept with the snapshot (127 bytes)\n"
+    "  --admin               open with the administrator's password\n"
+    "  --poste-key FILE      open with the machine's POSTE key file\n"
+    "  --password-file FILE  read the password from FILE (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+static const char snapshots_usage[] =
+    "MACHINE [--json] [--admin | --user USER | --poste-key FILE]\n"
+    "       [--password-file FILE]\n"
+    "\n"
+    "List the snapshots of MACHINE: id, time, files and bytes in the live\n"
+    "tree at that time, note.  Snapshot ID is browsable read-only as\n"
+    "MOUNTPOINT/.snapshots/ID/ and restorable with beemoctl restore.\n"
+    "\n"
+    "  --json                print JSON\n"
+    "  --admin               open with the administrator's password\n"
+    "  --user USER           open with USER's password\n"
+    "  --poste-key FILE      open with the machine's POSTE key file\n"
+    "  --password-file FILE  read the password from FILE (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+int
+cmd_snapshot(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct ctl_session s;
+	char cmd[256], reply[256];
+	uint32_t id;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_NOTE | CTL_O_ADMIN |
+	    CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, snapshot_usage, &o)) >= 0)
+		return rc;
+	if (o.note != NULL && (strlen(o.note) > 127 || strchr(o.note, '\n'))) {
+		ctl_err(ctl, "the note must be one line of at most 127 bytes");
+		return CTL_USAGE;
+	}
+	snprintf(cmd, sizeof(cmd), "snapshot%s%s", o.note ? " " : "",
+	    o.note ? o.note : "");
+	rc = ctl_daemon_request(ctl, o.args[0], cmd, reply, sizeof(reply));
+	if (rc == 1) {
+		printf("snapshot %u\n", (unsigned)strtoul(reply, NULL, 10));
+		return CTL_OK;
+	}
+	if (rc != 0)
+		return CTL_FAIL;
+	if (ctl_session_open(ctl, o.args[0], &o, 1, &s) != 0)
+		return CTL_FAIL;
+	rc = store_snapshot(s.st, o.note, &id);
+	if (rc != 0)
+		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
+	if (ctl_session_close(ctl, &s) != 0 || rc != 0)
+		return CTL_FAIL;
+	printf("snapshot %u\n", id);
+	return CTL_OK;
+}
+
+static void
+print_json(const struct store_snapinfo *v, size_t n)
+{
+	bm_json j;
+	size_t i;
+
+	bm_json_init(&j, stdout);
+	bm_json_begin_arr(&j, NULL);
+	for (i = 0; i < n; i++) {
+		bm_json_begin_obj(&j, NULL);
+		bm_json_u64(&j, "id", v[i].id);
+		bm_json_time(&j, "time", v[i].time);
+		bm_json_u64(&j, "files", v[i].files);
+		bm_json_u64(&j, "bytes", v[i].bytes);
+		bm_json_str(&j, "note", v[i].note);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+}
+
+static void
+print_text(const struct store_snapinfo *v, size_t n)
+{
+	char t[32], b[32];
+	size_t i;
+
+	if (n == 0) {
+		printf("no snapshots\n");
+		return;
+	}
+	printf("%5s  %-20s  %10s  %10s  %s\n", "ID", "TIME (UTC)", "FILES",
+	    "SIZE", "NOTE");
+	for (i = 0; i < n; i++)
+		printf("%5u  %-20s  %10llu  %10s  %s\n", v[i].id,
+		    bm_time_str(t, sizeof(t), v[i].time),
+		    (unsigned long long)v[i].files,
+		    bm_human(b, sizeof(b), v[i].bytes), v[i].note);
+}
+
+/* Parse the daemon's listing: one "id seq time files bytes note" line
+ * per snapshot (note last, to the end of the line). */
+static int
+parse_listing(char *text, struct store_snapinfo **out, size_t *n)
+{
+	struct store_snapinfo *v = NULL, *nv;
+	size_t cnt = 0;
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		struct store_snapinfo si;
+		int used = 0;
+		unsigned long long seq, time, files, bytes;
+
+		memset(&si, 0, sizeof(si));
+		if (sscanf(line, "%u %llu %llu %llu %llu %n", &si.id, &seq,
+		    &time, &files, &bytes, &used) < 5)
+			continue;
+		si.seq = seq;
+		si.time = time;
+		si.files = files;
+		si.bytes = bytes;
+		snprintf(si.note, sizeof(si.note), "%s", line + used);
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			free(v);
+			return -1;
+		}
+		v = nv;
+		v[cnt++] = si;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+cmd_snapshots(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct ctl_session s;
+	struct store_snapinfo *v = NULL;
+	char *reply;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON | CTL_O_ADMIN |
+	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1,
+	    snapshots_usage, &o)) >= 0)
+		return rc;
+	if ((reply = malloc(256 << 10)) == NULL)
+		return CTL_FAIL;
+	rc = ctl_daemon_request(ctl, o.args[0], "snapshots", reply, 256 << 10);
+	if (rc == 1) {
+		rc = parse_listing(reply, &v, &n);
+	} else if (rc == 0) {
+		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0) {
+			free(reply);
+			return CTL_FAIL;
+		}
+		rc = store_snapshots(s.st, &v, &n);
+		if (rc != 0)
+			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
+		if (ctl_session_close(ctl, &s) != 0)
+			rc = -1;
+	}
+	free(reply);
+	if (rc != 0) {
+		free(v);
+		return CTL_FAIL;
+	}
+	if (o.json)
+		print_json(v, n);
+	else
+		print_text(v, n);
+	free(v);
+	return CTL_OK;
+}

@@ -1,0 +1,200 @@
+/*
+ * ctl_store.c -- sessions on machines' stores, the daemon's control
+ * socket, progress lines (see ctl_store.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_store.h"
+#include "ctlsock.h"
+
+int
+ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
+    size_t size)
+{
+	if (!bm_valid_name(machine)) {
+		ctl_err(ctl, "'%s' is not a valid machine name", machine);
+		return CTL_FAIL;
+	}
+	if (bm_path(buf, size, "%s/machines/%s", ctl->store, machine) != 0) {
+		ctl_err(ctl, "store path too long");
+		return CTL_FAIL;
+	}
+	return 0;
+}
+
+static int
+unlock(const struct ctl *ctl, const char *machine, const struct ctl_opts *o,
+    struct ctl_session *s)
+{
+	char *pw = NULL, prompt[160];
+	size_t len = 0;
+	int rc;
+
+	if (o->poste_key != NULL) {
+		s->who = KEYMGR_POSTE;
+		rc = keymgr_unlock_poste(s->km, machine, o->poste_key, &s->sec);
+		return rc == 0 ? 0 : ctl_km_fail(ctl, s->km);
+	}
+	if (o->user != NULL) {
+		s->who = KEYMGR_USER;
+		snprintf(s->user, sizeof(s->user), "%s", o->user);
+		snprintf(prompt, sizeof(prompt), "Password of user %s: ",
+		    o->user);
+	} else {
+		s->who = KEYMGR_ADMIN;
+		snprintf(prompt, sizeof(prompt), "Administrator password: ");
+	}
+	if (ctl_password(ctl, prompt, o->password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &pw, &len) != 0)
+		return CTL_FAIL;
+	if (s->who == KEYMGR_USER)
+		rc = keymgr_unlock_user(s->km, machine, o->user, pw, len,
+		    &s->sec);
+	else
+		rc = keymgr_unlock_admin(s->km, machine, pw, len, &s->sec);
+	bm_free_secret(pw, len);
+	return rc == 0 ? 0 : ctl_km_fail(ctl, s->km);
+}
+
+int
+ctl_session_open(const struct ctl *ctl, const char *machine,
+    const struct ctl_opts *o, int rw, struct ctl_session *s)
+{
+	struct store_opts so;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->machine = machine;
+	if (ctl_machine_dir(ctl, machine, s->dir, sizeof(s->dir)) != 0)
+		return CTL_FAIL;
+	if (rw && o->user != NULL) {
+		ctl_err(ctl, "a user's password opens restores only; use "
+			     "--admin or --poste-key");
+		return CTL_FAIL;
+	}
+	if (ctl_keymgr(ctl, &s->km) != 0)
+		return CTL_FAIL;
+	if (unlock(ctl, machine, o, s) != 0)
+		goto fail;
+	memset(&so, 0, sizeof(so));
+	so.rdonly = !rw;
+	rc = store_open(s->dir, s->sec, &so, &s->st);
+	if (rc == 0)
+		return 0;
+	if (rc == BEEMO_ENOSTORE)
+		ctl_err(ctl, "machine %s has no backups yet", machine);
+	else if (rc == BEEMO_ELOCKED)
+		ctl_err(ctl, "machine %s is in use by another process (a "
+			     "mounted backup session?)", machine);
+	else
+		ctl_err(ctl, "%s: %s", s->dir, beemo_strerror(rc));
+fail:
+	keymgr_secret_free(s->sec);
+	keymgr_free(s->km);
+	memset(s, 0, sizeof(*s));
+	return CTL_FAIL;
+}
+
+int
+ctl_session_close(const struct ctl *ctl, struct ctl_session *s)
+{
+	int rc = store_close(s->st);
+
+	keymgr_secret_free(s->sec);
+	keymgr_free(s->km);
+	s->st = NULL;
+	s->sec = NULL;
+	s->km = NULL;
+	if (rc != 0) {
+		ctl_err(ctl, "closing the store of %s: %s", s->machine,
+		    beemo_strerror(rc));
+		return CTL_FAIL;
+	}
+	return 0;
+}
+
+int
+ctl_daemon_request(const struct ctl *ctl, const char *machine,
+    const char *cmd, char *reply, size_t size)
+{
+	char dir[4096], sock[4200];
+	int rc;
+
+	if (ctl_machine_dir(ctl, machine, dir, sizeof(dir)) != 0)
+		return CTL_FAIL;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	rc = ctlsock_request(sock, cmd, reply, size, 600 * 1000);
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return 0;
+	if (rc != 0) {
+		ctl_err(ctl, "the beemofs of %s did not answer: %s", machine,
+		    beemo_strerror(rc));
+		return CTL_FAIL;
+	}
+	if (strncmp(reply, "ok", 2) == 0) {
+		size_t skip = reply[2] == ' ' ? 3 : 2;
+
+		memmove(reply, reply + skip, strlen(reply + skip) + 1);
+		return 1;
+	}
+	reply[strcspn(reply, "\n")] = '\0';
+	ctl_err(ctl, "the beemofs of %s: %s", machine,
+	    strncmp(reply, "error ", 6) == 0 ? reply + 6 : reply);
+	return CTL_FAIL;
+}
+
+void
+ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
+    const char *what)
+{
+	memset(p, 0, sizeof(*p));
+	p->ctl = ctl;
+	p->what = what;
+	p->start = bm_mono_ns();
+	p->tty = !ctl->quiet && isatty(STDERR_FILENO);
+}
+
+void
+ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
+    uint64_t files)
+{
+	uint64_t now = bm_mono_ns();
+	double secs = (double)(now - p->start) / 1e9, rate;
+	char d[32], t[32], r[32], left[32] = "";
+
+	if (!p->tty || now - p->last < 200000000ULL)
+		return;
+	p->last = now;
+	rate = secs > 0 ? (double)done / secs : 0;
+	bm_human(d, sizeof(d), done);
+	bm_human(r, sizeof(r), (uint64_t)rate);
+	if (total > done && rate > 0)
+		snprintf(left, sizeof(left), ", %.0f s left",
+		    (double)(total - done) / rate);
+	if (total > 0)
+		fprintf(stderr, "\r%s: %s of %s (%.0f%%), %s/s%s", p->what, d,
+		    bm_human(t, sizeof(t), total),
+		    100.0 * (double)done / (double)total, r, left);
+	else
+		fprintf(stderr, "\r%s: %s, %llu files, %s/s", p->what, d,
+		    (unsigned long long)files, r);
+	fputs("\033[K", stderr);
+	p->shown = 1;
+}
+
+void
+ctl_progress_end(struct ctl_progress *p)
+{
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	p->shown = 0;
+}
+
+void
+ctl_progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	ctl_progress(ctx, done, total, 0);
+}

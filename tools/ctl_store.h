@@ -1,0 +1,75 @@
+/*
+ * ctl_store.h -- beemoctl's access to machines' stores.
+ *
+ * A verb that reads or changes a machine's backups opens a "session":
+ * the key directory, the machine's SECRET unlocked by one principal
+ * (--admin, the default; --user USER; --poste-key FILE), and the store.
+ * A restore-only principal (a user) cannot open a store read-write.
+ * When a backup session of the machine is mounted, verbs that would
+ * change the store ask the running beemofs through its control socket
+ * instead (ctl_daemon_request).
+ */
+#ifndef BEEMO_CTL_STORE_H
+#define BEEMO_CTL_STORE_H
+
+#include <stdint.h>
+
+#include "beemoctl.h"
+#include "store.h"
+
+struct ctl_session {
+	keymgr *km;
+	keymgr_secret *sec;
+	store *st;
+	const char *machine;
+	char dir[4096];             /* STORE/machines/NAME */
+	enum keymgr_principal who;
+	char user[65];              /* for KEYMGR_USER */
+};
+
+/* ctl_machine_dir -- STORE/machines/NAME into @buf; 0 or CTL_FAIL. */
+int ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
+    size_t size);
+
+/*
+ * ctl_session_open -- unlock @machine as the principal chosen in @o and
+ * open its store (read-write when @rw).  Prints one line on failure and
+ * returns CTL_FAIL, else 0.  Close with ctl_session_close().
+ */
+int ctl_session_open(const struct ctl *ctl, const char *machine,
+    const struct ctl_opts *o, int rw, struct ctl_session *s);
+
+/* ctl_session_close -- close the store, wipe the key; returns CTL_FAIL
+ * (after a message) if the final commit failed, else 0. */
+int ctl_session_close(const struct ctl *ctl, struct ctl_session *s);
+
+/*
+ * ctl_daemon_request -- send @cmd to the beemofs serving @machine.
+ * Returns 1 and the answer (without its "ok " prefix) in @reply when a
+ * daemon answered "ok", 0 when no daemon is running, or CTL_FAIL after
+ * printing the daemon's error.
+ */
+int ctl_daemon_request(const struct ctl *ctl, const char *machine,
+    const char *cmd, char *reply, size_t size);
+
+/*
+ * A progress line on stderr, only on a terminal and without -q: @what,
+ * bytes done (of @total when known), rate and time left.  Redrawn at most
+ * five times a second; ctl_progress_end() clears it.
+ */
+struct ctl_progress {
+	const struct ctl *ctl;
+	const char *what;
+	uint64_t start, last;
+	int shown, tty;
+};
+void ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
+    const char *what);
+void ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
+    uint64_t files);
+void ctl_progress_end(struct ctl_progress *p);
+
+/* For store_progress_fn: @ctx is a struct ctl_progress. */
+void ctl_progress_cb(void *ctx, uint64_t done, uint64_t total);
+
+#endif /* BEEMO_CTL_STORE_H */
