@@ -1,0 +1,20 @@
+#!/bin/sh
+# install-deps.sh -- install what Beemo needs to build, run and test, on
+# Debian 12 (bookworm), as root.  Used by the README and by .ci/run.
+#
+#   build:   compiler, meson, ninja, pkg-config and the -dev packages of
+#            libfuse3, OpenSSL 3, LMDB, libclamav, libssh2, zstd
+#   run:     fuse3 (fusermount3, mount.fuse3)
+#   tests:   OpenSSH server and client (real sshd on 127.0.0.1), the
+#            tools the file system tests drive (rsync, git, sqlite3,
+#            attr, acl, zip, python3), lmdb-utils, mandoc (man page
+#            lint), clang (libFuzzer)
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+	build-essential meson ninja-build pkg-config \
+	libfuse3-dev fuse3 libssl-dev liblmdb-dev lmdb-utils libclamav-dev \
+	libssh2-1-dev libzstd-dev \
+	openssh-server openssh-client rsync git sqlite3 attr acl zip \
+	python3 mandoc clang ca-certificates procps psmisc file
