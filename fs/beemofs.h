@@ -31,7 +31,15 @@ struct beemofs {
 	uint64_t inval[64];
 	unsigned ninval;
 	int inval_stop;
+
+	/* Restore sessions journal the files they open (at most
+	 * READ_LOG_MAX paths; the count is exact).  read_lock. */
+	pthread_mutex_t read_lock;
+	char **read_paths;
+	size_t nread, nread_paths;
 };
+
+#define READ_LOG_MAX 10000
 
 extern const struct fuse_lowlevel_ops beemofs_ops;
 

@@ -138,6 +138,43 @@ ctl_handler(void *ctx, const char *cmd, char *reply, size_t size)
 			    (unsigned long long)v[i].files,
 			    (unsigned long long)v[i].bytes, v[i].note);
 		free(v);
+	} else if (strncmp(cmd, "journal ", 8) == 0) {
+		/* journal TYPE \t WHO \t SUMMARY [\t FILE]... from a process
+		 * that cannot write the store we own (store.h). */
+		struct store_journal_entry e;
+		char *copy = strdup(cmd + 8), *f[4], *save = NULL;
+		const char **files = NULL;
+		size_t nf = 0, i;
+
+		memset(&e, 0, sizeof(e));
+		rc = copy == NULL ? -ENOMEM : 0;
+		for (i = 0; rc == 0 && i < 3; i++)
+			if ((f[i] = strtok_r(i ? NULL : copy, "\t", &save)) ==
+			    NULL && i == 0)
+				rc = -EINVAL;
+		while (rc == 0 && (f[3] = strtok_r(NULL, "\t", &save))) {
+			const char **n = realloc(files, (nf + 1) *
+			    sizeof(*n));
+
+			if (n == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			files = n;
+			files[nf++] = f[3];
+		}
+		if (rc == 0) {
+			e.type = f[0];
+			e.who = f[1] ? f[1] : "";
+			e.summary = f[2] ? f[2] : "";
+			e.files = files;
+			e.nfiles = nf;
+			rc = store_journal_add(fs->st, &e);
+		}
+		free(files);
+		free(copy);
+		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
+		    beemo_strerror(rc));
 	} else if (strcmp(cmd, "sync") == 0) {
 		rc = store_sync(fs->st);
 		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
@@ -247,6 +284,36 @@ store_opts_from_conf(const bm_conf *conf, struct store_opts *so)
 	so->cache_size = bm_conf_get_size(conf, "store", NULL, "cache_size", 0);
 }
 
+/* A restore session's journal entry: who read which files. */
+static void
+journal_reads(struct beemofs *fs, const char *dir, const keymgr_secret *sec)
+{
+	struct store_journal_entry e;
+	char summary[160], who[80];
+	size_t i;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(who, sizeof(who), "%s", keymgr_secret_principal(sec) ==
+	    KEYMGR_ADMIN ? "admin" : "user");
+	if (keymgr_secret_principal(sec) == KEYMGR_USER)
+		snprintf(who, sizeof(who), "user %s", keymgr_secret_user(sec));
+	snprintf(summary, sizeof(summary), "read-only restore session: %zu "
+	    "files opened%s", fs->nread, fs->nread > fs->nread_paths ?
+	    " (the first ones listed)" : "");
+	e.type = "restore";
+	e.who = who;
+	e.summary = summary;
+	e.files = (const char *const *)fs->read_paths;
+	e.nfiles = fs->nread_paths;
+	if ((rc = store_journal_append(dir, sec, &e)) != 0)
+		bm_log(LOG_WARNING, "the restore session could not be "
+		    "journaled: %s", beemo_strerror(rc));
+	for (i = 0; i < fs->nread_paths; i++)
+		free(fs->read_paths[i]);
+	free(fs->read_paths);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 /* Tell the waiting parent how it went (see the top comment). */
@@ -317,6 +384,24 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		rc = 1;
 		goto out_scan;
 	}
+	{
+		char who[80];
+
+		if (o->keyfile != NULL)
+			snprintf(who, sizeof(who), "poste");
+		else if (o->admin)
+			snprintf(who, sizeof(who), "admin");
+		else
+			snprintf(who, sizeof(who), "user %s", o->user);
+		store_set_who(fs.st, who);
+	}
+	if (!fs.rdonly && (rc = store_session_begin(fs.st)) != 0) {
+		bm_log(LOG_ERR, "%s: cannot start the session: %s", dir,
+		    beemo_strerror(rc));
+		rc = 1;
+		goto out_store;
+	}
+	pthread_mutex_init(&fs.read_lock, NULL);
 	fs.se = fuse_session_new(args, &beemofs_ops, sizeof(beemofs_ops), &fs);
 	if (fs.se == NULL) {
 		rc = 1;
@@ -379,6 +464,8 @@ out_signals:
 out_session:
 	fuse_session_destroy(fs.se);
 out_store:
+	if (!fs.rdonly && store_session_end(fs.st) != 0)
+		bm_log(LOG_WARNING, "the end of the session is not journaled");
 	snap = !fs.rdonly && !o->nosnapshot && rc == 0 &&
 	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1) &&
 	    store_changes(fs.st) > 0;
@@ -400,6 +487,9 @@ out_store:
 		    "be lost");
 		rc = 1;
 	}
+	if (fs.rdonly && fs.nread > 0)
+		journal_reads(&fs, dir, sec);
+	pthread_mutex_destroy(&fs.read_lock);
 out_scan:
 	scan_close(av);
 	return rc;

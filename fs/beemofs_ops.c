@@ -290,6 +290,30 @@ beemofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    newname, flags));
 }
 
+/* A restore session notes which files it hands out (journal). */
+static void
+note_read(struct beemofs *fs, fuse_ino_t ino)
+{
+	char path[4096], *p = NULL;
+
+	if (store_path(fs->st, ino, path, sizeof(path)) == 0)
+		p = strdup(path);
+	pthread_mutex_lock(&fs->read_lock);
+	fs->nread++;
+	if (p != NULL && fs->nread_paths < READ_LOG_MAX) {
+		char **n = realloc(fs->read_paths,
+		    (fs->nread_paths + 1) * sizeof(*n));
+
+		if (n != NULL) {
+			fs->read_paths = n;
+			n[fs->nread_paths++] = p;
+			p = NULL;
+		}
+	}
+	pthread_mutex_unlock(&fs->read_lock);
+	free(p);
+}
+
 static void
 beemofs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -300,6 +324,8 @@ beemofs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_rc(req, rc);
 		return;
 	}
+	if (fs_of(req)->rdonly)
+		note_read(fs_of(req), ino);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	/* Snapshot contents never change; the live tree's are ours alone,
 	 * and the writeback cache keeps the kernel's view right. */

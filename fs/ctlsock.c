@@ -15,7 +15,7 @@
 #include "bm.h"
 #include "ctlsock.h"
 
-#define REQ_MAX 1024
+#define REQ_MAX (4U << 20) /* a journal entry with its file list */
 #define REPLY_MAX (256U << 10)
 
 struct ctlsock {
@@ -41,23 +41,25 @@ set_addr(struct sockaddr_un *sa, const char *path)
 static void
 serve(struct ctlsock *cs, int c)
 {
-	char req[REQ_MAX], *reply = NULL, *nl;
+	char *req = malloc(REQ_MAX), *reply = NULL, *nl;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	size_t got = 0;
 	struct pollfd p = {c, POLLIN, 0};
 
+	if (req == NULL)
+		return;
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
 	    (cred.uid != 0 && cred.uid != getuid()))
-		return;
-	while (got < sizeof(req) - 1) {
+		goto out;
+	while (got < REQ_MAX - 1) {
 		ssize_t n;
 
 		if (poll(&p, 1, 5000) <= 0)
-			return;
-		n = read(c, req + got, sizeof(req) - 1 - got);
+			goto out;
+		n = read(c, req + got, REQ_MAX - 1 - got);
 		if (n <= 0)
-			return;
+			goto out;
 		got += (size_t)n;
 		req[got] = '\0';
 		if (strchr(req, '\n') != NULL)
@@ -67,7 +69,7 @@ serve(struct ctlsock *cs, int c)
 	if ((nl = strchr(req, '\n')) != NULL)
 		*nl = '\0';
 	if ((reply = calloc(1, REPLY_MAX)) == NULL)
-		return;
+		goto out;
 	cs->fn(cs->ctx, req, reply, REPLY_MAX);
 	len = (socklen_t)strlen(reply);
 	for (got = 0; got < len;) {
@@ -77,7 +79,9 @@ serve(struct ctlsock *cs, int c)
 			break;
 		got += (size_t)n;
 	}
+out:
 	free(reply);
+	free(req);
 }
 
 static void *
@@ -186,7 +190,17 @@ ctlsock_request(const char *path, const char *cmd, char *reply, size_t size,
 		rc = -errno;
 		goto done;
 	}
-	if (write(fd, cmd, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+	while (got < len) {
+		ssize_t n = write(fd, cmd + got, len - got);
+
+		if (n <= 0) {
+			rc = -EIO;
+			goto done;
+		}
+		got += (size_t)n;
+	}
+	got = 0;
+	if (write(fd, "\n", 1) != 1) {
 		rc = -EIO;
 		goto done;
 	}

@@ -346,6 +346,77 @@ int store_quota_set(store *st, uint64_t soft, uint64_t hard);
 int store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
     uint8_t machine[KEYMGR_ID_LEN]);
 
+/* ---- the journal ----------------------------------------------------- */
+
+/*
+ * Every backup set keeps a journal, in its index (sealed like the rest,
+ * so it travels off-site in the log objects), of every operation since it
+ * was created.  An entry is written in the same index transaction as the
+ * changes it describes, so after a crash both or neither are there.
+ * Types: "session" (a backup session begins or ends, with counts),
+ * "files" (files added, changed, deleted or renamed by a session; written
+ * at each index commit, with the session's id), "snapshot", "push",
+ * "restore", "delete", "virus", "error", "quota", "check", "scan".
+ */
+struct store_journal_entry {
+	uint64_t time;           /* CLOCK_REALTIME ns; 0 on add: now */
+	const char *type;        /* one of the types above */
+	const char *who;         /* "admin", "user alice", "poste", a program */
+	const char *summary;     /* one line */
+	const char *const *files; /* paths concerned, "OP /path" for "files" */
+	size_t nfiles;
+};
+
+/*
+ * store_journal_add -- append @e to the journal (in the current index
+ * transaction; store_sync() to make it durable at once).  A read-only
+ * store returns -EROFS: see store_journal_append().
+ */
+int store_journal_add(store *st, const struct store_journal_entry *e);
+
+/*
+ * store_journal_list -- entries at or after @since (ns; 0: all) and of
+ * type @type (NULL: all), oldest first, each passed to @fn (nonzero
+ * stops).  The entry is valid during the call only.
+ */
+typedef int (*store_journal_fn)(void *ctx,
+    const struct store_journal_entry *e);
+int store_journal_list(store *st, uint64_t since, const char *type,
+    store_journal_fn fn, void *ctx);
+
+/*
+ * store_journal_append -- append @e to the journal of the machine whose
+ * store is @dir from a process that does not own it read-write (a
+ * restore session, beemoctl restore): through the running beemofs of
+ * that machine if there is one, else by opening the store read-write for
+ * the time of the append.  Returns 0, BEEMO_ELOCKED (owned by another
+ * process that does not answer), or a negative errno.
+ */
+int store_journal_append(const char *dir, const keymgr_secret *s,
+    const struct store_journal_entry *e);
+
+/*
+ * store_set_who -- name the principal acting through @st ("poste",
+ * "admin", "user alice", "beemoctl"...) for the journal.  Copied.
+ */
+void store_set_who(store *st, const char *who);
+
+/*
+ * store_session_begin / store_session_end -- a backup session: from
+ * begin on, every file added, changed, deleted or renamed is journaled
+ * (in "files" entries, one per index commit); the end entry carries the
+ * session's counts.  Returns 0 or a negative errno.
+ */
+int store_session_begin(store *st);
+int store_session_end(store *st);
+
+/* Backup session counters (this handle). */
+struct store_session {
+	uint64_t id;
+	uint64_t added, changed, deleted, renamed, bytes;
+};
+void store_session_counts(store *st, struct store_session *out);
+
 /* ---- maintenance --------------------------------------------------- */
 
 /* Progress callback for long operations: @done of @total units (bytes). */

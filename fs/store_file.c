@@ -169,7 +169,7 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 {
 	struct scan_src ss = {st, c};
 	struct store_scan_src src = {c->size, scan_pread, &ss, mem};
-	char virus[256], detail[512];
+	char virus[256], detail[4600];
 	int rc;
 
 	*flags = 0;
@@ -179,7 +179,12 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 		snprintf(detail, sizeof(detail), "%" PRIu64 " bytes, over the "
 		    "scan limit of %" PRIu64, c->size, st->opts.scan_max);
 		if (st->opts.scan_refuse_big) {
+			char what[8800];
+
 			bm_log(LOG_ERR, "%s: refused: %s", path, detail);
+			snprintf(what, sizeof(what), "%s refused: %s", path,
+			    detail);
+			journal_event(st, "error", what, path);
 			store_report(st, STORE_EV_COMMIT_FAIL, path, detail);
 			return -EFBIG;
 		}
@@ -194,10 +199,16 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 	if (rc == BEEMO_EVIRUS) {
 		bm_log(LOG_ERR, "%s: virus %s found: file not backed up", path,
 		    virus);
+		snprintf(detail, sizeof(detail), "virus %s found in %s: file "
+		    "not backed up", virus, path);
+		journal_event(st, "virus", detail, path);
 		store_report(st, STORE_EV_VIRUS, path, virus);
 	} else if (rc != 0) {
 		bm_log(LOG_ERR, "%s: antivirus scan failed: %s; file not "
 		    "backed up", path, beemo_strerror(rc));
+		snprintf(detail, sizeof(detail), "antivirus scan of %s failed: "
+		    "%s; file not backed up", path, beemo_strerror(rc));
+		journal_event(st, "error", detail, path);
 		store_report(st, STORE_EV_COMMIT_FAIL, path, "scan failed");
 	}
 	(void)of;
@@ -226,8 +237,13 @@ file_commit(store *st, struct ofile *of)
 		snprintf(path, sizeof(path), "inode %" PRIu64, of->ino);
 	rc = wfile_finish(w, &c, &mem);
 	if (rc != 0) {
+		char what[4200];
+
 		bm_log(LOG_ERR, "%s: cannot store new content: %s", path,
 		    beemo_strerror(rc));
+		snprintf(what, sizeof(what), "%s could not be backed up: %s",
+		    path, beemo_strerror(rc));
+		journal_event(st, "error", what, path);
 		store_report(st, STORE_EV_COMMIT_FAIL, path,
 		    beemo_strerror(rc));
 		goto fail;
@@ -253,8 +269,12 @@ file_commit(store *st, struct ofile *of)
 			in.ctime = in.mtime;
 		if (rc == 0)
 			rc = inode_put(st, &in);
+		if (rc == 0 && in.nlink > 0) {
+			journal_file(st, was_new ? "added" : "changed", path,
+			    NULL);
+			st->sess.bytes += c->size;
+		}
 		inode_free(&in);
-		(void)was_new;
 	}
 	ix_unlock(st);
 	if (rc != 0) {

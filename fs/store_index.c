@@ -525,7 +525,7 @@ do_commit(store *st)
 	ix_unlock(st);
 	pack_sync_open(st);
 	ix_lock(st);
-	if ((rc = log_flush(st)) != 0)
+	if ((rc = journal_flush(st)) != 0 || (rc = log_flush(st)) != 0)
 		goto fail;
 	if ((rc = pack_commit_prepare(st)) != 0)
 		goto fail;

@@ -254,6 +254,13 @@ struct store {
 	size_t of_cap, of_count;
 
 	uint64_t *snapseq;            /* snapshot id -> seq; of_lock */
+
+	/* Journal (store_journal.c); all protected by ix_lock. */
+	char who[80];
+	int in_session;
+	struct store_session sess;
+	char *jbatch;                 /* "OP /path" strings, NUL-separated */
+	size_t jlen, jcap, jcount;
 	struct timespec opened;
 
 	/* Statistics of this handle; atomics. */
@@ -512,6 +519,26 @@ int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
 int snap_get(store *st, uint32_t id, struct store_snapinfo *out);
 int store_quota_check(store *st, size_t more);
 void store_quota_statfs(store *st, struct statvfs *out);
+
+/* ---- store_journal.c --------------------------------------------------- */
+
+/* Journal a file operation of the backup session (ix_lock held);
+ * @op is "added", "changed", "deleted" or "renamed". */
+void journal_file(store *st, const char *op, const char *path,
+    const char *path2);
+/* Journal a namespace change of the live tree (ix_lock held). */
+void journal_name(store *st, const char *op, uint64_t parent,
+    const char *name, uint64_t parent2, const char *name2);
+/* An entry of @type about one file (takes ix_lock). */
+void journal_event(store *st, const char *type, const char *summary,
+    const char *path);
+/* Write the batch of file operations as one entry (ix_lock held). */
+int journal_flush(store *st);
+/* store_journal_add with ix_lock held. */
+int journal_add_locked(store *st, const struct store_journal_entry *e);
+/* Path of live inode @ino, ix_lock held. */
+int path_locked(store *st, uint64_t ino, uint64_t seq, char *buf,
+    size_t size);
 
 /* ---- store_acl.c -------------------------------------------------------- */
 

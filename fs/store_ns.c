@@ -408,6 +408,9 @@ make_node(store *st, uint64_t parent, const char *name, uint32_t mode,
 		rc = ix_meta_add(st, "files", 1);
 	else if (S_ISDIR(mode))
 		rc = ix_meta_add(st, "dirs", 1);
+	/* Regular files are journaled when their content is committed. */
+	if (rc == 0 && !S_ISREG(mode))
+		journal_name(st, "added", parent, name, 0, NULL);
 	inode_attr(&in, out);
 free_in:
 	inode_free(&in);
@@ -499,6 +502,7 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 		goto free_dir;
 	if ((rc = dirent_put(st, newparent, newname, ino, dtype(in.mode))))
 		goto free_dir;
+	journal_name(st, "added", newparent, newname, 0, NULL);
 	in.nlink++;
 	now(&in.ctime);
 	if ((rc = inode_put(st, &in)) != 0)
@@ -595,6 +599,7 @@ store_unlink(store *st, uint64_t parent, const char *name)
 		rc = -EISDIR;
 		goto free_in;
 	}
+	journal_name(st, "deleted", parent, name, 0, NULL);
 	if ((rc = dirent_del(st, parent, name)) != 0)
 		goto free_in;
 	if ((rc = drop_link(st, &in)) != 0)
@@ -639,6 +644,7 @@ store_rmdir(store *st, uint64_t parent, const char *name)
 		rc = rc == 0 ? -ENOTEMPTY : rc;
 		goto free_in;
 	}
+	journal_name(st, "deleted", parent, name, 0, NULL);
 	if ((rc = dirent_del(st, parent, name)) != 0)
 		goto free_in;
 	if ((rc = inode_del(st, d.ino)) != 0 ||
@@ -846,6 +852,9 @@ store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
 		return -EBUSY;
 	ix_lock(st);
 	rc = rename_locked(st, parent, name, newparent, newname, flags);
+	if (rc == 0)
+		journal_name(st, flags & RENAME_EXCHANGE ? "exchanged" :
+		    "renamed", parent, name, newparent, newname);
 	ix_unlock(st);
 	return rc;
 }
@@ -1280,16 +1289,13 @@ unlock:
 /* ---- paths and space ---------------------------------------------------------------- */
 
 int
-store_path(store *st, uint64_t ino, char *buf, size_t size)
+path_locked(store *st, uint64_t ino, uint64_t seq, char *buf, size_t size)
 {
 	char *names[512];
-	uint64_t seq, cur = ino & STORE_INO_MASK;
+	uint64_t cur = ino & STORE_INO_MASK;
 	size_t n = 0, i, len = 0;
-	int rc;
+	int rc = 0;
 
-	if ((rc = view_seq(st, ino, &seq)) != 0)
-		return rc;
-	ix_lock(st);
 	while (cur != STORE_ROOT_INO && n < 512) {
 		struct inode in;
 
@@ -1300,7 +1306,6 @@ store_path(store *st, uint64_t ino, char *buf, size_t size)
 		cur = in.parent;
 		inode_free(&in);
 	}
-	ix_unlock(st);
 	if (rc == 0 && cur != STORE_ROOT_INO)
 		rc = -ELOOP;
 	buf[0] = '\0';
@@ -1319,6 +1324,20 @@ store_path(store *st, uint64_t ino, char *buf, size_t size)
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
+	return rc;
+}
+
+int
+store_path(store *st, uint64_t ino, char *buf, size_t size)
+{
+	uint64_t seq;
+	int rc;
+
+	if ((rc = view_seq(st, ino, &seq)) != 0)
+		return rc;
+	ix_lock(st);
+	rc = path_locked(st, ino, seq, buf, size);
+	ix_unlock(st);
 	return rc;
 }
 

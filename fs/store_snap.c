@@ -91,6 +91,18 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	bm_be32enc(k, next);
 	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, 35 + n)) != 0)
 		goto unlock;
+	{
+		char summary[200];
+		struct store_journal_entry e = {0, "snapshot", st->who,
+		    summary, NULL, 0};
+
+		snprintf(summary, sizeof(summary), "snapshot %u%s%s: %"
+		    PRIu64 " files, %" PRIu64 " bytes", next, n ? ": " : "",
+		    n ? note : "", files, bytes);
+		if ((rc = journal_flush(st)) != 0 ||
+		    (rc = journal_add_locked(st, &e)) != 0)
+			goto unlock;
+	}
 	st->live_seq++;
 	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0)
 		goto unlock;

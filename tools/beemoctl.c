@@ -26,6 +26,7 @@ static const struct {
 	{"check", cmd_check, "verify a machine's index and packs"},
 	{"rebuild-index", cmd_rebuild_index, "rebuild an index from the packs"},
 	{"scan", cmd_scan, "rescan stored files with current signatures"},
+	{"journal", cmd_journal, "operations of a backup set since it began"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

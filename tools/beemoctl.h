@@ -147,5 +147,6 @@ int cmd_restore(struct ctl *ctl, int argc, char **argv);
 int cmd_check(struct ctl *ctl, int argc, char **argv);
 int cmd_rebuild_index(struct ctl *ctl, int argc, char **argv);
 int cmd_scan(struct ctl *ctl, int argc, char **argv);
+int cmd_journal(struct ctl *ctl, int argc, char **argv);
 
 #endif /* BEEMO_BEEMOCTL_H */

@@ -57,7 +57,26 @@ struct restore {
 	struct link *links;
 	size_t nlinks, caplinks;
 	uint8_t *buf;
+	/* For the journal: restored paths (the first JOURNAL_MAX). */
+	char **done;
+	size_t ndone;
+	size_t skip; /* strlen(target): paths are journaled without it */
 };
+
+#define JOURNAL_MAX 10000
+
+static void
+note_done(struct restore *r, const char *path)
+{
+	char **n;
+
+	if (r->ndone >= JOURNAL_MAX ||
+	    (n = realloc(r->done, (r->ndone + 1) * sizeof(*n))) == NULL)
+		return;
+	r->done = n;
+	if ((n[r->ndone] = strdup(path + r->skip)) != NULL)
+		r->ndone++;
+}
 
 static void
 fail(struct restore *r, const char *path, const char *what, int err)
@@ -229,6 +248,7 @@ restore_file(struct restore *r, const struct store_attr *a, const char *path)
 	if (a->nlink > 1)
 		link_add(r, a->ino, path);
 	r->files++;
+	note_done(r, path);
 out:
 	close(fd);
 	store_release(f);
@@ -344,6 +364,7 @@ restore_node(struct restore *r, const struct store_attr *a, const char *path,
 	}
 	set_meta(r, a, path, -1);
 	r->files++;
+	note_done(r, path);
 }
 
 /* Find @path below the root of snapshot @id. */
@@ -405,6 +426,38 @@ pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
 	return 0;
 }
 
+/* The machine's journal records who restored what (store.h). */
+static void
+journal(const struct ctl *ctl, struct ctl_session *s, struct restore *r,
+    uint32_t id, const char *path, const char *target)
+{
+	struct store_journal_entry e;
+	char summary[4600], who[80];
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	if (s->who == KEYMGR_USER)
+		snprintf(who, sizeof(who), "user %s", s->user);
+	else
+		snprintf(who, sizeof(who), "%s", s->who == KEYMGR_ADMIN ?
+		    "admin" : "poste");
+	snprintf(summary, sizeof(summary), "restore of %s from snapshot %u "
+	    "into %s: %llu files, %llu bytes%s", path, id, target,
+	    (unsigned long long)r->files, (unsigned long long)r->bytes,
+	    r->errors ? ", with errors" : "");
+	e.type = r->errors ? "error" : "restore";
+	e.who = who;
+	e.summary = summary;
+	e.files = (const char *const *)r->done;
+	e.nfiles = r->ndone;
+	/* The store is closed first: appending may open it read-write. */
+	store_close(s->st);
+	s->st = NULL;
+	if ((rc = store_journal_append(s->dir, s->sec, &e)) != 0)
+		ctl_err(ctl, "the restore could not be journaled: %s",
+		    beemo_strerror(rc));
+}
+
 int
 cmd_restore(struct ctl *ctl, int argc, char **argv)
 {
@@ -451,6 +504,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_FAIL;
 		goto out;
 	}
+	r.skip = strlen(o.target);
 	ctl_progress_init(&r.prog, ctl, "restoring");
 	if (S_ISDIR(a.mode))
 		restore_dir(&r, &a, o.target, 0);
@@ -466,12 +520,16 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		    r.errors ? " (with errors)" : "");
 	}
 	rc = r.errors ? CTL_FAIL : CTL_OK;
+	journal(ctl, &s, &r, id, o.nargs > 2 ? o.args[2] : "/", o.target);
 out:
 	free(dest);
 	free(r.buf);
 	for (i = 0; i < r.nlinks; i++)
 		free(r.links[i].path);
 	free(r.links);
+	for (i = 0; i < r.ndone; i++)
+		free(r.done[i]);
+	free(r.done);
 	if (ctl_session_close(ctl, &s) != 0)
 		rc = CTL_FAIL;
 	return rc;

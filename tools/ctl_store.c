@@ -101,7 +101,7 @@ fail:
 int
 ctl_session_close(const struct ctl *ctl, struct ctl_session *s)
 {
-	int rc = store_close(s->st);
+	int rc = s->st != NULL ? store_close(s->st) : 0;
 
 	keymgr_secret_free(s->sec);
 	keymgr_free(s->km);

@@ -1,0 +1,449 @@
+/*
+ * store_journal.c -- the journal of a backup set (see store.h).
+ *
+ * IX_JOURNAL keys are the entry's time (ns, big-endian) and a counter,
+ * so entries sort by time; values are sealed like every index value:
+ *
+ *   u8 version (1) | u8 len + type | u16 len + who | u32 len + summary |
+ *   u32 nfiles | nfiles * (u16 len + path)
+ *
+ * File operations of a backup session are batched in memory and written
+ * as one "files" entry in the transaction that commits them (the
+ * committer calls journal_flush()), so that the journal says exactly
+ * what a crash kept.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlsock.h"
+#include "store_internal.h"
+
+#define JOURNAL_VERSION 1
+#define JBATCH_MAX (4U << 20) /* force a commit past this */
+
+static uint32_t jcounter;
+
+static int
+encode(const struct store_journal_entry *e, uint8_t **out, size_t *outlen)
+{
+	size_t tl = strlen(e->type), wl = e->who ? strlen(e->who) : 0;
+	size_t sl = e->summary ? strlen(e->summary) : 0, len, i;
+	uint8_t *b, *p;
+
+	if (tl > 255 || wl > 65535)
+		return -EINVAL;
+	len = 1 + 1 + tl + 2 + wl + 4 + sl + 4;
+	for (i = 0; i < e->nfiles; i++) {
+		if (strlen(e->files[i]) > 65535)
+			return -ENAMETOOLONG;
+		len += 2 + strlen(e->files[i]);
+	}
+	if ((b = p = malloc(len)) == NULL)
+		return -ENOMEM;
+	*p++ = JOURNAL_VERSION;
+	*p++ = (uint8_t)tl;
+	memcpy(p, e->type, tl);
+	p += tl;
+	bm_be16enc(p, (uint16_t)wl);
+	memcpy(p + 2, e->who, wl);
+	p += 2 + wl;
+	bm_be32enc(p, (uint32_t)sl);
+	memcpy(p + 4, e->summary, sl);
+	p += 4 + sl;
+	bm_be32enc(p, (uint32_t)e->nfiles);
+	p += 4;
+	for (i = 0; i < e->nfiles; i++) {
+		size_t fl = strlen(e->files[i]);
+
+		bm_be16enc(p, (uint16_t)fl);
+		memcpy(p + 2, e->files[i], fl);
+		p += 2 + fl;
+	}
+	*out = b;
+	*outlen = len;
+	return 0;
+}
+
+/* Decode in place: strings are copied into @buf (NUL-terminated). */
+struct decoded {
+	struct store_journal_entry e;
+	char *strings;
+	const char **files;
+};
+
+static int
+decode(const uint8_t *p, size_t len, struct decoded *d)
+{
+	size_t off = 0, n, i, need = len + 4;
+	char *s;
+	const char **files;
+	uint32_t nfiles;
+
+#define TAKE(k)                                                             \
+	do {                                                                \
+		if (len - off < (k))                                        \
+			return BEEMO_EFORMAT;                               \
+	} while (0)
+	memset(d, 0, sizeof(*d));
+	TAKE(2);
+	if (p[0] != JOURNAL_VERSION)
+		return BEEMO_EVERSION;
+	if ((s = d->strings = malloc(need + len)) == NULL)
+		return -ENOMEM;
+	off = 1;
+	n = p[off++];
+	TAKE(n);
+	d->e.type = s;
+	memcpy(s, p + off, n);
+	s += n;
+	*s++ = '\0';
+	off += n;
+	TAKE(2);
+	n = bm_be16dec(p + off);
+	off += 2;
+	TAKE(n);
+	d->e.who = s;
+	memcpy(s, p + off, n);
+	s += n;
+	*s++ = '\0';
+	off += n;
+	TAKE(4);
+	n = bm_be32dec(p + off);
+	off += 4;
+	TAKE(n);
+	d->e.summary = s;
+	memcpy(s, p + off, n);
+	s += n;
+	*s++ = '\0';
+	off += n;
+	TAKE(4);
+	nfiles = bm_be32dec(p + off);
+	off += 4;
+	if (nfiles > len / 2)
+		return BEEMO_EFORMAT;
+	if ((files = d->files = calloc(nfiles + 1, sizeof(*files))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nfiles; i++) {
+		TAKE(2);
+		n = bm_be16dec(p + off);
+		off += 2;
+		TAKE(n);
+		files[i] = s;
+		memcpy(s, p + off, n);
+		s += n;
+		*s++ = '\0';
+		off += n;
+	}
+#undef TAKE
+	if (off != len)
+		return BEEMO_EFORMAT;
+	d->e.files = files;
+	d->e.nfiles = nfiles;
+	return 0;
+}
+
+static void
+decoded_free(struct decoded *d)
+{
+	free(d->strings);
+	free(d->files);
+}
+
+int
+journal_add_locked(store *st, const struct store_journal_entry *e)
+{
+	uint8_t k[12], *v;
+	size_t len;
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	if ((rc = encode(e, &v, &len)) != 0)
+		return rc;
+	bm_be64enc(k, e->time ? e->time : bm_now_ns());
+	bm_be32enc(k + 8, __atomic_add_fetch(&jcounter, 1, __ATOMIC_RELAXED));
+	rc = ix_put_sealed(st, IX_JOURNAL, k, sizeof(k), v, len);
+	free(v);
+	return rc;
+}
+
+int
+store_journal_add(store *st, const struct store_journal_entry *e)
+{
+	int rc;
+
+	ix_lock(st);
+	rc = journal_add_locked(st, e);
+	ix_unlock(st);
+	return rc;
+}
+
+int
+store_journal_list(store *st, uint64_t since, const char *type,
+    store_journal_fn fn, void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t start[12];
+	int mrc, rc = 0;
+
+	bm_be64enc(start, since);
+	memset(start + 8, 0, 4);
+	ix_lock(st);
+	if (st->txn == NULL ||
+	    mdb_cursor_open(st->txn, st->dbi[IX_JOURNAL], &cur) != 0) {
+		ix_unlock(st);
+		return -EIO;
+	}
+	k.mv_data = start;
+	k.mv_size = sizeof(start);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct decoded d;
+		uint8_t *plain;
+		size_t len;
+
+		if (k.mv_size != 12) {
+			rc = -EIO;
+			break;
+		}
+		if ((rc = ix_open_sealed(st, IX_JOURNAL, &k, &v, &plain,
+		    &len)) != 0)
+			break;
+		rc = decode(plain, len, &d);
+		free(plain);
+		if (rc != 0) {
+			decoded_free(&d);
+			bm_log(LOG_ERR, "journal: malformed entry");
+			rc = -EIO;
+			break;
+		}
+		d.e.time = bm_be64dec(k.mv_data);
+		if (type == NULL || strcmp(type, d.e.type) == 0)
+			rc = fn(ctx, &d.e);
+		decoded_free(&d);
+		if (rc != 0) {
+			rc = 0;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	ix_unlock(st);
+	return rc;
+}
+
+/* ---- sessions -------------------------------------------------------------- */
+
+/* A session is named by the time it began. */
+static const char *
+session_name(store *st, char *buf, size_t size)
+{
+	return bm_time_str(buf, size, st->sess.id);
+}
+
+void
+store_set_who(store *st, const char *who)
+{
+	ix_lock(st);
+	snprintf(st->who, sizeof(st->who), "%s", who);
+	ix_unlock(st);
+}
+
+int
+store_session_begin(store *st)
+{
+	struct store_journal_entry e = {0, "session", NULL, NULL, NULL, 0};
+	char summary[128], name[32];
+	int rc;
+
+	ix_lock(st);
+	memset(&st->sess, 0, sizeof(st->sess));
+	st->sess.id = bm_now_ns();
+	st->in_session = 1;
+	snprintf(summary, sizeof(summary), "backup session %s begins",
+	    session_name(st, name, sizeof(name)));
+	e.who = st->who;
+	e.summary = summary;
+	rc = journal_add_locked(st, &e);
+	ix_unlock(st);
+	return rc;
+}
+
+int
+store_session_end(store *st)
+{
+	struct store_journal_entry e = {0, "session", NULL, NULL, NULL, 0};
+	char summary[256], name[32];
+	int rc;
+
+	ix_lock(st);
+	if ((rc = journal_flush(st)) == 0) {
+		snprintf(summary, sizeof(summary), "backup session %s ends: %"
+		    PRIu64 " added, %" PRIu64 " changed, %" PRIu64 " deleted, %"
+		    PRIu64 " renamed, %" PRIu64 " bytes written",
+		    session_name(st, name, sizeof(name)), st->sess.added,
+		    st->sess.changed,
+		    st->sess.deleted, st->sess.renamed, st->sess.bytes);
+		e.who = st->who;
+		e.summary = summary;
+		rc = journal_add_locked(st, &e);
+	}
+	st->in_session = 0;
+	ix_unlock(st);
+	return rc;
+}
+
+void
+store_session_counts(store *st, struct store_session *out)
+{
+	ix_lock(st);
+	*out = st->sess;
+	ix_unlock(st);
+}
+
+void
+journal_file(store *st, const char *op, const char *path, const char *path2)
+{
+	size_t need;
+	char *n;
+
+	if (!st->in_session)
+		return;
+	if (!strcmp(op, "added"))
+		st->sess.added++;
+	else if (!strcmp(op, "changed"))
+		st->sess.changed++;
+	else if (!strcmp(op, "deleted"))
+		st->sess.deleted++;
+	else
+		st->sess.renamed++; /* renamed, exchanged */
+	need = strlen(op) + 1 + strlen(path) + (path2 ? 4 + strlen(path2) :
+	    0) + 1;
+	if (st->jlen + need > st->jcap) {
+		size_t cap = st->jcap ? st->jcap * 2 : 65536;
+
+		while (cap < st->jlen + need)
+			cap *= 2;
+		if ((n = realloc(st->jbatch, cap)) == NULL)
+			return; /* the counts still say it */
+		st->jbatch = n;
+		st->jcap = cap;
+	}
+	st->jlen += (size_t)sprintf(st->jbatch + st->jlen, "%s %s%s%s", op,
+	    path, path2 ? " -> " : "", path2 ? path2 : "") + 1;
+	st->jcount++;
+	if (st->jlen >= JBATCH_MAX && !st->commit_now) {
+		st->commit_now = 1;
+		pthread_cond_signal(&st->commit_cv);
+	}
+}
+
+void
+journal_event(store *st, const char *type, const char *summary,
+    const char *path)
+{
+	struct store_journal_entry e = {0, type, NULL, summary, &path, 1};
+	int rc;
+
+	if (st->opts.rdonly)
+		return;
+	ix_lock(st);
+	e.who = st->who;
+	rc = journal_add_locked(st, &e);
+	ix_unlock(st);
+	if (rc != 0)
+		bm_log(LOG_WARNING, "journal: cannot record a %s event: %s",
+		    type, beemo_strerror(rc));
+}
+
+/* Journal a namespace change of the live tree (ix_lock held). */
+void
+journal_name(store *st, const char *op, uint64_t parent, const char *name,
+    uint64_t parent2, const char *name2)
+{
+	char a[4096], b[4096];
+
+	if (!st->in_session)
+		return;
+	if (path_locked(st, parent, SEQ_LIVE, a, sizeof(a) - 256) != 0)
+		snprintf(a, sizeof(a), "(directory %" PRIu64 ")", parent);
+	snprintf(a + strlen(a), sizeof(a) - strlen(a), "%s%s",
+	    strcmp(a, "/") ? "/" : "", name);
+	if (name2 != NULL) {
+		if (path_locked(st, parent2, SEQ_LIVE, b, sizeof(b) - 256) != 0)
+			snprintf(b, sizeof(b), "(directory %" PRIu64 ")",
+			    parent2);
+		snprintf(b + strlen(b), sizeof(b) - strlen(b), "%s%s",
+		    strcmp(b, "/") ? "/" : "", name2);
+	}
+	journal_file(st, op, a, name2 ? b : NULL);
+}
+
+int
+journal_flush(store *st)
+{
+	struct store_journal_entry e = {0, "files", NULL, NULL, NULL, 0};
+	const char **files;
+	char summary[96], name[32];
+	size_t i, off = 0;
+	int rc;
+
+	if (st->jcount == 0)
+		return 0;
+	if ((files = calloc(st->jcount, sizeof(*files))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < st->jcount; i++) {
+		files[i] = st->jbatch + off;
+		off += strlen(files[i]) + 1;
+	}
+	snprintf(summary, sizeof(summary), "backup session %s: %zu file "
+	    "operations", session_name(st, name, sizeof(name)), st->jcount);
+	e.who = st->who;
+	e.summary = summary;
+	e.files = files;
+	e.nfiles = st->jcount;
+	rc = journal_add_locked(st, &e);
+	free(files);
+	st->jlen = 0;
+	st->jcount = 0;
+	return rc;
+}
+
+int
+store_journal_append(const char *dir, const keymgr_secret *s,
+    const struct store_journal_entry *e)
+{
+	char sock[4096], req[8192], reply[256];
+	struct store_opts o;
+	store *st;
+	int rc;
+
+	/* A running backup session owns the store: ask it.  The request
+	 * carries the type, who and summary; files are joined by tabs. */
+	if (bm_path(sock, sizeof(sock), "%s/ctl.sock", dir) == 0) {
+		size_t i, n = (size_t)snprintf(req, sizeof(req),
+		    "journal %s\t%s\t%s", e->type, e->who ? e->who : "",
+		    e->summary ? e->summary : "");
+
+		for (i = 0; i < e->nfiles && n < sizeof(req); i++)
+			n += (size_t)snprintf(req + n, sizeof(req) - n, "\t%s",
+			    e->files[i]);
+		if (n < sizeof(req) && !strpbrk(req, "\n")) {
+			rc = ctlsock_request(sock, req, reply, sizeof(reply),
+			    30000);
+			if (rc == 0)
+				return strncmp(reply, "ok", 2) ? -EIO : 0;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	if ((rc = store_open(dir, s, &o, &st)) != 0)
+		return rc;
+	rc = store_journal_add(st, e);
+	if (rc == 0)
+		rc = store_sync(st);
+	store_close(st);
+	return rc;
+}
