@@ -491,6 +491,13 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 	struct pending **pp, *p;
 	int rc;
 
+	/* A pending write is older than this one: if they overlap, this one
+	 * must win, which staging does by applying them in arrival order. */
+	if (off == end && w->pend != NULL && w->pend->off < off + len) {
+		if ((rc = to_staged(w)) != 0)
+			return rc;
+		return staged_write(w, buf, len, off);
+	}
 	if (off == end) {
 		if ((rc = stream_append(w, buf, len)) != 0)
 			return rc;

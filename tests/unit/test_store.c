@@ -307,6 +307,16 @@ test_contents(store *st)
 	CHECK(store_write(f, data + 131072, 1 << 20, 131072) == 1 << 20);
 	OK(store_release(f));
 	CHECK(content_is(st, a.ino, data, 131072 + (1 << 20)));
+	/* A rewrite overlapping an older out-of-order write wins over it. */
+	OK(store_create_file(st, STORE_ROOT_INO, "overlap", 0644, &root_cr,
+	    O_RDWR, &a, &f));
+	fill(buf, 196608, 3);
+	CHECK(store_write(f, buf, 65536, 0) == 65536);
+	CHECK(store_write(f, data, 65536, 131072) == 65536);
+	CHECK(store_write(f, buf + 65536, 98304, 65536) == 98304);
+	OK(store_release(f));
+	memcpy(buf + 163840, data + 32768, 32768);
+	CHECK(content_is(st, a.ino, buf, 196608));
 	/* Random write in the middle of the big file, then read back. */
 	OK(store_open_file(st, ino, O_RDWR, &f));
 	fill(buf, 5000, 2);
