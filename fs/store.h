@@ -339,6 +339,14 @@ int store_quota_get(store *st, uint64_t *soft, uint64_t *hard);
 int store_quota_set(store *st, uint64_t soft, uint64_t hard);
 
 /*
+ * store_destroy -- delete the store of a machine that is being removed:
+ * every pack, the index, the journal.  Fails with BEEMO_ELOCKED while a
+ * backup session holds it.  A missing @dir is not an error.  Returns 0
+ * or a negative errno.
+ */
+int store_destroy(const char *dir);
+
+/*
  * store_read_id -- read DIR/store.id without opening the store.
  * Returns 0, BEEMO_ENOSTORE, BEEMO_EFORMAT, BEEMO_EVERSION or a negative
  * errno.

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,6 +182,7 @@ store_free(store *st)
 	pthread_mutex_destroy(&st->of_lock);
 	free(st->of_tab);
 	free(st->snapseq);
+	free(st->jbatch);
 	free(st->dir);
 	free(st);
 }
@@ -341,4 +343,36 @@ int
 store_sync(store *st)
 {
 	return ix_commit_wait(st);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)f;
+	if (flag == FTW_DP)
+		return rmdir(path) != 0 ? -errno : 0;
+	return unlink(path) != 0 && errno != ENOENT ? -errno : 0;
+}
+
+int
+store_destroy(const char *dir)
+{
+	char path[4096];
+	int fd, rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/lock", dir)) != 0)
+		return rc;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return errno == ENOENT && access(dir, F_OK) != 0 ? 0 : -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return BEEMO_ELOCKED;
+	}
+	/* The lock is held while the tree goes, its file last of all. */
+	rc = nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+	close(fd);
+	if (rc != 0)
+		return rc < 0 && rc != -1 ? rc : -errno;
+	return bm_fsync_dir(dir);
 }

@@ -95,8 +95,10 @@ struct keymgr_kdf {
 /*
  * keymgr_kdf_default -- the parameters used when init is given none:
  * N = 2^17, r = 8, p = 1 (128 MiB).  Measured on the 2-core AMD EPYC
- * development machine: 0.40 s per scrypt, 0.41 s per unlock (scrypt,
- * AES-GCM and one RSA-3072 decryption per generation).
+ * development machine (tests/bench/bench_unlock.sh): 0.40 s per scrypt
+ * on an idle machine; `beemoctl key unlock` as the administrator or a
+ * user, median of 5, 0.46 to 0.50 s with other work running.  N = 2^16
+ * would be 0.2 s, N = 2^18 over 1 s.
  *
  * Bounds accepted anywhere (keymgr_init and every parsed file): N a power
  * of two in 2^10 .. 2^22, r in 1 .. 32, p in 1 .. 16, and also
@@ -252,8 +254,8 @@ int keymgr_machine_info(keymgr *km, const char *machine,
  * keymgr_user_add -- add user @user to @machine with its own key pair
  * sealed with @user_pw; every generation of SECRET is wrapped for it
  * (the administrator's password unlocks SECRET to do so).
- * Returns 0, -EEXIST, -EINVAL, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a
- * negative errno.
+ * Returns 0, -EEXIST, -EINVAL, -ENOSPC (KEYMGR_MAX_USERS users already),
+ * BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a negative errno.
  */
 int keymgr_user_add(keymgr *km, const char *machine, const char *user,
     const char *user_pw, size_t user_pwlen, const char *admin_pw,
@@ -292,7 +294,8 @@ int keymgr_user_reset(keymgr *km, const char *machine, const char *user,
  * ADMIN, POSTE and every user, and make it current.  Older generations
  * stay.  Authorized by the admin password.
  * @gen: if non-NULL, receives the new generation number.
- * Returns 0, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a negative errno.
+ * Returns 0, -ENOSPC (KEYMGR_MAX_GENS generations already),
+ * BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a negative errno.
  */
 int keymgr_rotate(keymgr *km, const char *machine, const char *admin_pw,
     size_t admin_pwlen, uint32_t *gen);
@@ -329,7 +332,10 @@ typedef struct keymgr_secret keymgr_secret;
  * Returns 0, BEEMO_EPASSWORD (wrong password; for a POSTE key file: a
  * key file of another machine or appliance, or one replaced by a newer
  * one), BEEMO_ENOMACHINE, BEEMO_ENOUSER, BEEMO_EFORMAT (a key file is
- * corrupt: the message names which), or a negative errno.
+ * corrupt, or a wrap or key check value of the machine file does not
+ * match: keymgr_errmsg() names which), BEEMO_EFOREIGN, -ENOENT (POSTE:
+ * no appliance.key, see keymgr_restore_appliance_key), or a negative
+ * errno.
  */
 int keymgr_unlock_admin(keymgr *km, const char *machine, const char *pw,
     size_t pwlen, keymgr_secret **out);

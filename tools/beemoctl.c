@@ -106,8 +106,16 @@ main(int argc, char **argv)
 	bm_log_open("beemoctl", 0, ctl.verbose - (ctl.quiet ? 1 : 0));
 	keymgr_global_init();
 	if ((rc = bm_conf_load(config, &ctl.conf, err, sizeof(err))) != 0) {
-		fprintf(stderr, "beemoctl: %s\n", err);
-		return CTL_FAIL;
+		int i, help = 0;
+
+		/* A verb's --help must work even with a broken setup. */
+		for (i = optind + 1; i < argc; i++)
+			help |= !strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h");
+		if (!help || (ctl.conf = bm_conf_empty()) == NULL) {
+			fprintf(stderr, "beemoctl: %s\n", err);
+			return CTL_FAIL;
+		}
 	}
 	ctl.store = store ? store :
 	    bm_conf_get(ctl.conf, NULL, NULL, "store", BM_STORE_DEFAULT);

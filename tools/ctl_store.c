@@ -135,9 +135,9 @@ ctl_daemon_request(const struct ctl *ctl, const char *machine,
 		return CTL_FAIL;
 	}
 	if (strncmp(reply, "ok", 2) == 0) {
-		size_t skip = reply[2] == ' ' ? 3 : 2;
+		size_t n = strlen(reply), skip = reply[2] == ' ' ? 3 : 2;
 
-		memmove(reply, reply + skip, strlen(reply + skip) + 1);
+		memmove(reply, reply + skip, n - skip + 1);
 		return 1;
 	}
 	reply[strcspn(reply, "\n")] = '\0';

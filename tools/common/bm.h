@@ -243,6 +243,9 @@ typedef struct bm_conf bm_conf;
 int bm_conf_load(const char *path, bm_conf **out, char *err, size_t errlen);
 void bm_conf_free(bm_conf *conf);
 
+/* bm_conf_empty -- a configuration with no keys set (every default). */
+bm_conf *bm_conf_empty(void);
+
 /* bm_conf_path -- the file that was read, or NULL if none was. */
 const char *bm_conf_path(const bm_conf *conf);
 

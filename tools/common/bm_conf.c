@@ -349,6 +349,12 @@ fail:
 	return rc;
 }
 
+bm_conf *
+bm_conf_empty(void)
+{
+	return calloc(1, sizeof(bm_conf));
+}
+
 const char *
 bm_conf_path(const bm_conf *conf)
 {

@@ -1,0 +1,473 @@
+/*
+ * keymgr_internal.h -- shared by the keymgr_*.c files; not installed.
+ *
+ * The library is split by concern:
+ *   keymgr_crypto.c   primitives: scrypt + AES-256-GCM password seals,
+ *                     RSA-3072 OAEP wraps, HKDF, HMAC key check values.
+ *   keymgr_format.c   the four key file formats (beemo-keys(5)): parse
+ *                     into the in-memory models below and serialize back,
+ *                     digest trailer, bounds.  No secrets pass here.
+ *   keymgr_files.c    the key directory: paths, loading and atomic saving
+ *                     of files, the lock, error messages, open/init/list.
+ *   keymgr_admin.c    the administrator: unsealing ADMIN_PRIV, password
+ *                     change, appliance key recovery, sealed blobs.
+ *   keymgr_machine.c  machines and users: add, remove, passwords, rotate,
+ *                     POSTE key files.
+ *   keymgr_unlock.c   unlocking SECRET as each principal; subkeys.
+ *
+ * On-disk structures are byte arrays with explicit big-endian fields and
+ * a static assertion on their size; the variable-length parts (public
+ * keys, sealed private keys, per-generation wraps) follow them as
+ * described in beemo-keys(5).  Every multi-byte integer is big-endian.
+ */
+#ifndef BEEMO_KEYMGR_INTERNAL_H
+#define BEEMO_KEYMGR_INTERNAL_H
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bm.h"
+#include "keymgr.h"
+
+#define KM_VERSION 1
+#define KM_FILE_MAX (1u << 20)  /* bytes of any key file */
+#define KM_NAME_MAX 64          /* as bm_valid_name() */
+#define KM_PUB_MAX 1024         /* DER SubjectPublicKeyInfo, RSA-3072: 422 */
+#define KM_PRIV_MAX 2560        /* DER RSAPrivateKey, RSA-3072: ~1770 */
+#define KM_WRAP_LEN (KEYMGR_RSA_BITS / 8) /* one RSA-OAEP ciphertext */
+#define KM_SALT_LEN 32
+#define KM_NONCE_LEN 12
+#define KM_TAG_LEN 16
+#define KM_KCV_STORED 16        /* bytes of the check value kept on disk */
+#define KM_DIGEST_LEN 32
+#define KM_AES_LEN 32           /* BEEMO_AES and every AES-256 key */
+#define KM_ERRMSG_LEN 512
+
+/* scrypt work bound (N * r * p), see keymgr_kdf_default(). */
+#define KM_KDF_MAXWORK (1ULL << 25)
+
+/* File magics, 8 bytes each, no NUL. */
+#define KM_MAGIC_APPLIANCE "BMKEYAPL"
+#define KM_MAGIC_ADMIN "BMKEYADM"
+#define KM_MAGIC_MACHINE "BMKEYMCH"
+#define KM_MAGIC_POSTE "BMKEYPST"
+#define KM_MAGIC_SEALED "BMSEALAD"
+
+enum km_kind {
+	KM_APPLIANCE = 1,
+	KM_ADMINFILE = 2,
+	KM_MACHINE = 3,
+	KM_POSTEFILE = 4,
+};
+
+/* ---- on-disk layouts -------------------------------------------------- */
+
+/* Every file starts with this header. */
+struct km_hdr_disk {
+	uint8_t magic[8];
+	uint8_t version[4];      /* KM_VERSION */
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+};
+static_assert(sizeof(struct km_hdr_disk) == 28, "km_hdr_disk");
+
+/* scrypt parameters as stored. */
+struct km_kdf_disk {
+	uint8_t N[8];
+	uint8_t r[4];
+	uint8_t p[4];
+};
+static_assert(sizeof(struct km_kdf_disk) == 16, "km_kdf_disk");
+
+/* A password-sealed private key; followed by ctlen bytes of ciphertext
+ * and GCM tag. */
+struct km_sealed_disk {
+	struct km_kdf_disk kdf;
+	uint8_t salt[KM_SALT_LEN];
+	uint8_t nonce[KM_NONCE_LEN];
+	uint8_t ctlen[4];
+};
+static_assert(sizeof(struct km_sealed_disk) == 64, "km_sealed_disk");
+
+/* appliance.key: header, this, digest. */
+struct km_appliance_disk {
+	struct km_hdr_disk hdr;
+	uint8_t created[8];
+	uint8_t beemo_aes[KM_AES_LEN];
+};
+static_assert(sizeof(struct km_appliance_disk) == 68, "km_appliance_disk");
+
+/* admin.key: this, ADMIN_PUB (publen), sealed ADMIN_PRIV, digest. */
+struct km_admin_disk {
+	struct km_hdr_disk hdr;
+	uint8_t created[8];
+	struct km_kdf_disk kdf;  /* the appliance's parameters for seals */
+	uint8_t aes_wrap[KM_WRAP_LEN]; /* BEEMO_AES wrapped for ADMIN */
+	uint8_t publen[4];
+};
+static_assert(sizeof(struct km_admin_disk) == 440, "km_admin_disk");
+
+/* machines/NAME.key: this, POSTE_PUB (publen), ngens km_gen_disk,
+ * nusers users, digest. */
+struct km_machine_disk {
+	struct km_hdr_disk hdr;
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	uint8_t name[KM_NAME_MAX]; /* NUL-padded */
+	uint8_t created[8];
+	uint8_t current_gen[4];
+	uint8_t ngens[4];
+	uint8_t nusers[4];
+	uint8_t publen[4];
+};
+static_assert(sizeof(struct km_machine_disk) == 132, "km_machine_disk");
+
+struct km_gen_disk {
+	uint8_t created[8];
+	uint8_t kcv[KM_KCV_STORED];
+	uint8_t wrap_admin[KM_WRAP_LEN];
+	uint8_t wrap_poste[KM_WRAP_LEN];
+};
+static_assert(sizeof(struct km_gen_disk) == 792, "km_gen_disk");
+
+/* One user: this, USER_PUB (publen), sealed USER_PRIV, ngens wraps. */
+struct km_user_disk {
+	uint8_t name[KM_NAME_MAX]; /* NUL-padded */
+	uint8_t created[8];
+	uint8_t publen[4];
+};
+static_assert(sizeof(struct km_user_disk) == 76, "km_user_disk");
+
+/* POSTE key file: this, ctlen bytes (ciphertext and tag), digest.  The
+ * AES-GCM associated data is this whole structure. */
+struct km_poste_disk {
+	struct km_hdr_disk hdr;
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	uint8_t name[KM_NAME_MAX]; /* NUL-padded */
+	uint8_t created[8];
+	uint8_t poste_fpr[KM_DIGEST_LEN]; /* SHA-256 of POSTE_PUB (DER) */
+	uint8_t nonce[KM_NONCE_LEN];
+	uint8_t ctlen[4];
+};
+static_assert(sizeof(struct km_poste_disk) == 164, "km_poste_disk");
+
+/* keymgr_seal_admin blob: this, 8-byte length, ciphertext, tag. */
+struct km_sealblob_disk {
+	struct km_hdr_disk hdr;
+	uint8_t wrap[KM_WRAP_LEN]; /* the blob key wrapped for ADMIN */
+	uint8_t nonce[KM_NONCE_LEN];
+	uint8_t len[8];
+};
+static_assert(sizeof(struct km_sealblob_disk) == 432, "km_sealblob_disk");
+
+/* ---- in-memory models (public material only) -------------------------- */
+
+struct km_sealed {
+	struct keymgr_kdf kdf;
+	uint8_t salt[KM_SALT_LEN];
+	uint8_t nonce[KM_NONCE_LEN];
+	uint8_t ct[KM_PRIV_MAX + KM_TAG_LEN];
+	size_t ctlen;
+};
+
+struct km_appliance {
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+	uint64_t created;
+	uint8_t *beemo_aes; /* KM_AES_LEN bytes in the secure heap */
+};
+
+struct km_admin {
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+	uint64_t created;
+	struct keymgr_kdf kdf;
+	uint8_t aes_wrap[KM_WRAP_LEN];
+	uint8_t pub[KM_PUB_MAX];
+	size_t publen;
+	struct km_sealed priv;
+};
+
+struct km_gen {
+	uint64_t created;
+	uint8_t kcv[KM_KCV_STORED];
+	uint8_t wrap_admin[KM_WRAP_LEN];
+	uint8_t wrap_poste[KM_WRAP_LEN];
+};
+
+struct km_user {
+	char name[KM_NAME_MAX + 1];
+	uint64_t created;
+	uint8_t pub[KM_PUB_MAX];
+	size_t publen;
+	struct km_sealed priv;
+	uint8_t wraps[KEYMGR_MAX_GENS][KM_WRAP_LEN]; /* [gen - 1] */
+};
+
+/* About 960 KiB: always heap-allocated (km_machine_new). */
+struct km_machine {
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	char name[KM_NAME_MAX + 1];
+	uint64_t created;
+	uint32_t current_gen;
+	uint32_t ngens;
+	uint8_t poste_pub[KM_PUB_MAX];
+	size_t poste_publen;
+	struct km_gen gens[KEYMGR_MAX_GENS]; /* [gen - 1] */
+	uint32_t nusers;
+	struct km_user users[KEYMGR_MAX_USERS]; /* sorted by name */
+};
+
+struct km_poste {
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	char name[KM_NAME_MAX + 1];
+	uint64_t created;
+	uint8_t poste_fpr[KM_DIGEST_LEN];
+	uint8_t nonce[KM_NONCE_LEN];
+	uint8_t ct[KM_PRIV_MAX + KM_TAG_LEN];
+	size_t ctlen;
+	struct km_poste_disk raw; /* the header as read: the GCM AAD */
+};
+
+/* ---- the handle ------------------------------------------------------- */
+
+struct keymgr {
+	char dir[4096];
+	uint8_t appliance_id[KEYMGR_ID_LEN];
+	struct keymgr_kdf kdf;
+	char errmsg[KM_ERRMSG_LEN]; /* see keymgr_errmsg() */
+};
+
+/* Every generation of one machine's SECRET; lives in the secure heap. */
+struct keymgr_secret {
+	enum keymgr_principal who;
+	char user[KM_NAME_MAX + 1];
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	uint32_t current_gen;
+	uint32_t ngens;
+	uint8_t keys[KEYMGR_MAX_GENS][KEYMGR_SECRET_LEN]; /* [gen - 1] */
+};
+
+/* ---- keymgr_crypto.c -------------------------------------------------- */
+
+/* km_kdf_valid -- nonzero when @kdf is within the documented bounds. */
+int km_kdf_valid(const struct keymgr_kdf *kdf);
+
+/* km_random -- @n bytes from the CSPRNG; km_random_priv for keys.
+ * Return 0 or -EIO. */
+int km_random(uint8_t *buf, size_t n);
+int km_random_priv(uint8_t *buf, size_t n);
+
+/* km_sha256 -- SHA-256 of @len bytes.  Returns 0 or -EIO. */
+int km_sha256(const uint8_t *in, size_t len, uint8_t out[KM_DIGEST_LEN]);
+
+/* km_secure_alloc -- zeroed secure-heap buffer, or NULL; free with
+ * bm_free_secret(p, n). */
+void *km_secure_alloc(size_t n);
+
+/*
+ * km_gcm_seal / km_gcm_open -- AES-256-GCM with a 96-bit nonce and a
+ * 16-byte tag appended to the ciphertext.  @ct holds @ptlen + KM_TAG_LEN
+ * bytes.  km_gcm_open writes @ctlen - KM_TAG_LEN bytes to @pt and returns
+ * 0, -EBADMSG when the tag does not verify (@pt is then cleansed), or
+ * -EIO.
+ */
+int km_gcm_seal(const uint8_t key[KM_AES_LEN],
+    const uint8_t nonce[KM_NONCE_LEN], const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, uint8_t *ct);
+int km_gcm_open(const uint8_t key[KM_AES_LEN],
+    const uint8_t nonce[KM_NONCE_LEN], const uint8_t *aad, size_t aadlen,
+    const uint8_t *ct, size_t ctlen, uint8_t *pt);
+
+/*
+ * km_pw_seal -- seal @ptlen bytes (a private key DER) with @pw: fresh
+ * salt and nonce, key = scrypt(@pw, salt, @kdf), AES-256-GCM with @aad.
+ * km_pw_open -- the reverse; *@pt receives a secure-heap buffer of
+ * *@ptlen bytes (free with bm_free_secret(*pt, *ptlen)).
+ * Return 0, BEEMO_EPASSWORD (tag mismatch: wrong password, or a
+ * tampered seal whose digest was recomputed), -EINVAL (bad @kdf),
+ * -ENOMEM or -EIO.
+ */
+int km_pw_seal(const char *pw, size_t pwlen, const struct keymgr_kdf *kdf,
+    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
+    struct km_sealed *out);
+int km_pw_open(const char *pw, size_t pwlen, const struct km_sealed *s,
+    const uint8_t *aad, size_t aadlen, uint8_t **pt, size_t *ptlen);
+
+/* km_rsa_keygen -- a new RSA-3072 key pair.  Returns 0 or -EIO. */
+int km_rsa_keygen(EVP_PKEY **out);
+
+/* km_pub_der -- SubjectPublicKeyInfo DER of @pkey into @buf
+ * (KM_PUB_MAX).  Returns 0 or -EIO. */
+int km_pub_der(EVP_PKEY *pkey, uint8_t *buf, size_t *len);
+
+/* km_priv_der -- RSAPrivateKey DER of @pkey into a new secure buffer.
+ * Returns 0, -ENOMEM or -EIO. */
+int km_priv_der(EVP_PKEY *pkey, uint8_t **der, size_t *len);
+
+/* km_pub_load -- parse a public key; it must be RSA of KEYMGR_RSA_BITS.
+ * Returns 0 or BEEMO_EFORMAT. */
+int km_pub_load(const uint8_t *der, size_t len, EVP_PKEY **out);
+
+/* km_priv_load -- parse a private key DER and check that its public half
+ * is exactly @pub.  Returns 0 or BEEMO_EFORMAT. */
+int km_priv_load(const uint8_t *der, size_t len, const uint8_t *pub,
+    size_t publen, EVP_PKEY **out);
+
+/*
+ * km_wrap / km_unwrap -- RSA-OAEP (SHA-256, MGF1-SHA-256) of a 32-byte
+ * key with @label as the OAEP label, which binds the wrap to its place
+ * (see km_label).  km_unwrap returns 0, -EBADMSG (does not decrypt, or
+ * not 32 bytes), or -EIO.
+ */
+int km_wrap(EVP_PKEY *pub, const uint8_t *label, size_t labellen,
+    const uint8_t key[KEYMGR_SECRET_LEN], uint8_t out[KM_WRAP_LEN]);
+int km_unwrap(EVP_PKEY *priv, const uint8_t *label, size_t labellen,
+    const uint8_t in[KM_WRAP_LEN], uint8_t key[KEYMGR_SECRET_LEN]);
+
+/* km_kcv -- HMAC-SHA256(@key, "beemo key check"), first KM_KCV_STORED
+ * bytes.  Returns 0 or -EIO. */
+int km_kcv(const uint8_t key[KEYMGR_SECRET_LEN],
+    uint8_t out[KM_KCV_STORED]);
+
+/* km_hkdf -- HKDF-SHA256(key, salt, info) to 32 bytes.  Returns 0 or
+ * -EIO. */
+int km_hkdf(const uint8_t *key, size_t keylen, const uint8_t *salt,
+    size_t saltlen, const char *info, uint8_t out[KEYMGR_SECRET_LEN]);
+
+/* Largest OAEP label: prefix, two ids, generation, kind, name. */
+#define KM_LABEL_MAX 128
+
+/*
+ * km_label -- the OAEP label of one wrap:
+ *   "beemo/v1/wrap" || appliance id || machine id || be32 gen ||
+ *   u8 principal || name[64] (user name NUL-padded; zeros otherwise).
+ * Returns its length.
+ */
+size_t km_label(uint8_t out[KM_LABEL_MAX], const uint8_t *appliance_id,
+    const uint8_t *machine_id, uint32_t gen, enum keymgr_principal who,
+    const char *user);
+
+/* ---- keymgr_format.c -------------------------------------------------- */
+
+/* The parsers write a sentence naming @path into @msg on failure and
+ * return BEEMO_EFORMAT or BEEMO_EVERSION; they read nothing past @len.
+ * Parsed secrets (BEEMO_AES) go to the secure heap. */
+int km_parse_appliance(const uint8_t *buf, size_t len, const char *path,
+    struct km_appliance *out, char *msg, size_t msglen);
+int km_parse_admin(const uint8_t *buf, size_t len, const char *path,
+    struct km_admin *out, char *msg, size_t msglen);
+int km_parse_machine(const uint8_t *buf, size_t len, const char *path,
+    struct km_machine *out, char *msg, size_t msglen);
+int km_parse_poste(const uint8_t *buf, size_t len, const char *path,
+    struct km_poste *out, char *msg, size_t msglen);
+
+/* km_parse_check_msg -- keymgr_parse_check() with a message naming
+ * @path. */
+int km_parse_check_msg(const uint8_t *buf, size_t len, const char *path,
+    char *msg, size_t msglen);
+
+/* The serializers return a malloc'd file image (digest included);
+ * km_ser_appliance's image holds BEEMO_AES and is in the secure heap
+ * (free with bm_free_secret). */
+int km_ser_appliance(const struct km_appliance *a, uint8_t **out,
+    size_t *outlen);
+int km_ser_admin(const struct km_admin *a, uint8_t **out, size_t *outlen);
+int km_ser_machine(const struct km_machine *m, uint8_t **out,
+    size_t *outlen);
+int km_ser_poste(const struct km_poste *p, uint8_t **out, size_t *outlen);
+
+/* km_poste_aad -- fill p->raw, the POSTE key file header, from @p. */
+void km_poste_aad(struct km_poste *p);
+
+/* km_appliance_clear -- free the secure parts of @a. */
+void km_appliance_clear(struct km_appliance *a);
+
+/* km_machine_new / km_machine_free -- the ~1 MiB model. */
+struct km_machine *km_machine_new(void);
+void km_machine_free(struct km_machine *m);
+
+/* km_seal_aad -- associated data of a password seal: file header (magic,
+ * version, appliance id), u8 principal, machine id (zeros for ADMIN),
+ * name[64] (NUL-padded), public key DER.  @out holds KM_SEAL_AAD_MAX. */
+#define KM_SEAL_AAD_MAX (28 + 1 + KEYMGR_ID_LEN + KM_NAME_MAX + KM_PUB_MAX)
+size_t km_seal_aad(uint8_t *out, const char *magic,
+    const uint8_t *appliance_id, enum keymgr_principal who,
+    const uint8_t *machine_id, const char *name, const uint8_t *pub,
+    size_t publen);
+
+/* km_put_hdr -- write magic, version and appliance id. */
+void km_put_hdr(struct km_hdr_disk *h, const char *magic,
+    const uint8_t *appliance_id);
+
+/* ---- keymgr_files.c --------------------------------------------------- */
+
+/* km_err -- set km->errmsg (printf-style) and return @rc. */
+int km_err(keymgr *km, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* km_done -- end of a public call: on failure make sure errmsg is set,
+ * on success clear it; returns @rc. */
+int km_done(keymgr *km, int rc);
+
+/* km_lock / km_unlock -- the exclusive DIR/lock for read-modify-write;
+ * km_lock also removes temporaries left by killed writers. */
+int km_lock(keymgr *km, int *fd);
+void km_unlock(int fd);
+
+/* Path helpers: DIR/admin.key, DIR/appliance.key, DIR/machines/NAME.key. */
+int km_path_admin(const keymgr *km, char *buf, size_t size);
+int km_path_appliance(const keymgr *km, char *buf, size_t size);
+int km_path_machine(const keymgr *km, const char *name, char *buf,
+    size_t size);
+
+/* Loaders: read, parse, check the appliance id; errmsg set on failure.
+ * km_load_machine returns BEEMO_ENOMACHINE for a missing file and
+ * BEEMO_EFOREIGN for a file of another appliance. */
+int km_load_admin(keymgr *km, struct km_admin *a);
+int km_load_appliance(keymgr *km, struct km_appliance *a);
+int km_load_machine(keymgr *km, const char *name, struct km_machine **m);
+
+/* km_save_machine -- serialize and replace DIR/machines/NAME.key
+ * atomically (@exclusive: create, -EEXIST if present). */
+int km_save_machine(keymgr *km, const struct km_machine *m, int exclusive);
+
+/* km_find_user -- index of @user in @m, or -1. */
+int km_find_user(const struct km_machine *m, const char *user);
+
+/* ---- keymgr_admin.c --------------------------------------------------- */
+
+/*
+ * km_admin_priv -- load admin.key and unseal ADMIN_PRIV with @pw.
+ * @a: if non-NULL, receives the parsed admin.key.
+ * Returns 0, BEEMO_EPASSWORD (errmsg "wrong password..."), or an error
+ * of km_load_admin.
+ */
+int km_admin_priv(keymgr *km, const char *pw, size_t pwlen,
+    struct km_admin *a, EVP_PKEY **priv);
+
+/* ---- keymgr_unlock.c -------------------------------------------------- */
+
+/* km_unlock_all -- unwrap every generation of @m with @priv as @who
+ * (user index @ui for KEYMGR_USER) into a new secret; checks each KCV. */
+int km_unlock_all(keymgr *km, const struct km_machine *m, EVP_PKEY *priv,
+    enum keymgr_principal who, int ui, keymgr_secret **out);
+
+/* km_secret_new -- a zeroed keymgr_secret in the secure heap. */
+keymgr_secret *km_secret_new(void);
+
+/* km_user_index -- index of @user in @m, or -EINVAL (bad name) or
+ * BEEMO_ENOUSER, with the message set. */
+int km_user_index(keymgr *km, const struct km_machine *m, const char *user);
+
+/* km_user_priv -- unseal USER_PRIV of user @ui with @pw.  Returns 0,
+ * BEEMO_EPASSWORD ("wrong password for user U of machine M"),
+ * BEEMO_EFORMAT, or a negative errno. */
+int km_user_priv(keymgr *km, const struct km_machine *m, int ui,
+    const char *pw, size_t pwlen, EVP_PKEY **priv);
+
+/* km_poste_kek -- the AES key of POSTE key files:
+ * HKDF-SHA256(BEEMO_AES, salt: appliance id, "beemo/v1/poste-key-file"). */
+int km_poste_kek(const struct km_appliance *ap, uint8_t key[KM_AES_LEN]);
+
+#endif /* BEEMO_KEYMGR_INTERNAL_H */

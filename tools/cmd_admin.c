@@ -1,0 +1,65 @@
+/*
+ * cmd_admin.c -- `beemoctl admin passwd`: the administrator's password.
+ *
+ * Changing it reseals ADMIN_PRIV only (keymgr_admin_passwd): no wrapped
+ * SECRET and no backup data change, and admin.key is replaced atomically.
+ */
+#include <stdio.h>
+
+#include "beemoctl.h"
+
+static const char passwd_usage[] =
+    "[--password-file OLD] [--new-password-file NEW]\n"
+    "\n"
+    "Change the administrator's password.\n"
+    "\n"
+    "  --password-file OLD      the current password (default\n"
+    "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --new-password-file NEW  the new password (default\n"
+    "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --help                   this help\n";
+
+static int
+admin_passwd(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	char *old = NULL, *new = NULL;
+	size_t oldlen = 0, newlen = 0;
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
+	    CTL_O_NEW_PASSWORD, 0, 0, passwd_usage, &o)) >= 0)
+		return rc;
+	rc = CTL_FAIL;
+	if (ctl_keymgr(ctl, &km) != 0 ||
+	    ctl_password(ctl, "Current administrator password: ",
+	    o.password_file, "BEEMO_PASSWORD_FILE", 0, &old, &oldlen) != 0 ||
+	    ctl_password(ctl, "New administrator password: ",
+	    o.new_password_file, "BEEMO_NEW_PASSWORD_FILE", 1, &new,
+	    &newlen) != 0)
+		goto out;
+	if (keymgr_admin_passwd(km, old, oldlen, new, newlen) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("administrator password changed\n");
+	rc = CTL_OK;
+out:
+	bm_free_secret(new, newlen);
+	bm_free_secret(old, oldlen);
+	keymgr_free(km);
+	return rc;
+}
+
+static const struct ctl_sub subs[] = {
+	{"passwd", admin_passwd, passwd_usage},
+};
+
+int
+cmd_admin(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_subcommand(ctl, subs, sizeof(subs) / sizeof(subs[0]), argc,
+	    argv);
+}

@@ -1,0 +1,242 @@
+/*
+ * cmd_user.c -- `beemoctl user add|list|remove|passwd|reset`: the users
+ * of a machine.
+ *
+ * A user restores their own machine's backups with their password.  The
+ * administrator adds, removes and resets users; `user passwd` is the
+ * user's own change, authorized by their current password.
+ */
+#include <stdio.h>
+
+#include "beemoctl.h"
+
+static const char add_usage[] =
+    "MACHINE USER [--password-file FILE] [--user-password-file FILE]\n"
+    "\n"
+    "Add USER to MACHINE; every key generation is wrapped for the user.\n"
+    "\n"
+    "  --password-file FILE       the administrator's password (default\n"
+    "                             $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --user-password-file FILE  the new user's password (default\n"
+    "                             $BEEMO_USER_PASSWORD_FILE, or the "
+    "terminal)\n"
+    "  --help                     this help\n";
+
+static const char list_usage[] =
+    "MACHINE [--json]\n"
+    "\n"
+    "List the users of MACHINE.\n"
+    "\n"
+    "  --json  print JSON\n"
+    "  --help  this help\n";
+
+static const char remove_usage[] =
+    "MACHINE USER [--password-file FILE]\n"
+    "\n"
+    "Remove USER from MACHINE: its key pair and wrapped SECRETs are erased.\n"
+    "\n"
+    "  --password-file FILE  the administrator's password (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+static const char passwd_usage[] =
+    "MACHINE USER [--password-file OLD] [--new-password-file NEW]\n"
+    "\n"
+    "Change USER's own password on MACHINE.\n"
+    "\n"
+    "  --password-file OLD      the user's current password (default\n"
+    "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --new-password-file NEW  the new password (default\n"
+    "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --help                   this help\n";
+
+static const char reset_usage[] =
+    "MACHINE USER [--password-file FILE] [--new-password-file NEW]\n"
+    "\n"
+    "Reset USER's forgotten password (administrator): USER gets a new key\n"
+    "pair sealed with the new password.\n"
+    "\n"
+    "  --password-file FILE     the administrator's password (default\n"
+    "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --new-password-file NEW  the user's new password (default\n"
+    "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --help                   this help\n";
+
+static int
+user_add(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	char *apw = NULL, *upw = NULL, prompt[128];
+	size_t apwlen = 0, upwlen = 0;
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
+	    CTL_O_USER_PASSWORD, 2, 2, add_usage, &o)) >= 0)
+		return rc;
+	snprintf(prompt, sizeof(prompt), "New password for user %.64s: ",
+	    o.args[1]);
+	rc = CTL_FAIL;
+	if (ctl_keymgr(ctl, &km) != 0 ||
+	    ctl_password(ctl, "Administrator password: ", o.password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &apw, &apwlen) != 0 ||
+	    ctl_password(ctl, prompt, o.user_password_file,
+	    "BEEMO_USER_PASSWORD_FILE", 1, &upw, &upwlen) != 0)
+		goto out;
+	if (keymgr_user_add(km, o.args[0], o.args[1], upw, upwlen, apw,
+	    apwlen) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("user %s added to machine %s\n", o.args[1], o.args[0]);
+	rc = CTL_OK;
+out:
+	bm_free_secret(upw, upwlen);
+	bm_free_secret(apw, apwlen);
+	keymgr_free(km);
+	return rc;
+}
+
+static int
+user_list(struct ctl *ctl, int argc, char **argv)
+{
+	struct keymgr_machine_info info;
+	struct ctl_opts o;
+	char **users = NULL;
+	size_t n = 0, i;
+	keymgr *km = NULL;
+	bm_json j;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON, 1, 1, list_usage,
+	    &o)) >= 0)
+		return rc;
+	if (ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	if (keymgr_machine_info(km, o.args[0], &info, &users, &n) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (o.json) {
+		bm_json_init(&j, stdout);
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_begin_arr(&j, "users");
+		for (i = 0; i < n; i++)
+			bm_json_str(&j, NULL, users[i]);
+		bm_json_end_arr(&j);
+		bm_json_end_obj(&j);
+	} else {
+		for (i = 0; i < n; i++)
+			printf("%s\n", users[i]);
+	}
+	rc = CTL_OK;
+out:
+	keymgr_names_free(users, n);
+	keymgr_free(km);
+	return rc;
+}
+
+static int
+user_remove(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_opts o;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 2, 2,
+	    remove_usage, &o)) >= 0)
+		return rc;
+	rc = CTL_FAIL;
+	if (ctl_keymgr(ctl, &km) != 0 ||
+	    ctl_password(ctl, "Administrator password: ", o.password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
+		goto out;
+	if (keymgr_user_remove(km, o.args[0], o.args[1], pw, pwlen) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("user %s removed from machine %s\n", o.args[1],
+		    o.args[0]);
+	rc = CTL_OK;
+out:
+	bm_free_secret(pw, pwlen);
+	keymgr_free(km);
+	return rc;
+}
+
+/* passwd and reset: the same shape, a different authority. */
+static int
+user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
+{
+	struct ctl_opts o;
+	char *pw = NULL, *new = NULL, prompt[128], nprompt[128];
+	size_t pwlen = 0, newlen = 0;
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
+	    CTL_O_NEW_PASSWORD, 2, 2, reset ? reset_usage : passwd_usage,
+	    &o)) >= 0)
+		return rc;
+	if (reset)
+		snprintf(prompt, sizeof(prompt), "Administrator password: ");
+	else
+		snprintf(prompt, sizeof(prompt),
+		    "Current password of user %.64s: ", o.args[1]);
+	snprintf(nprompt, sizeof(nprompt), "New password for user %.64s: ",
+	    o.args[1]);
+	rc = CTL_FAIL;
+	if (ctl_keymgr(ctl, &km) != 0 ||
+	    ctl_password(ctl, prompt, o.password_file, "BEEMO_PASSWORD_FILE",
+	    0, &pw, &pwlen) != 0 ||
+	    ctl_password(ctl, nprompt, o.new_password_file,
+	    "BEEMO_NEW_PASSWORD_FILE", 1, &new, &newlen) != 0)
+		goto out;
+	if ((reset ? keymgr_user_reset(km, o.args[0], o.args[1], pw, pwlen,
+	    new, newlen) : keymgr_user_passwd(km, o.args[0], o.args[1], pw,
+	    pwlen, new, newlen)) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (!ctl->quiet)
+		printf("password of user %s of machine %s %s\n", o.args[1],
+		    o.args[0], reset ? "reset" : "changed");
+	rc = CTL_OK;
+out:
+	bm_free_secret(new, newlen);
+	bm_free_secret(pw, pwlen);
+	keymgr_free(km);
+	return rc;
+}
+
+static int
+user_passwd(struct ctl *ctl, int argc, char **argv)
+{
+	return user_newpw(ctl, argc, argv, 0);
+}
+
+static int
+user_reset(struct ctl *ctl, int argc, char **argv)
+{
+	return user_newpw(ctl, argc, argv, 1);
+}
+
+static const struct ctl_sub subs[] = {
+	{"add", user_add, add_usage},
+	{"list", user_list, list_usage},
+	{"remove", user_remove, remove_usage},
+	{"passwd", user_passwd, passwd_usage},
+	{"reset", user_reset, reset_usage},
+};
+
+int
+cmd_user(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_subcommand(ctl, subs, sizeof(subs) / sizeof(subs[0]), argc,
+	    argv);
+}
