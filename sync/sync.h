@@ -1,0 +1,555 @@
+/*
+ * sync.h -- beemo-sync: off-site copies of an appliance over SFTP, and
+ * the rebuilding of a lost appliance from one of them.
+ *
+ * Design.  beemo-sync moves sealed objects between the appliance's store
+ * directory STORE and one or more SFTP "targets" (the storage centers),
+ * with libssh2.  It never needs a SECRET to push: everything it sends is
+ * sealed already (packs, wrapped key files), sealed here for the
+ * administrator's public key (the configuration), or holds no secret and
+ * no file name (store.id, the status file, manifests).  The appliance's
+ * device secret STORE/keys/appliance.key and the LMDB indexes are never
+ * sent: the packs carry a sealed log of every index transaction, so
+ * recovery rebuilds each index with store_rebuild(), and the appliance
+ * key is rebuilt from admin.key with the administrator's password.
+ *
+ * Remote layout, under the target's `path` (called ROOT):
+ *
+ *   ROOT/machines/NAME/packs/XX/ID.pack   a closed pack, same name as
+ *                                         in the store (immutable there)
+ *   ROOT/machines/NAME/store.id.H         the machine's store.id
+ *   ROOT/keys/admin.key.H                 ADMIN_PUB and sealed ADMIN_PRIV
+ *   ROOT/keys/machines/NAME.key.H         a machine's wrapped SECRETs
+ *   ROOT/config/beemo.conf.H.sealed       the configuration file sealed
+ *                                         with keymgr_seal_admin()
+ *   ROOT/status/STAMP.json                a status file (no file names)
+ *   ROOT/manifests/STAMP.json             one per push, uploaded last
+ *
+ * H is the first 16 hex digits of the object's SHA-256, so that a file
+ * that changes (a key file after a password change) gets a new name:
+ * objects are never overwritten and never deleted by beemo-sync.  STAMP
+ * is "YYYYMMDDTHHMMSSZ-RRRRRRRR" (UTC time, 32 random bits), which sorts
+ * in time order.
+ *
+ * A manifest lists every object of the appliance's current state (not
+ * itself) with its size and SHA-256; it is uploaded after all of them,
+ * so a manifest on the remote means a complete copy.  Its format
+ * (JSON, written by sync_manifest_build()):
+ *
+ *   {"format": "beemo-sync-manifest", "version": 1,
+ *    "appliance": "<32 hex: appliance id>", "created": "<ISO 8601>",
+ *    "created_ns": <ns>, "beemo": "<version>",
+ *    "objects": [{"path": "<remote path>", "size": <bytes>,
+ *                 "sha256": "<64 hex>"}, ...]}
+ *
+ * Upload protocol.  Each object is written to ".tmp-TAG-BASENAME" in its
+ * final directory (TAG: the appliance id in hex, so a temporary is
+ * recognizably ours), with up to SYNC_BLOCK bytes in flight so that
+ * libssh2 pipelines its SFTP writes; it is fsync'ed (fsync@openssh.com
+ * when offered), closed, its size checked with a stat, and renamed into place
+ * with the SFTP v3 rename, which never replaces an existing file.  A
+ * push first lists the remote directories it needs; an object whose
+ * final name exists with the right size is complete (the rename is the
+ * commit point) and is skipped; our own stale temporaries are removed.
+ * So a push cut off anywhere is resumed by the next one.  An object that
+ * exists with the wrong size is reported and left alone.
+ *
+ * Channel.  The server's host key must be in the target's known_hosts
+ * file (libssh2_knownhost_*; hashed entries work); an unknown or changed
+ * key is refused with its SHA-256 fingerprint in OpenSSH's notation.
+ * Authentication is by public key only (an unencrypted OpenSSH ed25519,
+ * ecdsa or rsa key; see beemo-sync(8) for what this libssh2 accepts).
+ * Remote paths are confined to ROOT: names are built here from
+ * validated parts (no "..", no "/" inside a part) and every directory and
+ * object is checked with lstat; a symbolic link is followed only when its
+ * realpath stays under realpath(ROOT).
+ *
+ * Parallelism.  A target gets `connections` SSH connections (default 2),
+ * each driven by its own thread and taking the next object from a shared
+ * queue (sync_pool_run()); progress counters and the bandwidth token
+ * bucket are shared under a mutex.  Targets are pushed one after the
+ * other; a target that fails does not stop the next one.
+ *
+ * Local files, under STORE/sync (mode 0700):
+ *
+ *   lock             flock()ed by the running instance; holds its pid.
+ *                    The kernel drops the lock when the process dies, so
+ *                    a killed run never blocks the next one.
+ *   state.json       per target: last attempt and last success, result,
+ *                    counts, the last manifest (sync_state_*)
+ *   hashes           cache of the SHA-256 of closed packs, keyed by
+ *                    path, size, mtime and inode (packs are immutable)
+ *   config.sealed    the last sealed configuration, reused while the
+ *                    configuration file is unchanged (sealing is
+ *                    randomized; reuse avoids a new object each push)
+ *   manifests/T.json copy of the last manifest pushed to target T; it is
+ *                    what `verify` checks the remote against
+ *
+ * Errors: functions return 0 or a negative errno or BEEMO_E* code
+ * (bm.h): BEEMO_EHOSTKEY (host key not trusted), BEEMO_EREMOTE (the
+ * server refused an operation), BEEMO_EFORMAT (a malformed manifest,
+ * state or remote name), BEEMO_ELOCKED (another run holds the lock),
+ * BEEMO_ECONFIG (bad target configuration), -EBADMSG (an object's
+ * SHA-256 differs from the manifest), -ECONNRESET/-ETIMEDOUT (the
+ * connection broke).  Each error is logged once, where it is detected,
+ * naming the target, the object and the operation.
+ *
+ * Threads: a sync_conn belongs to one thread at a time; sync_log(), the
+ * progress display and the bandwidth limiter may be used from any.
+ */
+#ifndef BEEMO_SYNC_H
+#define BEEMO_SYNC_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bm.h"
+#include "keymgr.h"
+
+#define SYNC_MANIFEST_FORMAT "beemo-sync-manifest"
+#define SYNC_STATE_FORMAT "beemo-sync-state"
+#define SYNC_STATUS_FORMAT "beemo-status"
+#define SYNC_FORMAT_VERSION 1
+
+#define SYNC_BLOCK (4u << 20)  /* bytes in flight per SFTP file handle */
+#define SYNC_READ (1u << 20)   /* local read and SFTP read unit */
+#define SYNC_MAX_CONN 16       /* connections per target */
+#define SYNC_DEF_CONN 2
+#define SYNC_DEF_TIMEOUT 60    /* seconds without progress on a socket */
+#define SYNC_MAX_SMALL (16u << 20)     /* key file, store.id, config */
+#define SYNC_MAX_MANIFEST (256u << 20) /* ~1.5 million objects */
+#define SYNC_HASH_LEN 32
+#define SYNC_STAMP_LEN 26 /* "YYYYMMDDTHHMMSSZ-RRRRRRRR" and a NUL */
+
+/* Exit statuses of beemo-sync. */
+#define SYNC_EXIT_OK 0
+#define SYNC_EXIT_FAIL 1  /* a target or an operation failed */
+#define SYNC_EXIT_USAGE 2
+#define SYNC_EXIT_LOCKED 3 /* another beemo-sync holds the lock */
+
+/* ---- the run ------------------------------------------------------- */
+
+/* What main() hands to a verb.  Read-only for the verbs. */
+struct sync_ctx {
+	bm_conf *conf;             /* the configuration file, never NULL */
+	const char *store;         /* STORE */
+	int store_given;           /* STORE came from --store */
+	char syncdir[PATH_MAX];    /* STORE/sync */
+	char lockpath[PATH_MAX];   /* [sync] lock, or STORE/sync/lock */
+	char statepath[PATH_MAX];  /* [sync] state, or STORE/sync/state.json */
+	int quiet;                 /* no progress and no summary lines */
+	int verbose;               /* -v count */
+};
+
+/* Verbs (sync_push.c, sync_verify.c, sync_recover.c, sync_status.c).
+ * Each parses its own options and returns a SYNC_EXIT_* status. */
+int sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv);
+int sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv);
+int sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv);
+int sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv);
+
+/*
+ * sync_log -- bm_vlog() after erasing the progress line, so that
+ * messages and the progress display do not mix on a terminal.
+ */
+void sync_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- targets (sync_target.c) ---------------------------------------- */
+
+struct sync_target {
+	char name[65];
+	char *host, *user, *key, *known_hosts, *path;
+	unsigned port;
+	unsigned connections;  /* 1 .. SYNC_MAX_CONN */
+	unsigned timeout_ms;
+	uint64_t bandwidth;    /* bytes/s, 0 = unlimited */
+	char tag[2 * KEYMGR_ID_LEN + 1]; /* appliance id hex, for temps */
+};
+
+/*
+ * sync_target_load -- read [target @name] from the configuration and
+ * check it: host, user, key, known_hosts and path are required; path
+ * must have no "." or ".." component; port defaults to 22, connections
+ * to [sync] connections or SYNC_DEF_CONN, the timeout to [sync] timeout.
+ * @bwlimit: the --bwlimit value, 0 if none; the effective bandwidth is
+ *   the smallest nonzero of it, [sync] bandwidth and the target's.
+ * Errors are logged naming the key.  Free with sync_target_clear().
+ * Returns 0, BEEMO_ECONFIG, or -ENOMEM.
+ */
+int sync_target_load(const struct sync_ctx *ctx, const char *name,
+    uint64_t bwlimit, struct sync_target *t);
+void sync_target_clear(struct sync_target *t);
+
+/* ---- transport (sync_ssh.c) ------------------------------------------ */
+
+typedef struct sync_conn sync_conn;
+
+/* sync_ssh_init -- libssh2_init(); call once before any thread starts. */
+int sync_ssh_init(void);
+void sync_ssh_exit(void);
+
+/*
+ * sync_conn_open -- connect to @t: TCP (bounded by the timeout), SSH
+ * handshake, host key check against t->known_hosts, public key
+ * authentication with t->key, SFTP, and resolution of ROOT.
+ * @create: create ROOT (and missing parents) if it does not exist.
+ * @out: receives the connection; close with sync_conn_close().
+ * Returns 0, BEEMO_EHOSTKEY, BEEMO_EPASSWORD (authentication refused),
+ * BEEMO_EREMOTE, -ENOENT (ROOT missing and !@create), -ECONNREFUSED,
+ * -ETIMEDOUT, -EHOSTUNREACH, or another negative errno; logged.
+ */
+int sync_conn_open(const struct sync_target *t, int create,
+    sync_conn **out);
+void sync_conn_close(sync_conn *c);
+
+/* sync_conn_broken -- nonzero once the connection is unusable (socket
+ * error, timeout, protocol error): further calls fail at once. */
+int sync_conn_broken(const sync_conn *c);
+
+/* Data transfer accounting shared by the connections of one run. */
+struct sync_progress;
+struct sync_bw;
+struct sync_io {
+	struct sync_progress *pr; /* may be NULL */
+	struct sync_bw *bw;       /* may be NULL */
+};
+
+/* One entry of a remote listing. */
+struct sync_rent {
+	char *path;    /* relative to ROOT */
+	uint64_t size;
+	int isreg;     /* a regular file (links resolved inside ROOT) */
+};
+
+struct sync_rlist {
+	struct sync_rent *v;
+	size_t n, cap;
+	int sorted;
+};
+
+/*
+ * sync_remote_list -- append the entries of directory @dir (relative to
+ * ROOT; "" is ROOT) to @l, as "dir/name".  A missing directory adds
+ * nothing.  Symbolic links are resolved (and must stay inside ROOT; an
+ * escaping link is an error naming it).
+ * Returns 0, BEEMO_EREMOTE, -ELOOP (escaping link), or a negative errno.
+ */
+int sync_remote_list(sync_conn *c, const char *dir, struct sync_rlist *l);
+
+/* sync_rlist_find -- the entry for @path, or NULL (sorts @l once). */
+const struct sync_rent *sync_rlist_find(struct sync_rlist *l,
+    const char *path);
+void sync_rlist_free(struct sync_rlist *l);
+
+/*
+ * sync_remote_stat -- size of the regular file @path (relative to ROOT),
+ * following a link only inside ROOT.  Returns 0, -ENOENT, -ELOOP (link
+ * out of ROOT), -EISDIR/-EINVAL (not a regular file), or an error.
+ */
+int sync_remote_stat(sync_conn *c, const char *path, uint64_t *size);
+
+/* sync_remote_unlink -- remove the file @path (one of our temporaries).
+ * Returns 0, -ENOENT, or an error. */
+int sync_remote_unlink(sync_conn *c, const char *path);
+
+/* A source for sync_remote_put(): a memory buffer or a file. */
+struct sync_src {
+	const uint8_t *mem; /* NULL: read from fd */
+	int fd;
+	uint64_t size;
+};
+
+/*
+ * sync_remote_put -- upload @src as @path (relative to ROOT) by the
+ * protocol above: creates missing directories, writes the temporary,
+ * checks its size, renames it into place.  If @path appears meanwhile
+ * with the right size, that counts as success; with another size it is
+ * -EEXIST.  @sha: receives the SHA-256 of what was sent; NULL when the
+ * caller knows it already (hashing is then skipped).
+ * Returns 0, -EEXIST, -EIO (short local read), BEEMO_EREMOTE, -ENOSPC,
+ * -EDQUOT, -EACCES, or a connection error; logged.
+ */
+int sync_remote_put(sync_conn *c, const char *path,
+    const struct sync_src *src, const struct sync_io *io,
+    uint8_t sha[SYNC_HASH_LEN]);
+
+/*
+ * sync_remote_get -- download the regular file @path, which must be
+ * exactly @size bytes, into @fd (or only hash it when @fd is -1, or into
+ * a new buffer *@mem when @mem is non-NULL: caller frees).
+ * @sha: receives the SHA-256 of the content.
+ * Returns 0, -EBADMSG (size differs: the object is truncated or grown),
+ * -ENOENT, -ELOOP, or a connection or local write error; logged.
+ */
+int sync_remote_get(sync_conn *c, const char *path, uint64_t size, int fd,
+    uint8_t **mem, const struct sync_io *io, uint8_t sha[SYNC_HASH_LEN]);
+
+/* ---- progress and bandwidth (sync_progress.c) ----------------------- */
+
+struct sync_progress {
+	pthread_mutex_t lock;
+	int enabled;           /* draw on stderr (a terminal, not --quiet) */
+	const char *label;     /* target name */
+	uint64_t bytes_total, bytes_done;
+	uint64_t objs_total, objs_done;
+	uint64_t start_ns, last_draw_ns;
+	int drawn;             /* a progress line is on the screen */
+};
+
+void sync_progress_start(struct sync_progress *p, int enabled,
+    const char *label, uint64_t objs_total, uint64_t bytes_total);
+void sync_progress_bytes(struct sync_progress *p, uint64_t n);
+void sync_progress_obj(struct sync_progress *p);
+/* sync_progress_end -- erase the line; the struct may be started again. */
+void sync_progress_end(struct sync_progress *p);
+
+/*
+ * A token bucket: sync_bw_take() blocks until @n more bytes fit in the
+ * rate.  The bucket holds at most a quarter second of tokens so that an
+ * idle moment does not allow a long burst.  Rate 0: no limit.
+ */
+struct sync_bw {
+	pthread_mutex_t lock;
+	uint64_t rate;    /* bytes per second */
+	double tokens;    /* may go negative: debt slept off by the taker */
+	uint64_t last_ns;
+};
+
+void sync_bw_init(struct sync_bw *bw, uint64_t rate);
+void sync_bw_take(struct sync_bw *bw, uint64_t n);
+void sync_bw_destroy(struct sync_bw *bw);
+
+/* ---- objects (sync_local.c) ------------------------------------------ */
+
+enum sync_kind {
+	SYNC_PACK = 1,
+	SYNC_STOREID,
+	SYNC_KEY,      /* admin.key or a machine's key file */
+	SYNC_CONFIG,
+	SYNC_STATUS,
+};
+
+struct sync_obj {
+	char *path;        /* remote path, relative to ROOT */
+	char *local;       /* local path (packs), or NULL */
+	uint8_t *data;     /* content (everything but packs), or NULL */
+	uint64_t size;
+	uint8_t sha[SYNC_HASH_LEN];
+	int has_sha;
+	enum sync_kind kind;
+	uint64_t mtime_ns, ino; /* of the local file, for the hash cache */
+	int rc;            /* result of the last job on it */
+};
+
+struct sync_objs {
+	struct sync_obj *v;
+	size_t n, cap;
+};
+
+/*
+ * sync_local_scan -- the objects of the appliance's current state, in
+ * upload order: packs, store.id files, key files, sealed configuration.
+ * Packs get their SHA-256 from the hash cache when known (else has_sha
+ * is 0: it is computed while uploading, or by sync_local_hash()); the
+ * others are read into memory and hashed.  *.pack.open files, the index,
+ * keys/appliance.key and anything not matching the store layout are
+ * skipped.  The configuration is sealed with @km (reusing
+ * STORE/sync/config.sealed while the file is unchanged; the state's
+ * config_plain records which).
+ * Returns 0, BEEMO_ENOSTORE (no keys/admin.key), or an error; logged.
+ */
+struct sync_state;
+int sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
+    struct sync_state *st, struct sync_objs *out);
+
+/* sync_local_hash -- compute the SHA-256 of a pack object from its file.
+ * Returns 0, -ENOENT (the pack was removed meanwhile), or an error. */
+int sync_local_hash(struct sync_obj *o);
+
+/* sync_hashcache_save -- remember the packs' SHA-256 in STORE/sync/hashes.
+ * Returns 0 or an error. */
+int sync_hashcache_save(const struct sync_ctx *ctx,
+    const struct sync_objs *objs);
+
+/* sync_objs_add -- append an object taking ownership of @path, @local
+ * and @data (freed on failure too).  Returns 0 or -ENOMEM. */
+int sync_objs_add(struct sync_objs *l, char *path, char *local,
+    uint8_t *data, uint64_t size, enum sync_kind kind);
+void sync_objs_free(struct sync_objs *l);
+
+/* sync_sha256 -- SHA-256 of @len bytes. */
+void sync_sha256(const void *buf, size_t len, uint8_t out[SYNC_HASH_LEN]);
+
+/* sync_stamp -- "YYYYMMDDTHHMMSSZ-RRRRRRRR" for time @ns into @buf
+ * (SYNC_STAMP_LEN bytes).  Returns 0 or -EIO (no randomness). */
+int sync_stamp(char *buf, uint64_t ns);
+
+/* ---- manifests (sync_manifest.c) -------------------------------------- */
+
+/*
+ * sync_manifest_build -- the manifest of @objs (every one must have its
+ * SHA-256) for appliance @appliance (hex), created at @ns.
+ * @out: receives a malloc'd JSON text of @outlen bytes.
+ * Returns 0, -EINVAL (an object has no hash) or -ENOMEM.
+ */
+int sync_manifest_build(const char *appliance, uint64_t ns,
+    const struct sync_objs *objs, char **out, size_t *outlen);
+
+/*
+ * sync_manifest_parse -- parse and check a manifest: format and version,
+ * appliance id, and every object's path by sync_path_classify() with its
+ * name's hash prefix matching its sha256.  Read from an untrusted
+ * remote: never trusts a length or a path.
+ * @objs: receives the objects (path, size, sha; no data).
+ * @appliance: receives the appliance id in hex (33 bytes).
+ * Returns 0, BEEMO_EFORMAT, BEEMO_EVERSION or -ENOMEM.
+ */
+int sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
+    char appliance[2 * KEYMGR_ID_LEN + 1], uint64_t *created_ns);
+
+/*
+ * sync_manifest_fetch -- download and parse the newest well-formed
+ * manifest under ROOT/manifests; with @complete, the newest whose
+ * objects all exist with their sizes (older ones are tried, with a
+ * warning, when a newer one is malformed or incomplete).
+ * @objs: receives its objects; @name: its remote path;
+ * @appliance: its appliance id (hex).
+ * Returns 0, -ENOENT (none found; logged), or a connection error.
+ */
+int sync_manifest_fetch(sync_conn *c, const char *target, int complete,
+    struct sync_objs *objs, char *name, size_t namesz,
+    char appliance[2 * KEYMGR_ID_LEN + 1]);
+
+/*
+ * sync_path_classify -- check that @path is a remote object name of the
+ * layout above and tell its kind; for the kinds that recovery writes
+ * into the store, @local receives the path relative to STORE
+ * ("keys/admin.key", "machines/pc1/packs/3a/...pack"), else "".
+ * Returns 0 or BEEMO_EFORMAT.
+ */
+int sync_path_classify(const char *path, enum sync_kind *kind, char *local,
+    size_t localsz);
+
+/* sync_objs_digest -- SHA-256 over the sorted (path, size, sha) of @objs
+ * leaving out status files: equal digests mean nothing changed. */
+void sync_objs_digest(const struct sync_objs *objs, char hex[65]);
+
+/* ---- local state (sync_state.c) --------------------------------------- */
+
+struct sync_tstate {
+	char name[65];
+	uint64_t last_attempt_ns, last_success_ns; /* 0: never */
+	uint64_t duration_ms;   /* of the last attempt */
+	uint64_t objs_sent, bytes_sent;   /* by the last attempt */
+	uint64_t objs_total, bytes_total; /* the appliance's state */
+	char result[256];       /* "ok" or the reason of the failure */
+	char manifest[64];      /* last manifest pushed, "manifests/...json" */
+	char digest[65];        /* sync_objs_digest() of its objects */
+};
+
+struct sync_state {
+	struct sync_tstate *t;
+	size_t n;
+	char config_plain[65];  /* SHA-256 of the config that was sealed */
+};
+
+/*
+ * sync_state_load -- read @path (a missing file gives an empty state).
+ * Returns 0, BEEMO_EFORMAT (logged, naming the file), or an error.
+ */
+int sync_state_load(const char *path, struct sync_state *st);
+
+/* sync_state_save -- replace @path atomically.  Returns 0 or an error.
+ * sync_state_print -- write the same JSON to @f (status --json). */
+int sync_state_save(const char *path, const struct sync_state *st);
+int sync_state_print(FILE *f, const struct sync_state *st);
+
+/* sync_state_target -- the entry of target @name, added if missing;
+ * NULL only when out of memory. */
+struct sync_tstate *sync_state_target(struct sync_state *st,
+    const char *name);
+void sync_state_free(struct sync_state *st);
+
+/* ---- lock (sync_lock.c) ----------------------------------------------- */
+
+/*
+ * sync_lock_take -- create @path if needed, flock() it exclusively
+ * without waiting and write our pid into it.
+ * @fd: receives the descriptor that holds the lock (close to release).
+ * Returns 0, BEEMO_ELOCKED (logged with the holder's pid), or an error.
+ */
+int sync_lock_take(const char *path, int *fd);
+void sync_lock_release(int fd);
+
+/* ---- parallel transfers (sync_pool.c) --------------------------------- */
+
+/* A job: do one object over connection @c.  Returns 0 or an error; the
+ * job has logged it. */
+typedef int (*sync_job_fn)(sync_conn *c, struct sync_obj *o, void *arg);
+
+/*
+ * sync_pool_run -- run @fn on every object of @jobs over up to
+ * t->connections connections: @first (already open, used by the calling
+ * thread) and more opened by worker threads.  A connection that breaks
+ * stops taking jobs; when none is left, the remaining jobs get
+ * -ECANCELED.  A worker that cannot connect is logged and does not count
+ * as a failure while another connection works.
+ * Each object's rc receives its job's result.
+ * Returns 0 if every job succeeded, else the first error.
+ */
+int sync_pool_run(const struct sync_target *t, sync_conn *first,
+    struct sync_obj **jobs, size_t njobs, sync_job_fn fn, void *arg);
+
+/* ---- recovery's one use of the store (sync_rebuild.c) ---------------- */
+
+/*
+ * sync_rebuild_machine -- rebuild the index of machine @name in
+ * STORE/machines/@name from its packs with store_rebuild(), SECRET
+ * unlocked with the administrator's password.
+ * Returns 0 or an error; logged.
+ */
+int sync_rebuild_machine(const char *store, keymgr *km, const char *name,
+    const char *pw, size_t pwlen, int progress);
+
+/* ---- a small JSON reader (sync_json.c) -------------------------------- */
+
+enum sjson_type {
+	SJSON_NULL,
+	SJSON_BOOL,
+	SJSON_NUM,
+	SJSON_STR,
+	SJSON_ARR,
+	SJSON_OBJ,
+};
+
+/* A parsed value.  Object members are the kids, each with its key. */
+struct sjson {
+	enum sjson_type type;
+	char *key;             /* member name inside an object, else NULL */
+	char *str;             /* SJSON_STR (NUL-terminated, no NUL inside) */
+	uint64_t u64;          /* SJSON_NUM when is_u64 */
+	int is_u64;            /* a non-negative integer below 2^64 */
+	int b;                 /* SJSON_BOOL */
+	struct sjson *kids;
+	size_t nkids;
+};
+
+/*
+ * sjson_parse -- parse RFC 8259 JSON (nesting at most 16 deep; strings
+ * with a NUL are refused).  @out receives the root; free with
+ * sjson_free().  Returns 0, BEEMO_EFORMAT or -ENOMEM.
+ */
+int sjson_parse(const char *text, size_t len, struct sjson **out);
+void sjson_free(struct sjson *v);
+
+/* Member @key of object @o of the given type, or NULL/-EINVAL. */
+const struct sjson *sjson_get(const struct sjson *o, const char *key,
+    enum sjson_type type);
+const char *sjson_str(const struct sjson *o, const char *key);
+int sjson_u64(const struct sjson *o, const char *key, uint64_t *out);
+
+#endif /* BEEMO_SYNC_H */

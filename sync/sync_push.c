@@ -1,0 +1,512 @@
+/*
+ * sync_push.c -- `beemo-sync push`: bring every target up to date.
+ *
+ * One run: take the lock, scan the store once (sync_local_scan), build
+ * one status file, then for each target in turn: connect, list the
+ * remote directories the objects live in, remove our own stale
+ * temporaries, upload what is missing over up to `connections`
+ * connections (packs first, then store.id files, key files, the sealed
+ * configuration), then the status file and last the manifest.  A target
+ * whose remote already matches the last manifest pushed to it gets
+ * nothing, not even a new manifest.  Any failure of a target leaves it
+ * without a new manifest (so its newest manifest still describes a
+ * complete copy) and is recorded in the state file; the other targets
+ * are still pushed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync.h"
+
+struct push {
+	const struct sync_ctx *ctx;
+	struct sync_objs objs;     /* the store's objects, status last */
+	struct sync_state state;
+	char appliance[2 * KEYMGR_ID_LEN + 1];
+	uint64_t bwlimit;
+	int quiet;
+	struct sync_io io;         /* of the target being pushed */
+};
+
+static const char push_usage[] =
+    "usage: beemo-sync [-c FILE] [--store DIR] push [--target NAME] "
+    "[--quiet] [--bwlimit RATE]\n";
+
+/* ---- the status file ----------------------------------------------- */
+
+/* Status of the appliance for the storage center: counts, no names of
+ * files (machine names already appear in the layout). */
+static int
+add_status(struct push *ps, uint64_t now)
+{
+	char stamp[SYNC_STAMP_LEN], *buf = NULL, *path = NULL;
+	const char *cur = NULL;
+	uint64_t packs = 0, bytes = 0;
+	size_t len = 0, i;
+	bm_json j;
+	FILE *f;
+	int rc;
+
+	if ((rc = sync_stamp(stamp, now)) != 0)
+		return rc;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -ENOMEM;
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", SYNC_STATUS_FORMAT);
+	bm_json_u64(&j, "version", SYNC_FORMAT_VERSION);
+	bm_json_str(&j, "appliance", ps->appliance);
+	bm_json_time(&j, "time", now);
+	bm_json_u64(&j, "time_ns", now);
+	bm_json_str(&j, "beemo", BEEMO_VERSION);
+	bm_json_begin_arr(&j, "machines");
+	for (i = 0; i <= ps->objs.n; i++) {
+		const struct sync_obj *o = i < ps->objs.n ? &ps->objs.v[i] :
+		    NULL;
+		const char *m = o && o->kind == SYNC_PACK ? o->path + 9 : NULL;
+		size_t ml = m ? strcspn(m, "/") : 0;
+
+		/* Packs are sorted by machine: emit at each change. */
+		if (cur != NULL && (m == NULL || strlen(cur) != ml ||
+		    strncmp(cur, m, ml) != 0)) {
+			char name[80];
+
+			snprintf(name, sizeof(name), "%.*s",
+			    (int)strcspn(cur, "/"), cur);
+			bm_json_begin_obj(&j, NULL);
+			bm_json_str(&j, "name", name);
+			bm_json_u64(&j, "packs", packs);
+			bm_json_u64(&j, "bytes", bytes);
+			bm_json_end_obj(&j);
+			packs = bytes = 0;
+			cur = NULL;
+		}
+		if (m == NULL)
+			continue;
+		if (cur == NULL)
+			cur = m;
+		packs++;
+		bytes += o->size;
+	}
+	bm_json_end_arr(&j);
+	bm_json_begin_arr(&j, "targets");
+	for (i = 0; i < ps->state.n; i++) {
+		const struct sync_tstate *t = &ps->state.t[i];
+
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", t->name);
+		if (t->last_success_ns)
+			bm_json_time(&j, "last_success", t->last_success_ns);
+		else
+			bm_json_null(&j, "last_success");
+		bm_json_str(&j, "last_result",
+		    strcmp(t->result, "ok") ? "failed" : "ok");
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_end_obj(&j);
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	if (asprintf(&path, "status/%s.json", stamp) < 0)
+		path = NULL;
+	return sync_objs_add(&ps->objs, path, NULL, (uint8_t *)buf, len,
+	    SYNC_STATUS);
+}
+
+/* ---- one target ---------------------------------------------------- */
+
+static int
+upload_job(sync_conn *c, struct sync_obj *o, void *arg)
+{
+	struct push *ps = arg;
+	struct sync_src src;
+	uint8_t sha[SYNC_HASH_LEN];
+	int rc;
+
+	src.mem = o->data;
+	src.fd = -1;
+	src.size = o->size;
+	if (o->data == NULL) {
+		if ((src.fd = open(o->local, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = -errno;
+			sync_log(LOG_ERR, "cannot open %s: %s", o->local,
+			    beemo_strerror(rc));
+			return rc;
+		}
+	}
+	/* A pack's hash is computed while it is sent, unless the cache
+	 * (keyed by size, mtime and inode) knows it. */
+	rc = sync_remote_put(c, o->path, &src, &ps->io, o->has_sha ? NULL :
+	    sha);
+	if (src.fd >= 0)
+		close(src.fd);
+	if (rc != 0)
+		return rc;
+	if (!o->has_sha) {
+		memcpy(o->sha, sha, sizeof(sha));
+		o->has_sha = 1;
+	}
+	sync_progress_obj(ps->io.pr);
+	return 0;
+}
+
+/* The remote directories holding @objs, each once. */
+static int
+list_remote(sync_conn *c, const struct sync_objs *objs,
+    struct sync_rlist *rl)
+{
+	static const char *const fixed[] = {"manifests", "status", "config",
+	    "keys", "keys/machines"};
+	char last[1024] = "", dir[1024];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if ((rc = sync_remote_list(c, fixed[i], rl)) != 0)
+			return rc;
+	for (i = 0; i < objs->n; i++) {
+		const char *p = objs->v[i].path;
+		size_t n = (size_t)(strrchr(p, '/') - p);
+
+		if (strncmp(p, "machines/", 9) != 0 || n >= sizeof(dir))
+			continue;
+		memcpy(dir, p, n);
+		dir[n] = '\0';
+		if (strcmp(dir, last) == 0)
+			continue;
+		strcpy(last, dir);
+		if ((rc = sync_remote_list(c, dir, rl)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Remove temporaries that a killed run of this appliance left. */
+static int
+remove_stale(sync_conn *c, const struct sync_target *t,
+    const struct sync_rlist *rl)
+{
+	char prefix[80];
+	size_t i, pl;
+	int rc;
+
+	pl = (size_t)snprintf(prefix, sizeof(prefix), ".tmp-%s-", t->tag);
+	for (i = 0; i < rl->n; i++) {
+		const char *base = strrchr(rl->v[i].path, '/');
+
+		base = base ? base + 1 : rl->v[i].path;
+		if (strncmp(base, prefix, pl) != 0 || !rl->v[i].isreg)
+			continue;
+		rc = sync_remote_unlink(c, rl->v[i].path);
+		if (rc != 0 && rc != -ENOENT)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+save_manifest_copy(const struct sync_ctx *ctx, const char *target,
+    const char *text, size_t len)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/manifests", ctx->syncdir)) ||
+	    (rc = bm_mkdir_p(path, 0700)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/manifests/%s.json",
+	    ctx->syncdir, target)) != 0 ||
+	    (rc = bm_write_file_atomic(path, text, len, 0600, 0)) != 0)
+		sync_log(LOG_ERR, "cannot keep a copy of the manifest in %s: "
+		    "%s", path, beemo_strerror(rc));
+	return rc;
+}
+
+static void
+summary(const struct push *ps, const char *name, uint64_t nsent,
+    uint64_t sent, uint64_t nthere, uint64_t there, uint64_t ns)
+{
+	char a[32], b[32], r[32];
+	double secs = (double)ns / 1e9;
+
+	if (ps->quiet)
+		return;
+	bm_human(a, sizeof(a), sent);
+	bm_human(b, sizeof(b), there);
+	bm_human(r, sizeof(r), secs > 0 ? (uint64_t)((double)sent / secs) :
+	    0);
+	printf("%s: sent %llu objects (%s, %llu bytes) in %.1f s, %s/s; "
+	    "%llu objects (%s) were already there\n", name,
+	    (unsigned long long)nsent, a, (unsigned long long)sent, secs, r,
+	    (unsigned long long)nthere, b);
+	fflush(stdout);
+}
+
+static int
+push_target(struct push *ps, const char *name)
+{
+	struct sync_target t;
+	struct sync_tstate *ts;
+	struct sync_progress pr;
+	struct sync_bw bw;
+	struct sync_rlist rl = {0};
+	struct sync_obj **todo = NULL, *status = &ps->objs.v[ps->objs.n - 1];
+	sync_conn *c = NULL;
+	uint64_t t0 = bm_mono_ns(), now = bm_now_ns();
+	uint64_t ntodo_b = 0, nthere = 0, there_b = 0;
+	char digest[65], *man = NULL, mpath[64];
+	size_t ntodo = 0, i, mlen = 0;
+	int rc, conflicts = 0;
+
+	if ((ts = sync_state_target(&ps->state, name)) == NULL)
+		return -ENOMEM;
+	ts->last_attempt_ns = now;
+	ts->objs_sent = ts->bytes_sent = 0;
+	if ((rc = sync_target_load(ps->ctx, name, ps->bwlimit, &t)) != 0)
+		goto done;
+	strcpy(t.tag, ps->appliance);
+	if ((rc = sync_conn_open(&t, 1, &c)) != 0)
+		goto done;
+	if ((rc = list_remote(c, &ps->objs, &rl)) != 0 ||
+	    (rc = remove_stale(c, &t, &rl)) != 0)
+		goto done;
+	if ((todo = calloc(ps->objs.n, sizeof(*todo))) == NULL) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	for (i = 0; i + 1 < ps->objs.n; i++) {
+		struct sync_obj *o = &ps->objs.v[i];
+		const struct sync_rent *e = sync_rlist_find(&rl, o->path);
+
+		if (e == NULL) {
+			todo[ntodo++] = o;
+			ntodo_b += o->size;
+			continue;
+		}
+		if (!e->isreg || e->size != o->size) {
+			sync_log(LOG_ERR, "target %s: %s exists with %llu "
+			    "bytes where %llu are expected; it is left alone "
+			    "(see beemo-sync verify)", name, o->path,
+			    (unsigned long long)e->size,
+			    (unsigned long long)o->size);
+			conflicts++;
+			continue;
+		}
+		nthere++;
+		there_b += o->size;
+		if (!o->has_sha && (rc = sync_local_hash(o)) != 0) {
+			sync_log(LOG_ERR, "cannot hash %s: %s", o->local,
+			    beemo_strerror(rc));
+			goto done;
+		}
+	}
+	if (conflicts > 0) {
+		rc = -EEXIST;
+		goto done;
+	}
+	if (ntodo == 0) {
+		/* Everything is there; a new manifest is needed only if the
+		 * set of objects differs from the last one pushed. */
+		sync_objs_digest(&ps->objs, digest);
+		if (*ts->manifest != '\0' && !strcmp(digest, ts->digest) &&
+		    sync_rlist_find(&rl, ts->manifest) != NULL) {
+			if (!ps->quiet)
+				printf("%s: up to date (%llu objects, "
+				    "nothing to send)\n", name,
+				    (unsigned long long)nthere);
+			rc = 0;
+			goto record;
+		}
+	}
+	todo[ntodo++] = status;
+	ntodo_b += status->size;
+	sync_progress_start(&pr, !ps->quiet && isatty(2), name, ntodo,
+	    ntodo_b);
+	sync_bw_init(&bw, t.bandwidth);
+	ps->io.pr = &pr;
+	ps->io.bw = &bw;
+	rc = sync_pool_run(&t, c, todo, ntodo - 1, upload_job, ps);
+	if (rc == 0)
+		rc = upload_job(c, status, ps);
+	sync_progress_end(&pr);
+	sync_bw_destroy(&bw);
+	ps->io.pr = NULL;
+	ps->io.bw = NULL;
+	for (i = 0; i < ntodo; i++) {
+		if (todo[i]->rc == 0 || todo[i] == status) {
+			ts->objs_sent++;
+			ts->bytes_sent += todo[i]->size;
+		}
+	}
+	if (rc != 0)
+		goto done;
+	sync_objs_digest(&ps->objs, digest);
+	if ((rc = sync_manifest_build(ps->appliance, now, &ps->objs, &man,
+	    &mlen)) != 0)
+		goto done;
+	/* The manifest shares the status file's stamp. */
+	snprintf(mpath, sizeof(mpath), "manifests/%s", status->path + 7);
+	{
+		struct sync_src src = {(const uint8_t *)man, -1, mlen};
+
+		if ((rc = sync_remote_put(c, mpath, &src, NULL, NULL)) != 0)
+			goto done;
+	}
+	ts->objs_sent++;
+	ts->bytes_sent += mlen;
+	snprintf(ts->manifest, sizeof(ts->manifest), "%s", mpath);
+	(void)save_manifest_copy(ps->ctx, name, man, mlen);
+	summary(ps, name, ts->objs_sent, ts->bytes_sent, nthere, there_b,
+	    bm_mono_ns() - t0);
+record:
+	snprintf(ts->digest, sizeof(ts->digest), "%s", digest);
+	ts->last_success_ns = now;
+done:
+	ts->duration_ms = (bm_mono_ns() - t0) / 1000000;
+	ts->objs_total = ps->objs.n;
+	ts->bytes_total = 0;
+	for (i = 0; i < ps->objs.n; i++)
+		ts->bytes_total += ps->objs.v[i].size;
+	if (rc == 0)
+		strcpy(ts->result, "ok");
+	else
+		snprintf(ts->result, sizeof(ts->result), "%s",
+		    beemo_strerror(rc));
+	free(man);
+	free(todo);
+	sync_rlist_free(&rl);
+	sync_conn_close(c);
+	sync_target_clear(&t);
+	return rc;
+}
+
+/* ---- the verb ------------------------------------------------------ */
+
+int
+sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"target", required_argument, NULL, 't'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"bwlimit", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *only = NULL;
+	const char *const *names;
+	char failed[1024] = "", keydir[PATH_MAX];
+	struct push ps;
+	keymgr *km = NULL;
+	uint8_t id[KEYMGR_ID_LEN];
+	size_t n, i;
+	int c, rc, lockfd = -1, ret = SYNC_EXIT_FAIL;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.ctx = ctx;
+	ps.quiet = ctx->quiet;
+	while ((c = getopt_long(argc, argv, "t:qb:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			only = optarg;
+			break;
+		case 'q':
+			ps.quiet = 1;
+			break;
+		case 'b':
+			if (bm_parse_size(optarg, &ps.bwlimit) != 0) {
+				fprintf(stderr, "beemo-sync: bad --bwlimit "
+				    "'%s' (bytes per second, e.g. 10M)\n",
+				    optarg);
+				return SYNC_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(push_usage, stdout);
+			return SYNC_EXIT_OK;
+		default:
+			fputs(push_usage, stderr);
+			return SYNC_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(push_usage, stderr);
+		return SYNC_EXIT_USAGE;
+	}
+	bm_conf_names(ctx->conf, "target", &names, &n);
+	if (only != NULL) {
+		names = &only;
+		n = 1;
+	} else if (n == 0) {
+		sync_log(LOG_ERR, "no [target NAME] section in %s",
+		    bm_conf_path(ctx->conf) ? bm_conf_path(ctx->conf) :
+		    "the configuration (none was read)");
+		return SYNC_EXIT_FAIL;
+	}
+	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0) {
+		sync_log(LOG_ERR, "cannot create %s: %s", ctx->syncdir,
+		    beemo_strerror(rc));
+		return SYNC_EXIT_FAIL;
+	}
+	if ((rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
+		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+	if ((rc = sync_state_load(ctx->statepath, &ps.state)) != 0)
+		goto done;
+	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
+	    (rc = keymgr_open(keydir, &km)) != 0) {
+		sync_log(LOG_ERR, "%s: %s", keydir, rc == BEEMO_ENOSTORE ?
+		    "no appliance here (run 'beemoctl init' first, or give "
+		    "--store)" : beemo_strerror(rc));
+		goto done;
+	}
+	keymgr_appliance_id(km, id);
+	bm_hex(ps.appliance, id, sizeof(id));
+	if ((rc = sync_local_scan(ctx, km, &ps.state, &ps.objs)) != 0 ||
+	    (rc = add_status(&ps, bm_now_ns())) != 0)
+		goto done;
+	/* Copy the names: the state's array may move while pushing. */
+	{
+		char (*tn)[65] = calloc(n ? n : 1, sizeof(*tn));
+		size_t nfail = 0;
+
+		if (tn == NULL) {
+			rc = -ENOMEM;
+			goto done;
+		}
+		for (i = 0; i < n; i++)
+			snprintf(tn[i], sizeof(tn[i]), "%s", names[i]);
+		for (i = 0; i < n; i++) {
+			if (push_target(&ps, tn[i]) != 0) {
+				nfail++;
+				if (*failed)
+					strncat(failed, ", ", sizeof(failed) -
+					    strlen(failed) - 1);
+				strncat(failed, tn[i], sizeof(failed) -
+				    strlen(failed) - 1);
+			}
+			/* Record each target as soon as it is done. */
+			(void)sync_state_save(ctx->statepath, &ps.state);
+		}
+		free(tn);
+		(void)sync_hashcache_save(ctx, &ps.objs);
+		if (nfail > 0) {
+			sync_log(LOG_ERR, "push failed for target%s: %s",
+			    nfail > 1 ? "s" : "", failed);
+			goto done;
+		}
+	}
+	ret = SYNC_EXIT_OK;
+done:
+	keymgr_free(km);
+	sync_objs_free(&ps.objs);
+	sync_state_free(&ps.state);
+	sync_lock_release(lockfd);
+	return ret;
+}

@@ -1,0 +1,53 @@
+/*
+ * sync_rebuild.c -- the one place where beemo-sync uses the store
+ * library: after a recovery, each machine's LMDB index is rebuilt from
+ * the sealed log objects in its packs.  Keeping this call alone in its
+ * own file keeps the rest of beemo-sync independent of fs/.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "sync.h"
+
+struct rebuild_progress {
+	struct sync_progress pr;
+};
+
+static void
+on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct rebuild_progress *p = arg;
+
+	p->pr.bytes_total = total;
+	if (done > p->pr.bytes_done)
+		sync_progress_bytes(&p->pr, done - p->pr.bytes_done);
+}
+
+int
+sync_rebuild_machine(const char *store, keymgr *km, const char *name,
+    const char *pw, size_t pwlen, int progress)
+{
+	struct rebuild_progress p;
+	keymgr_secret *s = NULL;
+	char dir[PATH_MAX], label[96];
+	int rc;
+
+	if ((rc = bm_path(dir, sizeof(dir), "%s/machines/%s", store, name)))
+		return rc;
+	if ((rc = keymgr_unlock_admin(km, name, pw, pwlen, &s)) != 0) {
+		sync_log(LOG_ERR, "machine %s: cannot unlock its key as the "
+		    "administrator: %s", name, keymgr_errmsg(km));
+		return rc;
+	}
+	snprintf(label, sizeof(label), "rebuilding %s", name);
+	sync_progress_start(&p.pr, progress, label, 0, 0);
+	rc = store_rebuild(dir, s, on_progress, &p);
+	sync_progress_end(&p.pr);
+	keymgr_secret_free(s);
+	if (rc != 0)
+		sync_log(LOG_ERR, "machine %s: rebuilding the index of %s "
+		    "failed: %s", name, dir, beemo_strerror(rc));
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * sync_status.c -- `beemo-sync status`: when each target last received a
+ * complete push, from STORE/sync/state.json.  Reads only local files and
+ * takes no lock (the state file is replaced atomically), so it answers
+ * at once even while a push runs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sync.h"
+
+static const char status_usage[] =
+    "usage: beemo-sync [-c FILE] [--store DIR] status [--json]\n";
+
+static const char *
+age(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns)
+{
+	uint64_t s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ULL : 0;
+
+	if (s < 120)
+		snprintf(buf, size, "%llus ago", (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(buf, size, "%llum ago", (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, size, "%lluh ago",
+		    (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, size, "%llud ago",
+		    (unsigned long long)(s / 86400));
+	return buf;
+}
+
+int
+sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sync_state st;
+	const char *const *names;
+	uint64_t now = bm_now_ns();
+	size_t n, i;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			fputs(status_usage, stdout);
+			return SYNC_EXIT_OK;
+		default:
+			fputs(status_usage, stderr);
+			return SYNC_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(status_usage, stderr);
+		return SYNC_EXIT_USAGE;
+	}
+	if (sync_state_load(ctx->statepath, &st) != 0)
+		return SYNC_EXIT_FAIL;
+	/* Configured targets never pushed to appear too. */
+	bm_conf_names(ctx->conf, "target", &names, &n);
+	for (i = 0; i < n; i++)
+		if (sync_state_target(&st, names[i]) == NULL) {
+			sync_state_free(&st);
+			return SYNC_EXIT_FAIL;
+		}
+	if (json) {
+		(void)sync_state_print(stdout, &st);
+		sync_state_free(&st);
+		return SYNC_EXIT_OK;
+	}
+	for (i = 0; i < st.n; i++) {
+		const struct sync_tstate *t = &st.t[i];
+		char when[32], ago[32], sent[32];
+
+		printf("%s:\n", t->name);
+		if (t->last_success_ns)
+			printf("  last success: %s (%s), %s\n",
+			    bm_time_str(when, sizeof(when),
+			    t->last_success_ns), age(ago, sizeof(ago),
+			    t->last_success_ns, now), t->manifest);
+		else
+			printf("  last success: never\n");
+		if (t->last_attempt_ns)
+			printf("  last attempt: %s (%s): %s, sent %llu "
+			    "objects (%s)\n", bm_time_str(when, sizeof(when),
+			    t->last_attempt_ns), age(ago, sizeof(ago),
+			    t->last_attempt_ns, now), t->result,
+			    (unsigned long long)t->objs_sent,
+			    bm_human(sent, sizeof(sent), t->bytes_sent));
+		else
+			printf("  last attempt: never\n");
+	}
+	sync_state_free(&st);
+	return SYNC_EXIT_OK;
+}
