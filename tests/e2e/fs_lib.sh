@@ -1,0 +1,322 @@
+# shellcheck shell=bash
+# fs_lib.sh -- shared functions of the filesystem conformance tests
+# (fs_*.sh), sourced after nothing else: it sources lib.sh itself.
+#
+# The tests check that beemofs behaves like ext4 for what backup clients
+# do.  They run on $MNT, which is a beemofs mount of machine pc1 (lib.sh's
+# t_mount), between fs_mount and fs_umount.
+#
+# Checking the tests themselves: with FS_TEST_DIR set to a directory on
+# ext4, the same test bodies run in a fresh directory under it INSTEAD OF
+# a beemofs mount, and every fs_* test must pass that way; fs_mount and
+# fs_umount then only sync.  CI never sets FS_TEST_DIR.  Snapshot parts
+# are skipped in that mode, unless FS_TEST_SNAPSHOTS=1 too: then
+# fs_umount copies the tree to a snapshot directory and fs_mount shows
+# the snapshots read-only under $MNT/.snapshots/<id>/ with a read-only
+# bind mount (needs root), so the snapshot checks can be checked too.
+# For example, from the build directory:
+#	BEEMO_BUILD=$PWD FS_TEST_DIR=/var/tmp/x FS_TEST_SNAPSHOTS=1 \
+#	    bash ../tests/e2e/fs_tools.sh
+#
+# $BEEMO_SYSCALLS is the syscall torture program (set by meson; defaults
+# to the one in $BEEMO_BUILD).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+export LC_ALL=C
+
+# A command that fails under set -e names itself before the test ends
+# (not in the cleanup, which runs with set +e).
+fs_err() {
+	case $- in
+	*e*) t_log "FAIL: $4:$2: exit status $1: $3" ;;
+	esac
+}
+set -E
+trap 'fs_err $? "$LINENO" "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}"' ERR
+SYSCALLS=${BEEMO_SYSCALLS:-$BEEMO_BUILD/tests/e2e/syscalls}
+FS_BASE=
+FS_SNAPSTORE=
+MNT=
+
+# fs_need CMD PACKAGE...: skip (fail in CI) if a command is missing.
+fs_need() {
+	command -v "$1" >/dev/null ||
+		t_skip "command $1 not found (Debian package $2)"
+}
+
+# fs_cleanup: ext4 mode: undo the snapshot bind mount and remove the test
+# directory when the test passed; then lib.sh's cleanup.
+fs_cleanup() {
+	local rc=$?
+	set +e
+	if [ -n "$FS_BASE" ]; then
+		mountpoint -q "$MNT/.snapshots" 2>/dev/null &&
+			umount -l "$MNT/.snapshots"
+		if [ $rc = 0 ] || [ $rc = 77 ]; then
+			rm -rf "$FS_BASE"
+		else
+			t_log "kept $FS_BASE for inspection"
+		fi
+	fi
+	(exit $rc)
+	t_cleanup
+}
+
+# fs_init: check prerequisites, create the appliance (beemofs mode) or
+# the test directory (ext4 mode), and set MNT.
+fs_init() {
+	[ "$(id -u)" = 0 ] || t_skip "must run as root (chown, mknod)"
+	if [ -n "${FS_TEST_DIR:-}" ]; then
+		mkdir -p "$FS_TEST_DIR"
+		FS_BASE=$(mktemp -d "$FS_TEST_DIR/$T_NAME.XXXXXX")
+		MNT=$FS_BASE/mnt
+		FS_SNAPSTORE=$FS_BASE/snapshots
+		mkdir "$MNT" "$FS_SNAPSTORE"
+		trap fs_cleanup EXIT
+		t_log "ext4 mode: testing $MNT, not beemofs"
+	else
+		[ -c /dev/fuse ] || t_skip "no /dev/fuse"
+		fs_need fusermount3 fuse3
+		[ -x "$BEEMOFS" ] || t_fail "$BEEMOFS not built"
+		MNT=$T/mnt
+		t_appliance
+	fi
+	[ -x "$SYSCALLS" ] || t_fail "$SYSCALLS not built"
+}
+
+# fs_ext4: true in ext4 (FS_TEST_DIR) mode.
+fs_ext4() { [ -n "$FS_BASE" ]; }
+
+# fs_has_snapshots: true when snapshot checks apply.
+fs_has_snapshots() {
+	! fs_ext4 || [ "${FS_TEST_SNAPSHOTS:-0}" = 1 ]
+}
+
+fs_mount() {
+	if ! fs_ext4; then
+		t_mount "$MNT"
+		return
+	fi
+	if [ "${FS_TEST_SNAPSHOTS:-0}" = 1 ]; then
+		mkdir -p "$MNT/.snapshots"
+		mount --bind -o ro "$FS_SNAPSTORE" "$MNT/.snapshots" ||
+			t_fail "bind mount of emulated snapshots"
+	fi
+}
+
+# fs_umount: end the session; beemofs takes a snapshot.
+fs_umount() {
+	local id e
+	if ! fs_ext4; then
+		t_umount "$MNT"
+		return
+	fi
+	sync
+	if [ "${FS_TEST_SNAPSHOTS:-0}" = 1 ]; then
+		umount "$MNT/.snapshots" || t_fail "umount emulated snapshots"
+		id=$(date +%s%N)
+		mkdir "$FS_SNAPSTORE/$id"
+		for e in "$MNT"/* "$MNT"/.[!.]*; do
+			[ -e "$e" ] || [ -L "$e" ] || continue
+			[ "$e" = "$MNT/.snapshots" ] && continue
+			cp -a "$e" "$FS_SNAPSTORE/$id/" ||
+				t_fail "emulated snapshot copy of $e"
+		done
+	fi
+}
+
+fs_remount() {
+	fs_umount
+	fs_mount
+}
+
+# fs_run SECONDS DESCRIPTION CMD...: run CMD with a time limit; fail
+# with DESCRIPTION on timeout or non-zero exit, showing its output.
+fs_run() {
+	local secs=$1 what=$2 rc=0 out
+	shift 2
+	out="$T/run.$(date +%s%N).out"
+	timeout -k 10 "$secs" "$@" >"$out" 2>&1 || rc=$?
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		tail -n 20 "$out" >&2
+		t_fail "$what: timed out after $secs s"
+	fi
+	if [ $rc != 0 ]; then
+		tail -n 40 "$out" >&2
+		t_fail "$what: exit status $rc"
+	fi
+	cat "$out"
+	rm -f "$out"
+}
+
+# fs_snapshot_ids: the snapshot ids now listed in $MNT/.snapshots.
+fs_snapshot_ids() {
+	[ -d "$MNT/.snapshots" ] || return 0
+	find "$MNT/.snapshots" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort
+}
+
+# fs_new_snapshot BEFORE: the one snapshot id listed now and not in the
+# file BEFORE (an earlier fs_snapshot_ids); fails unless exactly one.
+fs_new_snapshot() {
+	local now
+	now=$(fs_snapshot_ids | comm -13 "$1" -)
+	[ -n "$now" ] || t_fail "no new snapshot in $MNT/.snapshots"
+	[ "$(printf '%s\n' "$now" | wc -l)" = 1 ] ||
+		t_fail "several new snapshots in $MNT/.snapshots: $now"
+	[ -d "$MNT/.snapshots/$now" ] ||
+		t_fail "snapshot $now is not a directory"
+	printf '%s\n' "$now"
+}
+
+# fs_manifest DIR OUT: describe the tree DIR in file OUT, one line per
+# property: "PATH<TAB>FIELD<TAB>VALUE", PATH relative ("." is DIR itself)
+# and shell-quoted, in byte order of the paths.  Fields: type, mode, uid,
+# gid, mtime (ns), and as they apply nlink, link (the first path of the
+# tree with the same inode: hard-link groups), size, sha256, target
+# (symlinks), rdev, xattr (all names and hex values except ACLs), acl
+# (getfacl -n).  Directory sizes and link counts are left out: they
+# depend on the filesystem's layout.
+fs_manifest() {
+	local dir=$1 out=$2 p q st type mode uid gid size mtime rdev nlink ino
+	local v
+	declare -A first=()
+	(cd "$dir" && find . -print0) | sort -z >"$out.paths" ||
+		t_fail "listing $dir"
+	: >"$out"
+	while IFS= read -r -d '' p; do
+		q=$(printf '%q' "${p#./}")
+		[ "$p" = . ] && q=.
+		p=$dir/$p
+		st=$(stat -c '%F|%a|%u|%g|%s|%.9Y|%t:%T|%h|%i' -- "$p") ||
+			t_fail "stat $p"
+		IFS='|' read -r type mode uid gid size mtime rdev nlink ino \
+			<<<"$st"
+		case $type in
+		"regular file" | "regular empty file") type="file" ;;
+		directory) type=dir ;;
+		"symbolic link") type=symlink ;;
+		fifo) type=fifo ;;
+		"character special file") type=chardev ;;
+		"block special file") type=blockdev ;;
+		socket) type=socket ;;
+		esac
+		printf '%s\ttype\t%s\n' "$q" "$type" >>"$out"
+		printf '%s\tmode\t%s\n' "$q" "$mode" >>"$out"
+		printf '%s\tuid\t%s\n' "$q" "$uid" >>"$out"
+		printf '%s\tgid\t%s\n' "$q" "$gid" >>"$out"
+		printf '%s\tmtime\t%s\n' "$q" "$mtime" >>"$out"
+		if [ "$type" != dir ]; then
+			printf '%s\tnlink\t%s\n' "$q" "$nlink" >>"$out"
+			if [ "$nlink" -gt 1 ]; then
+				[ -n "${first[$ino]:-}" ] || first[$ino]=$q
+				printf '%s\tlink\t%s\n' "$q" "${first[$ino]}" \
+					>>"$out"
+			fi
+		fi
+		case $type in
+		file)
+			printf '%s\tsize\t%s\n' "$q" "$size" >>"$out"
+			v=$(sha256sum <"$p") || t_fail "reading $p"
+			printf '%s\tsha256\t%s\n' "$q" "${v%% *}" >>"$out"
+			;;
+		symlink)
+			printf '%s\tsize\t%s\n' "$q" "$size" >>"$out"
+			# (the x keeps trailing newlines of the target)
+			v=$(readlink -- "$p" && echo x) || t_fail "readlink $p"
+			v=${v%$'\nx'}
+			printf '%s\ttarget\t%q\n' "$q" "$v" >>"$out"
+			;;
+		chardev | blockdev)
+			printf '%s\trdev\t%s\n' "$q" "$rdev" >>"$out"
+			;;
+		esac
+		v=$(getfattr -h -d -m - -e hex --absolute-names -- "$p") ||
+			t_fail "getfattr $p"
+		v=$(printf '%s\n' "$v" | awk '
+			/^#/ || /^$/ || /^system\.posix_acl_/ { next }
+			{ printf "%s%s", sep, $0; sep = " " }')
+		printf '%s\txattr\t%s\n' "$q" "$v" >>"$out"
+		if [ "$type" != symlink ]; then
+			v=$(getfacl -c -n --absolute-names -- "$p") ||
+				t_fail "getfacl $p"
+			v=$(printf '%s\n' "$v" | grep -v '^$' | paste -sd,)
+			printf '%s\tacl\t%s\n' "$q" "$v" >>"$out"
+		fi
+	done <"$out.paths"
+	rm -f "$out.paths"
+}
+
+# fs_compare EXPECTED DIR WHAT: compare the tree DIR with the manifest
+# EXPECTED (from fs_manifest); fail naming the first differing path and
+# property.  WHAT names DIR in messages.
+fs_compare() {
+	local exp=$1 dir=$2 what=$3 got diff
+	got="$T/manifest.$(date +%s%N)"
+	[ -d "$dir" ] || t_fail "$what: $dir is not a directory"
+	fs_manifest "$dir" "$got"
+	diff=$(awk -F '\t' -v what="$what" '
+		function short(s) {
+			return length(s) > 160 ? substr(s, 1, 160) "..." : s
+		}
+		FNR == NR { k = $1 FS $2; e[k] = $3; order[++n] = k; next }
+		{ k = $1 FS $2; g[k] = $3; gorder[++m] = k }
+		END {
+			bad = 0
+			for (i = 1; i <= n; i++) {
+				k = order[i]
+				split(k, kf, FS)
+				if (kf[1] in gone)
+					continue
+				if (!(k in g)) {
+					if (kf[2] == "type") {
+						msg = "missing"
+						gone[kf[1]] = 1
+					} else
+						msg = kf[2] " missing " \
+						    "(expected " short(e[k]) ")"
+				} else if (g[k] "" != e[k] "") {
+					# ("" forces a string comparison:
+					# awk would compare times as floats)
+					msg = kf[2] ": expected " short(e[k]) \
+					    ", got " short(g[k])
+				} else
+					continue
+				if (bad++ < 10)
+					print what ": " kf[1] ": " msg
+			}
+			for (i = 1; i <= m; i++) {
+				k = gorder[i]
+				if (k in e)
+					continue
+				split(k, kf, FS)
+				if (kf[1] in extra)
+					continue
+				if (kf[2] == "type")
+					extra[kf[1]] = 1
+				if (bad++ < 10)
+					print what ": " kf[1] \
+					    ": unexpected " (kf[2] == "type" ? \
+					    "entry" : kf[2]) " " short(g[k])
+			}
+			if (bad > 10)
+				print what ": ... " bad " differences in all"
+			exit bad > 0
+		}' "$exp" "$got") || {
+		printf '%s\n' "$diff" >&2
+		t_fail "differs from the source: $(printf '%s\n' "$diff" |
+			head -n 1)"
+	}
+	rm -f "$got"
+}
+
+# fs_readonly PATH...: every modification of each PATH (in a snapshot)
+# must fail with EROFS, EPERM or EACCES and change nothing.
+fs_readonly() {
+	local out
+	out=$("$SYSCALLS" --readonly "$@" 2>&1) || {
+		printf '%s\n' "$out" >&2
+		t_fail "snapshot is not read-only: $(printf '%s\n' "$out" |
+			grep FAIL | head -n 1)"
+	}
+}
