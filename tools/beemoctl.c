@@ -40,7 +40,7 @@ usage(FILE *f)
 		   "[ARGS]\n"
 		   "       beemoctl VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\noptions:\n"
 		   "  -c, --config FILE  configuration file (default "
 		   "$BEEMO_CONFIG or " BM_CONF_DEFAULT ")\n"

@@ -49,6 +49,20 @@ for v in "${verbs[@]}"; do
 			t_fail "beemoctl $v: $env is not in beemoctl(8)"
 	done
 done
+# Every other verb listed by beemoctl --help, with all its options.
+for v in $("$BEEMOCTL" --help | sed -n '/^verbs:/,/^$/p' |
+	awk 'NF > 1 { print $1 }'); do
+	case " init admin machine user key " in *" $v "*) continue ;; esac
+	"$BEEMOCTL" "$v" --help >"$T/help.txt" ||
+		t_fail "beemoctl $v --help: exit $?"
+	grep -Fq "beemoctl $v" "$T/page.txt" ||
+		t_fail "beemoctl(8) has no entry for 'beemoctl $v'"
+	for opt in $(grep -oE -- '--[a-z][a-z0-9-]*' "$T/help.txt" | sort -u); do
+		checked=$((checked + 1))
+		grep -Fq -- "$opt" "$T/page.txt" ||
+			t_fail "beemoctl $v: option $opt is not in beemoctl(8)"
+	done
+done
 # The global options too.
 "$BEEMOCTL" --help >"$T/help.txt"
 for opt in $(grep -oE -- '--[a-z][a-z0-9-]*' "$T/help.txt" | sort -u); do
