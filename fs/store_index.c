@@ -523,7 +523,7 @@ do_commit(store *st)
 	int rc, mrc;
 
 	ix_unlock(st);
-	pack_sync_open(st);
+	pack_presync(st);
 	ix_lock(st);
 	if ((rc = journal_flush(st)) != 0 || (rc = log_flush(st)) != 0)
 		goto fail;
@@ -582,8 +582,11 @@ committer(void *arg)
 				mdb_txn_abort(st->txn);
 				txn_begin(st);
 			}
-		} else if ((st->dirty || st->commit_now || st->want_close) &&
-		    st->ix_err == 0) {
+		} else if ((st->loglen > 16 || st->jcount > 0 ||
+		    st->commit_now || st->want_close) && st->ix_err == 0) {
+			/* On the timer, only a transaction that changes the
+			 * namespace is worth a commit: chunks alone are
+			 * referenced by nothing yet. */
 			do_commit(st);
 		}
 		st->commit_now = 0;

@@ -332,7 +332,7 @@ void pack_fd_forget(store *st, uint64_t id);
 int pack_fds_init(store *st);
 void pack_fds_close(store *st);
 /* Commit steps, called by the committer (see store_index.c). */
-void pack_sync_open(store *st);
+void pack_presync(store *st);
 int pack_commit_prepare(store *st);
 void pack_commit_done(store *st, int committed);
 void pack_writer_abort(store *st);

@@ -146,6 +146,20 @@ obj_build(store *st, enum obj_type type, const uint8_t id[OBJ_ID_LEN],
 		ZSTD_CCtx *c = thread_cctx();
 
 		zlen = ZSTD_compressBound(len);
+		/* Big chunks are sampled first: 64 KiB at the fastest level
+		 * tells incompressible data (media, archives, encrypted
+		 * files) for a fraction of a full attempt. */
+		if (c != NULL && len > (256U << 10) &&
+		    (z = malloc(ZSTD_compressBound(64U << 10))) != NULL) {
+			size_t s = ZSTD_compressCCtx(c, z,
+			    ZSTD_compressBound(64U << 10), plain, 64U << 10, 1);
+
+			OPENSSL_cleanse(z, ZSTD_compressBound(64U << 10));
+			free(z);
+			z = NULL;
+			if (ZSTD_isError(s) || s > (64U << 10) - (64U << 10) / 32)
+				c = NULL;
+		}
 		if (c != NULL && (z = malloc(zlen)) != NULL) {
 			zlen = ZSTD_compressCCtx(c, z, zlen, plain, len, level);
 			if (!ZSTD_isError(zlen) && zlen < len - len / 32) {
@@ -559,24 +573,71 @@ pack_rec_put(store *st, const struct pack_writer *pw, uint8_t state)
 	return ix_put(st, IX_PACK, k, sizeof(k), v, sizeof(v));
 }
 
+/* Duplicate the descriptors of every pack with unsynced data (pk_lock
+ * held), so that they can be synced without the lock. */
+static int
+dup_unsynced(store *st, int **fds, size_t *n)
+{
+	size_t i, k = 0;
+	int *v = malloc((st->nclosing + st->ncommitting + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < st->nclosing; i++)
+		if ((v[k] = dup(st->closing[i].fd)) >= 0)
+			k++;
+	for (i = 0; i < st->ncommitting; i++)
+		if ((v[k] = dup(st->committing[i].fd)) >= 0)
+			k++;
+	if (st->pw.fd >= 0 && (v[k] = dup(st->pw.fd)) >= 0)
+		k++;
+	*fds = v;
+	*n = k;
+	return 0;
+}
+
+static int
+sync_fds(int *fds, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (fdatasync(fds[i]) != 0 && rc == 0)
+			rc = -errno;
+		close(fds[i]);
+	}
+	free(fds);
+	return rc;
+}
+
 /*
- * pack_sync_open -- fdatasync the open pack without holding any lock but
- * the descriptor's own (a dup), so writers go on meanwhile.  Called by
- * the committer before it takes the index lock for the real commit: the
- * bulk of the data reaches the disk outside the lock.
+ * pack_presync -- fdatasync every pack with data not yet on disk without
+ * holding any lock (duplicated descriptors), so writers go on meanwhile;
+ * repeat while much was appended during the last pass.  Called by the
+ * committer before it takes the index lock: the bulk of the data reaches
+ * the disk outside the lock, and the sync under it is short.
  */
 void
-pack_sync_open(store *st)
+pack_presync(store *st)
 {
-	int fd = -1;
+	int round, *fds;
+	size_t n;
 
-	pthread_mutex_lock(&st->pk_lock);
-	if (st->pw.fd >= 0)
-		fd = dup(st->pw.fd);
-	pthread_mutex_unlock(&st->pk_lock);
-	if (fd >= 0) {
-		(void)fdatasync(fd);
-		close(fd);
+	for (round = 0; round < 4; round++) {
+		uint64_t before = __atomic_load_n(&st->stored,
+		    __ATOMIC_RELAXED);
+
+		pthread_mutex_lock(&st->pk_lock);
+		if (dup_unsynced(st, &fds, &n) != 0) {
+			pthread_mutex_unlock(&st->pk_lock);
+			return;
+		}
+		pthread_mutex_unlock(&st->pk_lock);
+		(void)sync_fds(fds, n);
+		if (__atomic_load_n(&st->stored, __ATOMIC_RELAXED) - before <
+		    (8U << 20))
+			return;
 	}
 }
 
@@ -585,30 +646,24 @@ pack_commit_prepare(store *st)
 {
 	struct pack_writer *cl;
 	size_t i, n;
-	int rc = 0;
+	int rc = 0, *fds;
 
+	/* Record the packs' states, then sync with pk_lock released:
+	 * writers may append meanwhile, but nothing they append can be
+	 * referenced by this transaction, whose ix_lock we hold. */
 	pthread_mutex_lock(&st->pk_lock);
 	if (st->want_close && st->pw.fd >= 0 && (rc = pack_roll(st)) != 0)
-		goto done;
+		goto unlock;
 	st->want_close = 0;
 	for (i = 0; i < st->nclosing; i++) {
 		cl = &st->closing[i];
-		if (fdatasync(cl->fd) != 0) {
-			rc = -errno;
-			goto done;
-		}
 		if ((rc = pack_rec_put(st, cl, PACK_CLOSED)) != 0)
-			goto done;
+			goto unlock;
 	}
-	if (st->pw.fd >= 0) {
-		if (fdatasync(st->pw.fd) != 0) {
-			rc = -errno;
-			goto done;
-		}
-		if ((rc = pack_rec_put(st, &st->pw, PACK_OPEN)) != 0)
-			goto done;
-	}
-	rc = ix_meta_put_nolog(st, "next_pack", st->next_pack);
+	if (st->pw.fd >= 0 && (rc = pack_rec_put(st, &st->pw, PACK_OPEN)) != 0)
+		goto unlock;
+	if ((rc = ix_meta_put_nolog(st, "next_pack", st->next_pack)) != 0)
+		goto unlock;
 	/* Hand the closing list to pack_commit_done(): packs rolled over
 	 * from now on belong to the next commit. */
 	n = st->nclosing;
@@ -616,7 +671,11 @@ pack_commit_prepare(store *st)
 	st->ncommitting = n;
 	st->closing = NULL;
 	st->nclosing = 0;
-done:
+	if ((rc = dup_unsynced(st, &fds, &n)) != 0)
+		goto unlock;
+	pthread_mutex_unlock(&st->pk_lock);
+	return sync_fds(fds, n);
+unlock:
 	pthread_mutex_unlock(&st->pk_lock);
 	return rc;
 }
