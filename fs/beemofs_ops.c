@@ -662,9 +662,17 @@ inval_main(void *arg)
 	pthread_mutex_lock(&fs->inval_lock);
 	while (!fs->inval_stop) {
 		while (fs->ninval > 0) {
-			uint64_t ino = fs->inval[--fs->ninval];
+			uint64_t ino = fs->inval[--fs->ninval], parent;
+			char name[STORE_NAME_MAX + 1];
 
 			pthread_mutex_unlock(&fs->inval_lock);
+			/* With the writeback cache the kernel keeps its own
+			 * size of a cached inode: dropping the entry lets the
+			 * inode go, and the next lookup sees the store's. */
+			if (ino != STORE_ROOT_INO &&
+			    store_primary(fs->st, ino, &parent, name) == 0)
+				fuse_lowlevel_notify_inval_entry(fs->se, parent,
+				    name, strlen(name));
 			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 			pthread_mutex_lock(&fs->inval_lock);
 		}

@@ -253,6 +253,13 @@ int store_statfs(store *st, struct statvfs *out);
  */
 int store_path(store *st, uint64_t ino, char *buf, size_t size);
 
+/*
+ * store_primary -- the directory and name live inode @ino was created or
+ * last renamed under (also for a file just removed), for invalidating a
+ * kernel's cached entry.  @name has room for STORE_NAME_MAX + 1 bytes.
+ */
+int store_primary(store *st, uint64_t ino, uint64_t *parent, char *name);
+
 /* ---- file contents ------------------------------------------------- */
 
 /*

@@ -22,6 +22,7 @@ struct problem {
 	char object[128];
 	char what[160];
 	uint64_t ino; /* 0: no file */
+	int entry;    /* ino is the directory holding a damaged entry */
 };
 
 struct check {
@@ -35,7 +36,7 @@ struct check {
 	void *pctx;
 };
 
-static void
+static struct problem *
 add_problem(struct check *c, const char *object, const char *what,
     uint64_t ino)
 {
@@ -45,14 +46,16 @@ add_problem(struct check *c, const char *object, const char *what,
 		size_t cap = c->capp ? c->capp * 2 : 64;
 
 		if ((n = realloc(c->p, cap * sizeof(*n))) == NULL)
-			return;
+			return NULL;
 		c->p = n;
 		c->capp = cap;
 	}
 	n = &c->p[c->np++];
+	memset(n, 0, sizeof(*n));
 	snprintf(n->object, sizeof(n->object), "%s", object);
 	snprintf(n->what, sizeof(n->what), "%s", what);
 	n->ino = ino;
+	return n;
 }
 
 static int
@@ -252,16 +255,20 @@ check_table(struct check *c, enum ix_table t, struct packrec *packs,
 		uint8_t *plain;
 		size_t len;
 		uint64_t ino = k.mv_size >= 8 ? bm_be64dec(k.mv_data) : 0;
-		char obj[128], hex[41];
+		char obj[128], hex[81];
 
 		rc = ix_open_sealed(st, t, &k, &v, &plain, &len);
 		if (rc == -EBADMSG || rc == BEEMO_ENOKEY) {
-			bm_hex(hex, k.mv_data, k.mv_size > 20 ? 20 : k.mv_size);
+			bm_hex(hex, k.mv_data, k.mv_size > 40 ? 40 : k.mv_size);
 			snprintf(obj, sizeof(obj), "index record %s/%s",
 			    names[t], hex);
-			add_problem(c, obj, rc == -EBADMSG ?
+			struct problem *p = add_problem(c, obj, rc == -EBADMSG ?
 			    "authentication failed" : "key generation missing",
-			    t == IX_INODE || t == IX_CONTENT ? ino : 0);
+			    t == IX_INODE || t == IX_CONTENT ||
+			    t == IX_DIRENT ? ino : 0);
+
+			if (p != NULL)
+				p->entry = t == IX_DIRENT;
 			rc = 0;
 			continue;
 		}
@@ -291,11 +298,51 @@ check_table(struct check *c, enum ix_table t, struct packrec *packs,
 	return rc;
 }
 
+/*
+ * The path of @ino when its own record is unreadable: found through a
+ * directory entry naming it (ix_lock held).
+ */
+static int
+name_by_entry(store *st, uint64_t ino, char *buf, size_t size)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc, rc = -ENOENT;
+
+	if (mdb_cursor_open(st->txn, st->dbi[IX_DIRENT], &cur) != 0)
+		return -EIO;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct dirent_rec d;
+		uint8_t *plain;
+		size_t len;
+		int ok;
+
+		if (k.mv_size != 32 ||
+		    ix_open_sealed(st, IX_DIRENT, &k, &v, &plain, &len) != 0)
+			continue;
+		ok = len > 0 && dirent_decode(&d, plain, len) == 0 &&
+		    d.ino == ino;
+		free(plain);
+		if (!ok)
+			continue;
+		if (path_locked(st, bm_be64dec(k.mv_data), SEQ_LIVE, buf,
+		    size - STORE_NAME_MAX - 2) == 0) {
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
+			    strcmp(buf, "/") ? "/" : "", d.name);
+			rc = 0;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 int
 store_check(store *st, int read_data, store_check_fn fn, void *ctx,
     store_progress_fn progress, void *pctx, uint64_t *problems)
 {
-	static const enum ix_table sealed[] = {IX_INODE, IX_DIRENT,
+	static const enum ix_table sealed[] = {IX_META, IX_INODE, IX_DIRENT,
 	    IX_CONTENT, IX_SNAP, IX_JOURNAL};
 	struct check c;
 	struct packrec *packs = NULL;
@@ -326,11 +373,28 @@ store_check(store *st, int read_data, store_check_fn fn, void *ctx,
 			fn(ctx, c.p[i].object, c.p[i].what, NULL);
 			continue;
 		}
-		if (store_path(st, c.p[i].ino, path, sizeof(path)) == 0)
+		if (c.p[i].entry && store_path(st, c.p[i].ino, path,
+		    sizeof(path)) == 0) {
+			snprintf(file, sizeof(file), "%s (an entry in it)",
+			    path);
+		} else if (!c.p[i].entry &&
+		    store_path(st, c.p[i].ino, path, sizeof(path)) == 0) {
 			snprintf(file, sizeof(file), "%s", path);
-		else
-			snprintf(file, sizeof(file), "inode %" PRIu64 " (no "
-			    "longer in the live tree)", c.p[i].ino);
+		} else {
+			int found;
+
+			ix_lock(st);
+			found = !c.p[i].entry && name_by_entry(st, c.p[i].ino,
+			    path, sizeof(path)) == 0;
+			ix_unlock(st);
+			if (found)
+				snprintf(file, sizeof(file), "%s", path);
+			else
+				snprintf(file, sizeof(file), "%s %" PRIu64
+				    " (not in the live tree)", c.p[i].entry ?
+				    "an entry of directory" : "inode",
+				    c.p[i].ino);
+		}
 		fn(ctx, c.p[i].object, c.p[i].what, file);
 	}
 	*problems = c.np;

@@ -249,7 +249,8 @@ file_commit(store *st, struct ofile *of)
 		goto fail;
 	}
 	if ((rc = scan(st, of, c, mem, path, &flags)) != 0) {
-		if (rc == BEEMO_EVIRUS)
+		/* Refused: a file that never had content goes entirely. */
+		if (rc == BEEMO_EVIRUS || rc == -EFBIG)
 			drop_new_file(st, of->ino);
 		goto fail;
 	}
@@ -384,9 +385,15 @@ store_create_file(store *st, uint64_t parent, const char *name,
     uint32_t mode, const struct store_cred *cr, int flags,
     struct store_attr *attr, store_file **out)
 {
-	int rc = store_mknod(st, parent, name, S_IFREG | (mode & 07777), 0,
-	    cr, attr);
+	int rc;
 
+	/* Under 1 MiB (one FUSE write) from the hard quota, no new file:
+	 * the EDQUOT of its writes would reach the writer only as EIO at
+	 * close (the kernel's writeback cache reports errors so). */
+	if ((rc = store_quota_check(st, 1U << 20)) != 0)
+		return rc;
+	rc = store_mknod(st, parent, name, S_IFREG | (mode & 07777), 0, cr,
+	    attr);
 	if (rc != 0)
 		return rc;
 	return store_open_file(st, attr->ino, flags & ~O_TRUNC, out);

@@ -305,19 +305,35 @@ ix_del(store *st, enum ix_table t, const void *k, size_t klen)
 	return 0;
 }
 
+/*
+ * Counters in IX_META are sealed like every other value: a changed
+ * next_ino or next_pack would otherwise make the store reuse an inode
+ * number or sweep away committed packs.
+ */
 int
 ix_meta_get(store *st, const char *name, uint64_t *out)
 {
-	MDB_val v;
+	MDB_val k = {strlen(name), (void *)name}, v;
+	uint8_t *plain;
+	size_t len;
 	int rc = ix_get(st, IX_META, name, strlen(name), &v);
 
 	if (rc != 0)
 		return rc;
-	if (v.mv_size != 8)
-		return -EIO;
-	*out = bm_be64dec(v.mv_data);
+	if ((rc = ix_open_sealed(st, IX_META, &k, &v, &plain, &len)) != 0)
+		return rc;
+	if (len != 8) {
+		free(plain);
+		bm_log(LOG_ERR, "index record meta/%s: malformed", name);
+		return -EBADMSG;
+	}
+	*out = bm_be64dec(plain);
+	free(plain);
 	return 0;
 }
+
+static int put_sealed(store *st, enum ix_table t, const uint8_t *k,
+    size_t klen, const void *plain, size_t len, int logit);
 
 int
 ix_meta_put(store *st, const char *name, uint64_t val)
@@ -325,7 +341,8 @@ ix_meta_put(store *st, const char *name, uint64_t val)
 	uint8_t b[8];
 
 	bm_be64enc(b, val);
-	return ix_put(st, IX_META, name, strlen(name), b, 8);
+	return put_sealed(st, IX_META, (const uint8_t *)name, strlen(name), b,
+	    8, 1);
 }
 
 int
@@ -334,7 +351,8 @@ ix_meta_put_nolog(store *st, const char *name, uint64_t val)
 	uint8_t b[8];
 
 	bm_be64enc(b, val);
-	return ix_put_raw(st, IX_META, name, strlen(name), b, 8, 0);
+	return put_sealed(st, IX_META, (const uint8_t *)name, strlen(name), b,
+	    8, 0);
 }
 
 /* ---- versioned records ------------------------------------------------- */
@@ -384,7 +402,7 @@ vaad(uint8_t *aad, enum ix_table t, const void *k, size_t klen)
 /* Put a sealed value at @k. */
 static int
 put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
-    const void *plain, size_t len)
+    const void *plain, size_t len, int logit)
 {
 	uint8_t aad[80], *sealed;
 	size_t aadlen = vaad(aad, t, k, klen);
@@ -394,7 +412,8 @@ put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
 		return -ENOMEM;
 	rc = seal_value(st, aad, aadlen, plain, len, sealed);
 	if (rc == 0)
-		rc = ix_put(st, t, k, klen, sealed, len + SEAL_OVERHEAD);
+		rc = ix_put_raw(st, t, k, klen, sealed, len + SEAL_OVERHEAD,
+		    logit);
 	free(sealed);
 	return rc;
 }
@@ -403,7 +422,7 @@ int
 ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
     const void *plain, size_t len)
 {
-	return put_sealed(st, t, k, klen, plain, len);
+	return put_sealed(st, t, k, klen, plain, len, 1);
 }
 
 int
@@ -413,7 +432,7 @@ ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
 	uint8_t k[64];
 
 	return put_sealed(st, t, k, vkey(k, prefix, plen, st->live_seq), plain,
-	    len);
+	    len, 1);
 }
 
 int
@@ -489,7 +508,7 @@ ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen)
 	if (st->live_seq > 1) {
 		rc = ix_vget(st, t, prefix, plen, st->live_seq - 1, &key, &val);
 		if (rc == 0)
-			return put_sealed(st, t, k, klen, "", 0);
+			return put_sealed(st, t, k, klen, "", 0, 1);
 		if (rc != -ENOENT)
 			return rc;
 	}

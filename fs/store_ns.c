@@ -1328,6 +1328,23 @@ path_locked(store *st, uint64_t ino, uint64_t seq, char *buf, size_t size)
 }
 
 int
+store_primary(store *st, uint64_t ino, uint64_t *parent, char *name)
+{
+	struct inode in;
+	int rc;
+
+	ix_lock(st);
+	rc = inode_get(st, ino & STORE_INO_MASK, SEQ_LIVE, &in);
+	ix_unlock(st);
+	if (rc != 0)
+		return rc;
+	*parent = in.parent;
+	snprintf(name, STORE_NAME_MAX + 1, "%s", in.name);
+	inode_free(&in);
+	return 0;
+}
+
+int
 store_path(store *st, uint64_t ino, char *buf, size_t size)
 {
 	uint64_t seq;

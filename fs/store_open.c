@@ -124,6 +124,19 @@ load_counters(store *st, int creating)
 		return rc == -ENOENT ? BEEMO_EFORMAT : rc;
 	if (ix_meta_get(st, "lsn", &st->lsn) != 0)
 		st->lsn = 0;
+	/* The counters must be above what exists, or a new inode or
+	 * version would take the place of an old one. */
+	if (mdb_cursor_open(st->txn, st->dbi[IX_INODE], &cur) != 0)
+		return -EIO;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == 0 && (k.mv_size != 16 ||
+	    bm_be64dec(k.mv_data) >= st->next_ino ||
+	    ~bm_be64dec((uint8_t *)k.mv_data + 8) > st->live_seq)) {
+		bm_log(LOG_ERR, "%s: index counters below existing records "
+		    "(damaged index: beemoctl rebuild-index)", st->dir);
+		return -EBADMSG;
+	}
 	ix_meta_get(st, "quota_hard", &st->quota_hard);
 	/* Bytes stored: the sum of the packs' committed lengths. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)

@@ -749,7 +749,12 @@ pack_cut(store *st, uint64_t id, uint64_t size)
 	return rc;
 }
 
-/* Remove pack files that no commit ever recorded (ix_lock held). */
+/*
+ * Remove the packs that no commit ever recorded (ix_lock held): a pack
+ * is born ID.pack.open and becomes ID.pack only after a commit recorded
+ * it closed, so only ".open" files unknown to the index are garbage.  A
+ * closed pack the index does not know is left alone, and said.
+ */
 static int
 pack_sweep(store *st)
 {
@@ -767,6 +772,8 @@ pack_sweep(store *st)
 			continue;
 		while ((de = readdir(d)) != NULL) {
 			char file[4096], *end;
+			uint8_t k[8];
+			MDB_val v;
 			uint64_t id;
 
 			if (de->d_name[0] == '.')
@@ -774,11 +781,20 @@ pack_sweep(store *st)
 			id = strtoull(de->d_name, &end, 16);
 			if (end != de->d_name + 16 || strncmp(end, ".pack", 5))
 				continue;
-			if (id < st->next_pack)
+			bm_be64enc(k, id);
+			if (ix_get(st, IX_PACK, k, 8, &v) == 0)
 				continue;
 			if (bm_path(file, sizeof(file), "%s/%s", path,
 			    de->d_name) != 0)
 				continue;
+			if (strcmp(end, ".pack.open") != 0 || id < st->next_pack) {
+				bm_log(LOG_WARNING, "%s: a pack the index does "
+				    "not know (left alone; beemoctl check)",
+				    file);
+				if (id >= st->next_pack)
+					st->next_pack = id + 1;
+				continue;
+			}
 			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
 			if (unlink(file) != 0)
 				rc = -errno;
@@ -819,6 +835,13 @@ pack_recover(store *st)
 		pw.size = bm_be64dec((uint8_t *)v.mv_data + 1);
 		pw.objects = bm_be64dec((uint8_t *)v.mv_data + 9);
 		pw.fd = ((uint8_t *)v.mv_data)[0];
+		if (pw.id >= st->next_pack) {
+			bm_log(LOG_ERR, "index: next pack number %" PRIu64
+			    " is not above pack %016" PRIx64 " (damaged index: "
+			    "beemoctl rebuild-index)", st->next_pack, pw.id);
+			rc = -EBADMSG;
+			break;
+		}
 		/* Open, or closed but killed before the rename: cut back to
 		 * the committed length and close it for good. */
 		if ((rc = pack_cut(st, pw.id, pw.size)) != 0) {
@@ -873,6 +896,17 @@ pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
 	if (bm_be16dec(hdr + 8) != PACK_VERSION) {
 		rc = BEEMO_EVERSION;
 		goto done;
+	}
+	{
+		static const uint8_t zero[6];
+
+		/* Flags and padding: none defined, all must be zero. */
+		if (memcmp(hdr + 10, zero, sizeof(zero)) != 0) {
+			bm_log(LOG_ERR, "%s: pack header has unknown flags",
+			    path);
+			rc = BEEMO_EFORMAT;
+			goto done;
+		}
 	}
 	if (memcmp(hdr + 16, st->machine_id, KEYMGR_ID_LEN) != 0) {
 		bm_log(LOG_ERR, "%s: pack of another machine", path);
