@@ -13,6 +13,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
+#include "bm.h"
 #include "store.h"
 
 struct beemofs {
@@ -37,6 +38,10 @@ struct beemofs {
 	pthread_mutex_t read_lock;
 	char **read_paths;
 	size_t nread, nread_paths;
+
+	/* Reports, quotas, live status (beemofs_report.c); NULL in a
+	 * read-only session. */
+	struct beemofs_report *report;
 };
 
 #define READ_LOG_MAX 10000
@@ -46,6 +51,27 @@ extern const struct fuse_lowlevel_ops beemofs_ops;
 /* Start / stop the invalidation thread. */
 int beemofs_inval_start(struct beemofs *fs);
 void beemofs_inval_stop(struct beemofs *fs);
+
+/*
+ * beemofs_report.c -- report events, quotas and live status of a backup
+ * session (see the file's top comment).  _init (before store_open) points
+ * @so's event hook at the new context and derives the key of the report
+ * spool from @km's appliance key; _start applies the configuration's
+ * quotas and starts the report thread; _ctl answers the control
+ * requests "stats" and "quota set SOFT HARD" (returns 1 when it did);
+ * _stop (before store_close) spools what is queued, writes the final
+ * status file and frees.  NULL contexts are no-ops.  _init and _start
+ * return 0 or a negative errno.
+ */
+struct scan_engine;
+int beemofs_report_init(struct beemofs_report **out, const char *store,
+    const char *machine, const bm_conf *conf, keymgr *km,
+    struct store_opts *so);
+int beemofs_report_start(struct beemofs_report *r, store *st,
+    struct scan_engine *av);
+int beemofs_report_ctl(struct beemofs_report *r, const char *cmd,
+    char *reply, size_t size);
+void beemofs_report_stop(struct beemofs_report *r);
 
 /* errno for a store result (BEEMO_* codes become EIO, see beemofs(8)). */
 int beemofs_errno(int rc);

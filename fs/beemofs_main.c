@@ -192,7 +192,7 @@ ctl_handler(void *ctx, const char *cmd, char *reply, size_t size)
 		    (long)getpid(), (unsigned long long)s.session_files,
 		    (unsigned long long)s.session_bytes,
 		    (unsigned long long)s.stored);
-	} else {
+	} else if (!beemofs_report_ctl(fs->report, cmd, reply, size)) {
 		snprintf(reply, size, "error unknown request\n");
 	}
 }
@@ -314,6 +314,42 @@ journal_reads(struct beemofs *fs, const char *dir, const keymgr_secret *sec)
 	free(fs->read_paths);
 }
 
+/*
+ * Refuse what libfuse or the kernel would refuse, before the store is
+ * touched: options libfuse does not know (parsed on a copy of the
+ * arguments, since parsing consumes them) and a mount point that is not a
+ * directory.
+ */
+static int
+check_fuse_args(const struct fuse_args *args, const char *mountpoint)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se;
+	struct stat sb;
+	int i, rc = 0;
+
+	if (stat(mountpoint, &sb) != 0) {
+		fprintf(stderr, "beemofs: %s: %s\n", mountpoint,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "beemofs: %s: the mount point must be a "
+		    "directory\n", mountpoint);
+		return -1;
+	}
+	for (i = 0; i < args->argc; i++)
+		if (fuse_opt_add_arg(&copy, args->argv[i]) != 0)
+			rc = -1;
+	if (rc == 0 && (se = fuse_session_new(&copy, &beemofs_ops,
+	    sizeof(beemofs_ops), NULL)) != NULL)
+		fuse_session_destroy(se);
+	else
+		rc = -1; /* libfuse said why */
+	fuse_opt_free_args(&copy);
+	return rc;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 /* Tell the waiting parent how it went (see the top comment). */
@@ -375,6 +411,11 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		if ((rc = scan_open(conf, &av)) != 0)
 			return 1; /* scan_open said why */
 		scan_store_opts(av, &so);
+		if ((rc = beemofs_report_init(&fs.report, o->store, o->machine,
+		    conf, km, &so)) != 0) {
+			rc = 1;
+			goto out_scan;
+		}
 	}
 	if ((rc = store_open(dir, sec, &so, &fs.st)) != 0) {
 		bm_log(LOG_ERR, "%s: cannot open the store: %s%s", dir,
@@ -398,6 +439,10 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	if (!fs.rdonly && (rc = store_session_begin(fs.st)) != 0) {
 		bm_log(LOG_ERR, "%s: cannot start the session: %s", dir,
 		    beemo_strerror(rc));
+		rc = 1;
+		goto out_store;
+	}
+	if (beemofs_report_start(fs.report, fs.st, av) != 0) {
 		rc = 1;
 		goto out_store;
 	}
@@ -482,6 +527,8 @@ out_store:
 			    "session", id);
 		}
 	}
+	beemofs_report_stop(fs.report);
+	fs.report = NULL;
 	if (fs.st != NULL && store_close(fs.st) != 0) {
 		bm_log(LOG_ERR, "closing the store failed: some changes may "
 		    "be lost");
@@ -491,6 +538,7 @@ out_store:
 		journal_reads(&fs, dir, sec);
 	pthread_mutex_destroy(&fs.read_lock);
 out_scan:
+	beemofs_report_stop(fs.report);
 	scan_close(av);
 	return rc;
 }
@@ -556,6 +604,10 @@ main(int argc, char **argv)
 		snprintf(fsname, sizeof(fsname), "-ofsname=beemofs:%s,"
 		    "subtype=beemofs", o.machine);
 		fuse_opt_add_arg(&args, fsname);
+	}
+	if (check_fuse_args(&args, co.mountpoint) != 0) {
+		rc = 2;
+		goto out;
 	}
 	if (bm_conf_load(o.config, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "beemofs: %s\n", err);

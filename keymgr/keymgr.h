@@ -421,4 +421,22 @@ int keymgr_open_admin(keymgr *km, const char *pw, size_t pwlen,
  */
 int keymgr_parse_check(const uint8_t *buf, size_t len);
 
+/* ---- keys of the appliance's own records ---------------------------- */
+
+/*
+ * keymgr_appliance_subkey -- derive a 256-bit key for the appliance's own
+ * sealed records (the appliance journal: label "journal") from BEEMO_AES
+ * with HKDF-SHA256 (salt: the appliance id, info:
+ * "beemo/v1/appliance/" @label).  Needs no password: whoever can read
+ * DIR/appliance.key (root) can derive it, and a replacement appliance
+ * derives the same key once keymgr_restore_appliance_key() has rebuilt
+ * appliance.key.
+ * @label: 1 to 32 characters of [a-z0-9-].
+ * @out: receives the key; the caller cleanses it (OPENSSL_cleanse).
+ * Returns 0, -EINVAL (bad label), -ENOENT (no appliance.key yet),
+ * BEEMO_EFORMAT, BEEMO_EFOREIGN, or a negative errno.
+ */
+int keymgr_appliance_subkey(keymgr *km, const char *label,
+    uint8_t out[KEYMGR_SECRET_LEN]);
+
 #endif /* BEEMO_KEYMGR_H */

@@ -23,6 +23,8 @@
  *   ROOT/config/beemo.conf.H.sealed       the configuration file sealed
  *                                         with keymgr_seal_admin()
  *   ROOT/status/STAMP.json                a status file (no file names)
+ *   ROOT/journal/<16 hex>.log             a closed segment of the sealed
+ *                                         appliance journal (bm.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
  *
  * H is the first 16 hex digits of the object's SHA-256, so that a file
@@ -150,6 +152,7 @@ int sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv);
+int sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv);
 
 /*
  * sync_log -- bm_vlog() after erasing the progress line, so that
@@ -331,6 +334,7 @@ enum sync_kind {
 	SYNC_KEY,      /* admin.key or a machine's key file */
 	SYNC_CONFIG,
 	SYNC_STATUS,
+	SYNC_JOURNAL,  /* a closed appliance journal segment */
 };
 
 struct sync_obj {
@@ -551,5 +555,83 @@ const struct sjson *sjson_get(const struct sjson *o, const char *key,
     enum sjson_type type);
 const char *sjson_str(const struct sjson *o, const char *key);
 int sjson_u64(const struct sjson *o, const char *key, uint64_t *out);
+
+/* ---- the appliance journal, live progress (sync_alog.c) -------------- */
+
+/*
+ * sync_alog -- append an entry of @type by "beemo-sync" to the appliance
+ * journal, keyed from @km.  Failures are logged as warnings (the
+ * operation itself is done).  Returns 0 or an error.
+ */
+int sync_alog(const struct sync_ctx *ctx, keymgr *km, const char *type,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * sync_local_journal -- append every closed segment of the appliance
+ * journal to @out as "journal/<16 hex>.log" (SYNC_JOURNAL, content in
+ * memory; the maintenance run closes the current one first).  Returns 0
+ * or an error; logged.
+ */
+int sync_local_journal(const struct sync_ctx *ctx, struct sync_objs *out);
+
+/*
+ * STORE/run/@op.json while an operation runs: sync_run_begin() names it,
+ * sync_run_note() rewrites it from @p (NULL: no counters) at most once a
+ * second unless @force, sync_run_end() removes it.  Thread-safe.
+ */
+void sync_run_begin(const struct sync_ctx *ctx, const char *op);
+void sync_run_note(struct sync_progress *p, int force);
+void sync_run_end(void);
+
+/* ---- reports (sync_report.c) ------------------------------------------ */
+
+/* What the maintenance run learnt of a storage center. */
+struct sync_contact {
+	char name[65];
+	uint64_t time;      /* ns */
+	int ok;
+	char result[256];   /* "ok" or why not */
+};
+
+struct sync_rstate;     /* STORE/reports/state.sealed, see sync_report.c */
+
+/*
+ * sync_rstate_load -- read the report state, sealed under the "reports"
+ * subkey of @km's appliance key (a missing file gives an empty state; a
+ * damaged one is logged, set aside as state.sealed.bad and replaced by an
+ * empty state).  sync_rstate_save replaces it atomically.  Both return
+ * 0 or an error.
+ */
+int sync_rstate_load(const struct sync_ctx *ctx, keymgr *km,
+    struct sync_rstate **out);
+int sync_rstate_save(const struct sync_ctx *ctx, struct sync_rstate *rs);
+void sync_rstate_free(struct sync_rstate *rs);
+
+/* The newest signature file time the last run saw (ns), and the record
+ * of this run, kept in the state. */
+uint64_t *sync_rstate_sigseen(struct sync_rstate *rs);
+
+/* sync_rstate_alerts -- the kinds of the open alerts, comma-separated
+ * (no names: for the status file sent to the centers). */
+void sync_rstate_alerts(const struct sync_rstate *rs, char *buf,
+    size_t size);
+void sync_rstate_run(struct sync_rstate *rs, uint64_t now,
+    const char *result);
+
+struct sync_report_stats {
+	unsigned sent, failed, pending, alerts;
+};
+
+/*
+ * sync_reports_run -- one reporting cycle: take the spool into @rs,
+ * evaluate the "unreachable" condition of every target (from @c, the
+ * sync state and the delay [mail] unreachable_after), send what is due
+ * through [mail] command, journal each mail sent or failed, and save
+ * @rs after each step.  Returns 0, or the error of the first mail that
+ * failed (the rest stays pending); logged.
+ */
+int sync_reports_run(const struct sync_ctx *ctx, keymgr *km,
+    struct sync_rstate *rs, const struct sync_contact *c, size_t nc,
+    struct sync_report_stats *out);
 
 #endif /* BEEMO_SYNC_H */

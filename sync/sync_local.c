@@ -551,7 +551,8 @@ sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
 		    (rc = add_small(out, file, prefix, "", SYNC_KEY)) != 0)
 			goto fail;
 	}
-	if ((rc = add_config(ctx, km, st, out)) != 0)
+	if ((rc = add_config(ctx, km, st, out)) != 0 ||
+	    (rc = sync_local_journal(ctx, out)) != 0)
 		goto fail;
 	names_free(mach, nm);
 	names_free(keys, nk);

@@ -20,8 +20,7 @@ static const struct {
 	{"verify", sync_cmd_verify, "check the copy on every target"},
 	{"recover", sync_cmd_recover, "rebuild an appliance from a target"},
 	{"status", sync_cmd_status, "when each target was last reached"},
-	/* "maintenance" (signature updates at the maintenance
-	 * connection) will be added here as sync_cmd_maintenance. */
+	{"maintenance", sync_cmd_maintenance, "send status, reports, alerts"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -127,6 +127,13 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 		if (!stamp_json(path + 7))
 			return BEEMO_EFORMAT;
 		*kind = SYNC_STATUS;
+	} else if (!strncmp(path, "journal/", 8)) {
+		/* journal/<16 hex>.log, a closed appliance journal segment */
+		p = path + 8;
+		if (strlen(p) != 20 || !hexn(p, 16) || strcmp(p + 16, ".log"))
+			return BEEMO_EFORMAT;
+		*kind = SYNC_JOURNAL;
+		rc = bm_path(local, localsz, "%s", path);
 	} else {
 		return BEEMO_EFORMAT;
 	}

@@ -114,6 +114,7 @@ sync_progress_bytes(struct sync_progress *p, uint64_t n)
 	p->bytes_done += n;
 	maybe_draw_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	sync_run_note(p, 0);
 }
 
 void
@@ -123,6 +124,7 @@ sync_progress_obj(struct sync_progress *p)
 	p->objs_done++;
 	maybe_draw_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	sync_run_note(p, 0);
 }
 
 void

@@ -165,7 +165,7 @@ list_remote(sync_conn *c, const struct sync_objs *objs,
     struct sync_rlist *rl)
 {
 	static const char *const fixed[] = {"manifests", "status", "config",
-	    "keys", "keys/machines"};
+	    "keys", "keys/machines", "journal"};
 	char last[1024] = "", dir[1024];
 	size_t i;
 	int rc;
@@ -457,6 +457,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
 		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+	sync_run_begin(ctx, "push");
 	if ((rc = sync_state_load(ctx->statepath, &ps.state)) != 0)
 		goto done;
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
@@ -483,7 +484,17 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		for (i = 0; i < n; i++)
 			snprintf(tn[i], sizeof(tn[i]), "%s", names[i]);
 		for (i = 0; i < n; i++) {
-			if (push_target(&ps, tn[i]) != 0) {
+			int trc = push_target(&ps, tn[i]);
+			struct sync_tstate *ts = sync_state_target(&ps.state,
+			    tn[i]);
+
+			if (ts != NULL)
+				(void)sync_alog(ctx, km, "push", "push to %s: "
+				    "%s, %llu objects (%llu bytes) sent", tn[i],
+				    ts->result, (unsigned long long)
+				    ts->objs_sent, (unsigned long long)
+				    ts->bytes_sent);
+			if (trc != 0) {
 				nfail++;
 				if (*failed)
 					strncat(failed, ", ", sizeof(failed) -
@@ -504,6 +515,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	ret = SYNC_EXIT_OK;
 done:
+	sync_run_end();
 	keymgr_free(km);
 	sync_objs_free(&ps.objs);
 	sync_state_free(&ps.state);

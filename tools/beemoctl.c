@@ -27,6 +27,9 @@ static const struct {
 	{"rebuild-index", cmd_rebuild_index, "rebuild an index from the packs"},
 	{"scan", cmd_scan, "rescan stored files with current signatures"},
 	{"journal", cmd_journal, "operations of a backup set since it began"},
+	{"quota", cmd_quota, "show or set a machine's quota"},
+	{"status", cmd_status, "the appliance, its machines, what runs now"},
+	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

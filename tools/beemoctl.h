@@ -148,5 +148,34 @@ int cmd_check(struct ctl *ctl, int argc, char **argv);
 int cmd_rebuild_index(struct ctl *ctl, int argc, char **argv);
 int cmd_scan(struct ctl *ctl, int argc, char **argv);
 int cmd_journal(struct ctl *ctl, int argc, char **argv);
+int cmd_quota(struct ctl *ctl, int argc, char **argv);
+int cmd_status(struct ctl *ctl, int argc, char **argv);
+int cmd_metrics(struct ctl *ctl, int argc, char **argv);
+
+/*
+ * ctl_alog -- record a done operation in the appliance journal (bm.h)
+ * with the key derived from @km's appliance key; @type and @who as in
+ * struct bm_alog_entry, the summary from @fmt.  A failure prints a
+ * warning only: the operation itself is done (ctl_report.c).
+ */
+void ctl_alog(const struct ctl *ctl, keymgr *km, const char *type,
+    const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * ctl_report_spool -- bm_report_spool() of @r with the key derived from
+ * the appliance key.  A failure prints a warning and returns its code.
+ */
+int ctl_report_spool(const struct ctl *ctl, const struct bm_report *r);
+
+/*
+ * ctl_report_error -- queue an error report (a failed restore or
+ * deletion) for the e-mail reports: bm_report_spool() of an event of
+ * kind "error" about @machine, keyed "@what:MACHINE:TIME", with subject
+ * @fmt and body @text.  A failure prints a warning only.
+ */
+void ctl_report_error(const struct ctl *ctl, const char *machine,
+    const char *what, const char *text, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 #endif /* BEEMO_BEEMOCTL_H */

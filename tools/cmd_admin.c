@@ -45,6 +45,7 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!ctl->quiet)
 		printf("administrator password changed\n");
+	ctl_alog(ctl, km, "admin", "admin", "administrator password changed");
 	rc = CTL_OK;
 out:
 	bm_free_secret(new, newlen);

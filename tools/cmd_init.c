@@ -123,6 +123,7 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 	keymgr_appliance_id(km, id);
 	bm_hex(hex, id, sizeof(id));
 	printf("%s\n", hex);
+	ctl_alog(ctl, km, "admin", "admin", "appliance %s initialized", hex);
 	rc = CTL_OK;
 out:
 	keymgr_free(km);

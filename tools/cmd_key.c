@@ -151,6 +151,8 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	printf("%u\n", gen);
+	ctl_alog(ctl, km, "key", "admin", "machine %s: SECRET rotated to "
+	    "generation %u", o.args[0], gen);
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, pwlen);
@@ -190,6 +192,9 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		printf("new POSTE key file for machine %s: %s (key SHA-256 "
 		       "%s); earlier POSTE key files no longer work\n",
 		    o.args[0], o.poste_key, info.poste_fpr);
+	ctl_alog(ctl, km, "key", "admin", "machine %s: new POSTE key file "
+	    "issued (key SHA-256 %s); earlier ones revoked", o.args[0],
+	    info.poste_fpr);
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, pwlen);

@@ -89,6 +89,8 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 	if (!ctl->quiet)
 		printf("machine %s added with user %s; POSTE key file: %s\n",
 		    o.args[0], o.user, o.poste_key);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s added with user %s",
+	    o.args[0], o.user);
 	rc = CTL_OK;
 out:
 	bm_free_secret(upw, upwlen);
@@ -228,10 +230,19 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	    (src = store_destroy(dir)) != 0) {
 		ctl_err(ctl, "%s: the keys are removed but the store could "
 		    "not be deleted: %s", dir, beemo_strerror(src));
+		ctl_alog(ctl, km, "machine", "admin", "machine %s removed; "
+		    "deleting its store failed: %s", name,
+		    beemo_strerror(src));
+		ctl_report_error(ctl, name, "delete", "Its keys are erased, "
+		    "so the data can no longer be read; remove the\ndirectory "
+		    "by hand.\n", "%s: deletion of the store failed: %s",
+		    name, beemo_strerror(src));
 		goto out;
 	}
 	if (!ctl->quiet)
 		printf("machine %s removed\n", name);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s removed: keys "
+	    "erased, store deleted", name);
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, pwlen);

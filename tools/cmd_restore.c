@@ -520,6 +520,13 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		    r.errors ? " (with errors)" : "");
 	}
 	rc = r.errors ? CTL_FAIL : CTL_OK;
+	if (r.errors)
+		ctl_report_error(ctl, o.args[0], "restore", "The journal of "
+		    "the machine lists what was restored (beemoctl journal "
+		    "--type error --files).\n", "%s: restore of %s from "
+		    "snapshot %u into %s failed: %d errors, %llu files "
+		    "restored", o.args[0], o.nargs > 2 ? o.args[2] : "/", id,
+		    o.target, r.errors, (unsigned long long)r.files);
 	journal(ctl, &s, &r, id, o.nargs > 2 ? o.args[2] : "/", o.target);
 out:
 	free(dest);

@@ -90,6 +90,8 @@ user_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!ctl->quiet)
 		printf("user %s added to machine %s\n", o.args[1], o.args[0]);
+	ctl_alog(ctl, km, "user", "admin", "user %s added to machine %s",
+	    o.args[1], o.args[0]);
 	rc = CTL_OK;
 out:
 	bm_free_secret(upw, upwlen);
@@ -162,6 +164,8 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 	if (!ctl->quiet)
 		printf("user %s removed from machine %s\n", o.args[1],
 		    o.args[0]);
+	ctl_alog(ctl, km, "user", "admin", "user %s removed from machine %s",
+	    o.args[1], o.args[0]);
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, pwlen);
@@ -206,6 +210,9 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 	if (!ctl->quiet)
 		printf("password of user %s of machine %s %s\n", o.args[1],
 		    o.args[0], reset ? "reset" : "changed");
+	ctl_alog(ctl, km, "user", reset ? "admin" : "user", "password of "
+	    "user %s of machine %s %s", o.args[1], o.args[0], reset ?
+	    "reset" : "changed");
 	rc = CTL_OK;
 out:
 	bm_free_secret(new, newlen);

@@ -59,6 +59,33 @@ unlock(const struct ctl *ctl, const char *machine, const struct ctl_opts *o,
 	return rc == 0 ? 0 : ctl_km_fail(ctl, s->km);
 }
 
+/* Live progress for `beemoctl status`: STORE/run/VERB-PID.json, at most
+ * once a second, about the machine of the last session opened. */
+static char run_machine[80], run_name[96];
+static uint64_t run_last;
+
+static void
+run_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
+    uint64_t files)
+{
+	struct bm_progress bp;
+	uint64_t now = bm_mono_ns();
+
+	if (now - run_last < 1000000000ULL)
+		return;
+	run_last = now;
+	memset(&bp, 0, sizeof(bp));
+	bp.op = p->ctl->verb;
+	bp.machine = run_machine[0] ? run_machine : NULL;
+	bp.started = bm_now_ns() - (now - p->start);
+	bp.done = done;
+	bp.total = total;
+	bp.files = files;
+	snprintf(run_name, sizeof(run_name), "%s-%ld", p->ctl->verb,
+	    (long)getpid());
+	(void)bm_run_progress(p->ctl->store, run_name, &bp);
+}
+
 int
 ctl_session_open(const struct ctl *ctl, const char *machine,
     const struct ctl_opts *o, int rw, struct ctl_session *s)
@@ -67,6 +94,7 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(run_machine, sizeof(run_machine), "%s", machine);
 	s->machine = machine;
 	if (ctl_machine_dir(ctl, machine, s->dir, sizeof(s->dir)) != 0)
 		return CTL_FAIL;
@@ -165,6 +193,7 @@ ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
 	double secs = (double)(now - p->start) / 1e9, rate;
 	char d[32], t[32], r[32], left[32] = "";
 
+	run_progress(p, done, total, files);
 	if (!p->tty || now - p->last < 200000000ULL)
 		return;
 	p->last = now;
@@ -188,6 +217,10 @@ ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
 void
 ctl_progress_end(struct ctl_progress *p)
 {
+	if (run_name[0] != '\0')
+		bm_run_remove(p->ctl->store, run_name);
+	run_name[0] = '\0';
+	run_last = 0;
 	if (p->shown)
 		fputs("\r\033[K", stderr);
 	p->shown = 0;

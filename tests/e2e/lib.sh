@@ -188,3 +188,42 @@ t_umount() {
 		[ $rc = 0 ] || t_fail "beemofs exited with status $rc"
 	fi
 }
+
+# t_mount_session MNT OPTIONS: like t_mount, but OPTIONS are the whole -o
+# list (nothing added), e.g. a read-only restore session
+# "machine=pc1,user=alice,passfile=$T/alice.pw".  t_umount unmounts it.
+t_mount_session() {
+	local mnt=$1 i
+	mkdir -p "$mnt"
+	"$BEEMOFS" "$T/store" "$mnt" -f -o "$2" >>"$T/beemofs.log" 2>&1 &
+	T_MOUNT_PID[$mnt]=$!
+	T_PIDS+=($!)
+	T_MOUNTS+=("$mnt")
+	for i in $(seq 1 200); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "${T_MOUNT_PID[$mnt]}" 2>/dev/null ||
+			t_fail "beemofs -o $2 exited before mounting $mnt"
+		sleep 0.05
+	done
+	t_fail "beemofs -o $2 did not mount $mnt within 10 s"
+}
+
+# t_crash MNT: kill -9 the daemon of MNT (mounted by t_mount or
+# t_mount_session), wait for it, and detach the dead mount.
+t_crash() {
+	local mnt=$1 pid=${T_MOUNT_PID[$1]:-}
+	[ -n "$pid" ] || t_fail "t_crash: nothing mounted at $mnt"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "T_MOUNT_PID[$mnt]"
+	fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null ||
+		true
+	! mountpoint -q "$mnt" || t_fail "t_crash: $mnt still mounted"
+}
+
+# t_sums DIR: every file under DIR with its sha256, sorted by path (for
+# "nothing changed" comparisons).
+t_sums() {
+	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z |
+		xargs -0r sha256sum)
+}

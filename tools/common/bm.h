@@ -4,8 +4,10 @@
  * This small library holds what keymgr, the store, beemofs, beemoctl and
  * beemo-sync all need and what belongs to none of them: error codes and
  * their messages, logging (stderr or syslog), the configuration file,
- * durable file writes, password input, big-endian encoding and a tiny JSON
- * writer for --json listings.  It knows nothing about keys, FUSE or packs.
+ * durable file writes, password input, big-endian encoding, a tiny JSON
+ * writer for --json listings, and the e-mail reports with their spool,
+ * the live status files and the appliance journal.  It knows nothing
+ * about FUSE or packs; the keys of what it seals are given by keymgr.
  *
  * Conventions: functions return 0 or a negative errno; Beemo-specific
  * conditions use the reserved range BEEMO_E* below, which beemo_strerror()
@@ -303,5 +305,182 @@ void bm_json_bool(bm_json *j, const char *key, int val);
 void bm_json_null(bm_json *j, const char *key);
 /* bm_json_time -- a CLOCK_REALTIME ns time as an ISO 8601 string. */
 void bm_json_time(bm_json *j, const char *key, uint64_t ns);
+
+/* ---- reports, live status, the appliance journal ------------------ */
+
+/*
+ * Design.  No Beemo program sends mail while it works.  beemofs and
+ * beemoctl drop one small sealed file per event into the spool
+ * STORE/reports/spool/ (bm_report_spool: written atomically, no network,
+ * nothing to wait for); `beemo-sync maintenance` later turns the spool
+ * and the alert conditions it evaluates into RFC 5322 messages
+ * (bm_mail_format) and pipes them to the sendmail-compatible command of
+ * [mail] command (bm_mail_send), keeping what failed for the next cycle.
+ * A report is an EVENT (mailed once), or the RAISE or CLEAR of a
+ * condition named by its key (one mail when raised, one "resolved" mail
+ * when cleared).  Reports name files, so the spool and the report state
+ * are sealed (bm_sealed_write) under the key that
+ * keymgr_appliance_subkey(km, "reports") derives: no file name reaches
+ * the disk in clear.  Live status: daemons and long operations describe
+ * themselves in STORE/run/NAME.json (bm_run_write), replaced by rename
+ * without fsync -- live information, not records, and no file names.
+ */
+enum bm_report_state {
+	BM_REPORT_EVENT = 0,
+	BM_REPORT_RAISE = 1,
+	BM_REPORT_CLEAR = 2,
+};
+
+struct bm_report {
+	const char *kind;    /* "virus", "error", "unscanned", "damage",
+	                        "quota" */
+	const char *machine; /* NULL: about the appliance itself */
+	const char *key;     /* condition or de-duplication key,
+	                        "virus:pc1:/a/b:Sig", "quota:pc1" */
+	enum bm_report_state state;
+	const char *subject; /* one line, UTF-8 */
+	const char *text;    /* body, UTF-8, LF line ends */
+};
+
+/*
+ * bm_report_spool -- queue report @r for the next maintenance cycle as
+ * STORE/reports/spool/<time ns>-<pid>-<n>.sealed (mode 0600; directories
+ * created 0700), JSON sealed under @key (the "reports" subkey).
+ * Returns 0, -EINVAL (no kind, key or subject), or a negative errno.
+ */
+int bm_report_spool(const char *store, const uint8_t key[32],
+    const struct bm_report *r);
+
+/*
+ * bm_sealed_write / bm_sealed_read -- a small file sealed with
+ * AES-256-GCM under @key: magic "BMSEALRP", be32 version 1, a random
+ * 12-byte nonce, the ciphertext and the 16-byte tag; the magic, version
+ * and @label ("spool", "report-state") are the associated data, so a
+ * file cannot pass for another kind.  _write is bm_write_file_atomic()
+ * (mode 0600, @exclusive as there).  _read refuses files over @maxlen;
+ * *@out (NUL-terminated, caller frees) receives the plaintext.
+ * Return 0, -EBADMSG (damaged, or another key), BEEMO_EFORMAT,
+ * BEEMO_EVERSION, -EFBIG, or a negative errno.
+ */
+int bm_sealed_write(const char *path, const uint8_t key[32],
+    const char *label, const void *buf, size_t len, int exclusive);
+int bm_sealed_read(const char *path, const uint8_t key[32],
+    const char *label, size_t maxlen, uint8_t **out, size_t *outlen);
+
+struct bm_mail {
+	const char *from;    /* one address */
+	const char *to;      /* comma-separated addresses */
+	const char *subject; /* UTF-8; RFC 2047 encoded when not ASCII */
+	const char *body;    /* UTF-8, LF line ends */
+	const char *const *headers; /* NULL-terminated extra "Name: value"
+	                               lines (ASCII), or NULL */
+};
+
+/*
+ * bm_mail_format -- an RFC 5322 message with Date (@now_ns), Message-ID,
+ * From, To, Subject, MIME-Version, a text/plain UTF-8 body (7bit when it
+ * is short-lined ASCII, else quoted-printable) and Auto-Submitted.  Lines
+ * end with LF, as `sendmail -t -i` reads them.
+ * @out: receives a malloc'd NUL-terminated message of @outlen bytes.
+ * Returns 0, -EINVAL (an address or header holds a control character or
+ * is empty), or -ENOMEM.
+ */
+int bm_mail_format(const struct bm_mail *m, uint64_t now_ns, char **out,
+    size_t *outlen);
+
+/*
+ * bm_mail_send -- run @command (split at blanks, no shell; recipients
+ * come from the To header: use -t) with @msg on its standard input, and
+ * wait at most @timeout_ms for it to exit (then it is killed).
+ * @err: receives a sentence on failure (the status and the first line
+ * the command printed).  Returns 0, -EINVAL (empty command), -ETIMEDOUT,
+ * BEEMO_EREMOTE (the command failed), or a negative errno.
+ */
+int bm_mail_send(const char *command, const char *msg, size_t len,
+    unsigned timeout_ms, char *err, size_t errlen);
+
+/*
+ * bm_run_write -- replace STORE/run/@name.json with @len bytes of @text
+ * (mode 0600, by rename, not fsynced).  bm_run_remove deletes it.
+ * Returns 0 or a negative errno.
+ */
+int bm_run_write(const char *store, const char *name, const char *text,
+    size_t len);
+void bm_run_remove(const char *store, const char *name);
+
+/* A long operation in progress (push, maintenance, restore, check). */
+struct bm_progress {
+	const char *op, *machine, *target; /* NULL when not relevant */
+	uint64_t started;                  /* ns */
+	uint64_t done, total;              /* bytes (total 0: unknown) */
+	uint64_t files, objs_done, objs_total;
+};
+
+/* bm_run_progress -- bm_run_write(@store, @name, ...) of @p with our pid
+ * (format "beemo-progress", version 1).  Returns 0 or a negative
+ * errno. */
+int bm_run_progress(const char *store, const char *name,
+    const struct bm_progress *p);
+
+/* What a machine's status file and beemofs' "stats" answer hold. */
+struct bm_mstatus {
+	const char *machine;
+	int mounted;                /* a backup session runs */
+	long pid;                   /* of that beemofs, else 0 */
+	uint64_t updated;           /* ns */
+	uint64_t session;           /* start of the session (ns), or 0 */
+	uint64_t session_files, session_bytes; /* committed, written */
+	uint64_t added, changed, deleted, renamed;
+	uint64_t files, dirs, bytes, stored, packs;
+	uint32_t snapshots;
+	uint64_t last_snapshot;     /* ns, 0: none */
+	uint64_t quota_soft, quota_hard; /* stored bytes, 0: none */
+	unsigned signatures;        /* of the daemon's antivirus engine */
+};
+
+/* bm_mstatus_json -- @s as one line of JSON (format "beemo-machine-
+ * status", version 1) in a malloc'd string.  Returns 0 or -ENOMEM. */
+int bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *len);
+
+/*
+ * The appliance journal: key, user and machine operations, pushes,
+ * maintenance runs and reports, in STORE/journal/ as append-only segment
+ * files of records sealed with AES-256-GCM under @key (derived from the
+ * appliance key: keymgr_appliance_subkey(km, "journal")).  Each record's
+ * sequence number and time are authenticated, so a record removed,
+ * replaced or moved is detected; an append is fsynced before it returns.
+ * bm_alog_rotate closes the current segment, which beemo-sync then sends
+ * off-site (closed segments never change).  Format: beemo-store(5).
+ */
+struct bm_alog_entry {
+	uint64_t seq;             /* set when listing */
+	uint64_t time;            /* ns; 0 on append: now */
+	const char *type;         /* "admin", "machine", "user", "key",
+	                             "quota", "push", "maintenance", "report" */
+	const char *who;          /* "admin", "user alice", "beemo-sync" */
+	const char *summary;      /* one line */
+	const char *const *files; /* what it concerns, or none */
+	size_t nfiles;
+};
+
+/* bm_alog_append -- append @e.  Returns 0, -EINVAL, -EFBIG (over 1 MiB),
+ * or a negative errno. */
+int bm_alog_append(const char *store, const uint8_t key[32],
+    const struct bm_alog_entry *e);
+
+/*
+ * bm_alog_list -- every entry at or after @since (ns) of @type (NULL:
+ * all), oldest first, to @fn (nonzero stops).  A record that fails
+ * authentication, or missing sequence numbers, are logged naming the
+ * file and make the call return -EBADMSG after the others were listed.
+ * Returns 0, -EBADMSG, or a negative errno.
+ */
+typedef int (*bm_alog_fn)(void *ctx, const struct bm_alog_entry *e);
+int bm_alog_list(const char *store, const uint8_t key[32], uint64_t since,
+    const char *type, bm_alog_fn fn, void *ctx);
+
+/* bm_alog_rotate -- close the current segment if it holds records.
+ * Returns 0 or a negative errno. */
+int bm_alog_rotate(const char *store);
 
 #endif /* BEEMO_BM_H */

@@ -1,0 +1,618 @@
+/*
+ * beemofs_report.c -- what a backup session tells the rest of the
+ * appliance: report events, the machine's quotas, and its live status.
+ *
+ * Events.  The store calls beemofs_report_event() (its store_opts.event
+ * hook) when it refuses an infected file, commits one unscanned, fails
+ * to commit one, or meets a damaged object -- sometimes from deep inside
+ * the store with its index lock held.  So the hook only formats the
+ * report and queues it in memory (bounded: REP_QUEUE_MAX, the rest are
+ * counted and reported as one); the report thread writes the queue to
+ * the spool STORE/reports/spool/ (bm_report_spool; sealed, for reports
+ * name files, under the appliance's "reports" subkey), and `beemo-sync
+ * maintenance` mails it later.  Nothing here waits on the network or on
+ * a mail command, and the same key (virus in one file, damage of one
+ * object) is queued at most once per REP_REPEAT_NS.
+ *
+ * Quotas.  At start the [machine NAME] quota_soft and quota_hard keys of
+ * the configuration, when set, replace the store's values (the
+ * configuration wins; `beemoctl quota` refuses to change a limit that it
+ * sets).  The report thread compares the stored bytes with the soft
+ * limit every REP_TICK_NS: at start it spools the current state of the
+ * condition "quota:NAME" (raise or clear: the maintenance cycle ignores
+ * a state it already knows), and at each crossing during the session it
+ * spools the new state and journals a "quota" entry.  The hard limit is
+ * the store's (writes fail with EDQUOT, statfs shows it).
+ *
+ * Live status.  The control socket's "stats" request answers with the
+ * machine status (bm_mstatus_json) at once; the same text is written to
+ * STORE/run/machine-NAME.json at start, every REP_STATUS_NS and at the
+ * end (with "mounted": false), for `beemoctl status` and `metrics` to
+ * show machines that are not mounted.
+ *
+ * Threads: the hook runs on any store thread, the control requests on
+ * the socket's thread, the rest on the report thread.  r->lock protects
+ * the queue, the recent keys, stop and over, and is never held while
+ * calling the store; r->qlock makes one quota check at a time (lock
+ * order: qlock, then the store's locks, then lock).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "beemofs.h"
+#include "bm.h"
+#include "scan.h"
+
+#define REP_QUEUE_MAX 256
+#define REP_RECENT 64
+#define REP_REPEAT_NS (600ULL * 1000000000ULL)  /* same key: 10 min */
+#define REP_TICK_NS (1000000000ULL)             /* quota check */
+#define REP_STATUS_NS (5ULL * 1000000000ULL)    /* status file */
+
+struct rep_event {
+	char *kind, *key, *subject, *text;
+};
+
+struct beemofs_report {
+	uint8_t *key;                /* of the spool; secure heap */
+	char store[PATH_MAX];
+	char machine[80];
+	char status_name[96];        /* "machine-NAME" */
+	const bm_conf *conf;
+	store *st;                   /* set by start */
+	struct scan_engine *av;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct rep_event q[REP_QUEUE_MAX]; /* lock */
+	size_t nq;                   /* lock */
+	uint64_t dropped;            /* lock: queue full */
+	struct {
+		uint64_t hash, at;    /* of a key queued recently */
+	} recent[REP_RECENT];        /* lock */
+	unsigned next_recent;        /* lock */
+	pthread_mutex_t qlock;       /* serializes check_quota() */
+	int over;                    /* lock: over soft: -1 unknown */
+	int stop;                    /* lock */
+	int started;
+	pthread_t th;
+};
+
+/* ---- events -------------------------------------------------------------- */
+
+static void
+event_free(struct rep_event *e)
+{
+	free(e->kind);
+	free(e->key);
+	free(e->subject);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+/* FNV-1a: keys are remembered by a 64-bit hash (a collision only
+ * delays one report by REP_REPEAT_NS at worst). */
+static uint64_t
+key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return h;
+}
+
+/* Queue one report (takes r->lock).  A @key queued within
+ * REP_REPEAT_NS is dropped. */
+static void
+queue(struct beemofs_report *r, const char *kind, const char *key,
+    const char *subject, const char *text)
+{
+	struct rep_event e;
+	uint64_t now = bm_now_ns(), h = key_hash(key);
+	unsigned i;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < REP_RECENT; i++) {
+		if (r->recent[i].hash == h && r->recent[i].at != 0 &&
+		    now - r->recent[i].at < REP_REPEAT_NS) {
+			pthread_mutex_unlock(&r->lock);
+			return;
+		}
+	}
+	i = r->next_recent++ % REP_RECENT;
+	r->recent[i].hash = h;
+	r->recent[i].at = now;
+	if (r->nq == REP_QUEUE_MAX) {
+		r->dropped++;
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	e.kind = strdup(kind);
+	e.key = strdup(key);
+	e.subject = strdup(subject);
+	e.text = strdup(text);
+	if (!e.kind || !e.key || !e.subject || !e.text) {
+		event_free(&e);
+		r->dropped++;
+	} else {
+		r->q[r->nq++] = e;
+		pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void
+event_hook(void *ctx, enum store_event ev, const char *path,
+    const char *detail)
+{
+	struct beemofs_report *r = ctx;
+	char key[4500], subject[4500], text[9000], when[32];
+	const char *m = r->machine, *p = path ? path : "(no file)";
+	const char *d = detail ? detail : "";
+	const char *kind;
+
+	bm_time_str(when, sizeof(when), bm_now_ns());
+	switch (ev) {
+	case STORE_EV_VIRUS:
+		kind = "virus";
+		snprintf(key, sizeof(key), "virus:%s:%s:%s", m, p, d);
+		snprintf(subject, sizeof(subject), "%s: virus %s found in %s",
+		    m, d, p);
+		snprintf(text, sizeof(text), "At %s the antivirus found %s in "
+		    "%s, written to the backup of machine %s.\nThe file was "
+		    "refused: it is not backed up, and the earlier version, "
+		    "if any,\nis kept.  The client saw its close() fail.\n",
+		    when, d, p, m);
+		break;
+	case STORE_EV_UNSCANNED:
+		kind = "unscanned";
+		snprintf(key, sizeof(key), "unscanned:%s:%s", m, p);
+		snprintf(subject, sizeof(subject), "%s: %s backed up without "
+		    "antivirus scan", m, p);
+		snprintf(text, sizeof(text), "At %s the file %s of machine %s "
+		    "was backed up without an\nantivirus scan: %s ([scan] "
+		    "max_file_size).\n", when, p, m, d);
+		break;
+	case STORE_EV_COMMIT_FAIL:
+		kind = "error";
+		snprintf(key, sizeof(key), "backup:%s:%s:%s", m, p, d);
+		snprintf(subject, sizeof(subject), "%s: backup of %s failed",
+		    m, p);
+		snprintf(text, sizeof(text), "At %s the file %s of machine %s "
+		    "could not be backed up: %s.\nThe earlier version, if "
+		    "any, is kept.\n", when, p, m, d);
+		break;
+	case STORE_EV_DAMAGE:
+		kind = "damage";
+		snprintf(key, sizeof(key), "damage:%s:%s", m, d);
+		snprintf(subject, sizeof(subject), "%s: damaged data in the "
+		    "store (%s)", m, d);
+		snprintf(text, sizeof(text), "At %s the store of machine %s "
+		    "met a damaged object: %s%s%s.\nRun `beemoctl check %s "
+		    "--read-data` to list what it affects.\n", when, m, d,
+		    path ? ", reading " : "", path ? path : "", m);
+		break;
+	default:
+		return;
+	}
+	queue(r, kind, key, subject, text);
+}
+
+/* ---- quotas -------------------------------------------------------------- */
+
+/* The configuration's limits: @set says which keys are given. */
+static void
+conf_quota(const struct beemofs_report *r, uint64_t *soft, uint64_t *hard,
+    int *set_soft, int *set_hard)
+{
+	*set_soft = bm_conf_get(r->conf, "machine", r->machine, "quota_soft",
+	    NULL) != NULL;
+	*set_hard = bm_conf_get(r->conf, "machine", r->machine, "quota_hard",
+	    NULL) != NULL;
+	*soft = bm_conf_get_size(r->conf, "machine", r->machine, "quota_soft",
+	    0);
+	*hard = bm_conf_get_size(r->conf, "machine", r->machine, "quota_hard",
+	    0);
+}
+
+static void
+journal_quota(struct beemofs_report *r, const char *who, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void
+journal_quota(struct beemofs_report *r, const char *who, const char *fmt,
+    ...)
+{
+	struct store_journal_entry e;
+	char summary[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(summary, sizeof(summary), fmt, ap);
+	va_end(ap);
+	memset(&e, 0, sizeof(e));
+	e.type = "quota";
+	e.who = who;
+	e.summary = summary;
+	if ((rc = store_journal_add(r->st, &e)) != 0)
+		bm_log(LOG_WARNING, "%s: cannot journal: %s", summary,
+		    beemo_strerror(rc));
+}
+
+/*
+ * Compare the stored bytes with the soft limit; spool the state of
+ * "quota:NAME" at the first check and at each change, and journal each
+ * change.  @who names what changed it ("beemofs" for the data itself).
+ */
+static void
+check_quota(struct beemofs_report *r)
+{
+	struct store_stats s;
+	uint64_t soft, hard;
+	char key[96], subject[256], text[1024], a[32], b[32];
+	int over, was;
+
+	pthread_mutex_lock(&r->qlock);
+	if (store_stats(r->st, &s) != 0 ||
+	    store_quota_get(r->st, &soft, &hard) != 0)
+		goto out;
+	over = soft != 0 && s.stored > soft;
+	pthread_mutex_lock(&r->lock);
+	was = r->over;
+	r->over = over;
+	pthread_mutex_unlock(&r->lock);
+	if (was == over)
+		goto out;
+	bm_human(a, sizeof(a), s.stored);
+	bm_human(b, sizeof(b), soft);
+	snprintf(key, sizeof(key), "quota:%s", r->machine);
+	if (over) {
+		snprintf(subject, sizeof(subject), "%s is over its quota: %s "
+		    "stored, soft limit %s", r->machine, a, b);
+		snprintf(text, sizeof(text), "Machine %s stores %s (%" PRIu64
+		    " bytes, deduplicated and compressed), over its soft "
+		    "quota of %s (%" PRIu64 " bytes).\n%s", r->machine, a,
+		    s.stored, b, soft, hard ? "Past the hard limit its "
+		    "backups will fail.\n" : "");
+	} else {
+		snprintf(subject, sizeof(subject), "%s is back under its "
+		    "quota: %s stored%s%s", r->machine, a,
+		    soft ? ", soft limit " : "", soft ? b : "");
+		snprintf(text, sizeof(text), "Machine %s stores %s (%" PRIu64
+		    " bytes)%s%s.\n", r->machine, a, s.stored,
+		    soft ? ", under its soft quota of " : "; it has no soft "
+		    "quota any more", soft ? b : "");
+	}
+	{
+		struct bm_report rep = {"quota", r->machine, key, over ?
+		    BM_REPORT_RAISE : BM_REPORT_CLEAR, subject, text};
+		int rc = bm_report_spool(r->store, r->key, &rep);
+
+		if (rc != 0)
+			bm_log(LOG_ERR, "%s: cannot spool the quota report: %s",
+			    r->store, beemo_strerror(rc));
+	}
+	if (was >= 0)
+		journal_quota(r, "beemofs", "%s", subject);
+out:
+	pthread_mutex_unlock(&r->qlock);
+}
+
+/* Apply the configuration's limits to the store (the configuration
+ * wins). */
+static void
+apply_conf_quota(struct beemofs_report *r)
+{
+	uint64_t soft, hard, csoft, chard;
+	int ss, sh, rc;
+
+	conf_quota(r, &csoft, &chard, &ss, &sh);
+	if ((!ss && !sh) || store_quota_get(r->st, &soft, &hard) != 0)
+		return;
+	if ((!ss || csoft == soft) && (!sh || chard == hard))
+		return;
+	if (ss)
+		soft = csoft;
+	if (sh)
+		hard = chard;
+	if ((rc = store_quota_set(r->st, soft, hard)) != 0) {
+		bm_log(LOG_ERR, "cannot apply the quota of [machine %s]: %s",
+		    r->machine, beemo_strerror(rc));
+		return;
+	}
+	bm_log(LOG_NOTICE, "quota of %s from the configuration: soft %" PRIu64
+	    ", hard %" PRIu64 " bytes", r->machine, soft, hard);
+	journal_quota(r, "configuration", "quota set from the configuration:"
+	    " soft %" PRIu64 " bytes, hard %" PRIu64 " bytes", soft, hard);
+}
+
+/* ---- live status --------------------------------------------------------- */
+
+static int
+status_json(struct beemofs_report *r, int mounted, char **out, size_t *len)
+{
+	struct bm_mstatus m;
+	struct store_stats s;
+	struct store_session ss;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	if ((rc = store_stats(r->st, &s)) != 0)
+		return rc;
+	store_session_counts(r->st, &ss);
+	m.machine = r->machine;
+	m.mounted = mounted;
+	m.pid = mounted ? (long)getpid() : 0;
+	m.updated = bm_now_ns();
+	m.session = mounted ? ss.id : 0;
+	m.session_files = s.session_files;
+	m.session_bytes = s.session_bytes;
+	m.added = ss.added;
+	m.changed = ss.changed;
+	m.deleted = ss.deleted;
+	m.renamed = ss.renamed;
+	m.files = s.files;
+	m.dirs = s.dirs;
+	m.bytes = s.bytes;
+	m.stored = s.stored;
+	m.packs = s.packs;
+	m.snapshots = s.snapshots;
+	m.last_snapshot = s.last_snapshot;
+	(void)store_quota_get(r->st, &m.quota_soft, &m.quota_hard);
+	m.signatures = r->av ? scan_signature_count(r->av) : 0;
+	return bm_mstatus_json(&m, out, len);
+}
+
+static void
+write_status(struct beemofs_report *r, int mounted)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if ((rc = status_json(r, mounted, &text, &len)) == 0) {
+		rc = bm_run_write(r->store, r->status_name, text, len);
+		free(text);
+	}
+	if (rc != 0)
+		bm_log(LOG_WARNING, "cannot write the status file %s/run/%s."
+		    "json: %s", r->store, r->status_name, beemo_strerror(rc));
+}
+
+/* ---- the thread ---------------------------------------------------------- */
+
+static void
+spool_all(struct beemofs_report *r)
+{
+	struct rep_event q[REP_QUEUE_MAX];
+	uint64_t dropped;
+	size_t n, i;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->nq;
+	memcpy(q, r->q, n * sizeof(q[0]));
+	r->nq = 0;
+	dropped = r->dropped;
+	r->dropped = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++) {
+		struct bm_report rep = {q[i].kind, r->machine, q[i].key,
+		    BM_REPORT_EVENT, q[i].subject, q[i].text};
+
+		if ((rc = bm_report_spool(r->store, r->key, &rep)) != 0)
+			bm_log(LOG_ERR, "cannot spool a report of %s: %s",
+			    r->machine, beemo_strerror(rc));
+		event_free(&q[i]);
+	}
+	if (dropped > 0) {
+		char key[128], subject[256];
+		struct bm_report rep = {"error", r->machine, key,
+		    BM_REPORT_EVENT, subject, "The journal of the machine "
+		    "lists them (beemoctl journal).\n"};
+
+		snprintf(key, sizeof(key), "dropped:%s:%" PRIu64, r->machine,
+		    bm_now_ns());
+		snprintf(subject, sizeof(subject), "%s: %" PRIu64 " more "
+		    "events were not reported one by one", r->machine,
+		    dropped);
+		(void)bm_report_spool(r->store, r->key, &rep);
+	}
+}
+
+static void *
+report_thread(void *arg)
+{
+	struct beemofs_report *r = arg;
+	uint64_t last_status = 0, last_quota = 0;
+	struct timespec ts;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		if (!r->stop && r->nq == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&r->cv, &r->lock, &ts);
+		}
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		spool_all(r);
+		if (stop)
+			break;
+		if (bm_mono_ns() - last_quota >= REP_TICK_NS) {
+			last_quota = bm_mono_ns();
+			check_quota(r);
+		}
+		if (bm_mono_ns() - last_status >= REP_STATUS_NS) {
+			last_status = bm_mono_ns();
+			write_status(r, 1);
+		}
+	}
+	return NULL;
+}
+
+/* ---- the interface ------------------------------------------------------- */
+
+int
+beemofs_report_init(struct beemofs_report **out, const char *storedir,
+    const char *machine, const bm_conf *conf, keymgr *km,
+    struct store_opts *so)
+{
+	struct beemofs_report *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	if ((r->key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN)) == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	if ((rc = keymgr_appliance_subkey(km, "reports", r->key)) != 0) {
+		bm_log(LOG_ERR, "the key of the report spool: %s",
+		    keymgr_errmsg(km));
+		goto fail;
+	}
+	rc = -ENAMETOOLONG;
+	if (bm_path(r->store, sizeof(r->store), "%s", storedir) != 0 ||
+	    bm_path(r->machine, sizeof(r->machine), "%s", machine) != 0 ||
+	    bm_path(r->status_name, sizeof(r->status_name), "machine-%s",
+	    machine) != 0)
+		goto fail;
+	r->conf = conf;
+	r->over = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->qlock, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	so->event = event_hook;
+	so->event_ctx = r;
+	*out = r;
+	return 0;
+
+fail:
+	OPENSSL_secure_clear_free(r->key, KEYMGR_SECRET_LEN);
+	free(r);
+	return rc;
+}
+
+int
+beemofs_report_start(struct beemofs_report *r, store *st,
+    struct scan_engine *av)
+{
+	int rc;
+
+	if (r == NULL)
+		return 0;
+	r->st = st;
+	r->av = av;
+	apply_conf_quota(r);
+	check_quota(r);
+	write_status(r, 1);
+	if ((rc = -pthread_create(&r->th, NULL, report_thread, r)) != 0) {
+		bm_log(LOG_ERR, "cannot start the report thread: %s",
+		    beemo_strerror(rc));
+		return rc;
+	}
+	r->started = 1;
+	return 0;
+}
+
+void
+beemofs_report_stop(struct beemofs_report *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	if (r->started) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->th, NULL);
+		check_quota(r);
+		write_status(r, 0);
+	}
+	for (i = 0; i < r->nq; i++)
+		event_free(&r->q[i]);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->qlock);
+	pthread_mutex_destroy(&r->lock);
+	OPENSSL_secure_clear_free(r->key, KEYMGR_SECRET_LEN);
+	free(r);
+}
+
+/* "quota set SOFT HARD" (bytes, or "-" for unchanged). */
+static void
+quota_set(struct beemofs_report *r, const char *args, char *reply,
+    size_t size)
+{
+	char a[32], b[32];
+	uint64_t soft, hard, ns, nh, csoft, chard;
+	int ss, sh, rc;
+
+	if (sscanf(args, "%31s %31s", a, b) != 2 ||
+	    (strcmp(a, "-") && bm_parse_u64(a, &ns) != 0) ||
+	    (strcmp(b, "-") && bm_parse_u64(b, &nh) != 0)) {
+		snprintf(reply, size, "error usage: quota set SOFT|- HARD|-\n");
+		return;
+	}
+	conf_quota(r, &csoft, &chard, &ss, &sh);
+	if ((ss && strcmp(a, "-")) || (sh && strcmp(b, "-"))) {
+		snprintf(reply, size, "error %s is set by the configuration "
+		    "(%s, [machine %s]); change it there\n", ss && strcmp(a,
+		    "-") ? "quota_soft" : "quota_hard",
+		    bm_conf_path(r->conf) ? bm_conf_path(r->conf) : "?",
+		    r->machine);
+		return;
+	}
+	if ((rc = store_quota_get(r->st, &soft, &hard)) == 0) {
+		if (strcmp(a, "-"))
+			soft = ns;
+		if (strcmp(b, "-"))
+			hard = nh;
+		rc = store_quota_set(r->st, soft, hard);
+	}
+	if (rc != 0) {
+		snprintf(reply, size, "error %s\n", beemo_strerror(rc));
+		return;
+	}
+	journal_quota(r, "admin", "quota set: soft %" PRIu64 " bytes, hard %"
+	    PRIu64 " bytes", soft, hard);
+	check_quota(r);
+	snprintf(reply, size, "ok\n");
+}
+
+int
+beemofs_report_ctl(struct beemofs_report *r, const char *cmd, char *reply,
+    size_t size)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (r == NULL)
+		return 0;
+	if (strcmp(cmd, "stats") == 0) {
+		if ((rc = status_json(r, 1, &text, &len)) != 0) {
+			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
+			return 1;
+		}
+		snprintf(reply, size, "ok %s", text);
+		free(text);
+		return 1;
+	}
+	if (strncmp(cmd, "quota set ", 10) == 0) {
+		quota_set(r, cmd + 10, reply, size);
+		return 1;
+	}
+	return 0;
+}

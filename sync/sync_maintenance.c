@@ -1,0 +1,483 @@
+/*
+ * sync_maintenance.c -- `beemo-sync maintenance`: the appliance's
+ * maintenance connection, run every three hours right after the push
+ * (beemo-sync.timer, beemo-sync.cron).
+ *
+ * One run, under STORE/reports/lock (a second run exits with status 3):
+ *
+ *  1. Each storage center gets the appliance's configuration and status:
+ *     the sealed configuration, the key files, the store.id files and the
+ *     appliance journal (its current segment closed first) -- every
+ *     object of a push but the packs, each sent only if missing there --
+ *     then a status file status/STAMP.json (counts, quotas, alerts; no
+ *     file names).
+ *     This needs beemo-sync's lock; while a push holds it, the centers
+ *     are being reached by that push and this step is skipped (its result
+ *     comes from the sync state file).  A center that cannot be reached
+ *     is recorded as such: it is what the "unreachable" alert counts.
+ *  2. Signature reload check: when the newest file in [scan] signatures
+ *     is newer than at the last run, every running beemofs (found by its
+ *     control socket, which gives its pid) gets SIGHUP and reloads at
+ *     once instead of at its next periodic check.
+ *  3. Reports: the spool, the alert conditions, the mails
+ *     (sync_reports_run).
+ *  4. The run is recorded in the appliance journal ("maintenance").
+ *
+ * With --reports-only, only 3 and 4: no network but the mail command, so
+ * it may run every few minutes for prompt error reports.
+ * Exit status: 0, 1 when a center was not reached or a mail failed, 3
+ * when another maintenance run holds the lock.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlsock.h"
+#include "sync.h"
+
+static const char maintenance_usage[] =
+    "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
+    "[--reports-only]\n";
+
+/* ---- the status file for the centers -------------------------------- */
+
+static struct sjson *
+read_json(const char *path)
+{
+	struct sjson *root = NULL;
+	uint8_t *text;
+	size_t len;
+
+	if (bm_read_file(path, 1 << 20, &text, &len) != 0)
+		return NULL;
+	if (sjson_parse((const char *)text, len, &root) != 0)
+		root = NULL;
+	free(text);
+	return root;
+}
+
+/* The status of the appliance: its machines' last known counts and
+ * quotas, the targets' last pushes, the alerts.  No file name. */
+static int
+status_object(const struct sync_ctx *ctx, keymgr *km,
+    const struct sync_state *st, const char *alerts, uint64_t now,
+    struct sync_objs *objs)
+{
+	char stamp[SYNC_STAMP_LEN], hex[2 * KEYMGR_ID_LEN + 1];
+	char path[PATH_MAX], *buf = NULL, *name = NULL, **names = NULL;
+	uint8_t id[KEYMGR_ID_LEN];
+	size_t len = 0, n = 0, i;
+	bm_json j;
+	FILE *f;
+	int rc;
+
+	if ((rc = sync_stamp(stamp, now)) != 0)
+		return rc;
+	keymgr_appliance_id(km, id);
+	bm_hex(hex, id, sizeof(id));
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -ENOMEM;
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", SYNC_STATUS_FORMAT);
+	bm_json_u64(&j, "version", SYNC_FORMAT_VERSION);
+	bm_json_str(&j, "kind", "maintenance");
+	bm_json_str(&j, "appliance", hex);
+	bm_json_time(&j, "time", now);
+	bm_json_u64(&j, "time_ns", now);
+	bm_json_str(&j, "beemo", BEEMO_VERSION);
+	bm_json_begin_arr(&j, "machines");
+	(void)keymgr_machine_list(km, &names, &n);
+	for (i = 0; i < n; i++) {
+		struct sjson *o;
+		uint64_t v;
+
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", names[i]);
+		if (bm_path(path, sizeof(path), "%s/run/machine-%s.json",
+		    ctx->store, names[i]) == 0 && (o = read_json(path))) {
+			static const char *const keys[] = {"updated_ns",
+			    "files", "bytes", "stored", "snapshots",
+			    "last_snapshot_ns", "quota_soft", "quota_hard"};
+			size_t k;
+
+			for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+				if (sjson_u64(o, keys[k], &v) == 0)
+					bm_json_u64(&j, keys[k], v);
+			sjson_free(o);
+		}
+		bm_json_end_obj(&j);
+	}
+	keymgr_names_free(names, n);
+	bm_json_end_arr(&j);
+	bm_json_begin_arr(&j, "targets");
+	for (i = 0; i < st->n; i++) {
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", st->t[i].name);
+		bm_json_time(&j, "last_success", st->t[i].last_success_ns);
+		bm_json_str(&j, "last_result", strcmp(st->t[i].result, "ok") ?
+		    "failed" : "ok");
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_str(&j, "alerts", alerts);
+	bm_json_end_obj(&j);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	if (asprintf(&name, "status/%s.json", stamp) < 0)
+		name = NULL;
+	return sync_objs_add(objs, name, NULL, (uint8_t *)buf, len,
+	    SYNC_STATUS);
+}
+
+/* ---- step 1: the centers -------------------------------------------- */
+
+/* Send every object of @objs that @c lacks, then the status (last). */
+static int
+contact_one(const struct sync_ctx *ctx, const char *name,
+    struct sync_objs *objs, char *result, size_t rsize, unsigned *sent)
+{
+	struct sync_target t;
+	sync_conn *c = NULL;
+	size_t i;
+	int rc;
+
+	*sent = 0;
+	if ((rc = sync_target_load(ctx, name, 0, &t)) != 0)
+		goto out;
+	if ((rc = sync_conn_open(&t, 1, &c)) != 0)
+		goto out;
+	for (i = 0; i < objs->n && rc == 0; i++) {
+		struct sync_obj *o = &objs->v[i];
+		struct sync_src src = {o->data, -1, o->size};
+		uint64_t size;
+
+		if (o->kind != SYNC_STATUS &&
+		    sync_remote_stat(c, o->path, &size) == 0 &&
+		    size == o->size)
+			continue;
+		if ((rc = sync_remote_put(c, o->path, &src, NULL, NULL)) == 0)
+			(*sent)++;
+	}
+out:
+	snprintf(result, rsize, "%s", rc == 0 ? "ok" : beemo_strerror(rc));
+	sync_conn_close(c);
+	sync_target_clear(&t);
+	return rc;
+}
+
+/* Non-blocking: is beemo-sync's lock free?  (A running push reaches
+ * the centers already; sync_lock_take() would log it as an error.) */
+static int
+sync_lock_free(const struct sync_ctx *ctx)
+{
+	int fd = open(ctx->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int busy;
+
+	if (fd < 0)
+		return 1; /* sync_lock_take() will say why */
+	busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	close(fd);
+	return !busy;
+}
+
+/* Every object of a push but the packs, and the status, into @small. */
+static int
+small_objects(const struct sync_ctx *ctx, keymgr *km, const char *alerts,
+    struct sync_objs *small)
+{
+	struct sync_state st;
+	struct sync_objs all;
+	size_t i;
+	int rc;
+
+	memset(small, 0, sizeof(*small));
+	if ((rc = sync_state_load(ctx->statepath, &st)) != 0)
+		return rc;
+	/* What the journal holds so far goes off-site now. */
+	if ((rc = bm_alog_rotate(ctx->store)) != 0)
+		sync_log(LOG_WARNING, "cannot close the current segment of the "
+		    "appliance journal: %s", beemo_strerror(rc));
+	if ((rc = sync_local_scan(ctx, km, &st, &all)) != 0)
+		goto out_state;
+	for (i = 0; i < all.n && rc == 0; i++) {
+		struct sync_obj *o = &all.v[i];
+
+		if (o->kind == SYNC_PACK)
+			continue;
+		rc = sync_objs_add(small, o->path, NULL, o->data, o->size,
+		    o->kind);
+		o->path = NULL; /* owned by @small now */
+		o->data = NULL;
+	}
+	sync_objs_free(&all);
+	/* The sealed configuration may have been renewed. */
+	if (rc == 0)
+		(void)sync_state_save(ctx->statepath, &st);
+	if (rc == 0)
+		rc = status_object(ctx, km, &st, alerts, bm_now_ns(), small);
+	if (rc != 0)
+		sync_objs_free(small);
+out_state:
+	sync_state_free(&st);
+	return rc;
+}
+
+/*
+ * Step 1.  @cv receives one contact per target (@nc of them; none while
+ * a push holds the lock), @summary one line.  Returns the number of
+ * targets that were not reached.
+ */
+static int
+contact_all(const struct sync_ctx *ctx, keymgr *km, const char *alerts,
+    struct sync_contact **cv, size_t *nc, char *summary, size_t ssize)
+{
+	const char *const *view;
+	char (*names)[65] = NULL;
+	struct sync_objs small;
+	size_t n, i;
+	int lockfd = -1, rc, failed;
+
+	*cv = NULL;
+	*nc = 0;
+	bm_conf_names(ctx->conf, "target", &view, &n);
+	if (n == 0) {
+		snprintf(summary, ssize, "no storage center configured");
+		return 0;
+	}
+	failed = (int)n;
+	if (!sync_lock_free(ctx)) {
+		snprintf(summary, ssize, "centers not contacted: a push is "
+		    "running");
+		return 0;
+	}
+	/* Copied: sync_target_load() reuses bm_conf_names()' array. */
+	if ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (*cv = calloc(n, sizeof(**cv))) == NULL) {
+		snprintf(summary, ssize, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", view[i]);
+	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
+	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0) {
+		snprintf(summary, ssize, "centers not contacted: %s",
+		    beemo_strerror(rc));
+		failed = rc == BEEMO_ELOCKED ? 0 : failed;
+		goto out;
+	}
+	rc = small_objects(ctx, km, alerts, &small);
+	sync_lock_release(lockfd);
+	failed = 0;
+	summary[0] = '\0';
+	for (i = 0; i < n; i++) {
+		struct sync_contact *c = &(*cv)[i];
+		unsigned sent = 0;
+		size_t l = strlen(summary);
+
+		snprintf(c->name, sizeof(c->name), "%s", names[i]);
+		c->time = bm_now_ns();
+		if (rc == 0)
+			c->ok = contact_one(ctx, names[i], &small, c->result,
+			    sizeof(c->result), &sent) == 0;
+		else
+			snprintf(c->result, sizeof(c->result), "%s",
+			    beemo_strerror(rc));
+		failed += !c->ok;
+		snprintf(summary + l, ssize - l, "%s%s %s", l ? ", " : "",
+		    names[i], c->ok ? "reached" : c->result);
+		if (c->ok)
+			sync_log(LOG_INFO, "%s: configuration and status sent "
+			    "(%u objects)", names[i], sent);
+		else
+			sync_log(LOG_ERR, "storage center %s not reached: %s",
+			    names[i], c->result);
+	}
+	*nc = n;
+	if (rc == 0)
+		sync_objs_free(&small);
+out:
+	free(names);
+	return failed;
+}
+
+/* ---- step 2: signatures ---------------------------------------------- */
+
+static uint64_t
+newest_signature(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	uint64_t newest = 0, t;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || bm_path(path, sizeof(path),
+		    "%s/%s", dir, e->d_name) != 0 || stat(path, &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		t = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
+		    (uint64_t)st.st_mtim.tv_nsec;
+		if (t > newest)
+			newest = t;
+	}
+	closedir(d);
+	return newest;
+}
+
+/* SIGHUP to every beemofs that answers on a control socket; returns how
+ * many. */
+static unsigned
+signal_daemons(const struct sync_ctx *ctx)
+{
+	char dir[PATH_MAX], sock[PATH_MAX + 300], reply[8192];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	if (bm_path(dir, sizeof(dir), "%s/machines", ctx->store) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct sjson *o = NULL;
+		uint64_t pid = 0;
+
+		if (!bm_valid_name(e->d_name) || bm_path(sock, sizeof(sock),
+		    "%s/%s/ctl.sock", dir, e->d_name) != 0 ||
+		    ctlsock_request(sock, "stats", reply, sizeof(reply),
+		    5000) != 0 || strncmp(reply, "ok ", 3) != 0 ||
+		    sjson_parse(reply + 3, strlen(reply + 3), &o) != 0)
+			continue;
+		if (sjson_u64(o, "pid", &pid) == 0 && pid > 1 &&
+		    kill((pid_t)pid, SIGHUP) == 0) {
+			sync_log(LOG_INFO, "signatures changed: beemofs of %s "
+			    "(pid %llu) reloads them", e->d_name,
+			    (unsigned long long)pid);
+			n++;
+		}
+		sjson_free(o);
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- the verb -------------------------------------------------------- */
+
+int
+sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"reports-only", no_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sync_rstate *rs = NULL;
+	struct sync_contact *cv = NULL;
+	struct sync_report_stats rep;
+	char dir[PATH_MAX], lockp[PATH_MAX], keydir[PATH_MAX];
+	char centers[2048] = "not contacted (--reports-only)", alerts[512];
+	char sigs[128] = "", result[256];
+	keymgr *km = NULL;
+	size_t nc = 0;
+	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc;
+	int ret = SYNC_EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			only = 1;
+			break;
+		case 'h':
+			fputs(maintenance_usage, stdout);
+			return SYNC_EXIT_OK;
+		default:
+			fputs(maintenance_usage, stderr);
+			return SYNC_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(maintenance_usage, stderr);
+		return SYNC_EXIT_USAGE;
+	}
+	if ((rc = bm_path(dir, sizeof(dir), "%s/reports", ctx->store)) ||
+	    (rc = bm_path(lockp, sizeof(lockp), "%s/lock", dir)) ||
+	    (rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
+	    (rc = bm_mkdir_p(dir, 0700)) != 0) {
+		sync_log(LOG_ERR, "%s: %s", dir, beemo_strerror(rc));
+		return SYNC_EXIT_FAIL;
+	}
+	if ((rc = keymgr_open(keydir, &km)) != 0) {
+		sync_log(LOG_ERR, "%s: %s", keydir, rc == BEEMO_ENOSTORE ?
+		    "no appliance here (run 'beemoctl init' first, or give "
+		    "--store)" : beemo_strerror(rc));
+		return SYNC_EXIT_FAIL;
+	}
+	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno;
+		sync_log(LOG_ERR, "%s: %s", lockp, rc == EWOULDBLOCK ?
+		    "another maintenance run holds it" : strerror(rc));
+		ret = rc == EWOULDBLOCK ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		goto out;
+	}
+	sync_run_begin(ctx, "maintenance");
+	sync_run_note(NULL, 1);
+	if ((rc = sync_rstate_load(ctx, km, &rs)) != 0)
+		goto out;
+	if (!only) {
+		sync_rstate_alerts(rs, alerts, sizeof(alerts));
+		failed = contact_all(ctx, km, alerts, &cv, &nc, centers,
+		    sizeof(centers));
+		if (bm_conf_get_bool(ctx->conf, "scan", NULL, "enabled", 1)) {
+			uint64_t t = newest_signature(bm_conf_get(ctx->conf,
+			    "scan", NULL, "signatures", "/var/lib/clamav"));
+			uint64_t *seen = sync_rstate_sigseen(rs);
+
+			/* The first run only learns the date: daemons
+			 * loaded what there is when they started. */
+			if (t > *seen && *seen != 0) {
+				unsigned n = signal_daemons(ctx);
+
+				snprintf(sigs, sizeof(sigs), "; signatures "
+				    "changed: %u daemon%s reloading", n,
+				    n == 1 ? "" : "s");
+			}
+			if (t > *seen)
+				*seen = t;
+		}
+	}
+	mailrc = sync_reports_run(ctx, km, rs, cv, nc, &rep);
+	snprintf(result, sizeof(result), "%s", failed ? "center not reached" :
+	    mailrc ? "a report could not be mailed" : "ok");
+	sync_rstate_run(rs, bm_now_ns(), result);
+	(void)sync_rstate_save(ctx, rs);
+	(void)sync_alog(ctx, km, "maintenance", "maintenance: %s%s; "
+	    "reports: %u sent, %u failed, %u pending, %u open alerts",
+	    centers, sigs, rep.sent, rep.failed, rep.pending, rep.alerts);
+	if (!ctx->quiet)
+		printf("maintenance: %s%s; reports: %u sent, %u failed, %u "
+		    "pending; %u open alerts\n", centers, sigs, rep.sent,
+		    rep.failed, rep.pending, rep.alerts);
+	ret = failed || mailrc ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;
+out:
+	sync_run_end();
+	sync_rstate_free(rs);
+	free(cv);
+	if (lockfd >= 0)
+		close(lockfd);
+	keymgr_free(km);
+	return ret;
+}

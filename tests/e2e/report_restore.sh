@@ -1,0 +1,41 @@
+#!/bin/bash
+# report_restore.sh -- a restore that fails (files that exist, no
+# --overwrite) exits 1, is journaled as an error and mailed as an error
+# report naming the machine, the snapshot and the target; a restore that
+# works is journaled and mails nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
+
+report_sendmail
+report_config
+t_appliance
+M="$T/mnt"
+t_mount "$M"
+mkdir -p "$M/d"
+for i in 1 2 3; do echo "file $i" >"$M/d/f$i"; done
+t_umount "$M"
+
+mkdir -p "$T/out"
+echo "already here" >"$T/out/f2"
+t_must_fail "restore over an existing file" "$BEEMOCTL" restore pc1 latest \
+	/d --target "$T/out" --password-file "$T/admin.pw"
+grep -q "f2: exists" "$T/must_fail.out" || t_fail "$(cat "$T/must_fail.out")"
+"$BEEMOCTL" restore pc1 latest /d --target "$T/out2" \
+	--password-file "$T/admin.pw" >/dev/null || t_fail "restore"
+
+report_maint m1 --reports-only || t_fail "maintenance: $(cat "$T/m1.err")"
+[ "$(report_count)" = 1 ] || t_fail "expected 1 mail, got $(report_count)"
+report_mails >/dev/null
+subj=$(report_field 1 subject)
+[ "$subj" = "[Beemo test-appliance] pc1: restore of /d from snapshot 1 into $T/out failed: 1 errors, 2 files restored" ] ||
+	t_fail "subject: $subj"
+[ "$(report_field 1 report)" = events ] && [[ $(report_field 1 key) == restore:pc1:* ]] ||
+	t_fail "headers: $(report_field 1 report) $(report_field 1 key)"
+
+"$BEEMOCTL" journal pc1 --json --password-file "$T/admin.pw" >"$T/j.json" ||
+	t_fail "journal"
+[ "$(report_json '[e["type"] for e in d if "restore of /d" in e["summary"]]' <"$T/j.json")" = "['error', 'restore']" ] ||
+	t_fail "journal: $(cat "$T/j.json")"
+[ "$(report_json 'sorted([e["files"] for e in d if e["type"] == "restore"][0])' <"$T/j.json")" = "['/f1', '/f2', '/f3']" ] ||
+	t_fail "restored files: $(cat "$T/j.json")"
+t_log "ok"

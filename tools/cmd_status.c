@@ -1,0 +1,363 @@
+/*
+ * cmd_status.c -- `beemoctl status [--watch] [--json]`: the appliance,
+ * its machines, its storage centers and what is running, from the
+ * sources described in ctl_status.h (control sockets and status files;
+ * no password, no lock).  --watch redraws every second on a terminal
+ * until Ctrl-C.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_status.h"
+
+static const char status_usage[] =
+    "[--watch] [--json]\n"
+    "\n"
+    "Show the appliance's health (store, free space, configuration,\n"
+    "antivirus signatures, reports), each machine (mounted or not, the\n"
+    "current backup session, stored bytes and quota, last snapshot, last\n"
+    "off-site push), the storage centers, and the operations in progress\n"
+    "(backup sessions, push, restore, check) with their progress.\n"
+    "\n"
+    "  --watch  redraw every second until interrupted\n"
+    "  --json   print JSON (with --watch: one document per second)\n"
+    "  --help   this help\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static const char *
+ago(char *buf, size_t size, uint64_t then, uint64_t now)
+{
+	uint64_t s = now > then ? (now - then) / 1000000000ULL : 0;
+
+	if (then == 0)
+		snprintf(buf, size, "never");
+	else if (s < 120)
+		snprintf(buf, size, "%llus ago", (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(buf, size, "%llum ago", (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, size, "%lluh ago",
+		    (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, size, "%llud ago",
+		    (unsigned long long)(s / 86400));
+	return buf;
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+static void
+print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
+    uint64_t now)
+{
+	char b1[32], b2[32], b3[32], w[32], t[32];
+	size_t i;
+
+	if (!m->known) {
+		printf("  %-12s never mounted\n", m->name);
+		return;
+	}
+	if (m->mounted)
+		printf("  %-12s mounted (beemofs pid %ld)%s\n", m->name,
+		    m->pid, m->live ? "" : ", not answering");
+	else
+		printf("  %-12s not mounted (status of %s)\n", m->name,
+		    bm_time_str(t, sizeof(t), m->updated));
+	if (m->mounted && m->session)
+		printf("  %-12s session since %s: %llu files committed, %s "
+		    "written\n", "", bm_time_str(t, sizeof(t), m->session),
+		    (unsigned long long)m->session_files,
+		    bm_human(b1, sizeof(b1), m->session_bytes));
+	printf("  %-12s %llu files, %s; stored %s", "",
+	    (unsigned long long)m->files, bm_human(b1, sizeof(b1), m->bytes),
+	    bm_human(b2, sizeof(b2), m->stored));
+	if (m->quota_soft || m->quota_hard) {
+		uint64_t lim = m->quota_soft ? m->quota_soft : m->quota_hard;
+
+		printf(" (%.0f%% of the %s limit); quota soft %s, hard %s%s",
+		    100.0 * (double)m->stored / (double)lim, m->quota_soft ?
+		    "soft" : "hard", m->quota_soft ? bm_human(b3, sizeof(b3),
+		    m->quota_soft) : "none", m->quota_hard ? bm_human(w,
+		    sizeof(w), m->quota_hard) : "none", m->quota_soft &&
+		    m->stored > m->quota_soft ? "  OVER QUOTA" : "");
+	}
+	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
+	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
+	    "none", ago(w, sizeof(w), m->last_snapshot, now),
+	    (unsigned long long)m->snapshots);
+	for (i = 0; i < a->nt; i++)
+		printf("  %-12s off-site %s: last push %s\n", "",
+		    a->t[i].name, ago(w, sizeof(w), a->t[i].last_success,
+		    now));
+}
+
+static void
+print_op(const struct ctl_op *o, uint64_t now)
+{
+	char b1[32], b2[32], w[32];
+
+	printf("  %-10s pid %-7ld", o->op, o->pid);
+	if (*o->machine)
+		printf(" %s", o->machine);
+	if (*o->target)
+		printf(" to %s", o->target);
+	if (o->total)
+		printf(": %s of %s (%.0f%%)", bm_human(b1, sizeof(b1),
+		    o->done), bm_human(b2, sizeof(b2), o->total),
+		    100.0 * (double)o->done / (double)o->total);
+	else if (o->done || o->files)
+		printf(": %s", bm_human(b1, sizeof(b1), o->done));
+	if (o->objs_total)
+		printf(", %llu/%llu objects", (unsigned long long)o->objs_done,
+		    (unsigned long long)o->objs_total);
+	if (o->files)
+		printf(", %llu files", (unsigned long long)o->files);
+	if (o->started)
+		printf(", started %s", ago(w, sizeof(w), o->started, now));
+	putchar('\n');
+}
+
+static void
+print_text(const struct ctl_appliance *a)
+{
+	uint64_t now = bm_now_ns();
+	char b1[32], b2[32], t[32], w[32];
+	size_t i, n = 0;
+
+	printf("appliance %s (Beemo " BEEMO_VERSION ")\n", a->name);
+	if (a->store_ok)
+		printf("  store       %s: %s free of %s\n", a->store,
+		    bm_human(b1, sizeof(b1), a->store_free),
+		    bm_human(b2, sizeof(b2), a->store_size));
+	else
+		printf("  store       %s: MISSING\n", a->store);
+	printf("  config      %s\n", a->config ? a->config :
+	    "none (defaults)");
+	if (!a->scan_enabled)
+		printf("  antivirus   disabled ([scan] enabled = no)\n");
+	else
+		printf("  antivirus   %s: %llu signatures, newest %s (%s)\n",
+		    a->sigdir, (unsigned long long)a->sig_count,
+		    a->sig_newest ? bm_time_str(t, sizeof(t), a->sig_newest) :
+		    "-", ago(w, sizeof(w), a->sig_newest, now));
+	printf("  reports     %llu pending, %zu open alert%s\n",
+	    (unsigned long long)a->reports_pending, a->nalerts,
+	    a->nalerts == 1 ? "" : "s");
+	for (i = 0; i < a->nalerts; i++)
+		printf("              ALERT %s (since %s)\n",
+		    a->alerts[i].subject, ago(w, sizeof(w), a->alerts[i].since,
+		    now));
+	printf("  maintenance last run %s%s%s\n", ago(w, sizeof(w),
+	    a->maint_last, now), a->maint_last ? ": " : "",
+	    a->maint_last ? a->maint_result : "");
+	printf("storage centers\n");
+	if (a->nt == 0)
+		printf("  none configured\n");
+	for (i = 0; i < a->nt; i++) {
+		char c[32];
+
+		printf("  %-12s last push %s; last reached %s; last attempt "
+		    "%s%s%s\n", a->t[i].name, ago(w, sizeof(w),
+		    a->t[i].last_success, now), ago(c, sizeof(c),
+		    a->t[i].last_contact, now), ago(t, sizeof(t),
+		    a->t[i].last_attempt, now), a->t[i].last_attempt ? ": " :
+		    "", a->t[i].result);
+	}
+	printf("machines\n");
+	if (a->nm == 0)
+		printf("  none\n");
+	for (i = 0; i < a->nm; i++)
+		print_machine(a, &a->m[i], now);
+	printf("in progress\n");
+	for (i = 0; i < a->nm; i++) {
+		const struct ctl_machine *m = &a->m[i];
+
+		if (!m->mounted || !m->session)
+			continue;
+		n++;
+		printf("  %-10s pid %-7ld %s: %llu files, %s written, "
+		    "started %s\n", "backup", m->pid, m->name,
+		    (unsigned long long)m->session_files,
+		    bm_human(b1, sizeof(b1), m->session_bytes),
+		    ago(w, sizeof(w), m->session, now));
+	}
+	for (i = 0; i < a->nops; i++, n++)
+		print_op(&a->ops[i], now);
+	if (n == 0)
+		printf("  nothing\n");
+}
+
+/* ---- JSON ------------------------------------------------------------ */
+
+static void
+print_json(const struct ctl_appliance *a)
+{
+	bm_json j;
+	size_t i, k;
+
+	bm_json_init(&j, stdout);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", "beemo-status");
+	bm_json_u64(&j, "version", 1);
+	bm_json_time(&j, "time", bm_now_ns());
+	bm_json_begin_obj(&j, "appliance");
+	bm_json_str(&j, "name", a->name);
+	bm_json_str(&j, "beemo", BEEMO_VERSION);
+	bm_json_str(&j, "store", a->store);
+	bm_json_bool(&j, "store_ok", a->store_ok);
+	bm_json_u64(&j, "store_size", a->store_size);
+	bm_json_u64(&j, "store_free", a->store_free);
+	bm_json_str(&j, "config", a->config);
+	bm_json_bool(&j, "scan_enabled", a->scan_enabled);
+	bm_json_str(&j, "signatures_dir", a->sigdir);
+	bm_json_u64(&j, "signatures", a->sig_count);
+	bm_json_time(&j, "signatures_newest", a->sig_newest);
+	bm_json_u64(&j, "reports_pending", a->reports_pending);
+	bm_json_time(&j, "maintenance_last", a->maint_last);
+	bm_json_str(&j, "maintenance_result", a->maint_result);
+	bm_json_begin_arr(&j, "alerts");
+	for (i = 0; i < a->nalerts; i++) {
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "key", a->alerts[i].key);
+		bm_json_str(&j, "subject", a->alerts[i].subject);
+		bm_json_time(&j, "since", a->alerts[i].since);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_end_obj(&j);
+	bm_json_begin_arr(&j, "targets");
+	for (i = 0; i < a->nt; i++) {
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", a->t[i].name);
+		bm_json_time(&j, "last_success", a->t[i].last_success);
+		bm_json_time(&j, "last_contact", a->t[i].last_contact);
+		bm_json_time(&j, "last_attempt", a->t[i].last_attempt);
+		bm_json_str(&j, "result", a->t[i].result);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_begin_arr(&j, "machines");
+	for (i = 0; i < a->nm; i++) {
+		const struct ctl_machine *m = &a->m[i];
+
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", m->name);
+		bm_json_bool(&j, "known", m->known);
+		bm_json_bool(&j, "mounted", m->mounted);
+		bm_json_bool(&j, "live", m->live);
+		bm_json_u64(&j, "pid", m->pid > 0 ? (uint64_t)m->pid : 0);
+		bm_json_time(&j, "updated", m->updated);
+		if (m->mounted && m->session) {
+			bm_json_begin_obj(&j, "session");
+			bm_json_time(&j, "started", m->session);
+			bm_json_u64(&j, "files", m->session_files);
+			bm_json_u64(&j, "bytes", m->session_bytes);
+			bm_json_end_obj(&j);
+		} else {
+			bm_json_null(&j, "session");
+		}
+		bm_json_u64(&j, "files", m->files);
+		bm_json_u64(&j, "bytes", m->bytes);
+		bm_json_u64(&j, "stored", m->stored);
+		bm_json_u64(&j, "snapshots", m->snapshots);
+		bm_json_time(&j, "last_snapshot", m->last_snapshot);
+		bm_json_u64(&j, "quota_soft", m->quota_soft);
+		bm_json_u64(&j, "quota_hard", m->quota_hard);
+		bm_json_bool(&j, "over_quota", m->quota_soft &&
+		    m->stored > m->quota_soft);
+		bm_json_begin_arr(&j, "pushed");
+		for (k = 0; k < a->nt; k++) {
+			bm_json_begin_obj(&j, NULL);
+			bm_json_str(&j, "target", a->t[k].name);
+			bm_json_time(&j, "last_push", a->t[k].last_success);
+			bm_json_end_obj(&j);
+		}
+		bm_json_end_arr(&j);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_begin_arr(&j, "in_progress");
+	for (i = 0; i < a->nm; i++) {
+		const struct ctl_machine *m = &a->m[i];
+
+		if (!m->mounted || !m->session)
+			continue;
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "op", "backup");
+		bm_json_str(&j, "machine", m->name);
+		bm_json_u64(&j, "pid", (uint64_t)m->pid);
+		bm_json_time(&j, "started", m->session);
+		bm_json_u64(&j, "files", m->session_files);
+		bm_json_u64(&j, "bytes", m->session_bytes);
+		bm_json_end_obj(&j);
+	}
+	for (i = 0; i < a->nops; i++) {
+		const struct ctl_op *o = &a->ops[i];
+
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "op", o->op);
+		if (*o->machine)
+			bm_json_str(&j, "machine", o->machine);
+		if (*o->target)
+			bm_json_str(&j, "target", o->target);
+		bm_json_u64(&j, "pid", (uint64_t)o->pid);
+		bm_json_time(&j, "started", o->started);
+		bm_json_u64(&j, "bytes", o->done);
+		bm_json_u64(&j, "bytes_total", o->total);
+		bm_json_u64(&j, "files", o->files);
+		bm_json_u64(&j, "objects", o->objs_done);
+		bm_json_u64(&j, "objects_total", o->objs_total);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_end_obj(&j);
+}
+
+int
+cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_appliance a;
+	struct ctl_opts o;
+	struct sigaction sa;
+	int rc, tty = isatty(STDOUT_FILENO);
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_WATCH | CTL_O_JSON, 0, 0,
+	    status_usage, &o)) >= 0)
+		return rc;
+	if (o.watch) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	do {
+		if ((rc = ctl_status_collect(ctl, &a)) != 0)
+			return rc;
+		if (o.watch && tty && !o.json)
+			fputs("\033[H\033[2J", stdout);
+		if (o.json)
+			print_json(&a);
+		else
+			print_text(&a);
+		fflush(stdout);
+		ctl_status_free(&a);
+		if (o.watch && !interrupted) {
+			struct timespec ts = {1, 0};
+
+			/* A signal cuts the sleep short. */
+			nanosleep(&ts, NULL);
+		}
+	} while (o.watch && !interrupted);
+	return CTL_OK;
+}

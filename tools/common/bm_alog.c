@@ -1,0 +1,722 @@
+/*
+ * bm_alog.c -- the appliance journal (bm.h).
+ *
+ * Layout, under STORE/journal (mode 0700):
+ *
+ *   lock                 flock()ed by a writer for its whole append or
+ *                        rotation (appends are short: a few ms)
+ *   current.log          the open segment, appended to
+ *   <16 hex>.log         closed segments, named by the sequence number of
+ *                        their first record; never changed again, pushed
+ *                        off-site by beemo-sync (journal/<16 hex>.log)
+ *
+ * A segment is closed by bm_alog_rotate() (beemo-sync does it before each
+ * push), or by the writer before it grows past SEG_MAX (4 MiB, so that
+ * beemo-sync sends it as one small object).
+ *
+ * A segment is a 16-byte header (magic "BMAPJRNL", be32 version 1, four
+ * zero bytes) and records:
+ *
+ *   magic "BMJR" | be32 len (whole record) | be64 seq | be64 time (ns) |
+ *   nonce[12] | ciphertext | tag[16]
+ *
+ * sealed with AES-256-GCM under the journal key, the 36 header bytes as
+ * associated data.  The plaintext is the store journal's entry encoding:
+ * u8 version (1) | u8 len + type | u16 len + who | u32 len + summary |
+ * u32 nfiles | nfiles * (u16 len + path).
+ *
+ * Sequence numbers count from 1 across segments, so the reader detects a
+ * record that was removed (a gap), duplicated or moved (out of order);
+ * the tag detects any change of a record.  What no reader can detect
+ * alone is the loss of the newest records: the off-site copy is the
+ * check for that.
+ *
+ * Crash safety: a record is written with one pwrite() at the end of the
+ * last whole record and fsynced before bm_alog_append() returns.  A crash
+ * in the middle of it leaves a torn record at the end of current.log; the
+ * next writer cuts it off (logged) and readers skip it (logged).  A
+ * rotation is one rename() and an fsync of the directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bm.h"
+
+#define SEG_MAGIC "BMAPJRNL"
+#define SEG_VERSION 1
+#define SEG_HDR 16
+#define REC_MAGIC "BMJR"
+#define REC_HDR 36
+#define REC_TAG 16
+#define REC_MAX (1U << 20)
+#define ENTRY_VERSION 1
+#define CURRENT "current.log"
+#define SEG_MAX (4U << 20) /* rotate before a segment grows past this */
+
+/* ---- entry encoding ------------------------------------------------- */
+
+static int
+encode(const struct bm_alog_entry *e, uint8_t **out, size_t *outlen)
+{
+	size_t tl = strlen(e->type), wl = e->who ? strlen(e->who) : 0;
+	size_t sl = e->summary ? strlen(e->summary) : 0, len, i;
+	uint8_t *b, *p;
+
+	if (tl == 0 || tl > 255 || wl > 65535)
+		return -EINVAL;
+	len = 1 + 1 + tl + 2 + wl + 4 + sl + 4;
+	for (i = 0; i < e->nfiles; i++) {
+		if (strlen(e->files[i]) > 65535)
+			return -ENAMETOOLONG;
+		len += 2 + strlen(e->files[i]);
+	}
+	if (len > REC_MAX - REC_HDR - REC_TAG)
+		return -EFBIG;
+	if ((b = p = malloc(len)) == NULL)
+		return -ENOMEM;
+	*p++ = ENTRY_VERSION;
+	*p++ = (uint8_t)tl;
+	memcpy(p, e->type, tl);
+	p += tl;
+	bm_be16enc(p, (uint16_t)wl);
+	memcpy(p + 2, e->who, wl);
+	p += 2 + wl;
+	bm_be32enc(p, (uint32_t)sl);
+	memcpy(p + 4, e->summary, sl);
+	p += 4 + sl;
+	bm_be32enc(p, (uint32_t)e->nfiles);
+	p += 4;
+	for (i = 0; i < e->nfiles; i++) {
+		size_t fl = strlen(e->files[i]);
+
+		bm_be16enc(p, (uint16_t)fl);
+		memcpy(p + 2, e->files[i], fl);
+		p += 2 + fl;
+	}
+	*out = b;
+	*outlen = len;
+	return 0;
+}
+
+/* Decoded strings live in @strings; @files points into it. */
+struct decoded {
+	struct bm_alog_entry e;
+	char *strings;
+	const char **files;
+};
+
+/* Take one length-prefixed string of @lenbytes (1, 2 or 4) at *@off. */
+static int
+take(const uint8_t *p, size_t len, size_t *off, int lenbytes, char **s,
+    const char **dst)
+{
+	size_t n;
+
+	if (len - *off < (size_t)lenbytes)
+		return BEEMO_EFORMAT;
+	n = lenbytes == 1 ? p[*off] : lenbytes == 2 ?
+	    bm_be16dec(p + *off) : bm_be32dec(p + *off);
+	*off += (size_t)lenbytes;
+	if (len - *off < n)
+		return BEEMO_EFORMAT;
+	*dst = *s;
+	memcpy(*s, p + *off, n);
+	*s += n;
+	*(*s)++ = '\0';
+	*off += n;
+	return 0;
+}
+
+static int
+decode(const uint8_t *p, size_t len, struct decoded *d)
+{
+	size_t off = 1, i;
+	uint32_t nfiles;
+	char *s;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (len < 2 || p[0] != ENTRY_VERSION)
+		return len < 2 ? BEEMO_EFORMAT : BEEMO_EVERSION;
+	/* Every string is shorter than the record: len bytes suffice for
+	 * the characters, and one NUL per length prefix (>= 2 bytes). */
+	if ((s = d->strings = malloc(2 * len + 4)) == NULL)
+		return -ENOMEM;
+	if ((rc = take(p, len, &off, 1, &s, &d->e.type)) != 0 ||
+	    (rc = take(p, len, &off, 2, &s, &d->e.who)) != 0 ||
+	    (rc = take(p, len, &off, 4, &s, &d->e.summary)) != 0)
+		return rc;
+	if (len - off < 4)
+		return BEEMO_EFORMAT;
+	nfiles = bm_be32dec(p + off);
+	off += 4;
+	if (nfiles > (len - off) / 2)
+		return BEEMO_EFORMAT;
+	if ((d->files = calloc(nfiles + 1, sizeof(*d->files))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nfiles; i++)
+		if ((rc = take(p, len, &off, 2, &s, &d->files[i])) != 0)
+			return rc;
+	if (off != len)
+		return BEEMO_EFORMAT;
+	d->e.files = d->files;
+	d->e.nfiles = nfiles;
+	return 0;
+}
+
+static void
+decoded_free(struct decoded *d)
+{
+	free(d->strings);
+	free(d->files);
+}
+
+/* ---- sealing -------------------------------------------------------- */
+
+/* AES-256-GCM of @n bytes, header @hdr (REC_HDR bytes, nonce inside) as
+ * associated data.  @enc: seal @in into @out and write the tag after
+ * it; else open @in (tag after it) into @out.  Returns 0, -EBADMSG, or
+ * -EIO. */
+static int
+gcm(int enc, const uint8_t key[32], const uint8_t *hdr, const uint8_t *in,
+    size_t n, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l, rc = -EIO;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	    enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+	    EVP_CipherInit_ex(c, NULL, NULL, key, hdr + 24, enc) != 1 ||
+	    EVP_CipherUpdate(c, NULL, &l, hdr, REC_HDR) != 1 ||
+	    (n > 0 && EVP_CipherUpdate(c, out, &l, in, (int)n) != 1))
+		goto done;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, REC_TAG,
+	    (void *)(in + n)) != 1)
+		goto done;
+	if (EVP_CipherFinal_ex(c, out + n, &l) != 1) {
+		rc = enc ? -EIO : -EBADMSG;
+		goto done;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, REC_TAG,
+	    out + n) != 1)
+		goto done;
+	rc = 0;
+done:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+/* ---- segments ------------------------------------------------------- */
+
+static int
+dir_of(const char *store, char *buf, size_t size)
+{
+	return bm_path(buf, size, "%s/journal", store);
+}
+
+static int
+is_segment(const char *name)
+{
+	size_t i;
+
+	if (strlen(name) != 20 || strcmp(name + 16, ".log") != 0)
+		return 0;
+	for (i = 0; i < 16; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Closed segment names, sorted (so by first sequence number). */
+static int
+segments(const char *dir, char ***out, size_t *n)
+{
+	DIR *d;
+	struct dirent *e;
+	char **v = NULL, **nv;
+	size_t cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_segment(e->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if ((v[*n] = strdup(e->d_name)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), name_cmp);
+	*out = v;
+	return rc;
+}
+
+static void
+names_free(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+static int
+read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pread(fd, buf, n, (off_t)off);
+
+	if (r < 0)
+		return -errno;
+	return (size_t)r == n ? 0 : -ENODATA;
+}
+
+/* A well-formed record header at @off of a file of @size bytes? */
+static int
+rec_header(int fd, uint64_t off, uint64_t size, uint8_t hdr[REC_HDR],
+    uint32_t *len)
+{
+	int rc;
+
+	if (size - off < REC_HDR)
+		return -ENODATA;
+	if ((rc = read_at(fd, hdr, REC_HDR, off)) != 0)
+		return rc;
+	*len = bm_be32dec(hdr + 4);
+	if (memcmp(hdr, REC_MAGIC, 4) != 0 || *len < REC_HDR + REC_TAG + 2 ||
+	    *len > REC_MAX)
+		return BEEMO_EFORMAT;
+	return *len > size - off ? -ENODATA : 0;
+}
+
+/*
+ * Walk the record headers of segment @fd: @end receives the offset after
+ * the last whole record, @first and @last their sequence numbers (0 when
+ * none).  Returns 0 (what follows @end, if anything, is torn), or
+ * BEEMO_EFORMAT (not a segment), or a negative errno.
+ */
+static int
+walk(int fd, uint64_t *end, uint64_t *first, uint64_t *last)
+{
+	uint8_t hdr[REC_HDR];
+	struct stat st;
+	uint64_t off = SEG_HDR;
+	uint32_t len;
+	int rc;
+
+	*first = *last = 0;
+	*end = SEG_HDR;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if ((uint64_t)st.st_size < SEG_HDR ||
+	    read_at(fd, hdr, SEG_HDR, 0) != 0 ||
+	    memcmp(hdr, SEG_MAGIC, 8) != 0)
+		return BEEMO_EFORMAT;
+	if (bm_be32dec(hdr + 8) != SEG_VERSION)
+		return BEEMO_EVERSION;
+	while ((rc = rec_header(fd, off, (uint64_t)st.st_size, hdr,
+	    &len)) == 0) {
+		*last = bm_be64dec(hdr + 8);
+		if (*first == 0)
+			*first = *last;
+		off += len;
+	}
+	*end = off;
+	return rc == -ENODATA || rc == BEEMO_EFORMAT ? 0 : rc;
+}
+
+/* The last sequence number of the newest closed segment (0: none). */
+static int
+last_closed_seq(const char *dir, uint64_t *seq)
+{
+	char **v, path[4200];
+	size_t n;
+	uint64_t end, first;
+	int fd, rc;
+
+	*seq = 0;
+	if ((rc = segments(dir, &v, &n)) != 0)
+		return rc;
+	while (n > 0 && *seq == 0) {
+		if ((rc = bm_path(path, sizeof(path), "%s/%s", dir,
+		    v[n - 1])) != 0)
+			break;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = -errno;
+			break;
+		}
+		rc = walk(fd, &end, &first, seq);
+		close(fd);
+		if (rc != 0)
+			break;
+		free(v[--n]);
+	}
+	names_free(v, n);
+	return rc;
+}
+
+/* Take STORE/journal/lock; *@fd holds it. */
+static int
+lock(const char *dir, int *fd)
+{
+	char path[4200];
+	int rc;
+
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/lock", dir)) != 0)
+		return rc;
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -errno;
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			close(*fd);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open current.log for appending (lock held): create it with its
+ * header, or cut a torn record off its end.  @end receives where the
+ * next record goes, @last the sequence number before it.
+ */
+static int
+open_current(const char *dir, int *out, uint64_t *end, uint64_t *last)
+{
+	char path[4200];
+	uint8_t hdr[SEG_HDR];
+	uint64_t first;
+	struct stat st;
+	int fd, rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/" CURRENT, dir)) != 0)
+		return rc;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (st.st_size < SEG_HDR) {
+		/* New, or a crash before its header was whole. */
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, SEG_MAGIC, 8);
+		bm_be32enc(hdr + 8, SEG_VERSION);
+		if (ftruncate(fd, 0) != 0 ||
+		    pwrite(fd, hdr, SEG_HDR, 0) != SEG_HDR || fsync(fd) != 0 ||
+		    (rc = bm_fsync_dir(path)) != 0) {
+			rc = rc ? rc : -errno;
+			goto fail;
+		}
+		st.st_size = SEG_HDR;
+	}
+	if ((rc = walk(fd, end, &first, last)) != 0) {
+		bm_log(LOG_ERR, "%s: not an appliance journal segment: %s",
+		    path, beemo_strerror(rc));
+		goto fail;
+	}
+	if (*end != (uint64_t)st.st_size) {
+		bm_log(LOG_WARNING, "%s: cutting off %llu bytes of a record "
+		    "torn by a crash", path,
+		    (unsigned long long)((uint64_t)st.st_size - *end));
+		if (ftruncate(fd, (off_t)*end) != 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	if (*last == 0 && (rc = last_closed_seq(dir, last)) != 0)
+		goto fail;
+	*out = fd;
+	return 0;
+
+fail:
+	close(fd);
+	return rc;
+}
+
+static int rotate_locked(const char *dir);
+
+int
+bm_alog_append(const char *store, const uint8_t key[32],
+    const struct bm_alog_entry *e)
+{
+	char dir[4096];
+	uint8_t *plain = NULL, *rec = NULL;
+	size_t plen = 0, rlen;
+	uint64_t end, last;
+	int lockfd = -1, fd = -1, rc;
+
+	if (e->type == NULL)
+		return -EINVAL;
+	if ((rc = dir_of(store, dir, sizeof(dir))) != 0 ||
+	    (rc = encode(e, &plain, &plen)) != 0)
+		return rc;
+	rlen = REC_HDR + plen + REC_TAG;
+	if ((rec = malloc(rlen)) == NULL) {
+		rc = -ENOMEM;
+		goto out_plain;
+	}
+	if ((rc = lock(dir, &lockfd)) != 0)
+		goto out_rec;
+	if ((rc = open_current(dir, &fd, &end, &last)) != 0)
+		goto out_lock;
+	if (end + rlen > SEG_MAX && end > SEG_HDR) {
+		/* Segments stay small enough to push as one object. */
+		close(fd);
+		if ((rc = rotate_locked(dir)) != 0 ||
+		    (rc = open_current(dir, &fd, &end, &last)) != 0)
+			goto out_lock;
+	}
+	memcpy(rec, REC_MAGIC, 4);
+	bm_be32enc(rec + 4, (uint32_t)rlen);
+	bm_be64enc(rec + 8, last + 1);
+	bm_be64enc(rec + 16, e->time ? e->time : bm_now_ns());
+	if (getrandom(rec + 24, 12, 0) != 12) {
+		rc = -EIO;
+		goto out_fd;
+	}
+	if ((rc = gcm(1, key, rec, plain, plen, rec + REC_HDR)) != 0)
+		goto out_fd;
+	{
+		ssize_t w = pwrite(fd, rec, rlen, (off_t)end);
+
+		if (w != (ssize_t)rlen || fdatasync(fd) != 0) {
+			rc = w >= 0 && w < (ssize_t)rlen ? -EIO : -errno;
+			/* Leave no torn record for the next writer. */
+			if (ftruncate(fd, (off_t)end) != 0)
+				bm_log(LOG_WARNING, "%s/" CURRENT ": a torn "
+				    "record stays until the next append",
+				    dir);
+		}
+	}
+out_fd:
+	close(fd);
+out_lock:
+	close(lockfd);
+out_rec:
+	free(rec);
+out_plain:
+	OPENSSL_cleanse(plain, plen);
+	free(plain);
+	return rc;
+}
+
+/* Close current.log (the lock held) if it holds records. */
+static int
+rotate_locked(const char *dir)
+{
+	char cur[4200], seg[4200];
+	uint64_t end, first, last;
+	int fd, rc;
+
+	if ((rc = bm_path(cur, sizeof(cur), "%s/" CURRENT, dir)) != 0)
+		return rc;
+	if ((fd = open(cur, O_RDWR | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	rc = walk(fd, &end, &first, &last);
+	/* A closed segment holds whole records only. */
+	if (rc == 0 && first != 0 && ftruncate(fd, (off_t)end) != 0)
+		rc = -errno;
+	close(fd);
+	if (rc != 0 || first == 0)
+		return rc;
+	if ((rc = bm_path(seg, sizeof(seg), "%s/%016llx.log", dir,
+	    (unsigned long long)first)) != 0)
+		return rc;
+	if (access(seg, F_OK) == 0) {
+		bm_log(LOG_ERR, "%s exists: the appliance journal cannot be "
+		    "rotated", seg);
+		return -EEXIST; /* never replace a closed segment */
+	}
+	if (rename(cur, seg) != 0)
+		return -errno;
+	return bm_fsync_dir(seg);
+}
+
+int
+bm_alog_rotate(const char *store)
+{
+	char dir[4096], cur[4200];
+	int lockfd, rc;
+
+	if ((rc = dir_of(store, dir, sizeof(dir))) != 0 ||
+	    (rc = bm_path(cur, sizeof(cur), "%s/" CURRENT, dir)) != 0)
+		return rc;
+	if (access(cur, F_OK) != 0)
+		return 0;
+	if ((rc = lock(dir, &lockfd)) != 0)
+		return rc;
+	rc = rotate_locked(dir);
+	close(lockfd);
+	return rc;
+}
+
+/* ---- reading -------------------------------------------------------- */
+
+struct lister {
+	const uint8_t *key;
+	uint64_t since;
+	const char *type;
+	bm_alog_fn fn;
+	void *ctx;
+	uint64_t expect; /* next sequence number, 0: any */
+	int bad, stop;
+};
+
+/* Sequence numbers must follow each other: a gap is records removed
+ * (or a segment missing), a step back a record moved or copied. */
+static void
+check_seq(struct lister *l, const char *path, uint64_t seq)
+{
+	if (l->expect != 0 && seq > l->expect) {
+		bm_log(LOG_ERR, "%s: records %llu to %llu of the appliance "
+		    "journal are missing", path,
+		    (unsigned long long)l->expect,
+		    (unsigned long long)(seq - 1));
+		l->bad = 1;
+	} else if (l->expect != 0 && seq < l->expect) {
+		bm_log(LOG_ERR, "%s: record %llu is out of order (after "
+		    "%llu)", path, (unsigned long long)seq,
+		    (unsigned long long)(l->expect - 1));
+		l->bad = 1;
+	}
+	if (seq >= l->expect)
+		l->expect = seq + 1;
+}
+
+static int
+list_segment(struct lister *l, const char *path, int open_one)
+{
+	uint8_t hdr[SEG_HDR], *rec = NULL, *plain = NULL;
+	struct stat st;
+	uint64_t off = SEG_HDR;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT && open_one ? 0 : -errno;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < SEG_HDR ||
+	    read_at(fd, hdr, SEG_HDR, 0) != 0 ||
+	    memcmp(hdr, SEG_MAGIC, 8) != 0 ||
+	    bm_be32dec(hdr + 8) != SEG_VERSION) {
+		bm_log(LOG_ERR, "%s: not an appliance journal segment", path);
+		l->bad = 1;
+		goto out;
+	}
+	rec = malloc(REC_MAX);
+	plain = malloc(REC_MAX);
+	if (rec == NULL || plain == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (!l->stop && off < (uint64_t)st.st_size) {
+		struct decoded d;
+		uint32_t len;
+		uint64_t seq;
+		size_t n;
+
+		rc = rec_header(fd, off, (uint64_t)st.st_size, rec, &len);
+		if (rc != 0) {
+			bm_log(open_one ? LOG_WARNING : LOG_ERR, "%s: %llu "
+			    "bytes at offset %llu are not a whole record%s",
+			    path, (unsigned long long)((uint64_t)st.st_size -
+			    off), (unsigned long long)off, open_one ?
+			    " (torn by a crash; cut off at the next append)" :
+			    "");
+			l->bad |= !open_one;
+			rc = rc == -ENODATA || rc == BEEMO_EFORMAT ? 0 : rc;
+			break;
+		}
+		if ((rc = read_at(fd, rec, len, off)) != 0)
+			break;
+		seq = bm_be64dec(rec + 8);
+		n = len - REC_HDR - REC_TAG;
+		if (gcm(0, l->key, rec, rec + REC_HDR, n, plain) != 0) {
+			bm_log(LOG_ERR, "%s: record %llu at offset %llu fails "
+			    "authentication (damaged or tampered)", path,
+			    (unsigned long long)seq, (unsigned long long)off);
+			l->bad = 1;
+			off += len;
+			continue;
+		}
+		check_seq(l, path, seq);
+		off += len;
+		if ((rc = decode(plain, n, &d)) != 0) {
+			decoded_free(&d);
+			OPENSSL_cleanse(plain, n);
+			bm_log(LOG_ERR, "%s: record %llu is malformed", path,
+			    (unsigned long long)seq);
+			l->bad = 1;
+			rc = 0;
+			continue;
+		}
+		d.e.seq = seq;
+		d.e.time = bm_be64dec(rec + 16);
+		if (d.e.time >= l->since &&
+		    (l->type == NULL || strcmp(l->type, d.e.type) == 0))
+			l->stop = l->fn(l->ctx, &d.e) != 0;
+		decoded_free(&d);
+		OPENSSL_cleanse(plain, n);
+	}
+out:
+	free(rec);
+	free(plain);
+	close(fd);
+	return rc;
+}
+
+int
+bm_alog_list(const char *store, const uint8_t key[32], uint64_t since,
+    const char *type, bm_alog_fn fn, void *ctx)
+{
+	struct lister l = {key, since, type, fn, ctx, 0, 0, 0};
+	char dir[4096], path[4200], **v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = dir_of(store, dir, sizeof(dir))) != 0 ||
+	    (rc = segments(dir, &v, &n)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && !l.stop && i <= n; i++) {
+		if ((rc = bm_path(path, sizeof(path), "%s/%s", dir,
+		    i < n ? v[i] : CURRENT)) != 0)
+			break;
+		rc = list_segment(&l, path, i == n);
+	}
+	names_free(v, n);
+	if (rc == 0 && l.bad)
+		rc = -EBADMSG;
+	return rc;
+}

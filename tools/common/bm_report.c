@@ -1,0 +1,335 @@
+/*
+ * bm_report.c -- the report spool, sealed small files and the live
+ * status files (bm.h, "reports, live status").
+ *
+ * Spool files are named "<time ns, 20 digits>-<pid>-<counter>.sealed" so
+ * that a directory listing sorts them by time and two processes (or two
+ * threads) never pick the same name; each is written with
+ * bm_sealed_write(), so a reader sees whole files only (it skips the
+ * "*.tmp.PID" temporaries).  Their plaintext, read by beemo-sync:
+ *
+ *   {"format": "beemo-report", "version": 1, "time": "<ISO 8601>",
+ *    "time_ns": <ns>, "kind": "virus", "machine": "pc1" or null,
+ *    "key": "virus:pc1:/path:Sig", "state": "event"|"raise"|"clear",
+ *    "subject": "...", "text": "..."}
+ *
+ * Live status files STORE/run/NAME.json are replaced by rename without
+ * fsync: after a crash one may be missing or old, never half written
+ * (ext4 replaces the data of a renamed-over file before the rename
+ * commits, auto_da_alloc), and nothing depends on them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "bm.h"
+
+#define SEALED_MAGIC "BMSEALRP"
+#define SEALED_VERSION 1
+#define SEALED_HDR 24 /* magic, version, nonce */
+#define SEALED_TAG 16
+
+static const char *const state_names[] = {"event", "raise", "clear"};
+
+/* Close a memstream; on failure free what it held. */
+static int
+memstream_end(FILE *f, char **buf)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- sealed files --------------------------------------------------- */
+
+/* AES-256-GCM; @hdr holds magic, version and nonce; the associated data
+ * is magic, version and @label. */
+static int
+seal(int enc, const uint8_t key[32], const uint8_t hdr[SEALED_HDR],
+    const char *label, const uint8_t *in, size_t n, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l, rc = -EIO;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (n > INT32_MAX ||
+	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	    enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+	    EVP_CipherInit_ex(c, NULL, NULL, key, hdr + 12, enc) != 1 ||
+	    EVP_CipherUpdate(c, NULL, &l, hdr, 12) != 1 ||
+	    EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)label,
+	    (int)strlen(label)) != 1 ||
+	    (n > 0 && EVP_CipherUpdate(c, out, &l, in, (int)n) != 1))
+		goto done;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG,
+	    (void *)(in + n)) != 1)
+		goto done;
+	if (EVP_CipherFinal_ex(c, out + n, &l) != 1) {
+		rc = enc ? -EIO : -EBADMSG;
+		goto done;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEALED_TAG,
+	    out + n) != 1)
+		goto done;
+	rc = 0;
+done:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+int
+bm_sealed_write(const char *path, const uint8_t key[32], const char *label,
+    const void *buf, size_t len, int exclusive)
+{
+	size_t total = SEALED_HDR + len + SEALED_TAG;
+	uint8_t *b;
+	int rc;
+
+	if ((b = malloc(total)) == NULL)
+		return -ENOMEM;
+	memcpy(b, SEALED_MAGIC, 8);
+	bm_be32enc(b + 8, SEALED_VERSION);
+	if (getrandom(b + 12, 12, 0) != 12)
+		rc = -EIO;
+	else if ((rc = seal(1, key, b, label, buf, len,
+	    b + SEALED_HDR)) == 0)
+		rc = bm_write_file_atomic(path, b, total, 0600, exclusive);
+	free(b);
+	return rc;
+}
+
+int
+bm_sealed_read(const char *path, const uint8_t key[32], const char *label,
+    size_t maxlen, uint8_t **out, size_t *outlen)
+{
+	uint8_t *b = NULL, *plain;
+	size_t len, n;
+	int rc;
+
+	if ((rc = bm_read_file(path, maxlen, &b, &len)) != 0)
+		return rc;
+	rc = BEEMO_EFORMAT;
+	if (len < SEALED_HDR + SEALED_TAG || memcmp(b, SEALED_MAGIC, 8) != 0)
+		goto fail;
+	rc = BEEMO_EVERSION;
+	if (bm_be32dec(b + 8) != SEALED_VERSION)
+		goto fail;
+	n = len - SEALED_HDR - SEALED_TAG;
+	rc = -ENOMEM;
+	if ((plain = malloc(n + 1)) == NULL)
+		goto fail;
+	if ((rc = seal(0, key, b, label, b + SEALED_HDR, n, plain)) != 0) {
+		free(plain);
+		goto fail;
+	}
+	plain[n] = '\0';
+	free(b);
+	*out = plain;
+	*outlen = n;
+	return 0;
+
+fail:
+	free(b);
+	return rc;
+}
+
+/* ---- the spool ------------------------------------------------------ */
+
+int
+bm_report_spool(const char *store, const uint8_t key[32],
+    const struct bm_report *r)
+{
+	static unsigned counter;
+	char dir[4096], path[4200], *buf = NULL;
+	uint64_t now = bm_now_ns();
+	size_t len = 0;
+	bm_json j;
+	FILE *f;
+	int rc;
+
+	if (r->kind == NULL || r->key == NULL || r->subject == NULL ||
+	    (unsigned)r->state > BM_REPORT_CLEAR)
+		return -EINVAL;
+	if ((rc = bm_path(dir, sizeof(dir), "%s/reports/spool", store)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%020llu-%ld-%u.sealed", dir,
+	    (unsigned long long)now, (long)getpid(),
+	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED))) != 0)
+		return rc;
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0)
+		return rc;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -ENOMEM;
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", "beemo-report");
+	bm_json_u64(&j, "version", 1);
+	bm_json_time(&j, "time", now);
+	bm_json_u64(&j, "time_ns", now);
+	bm_json_str(&j, "kind", r->kind);
+	bm_json_str(&j, "machine", r->machine);
+	bm_json_str(&j, "key", r->key);
+	bm_json_str(&j, "state", state_names[r->state]);
+	bm_json_str(&j, "subject", r->subject);
+	bm_json_str(&j, "text", r->text ? r->text : "");
+	bm_json_end_obj(&j);
+	if ((rc = memstream_end(f, &buf)) != 0)
+		return rc;
+	rc = bm_sealed_write(path, key, "spool", buf, len, 1);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rc;
+}
+
+/* ---- live status ---------------------------------------------------- */
+
+int
+bm_run_write(const char *store, const char *name, const char *text,
+    size_t len)
+{
+	char dir[4096], path[4200], tmp[4300];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (!bm_valid_name(name))
+		return -EINVAL;
+	if ((rc = bm_path(dir, sizeof(dir), "%s/run", store)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%s.json", dir, name)) ||
+	    (rc = bm_path(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid())) != 0)
+		return rc;
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0)
+		return rc;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		if ((n = write(fd, text, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+void
+bm_run_remove(const char *store, const char *name)
+{
+	char path[4200];
+
+	if (bm_valid_name(name) &&
+	    bm_path(path, sizeof(path), "%s/run/%s.json", store, name) == 0)
+		(void)unlink(path);
+}
+
+int
+bm_run_progress(const char *store, const char *name,
+    const struct bm_progress *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bm_json j;
+	FILE *f;
+	int rc;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -ENOMEM;
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", "beemo-progress");
+	bm_json_u64(&j, "version", 1);
+	bm_json_str(&j, "op", p->op);
+	bm_json_str(&j, "machine", p->machine);
+	bm_json_str(&j, "target", p->target);
+	bm_json_u64(&j, "pid", (uint64_t)getpid());
+	bm_json_u64(&j, "started_ns", p->started);
+	bm_json_u64(&j, "updated_ns", bm_now_ns());
+	bm_json_u64(&j, "done", p->done);
+	bm_json_u64(&j, "total", p->total);
+	bm_json_u64(&j, "files", p->files);
+	bm_json_u64(&j, "objects_done", p->objs_done);
+	bm_json_u64(&j, "objects_total", p->objs_total);
+	bm_json_end_obj(&j);
+	if ((rc = memstream_end(f, &buf)) != 0)
+		return rc;
+	rc = bm_run_write(store, name, buf, len);
+	free(buf);
+	return rc;
+}
+
+int
+bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *outlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bm_json j;
+	FILE *f;
+	int rc;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -ENOMEM;
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "format", "beemo-machine-status");
+	bm_json_u64(&j, "version", 1);
+	bm_json_str(&j, "machine", s->machine);
+	bm_json_bool(&j, "mounted", s->mounted);
+	bm_json_u64(&j, "pid", s->pid > 0 ? (uint64_t)s->pid : 0);
+	bm_json_time(&j, "updated", s->updated);
+	bm_json_u64(&j, "updated_ns", s->updated);
+	if (s->session != 0) {
+		bm_json_begin_obj(&j, "session");
+		bm_json_time(&j, "started", s->session);
+		bm_json_u64(&j, "started_ns", s->session);
+		bm_json_u64(&j, "files", s->session_files);
+		bm_json_u64(&j, "bytes", s->session_bytes);
+		bm_json_u64(&j, "added", s->added);
+		bm_json_u64(&j, "changed", s->changed);
+		bm_json_u64(&j, "deleted", s->deleted);
+		bm_json_u64(&j, "renamed", s->renamed);
+		bm_json_end_obj(&j);
+	} else {
+		bm_json_null(&j, "session");
+	}
+	bm_json_u64(&j, "files", s->files);
+	bm_json_u64(&j, "dirs", s->dirs);
+	bm_json_u64(&j, "bytes", s->bytes);
+	bm_json_u64(&j, "stored", s->stored);
+	bm_json_u64(&j, "packs", s->packs);
+	bm_json_u64(&j, "snapshots", s->snapshots);
+	bm_json_time(&j, "last_snapshot", s->last_snapshot);
+	bm_json_u64(&j, "last_snapshot_ns", s->last_snapshot);
+	bm_json_u64(&j, "quota_soft", s->quota_soft);
+	bm_json_u64(&j, "quota_hard", s->quota_hard);
+	bm_json_bool(&j, "over_soft", s->quota_soft != 0 &&
+	    s->stored > s->quota_soft);
+	bm_json_bool(&j, "over_hard", s->quota_hard != 0 &&
+	    s->stored >= s->quota_hard);
+	bm_json_u64(&j, "signatures", s->signatures);
+	bm_json_end_obj(&j);
+	if ((rc = memstream_end(f, &buf)) != 0)
+		return rc;
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
