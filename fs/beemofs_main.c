@@ -560,9 +560,9 @@ main(int argc, char **argv)
 	/* Chunk buffers of 1-4 MiB come and go at disk speed: keep them in
 	 * the heap for reuse instead of mmap/munmap (and zeroed pages) each
 	 * time.  In-flight data is bounded, so is the heap. */
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
-	mallopt(M_TRIM_THRESHOLD, 128 << 20);
-	mallopt(M_ARENA_MAX, 4);
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	mallopt(M_ARENA_MAX, 2);
 	bm_log_open("beemofs", 0, 0);
 	keymgr_global_init();
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0)

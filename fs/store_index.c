@@ -27,6 +27,7 @@
  * prefix || ~S lands on the newest version with seq <= S.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -575,6 +576,7 @@ committer(void *arg)
 {
 	store *st = arg;
 	struct timespec ts;
+	uint64_t last_trim = bm_mono_ns();
 
 	ix_lock(st);
 	st->ix_err = txn_begin(st);
@@ -611,6 +613,15 @@ committer(void *arg)
 		st->commit_now = 0;
 		st->commits++;
 		pthread_cond_broadcast(&st->done_cv);
+		/* Chunk buffers of every size come and go; give the pages
+		 * of freed ones back now and then, so the daemon's memory
+		 * follows what it holds, not what it once held. */
+		if (bm_mono_ns() - last_trim > 5000000000ULL) {
+			ix_unlock(st);
+			malloc_trim(0);
+			ix_lock(st);
+			last_trim = bm_mono_ns();
+		}
 	}
 	/* Final commit. */
 	if (st->txn != NULL && !st->opts.rdonly && st->ix_err == 0)

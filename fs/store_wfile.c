@@ -444,6 +444,20 @@ buf_reserve(struct wfile *w, size_t extra)
 }
 
 /* Cut and submit every complete chunk in the buffer. */
+/*
+ * Give back a chunk buffer's spare capacity before it is handed on: its
+ * plaintext may stay in the cache, which counts bytes of data, and a
+ * small file's 64 KiB buffer would otherwise hold far more than that.
+ * Shrinking in place costs no copy.
+ */
+static uint8_t *
+shrink(uint8_t *p, size_t len)
+{
+	uint8_t *n = realloc(p, len ? len : 1);
+
+	return n != NULL ? n : p;
+}
+
 static int
 stream_cut(struct wfile *w)
 {
@@ -453,8 +467,10 @@ stream_cut(struct wfile *w)
 
 	while (w->buflen > 0 &&
 	    (cut = chunker_scan(st->gear, &w->ck, w->buf, w->buflen)) != 0) {
-		size_t rest = w->buflen - cut, cap = rest > BUF_MIN ?
-		    rest : BUF_MIN;
+		/* A file that has cut a chunk is a big one: its next buffer
+		 * gets room for a whole average chunk at once, so it is not
+		 * copied while it grows. */
+		size_t rest = w->buflen - cut, cap = rest + (2U << 20);
 		uint8_t *chunk = w->buf, *nb = malloc(cap);
 
 		if (nb == NULL)
@@ -465,6 +481,11 @@ stream_cut(struct wfile *w)
 		w->bufcap = cap;
 		w->buflen = rest;
 		w->buf_off += cut;
+		chunk = shrink(chunk, cut);
+		/* Plaintext is kept in the cache for the antivirus only for
+		 * files it will scan: the first part of big files. */
+		if (w->buf_off > (16U << 20))
+			w->slots.keep_plain = 0;
 		/* The chunk buffer (with spare capacity) goes to a worker. */
 		if ((rc = cslots_submit(st, &w->slots, chunk, (uint32_t)cut)))
 			return rc;
@@ -735,9 +756,13 @@ wfile_finish(struct wfile *w, struct content **out, const uint8_t **scan_mem)
 					return -ENOMEM;
 				memcpy(w->mem, w->buf, w->buflen);
 				*scan_mem = w->mem;
+				/* Scanned from this copy: the cache need not
+				 * keep it. */
+				w->slots.keep_plain = 0;
 			}
 			w->buf = NULL;
 			w->bufcap = 0;
+			chunk = shrink(chunk, w->buflen);
 			rc = cslots_submit(w->st, &w->slots, chunk,
 			    (uint32_t)w->buflen);
 			w->buf_off += w->buflen;

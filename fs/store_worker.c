@@ -16,7 +16,7 @@
 
 #include "store_internal.h"
 
-#define INFLIGHT_MAX (24U << 20)
+#define INFLIGHT_MAX (16U << 20)
 
 struct job {
 	struct cslots *s;

@@ -9,7 +9,7 @@
 # storage center going away in the middle of a transfer).
 
 SSHD=${SSHD:-/usr/sbin/sshd}
-declare -A SSHD_PID=() SSHD_PORT=()
+declare -A SSHD_PID=() SSHD_PORT=() SSHD_RETRIED=()
 
 # sshd_require: skip (77) when OpenSSH's server or ssh-keygen is missing.
 sshd_require() {
@@ -24,11 +24,13 @@ sshd_require() {
 			-f "$T/id_ed25519" || t_fail "ssh-keygen (client)"
 }
 
-# sshd_free_port: print a TCP port on 127.0.0.1 where nothing listens.
+# sshd_free_port: print a TCP port on 127.0.0.1 where nothing listens,
+# below the kernel's ephemeral range (32768 and up), whose ports may be
+# bound by the client side of other tests' connections.
 sshd_free_port() {
 	local p i
 	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -76,8 +78,18 @@ sshd_start() {
 	T_PIDS+=($!)
 	for i in $(seq 1 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		kill -0 "${SSHD_PID[$name]}" 2>/dev/null ||
+		if ! kill -0 "${SSHD_PID[$name]}" 2>/dev/null; then
+			# Another test took the port meanwhile: a new one, once.
+			if [ -z "${SSHD_RETRIED[$name]:-}" ] &&
+				grep -q "Address already in use" \
+					"$T/sshd_$name.log"; then
+				SSHD_RETRIED[$name]=1
+				rm -f "$d/host_ed25519" "$d/host_ed25519.pub"
+				sshd_start "$name"
+				return
+			fi
 			t_fail "sshd $name exited (see $T/sshd_$name.log)"
+		fi
 		sleep 0.05
 	done
 	t_fail "sshd $name does not listen on port $port"
