@@ -268,48 +268,11 @@ is_hex(const char *s, size_t n)
 	return s[n] == '\0' || s[n] == '.';
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The sorted names in @dir accepted by @ok; missing @dir gives none. */
 static int
 list_dir(const char *dir, int (*ok)(const char *), char ***out, size_t *n)
 {
-	DIR *d;
-	struct dirent *e;
-	char **v = NULL, **nv;
-	size_t cap = 0;
-	int rc = 0;
-
-	*out = NULL;
-	*n = 0;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(d)) != NULL) {
-		if (!ok(e->d_name))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if ((v[*n] = strdup(e->d_name)) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	closedir(d);
-	if (v != NULL)
-		qsort(v, *n, sizeof(*v), name_cmp);
-	*out = v;
-	return rc;
+	return bm_list_dir(dir, ok, out, n);
 }
 
 static void

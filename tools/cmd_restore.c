@@ -254,40 +254,6 @@ out:
 	store_release(f);
 }
 
-struct entry {
-	char *name;
-	struct store_attr a;
-};
-
-struct list {
-	struct entry *e;
-	size_t n, cap;
-};
-
-static int
-collect(void *ctx, const char *name, const struct store_attr *a,
-    uint64_t next)
-{
-	struct list *l = ctx;
-
-	(void)next;
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct entry *n = realloc(l->e, cap * sizeof(*n));
-
-		if (n == NULL)
-			return 1;
-		l->e = n;
-		l->cap = cap;
-	}
-	if ((l->e[l->n].name = strdup(name)) == NULL)
-		return 1;
-	l->e[l->n++].a = *a;
-	return 0;
-}
-
 static void restore_node(struct restore *r, const struct store_attr *a,
     const char *path, int depth);
 
@@ -295,8 +261,8 @@ static void
 restore_dir(struct restore *r, const struct store_attr *a, const char *path,
     int depth)
 {
-	struct list l = {NULL, 0, 0};
-	size_t i;
+	struct ctl_dirent *e = NULL;
+	size_t i, n = 0;
 	int rc;
 
 	if (depth > 2048) {
@@ -309,21 +275,19 @@ restore_dir(struct restore *r, const struct store_attr *a, const char *path,
 		fail(r, path, "cannot create directory", -errno);
 		return;
 	}
-	if ((rc = store_readdir(r->st, a->ino, 0, 1, collect, &l)) != 0)
+	if ((rc = ctl_readdir(r->st, a->ino, &e, &n)) != 0)
 		fail(r, path, "cannot list", rc);
-	for (i = 0; i < l.n; i++) {
+	for (i = 0; i < n; i++) {
 		char *child;
 
-		if (asprintf(&child, "%s/%s", path, l.e[i].name) < 0) {
+		if (asprintf(&child, "%s/%s", path, e[i].name) < 0) {
 			fail(r, path, "out of memory", -ENOMEM);
 			break;
 		}
-		restore_node(r, &l.e[i].a, child, depth + 1);
+		restore_node(r, &e[i].a, child, depth + 1);
 		free(child);
 	}
-	for (i = 0; i < l.n; i++)
-		free(l.e[i].name);
-	free(l.e);
+	ctl_dirents_free(e, n);
 	set_meta(r, a, path, -1);
 }
 

@@ -123,68 +123,31 @@ scan_one(struct scanner *s, const struct store_attr *a, const char *path)
 	}
 }
 
-struct names {
-	char **name;
-	struct store_attr *a;
-	size_t n, cap;
-};
-
-static int
-collect(void *ctx, const char *name, const struct store_attr *a,
-    uint64_t next)
-{
-	struct names *l = ctx;
-
-	(void)next;
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **nn = realloc(l->name, cap * sizeof(*nn));
-		struct store_attr *na;
-
-		if (nn == NULL)
-			return 1;
-		l->name = nn;
-		if ((na = realloc(l->a, cap * sizeof(*na))) == NULL)
-			return 1;
-		l->a = na;
-		l->cap = cap;
-	}
-	if ((l->name[l->n] = strdup(name)) == NULL)
-		return 1;
-	l->a[l->n++] = *a;
-	return 0;
-}
-
 static void
 walk(struct scanner *s, uint64_t dir, const char *path, int depth)
 {
-	struct names l = {NULL, NULL, 0, 0};
-	size_t i;
+	struct ctl_dirent *e = NULL;
+	size_t i, n = 0;
 	int rc;
 
 	if (depth > 2048)
 		return;
-	if ((rc = store_readdir(s->st, dir, 0, 1, collect, &l)) != 0) {
+	if ((rc = ctl_readdir(s->st, dir, &e, &n)) != 0) {
 		ctl_err(s->ctl, "%s: %s", path, beemo_strerror(rc));
 		s->errors++;
 	}
-	for (i = 0; i < l.n; i++) {
+	for (i = 0; i < n; i++) {
 		char *child;
 
-		if (asprintf(&child, "%s/%s", depth ? path : "", l.name[i]) < 0)
+		if (asprintf(&child, "%s/%s", depth ? path : "", e[i].name) < 0)
 			break;
-		if (S_ISDIR(l.a[i].mode))
-			walk(s, l.a[i].ino, child, depth + 1);
-		else if (S_ISREG(l.a[i].mode))
-			scan_one(s, &l.a[i], child);
+		if (S_ISDIR(e[i].a.mode))
+			walk(s, e[i].a.ino, child, depth + 1);
+		else if (S_ISREG(e[i].a.mode))
+			scan_one(s, &e[i].a, child);
 		free(child);
 	}
-	for (i = 0; i < l.n; i++)
-		free(l.name[i]);
-	free(l.name);
-	free(l.a);
+	ctl_dirents_free(e, n);
 }
 
 int

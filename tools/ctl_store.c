@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -230,4 +231,65 @@ void
 ctl_progress_cb(void *ctx, uint64_t done, uint64_t total)
 {
 	ctl_progress(ctx, done, total, 0);
+}
+
+struct dlist {
+	struct ctl_dirent *e;
+	size_t n, cap;
+	int err;
+};
+
+static int
+collect(void *ctx, const char *name, const struct store_attr *a,
+    uint64_t next)
+{
+	struct dlist *l = ctx;
+
+	(void)next;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct ctl_dirent *n = realloc(l->e, cap * sizeof(*n));
+
+		if (n == NULL) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->e = n;
+		l->cap = cap;
+	}
+	if ((l->e[l->n].name = strdup(name)) == NULL) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->e[l->n++].a = *a;
+	return 0;
+}
+
+int
+ctl_readdir(store *st, uint64_t ino, struct ctl_dirent **out, size_t *n)
+{
+	struct dlist l = {NULL, 0, 0, 0};
+	int rc = store_readdir(st, ino, 0, 1, collect, &l);
+
+	if (rc == 0)
+		rc = l.err;
+	if (rc != 0) {
+		ctl_dirents_free(l.e, l.n);
+		return rc;
+	}
+	*out = l.e;
+	*n = l.n;
+	return 0;
+}
+
+void
+ctl_dirents_free(struct ctl_dirent *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; e != NULL && i < n; i++)
+		free(e[i].name);
+	free(e);
 }

@@ -69,6 +69,15 @@ void ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
     uint64_t files);
 void ctl_progress_end(struct ctl_progress *p);
 
+/* The entries of directory @ino (without "." and ".."), with their
+ * attributes; free with ctl_dirents_free(). */
+struct ctl_dirent {
+	char *name;
+	struct store_attr a;
+};
+int ctl_readdir(store *st, uint64_t ino, struct ctl_dirent **out, size_t *n);
+void ctl_dirents_free(struct ctl_dirent *e, size_t n);
+
 /* For store_progress_fn: @ctx is a struct ctl_progress. */
 void ctl_progress_cb(void *ctx, uint64_t done, uint64_t total);
 

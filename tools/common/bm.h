@@ -129,6 +129,25 @@ int bm_path(char *buf, size_t size, const char *fmt, ...)
 int bm_read_password(const char *prompt, const char *file, int confirm,
     char **out, size_t *outlen);
 
+/*
+ * bm_gcm -- AES-256-GCM with the 12-byte @iv and the associated data
+ * @aad1 || @aad2 (either may be NULL).  With @enc, seal @n bytes of @in
+ * into @out and write the 16-byte tag after them; else open @in (its tag
+ * after its @n bytes) into @out.  Returns 0, -EBADMSG (damaged or forged),
+ * -ENOMEM or -EIO.
+ */
+int bm_gcm(int enc, const uint8_t key[32], const uint8_t iv[12],
+    const void *aad1, size_t aad1len, const void *aad2, size_t aad2len,
+    const uint8_t *in, size_t n, uint8_t *out);
+
+/*
+ * bm_list_dir -- the names in directory @dir that @ok accepts (all when
+ * NULL), sorted; a missing @dir gives none.  Free with bm_names_free().
+ */
+int bm_list_dir(const char *dir, int (*ok)(const char *), char ***out,
+    size_t *n);
+void bm_names_free(char **names, size_t n);
+
 /* bm_free_secret -- cleanse @len bytes of @p and free it from the secure
  * heap.  NULL is a no-op. */
 void bm_free_secret(void *p, size_t len);

@@ -190,32 +190,7 @@ static int
 gcm(int enc, const uint8_t key[32], const uint8_t *hdr, const uint8_t *in,
     size_t n, uint8_t *out)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l, rc = -EIO;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
-	    enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-	    EVP_CipherInit_ex(c, NULL, NULL, key, hdr + 24, enc) != 1 ||
-	    EVP_CipherUpdate(c, NULL, &l, hdr, REC_HDR) != 1 ||
-	    (n > 0 && EVP_CipherUpdate(c, out, &l, in, (int)n) != 1))
-		goto done;
-	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, REC_TAG,
-	    (void *)(in + n)) != 1)
-		goto done;
-	if (EVP_CipherFinal_ex(c, out + n, &l) != 1) {
-		rc = enc ? -EIO : -EBADMSG;
-		goto done;
-	}
-	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, REC_TAG,
-	    out + n) != 1)
-		goto done;
-	rc = 0;
-done:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
+	return bm_gcm(enc, key, hdr + 24, hdr, REC_HDR, NULL, 0, in, n, out);
 }
 
 /* ---- segments ------------------------------------------------------- */
@@ -240,48 +215,11 @@ is_segment(const char *name)
 	return 1;
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Closed segment names, sorted (so by first sequence number). */
 static int
 segments(const char *dir, char ***out, size_t *n)
 {
-	DIR *d;
-	struct dirent *e;
-	char **v = NULL, **nv;
-	size_t cap = 0;
-	int rc = 0;
-
-	*out = NULL;
-	*n = 0;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(d)) != NULL) {
-		if (!is_segment(e->d_name))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if ((v[*n] = strdup(e->d_name)) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	closedir(d);
-	if (*n > 1)
-		qsort(v, *n, sizeof(*v), name_cmp);
-	*out = v;
-	return rc;
+	return bm_list_dir(dir, is_segment, out, n);
 }
 
 static void

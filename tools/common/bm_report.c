@@ -57,35 +57,8 @@ static int
 seal(int enc, const uint8_t key[32], const uint8_t hdr[SEALED_HDR],
     const char *label, const uint8_t *in, size_t n, uint8_t *out)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l, rc = -EIO;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if (n > INT32_MAX ||
-	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
-	    enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-	    EVP_CipherInit_ex(c, NULL, NULL, key, hdr + 12, enc) != 1 ||
-	    EVP_CipherUpdate(c, NULL, &l, hdr, 12) != 1 ||
-	    EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)label,
-	    (int)strlen(label)) != 1 ||
-	    (n > 0 && EVP_CipherUpdate(c, out, &l, in, (int)n) != 1))
-		goto done;
-	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG,
-	    (void *)(in + n)) != 1)
-		goto done;
-	if (EVP_CipherFinal_ex(c, out + n, &l) != 1) {
-		rc = enc ? -EIO : -EBADMSG;
-		goto done;
-	}
-	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEALED_TAG,
-	    out + n) != 1)
-		goto done;
-	rc = 0;
-done:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
+	return bm_gcm(enc, key, hdr + 12, hdr, 12, label, strlen(label), in, n,
+	    out);
 }
 
 int

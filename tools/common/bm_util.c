@@ -1,7 +1,9 @@
 /*
  * bm_util.c -- durable file writes, names, numbers, times.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -387,5 +389,101 @@ bm_parse_time(const char *s, uint64_t *out)
 	if ((t = timegm(&tm)) < 0)
 		return -EINVAL;
 	*out = (uint64_t)t * 1000000000ULL;
+	return 0;
+}
+
+int
+bm_gcm(int enc, const uint8_t key[32], const uint8_t iv[12],
+    const void *aad1, size_t aad1len, const void *aad2, size_t aad2len,
+    const uint8_t *in, size_t n, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l, rc = -EIO;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (n > INT32_MAX || aad1len > INT32_MAX || aad2len > INT32_MAX ||
+	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	    enc) != 1 ||
+	    EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) != 1 ||
+	    (aad1len > 0 && EVP_CipherUpdate(c, NULL, &l, aad1,
+	    (int)aad1len) != 1) ||
+	    (aad2len > 0 && EVP_CipherUpdate(c, NULL, &l, aad2,
+	    (int)aad2len) != 1) ||
+	    (n > 0 && EVP_CipherUpdate(c, out, &l, in, (int)n) != 1))
+		goto done;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16,
+	    (void *)(in + n)) != 1)
+		goto done;
+	if (EVP_CipherFinal_ex(c, out + n, &l) != 1) {
+		rc = enc ? -EIO : -EBADMSG;
+		goto done;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16,
+	    out + n) != 1)
+		goto done;
+	rc = 0;
+done:
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+bm_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+bm_list_dir(const char *dir, int (*ok)(const char *), char ***out,
+    size_t *n)
+{
+	DIR *d;
+	struct dirent *e;
+	char **v = NULL, **nv;
+	size_t cap = 0, cnt = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (ok != NULL && !ok(e->d_name)))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if ((v[cnt] = strdup(e->d_name)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		cnt++;
+	}
+	closedir(d);
+	if (rc != 0) {
+		bm_names_free(v, cnt);
+		return rc;
+	}
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), name_cmp);
+	*out = v;
+	*n = cnt;
 	return 0;
 }
