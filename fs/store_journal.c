@@ -2,10 +2,8 @@
  * store_journal.c -- the journal of a backup set (see store.h).
  *
  * IX_JOURNAL keys are the entry's time (ns, big-endian) and a counter,
- * so entries sort by time; values are sealed like every index value:
- *
- *   u8 version (1) | u8 len + type | u16 len + who | u32 len + summary |
- *   u32 nfiles | nfiles * (u16 len + path)
+ * so entries sort by time; values are sealed like every index value and
+ * hold an entry encoded as the appliance journal's (bm_jentry_encode).
  *
  * File operations of a backup session are batched in memory and written
  * as one "files" entry in the transaction that commits them (the
@@ -21,136 +19,10 @@
 #include "ctlsock.h"
 #include "store_internal.h"
 
-#define JOURNAL_VERSION 1
 #define JBATCH_MAX (4U << 20) /* force a commit past this */
 
 static uint32_t jcounter;
 
-static int
-encode(const struct store_journal_entry *e, uint8_t **out, size_t *outlen)
-{
-	size_t tl = strlen(e->type), wl = e->who ? strlen(e->who) : 0;
-	size_t sl = e->summary ? strlen(e->summary) : 0, len, i;
-	uint8_t *b, *p;
-
-	if (tl > 255 || wl > 65535)
-		return -EINVAL;
-	len = 1 + 1 + tl + 2 + wl + 4 + sl + 4;
-	for (i = 0; i < e->nfiles; i++) {
-		if (strlen(e->files[i]) > 65535)
-			return -ENAMETOOLONG;
-		len += 2 + strlen(e->files[i]);
-	}
-	if ((b = p = malloc(len)) == NULL)
-		return -ENOMEM;
-	*p++ = JOURNAL_VERSION;
-	*p++ = (uint8_t)tl;
-	memcpy(p, e->type, tl);
-	p += tl;
-	bm_be16enc(p, (uint16_t)wl);
-	memcpy(p + 2, e->who, wl);
-	p += 2 + wl;
-	bm_be32enc(p, (uint32_t)sl);
-	memcpy(p + 4, e->summary, sl);
-	p += 4 + sl;
-	bm_be32enc(p, (uint32_t)e->nfiles);
-	p += 4;
-	for (i = 0; i < e->nfiles; i++) {
-		size_t fl = strlen(e->files[i]);
-
-		bm_be16enc(p, (uint16_t)fl);
-		memcpy(p + 2, e->files[i], fl);
-		p += 2 + fl;
-	}
-	*out = b;
-	*outlen = len;
-	return 0;
-}
-
-/* Decode in place: strings are copied into @buf (NUL-terminated). */
-struct decoded {
-	struct store_journal_entry e;
-	char *strings;
-	const char **files;
-};
-
-static int
-decode(const uint8_t *p, size_t len, struct decoded *d)
-{
-	size_t off = 0, n, i, need = len + 4;
-	char *s;
-	const char **files;
-	uint32_t nfiles;
-
-#define TAKE(k)                                                             \
-	do {                                                                \
-		if (len - off < (k))                                        \
-			return BEEMO_EFORMAT;                               \
-	} while (0)
-	memset(d, 0, sizeof(*d));
-	TAKE(2);
-	if (p[0] != JOURNAL_VERSION)
-		return BEEMO_EVERSION;
-	if ((s = d->strings = malloc(need + len)) == NULL)
-		return -ENOMEM;
-	off = 1;
-	n = p[off++];
-	TAKE(n);
-	d->e.type = s;
-	memcpy(s, p + off, n);
-	s += n;
-	*s++ = '\0';
-	off += n;
-	TAKE(2);
-	n = bm_be16dec(p + off);
-	off += 2;
-	TAKE(n);
-	d->e.who = s;
-	memcpy(s, p + off, n);
-	s += n;
-	*s++ = '\0';
-	off += n;
-	TAKE(4);
-	n = bm_be32dec(p + off);
-	off += 4;
-	TAKE(n);
-	d->e.summary = s;
-	memcpy(s, p + off, n);
-	s += n;
-	*s++ = '\0';
-	off += n;
-	TAKE(4);
-	nfiles = bm_be32dec(p + off);
-	off += 4;
-	if (nfiles > len / 2)
-		return BEEMO_EFORMAT;
-	if ((files = d->files = calloc(nfiles + 1, sizeof(*files))) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < nfiles; i++) {
-		TAKE(2);
-		n = bm_be16dec(p + off);
-		off += 2;
-		TAKE(n);
-		files[i] = s;
-		memcpy(s, p + off, n);
-		s += n;
-		*s++ = '\0';
-		off += n;
-	}
-#undef TAKE
-	if (off != len)
-		return BEEMO_EFORMAT;
-	d->e.files = files;
-	d->e.nfiles = nfiles;
-	return 0;
-}
-
-static void
-decoded_free(struct decoded *d)
-{
-	free(d->strings);
-	free(d->files);
-}
 
 int
 journal_add_locked(store *st, const struct store_journal_entry *e)
@@ -161,7 +33,8 @@ journal_add_locked(store *st, const struct store_journal_entry *e)
 
 	if (st->opts.rdonly)
 		return -EROFS;
-	if ((rc = encode(e, &v, &len)) != 0)
+	if ((rc = bm_jentry_encode(e->type, e->who, e->summary, e->files,
+	    e->nfiles, &v, &len)) != 0)
 		return rc;
 	bm_be64enc(k, e->time ? e->time : bm_now_ns());
 	bm_be32enc(k + 8, __atomic_add_fetch(&jcounter, 1, __ATOMIC_RELAXED));
@@ -202,7 +75,8 @@ store_journal_list(store *st, uint64_t since, const char *type,
 	k.mv_size = sizeof(start);
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct decoded d;
+		struct bm_jentry d;
+		struct store_journal_entry e;
 		uint8_t *plain;
 		size_t len;
 
@@ -213,18 +87,23 @@ store_journal_list(store *st, uint64_t since, const char *type,
 		if ((rc = ix_open_sealed(st, IX_JOURNAL, &k, &v, &plain,
 		    &len)) != 0)
 			break;
-		rc = decode(plain, len, &d);
+		rc = bm_jentry_decode(plain, len, &d);
 		free(plain);
 		if (rc != 0) {
-			decoded_free(&d);
+			bm_jentry_free(&d);
 			bm_log(LOG_ERR, "journal: malformed entry");
 			rc = -EIO;
 			break;
 		}
-		d.e.time = bm_be64dec(k.mv_data);
-		if (type == NULL || strcmp(type, d.e.type) == 0)
-			rc = fn(ctx, &d.e);
-		decoded_free(&d);
+		e.time = bm_be64dec(k.mv_data);
+		e.type = d.type;
+		e.who = d.who;
+		e.summary = d.summary;
+		e.files = d.files;
+		e.nfiles = d.nfiles;
+		if (type == NULL || strcmp(type, e.type) == 0)
+			rc = fn(ctx, &e);
+		bm_jentry_free(&d);
 		if (rc != 0) {
 			rc = 0;
 			break;

@@ -462,6 +462,27 @@ struct bm_mstatus {
 int bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *len);
 
 /*
+ * A journal entry's encoding, shared by the machines' journals (in their
+ * stores) and the appliance journal:
+ *   u8 version (1) | u8 len + type | u16 len + who | u32 len + summary |
+ *   u32 nfiles | nfiles * (u16 len + path)
+ * bm_jentry_encode returns a malloc'd buffer; bm_jentry_decode fills
+ * @d with NUL-terminated copies (free with bm_jentry_free).  Returns 0,
+ * -EINVAL / -ENAMETOOLONG (encode), BEEMO_EFORMAT, BEEMO_EVERSION or
+ * -ENOMEM.
+ */
+struct bm_jentry {
+	const char *type, *who, *summary;
+	const char **files;
+	size_t nfiles;
+	char *strings; /* owns the characters */
+};
+int bm_jentry_encode(const char *type, const char *who, const char *summary,
+    const char *const *files, size_t nfiles, uint8_t **out, size_t *len);
+int bm_jentry_decode(const uint8_t *p, size_t len, struct bm_jentry *d);
+void bm_jentry_free(struct bm_jentry *d);
+
+/*
  * The appliance journal: key, user and machine operations, pushes,
  * maintenance runs and reports, in STORE/journal/ as append-only segment
  * files of records sealed with AES-256-GCM under @key (derived from the

@@ -64,55 +64,47 @@
 
 /* ---- entry encoding ------------------------------------------------- */
 
-static int
-encode(const struct bm_alog_entry *e, uint8_t **out, size_t *outlen)
+int
+bm_jentry_encode(const char *type, const char *who, const char *summary,
+    const char *const *files, size_t nfiles, uint8_t **out, size_t *outlen)
 {
-	size_t tl = strlen(e->type), wl = e->who ? strlen(e->who) : 0;
-	size_t sl = e->summary ? strlen(e->summary) : 0, len, i;
+	size_t tl = strlen(type), wl = who ? strlen(who) : 0;
+	size_t sl = summary ? strlen(summary) : 0, len, i;
 	uint8_t *b, *p;
 
 	if (tl == 0 || tl > 255 || wl > 65535)
 		return -EINVAL;
 	len = 1 + 1 + tl + 2 + wl + 4 + sl + 4;
-	for (i = 0; i < e->nfiles; i++) {
-		if (strlen(e->files[i]) > 65535)
+	for (i = 0; i < nfiles; i++) {
+		if (strlen(files[i]) > 65535)
 			return -ENAMETOOLONG;
-		len += 2 + strlen(e->files[i]);
+		len += 2 + strlen(files[i]);
 	}
-	if (len > REC_MAX - REC_HDR - REC_TAG)
-		return -EFBIG;
 	if ((b = p = malloc(len)) == NULL)
 		return -ENOMEM;
 	*p++ = ENTRY_VERSION;
 	*p++ = (uint8_t)tl;
-	memcpy(p, e->type, tl);
+	memcpy(p, type, tl);
 	p += tl;
 	bm_be16enc(p, (uint16_t)wl);
-	memcpy(p + 2, e->who, wl);
+	memcpy(p + 2, who, wl);
 	p += 2 + wl;
 	bm_be32enc(p, (uint32_t)sl);
-	memcpy(p + 4, e->summary, sl);
+	memcpy(p + 4, summary, sl);
 	p += 4 + sl;
-	bm_be32enc(p, (uint32_t)e->nfiles);
+	bm_be32enc(p, (uint32_t)nfiles);
 	p += 4;
-	for (i = 0; i < e->nfiles; i++) {
-		size_t fl = strlen(e->files[i]);
+	for (i = 0; i < nfiles; i++) {
+		size_t fl = strlen(files[i]);
 
 		bm_be16enc(p, (uint16_t)fl);
-		memcpy(p + 2, e->files[i], fl);
+		memcpy(p + 2, files[i], fl);
 		p += 2 + fl;
 	}
 	*out = b;
 	*outlen = len;
 	return 0;
 }
-
-/* Decoded strings live in @strings; @files points into it. */
-struct decoded {
-	struct bm_alog_entry e;
-	char *strings;
-	const char **files;
-};
 
 /* Take one length-prefixed string of @lenbytes (1, 2 or 4) at *@off. */
 static int
@@ -136,8 +128,8 @@ take(const uint8_t *p, size_t len, size_t *off, int lenbytes, char **s,
 	return 0;
 }
 
-static int
-decode(const uint8_t *p, size_t len, struct decoded *d)
+int
+bm_jentry_decode(const uint8_t *p, size_t len, struct bm_jentry *d)
 {
 	size_t off = 1, i;
 	uint32_t nfiles;
@@ -151,9 +143,9 @@ decode(const uint8_t *p, size_t len, struct decoded *d)
 	 * the characters, and one NUL per length prefix (>= 2 bytes). */
 	if ((s = d->strings = malloc(2 * len + 4)) == NULL)
 		return -ENOMEM;
-	if ((rc = take(p, len, &off, 1, &s, &d->e.type)) != 0 ||
-	    (rc = take(p, len, &off, 2, &s, &d->e.who)) != 0 ||
-	    (rc = take(p, len, &off, 4, &s, &d->e.summary)) != 0)
+	if ((rc = take(p, len, &off, 1, &s, &d->type)) != 0 ||
+	    (rc = take(p, len, &off, 2, &s, &d->who)) != 0 ||
+	    (rc = take(p, len, &off, 4, &s, &d->summary)) != 0)
 		return rc;
 	if (len - off < 4)
 		return BEEMO_EFORMAT;
@@ -168,16 +160,16 @@ decode(const uint8_t *p, size_t len, struct decoded *d)
 			return rc;
 	if (off != len)
 		return BEEMO_EFORMAT;
-	d->e.files = d->files;
-	d->e.nfiles = nfiles;
+	d->nfiles = nfiles;
 	return 0;
 }
 
-static void
-decoded_free(struct decoded *d)
+void
+bm_jentry_free(struct bm_jentry *d)
 {
 	free(d->strings);
 	free(d->files);
+	memset(d, 0, sizeof(*d));
 }
 
 /* ---- sealing -------------------------------------------------------- */
@@ -420,8 +412,13 @@ bm_alog_append(const char *store, const uint8_t key[32],
 	if (e->type == NULL)
 		return -EINVAL;
 	if ((rc = dir_of(store, dir, sizeof(dir))) != 0 ||
-	    (rc = encode(e, &plain, &plen)) != 0)
+	    (rc = bm_jentry_encode(e->type, e->who, e->summary, e->files,
+	    e->nfiles, &plain, &plen)) != 0)
 		return rc;
+	if (plen > REC_MAX - REC_HDR - REC_TAG) {
+		free(plain);
+		return -EFBIG;
+	}
 	rlen = REC_HDR + plen + REC_TAG;
 	if ((rec = malloc(rlen)) == NULL) {
 		rc = -ENOMEM;
@@ -580,7 +577,8 @@ list_segment(struct lister *l, const char *path, int open_one)
 		goto out;
 	}
 	while (!l->stop && off < (uint64_t)st.st_size) {
-		struct decoded d;
+		struct bm_jentry d;
+		struct bm_alog_entry e;
 		uint32_t len;
 		uint64_t seq;
 		size_t n;
@@ -611,8 +609,8 @@ list_segment(struct lister *l, const char *path, int open_one)
 		}
 		check_seq(l, path, seq);
 		off += len;
-		if ((rc = decode(plain, n, &d)) != 0) {
-			decoded_free(&d);
+		if ((rc = bm_jentry_decode(plain, n, &d)) != 0) {
+			bm_jentry_free(&d);
 			OPENSSL_cleanse(plain, n);
 			bm_log(LOG_ERR, "%s: record %llu is malformed", path,
 			    (unsigned long long)seq);
@@ -620,12 +618,17 @@ list_segment(struct lister *l, const char *path, int open_one)
 			rc = 0;
 			continue;
 		}
-		d.e.seq = seq;
-		d.e.time = bm_be64dec(rec + 16);
-		if (d.e.time >= l->since &&
-		    (l->type == NULL || strcmp(l->type, d.e.type) == 0))
-			l->stop = l->fn(l->ctx, &d.e) != 0;
-		decoded_free(&d);
+		e.seq = seq;
+		e.time = bm_be64dec(rec + 16);
+		e.type = d.type;
+		e.who = d.who;
+		e.summary = d.summary;
+		e.files = d.files;
+		e.nfiles = d.nfiles;
+		if (e.time >= l->since &&
+		    (l->type == NULL || strcmp(l->type, e.type) == 0))
+			l->stop = l->fn(l->ctx, &e) != 0;
+		bm_jentry_free(&d);
 		OPENSSL_cleanse(plain, n);
 	}
 out:
