@@ -565,18 +565,21 @@ main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 	bm_log_open("beemofs", 0, 0);
 	keymgr_global_init();
-	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0)
-		return 2;
-	if (fuse_parse_cmdline(&args, &co) != 0)
-		return 2;
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) != 0 ||
+	    fuse_parse_cmdline(&args, &co) != 0) {
+		rc = 2; /* libfuse said why */
+		goto out;
+	}
 	if (o.show_help || co.show_help) {
 		usage(stdout);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (co.show_version) {
 		printf("beemofs " BEEMO_VERSION " (libfuse %s)\n",
 		    fuse_pkgversion());
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (check_opts(&o, co.mountpoint) != 0) {
 		rc = 2;

@@ -54,25 +54,26 @@ void
 ofile_put(store *st, struct ofile *of)
 {
 	struct ofile **pp;
-	int last;
 
 	pthread_mutex_lock(&st->of_lock);
-	last = --of->refs == 0;
-	if (last) {
-		for (pp = &st->of_tab[of->ino % OF_BUCKETS]; *pp != of;
-		    pp = &(*pp)->hnext)
-			;
-		*pp = of->hnext;
-		st->of_count--;
+	/* The last holder commits what nobody else will: a truncate made
+	 * while the file was open elsewhere, then only read.  With a single
+	 * reference nobody else can hold of->lock or set of->w. */
+	while (of->refs == 1 && of->w != NULL) {
+		pthread_mutex_unlock(&st->of_lock);
+		(void)file_commit(st, of); /* logs and reports its failures */
+		pthread_mutex_lock(&st->of_lock);
 	}
-	pthread_mutex_unlock(&st->of_lock);
-	if (!last)
+	if (--of->refs > 0) {
+		pthread_mutex_unlock(&st->of_lock);
 		return;
-	if (of->w != NULL) {
-		bm_log(LOG_WARNING, "inode %" PRIu64 ": changes dropped at "
-		    "last close", of->ino);
-		wfile_free(of->w);
 	}
+	for (pp = &st->of_tab[of->ino % OF_BUCKETS]; *pp != of;
+	    pp = &(*pp)->hnext)
+		;
+	*pp = of->hnext;
+	st->of_count--;
+	pthread_mutex_unlock(&st->of_lock);
 	content_unref(of->content);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
@@ -344,13 +345,14 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 			goto fail;
 		ix_lock(st);
 		rc = inode_get(st, ino & STORE_INO_MASK, seq, &in);
-		if (rc == 0 && !S_ISREG(in.mode))
-			rc = S_ISDIR(in.mode) ? -EISDIR : -EINVAL;
-		if (rc == 0 && in.content_seq != 0)
-			rc = content_get(st, ino & STORE_INO_MASK,
-			    in.content_seq, &f->snap_content);
-		if (rc == 0)
+		if (rc == 0) {
+			if (!S_ISREG(in.mode))
+				rc = S_ISDIR(in.mode) ? -EISDIR : -EINVAL;
+			else if (in.content_seq != 0)
+				rc = content_get(st, ino & STORE_INO_MASK,
+				    in.content_seq, &f->snap_content);
 			inode_free(&in);
+		}
 		ix_unlock(st);
 		if (rc != 0)
 			goto fail;

@@ -44,8 +44,17 @@ left=$(find "$MNT" -mindepth 1 -maxdepth 1 ! -name .snapshots -printf '%P\n')
 # The mount survives the torture: a fresh file round-trips a remount.
 head -c 1000000 /dev/urandom >"$T/after"
 cp "$T/after" "$MNT/after"
+# A truncate by name while the file is open only for reading is kept
+# once the reader closes (nobody writes through that descriptor).
+head -c 300000 /dev/urandom >"$MNT/cut"
+exec 3<"$MNT/cut"
+python3 -c "import os, sys; os.truncate(sys.argv[1], 1000)" "$MNT/cut"
+exec 3<&-
 fs_remount
 cmp "$T/after" "$MNT/after" ||
 	t_fail "file written after syscalls differs after remount"
+[ "$(stat -c %s "$MNT/cut")" = 1000 ] ||
+	t_fail "truncate while open for reading: size $(stat -c %s \
+		"$MNT/cut") after remount, not 1000"
 fs_umount
 t_log "ok"
