@@ -32,12 +32,25 @@ struct centry {
 	struct centry *prev, *next; /* LRU: head = most recent */
 };
 
+#define PREFETCH_QUEUE 8
+#define PREFETCH_THREADS 2
+
 struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	struct centry *bucket[NBUCKETS];
 	struct centry *head, *tail;
 	uint64_t bytes, cap;
+
+	/* Read-ahead: chunk ids to load before they are asked for, so that
+	 * decrypting the next chunk overlaps with serving this one.
+	 * Protected by lock; pf_cv wakes the prefetch threads. */
+	store *st;
+	pthread_cond_t pf_cv;
+	pthread_t pf[PREFETCH_THREADS];
+	uint8_t pf_q[PREFETCH_QUEUE][OBJ_ID_LEN];
+	unsigned pf_n;
+	int pf_stop, pf_started;
 };
 
 static unsigned
@@ -47,18 +60,78 @@ bucket_of(const uint8_t *id)
 	return (unsigned)(bm_be32dec(id) % NBUCKETS);
 }
 
+static struct centry *find(struct cache *c, const uint8_t *id);
+
+static void *
+prefetcher(void *arg)
+{
+	struct cache *c = arg;
+	uint8_t id[OBJ_ID_LEN];
+	const uint8_t *data;
+	uint32_t len;
+	void *h;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->pf_n == 0 && !c->pf_stop)
+			pthread_cond_wait(&c->pf_cv, &c->lock);
+		if (c->pf_stop)
+			break;
+		memcpy(id, c->pf_q[--c->pf_n], OBJ_ID_LEN);
+		pthread_mutex_unlock(&c->lock);
+		/* Errors are for the reader to meet and report. */
+		if (cache_get(c->st, id, &data, &len, &h) == 0)
+			cache_put(c->st, h);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
 int
 cache_new(store *st, uint64_t bytes)
 {
 	struct cache *c = calloc(1, sizeof(*c));
+	int i;
 
 	if (c == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->pf_cv, NULL);
 	c->cap = bytes;
+	c->st = st;
 	st->cache = c;
+	for (i = 0; i < PREFETCH_THREADS; i++)
+		if (pthread_create(&c->pf[i], NULL, prefetcher, c) == 0)
+			c->pf_started++;
 	return 0;
+}
+
+void
+cache_prefetch(store *st, const uint8_t id[OBJ_ID_LEN])
+{
+	struct cache *c = st->cache;
+	unsigned i;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->pf_started == 0 || find(c, id) != NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	for (i = 0; i < c->pf_n; i++)
+		if (memcmp(c->pf_q[i], id, OBJ_ID_LEN) == 0)
+			break;
+	if (i == c->pf_n) {
+		if (c->pf_n == PREFETCH_QUEUE) { /* drop the oldest wish */
+			memmove(c->pf_q[0], c->pf_q[1],
+			    (PREFETCH_QUEUE - 1) * OBJ_ID_LEN);
+			c->pf_n--;
+		}
+		memcpy(c->pf_q[c->pf_n++], id, OBJ_ID_LEN);
+		pthread_cond_signal(&c->pf_cv);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void
@@ -161,6 +234,13 @@ cache_free(store *st)
 
 	if (c == NULL)
 		return;
+	pthread_mutex_lock(&c->lock);
+	c->pf_stop = 1;
+	pthread_cond_broadcast(&c->pf_cv);
+	pthread_mutex_unlock(&c->lock);
+	while (c->pf_started > 0)
+		pthread_join(c->pf[--c->pf_started], NULL);
+	pthread_cond_destroy(&c->pf_cv);
 	for (e = c->head; e != NULL; e = next) {
 		next = e->next;
 		entry_free(e);
@@ -332,6 +412,11 @@ content_read(store *st, const struct content *c, void *buf, size_t len,
 	if (len > c->size - off)
 		len = (size_t)(c->size - off);
 	i = chunk_at(c, off);
+	/* Sequential readers come next for the following chunks. */
+	if (i + 1 < c->n)
+		cache_prefetch(st, c->c[i + 1].id);
+	if (i + 2 < c->n)
+		cache_prefetch(st, c->c[i + 2].id);
 	while (done < len) {
 		const uint8_t *data;
 		uint32_t dlen;

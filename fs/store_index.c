@@ -192,6 +192,100 @@ ix_replay(store *st, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Log records, for compaction: where each starts and what it keys. */
+struct logrec {
+	size_t off, len;
+	const uint8_t *key; /* the key (its table byte is at off) */
+	size_t klen;
+	int drop;
+};
+
+static int
+logrec_off_cmp(const void *a, const void *b)
+{
+	const struct logrec *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int
+logrec_cmp(const void *a, const void *b)
+{
+	const struct logrec *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * Keep only the last change of each key in the log buffer: within one
+ * transaction a counter or an inode may change hundreds of times, and
+ * replay needs only the final value.  Order of the kept records stays.
+ */
+static void
+log_compact(store *st)
+{
+	struct logrec *r = NULL;
+	size_t n = 0, cap = 0, off = 16, i, out = 16;
+
+	while (off + 7 <= st->loglen) {
+		uint16_t klen = bm_be16dec(st->logbuf + off + 1);
+		uint32_t vlen = bm_be32dec(st->logbuf + off + 3);
+		size_t len = 7 + klen + (vlen == LOG_DEL ? 0 : vlen);
+
+		if (n == cap) {
+			struct logrec *nr;
+
+			cap = cap ? cap * 2 : 1024;
+			if ((nr = realloc(r, cap * sizeof(*nr))) == NULL) {
+				free(r);
+				return; /* keep it whole: still correct */
+			}
+			r = nr;
+		}
+		r[n].off = off;
+		r[n].len = len;
+		r[n].key = st->logbuf + off + 7;
+		r[n].klen = klen;
+		r[n].drop = 0;
+		n++;
+		off += len;
+	}
+	/* Keys of different tables may be equal: sort by key, then check
+	 * the table byte when marking duplicates. */
+	qsort(r, n, sizeof(*r), logrec_cmp);
+	for (i = 0; i + 1 < n; i++) {
+		size_t j;
+
+		for (j = i + 1; j < n && r[j].klen == r[i].klen &&
+		    memcmp(r[j].key, r[i].key, r[i].klen) == 0; j++) {
+			if (st->logbuf[r[j].off] == st->logbuf[r[i].off]) {
+				r[i].drop = 1; /* a later change of it follows */
+				break;
+			}
+		}
+	}
+	/* Back to log order, then slide the kept records together. */
+	for (i = 0; i < n; i++)
+		r[i].key = NULL;
+	qsort(r, n, sizeof(*r), logrec_off_cmp);
+	for (i = 0; i < n; i++) {
+		if (r[i].drop)
+			continue;
+		if (r[i].off != out)
+			memmove(st->logbuf + out, st->logbuf + r[i].off,
+			    r[i].len);
+		out += r[i].len;
+	}
+	st->loglen = out;
+	free(r);
+}
+
 /* Seal the changes of this transaction into a log object in the pack. */
 static int
 log_flush(store *st)
@@ -203,6 +297,7 @@ log_flush(store *st)
 
 	if (st->loglen <= 16)
 		return 0;
+	log_compact(st);
 	/* The buffer starts with a 16-byte header: LSN and time. */
 	bm_be64enc(st->logbuf, st->lsn);
 	bm_be64enc(st->logbuf + 8, bm_now_ns());

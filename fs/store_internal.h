@@ -430,6 +430,8 @@ void cache_free(store *st);
 int cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
     uint32_t *len, void **h);
 void cache_put(store *st, void *h);
+/* Load chunk @id into the cache in the background (read-ahead). */
+void cache_prefetch(store *st, const uint8_t id[OBJ_ID_LEN]);
 /* Offer a freshly written chunk's plaintext (takes ownership). */
 void cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
     uint32_t len);

@@ -763,8 +763,20 @@ wfile_finish(struct wfile *w, struct content **out, const uint8_t **scan_mem)
 			w->buf = NULL;
 			w->bufcap = 0;
 			chunk = shrink(chunk, w->buflen);
-			rc = cslots_submit(w->st, &w->slots, chunk,
-			    (uint32_t)w->buflen);
+			if (w->slots.n == 0) {
+				/* A one-chunk file: sealing it here spares two
+				 * thread switches per small file, and the
+				 * close waits for it anyway. */
+				struct cref cr;
+
+				cr.len = (uint32_t)w->buflen;
+				rc = chunk_store(w->st, chunk, cr.len, cr.id, 0);
+				if (rc == 0)
+					rc = cslots_add(&w->slots, &cr);
+			} else {
+				rc = cslots_submit(w->st, &w->slots, chunk,
+				    (uint32_t)w->buflen);
+			}
 			w->buf_off += w->buflen;
 			w->buflen = 0;
 			if (rc != 0)

@@ -1,0 +1,370 @@
+#!/bin/bash
+# run.sh -- Beemo's benchmark: the same corpora through plain cp -a, a
+# pass-through FUSE mount (low-level, writeback cache), restic, borg and
+# beemofs, in one invocation, so that ratios are meaningful on a shared,
+# noisy machine.  Not a test: it prints figures, it does not judge them
+# (except for listing which targets of the issue are met).
+#
+#   tests/bench/run.sh [--reps N] [--corpus large|small|both]
+#                      [--build DIR] [--only all|baselines|beemo]
+#
+# Corpora (tests/bench/corpus.sh, cached under /var/tmp): large = 2 GiB in
+# two files, 1 GiB incompressible and 1 GiB VM-image-like; small = about
+# 20,000 real files from /usr, 400 MB.  Every write includes a final sync;
+# caches are dropped before every read.  Medians of --reps (default 3).
+# Results: a Markdown report on stdout, results.json in the work dir.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPS=3
+WHICH=both
+ONLY=all
+BUILD=$HERE/../../build
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) REPS=$2; shift 2 ;;
+	--corpus) WHICH=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--build) BUILD=$2; shift 2 ;;
+	*) sed -n '2,14p' "$0" >&2; exit 2 ;;
+	esac
+done
+BUILD=$(cd "$BUILD" && pwd)
+CORPUS=${BEEMO_BENCH_CORPUS:-/var/tmp/beemo-bench-corpus}
+W=${BEEMO_BENCH_WORK:-/var/tmp/beemo-bench-work}
+BEEMOCTL=$BUILD/tools/beemoctl
+BEEMOFS=$BUILD/fs/beemofs
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (mounts, drop_caches)"
+avail=$(df -Pk /var/tmp | awk 'NR == 2 { print int($4 / 1024) }')
+[ "$avail" -gt 15000 ] || die "need 15 GB free under /var/tmp (have $avail MB)"
+"$HERE/corpus.sh" --corpus "$WHICH" "$CORPUS" >&2
+for p in restic borg; do
+	command -v $p >/dev/null || apt-get install -y -qq restic borgbackup >&2
+done
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >&2
+
+MOUNTS=()
+PIDS=()
+cleanup() {
+	local m p
+	for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+		mountpoint -q "$m" && fusermount3 -u "$m" 2>/dev/null
+	done
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+	return 0
+}
+trap cleanup EXIT
+rm -rf "$W"
+mkdir -p "$W"
+
+# The pass-through file system the anchors were measured with.
+cc -O2 -o "$W/passthrough_ll" "$HERE/passthrough_ll.c" \
+	$(pkg-config --cflags --libs fuse3) -lpthread
+
+now() { date +%s.%N; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# timed VAR CMD...: run CMD, store its wall time in seconds in VAR.
+timed() {
+	local __v=$1 t0 t1
+	shift
+	t0=$(now)
+	"$@"
+	t1=$(now)
+	printf -v "$__v" '%s' "$(echo "$t1 - $t0" | bc -l)"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+	END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+readall() { find "$1" -type f -print0 | xargs -0 -r -n 256 cat >/dev/null; }
+bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
+files_of() { find "$1" -type f | wc -l; }
+mb() { echo "scale=1; $1 / 1048576" | bc -l; }
+
+declare -A R=()  # results: R[key]=value
+put() { R[$1]=$2; log "$1 = $2"; }
+
+# ---- beemo ------------------------------------------------------------------
+beemo_setup() { # DIR SCAN(on|off)
+	local d=$1 scan=$2
+	rm -rf "$d"
+	mkdir -p "$d/sigs" "$d/mnt" "$d/ro"
+	local eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-'
+	eicar+='ANTIVIRUS-TEST-FILE!$H+H*'
+	echo "$(printf '%s' "$eicar" | md5sum | cut -d' ' -f1):${#eicar}:Bench.EICAR" \
+		>"$d/sigs/bench.hdb"
+	printf 'Bench.Body:0:*:%s\n' "$(printf 'BEEMO-BENCH-BODY-SIGNATURE' |
+		od -An -tx1 | tr -d ' \n')" >"$d/sigs/bench.ndb"
+	{
+		echo "store = $d/store"
+		echo "[scan]"
+		echo "signatures = $d/sigs"
+		[ "$scan" = off ] && echo "enabled = no"
+	} >"$d/beemo.conf"
+	printf 'bench-admin\n' >"$d/admin.pw"
+	BEEMO_CONFIG=$d/beemo.conf "$BEEMOCTL" init --kdf-n 1024 \
+		--password-file "$d/admin.pw" >/dev/null
+	BEEMO_CONFIG=$d/beemo.conf "$BEEMOCTL" machine add pc1 --user u \
+		--password-file "$d/admin.pw" --user-password-file "$d/admin.pw" \
+		--poste-key "$d/pc1.poste" >/dev/null
+}
+beemo_mount() { # DIR
+	local d=$1
+	BEEMO_CONFIG=$d/beemo.conf "$BEEMOFS" "$d/store" "$d/mnt" -f \
+		-o "machine=pc1,keyfile=$d/pc1.poste" 2>>"$d/beemofs.log" &
+	BEEMO_PID=$!
+	PIDS+=($BEEMO_PID)
+	MOUNTS+=("$d/mnt")
+	while ! mountpoint -q "$d/mnt"; do
+		kill -0 $BEEMO_PID || die "beemofs did not start: $(tail -3 "$d/beemofs.log")"
+		sleep 0.05
+	done
+}
+beemo_umount() { # DIR: unmount (takes the end-of-session snapshot)
+	fusermount3 -u "$1/mnt"
+	wait "$BEEMO_PID" || true
+}
+beemo_hwm() { awk '/VmHWM/ { print $2 }' "/proc/$BEEMO_PID/status"; }
+beemo_ro() { # DIR: read-only admin session on DIR/ro
+	local d=$1
+	BEEMO_CONFIG=$d/beemo.conf "$BEEMOFS" "$d/store" "$d/ro" -f \
+		-o "machine=pc1,admin,passfile=$d/admin.pw" 2>>"$d/beemofs.log" &
+	RO_PID=$!
+	PIDS+=($RO_PID)
+	MOUNTS+=("$d/ro")
+	while ! mountpoint -q "$d/ro"; do sleep 0.05; done
+}
+beemo_ro_off() { fusermount3 -u "$1/ro"; wait "$RO_PID" || true; }
+
+# ---- one corpus -------------------------------------------------------------
+# run_corpus NAME SRC: every system, REPS times.
+run_corpus() {
+	local name=$1 src=$2 size nfiles r t a=() b=() c=() d=() e=() f=()
+	local rs=() rr=() br=() bx=() ru=() bu=() bs=() bsr=() hwm=()
+	local pt=() ptr=() sc=() up=() snap=() g=()
+	size=$(bytes_of "$src")
+	nfiles=$(files_of "$src")
+	put "$name.bytes" "$size"
+	put "$name.files" "$nfiles"
+	for r in $(seq 1 "$REPS"); do
+		log "$name: round $r of $REPS"
+		if [ "$ONLY" != beemo ]; then
+			# plain cp -a
+			rm -rf "$W/plain"; mkdir -p "$W/plain"; drop
+			timed t sh -c "cp -a '$src/.' '$W/plain/' && sync"; a+=("$t")
+			drop; timed t readall "$W/plain"; b+=("$t")
+			rm -rf "$W/plain"
+			# pass-through FUSE
+			rm -rf "$W/pt-src" "$W/pt"; mkdir -p "$W/pt-src" "$W/pt"
+			"$W/passthrough_ll" "$W/pt" -o "source=$W/pt-src"
+			MOUNTS+=("$W/pt")
+			drop
+			timed t sh -c "cp -a '$src/.' '$W/pt/' && sync"; pt+=("$t")
+			fusermount3 -u "$W/pt"
+			"$W/passthrough_ll" "$W/pt" -o "source=$W/pt-src"
+			drop; timed t readall "$W/pt"; ptr+=("$t")
+			fusermount3 -u "$W/pt"; rm -rf "$W/pt-src"
+			# restic
+			rm -rf "$W/restic" "$W/restic-out"
+			export RESTIC_PASSWORD=bench RESTIC_REPOSITORY=$W/restic
+			restic init -q >/dev/null
+			drop
+			timed t sh -c "cd '$src' && /usr/bin/time -f %M -o '$W/restic.mem' restic backup -q . >/dev/null && sync"
+			rs+=("$t")
+			put "$name.restic.peak_kb" "$(cat "$W/restic.mem")"
+			drop
+			timed t sh -c "restic restore -q latest --target '$W/restic-out' && sync"
+			rr+=("$t")
+			timed t sh -c "cd '$src' && restic backup -q . >/dev/null"; ru+=("$t")
+			put "$name.restic.repo_bytes" "$(du -sb "$W/restic" | cut -f1)"
+			rm -rf "$W/restic-out"
+			# borg (lz4, like the anchors)
+			rm -rf "$W/borg" "$W/borg-out"
+			export BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+			borg init -e repokey "$W/borg" >/dev/null 2>&1
+			drop
+			timed t sh -c "cd '$src' && /usr/bin/time -f %M -o '$W/borg.mem' borg create --compression lz4 '$W/borg::a' . && sync"
+			br+=("$t")
+			put "$name.borg.peak_kb" "$(cat "$W/borg.mem")"
+			mkdir -p "$W/borg-out"; drop
+			timed t sh -c "cd '$W/borg-out' && borg extract '$W/borg::a' && sync"
+			bx+=("$t")
+			timed t sh -c "cd '$src' && borg create --compression lz4 '$W/borg::b' ."
+			bu+=("$t")
+			put "$name.borg.repo_bytes" "$(du -sb "$W/borg" | cut -f1)"
+			rm -rf "$W/borg-out"
+		fi
+		if [ "$ONLY" != baselines ]; then
+			local bd=$W/beemo
+			# scanning off, then on: the antivirus's cost
+			beemo_setup "$bd" off; beemo_mount "$bd"; drop
+			timed t sh -c "cp -a '$src/.' '$bd/mnt/' && sync"; sc+=("$t")
+			beemo_umount "$bd"
+			beemo_setup "$bd" on
+			t0=$(now); beemo_mount "$bd"
+			put "$name.beemo.mount_s" "$(echo "$(now) - $t0" | bc -l)"
+			drop
+			timed t sh -c "cp -a '$src/.' '$bd/mnt/' && sync"; c+=("$t")
+			hwm+=("$(beemo_hwm)")
+			# unchanged re-run
+			timed t rsync -a "$src/" "$bd/mnt/"; up+=("$t")
+			beemo_umount "$bd"
+			put "$name.beemo.store_bytes" "$(du -sb "$bd/store/machines" | cut -f1)"
+			# restore: read back through /.snapshots after drop caches
+			beemo_ro "$bd"; drop
+			timed t readall "$bd/ro/.snapshots/1"; d+=("$t")
+			beemo_ro_off "$bd"
+			if [ "$name" = small ]; then
+				# snapshot after changing 1 % of the files
+				beemo_mount "$bd"
+				find "$bd/mnt" -type f | awk 'NR % 100 == 0' |
+					while read -r f; do echo change >>"$f"; done
+				sync
+				timed t env BEEMO_CONFIG="$bd/beemo.conf" \
+					"$BEEMOCTL" snapshot pc1 >/dev/null
+				snap+=("$t")
+				beemo_umount "$bd"
+			fi
+		fi
+	done
+	[ ${#a[@]} = 0 ] || {
+		put "$name.plain.ingest_s" "$(median "${a[@]}")"
+		put "$name.plain.read_s" "$(median "${b[@]}")"
+		put "$name.passthrough.ingest_s" "$(median "${pt[@]}")"
+		put "$name.passthrough.read_s" "$(median "${ptr[@]}")"
+		put "$name.restic.backup_s" "$(median "${rs[@]}")"
+		put "$name.restic.restore_s" "$(median "${rr[@]}")"
+		put "$name.restic.rerun_s" "$(median "${ru[@]}")"
+		put "$name.borg.create_s" "$(median "${br[@]}")"
+		put "$name.borg.extract_s" "$(median "${bx[@]}")"
+		put "$name.borg.rerun_s" "$(median "${bu[@]}")"
+	}
+	[ ${#c[@]} = 0 ] || {
+		put "$name.beemo.ingest_s" "$(median "${c[@]}")"
+		put "$name.beemo.ingest_noscan_s" "$(median "${sc[@]}")"
+		put "$name.beemo.read_s" "$(median "${d[@]}")"
+		put "$name.beemo.rerun_s" "$(median "${up[@]}")"
+		put "$name.beemo.peak_kb" "$(printf '%s\n' "${hwm[@]}" | sort -n | tail -1)"
+		[ ${#snap[@]} = 0 ] ||
+			put "$name.beemo.snapshot_1pct_s" "$(median "${snap[@]}")"
+	}
+}
+
+# growth of each store after 4 KiB inserted in the middle of vm.img
+insertion() {
+	local src=$CORPUS/large/vm.img half
+	half=$(( $(stat -c %s "$src") / 2 ))
+	mkdir -p "$W/ins"
+	{ head -c "$half" "$src"; head -c 4096 /dev/urandom;
+		tail -c +$((half + 1)) "$src"; } >"$W/ins/vm.img"
+	if [ "$ONLY" != baselines ]; then
+		local bd=$W/beemo-ins before
+		beemo_setup "$bd" on; beemo_mount "$bd"
+		cp "$src" "$bd/mnt/vm.img"; beemo_umount "$bd"
+		before=$(du -sb "$bd/store/machines" | cut -f1)
+		beemo_mount "$bd"; cp "$W/ins/vm.img" "$bd/mnt/vm.img"
+		beemo_umount "$bd"
+		put "insert4k.beemo.growth_bytes" \
+			"$(( $(du -sb "$bd/store/machines" | cut -f1) - before ))"
+		rm -rf "$bd"
+	fi
+	if [ "$ONLY" != beemo ]; then
+		local before
+		rm -rf "$W/ri" "$W/bi"
+		export RESTIC_PASSWORD=bench RESTIC_REPOSITORY=$W/ri
+		restic init -q >/dev/null
+		(cd "$CORPUS/large" && restic backup -q vm.img >/dev/null)
+		before=$(du -sb "$W/ri" | cut -f1)
+		(cd "$W/ins" && restic backup -q vm.img >/dev/null)
+		put "insert4k.restic.growth_bytes" "$(( $(du -sb "$W/ri" | cut -f1) - before ))"
+		borg init -e repokey "$W/bi" >/dev/null 2>&1
+		(cd "$CORPUS/large" && borg create --compression lz4 "$W/bi::a" vm.img)
+		before=$(du -sb "$W/bi" | cut -f1)
+		(cd "$W/ins" && borg create --compression lz4 "$W/bi::b" vm.img)
+		put "insert4k.borg.growth_bytes" "$(( $(du -sb "$W/bi" | cut -f1) - before ))"
+		rm -rf "$W/ri" "$W/bi"
+	fi
+	rm -rf "$W/ins"
+}
+
+[ "$WHICH" = small ] || run_corpus large "$CORPUS/large"
+[ "$WHICH" = large ] || run_corpus small "$CORPUS/small"
+[ "$WHICH" = small ] || insertion
+
+# ---- report -------------------------------------------------------------------
+python3 - "$W/results.json" "$(for k in "${!R[@]}"; do echo "$k=${R[$k]}"; done)" <<'PY'
+import json, sys
+out, text = sys.argv[1], sys.argv[2]
+R = {}
+for line in text.splitlines():
+    k, _, v = line.partition("=")
+    try:
+        R[k] = float(v)
+    except ValueError:
+        R[k] = v
+json.dump(R, open(out, "w"), indent=1, sort_keys=True)
+g = R.get
+def rate(c, key, unit="MB/s"):
+    t = g(f"{c}.{key}")
+    if not t:
+        return None
+    return g(f"{c}.bytes") / t / 1e6 if unit == "MB/s" else g(f"{c}.files") / t
+print("## Beemo benchmark (medians)\n")
+for c in ("large", "small"):
+    if g(f"{c}.bytes") is None:
+        continue
+    print(f"### {c} corpus: {g(c + '.files'):.0f} files, {g(c + '.bytes') / 1e6:.0f} MB\n")
+    print("| system | ingest MB/s | ingest files/s | read back MB/s | unchanged re-run s | stored/data |")
+    print("|---|---|---|---|---|---|")
+    rows = [("plain cp -a", "plain.ingest_s", "plain.read_s", None, None),
+            ("pass-through FUSE", "passthrough.ingest_s", "passthrough.read_s", None, None),
+            ("restic", "restic.backup_s", "restic.restore_s", "restic.rerun_s", "restic.repo_bytes"),
+            ("borg (lz4)", "borg.create_s", "borg.extract_s", "borg.rerun_s", "borg.repo_bytes"),
+            ("beemofs, scan off", "beemo.ingest_noscan_s", None, None, None),
+            ("beemofs", "beemo.ingest_s", "beemo.read_s", "beemo.rerun_s", "beemo.store_bytes")]
+    for name, ing, rd, rr, sz in rows:
+        if g(f"{c}.{ing}") is None:
+            continue
+        cells = [f"{rate(c, ing):.0f}", f"{rate(c, ing, 'f'):.0f}",
+                 f"{rate(c, rd):.0f}" if rd and g(f"{c}.{rd}") else "",
+                 f"{g(f'{c}.{rr}'):.1f}" if rr and g(f"{c}.{rr}") else "",
+                 f"{g(f'{c}.{sz}') / g(c + '.bytes'):.2f}" if sz and g(f"{c}.{sz}") else ""]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+    def ratio(a, b):
+        x, y = g(f"{c}.{a}"), g(f"{c}.{b}")
+        return y / x if x and y else None   # times: b/a = speed of a vs b
+    lines = []
+    def line(label, v, target=None, higher=True):
+        if v is None:
+            return
+        met = "" if target is None else (" (met)" if (v >= target if higher else v <= target) else " (NOT met)")
+        lines.append(f"- {label}: {v:.2f}{met}")
+    line("ingest, beemofs / pass-through", ratio("beemo.ingest_s", "passthrough.ingest_s"), 0.8 if c == "large" else 1.0)
+    line("read back, beemofs / pass-through", ratio("beemo.read_s", "passthrough.read_s"), 0.8)
+    line("ingest, beemofs / restic", ratio("beemo.ingest_s", "restic.backup_s"), 1.0)
+    line("ingest, beemofs / borg", ratio("beemo.ingest_s", "borg.create_s"), 1.0)
+    line("restore, beemofs / restic", ratio("beemo.read_s", "restic.restore_s"), 1.0)
+    line("restore, beemofs / borg", ratio("beemo.read_s", "borg.extract_s"), 1.0)
+    sb, rb = g(f"{c}.beemo.store_bytes"), g(f"{c}.restic.repo_bytes")
+    if sb and rb:
+        line("stored size, beemofs / restic", sb / rb, 1.0, higher=False)
+    a, b = g(f"{c}.beemo.ingest_noscan_s"), g(f"{c}.beemo.ingest_s")
+    if a and b:
+        lines.append(f"- antivirus cost: ingest {100 * (b - a) / a:+.1f} % of the time without scanning (target <= 15 %)")
+    if g(f"{c}.beemo.peak_kb"):
+        line("beemofs peak memory, MB", g(f"{c}.beemo.peak_kb") / 1024, 100, higher=False)
+    if g(f"{c}.beemo.mount_s"):
+        lines.append(f"- beemofs start with the signature engine: {g(c + '.beemo.mount_s'):.2f} s")
+    if g(f"{c}.beemo.snapshot_1pct_s"):
+        lines.append(f"- snapshot after changing 1 % of the files: {g(c + '.beemo.snapshot_1pct_s'):.2f} s")
+    print("\n".join(lines) + "\n")
+for s in ("beemo", "restic", "borg"):
+    v = g(f"insert4k.{s}.growth_bytes")
+    if v is not None:
+        tgt = " (target <= 300 KB: " + ("met" if v <= 300e3 else "NOT met") + ")" if s == "beemo" else ""
+        print(f"- growth after 4 KiB inserted mid-file, {s}: {v / 1e3:.0f} KB{tgt}")
+PY
+log "results: $W/results.json"
