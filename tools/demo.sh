@@ -4,18 +4,24 @@
 # user, mount its backup file system, copy files in (a virus is refused),
 # end the session (snapshot), list the snapshots, browse one read-only
 # with the user's password, restore it and compare, check every sealed
-# byte, and unlock the machine's key as each principal.  Run as root.
+# byte, unlock the machine's key as each principal, set a quota, read
+# the status and the journal, push the sealed store to an off-site
+# storage center (a scratch OpenSSH server on 127.0.0.1), lose the
+# appliance, rebuild it from the center with the administrator's
+# password alone and restore from the rebuilt store.  Run as root.
 set -euo pipefail
 
 BUILD=$(cd "${1:-build}" && pwd)
 BEEMOCTL=$BUILD/tools/beemoctl
 BEEMOFS=$BUILD/fs/beemofs
+BEEMO_SYNC=$BUILD/sync/beemo-sync
 D=$(mktemp -d /tmp/beemo-demo.XXXXXX)
 MNT=$D/mnt
 export BEEMO_CONFIG=$D/beemo.conf
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
+	[ -f "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
 	mountpoint -q "$D/browse" 2>/dev/null && fusermount3 -u "$D/browse"
 	return 0
@@ -94,5 +100,64 @@ step "SECRET of pc1 unlocked by each principal (same key check values)"
 "$BEEMOCTL" key unlock pc1 --admin --password-file "$D/admin.pw"
 "$BEEMOCTL" key unlock pc1 --user alice --password-file "$D/alice.pw"
 "$BEEMOCTL" key unlock pc1 --poste-key "$D/pc1.poste"
+
+step "quota, live status and the journal of pc1"
+"$BEEMOCTL" quota pc1 --soft 1G --password-file "$D/admin.pw"
+"$BEEMOCTL" status
+"$BEEMOCTL" journal pc1 --password-file "$D/admin.pw"
+
+step "an off-site storage center: OpenSSH's sshd on 127.0.0.1"
+# In production: [target NAME] sections naming the two remote centers.
+mkdir -p /run/sshd "$D/center"
+ssh-keygen -q -t ed25519 -N '' -C beemo-demo -f "$D/id_ed25519"
+ssh-keygen -q -t ed25519 -N '' -C center -f "$D/host_ed25519"
+cp "$D/id_ed25519.pub" "$D/authorized_keys"
+port=$((20000 + RANDOM % 12000))
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+	port=$((20000 + RANDOM % 12000))
+done
+printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$D/host_ed25519.pub")" \
+	>"$D/known_hosts"
+cat >"$D/sshd_config" <<SSHD
+Port $port
+ListenAddress 127.0.0.1
+HostKey $D/host_ed25519
+PidFile $D/sshd.pid
+AuthorizedKeysFile $D/authorized_keys
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+Subsystem sftp internal-sftp
+SSHD
+/usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"
+for _ in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.05
+done
+cat >>"$BEEMO_CONFIG" <<CONF
+[target center]
+host = 127.0.0.1
+port = $port
+user = root
+key = $D/id_ed25519
+known_hosts = $D/known_hosts
+path = $D/center/beemo
+CONF
+tail -n 8 "$BEEMO_CONFIG"
+
+step "beemo-sync push: the sealed packs, index logs and key store go off-site"
+"$BEEMO_SYNC" push
+"$BEEMO_SYNC" verify --read-data
+
+step "the appliance is lost: beemo-sync recover into $D/rebuilt"
+"$BEEMO_SYNC" recover --target center --store "$D/rebuilt" \
+	--password-file "$D/admin.pw"
+"$BEEMOCTL" -s "$D/rebuilt" restore pc1 1 --target "$D/restored-offsite" \
+	--password-file "$D/admin.pw"
+diff -r /usr/share/doc/bash "$D/restored-offsite/bash"
+diff -r /usr/share/common-licenses "$D/restored-offsite/common-licenses"
+echo "restored from the rebuilt appliance: identical to the source"
 
 step "done: everything is in $D"
