@@ -26,7 +26,6 @@ struct conf_key {
 static const struct conf_key known_keys[] = {
 	{"", 0, "store", T_STR},
 	{"", 0, "appliance", T_STR},
-	{"", 0, "log", T_STR},
 
 	{"store", 0, "pack_size", T_SIZE},
 	{"store", 0, "compression_level", T_U64},
