@@ -493,8 +493,8 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		rc = fuse_session_loop(fs.se);
 	} else {
 		lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(lc, 16);
-		fuse_loop_cfg_set_idle_threads(lc, 8);
+		fuse_loop_cfg_set_max_threads(lc, 8);
+		fuse_loop_cfg_set_idle_threads(lc, 4);
 		rc = fuse_session_loop_mt(fs.se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}

@@ -97,7 +97,7 @@ opts_defaults(struct store_opts *o)
 	if (o->commit_ms == 0)
 		o->commit_ms = 1000;
 	if (o->cache_size == 0)
-		o->cache_size = 32ULL << 20;
+		o->cache_size = 16ULL << 20;
 	if (o->workers == 0)
 		o->workers = 2;
 }

@@ -763,10 +763,12 @@ wfile_finish(struct wfile *w, struct content **out, const uint8_t **scan_mem)
 			w->buf = NULL;
 			w->bufcap = 0;
 			chunk = shrink(chunk, w->buflen);
-			if (w->slots.n == 0) {
-				/* A one-chunk file: sealing it here spares two
-				 * thread switches per small file, and the
-				 * close waits for it anyway. */
+			if (w->slots.n == 0 && w->buflen <= CDC_MIN) {
+				/* A small file: sealing it here spares two
+				 * thread switches per file, and the close
+				 * waits for it anyway.  Bigger ones go to the
+				 * workers, whose compression contexts are
+				 * sized for them (each thread keeps its own). */
 				struct cref cr;
 
 				cr.len = (uint32_t)w->buflen;
