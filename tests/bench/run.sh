@@ -110,17 +110,23 @@ beemo_setup() { # DIR SCAN(on|off)
 		--password-file "$d/admin.pw" --user-password-file "$d/admin.pw" \
 		--poste-key "$d/pc1.poste" >/dev/null
 }
-beemo_mount() { # DIR
+# beemo_start DIR SUBDIR OPTS: beemofs on DIR/SUBDIR in the foreground
+# (background job); its pid in STARTED_PID.
+beemo_start() {
 	local d=$1
-	BEEMO_CONFIG=$d/beemo.conf "$BEEMOFS" "$d/store" "$d/mnt" -f \
-		-o "machine=pc1,keyfile=$d/pc1.poste" 2>>"$d/beemofs.log" &
-	BEEMO_PID=$!
-	PIDS+=($BEEMO_PID)
-	MOUNTS+=("$d/mnt")
-	while ! mountpoint -q "$d/mnt"; do
-		kill -0 $BEEMO_PID || die "beemofs did not start: $(tail -3 "$d/beemofs.log")"
+	BEEMO_CONFIG=$d/beemo.conf "$BEEMOFS" "$d/store" "$d/$2" -f \
+		-o "$3" 2>>"$d/beemofs.log" &
+	STARTED_PID=$!
+	PIDS+=($STARTED_PID)
+	MOUNTS+=("$d/$2")
+	while ! mountpoint -q "$d/$2"; do
+		kill -0 $STARTED_PID || die "beemofs did not start: $(tail -3 "$d/beemofs.log")"
 		sleep 0.05
 	done
+}
+beemo_mount() { # DIR: backup session on DIR/mnt
+	beemo_start "$1" mnt "machine=pc1,keyfile=$1/pc1.poste"
+	BEEMO_PID=$STARTED_PID
 }
 beemo_umount() { # DIR: unmount (takes the end-of-session snapshot)
 	fusermount3 -u "$1/mnt"
@@ -128,13 +134,8 @@ beemo_umount() { # DIR: unmount (takes the end-of-session snapshot)
 }
 beemo_hwm() { awk '/VmHWM/ { print $2 }' "/proc/$BEEMO_PID/status"; }
 beemo_ro() { # DIR: read-only admin session on DIR/ro
-	local d=$1
-	BEEMO_CONFIG=$d/beemo.conf "$BEEMOFS" "$d/store" "$d/ro" -f \
-		-o "machine=pc1,admin,passfile=$d/admin.pw" 2>>"$d/beemofs.log" &
-	RO_PID=$!
-	PIDS+=($RO_PID)
-	MOUNTS+=("$d/ro")
-	while ! mountpoint -q "$d/ro"; do sleep 0.05; done
+	beemo_start "$1" ro "machine=pc1,admin,passfile=$1/admin.pw"
+	RO_PID=$STARTED_PID
 }
 beemo_ro_off() { fusermount3 -u "$1/ro"; wait "$RO_PID" || true; }
 
