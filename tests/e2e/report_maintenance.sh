@@ -82,6 +82,6 @@ sync_run rec recover --target a --store "$N" --password-file "$T/admin.pw" ||
 grep -q "machine pc1 added with user alice" "$T/nj.txt" ||
 	t_fail "recovered journal: $(cat "$T/nj.txt")"
 "$BEEMOCTL" -s "$N" journal --all --type maintenance \
-	--password-file "$T/admin.pw" | grep -q "maintenance: a reached" ||
+	--password-file "$T/admin.pw" | grep "maintenance: a reached" >/dev/null ||
 	t_fail "maintenance entries not recovered"
 t_log "ok"

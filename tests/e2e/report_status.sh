@@ -112,5 +112,5 @@ grep -q '^beemo_machine_quota_hard_bytes{machine="pc1"} 2147483648$' "$T/beemo.p
 ls "$T" | grep -q 'beemo.prom.tmp' && t_fail "temporary left"
 "$BEEMOCTL" metrics --output - | cmp -s - "$T/beemo.prom" ||
 	true # times differ; the stdout form is checked by grep below
-"$BEEMOCTL" metrics --output - | grep -q '^beemo_up 1$' || t_fail "metrics -"
+"$BEEMOCTL" metrics --output - | grep '^beemo_up 1$' >/dev/null || t_fail "metrics -"
 t_log "ok"
