@@ -54,7 +54,7 @@ cleanup() {
 	for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
 		mountpoint -q "$m" && fusermount3 -u "$m" 2>/dev/null
 	done
-	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
 	return 0
 }
 trap cleanup EXIT
