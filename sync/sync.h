@@ -555,6 +555,8 @@ const struct sjson *sjson_get(const struct sjson *o, const char *key,
     enum sjson_type type);
 const char *sjson_str(const struct sjson *o, const char *key);
 int sjson_u64(const struct sjson *o, const char *key, uint64_t *out);
+/* sjson_num -- the unsigned number @key of @o, 0 if absent or not one. */
+uint64_t sjson_num(const struct sjson *o, const char *key);
 
 /* ---- the appliance journal, live progress (sync_alog.c) -------------- */
 

@@ -383,3 +383,12 @@ sjson_u64(const struct sjson *o, const char *key, uint64_t *out)
 	*out = v->u64;
 	return 0;
 }
+
+uint64_t
+sjson_num(const struct sjson *o, const char *key)
+{
+	uint64_t v = 0;
+
+	(void)sjson_u64(o, key, &v);
+	return v;
+}

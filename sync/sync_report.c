@@ -200,15 +200,6 @@ find_target(struct sync_rstate *rs, const char *name, uint64_t now)
 	return t;
 }
 
-static uint64_t
-u64(const struct sjson *o, const char *key)
-{
-	uint64_t v = 0;
-
-	(void)sjson_u64(o, key, &v);
-	return v;
-}
-
 static int
 load_from(struct sync_rstate *rs, const struct sjson *root)
 {
@@ -222,8 +213,8 @@ load_from(struct sync_rstate *rs, const struct sjson *root)
 		return BEEMO_EFORMAT;
 	if (ver != 1)
 		return BEEMO_EVERSION;
-	rs->last_run = u64(root, "last_run_ns");
-	rs->sig_seen = u64(root, "signatures_seen_ns");
+	rs->last_run = sjson_num(root, "last_run_ns");
+	rs->sig_seen = sjson_num(root, "signatures_seen_ns");
 	snprintf(rs->last_result, sizeof(rs->last_result), "%s",
 	    sjson_str(root, "last_result") ? sjson_str(root, "last_result") :
 	    "");
@@ -243,10 +234,10 @@ load_from(struct sync_rstate *rs, const struct sjson *root)
 		c->text = dup_or_null(sjson_str(o, "text"));
 		c->rsubject = dup_or_null(sjson_str(o, "resolved_subject"));
 		c->rtext = dup_or_null(sjson_str(o, "resolved_text"));
-		c->since = u64(o, "since_ns");
-		c->raised = u64(o, "raised_ns");
-		c->mailed = u64(o, "mailed_ns");
-		c->cleared = u64(o, "cleared_ns");
+		c->since = sjson_num(o, "since_ns");
+		c->raised = sjson_num(o, "raised_ns");
+		c->mailed = sjson_num(o, "mailed_ns");
+		c->cleared = sjson_num(o, "cleared_ns");
 		if (c->key == NULL || c->kind == NULL)
 			return -ENOMEM;
 	}
@@ -260,7 +251,7 @@ load_from(struct sync_rstate *rs, const struct sjson *root)
 			return BEEMO_EFORMAT;
 		if ((rc = add_event(rs, sjson_str(o, "key"), sjson_str(o,
 		    "kind"), sjson_str(o, "machine"), sjson_str(o, "subject"),
-		    sjson_str(o, "text"), u64(o, "time_ns"))) != 0)
+		    sjson_str(o, "text"), sjson_num(o, "time_ns"))) != 0)
 			return rc;
 	}
 	a = sjson_get(root, "sent", SJSON_ARR);
@@ -272,7 +263,7 @@ load_from(struct sync_rstate *rs, const struct sjson *root)
 		if ((s = rs_grow(&rs->s, &rs->ns, sizeof(*s))) == NULL ||
 		    (s->key = strdup(sjson_str(&a->kids[i], "key"))) == NULL)
 			return -ENOMEM;
-		s->time = u64(&a->kids[i], "time_ns");
+		s->time = sjson_num(&a->kids[i], "time_ns");
 	}
 	a = sjson_get(root, "targets", SJSON_ARR);
 	for (i = 0; a != NULL && i < a->nkids; i++) {
@@ -284,9 +275,9 @@ load_from(struct sync_rstate *rs, const struct sjson *root)
 			return BEEMO_EFORMAT;
 		if ((t = find_target(rs, name, 0)) == NULL)
 			return -ENOMEM;
-		t->first_seen = u64(o, "first_seen_ns");
-		t->last_ok = u64(o, "last_ok_ns");
-		t->last_attempt = u64(o, "last_attempt_ns");
+		t->first_seen = sjson_num(o, "first_seen_ns");
+		t->last_ok = sjson_num(o, "last_ok_ns");
+		t->last_attempt = sjson_num(o, "last_attempt_ns");
 		snprintf(t->result, sizeof(t->result), "%s",
 		    sjson_str(o, "result") ? sjson_str(o, "result") : "");
 	}
@@ -660,7 +651,7 @@ apply(struct sync_rstate *rs, const char *text, size_t len, uint64_t now)
 	subject = sjson_str(o, "subject");
 	machine = sjson_str(o, "machine");
 	body = sjson_str(o, "text");
-	t = u64(o, "time_ns");
+	t = sjson_num(o, "time_ns");
 	rc = BEEMO_EFORMAT;
 	if (f == NULL || strcmp(f, "beemo-report") || sjson_u64(o, "version",
 	    &ver) || ver != 1 || !kind || !key || !state || !subject ||

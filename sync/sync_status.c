@@ -14,24 +14,6 @@
 static const char status_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] status [--json]\n";
 
-static const char *
-age(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns)
-{
-	uint64_t s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ULL : 0;
-
-	if (s < 120)
-		snprintf(buf, size, "%llus ago", (unsigned long long)s);
-	else if (s < 7200)
-		snprintf(buf, size, "%llum ago", (unsigned long long)(s / 60));
-	else if (s < 172800)
-		snprintf(buf, size, "%lluh ago",
-		    (unsigned long long)(s / 3600));
-	else
-		snprintf(buf, size, "%llud ago",
-		    (unsigned long long)(s / 86400));
-	return buf;
-}
-
 int
 sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -85,14 +67,14 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 		if (t->last_success_ns)
 			printf("  last success: %s (%s), %s\n",
 			    bm_time_str(when, sizeof(when),
-			    t->last_success_ns), age(ago, sizeof(ago),
+			    t->last_success_ns), bm_age_str(ago, sizeof(ago),
 			    t->last_success_ns, now), t->manifest);
 		else
 			printf("  last success: never\n");
 		if (t->last_attempt_ns)
 			printf("  last attempt: %s (%s): %s, sent %llu "
 			    "objects (%s)\n", bm_time_str(when, sizeof(when),
-			    t->last_attempt_ns), age(ago, sizeof(ago),
+			    t->last_attempt_ns), bm_age_str(ago, sizeof(ago),
 			    t->last_attempt_ns, now), t->result,
 			    (unsigned long long)t->objs_sent,
 			    bm_human(sent, sizeof(sent), t->bytes_sent));

@@ -35,26 +35,6 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
-static const char *
-ago(char *buf, size_t size, uint64_t then, uint64_t now)
-{
-	uint64_t s = now > then ? (now - then) / 1000000000ULL : 0;
-
-	if (then == 0)
-		snprintf(buf, size, "never");
-	else if (s < 120)
-		snprintf(buf, size, "%llus ago", (unsigned long long)s);
-	else if (s < 7200)
-		snprintf(buf, size, "%llum ago", (unsigned long long)(s / 60));
-	else if (s < 172800)
-		snprintf(buf, size, "%lluh ago",
-		    (unsigned long long)(s / 3600));
-	else
-		snprintf(buf, size, "%llud ago",
-		    (unsigned long long)(s / 86400));
-	return buf;
-}
-
 /* ---- text ------------------------------------------------------------ */
 
 static void
@@ -94,12 +74,12 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 	}
 	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
 	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
-	    "none", ago(w, sizeof(w), m->last_snapshot, now),
+	    "none", bm_age_str(w, sizeof(w), m->last_snapshot, now),
 	    (unsigned long long)m->snapshots);
 	for (i = 0; i < a->nt; i++)
 		printf("  %-12s off-site %s: last push %s\n", "",
-		    a->t[i].name, ago(w, sizeof(w), a->t[i].last_success,
-		    now));
+		    a->t[i].name, bm_age_str(w, sizeof(w),
+		    a->t[i].last_success, now));
 }
 
 static void
@@ -124,7 +104,8 @@ print_op(const struct ctl_op *o, uint64_t now)
 	if (o->files)
 		printf(", %llu files", (unsigned long long)o->files);
 	if (o->started)
-		printf(", started %s", ago(w, sizeof(w), o->started, now));
+		printf(", started %s",
+		    bm_age_str(w, sizeof(w), o->started, now));
 	putchar('\n');
 }
 
@@ -150,15 +131,15 @@ print_text(const struct ctl_appliance *a)
 		printf("  antivirus   %s: %llu signatures, newest %s (%s)\n",
 		    a->sigdir, (unsigned long long)a->sig_count,
 		    a->sig_newest ? bm_time_str(t, sizeof(t), a->sig_newest) :
-		    "-", ago(w, sizeof(w), a->sig_newest, now));
+		    "-", bm_age_str(w, sizeof(w), a->sig_newest, now));
 	printf("  reports     %llu pending, %zu open alert%s\n",
 	    (unsigned long long)a->reports_pending, a->nalerts,
 	    a->nalerts == 1 ? "" : "s");
 	for (i = 0; i < a->nalerts; i++)
 		printf("              ALERT %s (since %s)\n",
-		    a->alerts[i].subject, ago(w, sizeof(w), a->alerts[i].since,
-		    now));
-	printf("  maintenance last run %s%s%s\n", ago(w, sizeof(w),
+		    a->alerts[i].subject, bm_age_str(w, sizeof(w),
+		    a->alerts[i].since, now));
+	printf("  maintenance last run %s%s%s\n", bm_age_str(w, sizeof(w),
 	    a->maint_last, now), a->maint_last ? ": " : "",
 	    a->maint_last ? a->maint_result : "");
 	printf("storage centers\n");
@@ -168,9 +149,9 @@ print_text(const struct ctl_appliance *a)
 		char c[32];
 
 		printf("  %-12s last push %s; last reached %s; last attempt "
-		    "%s%s%s\n", a->t[i].name, ago(w, sizeof(w),
-		    a->t[i].last_success, now), ago(c, sizeof(c),
-		    a->t[i].last_contact, now), ago(t, sizeof(t),
+		    "%s%s%s\n", a->t[i].name, bm_age_str(w, sizeof(w),
+		    a->t[i].last_success, now), bm_age_str(c, sizeof(c),
+		    a->t[i].last_contact, now), bm_age_str(t, sizeof(t),
 		    a->t[i].last_attempt, now), a->t[i].last_attempt ? ": " :
 		    "", a->t[i].result);
 	}
@@ -190,7 +171,7 @@ print_text(const struct ctl_appliance *a)
 		    "started %s\n", "backup", m->pid, m->name,
 		    (unsigned long long)m->session_files,
 		    bm_human(b1, sizeof(b1), m->session_bytes),
-		    ago(w, sizeof(w), m->session, now));
+		    bm_age_str(w, sizeof(w), m->session, now));
 	}
 	for (i = 0; i < a->nops; i++, n++)
 		print_op(&a->ops[i], now);

@@ -71,15 +71,6 @@ read_json(const char *path)
 	return read_json_sealed(path, NULL, NULL);
 }
 
-static uint64_t
-u64(const struct sjson *o, const char *key)
-{
-	uint64_t v = 0;
-
-	(void)sjson_u64(o, key, &v);
-	return v;
-}
-
 static int
 boolean(const struct sjson *o, const char *key)
 {
@@ -106,22 +97,22 @@ machine_from(struct ctl_machine *m, const struct sjson *o)
 		return;
 	m->known = 1;
 	m->mounted = boolean(o, "mounted");
-	m->pid = (long)u64(o, "pid");
-	m->updated = u64(o, "updated_ns");
+	m->pid = (long)sjson_num(o, "pid");
+	m->updated = sjson_num(o, "updated_ns");
 	if (s != NULL) {
-		m->session = u64(s, "started_ns");
-		m->session_files = u64(s, "files");
-		m->session_bytes = u64(s, "bytes");
+		m->session = sjson_num(s, "started_ns");
+		m->session_files = sjson_num(s, "files");
+		m->session_bytes = sjson_num(s, "bytes");
 	}
-	m->files = u64(o, "files");
-	m->bytes = u64(o, "bytes");
-	m->stored = u64(o, "stored");
-	m->packs = u64(o, "packs");
-	m->snapshots = u64(o, "snapshots");
-	m->last_snapshot = u64(o, "last_snapshot_ns");
-	m->quota_soft = u64(o, "quota_soft");
-	m->quota_hard = u64(o, "quota_hard");
-	m->signatures = u64(o, "signatures");
+	m->files = sjson_num(o, "files");
+	m->bytes = sjson_num(o, "bytes");
+	m->stored = sjson_num(o, "stored");
+	m->packs = sjson_num(o, "packs");
+	m->snapshots = sjson_num(o, "snapshots");
+	m->last_snapshot = sjson_num(o, "last_snapshot_ns");
+	m->quota_soft = sjson_num(o, "quota_soft");
+	m->quota_hard = sjson_num(o, "quota_hard");
+	m->signatures = sjson_num(o, "signatures");
 }
 
 static void
@@ -208,9 +199,9 @@ targets(const struct ctl *ctl, struct ctl_appliance *a)
 		for (i = 0; name != NULL && i < n; i++) {
 			if (strcmp(a->t[i].name, name) != 0)
 				continue;
-			a->t[i].last_success = u64(o, "last_success_ns");
+			a->t[i].last_success = sjson_num(o, "last_success_ns");
 			a->t[i].last_contact = a->t[i].last_success;
-			a->t[i].last_attempt = u64(o, "last_attempt_ns");
+			a->t[i].last_attempt = sjson_num(o, "last_attempt_ns");
 			copy(a->t[i].result, sizeof(a->t[i].result),
 			    sjson_str(o, "result"));
 		}
@@ -227,7 +218,7 @@ add_op(struct ctl_appliance *a, const struct sjson *o)
 	struct ctl_op *n, *op;
 
 	if (f == NULL || strcmp(f, "beemo-progress") != 0 ||
-	    !ctl_pid_alive((long)u64(o, "pid"), NULL) ||
+	    !ctl_pid_alive((long)sjson_num(o, "pid"), NULL) ||
 	    (n = realloc(a->ops, (a->nops + 1) * sizeof(*n))) == NULL)
 		return;
 	a->ops = n;
@@ -236,14 +227,14 @@ add_op(struct ctl_appliance *a, const struct sjson *o)
 	copy(op->op, sizeof(op->op), sjson_str(o, "op"));
 	copy(op->machine, sizeof(op->machine), sjson_str(o, "machine"));
 	copy(op->target, sizeof(op->target), sjson_str(o, "target"));
-	op->pid = (long)u64(o, "pid");
-	op->started = u64(o, "started_ns");
-	op->updated = u64(o, "updated_ns");
-	op->done = u64(o, "done");
-	op->total = u64(o, "total");
-	op->files = u64(o, "files");
-	op->objs_done = u64(o, "objects_done");
-	op->objs_total = u64(o, "objects_total");
+	op->pid = (long)sjson_num(o, "pid");
+	op->started = sjson_num(o, "started_ns");
+	op->updated = sjson_num(o, "updated_ns");
+	op->done = sjson_num(o, "done");
+	op->total = sjson_num(o, "total");
+	op->files = sjson_num(o, "files");
+	op->objs_done = sjson_num(o, "objects_done");
+	op->objs_total = sjson_num(o, "objects_total");
 }
 
 /* beemo-sync holds its lock file with its pid inside while it runs. */
@@ -361,16 +352,17 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 
 			if (strcmp(t->name, name) != 0)
 				continue;
-			if (u64(o, "last_ok_ns") > t->last_contact)
-				t->last_contact = u64(o, "last_ok_ns");
-			if (u64(o, "last_attempt_ns") > t->last_attempt) {
-				t->last_attempt = u64(o, "last_attempt_ns");
+			if (sjson_num(o, "last_ok_ns") > t->last_contact)
+				t->last_contact = sjson_num(o, "last_ok_ns");
+			if (sjson_num(o, "last_attempt_ns") > t->last_attempt) {
+				t->last_attempt = sjson_num(o,
+				    "last_attempt_ns");
 				copy(t->result, sizeof(t->result),
 				    sjson_str(o, "result"));
 			}
 		}
 	}
-	a->maint_last = u64(root, "last_run_ns");
+	a->maint_last = sjson_num(root, "last_run_ns");
 	copy(a->maint_result, sizeof(a->maint_result),
 	    sjson_str(root, "last_result"));
 	if ((arr = sjson_get(root, "pending", SJSON_ARR)) != NULL)
@@ -380,12 +372,13 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 		const struct sjson *o = &arr->kids[i];
 		struct ctl_alert *n;
 
-		if (u64(o, "cleared_ns") != 0 || u64(o, "raised_ns") == 0) {
+		if (sjson_num(o, "cleared_ns") != 0 ||
+		    sjson_num(o, "raised_ns") == 0) {
 			/* A "resolved" mail still to send counts. */
-			a->reports_pending += u64(o, "cleared_ns") != 0;
+			a->reports_pending += sjson_num(o, "cleared_ns") != 0;
 			continue;
 		}
-		a->reports_pending += u64(o, "mailed_ns") == 0;
+		a->reports_pending += sjson_num(o, "mailed_ns") == 0;
 		if ((n = realloc(a->alerts, (a->nalerts + 1) *
 		    sizeof(*n))) == NULL)
 			break;
@@ -393,7 +386,7 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 		copy(n[a->nalerts].key, sizeof(n->key), sjson_str(o, "key"));
 		copy(n[a->nalerts].subject, sizeof(n->subject),
 		    sjson_str(o, "subject"));
-		n[a->nalerts++].since = u64(o, "since_ns");
+		n[a->nalerts++].since = sjson_num(o, "since_ns");
 	}
 	sjson_free(root);
 }

@@ -186,6 +186,15 @@ uint64_t bm_mono_ns(void);
  * "2026-11-28T10:20:30Z" into @buf (at least 21 bytes); returns @buf. */
 char *bm_time_str(char *buf, size_t size, uint64_t ns);
 
+/* bm_age_str -- how long before @now_ns @then_ns was, as "42s ago",
+ * "5m ago", "3h ago" or "2d ago" ("never" for 0), into @buf; returns
+ * @buf. */
+char *bm_age_str(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns);
+
+/* bm_utf8_len -- length of the valid UTF-8 sequence at @s (1 to 4), or 0
+ * if it is not one.  @s must be NUL-terminated. */
+size_t bm_utf8_len(const unsigned char *s);
+
 /* bm_parse_time -- parse ISO 8601 UTC ("2026-11-28", "2026-11-28T10:20:30Z")
  * or a relative age ("3h", "2d", "45m") into CLOCK_REALTIME ns.
  * Returns 0 or -EINVAL. */

@@ -14,9 +14,8 @@ bm_json_init(bm_json *j, FILE *f)
 	j->first[0] = 1;
 }
 
-/* Length of the valid UTF-8 sequence at @s, or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+bm_utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 
@@ -43,7 +42,7 @@ put_string(FILE *f, const char *str)
 
 	fputc('"', f);
 	while (*s != '\0') {
-		size_t n = utf8_len(s);
+		size_t n = bm_utf8_len(s);
 
 		if (n == 0) {
 			fputs("\\ufffd", f);

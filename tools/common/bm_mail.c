@@ -112,28 +112,6 @@ header_safe(const char *s)
 	return 1;
 }
 
-/* Length of the valid UTF-8 sequence at @s, 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 static void
 base64(struct buf *b, const unsigned char *in, size_t n)
 {
@@ -181,7 +159,7 @@ subject(struct buf *b, const char *s)
 		return;
 	}
 	while (*p != '\0') {
-		size_t l = utf8_len(p);
+		size_t l = bm_utf8_len(p);
 		const unsigned char *c = p;
 
 		if (l == 0) {
@@ -198,7 +176,7 @@ subject(struct buf *b, const char *s)
 		}
 		memcpy(chunk + n, c, l);
 		n += l;
-		p += utf8_len(p) ? utf8_len(p) : 1;
+		p += bm_utf8_len(p) ? bm_utf8_len(p) : 1;
 	}
 	puts_(b, "=?UTF-8?B?");
 	base64(b, chunk, n);

@@ -354,6 +354,26 @@ bm_mono_ns(void)
 }
 
 char *
+bm_age_str(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns)
+{
+	uint64_t s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ULL : 0;
+
+	if (then_ns == 0)
+		snprintf(buf, size, "never");
+	else if (s < 120)
+		snprintf(buf, size, "%llus ago", (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(buf, size, "%llum ago", (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, size, "%lluh ago",
+		    (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, size, "%llud ago",
+		    (unsigned long long)(s / 86400));
+	return buf;
+}
+
+char *
 bm_time_str(char *buf, size_t size, uint64_t ns)
 {
 	time_t t = (time_t)(ns / 1000000000ULL);
