@@ -272,7 +272,7 @@ tcase() {
 		return
 	fi
 	if [ "$affected" != - ] &&
-		! grep -E "$checkre" "$T/check.out" | grep -Eq "$affre"; then
+		! grep -E "$checkre" "$T/check.out" | grep -E "$affre" >/dev/null; then
 		bad "$name: check does not name the affected file" \
 			"('$affre'): $(cat "$T/check.out")"
 		return
@@ -423,13 +423,12 @@ counter() {
 	fi
 	t_log "ok: $what: $(head -1 "$T/check.out")"
 }
-# beemo_mount_try MNT: a backup session, or 1 if beemofs refuses to mount
+# mount_try MNT OPTS: beemofs -o OPTS on MNT, or 1 if it refuses to mount
 # (its messages go to $T/counter.out: refusing is a right answer here).
-beemo_mount_try() {
+mount_try() {
 	local mnt=$1 pid i
 	mkdir -p "$mnt"
-	"$BEEMOFS" "$T/store" "$mnt" -f -o "machine=pc1,keyfile=$T/pc1.poste" \
-		>>"$T/counter.out" 2>&1 &
+	"$BEEMOFS" "$T/store" "$mnt" -f -o "$2" >>"$T/counter.out" 2>&1 &
 	pid=$!
 	T_PIDS+=($pid)
 	for i in $(seq 1 200); do
@@ -443,25 +442,11 @@ beemo_mount_try() {
 	done
 	t_fail "beemofs neither mounted $mnt nor exited within 10 s"
 }
-# beemo_session_try MNT: a read-only admin session, or 1 if refused.
+# beemo_mount_try MNT: a backup session; beemo_session_try MNT: a
+# read-only admin session.
+beemo_mount_try() { mount_try "$1" "machine=pc1,keyfile=$T/pc1.poste"; }
 beemo_session_try() {
-	local mnt=$1 pid i
-	mkdir -p "$mnt"
-	"$BEEMOFS" "$T/store" "$mnt" -f \
-		-o "machine=pc1,admin,passfile=$T/admin.pw" \
-		>>"$T/counter.out" 2>&1 &
-	pid=$!
-	T_PIDS+=($pid)
-	for i in $(seq 1 200); do
-		if mountpoint -q "$mnt"; then
-			T_MOUNT_PID[$mnt]=$pid
-			T_MOUNTS+=("$mnt")
-			return 0
-		fi
-		kill -0 $pid 2>/dev/null || return 1
-		sleep 0.05
-	done
-	t_fail "beemofs neither mounted $mnt nor exited within 10 s"
+	mount_try "$1" "machine=pc1,admin,passfile=$T/admin.pw"
 }
 counter next_pack 1
 counter next_ino 2
