@@ -170,8 +170,16 @@ for fg in -f ""; do
 	MP="$T/afile" refused "$m: mount point is a file" "afile" \
 		fs $fg "machine=pc1,$K"
 done
-# A second backup session of a machine that is mounted.
+# A second backup session of a machine that is mounted.  The mounted
+# session commits its opening for a moment: wait until the store's files
+# stop changing, so that only the refused attempt could change them.
 t_mount "$T/mnt"
+for i in $(seq 1 30); do
+	sums >"$T/sums.a"
+	sleep 1.2 # longer than the commit interval
+	sums >"$T/sums.b"
+	cmp -s "$T/sums.a" "$T/sums.b" && break
+done
 refused "second backup session" "already mounted" fs -f "machine=pc1,$K"
 t_umount "$T/mnt"
 
