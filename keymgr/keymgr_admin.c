@@ -14,6 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "keymgr_internal.h"
 
 static size_t

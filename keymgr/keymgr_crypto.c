@@ -23,6 +23,9 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_pass.h"
 #include "keymgr_internal.h"
 
 static const char kcv_text[] = "beemo key check";

@@ -28,7 +28,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bm.h"
 #include "keymgr.h"
 
 #define KM_VERSION 1

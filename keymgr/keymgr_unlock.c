@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_pass.h"
 #include "keymgr_internal.h"
 
 static const char *const subkey_info[] = {

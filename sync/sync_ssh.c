@@ -39,6 +39,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "sync.h"
 
 /* Algorithms offered, strongest-and-fastest first.  libssh2 1.10 has no

@@ -1,6 +1,6 @@
 /*
  * bm_mail.c -- e-mail messages and the sendmail-compatible command that
- * delivers them (see bm.h, "reports").
+ * delivers them (see bm_report.h).
  *
  * Messages follow RFC 5322 with the MIME headers of RFC 2045: a subject
  * that is not plain ASCII becomes RFC 2047 "B" encoded-words of at most
@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bm.h"
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_mail.h"
+#include "bm_time.h"
 
 #define MAIL_ARGS_MAX 32
 #define MAIL_LINE_MAX 998 /* RFC 5322 2.1.1 */
