@@ -119,24 +119,9 @@ header_safe(const char *s)
 static void
 base64(struct buf *b, const unsigned char *in, size_t n)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789+/";
-	char out[4];
-	size_t i;
+	char out[BM_BASE64_LEN(EW_BYTES + 4) + 1]; /* a whole chunk */
 
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[0] = tab[v >> 18];
-		out[1] = tab[(v >> 12) & 63];
-		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[3] = i + 2 < n ? tab[v & 63] : '=';
-		put(b, out, 4);
-	}
+	put(b, out, bm_base64_enc(out, in, n));
 }
 
 /*
