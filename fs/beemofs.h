@@ -13,7 +13,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
-#include "bm.h"
+#include "bm_conf.h"
 #include "store.h"
 
 struct beemofs {

@@ -21,7 +21,12 @@
 #include <unistd.h>
 
 #include "beemofs.h"
-#include "bm.h"
+#include "bm_bytes.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_pass.h"
 #include "ctlsock.h"
 #include "keymgr.h"
 #include "scan.h"

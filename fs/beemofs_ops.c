@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "beemofs.h"
-#include "bm.h"
+#include "bm_err.h"
 
 #define SNAP_TIMEOUT 3600.0
 

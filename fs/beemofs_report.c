@@ -46,7 +46,14 @@
 #include <unistd.h>
 
 #include "beemofs.h"
-#include "bm.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_report.h"
+#include "bm_run.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "scan.h"
 
 #define REP_QUEUE_MAX 256

@@ -12,7 +12,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "bm.h"
 #include "ctlsock.h"
 
 #define REQ_MAX (4U << 20) /* a journal entry with its file list */

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_log.h"
 #include "scan.h"
 
 #define DEFAULT_SIGDIR "/var/lib/clamav"

@@ -23,7 +23,7 @@
 #ifndef BEEMO_SCAN_H
 #define BEEMO_SCAN_H
 
-#include "bm.h"
+#include "bm_conf.h"
 #include "store.h"
 
 struct scan_engine;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_log.h"
 #include "store_internal.h"
 
 #define NBUCKETS 1024

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
 #include "store_internal.h"
 
 struct problem {

@@ -19,6 +19,8 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
 #include "store_internal.h"
 
 static EVP_MAC_CTX *

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_log.h"
 #include "store_internal.h"
 
 #define OF_BUCKETS 4096

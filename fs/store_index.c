@@ -36,6 +36,11 @@
 #include <time.h>
 #include <zstd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_time.h"
 #include "store_internal.h"
 
 static const char *const table_names[IX_NTABLES] = {

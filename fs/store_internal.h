@@ -26,7 +26,6 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "bm.h"
 #include "store.h"
 
 /* ---- constants of the formats (beemo-store(5)) ----------------------- */

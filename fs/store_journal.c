@@ -16,6 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_jentry.h"
+#include "bm_log.h"
+#include "bm_time.h"
 #include "ctlsock.h"
 #include "store_internal.h"
 

@@ -18,6 +18,10 @@
 #include <sys/xattr.h>
 #include <linux/fs.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_log.h"
+#include "bm_units.h"
 #include "store_internal.h"
 
 #define XATTR_TOTAL_MAX (256U << 10)

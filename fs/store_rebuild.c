@@ -23,6 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "store_internal.h"
 
 struct logref {

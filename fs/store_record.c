@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_log.h"
 #include "store_internal.h"
 
 #define INODE_VERSION 1

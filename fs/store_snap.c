@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_time.h"
 #include "store_internal.h"
 
 #define SNAP_VERSION 1

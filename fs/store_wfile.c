@@ -33,6 +33,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "store_internal.h"
 
 #define PENDING_MAX (16U << 20)

@@ -51,7 +51,7 @@
  * appliance), BEEMO_ENOMACHINE, BEEMO_ENOUSER, BEEMO_ENOKEY (no such
  * generation), -EEXIST (already exists), -EINVAL (bad name or
  * parameters), -ENOSPC (KEYMGR_MAX_USERS or KEYMGR_MAX_GENS reached).
- * beemo_strerror() (bm.h) explains each code; keymgr_errmsg() gives the
+ * beemo_strerror() (bm_err.h) explains each code; keymgr_errmsg() gives the
  * sentence for the last failure on a handle, naming the file, machine or
  * principal ("key file F is corrupt (digest mismatch)", "this POSTE key
  * file belongs to machine pc2").  Nothing here logs or prints.

@@ -14,6 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_gcm.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "keymgr_internal.h"
 
 static size_t
@@ -221,7 +227,7 @@ keymgr_seal_admin(keymgr *km, const uint8_t *in, size_t len, uint8_t **out,
 	memcpy(buf, &d, sizeof(d));
 	/* The header, the wrapped key and the length are all authenticated
 	 * as associated data. */
-	if ((rc = km_gcm_seal(key, d.nonce, buf, sizeof(d), in, len,
+	if ((rc = bm_gcm(1, key, d.nonce, buf, sizeof(d), NULL, 0, in, len,
 	    buf + sizeof(d))) != 0)
 		goto out;
 	*out = buf;
@@ -270,8 +276,8 @@ keymgr_open_admin(keymgr *km, const char *pw, size_t pwlen,
 	}
 	labellen = admin_label(km, "sealed-blob", label);
 	if ((rc = km_unwrap(priv, label, labellen, d.wrap, key)) == 0)
-		rc = km_gcm_open(key, d.nonce, in, sizeof(d), in + sizeof(d),
-		    ptlen + KM_TAG_LEN, pt);
+		rc = bm_gcm(0, key, d.nonce, in, sizeof(d), NULL, 0,
+		    in + sizeof(d), ptlen, pt);
 	if (rc == -EBADMSG)
 		km_err(km, rc, "sealed blob is tampered with");
 	if (rc != 0)

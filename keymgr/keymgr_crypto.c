@@ -23,6 +23,10 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_gcm.h"
+#include "bm_pass.h"
 #include "keymgr_internal.h"
 
 static const char kcv_text[] = "beemo key check";
@@ -66,74 +70,6 @@ km_secure_alloc(size_t n)
 	return OPENSSL_secure_zalloc(n);
 }
 
-int
-km_gcm_seal(const uint8_t key[KM_AES_LEN], const uint8_t nonce[KM_NONCE_LEN],
-    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
-    uint8_t *ct)
-{
-	EVP_CIPHER_CTX *ctx;
-	int n, rc = -EIO;
-
-	if (ptlen > INT32_MAX || aadlen > INT32_MAX)
-		return -EINVAL;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return -ENOMEM;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1)
-		goto out_free;
-	if (aadlen > 0 &&
-	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
-		goto out_free;
-	if (ptlen > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1)
-		goto out_free;
-	if (EVP_EncryptFinal_ex(ctx, ct + ptlen, &n) != 1)
-		goto out_free;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, KM_TAG_LEN,
-	    ct + ptlen) != 1)
-		goto out_free;
-	rc = 0;
-out_free:
-	EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
-	return rc;
-}
-
-int
-km_gcm_open(const uint8_t key[KM_AES_LEN], const uint8_t nonce[KM_NONCE_LEN],
-    const uint8_t *aad, size_t aadlen, const uint8_t *ct, size_t ctlen,
-    uint8_t *pt)
-{
-	EVP_CIPHER_CTX *ctx;
-	uint8_t tag[KM_TAG_LEN];
-	size_t ptlen;
-	int n, rc = -EIO;
-
-	if (ctlen < KM_TAG_LEN || ctlen > INT32_MAX || aadlen > INT32_MAX)
-		return -EBADMSG;
-	ptlen = ctlen - KM_TAG_LEN;
-	memcpy(tag, ct + ptlen, KM_TAG_LEN);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return -ENOMEM;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1)
-		goto out_free;
-	if (aadlen > 0 &&
-	    EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
-		goto out_free;
-	if (ptlen > 0 && EVP_DecryptUpdate(ctx, pt, &n, ct, (int)ptlen) != 1)
-		goto out_free;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, KM_TAG_LEN, tag) !=
-	    1)
-		goto out_free;
-	if (EVP_DecryptFinal_ex(ctx, pt + ptlen, &n) != 1) {
-		/* Unauthenticated plaintext never leaves. */
-		OPENSSL_cleanse(pt, ptlen);
-		rc = -EBADMSG;
-		goto out_free;
-	}
-	rc = 0;
-out_free:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
-}
-
 /* scrypt into a 32-byte key; @kdf must be valid. */
 static int
 pw_key(const char *pw, size_t pwlen, const uint8_t *salt,
@@ -168,7 +104,7 @@ km_pw_seal(const char *pw, size_t pwlen, const struct keymgr_kdf *kdf,
 		goto out_key;
 	if ((rc = pw_key(pw, pwlen, out->salt, kdf, key)) != 0)
 		goto out_key;
-	if ((rc = km_gcm_seal(key, out->nonce, aad, aadlen, pt, ptlen,
+	if ((rc = bm_gcm(1, key, out->nonce, aad, aadlen, NULL, 0, pt, ptlen,
 	    out->ct)) != 0)
 		goto out_key;
 	out->ctlen = ptlen + KM_TAG_LEN;
@@ -197,7 +133,7 @@ km_pw_open(const char *pw, size_t pwlen, const struct km_sealed *s,
 	}
 	if ((rc = pw_key(pw, pwlen, s->salt, &s->kdf, key)) != 0)
 		goto fail_buf;
-	rc = km_gcm_open(key, s->nonce, aad, aadlen, s->ct, s->ctlen, buf);
+	rc = bm_gcm(0, key, s->nonce, aad, aadlen, NULL, 0, s->ct, len, buf);
 	if (rc == -EBADMSG)
 		rc = BEEMO_EPASSWORD;
 	if (rc != 0)

@@ -18,6 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "keymgr_internal.h"
 
 /* OpenSSL's secure heap: 1 MiB of locked memory holds every key, SECRET

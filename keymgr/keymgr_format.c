@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_pass.h"
 #include "keymgr_internal.h"
 
 /* ---- reading ---------------------------------------------------------- */

@@ -28,7 +28,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bm.h"
 #include "keymgr.h"
 
 #define KM_VERSION 1
@@ -264,20 +263,6 @@ int km_sha256(const uint8_t *in, size_t len, uint8_t out[KM_DIGEST_LEN]);
 /* km_secure_alloc -- zeroed secure-heap buffer, or NULL; free with
  * bm_free_secret(p, n). */
 void *km_secure_alloc(size_t n);
-
-/*
- * km_gcm_seal / km_gcm_open -- AES-256-GCM with a 96-bit nonce and a
- * 16-byte tag appended to the ciphertext.  @ct holds @ptlen + KM_TAG_LEN
- * bytes.  km_gcm_open writes @ctlen - KM_TAG_LEN bytes to @pt and returns
- * 0, -EBADMSG when the tag does not verify (@pt is then cleansed), or
- * -EIO.
- */
-int km_gcm_seal(const uint8_t key[KM_AES_LEN],
-    const uint8_t nonce[KM_NONCE_LEN], const uint8_t *aad, size_t aadlen,
-    const uint8_t *pt, size_t ptlen, uint8_t *ct);
-int km_gcm_open(const uint8_t key[KM_AES_LEN],
-    const uint8_t nonce[KM_NONCE_LEN], const uint8_t *aad, size_t aadlen,
-    const uint8_t *ct, size_t ctlen, uint8_t *pt);
 
 /*
  * km_pw_seal -- seal @ptlen bytes (a private key DER) with @pw: fresh

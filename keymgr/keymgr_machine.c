@@ -20,6 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_gcm.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "keymgr_internal.h"
 
 /* Where the wrap of generation @g for a principal lives in @m. */
@@ -154,8 +160,8 @@ write_poste(keymgr *km, const struct km_machine *m, EVP_PKEY *pkey,
 		goto out;
 	p->ctlen = derlen + KM_TAG_LEN;
 	km_poste_aad(p);
-	if ((rc = km_gcm_seal(key, p->nonce, (const uint8_t *)&p->raw,
-	    sizeof(p->raw), der, derlen, p->ct)) != 0 ||
+	if ((rc = bm_gcm(1, key, p->nonce, &p->raw, sizeof(p->raw), NULL, 0,
+	    der, derlen, p->ct)) != 0 ||
 	    (rc = km_ser_poste(p, &img, &len)) != 0)
 		goto out;
 	rc = bm_write_file_atomic(path, img, len, 0600, 1);

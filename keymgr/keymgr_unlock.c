@@ -19,6 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_gcm.h"
+#include "bm_pass.h"
 #include "keymgr_internal.h"
 
 static const char *const subkey_info[] = {
@@ -256,8 +261,8 @@ poste_priv(keymgr *km, const struct km_machine *m, const char *path,
 	}
 	if ((rc = km_poste_kek(&ap, key)) != 0)
 		goto out;
-	rc = km_gcm_open(key, p->nonce, (const uint8_t *)&p->raw,
-	    sizeof(p->raw), p->ct, p->ctlen, der);
+	rc = bm_gcm(0, key, p->nonce, &p->raw, sizeof(p->raw), NULL, 0,
+	    p->ct, derlen, der);
 	if (rc == -EBADMSG) {
 		rc = km_err(km, BEEMO_EPASSWORD, "this POSTE key file (%s) "
 		    "does not open with this appliance's key", path);

@@ -24,7 +24,7 @@
  *                                         with keymgr_seal_admin()
  *   ROOT/status/STAMP.json                a status file (no file names)
  *   ROOT/journal/<16 hex>.log             a closed segment of the sealed
- *                                         appliance journal (bm.h)
+ *                                         appliance journal (bm_alog.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
  *
  * H is the first 16 hex digits of the object's SHA-256, so that a file
@@ -88,7 +88,7 @@
  *                    what `verify` checks the remote against
  *
  * Errors: functions return 0 or a negative errno or BEEMO_E* code
- * (bm.h): BEEMO_EHOSTKEY (host key not trusted), BEEMO_EREMOTE (the
+ * (bm_err.h): BEEMO_EHOSTKEY (host key not trusted), BEEMO_EREMOTE (the
  * server refused an operation), BEEMO_EFORMAT (a malformed manifest,
  * state or remote name), BEEMO_ELOCKED (another run holds the lock),
  * BEEMO_ECONFIG (bad target configuration), -EBADMSG (an object's
@@ -108,7 +108,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bm.h"
+#include "bm_conf.h"
 #include "keymgr.h"
 
 #define SYNC_MANIFEST_FORMAT "beemo-sync-manifest"
@@ -518,45 +518,6 @@ int sync_pool_run(const struct sync_target *t, sync_conn *first,
  */
 int sync_rebuild_machine(const char *store, keymgr *km, const char *name,
     const char *pw, size_t pwlen, int progress);
-
-/* ---- a small JSON reader (sync_json.c) -------------------------------- */
-
-enum sjson_type {
-	SJSON_NULL,
-	SJSON_BOOL,
-	SJSON_NUM,
-	SJSON_STR,
-	SJSON_ARR,
-	SJSON_OBJ,
-};
-
-/* A parsed value.  Object members are the kids, each with its key. */
-struct sjson {
-	enum sjson_type type;
-	char *key;             /* member name inside an object, else NULL */
-	char *str;             /* SJSON_STR (NUL-terminated, no NUL inside) */
-	uint64_t u64;          /* SJSON_NUM when is_u64 */
-	int is_u64;            /* a non-negative integer below 2^64 */
-	int b;                 /* SJSON_BOOL */
-	struct sjson *kids;
-	size_t nkids;
-};
-
-/*
- * sjson_parse -- parse RFC 8259 JSON (nesting at most 16 deep; strings
- * with a NUL are refused).  @out receives the root; free with
- * sjson_free().  Returns 0, BEEMO_EFORMAT or -ENOMEM.
- */
-int sjson_parse(const char *text, size_t len, struct sjson **out);
-void sjson_free(struct sjson *v);
-
-/* Member @key of object @o of the given type, or NULL/-EINVAL. */
-const struct sjson *sjson_get(const struct sjson *o, const char *key,
-    enum sjson_type type);
-const char *sjson_str(const struct sjson *o, const char *key);
-int sjson_u64(const struct sjson *o, const char *key, uint64_t *out);
-/* sjson_num -- the unsigned number @key of @o, 0 if absent or not one. */
-uint64_t sjson_num(const struct sjson *o, const char *key);
 
 /* ---- the appliance journal, live progress (sync_alog.c) -------------- */
 

@@ -1,5 +1,5 @@
 /*
- * sync_alog.c -- beemo-sync and the appliance journal (bm.h): recording
+ * sync_alog.c -- beemo-sync and the appliance journal (bm_alog.h): recording
  * pushes and maintenance runs in it, sending its closed segments
  * off-site, and the live progress file of a push.
  *
@@ -29,6 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_alog.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_run.h"
+#include "bm_time.h"
 #include "sync.h"
 
 int

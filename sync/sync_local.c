@@ -23,6 +23,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "bm_bytes.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "sync.h"
 
 #define HASHES_MAGIC "beemo-sync-hashes 1"

@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "bm_err.h"
+#include "bm_log.h"
 #include "sync.h"
 
 int

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_conf.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "sync.h"
 
 static const struct {

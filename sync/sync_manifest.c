@@ -15,6 +15,11 @@
 
 #include <openssl/evp.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_json.h"
+#include "bm_log.h"
 #include "sync.h"
 
 static int

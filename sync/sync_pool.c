@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_log.h"
 #include "sync.h"
 
 struct pool {

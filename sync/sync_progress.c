@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bm_log.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "sync.h"
 
 #define DRAW_INTERVAL_NS 250000000ULL

@@ -22,6 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_json.h"
+#include "bm_log.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "sync.h"
 
 struct push {

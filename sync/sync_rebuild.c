@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "store.h"
 #include "sync.h"
 

@@ -28,6 +28,13 @@
 
 #include <openssl/crypto.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_pass.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "sync.h"
 
 #define MARKER ".beemo-recovering"

@@ -1,6 +1,6 @@
 /*
  * sync_report.c -- the e-mail reports: the spool, the alert conditions,
- * rate limiting, and delivery (see bm.h, "reports").
+ * rate limiting, and delivery (see bm_report.h).
  *
  * Design.  Reports are of two sorts.  An EVENT (a virus found, a backup,
  * restore or deletion that failed, damaged data) is mailed once; the
@@ -25,7 +25,7 @@
  * pending (and counted in `beemoctl status`) until one is configured;
  * pending events older than PENDING_MAX_NS are dropped, with a log line.
  *
- * State: STORE/reports/state.sealed, sealed like the spool (bm.h: it
+ * State: STORE/reports/state.sealed, sealed like the spool (bm_sealed.h: it
  * names files) and replaced atomically after the spool is
  * taken in and after every mail sent, under STORE/reports/lock (held by
  * the maintenance run).  A crash after a mail went out and before the
@@ -53,6 +53,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_json.h"
+#include "bm_log.h"
+#include "bm_sealed.h"
+#include "bm_time.h"
 #include "sync_report.h"
 
 #define REPORT_STATE_FORMAT "beemo-report-state"

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
+#include "bm_log.h"
+#include "bm_mail.h"
+#include "bm_time.h"
 #include "sync_report.h"
 
 #define MAIL_TIMEOUT_MS 60000

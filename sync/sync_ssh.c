@@ -39,6 +39,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
 #include "sync.h"
 
 /* Algorithms offered, strongest-and-fastest first.  libssh2 1.10 has no
@@ -222,11 +226,12 @@ next:
 static void
 fingerprint(const char *key, size_t len, char *out, size_t outlen)
 {
-	unsigned char md[SYNC_HASH_LEN], b64[64];
-	int n;
+	unsigned char md[SYNC_HASH_LEN];
+	char b64[BM_BASE64_LEN(SYNC_HASH_LEN) + 1];
+	size_t n;
 
 	sync_sha256(key, len, md);
-	n = EVP_EncodeBlock(b64, md, sizeof(md));
+	n = bm_base64_enc(b64, md, sizeof(md));
 	while (n > 0 && b64[n - 1] == '=')
 		n--;
 	b64[n] = '\0';
@@ -270,11 +275,11 @@ hostkey_bit(int type)
 static int
 kh_pattern_matches(const char *pat, size_t patlen, const char *name)
 {
-	unsigned char salt[64], want[64], got[EVP_MAX_MD_SIZE];
+	unsigned char salt[20], want[20], got[EVP_MAX_MD_SIZE];
 	unsigned int gotlen = 0;
 	const char *bar;
 	char tmp[256];
-	int slen, hlen;
+	size_t slen, hlen;
 
 	if (patlen < 3 || memcmp(pat, "|1|", 3) != 0)
 		return strlen(name) == patlen && !memcmp(pat, name, patlen);
@@ -284,13 +289,10 @@ kh_pattern_matches(const char *pat, size_t patlen, const char *name)
 	tmp[patlen] = '\0';
 	if ((bar = strchr(tmp + 3, '|')) == NULL)
 		return 0;
-	slen = EVP_DecodeBlock(salt, (const unsigned char *)tmp + 3,
-	    (int)(bar - tmp - 3));
-	hlen = EVP_DecodeBlock(want, (const unsigned char *)bar + 1,
-	    (int)strlen(bar + 1));
-	/* Decoded lengths include padding bytes: SHA-1 salt and hash are
-	 * 20 bytes (28 base64 characters, one '='). */
-	if (slen < 20 || hlen < 20)
+	/* The salt and the hash are 20 bytes each (SHA-1). */
+	if (bm_base64_dec(salt, sizeof(salt), tmp + 3, (size_t)(bar - tmp - 3),
+	    &slen) != 0 || bm_base64_dec(want, sizeof(want), bar + 1,
+	    strlen(bar + 1), &hlen) != 0 || slen != 20 || hlen != 20)
 		return 0;
 	if (HMAC(EVP_sha1(), salt, 20, (const unsigned char *)name,
 	    strlen(name), got, &gotlen) == NULL || gotlen != 20)

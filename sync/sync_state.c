@@ -21,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_json.h"
+#include "bm_log.h"
 #include "sync.h"
 
 void

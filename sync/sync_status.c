@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bm_conf.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "sync.h"
 
 static const char status_usage[] =

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_log.h"
 #include "sync.h"
 
 void

@@ -17,6 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_units.h"
 #include "sync.h"
 
 static const char verify_usage[] =

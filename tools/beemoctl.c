@@ -9,6 +9,11 @@
 #include <string.h>
 
 #include "beemoctl.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_log.h"
+#include "bm_pass.h"
 
 static const struct {
 	const char *name;

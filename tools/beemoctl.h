@@ -14,7 +14,8 @@
 
 #include <stddef.h>
 
-#include "bm.h"
+#include "bm_conf.h"
+#include "bm_report.h"
 #include "keymgr.h"
 
 #define CTL_OK 0
@@ -153,7 +154,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_metrics(struct ctl *ctl, int argc, char **argv);
 
 /*
- * ctl_alog -- record a done operation in the appliance journal (bm.h)
+ * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)
  * with the key derived from @km's appliance key; @type and @who as in
  * struct bm_alog_entry, the summary from @fmt.  A failure prints a
  * warning only: the operation itself is done (ctl_report.c).

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "beemoctl.h"
+#include "bm_pass.h"
 
 static const char passwd_usage[] =
     "[--password-file OLD] [--new-password-file NEW]\n"

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bm_err.h"
+#include "bm_pass.h"
 #include "ctl_store.h"
 
 static const char check_usage[] =

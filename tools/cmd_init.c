@@ -13,6 +13,11 @@
 #include <unistd.h>
 
 #include "beemoctl.h"
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_pass.h"
+#include "bm_units.h"
 
 static const char usage[] =
     "[--kdf-n N] [--kdf-r R] [--kdf-p P] [--password-file FILE]\n"

@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_alog.h"
+#include "bm_err.h"
+#include "bm_json.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "ctl_store.h"
 
 static const char journal_usage[] =

@@ -9,6 +9,10 @@
 #include <stdio.h>
 
 #include "beemoctl.h"
+#include "bm_bytes.h"
+#include "bm_json.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 
 static const char show_usage[] =
     "MACHINE [--json]\n"

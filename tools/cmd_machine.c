@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_json.h"
+#include "bm_pass.h"
+#include "bm_time.h"
 #include "ctl_store.h"
 
 static const char add_usage[] =

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_err.h"
+#include "bm_file.h"
 #include "ctl_status.h"
 
 #define METRICS_DIR "/var/lib/prometheus/node-exporter"

@@ -21,6 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_json.h"
+#include "bm_pass.h"
+#include "bm_report.h"
+#include "bm_run.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
 

@@ -19,6 +19,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_units.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bm_err.h"
+#include "bm_units.h"
 #include "ctl_store.h"
 #include "scan.h"
 

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_err.h"
+#include "bm_json.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "ctl_store.h"
 
 static const char snapshot_usage[] =

@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bm_json.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "ctl_status.h"
 
 static const char status_usage[] =

@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include "beemoctl.h"
+#include "bm_json.h"
+#include "bm_pass.h"
 
 static const char add_usage[] =
     "MACHINE USER [--password-file FILE] [--user-password-file FILE]\n"

@@ -16,6 +16,10 @@
 #include <string.h>
 
 #include "beemoctl.h"
+#include "bm_alog.h"
+#include "bm_err.h"
+#include "bm_report.h"
+#include "bm_time.h"
 
 void
 ctl_alog(const struct ctl *ctl, keymgr *km, const char *type,

@@ -19,10 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
+#include "bm_file.h"
+#include "bm_json.h"
+#include "bm_sealed.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
 #include "ctlsock.h"
-#include "sync.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)

@@ -8,6 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_pass.h"
+#include "bm_run.h"
+#include "bm_time.h"
+#include "bm_units.h"
 #include "ctl_store.h"
 #include "ctlsock.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm.h"
+#include "bm_err.h"
 #include "keymgr.h"
 
 #define DIGEST_LEN 32

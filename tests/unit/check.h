@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bm.h"
+#include "bm_err.h"
 
 static int check_failures;
 static int check_count;

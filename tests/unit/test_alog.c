@@ -1,5 +1,5 @@
 /*
- * test_alog.c -- unit tests of the appliance journal (tools/common/
+ * test_alog.c -- unit tests of the appliance journal (tools/records/
  * bm_alog.c): entries read back across segments with their sequence
  * numbers, filters, a torn record cut off, and every kind of damage
  * detected: a changed byte, a wrong key, a removed record, a removed
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_alog.h"
+#include "bm_log.h"
 #include "check.h"
 
 static char tmp[256];

@@ -18,6 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_time.h"
 #include "check.h"
 #include "keymgr.h"
 #include "keymgr_internal.h"

@@ -1,5 +1,5 @@
 /*
- * test_mail.c -- unit tests of the e-mail reports (tools/common/
+ * test_mail.c -- unit tests of the e-mail reports (tools/records/
  * bm_mail.c) and of the report spool (bm_report.c): message headers,
  * RFC 2047 subjects and quoted-printable bodies decoded back to what was
  * given, header injection refused, and delivery through commands that
@@ -14,6 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_mail.h"
+#include "bm_report.h"
+#include "bm_sealed.h"
+#include "bm_time.h"
 #include "check.h"
 
 static char tmp[256];

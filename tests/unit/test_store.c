@@ -17,7 +17,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "bm.h"
+#include "bm_err.h"
+#include "bm_log.h"
 #include "keymgr.h"
 #include "store.h"
 

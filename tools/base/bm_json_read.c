@@ -1,16 +1,16 @@
 /*
- * sync_json.c -- a small, strict JSON reader for manifests and the state
- * file.  Manifests come from a remote that may be hostile: the parser
- * bounds nesting, refuses NUL in strings and trailing garbage, and
+ * bm_json_read.c -- the strict JSON reader (bm_json.h).  What it reads
+ * may come from a remote that is hostile: the parser bounds nesting,
+ * refuses NUL and invalid UTF-8 in strings and trailing garbage, and
  * never reads past @len.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
-
-#define SJSON_MAX_DEPTH 16
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_json.h"
 
 struct parser {
 	const char *p, *end;
@@ -93,6 +93,18 @@ put_utf8(char *o, unsigned cp)
 	return 4;
 }
 
+/* Length of the valid UTF-8 sequence at @p, which ends before @end, or
+ * 0. */
+static size_t
+utf8_at(const char *p, const char *end)
+{
+	unsigned char tmp[5] = {0};
+	size_t n = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
+
+	memcpy(tmp, p, n);
+	return bm_utf8_len(tmp);
+}
+
 /* Parse a string at ps->p (on the opening quote) into a new buffer. */
 static int
 parse_string(struct parser *ps, char **out)
@@ -117,6 +129,16 @@ parse_string(struct parser *ps, char **out)
 
 		if (c < 0x20)
 			goto fail_format;
+		if (c >= 0x80) {
+			size_t u = utf8_at(ps->p - 1, q);
+
+			if (u == 0)
+				goto fail_format;
+			memcpy(o, ps->p - 1, u);
+			o += u;
+			ps->p += u - 1;
+			continue;
+		}
 		if (c != '\\') {
 			*o++ = (char)c;
 			continue;

@@ -1,5 +1,5 @@
 /*
- * bm_conf.c -- the configuration file, beemo.conf(5).
+ * bm_conf.c -- the configuration file, beemo.conf(5) (bm_conf.h).
  *
  * The file is small and read once per process, so it is kept as a flat
  * array of (section, name, key, value) entries.  Every key is checked at
@@ -9,10 +9,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm.h"
+#include "bm_bytes.h"
+#include "bm_conf.h"
+#include "bm_err.h"
+#include "bm_file.h"
+#include "bm_units.h"
 
 enum conf_type { T_STR, T_SIZE, T_BOOL, T_U64, T_DURATION };
 

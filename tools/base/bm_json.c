@@ -1,10 +1,12 @@
 /*
- * bm_json.c -- a minimal streaming JSON writer for --json listings.
+ * bm_json.c -- the streaming JSON writer (bm_json.h).
  */
 #include <inttypes.h>
 #include <string.h>
 
-#include "bm.h"
+#include "bm_bytes.h"
+#include "bm_json.h"
+#include "bm_time.h"
 
 void
 bm_json_init(bm_json *j, FILE *f)
@@ -12,27 +14,6 @@ bm_json_init(bm_json *j, FILE *f)
 	memset(j, 0, sizeof(*j));
 	j->f = f;
 	j->first[0] = 1;
-}
-
-size_t
-bm_utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 static void

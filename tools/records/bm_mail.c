@@ -1,6 +1,6 @@
 /*
  * bm_mail.c -- e-mail messages and the sendmail-compatible command that
- * delivers them (see bm.h, "reports").
+ * delivers them (see bm_report.h).
  *
  * Messages follow RFC 5322 with the MIME headers of RFC 2045: a subject
  * that is not plain ASCII becomes RFC 2047 "B" encoded-words of at most
@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bm.h"
+#include "bm_bytes.h"
+#include "bm_err.h"
+#include "bm_mail.h"
+#include "bm_time.h"
 
 #define MAIL_ARGS_MAX 32
 #define MAIL_LINE_MAX 998 /* RFC 5322 2.1.1 */
@@ -115,24 +119,9 @@ header_safe(const char *s)
 static void
 base64(struct buf *b, const unsigned char *in, size_t n)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789+/";
-	char out[4];
-	size_t i;
+	char out[BM_BASE64_LEN(EW_BYTES + 4) + 1]; /* a whole chunk */
 
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[0] = tab[v >> 18];
-		out[1] = tab[(v >> 12) & 63];
-		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[3] = i + 2 < n ? tab[v & 63] : '=';
-		put(b, out, 4);
-	}
+	put(b, out, bm_base64_enc(out, in, n));
 }
 
 /*

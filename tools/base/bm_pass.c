@@ -14,7 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "bm.h"
+#include "bm_pass.h"
 
 #define PASS_MAX 1024
 

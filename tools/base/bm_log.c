@@ -1,53 +1,21 @@
 /*
- * bm_log.c -- error messages and logging.
+ * bm_log.c -- logging (bm_log.h).
  *
  * A daemon logs to syslog; a command-line tool, and a daemon run with -f,
  * logs to stderr as "ident: level: message".  One mutex keeps lines whole
  * when several threads log at once.
  */
 #include <errno.h>
-#include <lmdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "bm.h"
+#include "bm_log.h"
 
 static const char *log_ident = "beemo";
 static int log_syslog;
 static int log_max = LOG_NOTICE;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const char *const beemo_msgs[] = {
-	[1] = "wrong password or key file",
-	[2] = "malformed file or record",
-	[3] = "unsupported format version",
-	[4] = "no such machine",
-	[5] = "no such user",
-	[6] = "not a Beemo store",
-	[7] = "belongs to another store or machine",
-	[8] = "in use by another process",
-	[9] = "virus found",
-	[10] = "bad configuration",
-	[11] = "host key not trusted",
-	[12] = "key generation not present",
-	[13] = "remote operation failed",
-	[14] = "no such snapshot",
-	[15] = "quota exceeded",
-};
-
-const char *
-beemo_strerror(int err)
-{
-	if (err == 0)
-		return "success";
-	if (err <= BEEMO_ERR_BASE - 1 && err >= BEEMO_ERR_LAST)
-		return beemo_msgs[BEEMO_ERR_BASE - err];
-	if (err >= MDB_KEYEXIST && err <= MDB_LAST_ERRCODE)
-		return mdb_strerror(err);
-	if (err < 0 && err > -4096)
-		return strerror(-err);
-	return "unknown error";
-}
 
 void
 bm_log_open(const char *ident, int use_syslog, int verbosity)

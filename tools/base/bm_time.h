@@ -1,0 +1,32 @@
+/*
+ * bm_time.h -- clocks, times and durations (base library, see bm_err.h).
+ *
+ * Beemo keeps every time as nanoseconds since the epoch in a uint64_t
+ * (CLOCK_REALTIME) and shows it as ISO 8601 UTC; durations are read by
+ * bm_parse_duration() (bm_units.h).  Thread-safe; no state.
+ */
+#ifndef BEEMO_BM_TIME_H
+#define BEEMO_BM_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* bm_now_ns -- CLOCK_REALTIME in nanoseconds; bm_mono_ns -- monotonic. */
+uint64_t bm_now_ns(void);
+uint64_t bm_mono_ns(void);
+
+/* bm_time_str -- format a CLOCK_REALTIME time in ns as ISO 8601 UTC
+ * "2026-11-28T10:20:30Z" into @buf (at least 21 bytes); returns @buf. */
+char *bm_time_str(char *buf, size_t size, uint64_t ns);
+
+/* bm_age_str -- how long before @now_ns @then_ns was, as "42s ago",
+ * "5m ago", "3h ago" or "2d ago" ("never" for 0), into @buf; returns
+ * @buf. */
+char *bm_age_str(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns);
+
+/* bm_parse_time -- parse ISO 8601 UTC ("2026-11-28", "2026-11-28T10:20:30Z")
+ * or a relative age ("3h", "2d", "45m": that long before now, 0 when
+ * before the epoch) into CLOCK_REALTIME ns.  Returns 0 or -EINVAL. */
+int bm_parse_time(const char *s, uint64_t *out);
+
+#endif /* BEEMO_BM_TIME_H */

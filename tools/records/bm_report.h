@@ -1,0 +1,50 @@
+/*
+ * bm_report.h -- the report spool (records library, see bm_jentry.h).
+ *
+ * Design.  No Beemo program sends mail while it works.  beemofs and
+ * beemoctl drop one small sealed file per event into the spool
+ * STORE/reports/spool/ (bm_report_spool: written atomically, no network,
+ * nothing to wait for); `beemo-sync maintenance` later turns the spool
+ * and the alert conditions it evaluates into RFC 5322 messages
+ * (bm_mail_format) and pipes them to the sendmail-compatible command of
+ * [mail] command (bm_mail_send), keeping what failed for the next cycle.
+ * A report is an EVENT (mailed once), or the RAISE or CLEAR of a
+ * condition named by its key (one mail when raised, one "resolved" mail
+ * when cleared).  Reports name files, so the spool and the report state
+ * are sealed (bm_sealed.h) under the key that
+ * keymgr_appliance_subkey(km, "reports") derives: no file name reaches
+ * the disk in clear.
+ */
+#ifndef BEEMO_BM_REPORT_H
+#define BEEMO_BM_REPORT_H
+
+#include <stdint.h>
+
+enum bm_report_state {
+	BM_REPORT_EVENT = 0,
+	BM_REPORT_RAISE = 1,
+	BM_REPORT_CLEAR = 2,
+};
+
+struct bm_report {
+	const char *kind;    /* "virus", "error", "unscanned", "damage",
+	                        "quota" */
+	const char *machine; /* NULL: about the appliance itself */
+	const char *key;     /* condition or de-duplication key,
+	                        "virus:pc1:/a/b:Sig", "quota:pc1" */
+	enum bm_report_state state;
+	const char *subject; /* one line, UTF-8 */
+	const char *text;    /* body, UTF-8, LF line ends */
+};
+
+/*
+ * bm_report_spool -- queue report @r for the next maintenance cycle as
+ * STORE/reports/spool/<time ns>-<pid>-<n>.sealed (mode 0600; directories
+ * created 0700), JSON sealed under @key (the "reports" subkey).
+ * Thread-safe.  Returns 0, -EINVAL (no kind, key or subject), or a
+ * negative errno.
+ */
+int bm_report_spool(const char *store, const uint8_t key[32],
+    const struct bm_report *r);
+
+#endif /* BEEMO_BM_REPORT_H */
