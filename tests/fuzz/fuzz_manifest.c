@@ -45,9 +45,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < objs.n; i++) {
 		const struct sync_obj *o = &objs.v[i];
 
-		if (o->path == NULL || !o->has_sha ||
-		    sync_path_classify(o->path, &kind, local,
-		    sizeof(local)) != 0 || kind != o->kind)
+		if (o->path == NULL || !o->has_sha)
+			abort();
+		rc = sync_path_classify(o->path, &kind, local, sizeof(local));
+		if (rc != 0 || kind != o->kind)
 			abort();
 	}
 	sync_objs_free(&objs);
