@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm.h"
-#include "sync.h"
+#include "bm_err.h"
+#include "bm_json.h"
 
-/* The deepest nesting the reader accepts (sync.h); a tree deeper than
+/* The deepest nesting the reader accepts (bm_json.h); a tree deeper than
  * this was accepted in error. */
-#define MAX_DEPTH 16
+#define MAX_DEPTH SJSON_MAX_DEPTH
 
 static void
 walk(const struct sjson *v, int depth, int in_obj)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm.h"
+#include "bm_err.h"
 #include "sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
