@@ -201,11 +201,11 @@ t_mount() {
 }
 
 # t_wait_mounted MNT: wait until MNT is mounted (0) or its daemon exited
-# (1); fails after 10 s.
+# (1); fails after 20 s.
 t_wait_mounted() {
 	local mnt=$1 pid=${T_MOUNT_PID[$1]}
-	t_wait_for 10 eval 'mountpoint -q "$mnt" || ! t_running "$pid"' ||
-		t_fail "beemofs did not mount $mnt within 10 s"
+	t_wait_for 20 eval 'mountpoint -q "$mnt" || ! t_running "$pid"' ||
+		t_fail "beemofs did not mount $mnt within 20 s"
 	mountpoint -q "$mnt"
 }
 

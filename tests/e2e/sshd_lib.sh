@@ -76,7 +76,7 @@ sshd_start() {
 	setsid "$SSHD" -D -f "$d/sshd_config" -E "$T/sshd_$name.log" &
 	SSHD_PID[$name]=$!
 	T_PIDS+=($!)
-	t_wait_for 5 eval '(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+	t_wait_for 10 eval '(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
 		! t_running "${SSHD_PID[$name]}"' ||
 		t_fail "sshd $name does not listen on port $port"
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0

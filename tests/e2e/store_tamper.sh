@@ -431,8 +431,8 @@ mount_try() {
 	"$BEEMOFS" "$T/store" "$mnt" -f -o "$2" >>"$T/counter.out" 2>&1 &
 	pid=$!
 	T_PIDS+=($pid)
-	t_wait_for 10 eval 'mountpoint -q "$mnt" || ! t_running $pid' ||
-		t_fail "beemofs neither mounted $mnt nor exited within 10 s"
+	t_wait_for 20 eval 'mountpoint -q "$mnt" || ! t_running $pid' ||
+		t_fail "beemofs neither mounted $mnt nor exited within 20 s"
 	mountpoint -q "$mnt" || return 1
 	T_MOUNT_PID[$mnt]=$pid
 	T_MOUNTS+=("$mnt")
