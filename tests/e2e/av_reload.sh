@@ -36,13 +36,10 @@ loglen() { wc -l <"$T/beemofs.log"; }
 since() { tail -n +$(($1 + 1)) "$T/beemofs.log"; }
 # wait_log REGEX N: wait up to 15 s for a log line matching REGEX after
 # line N of the daemon log.
+log_has() { since "$2" | grep -E "$1" >/dev/null; }
 wait_log() {
-	local i
-	for i in $(seq 1 150); do
-		since "$2" | grep -E "$1" >/dev/null && return 0
-		sleep 0.1
-	done
-	t_fail "no log line matching '$1' within 15 s: $(since "$2")"
+	t_wait_for 15 log_has "$1" "$2" ||
+		t_fail "no log line matching '$1' within 15 s: $(since "$2")"
 }
 # last_snapshot: the id of the newest snapshot of pc1.
 last_snapshot() {

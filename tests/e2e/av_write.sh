@@ -124,7 +124,9 @@ grep -Eq "error: /doc\.txt: virus Beemo\.Test\.EICAR" "$T/beemofs.log" ||
 cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
 	bad "right after the refused overwrite, doc.txt shows" \
 		"$(shows "$MNT/doc.txt"), not the clean version (16 bytes)"
-sleep 1.5 # past the kernel's entry and attribute timeouts
+# Time itself is under test: once the kernel's entry and attribute
+# timeouts (1 s) have passed, the daemon is asked again.
+sleep 1.5
 cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
 	bad "1.5 s after the refused overwrite, doc.txt still shows" \
 		"$(shows "$MNT/doc.txt"), not the clean version (16 bytes)"
@@ -176,7 +178,7 @@ echo "oversize = refuse" >>"$BEEMO_CONFIG"
 t_mount "$MNT"
 res=$(put "$T/big.bin" "$MNT/big-refused.bin")
 [ "$res" != ok ] || t_fail "oversize file committed with oversize = refuse"
-sleep 1.5 # past the kernel's entry and attribute timeouts
+sleep 1.5 # time under test: past the kernel's entry and attribute timeouts
 [ ! -e "$MNT/big-refused.bin" ] ||
 	bad "big-refused.bin (refused, too big to scan) is present:" \
 		"$(stat -c %s "$MNT/big-refused.bin") bytes"

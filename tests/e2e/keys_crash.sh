@@ -82,6 +82,7 @@ crash_loop() {
 			--new-password-file "$T/$name.$((1 - cur))" \
 			>/dev/null 2>&1 &
 		pid=$!
+		# The moment of the kill is what is under test.
 		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true

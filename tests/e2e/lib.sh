@@ -69,6 +69,33 @@ t_check_logs() {
 	return $bad
 }
 
+# t_wait_for SECONDS CMD...: run CMD until it succeeds, every 0.05 s for
+# at most SECONDS (an integer); returns 1 if it never did.  The tests
+# wait for a condition this way, never for a fixed time.  A compound
+# condition is a function, or `eval 'STRING'` using the caller's
+# variables by name (positional parameters are t_wait_for's own).
+t_wait_for() {
+	local t_wait_end=$((${EPOCHREALTIME//[.,]/} + $1 * 1000000))
+	shift
+	until "$@"; do
+		[ "${EPOCHREALTIME//[.,]/}" -lt "$t_wait_end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# t_running PID...: true while one of the PIDs runs (a zombie, killed
+# but not yet waited for, does not count).
+t_running() {
+	local p st
+	for p in "$@"; do
+		# The state follows the command name, which may hold spaces.
+		st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		st=${st##*) }
+		[ "${st%% *}" != Z ] && return 0
+	done
+	return 1
+}
+
 t_cleanup() {
 	local rc=$? m p
 	set +e
@@ -79,7 +106,8 @@ t_cleanup() {
 	for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
 		kill "$p" 2>/dev/null
 	done
-	sleep 0.2
+	# A grace period to exit on SIGTERM, then SIGKILL.
+	t_wait_for 2 eval '! t_running "${T_PIDS[@]+"${T_PIDS[@]}"}"'
 	for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -161,20 +189,24 @@ declare -A T_MOUNT_PID=()
 # logging to $T/beemofs.log.  OPTIONS are appended to -o.  Waits until
 # the mount is live.
 t_mount() {
-	local mnt=$1 opts="machine=pc1,keyfile=$T/pc1.poste" i
+	local mnt=$1 opts="machine=pc1,keyfile=$T/pc1.poste"
 	[ $# -ge 2 ] && [ -n "$2" ] && opts="$opts,$2"
 	mkdir -p "$mnt"
 	"$BEEMOFS" "$T/store" "$mnt" -f -o "$opts" >>"$T/beemofs.log" 2>&1 &
 	T_MOUNT_PID[$mnt]=$!
 	T_PIDS+=($!)
 	T_MOUNTS+=("$mnt")
-	for i in $(seq 1 200); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "${T_MOUNT_PID[$mnt]}" 2>/dev/null ||
-			t_fail "beemofs exited before mounting $mnt (see $T/beemofs.log)"
-		sleep 0.05
-	done
-	t_fail "beemofs did not mount $mnt within 10 s"
+	t_wait_mounted "$mnt" ||
+		t_fail "beemofs exited before mounting $mnt (see $T/beemofs.log)"
+}
+
+# t_wait_mounted MNT: wait until MNT is mounted (0) or its daemon exited
+# (1); fails after 20 s.
+t_wait_mounted() {
+	local mnt=$1 pid=${T_MOUNT_PID[$1]}
+	t_wait_for 20 eval 'mountpoint -q "$mnt" || ! t_running "$pid"' ||
+		t_fail "beemofs did not mount $mnt within 20 s"
+	mountpoint -q "$mnt"
 }
 
 # t_umount MNT: unmount and wait for the daemon to finish (it takes the
@@ -193,19 +225,14 @@ t_umount() {
 # list (nothing added), e.g. a read-only restore session
 # "machine=pc1,user=alice,passfile=$T/alice.pw".  t_umount unmounts it.
 t_mount_session() {
-	local mnt=$1 i
+	local mnt=$1
 	mkdir -p "$mnt"
 	"$BEEMOFS" "$T/store" "$mnt" -f -o "$2" >>"$T/beemofs.log" 2>&1 &
 	T_MOUNT_PID[$mnt]=$!
 	T_PIDS+=($!)
 	T_MOUNTS+=("$mnt")
-	for i in $(seq 1 200); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "${T_MOUNT_PID[$mnt]}" 2>/dev/null ||
-			t_fail "beemofs -o $2 exited before mounting $mnt"
-		sleep 0.05
-	done
-	t_fail "beemofs -o $2 did not mount $mnt within 10 s"
+	t_wait_mounted "$mnt" ||
+		t_fail "beemofs -o $2 exited before mounting $mnt"
 }
 
 # t_crash MNT: kill -9 the daemon of MNT (mounted by t_mount or

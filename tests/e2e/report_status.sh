@@ -18,7 +18,8 @@ t_appliance
 
 M="$T/mnt"
 t_mount "$M"
-# A copy of many files, slowly, in the background.
+# A copy of many files, slowly, in the background: the pace of a slow
+# client is the behaviour under test, hence the sleep.
 (
 	for i in $(seq 1 60); do
 		head -c 200K /dev/urandom >"$M/f$i"
@@ -28,7 +29,7 @@ t_mount "$M"
 copier=$!
 samples=()
 for i in $(seq 1 12); do
-	sleep 0.25
+	sleep 0.25 # samples a quarter of a second apart, while the copy runs
 	"$BEEMOCTL" status --json >"$T/s$i.json" || t_fail "status $i"
 	samples+=("$(report_json '[(o["files"], o["bytes"]) for o in d["in_progress"] if o["op"] == "backup" and o["machine"] == "pc1"][0]' <"$T/s$i.json")")
 done

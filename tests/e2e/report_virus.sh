@@ -24,11 +24,10 @@ cp "$T/eicar.com" "$M/docs/rapport-été.com" 2>"$T/cp1.err" &&
 echo "clean" >"$M/docs/clean.txt" || t_fail "clean file refused"
 # The spool gets the event at once, sealed (it names the file); nothing
 # is mailed by beemofs.
-for i in $(seq 1 50); do
-	ls "$T/store/reports/spool/"*.sealed 2>/dev/null | grep -q . && break
-	sleep 0.1
-done
-ls "$T/store/reports/spool/"*.sealed >/dev/null || t_fail "spool empty"
+# spooled: the number of reports in the spool.
+spooled() { find "$T/store/reports/spool" -name '*.sealed' | wc -l; }
+spooled_ge() { [ "$(spooled)" -ge "$1" ]; }
+t_wait_for 5 spooled_ge 1 || t_fail "spool empty"
 grep -rl "rapport" "$T/store/reports" && t_fail "a file name in clear"
 "$BEEMOCTL" status --json >"$T/st.json" || t_fail "status"
 [ "$(report_json 'd["appliance"]["reports_pending"]' <"$T/st.json")" = 1 ] ||
@@ -59,9 +58,12 @@ report_maint m2 --reports-only || t_fail "maintenance 2"
 
 # Two new ones in one cycle: one mail for the machine listing both.
 printf 'x BEEMO-TEST-VIRUS-BODY y' >"$T/body.bin"
+n=$(spooled)
 cp "$T/body.bin" "$M/docs/a.bin" 2>/dev/null && t_fail "a.bin accepted"
 cp "$T/eicar.com" "$M/docs/b.com" 2>/dev/null && t_fail "b.com accepted"
-sleep 1.5 # the report thread spools within a second
+# The report thread spools each within a second.
+t_wait_for 10 spooled_ge $((n + 2)) ||
+	t_fail "$((n + 2)) reports expected in the spool, $(spooled) there"
 # The mail command fails: logged, journaled, kept, retried.
 touch "$T/sendmail.fail"
 t_expect_log 'report not sent \(kept for the next run\): mail command .*sendmail exited with status 75: sendmail: relay unreachable'

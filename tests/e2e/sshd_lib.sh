@@ -41,7 +41,7 @@ sshd_free_port() {
 
 # sshd_start NAME: start (or restart, same port and keys) center NAME.
 sshd_start() {
-	local name=$1 d="$T/sshd_$1" port i
+	local name=$1 d="$T/sshd_$1" port
 	mkdir -p "$d" "$T/center_$name"
 	if [ ! -f "$d/host_ed25519" ]; then
 		ssh-keygen -q -t ed25519 -N '' -C "center-$name" \
@@ -76,23 +76,19 @@ sshd_start() {
 	setsid "$SSHD" -D -f "$d/sshd_config" -E "$T/sshd_$name.log" &
 	SSHD_PID[$name]=$!
 	T_PIDS+=($!)
-	for i in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		if ! kill -0 "${SSHD_PID[$name]}" 2>/dev/null; then
-			# Another test took the port meanwhile: a new one, once.
-			if [ -z "${SSHD_RETRIED[$name]:-}" ] &&
-				grep -q "Address already in use" \
-					"$T/sshd_$name.log"; then
-				SSHD_RETRIED[$name]=1
-				rm -f "$d/host_ed25519" "$d/host_ed25519.pub"
-				sshd_start "$name"
-				return
-			fi
-			t_fail "sshd $name exited (see $T/sshd_$name.log)"
-		fi
-		sleep 0.05
-	done
-	t_fail "sshd $name does not listen on port $port"
+	t_wait_for 10 eval '(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+		! t_running "${SSHD_PID[$name]}"' ||
+		t_fail "sshd $name does not listen on port $port"
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+	# Another test took the port meanwhile: a new one, once.
+	if [ -z "${SSHD_RETRIED[$name]:-}" ] &&
+		grep -q "Address already in use" "$T/sshd_$name.log"; then
+		SSHD_RETRIED[$name]=1
+		rm -f "$d/host_ed25519" "$d/host_ed25519.pub"
+		sshd_start "$name"
+		return
+	fi
+	t_fail "sshd $name exited (see $T/sshd_$name.log)"
 }
 
 # sshd_descendants PID: the pids of every descendant of PID.

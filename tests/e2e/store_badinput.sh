@@ -42,24 +42,19 @@ mounted() { awk -v m="$1" '$2 == m {f = 1} END {exit !f}' /proc/self/mounts; }
 # $M), leave no beemofs process on it, and change nothing under $T/store.
 # A failure is recorded (bad) and the next attempt runs, so that one run
 # reports them all.
+# no_daemon_on MP: no beemofs process serves mount point MP.
+no_daemon_on() { ! pgrep -f "beemofs .* $1( |\$)" >/dev/null; }
 refused() {
-	local what=$1 re=$2 rc=0 lines pid i mp=${MP:-$M}
+	local what=$1 re=$2 rc=0 lines pid mp=${MP:-$M}
 	shift 2
 	N=$((N + 1))
 	sums >"$T/sums.before"
 	"$@" >"$T/out" 2>"$T/err" </dev/null &
 	pid=$!
-	for i in $(seq 1 150); do
-		kill -0 $pid 2>/dev/null || break
-		mounted "$mp" && break
-		sleep 0.1
-	done
-	if mounted "$mp" || kill -0 $pid 2>/dev/null; then
+	t_wait_for 15 eval '! t_running $pid || mounted "$mp"' || true
+	if mounted "$mp" || t_running $pid; then
 		mounted "$mp" && { fusermount3 -u "$mp" || umount -l "$mp"; }
-		for i in $(seq 1 100); do
-			pgrep -f "beemofs .* $mp( |\$)" >/dev/null || break
-			sleep 0.1
-		done
+		t_wait_for 10 no_daemon_on "$mp" || true
 		kill $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		bad "$what: mounted on $mp, or still running after 15 s:" \
@@ -81,11 +76,7 @@ refused() {
 		bad "$what: message '$(cat "$T/err")' does not match '$re'"
 		return
 	fi
-	for i in $(seq 1 20); do
-		pgrep -f "beemofs .* $mp( |\$)" >/dev/null || break
-		sleep 0.1
-	done
-	if pgrep -f "beemofs .* $mp( |\$)" >/dev/null; then
+	if ! t_wait_for 2 no_daemon_on "$mp"; then
 		bad "$what: a beemofs process is left:" \
 			"$(pgrep -af "beemofs .* $mp( |\$)")"
 		return
@@ -263,10 +254,8 @@ mkdir -p "$O/mnt"
 	2>/dev/null &
 OPID=$!
 T_PIDS+=($OPID)
-for i in $(seq 1 100); do
-	! mountpoint -q "$O/mnt" || break
-	sleep 0.1
-done
+t_wait_for 10 mountpoint -q "$O/mnt" ||
+	t_fail "the other appliance's beemofs does not mount"
 echo "other appliance's data" >"$O/mnt/file" || t_fail "the other appliance"
 fusermount3 -u "$O/mnt"
 wait $OPID || t_fail "the other appliance's beemofs failed"

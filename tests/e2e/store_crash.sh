@@ -247,6 +247,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		pids+=($!)
 		T_PIDS+=($!)
 	done
+	# The moment of the kill (0.1 to 2 s into the writes) is what is
+	# under test.
 	delay=$((100 + RANDOM % 1901))
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 	killed=$(date +%s.%N)

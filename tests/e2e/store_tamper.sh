@@ -426,21 +426,16 @@ counter() {
 # mount_try MNT OPTS: beemofs -o OPTS on MNT, or 1 if it refuses to mount
 # (its messages go to $T/counter.out: refusing is a right answer here).
 mount_try() {
-	local mnt=$1 pid i
+	local mnt=$1 pid
 	mkdir -p "$mnt"
 	"$BEEMOFS" "$T/store" "$mnt" -f -o "$2" >>"$T/counter.out" 2>&1 &
 	pid=$!
 	T_PIDS+=($pid)
-	for i in $(seq 1 200); do
-		if mountpoint -q "$mnt"; then
-			T_MOUNT_PID[$mnt]=$pid
-			T_MOUNTS+=("$mnt")
-			return 0
-		fi
-		kill -0 $pid 2>/dev/null || return 1
-		sleep 0.05
-	done
-	t_fail "beemofs neither mounted $mnt nor exited within 10 s"
+	t_wait_for 20 eval 'mountpoint -q "$mnt" || ! t_running $pid' ||
+		t_fail "beemofs neither mounted $mnt nor exited within 20 s"
+	mountpoint -q "$mnt" || return 1
+	T_MOUNT_PID[$mnt]=$pid
+	T_MOUNTS+=("$mnt")
 }
 # beemo_mount_try MNT: a backup session; beemo_session_try MNT: a
 # read-only admin session.

@@ -15,11 +15,8 @@ L="$T/store/sync/lock"
 t_expect_log 'error: another beemo-sync is running \(pid [0-9]+, lock '
 "$BEEMO_SYNC" push --bwlimit 4M >"$T/slow.out" 2>"$T/slow.err" &
 pid=$!
-for i in $(seq 1 100); do
-	[ "$(cat "$L" 2>/dev/null)" = "$pid" ] && break
-	sleep 0.05
-done
-[ "$(cat "$L" 2>/dev/null)" = "$pid" ] || t_fail "lock file does not hold the pid"
+t_wait_for 5 eval '[ "$(cat "$L" 2>/dev/null)" = "$pid" ]' ||
+	t_fail "lock file does not hold the pid"
 rc=0
 sync_run second push || rc=$?
 [ $rc = 3 ] || t_fail "second push exited $rc, expected 3"

@@ -21,12 +21,11 @@ t_expect_log 'error: push failed for target: a'
 # Slow enough (20 MiB/s for 160 MB) to be cut in the middle.
 "$BEEMO_SYNC" push --bwlimit 20M >"$T/push1.out" 2>"$T/push1.err" &
 pid=$!
-for i in $(seq 1 200); do
+uploaded() {
 	n=$(find "$R/machines" -name '[0-9a-f]*.pack' 2>/dev/null | wc -l || true)
-	[ "$n" -ge 5 ] && break
-	sleep 0.05
-done
-[ "$n" -ge 5 ] || t_fail "push did not start uploading"
+	[ "$n" -ge 5 ]
+}
+t_wait_for 10 uploaded || t_fail "push did not start uploading"
 sshd_kill a
 rc=0
 timeout 60 tail --pid=$pid -f /dev/null || t_fail "push hangs after the kill"

@@ -6,8 +6,9 @@
  * on nothing of Beemo.  "bm_" is the base library's prefix; its modules
  * are errors (this header), logging (bm_log.h), the configuration file
  * (bm_conf.h), files (bm_file.h), bytes and text encodings (bm_bytes.h),
- * times (bm_time.h), sizes (bm_size.h), JSON (bm_json.h), passwords and
- * secrets (bm_pass.h) and AES-256-GCM (bm_gcm.h).
+ * clocks and times (bm_time.h), numbers, sizes and durations
+ * (bm_units.h), JSON (bm_json.h), passwords and secrets (bm_pass.h) and
+ * AES-256-GCM (bm_gcm.h).  Each header is its module's manual.
  *
  * Conventions of the whole base library: functions return 0 or a
  * negative errno; Beemo-specific conditions use the reserved range

@@ -33,11 +33,14 @@ bm_jentry_encode(const char *type, const char *who, const char *summary,
 	*p++ = (uint8_t)tl;
 	memcpy(p, type, tl);
 	p += tl;
+	/* who and summary may be NULL: no memcpy from a null pointer. */
 	bm_be16enc(p, (uint16_t)wl);
-	memcpy(p + 2, who, wl);
+	if (wl > 0)
+		memcpy(p + 2, who, wl);
 	p += 2 + wl;
 	bm_be32enc(p, (uint32_t)sl);
-	memcpy(p + 4, summary, sl);
+	if (sl > 0)
+		memcpy(p + 4, summary, sl);
 	p += 4 + sl;
 	bm_be32enc(p, (uint32_t)nfiles);
 	p += 4;
