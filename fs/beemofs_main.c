@@ -125,13 +125,14 @@ ctl_snapshots(void *ctx, struct store_snapinfo **v, size_t *n)
 }
 
 /* An entry from a process that cannot write the store we own (a
- * restore session, beemoctl restore). */
+ * restore session, beemoctl restore): durable before the answer. */
 static int
 ctl_journal(void *ctx, const struct store_journal_entry *e)
 {
 	struct beemofs *fs = ctx;
+	int rc = store_journal_add(fs->st, e);
 
-	return store_journal_add(fs->st, e);
+	return rc == 0 ? store_sync(fs->st) : rc;
 }
 
 static int
