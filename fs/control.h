@@ -134,7 +134,8 @@ struct control_server;
  * control_server_start -- listen on @path (replacing a stale socket: the
  * caller holds the store's lock) with mode 0600 and serve the requests
  * with @h on a thread of its own.  @km (borrowed for the server's
- * lifetime) reads ADMIN_PUB to check administrator proofs.
+ * lifetime, and used on its thread: the caller must not use it while
+ * the server runs) reads ADMIN_PUB to check administrator proofs.
  * @out: receives the server; stop it with control_server_stop().
  * Returns 0, -ENAMETOOLONG, or a negative errno.
  */
