@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "bm_conf.h"
+#include "quota.h"
 #include "store.h"
 
 struct beemofs {
@@ -57,11 +58,16 @@ void beemofs_inval_stop(struct beemofs *fs);
  * session (see the file's top comment).  _init (before store_open) points
  * @so's event hook at the new context and derives the key of the report
  * spool from @km's appliance key; _start applies the configuration's
- * quotas and starts the report thread; _ctl answers the control
- * requests "stats" and "quota set SOFT HARD" (returns 1 when it did);
- * _stop (before store_close) spools what is queued, writes the final
- * status file and frees.  NULL contexts are no-ops.  _init and _start
- * return 0 or a negative errno.
+ * quotas and starts the report thread; _stop (before store_close)
+ * spools what is queued, writes the final status file and frees.  NULL
+ * contexts are no-ops.  _init and _start return 0 or a negative errno.
+ *
+ * The control requests (control.h) they serve, on the socket's thread:
+ * _stats gives the machine status as malloc'd JSON in @json (0 or an
+ * error of the store); _quota_set changes the limits with quota_set()
+ * (as "admin": the control server has checked the administrator's
+ * proof) and checks the soft limit at once (0, BEEMO_ECONFIG with @msg,
+ * or an error of the store).  @r must not be NULL.
  */
 struct scan_engine;
 int beemofs_report_init(struct beemofs_report **out, const char *store,
@@ -69,8 +75,9 @@ int beemofs_report_init(struct beemofs_report **out, const char *store,
     struct store_opts *so);
 int beemofs_report_start(struct beemofs_report *r, store *st,
     struct scan_engine *av);
-int beemofs_report_ctl(struct beemofs_report *r, const char *cmd,
-    char *reply, size_t size);
+int beemofs_report_stats(struct beemofs_report *r, char **json);
+int beemofs_report_quota_set(struct beemofs_report *r,
+    const struct quota_change *c, char *msg, size_t size);
 void beemofs_report_stop(struct beemofs_report *r);
 
 /* errno for a store result (BEEMO_* codes become EIO, see beemofs(8)). */

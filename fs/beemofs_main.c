@@ -27,7 +27,7 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_pass.h"
-#include "ctlsock.h"
+#include "control.h"
 #include "keymgr.h"
 #include "scan.h"
 
@@ -108,99 +108,87 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	return 1;
 }
 
-/* ---- the control socket ----------------------------------------------- */
+/* ---- the control socket (control.h) --------------------------------- */
 
-static void
-ctl_handler(void *ctx, const char *cmd, char *reply, size_t size)
+static int
+ctl_snapshot(void *ctx, const char *note, uint32_t *id)
 {
 	struct beemofs *fs = ctx;
-	uint32_t id;
+	int rc = store_snapshot(fs->st, note, id);
+
+	if (rc == 0)
+		bm_log(LOG_NOTICE, "snapshot %u taken", *id);
+	return rc;
+}
+
+static int
+ctl_snapshots(void *ctx, struct store_snapinfo **v, size_t *n)
+{
+	struct beemofs *fs = ctx;
+
+	return store_snapshots(fs->st, v, n);
+}
+
+/* An entry from a process that cannot write the store we own (a
+ * restore session, beemoctl restore): durable before the answer. */
+static int
+ctl_journal(void *ctx, const struct store_journal_entry *e)
+{
+	struct beemofs *fs = ctx;
+	int rc = store_journal_add(fs->st, e);
+
+	return rc == 0 ? store_sync(fs->st) : rc;
+}
+
+static int
+ctl_sync(void *ctx)
+{
+	struct beemofs *fs = ctx;
+
+	return store_sync(fs->st);
+}
+
+static int
+ctl_status(void *ctx, char **json)
+{
+	struct beemofs *fs = ctx;
+	struct store_stats s;
 	int rc;
 
-	if (strncmp(cmd, "snapshot", 8) == 0 &&
-	    (cmd[8] == '\0' || cmd[8] == ' ')) {
-		rc = store_snapshot(fs->st, cmd[8] ? cmd + 9 : NULL, &id);
-		if (rc == 0) {
-			bm_log(LOG_NOTICE, "snapshot %u taken", id);
-			snprintf(reply, size, "ok %u\n", id);
-		} else {
-			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
-		}
-	} else if (strcmp(cmd, "snapshots") == 0) {
-		struct store_snapinfo *v;
-		size_t n, i, len;
-
-		if ((rc = store_snapshots(fs->st, &v, &n)) != 0) {
-			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
-			return;
-		}
-		len = (size_t)snprintf(reply, size, "ok\n");
-		for (i = 0; i < n && len < size; i++)
-			len += (size_t)snprintf(reply + len, size - len,
-			    "%u %llu %llu %llu %llu %s\n", v[i].id,
-			    (unsigned long long)v[i].seq,
-			    (unsigned long long)v[i].time,
-			    (unsigned long long)v[i].files,
-			    (unsigned long long)v[i].bytes, v[i].note);
-		free(v);
-	} else if (strncmp(cmd, "journal ", 8) == 0) {
-		/* journal TYPE \t WHO \t SUMMARY [\t FILE]... from a process
-		 * that cannot write the store we own (store.h). */
-		struct store_journal_entry e;
-		char *copy = strdup(cmd + 8), *f[4], *save = NULL;
-		const char **files = NULL;
-		size_t nf = 0, i;
-
-		memset(&e, 0, sizeof(e));
-		rc = copy == NULL ? -ENOMEM : 0;
-		for (i = 0; rc == 0 && i < 3; i++)
-			if ((f[i] = strtok_r(i ? NULL : copy, "\t", &save)) ==
-			    NULL && i == 0)
-				rc = -EINVAL;
-		while (rc == 0 && (f[3] = strtok_r(NULL, "\t", &save))) {
-			const char **n = realloc(files, (nf + 1) *
-			    sizeof(*n));
-
-			if (n == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			files = n;
-			files[nf++] = f[3];
-		}
-		if (rc == 0) {
-			e.type = f[0];
-			e.who = f[1] ? f[1] : "";
-			e.summary = f[2] ? f[2] : "";
-			e.files = files;
-			e.nfiles = nf;
-			rc = store_journal_add(fs->st, &e);
-		}
-		free(files);
-		free(copy);
-		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
-		    beemo_strerror(rc));
-	} else if (strcmp(cmd, "sync") == 0) {
-		rc = store_sync(fs->st);
-		snprintf(reply, size, rc ? "error %s\n" : "ok\n",
-		    beemo_strerror(rc));
-	} else if (strcmp(cmd, "status") == 0) {
-		struct store_stats s;
-
-		if ((rc = store_stats(fs->st, &s)) != 0) {
-			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
-			return;
-		}
-		snprintf(reply, size, "ok {\"mounted\":true,\"read_only\":%s,"
-		    "\"pid\":%ld,\"session_files\":%llu,\"session_bytes\":%llu,"
-		    "\"stored\":%llu}\n", fs->rdonly ? "true" : "false",
-		    (long)getpid(), (unsigned long long)s.session_files,
-		    (unsigned long long)s.session_bytes,
-		    (unsigned long long)s.stored);
-	} else if (!beemofs_report_ctl(fs->report, cmd, reply, size)) {
-		snprintf(reply, size, "error unknown request\n");
-	}
+	if ((rc = store_stats(fs->st, &s)) != 0)
+		return rc;
+	if (asprintf(json, "{\"mounted\":true,\"read_only\":%s,\"pid\":%ld,"
+	    "\"session_files\":%llu,\"session_bytes\":%llu,\"stored\":%llu}",
+	    fs->rdonly ? "true" : "false", (long)getpid(),
+	    (unsigned long long)s.session_files,
+	    (unsigned long long)s.session_bytes,
+	    (unsigned long long)s.stored) < 0)
+		return -ENOMEM;
+	return 0;
 }
+
+static int
+ctl_stats(void *ctx, char **json)
+{
+	struct beemofs *fs = ctx;
+
+	return beemofs_report_stats(fs->report, json);
+}
+
+static int
+ctl_quota_set(void *ctx, const struct control_quota *q, char *msg,
+    size_t msgsize)
+{
+	struct beemofs *fs = ctx;
+	struct quota_change c = {q->set_soft, q->set_hard, q->soft, q->hard};
+
+	return beemofs_report_quota_set(fs->report, &c, msg, msgsize);
+}
+
+static const struct control_handlers ctl_handlers = {
+	ctl_snapshot, ctl_snapshots, ctl_journal, ctl_sync, ctl_status,
+	ctl_stats, ctl_quota_set,
+};
 
 /* ---- unlocking -------------------------------------------------------- */
 
@@ -294,15 +282,12 @@ static void
 journal_reads(struct beemofs *fs, const char *dir, const keymgr_secret *sec)
 {
 	struct store_journal_entry e;
-	char summary[160], who[80];
+	char summary[160], who[80], error[512] = "";
 	size_t i;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	snprintf(who, sizeof(who), "%s", keymgr_secret_principal(sec) ==
-	    KEYMGR_ADMIN ? "admin" : "user");
-	if (keymgr_secret_principal(sec) == KEYMGR_USER)
-		snprintf(who, sizeof(who), "user %s", keymgr_secret_user(sec));
+	keymgr_secret_who(sec, who, sizeof(who));
 	snprintf(summary, sizeof(summary), "read-only restore session: %zu "
 	    "files opened%s", fs->nread, fs->nread > fs->nread_paths ?
 	    " (the first ones listed)" : "");
@@ -311,9 +296,10 @@ journal_reads(struct beemofs *fs, const char *dir, const keymgr_secret *sec)
 	e.summary = summary;
 	e.files = (const char *const *)fs->read_paths;
 	e.nfiles = fs->nread_paths;
-	if ((rc = store_journal_append(dir, sec, &e)) != 0)
+	if ((rc = control_journal_record(dir, sec, &e, error,
+	    sizeof(error))) != 0)
 		bm_log(LOG_WARNING, "the restore session could not be "
-		    "journaled: %s", beemo_strerror(rc));
+		    "journaled: %s", *error ? error : beemo_strerror(rc));
 	for (i = 0; i < fs->nread_paths; i++)
 		free(fs->read_paths[i]);
 	free(fs->read_paths);
@@ -378,7 +364,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
 	struct store_opts so;
 	struct beemofs fs;
-	struct ctlsock *cs = NULL;
+	struct control_server *cs = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct scan_engine *av = NULL;
 	int rc, snap;
@@ -433,13 +419,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	{
 		char who[80];
 
-		if (o->keyfile != NULL)
-			snprintf(who, sizeof(who), "poste");
-		else if (o->admin)
-			snprintf(who, sizeof(who), "admin");
-		else
-			snprintf(who, sizeof(who), "user %s", o->user);
-		store_set_who(fs.st, who);
+		store_set_who(fs.st, keymgr_secret_who(sec, who, sizeof(who)));
 	}
 	if (!fs.rdonly && (rc = store_session_begin(fs.st)) != 0) {
 		bm_log(LOG_ERR, "%s: cannot start the session: %s", dir,
@@ -471,7 +451,8 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		rc = 1;
 		goto out_unmount;
 	}
-	if (!fs.rdonly && (rc = ctlsock_start(sock, ctl_handler, &fs, &cs))) {
+	if (!fs.rdonly && (rc = control_server_start(sock, &ctl_handlers, &fs,
+	    km, &cs)) != 0) {
 		bm_log(LOG_ERR, "%s: cannot listen: %s", sock,
 		    beemo_strerror(rc));
 		rc = 1;
@@ -504,7 +485,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		fuse_loop_cfg_destroy(lc);
 	}
 	rc = rc < 0 ? 1 : 0;
-	ctlsock_stop(cs);
+	control_server_stop(cs);
 out_inval:
 	beemofs_inval_stop(&fs);
 out_unmount:

@@ -14,17 +14,16 @@
  * a mail command, and the same key (virus in one file, damage of one
  * object) is queued at most once per REP_REPEAT_NS.
  *
- * Quotas.  At start the [machine NAME] quota_soft and quota_hard keys of
- * the configuration, when set, replace the store's values (the
- * configuration wins; `beemoctl quota` refuses to change a limit that it
- * sets).  The report thread compares the stored bytes with the soft
- * limit every REP_TICK_NS: at start it spools the current state of the
- * condition "quota:NAME" (raise or clear: the maintenance cycle ignores
- * a state it already knows), and at each crossing during the session it
- * spools the new state and journals a "quota" entry.  The hard limit is
- * the store's (writes fail with EDQUOT, statfs shows it).
+ * Quotas (the policy is quota.h's).  At start the configuration's limits
+ * are applied (quota_apply_conf).  The report thread checks the soft
+ * limit every REP_TICK_NS (quota_check): at start it spools the current
+ * state of the condition "quota:NAME" (raise or clear: the maintenance
+ * cycle ignores a state it already knows), and at each crossing during
+ * the session it spools the new state (quota_check journals it).  The
+ * control request "quota-set" changes the limits (quota_set) and checks
+ * at once.
  *
- * Live status.  The control socket's "stats" request answers with the
+ * Live status.  The control request "stats" answers with the
  * machine status (bm_mstatus_json) at once; the same text is written to
  * STORE/run/machine-NAME.json at start, every REP_STATUS_NS and at the
  * end (with "mounted": false), for `beemoctl status` and `metrics` to
@@ -211,133 +210,33 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 	queue(r, kind, key, subject, text);
 }
 
-/* ---- quotas -------------------------------------------------------------- */
-
-/* The configuration's limits: @set says which keys are given. */
-static void
-conf_quota(const struct beemofs_report *r, uint64_t *soft, uint64_t *hard,
-    int *set_soft, int *set_hard)
-{
-	*set_soft = bm_conf_get(r->conf, "machine", r->machine, "quota_soft",
-	    NULL) != NULL;
-	*set_hard = bm_conf_get(r->conf, "machine", r->machine, "quota_hard",
-	    NULL) != NULL;
-	*soft = bm_conf_get_size(r->conf, "machine", r->machine, "quota_soft",
-	    0);
-	*hard = bm_conf_get_size(r->conf, "machine", r->machine, "quota_hard",
-	    0);
-}
-
-static void
-journal_quota(struct beemofs_report *r, const char *who, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
-
-static void
-journal_quota(struct beemofs_report *r, const char *who, const char *fmt,
-    ...)
-{
-	struct store_journal_entry e;
-	char summary[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(summary, sizeof(summary), fmt, ap);
-	va_end(ap);
-	memset(&e, 0, sizeof(e));
-	e.type = "quota";
-	e.who = who;
-	e.summary = summary;
-	if ((rc = store_journal_add(r->st, &e)) != 0)
-		bm_log(LOG_WARNING, "%s: cannot journal: %s", summary,
-		    beemo_strerror(rc));
-}
+/* ---- quotas (the policy is quota.h's) ---------------------------------- */
 
 /*
  * Compare the stored bytes with the soft limit; spool the state of
- * "quota:NAME" at the first check and at each change, and journal each
- * change.  @who names what changed it ("beemofs" for the data itself).
+ * "quota:NAME" at the first check and at each change (quota_check
+ * journals each change).
  */
 static void
 check_quota(struct beemofs_report *r)
 {
-	struct store_stats s;
-	uint64_t soft, hard;
-	char key[96], subject[256], text[1024], a[32], b[32];
-	int over, was;
+	struct quota_state q;
+	int was, rc;
 
 	pthread_mutex_lock(&r->qlock);
-	if (store_stats(r->st, &s) != 0 ||
-	    store_quota_get(r->st, &soft, &hard) != 0)
-		goto out;
-	over = soft != 0 && s.stored > soft;
 	pthread_mutex_lock(&r->lock);
 	was = r->over;
-	r->over = over;
 	pthread_mutex_unlock(&r->lock);
-	if (was == over)
+	if (quota_check(r->st, r->machine, was, &q) != 1)
 		goto out;
-	bm_human(a, sizeof(a), s.stored);
-	bm_human(b, sizeof(b), soft);
-	snprintf(key, sizeof(key), "quota:%s", r->machine);
-	if (over) {
-		snprintf(subject, sizeof(subject), "%s is over its quota: %s "
-		    "stored, soft limit %s", r->machine, a, b);
-		snprintf(text, sizeof(text), "Machine %s stores %s (%" PRIu64
-		    " bytes, deduplicated and compressed), over its soft "
-		    "quota of %s (%" PRIu64 " bytes).\n%s", r->machine, a,
-		    s.stored, b, soft, hard ? "Past the hard limit its "
-		    "backups will fail.\n" : "");
-	} else {
-		snprintf(subject, sizeof(subject), "%s is back under its "
-		    "quota: %s stored%s%s", r->machine, a,
-		    soft ? ", soft limit " : "", soft ? b : "");
-		snprintf(text, sizeof(text), "Machine %s stores %s (%" PRIu64
-		    " bytes)%s%s.\n", r->machine, a, s.stored,
-		    soft ? ", under its soft quota of " : "; it has no soft "
-		    "quota any more", soft ? b : "");
-	}
-	{
-		struct bm_report rep = {"quota", r->machine, key, over ?
-		    BM_REPORT_RAISE : BM_REPORT_CLEAR, subject, text};
-		int rc = bm_report_spool(r->store, r->key, &rep);
-
-		if (rc != 0)
-			bm_log(LOG_ERR, "%s: cannot spool the quota report: %s",
-			    r->store, beemo_strerror(rc));
-	}
-	if (was >= 0)
-		journal_quota(r, "beemofs", "%s", subject);
+	pthread_mutex_lock(&r->lock);
+	r->over = q.over;
+	pthread_mutex_unlock(&r->lock);
+	if ((rc = bm_report_spool(r->store, r->key, &q.report)) != 0)
+		bm_log(LOG_ERR, "%s: cannot spool the quota report: %s",
+		    r->store, beemo_strerror(rc));
 out:
 	pthread_mutex_unlock(&r->qlock);
-}
-
-/* Apply the configuration's limits to the store (the configuration
- * wins). */
-static void
-apply_conf_quota(struct beemofs_report *r)
-{
-	uint64_t soft, hard, csoft, chard;
-	int ss, sh, rc;
-
-	conf_quota(r, &csoft, &chard, &ss, &sh);
-	if ((!ss && !sh) || store_quota_get(r->st, &soft, &hard) != 0)
-		return;
-	if ((!ss || csoft == soft) && (!sh || chard == hard))
-		return;
-	if (ss)
-		soft = csoft;
-	if (sh)
-		hard = chard;
-	if ((rc = store_quota_set(r->st, soft, hard)) != 0) {
-		bm_log(LOG_ERR, "cannot apply the quota of [machine %s]: %s",
-		    r->machine, beemo_strerror(rc));
-		return;
-	}
-	bm_log(LOG_NOTICE, "quota of %s from the configuration: soft %" PRIu64
-	    ", hard %" PRIu64 " bytes", r->machine, soft, hard);
-	journal_quota(r, "configuration", "quota set from the configuration:"
-	    " soft %" PRIu64 " bytes, hard %" PRIu64 " bytes", soft, hard);
 }
 
 /* ---- live status --------------------------------------------------------- */
@@ -520,7 +419,9 @@ beemofs_report_start(struct beemofs_report *r, store *st,
 		return 0;
 	r->st = st;
 	r->av = av;
-	apply_conf_quota(r);
+	if ((rc = quota_apply_conf(st, r->conf, r->machine)) != 0)
+		bm_log(LOG_ERR, "cannot apply the quota of [machine %s]: %s",
+		    r->machine, beemo_strerror(rc));
 	check_quota(r);
 	write_status(r, 1);
 	if ((rc = -pthread_create(&r->th, NULL, report_thread, r)) != 0) {
@@ -557,69 +458,23 @@ beemofs_report_stop(struct beemofs_report *r)
 	free(r);
 }
 
-/* "quota set SOFT HARD" (bytes, or "-" for unchanged). */
-static void
-quota_set(struct beemofs_report *r, const char *args, char *reply,
-    size_t size)
+int
+beemofs_report_stats(struct beemofs_report *r, char **json)
 {
-	char a[32], b[32];
-	uint64_t soft, hard, ns, nh, csoft, chard;
-	int ss, sh, rc;
+	size_t len;
 
-	if (sscanf(args, "%31s %31s", a, b) != 2 ||
-	    (strcmp(a, "-") && bm_parse_u64(a, &ns) != 0) ||
-	    (strcmp(b, "-") && bm_parse_u64(b, &nh) != 0)) {
-		snprintf(reply, size, "error usage: quota set SOFT|- HARD|-\n");
-		return;
-	}
-	conf_quota(r, &csoft, &chard, &ss, &sh);
-	if ((ss && strcmp(a, "-")) || (sh && strcmp(b, "-"))) {
-		snprintf(reply, size, "error %s is set by the configuration "
-		    "(%s, [machine %s]); change it there\n", ss && strcmp(a,
-		    "-") ? "quota_soft" : "quota_hard",
-		    bm_conf_path(r->conf) ? bm_conf_path(r->conf) : "?",
-		    r->machine);
-		return;
-	}
-	if ((rc = store_quota_get(r->st, &soft, &hard)) == 0) {
-		if (strcmp(a, "-"))
-			soft = ns;
-		if (strcmp(b, "-"))
-			hard = nh;
-		rc = store_quota_set(r->st, soft, hard);
-	}
-	if (rc != 0) {
-		snprintf(reply, size, "error %s\n", beemo_strerror(rc));
-		return;
-	}
-	journal_quota(r, "admin", "quota set: soft %" PRIu64 " bytes, hard %"
-	    PRIu64 " bytes", soft, hard);
-	check_quota(r);
-	snprintf(reply, size, "ok\n");
+	return status_json(r, 1, json, &len);
 }
 
 int
-beemofs_report_ctl(struct beemofs_report *r, const char *cmd, char *reply,
-    size_t size)
+beemofs_report_quota_set(struct beemofs_report *r,
+    const struct quota_change *c, char *msg, size_t size)
 {
-	char *text;
-	size_t len;
 	int rc;
 
-	if (r == NULL)
-		return 0;
-	if (strcmp(cmd, "stats") == 0) {
-		if ((rc = status_json(r, 1, &text, &len)) != 0) {
-			snprintf(reply, size, "error %s\n", beemo_strerror(rc));
-			return 1;
-		}
-		snprintf(reply, size, "ok %s", text);
-		free(text);
-		return 1;
-	}
-	if (strncmp(cmd, "quota set ", 10) == 0) {
-		quota_set(r, cmd + 10, reply, size);
-		return 1;
-	}
+	if ((rc = quota_set(r->st, r->conf, r->machine, c, "admin", msg,
+	    size)) != 0)
+		return rc;
+	check_quota(r);
 	return 0;
 }

@@ -385,7 +385,8 @@ struct store_journal_entry {
 /*
  * store_journal_add -- append @e to the journal (in the current index
  * transaction; store_sync() to make it durable at once).  A read-only
- * store returns -EROFS: see store_journal_append().
+ * store returns -EROFS: a process that does not own the store journals
+ * through control_journal_record() (control.h).
  */
 int store_journal_add(store *st, const struct store_journal_entry *e);
 
@@ -398,17 +399,6 @@ typedef int (*store_journal_fn)(void *ctx,
     const struct store_journal_entry *e);
 int store_journal_list(store *st, uint64_t since, const char *type,
     store_journal_fn fn, void *ctx);
-
-/*
- * store_journal_append -- append @e to the journal of the machine whose
- * store is @dir from a process that does not own it read-write (a
- * restore session, beemoctl restore): through the running beemofs of
- * that machine if there is one, else by opening the store read-write for
- * the time of the append.  Returns 0, BEEMO_ELOCKED (owned by another
- * process that does not answer), or a negative errno.
- */
-int store_journal_append(const char *dir, const keymgr_secret *s,
-    const struct store_journal_entry *e);
 
 /*
  * store_set_who -- name the principal acting through @st ("poste",

@@ -22,7 +22,6 @@
 #include "bm_jentry.h"
 #include "bm_log.h"
 #include "bm_time.h"
-#include "ctlsock.h"
 #include "store_internal.h"
 
 #define JBATCH_MAX (4U << 20) /* force a commit past this */
@@ -308,41 +307,5 @@ journal_flush(store *st)
 	free(files);
 	st->jlen = 0;
 	st->jcount = 0;
-	return rc;
-}
-
-int
-store_journal_append(const char *dir, const keymgr_secret *s,
-    const struct store_journal_entry *e)
-{
-	char sock[4096], req[8192], reply[256];
-	struct store_opts o;
-	store *st;
-	int rc;
-
-	/* A running backup session owns the store: ask it.  The request
-	 * carries the type, who and summary; files are joined by tabs. */
-	if (bm_path(sock, sizeof(sock), "%s/ctl.sock", dir) == 0) {
-		size_t i, n = (size_t)snprintf(req, sizeof(req),
-		    "journal %s\t%s\t%s", e->type, e->who ? e->who : "",
-		    e->summary ? e->summary : "");
-
-		for (i = 0; i < e->nfiles && n < sizeof(req); i++)
-			n += (size_t)snprintf(req + n, sizeof(req) - n, "\t%s",
-			    e->files[i]);
-		if (n < sizeof(req) && !strpbrk(req, "\n")) {
-			rc = ctlsock_request(sock, req, reply, sizeof(reply),
-			    30000);
-			if (rc == 0)
-				return strncmp(reply, "ok", 2) ? -EIO : 0;
-		}
-	}
-	memset(&o, 0, sizeof(o));
-	if ((rc = store_open(dir, s, &o, &st)) != 0)
-		return rc;
-	rc = store_journal_add(st, e);
-	if (rc == 0)
-		rc = store_sync(st);
-	store_close(st);
 	return rc;
 }

@@ -82,6 +82,7 @@
 #define KEYMGR_RSA_BITS 3072
 #define KEYMGR_MAX_GENS 64  /* generations of SECRET per machine */
 #define KEYMGR_MAX_USERS 32 /* users per machine */
+#define KEYMGR_SIG_LEN 384 /* bytes of an administrator's signature */
 #define KEYMGR_KCV_LEN 8    /* bytes of a key check value shown to people */
 #define KEYMGR_KDF_MAXMEM (1ULL << 30) /* bytes scrypt may use */
 
@@ -351,6 +352,14 @@ void keymgr_secret_free(keymgr_secret *s);
 enum keymgr_principal keymgr_secret_principal(const keymgr_secret *s);
 const char *keymgr_secret_user(const keymgr_secret *s);
 
+/*
+ * keymgr_secret_who -- the principal that unlocked @s as journals and
+ * reports name it: "admin", "poste" or "user NAME", into @buf of @size
+ * bytes (truncated if too small).  Returns @buf.
+ */
+const char *keymgr_secret_who(const keymgr_secret *s, char *buf,
+    size_t size);
+
 /* The machine's id and the generation new data must use. */
 void keymgr_secret_machine_id(const keymgr_secret *s,
     uint8_t id[KEYMGR_ID_LEN]);
@@ -409,6 +418,37 @@ int keymgr_seal_admin(keymgr *km, const uint8_t *in, size_t len,
  */
 int keymgr_open_admin(keymgr *km, const char *pw, size_t pwlen,
     const uint8_t *in, size_t len, uint8_t **out, size_t *outlen);
+
+/* ---- the administrator's signature ---------------------------------- */
+
+/*
+ * Prove the administrator's password to a party that holds only
+ * ADMIN_PUB.  keymgr_admin_key_unlock unseals ADMIN_PRIV with @pw (not
+ * kept) into @out (free with keymgr_admin_key_free; NULL is a no-op);
+ * it returns 0, BEEMO_EPASSWORD, an error of reading admin.key, or a
+ * negative errno.  keymgr_admin_key_sign signs @len bytes of @msg with
+ * RSA-PSS (SHA-256, MGF1-SHA-256, salt of 32 bytes) over
+ * "beemo/v1/admin-sign/" @label, a zero byte, the appliance id and @msg,
+ * into @sig (KEYMGR_SIG_LEN bytes); @label is 1 to 32 characters of
+ * [a-z0-9-] naming the use ("control").  It returns 0, -EINVAL (bad
+ * label), -ENOMEM or -EIO.
+ */
+typedef struct keymgr_admin_key keymgr_admin_key;
+int keymgr_admin_key_unlock(keymgr *km, const char *pw, size_t pwlen,
+    keymgr_admin_key **out);
+int keymgr_admin_key_sign(keymgr_admin_key *k, const char *label,
+    const uint8_t *msg, size_t len, uint8_t sig[KEYMGR_SIG_LEN]);
+void keymgr_admin_key_free(keymgr_admin_key *k);
+
+/*
+ * keymgr_admin_verify -- check that @sig (@siglen bytes) is
+ * keymgr_admin_key_sign() of @msg under @label by this appliance's
+ * ADMIN_PRIV, with ADMIN_PUB of admin.key (no password).
+ * Returns 0, -EBADMSG (not such a signature), -EINVAL (bad label), an
+ * error of reading admin.key, or a negative errno.
+ */
+int keymgr_admin_verify(keymgr *km, const char *label, const uint8_t *msg,
+    size_t len, const uint8_t *sig, size_t siglen);
 
 /* ---- key file parsing (exposed for the fuzz target) ------------------ */
 

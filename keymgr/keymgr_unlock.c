@@ -315,6 +315,17 @@ keymgr_secret_user(const keymgr_secret *s)
 	return s->who == KEYMGR_USER ? s->user : NULL;
 }
 
+const char *
+keymgr_secret_who(const keymgr_secret *s, char *buf, size_t size)
+{
+	if (s->who == KEYMGR_USER)
+		snprintf(buf, size, "user %s", s->user);
+	else
+		snprintf(buf, size, "%s", s->who == KEYMGR_ADMIN ? "admin" :
+		    "poste");
+	return buf;
+}
+
 void
 keymgr_secret_machine_id(const keymgr_secret *s, uint8_t id[KEYMGR_ID_LEN])
 {

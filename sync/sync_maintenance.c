@@ -48,7 +48,7 @@
 #include "bm_json.h"
 #include "bm_log.h"
 #include "bm_time.h"
-#include "ctlsock.h"
+#include "control.h"
 #include "sync.h"
 
 static const char maintenance_usage[] =
@@ -351,23 +351,26 @@ newest_signature(const char *dir)
 static unsigned
 signal_daemons(const struct sync_ctx *ctx)
 {
-	char dir[PATH_MAX], sock[PATH_MAX + 300], reply[8192];
+	char dir[PATH_MAX];
 	struct dirent *e;
 	unsigned n = 0;
+	int rc;
 	DIR *d;
 
 	if (bm_path(dir, sizeof(dir), "%s/machines", ctx->store) != 0 ||
 	    (d = opendir(dir)) == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
+		struct control_client c;
 		struct sjson *o = NULL;
+		char *stats = NULL;
 		uint64_t pid = 0;
 
-		if (!bm_valid_name(e->d_name) || bm_path(sock, sizeof(sock),
-		    "%s/%s/ctl.sock", dir, e->d_name) != 0 ||
-		    ctlsock_request(sock, "stats", reply, sizeof(reply),
-		    5000) != 0 || strncmp(reply, "ok ", 3) != 0 ||
-		    sjson_parse(reply + 3, strlen(reply + 3), &o) != 0)
+		rc = !bm_valid_name(e->d_name) || control_client_init(&c,
+		    ctx->store, e->d_name, 5000) != 0 || control_stats(&c,
+		    &stats) != 0 || sjson_parse(stats, strlen(stats), &o) != 0;
+		free(stats);
+		if (rc)
 			continue;
 		if (sjson_u64(o, "pid", &pid) == 0 && pid > 1 &&
 		    kill((pid_t)pid, SIGHUP) == 0) {

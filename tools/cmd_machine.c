@@ -191,7 +191,8 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	struct keymgr_machine_info info;
 	struct ctl_opts o;
 	const char *name;
-	char *pw = NULL, dir[4096], reply[512];
+	struct control_client c;
+	char *pw = NULL, dir[4096], *status = NULL;
 	size_t pwlen = 0;
 	keymgr *km = NULL;
 	int rc, src;
@@ -200,8 +201,11 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	    remove_usage, &o)) >= 0)
 		return rc;
 	name = o.args[0];
-	if ((src = ctl_daemon_request(ctl, name, "status", reply,
-	    sizeof(reply))) != 0) {
+	if (ctl_daemon(ctl, name, &c) != 0)
+		return CTL_FAIL;
+	src = ctl_daemon_done(ctl, name, &c, control_status(&c, &status));
+	free(status);
+	if (src != 0) {
 		if (src == 1)
 			ctl_err(ctl, "machine %s is mounted: unmount it first",
 			    name);

@@ -4,16 +4,16 @@
  * bytes.
  *
  * Showing needs no password: the numbers come from the running beemofs
- * ("stats" on its control socket) or from the status file its last
- * session left (ctl_status.h).  Setting needs the administrator's
- * password and a read-write store: through the running beemofs ("quota
- * set SOFT HARD", after keymgr_admin_check()), else by opening the store
- * as the administrator.  A limit that [machine NAME] quota_soft or
- * quota_hard sets in the configuration cannot be changed here: the
- * configuration wins, beemofs applies it at every mount.  After a change
- * on a closed store this verb does what the daemon would: journal a
- * "quota" entry, rewrite the status file, and spool the state of the
- * "quota:NAME" report condition.
+ * or from the status file its last session left (ctl_status.h).
+ * Setting needs the administrator's password.  The policy is quota.h's,
+ * applied by the running beemofs (control_quota_set, which proves the
+ * password to the daemon with the administrator's signature), else by
+ * the same functions on the store opened as the administrator: set and
+ * journal (quota_set), then spool the state of the "quota:NAME" report
+ * condition (quota_check) and rewrite the status file.  A limit that
+ * [machine NAME] quota_soft or quota_hard sets in the configuration
+ * cannot be changed here (quota_conf_check): the configuration wins,
+ * beemofs applies it at every mount.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +31,7 @@
 #include "bm_units.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
+#include "quota.h"
 
 static const char quota_usage[] =
     "MACHINE [--soft SIZE] [--hard SIZE] [--json] [--password-file FILE]\n"
@@ -132,45 +133,31 @@ parse_limit(const struct ctl *ctl, const char *opt, const char *v,
 	return 0;
 }
 
-/* Change the quota of a store no daemon holds, and do what the daemon
- * would have done. */
+/* Change the quota of a store no daemon holds, with the daemon's
+ * policy. */
 static int
 set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
-    uint64_t soft, uint64_t hard)
+    const struct quota_change *c)
 {
 	struct ctl_session s;
-	struct store_journal_entry e;
+	struct quota_state q;
 	struct bm_mstatus ms;
 	struct store_stats st;
-	uint64_t os, oh;
-	char summary[256], key[96], subject[256], b1[32], b2[32], *text;
+	char msg[512] = "", key[96], *text;
 	size_t len;
 	int rc;
 
 	if (ctl_session_open(ctl, name, o, 1, &s) != 0)
 		return CTL_FAIL;
-	if ((rc = store_quota_get(s.st, &os, &oh)) == 0) {
-		if (o->soft != NULL)
-			os = soft;
-		if (o->hard != NULL)
-			oh = hard;
-		rc = store_quota_set(s.st, os, oh);
-	}
-	if (rc != 0) {
-		ctl_err(ctl, "%s: cannot set the quota: %s", name,
+	if ((rc = quota_set(s.st, ctl->conf, name, c, "admin", msg,
+	    sizeof(msg))) != 0) {
+		ctl_err(ctl, "%s: cannot set the quota: %s", name, *msg ? msg :
 		    beemo_strerror(rc));
 		ctl_session_close(ctl, &s);
 		return CTL_FAIL;
 	}
-	snprintf(summary, sizeof(summary), "quota set: soft %" PRIu64
-	    " bytes, hard %" PRIu64 " bytes", os, oh);
-	memset(&e, 0, sizeof(e));
-	e.type = "quota";
-	e.who = "admin";
-	e.summary = summary;
-	if ((rc = store_journal_add(s.st, &e)) != 0)
-		ctl_err(ctl, "warning: the quota change is not journaled: %s",
-		    beemo_strerror(rc));
+	if (quota_check(s.st, name, -1, &q) == 1)
+		(void)ctl_report_spool(ctl, &q.report);
 	memset(&ms, 0, sizeof(ms));
 	if (store_stats(s.st, &st) == 0) {
 		ms.machine = name;
@@ -182,29 +169,38 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		ms.packs = st.packs;
 		ms.snapshots = st.snapshots;
 		ms.last_snapshot = st.last_snapshot;
-		ms.quota_soft = os;
-		ms.quota_hard = oh;
+		(void)store_quota_get(s.st, &ms.quota_soft, &ms.quota_hard);
 		if (bm_mstatus_json(&ms, &text, &len) == 0) {
 			snprintf(key, sizeof(key), "machine-%s", name);
 			(void)bm_run_write(ctl->store, key, text, len);
 			free(text);
 		}
-		snprintf(key, sizeof(key), "quota:%s", name);
-		snprintf(subject, sizeof(subject), os && st.stored > os ?
-		    "%s is over its quota: %s stored, soft limit %s" :
-		    "%s is back under its quota: %s stored, soft limit %s",
-		    name, bm_human(b1, sizeof(b1), st.stored), os ?
-		    bm_human(b2, sizeof(b2), os) : "none");
-		{
-			struct bm_report r = {"quota", name, key, os &&
-			    st.stored > os ? BM_REPORT_RAISE : BM_REPORT_CLEAR,
-			    subject, "The administrator changed the quota "
-			    "with beemoctl quota.\n"};
-
-			(void)ctl_report_spool(ctl, &r);
-		}
 	}
 	return ctl_session_close(ctl, &s);
+}
+
+/* Change the quota through the running beemofs: the administrator's
+ * password unlocks ADMIN_PRIV here, the daemon checks its signature. */
+static int
+set_mounted(const struct ctl *ctl, const char *name, struct ctl_opts *o,
+    keymgr *km, struct control_client *cc, const struct quota_change *c)
+{
+	struct control_quota q = {c->set_soft, c->set_hard, c->soft, c->hard};
+	keymgr_admin_key *admin = NULL;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int rc;
+
+	if (ctl_password(ctl, "Administrator password: ", o->password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
+		return CTL_FAIL;
+	rc = keymgr_admin_key_unlock(km, pw, pwlen, &admin);
+	bm_free_secret(pw, pwlen);
+	if (rc != 0)
+		return ctl_km_fail(ctl, km);
+	rc = ctl_daemon_done(ctl, name, cc, control_quota_set(cc, admin, &q));
+	keymgr_admin_key_free(admin);
+	return rc == 1 ? 0 : CTL_FAIL;
 }
 
 int
@@ -213,10 +209,11 @@ cmd_quota(struct ctl *ctl, int argc, char **argv)
 	struct keymgr_machine_info info;
 	struct ctl_machine m;
 	struct ctl_opts o;
+	struct control_client cc;
+	struct quota_change c;
 	uint64_t soft = 0, hard = 0;
-	char reply[8192], cmd[128], a[32], b[32], *pw = NULL;
+	char msg[512], a[32], b[32], *stats = NULL;
 	const char *name;
-	size_t pwlen = 0;
 	keymgr *km = NULL;
 	int rc;
 
@@ -241,43 +238,32 @@ cmd_quota(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	rc = CTL_FAIL;
-	if ((o.soft && bm_conf_get(ctl->conf, "machine", name, "quota_soft",
-	    NULL)) || (o.hard && bm_conf_get(ctl->conf, "machine", name,
-	    "quota_hard", NULL))) {
-		ctl_err(ctl, "%s of machine %s is set in %s ([machine %s]), "
-		    "which beemofs applies at every mount: change it there",
-		    o.soft && bm_conf_get(ctl->conf, "machine", name,
-		    "quota_soft", NULL) ? "quota_soft" : "quota_hard", name,
-		    bm_conf_path(ctl->conf), name);
+	c.set_soft = o.soft != NULL;
+	c.set_hard = o.hard != NULL;
+	c.soft = soft;
+	c.hard = hard;
+	/* Refused before the password is asked; the daemon and quota_set
+	 * check it again. */
+	if (quota_conf_check(ctl->conf, name, &c, msg, sizeof(msg)) != 0) {
+		ctl_err(ctl, "%s", msg);
 		goto out;
 	}
-	snprintf(a, sizeof(a), "%" PRIu64, soft);
-	snprintf(b, sizeof(b), "%" PRIu64, hard);
-	snprintf(cmd, sizeof(cmd), "quota set %s %s", o.soft ? a : "-",
-	    o.hard ? b : "-");
-	switch (ctl_daemon_request(ctl, name, "stats", reply,
-	    sizeof(reply))) {
+	if (ctl_daemon(ctl, name, &cc) != 0)
+		goto out;
+	switch (ctl_daemon_done(ctl, name, &cc, control_stats(&cc, &stats))) {
 	case 1:
-		/* Mounted: authorize here, let the daemon change it. */
-		if (ctl_password(ctl, "Administrator password: ",
-		    o.password_file, "BEEMO_PASSWORD_FILE", 0, &pw,
-		    &pwlen) != 0)
-			goto out;
-		if (keymgr_admin_check(km, pw, pwlen) != 0) {
-			rc = ctl_km_fail(ctl, km);
-			goto out;
-		}
-		if (ctl_daemon_request(ctl, name, cmd, reply,
-		    sizeof(reply)) != 1)
+		if (set_mounted(ctl, name, &o, km, &cc, &c) != 0)
 			goto out;
 		break;
 	case 0:
-		if (set_closed(ctl, name, &o, soft, hard) != 0)
+		if (set_closed(ctl, name, &o, &c) != 0)
 			goto out;
 		break;
 	default:
 		goto out;
 	}
+	snprintf(a, sizeof(a), "%" PRIu64, soft);
+	snprintf(b, sizeof(b), "%" PRIu64, hard);
 	ctl_alog(ctl, km, "quota", "admin", "machine %s: quota set:%s%s%s%s",
 	    name, o.soft ? " soft " : "", o.soft ? a : "", o.hard ?
 	    " hard " : "", o.hard ? b : "");
@@ -286,7 +272,7 @@ cmd_quota(struct ctl *ctl, int argc, char **argv)
 		show(ctl, &m, o.json);
 	rc = CTL_OK;
 out:
-	bm_free_secret(pw, pwlen);
+	free(stats);
 	keymgr_free(km);
 	return rc;
 }

@@ -399,15 +399,11 @@ journal(const struct ctl *ctl, struct ctl_session *s, struct restore *r,
     uint32_t id, const char *path, const char *target)
 {
 	struct store_journal_entry e;
-	char summary[4600], who[80];
+	char summary[4600], who[80], error[512] = "";
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if (s->who == KEYMGR_USER)
-		snprintf(who, sizeof(who), "user %s", s->user);
-	else
-		snprintf(who, sizeof(who), "%s", s->who == KEYMGR_ADMIN ?
-		    "admin" : "poste");
+	keymgr_secret_who(s->sec, who, sizeof(who));
 	snprintf(summary, sizeof(summary), "restore of %s from snapshot %u "
 	    "into %s: %llu files, %llu bytes%s", path, id, target,
 	    (unsigned long long)r->files, (unsigned long long)r->bytes,
@@ -420,9 +416,10 @@ journal(const struct ctl *ctl, struct ctl_session *s, struct restore *r,
 	/* The store is closed first: appending may open it read-write. */
 	store_close(s->st);
 	s->st = NULL;
-	if ((rc = store_journal_append(s->dir, s->sec, &e)) != 0)
+	if ((rc = control_journal_record(s->dir, s->sec, &e, error,
+	    sizeof(error))) != 0)
 		ctl_err(ctl, "the restore could not be journaled: %s",
-		    beemo_strerror(rc));
+		    *error ? error : beemo_strerror(rc));
 }
 
 int

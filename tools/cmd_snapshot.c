@@ -54,7 +54,7 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_opts o;
 	struct ctl_session s;
-	char cmd[256], reply[256];
+	struct control_client c;
 	uint32_t id;
 	int rc;
 
@@ -65,11 +65,12 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "the note must be one line of at most 127 bytes");
 		return CTL_USAGE;
 	}
-	snprintf(cmd, sizeof(cmd), "snapshot%s%s", o.note ? " " : "",
-	    o.note ? o.note : "");
-	rc = ctl_daemon_request(ctl, o.args[0], cmd, reply, sizeof(reply));
+	if (ctl_daemon(ctl, o.args[0], &c) != 0)
+		return CTL_FAIL;
+	rc = ctl_daemon_done(ctl, o.args[0], &c, control_snapshot(&c, o.note,
+	    &id));
 	if (rc == 1) {
-		printf("snapshot %u\n", (unsigned)strtoul(reply, NULL, 10));
+		printf("snapshot %u\n", id);
 		return CTL_OK;
 	}
 	if (rc != 0)
@@ -124,49 +125,13 @@ print_text(const struct store_snapinfo *v, size_t n)
 		    bm_human(b, sizeof(b), v[i].bytes), v[i].note);
 }
 
-/* Parse the daemon's listing: one "id seq time files bytes note" line
- * per snapshot (note last, to the end of the line). */
-static int
-parse_listing(char *text, struct store_snapinfo **out, size_t *n)
-{
-	struct store_snapinfo *v = NULL, *nv;
-	size_t cnt = 0;
-	char *line, *save = NULL;
-
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		struct store_snapinfo si;
-		int used = 0;
-		unsigned long long seq, time, files, bytes;
-
-		memset(&si, 0, sizeof(si));
-		if (sscanf(line, "%u %llu %llu %llu %llu %n", &si.id, &seq,
-		    &time, &files, &bytes, &used) < 5)
-			continue;
-		si.seq = seq;
-		si.time = time;
-		si.files = files;
-		si.bytes = bytes;
-		snprintf(si.note, sizeof(si.note), "%s", line + used);
-		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
-			free(v);
-			return -1;
-		}
-		v = nv;
-		v[cnt++] = si;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
 int
 cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_opts o;
 	struct ctl_session s;
 	struct store_snapinfo *v = NULL;
-	char *reply;
+	struct control_client c;
 	size_t n = 0;
 	int rc;
 
@@ -174,23 +139,21 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1,
 	    snapshots_usage, &o)) >= 0)
 		return rc;
-	if ((reply = malloc(256 << 10)) == NULL)
+	if (ctl_daemon(ctl, o.args[0], &c) != 0)
 		return CTL_FAIL;
-	rc = ctl_daemon_request(ctl, o.args[0], "snapshots", reply, 256 << 10);
+	rc = ctl_daemon_done(ctl, o.args[0], &c, control_snapshots(&c, &v,
+	    &n));
 	if (rc == 1) {
-		rc = parse_listing(reply, &v, &n);
+		rc = 0;
 	} else if (rc == 0) {
-		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0) {
-			free(reply);
+		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
 			return CTL_FAIL;
-		}
 		rc = store_snapshots(s.st, &v, &n);
 		if (rc != 0)
 			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 		if (ctl_session_close(ctl, &s) != 0)
 			rc = -1;
 	}
-	free(reply);
 	if (rc != 0) {
 		free(v);
 		return CTL_FAIL;

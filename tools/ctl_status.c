@@ -25,7 +25,7 @@
 #include "bm_sealed.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
-#include "ctlsock.h"
+#include "sync.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)
@@ -121,20 +121,21 @@ machine_from(struct ctl_machine *m, const struct sjson *o)
 static void
 machine(const struct ctl *ctl, struct ctl_machine *m)
 {
-	char path[4300], reply[8192];
+	char path[4300], *stats = NULL;
+	struct control_client c;
 	struct sjson *o = NULL;
 
 	/* Live: the daemon's own answer. */
-	if (bm_path(path, sizeof(path), "%s/machines/%s/ctl.sock", ctl->store,
-	    m->name) == 0 && ctlsock_request(path, "stats", reply,
-	    sizeof(reply), 2000) == 0 && strncmp(reply, "ok ", 3) == 0 &&
-	    sjson_parse(reply + 3, strlen(reply + 3), &o) == 0) {
+	if (control_client_init(&c, ctl->store, m->name, 2000) == 0 &&
+	    control_stats(&c, &stats) == 0 &&
+	    sjson_parse(stats, strlen(stats), &o) == 0) {
 		machine_from(m, o);
 		m->live = m->known;
 		sjson_free(o);
-		if (m->live)
-			return;
 	}
+	free(stats);
+	if (m->live)
+		return;
 	/* Otherwise what its last beemofs left. */
 	if (bm_path(path, sizeof(path), "%s/run/machine-%s.json", ctl->store,
 	    m->name) != 0 || (o = read_json(path)) == NULL)

@@ -16,7 +16,6 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_store.h"
-#include "ctlsock.h"
 
 int
 ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
@@ -153,33 +152,30 @@ ctl_session_close(const struct ctl *ctl, struct ctl_session *s)
 }
 
 int
-ctl_daemon_request(const struct ctl *ctl, const char *machine,
-    const char *cmd, char *reply, size_t size)
+ctl_daemon(const struct ctl *ctl, const char *machine,
+    struct control_client *c)
 {
-	char dir[4096], sock[4200];
-	int rc;
+	char dir[4096];
 
 	if (ctl_machine_dir(ctl, machine, dir, sizeof(dir)) != 0)
 		return CTL_FAIL;
-	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
-	rc = ctlsock_request(sock, cmd, reply, size, 600 * 1000);
-	if (rc == -ENOENT || rc == -ECONNREFUSED)
-		return 0;
-	if (rc != 0) {
-		ctl_err(ctl, "the beemofs of %s did not answer: %s", machine,
-		    beemo_strerror(rc));
+	if (control_client_init(c, ctl->store, machine, 600 * 1000) != 0) {
+		ctl_err(ctl, "store path too long");
 		return CTL_FAIL;
 	}
-	if (strncmp(reply, "ok", 2) == 0) {
-		size_t n = strlen(reply), skip = reply[2] == ' ' ? 3 : 2;
+	return 0;
+}
 
-		memmove(reply, reply + skip, n - skip + 1);
+int
+ctl_daemon_done(const struct ctl *ctl, const char *machine,
+    const struct control_client *c, int rc)
+{
+	if (rc == 0)
 		return 1;
-	}
-	reply[strcspn(reply, "\n")] = '\0';
-	ctl_err(ctl, "the beemofs of %s: %s", machine,
-	    strncmp(reply, "error ", 6) == 0 ? reply + 6 : reply);
-	return CTL_FAIL;
+	if (rc == -ENOTCONN)
+		return 0;
+	ctl_err(ctl, "the beemofs of %s: %s", machine, c->error);
+	return -1;
 }
 
 void

@@ -6,8 +6,8 @@
  * (--admin, the default; --user USER; --poste-key FILE), and the store.
  * A restore-only principal (a user) cannot open a store read-write.
  * When a backup session of the machine is mounted, verbs that would
- * change the store ask the running beemofs through its control socket
- * instead (ctl_daemon_request).
+ * change the store ask the running beemofs instead, with the calls of
+ * control.h (ctl_daemon, ctl_daemon_done).
  */
 #ifndef BEEMO_CTL_STORE_H
 #define BEEMO_CTL_STORE_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "beemoctl.h"
+#include "control.h"
 #include "store.h"
 
 struct ctl_session {
@@ -44,13 +45,15 @@ int ctl_session_open(const struct ctl *ctl, const char *machine,
 int ctl_session_close(const struct ctl *ctl, struct ctl_session *s);
 
 /*
- * ctl_daemon_request -- send @cmd to the beemofs serving @machine.
- * Returns 1 and the answer (without its "ok " prefix) in @reply when a
- * daemon answered "ok", 0 when no daemon is running, or CTL_FAIL after
- * printing the daemon's error.
+ * ctl_daemon -- point @c at the beemofs serving @machine (answers within
+ * ten minutes); 0, or CTL_FAIL after a message.  ctl_daemon_done -- judge
+ * the result @rc of a control_*() call on @c: 1 when the daemon did it,
+ * 0 when no daemon is running, -1 after printing why.
  */
-int ctl_daemon_request(const struct ctl *ctl, const char *machine,
-    const char *cmd, char *reply, size_t size);
+int ctl_daemon(const struct ctl *ctl, const char *machine,
+    struct control_client *c);
+int ctl_daemon_done(const struct ctl *ctl, const char *machine,
+    const struct control_client *c, int rc);
 
 /*
  * A progress line on stderr, only on a terminal and without -q: @what,
