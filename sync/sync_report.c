@@ -526,13 +526,13 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
     const struct sync_contact *c, size_t nc, uint64_t now)
 {
 	const char *const *names;
-	struct sync_state st;
+	struct bm_sync_state st;
 	uint64_t delay = bm_conf_get_u64(ctx->conf, "mail", NULL,
 	    "unreachable_after", UNREACHABLE_DEFAULT) * 1000000000ULL;
 	size_t n, i, k;
 	int rc = 0, have_st;
 
-	have_st = sync_state_load(ctx->statepath, &st) == 0;
+	have_st = bm_sync_state_load(ctx->statepath, &st) == 0;
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct rtarget *t = find_target(rs, names[i], now);
@@ -551,7 +551,7 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
 				t->last_ok = c[k].time;
 		}
 		for (k = 0; have_st && k < st.n; k++) {
-			const struct sync_tstate *ts = &st.t[k];
+			const struct bm_sync_tstate *ts = &st.t[k];
 
 			if (strcmp(ts->name, t->name) != 0)
 				continue;
@@ -606,7 +606,7 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
 		rs->nt--;
 	}
 	if (have_st)
-		sync_state_free(&st);
+		bm_sync_state_free(&st);
 	return rc;
 }
 

@@ -135,8 +135,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 	struct bm_mstatus ms;
 	struct store_stats st;
 	uint64_t os, oh;
-	char summary[256], key[96], subject[256], b1[32], b2[32], *text;
-	size_t len;
+	char summary[256], key[96], subject[256], b1[32], b2[32];
 	int rc;
 
 	if (ctl_session_open(ctl, name, o, 1, &s) != 0)
@@ -165,7 +164,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		    beemo_strerror(rc));
 	memset(&ms, 0, sizeof(ms));
 	if (store_stats(s.st, &st) == 0) {
-		ms.machine = name;
+		bm_status_copy(ms.machine, sizeof(ms.machine), name);
 		ms.updated = bm_now_ns();
 		ms.files = st.files;
 		ms.dirs = st.dirs;
@@ -176,11 +175,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		ms.last_snapshot = st.last_snapshot;
 		ms.quota_soft = os;
 		ms.quota_hard = oh;
-		if (bm_mstatus_json(&ms, &text, &len) == 0) {
-			snprintf(key, sizeof(key), "machine-%s", name);
-			(void)bm_run_write(ctl->store, key, text, len);
-			free(text);
-		}
+		(void)bm_mstatus_write(ctl->store, &ms);
 		snprintf(key, sizeof(key), "quota:%s", name);
 		snprintf(subject, sizeof(subject), os && st.stored > os ?
 		    "%s is over its quota: %s stored, soft limit %s" :

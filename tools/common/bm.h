@@ -6,8 +6,9 @@
  * their messages, logging (stderr or syslog), the configuration file,
  * durable file writes, password input, big-endian encoding, a tiny JSON
  * writer for --json listings, and the e-mail reports with their spool,
- * the live status files and the appliance journal.  It knows nothing
- * about FUSE or packs; the keys of what it seals are given by keymgr.
+ * the status files (bm_status.h) and the appliance journal.  It knows
+ * nothing about FUSE or packs; the keys of what it seals are given by
+ * keymgr.
  *
  * Conventions: functions return 0 or a negative errno; Beemo-specific
  * conditions use the reserved range BEEMO_E* below, which beemo_strerror()
@@ -334,7 +335,7 @@ void bm_json_null(bm_json *j, const char *key);
 /* bm_json_time -- a CLOCK_REALTIME ns time as an ISO 8601 string. */
 void bm_json_time(bm_json *j, const char *key, uint64_t ns);
 
-/* ---- reports, live status, the appliance journal ------------------ */
+/* ---- reports, the appliance journal ------------------------------- */
 
 /*
  * Design.  No Beemo program sends mail while it works.  beemofs and
@@ -349,9 +350,7 @@ void bm_json_time(bm_json *j, const char *key, uint64_t ns);
  * when cleared).  Reports name files, so the spool and the report state
  * are sealed (bm_sealed_write) under the key that
  * keymgr_appliance_subkey(km, "reports") derives: no file name reaches
- * the disk in clear.  Live status: daemons and long operations describe
- * themselves in STORE/run/NAME.json (bm_run_write), replaced by rename
- * without fsync -- live information, not records, and no file names.
+ * the disk in clear.  The live status files are bm_status.h's.
  */
 enum bm_report_state {
 	BM_REPORT_EVENT = 0,
@@ -426,49 +425,6 @@ int bm_mail_format(const struct bm_mail *m, uint64_t now_ns, char **out,
  */
 int bm_mail_send(const char *command, const char *msg, size_t len,
     unsigned timeout_ms, char *err, size_t errlen);
-
-/*
- * bm_run_write -- replace STORE/run/@name.json with @len bytes of @text
- * (mode 0600, by rename, not fsynced).  bm_run_remove deletes it.
- * Returns 0 or a negative errno.
- */
-int bm_run_write(const char *store, const char *name, const char *text,
-    size_t len);
-void bm_run_remove(const char *store, const char *name);
-
-/* A long operation in progress (push, maintenance, restore, check). */
-struct bm_progress {
-	const char *op, *machine, *target; /* NULL when not relevant */
-	uint64_t started;                  /* ns */
-	uint64_t done, total;              /* bytes (total 0: unknown) */
-	uint64_t files, objs_done, objs_total;
-};
-
-/* bm_run_progress -- bm_run_write(@store, @name, ...) of @p with our pid
- * (format "beemo-progress", version 1).  Returns 0 or a negative
- * errno. */
-int bm_run_progress(const char *store, const char *name,
-    const struct bm_progress *p);
-
-/* What a machine's status file and beemofs' "stats" answer hold. */
-struct bm_mstatus {
-	const char *machine;
-	int mounted;                /* a backup session runs */
-	long pid;                   /* of that beemofs, else 0 */
-	uint64_t updated;           /* ns */
-	uint64_t session;           /* start of the session (ns), or 0 */
-	uint64_t session_files, session_bytes; /* committed, written */
-	uint64_t added, changed, deleted, renamed;
-	uint64_t files, dirs, bytes, stored, packs;
-	uint32_t snapshots;
-	uint64_t last_snapshot;     /* ns, 0: none */
-	uint64_t quota_soft, quota_hard; /* stored bytes, 0: none */
-	unsigned signatures;        /* of the daemon's antivirus engine */
-};
-
-/* bm_mstatus_json -- @s as one line of JSON (format "beemo-machine-
- * status", version 1) in a malloc'd string.  Returns 0 or -ENOMEM. */
-int bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *len);
 
 /*
  * A journal entry's encoding, shared by the machines' journals (in their

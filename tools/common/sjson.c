@@ -1,14 +1,15 @@
 /*
- * sync_json.c -- a small, strict JSON reader for manifests and the state
- * file.  Manifests come from a remote that may be hostile: the parser
- * bounds nesting, refuses NUL in strings and trailing garbage, and
- * never reads past @len.
+ * sjson.c -- a small, strict JSON reader (sjson.h).  Manifests come from
+ * a remote that may be hostile, status files from other programs: the
+ * parser bounds nesting, refuses NUL in strings and trailing garbage,
+ * and never reads past @len.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "bm.h"
+#include "sjson.h"
 
 #define SJSON_MAX_DEPTH 16
 
