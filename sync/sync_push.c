@@ -457,8 +457,8 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 			snprintf(tn[i], sizeof(tn[i]), "%s", names[i]);
 		for (i = 0; i < n; i++) {
 			int trc = push_target(&ps, tn[i]);
-			struct bm_sync_tstate *ts = bm_sync_state_target(&ps.state,
-			    tn[i]);
+			struct bm_sync_tstate *ts =
+			    bm_sync_state_target(&ps.state, tn[i]);
 
 			if (ts != NULL)
 				(void)sync_alog(ctx, km, "push", "push to %s: "

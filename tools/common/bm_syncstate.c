@@ -115,10 +115,12 @@ bm_sync_state_parse(const char *text, size_t len, struct bm_sync_state *st)
 		(void)sjson_u64(o, "bytes_sent", &t->bytes_sent);
 		(void)sjson_u64(o, "objects_total", &t->objs_total);
 		(void)sjson_u64(o, "bytes_total", &t->bytes_total);
-		bm_status_copy(t->result, sizeof(t->result), sjson_str(o, "result"));
+		bm_status_copy(t->result, sizeof(t->result),
+		    sjson_str(o, "result"));
 		bm_status_copy(t->manifest, sizeof(t->manifest),
 		    sjson_str(o, "manifest"));
-		bm_status_copy(t->digest, sizeof(t->digest), sjson_str(o, "digest"));
+		bm_status_copy(t->digest, sizeof(t->digest),
+		    sjson_str(o, "digest"));
 	}
 	sjson_free(root);
 	return 0;
@@ -357,7 +359,8 @@ bm_appstatus_parse(const char *text, size_t len, struct bm_appstatus *s)
 	if (kind != NULL && strcmp(kind, "maintenance") != 0)
 		goto fail;
 	s->kind = kind != NULL ? BM_APPSTATUS_MAINTENANCE : BM_APPSTATUS_PUSH;
-	bm_status_copy(s->appliance, sizeof(s->appliance), sjson_str(root, "appliance"));
+	bm_status_copy(s->appliance, sizeof(s->appliance),
+	    sjson_str(root, "appliance"));
 	s->time = sjson_num(root, "time_ns");
 	bm_status_copy(s->beemo, sizeof(s->beemo), sjson_str(root, "beemo"));
 	bm_status_copy(s->alerts, sizeof(s->alerts), sjson_str(root, "alerts"));
