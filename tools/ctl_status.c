@@ -4,9 +4,8 @@
  * Every source is read once, without locks, and may be missing or
  * malformed: a source that cannot be read leaves its part empty rather
  * than failing the whole status (the operator needs the rest most when
- * something is broken).  The status files are read with their typed
- * readers (bm_status.h); the report spool and state with the strict
- * JSON reader (sjson.h).
+ * something is broken).  Every file is read with its typed reader
+ * (bm_status.h; the report spool's bm_report_read, bm.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +22,6 @@
 #include "ctl_status.h"
 #include "ctl_store.h"
 #include "ctlsock.h"
-#include "sjson.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)
@@ -45,25 +43,6 @@ ctl_pid_alive(long pid, const char *comm)
 	ok = strcmp(name, comm) == 0;
 	free(text);
 	return ok;
-}
-
-/* Parse @path (at most 16 MiB) as JSON, sealed under @key as @label
- * when @key is given; NULL when missing or bad. */
-static struct sjson *
-read_json_sealed(const char *path, const uint8_t *key, const char *label)
-{
-	struct sjson *root = NULL;
-	uint8_t *text;
-	size_t len;
-
-	if (key != NULL ? bm_sealed_read(path, key, label, 16 << 20, &text,
-	    &len) != 0 : bm_read_file(path, 16 << 20, &text, &len) != 0)
-		return NULL;
-	if (sjson_parse((const char *)text, len, &root) != 0)
-		root = NULL;
-	OPENSSL_cleanse(text, len);
-	free(text);
-	return root;
 }
 
 static void
@@ -225,8 +204,7 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
     const uint8_t *key)
 {
 	char path[4200];
-	const struct sjson *arr;
-	struct sjson *root;
+	struct bm_rstate rs;
 	struct dirent *e;
 	DIR *d;
 	size_t i;
@@ -236,76 +214,62 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 		while ((e = readdir(d)) != NULL) {
 			size_t l = strlen(e->d_name);
 			char file[4500];
-			struct sjson *o;
-			const char *st;
+			struct bm_spooled sp;
 
 			/* A queued "clear" is no report unless a "raise"
 			 * was mailed; the maintenance cycle will tell. */
 			if (l < 8 || strcmp(e->d_name + l - 7, ".sealed") ||
 			    bm_path(file, sizeof(file), "%s/%s", path,
-			    e->d_name) || (o = read_json_sealed(file, key,
-			    "spool")) == NULL)
+			    e->d_name) || bm_report_read(file, key, &sp) != 0)
 				continue;
-			st = sjson_str(o, "state");
-			a->reports_pending += st == NULL ||
-			    strcmp(st, "clear") != 0;
-			sjson_free(o);
+			a->reports_pending += sp.r.state != BM_REPORT_CLEAR;
+			bm_spooled_free(&sp);
 		}
 		closedir(d);
 	}
-	if (bm_path(path, sizeof(path), "%s/reports/state.sealed",
-	    ctl->store) != 0 || (root = read_json_sealed(path, key,
-	    "report-state")) == NULL)
+	if (bm_rstate_read(ctl->store, key, &rs) != 0)
 		return;
 	/* The maintenance runs' contacts with the storage centers. */
-	arr = sjson_get(root, "targets", SJSON_ARR);
-	for (i = 0; arr != NULL && i < arr->nkids; i++) {
-		const struct sjson *o = &arr->kids[i];
-		const char *name = sjson_str(o, "name");
+	for (i = 0; i < rs.nt; i++) {
+		const struct bm_rstate_target *rt = &rs.t[i];
 		size_t k;
 
-		for (k = 0; name != NULL && k < a->nt; k++) {
+		for (k = 0; k < a->nt; k++) {
 			struct ctl_target *t = &a->t[k];
 
-			if (strcmp(t->name, name) != 0)
+			if (strcmp(t->name, rt->name) != 0)
 				continue;
-			if (sjson_num(o, "last_ok_ns") > t->last_contact)
-				t->last_contact = sjson_num(o, "last_ok_ns");
-			if (sjson_num(o, "last_attempt_ns") > t->last_attempt) {
-				t->last_attempt = sjson_num(o,
-				    "last_attempt_ns");
+			if (rt->last_ok > t->last_contact)
+				t->last_contact = rt->last_ok;
+			if (rt->last_attempt > t->last_attempt) {
+				t->last_attempt = rt->last_attempt;
 				copy(t->result, sizeof(t->result),
-				    sjson_str(o, "result"));
+				    rt->result);
 			}
 		}
 	}
-	a->maint_last = sjson_num(root, "last_run_ns");
-	copy(a->maint_result, sizeof(a->maint_result),
-	    sjson_str(root, "last_result"));
-	if ((arr = sjson_get(root, "pending", SJSON_ARR)) != NULL)
-		a->reports_pending += arr->nkids;
-	arr = sjson_get(root, "conditions", SJSON_ARR);
-	for (i = 0; arr != NULL && i < arr->nkids; i++) {
-		const struct sjson *o = &arr->kids[i];
+	a->maint_last = rs.last_run;
+	copy(a->maint_result, sizeof(a->maint_result), rs.last_result);
+	a->reports_pending += rs.ne;
+	for (i = 0; i < rs.nc; i++) {
+		const struct bm_rstate_cond *c = &rs.c[i];
 		struct ctl_alert *n;
 
-		if (sjson_num(o, "cleared_ns") != 0 ||
-		    sjson_num(o, "raised_ns") == 0) {
+		if (c->cleared != 0 || c->raised == 0) {
 			/* A "resolved" mail still to send counts. */
-			a->reports_pending += sjson_num(o, "cleared_ns") != 0;
+			a->reports_pending += c->cleared != 0;
 			continue;
 		}
-		a->reports_pending += sjson_num(o, "mailed_ns") == 0;
+		a->reports_pending += c->mailed == 0;
 		if ((n = realloc(a->alerts, (a->nalerts + 1) *
 		    sizeof(*n))) == NULL)
 			break;
 		a->alerts = n;
-		copy(n[a->nalerts].key, sizeof(n->key), sjson_str(o, "key"));
-		copy(n[a->nalerts].subject, sizeof(n->subject),
-		    sjson_str(o, "subject"));
-		n[a->nalerts++].since = sjson_num(o, "since_ns");
+		copy(n[a->nalerts].key, sizeof(n->key), c->key);
+		copy(n[a->nalerts].subject, sizeof(n->subject), c->subject);
+		n[a->nalerts++].since = c->since;
 	}
-	sjson_free(root);
+	bm_rstate_clear(&rs);
 }
 
 /* The report spool and state, sealed under the "reports" subkey (bm.h):

@@ -1,6 +1,7 @@
 /*
  * test_status.c -- unit tests of the status files (tools/common/
- * bm_status.c, bm_syncstate.c) and of the progress line (bm_progress.c).
+ * bm_status.c, bm_syncstate.c, bm_rstate.c), of the report spool read
+ * back (bm_report.c) and of the progress line (bm_progress.c).
  *
  * For each file: what the writer writes reads back the same; a file in
  * the version 1 shape, as the programs wrote it before the readers were
@@ -429,6 +430,135 @@ test_appstatus(void)
 	    "\"version\":3}"), &r), BEEMO_EVERSION);
 }
 
+/* ---- the report state ------------------------------------------------ */
+
+static int
+parse_rstate(const char *text, size_t len, void *out)
+{
+	int rc = bm_rstate_parse(text, len, out);
+
+	bm_rstate_clear(out);
+	return rc;
+}
+
+/* As `beemo-sync maintenance` wrote it before the shared writer. */
+static const char rstate_v1[] =
+    "{\"format\":\"beemo-report-state\",\"version\":1,\"last_run\":"
+    "\"2026-11-28T10:20:30Z\",\"last_run_ns\":1795861230000000000,"
+    "\"last_result\":\"ok\",\"signatures_seen_ns\":5,\"conditions\":"
+    "[{\"key\":\"quota:pc1\",\"kind\":\"quota\",\"machine\":\"pc1\","
+    "\"subject\":\"pc1 is over its quota\",\"text\":\"t\","
+    "\"resolved_subject\":null,\"resolved_text\":null,\"since_ns\":1,"
+    "\"raised_ns\":2,\"mailed_ns\":0,\"cleared_ns\":0}],\"pending\":"
+    "[{\"key\":\"virus:pc1:/a:Sig\",\"kind\":\"virus\",\"machine\":"
+    "\"pc1\",\"subject\":\"virus in /a\",\"text\":\"\",\"time_ns\":3}],"
+    "\"sent\":[{\"key\":\"k\",\"time_ns\":4}],\"targets\":[{\"name\":"
+    "\"a\",\"first_seen_ns\":6,\"last_ok_ns\":7,\"last_attempt_ns\":8,"
+    "\"result\":\"ok\"}]}\n";
+
+static void
+test_rstate(void)
+{
+	static const uint8_t key[32] = {1}, other[32] = {2};
+	struct bm_rstate rs, r2;
+	char dir[300], *text;
+	size_t len;
+
+	/* Today's file reads, and writes back byte for byte. */
+	REQUIRE_OK(bm_rstate_parse(LIT(rstate_v1), &rs));
+	CHECK(rs.last_run == T_NS && rs.sig_seen == 5 &&
+	    strcmp(rs.last_result, "ok") == 0);
+	CHECK(rs.nc == 1 && strcmp(rs.c[0].key, "quota:pc1") == 0 &&
+	    rs.c[0].rsubject == NULL && rs.c[0].raised == 2);
+	CHECK(rs.ne == 1 && rs.e[0].time == 3 && strcmp(rs.e[0].machine,
+	    "pc1") == 0);
+	CHECK(rs.ns == 1 && rs.s[0].time == 4);
+	CHECK(rs.nt == 1 && rs.t[0].last_attempt == 8);
+	REQUIRE_OK(bm_rstate_json(&rs, &text, &len));
+	CHECK(len == strlen(rstate_v1) && memcmp(text, rstate_v1, len) == 0);
+	free(text);
+
+	/* Sealed round trip; another key is refused. */
+	CHECK_RC(bm_rstate_read(tmp, key, &r2), -ENOENT);
+	snprintf(dir, sizeof(dir), "%s/reports", tmp);
+	REQUIRE_OK(bm_mkdir_p(dir, 0700));
+	CHECK_OK(bm_rstate_write(tmp, key, &rs));
+	CHECK_RC(bm_rstate_read(tmp, other, &r2), -EBADMSG);
+	CHECK_OK(bm_rstate_read(tmp, key, &r2));
+	REQUIRE_OK(bm_rstate_json(&r2, &text, &len));
+	CHECK(len == strlen(rstate_v1) && memcmp(text, rstate_v1, len) == 0);
+	free(text);
+	bm_rstate_clear(&r2);
+	CHECK(bm_rstate_target(&rs, "a", 99) == &rs.t[0]);
+	CHECK(bm_rstate_target(&rs, "b", 99)->first_seen == 99 && rs.nt == 2);
+	bm_rstate_clear(&rs);
+	CHECK(rs.nc == 0 && rs.c == NULL);
+
+	check_damaged(rstate_v1, parse_rstate, &rs);
+	CHECK_RC(bm_rstate_parse(LIT("{\"format\":\"beemo-report-state\","
+	    "\"version\":1,\"targets\":[{\"name\":\"../x\"}]}"), &rs),
+	    BEEMO_EFORMAT);
+	CHECK_RC(bm_rstate_parse(LIT("{\"format\":\"beemo-report-state\","
+	    "\"version\":2}"), &rs), BEEMO_EVERSION);
+}
+
+/* ---- the report spool, read back -------------------------------------- */
+
+static int
+parse_spooled(const char *text, size_t len, void *out)
+{
+	int rc = bm_report_parse(text, len, out);
+
+	bm_spooled_free(out);
+	return rc;
+}
+
+static void
+test_spooled(void)
+{
+	static const uint8_t key[32] = {3};
+	static const char v1[] =
+	    "{\"format\":\"beemo-report\",\"version\":1,\"time\":"
+	    "\"2026-11-28T10:20:30Z\",\"time_ns\":1795861230000000000,"
+	    "\"kind\":\"quota\",\"machine\":null,\"key\":\"quota:pc1\","
+	    "\"state\":\"clear\",\"subject\":\"s\",\"text\":\"t\"}\n";
+	struct bm_report r = {"virus", "pc1", "virus:pc1:/a:Sig",
+	    BM_REPORT_RAISE, "virus in /a", "body\n"};
+	struct bm_spooled sp;
+	char dir[300], path[600], **names;
+	size_t n;
+
+	CHECK_OK(bm_report_parse(LIT(v1), &sp));
+	CHECK(sp.time == T_NS && sp.r.state == BM_REPORT_CLEAR &&
+	    sp.r.machine == NULL && strcmp(sp.r.key, "quota:pc1") == 0 &&
+	    strcmp(sp.r.text, "t") == 0);
+	bm_spooled_free(&sp);
+	check_damaged(v1, parse_spooled, &sp);
+	CHECK_RC(bm_report_parse(LIT("{\"format\":\"beemo-report\","
+	    "\"version\":1,\"kind\":\"k\",\"key\":\"k\",\"state\":"
+	    "\"maybe\",\"subject\":\"s\"}"), &sp), BEEMO_EFORMAT);
+	CHECK_RC(bm_report_parse(LIT("{\"format\":\"beemo-report\","
+	    "\"version\":1,\"kind\":\"k\",\"key\":\"k\",\"state\":"
+	    "\"event\",\"subject\":\"s\",\"machine\":\"a/b\"}"), &sp),
+	    BEEMO_EFORMAT);
+
+	/* What bm_report_spool writes reads back. */
+	CHECK_OK(bm_report_spool(tmp, key, &r));
+	snprintf(dir, sizeof(dir), "%s/reports/spool", tmp);
+	REQUIRE_OK(bm_list_dir(dir, NULL, &names, &n));
+	REQUIRE(n == 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, names[0]);
+	bm_names_free(names, n);
+	CHECK_OK(bm_report_read(path, key, &sp));
+	CHECK(sp.r.state == BM_REPORT_RAISE && sp.time != 0 &&
+	    strcmp(sp.r.kind, "virus") == 0 &&
+	    strcmp(sp.r.machine, "pc1") == 0 &&
+	    strcmp(sp.r.key, r.key) == 0 &&
+	    strcmp(sp.r.subject, r.subject) == 0 &&
+	    strcmp(sp.r.text, r.text) == 0);
+	bm_spooled_free(&sp);
+}
+
 /* ---- the progress line ----------------------------------------------- */
 
 static void
@@ -494,6 +624,8 @@ main(void)
 	test_run();
 	test_sync_state();
 	test_appstatus();
+	test_rstate();
+	test_spooled();
 	test_progress();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	if (system(cmd) != 0)

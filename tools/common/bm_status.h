@@ -30,16 +30,24 @@
  *       storage centers ("beemo-status", version 1; bm_appstatus_*),
  *       built by beemo-sync's push and maintenance run.  The two kinds
  *       have their own shapes (see struct bm_appstatus).
+ *   STORE/reports/state.sealed    the state of the e-mail reports
+ *       ("beemo-report-state", version 1; bm_rstate_*): open alert
+ *       conditions, reports not mailed yet, contacts with the storage
+ *       centers.  Written by `beemo-sync maintenance` only, under
+ *       STORE/reports/lock; sealed (bm_sealed_write, label
+ *       "report-state") under the "reports" subkey, for it names files.
  *
  * Durability.  Files under STORE/run are live information, not records:
  * they are replaced by rename without fsync (after a crash one may be
  * missing or old, never half written: ext4 replaces the data of a
  * renamed-over file before the rename commits) and nothing depends on
- * them.  The sync state is replaced durably (bm_write_file_atomic).
+ * them.  The sync state and the report state are replaced durably
+ * (bm_write_file_atomic, bm_sealed_write).
  *
  * Errors: 0 or a negative errno; BEEMO_EFORMAT for a malformed file or
  * the wrong format, BEEMO_EVERSION for a version this code does not
- * know.  Nothing here logs but bm_sync_state_load and _save.
+ * know; -EBADMSG for a sealed file that fails authentication.  Nothing
+ * here logs but bm_sync_state_load and _save.
  *
  * Threads: every function may be called from any thread on its own
  * arguments; struct bm_run_file serializes its own writers.
@@ -58,6 +66,7 @@
 #define BM_RUN_FORMAT "beemo-progress"
 #define BM_SYNC_STATE_FORMAT "beemo-sync-state"
 #define BM_APPSTATUS_FORMAT "beemo-status"
+#define BM_RSTATE_FORMAT "beemo-report-state"
 #define BM_STATUS_VERSION 1 /* of every file above */
 #define BM_STATUS_MAX (16u << 20) /* a reader refuses larger files */
 
@@ -335,5 +344,98 @@ struct bm_appstatus_machine *bm_appstatus_add_machine(struct bm_appstatus *s,
 struct bm_appstatus_target *bm_appstatus_add_target(struct bm_appstatus *s,
     const char *name);
 void bm_appstatus_free(struct bm_appstatus *s);
+
+/* ---- the report state ---------------------------------------------- */
+
+/* A condition (raised until cleared; mailed once each way). */
+struct bm_rstate_cond {
+	char *key, *kind, *machine; /* machine NULL: the appliance */
+	char *subject, *text;       /* of the problem */
+	char *rsubject, *rtext;     /* of its resolution */
+	uint64_t since, raised, mailed, cleared; /* ns, 0: not yet */
+};
+
+/* An event not mailed yet. */
+struct bm_rstate_event {
+	char *key, *kind, *machine, *subject, *text;
+	uint64_t time;
+};
+
+/* An event mailed (for de-duplication). */
+struct bm_rstate_sent {
+	char *key;
+	uint64_t time;
+};
+
+/* A storage center as the maintenance runs reached it. */
+struct bm_rstate_target {
+	char name[65];
+	uint64_t first_seen, last_ok, last_attempt; /* ns */
+	char result[256];
+};
+
+/* The whole state; every string and array is owned by it. */
+struct bm_rstate {
+	uint64_t last_run, sig_seen;   /* ns */
+	char last_result[256];
+	struct bm_rstate_cond *c;
+	size_t nc;
+	struct bm_rstate_event *e;
+	size_t ne;
+	struct bm_rstate_sent *s;
+	size_t ns;
+	struct bm_rstate_target *t;
+	size_t nt;
+};
+
+/* bm_rstate_path -- STORE/reports/state.sealed into @buf.  Returns 0 or
+ * -ENAMETOOLONG. */
+int bm_rstate_path(const char *store, char *buf, size_t size);
+
+/*
+ * bm_rstate_read -- open the state with @key (the "reports" subkey) and
+ * parse it into @out (zeroed first; free with bm_rstate_clear).
+ * Returns 0, -ENOENT (none yet), -EBADMSG, BEEMO_EFORMAT,
+ * BEEMO_EVERSION, -EFBIG, or a negative errno.
+ */
+int bm_rstate_read(const char *store, const uint8_t key[32],
+    struct bm_rstate *out);
+
+/* bm_rstate_write -- replace the state durably with @rs sealed under
+ * @key.  Returns 0 or a negative errno. */
+int bm_rstate_write(const char *store, const uint8_t key[32],
+    const struct bm_rstate *rs);
+
+/*
+ * bm_rstate_parse / bm_rstate_json -- the plaintext of the state (see
+ * bm_rstate.c) to @out (zeroed first; free with bm_rstate_clear) and
+ * back (a malloc'd string; the caller cleanses and frees it).  Return 0,
+ * BEEMO_EFORMAT, BEEMO_EVERSION (parse), or -ENOMEM.
+ */
+int bm_rstate_parse(const char *text, size_t len, struct bm_rstate *out);
+int bm_rstate_json(const struct bm_rstate *rs, char **out, size_t *len);
+
+/* bm_rstate_clear -- free everything @rs owns and zero it. */
+void bm_rstate_clear(struct bm_rstate *rs);
+
+/* bm_rstate_grow -- append a zeroed element of @size to the array *@v of
+ * *@n elements; returns it, or NULL when out of memory. */
+void *bm_rstate_grow(void *v, size_t *n, size_t size);
+
+/* bm_rstate_cond_free / bm_rstate_event_free -- free what one element
+ * owns (not the element). */
+void bm_rstate_cond_free(struct bm_rstate_cond *c);
+void bm_rstate_event_free(struct bm_rstate_event *e);
+
+/* bm_rstate_add_event -- append a pending event (copies of the strings;
+ * @machine and @text may be NULL).  Returns 0 or -ENOMEM. */
+int bm_rstate_add_event(struct bm_rstate *rs, const char *key,
+    const char *kind, const char *machine, const char *subject,
+    const char *text, uint64_t time);
+
+/* bm_rstate_target -- the entry of target @name, added with first_seen
+ * @now if missing; NULL when out of memory or @name is too long. */
+struct bm_rstate_target *bm_rstate_target(struct bm_rstate *rs,
+    const char *name, uint64_t now);
 
 #endif /* BEEMO_BM_STATUS_H */
