@@ -9,7 +9,8 @@
  * both here; no program builds or parses them by hand.  Each file starts
  * with "format" and "version"; a reader refuses another format
  * (BEEMO_EFORMAT) and a newer version (BEEMO_EVERSION), so that a file
- * is never half understood.  None of them holds a file name or a secret.
+ * is never half understood.  None holds a secret; only the report state
+ * names files, and it is sealed.
  *
  *   STORE/run/machine-NAME.json   the machine status ("beemo-machine-
  *       status", version 1; bm_mstatus_*).  Written by beemofs only:
