@@ -180,6 +180,7 @@ ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
 	snprintf(name, sizeof(name), "%s-%ld", ctl->verb, (long)getpid());
 	bm_run_file_begin(&run, ctl->store, name, ctl->verb, run_machine);
 	bm_progress_start(&p->line, what, ctl->quiet, 0, 0, run_tick, NULL);
+	p->started = 1;
 }
 
 void
@@ -198,8 +199,14 @@ ctl_progress_clear(struct ctl_progress *p)
 void
 ctl_progress_end(struct ctl_progress *p)
 {
+	struct bm_progress_counts c;
+
+	if (!p->started)
+		return;
+	p->started = 0;
 	bm_run_file_end(&run);
-	bm_progress_end(&p->line, 1);
+	bm_progress_read(&p->line, &c);
+	bm_progress_end(&p->line, c.bytes_done != 0 || c.files != 0);
 }
 
 void

@@ -60,10 +60,13 @@ int ctl_daemon_request(const struct ctl *ctl, const char *machine,
  * about the machine of the last session opened.  ctl_progress() gives
  * @done bytes of @total (0: unknown) and @files; ctl_progress_clear()
  * erases the line before a message (it comes back at the next change);
- * ctl_progress_end() removes the run file and leaves a final line.
+ * ctl_progress_end() removes the run file and, when something was done,
+ * leaves a final line.  Ending a zeroed struct, or one already ended, does
+ * nothing, so that an error path may end it unconditionally.
  */
 struct ctl_progress {
 	struct bm_progress line;
+	int started;
 };
 void ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
     const char *what);
