@@ -23,11 +23,12 @@
  * control request "quota-set" changes the limits (quota_set) and checks
  * at once.
  *
- * Live status.  The control request "stats" answers with the
- * machine status (bm_mstatus_json) at once; the same text is written to
- * STORE/run/machine-NAME.json at start, every REP_STATUS_NS and at the
- * end (with "mounted": false), for `beemoctl status` and `metrics` to
- * show machines that are not mounted.
+ * Live status.  The control socket's "stats" request answers with the
+ * machine status (bm_mstatus_json, bm_status.h) at once; beemofs is the
+ * writer of the machine's status file STORE/run/machine-NAME.json
+ * (bm_mstatus_write): at start, every REP_STATUS_NS and at the end (with
+ * "mounted": false), for `beemoctl status` and `metrics` to show
+ * machines that are not mounted.
  *
  * Threads: the hook runs on any store thread, the control requests on
  * the socket's thread, the rest on the report thread.  r->lock protects
@@ -50,7 +51,7 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_report.h"
-#include "bm_run.h"
+#include "bm_status.h"
 #include "bm_time.h"
 #include "bm_units.h"
 #include "scan.h"
@@ -69,7 +70,6 @@ struct beemofs_report {
 	uint8_t *key;                /* of the spool; secure heap */
 	char store[PATH_MAX];
 	char machine[80];
-	char status_name[96];        /* "machine-NAME" */
 	const bm_conf *conf;
 	store *st;                   /* set by start */
 	struct scan_engine *av;
@@ -241,8 +241,10 @@ out:
 
 /* ---- live status --------------------------------------------------------- */
 
+/* The machine's status now, as a session that runs (@mounted) or
+ * ends. */
 static int
-status_json(struct beemofs_report *r, int mounted, char **out, size_t *len)
+status_get(struct beemofs_report *r, int mounted, struct bm_mstatus *out)
 {
 	struct bm_mstatus m;
 	struct store_stats s;
@@ -253,7 +255,7 @@ status_json(struct beemofs_report *r, int mounted, char **out, size_t *len)
 	if ((rc = store_stats(r->st, &s)) != 0)
 		return rc;
 	store_session_counts(r->st, &ss);
-	m.machine = r->machine;
+	bm_status_copy(m.machine, sizeof(m.machine), r->machine);
 	m.mounted = mounted;
 	m.pid = mounted ? (long)getpid() : 0;
 	m.updated = bm_now_ns();
@@ -273,23 +275,21 @@ status_json(struct beemofs_report *r, int mounted, char **out, size_t *len)
 	m.last_snapshot = s.last_snapshot;
 	(void)store_quota_get(r->st, &m.quota_soft, &m.quota_hard);
 	m.signatures = r->av ? scan_signature_count(r->av) : 0;
-	return bm_mstatus_json(&m, out, len);
+	*out = m;
+	return 0;
 }
 
 static void
 write_status(struct beemofs_report *r, int mounted)
 {
-	char *text;
-	size_t len;
+	struct bm_mstatus m;
 	int rc;
 
-	if ((rc = status_json(r, mounted, &text, &len)) == 0) {
-		rc = bm_run_write(r->store, r->status_name, text, len);
-		free(text);
-	}
+	if ((rc = status_get(r, mounted, &m)) == 0)
+		rc = bm_mstatus_write(r->store, &m);
 	if (rc != 0)
-		bm_log(LOG_WARNING, "cannot write the status file %s/run/%s."
-		    "json: %s", r->store, r->status_name, beemo_strerror(rc));
+		bm_log(LOG_WARNING, "cannot write the status file of %s in "
+		    "%s/run: %s", r->machine, r->store, beemo_strerror(rc));
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -389,9 +389,7 @@ beemofs_report_init(struct beemofs_report **out, const char *storedir,
 	}
 	rc = -ENAMETOOLONG;
 	if (bm_path(r->store, sizeof(r->store), "%s", storedir) != 0 ||
-	    bm_path(r->machine, sizeof(r->machine), "%s", machine) != 0 ||
-	    bm_path(r->status_name, sizeof(r->status_name), "machine-%s",
-	    machine) != 0)
+	    bm_path(r->machine, sizeof(r->machine), "%s", machine) != 0)
 		goto fail;
 	r->conf = conf;
 	r->over = -1;
@@ -461,9 +459,13 @@ beemofs_report_stop(struct beemofs_report *r)
 int
 beemofs_report_stats(struct beemofs_report *r, char **json)
 {
+	struct bm_mstatus m;
 	size_t len;
+	int rc;
 
-	return status_json(r, 1, json, &len);
+	if ((rc = status_get(r, 1, &m)) != 0)
+		return rc;
+	return bm_mstatus_json(&m, json, &len);
 }
 
 int

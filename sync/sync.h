@@ -22,7 +22,8 @@
  *   ROOT/keys/machines/NAME.key.H         a machine's wrapped SECRETs
  *   ROOT/config/beemo.conf.H.sealed       the configuration file sealed
  *                                         with keymgr_seal_admin()
- *   ROOT/status/STAMP.json                a status file (no file names)
+ *   ROOT/status/STAMP.json                a status file (no file names;
+ *                                         bm_appstatus_*, bm_status.h)
  *   ROOT/journal/<16 hex>.log             a closed segment of the sealed
  *                                         appliance journal (bm_alog.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
@@ -78,7 +79,8 @@
  *                    The kernel drops the lock when the process dies, so
  *                    a killed run never blocks the next one.
  *   state.json       per target: last attempt and last success, result,
- *                    counts, the last manifest (sync_state_*)
+ *                    counts, the last manifest (bm_sync_state_*,
+ *                    bm_status.h)
  *   hashes           cache of the SHA-256 of closed packs, keyed by
  *                    path, size, mtime and inode (packs are immutable)
  *   config.sealed    the last sealed configuration, reused while the
@@ -109,11 +111,12 @@
 #include <stdio.h>
 
 #include "bm_conf.h"
+#include "bm_progress.h"
+#include "bm_status.h"
 #include "keymgr.h"
+#include "bm_json.h"
 
 #define SYNC_MANIFEST_FORMAT "beemo-sync-manifest"
-#define SYNC_STATE_FORMAT "beemo-sync-state"
-#define SYNC_STATUS_FORMAT "beemo-status"
 #define SYNC_FORMAT_VERSION 1
 
 #define SYNC_BLOCK (4u << 20)  /* bytes in flight per SFTP file handle */
@@ -155,8 +158,9 @@ int sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv);
 
 /*
- * sync_log -- bm_vlog() after erasing the progress line, so that
- * messages and the progress display do not mix on a terminal.
+ * sync_log -- bm_progress_vlog(): bm_vlog() after erasing the progress
+ * line, so that messages and the progress display do not mix on a
+ * terminal.
  */
 void sync_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -214,10 +218,9 @@ void sync_conn_close(sync_conn *c);
 int sync_conn_broken(const sync_conn *c);
 
 /* Data transfer accounting shared by the connections of one run. */
-struct sync_progress;
 struct sync_bw;
 struct sync_io {
-	struct sync_progress *pr; /* may be NULL */
+	struct bm_progress *pr;   /* may be NULL */
 	struct sync_bw *bw;       /* may be NULL */
 };
 
@@ -291,24 +294,7 @@ int sync_remote_put(sync_conn *c, const char *path,
 int sync_remote_get(sync_conn *c, const char *path, uint64_t size, int fd,
     uint8_t **mem, const struct sync_io *io, uint8_t sha[SYNC_HASH_LEN]);
 
-/* ---- progress and bandwidth (sync_progress.c) ----------------------- */
-
-struct sync_progress {
-	pthread_mutex_t lock;
-	int enabled;           /* draw on stderr (a terminal, not --quiet) */
-	const char *label;     /* target name */
-	uint64_t bytes_total, bytes_done;
-	uint64_t objs_total, objs_done;
-	uint64_t start_ns, last_draw_ns;
-	int drawn;             /* a progress line is on the screen */
-};
-
-void sync_progress_start(struct sync_progress *p, int enabled,
-    const char *label, uint64_t objs_total, uint64_t bytes_total);
-void sync_progress_bytes(struct sync_progress *p, uint64_t n);
-void sync_progress_obj(struct sync_progress *p);
-/* sync_progress_end -- erase the line; the struct may be started again. */
-void sync_progress_end(struct sync_progress *p);
+/* ---- messages and bandwidth (sync_progress.c) ----------------------- */
 
 /*
  * A token bucket: sync_bw_take() blocks until @n more bytes fit in the
@@ -366,9 +352,8 @@ struct sync_objs {
  * config_plain records which).
  * Returns 0, BEEMO_ENOSTORE (no keys/admin.key), or an error; logged.
  */
-struct sync_state;
 int sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
-    struct sync_state *st, struct sync_objs *out);
+    struct bm_sync_state *st, struct sync_objs *out);
 
 /* sync_local_hash -- compute the SHA-256 of a pack object from its file.
  * Returns 0, -ENOENT (the pack was removed meanwhile), or an error. */
@@ -442,42 +427,6 @@ int sync_path_classify(const char *path, enum sync_kind *kind, char *local,
  * leaving out status files: equal digests mean nothing changed. */
 void sync_objs_digest(const struct sync_objs *objs, char hex[65]);
 
-/* ---- local state (sync_state.c) --------------------------------------- */
-
-struct sync_tstate {
-	char name[65];
-	uint64_t last_attempt_ns, last_success_ns; /* 0: never */
-	uint64_t duration_ms;   /* of the last attempt */
-	uint64_t objs_sent, bytes_sent;   /* by the last attempt */
-	uint64_t objs_total, bytes_total; /* the appliance's state */
-	char result[256];       /* "ok" or the reason of the failure */
-	char manifest[64];      /* last manifest pushed, "manifests/...json" */
-	char digest[65];        /* sync_objs_digest() of its objects */
-};
-
-struct sync_state {
-	struct sync_tstate *t;
-	size_t n;
-	char config_plain[65];  /* SHA-256 of the config that was sealed */
-};
-
-/*
- * sync_state_load -- read @path (a missing file gives an empty state).
- * Returns 0, BEEMO_EFORMAT (logged, naming the file), or an error.
- */
-int sync_state_load(const char *path, struct sync_state *st);
-
-/* sync_state_save -- replace @path atomically.  Returns 0 or an error.
- * sync_state_print -- write the same JSON to @f (status --json). */
-int sync_state_save(const char *path, const struct sync_state *st);
-int sync_state_print(FILE *f, const struct sync_state *st);
-
-/* sync_state_target -- the entry of target @name, added if missing;
- * NULL only when out of memory. */
-struct sync_tstate *sync_state_target(struct sync_state *st,
-    const char *name);
-void sync_state_free(struct sync_state *st);
-
 /* ---- lock (sync_lock.c) ----------------------------------------------- */
 
 /*
@@ -513,11 +462,11 @@ int sync_pool_run(const struct sync_target *t, sync_conn *first,
 /*
  * sync_rebuild_machine -- rebuild the index of machine @name in
  * STORE/machines/@name from its packs with store_rebuild(), SECRET
- * unlocked with the administrator's password.
- * Returns 0 or an error; logged.
+ * unlocked with the administrator's password, with a progress line
+ * unless @quiet.  Returns 0 or an error; logged.
  */
 int sync_rebuild_machine(const char *store, keymgr *km, const char *name,
-    const char *pw, size_t pwlen, int progress);
+    const char *pw, size_t pwlen, int quiet);
 
 /* ---- the appliance journal, live progress (sync_alog.c) -------------- */
 
@@ -538,12 +487,15 @@ int sync_alog(const struct sync_ctx *ctx, keymgr *km, const char *type,
 int sync_local_journal(const struct sync_ctx *ctx, struct sync_objs *out);
 
 /*
- * STORE/run/@op.json while an operation runs: sync_run_begin() names it,
- * sync_run_note() rewrites it from @p (NULL: no counters) at most once a
- * second unless @force, sync_run_end() removes it.  Thread-safe.
+ * STORE/run/@op.json while an operation runs (bm_run_file): sync_run_begin()
+ * names it, sync_run_note() rewrites it from @p (NULL: no counters; its
+ * label is the target) at most once a second unless @force,
+ * sync_run_end() removes it.  sync_run_tick is a bm_progress_tick_fn
+ * that calls sync_run_note(@p, 0).  Thread-safe.
  */
 void sync_run_begin(const struct sync_ctx *ctx, const char *op);
-void sync_run_note(struct sync_progress *p, int force);
+void sync_run_note(struct bm_progress *p, int force);
+void sync_run_tick(void *arg, struct bm_progress *p);
 void sync_run_end(void);
 
 /* ---- reports (sync_report.c) ------------------------------------------ */

@@ -16,10 +16,11 @@
  * them again.  The records are sealed: a storage center learns their
  * count and sizes only.
  *
- * Progress.  While a push runs, STORE/run/push.json (bm_run_progress)
- * says which target it is sending to and how far it is, rewritten at
- * most once a second from the progress counters (sync_run_note), for
- * `beemoctl status`.
+ * Progress.  While a push runs, STORE/run/push.json (bm_run_file,
+ * bm_status.h) says which target it is sending to and how far it is,
+ * rewritten at most once a second from the progress counters
+ * (sync_run_note, the tick of the progress display), for `beemoctl
+ * status`.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +34,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
-#include "bm_run.h"
+#include "bm_status.h"
 #include "bm_time.h"
 #include "sync.h"
 
@@ -117,57 +118,43 @@ sync_local_journal(const struct sync_ctx *ctx, struct sync_objs *out)
 
 /* ---- progress ----------------------------------------------------- */
 
-static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *run_store; /* run_lock */
-static char run_op[32];       /* run_lock */
-static uint64_t run_started, run_last; /* run_lock */
+static struct bm_run_file run = BM_RUN_FILE_INIT;
 
 void
 sync_run_begin(const struct sync_ctx *ctx, const char *op)
 {
-	pthread_mutex_lock(&run_lock);
-	run_store = ctx->store;
-	snprintf(run_op, sizeof(run_op), "%s", op);
-	run_started = bm_now_ns();
-	run_last = 0;
-	pthread_mutex_unlock(&run_lock);
+	bm_run_file_begin(&run, ctx->store, op, op, NULL);
 }
 
 void
-sync_run_note(struct sync_progress *p, int force)
+sync_run_note(struct bm_progress *p, int force)
 {
-	struct bm_progress bp;
-	uint64_t now = bm_mono_ns();
+	struct bm_progress_counts c;
+	struct bm_run r;
 
-	pthread_mutex_lock(&run_lock);
-	if (run_store == NULL || (!force && now - run_last < 1000000000ULL)) {
-		pthread_mutex_unlock(&run_lock);
+	if (p == NULL) {
+		bm_run_file_note(&run, NULL, force);
 		return;
 	}
-	run_last = now;
-	memset(&bp, 0, sizeof(bp));
-	bp.op = run_op;
-	bp.started = run_started;
-	if (p != NULL) {
-		pthread_mutex_lock(&p->lock);
-		bp.target = p->label;
-		bp.done = p->bytes_done;
-		bp.total = p->bytes_total;
-		bp.objs_done = p->objs_done;
-		bp.objs_total = p->objs_total;
-		pthread_mutex_unlock(&p->lock);
-	}
-	/* Under run_lock: one writer of the file at a time. */
-	(void)bm_run_progress(run_store, run_op, &bp);
-	pthread_mutex_unlock(&run_lock);
+	bm_progress_read(p, &c);
+	memset(&r, 0, sizeof(r));
+	bm_status_copy(r.target, sizeof(r.target), p->label);
+	r.done = c.bytes_done;
+	r.total = c.bytes_total;
+	r.objs_done = c.objs_done;
+	r.objs_total = c.objs_total;
+	bm_run_file_note(&run, &r, force);
+}
+
+void
+sync_run_tick(void *arg, struct bm_progress *p)
+{
+	(void)arg;
+	sync_run_note(p, 0);
 }
 
 void
 sync_run_end(void)
 {
-	pthread_mutex_lock(&run_lock);
-	if (run_store != NULL)
-		bm_run_remove(run_store, run_op);
-	run_store = NULL;
-	pthread_mutex_unlock(&run_lock);
+	bm_run_file_end(&run);
 }

@@ -415,7 +415,7 @@ done:
  * STORE/sync/config.sealed; the state records the plaintext's SHA-256.
  */
 static int
-add_config(const struct sync_ctx *ctx, keymgr *km, struct sync_state *st,
+add_config(const struct sync_ctx *ctx, keymgr *km, struct bm_sync_state *st,
     struct sync_objs *objs)
 {
 	const char *conf = bm_conf_path(ctx->conf);
@@ -468,7 +468,7 @@ done:
 
 int
 sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
-    struct sync_state *st, struct sync_objs *out)
+    struct bm_sync_state *st, struct sync_objs *out)
 {
 	char dir[PATH_MAX], file[PATH_MAX], prefix[PATH_MAX];
 	char **mach = NULL, **keys = NULL;

@@ -52,23 +52,11 @@ usage(FILE *f)
 static int
 set_paths(struct sync_ctx *ctx)
 {
-	const char *lock, *state;
-
 	if (bm_path(ctx->syncdir, sizeof(ctx->syncdir), "%s/sync",
-	    ctx->store) != 0)
-		return -ENAMETOOLONG;
-	lock = bm_conf_get(ctx->conf, "sync", NULL, "lock", NULL);
-	state = bm_conf_get(ctx->conf, "sync", NULL, "state", NULL);
-	if (bm_path(ctx->lockpath, sizeof(ctx->lockpath), "%s",
-	    lock ? lock : "") != 0 ||
-	    bm_path(ctx->statepath, sizeof(ctx->statepath), "%s",
-	    state ? state : "") != 0)
-		return -ENAMETOOLONG;
-	if (lock == NULL && bm_path(ctx->lockpath, sizeof(ctx->lockpath),
-	    "%s/lock", ctx->syncdir) != 0)
-		return -ENAMETOOLONG;
-	if (state == NULL && bm_path(ctx->statepath, sizeof(ctx->statepath),
-	    "%s/state.json", ctx->syncdir) != 0)
+	    ctx->store) != 0 || bm_sync_lock_path(ctx->conf, ctx->store,
+	    ctx->lockpath, sizeof(ctx->lockpath)) != 0 ||
+	    bm_sync_state_path(ctx->conf, ctx->store, ctx->statepath,
+	    sizeof(ctx->statepath)) != 0)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -57,95 +57,67 @@ static const char maintenance_usage[] =
 
 /* ---- the status file for the centers -------------------------------- */
 
-static struct sjson *
-read_json(const char *path)
-{
-	struct sjson *root = NULL;
-	uint8_t *text;
-	size_t len;
-
-	if (bm_read_file(path, 1 << 20, &text, &len) != 0)
-		return NULL;
-	if (sjson_parse((const char *)text, len, &root) != 0)
-		root = NULL;
-	free(text);
-	return root;
-}
-
 /* The status of the appliance: its machines' last known counts and
- * quotas, the targets' last pushes, the alerts.  No file name. */
+ * quotas (from their status files), the targets' last pushes, the
+ * alerts.  No file name. */
 static int
 status_object(const struct sync_ctx *ctx, keymgr *km,
-    const struct sync_state *st, const char *alerts, uint64_t now,
+    const struct bm_sync_state *st, const char *alerts, uint64_t now,
     struct sync_objs *objs)
 {
-	char stamp[SYNC_STAMP_LEN], hex[2 * KEYMGR_ID_LEN + 1];
-	char path[PATH_MAX], *buf = NULL, *name = NULL, **names = NULL;
+	char stamp[SYNC_STAMP_LEN], *buf = NULL, *name = NULL, **names = NULL;
 	uint8_t id[KEYMGR_ID_LEN];
+	struct bm_appstatus s;
 	size_t len = 0, n = 0, i;
-	bm_json j;
-	FILE *f;
 	int rc;
 
 	if ((rc = sync_stamp(stamp, now)) != 0)
 		return rc;
+	memset(&s, 0, sizeof(s));
+	s.kind = BM_APPSTATUS_MAINTENANCE;
 	keymgr_appliance_id(km, id);
-	bm_hex(hex, id, sizeof(id));
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		return -ENOMEM;
-	bm_json_init(&j, f);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", SYNC_STATUS_FORMAT);
-	bm_json_u64(&j, "version", SYNC_FORMAT_VERSION);
-	bm_json_str(&j, "kind", "maintenance");
-	bm_json_str(&j, "appliance", hex);
-	bm_json_time(&j, "time", now);
-	bm_json_u64(&j, "time_ns", now);
-	bm_json_str(&j, "beemo", BEEMO_VERSION);
-	bm_json_begin_arr(&j, "machines");
+	bm_hex(s.appliance, id, sizeof(id));
+	s.time = now;
+	bm_status_copy(s.beemo, sizeof(s.beemo), BEEMO_VERSION);
+	bm_status_copy(s.alerts, sizeof(s.alerts), alerts);
+	rc = -ENOMEM;
 	(void)keymgr_machine_list(km, &names, &n);
 	for (i = 0; i < n; i++) {
-		struct sjson *o;
-		uint64_t v;
+		struct bm_appstatus_machine *m;
+		struct bm_mstatus ms;
 
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "name", names[i]);
-		if (bm_path(path, sizeof(path), "%s/run/machine-%s.json",
-		    ctx->store, names[i]) == 0 && (o = read_json(path))) {
-			static const char *const keys[] = {"updated_ns",
-			    "files", "bytes", "stored", "snapshots",
-			    "last_snapshot_ns", "quota_soft", "quota_hard"};
-			size_t k;
-
-			for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-				if (sjson_u64(o, keys[k], &v) == 0)
-					bm_json_u64(&j, keys[k], v);
-			sjson_free(o);
-		}
-		bm_json_end_obj(&j);
+		if ((m = bm_appstatus_add_machine(&s, names[i])) == NULL)
+			goto fail;
+		if (bm_mstatus_read(ctx->store, names[i], &ms) != 0)
+			continue;
+		m->known = 1;
+		m->updated = ms.updated;
+		m->files = ms.files;
+		m->bytes = ms.bytes;
+		m->stored = ms.stored;
+		m->snapshots = ms.snapshots;
+		m->last_snapshot = ms.last_snapshot;
+		m->quota_soft = ms.quota_soft;
+		m->quota_hard = ms.quota_hard;
 	}
-	keymgr_names_free(names, n);
-	bm_json_end_arr(&j);
-	bm_json_begin_arr(&j, "targets");
 	for (i = 0; i < st->n; i++) {
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "name", st->t[i].name);
-		bm_json_time(&j, "last_success", st->t[i].last_success_ns);
-		bm_json_str(&j, "last_result", strcmp(st->t[i].result, "ok") ?
-		    "failed" : "ok");
-		bm_json_end_obj(&j);
+		struct bm_appstatus_target *t;
+
+		if ((t = bm_appstatus_add_target(&s, st->t[i].name)) == NULL)
+			goto fail;
+		t->last_success = st->t[i].last_success_ns;
+		t->ok = strcmp(st->t[i].result, "ok") == 0;
 	}
-	bm_json_end_arr(&j);
-	bm_json_str(&j, "alerts", alerts);
-	bm_json_end_obj(&j);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
+	if ((rc = bm_appstatus_json(&s, &buf, &len)) != 0)
+		goto fail;
 	if (asprintf(&name, "status/%s.json", stamp) < 0)
 		name = NULL;
-	return sync_objs_add(objs, name, NULL, (uint8_t *)buf, len,
+	rc = sync_objs_add(objs, name, NULL, (uint8_t *)buf, len,
 	    SYNC_STATUS);
+fail:
+	keymgr_names_free(names, n);
+	bm_appstatus_free(&s);
+	return rc;
 }
 
 /* ---- step 1: the centers -------------------------------------------- */
@@ -204,13 +176,13 @@ static int
 small_objects(const struct sync_ctx *ctx, keymgr *km, const char *alerts,
     struct sync_objs *small)
 {
-	struct sync_state st;
+	struct bm_sync_state st;
 	struct sync_objs all;
 	size_t i;
 	int rc;
 
 	memset(small, 0, sizeof(*small));
-	if ((rc = sync_state_load(ctx->statepath, &st)) != 0)
+	if ((rc = bm_sync_state_load(ctx->statepath, &st)) != 0)
 		return rc;
 	/* What the journal holds so far goes off-site now. */
 	if ((rc = bm_alog_rotate(ctx->store)) != 0)
@@ -231,13 +203,13 @@ small_objects(const struct sync_ctx *ctx, keymgr *km, const char *alerts,
 	sync_objs_free(&all);
 	/* The sealed configuration may have been renewed. */
 	if (rc == 0)
-		(void)sync_state_save(ctx->statepath, &st);
+		(void)bm_sync_state_save(ctx->statepath, &st);
 	if (rc == 0)
 		rc = status_object(ctx, km, &st, alerts, bm_now_ns(), small);
 	if (rc != 0)
 		sync_objs_free(small);
 out_state:
-	sync_state_free(&st);
+	bm_sync_state_free(&st);
 	return rc;
 }
 

@@ -35,7 +35,7 @@
 struct push {
 	const struct sync_ctx *ctx;
 	struct sync_objs objs;     /* the store's objects, status last */
-	struct sync_state state;
+	struct bm_sync_state state;
 	char appliance[2 * KEYMGR_ID_LEN + 1];
 	uint64_t bwlimit;
 	int quiet;
@@ -53,81 +53,53 @@ static const char push_usage[] =
 static int
 add_status(struct push *ps, uint64_t now)
 {
-	char stamp[SYNC_STAMP_LEN], *buf = NULL, *path = NULL;
-	const char *cur = NULL;
-	uint64_t packs = 0, bytes = 0;
+	char stamp[SYNC_STAMP_LEN], name[80], *buf = NULL, *path = NULL;
+	struct bm_appstatus_machine *m = NULL;
+	struct bm_appstatus s;
 	size_t len = 0, i;
-	bm_json j;
-	FILE *f;
 	int rc;
 
 	if ((rc = sync_stamp(stamp, now)) != 0)
 		return rc;
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		return -ENOMEM;
-	bm_json_init(&j, f);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", SYNC_STATUS_FORMAT);
-	bm_json_u64(&j, "version", SYNC_FORMAT_VERSION);
-	bm_json_str(&j, "appliance", ps->appliance);
-	bm_json_time(&j, "time", now);
-	bm_json_u64(&j, "time_ns", now);
-	bm_json_str(&j, "beemo", BEEMO_VERSION);
-	bm_json_begin_arr(&j, "machines");
-	for (i = 0; i <= ps->objs.n; i++) {
-		const struct sync_obj *o = i < ps->objs.n ? &ps->objs.v[i] :
-		    NULL;
-		const char *m = o && o->kind == SYNC_PACK ? o->path + 9 : NULL;
-		size_t ml = m ? strcspn(m, "/") : 0;
+	memset(&s, 0, sizeof(s));
+	s.kind = BM_APPSTATUS_PUSH;
+	bm_status_copy(s.appliance, sizeof(s.appliance), ps->appliance);
+	s.time = now;
+	bm_status_copy(s.beemo, sizeof(s.beemo), BEEMO_VERSION);
+	rc = -ENOMEM;
+	for (i = 0; i < ps->objs.n; i++) {
+		const struct sync_obj *o = &ps->objs.v[i];
+		const char *mp = o->path + 9; /* after "machines/" */
 
-		/* Packs are sorted by machine: emit at each change. */
-		if (cur != NULL && (m == NULL || strlen(cur) != ml ||
-		    strncmp(cur, m, ml) != 0)) {
-			char name[80];
-
-			snprintf(name, sizeof(name), "%.*s",
-			    (int)strcspn(cur, "/"), cur);
-			bm_json_begin_obj(&j, NULL);
-			bm_json_str(&j, "name", name);
-			bm_json_u64(&j, "packs", packs);
-			bm_json_u64(&j, "bytes", bytes);
-			bm_json_end_obj(&j);
-			packs = bytes = 0;
-			cur = NULL;
-		}
-		if (m == NULL)
+		if (o->kind != SYNC_PACK)
 			continue;
-		if (cur == NULL)
-			cur = m;
-		packs++;
-		bytes += o->size;
+		/* Packs are sorted by machine. */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(mp, "/"),
+		    mp);
+		if ((m == NULL || strcmp(m->name, name) != 0) &&
+		    (m = bm_appstatus_add_machine(&s, name)) == NULL)
+			goto fail;
+		m->packs++;
+		m->pack_bytes += o->size;
 	}
-	bm_json_end_arr(&j);
-	bm_json_begin_arr(&j, "targets");
 	for (i = 0; i < ps->state.n; i++) {
-		const struct sync_tstate *t = &ps->state.t[i];
+		const struct bm_sync_tstate *t = &ps->state.t[i];
+		struct bm_appstatus_target *at;
 
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "name", t->name);
-		if (t->last_success_ns)
-			bm_json_time(&j, "last_success", t->last_success_ns);
-		else
-			bm_json_null(&j, "last_success");
-		bm_json_str(&j, "last_result",
-		    strcmp(t->result, "ok") ? "failed" : "ok");
-		bm_json_end_obj(&j);
+		if ((at = bm_appstatus_add_target(&s, t->name)) == NULL)
+			goto fail;
+		at->last_success = t->last_success_ns;
+		at->ok = strcmp(t->result, "ok") == 0;
 	}
-	bm_json_end_arr(&j);
-	bm_json_end_obj(&j);
-	fputc('\n', f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
+	if ((rc = bm_appstatus_json(&s, &buf, &len)) != 0)
+		goto fail;
 	if (asprintf(&path, "status/%s.json", stamp) < 0)
 		path = NULL;
-	return sync_objs_add(&ps->objs, path, NULL, (uint8_t *)buf, len,
+	rc = sync_objs_add(&ps->objs, path, NULL, (uint8_t *)buf, len,
 	    SYNC_STATUS);
+fail:
+	bm_appstatus_free(&s);
+	return rc;
 }
 
 /* ---- one target ---------------------------------------------------- */
@@ -163,7 +135,7 @@ upload_job(sync_conn *c, struct sync_obj *o, void *arg)
 		memcpy(o->sha, sha, sizeof(sha));
 		o->has_sha = 1;
 	}
-	sync_progress_obj(ps->io.pr);
+	bm_progress_add(ps->io.pr, 0, 1);
 	return 0;
 }
 
@@ -262,8 +234,8 @@ static int
 push_target(struct push *ps, const char *name)
 {
 	struct sync_target t;
-	struct sync_tstate *ts;
-	struct sync_progress pr;
+	struct bm_sync_tstate *ts;
+	struct bm_progress pr;
 	struct sync_bw bw;
 	struct sync_rlist rl = {0};
 	struct sync_obj **todo = NULL, *status = &ps->objs.v[ps->objs.n - 1];
@@ -274,7 +246,7 @@ push_target(struct push *ps, const char *name)
 	size_t ntodo = 0, i, mlen = 0;
 	int rc, conflicts = 0;
 
-	if ((ts = sync_state_target(&ps->state, name)) == NULL)
+	if ((ts = bm_sync_state_target(&ps->state, name)) == NULL)
 		return -ENOMEM;
 	ts->last_attempt_ns = now;
 	ts->objs_sent = ts->bytes_sent = 0;
@@ -336,15 +308,15 @@ push_target(struct push *ps, const char *name)
 	}
 	todo[ntodo++] = status;
 	ntodo_b += status->size;
-	sync_progress_start(&pr, !ps->quiet && isatty(2), name, ntodo,
-	    ntodo_b);
+	bm_progress_start(&pr, name, ps->quiet, ntodo, ntodo_b,
+	    sync_run_tick, NULL);
 	sync_bw_init(&bw, t.bandwidth);
 	ps->io.pr = &pr;
 	ps->io.bw = &bw;
 	rc = sync_pool_run(&t, c, todo, ntodo - 1, upload_job, ps);
 	if (rc == 0)
 		rc = upload_job(c, status, ps);
-	sync_progress_end(&pr);
+	bm_progress_end(&pr, 0);
 	sync_bw_destroy(&bw);
 	ps->io.pr = NULL;
 	ps->io.bw = NULL;
@@ -466,7 +438,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	if ((rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
 		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
 	sync_run_begin(ctx, "push");
-	if ((rc = sync_state_load(ctx->statepath, &ps.state)) != 0)
+	if ((rc = bm_sync_state_load(ctx->statepath, &ps.state)) != 0)
 		goto done;
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
 	    (rc = keymgr_open(keydir, &km)) != 0) {
@@ -493,8 +465,8 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 			snprintf(tn[i], sizeof(tn[i]), "%s", names[i]);
 		for (i = 0; i < n; i++) {
 			int trc = push_target(&ps, tn[i]);
-			struct sync_tstate *ts = sync_state_target(&ps.state,
-			    tn[i]);
+			struct bm_sync_tstate *ts =
+			    bm_sync_state_target(&ps.state, tn[i]);
 
 			if (ts != NULL)
 				(void)sync_alog(ctx, km, "push", "push to %s: "
@@ -511,7 +483,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 				    strlen(failed) - 1);
 			}
 			/* Record each target as soon as it is done. */
-			(void)sync_state_save(ctx->statepath, &ps.state);
+			(void)bm_sync_state_save(ctx->statepath, &ps.state);
 		}
 		free(tn);
 		(void)sync_hashcache_save(ctx, &ps.objs);
@@ -526,7 +498,7 @@ done:
 	sync_run_end();
 	keymgr_free(km);
 	sync_objs_free(&ps.objs);
-	sync_state_free(&ps.state);
+	bm_sync_state_free(&ps.state);
 	sync_lock_release(lockfd);
 	return ret;
 }

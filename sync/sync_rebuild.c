@@ -14,25 +14,17 @@
 #include "store.h"
 #include "sync.h"
 
-struct rebuild_progress {
-	struct sync_progress pr;
-};
-
 static void
 on_progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct rebuild_progress *p = arg;
-
-	p->pr.bytes_total = total;
-	if (done > p->pr.bytes_done)
-		sync_progress_bytes(&p->pr, done - p->pr.bytes_done);
+	bm_progress_set(arg, done, total, 0);
 }
 
 int
 sync_rebuild_machine(const char *store, keymgr *km, const char *name,
-    const char *pw, size_t pwlen, int progress)
+    const char *pw, size_t pwlen, int quiet)
 {
-	struct rebuild_progress p;
+	struct bm_progress p;
 	keymgr_secret *s = NULL;
 	char dir[PATH_MAX], label[96];
 	int rc;
@@ -45,9 +37,9 @@ sync_rebuild_machine(const char *store, keymgr *km, const char *name,
 		return rc;
 	}
 	snprintf(label, sizeof(label), "rebuilding %s", name);
-	sync_progress_start(&p.pr, progress, label, 0, 0);
+	bm_progress_start(&p, label, quiet, 0, 0, NULL, NULL);
 	rc = store_rebuild(dir, s, on_progress, &p);
-	sync_progress_end(&p.pr);
+	bm_progress_end(&p, 0);
 	keymgr_secret_free(s);
 	if (rc != 0)
 		sync_log(LOG_ERR, "machine %s: rebuilding the index of %s "

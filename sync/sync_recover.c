@@ -103,7 +103,7 @@ get_file(sync_conn *c, struct recover *r, struct sync_obj *o,
 
 	if (stat(final, &st) == 0 && (uint64_t)st.st_size == o->size) {
 		/* Checked before its rename by an interrupted run. */
-		sync_progress_bytes(r->io.pr, o->size);
+		bm_progress_add(r->io.pr, o->size, 0);
 		return 0;
 	}
 	if ((rc = bm_path(tmp, sizeof(tmp), "%s.part", final)) != 0 ||
@@ -177,7 +177,7 @@ get_job(sync_conn *c, struct sync_obj *o, void *arg)
 		    local)) != 0 || (rc = get_file(c, r, o, final)) != 0)
 			return rc;
 	}
-	sync_progress_obj(r->io.pr);
+	bm_progress_add(r->io.pr, 0, 1);
 	return 0;
 }
 
@@ -283,7 +283,7 @@ rebuild(struct recover *r, const char *appliance, const char *pwfile,
 			continue;
 		}
 		if ((rc = sync_rebuild_machine(r->dir, km, mach[i], pw, pwlen,
-		    !quiet && isatty(2))) != 0)
+		    quiet)) != 0)
 			goto done;
 		if (!quiet)
 			printf("machine %s: index rebuilt from its packs\n",
@@ -317,7 +317,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	struct sync_target t;
 	struct sync_objs objs = {0};
 	struct sync_obj **jobs = NULL;
-	struct sync_progress pr;
+	struct bm_progress pr;
 	struct sync_bw bw;
 	struct recover r;
 	sync_conn *c = NULL;
@@ -379,12 +379,12 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		jobs[nj++] = &objs.v[i];
 		bytes += objs.v[i].size;
 	}
-	sync_progress_start(&pr, !quiet && isatty(2), tname, nj, bytes);
+	bm_progress_start(&pr, tname, quiet, nj, bytes, NULL, NULL);
 	sync_bw_init(&bw, t.bandwidth);
 	r.io.pr = &pr;
 	r.io.bw = &bw;
 	rc = sync_pool_run(&t, c, jobs, nj, get_job, &r);
-	sync_progress_end(&pr);
+	bm_progress_end(&pr, 0);
 	sync_bw_destroy(&bw);
 	sync_conn_close(c);
 	c = NULL;

@@ -25,24 +25,14 @@
  * pending (and counted in `beemoctl status`) until one is configured;
  * pending events older than PENDING_MAX_NS are dropped, with a log line.
  *
- * State: STORE/reports/state.sealed, sealed like the spool (bm_sealed.h: it
- * names files) and replaced atomically after the spool is
- * taken in and after every mail sent, under STORE/reports/lock (held by
- * the maintenance run).  A crash after a mail went out and before the
- * state was saved sends that mail once more; a crash after the state was
- * saved and before the spool files were removed is harmless (events are
- * de-duplicated by key, raise and clear are idempotent).  Plaintext:
- *
- *   {"format": "beemo-report-state", "version": 1,
- *    "last_run_ns": <ns>, "last_result": "...", "signatures_seen_ns": <ns>,
- *    "conditions": [{"key", "kind", "machine", "subject", "text",
- *       "resolved_subject", "resolved_text", "since_ns", "raised_ns",
- *       "mailed_ns", "cleared_ns"}, ...],
- *    "pending": [{"key", "kind", "machine", "subject", "text",
- *       "time_ns"}, ...],
- *    "sent": [{"key", "time_ns"}, ...],
- *    "targets": [{"name", "first_seen_ns", "last_ok_ns",
- *       "last_attempt_ns", "result"}, ...]}
+ * State: STORE/reports/state.sealed (bm_rstate_*, bm_status.h), sealed
+ * like the spool (bm_sealed.h: it names files) and replaced atomically after
+ * the spool is taken in and after every mail sent, under
+ * STORE/reports/lock (held by the maintenance run).  A crash after a
+ * mail went out and before the state was saved sends that mail once
+ * more; a crash after the state was saved and before the spool files
+ * were removed is harmless (events are de-duplicated by key, raise and
+ * clear are idempotent).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -53,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_report.h"
 #include "bm_bytes.h"
 #include "bm_conf.h"
 #include "bm_err.h"
@@ -63,7 +54,6 @@
 #include "bm_time.h"
 #include "sync_report.h"
 
-#define REPORT_STATE_FORMAT "beemo-report-state"
 #define REPEAT_NS (7ULL * 86400 * 1000000000ULL)
 #define PENDING_MAX_NS (30ULL * 86400 * 1000000000ULL)
 #define UNREACHABLE_DEFAULT (2 * 3 * 3600) /* two missed cycles, s */
@@ -77,45 +67,12 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void
-cond_free(struct rcond *c)
-{
-	free(c->key);
-	free(c->kind);
-	free(c->machine);
-	free(c->subject);
-	free(c->text);
-	free(c->rsubject);
-	free(c->rtext);
-}
-
-void
-rs_event_free(struct revent *e)
-{
-	free(e->key);
-	free(e->kind);
-	free(e->machine);
-	free(e->subject);
-	free(e->text);
-}
-
 void
 sync_rstate_free(struct sync_rstate *rs)
 {
-	size_t i;
-
 	if (rs == NULL)
 		return;
-	for (i = 0; i < rs->nc; i++)
-		cond_free(&rs->c[i]);
-	for (i = 0; i < rs->ne; i++)
-		rs_event_free(&rs->e[i]);
-	for (i = 0; i < rs->ns; i++)
-		free(rs->s[i].key);
-	free(rs->c);
-	free(rs->e);
-	free(rs->s);
-	free(rs->t);
+	bm_rstate_clear(&rs->st);
 	OPENSSL_secure_clear_free(rs->key, KEYMGR_SECRET_LEN);
 	free(rs);
 }
@@ -126,176 +83,34 @@ sync_rstate_alerts(const struct sync_rstate *rs, char *buf, size_t size)
 	size_t i, l = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < rs->nc && l + 1 < size; i++)
-		if (rs->c[i].cleared == 0)
+	for (i = 0; i < rs->st.nc && l + 1 < size; i++)
+		if (rs->st.c[i].cleared == 0)
 			l += (size_t)snprintf(buf + l, size - l, "%s%s",
-			    l ? "," : "", rs->c[i].kind);
+			    l ? "," : "", rs->st.c[i].kind);
 }
 
 uint64_t *
 sync_rstate_sigseen(struct sync_rstate *rs)
 {
-	return &rs->sig_seen;
+	return &rs->st.sig_seen;
 }
 
 void
 sync_rstate_run(struct sync_rstate *rs, uint64_t now, const char *result)
 {
-	rs->last_run = now;
-	snprintf(rs->last_result, sizeof(rs->last_result), "%s", result);
+	rs->st.last_run = now;
+	snprintf(rs->st.last_result, sizeof(rs->st.last_result), "%s", result);
 }
 
-/* Grow array *@v of *@n elements of @size by one zeroed element. */
-void *
-rs_grow(void *vp, size_t *n, size_t size)
-{
-	void **v = vp;
-	char *nv = realloc(*v, (*n + 1) * size);
-
-	if (nv == NULL)
-		return NULL;
-	*v = nv;
-	memset(nv + *n * size, 0, size);
-	return nv + (*n)++ * size;
-}
-
-static int
-add_event(struct sync_rstate *rs, const char *key, const char *kind,
-    const char *machine, const char *subject, const char *text,
-    uint64_t time)
-{
-	struct revent *e = rs_grow(&rs->e, &rs->ne, sizeof(*e));
-
-	if (e == NULL)
-		return -ENOMEM;
-	e->key = strdup(key);
-	e->kind = strdup(kind);
-	e->machine = dup_or_null(machine);
-	e->subject = strdup(subject);
-	e->text = strdup(text ? text : "");
-	e->time = time;
-	if (!e->key || !e->kind || (machine && !e->machine) || !e->subject ||
-	    !e->text)
-		return -ENOMEM;
-	return 0;
-}
-
-static struct rcond *
+static struct bm_rstate_cond *
 find_cond(struct sync_rstate *rs, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < rs->nc; i++)
-		if (strcmp(rs->c[i].key, key) == 0)
-			return &rs->c[i];
+	for (i = 0; i < rs->st.nc; i++)
+		if (strcmp(rs->st.c[i].key, key) == 0)
+			return &rs->st.c[i];
 	return NULL;
-}
-
-static struct rtarget *
-find_target(struct sync_rstate *rs, const char *name, uint64_t now)
-{
-	struct rtarget *t;
-	size_t i;
-
-	for (i = 0; i < rs->nt; i++)
-		if (strcmp(rs->t[i].name, name) == 0)
-			return &rs->t[i];
-	if (strlen(name) >= sizeof(t->name) ||
-	    (t = rs_grow(&rs->t, &rs->nt, sizeof(*t))) == NULL)
-		return NULL;
-	strcpy(t->name, name);
-	t->first_seen = now;
-	return t;
-}
-
-static int
-load_from(struct sync_rstate *rs, const struct sjson *root)
-{
-	const struct sjson *a;
-	const char *f = sjson_str(root, "format");
-	size_t i;
-	uint64_t ver = 0;
-
-	if (f == NULL || strcmp(f, REPORT_STATE_FORMAT) != 0 ||
-	    sjson_u64(root, "version", &ver) != 0)
-		return BEEMO_EFORMAT;
-	if (ver != 1)
-		return BEEMO_EVERSION;
-	rs->last_run = sjson_num(root, "last_run_ns");
-	rs->sig_seen = sjson_num(root, "signatures_seen_ns");
-	snprintf(rs->last_result, sizeof(rs->last_result), "%s",
-	    sjson_str(root, "last_result") ? sjson_str(root, "last_result") :
-	    "");
-	a = sjson_get(root, "conditions", SJSON_ARR);
-	for (i = 0; a != NULL && i < a->nkids; i++) {
-		const struct sjson *o = &a->kids[i];
-		struct rcond *c;
-
-		if (sjson_str(o, "key") == NULL || sjson_str(o, "kind") == NULL)
-			return BEEMO_EFORMAT;
-		if ((c = rs_grow(&rs->c, &rs->nc, sizeof(*c))) == NULL)
-			return -ENOMEM;
-		c->key = strdup(sjson_str(o, "key"));
-		c->kind = strdup(sjson_str(o, "kind"));
-		c->machine = dup_or_null(sjson_str(o, "machine"));
-		c->subject = dup_or_null(sjson_str(o, "subject"));
-		c->text = dup_or_null(sjson_str(o, "text"));
-		c->rsubject = dup_or_null(sjson_str(o, "resolved_subject"));
-		c->rtext = dup_or_null(sjson_str(o, "resolved_text"));
-		c->since = sjson_num(o, "since_ns");
-		c->raised = sjson_num(o, "raised_ns");
-		c->mailed = sjson_num(o, "mailed_ns");
-		c->cleared = sjson_num(o, "cleared_ns");
-		if (c->key == NULL || c->kind == NULL)
-			return -ENOMEM;
-	}
-	a = sjson_get(root, "pending", SJSON_ARR);
-	for (i = 0; a != NULL && i < a->nkids; i++) {
-		const struct sjson *o = &a->kids[i];
-		int rc;
-
-		if (!sjson_str(o, "key") || !sjson_str(o, "kind") ||
-		    !sjson_str(o, "subject"))
-			return BEEMO_EFORMAT;
-		if ((rc = add_event(rs, sjson_str(o, "key"), sjson_str(o,
-		    "kind"), sjson_str(o, "machine"), sjson_str(o, "subject"),
-		    sjson_str(o, "text"), sjson_num(o, "time_ns"))) != 0)
-			return rc;
-	}
-	a = sjson_get(root, "sent", SJSON_ARR);
-	for (i = 0; a != NULL && i < a->nkids; i++) {
-		struct rsent *s;
-
-		if (sjson_str(&a->kids[i], "key") == NULL)
-			return BEEMO_EFORMAT;
-		if ((s = rs_grow(&rs->s, &rs->ns, sizeof(*s))) == NULL ||
-		    (s->key = strdup(sjson_str(&a->kids[i], "key"))) == NULL)
-			return -ENOMEM;
-		s->time = sjson_num(&a->kids[i], "time_ns");
-	}
-	a = sjson_get(root, "targets", SJSON_ARR);
-	for (i = 0; a != NULL && i < a->nkids; i++) {
-		const struct sjson *o = &a->kids[i];
-		const char *name = sjson_str(o, "name");
-		struct rtarget *t;
-
-		if (name == NULL || !bm_valid_name(name))
-			return BEEMO_EFORMAT;
-		if ((t = find_target(rs, name, 0)) == NULL)
-			return -ENOMEM;
-		t->first_seen = sjson_num(o, "first_seen_ns");
-		t->last_ok = sjson_num(o, "last_ok_ns");
-		t->last_attempt = sjson_num(o, "last_attempt_ns");
-		snprintf(t->result, sizeof(t->result), "%s",
-		    sjson_str(o, "result") ? sjson_str(o, "result") : "");
-	}
-	return 0;
-}
-
-static int
-state_path(const struct sync_ctx *ctx, char *buf, size_t size)
-{
-	return bm_path(buf, size, "%s/reports/state.sealed", ctx->store);
 }
 
 /* An empty state holding the "reports" key of @km. */
@@ -326,29 +141,14 @@ sync_rstate_load(const struct sync_ctx *ctx, keymgr *km,
 {
 	char path[PATH_MAX], bad[PATH_MAX + 8];
 	struct sync_rstate *rs;
-	struct sjson *root = NULL;
-	uint8_t *text = NULL;
-	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = state_path(ctx, path, sizeof(path))) != 0 ||
+	if ((rc = bm_rstate_path(ctx->store, path, sizeof(path))) != 0 ||
 	    (rc = rstate_new(km, &rs)) != 0)
 		return rc;
-	rc = bm_sealed_read(path, rs->key, "report-state", 64 << 20, &text,
-	    &len);
-	if (rc == -ENOENT) {
-		*out = rs;
-		return 0;
-	}
-	if (rc == 0 && (rc = sjson_parse((const char *)text, len,
-	    &root)) == 0)
-		rc = load_from(rs, root);
-	sjson_free(root);
-	if (text != NULL)
-		OPENSSL_cleanse(text, len);
-	free(text);
-	if (rc == 0) {
+	rc = bm_rstate_read(ctx->store, rs->key, &rs->st);
+	if (rc == 0 || rc == -ENOENT) {
 		*out = rs;
 		return 0;
 	}
@@ -370,89 +170,11 @@ sync_rstate_load(const struct sync_ctx *ctx, keymgr *km,
 int
 sync_rstate_save(const struct sync_ctx *ctx, struct sync_rstate *rs)
 {
-	char path[PATH_MAX], *buf = NULL;
-	size_t len = 0, i;
-	bm_json j;
-	FILE *f;
-	int rc;
+	int rc = bm_rstate_write(ctx->store, rs->key, &rs->st);
 
-	if ((rc = state_path(ctx, path, sizeof(path))) != 0)
-		return rc;
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		return -ENOMEM;
-	bm_json_init(&j, f);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", REPORT_STATE_FORMAT);
-	bm_json_u64(&j, "version", 1);
-	bm_json_time(&j, "last_run", rs->last_run);
-	bm_json_u64(&j, "last_run_ns", rs->last_run);
-	bm_json_str(&j, "last_result", rs->last_result);
-	bm_json_u64(&j, "signatures_seen_ns", rs->sig_seen);
-	bm_json_begin_arr(&j, "conditions");
-	for (i = 0; i < rs->nc; i++) {
-		const struct rcond *c = &rs->c[i];
-
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "key", c->key);
-		bm_json_str(&j, "kind", c->kind);
-		bm_json_str(&j, "machine", c->machine);
-		bm_json_str(&j, "subject", c->subject);
-		bm_json_str(&j, "text", c->text);
-		bm_json_str(&j, "resolved_subject", c->rsubject);
-		bm_json_str(&j, "resolved_text", c->rtext);
-		bm_json_u64(&j, "since_ns", c->since);
-		bm_json_u64(&j, "raised_ns", c->raised);
-		bm_json_u64(&j, "mailed_ns", c->mailed);
-		bm_json_u64(&j, "cleared_ns", c->cleared);
-		bm_json_end_obj(&j);
-	}
-	bm_json_end_arr(&j);
-	bm_json_begin_arr(&j, "pending");
-	for (i = 0; i < rs->ne; i++) {
-		const struct revent *e = &rs->e[i];
-
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "key", e->key);
-		bm_json_str(&j, "kind", e->kind);
-		bm_json_str(&j, "machine", e->machine);
-		bm_json_str(&j, "subject", e->subject);
-		bm_json_str(&j, "text", e->text);
-		bm_json_u64(&j, "time_ns", e->time);
-		bm_json_end_obj(&j);
-	}
-	bm_json_end_arr(&j);
-	bm_json_begin_arr(&j, "sent");
-	for (i = 0; i < rs->ns; i++) {
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "key", rs->s[i].key);
-		bm_json_u64(&j, "time_ns", rs->s[i].time);
-		bm_json_end_obj(&j);
-	}
-	bm_json_end_arr(&j);
-	bm_json_begin_arr(&j, "targets");
-	for (i = 0; i < rs->nt; i++) {
-		const struct rtarget *t = &rs->t[i];
-
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "name", t->name);
-		bm_json_u64(&j, "first_seen_ns", t->first_seen);
-		bm_json_u64(&j, "last_ok_ns", t->last_ok);
-		bm_json_u64(&j, "last_attempt_ns", t->last_attempt);
-		bm_json_str(&j, "result", t->result);
-		bm_json_end_obj(&j);
-	}
-	bm_json_end_arr(&j);
-	bm_json_end_obj(&j);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	rc = bm_sealed_write(path, rs->key, "report-state", buf, len, 0);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
 	if (rc != 0)
-		sync_log(LOG_ERR, "cannot write %s: %s", path,
-		    beemo_strerror(rc));
+		sync_log(LOG_ERR, "cannot write the report state of %s: %s",
+		    ctx->store, beemo_strerror(rc));
 	return rc;
 }
 
@@ -463,14 +185,14 @@ cond_raise(struct sync_rstate *rs, const char *key, const char *kind,
     const char *machine, uint64_t since, uint64_t now, const char *subject,
     const char *text)
 {
-	struct rcond *c = find_cond(rs, key);
+	struct bm_rstate_cond *c = find_cond(rs, key);
 
 	if (c != NULL) {
 		/* Known: no new mail.  One that was clearing is back. */
 		c->cleared = 0;
 		return 0;
 	}
-	if ((c = rs_grow(&rs->c, &rs->nc, sizeof(*c))) == NULL)
+	if ((c = bm_rstate_grow(&rs->st.c, &rs->st.nc, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	c->key = strdup(key);
 	c->kind = strdup(kind);
@@ -489,7 +211,7 @@ static int
 cond_clear(struct sync_rstate *rs, const char *key, uint64_t now,
     const char *subject, const char *text)
 {
-	struct rcond *c = find_cond(rs, key);
+	struct bm_rstate_cond *c = find_cond(rs, key);
 
 	if (c == NULL || c->cleared != 0)
 		return 0;
@@ -502,13 +224,14 @@ cond_clear(struct sync_rstate *rs, const char *key, uint64_t now,
 }
 
 void
-rs_cond_remove(struct sync_rstate *rs, struct rcond *c)
+rs_cond_remove(struct sync_rstate *rs, struct bm_rstate_cond *c)
 {
-	size_t i = (size_t)(c - rs->c);
+	size_t i = (size_t)(c - rs->st.c);
 
-	cond_free(c);
-	memmove(&rs->c[i], &rs->c[i + 1], (rs->nc - i - 1) * sizeof(*c));
-	rs->nc--;
+	bm_rstate_cond_free(c);
+	memmove(&rs->st.c[i], &rs->st.c[i + 1],
+	    (rs->st.nc - i - 1) * sizeof(*c));
+	rs->st.nc--;
 }
 
 static const char *
@@ -534,16 +257,17 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
     const struct sync_contact *c, size_t nc, uint64_t now)
 {
 	const char *const *names;
-	struct sync_state st;
+	struct bm_sync_state st;
 	uint64_t delay = bm_conf_get_u64(ctx->conf, "mail", NULL,
 	    "unreachable_after", UNREACHABLE_DEFAULT) * 1000000000ULL;
 	size_t n, i, k;
 	int rc = 0, have_st;
 
-	have_st = sync_state_load(ctx->statepath, &st) == 0;
+	have_st = bm_sync_state_load(ctx->statepath, &st) == 0;
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
-		struct rtarget *t = find_target(rs, names[i], now);
+		struct bm_rstate_target *t = bm_rstate_target(&rs->st,
+		    names[i], now);
 		char key[96], subject[512], text[2048], d[32], w1[32], w2[32];
 		uint64_t ref;
 
@@ -559,7 +283,7 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
 				t->last_ok = c[k].time;
 		}
 		for (k = 0; have_st && k < st.n; k++) {
-			const struct sync_tstate *ts = &st.t[k];
+			const struct bm_sync_tstate *ts = &st.t[k];
 
 			if (strcmp(ts->name, t->name) != 0)
 				continue;
@@ -597,24 +321,24 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
 		}
 	}
 	/* Targets no longer configured: forget them and their alerts. */
-	for (i = rs->nt; i-- > 0;) {
+	for (i = rs->st.nt; i-- > 0;) {
 		char key[96];
-		struct rcond *cd;
+		struct bm_rstate_cond *cd;
 
 		for (k = 0; k < n; k++)
-			if (strcmp(names[k], rs->t[i].name) == 0)
+			if (strcmp(names[k], rs->st.t[i].name) == 0)
 				break;
 		if (k < n)
 			continue;
-		snprintf(key, sizeof(key), "unreachable:%s", rs->t[i].name);
+		snprintf(key, sizeof(key), "unreachable:%s", rs->st.t[i].name);
 		if ((cd = find_cond(rs, key)) != NULL)
 			rs_cond_remove(rs, cd);
-		memmove(&rs->t[i], &rs->t[i + 1], (rs->nt - i - 1) *
-		    sizeof(rs->t[0]));
-		rs->nt--;
+		memmove(&rs->st.t[i], &rs->st.t[i + 1], (rs->st.nt - i - 1) *
+		    sizeof(rs->st.t[0]));
+		rs->st.nt--;
 	}
 	if (have_st)
-		sync_state_free(&st);
+		bm_sync_state_free(&st);
 	return rc;
 }
 
@@ -631,50 +355,44 @@ recently_sent(const struct sync_rstate *rs, const char *key, uint64_t now)
 {
 	size_t i;
 
-	for (i = 0; i < rs->ns; i++)
-		if (strcmp(rs->s[i].key, key) == 0 &&
-		    now - rs->s[i].time < REPEAT_NS)
+	for (i = 0; i < rs->st.ns; i++)
+		if (strcmp(rs->st.s[i].key, key) == 0 &&
+		    now - rs->st.s[i].time < REPEAT_NS)
 			return 1;
-	for (i = 0; i < rs->ne; i++)
-		if (strcmp(rs->e[i].key, key) == 0)
+	for (i = 0; i < rs->st.ne; i++)
+		if (strcmp(rs->st.e[i].key, key) == 0)
 			return 1;
 	return 0;
 }
 
-/* Apply one spool file; BEEMO_EFORMAT when it is not one. */
+/* Apply one spool file; BEEMO_EFORMAT or BEEMO_EVERSION when it is not
+ * one. */
 static int
 apply(struct sync_rstate *rs, const char *text, size_t len, uint64_t now)
 {
-	struct sjson *o = NULL;
-	const char *f, *kind, *key, *state, *subject, *machine, *body;
-	uint64_t t, ver = 0;
+	struct bm_spooled sp;
+	const struct bm_report *r = &sp.r;
+	const char *body;
 	int rc;
 
-	if ((rc = sjson_parse(text, len, &o)) != 0)
+	if ((rc = bm_report_parse(text, len, &sp)) != 0)
 		return rc;
-	f = sjson_str(o, "format");
-	kind = sjson_str(o, "kind");
-	key = sjson_str(o, "key");
-	state = sjson_str(o, "state");
-	subject = sjson_str(o, "subject");
-	machine = sjson_str(o, "machine");
-	body = sjson_str(o, "text");
-	t = sjson_num(o, "time_ns");
-	rc = BEEMO_EFORMAT;
-	if (f == NULL || strcmp(f, "beemo-report") || sjson_u64(o, "version",
-	    &ver) || ver != 1 || !kind || !key || !state || !subject ||
-	    (machine && !bm_valid_name(machine)))
-		goto out;
-	if (!strcmp(state, "event"))
-		rc = recently_sent(rs, key, now) ? 0 : add_event(rs, key, kind,
-		    machine, subject, body, t);
-	else if (!strcmp(state, "raise"))
-		rc = cond_raise(rs, key, kind, machine, t, now, subject,
-		    body ? body : "");
-	else if (!strcmp(state, "clear"))
-		rc = cond_clear(rs, key, now, subject, body ? body : "");
-out:
-	sjson_free(o);
+	body = r->text ? r->text : "";
+	switch (r->state) {
+	case BM_REPORT_EVENT:
+		rc = recently_sent(rs, r->key, now) ? 0 :
+		    bm_rstate_add_event(&rs->st, r->key, r->kind, r->machine,
+		    r->subject, r->text, sp.time);
+		break;
+	case BM_REPORT_RAISE:
+		rc = cond_raise(rs, r->key, r->kind, r->machine, sp.time, now,
+		    r->subject, body);
+		break;
+	case BM_REPORT_CLEAR:
+		rc = cond_clear(rs, r->key, now, r->subject, body);
+		break;
+	}
+	bm_spooled_free(&sp);
 	return rc;
 }
 
@@ -777,23 +495,24 @@ prune(struct sync_rstate *rs, uint64_t now)
 {
 	size_t i;
 
-	for (i = rs->ns; i-- > 0;) {
-		if (now - rs->s[i].time < REPEAT_NS)
+	for (i = rs->st.ns; i-- > 0;) {
+		if (now - rs->st.s[i].time < REPEAT_NS)
 			continue;
-		free(rs->s[i].key);
-		memmove(&rs->s[i], &rs->s[i + 1], (rs->ns - i - 1) *
-		    sizeof(rs->s[0]));
-		rs->ns--;
+		free(rs->st.s[i].key);
+		memmove(&rs->st.s[i], &rs->st.s[i + 1], (rs->st.ns - i - 1) *
+		    sizeof(rs->st.s[0]));
+		rs->st.ns--;
 	}
-	for (i = rs->ne; i-- > 0;) {
-		if (rs->e[i].time == 0 || now - rs->e[i].time < PENDING_MAX_NS)
+	for (i = rs->st.ne; i-- > 0;) {
+		if (rs->st.e[i].time == 0 ||
+		    now - rs->st.e[i].time < PENDING_MAX_NS)
 			continue;
 		sync_log(LOG_WARNING, "report dropped after 30 days unsent: "
-		    "%s", rs->e[i].subject);
-		rs_event_free(&rs->e[i]);
-		memmove(&rs->e[i], &rs->e[i + 1], (rs->ne - i - 1) *
-		    sizeof(rs->e[0]));
-		rs->ne--;
+		    "%s", rs->st.e[i].subject);
+		bm_rstate_event_free(&rs->st.e[i]);
+		memmove(&rs->st.e[i], &rs->st.e[i + 1], (rs->st.ne - i - 1) *
+		    sizeof(rs->st.e[0]));
+		rs->st.ne--;
 	}
 }
 
@@ -823,10 +542,11 @@ sync_reports_run(const struct sync_ctx *ctx, keymgr *km,
 			sync_log(LOG_WARNING, "cannot remove %s: %s", taken[i],
 			    strerror(errno));
 	rs_send(ctx, km, rs, out);
-	out->pending = (unsigned)rs->ne;
-	for (i = 0; i < rs->nc; i++) {
-		out->pending += rs->c[i].mailed == 0 || rs->c[i].cleared != 0;
-		out->alerts += rs->c[i].cleared == 0;
+	out->pending = (unsigned)rs->st.ne;
+	for (i = 0; i < rs->st.nc; i++) {
+		out->pending += rs->st.c[i].mailed == 0 ||
+		    rs->st.c[i].cleared != 0;
+		out->alerts += rs->st.c[i].cleared == 0;
 	}
 	rc = out->failed ? BEEMO_EREMOTE : 0;
 out:

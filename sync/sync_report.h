@@ -8,51 +8,14 @@
 
 #include "sync.h"
 
-struct rcond {
-	char *key, *kind, *machine; /* machine NULL: the appliance */
-	char *subject, *text;       /* of the problem */
-	char *rsubject, *rtext;     /* of its resolution */
-	uint64_t since, raised, mailed, cleared;
-};
-
-struct revent {
-	char *key, *kind, *machine, *subject, *text;
-	uint64_t time;
-};
-
-struct rsent {
-	char *key;
-	uint64_t time;
-};
-
-struct rtarget {
-	char name[65];
-	uint64_t first_seen, last_ok, last_attempt;
-	char result[256];
-};
-
+/* The report state (bm_status.h) and the key that seals it. */
 struct sync_rstate {
 	uint8_t *key;             /* "reports" subkey; secure heap */
-	uint64_t last_run, sig_seen;
-	char last_result[256];
-	struct rcond *c;
-	size_t nc;
-	struct revent *e;
-	size_t ne;
-	struct rsent *s;
-	size_t ns;
-	struct rtarget *t;
-	size_t nt;
+	struct bm_rstate st;
 };
 
-/* rs_grow -- append a zeroed element of @size to the array *@v of *@n;
- * returns it, or NULL when out of memory. */
-void *rs_grow(void *v, size_t *n, size_t size);
-
-/* rs_event_free / rs_cond_remove -- free a pending event; remove (and
- * free) a condition from @rs. */
-void rs_event_free(struct revent *e);
-void rs_cond_remove(struct sync_rstate *rs, struct rcond *c);
+/* rs_cond_remove -- remove (and free) a condition from @rs. */
+void rs_cond_remove(struct sync_rstate *rs, struct bm_rstate_cond *c);
 
 /*
  * rs_send -- mail what is due in @rs: conditions first (problem, then

@@ -142,8 +142,8 @@ send_conditions(struct sender *s)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < rs->nc && !s->failed;) {
-		struct rcond *c = &rs->c[i];
+	for (i = 0; i < rs->st.nc && !s->failed;) {
+		struct bm_rstate_cond *c = &rs->st.c[i];
 		const char *key = c->key;
 
 		if (c->mailed == 0) {
@@ -186,14 +186,14 @@ send_events(struct sender *s, const char *machine)
 	size_t n = 0, i, k, len = 0, nv = 0, ne = 0;
 	FILE *f;
 
-	if ((keys = calloc(rs->ne + 1, sizeof(*keys))) == NULL)
+	if ((keys = calloc(rs->st.ne + 1, sizeof(*keys))) == NULL)
 		return;
 	if ((f = open_memstream(&body, &len)) == NULL) {
 		free(keys);
 		return;
 	}
-	for (i = 0; i < rs->ne; i++) {
-		const struct revent *e = &rs->e[i];
+	for (i = 0; i < rs->st.ne; i++) {
+		const struct bm_rstate_event *e = &rs->st.e[i];
 
 		if ((machine == NULL) != (e->machine == NULL) ||
 		    (machine && strcmp(machine, e->machine)))
@@ -221,9 +221,9 @@ send_events(struct sender *s, const char *machine)
 		return;
 	}
 	if (n == 1) {
-		for (i = 0; strcmp(rs->e[i].key, keys[0]); i++)
+		for (i = 0; strcmp(rs->st.e[i].key, keys[0]); i++)
 			;
-		snprintf(subject, sizeof(subject), "%s", rs->e[i].subject);
+		snprintf(subject, sizeof(subject), "%s", rs->st.e[i].subject);
 	} else {
 		snprintf(subject, sizeof(subject), "%s: %zu reports (%zu "
 		    "vir%s, %zu error%s)", machine ? machine : "appliance", n,
@@ -234,21 +234,21 @@ send_events(struct sender *s, const char *machine)
 
 		/* Remember what went out; drop it from the pending. */
 		for (k = 0; k < n; k++) {
-			for (i = 0; i < rs->ne; i++) {
-				struct rsent *sent;
+			for (i = 0; i < rs->st.ne; i++) {
+				struct bm_rstate_sent *sent;
 
-				if (rs->e[i].key != keys[k])
+				if (rs->st.e[i].key != keys[k])
 					continue;
-				if ((sent = rs_grow(&rs->s, &rs->ns,
-				    sizeof(*sent))) != NULL) {
-					sent->key = rs->e[i].key;
+				if ((sent = bm_rstate_grow(&rs->st.s,
+				    &rs->st.ns, sizeof(*sent))) != NULL) {
+					sent->key = rs->st.e[i].key;
 					sent->time = now;
-					rs->e[i].key = NULL;
+					rs->st.e[i].key = NULL;
 				}
-				rs_event_free(&rs->e[i]);
-				memmove(&rs->e[i], &rs->e[i + 1],
-				    (rs->ne - i - 1) * sizeof(rs->e[0]));
-				rs->ne--;
+				bm_rstate_event_free(&rs->st.e[i]);
+				memmove(&rs->st.e[i], &rs->st.e[i + 1],
+				    (rs->st.ne - i - 1) * sizeof(rs->st.e[0]));
+				rs->st.ne--;
 				break;
 			}
 		}
@@ -268,10 +268,10 @@ send_all_events(struct sender *s)
 
 	/* One mail per machine and one for the appliance, in the order of
 	 * their first pending event. */
-	names = calloc(rs->ne + 1, sizeof(*names));
-	app = calloc(rs->ne + 1, sizeof(*app));
-	for (i = 0; names != NULL && app != NULL && i < rs->ne; i++) {
-		const char *m = rs->e[i].machine;
+	names = calloc(rs->st.ne + 1, sizeof(*names));
+	app = calloc(rs->st.ne + 1, sizeof(*app));
+	for (i = 0; names != NULL && app != NULL && i < rs->st.ne; i++) {
+		const char *m = rs->st.e[i].machine;
 
 		for (k = 0; k < n; k++)
 			if (app[k] ? m == NULL : m != NULL &&

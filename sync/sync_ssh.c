@@ -986,7 +986,7 @@ static void
 account(const struct sync_io *io, uint64_t n)
 {
 	if (io != NULL && io->pr != NULL)
-		sync_progress_bytes(io->pr, n);
+		bm_progress_add(io->pr, n, 0);
 }
 
 /*

@@ -25,7 +25,7 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sync_state st;
+	struct bm_sync_state st;
 	const char *const *names;
 	uint64_t now = bm_now_ns();
 	size_t n, i;
@@ -48,22 +48,22 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 		fputs(status_usage, stderr);
 		return SYNC_EXIT_USAGE;
 	}
-	if (sync_state_load(ctx->statepath, &st) != 0)
+	if (bm_sync_state_load(ctx->statepath, &st) != 0)
 		return SYNC_EXIT_FAIL;
 	/* Configured targets never pushed to appear too. */
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	for (i = 0; i < n; i++)
-		if (sync_state_target(&st, names[i]) == NULL) {
-			sync_state_free(&st);
+		if (bm_sync_state_target(&st, names[i]) == NULL) {
+			bm_sync_state_free(&st);
 			return SYNC_EXIT_FAIL;
 		}
 	if (json) {
-		(void)sync_state_print(stdout, &st);
-		sync_state_free(&st);
+		(void)bm_sync_state_print(stdout, &st);
+		bm_sync_state_free(&st);
 		return SYNC_EXIT_OK;
 	}
 	for (i = 0; i < st.n; i++) {
-		const struct sync_tstate *t = &st.t[i];
+		const struct bm_sync_tstate *t = &st.t[i];
 		char when[32], ago[32], sent[32];
 
 		printf("%s:\n", t->name);
@@ -84,6 +84,6 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 		else
 			printf("  last attempt: never\n");
 	}
-	sync_state_free(&st);
+	bm_sync_state_free(&st);
 	return SYNC_EXIT_OK;
 }

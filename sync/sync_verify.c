@@ -46,7 +46,7 @@ read_job(sync_conn *c, struct sync_obj *o, void *arg)
 	rc = sync_remote_get(c, o->path, o->size, -1, NULL, &v->io, sha);
 	if (rc != 0)
 		return rc;
-	sync_progress_obj(v->io.pr);
+	bm_progress_add(v->io.pr, 0, 1);
 	if (memcmp(sha, o->sha, sizeof(sha)) != 0) {
 		sync_log(LOG_ERR, "target %s: %s is DAMAGED: its SHA-256 "
 		    "differs from the manifest", v->target, o->path);
@@ -96,7 +96,7 @@ verify_target(struct verify *v, const char *name, uint64_t *nbad)
 	struct sync_objs objs = {0};
 	struct sync_rlist rl = {0};
 	struct sync_obj **jobs = NULL;
-	struct sync_progress pr;
+	struct bm_progress pr;
 	sync_conn *c = NULL;
 	char mname[128] = "", last[1024] = "", dir[1024];
 	uint64_t total = 0, missing = 0, size;
@@ -171,14 +171,14 @@ verify_target(struct verify *v, const char *name, uint64_t *nbad)
 
 		for (i = 0; i < nj; i++)
 			bytes += jobs[i]->size;
-		sync_progress_start(&pr, !v->quiet && isatty(2), name, nj,
-		    bytes);
+		bm_progress_start(&pr, name, v->quiet, nj, bytes, NULL,
+		    NULL);
 		sync_bw_init(&bw, t.bandwidth);
 		v->io.pr = &pr;
 		v->io.bw = &bw;
 		v->target = name;
 		(void)sync_pool_run(&t, c, jobs, nj, read_job, v);
-		sync_progress_end(&pr);
+		bm_progress_end(&pr, 0);
 		sync_bw_destroy(&bw);
 		v->io.pr = NULL;
 		v->io.bw = NULL;

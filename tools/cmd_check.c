@@ -53,7 +53,7 @@ on_problem(void *ctx, const char *object, const char *problem,
 {
 	struct report *r = ctx;
 
-	ctl_progress_end(r->prog);
+	ctl_progress_clear(r->prog);
 	printf("%s: %s: %s%s%s\n", r->machine, object, problem,
 	    file ? "; affects " : "", file ? file : "");
 	r->n++;

@@ -26,7 +26,7 @@
 #include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_report.h"
-#include "bm_run.h"
+#include "bm_status.h"
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_status.h"
@@ -143,8 +143,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 	struct quota_state q;
 	struct bm_mstatus ms;
 	struct store_stats st;
-	char msg[512] = "", key[96], *text;
-	size_t len;
+	char msg[512] = "";
 	int rc;
 
 	if (ctl_session_open(ctl, name, o, 1, &s) != 0)
@@ -160,7 +159,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		(void)ctl_report_spool(ctl, &q.report);
 	memset(&ms, 0, sizeof(ms));
 	if (store_stats(s.st, &st) == 0) {
-		ms.machine = name;
+		bm_status_copy(ms.machine, sizeof(ms.machine), name);
 		ms.updated = bm_now_ns();
 		ms.files = st.files;
 		ms.dirs = st.dirs;
@@ -170,11 +169,7 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		ms.snapshots = st.snapshots;
 		ms.last_snapshot = st.last_snapshot;
 		(void)store_quota_get(s.st, &ms.quota_soft, &ms.quota_hard);
-		if (bm_mstatus_json(&ms, &text, &len) == 0) {
-			snprintf(key, sizeof(key), "machine-%s", name);
-			(void)bm_run_write(ctl->store, key, text, len);
-			free(text);
-		}
+		(void)bm_mstatus_write(ctl->store, &ms);
 	}
 	return ctl_session_close(ctl, &s);
 }

@@ -84,7 +84,7 @@ note_done(struct restore *r, const char *path)
 static void
 fail(struct restore *r, const char *path, const char *what, int err)
 {
-	ctl_progress_end(&r->prog);
+	ctl_progress_clear(&r->prog);
 	ctl_err(r->ctl, "%s: %s: %s", path, what, beemo_strerror(err));
 	r->errors++;
 }
@@ -127,7 +127,7 @@ clear_path(struct restore *r, const char *path, int dir)
 	if (dir && S_ISDIR(sb.st_mode))
 		return 0; /* merge into an existing directory */
 	if (!r->overwrite) {
-		ctl_progress_end(&r->prog);
+		ctl_progress_clear(&r->prog);
 		ctl_err(r->ctl, "%s: exists (use --overwrite to replace it)",
 		    path);
 		r->errors++;

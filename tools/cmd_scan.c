@@ -114,7 +114,7 @@ scan_one(struct scanner *s, const struct store_attr *a, const char *path)
 	s->bytes += a->size;
 	ctl_progress(&s->prog, s->bytes, 0, s->files);
 	if (rc == BEEMO_EVIRUS) {
-		ctl_progress_end(&s->prog);
+		ctl_progress_clear(&s->prog);
 		if (s->snap)
 			printf("snapshot %u: %s: %s\n", s->snap, path, virus);
 		else
@@ -210,6 +210,7 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		    (unsigned long long)sc.files,
 		    scan_signature_count(sc.av), (unsigned long long)sc.found);
 out:
+	ctl_progress_end(&sc.prog);
 	free(v);
 	free(sc.seen);
 	if (ctl_session_close(ctl, &s) != 0)

@@ -86,7 +86,7 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 }
 
 static void
-print_op(const struct ctl_op *o, uint64_t now)
+print_op(const struct bm_run *o, uint64_t now)
 {
 	char b1[32], b2[32], w[32];
 
@@ -287,7 +287,7 @@ print_json(const struct ctl_appliance *a)
 		bm_json_end_obj(&j);
 	}
 	for (i = 0; i < a->nops; i++) {
-		const struct ctl_op *o = &a->ops[i];
+		const struct bm_run *o = &a->ops[i];
 
 		bm_json_begin_obj(&j, NULL);
 		bm_json_str(&j, "op", o->op);

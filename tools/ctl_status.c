@@ -4,8 +4,8 @@
  * Every source is read once, without locks, and may be missing or
  * malformed: a source that cannot be read leaves its part empty rather
  * than failing the whole status (the operator needs the rest most when
- * something is broken).  JSON is read with beemo-sync's strict reader
- * (sync/sync_json.c, linked in).
+ * something is broken).  Every file is read with its typed reader
+ * (bm_status.h; the report spool's bm_report_read, bm.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +25,8 @@
 #include "bm_sealed.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
-#include "sync.h"
+#include "bm_status.h"
+#include "control.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)
@@ -49,39 +50,6 @@ ctl_pid_alive(long pid, const char *comm)
 	return ok;
 }
 
-/* Parse @path (at most 16 MiB) as JSON, sealed under @key as @label
- * when @key is given; NULL when missing or bad. */
-static struct sjson *
-read_json_sealed(const char *path, const uint8_t *key, const char *label)
-{
-	struct sjson *root = NULL;
-	uint8_t *text;
-	size_t len;
-
-	if (key != NULL ? bm_sealed_read(path, key, label, 16 << 20, &text,
-	    &len) != 0 : bm_read_file(path, 16 << 20, &text, &len) != 0)
-		return NULL;
-	if (sjson_parse((const char *)text, len, &root) != 0)
-		root = NULL;
-	OPENSSL_cleanse(text, len);
-	free(text);
-	return root;
-}
-
-static struct sjson *
-read_json(const char *path)
-{
-	return read_json_sealed(path, NULL, NULL);
-}
-
-static int
-boolean(const struct sjson *o, const char *key)
-{
-	const struct sjson *v = sjson_get(o, key, SJSON_BOOL);
-
-	return v != NULL && v->b;
-}
-
 static void
 copy(char *dst, size_t size, const char *src)
 {
@@ -91,62 +59,52 @@ copy(char *dst, size_t size, const char *src)
 /* ---- machines ------------------------------------------------------- */
 
 static void
-machine_from(struct ctl_machine *m, const struct sjson *o)
+machine_from(struct ctl_machine *m, const struct bm_mstatus *s)
 {
-	const struct sjson *s = sjson_get(o, "session", SJSON_OBJ);
-	const char *f = sjson_str(o, "format");
-
-	if (f == NULL || strcmp(f, "beemo-machine-status") != 0)
-		return;
 	m->known = 1;
-	m->mounted = boolean(o, "mounted");
-	m->pid = (long)sjson_num(o, "pid");
-	m->updated = sjson_num(o, "updated_ns");
-	if (s != NULL) {
-		m->session = sjson_num(s, "started_ns");
-		m->session_files = sjson_num(s, "files");
-		m->session_bytes = sjson_num(s, "bytes");
-	}
-	m->files = sjson_num(o, "files");
-	m->bytes = sjson_num(o, "bytes");
-	m->stored = sjson_num(o, "stored");
-	m->packs = sjson_num(o, "packs");
-	m->snapshots = sjson_num(o, "snapshots");
-	m->last_snapshot = sjson_num(o, "last_snapshot_ns");
-	m->quota_soft = sjson_num(o, "quota_soft");
-	m->quota_hard = sjson_num(o, "quota_hard");
-	m->signatures = sjson_num(o, "signatures");
+	m->mounted = s->mounted;
+	m->pid = s->pid;
+	m->updated = s->updated;
+	m->session = s->session;
+	m->session_files = s->session_files;
+	m->session_bytes = s->session_bytes;
+	m->files = s->files;
+	m->bytes = s->bytes;
+	m->stored = s->stored;
+	m->packs = s->packs;
+	m->snapshots = s->snapshots;
+	m->last_snapshot = s->last_snapshot;
+	m->quota_soft = s->quota_soft;
+	m->quota_hard = s->quota_hard;
+	m->signatures = s->signatures;
 }
 
 static void
 machine(const struct ctl *ctl, struct ctl_machine *m)
 {
-	char path[4300], *stats = NULL;
+	char *stats = NULL;
 	struct control_client c;
-	struct sjson *o = NULL;
+	struct bm_mstatus s;
 
 	/* Live: the daemon's own answer. */
 	if (control_client_init(&c, ctl->store, m->name, 2000) == 0 &&
 	    control_stats(&c, &stats) == 0 &&
-	    sjson_parse(stats, strlen(stats), &o) == 0) {
-		machine_from(m, o);
-		m->live = m->known;
-		sjson_free(o);
+	    bm_mstatus_parse(stats, strlen(stats), &s) == 0) {
+		machine_from(m, &s);
+		m->live = 1;
 	}
 	free(stats);
 	if (m->live)
 		return;
 	/* Otherwise what its last beemofs left. */
-	if (bm_path(path, sizeof(path), "%s/run/machine-%s.json", ctl->store,
-	    m->name) != 0 || (o = read_json(path)) == NULL)
+	if (bm_mstatus_read(ctl->store, m->name, &s) != 0)
 		return;
-	machine_from(m, o);
+	machine_from(m, &s);
 	/* A beemofs killed without stopping leaves "mounted": true. */
 	if (m->mounted && !ctl_pid_alive(m->pid, NULL)) {
 		m->mounted = 0;
 		m->session = 0;
 	}
-	sjson_free(o);
 }
 
 static int
@@ -177,12 +135,11 @@ static void
 targets(const struct ctl *ctl, struct ctl_appliance *a)
 {
 	const char *const *names;
-	const char *statep = bm_conf_get(ctl->conf, "sync", NULL, "state",
-	    NULL);
-	const struct sjson *arr = NULL;
-	struct sjson *root;
+	struct bm_sync_state st;
 	char path[4200];
-	size_t n, i, k;
+	uint8_t *text;
+	size_t n, len, i, k;
+	int rc;
 
 	bm_conf_names(ctl->conf, "target", &names, &n);
 	if (n == 0 || (a->t = calloc(n, sizeof(*a->t))) == NULL)
@@ -190,119 +147,61 @@ targets(const struct ctl *ctl, struct ctl_appliance *a)
 	a->nt = n;
 	for (i = 0; i < n; i++)
 		copy(a->t[i].name, sizeof(a->t[i].name), names[i]);
-	if (statep == NULL && bm_path(path, sizeof(path),
-	    "%s/sync/state.json", ctl->store) == 0)
-		statep = path;
-	if (statep == NULL || (root = read_json(statep)) == NULL)
+	/* Read without a message: a bad file leaves the targets empty. */
+	if (bm_sync_state_path(ctl->conf, ctl->store, path, sizeof(path)) !=
+	    0 || bm_read_file(path, BM_STATUS_MAX, &text, &len) != 0)
 		return;
-	arr = sjson_get(root, "targets", SJSON_ARR);
-	for (k = 0; arr != NULL && k < arr->nkids; k++) {
-		const struct sjson *o = &arr->kids[k];
-		const char *name = sjson_str(o, "name");
+	rc = bm_sync_state_parse((const char *)text, len, &st);
+	free(text);
+	if (rc != 0)
+		return;
+	for (k = 0; k < st.n; k++) {
+		const struct bm_sync_tstate *t = &st.t[k];
 
-		for (i = 0; name != NULL && i < n; i++) {
-			if (strcmp(a->t[i].name, name) != 0)
+		for (i = 0; i < n; i++) {
+			if (strcmp(a->t[i].name, t->name) != 0)
 				continue;
-			a->t[i].last_success = sjson_num(o, "last_success_ns");
-			a->t[i].last_contact = a->t[i].last_success;
-			a->t[i].last_attempt = sjson_num(o, "last_attempt_ns");
+			a->t[i].last_success = t->last_success_ns;
+			a->t[i].last_contact = t->last_success_ns;
+			a->t[i].last_attempt = t->last_attempt_ns;
 			copy(a->t[i].result, sizeof(a->t[i].result),
-			    sjson_str(o, "result"));
+			    t->result);
 		}
 	}
-	sjson_free(root);
+	bm_sync_state_free(&st);
 }
 
 /* ---- operations in progress ------------------------------------------ */
 
 static void
-add_op(struct ctl_appliance *a, const struct sjson *o)
-{
-	const char *f = sjson_str(o, "format");
-	struct ctl_op *n, *op;
-
-	if (f == NULL || strcmp(f, "beemo-progress") != 0 ||
-	    !ctl_pid_alive((long)sjson_num(o, "pid"), NULL) ||
-	    (n = realloc(a->ops, (a->nops + 1) * sizeof(*n))) == NULL)
-		return;
-	a->ops = n;
-	op = &a->ops[a->nops++];
-	memset(op, 0, sizeof(*op));
-	copy(op->op, sizeof(op->op), sjson_str(o, "op"));
-	copy(op->machine, sizeof(op->machine), sjson_str(o, "machine"));
-	copy(op->target, sizeof(op->target), sjson_str(o, "target"));
-	op->pid = (long)sjson_num(o, "pid");
-	op->started = sjson_num(o, "started_ns");
-	op->updated = sjson_num(o, "updated_ns");
-	op->done = sjson_num(o, "done");
-	op->total = sjson_num(o, "total");
-	op->files = sjson_num(o, "files");
-	op->objs_done = sjson_num(o, "objects_done");
-	op->objs_total = sjson_num(o, "objects_total");
-}
-
-/* beemo-sync holds its lock file with its pid inside while it runs. */
-static long
-sync_running(const struct ctl *ctl)
-{
-	const char *lockp = bm_conf_get(ctl->conf, "sync", NULL, "lock", NULL);
-	char path[4200];
-	uint8_t *text;
-	size_t len;
-	long pid = 0;
-
-	if (lockp == NULL && bm_path(path, sizeof(path), "%s/sync/lock",
-	    ctl->store) == 0)
-		lockp = path;
-	if (lockp == NULL || bm_read_file(lockp, 4096, &text, &len) != 0)
-		return 0;
-	pid = strtol((char *)text, NULL, 10);
-	free(text);
-	return ctl_pid_alive(pid, "beemo-sync") ? pid : 0;
-}
-
-static void
 operations(const struct ctl *ctl, struct ctl_appliance *a)
 {
-	char dir[4200], path[4500];
-	struct dirent *e;
-	struct sjson *o;
-	long spid;
-	size_t i;
-	DIR *d;
+	struct bm_run *runs, *n;
+	char path[4200];
+	size_t nruns, i;
+	long spid = 0;
 
-	if (bm_path(dir, sizeof(dir), "%s/run", ctl->store) == 0 &&
-	    (d = opendir(dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			size_t l = strlen(e->d_name);
-
-			if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0 ||
-			    !strncmp(e->d_name, "machine-", 8) ||
-			    bm_path(path, sizeof(path), "%s/%s", dir,
-			    e->d_name) != 0 || (o = read_json(path)) == NULL)
-				continue;
-			add_op(a, o);
-			sjson_free(o);
-		}
-		closedir(d);
-	}
-	/* A push without progress file yet still shows. */
-	if ((spid = sync_running(ctl)) == 0)
+	if (bm_run_list(ctl->store, &runs, &nruns) != 0)
+		return;
+	a->ops = runs;
+	for (i = 0; i < nruns; i++)
+		if (ctl_pid_alive(runs[i].pid, NULL))
+			runs[a->nops++] = runs[i];
+	/* A push without a run file yet still shows, with the pid that
+	 * beemo-sync keeps in its lock file while it runs. */
+	if (bm_sync_lock_path(ctl->conf, ctl->store, path, sizeof(path)) == 0)
+		spid = bm_sync_lock_pid(path);
+	if (spid == 0 || !ctl_pid_alive(spid, "beemo-sync"))
 		return;
 	for (i = 0; i < a->nops; i++)
 		if (a->ops[i].pid == spid)
 			return;
-	{
-		struct ctl_op *n = realloc(a->ops, (a->nops + 1) *
-		    sizeof(*n));
-
-		if (n == NULL)
-			return;
-		a->ops = n;
-		memset(&n[a->nops], 0, sizeof(*n));
-		copy(n[a->nops].op, sizeof(n->op), "beemo-sync");
-		n[a->nops++].pid = spid;
-	}
+	if ((n = realloc(a->ops, (a->nops + 1) * sizeof(*n))) == NULL)
+		return;
+	a->ops = n;
+	memset(&n[a->nops], 0, sizeof(*n));
+	copy(n[a->nops].op, sizeof(n->op), "beemo-sync");
+	n[a->nops++].pid = spid;
 }
 
 /* ---- reports ---------------------------------------------------------- */
@@ -312,8 +211,7 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
     const uint8_t *key)
 {
 	char path[4200];
-	const struct sjson *arr;
-	struct sjson *root;
+	struct bm_rstate rs;
 	struct dirent *e;
 	DIR *d;
 	size_t i;
@@ -323,76 +221,62 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 		while ((e = readdir(d)) != NULL) {
 			size_t l = strlen(e->d_name);
 			char file[4500];
-			struct sjson *o;
-			const char *st;
+			struct bm_spooled sp;
 
 			/* A queued "clear" is no report unless a "raise"
 			 * was mailed; the maintenance cycle will tell. */
 			if (l < 8 || strcmp(e->d_name + l - 7, ".sealed") ||
 			    bm_path(file, sizeof(file), "%s/%s", path,
-			    e->d_name) || (o = read_json_sealed(file, key,
-			    "spool")) == NULL)
+			    e->d_name) || bm_report_read(file, key, &sp) != 0)
 				continue;
-			st = sjson_str(o, "state");
-			a->reports_pending += st == NULL ||
-			    strcmp(st, "clear") != 0;
-			sjson_free(o);
+			a->reports_pending += sp.r.state != BM_REPORT_CLEAR;
+			bm_spooled_free(&sp);
 		}
 		closedir(d);
 	}
-	if (bm_path(path, sizeof(path), "%s/reports/state.sealed",
-	    ctl->store) != 0 || (root = read_json_sealed(path, key,
-	    "report-state")) == NULL)
+	if (bm_rstate_read(ctl->store, key, &rs) != 0)
 		return;
 	/* The maintenance runs' contacts with the storage centers. */
-	arr = sjson_get(root, "targets", SJSON_ARR);
-	for (i = 0; arr != NULL && i < arr->nkids; i++) {
-		const struct sjson *o = &arr->kids[i];
-		const char *name = sjson_str(o, "name");
+	for (i = 0; i < rs.nt; i++) {
+		const struct bm_rstate_target *rt = &rs.t[i];
 		size_t k;
 
-		for (k = 0; name != NULL && k < a->nt; k++) {
+		for (k = 0; k < a->nt; k++) {
 			struct ctl_target *t = &a->t[k];
 
-			if (strcmp(t->name, name) != 0)
+			if (strcmp(t->name, rt->name) != 0)
 				continue;
-			if (sjson_num(o, "last_ok_ns") > t->last_contact)
-				t->last_contact = sjson_num(o, "last_ok_ns");
-			if (sjson_num(o, "last_attempt_ns") > t->last_attempt) {
-				t->last_attempt = sjson_num(o,
-				    "last_attempt_ns");
+			if (rt->last_ok > t->last_contact)
+				t->last_contact = rt->last_ok;
+			if (rt->last_attempt > t->last_attempt) {
+				t->last_attempt = rt->last_attempt;
 				copy(t->result, sizeof(t->result),
-				    sjson_str(o, "result"));
+				    rt->result);
 			}
 		}
 	}
-	a->maint_last = sjson_num(root, "last_run_ns");
-	copy(a->maint_result, sizeof(a->maint_result),
-	    sjson_str(root, "last_result"));
-	if ((arr = sjson_get(root, "pending", SJSON_ARR)) != NULL)
-		a->reports_pending += arr->nkids;
-	arr = sjson_get(root, "conditions", SJSON_ARR);
-	for (i = 0; arr != NULL && i < arr->nkids; i++) {
-		const struct sjson *o = &arr->kids[i];
+	a->maint_last = rs.last_run;
+	copy(a->maint_result, sizeof(a->maint_result), rs.last_result);
+	a->reports_pending += rs.ne;
+	for (i = 0; i < rs.nc; i++) {
+		const struct bm_rstate_cond *c = &rs.c[i];
 		struct ctl_alert *n;
 
-		if (sjson_num(o, "cleared_ns") != 0 ||
-		    sjson_num(o, "raised_ns") == 0) {
+		if (c->cleared != 0 || c->raised == 0) {
 			/* A "resolved" mail still to send counts. */
-			a->reports_pending += sjson_num(o, "cleared_ns") != 0;
+			a->reports_pending += c->cleared != 0;
 			continue;
 		}
-		a->reports_pending += sjson_num(o, "mailed_ns") == 0;
+		a->reports_pending += c->mailed == 0;
 		if ((n = realloc(a->alerts, (a->nalerts + 1) *
 		    sizeof(*n))) == NULL)
 			break;
 		a->alerts = n;
-		copy(n[a->nalerts].key, sizeof(n->key), sjson_str(o, "key"));
-		copy(n[a->nalerts].subject, sizeof(n->subject),
-		    sjson_str(o, "subject"));
-		n[a->nalerts++].since = sjson_num(o, "since_ns");
+		copy(n[a->nalerts].key, sizeof(n->key), c->key);
+		copy(n[a->nalerts].subject, sizeof(n->subject), c->subject);
+		n[a->nalerts++].since = c->since;
 	}
-	sjson_free(root);
+	bm_rstate_clear(&rs);
 }
 
 /* The report spool and state, sealed under the "reports" subkey (bm.h):

@@ -3,17 +3,18 @@
  * appliance, its machines, its storage centers and the operations in
  * progress, gathered without any password and without taking any lock.
  *
- * Sources.  A mounted machine answers the "stats" request on its control
- * socket STORE/machines/NAME/ctl.sock with its live status (session
- * counters, stored bytes, quotas); a machine that is not mounted is shown
- * from STORE/run/machine-NAME.json, which its last beemofs wrote when it
- * stopped.  Long operations describe themselves in STORE/run/OP.json
- * ("push", "maintenance"; "VERB-PID" for restore, check and
- * rebuild-index), rewritten about once a second; one whose process is
- * gone is ignored.  The storage centers come
- * from beemo-sync's state file, the reports from STORE/reports/ (the
- * spool and the state of `beemo-sync maintenance`), the signatures from
- * the headers of the signature files.  Nothing here changes any file.
+ * Sources, each read with its typed reader (bm_status.h).  A mounted
+ * machine answers the "stats" request on its control socket
+ * STORE/machines/NAME/ctl.sock with its live status (session counters,
+ * stored bytes, quotas); a machine that is not mounted is shown from its
+ * status file, which its last beemofs wrote when it stopped.  Long
+ * operations describe themselves in run files ("push", "maintenance";
+ * "VERB-PID" for restore, check and rebuild-index), rewritten about once
+ * a second; one whose process is gone is ignored.  The storage centers
+ * come from beemo-sync's state file, the reports from STORE/reports/
+ * (the spool and the state of `beemo-sync maintenance`), the signatures
+ * from the headers of the signature files.  Nothing here changes any
+ * file.
  */
 #ifndef BEEMO_CTL_STATUS_H
 #define BEEMO_CTL_STATUS_H
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "beemoctl.h"
+#include "bm_status.h"
 
 struct ctl_machine {
 	char name[80];
@@ -45,16 +47,6 @@ struct ctl_target {
 	char result[256];        /* of the last attempt */
 };
 
-struct ctl_op {
-	char op[16];             /* "push", "restore", "check"... */
-	char machine[80];        /* or "" */
-	char target[80];         /* push: the target being sent to */
-	long pid;
-	uint64_t started, updated;
-	uint64_t done, total;    /* bytes */
-	uint64_t files, objs_done, objs_total;
-};
-
 struct ctl_alert {
 	char key[256];
 	char subject[512];
@@ -77,7 +69,7 @@ struct ctl_appliance {
 	size_t nm;
 	struct ctl_target *t;
 	size_t nt;
-	struct ctl_op *ops;
+	struct bm_run *ops;      /* whose process runs */
 	size_t nops;
 	struct ctl_alert *alerts;
 	size_t nalerts;

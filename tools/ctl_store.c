@@ -12,7 +12,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_pass.h"
-#include "bm_run.h"
+#include "bm_status.h"
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_store.h"
@@ -66,32 +66,8 @@ unlock(const struct ctl *ctl, const char *machine, const struct ctl_opts *o,
 	return rc == 0 ? 0 : ctl_km_fail(ctl, s->km);
 }
 
-/* Live progress for `beemoctl status`: STORE/run/VERB-PID.json, at most
- * once a second, about the machine of the last session opened. */
-static char run_machine[80], run_name[96];
-static uint64_t run_last;
-
-static void
-run_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
-    uint64_t files)
-{
-	struct bm_progress bp;
-	uint64_t now = bm_mono_ns();
-
-	if (now - run_last < 1000000000ULL)
-		return;
-	run_last = now;
-	memset(&bp, 0, sizeof(bp));
-	bp.op = p->ctl->verb;
-	bp.machine = run_machine[0] ? run_machine : NULL;
-	bp.started = bm_now_ns() - (now - p->start);
-	bp.done = done;
-	bp.total = total;
-	bp.files = files;
-	snprintf(run_name, sizeof(run_name), "%s-%ld", p->ctl->verb,
-	    (long)getpid());
-	(void)bm_run_progress(p->ctl->store, run_name, &bp);
-}
+/* The machine of the last session opened, for the run files. */
+static char run_machine[80];
 
 int
 ctl_session_open(const struct ctl *ctl, const char *machine,
@@ -178,56 +154,61 @@ ctl_daemon_done(const struct ctl *ctl, const char *machine,
 	return -1;
 }
 
+/* The one run file of this process, STORE/run/VERB-PID.json. */
+static struct bm_run_file run = BM_RUN_FILE_INIT;
+
+/* bm_progress_tick_fn: the run file follows the progress line. */
+static void
+run_tick(void *arg, struct bm_progress *line)
+{
+	struct bm_progress_counts c;
+	struct bm_run r;
+
+	(void)arg;
+	bm_progress_read(line, &c);
+	memset(&r, 0, sizeof(r));
+	r.done = c.bytes_done;
+	r.total = c.bytes_total;
+	r.files = c.files;
+	bm_run_file_note(&run, &r, 0);
+}
+
 void
 ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
     const char *what)
 {
-	memset(p, 0, sizeof(*p));
-	p->ctl = ctl;
-	p->what = what;
-	p->start = bm_mono_ns();
-	p->tty = !ctl->quiet && isatty(STDERR_FILENO);
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s-%ld", ctl->verb, (long)getpid());
+	bm_run_file_begin(&run, ctl->store, name, ctl->verb, run_machine);
+	bm_progress_start(&p->line, what, ctl->quiet, 0, 0, run_tick, NULL);
+	p->started = 1;
 }
 
 void
 ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
     uint64_t files)
 {
-	uint64_t now = bm_mono_ns();
-	double secs = (double)(now - p->start) / 1e9, rate;
-	char d[32], t[32], r[32], left[32] = "";
+	bm_progress_set(&p->line, done, total, files);
+}
 
-	run_progress(p, done, total, files);
-	if (!p->tty || now - p->last < 200000000ULL)
-		return;
-	p->last = now;
-	rate = secs > 0 ? (double)done / secs : 0;
-	bm_human(d, sizeof(d), done);
-	bm_human(r, sizeof(r), (uint64_t)rate);
-	if (total > done && rate > 0)
-		snprintf(left, sizeof(left), ", %.0f s left",
-		    (double)(total - done) / rate);
-	if (total > 0)
-		fprintf(stderr, "\r%s: %s of %s (%.0f%%), %s/s%s", p->what, d,
-		    bm_human(t, sizeof(t), total),
-		    100.0 * (double)done / (double)total, r, left);
-	else
-		fprintf(stderr, "\r%s: %s, %llu files, %s/s", p->what, d,
-		    (unsigned long long)files, r);
-	fputs("\033[K", stderr);
-	p->shown = 1;
+void
+ctl_progress_clear(struct ctl_progress *p)
+{
+	bm_progress_clear(&p->line);
 }
 
 void
 ctl_progress_end(struct ctl_progress *p)
 {
-	if (run_name[0] != '\0')
-		bm_run_remove(p->ctl->store, run_name);
-	run_name[0] = '\0';
-	run_last = 0;
-	if (p->shown)
-		fputs("\r\033[K", stderr);
-	p->shown = 0;
+	struct bm_progress_counts c;
+
+	if (!p->started)
+		return;
+	p->started = 0;
+	bm_run_file_end(&run);
+	bm_progress_read(&p->line, &c);
+	bm_progress_end(&p->line, c.bytes_done != 0 || c.files != 0);
 }
 
 void

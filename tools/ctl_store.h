@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "beemoctl.h"
+#include "bm_progress.h"
 #include "control.h"
 #include "store.h"
 
@@ -56,20 +57,25 @@ int ctl_daemon_done(const struct ctl *ctl, const char *machine,
     const struct control_client *c, int rc);
 
 /*
- * A progress line on stderr, only on a terminal and without -q: @what,
- * bytes done (of @total when known), rate and time left.  Redrawn at most
- * five times a second; ctl_progress_end() clears it.
+ * A long operation of this process (one at a time): the progress line
+ * (bm_progress.h: on a terminal, not with -q) labelled @what, and its
+ * run file STORE/run/VERB-PID.json (bm_status.h) for `beemoctl status`,
+ * about the machine of the last session opened.  ctl_progress() gives
+ * @done bytes of @total (0: unknown) and @files; ctl_progress_clear()
+ * erases the line before a message (it comes back at the next change);
+ * ctl_progress_end() removes the run file and, when something was done,
+ * leaves a final line.  Ending a zeroed struct, or one already ended, does
+ * nothing, so that an error path may end it unconditionally.
  */
 struct ctl_progress {
-	const struct ctl *ctl;
-	const char *what;
-	uint64_t start, last;
-	int shown, tty;
+	struct bm_progress line;
+	int started;
 };
 void ctl_progress_init(struct ctl_progress *p, const struct ctl *ctl,
     const char *what);
 void ctl_progress(struct ctl_progress *p, uint64_t done, uint64_t total,
     uint64_t files);
+void ctl_progress_clear(struct ctl_progress *p);
 void ctl_progress_end(struct ctl_progress *p);
 
 /* The entries of directory @ino (without "." and ".."), with their

@@ -16,13 +16,18 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
+#include "bm_err.h"
 #include "bm_file.h"
 #include "bm_json.h"
 #include "bm_report.h"
 #include "bm_sealed.h"
 #include "bm_time.h"
+
+#define SPOOL_FILE_MAX (1u << 20) /* bm_report_read refuses more */
 
 static const char *const state_names[] = {"event", "raise", "clear"};
 
@@ -70,5 +75,105 @@ bm_report_spool(const char *store, const uint8_t key[32],
 	rc = bm_sealed_write(path, key, "spool", buf, len, 1);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
+	return rc;
+}
+
+/* ---- reading the spool back ------------------------------------------ */
+
+/* A copy of @s, or NULL for NULL. */
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+free_string(const char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse((char *)s, strlen(s));
+		free((char *)s);
+	}
+}
+
+void
+bm_spooled_free(struct bm_spooled *s)
+{
+	free_string(s->r.kind);
+	free_string(s->r.machine);
+	free_string(s->r.key);
+	free_string(s->r.subject);
+	free_string(s->r.text);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+bm_report_parse(const char *text, size_t len, struct bm_spooled *out)
+{
+	const char *f, *kind, *key, *state, *subject, *machine;
+	struct sjson *o = NULL;
+	uint64_t ver = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sjson_parse(text, len, &o)) != 0)
+		return rc;
+	f = sjson_str(o, "format");
+	kind = sjson_str(o, "kind");
+	key = sjson_str(o, "key");
+	state = sjson_str(o, "state");
+	subject = sjson_str(o, "subject");
+	machine = sjson_str(o, "machine");
+	rc = BEEMO_EFORMAT;
+	if (f == NULL || strcmp(f, "beemo-report") != 0 ||
+	    sjson_u64(o, "version", &ver) != 0)
+		goto out;
+	rc = BEEMO_EVERSION;
+	if (ver != 1)
+		goto out;
+	rc = BEEMO_EFORMAT;
+	if (kind == NULL || key == NULL || state == NULL || subject == NULL ||
+	    (machine != NULL && !bm_valid_name(machine)))
+		goto out;
+	for (out->r.state = BM_REPORT_EVENT; out->r.state <= BM_REPORT_CLEAR;
+	    out->r.state++)
+		if (strcmp(state, state_names[out->r.state]) == 0)
+			break;
+	if (out->r.state > BM_REPORT_CLEAR)
+		goto out;
+	out->time = sjson_num(o, "time_ns");
+	out->r.kind = strdup(kind);
+	out->r.key = strdup(key);
+	out->r.subject = strdup(subject);
+	out->r.machine = dup_or_null(machine);
+	out->r.text = dup_or_null(sjson_str(o, "text"));
+	rc = -ENOMEM;
+	if (out->r.kind == NULL || out->r.key == NULL ||
+	    out->r.subject == NULL || (machine && out->r.machine == NULL) ||
+	    (sjson_str(o, "text") && out->r.text == NULL))
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		bm_spooled_free(out);
+	sjson_free(o);
+	return rc;
+}
+
+int
+bm_report_read(const char *path, const uint8_t key[32],
+    struct bm_spooled *out)
+{
+	uint8_t *text;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = bm_sealed_read(path, key, "spool", SPOOL_FILE_MAX, &text,
+	    &len)) != 0)
+		return rc;
+	rc = bm_report_parse((const char *)text, len, out);
+	OPENSSL_cleanse(text, len);
+	free(text);
 	return rc;
 }

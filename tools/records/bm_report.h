@@ -47,4 +47,24 @@ struct bm_report {
 int bm_report_spool(const char *store, const uint8_t key[32],
     const struct bm_report *r);
 
+/* A report read back from the spool: the strings of @r are owned. */
+struct bm_spooled {
+	struct bm_report r;
+	uint64_t time;       /* ns, when it was spooled */
+};
+
+/*
+ * bm_report_parse -- the plaintext of a spool file into @out (zeroed
+ * first; free with bm_spooled_free, which cleanses: reports name files):
+ * format "beemo-report" version 1, a kind, key, state and subject, and a
+ * machine that is a valid name or null.  Returns 0, BEEMO_EFORMAT,
+ * BEEMO_EVERSION or -ENOMEM.
+ * bm_report_read -- the same of the spool file @path sealed under @key;
+ * also -EBADMSG, -EFBIG (over 1 MiB) or a negative errno.
+ */
+int bm_report_parse(const char *text, size_t len, struct bm_spooled *out);
+int bm_report_read(const char *path, const uint8_t key[32],
+    struct bm_spooled *out);
+void bm_spooled_free(struct bm_spooled *s);
+
 #endif /* BEEMO_BM_REPORT_H */
