@@ -89,7 +89,7 @@ check_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	struct check *c = ctx;
 	uint8_t *plain = NULL;
 	char obj[128], what[160];
-	int rc = obj_open(c->st, h, raw, &plain);
+	int rc = obj_open(&c->st->keys, h, raw, &plain);
 
 	c->done += OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
 	if (c->progress != NULL)
@@ -175,7 +175,8 @@ check_packs(struct check *c, struct packrec *packs, size_t n)
 		pack_path(st, packs[i].id, 0, path, sizeof(path));
 		if (access(path, F_OK) != 0)
 			pack_path(st, packs[i].id, 1, path, sizeof(path));
-		rc = pack_walk(st, path, packs[i].id, check_object, c, &end);
+		rc = pack_walk(st->machine_id, path, packs[i].id,
+		    check_object, c, &end);
 		if (rc == -ENOMEM)
 			return rc;
 		if (end >= packs[i].size)

@@ -303,8 +303,8 @@ log_flush(store *st)
 	bm_be64enc(st->logbuf + 8, bm_now_ns());
 	memset(id, 0, sizeof(id));
 	bm_be64enc(id, st->lsn);
-	rc = obj_build(st, OBJ_LOG, id, st->gen, crypto_keys(st, st->gen)->meta,
-	    st->logbuf, st->loglen, 3, &obj, &objlen);
+	rc = obj_build(&st->keys, OBJ_LOG, id, st->keys.gen,
+	    keys_gen(&st->keys, st->keys.gen)->meta, st->logbuf, st->loglen, 3, &obj, &objlen);
 	if (rc != 0)
 		return rc;
 	rc = pack_append(st, obj, objlen, &pack, &off);
@@ -506,7 +506,7 @@ put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
 
 	if ((sealed = malloc(len + SEAL_OVERHEAD)) == NULL)
 		return -ENOMEM;
-	rc = seal_value(st, aad, aadlen, plain, len, sealed);
+	rc = seal_value(&st->keys, aad, aadlen, plain, len, sealed);
 	if (rc == 0)
 		rc = ix_put_raw(st, t, k, klen, sealed, len + SEAL_OVERHEAD,
 		    logit);
@@ -545,7 +545,8 @@ ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
 	n = val->mv_size - SEAL_OVERHEAD;
 	if ((out = malloc(n + 1)) == NULL)
 		return -ENOMEM;
-	rc = open_value(st, aad, aadlen, val->mv_data, val->mv_size, out);
+	rc = open_value(&st->keys, aad, aadlen, val->mv_data, val->mv_size,
+	    out);
 	if (rc != 0) {
 		free(out);
 		if (rc == -EBADMSG)

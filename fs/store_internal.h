@@ -28,61 +28,7 @@
 
 #include "bm.h"
 #include "store.h"
-
-/* ---- constants of the formats (beemo-store(5)) ----------------------- */
-
-#define STORE_ID_MAGIC "BEEMOSID"
-#define STORE_ID_VERSION 1
-#define STORE_ID_LEN 48 /* magic 8, version 2, pad 6, appl 16, mach 16 */
-
-#define PACK_MAGIC "BEEMOPAK"
-#define PACK_VERSION 1
-#define PACK_HDR_LEN 32 /* magic 8, version 2, flags 2, pad 4, machine 16 */
-
-#define OBJ_MAGIC "BOB1"
-#define OBJ_HDR_LEN 64
-#define OBJ_TAG_LEN 16
-#define OBJ_NONCE_LEN 12
-#define OBJ_ID_LEN 32
-#define OBJ_MAX_PLAIN (16U << 20) /* chunks <= 4 MiB, log objects <= 16 */
-
-enum obj_type {
-	OBJ_CHUNK = 1, /* a chunk of file content, data key */
-	OBJ_LOG = 2,   /* a batch of index changes, meta key */
-};
-#define OBJ_F_ZSTD 0x01
-
-/*
- * Object header, 64 bytes, big-endian:
- *   0  magic "BOB1"           4
- *   4  type                   1
- *   5  flags                  1   (OBJ_F_ZSTD)
- *   6  reserved (0)           2
- *   8  key generation         4
- *   12 stored length          4   ciphertext bytes (tag not included)
- *   16 plain length           4   after decompression
- *   20 nonce                  12
- *   32 id                     32  chunk: HMAC of plaintext; log: LSN, 0s
- * followed by the ciphertext and a 16-byte GCM tag.  The associated data
- * is "beemo-obj-v1" || machine id || header bytes 0..19 || id: the
- * object's identity, so objects authenticate wherever they are stored.
- */
-struct obj_hdr {
-	uint8_t type, flags;
-	uint32_t gen, stored_len, plain_len;
-	uint8_t nonce[OBJ_NONCE_LEN];
-	uint8_t id[OBJ_ID_LEN];
-};
-
-#define CDC_MIN (256U << 10)
-#define CDC_AVG_BITS 20 /* 1 MiB */
-#define CDC_MAX (4U << 20)
-
-#define STAGE_BLOCK (64U << 10)
-#define STAGE_SLOT (STAGE_BLOCK + OBJ_NONCE_LEN + OBJ_TAG_LEN)
-
-/* Sealed value: gen (4) | nonce (12) | ciphertext | tag (16). */
-#define SEAL_OVERHEAD (4 + OBJ_NONCE_LEN + OBJ_TAG_LEN)
+#include "store_codec.h"
 
 /* ---- index tables --------------------------------------------------- */
 
@@ -100,75 +46,7 @@ enum ix_table {
 };
 #define IX_LOGGED(t) ((t) <= IX_JOURNAL)
 
-#define NAMEHASH_LEN 16
 #define SEQ_LIVE UINT64_MAX
-
-/* Chunk location, IX_CHUNK value (big-endian, 29 bytes). */
-struct chunk_loc {
-	uint64_t pack;
-	uint64_t off; /* of the object header in the pack */
-	uint32_t stored_len, plain_len, gen;
-	uint8_t flags;
-};
-#define CHUNK_LOC_LEN 29
-
-/* Pack state, IX_PACK value (big-endian, 17 bytes). */
-enum pack_state { PACK_OPEN = 1, PACK_CLOSED = 2 };
-struct pack_rec {
-	uint8_t state;
-	uint64_t size;    /* committed length */
-	uint64_t objects; /* objects in it */
-};
-#define PACK_REC_LEN 17
-
-/* ---- decoded records ------------------------------------------------- */
-
-#define INODE_F_NEW 0x01 /* never had content committed */
-#define INODE_F_UNSCANNED 0x02 /* committed without antivirus scan */
-
-struct xattr {
-	char *name;
-	uint8_t *value;
-	uint32_t len;
-};
-
-struct inode {
-	uint64_t ino;
-	uint8_t flags;
-	uint32_t mode, uid, gid, nlink;
-	uint64_t rdev, size;
-	struct timespec atime, mtime, ctime;
-	uint64_t parent;      /* primary parent, for paths */
-	uint64_t content_seq; /* version of IX_CONTENT; 0: empty */
-	char *name;           /* primary name (malloc'd) */
-	char *target;         /* symlink target (malloc'd) or NULL */
-	struct xattr *xattrs;
-	uint32_t nxattrs;
-	uint64_t seq;         /* version this record was read at */
-};
-
-struct dirent_rec {
-	uint64_t ino;
-	uint8_t type; /* DT_* */
-	char name[STORE_NAME_MAX + 1];
-};
-
-/* A chunk in a file's content. */
-struct cref {
-	uint8_t id[OBJ_ID_LEN];
-	uint32_t len;
-};
-
-/* A file's content: chunk list with cumulative offsets.  Refcounted and
- * immutable once built, so readers may share it without locks. */
-struct content {
-	int refs; /* atomic */
-	uint32_t gen;
-	uint32_t n;
-	uint64_t size;
-	struct cref *c;
-	uint64_t *off; /* off[i] = start of chunk i; off[n] = size */
-};
 
 /* ---- the store handle ------------------------------------------------ */
 
@@ -192,16 +70,8 @@ struct store {
 	int lockfd;
 	int stagedir_fd;
 
-	/* Keys: per generation (index = gen, 1-based), in the secure heap;
-	 * read-only after open. */
-	uint32_t gen; /* generation for new objects */
-	uint32_t ngen;
-	struct keymgr_subkeys **keys;
-	EVP_MAC_CTX *name_mac;          /* template: names, gen 1 meta key */
-	EVP_MAC_CTX **chunk_mac;        /* template per generation */
-	const EVP_CIPHER *gcm;
-	uint64_t gear[256];             /* keyed chunker table, gen @gen */
-	uint8_t *stage_key;             /* random, secure heap */
+	/* Keys (store_codec.h); read-only after open. */
+	struct store_keys keys;
 
 	/* Index.  ix_lock protects txn, the counters, the log buffer and
 	 * every use of the index; see store_index.c. */
@@ -267,59 +137,8 @@ struct store {
 	uint64_t st_files, st_bytes;
 };
 
-/* ---- store_crypto.c -------------------------------------------------- */
-
-int crypto_init(store *st);
-void crypto_fini(store *st);
-const struct keymgr_subkeys *crypto_keys(store *st, uint32_t gen);
-/* Seal @len bytes of @in into @out (len + SEAL_OVERHEAD) with the meta
- * key of the current generation; @aad binds it to its place. */
-int seal_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out);
-/* Open a sealed value into @out (len - SEAL_OVERHEAD bytes).  Returns 0,
- * -EBADMSG, BEEMO_ENOKEY. */
-int open_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out);
-/* AES-256-GCM with an explicit key, nonce, aad; @tag is 16 bytes. */
-int gcm_seal(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, uint8_t *tag);
-int gcm_open(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, const uint8_t *tag);
-void name_hash(store *st, const char *name, uint8_t out[NAMEHASH_LEN]);
-int chunk_id(store *st, uint32_t gen, const void *data, size_t len,
-    uint8_t id[OBJ_ID_LEN]);
-
-/* ---- store_chunker.c ------------------------------------------------- */
-
-void chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN]);
-/* Scanning state of one chunk being cut; zero it at a chunk start. */
-struct chunker {
-	uint64_t h;
-	size_t pos; /* bytes of the chunk already scanned */
-};
-/*
- * chunker_scan -- find the end of the chunk starting at buf[0], given
- * @len bytes of it so far, resuming where the last call with @c stopped
- * (the caller only ever appends to buf).  Returns the chunk length and
- * resets @c, or 0 when more data is needed.
- */
-size_t chunker_scan(const uint64_t *gear, struct chunker *c,
-    const uint8_t *buf, size_t len);
-
 /* ---- store_pack.c ----------------------------------------------------- */
 
-void obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h);
-int obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN]);
-/* Build a sealed object (header + ct + tag) in a new buffer. */
-int obj_build(store *st, enum obj_type type, const uint8_t id[OBJ_ID_LEN],
-    uint32_t gen, const uint8_t *key, const void *plain, size_t len,
-    int compress_level, uint8_t **out, size_t *outlen);
-/* Authenticate and decode the object @raw (header+ct+tag) into a new
- * plaintext buffer. */
-int obj_open(store *st, const struct obj_hdr *h, const uint8_t *raw,
-    uint8_t **plain);
 /* Append an object to the open pack; @pack and @off receive its place. */
 int pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
     uint64_t *off);
@@ -346,8 +165,8 @@ int pack_recover(store *st);
  */
 typedef int (*pack_walk_fn)(void *ctx, uint64_t pack, uint64_t off,
     const struct obj_hdr *h, const uint8_t *raw);
-int pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
-    void *ctx, uint64_t *valid_end);
+int pack_walk(const uint8_t machine[KEYMGR_ID_LEN], const char *path,
+    uint64_t id, pack_walk_fn fn, void *ctx, uint64_t *valid_end);
 /* pack_list -- ids of every pack file under @dir/packs, and whether each
  * is still open (".pack.open"); caller frees both arrays. */
 int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
@@ -398,21 +217,14 @@ int ix_vget_sealed(store *st, enum ix_table t, const uint8_t *prefix,
 int inode_get(store *st, uint64_t ino, uint64_t seq, struct inode *out);
 int inode_put(store *st, struct inode *in);
 int inode_del(store *st, uint64_t ino);
-void inode_free(struct inode *in);
-void inode_attr(const struct inode *in, struct store_attr *out);
 int dirent_get(store *st, uint64_t parent, const char *name, uint64_t seq,
     struct dirent_rec *out);
 int dirent_put(store *st, uint64_t parent, const char *name, uint64_t ino,
     uint8_t type);
 int dirent_del(store *st, uint64_t parent, const char *name);
-int dirent_decode(struct dirent_rec *d, const uint8_t *p, size_t len);
 int content_get(store *st, uint64_t ino, uint64_t seq, struct content **out);
 int content_put(store *st, uint64_t ino, const struct content *c,
     uint64_t *seq);
-struct content *content_new(uint32_t gen, uint32_t n);
-void content_finish(struct content *c);
-void content_ref(struct content *c);
-void content_unref(struct content *c);
 int chunk_loc_get(store *st, const uint8_t id[OBJ_ID_LEN],
     struct chunk_loc *out);
 int chunk_loc_put(store *st, const uint8_t id[OBJ_ID_LEN],
@@ -541,18 +353,6 @@ int journal_add_locked(store *st, const struct store_journal_entry *e);
 /* Path of live inode @ino, ix_lock held. */
 int path_locked(store *st, uint64_t ino, uint64_t seq, char *buf,
     size_t size);
-
-/* ---- store_acl.c -------------------------------------------------------- */
-
-#define XATTR_ACL_ACCESS "system.posix_acl_access"
-#define XATTR_ACL_DEFAULT "system.posix_acl_default"
-/* Permission bits an access ACL gives; @equiv: it says no more than them. */
-int acl_mode(const uint8_t *v, size_t len, uint32_t *perm, int *equiv);
-/* Rewrite an access ACL for chmod to @mode. */
-int acl_chmod(uint8_t *v, size_t len, uint32_t mode);
-/* Access ACL of a new node under default ACL @def; updates *mode. */
-int acl_inherit(const uint8_t *def, size_t len, uint32_t *mode,
-    uint8_t **out, size_t *outlen);
 
 /* ---- helpers ----------------------------------------------------------- */
 

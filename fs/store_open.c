@@ -186,7 +186,7 @@ store_free(store *st)
 	ix_close(st);
 	cache_free(st);
 	pack_fds_close(st);
-	crypto_fini(st);
+	keys_fini(&st->keys);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	pthread_mutex_destroy(&st->ix_lock);
@@ -260,7 +260,7 @@ open_store(const char *dir, const keymgr_secret *s,
 		    (rc = bm_mkdir_p(path, 0700)) != 0)
 			goto fail;
 	}
-	if ((rc = crypto_init(st)) != 0)
+	if ((rc = keys_init(&st->keys, s)) != 0)
 		goto fail;
 	if ((rc = ix_open(st, "index", creating)) != 0)
 		goto fail;

@@ -34,211 +34,6 @@ struct fdent {
 	uint64_t tick;
 };
 
-/* ---- objects ---------------------------------------------------------- */
-
-void
-obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h)
-{
-	memcpy(out, OBJ_MAGIC, 4);
-	out[4] = h->type;
-	out[5] = h->flags;
-	out[6] = out[7] = 0;
-	bm_be32enc(out + 8, h->gen);
-	bm_be32enc(out + 12, h->stored_len);
-	bm_be32enc(out + 16, h->plain_len);
-	memcpy(out + 20, h->nonce, OBJ_NONCE_LEN);
-	memcpy(out + 32, h->id, OBJ_ID_LEN);
-}
-
-int
-obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN])
-{
-	if (memcmp(in, OBJ_MAGIC, 4) != 0 || in[6] != 0 || in[7] != 0)
-		return BEEMO_EFORMAT;
-	h->type = in[4];
-	h->flags = in[5];
-	h->gen = bm_be32dec(in + 8);
-	h->stored_len = bm_be32dec(in + 12);
-	h->plain_len = bm_be32dec(in + 16);
-	memcpy(h->nonce, in + 20, OBJ_NONCE_LEN);
-	memcpy(h->id, in + 32, OBJ_ID_LEN);
-	if ((h->type != OBJ_CHUNK && h->type != OBJ_LOG) ||
-	    (h->flags & ~OBJ_F_ZSTD) != 0 || h->plain_len > OBJ_MAX_PLAIN ||
-	    h->stored_len > ZSTD_compressBound(OBJ_MAX_PLAIN) ||
-	    (!(h->flags & OBJ_F_ZSTD) && h->stored_len != h->plain_len))
-		return BEEMO_EFORMAT;
-	return 0;
-}
-
-/* Associated data of an object: its identity, not its place. */
-static size_t
-obj_aad(const store *st, const uint8_t hdr[OBJ_HDR_LEN], uint8_t *aad)
-{
-	static const char label[12] = "beemo-obj-v1";
-
-	memcpy(aad, label, sizeof(label));
-	memcpy(aad + 12, st->machine_id, KEYMGR_ID_LEN);
-	memcpy(aad + 28, hdr, 20);
-	memcpy(aad + 48, hdr + 32, OBJ_ID_LEN);
-	return 80;
-}
-
-static const uint8_t *
-obj_key(store *st, uint8_t type, uint32_t gen)
-{
-	const struct keymgr_subkeys *k = crypto_keys(st, gen);
-
-	if (k == NULL)
-		return NULL;
-	return type == OBJ_CHUNK ? k->data : k->meta;
-}
-
-static pthread_key_t cctx_key;
-static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
-
-static void
-cctx_free(void *p)
-{
-	ZSTD_freeCCtx(p);
-}
-
-static void
-cctx_init(void)
-{
-	pthread_key_create(&cctx_key, cctx_free);
-}
-
-/* One compression context per thread, freed when the thread exits. */
-static ZSTD_CCtx *
-thread_cctx(void)
-{
-	ZSTD_CCtx *c;
-
-	pthread_once(&cctx_once, cctx_init);
-	if ((c = pthread_getspecific(cctx_key)) == NULL) {
-		c = ZSTD_createCCtx();
-		pthread_setspecific(cctx_key, c);
-	}
-	return c;
-}
-
-int
-obj_build(store *st, enum obj_type type, const uint8_t id[OBJ_ID_LEN],
-    uint32_t gen, const uint8_t *key, const void *plain, size_t len,
-    int level, uint8_t **out, size_t *outlen)
-{
-	struct obj_hdr h;
-	uint8_t aad[80], *buf, *z = NULL;
-	const void *src = plain;
-	size_t zlen, stored = len, aadlen;
-	int rc;
-
-	if (len > OBJ_MAX_PLAIN)
-		return -EFBIG;
-	memset(&h, 0, sizeof(h));
-	h.type = (uint8_t)type;
-	h.gen = gen;
-	h.plain_len = (uint32_t)len;
-	memcpy(h.id, id, OBJ_ID_LEN);
-	/* Compress when it saves at least 1/32: incompressible data (the
-	 * zstd fast path detects it cheaply) is stored as is. */
-	if (level != INT32_MIN && len >= 64) {
-		ZSTD_CCtx *c = thread_cctx();
-
-		zlen = ZSTD_compressBound(len);
-		/* Big chunks are sampled first: 64 KiB at the fastest level
-		 * tells incompressible data (media, archives, encrypted
-		 * files) for a fraction of a full attempt. */
-		if (c != NULL && len > (256U << 10) &&
-		    (z = malloc(ZSTD_compressBound(64U << 10))) != NULL) {
-			size_t s = ZSTD_compressCCtx(c, z,
-			    ZSTD_compressBound(64U << 10), plain, 64U << 10, 1);
-
-			OPENSSL_cleanse(z, ZSTD_compressBound(64U << 10));
-			free(z);
-			z = NULL;
-			if (ZSTD_isError(s) || s > (64U << 10) - (64U << 10) / 32)
-				c = NULL;
-		}
-		if (c != NULL && (z = malloc(zlen)) != NULL) {
-			zlen = ZSTD_compressCCtx(c, z, zlen, plain, len, level);
-			if (!ZSTD_isError(zlen) && zlen < len - len / 32) {
-				h.flags |= OBJ_F_ZSTD;
-				src = z;
-				stored = zlen;
-			}
-		}
-	}
-	h.stored_len = (uint32_t)stored;
-	if (RAND_bytes(h.nonce, OBJ_NONCE_LEN) != 1) {
-		rc = -EIO;
-		goto done;
-	}
-	if ((buf = malloc(OBJ_HDR_LEN + stored + OBJ_TAG_LEN)) == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	obj_hdr_encode(buf, &h);
-	aadlen = obj_aad(st, buf, aad);
-	rc = gcm_seal(st, key, h.nonce, aad, aadlen, src, stored,
-	    buf + OBJ_HDR_LEN, buf + OBJ_HDR_LEN + stored);
-	if (rc != 0) {
-		free(buf);
-		goto done;
-	}
-	*out = buf;
-	*outlen = OBJ_HDR_LEN + stored + OBJ_TAG_LEN;
-done:
-	if (z != NULL) {
-		OPENSSL_cleanse(z, ZSTD_compressBound(len));
-		free(z);
-	}
-	return rc;
-}
-
-int
-obj_open(store *st, const struct obj_hdr *h, const uint8_t *raw,
-    uint8_t **plain)
-{
-	const uint8_t *key = obj_key(st, h->type, h->gen);
-	uint8_t aad[80], *ct = NULL, *pt;
-	size_t aadlen;
-	int rc;
-
-	if (key == NULL)
-		return BEEMO_ENOKEY;
-	aadlen = obj_aad(st, raw, aad);
-	if ((ct = malloc(h->stored_len + 1)) == NULL)
-		return -ENOMEM;
-	rc = gcm_open(st, key, h->nonce, aad, aadlen, raw + OBJ_HDR_LEN,
-	    h->stored_len, ct, raw + OBJ_HDR_LEN + h->stored_len);
-	if (rc != 0)
-		goto fail;
-	if (!(h->flags & OBJ_F_ZSTD)) {
-		*plain = ct;
-		return 0;
-	}
-	if ((pt = malloc(h->plain_len + 1)) == NULL) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if (ZSTD_decompress(pt, h->plain_len, ct, h->stored_len) !=
-	    h->plain_len) {
-		/* Authenticated but undecodable: written by a broken
-		 * writer; treat as damage. */
-		free(pt);
-		rc = -EBADMSG;
-		goto fail;
-	}
-	OPENSSL_cleanse(ct, h->stored_len);
-	free(ct);
-	*plain = pt;
-	return 0;
-fail:
-	free(ct);
-	return rc;
-}
-
 /* ---- paths and descriptors ------------------------------------------- */
 
 int
@@ -436,7 +231,7 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		rc = -EIO;
 		goto done;
 	}
-	rc = obj_open(st, &h, raw, plain);
+	rc = obj_open(&st->keys, &h, raw, plain);
 	if (rc == -EBADMSG)
 		bm_log(LOG_ERR, "chunk %s in pack %016" PRIx64 " at offset %"
 		    PRIu64 ": authentication failed (damaged or tampered)",
@@ -502,10 +297,7 @@ pack_new(store *st)
 		    strerror(errno));
 		return rc;
 	}
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, PACK_MAGIC, 8);
-	bm_be16enc(hdr + 8, PACK_VERSION);
-	memcpy(hdr + 16, st->machine_id, KEYMGR_ID_LEN);
+	pack_hdr_encode(hdr, st->machine_id);
 	if ((rc = write_all_at(fd, hdr, sizeof(hdr), 0)) != 0) {
 		close(fd);
 		unlink(path);
@@ -565,11 +357,10 @@ static int
 pack_rec_put(store *st, const struct pack_writer *pw, uint8_t state)
 {
 	uint8_t k[8], v[PACK_REC_LEN];
+	struct pack_rec r = {state, pw->size, pw->objects};
 
 	bm_be64enc(k, pw->id);
-	v[0] = state;
-	bm_be64enc(v + 1, pw->size);
-	bm_be64enc(v + 9, pw->objects);
+	pack_rec_encode(v, &r);
 	return ix_put(st, IX_PACK, k, sizeof(k), v, sizeof(v));
 }
 
@@ -825,16 +616,18 @@ pack_recover(store *st)
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct pack_writer pw;
+		struct pack_rec r;
 
-		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN) {
+		if (k.mv_size != 8 ||
+		    pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
 			bm_log(LOG_ERR, "index: malformed pack record");
 			rc = -EIO;
 			break;
 		}
 		pw.id = bm_be64dec(k.mv_data);
-		pw.size = bm_be64dec((uint8_t *)v.mv_data + 1);
-		pw.objects = bm_be64dec((uint8_t *)v.mv_data + 9);
-		pw.fd = ((uint8_t *)v.mv_data)[0];
+		pw.size = r.size;
+		pw.objects = r.objects;
+		pw.fd = r.state;
 		if (pw.id >= st->next_pack) {
 			bm_log(LOG_ERR, "index: next pack number %" PRIu64
 			    " is not above pack %016" PRIx64 " (damaged index: "
@@ -870,8 +663,8 @@ pack_recover(store *st)
 /* ---- walking a pack ------------------------------------------------------ */
 
 int
-pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
-    void *ctx, uint64_t *valid_end)
+pack_walk(const uint8_t machine[KEYMGR_ID_LEN], const char *path,
+    uint64_t id, pack_walk_fn fn, void *ctx, uint64_t *valid_end)
 {
 	uint8_t hdr[PACK_HDR_LEN], *raw = NULL;
 	struct obj_hdr h;
@@ -887,30 +680,22 @@ pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
 		rc = -errno;
 		goto done;
 	}
-	if (pread_all(fd, hdr, sizeof(hdr), 0) != 0 ||
-	    memcmp(hdr, PACK_MAGIC, 8) != 0) {
+	if (pread_all(fd, hdr, sizeof(hdr), 0) != 0) {
 		bm_log(LOG_ERR, "%s: not a pack file", path);
 		rc = BEEMO_EFORMAT;
 		goto done;
 	}
-	if (bm_be16dec(hdr + 8) != PACK_VERSION) {
-		rc = BEEMO_EVERSION;
-		goto done;
-	}
-	{
-		static const uint8_t zero[6];
-
-		/* Flags and padding: none defined, all must be zero. */
-		if (memcmp(hdr + 10, zero, sizeof(zero)) != 0) {
-			bm_log(LOG_ERR, "%s: pack header has unknown flags",
-			    path);
-			rc = BEEMO_EFORMAT;
-			goto done;
-		}
-	}
-	if (memcmp(hdr + 16, st->machine_id, KEYMGR_ID_LEN) != 0) {
+	switch ((rc = pack_hdr_check(hdr, machine))) {
+	case 0:
+		break;
+	case BEEMO_EFOREIGN:
 		bm_log(LOG_ERR, "%s: pack of another machine", path);
-		rc = BEEMO_EFOREIGN;
+		goto done;
+	case BEEMO_EVERSION:
+		goto done;
+	default:
+		bm_log(LOG_ERR, "%s: %s", path, memcmp(hdr, PACK_MAGIC, 8) ?
+		    "not a pack file" : "pack header has unknown flags");
 		goto done;
 	}
 	*valid_end = off;

@@ -50,7 +50,7 @@ walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	char hex[2 * OBJ_ID_LEN + 1];
 	int rc;
 
-	rc = obj_open(st, h, raw, &plain);
+	rc = obj_open(&st->keys, h, raw, &plain);
 	if (rc != 0) {
 		bm_hex(hex, h->id, OBJ_ID_LEN);
 		bm_log(LOG_ERR, "%s %s in pack %016" PRIx64 " at offset %"
@@ -137,7 +137,7 @@ replay(struct rebuild *rb)
 			return -ENOMEM;
 		rc = pack_pread(st, l->pack, raw, l->len, l->off);
 		if (rc == 0 && (rc = obj_hdr_decode(&h, raw)) == 0)
-			rc = obj_open(st, &h, raw, &plain);
+			rc = obj_open(&st->keys, &h, raw, &plain);
 		free(raw);
 		if (rc != 0)
 			return rc;
@@ -244,7 +244,8 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		rc = lockfd < 0 ? -errno : BEEMO_ELOCKED;
 		goto out;
 	}
-	if ((rc = crypto_init(st)) != 0 || (rc = pack_fds_init(st)) != 0)
+	if ((rc = keys_init(&st->keys, st->secret)) != 0 ||
+	    (rc = pack_fds_init(st)) != 0)
 		goto out;
 	if ((rc = rm_index(dir, "index.new")) != 0)
 		goto out;
@@ -270,7 +271,8 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		uint64_t end, before = rb.objects;
 
 		pack_path(st, ids[i], isopen[i], path, sizeof(path));
-		rc = pack_walk(st, path, ids[i], walk_object, &rb, &end);
+		rc = pack_walk(st->machine_id, path, ids[i], walk_object, &rb,
+		    &end);
 		if (rc == -EIO && isopen[i]) {
 			bm_log(LOG_WARNING, "%s: open pack cut at its last "
 			    "whole object (offset %" PRIu64 ")", path, end);
@@ -326,7 +328,7 @@ out:
 	free(isopen);
 	free(rb.logs);
 	pack_fds_close(st);
-	crypto_fini(st);
+	keys_fini(&st->keys);
 	pthread_mutex_destroy(&st->fd_lock);
 	free(st->dir);
 	free(st);

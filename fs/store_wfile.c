@@ -245,7 +245,8 @@ block_read(struct wfile *w, uint64_t b, uint8_t *out)
 		if (n != (ssize_t)STAGE_SLOT)
 			return n < 0 ? -errno : -EIO;
 		block_aad(w, b, aad);
-		return gcm_open(w->st, w->st->stage_key, slot, aad, 16,
+		return gcm_open(&w->st->keys, w->st->keys.stage_key, slot, aad,
+		    16,
 		    slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
 		    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
 	}
@@ -274,7 +275,8 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
 		return -EIO;
 	block_aad(w, b, aad);
-	rc = gcm_seal(w->st, w->st->stage_key, slot, aad, 16, in, STAGE_BLOCK,
+	rc = gcm_seal(&w->st->keys, w->st->keys.stage_key, slot, aad, 16, in,
+	    STAGE_BLOCK,
 	    slot + OBJ_NONCE_LEN, slot + OBJ_NONCE_LEN + STAGE_BLOCK);
 	if (rc != 0)
 		return rc;
@@ -379,7 +381,7 @@ staged_truncate(struct wfile *w, uint64_t size)
 static struct content *
 slots_content(store *st, struct cslots *s)
 {
-	struct content *c = content_new(st->gen, s->n);
+	struct content *c = content_new(st->keys.gen, s->n);
 
 	if (c == NULL)
 		return NULL;
@@ -466,7 +468,8 @@ stream_cut(struct wfile *w)
 	int rc;
 
 	while (w->buflen > 0 &&
-	    (cut = chunker_scan(st->gear, &w->ck, w->buf, w->buflen)) != 0) {
+	    (cut = chunker_scan(st->keys.gear, &w->ck, w->buf,
+	    w->buflen)) != 0) {
 		/* A file that has cut a chunk is a big one: its next buffer
 		 * gets room for a whole average chunk at once, so it is not
 		 * copied while it grows. */
@@ -617,7 +620,7 @@ base_reusable(struct wfile *w, uint32_t i, uint64_t pos)
 	struct content *b = w->base;
 	uint64_t end = pos + b->c[i].len, blk;
 
-	if (b->gen != w->st->gen || end > w->base_size || end > w->size)
+	if (b->gen != w->st->keys.gen || end > w->base_size || end > w->size)
 		return 0;
 	/* The base's last chunk was cut by its end of file, not by its
 	 * content: reusable only if the new file ends there too. */
@@ -702,7 +705,7 @@ staged_finish(struct wfile *w)
 		clen += n;
 		pos += n;
 		while (clen > 0 &&
-		    (cut = chunker_scan(st->gear, &ck, cbuf, clen)) != 0) {
+		    (cut = chunker_scan(st->keys.gear, &ck, cbuf, clen)) != 0) {
 			uint8_t *chunk = malloc(cut);
 
 			if (chunk == NULL) {

@@ -11,6 +11,7 @@
  * and the cut points), which must never move: a moved cut point loses
  * dedup against every existing pack.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_codec.h"
 #include "store_internal.h"
 
 /* ---- fixtures -------------------------------------------------------- */
@@ -53,52 +55,33 @@ fixed_key(uint8_t key[KEYMGR_SECRET_LEN], uint8_t base)
 
 /* ---- the codecs' context ---------------------------------------------- */
 
-#define obj_codec store
-
 static struct keymgr_subkeys test_keys;
+static uint8_t test_machine[KEYMGR_ID_LEN];
 
-static struct store *
+/* Keys of one generation with fixed subkeys, as keys_init() would make
+ * them from a SECRET. */
+static struct store_keys *
 test_codec_new(const uint8_t machine[KEYMGR_ID_LEN])
 {
-	struct store *st = calloc(1, sizeof(*st));
+	struct store_keys *ks = calloc(1, sizeof(*ks));
 
-	REQUIRE(st != NULL);
-	st->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	REQUIRE(st->gcm != NULL);
-	memcpy(st->machine_id, machine, KEYMGR_ID_LEN);
-	st->ngen = st->gen = 1;
-	st->keys = calloc(2, sizeof(*st->keys));
-	REQUIRE(st->keys != NULL);
-	st->keys[1] = &test_keys;
-	return st;
+	REQUIRE(ks != NULL);
+	ks->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	REQUIRE(ks->gcm != NULL);
+	memcpy(ks->machine_id, machine, KEYMGR_ID_LEN);
+	ks->ngen = ks->gen = 1;
+	ks->keys = calloc(2, sizeof(*ks->keys));
+	REQUIRE(ks->keys != NULL);
+	ks->keys[1] = &test_keys;
+	return ks;
 }
 
 static void
-test_codec_free(struct store *st)
+test_codec_free(struct store_keys *ks)
 {
-	EVP_CIPHER_free((EVP_CIPHER *)st->gcm);
-	free(st->keys);
-	free(st);
-}
-
-static void
-kat_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN])
-{
-	struct store *st = calloc(1, sizeof(*st));
-
-	REQUIRE(st != NULL);
-	chunker_gear(st, key);
-	memcpy(gear, st->gear, sizeof(st->gear));
-	free(st);
-}
-
-static void
-pack_hdr(uint8_t *p, const uint8_t machine[KEYMGR_ID_LEN])
-{
-	memset(p, 0, PACK_HDR_LEN);
-	memcpy(p, PACK_MAGIC, 8);
-	p[9] = PACK_VERSION;
-	memcpy(p + 16, machine, KEYMGR_ID_LEN);
+	EVP_CIPHER_free((EVP_CIPHER *)ks->gcm);
+	free(ks->keys);
+	free(ks);
 }
 
 /* ---- chunker known answers ------------------------------------------- */
@@ -157,7 +140,7 @@ test_chunker(void)
 	REQUIRE(cuts != NULL && buf != NULL);
 	fill(buf, KAT_LEN, 1);
 	fixed_key(key, 0);
-	kat_gear(gear, key);
+	chunker_gear(gear, key);
 	CHECK(gear[0] == kat_gear0);
 	want = sizeof(kat_cuts) / sizeof(kat_cuts[0]);
 	/* Fed at once, in pages, in odd pieces, in MiBs: the same cuts. */
@@ -174,7 +157,7 @@ test_chunker(void)
 		CHECK(cuts[i] >= CDC_MIN && cuts[i] <= CDC_MAX);
 	/* Another key moves the cut points. */
 	fixed_key(key, 1);
-	kat_gear(gear, key);
+	chunker_gear(gear, key);
 	CHECK(gear[0] != kat_gear0);
 	OPENSSL_cleanse(gear, sizeof(gear));
 	free(cuts);
@@ -238,7 +221,7 @@ test_obj_hdr(void)
 
 /* Seal @len bytes of fill(@seed) as a chunk object of generation 1. */
 static uint8_t *
-build(struct obj_codec *oc, uint32_t seed, size_t len, int level,
+build(struct store_keys *oc, uint32_t seed, size_t len, int level,
     size_t *outlen)
 {
 	uint8_t *plain = malloc(len + 1), id[OBJ_ID_LEN], *out = NULL;
@@ -253,7 +236,7 @@ build(struct obj_codec *oc, uint32_t seed, size_t len, int level,
 }
 
 static void
-test_objects(struct obj_codec *oc)
+test_objects(struct store_keys *oc)
 {
 	static const size_t sizes[] = {0, 1, 63, 64, 4096, 300000};
 	uint8_t *obj, *plain, *want;
@@ -336,6 +319,13 @@ walk_fn(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	return 0;
 }
 
+/* Walk pack 0 at @path of the test machine. */
+static int
+walk(const char *path, struct walk_seen *w, uint64_t *valid)
+{
+	return pack_walk(test_machine, path, 0, walk_fn, w, valid);
+}
+
 static void
 write_file(const char *path, const uint8_t *p, size_t len)
 {
@@ -347,7 +337,7 @@ write_file(const char *path, const uint8_t *p, size_t len)
 }
 
 static void
-test_pack_walk(struct obj_codec *oc, const uint8_t machine[KEYMGR_ID_LEN])
+test_pack_walk(struct store_keys *oc)
 {
 	char tmp[] = "/tmp/beemo-test-codec.XXXXXX", path[300];
 	uint8_t *pack, *obj;
@@ -359,7 +349,7 @@ test_pack_walk(struct obj_codec *oc, const uint8_t machine[KEYMGR_ID_LEN])
 	snprintf(path, sizeof(path), "%s/0.pack", tmp);
 	pack = calloc(1, 1U << 20);
 	REQUIRE(pack != NULL);
-	pack_hdr(pack, machine);
+	pack_hdr_encode(pack, test_machine);
 	len = PACK_HDR_LEN;
 	ends[0] = len;
 	for (i = 0; i < 3; i++) {
@@ -375,7 +365,7 @@ test_pack_walk(struct obj_codec *oc, const uint8_t machine[KEYMGR_ID_LEN])
 	/* Whole: every object, rc 0. */
 	write_file(path, pack, len);
 	memset(&w, 0, sizeof(w));
-	CHECK_OK(pack_walk(oc, path, 0, walk_fn, &w, &valid));
+	CHECK_OK(walk(path, &w, &valid));
 	CHECK(w.n == 3 && valid == len);
 	CHECK(w.off[0] == ends[0] && w.off[1] == ends[1] &&
 	    w.off[2] == ends[2]);
@@ -394,45 +384,324 @@ test_pack_walk(struct obj_codec *oc, const uint8_t machine[KEYMGR_ID_LEN])
 				continue;
 			write_file(path, pack, cut);
 			memset(&w, 0, sizeof(w));
-			CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid),
+			CHECK_RC(walk(path, &w, &valid),
 			    into[k] == 0 ? 0 : -EIO);
 			CHECK(w.n == i && valid == ends[i]);
 		}
 		write_file(path, pack, ends[i + 1] - 1);
 		memset(&w, 0, sizeof(w));
-		CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), -EIO);
+		CHECK_RC(walk(path, &w, &valid), -EIO);
 		CHECK(w.n == i && valid == ends[i]);
 	}
 
 	/* A short or foreign pack header. */
 	write_file(path, pack, 0);
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EFORMAT);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EFORMAT);
 	CHECK(valid == 0);
 	write_file(path, pack, PACK_HDR_LEN - 1);
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EFORMAT);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EFORMAT);
 	pack[9] = 2;
 	write_file(path, pack, len);
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EVERSION);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EVERSION);
 	pack[9] = 1;
 	pack[12] = 1;
 	write_file(path, pack, len);
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EFORMAT);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EFORMAT);
 	pack[12] = 0;
 	pack[20] ^= 1;
 	write_file(path, pack, len);
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EFOREIGN);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EFOREIGN);
 	pack[20] ^= 1;
 
 	/* A malformed object header in the middle. */
 	pack[ends[2]] = 'X';
 	write_file(path, pack, len);
 	memset(&w, 0, sizeof(w));
-	CHECK_RC(pack_walk(oc, path, 0, walk_fn, &w, &valid), BEEMO_EFORMAT);
+	CHECK_RC(walk(path, &w, &valid), BEEMO_EFORMAT);
 	CHECK(w.n == 2 && valid == ends[2]);
 
 	unlink(path);
 	rmdir(tmp);
 	free(pack);
+}
+
+/* ---- index records -------------------------------------------------- */
+
+/* Every proper prefix of an encoded record must be refused. */
+#define CHECK_PREFIXES(dec, buf, len)                                      \
+	do {                                                               \
+		size_t pl_;                                                \
+		for (pl_ = 0; pl_ < (len); pl_++) {                        \
+			int prc_ = dec((buf), pl_);                        \
+			CHECK(prc_ == BEEMO_EFORMAT ||                     \
+			    prc_ == BEEMO_EVERSION);                       \
+		}                                                          \
+	} while (0)
+
+static struct inode dec_inode;
+
+static int
+inode_dec(const uint8_t *p, size_t len)
+{
+	int rc = inode_decode(&dec_inode, 42, p, len);
+
+	inode_free(&dec_inode);
+	return rc;
+}
+
+static void
+test_inode(void)
+{
+	struct xattr xa[2] = {{"user.a", (uint8_t *)"one", 3},
+	    {"user.empty", (uint8_t *)"", 0}};
+	struct inode in, out;
+	uint8_t *v;
+	size_t len;
+
+	memset(&in, 0, sizeof(in));
+	in.ino = 42;
+	in.flags = INODE_F_UNSCANNED;
+	in.mode = S_IFLNK | 0777;
+	in.uid = 1000;
+	in.gid = 100;
+	in.nlink = 3;
+	in.rdev = 0x0801;
+	in.size = 1ULL << 40;
+	in.atime = (struct timespec){-5, 999999999};
+	in.mtime = (struct timespec){1700000000, 1};
+	in.ctime = (struct timespec){1700000001, 0};
+	in.parent = 1;
+	in.content_seq = 77;
+	in.name = "link";
+	in.target = "../target";
+	in.xattrs = xa;
+	in.nxattrs = 2;
+	REQUIRE_OK(inode_encode(&in, &v, &len));
+	CHECK(v[0] == 1); /* version */
+	CHECK_OK(inode_decode(&out, 42, v, len));
+	CHECK(out.ino == 42 && out.flags == in.flags && out.mode == in.mode &&
+	    out.uid == 1000 && out.gid == 100 && out.nlink == 3 &&
+	    out.rdev == in.rdev && out.size == in.size &&
+	    out.atime.tv_sec == -5 && out.atime.tv_nsec == 999999999 &&
+	    out.mtime.tv_sec == 1700000000 && out.mtime.tv_nsec == 1 &&
+	    out.ctime.tv_sec == 1700000001 && out.parent == 1 &&
+	    out.content_seq == 77);
+	CHECK(out.name && strcmp(out.name, "link") == 0);
+	CHECK(out.target && strcmp(out.target, "../target") == 0);
+	CHECK(out.nxattrs == 2 && strcmp(out.xattrs[0].name, "user.a") == 0 &&
+	    out.xattrs[0].len == 3 &&
+	    memcmp(out.xattrs[0].value, "one", 3) == 0 &&
+	    strcmp(out.xattrs[1].name, "user.empty") == 0 &&
+	    out.xattrs[1].len == 0);
+	inode_free(&out);
+	inode_free(NULL);
+
+	/* Truncated anywhere, one byte too many, hostile fields. */
+	CHECK_PREFIXES(inode_dec, v, len);
+	{
+		uint8_t *big = malloc(len + 1);
+
+		REQUIRE(big != NULL);
+		memcpy(big, v, len);
+		big[len] = 0;
+		CHECK_RC(inode_dec(big, len + 1), BEEMO_EFORMAT);
+		free(big);
+	}
+	v[0] = 2;
+	CHECK_RC(inode_dec(v, len), BEEMO_EVERSION);
+	v[0] = 1;
+	v[1 + 1 + 16 + 8 + 8 + 8] = 0x7f; /* atime nanoseconds >= 1e9 */
+	CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
+	free(v);
+
+	/* A name with a NUL, a huge xattr length. */
+	in.target = NULL;
+	in.nxattrs = 1;
+	in.name = "x";
+	REQUIRE_OK(inode_encode(&in, &v, &len));
+	CHECK_OK(inode_dec(v, len));
+	{
+		/* The name's 2-byte length follows the fixed fields. */
+		size_t name_at = 1 + 1 + 4 * 4 + 8 + 8 + 3 * 12 + 8 + 8;
+
+		CHECK(v[name_at + 1] == 1 && v[name_at + 2] == 'x');
+		v[name_at + 2] = '\0';
+		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
+		v[name_at + 2] = 'x';
+		/* target flag 0, xattr count 1, name len 6, "user.a",
+		 * then the value length */
+		v[len - 3 - 4] = 0x7f;
+		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
+	}
+	free(v);
+}
+
+static struct dirent_rec dec_dirent;
+
+static int
+dirent_dec(const uint8_t *p, size_t len)
+{
+	return dirent_decode(&dec_dirent, p, len);
+}
+
+static void
+test_dirent(void)
+{
+	uint8_t v[DIRENT_MAX_LEN];
+	char name[STORE_NAME_MAX + 1];
+	size_t len;
+
+	len = dirent_encode(v, 1234567890123ULL, DT_REG, "file.txt");
+	CHECK(len == 12 + 8);
+	CHECK_OK(dirent_decode(&dec_dirent, v, len));
+	CHECK(dec_dirent.ino == 1234567890123ULL &&
+	    dec_dirent.type == DT_REG &&
+	    strcmp(dec_dirent.name, "file.txt") == 0);
+	memset(name, 'n', STORE_NAME_MAX);
+	name[STORE_NAME_MAX] = '\0';
+	len = dirent_encode(v, 5, DT_DIR, name);
+	CHECK(len == DIRENT_MAX_LEN);
+	CHECK_OK(dirent_decode(&dec_dirent, v, len));
+	CHECK(strcmp(dec_dirent.name, name) == 0);
+
+	len = dirent_encode(v, 5, DT_DIR, "a/b");
+	CHECK_RC(dirent_decode(&dec_dirent, v, len), BEEMO_EFORMAT);
+	len = dirent_encode(v, 5, DT_DIR, "ab");
+	v[13] = '\0';
+	CHECK_RC(dirent_decode(&dec_dirent, v, len), BEEMO_EFORMAT);
+	len = dirent_encode(v, 5, DT_DIR, "");
+	CHECK_RC(dirent_decode(&dec_dirent, v, len), BEEMO_EFORMAT);
+	len = dirent_encode(v, 5, DT_DIR, "ab");
+	v[0] = 9;
+	CHECK_RC(dirent_decode(&dec_dirent, v, len), BEEMO_EVERSION);
+	v[0] = 1;
+	CHECK_PREFIXES(dirent_dec, v, len);
+	v[10] = 0x01; /* a name length of 258 */
+	CHECK_RC(dirent_decode(&dec_dirent, v, len), BEEMO_EFORMAT);
+}
+
+static int
+content_dec(const uint8_t *p, size_t len)
+{
+	struct content *c = NULL;
+	int rc = content_decode(p, len, &c);
+
+	content_unref(c);
+	return rc;
+}
+
+static void
+test_content(void)
+{
+	struct content *c = content_new(3, 3), *d = NULL;
+	uint8_t *v;
+	size_t len;
+	uint32_t i;
+
+	REQUIRE(c != NULL);
+	for (i = 0; i < 3; i++) {
+		fill(c->c[i].id, OBJ_ID_LEN, 60 + i);
+		c->c[i].len = (i + 1) * 1000;
+	}
+	content_finish(c);
+	CHECK(c->size == 6000 && c->off[1] == 1000 && c->off[3] == 6000);
+	REQUIRE_OK(content_encode(c, &v, &len));
+	CHECK(len == 1 + 4 + 4 + 8 + 3 * (OBJ_ID_LEN + 4));
+	CHECK_OK(content_decode(v, len, &d));
+	REQUIRE(d != NULL);
+	CHECK(d->refs == 1 && d->gen == 3 && d->n == 3 && d->size == 6000);
+	for (i = 0; i < 3; i++)
+		CHECK(memcmp(d->c[i].id, c->c[i].id, OBJ_ID_LEN) == 0 &&
+		    d->c[i].len == c->c[i].len && d->off[i] == c->off[i]);
+	content_ref(d);
+	content_unref(d);
+	content_unref(d);
+	content_unref(NULL);
+
+	CHECK_PREFIXES(content_dec, v, len);
+	v[0] = 2;
+	CHECK_RC(content_dec(v, len), BEEMO_EVERSION);
+	v[0] = 1;
+	v[8] = 4; /* four chunks announced, three present */
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	v[8] = 3;
+	memset(v + len - 4, 0, 4); /* an empty chunk */
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	v[len - 4] = 0x01;         /* one over OBJ_MAX_PLAIN */
+	v[len - 1] = 0x01;
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	free(v);
+
+	/* The empty content. */
+	content_unref(c);
+	REQUIRE((c = content_new(1, 0)) != NULL);
+	content_finish(c);
+	REQUIRE_OK(content_encode(c, &v, &len));
+	CHECK_OK(content_decode(v, len, &d));
+	CHECK(d != NULL && d->n == 0 && d->size == 0);
+	content_unref(d);
+	content_unref(c);
+	free(v);
+}
+
+static void
+test_locations(void)
+{
+	struct chunk_loc l = {0x0102030405060708ULL, 0x1112131415161718ULL,
+	    0x21222324, 0x31323334, 0x41424344, OBJ_F_ZSTD}, m;
+	struct pack_rec r = {PACK_CLOSED, 1ULL << 33, 12345}, q;
+	uint8_t v[CHUNK_LOC_LEN], w[PACK_REC_LEN];
+
+	chunk_loc_encode(v, &l);
+	CHECK(v[0] == 1 && v[7] == 8 && v[8] == 0x11 && v[16] == 0x21 &&
+	    v[20] == 0x31 && v[24] == 0x41 && v[28] == OBJ_F_ZSTD);
+	CHECK_OK(chunk_loc_decode(&m, v, sizeof(v)));
+	CHECK(memcmp(&l, &m, sizeof(l)) == 0 || (m.pack == l.pack &&
+	    m.off == l.off && m.stored_len == l.stored_len &&
+	    m.plain_len == l.plain_len && m.gen == l.gen &&
+	    m.flags == l.flags));
+	CHECK_RC(chunk_loc_decode(&m, v, sizeof(v) - 1), BEEMO_EFORMAT);
+	CHECK_RC(chunk_loc_decode(&m, v, 0), BEEMO_EFORMAT);
+
+	pack_rec_encode(w, &r);
+	CHECK(w[0] == PACK_CLOSED && w[4] == 2 && w[16] == 0x39);
+	CHECK_OK(pack_rec_decode(&q, w, sizeof(w)));
+	CHECK(q.state == r.state && q.size == r.size &&
+	    q.objects == r.objects);
+	CHECK_RC(pack_rec_decode(&q, w, sizeof(w) - 1), BEEMO_EFORMAT);
+	CHECK_RC(pack_rec_decode(&q, w, 30), BEEMO_EFORMAT);
+}
+
+/* ---- keys and sealed values ------------------------------------------ */
+
+static void
+test_values(struct store_keys *ks)
+{
+	static const char aad[] = "table 1 key 7";
+	uint8_t in[100], sealed[100 + SEAL_OVERHEAD], out[100];
+	uint8_t id[OBJ_ID_LEN];
+
+	fill(in, sizeof(in), 70);
+	CHECK_OK(seal_value(ks, aad, sizeof(aad), in, sizeof(in), sealed));
+	CHECK(sealed[3] == 1); /* generation, big-endian */
+	CHECK_OK(open_value(ks, aad, sizeof(aad), sealed, sizeof(sealed),
+	    out));
+	CHECK(memcmp(in, out, sizeof(in)) == 0);
+	/* Moved elsewhere (another AAD), flipped, cut, unknown key. */
+	CHECK_RC(open_value(ks, aad, sizeof(aad) - 1, sealed, sizeof(sealed),
+	    out), -EBADMSG);
+	sealed[30] ^= 1;
+	CHECK_RC(open_value(ks, aad, sizeof(aad), sealed, sizeof(sealed),
+	    out), -EBADMSG);
+	sealed[30] ^= 1;
+	CHECK_RC(open_value(ks, aad, sizeof(aad), sealed, SEAL_OVERHEAD - 1,
+	    out), -EBADMSG);
+	sealed[3] = 2;
+	CHECK_RC(open_value(ks, aad, sizeof(aad), sealed, sizeof(sealed),
+	    out), BEEMO_ENOKEY);
+	CHECK(keys_gen(ks, 0) == NULL && keys_gen(ks, 2) == NULL &&
+	    keys_gen(ks, 1) == &test_keys);
+	CHECK_RC(chunk_id(ks, 2, in, sizeof(in), id), BEEMO_ENOKEY);
 }
 
 /* ---- ACL xattrs ------------------------------------------------------ */
@@ -515,19 +784,23 @@ test_acl(void)
 int
 main(void)
 {
-	uint8_t machine[KEYMGR_ID_LEN];
-	struct obj_codec *oc;
+	struct store_keys *oc;
 
 	bm_log_open("test_store_codec", 0, -1);
 	fixed_key(test_keys.data, 0x40);
 	fixed_key(test_keys.chunk, 0x60);
 	fixed_key(test_keys.meta, 0x80);
-	fill(machine, sizeof(machine), 5);
-	oc = test_codec_new(machine);
+	fill(test_machine, sizeof(test_machine), 5);
+	oc = test_codec_new(test_machine);
 	test_chunker();
 	test_obj_hdr();
 	test_objects(oc);
-	test_pack_walk(oc, machine);
+	test_pack_walk(oc);
+	test_inode();
+	test_dirent();
+	test_content();
+	test_locations();
+	test_values(oc);
 	test_acl();
 	test_codec_free(oc);
 	return check_status();
