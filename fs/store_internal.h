@@ -98,6 +98,11 @@ struct store {
 	int commit_now;             /* requests pending; ix_lock */
 	uint64_t commits;           /* completed commits; ix_lock */
 	int txn_ready;              /* ix_lock */
+	/* Pre-commit hook: run by the committer under ix_lock before the
+	 * log is sealed (the journal's batch); set before commit_start. */
+	int (*precommit)(void *ctx);
+	void *precommit_ctx;
+	int precommit_pending;      /* the hook has work to do; ix_lock */
 
 	/* Pack writer.  Lock order: ix_lock, then pk_lock. */
 	pthread_mutex_t pk_lock;
@@ -109,11 +114,13 @@ struct store {
 	uint64_t next_pack;           /* pk_lock */
 	int want_close;               /* close the open pack at commit */
 
-	/* Pack readers: descriptors by pack id, LRU. */
+	/* Pack readers: descriptors by pack id, LRU (store_pack.c).  The
+	 * table, its entries and the tick are protected by fd_lock; entries
+	 * never move (see pack_fd_get). */
 	pthread_mutex_t fd_lock;
-	struct fdent *fds;
-	size_t nfds;
-	uint64_t fd_tick;
+	struct fdent **fds;         /* fd_lock */
+	size_t nfds;                /* fd_lock */
+	uint64_t fd_tick;           /* fd_lock */
 
 	struct cache *cache;
 	struct workers *workers;
@@ -150,12 +157,31 @@ int pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off);
 void pack_fd_forget(store *st, uint64_t id);
 int pack_fds_init(store *st);
 void pack_fds_close(store *st);
-/* Commit steps, called by the committer (see store_index.c). */
+/*
+ * The commit steps, called by the committer (store_commit.c) with
+ * ix_lock held.  pack_commit_prepare() rolls the open pack over if a
+ * close was asked for, reports every pack's state and the next pack
+ * number through @ops (both callbacks run under ix_lock and pk_lock;
+ * they must not take either), then syncs the packs with pk_lock
+ * released.  pack_commit_done() closes the packs that commit closed and,
+ * if @committed, renames them to ID.pack.
+ */
+struct pack_commit_ops {
+	int (*record)(void *ctx, uint64_t id, const struct pack_rec *r);
+	int (*next)(void *ctx, uint64_t next_pack);
+	void *ctx;
+};
 void pack_presync(store *st);
-int pack_commit_prepare(store *st);
+int pack_commit_prepare(store *st, const struct pack_commit_ops *ops);
 void pack_commit_done(store *st, int committed);
 void pack_writer_abort(store *st);
-int pack_recover(store *st);
+/* Recovery at open, before any writer (store_commit.c): cut pack @id
+ * back to @size and rename it closed; remove the ".open" packs that
+ * @known (called with the caller's locks) says no commit recorded. */
+int pack_cut(store *st, uint64_t id, uint64_t size);
+int pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx);
+uint64_t pack_next_id(store *st);
+void pack_set_next_id(store *st, uint64_t id);
 /*
  * pack_walk -- read pack @id at @path object by object, calling @fn with
  * each object's decoded header and raw bytes (header, ciphertext, tag;
@@ -175,10 +201,21 @@ int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
 
 int ix_open(store *st, const char *name, int create);
 void ix_close(store *st);
-int ix_start(store *st);
-int ix_stop(store *st);
-/* Ask for a commit and wait until it is done (durably). */
-int ix_commit_wait(store *st);
+/* The shared transaction, begun, committed, aborted and renewed by the
+ * committer only (ix_lock held). */
+int ix_txn_begin(store *st);
+int ix_txn_commit(store *st);
+void ix_txn_abort(store *st);
+void ix_txn_renew(store *st);
+/* The log object of the open transaction's changes (NULL if none), and
+ * the note that it is in a pack (ix_lock held). */
+int ix_log_seal(store *st, uint8_t **obj, size_t *objlen);
+int ix_log_written(store *st);
+typedef int (*ix_scan_fn)(void *ctx, const void *k, size_t klen,
+    const void *v, size_t vlen);
+/* Call @fn on every record of table @t in key order until it returns
+ * nonzero (returned); ix_lock held, and @fn must not change @t. */
+int ix_scan(store *st, enum ix_table t, ix_scan_fn fn, void *ctx);
 void ix_lock(store *st);
 void ix_unlock(store *st);
 /* Raw access within the shared txn (ix_lock held). */
@@ -192,7 +229,6 @@ int ix_meta_put(store *st, const char *name, uint64_t v);
 /* Counters that are derived on rebuild are not logged. */
 int ix_meta_put_nolog(store *st, const char *name, uint64_t v);
 int ix_meta_add(store *st, const char *name, int64_t delta);
-int ix_commit_wait_locked(store *st);
 int ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
     const void *plain, size_t len);
 int ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
@@ -211,6 +247,17 @@ int ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
 int ix_vget_sealed(store *st, enum ix_table t, const uint8_t *prefix,
     size_t plen, uint64_t seq, uint8_t **plain, size_t *len,
     uint64_t *found_seq);
+
+/* ---- store_commit.c --------------------------------------------------- */
+
+int commit_start(store *st);
+int commit_stop(store *st);
+/* Ask for a commit and wait until it is done (durably); with and
+ * without ix_lock held. */
+int commit_wait(store *st);
+int commit_wait_locked(store *st);
+/* Recovery at open (ix_lock held, before any writer). */
+int commit_recover(store *st);
 
 /* ---- store_record.c --------------------------------------------------- */
 
@@ -348,6 +395,8 @@ void journal_event(store *st, const char *type, const char *summary,
     const char *path);
 /* Write the batch of file operations as one entry (ix_lock held). */
 int journal_flush(store *st);
+/* journal_flush(@ctx) as the commit path's pre-commit hook. */
+int journal_precommit(void *ctx);
 /* store_journal_add with ix_lock held. */
 int journal_add_locked(store *st, const struct store_journal_entry *e);
 /* Path of live inode @ino, ix_lock held. */

@@ -267,14 +267,16 @@ open_store(const char *dir, const keymgr_secret *s,
 	if ((rc = pack_fds_init(st)) != 0 ||
 	    (rc = cache_new(st, st->opts.cache_size)) != 0)
 		goto fail;
-	if ((rc = ix_start(st)) != 0)
+	st->precommit = journal_precommit;
+	st->precommit_ctx = st;
+	if ((rc = commit_start(st)) != 0)
 		goto fail;
 	ix_lock(st);
 	rc = load_counters(st, creating);
 	if (rc == 0 && !st->opts.rdonly) {
-		if ((rc = pack_recover(st)) == 0 &&
+		if ((rc = commit_recover(st)) == 0 &&
 		    (rc = reap_orphans(st)) == 0)
-			rc = ix_commit_wait_locked(st);
+			rc = commit_wait_locked(st);
 		st->changes = 0; /* recovery is nothing to snapshot */
 	}
 	ix_unlock(st);
@@ -288,7 +290,7 @@ fail_stop:
 	ix_lock(st);
 	st->ix_err = rc; /* no final commit of a half-open store */
 	ix_unlock(st);
-	ix_stop(st);
+	commit_stop(st);
 fail:
 	store_free(st);
 	return rc;
@@ -346,7 +348,7 @@ store_close(store *st)
 		st->want_close = 1;
 		ix_unlock(st);
 	}
-	rc = ix_stop(st);
+	rc = commit_stop(st);
 	pack_writer_abort(st);
 	store_free(st);
 	return rc;
@@ -355,7 +357,7 @@ store_close(store *st)
 int
 store_sync(store *st)
 {
-	return ix_commit_wait(st);
+	return commit_wait(st);
 }
 
 static int

@@ -43,6 +43,16 @@ pack_path(const store *st, uint64_t id, int open, char *buf, size_t n)
 	    (unsigned)(id & 0xff), id, open ? ".open" : "");
 }
 
+/*
+ * The descriptor cache.  Entries are allocated one by one and never move
+ * or are freed before pack_fds_close(): a reader holds a pointer to its
+ * entry (refs > 0) without the lock while it reads, and growing the
+ * table (an array of pointers) must not pull the entry from under it.
+ * An entry is reused for another pack only when refs == 0.  Every field
+ * of the table and its entries is protected by fd_lock; the descriptor
+ * itself is used without it while refs > 0.
+ */
+
 /* Get a referenced descriptor of pack @id; pack_fd_release() after. */
 static struct fdent *
 pack_fd_get(store *st, uint64_t id, int *err)
@@ -54,7 +64,7 @@ pack_fd_get(store *st, uint64_t id, int *err)
 
 	pthread_mutex_lock(&st->fd_lock);
 	for (i = 0; i < st->nfds; i++) {
-		e = &st->fds[i];
+		e = st->fds[i];
 		if (e->fd >= 0 && e->id == id) {
 			e->refs++;
 			e->tick = ++st->fd_tick;
@@ -79,7 +89,7 @@ pack_fd_get(store *st, uint64_t id, int *err)
 	}
 	pthread_mutex_lock(&st->fd_lock);
 	for (i = 0; i < st->nfds; i++) {
-		e = &st->fds[i];
+		e = st->fds[i];
 		if (e->fd < 0) {
 			victim = e;
 			break;
@@ -88,21 +98,24 @@ pack_fd_get(store *st, uint64_t id, int *err)
 			victim = e;
 	}
 	if (victim == NULL) {
-		/* Every cached descriptor is busy: grow a little. */
-		struct fdent *n = realloc(st->fds,
+		/* Every cached descriptor is busy: grow a little.  Only the
+		 * array of pointers moves; the entries stay put. */
+		struct fdent **n = realloc(st->fds,
 		    (st->nfds + 8) * sizeof(*n));
 
-		if (n == NULL) {
-			pthread_mutex_unlock(&st->fd_lock);
-			close(fd);
-			*err = -ENOMEM;
-			return NULL;
-		}
+		if (n == NULL)
+			goto nomem;
 		st->fds = n;
-		for (i = st->nfds; i < st->nfds + 8; i++)
-			st->fds[i].fd = -1;
-		victim = &st->fds[st->nfds];
-		st->nfds += 8;
+		for (i = st->nfds; i < st->nfds + 8; i++) {
+			if ((st->fds[i] = malloc(sizeof(**n))) == NULL)
+				break;
+			st->fds[i]->fd = -1;
+			st->fds[i]->refs = 0;
+		}
+		if (i == st->nfds)
+			goto nomem;
+		victim = st->fds[st->nfds];
+		st->nfds = i;
 	}
 	if (victim->fd >= 0)
 		close(victim->fd);
@@ -112,6 +125,11 @@ pack_fd_get(store *st, uint64_t id, int *err)
 	victim->tick = ++st->fd_tick;
 	pthread_mutex_unlock(&st->fd_lock);
 	return victim;
+nomem:
+	pthread_mutex_unlock(&st->fd_lock);
+	close(fd);
+	*err = -ENOMEM;
+	return NULL;
 }
 
 static void
@@ -129,10 +147,11 @@ pack_fd_forget(store *st, uint64_t id)
 
 	pthread_mutex_lock(&st->fd_lock);
 	for (i = 0; i < st->nfds; i++) {
-		if (st->fds[i].fd >= 0 && st->fds[i].id == id &&
-		    st->fds[i].refs == 0) {
-			close(st->fds[i].fd);
-			st->fds[i].fd = -1;
+		struct fdent *e = st->fds[i];
+
+		if (e->fd >= 0 && e->id == id && e->refs == 0) {
+			close(e->fd);
+			e->fd = -1;
 		}
 	}
 	pthread_mutex_unlock(&st->fd_lock);
@@ -145,10 +164,14 @@ pack_fds_init(store *st)
 
 	if ((st->fds = calloc(FD_CACHE, sizeof(*st->fds))) == NULL)
 		return -ENOMEM;
-	st->nfds = FD_CACHE;
-	for (i = 0; i < FD_CACHE; i++)
-		st->fds[i].fd = -1;
-	return 0;
+	for (i = 0; i < FD_CACHE; i++) {
+		if ((st->fds[i] = malloc(sizeof(*st->fds[i]))) == NULL)
+			break;
+		st->fds[i]->fd = -1;
+		st->fds[i]->refs = 0;
+	}
+	st->nfds = i;
+	return i == FD_CACHE ? 0 : -ENOMEM;
 }
 
 void
@@ -156,9 +179,11 @@ pack_fds_close(store *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->nfds; i++)
-		if (st->fds[i].fd >= 0)
-			close(st->fds[i].fd);
+	for (i = 0; i < st->nfds; i++) {
+		if (st->fds[i]->fd >= 0)
+			close(st->fds[i]->fd);
+		free(st->fds[i]);
+	}
 	free(st->fds);
 	st->fds = NULL;
 	st->nfds = 0;
@@ -243,7 +268,9 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		char where[64];
 
 		snprintf(where, sizeof(where), "chunk %.16s", hex);
-		store_report(st, STORE_EV_DAMAGE, NULL, where);
+		if (st->opts.event != NULL)
+			st->opts.event(st->opts.event_ctx, STORE_EV_DAMAGE,
+			    NULL, where);
 	}
 done:
 	free(raw);
@@ -353,17 +380,6 @@ done:
 	return rc;
 }
 
-static int
-pack_rec_put(store *st, const struct pack_writer *pw, uint8_t state)
-{
-	uint8_t k[8], v[PACK_REC_LEN];
-	struct pack_rec r = {state, pw->size, pw->objects};
-
-	bm_be64enc(k, pw->id);
-	pack_rec_encode(v, &r);
-	return ix_put(st, IX_PACK, k, sizeof(k), v, sizeof(v));
-}
-
 /* Duplicate the descriptors of every pack with unsynced data (pk_lock
  * held), so that they can be synced without the lock. */
 static int
@@ -433,27 +449,31 @@ pack_presync(store *st)
 }
 
 int
-pack_commit_prepare(store *st)
+pack_commit_prepare(store *st, const struct pack_commit_ops *ops)
 {
 	struct pack_writer *cl;
+	struct pack_rec r;
 	size_t i, n;
 	int rc = 0, *fds;
 
-	/* Record the packs' states, then sync with pk_lock released:
+	/* Report the packs' states, then sync with pk_lock released:
 	 * writers may append meanwhile, but nothing they append can be
-	 * referenced by this transaction, whose ix_lock we hold. */
+	 * referenced by this transaction, whose ix_lock the caller holds. */
 	pthread_mutex_lock(&st->pk_lock);
 	if (st->want_close && st->pw.fd >= 0 && (rc = pack_roll(st)) != 0)
 		goto unlock;
 	st->want_close = 0;
 	for (i = 0; i < st->nclosing; i++) {
 		cl = &st->closing[i];
-		if ((rc = pack_rec_put(st, cl, PACK_CLOSED)) != 0)
+		r = (struct pack_rec){PACK_CLOSED, cl->size, cl->objects};
+		if ((rc = ops->record(ops->ctx, cl->id, &r)) != 0)
 			goto unlock;
 	}
-	if (st->pw.fd >= 0 && (rc = pack_rec_put(st, &st->pw, PACK_OPEN)) != 0)
+	r = (struct pack_rec){PACK_OPEN, st->pw.size, st->pw.objects};
+	if (st->pw.fd >= 0 &&
+	    (rc = ops->record(ops->ctx, st->pw.id, &r)) != 0)
 		goto unlock;
-	if ((rc = ix_meta_put_nolog(st, "next_pack", st->next_pack)) != 0)
+	if ((rc = ops->next(ops->ctx, st->next_pack)) != 0)
 		goto unlock;
 	/* Hand the closing list to pack_commit_done(): packs rolled over
 	 * from now on belong to the next commit. */
@@ -521,7 +541,7 @@ pack_writer_abort(store *st)
 
 /* ---- recovery at open -------------------------------------------------- */
 
-static int
+int
 pack_cut(store *st, uint64_t id, uint64_t size)
 {
 	char path[4096];
@@ -540,14 +560,8 @@ pack_cut(store *st, uint64_t id, uint64_t size)
 	return rc;
 }
 
-/*
- * Remove the packs that no commit ever recorded (ix_lock held): a pack
- * is born ID.pack.open and becomes ID.pack only after a commit recorded
- * it closed, so only ".open" files unknown to the index are garbage.  A
- * closed pack the index does not know is left alone, and said.
- */
-static int
-pack_sweep(store *st)
+int
+pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx)
 {
 	char path[4096];
 	unsigned sub;
@@ -563,8 +577,6 @@ pack_sweep(store *st)
 			continue;
 		while ((de = readdir(d)) != NULL) {
 			char file[4096], *end;
-			uint8_t k[8];
-			MDB_val v;
 			uint64_t id;
 
 			if (de->d_name[0] == '.')
@@ -572,13 +584,13 @@ pack_sweep(store *st)
 			id = strtoull(de->d_name, &end, 16);
 			if (end != de->d_name + 16 || strncmp(end, ".pack", 5))
 				continue;
-			bm_be64enc(k, id);
-			if (ix_get(st, IX_PACK, k, 8, &v) == 0)
+			if (known(ctx, id))
 				continue;
 			if (bm_path(file, sizeof(file), "%s/%s", path,
 			    de->d_name) != 0)
 				continue;
-			if (strcmp(end, ".pack.open") != 0 || id < st->next_pack) {
+			if (strcmp(end, ".pack.open") != 0 ||
+			    id < st->next_pack) {
 				bm_log(LOG_WARNING, "%s: a pack the index does "
 				    "not know (left alone; beemoctl check)",
 				    file);
@@ -595,69 +607,23 @@ pack_sweep(store *st)
 	return rc;
 }
 
-int
-pack_recover(store *st)
+uint64_t
+pack_next_id(store *st)
 {
-	struct pack_writer *open = NULL, *n;
-	size_t nopen = 0, i;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, mrc;
+	uint64_t id;
 
-	rc = ix_meta_get(st, "next_pack", &st->next_pack);
-	if (rc == -ENOENT) {
-		st->next_pack = 0;
-		rc = 0;
-	}
-	if (rc != 0)
-		return rc;
-	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
-		return -EIO;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct pack_writer pw;
-		struct pack_rec r;
+	pthread_mutex_lock(&st->pk_lock);
+	id = st->next_pack;
+	pthread_mutex_unlock(&st->pk_lock);
+	return id;
+}
 
-		if (k.mv_size != 8 ||
-		    pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
-			bm_log(LOG_ERR, "index: malformed pack record");
-			rc = -EIO;
-			break;
-		}
-		pw.id = bm_be64dec(k.mv_data);
-		pw.size = r.size;
-		pw.objects = r.objects;
-		pw.fd = r.state;
-		if (pw.id >= st->next_pack) {
-			bm_log(LOG_ERR, "index: next pack number %" PRIu64
-			    " is not above pack %016" PRIx64 " (damaged index: "
-			    "beemoctl rebuild-index)", st->next_pack, pw.id);
-			rc = -EBADMSG;
-			break;
-		}
-		/* Open, or closed but killed before the rename: cut back to
-		 * the committed length and close it for good. */
-		if ((rc = pack_cut(st, pw.id, pw.size)) != 0) {
-			bm_log(LOG_ERR, "pack %016" PRIx64 ": recovery: %s",
-			    pw.id, beemo_strerror(rc));
-			break;
-		}
-		if (pw.fd != PACK_OPEN)
-			continue;
-		if ((n = realloc(open, (nopen + 1) * sizeof(*n))) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		open = n;
-		open[nopen++] = pw;
-	}
-	mdb_cursor_close(cur);
-	for (i = 0; rc == 0 && i < nopen; i++)
-		rc = pack_rec_put(st, &open[i], PACK_CLOSED);
-	free(open);
-	if (rc != 0)
-		return rc;
-	return pack_sweep(st);
+void
+pack_set_next_id(store *st, uint64_t id)
+{
+	pthread_mutex_lock(&st->pk_lock);
+	st->next_pack = id;
+	pthread_mutex_unlock(&st->pk_lock);
 }
 
 /* ---- walking a pack ------------------------------------------------------ */

@@ -107,7 +107,7 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0)
 		goto unlock;
 	st->want_close = 1;
-	if ((rc = ix_commit_wait_locked(st)) != 0)
+	if ((rc = commit_wait_locked(st)) != 0)
 		goto unlock;
 	st->changes = 0;
 	*id = next;
@@ -233,7 +233,7 @@ store_quota_set(store *st, uint64_t soft, uint64_t hard)
 		rc = ix_meta_put(st, "quota_hard", hard);
 	if (rc == 0) {
 		st->quota_hard = hard;
-		rc = ix_commit_wait_locked(st);
+		rc = commit_wait_locked(st);
 	}
 	ix_unlock(st);
 	return rc;

@@ -246,8 +246,7 @@ block_read(struct wfile *w, uint64_t b, uint8_t *out)
 			return n < 0 ? -errno : -EIO;
 		block_aad(w, b, aad);
 		return gcm_open(&w->st->keys, w->st->keys.stage_key, slot, aad,
-		    16,
-		    slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
+		    16, slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
 		    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
 	}
 	memset(out, 0, STAGE_BLOCK);
@@ -276,8 +275,8 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 		return -EIO;
 	block_aad(w, b, aad);
 	rc = gcm_seal(&w->st->keys, w->st->keys.stage_key, slot, aad, 16, in,
-	    STAGE_BLOCK,
-	    slot + OBJ_NONCE_LEN, slot + OBJ_NONCE_LEN + STAGE_BLOCK);
+	    STAGE_BLOCK, slot + OBJ_NONCE_LEN,
+	    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
 	if (rc != 0)
 		return rc;
 	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
