@@ -32,7 +32,7 @@
 
 #include "store_internal.h"
 
-/* ---- the pack states in the index --------------------------------------- */
+/* ---- the pack states in the index ----------------------------------- */
 
 static int
 record_pack(void *ctx, uint64_t id, const struct pack_rec *r)
@@ -51,7 +51,7 @@ record_next(void *ctx, uint64_t next_pack)
 	return ix_meta_put_nolog(ctx, "next_pack", next_pack);
 }
 
-/* ---- one commit ------------------------------------------------------------ */
+/* ---- one commit ----------------------------------------------------- */
 
 /* Append the log object of the transaction to the pack (ix_lock held). */
 static int
@@ -106,7 +106,7 @@ fail_sticky:
 	return rc;
 }
 
-/* ---- the committer thread ------------------------------------------------ */
+/* ---- the committer thread ------------------------------------------- */
 
 static void *
 committer(void *arg)
@@ -229,7 +229,7 @@ commit_wait(store *st)
 	return rc;
 }
 
-/* ---- recovery at open ------------------------------------------------------ */
+/* ---- recovery at open ----------------------------------------------- */
 
 struct open_pack {
 	uint64_t id;
