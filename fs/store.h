@@ -66,8 +66,10 @@
  * codes as documented per function.
  *
  * Threads: every function may be called from any thread concurrently,
- * except store_close().  Lock order: open-file lock, index lock, pack
- * lock, cache lock.
+ * except store_close().  Inside, the store takes its mutexes in one
+ * order: an open file's lock, the index lock, then the open-file table
+ * or the pack writer, then leaf locks (pack descriptors, chunk cache,
+ * sealing queue, a file's chunk slots); fs/store_internal.h lists them.
  */
 #ifndef BEEMO_STORE_H
 #define BEEMO_STORE_H
@@ -118,6 +120,13 @@ enum store_event {
 	STORE_EV_COMMIT_FAIL = 3, /* a file could not be committed */
 	STORE_EV_DAMAGE = 4,     /* an object failed authentication */
 };
+/*
+ * The event callback (store_opts.event) runs on the thread that met the
+ * event, possibly with the index lock or an open file's lock held
+ * (STORE_EV_DAMAGE of an index record: index lock; of a chunk: no store
+ * lock; the others: the file's lock and not the index lock).  It must
+ * return promptly and must not call the store.  @path may be NULL.
+ */
 typedef void (*store_event_fn)(void *ctx, enum store_event ev,
     const char *path, const char *detail);
 

@@ -439,6 +439,21 @@ ix_meta_put_nolog(store *st, const char *name, uint64_t val)
 	    8, 0);
 }
 
+int
+ix_meta_add(store *st, const char *name, int64_t delta)
+{
+	uint64_t v = 0;
+	int rc = ix_meta_get(st, name, &v);
+
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (delta < 0 && (uint64_t)-delta > v)
+		v = 0;
+	else
+		v += (uint64_t)delta;
+	return ix_meta_put(st, name, v);
+}
+
 /* ---- versioned records ------------------------------------------------- */
 
 static size_t

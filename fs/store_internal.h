@@ -1,22 +1,45 @@
 /*
- * store_internal.h -- internals shared by the fs/store_*.c files.
+ * store_internal.h -- the store handle, and the layers above the index.
  *
- * Files:
- *   store_crypto.c   sealing (AES-256-GCM), MACs, name hashes
- *   store_chunker.c  keyed FastCDC cut points
- *   store_pack.c     pack files: writer, reader, fd cache, recovery
- *   store_index.c    LMDB: the shared transaction, versioned records,
- *                    the log, the committer thread
- *   store_record.c   encoding of inode, dirent, content records
- *   store_cache.c    cache of plaintext chunks
- *   store_worker.c   chunk sealing threads
- *   store_ns.c       namespace operations
- *   store_wfile.c    write buffers: streaming and staging
- *   store_file.c     open files: read, write, commit
- *   store_open.c     create, open, close
- *   store_snap.c     snapshots, statistics
- *   store_check.c    verification of index and packs
- *   store_rebuild.c  rebuilding the index from the packs
+ * The store is built in layers; a layer calls only those below it, and
+ * events go up through callbacks (named at each layer):
+ *
+ *   codecs        store_codec.h: store_crypto.c (keys, sealing),
+ *                 store_object.c (objects, pack headers), store_chunker.c,
+ *                 store_codec.c (index records), store_acl.c (ACL xattrs)
+ *   packs         store_pack.h: store_pack.c (writer, readers, recovery
+ *                 steps, walk); no LMDB
+ *   index         store_index.h: store_index.c (LMDB, versions, the log);
+ *                 no packs
+ *   records       store_record.c: inode, dirent, content and chunk
+ *                 location records in the index
+ *   namespace     store_ns.h: store_ns.c (views: view_seq, snap_get;
+ *                 lookups, attributes, paths), store_ns_create.c,
+ *                 store_ns_rename.c, store_ns_dir.c, store_ns_xattr.c
+ *   open files    store_file.c (open files, commit of a file),
+ *   and pending   store_wfile.h: store_wfile.c, store_wfile_stage.c,
+ *   content       store_worker.c (sealing threads), store_cache.c
+ *   commit path   store_commit.c: the committer thread, the only code
+ *                 that joins packs and index; recovery at open
+ *   above         store_snap.c (snapshots, statistics, quota:
+ *                 store_quota_check, and store_report, the event hook),
+ *                 store_journal.c, store_check.c, store_rebuild.c,
+ *                 store_open.c (create, open, close)
+ *
+ * Locks, in the order they are taken (never the reverse):
+ *   1. ofile.lock   one open file's content and pending changes
+ *   2. ix_lock      the index: the transaction and everything marked
+ *                   "ix_lock" below (the journal's batch too)
+ *   3. of_lock      the open-file table and the snapshot sequences
+ *      pk_lock      the pack writer (taken under ix_lock by the commit
+ *                   path, alone by writers); never together with of_lock
+ *   4. leaves, held alone or innermost and never across a call into
+ *      another layer: fd_lock (pack descriptors), cache lock (chunk
+ *      cache, store_cache.c), workers lock (job queue,
+ *      store_worker.c), cslots.lock (one file's chunk slots).
+ * A sealing worker takes ix_lock, then pk_lock, with no other lock; a
+ * cache load takes ix_lock, releases it, then reads the pack (fd_lock),
+ * with no cache lock held.
  */
 #ifndef BEEMO_STORE_INTERNAL_H
 #define BEEMO_STORE_INTERNAL_H
@@ -29,38 +52,17 @@
 #include "bm.h"
 #include "store.h"
 #include "store_codec.h"
-
-/* ---- index tables --------------------------------------------------- */
-
-enum ix_table {
-	IX_META = 0,    /* name -> u64, plain; logged */
-	IX_INODE = 1,   /* ino | ~seq -> sealed inode; logged, versioned */
-	IX_DIRENT = 2,  /* parent | namehash | ~seq -> sealed; versioned */
-	IX_CONTENT = 3, /* ino | ~seq -> sealed chunk list; versioned */
-	IX_SNAP = 4,    /* id (4) -> sealed snapshot record; logged */
-	IX_ORPHAN = 5,  /* ino -> empty: unlinked while open; logged */
-	IX_JOURNAL = 6, /* time | counter -> sealed entry; logged */
-	IX_CHUNK = 7,   /* chunk id -> location; rebuilt from packs */
-	IX_PACK = 8,    /* pack id -> state; rebuilt from packs */
-	IX_NTABLES = 9,
-};
-#define IX_LOGGED(t) ((t) <= IX_JOURNAL)
-
-#define SEQ_LIVE UINT64_MAX
+#include "store_index.h"
+#include "store_pack.h"
 
 /* ---- the store handle ------------------------------------------------ */
-
-struct pack_writer {
-	uint64_t id;
-	int fd;
-	uint64_t size;
-	uint64_t objects;
-};
 
 struct cache;
 struct workers;
 struct ofile;
 
+/* The store handle.  Fields without a lock in their comment are set at
+ * open and read-only after. */
 struct store {
 	char *dir;
 	const keymgr_secret *secret;
@@ -73,25 +75,26 @@ struct store {
 	/* Keys (store_codec.h); read-only after open. */
 	struct store_keys keys;
 
-	/* Index.  ix_lock protects txn, the counters, the log buffer and
-	 * every use of the index; see store_index.c. */
+	/* Index (store_index.h).  ix_lock protects txn, the counters, the
+	 * log buffer and every use of the index.  env and dbi are set at
+	 * open and read-only after. */
 	MDB_env *env;
 	MDB_dbi dbi[IX_NTABLES];
 	pthread_mutex_t ix_lock;
-	MDB_txn *txn;
+	MDB_txn *txn;         /* ix_lock */
 	uint64_t live_seq;    /* protected by ix_lock */
 	uint64_t next_ino;    /* protected by ix_lock */
 	uint64_t lsn;         /* next log sequence number; ix_lock */
 	uint8_t *logbuf;      /* changes of the open txn; ix_lock */
-	size_t loglen, logcap;
+	size_t loglen, logcap; /* ix_lock */
 	int ix_err;           /* sticky commit failure; ix_lock */
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
 	uint64_t stored;      /* bytes in packs; atomic */
 
-	/* Committer thread. */
-	pthread_t committer;
+	/* Committer thread (store_commit.c). */
+	pthread_t committer;        /* set by commit_start */
 	pthread_cond_t commit_cv;   /* wakes the committer; ix_lock */
 	pthread_cond_t done_cv;     /* a commit finished; ix_lock */
 	int stopping;               /* ix_lock */
@@ -104,15 +107,21 @@ struct store {
 	void *precommit_ctx;
 	int precommit_pending;      /* the hook has work to do; ix_lock */
 
-	/* Pack writer.  Lock order: ix_lock, then pk_lock. */
+	/* Pack writer (store_pack.h).  Lock order: ix_lock, then
+	 * pk_lock. */
 	pthread_mutex_t pk_lock;
 	struct pack_writer pw;        /* pw.fd < 0: no open pack; pk_lock */
-	struct pack_writer *closing;  /* rolled over, closed at commit */
-	size_t nclosing;
-	struct pack_writer *committing; /* closed by the running commit */
+	struct pack_writer *closing;  /* rolled over, closed at the next
+				       * commit; pk_lock */
+	size_t nclosing;              /* pk_lock */
+	/* Closed by the running commit: handed over under pk_lock by
+	 * pack_commit_prepare, then used and freed by the committer thread
+	 * alone (pack_commit_done), which also reads it under pk_lock. */
+	struct pack_writer *committing;
 	size_t ncommitting;
 	uint64_t next_pack;           /* pk_lock */
-	int want_close;               /* close the open pack at commit */
+	int want_close;               /* close the open pack at the next
+				       * commit; ix_lock */
 
 	/* Pack readers: descriptors by pack id, LRU (store_pack.c).  The
 	 * table, its entries and the tick are protected by fd_lock; entries
@@ -122,131 +131,29 @@ struct store {
 	size_t nfds;                /* fd_lock */
 	uint64_t fd_tick;           /* fd_lock */
 
+	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;
 	struct workers *workers;
 
 	/* Open files by inode.  of_lock protects the table only. */
 	pthread_mutex_t of_lock;
-	struct ofile **of_tab;
-	size_t of_cap, of_count;
+	struct ofile **of_tab;        /* of_lock */
+	size_t of_cap, of_count;      /* of_lock */
 
 	uint64_t *snapseq;            /* snapshot id -> seq; of_lock */
 
-	/* Journal (store_journal.c); all protected by ix_lock. */
+	/* Journal (store_journal.c); all protected by ix_lock, but
+	 * opened, which is set at open. */
 	char who[80];
 	int in_session;
 	struct store_session sess;
 	char *jbatch;                 /* "OP /path" strings, NUL-separated */
 	size_t jlen, jcap, jcount;
-	struct timespec opened;
+	struct timespec opened;       /* set at open, read-only after */
 
-	/* Statistics of this handle; atomics. */
+	/* Statistics of this handle; atomics (no lock). */
 	uint64_t st_files, st_bytes;
 };
-
-/* ---- store_pack.c ----------------------------------------------------- */
-
-/* Append an object to the open pack; @pack and @off receive its place. */
-int pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
-    uint64_t *off);
-/* Read the object at @loc, check it is chunk @id, decrypt. */
-int pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
-    const struct chunk_loc *loc, uint8_t **plain);
-int pack_path(const store *st, uint64_t id, int open, char *buf, size_t n);
-int pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off);
-void pack_fd_forget(store *st, uint64_t id);
-int pack_fds_init(store *st);
-void pack_fds_close(store *st);
-/*
- * The commit steps, called by the committer (store_commit.c) with
- * ix_lock held.  pack_commit_prepare() rolls the open pack over if a
- * close was asked for, reports every pack's state and the next pack
- * number through @ops (both callbacks run under ix_lock and pk_lock;
- * they must not take either), then syncs the packs with pk_lock
- * released.  pack_commit_done() closes the packs that commit closed and,
- * if @committed, renames them to ID.pack.
- */
-struct pack_commit_ops {
-	int (*record)(void *ctx, uint64_t id, const struct pack_rec *r);
-	int (*next)(void *ctx, uint64_t next_pack);
-	void *ctx;
-};
-void pack_presync(store *st);
-int pack_commit_prepare(store *st, const struct pack_commit_ops *ops);
-void pack_commit_done(store *st, int committed);
-void pack_writer_abort(store *st);
-/* Recovery at open, before any writer (store_commit.c): cut pack @id
- * back to @size and rename it closed; remove the ".open" packs that
- * @known (called with the caller's locks) says no commit recorded. */
-int pack_cut(store *st, uint64_t id, uint64_t size);
-int pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx);
-uint64_t pack_next_id(store *st);
-void pack_set_next_id(store *st, uint64_t id);
-/*
- * pack_walk -- read pack @id at @path object by object, calling @fn with
- * each object's decoded header and raw bytes (header, ciphertext, tag;
- * valid during the call).  Stops at the first malformed or truncated
- * object (returning -EIO or BEEMO_EFORMAT) or when @fn returns nonzero.
- * @valid_end receives the end of the last whole object.
- */
-typedef int (*pack_walk_fn)(void *ctx, uint64_t pack, uint64_t off,
-    const struct obj_hdr *h, const uint8_t *raw);
-int pack_walk(const uint8_t machine[KEYMGR_ID_LEN], const char *path,
-    uint64_t id, pack_walk_fn fn, void *ctx, uint64_t *valid_end);
-/* pack_list -- ids of every pack file under @dir/packs, and whether each
- * is still open (".pack.open"); caller frees both arrays. */
-int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
-
-/* ---- store_index.c ---------------------------------------------------- */
-
-int ix_open(store *st, const char *name, int create);
-void ix_close(store *st);
-/* The shared transaction, begun, committed, aborted and renewed by the
- * committer only (ix_lock held). */
-int ix_txn_begin(store *st);
-int ix_txn_commit(store *st);
-void ix_txn_abort(store *st);
-void ix_txn_renew(store *st);
-/* The log object of the open transaction's changes (NULL if none), and
- * the note that it is in a pack (ix_lock held). */
-int ix_log_seal(store *st, uint8_t **obj, size_t *objlen);
-int ix_log_written(store *st);
-typedef int (*ix_scan_fn)(void *ctx, const void *k, size_t klen,
-    const void *v, size_t vlen);
-/* Call @fn on every record of table @t in key order until it returns
- * nonzero (returned); ix_lock held, and @fn must not change @t. */
-int ix_scan(store *st, enum ix_table t, ix_scan_fn fn, void *ctx);
-void ix_lock(store *st);
-void ix_unlock(store *st);
-/* Raw access within the shared txn (ix_lock held). */
-int ix_get(store *st, enum ix_table t, const void *k, size_t klen,
-    MDB_val *v);
-int ix_put(store *st, enum ix_table t, const void *k, size_t klen,
-    const void *v, size_t vlen);
-int ix_del(store *st, enum ix_table t, const void *k, size_t klen);
-int ix_meta_get(store *st, const char *name, uint64_t *v);
-int ix_meta_put(store *st, const char *name, uint64_t v);
-/* Counters that are derived on rebuild are not logged. */
-int ix_meta_put_nolog(store *st, const char *name, uint64_t v);
-int ix_meta_add(store *st, const char *name, int64_t delta);
-int ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
-    const void *plain, size_t len);
-int ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
-    const MDB_val *val, uint8_t **plain, size_t *len);
-/* Versioned records: @prefix is the key without its ~seq suffix. */
-int ix_vget(store *st, enum ix_table t, const uint8_t *prefix, size_t plen,
-    uint64_t seq, MDB_val *key, MDB_val *val);
-int ix_vput(store *st, enum ix_table t, const uint8_t *prefix, size_t plen,
-    const void *v, size_t vlen, uint64_t *seq);
-int ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen);
-/* Replay a log object's plaintext (rebuild). */
-int ix_replay(store *st, const uint8_t *plain, size_t len);
-/* Sealed versioned values: encode AAD and seal/open through them. */
-int ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
-    size_t plen, const void *plain, size_t len);
-int ix_vget_sealed(store *st, enum ix_table t, const uint8_t *prefix,
-    size_t plen, uint64_t seq, uint8_t **plain, size_t *len,
-    uint64_t *found_seq);
 
 /* ---- store_commit.c --------------------------------------------------- */
 
@@ -300,15 +207,17 @@ ssize_t content_read(store *st, const struct content *c, void *buf,
 
 /* ---- store_worker.c ---------------------------------------------------- */
 
-/* A list of chunk slots that workers fill in. */
+/* A list of chunk slots that workers fill in.  lock protects every
+ * field but keep_plain (set by the owner before it submits, read-only
+ * while chunks are in flight); cv signals that inflight went down. */
 struct cslots {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	struct cref *c;
-	uint32_t n, cap;
-	uint32_t inflight;
-	int err;
-	int keep_plain; /* offer plaintext to the cache */
+	struct cref *c;     /* lock */
+	uint32_t n, cap;    /* lock */
+	uint32_t inflight;  /* submitted, not yet sealed; lock */
+	int err;            /* first error of a worker; lock */
+	int keep_plain;     /* offer plaintext to the cache */
 };
 int workers_start(store *st);
 void workers_stop(store *st);

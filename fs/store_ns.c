@@ -38,21 +38,6 @@ ns_dtype(uint32_t mode)
 	return (uint8_t)IFTODT(mode);
 }
 
-int
-ix_meta_add(store *st, const char *name, int64_t delta)
-{
-	uint64_t v = 0;
-	int rc = ix_meta_get(st, name, &v);
-
-	if (rc != 0 && rc != -ENOENT)
-		return rc;
-	if (delta < 0 && (uint64_t)-delta > v)
-		v = 0;
-	else
-		v += (uint64_t)delta;
-	return ix_meta_put(st, name, v);
-}
-
 /* ---- views of snapshots --------------------------------------------- */
 
 int
