@@ -473,4 +473,18 @@ typedef void (*store_check_fn)(void *ctx, const char *object,
 int store_check(store *st, int read_data, store_check_fn fn, void *ctx,
     store_progress_fn progress, void *pctx, uint64_t *problems);
 
+/*
+ * Pack file names.  A pack lives in packs/XX/ under the store directory,
+ * XX the last two hex digits of its id, as "<id: 16 lowercase hex
+ * digits>.pack", with ".open" appended while it is written; only closed
+ * packs are pushed off site.
+ * pack_name_parse -- whether @name is such a file name; *@id and *@open
+ * receive what it says.  Returns 0 or BEEMO_EFORMAT.
+ * pack_relpath_parse -- whether @rel is "packs/XX/<id>.pack", the path
+ * of a closed pack relative to the store directory.  Returns 0 or
+ * BEEMO_EFORMAT.
+ */
+int pack_name_parse(const char *name, uint64_t *id, int *open);
+int pack_relpath_parse(const char *rel, uint64_t *id);
+
 #endif /* BEEMO_STORE_H */

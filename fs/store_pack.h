@@ -72,7 +72,8 @@ int pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
  * cache.  Returns 0, -EIO (short: truncated pack) or a negative errno. */
 int pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off);
 /* pack_path -- the file name of pack @id under the store (with ".open"
- * if @open) into @buf; 0 or -ENAMETOOLONG.  No lock. */
+ * if @open) into @buf; 0 or -ENAMETOOLONG.  No lock.  The parsers of
+ * these names are public: pack_name_parse() in store.h. */
 int pack_path(const store *st, uint64_t id, int open, char *buf, size_t n);
 /* pack_fd_forget -- close the cached descriptor of pack @id unless a
  * reader holds it (after the pack was renamed or removed). */

@@ -704,6 +704,41 @@ test_values(struct store_keys *ks)
 	CHECK_RC(chunk_id(ks, 2, in, sizeof(in), id), BEEMO_ENOKEY);
 }
 
+/* ---- pack file names ------------------------------------------------ */
+
+static void
+test_pack_names(void)
+{
+	uint64_t id;
+	int open;
+
+	CHECK_OK(pack_name_parse("00000000000001ab.pack", &id, &open));
+	CHECK(id == 0x1ab && open == 0);
+	CHECK_OK(pack_name_parse("ffffffffffffffff.pack.open", &id, &open));
+	CHECK(id == UINT64_MAX && open == 1);
+	CHECK_RC(pack_name_parse("00000000000001AB.pack", &id, &open),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_name_parse("00000000000001a.pack", &id, &open),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_name_parse("00000000000001ab.packx", &id, &open),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_name_parse("+0000000000001ab.pack", &id, &open),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_name_parse("", &id, &open), BEEMO_EFORMAT);
+
+	CHECK_OK(pack_relpath_parse("packs/ab/00000000000001ab.pack", &id));
+	CHECK(id == 0x1ab);
+	CHECK_RC(pack_relpath_parse("packs/ac/00000000000001ab.pack", &id),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_relpath_parse("packs/ab/00000000000001ab.pack.open",
+	    &id), BEEMO_EFORMAT);
+	CHECK_RC(pack_relpath_parse("packs/ab00000000000001ab.pack", &id),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_relpath_parse("pack/ab/00000000000001ab.pack", &id),
+	    BEEMO_EFORMAT);
+	CHECK_RC(pack_relpath_parse("packs/", &id), BEEMO_EFORMAT);
+}
+
 /* ---- ACL xattrs ------------------------------------------------------ */
 
 /* An access ACL: version 2, then {tag, perm, id} little-endian. */
@@ -801,6 +836,7 @@ main(void)
 	test_content();
 	test_locations();
 	test_values(oc);
+	test_pack_names();
 	test_acl();
 	test_codec_free(oc);
 	return check_status();
