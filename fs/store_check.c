@@ -172,9 +172,10 @@ check_packs(struct check *c, struct packrec *packs, size_t n)
 		uint64_t end;
 
 		snprintf(obj, sizeof(obj), "pack %016" PRIx64, packs[i].id);
-		pack_path(st, packs[i].id, 0, path, sizeof(path));
+		pack_path(&st->packs, packs[i].id, 0, path, sizeof(path));
 		if (access(path, F_OK) != 0)
-			pack_path(st, packs[i].id, 1, path, sizeof(path));
+			pack_path(&st->packs, packs[i].id, 1, path,
+			    sizeof(path));
 		rc = pack_walk(st->machine_id, path, packs[i].id,
 		    check_object, c, &end);
 		if (rc == -ENOMEM)
@@ -226,7 +227,7 @@ check_chunk(struct check *c, const struct cref *cr, struct packrec *packs,
 		add_problem(c, obj, what, ino);
 		return 0;
 	}
-	rc = pack_pread(st, loc.pack, hdr, sizeof(hdr), loc.off);
+	rc = pack_pread(&st->packs, loc.pack, hdr, sizeof(hdr), loc.off);
 	if (rc != 0 || obj_hdr_decode(&h, hdr) != 0 || h.type != OBJ_CHUNK ||
 	    memcmp(h.id, cr->id, OBJ_ID_LEN) != 0 ||
 	    h.plain_len != cr->len || h.stored_len != loc.stored_len) {

@@ -64,7 +64,7 @@ log_flush(store *st)
 
 	if ((rc = ix_log_seal(st, &obj, &objlen)) != 0 || obj == NULL)
 		return rc;
-	rc = pack_append(st, obj, objlen, &pack, &off);
+	rc = pack_append(&st->packs, obj, objlen, &pack, &off);
 	free(obj);
 	if (rc != 0)
 		return rc;
@@ -79,7 +79,7 @@ do_commit(store *st)
 	int rc;
 
 	ix_unlock(st);
-	pack_presync(st);
+	pack_presync(&st->packs);
 	ix_lock(st);
 	st->precommit_pending = 0;
 	if (st->precommit != NULL &&
@@ -87,13 +87,15 @@ do_commit(store *st)
 		goto fail;
 	if ((rc = log_flush(st)) != 0)
 		goto fail;
-	if ((rc = pack_commit_prepare(st, &ops)) != 0)
+	rc = pack_commit_prepare(&st->packs, st->want_close, &ops);
+	if (rc != 0)
 		goto fail;
+	st->want_close = 0;
 	if ((rc = ix_txn_commit(st)) != 0) {
-		pack_commit_done(st, 0);
+		pack_commit_done(&st->packs, 0);
 		goto fail_sticky;
 	}
-	pack_commit_done(st, 1);
+	pack_commit_done(&st->packs, 1);
 	return ix_txn_begin(st);
 fail:
 	bm_log(LOG_ERR, "index: cannot prepare commit: %s", beemo_strerror(rc));
@@ -264,7 +266,7 @@ recover_pack(void *ctx, const void *k, size_t klen, const void *v,
 		    "beemoctl rebuild-index)", rv->next_pack, op.id);
 		return -EBADMSG;
 	}
-	if ((rc = pack_cut(rv->st, op.id, op.r.size)) != 0) {
+	if ((rc = pack_cut(&rv->st->packs, op.id, op.r.size)) != 0) {
 		bm_log(LOG_ERR, "pack %016" PRIx64 ": recovery: %s", op.id,
 		    beemo_strerror(rc));
 		return rc;
@@ -303,7 +305,7 @@ commit_recover(store *st)
 	}
 	if (rc != 0)
 		return rc;
-	pack_set_next_id(st, rv.next_pack);
+	pack_set_next_id(&st->packs, rv.next_pack);
 	rc = ix_scan(st, IX_PACK, recover_pack, &rv);
 	for (i = 0; rc == 0 && i < rv.nopen; i++) {
 		rv.open[i].r.state = PACK_CLOSED;
@@ -312,5 +314,5 @@ commit_recover(store *st)
 	free(rv.open);
 	if (rc != 0)
 		return rc;
-	return pack_sweep(st, pack_known, st);
+	return pack_sweep(&st->packs, pack_known, st);
 }

@@ -72,7 +72,7 @@ struct store {
 	int lockfd;
 	int stagedir_fd;
 
-	/* Keys (store_codec.h); read-only after open. */
+	/* Keys (store_codec.h). */
 	struct store_keys keys;
 
 	/* Index (store_index.h).  ix_lock protects txn, the counters, the
@@ -91,7 +91,6 @@ struct store {
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
-	uint64_t stored;      /* bytes in packs; atomic */
 
 	/* Committer thread (store_commit.c). */
 	pthread_t committer;        /* set by commit_start */
@@ -107,29 +106,10 @@ struct store {
 	void *precommit_ctx;
 	int precommit_pending;      /* the hook has work to do; ix_lock */
 
-	/* Pack writer (store_pack.h).  Lock order: ix_lock, then
-	 * pk_lock. */
-	pthread_mutex_t pk_lock;
-	struct pack_writer pw;        /* pw.fd < 0: no open pack; pk_lock */
-	struct pack_writer *closing;  /* rolled over, closed at the next
-				       * commit; pk_lock */
-	size_t nclosing;              /* pk_lock */
-	/* Closed by the running commit: handed over under pk_lock by
-	 * pack_commit_prepare, then used and freed by the committer thread
-	 * alone (pack_commit_done), which also reads it under pk_lock. */
-	struct pack_writer *committing;
-	size_t ncommitting;
-	uint64_t next_pack;           /* pk_lock */
+	/* The pack files (store_pack.h); their own locks inside. */
+	struct packs packs;
 	int want_close;               /* close the open pack at the next
 				       * commit; ix_lock */
-
-	/* Pack readers: descriptors by pack id, LRU (store_pack.c).  The
-	 * table, its entries and the tick are protected by fd_lock; entries
-	 * never move (see pack_fd_get). */
-	pthread_mutex_t fd_lock;
-	struct fdent **fds;         /* fd_lock */
-	size_t nfds;                /* fd_lock */
-	uint64_t fd_tick;           /* fd_lock */
 
 	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;

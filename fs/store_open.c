@@ -141,10 +141,10 @@ load_counters(store *st, int creating)
 	/* Bytes stored: the sum of the packs' committed lengths. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
 		return -EIO;
-	st->stored = 0;
-	while (mdb_cursor_get(cur, &k, &v, st->stored ? MDB_NEXT :
+	st->packs.stored = 0;
+	while (mdb_cursor_get(cur, &k, &v, st->packs.stored ? MDB_NEXT :
 	    MDB_FIRST) == 0 && v.mv_size == PACK_REC_LEN)
-		st->stored += bm_be64dec((uint8_t *)v.mv_data + 1);
+		st->packs.stored += bm_be64dec((uint8_t *)v.mv_data + 1);
 	mdb_cursor_close(cur);
 	return 0;
 }
@@ -185,13 +185,11 @@ store_free(store *st)
 	workers_stop(st);
 	ix_close(st);
 	cache_free(st);
-	pack_fds_close(st);
+	pack_fini(&st->packs);
 	keys_fini(&st->keys);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	pthread_mutex_destroy(&st->ix_lock);
-	pthread_mutex_destroy(&st->pk_lock);
-	pthread_mutex_destroy(&st->fd_lock);
 	pthread_mutex_destroy(&st->of_lock);
 	free(st->of_tab);
 	free(st->snapseq);
@@ -229,10 +227,7 @@ open_store(const char *dir, const keymgr_secret *s,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
 	st->lockfd = -1;
-	st->pw.fd = -1;
 	pthread_mutex_init(&st->ix_lock, NULL);
-	pthread_mutex_init(&st->pk_lock, NULL);
-	pthread_mutex_init(&st->fd_lock, NULL);
 	pthread_mutex_init(&st->of_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &st->opened);
 	if (opts != NULL)
@@ -246,6 +241,9 @@ open_store(const char *dir, const keymgr_secret *s,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if ((rc = pack_init(&st->packs, st->dir, st->machine_id, &st->keys,
+	    st->opts.pack_size, st->opts.event, st->opts.event_ctx)) != 0)
+		goto fail;
 	if (memcmp(mach, st->machine_id, KEYMGR_ID_LEN) != 0) {
 		rc = BEEMO_EFOREIGN;
 		goto fail;
@@ -264,8 +262,7 @@ open_store(const char *dir, const keymgr_secret *s,
 		goto fail;
 	if ((rc = ix_open(st, "index", creating)) != 0)
 		goto fail;
-	if ((rc = pack_fds_init(st)) != 0 ||
-	    (rc = cache_new(st, st->opts.cache_size)) != 0)
+	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
 		goto fail;
 	st->precommit = journal_precommit;
 	st->precommit_ctx = st;
@@ -349,7 +346,7 @@ store_close(store *st)
 		ix_unlock(st);
 	}
 	rc = commit_stop(st);
-	pack_writer_abort(st);
+	pack_writer_abort(&st->packs);
 	store_free(st);
 	return rc;
 }

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "store_internal.h"
+#include "store_pack.h"
 
 #define FD_CACHE 64
 
@@ -37,9 +37,9 @@ struct fdent {
 /* ---- paths and descriptors ------------------------------------------- */
 
 int
-pack_path(const store *st, uint64_t id, int open, char *buf, size_t n)
+pack_path(const struct packs *pk, uint64_t id, int open, char *buf, size_t n)
 {
-	return bm_path(buf, n, "%s/packs/%02x/%016" PRIx64 ".pack%s", st->dir,
+	return bm_path(buf, n, "%s/packs/%02x/%016" PRIx64 ".pack%s", pk->dir,
 	    (unsigned)(id & 0xff), id, open ? ".open" : "");
 }
 
@@ -55,41 +55,41 @@ pack_path(const store *st, uint64_t id, int open, char *buf, size_t n)
 
 /* Get a referenced descriptor of pack @id; pack_fd_release() after. */
 static struct fdent *
-pack_fd_get(store *st, uint64_t id, int *err)
+pack_fd_get(struct packs *pk, uint64_t id, int *err)
 {
 	struct fdent *e, *victim = NULL;
 	char path[4096];
 	size_t i;
 	int fd;
 
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		e = st->fds[i];
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		e = pk->fds[i];
 		if (e->fd >= 0 && e->id == id) {
 			e->refs++;
-			e->tick = ++st->fd_tick;
-			pthread_mutex_unlock(&st->fd_lock);
+			e->tick = ++pk->fd_tick;
+			pthread_mutex_unlock(&pk->fd_lock);
 			return e;
 		}
 	}
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 
 	/* Open outside the lock; a racing opener just wastes one open. */
-	*err = pack_path(st, id, 0, path, sizeof(path));
+	*err = pack_path(pk, id, 0, path, sizeof(path));
 	if (*err != 0)
 		return NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		pack_path(st, id, 1, path, sizeof(path));
+		pack_path(pk, id, 1, path, sizeof(path));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		*err = -errno;
 		return NULL;
 	}
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		e = st->fds[i];
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		e = pk->fds[i];
 		if (e->fd < 0) {
 			victim = e;
 			break;
@@ -100,93 +100,108 @@ pack_fd_get(store *st, uint64_t id, int *err)
 	if (victim == NULL) {
 		/* Every cached descriptor is busy: grow a little.  Only the
 		 * array of pointers moves; the entries stay put. */
-		struct fdent **n = realloc(st->fds,
-		    (st->nfds + 8) * sizeof(*n));
+		struct fdent **n = realloc(pk->fds,
+		    (pk->nfds + 8) * sizeof(*n));
 
 		if (n == NULL)
 			goto nomem;
-		st->fds = n;
-		for (i = st->nfds; i < st->nfds + 8; i++) {
-			if ((st->fds[i] = malloc(sizeof(**n))) == NULL)
+		pk->fds = n;
+		for (i = pk->nfds; i < pk->nfds + 8; i++) {
+			if ((pk->fds[i] = malloc(sizeof(**n))) == NULL)
 				break;
-			st->fds[i]->fd = -1;
-			st->fds[i]->refs = 0;
+			pk->fds[i]->fd = -1;
+			pk->fds[i]->refs = 0;
 		}
-		if (i == st->nfds)
+		if (i == pk->nfds)
 			goto nomem;
-		victim = st->fds[st->nfds];
-		st->nfds = i;
+		victim = pk->fds[pk->nfds];
+		pk->nfds = i;
 	}
 	if (victim->fd >= 0)
 		close(victim->fd);
 	victim->id = id;
 	victim->fd = fd;
 	victim->refs = 1;
-	victim->tick = ++st->fd_tick;
-	pthread_mutex_unlock(&st->fd_lock);
+	victim->tick = ++pk->fd_tick;
+	pthread_mutex_unlock(&pk->fd_lock);
 	return victim;
 nomem:
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 	close(fd);
 	*err = -ENOMEM;
 	return NULL;
 }
 
 static void
-pack_fd_release(store *st, struct fdent *e)
+pack_fd_release(struct packs *pk, struct fdent *e)
 {
-	pthread_mutex_lock(&st->fd_lock);
+	pthread_mutex_lock(&pk->fd_lock);
 	e->refs--;
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 }
 
 void
-pack_fd_forget(store *st, uint64_t id)
+pack_fd_forget(struct packs *pk, uint64_t id)
 {
 	size_t i;
 
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		struct fdent *e = st->fds[i];
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		struct fdent *e = pk->fds[i];
 
 		if (e->fd >= 0 && e->id == id && e->refs == 0) {
 			close(e->fd);
 			e->fd = -1;
 		}
 	}
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 }
 
 int
-pack_fds_init(store *st)
+pack_init(struct packs *pk, const char *dir,
+    const uint8_t machine[KEYMGR_ID_LEN], const struct store_keys *keys,
+    uint64_t pack_size, store_event_fn event, void *event_ctx)
 {
 	size_t i;
 
-	if ((st->fds = calloc(FD_CACHE, sizeof(*st->fds))) == NULL)
+	pk->dir = dir;
+	memcpy(pk->machine_id, machine, KEYMGR_ID_LEN);
+	pk->keys = keys;
+	pk->pack_size = pack_size;
+	pk->event = event;
+	pk->event_ctx = event_ctx;
+	pk->pw.fd = -1;
+	pthread_mutex_init(&pk->pk_lock, NULL);
+	pthread_mutex_init(&pk->fd_lock, NULL);
+	if ((pk->fds = calloc(FD_CACHE, sizeof(*pk->fds))) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < FD_CACHE; i++) {
-		if ((st->fds[i] = malloc(sizeof(*st->fds[i]))) == NULL)
+		if ((pk->fds[i] = malloc(sizeof(*pk->fds[i]))) == NULL)
 			break;
-		st->fds[i]->fd = -1;
-		st->fds[i]->refs = 0;
+		pk->fds[i]->fd = -1;
+		pk->fds[i]->refs = 0;
 	}
-	st->nfds = i;
+	pk->nfds = i;
 	return i == FD_CACHE ? 0 : -ENOMEM;
 }
 
 void
-pack_fds_close(store *st)
+pack_fini(struct packs *pk)
 {
 	size_t i;
 
-	for (i = 0; i < st->nfds; i++) {
-		if (st->fds[i]->fd >= 0)
-			close(st->fds[i]->fd);
-		free(st->fds[i]);
+	if (pk->dir == NULL)
+		return; /* never initialised */
+	for (i = 0; i < pk->nfds; i++) {
+		if (pk->fds[i]->fd >= 0)
+			close(pk->fds[i]->fd);
+		free(pk->fds[i]);
 	}
-	free(st->fds);
-	st->fds = NULL;
-	st->nfds = 0;
+	free(pk->fds);
+	pk->fds = NULL;
+	pk->nfds = 0;
+	pthread_mutex_destroy(&pk->pk_lock);
+	pthread_mutex_destroy(&pk->fd_lock);
 }
 
 static int
@@ -211,20 +226,20 @@ pread_all(int fd, void *buf, size_t len, uint64_t off)
 }
 
 int
-pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off)
+pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len, uint64_t off)
 {
 	struct fdent *e;
 	int rc = 0;
 
-	if ((e = pack_fd_get(st, pack, &rc)) == NULL)
+	if ((e = pack_fd_get(pk, pack, &rc)) == NULL)
 		return rc;
 	rc = pread_all(e->fd, buf, len, off);
-	pack_fd_release(st, e);
+	pack_fd_release(pk, e);
 	return rc;
 }
 
 int
-pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
+pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
     const struct chunk_loc *loc, uint8_t **plain)
 {
 	size_t len = OBJ_HDR_LEN + (size_t)loc->stored_len + OBJ_TAG_LEN;
@@ -238,7 +253,7 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		return -EIO;
 	if ((raw = malloc(len)) == NULL)
 		return -ENOMEM;
-	rc = pack_pread(st, loc->pack, raw, len, loc->off);
+	rc = pack_pread(pk, loc->pack, raw, len, loc->off);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "chunk %s: cannot read pack %016" PRIx64
 		    " at offset %" PRIu64 ": %s", hex, loc->pack, loc->off,
@@ -256,7 +271,7 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		rc = -EIO;
 		goto done;
 	}
-	rc = obj_open(&st->keys, &h, raw, plain);
+	rc = obj_open(pk->keys, &h, raw, plain);
 	if (rc == -EBADMSG)
 		bm_log(LOG_ERR, "chunk %s in pack %016" PRIx64 " at offset %"
 		    PRIu64 ": authentication failed (damaged or tampered)",
@@ -268,8 +283,8 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		char where[64];
 
 		snprintf(where, sizeof(where), "chunk %.16s", hex);
-		if (st->opts.event != NULL)
-			st->opts.event(st->opts.event_ctx, STORE_EV_DAMAGE,
+		if (pk->event != NULL)
+			pk->event(pk->event_ctx, STORE_EV_DAMAGE,
 			    NULL, where);
 	}
 done:
@@ -300,13 +315,13 @@ write_all_at(int fd, const void *buf, size_t len, uint64_t off)
 
 /* Start a new pack (pk_lock held). */
 static int
-pack_new(store *st)
+pack_new(struct packs *pk)
 {
 	uint8_t hdr[PACK_HDR_LEN];
 	char path[4096];
 	int fd, rc;
 
-	if ((rc = pack_path(st, st->next_pack, 1, path, sizeof(path))) != 0)
+	if ((rc = pack_path(pk, pk->next_pack, 1, path, sizeof(path))) != 0)
 		return rc;
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT) {
@@ -324,79 +339,79 @@ pack_new(store *st)
 		    strerror(errno));
 		return rc;
 	}
-	pack_hdr_encode(hdr, st->machine_id);
+	pack_hdr_encode(hdr, pk->machine_id);
 	if ((rc = write_all_at(fd, hdr, sizeof(hdr), 0)) != 0) {
 		close(fd);
 		unlink(path);
 		return rc;
 	}
-	st->pw.id = st->next_pack++;
-	st->pw.fd = fd;
-	st->pw.size = PACK_HDR_LEN;
-	st->pw.objects = 0;
-	__atomic_add_fetch(&st->stored, PACK_HDR_LEN, __ATOMIC_RELAXED);
+	pk->pw.id = pk->next_pack++;
+	pk->pw.fd = fd;
+	pk->pw.size = PACK_HDR_LEN;
+	pk->pw.objects = 0;
+	__atomic_add_fetch(&pk->stored, PACK_HDR_LEN, __ATOMIC_RELAXED);
 	return 0;
 }
 
 /* Move the open pack to the closing list (pk_lock held). */
 static int
-pack_roll(store *st)
+pack_roll(struct packs *pk)
 {
 	struct pack_writer *n;
 
-	n = realloc(st->closing, (st->nclosing + 1) * sizeof(*n));
+	n = realloc(pk->closing, (pk->nclosing + 1) * sizeof(*n));
 	if (n == NULL)
 		return -ENOMEM;
-	st->closing = n;
-	st->closing[st->nclosing++] = st->pw;
-	st->pw.fd = -1;
+	pk->closing = n;
+	pk->closing[pk->nclosing++] = pk->pw;
+	pk->pw.fd = -1;
 	return 0;
 }
 
 int
-pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
+pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
     uint64_t *off)
 {
 	int rc;
 
-	pthread_mutex_lock(&st->pk_lock);
-	if (st->pw.fd < 0 && (rc = pack_new(st)) != 0)
+	pthread_mutex_lock(&pk->pk_lock);
+	if (pk->pw.fd < 0 && (rc = pack_new(pk)) != 0)
 		goto done;
-	rc = write_all_at(st->pw.fd, obj, len, st->pw.size);
+	rc = write_all_at(pk->pw.fd, obj, len, pk->pw.size);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "pack %016" PRIx64 ": write failed: %s",
-		    st->pw.id, beemo_strerror(rc));
+		    pk->pw.id, beemo_strerror(rc));
 		goto done;
 	}
-	*pack = st->pw.id;
-	*off = st->pw.size;
-	st->pw.size += len;
-	__atomic_add_fetch(&st->stored, len, __ATOMIC_RELAXED);
-	st->pw.objects++;
-	if (st->pw.size >= st->opts.pack_size)
-		rc = pack_roll(st);
+	*pack = pk->pw.id;
+	*off = pk->pw.size;
+	pk->pw.size += len;
+	__atomic_add_fetch(&pk->stored, len, __ATOMIC_RELAXED);
+	pk->pw.objects++;
+	if (pk->pw.size >= pk->pack_size)
+		rc = pack_roll(pk);
 done:
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return rc;
 }
 
 /* Duplicate the descriptors of every pack with unsynced data (pk_lock
  * held), so that they can be synced without the lock. */
 static int
-dup_unsynced(store *st, int **fds, size_t *n)
+dup_unsynced(struct packs *pk, int **fds, size_t *n)
 {
 	size_t i, k = 0;
-	int *v = malloc((st->nclosing + st->ncommitting + 1) * sizeof(*v));
+	int *v = malloc((pk->nclosing + pk->ncommitting + 1) * sizeof(*v));
 
 	if (v == NULL)
 		return -ENOMEM;
-	for (i = 0; i < st->nclosing; i++)
-		if ((v[k] = dup(st->closing[i].fd)) >= 0)
+	for (i = 0; i < pk->nclosing; i++)
+		if ((v[k] = dup(pk->closing[i].fd)) >= 0)
 			k++;
-	for (i = 0; i < st->ncommitting; i++)
-		if ((v[k] = dup(st->committing[i].fd)) >= 0)
+	for (i = 0; i < pk->ncommitting; i++)
+		if ((v[k] = dup(pk->committing[i].fd)) >= 0)
 			k++;
-	if (st->pw.fd >= 0 && (v[k] = dup(st->pw.fd)) >= 0)
+	if (pk->pw.fd >= 0 && (v[k] = dup(pk->pw.fd)) >= 0)
 		k++;
 	*fds = v;
 	*n = k;
@@ -426,30 +441,31 @@ sync_fds(int *fds, size_t n)
  * the disk outside the lock, and the sync under it is short.
  */
 void
-pack_presync(store *st)
+pack_presync(struct packs *pk)
 {
 	int round, *fds;
 	size_t n;
 
 	for (round = 0; round < 4; round++) {
-		uint64_t before = __atomic_load_n(&st->stored,
+		uint64_t before = __atomic_load_n(&pk->stored,
 		    __ATOMIC_RELAXED);
 
-		pthread_mutex_lock(&st->pk_lock);
-		if (dup_unsynced(st, &fds, &n) != 0) {
-			pthread_mutex_unlock(&st->pk_lock);
+		pthread_mutex_lock(&pk->pk_lock);
+		if (dup_unsynced(pk, &fds, &n) != 0) {
+			pthread_mutex_unlock(&pk->pk_lock);
 			return;
 		}
-		pthread_mutex_unlock(&st->pk_lock);
+		pthread_mutex_unlock(&pk->pk_lock);
 		(void)sync_fds(fds, n);
-		if (__atomic_load_n(&st->stored, __ATOMIC_RELAXED) - before <
+		if (__atomic_load_n(&pk->stored, __ATOMIC_RELAXED) - before <
 		    (8U << 20))
 			return;
 	}
 }
 
 int
-pack_commit_prepare(store *st, const struct pack_commit_ops *ops)
+pack_commit_prepare(struct packs *pk, int close_open,
+    const struct pack_commit_ops *ops)
 {
 	struct pack_writer *cl;
 	struct pack_rec r;
@@ -459,45 +475,44 @@ pack_commit_prepare(store *st, const struct pack_commit_ops *ops)
 	/* Report the packs' states, then sync with pk_lock released:
 	 * writers may append meanwhile, but nothing they append can be
 	 * referenced by this transaction, whose ix_lock the caller holds. */
-	pthread_mutex_lock(&st->pk_lock);
-	if (st->want_close && st->pw.fd >= 0 && (rc = pack_roll(st)) != 0)
+	pthread_mutex_lock(&pk->pk_lock);
+	if (close_open && pk->pw.fd >= 0 && (rc = pack_roll(pk)) != 0)
 		goto unlock;
-	st->want_close = 0;
-	for (i = 0; i < st->nclosing; i++) {
-		cl = &st->closing[i];
+	for (i = 0; i < pk->nclosing; i++) {
+		cl = &pk->closing[i];
 		r = (struct pack_rec){PACK_CLOSED, cl->size, cl->objects};
 		if ((rc = ops->record(ops->ctx, cl->id, &r)) != 0)
 			goto unlock;
 	}
-	r = (struct pack_rec){PACK_OPEN, st->pw.size, st->pw.objects};
-	if (st->pw.fd >= 0 &&
-	    (rc = ops->record(ops->ctx, st->pw.id, &r)) != 0)
+	r = (struct pack_rec){PACK_OPEN, pk->pw.size, pk->pw.objects};
+	if (pk->pw.fd >= 0 &&
+	    (rc = ops->record(ops->ctx, pk->pw.id, &r)) != 0)
 		goto unlock;
-	if ((rc = ops->next(ops->ctx, st->next_pack)) != 0)
+	if ((rc = ops->next(ops->ctx, pk->next_pack)) != 0)
 		goto unlock;
 	/* Hand the closing list to pack_commit_done(): packs rolled over
 	 * from now on belong to the next commit. */
-	n = st->nclosing;
-	st->committing = st->closing;
-	st->ncommitting = n;
-	st->closing = NULL;
-	st->nclosing = 0;
-	if ((rc = dup_unsynced(st, &fds, &n)) != 0)
+	n = pk->nclosing;
+	pk->committing = pk->closing;
+	pk->ncommitting = n;
+	pk->closing = NULL;
+	pk->nclosing = 0;
+	if ((rc = dup_unsynced(pk, &fds, &n)) != 0)
 		goto unlock;
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return sync_fds(fds, n);
 unlock:
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return rc;
 }
 
 static int
-pack_finalize(store *st, uint64_t id)
+pack_finalize(struct packs *pk, uint64_t id)
 {
 	char from[4096], to[4096];
 
-	if (pack_path(st, id, 1, from, sizeof(from)) != 0 ||
-	    pack_path(st, id, 0, to, sizeof(to)) != 0)
+	if (pack_path(pk, id, 1, from, sizeof(from)) != 0 ||
+	    pack_path(pk, id, 0, to, sizeof(to)) != 0)
 		return -ENAMETOOLONG;
 	if (rename(from, to) != 0)
 		return -errno;
@@ -505,49 +520,49 @@ pack_finalize(store *st, uint64_t id)
 }
 
 void
-pack_commit_done(store *st, int committed)
+pack_commit_done(struct packs *pk, int committed)
 {
 	size_t i;
 
-	for (i = 0; i < st->ncommitting; i++) {
-		struct pack_writer *cl = &st->committing[i];
+	for (i = 0; i < pk->ncommitting; i++) {
+		struct pack_writer *cl = &pk->committing[i];
 
 		close(cl->fd);
 		if (!committed)
 			continue; /* recovery on the next open renames it */
-		if (pack_finalize(st, cl->id) != 0)
+		if (pack_finalize(pk, cl->id) != 0)
 			bm_log(LOG_WARNING, "pack %016" PRIx64 ": cannot "
 			    "rename closed pack: %s", cl->id, strerror(errno));
 	}
-	free(st->committing);
-	st->committing = NULL;
-	st->ncommitting = 0;
+	free(pk->committing);
+	pk->committing = NULL;
+	pk->ncommitting = 0;
 }
 
 void
-pack_writer_abort(store *st)
+pack_writer_abort(struct packs *pk)
 {
 	size_t i;
 
-	for (i = 0; i < st->nclosing; i++)
-		close(st->closing[i].fd);
-	free(st->closing);
-	st->closing = NULL;
-	st->nclosing = 0;
-	if (st->pw.fd >= 0)
-		close(st->pw.fd);
-	st->pw.fd = -1;
+	for (i = 0; i < pk->nclosing; i++)
+		close(pk->closing[i].fd);
+	free(pk->closing);
+	pk->closing = NULL;
+	pk->nclosing = 0;
+	if (pk->pw.fd >= 0)
+		close(pk->pw.fd);
+	pk->pw.fd = -1;
 }
 
 /* ---- recovery at open -------------------------------------------------- */
 
 int
-pack_cut(store *st, uint64_t id, uint64_t size)
+pack_cut(struct packs *pk, uint64_t id, uint64_t size)
 {
 	char path[4096];
 	int fd, rc = 0;
 
-	if (pack_path(st, id, 1, path, sizeof(path)) != 0)
+	if (pack_path(pk, id, 1, path, sizeof(path)) != 0)
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -556,12 +571,12 @@ pack_cut(store *st, uint64_t id, uint64_t size)
 		rc = -errno;
 	close(fd);
 	if (rc == 0)
-		rc = pack_finalize(st, id);
+		rc = pack_finalize(pk, id);
 	return rc;
 }
 
 int
-pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx)
+pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
 {
 	char path[4096];
 	unsigned sub;
@@ -571,7 +586,7 @@ pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx)
 		DIR *d;
 		struct dirent *de;
 
-		if (bm_path(path, sizeof(path), "%s/packs/%02x", st->dir, sub))
+		if (bm_path(path, sizeof(path), "%s/packs/%02x", pk->dir, sub))
 			return -ENAMETOOLONG;
 		if ((d = opendir(path)) == NULL)
 			continue;
@@ -590,12 +605,12 @@ pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx)
 			    de->d_name) != 0)
 				continue;
 			if (strcmp(end, ".pack.open") != 0 ||
-			    id < st->next_pack) {
+			    id < pk->next_pack) {
 				bm_log(LOG_WARNING, "%s: a pack the index does "
 				    "not know (left alone; beemoctl check)",
 				    file);
-				if (id >= st->next_pack)
-					st->next_pack = id + 1;
+				if (id >= pk->next_pack)
+					pk->next_pack = id + 1;
 				continue;
 			}
 			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
@@ -608,22 +623,22 @@ pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx)
 }
 
 uint64_t
-pack_next_id(store *st)
+pack_next_id(struct packs *pk)
 {
 	uint64_t id;
 
-	pthread_mutex_lock(&st->pk_lock);
-	id = st->next_pack;
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_lock(&pk->pk_lock);
+	id = pk->next_pack;
+	pthread_mutex_unlock(&pk->pk_lock);
 	return id;
 }
 
 void
-pack_set_next_id(store *st, uint64_t id)
+pack_set_next_id(struct packs *pk, uint64_t id)
 {
-	pthread_mutex_lock(&st->pk_lock);
-	st->next_pack = id;
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_lock(&pk->pk_lock);
+	pk->next_pack = id;
+	pthread_mutex_unlock(&pk->pk_lock);
 }
 
 /* ---- walking a pack ------------------------------------------------------ */

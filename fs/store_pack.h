@@ -18,13 +18,17 @@
  * pack_sweep(); damage is reported through the store's event callback
  * (opts.event).
  *
- * Locks (see store_internal.h for the whole order): pk_lock protects the
- * writer (open pack, closing list, next pack number); fd_lock the
- * descriptor cache.  ix_lock, when held, is taken before pk_lock;
- * fd_lock is a leaf.  The functions below take these locks themselves.
+ * The layer's state is its own struct packs; the functions below never
+ * see the store handle.  Locks (see store_internal.h for the whole
+ * order): pk_lock protects the writer (open pack, closing list, next
+ * pack number); fd_lock the descriptor cache.  ix_lock, when held, is
+ * taken before pk_lock; fd_lock is a leaf.  The functions below take
+ * these locks themselves.
  */
 #ifndef BEEMO_STORE_PACK_H
 #define BEEMO_STORE_PACK_H
+
+#include <pthread.h>
 
 #include "store.h"
 #include "store_codec.h"
@@ -38,6 +42,60 @@ struct pack_writer {
 	uint64_t objects;
 };
 
+struct fdent;
+
+/*
+ * The pack files of one store.  The first fields are set by pack_init()
+ * and read-only after; the others say what protects them.
+ */
+struct packs {
+	const char *dir;               /* the store directory (not owned) */
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	const struct store_keys *keys; /* not owned */
+	uint64_t pack_size;            /* roll over at this size */
+	store_event_fn event;          /* damage reports; may be NULL */
+	void *event_ctx;
+
+	uint64_t stored;               /* bytes in packs; atomic */
+
+	/* The writer. */
+	pthread_mutex_t pk_lock;
+	struct pack_writer pw;        /* pw.fd < 0: no open pack; pk_lock */
+	struct pack_writer *closing;  /* rolled over, closed at the next
+				       * commit; pk_lock */
+	size_t nclosing;              /* pk_lock */
+	/* Closed by the running commit: handed over under pk_lock by
+	 * pack_commit_prepare, then used and freed by the committer thread
+	 * alone (pack_commit_done), which also reads it under pk_lock. */
+	struct pack_writer *committing;
+	size_t ncommitting;
+	uint64_t next_pack;           /* pk_lock */
+
+	/* The readers: descriptors by pack id, LRU.  The table, its
+	 * entries and the tick are protected by fd_lock; entries never
+	 * move (see pack_fd_get). */
+	pthread_mutex_t fd_lock;
+	struct fdent **fds;         /* fd_lock */
+	size_t nfds;                /* fd_lock */
+	uint64_t fd_tick;           /* fd_lock */
+};
+
+/*
+ * pack_init -- set up @pk (which the caller zeroed) for the store in
+ * @dir of @machine, sealing with @keys, rolling packs over at
+ * @pack_size bytes, reporting damage to @event (may be NULL): the locks
+ * and the descriptor cache; no pack is opened.  @dir and @keys must
+ * outlive @pk; @dir is not NULL.  Returns 0 or -ENOMEM (then call
+ * pack_fini all the same).
+ * pack_fini -- close every descriptor and free what @pk holds; the
+ * writer must have been closed (pack_writer_abort).  A zeroed @pk that
+ * pack_init never saw is left alone.  Single-threaded.
+ */
+int pack_init(struct packs *pk, const char *dir,
+    const uint8_t machine[KEYMGR_ID_LEN], const struct store_keys *keys,
+    uint64_t pack_size, store_event_fn event, void *event_ctx);
+void pack_fini(struct packs *pk);
+
 /* ---- writing -------------------------------------------------------- */
 
 /*
@@ -48,11 +106,11 @@ struct pack_writer {
  * pk_lock.  Returns 0, -ENOMEM, or the errno of open/write (logged).
  * Nothing appended is durable or referenced until a commit.
  */
-int pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
+int pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
     uint64_t *off);
 /* pack_writer_abort -- close the open and closing packs without a
  * commit (store close, after the final commit).  Single-threaded. */
-void pack_writer_abort(store *st);
+void pack_writer_abort(struct packs *pk);
 
 /* ---- reading -------------------------------------------------------- */
 
@@ -66,29 +124,27 @@ void pack_writer_abort(store *st);
  * BEEMO_ENOKEY or -ENOMEM.  Takes fd_lock briefly; call it with no lock
  * of the store held, or the open-file lock only.
  */
-int pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
+int pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
     const struct chunk_loc *loc, uint8_t **plain);
 /* pack_pread -- @len bytes of pack @pack at @off through the descriptor
  * cache.  Returns 0, -EIO (short: truncated pack) or a negative errno. */
-int pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off);
+int pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len,
+    uint64_t off);
 /* pack_path -- the file name of pack @id under the store (with ".open"
  * if @open) into @buf; 0 or -ENAMETOOLONG.  No lock.  The parsers of
  * these names are public: pack_name_parse() in store.h. */
-int pack_path(const store *st, uint64_t id, int open, char *buf, size_t n);
+int pack_path(const struct packs *pk, uint64_t id, int open, char *buf,
+    size_t n);
 /* pack_fd_forget -- close the cached descriptor of pack @id unless a
  * reader holds it (after the pack was renamed or removed). */
-void pack_fd_forget(store *st, uint64_t id);
-/* pack_fds_init, pack_fds_close -- the descriptor cache, at open and
- * close (single-threaded); -ENOMEM. */
-int pack_fds_init(store *st);
-void pack_fds_close(store *st);
+void pack_fd_forget(struct packs *pk, uint64_t id);
 
 /* ---- committing and recovery ---------------------------------------- */
 
 /*
  * The commit steps, called by the committer (store_commit.c) with
- * ix_lock held.  pack_commit_prepare() rolls the open pack over if a
- * close was asked for, reports every pack's state and the next pack
+ * ix_lock held.  pack_commit_prepare() rolls the open pack over if
+ * @close_open, reports every pack's state and the next pack
  * number through @ops (both callbacks run under ix_lock and pk_lock;
  * they must not take either), then syncs the packs with pk_lock
  * released.  pack_commit_done() closes the packs that commit closed and,
@@ -99,17 +155,19 @@ struct pack_commit_ops {
 	int (*next)(void *ctx, uint64_t next_pack);
 	void *ctx;
 };
-void pack_presync(store *st);
-int pack_commit_prepare(store *st, const struct pack_commit_ops *ops);
-void pack_commit_done(store *st, int committed);
-void pack_writer_abort(store *st);
+void pack_presync(struct packs *pk);
+int pack_commit_prepare(struct packs *pk, int close_open,
+    const struct pack_commit_ops *ops);
+void pack_commit_done(struct packs *pk, int committed);
+void pack_writer_abort(struct packs *pk);
 /* Recovery at open, before any writer (store_commit.c): cut pack @id
  * back to @size and rename it closed; remove the ".open" packs that
  * @known (called with the caller's locks) says no commit recorded. */
-int pack_cut(store *st, uint64_t id, uint64_t size);
-int pack_sweep(store *st, int (*known)(void *ctx, uint64_t id), void *ctx);
-uint64_t pack_next_id(store *st);
-void pack_set_next_id(store *st, uint64_t id);
+int pack_cut(struct packs *pk, uint64_t id, uint64_t size);
+int pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id),
+    void *ctx);
+uint64_t pack_next_id(struct packs *pk);
+void pack_set_next_id(struct packs *pk, uint64_t id);
 /*
  * pack_walk -- read pack @id at @path object by object, calling @fn with
  * each object's decoded header and raw bytes (header, ciphertext, tag;
@@ -127,7 +185,7 @@ int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
 
 /* pack_next_id, pack_set_next_id -- the id the next new pack gets
  * (pk_lock taken). */
-uint64_t pack_next_id(store *st);
-void pack_set_next_id(store *st, uint64_t id);
+uint64_t pack_next_id(struct packs *pk);
+void pack_set_next_id(struct packs *pk, uint64_t id);
 
 #endif /* BEEMO_STORE_PACK_H */

@@ -135,7 +135,7 @@ replay(struct rebuild *rb)
 		}
 		if ((raw = malloc(l->len)) == NULL)
 			return -ENOMEM;
-		rc = pack_pread(st, l->pack, raw, l->len, l->off);
+		rc = pack_pread(&st->packs, l->pack, raw, l->len, l->off);
 		if (rc == 0 && (rc = obj_hdr_decode(&h, raw)) == 0)
 			rc = obj_open(&st->keys, &h, raw, &plain);
 		free(raw);
@@ -226,8 +226,6 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
 	st->secret = s;
-	st->pw.fd = -1;
-	pthread_mutex_init(&st->fd_lock, NULL);
 	keymgr_secret_machine_id(s, st->machine_id);
 	if (memcmp(mach, st->machine_id, KEYMGR_ID_LEN) != 0) {
 		rc = BEEMO_EFOREIGN;
@@ -245,7 +243,8 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		goto out;
 	}
 	if ((rc = keys_init(&st->keys, st->secret)) != 0 ||
-	    (rc = pack_fds_init(st)) != 0)
+	    (rc = pack_init(&st->packs, st->dir, st->machine_id, &st->keys,
+	    0, NULL, NULL)) != 0)
 		goto out;
 	if ((rc = rm_index(dir, "index.new")) != 0)
 		goto out;
@@ -260,7 +259,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	for (i = 0; i < n; i++) {
 		struct stat sb;
 
-		pack_path(st, ids[i], isopen[i], path, sizeof(path));
+		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
 		if (stat(path, &sb) == 0)
 			rb.bytes_total += (uint64_t)sb.st_size;
 	}
@@ -270,7 +269,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	for (i = 0; i < n; i++) {
 		uint64_t end, before = rb.objects;
 
-		pack_path(st, ids[i], isopen[i], path, sizeof(path));
+		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
 		rc = pack_walk(st->machine_id, path, ids[i], walk_object, &rb,
 		    &end);
 		if (rc == -EIO && isopen[i]) {
@@ -327,9 +326,8 @@ out:
 	free(ids);
 	free(isopen);
 	free(rb.logs);
-	pack_fds_close(st);
+	pack_fini(&st->packs);
 	keys_fini(&st->keys);
-	pthread_mutex_destroy(&st->fd_lock);
 	free(st->dir);
 	free(st);
 	if (lockfd >= 0)

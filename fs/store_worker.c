@@ -57,7 +57,8 @@ chunk_store(store *st, uint8_t *data, uint32_t len, uint8_t id[OBJ_ID_LEN],
 	if (rc != -ENOENT)
 		goto done;
 	rc = obj_build(&st->keys, OBJ_CHUNK, id, st->keys.gen,
-	    keys_gen(&st->keys, st->keys.gen)->data, data, len, st->opts.zstd_level, &obj, &objlen);
+	    keys_gen(&st->keys, st->keys.gen)->data, data, len,
+	    st->opts.zstd_level, &obj, &objlen);
 	if (rc != 0)
 		goto done;
 	memset(&loc, 0, sizeof(loc));
@@ -65,7 +66,8 @@ chunk_store(store *st, uint8_t *data, uint32_t len, uint8_t id[OBJ_ID_LEN],
 	loc.plain_len = len;
 	loc.gen = st->keys.gen;
 	loc.flags = obj[5];
-	if ((rc = pack_append(st, obj, objlen, &loc.pack, &loc.off)) != 0)
+	rc = pack_append(&st->packs, obj, objlen, &loc.pack, &loc.off);
+	if (rc != 0)
 		goto done;
 	ix_lock(st);
 	{
