@@ -1,15 +1,6 @@
 /*
- * store_pack.c -- pack files: sealed objects, the writer, the readers.
- *
- * A pack is a 32-byte header followed by objects (see store_internal.h
- * for the object header).  One pack at a time is open for appending,
- * named ID.pack.open; the index records its committed length at every
- * commit.  When it reaches the target size it rolls over; at the next
- * commit it is fsynced, recorded closed, and after the commit renamed to
- * ID.pack: from then on it never changes and beemo-sync may push it.
- *
- * Readers keep a small LRU of descriptors by pack id (never one per
- * inode or per file): a pack is found as ID.pack, else ID.pack.open.
+ * store_pack.c -- pack files: the writer, the readers and their
+ * descriptor cache, the commit steps.  See store_pack.h for the design.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -204,8 +195,8 @@ pack_fini(struct packs *pk)
 	pthread_mutex_destroy(&pk->fd_lock);
 }
 
-static int
-pread_all(int fd, void *buf, size_t len, uint64_t off)
+int
+pack_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 
@@ -233,7 +224,7 @@ pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len, uint64_t off)
 
 	if ((e = pack_fd_get(pk, pack, &rc)) == NULL)
 		return rc;
-	rc = pread_all(e->fd, buf, len, off);
+	rc = pack_pread_all(e->fd, buf, len, off);
 	pack_fd_release(pk, e);
 	return rc;
 }
@@ -506,7 +497,7 @@ unlock:
 	return rc;
 }
 
-static int
+int
 pack_finalize(struct packs *pk, uint64_t id)
 {
 	char from[4096], to[4096];
@@ -554,74 +545,6 @@ pack_writer_abort(struct packs *pk)
 	pk->pw.fd = -1;
 }
 
-/* ---- recovery at open -------------------------------------------------- */
-
-int
-pack_cut(struct packs *pk, uint64_t id, uint64_t size)
-{
-	char path[4096];
-	int fd, rc = 0;
-
-	if (pack_path(pk, id, 1, path, sizeof(path)) != 0)
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (ftruncate(fd, (off_t)size) != 0 || fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0)
-		rc = pack_finalize(pk, id);
-	return rc;
-}
-
-int
-pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
-{
-	char path[4096];
-	unsigned sub;
-	int rc = 0;
-
-	for (sub = 0; sub < 256; sub++) {
-		DIR *d;
-		struct dirent *de;
-
-		if (bm_path(path, sizeof(path), "%s/packs/%02x", pk->dir, sub))
-			return -ENAMETOOLONG;
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			char file[4096], *end;
-			uint64_t id;
-
-			if (de->d_name[0] == '.')
-				continue;
-			id = strtoull(de->d_name, &end, 16);
-			if (end != de->d_name + 16 || strncmp(end, ".pack", 5))
-				continue;
-			if (known(ctx, id))
-				continue;
-			if (bm_path(file, sizeof(file), "%s/%s", path,
-			    de->d_name) != 0)
-				continue;
-			if (strcmp(end, ".pack.open") != 0 ||
-			    id < pk->next_pack) {
-				bm_log(LOG_WARNING, "%s: a pack the index does "
-				    "not know (left alone; beemoctl check)",
-				    file);
-				if (id >= pk->next_pack)
-					pk->next_pack = id + 1;
-				continue;
-			}
-			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
-			if (unlink(file) != 0)
-				rc = -errno;
-		}
-		closedir(d);
-	}
-	return rc;
-}
-
 uint64_t
 pack_next_id(struct packs *pk)
 {
@@ -639,193 +562,4 @@ pack_set_next_id(struct packs *pk, uint64_t id)
 	pthread_mutex_lock(&pk->pk_lock);
 	pk->next_pack = id;
 	pthread_mutex_unlock(&pk->pk_lock);
-}
-
-/* ---- walking a pack ------------------------------------------------------ */
-
-int
-pack_walk(const uint8_t machine[KEYMGR_ID_LEN], const char *path,
-    uint64_t id, pack_walk_fn fn, void *ctx, uint64_t *valid_end)
-{
-	uint8_t hdr[PACK_HDR_LEN], *raw = NULL;
-	struct obj_hdr h;
-	struct stat sb;
-	uint64_t off = PACK_HDR_LEN;
-	size_t cap = 0;
-	int fd, rc = 0;
-
-	*valid_end = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &sb) != 0) {
-		rc = -errno;
-		goto done;
-	}
-	if (pread_all(fd, hdr, sizeof(hdr), 0) != 0) {
-		bm_log(LOG_ERR, "%s: not a pack file", path);
-		rc = BEEMO_EFORMAT;
-		goto done;
-	}
-	switch ((rc = pack_hdr_check(hdr, machine))) {
-	case 0:
-		break;
-	case BEEMO_EFOREIGN:
-		bm_log(LOG_ERR, "%s: pack of another machine", path);
-		goto done;
-	case BEEMO_EVERSION:
-		goto done;
-	default:
-		bm_log(LOG_ERR, "%s: %s", path, memcmp(hdr, PACK_MAGIC, 8) ?
-		    "not a pack file" : "pack header has unknown flags");
-		goto done;
-	}
-	*valid_end = off;
-	while (off < (uint64_t)sb.st_size) {
-		size_t len;
-
-		if ((uint64_t)sb.st_size - off < OBJ_HDR_LEN) {
-			rc = -EIO;
-			bm_log(LOG_ERR, "%s: truncated at offset %" PRIu64, path,
-			    off);
-			break;
-		}
-		if (cap < OBJ_HDR_LEN) {
-			free(raw);
-			cap = 1U << 20;
-			if ((raw = malloc(cap)) == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		if ((rc = pread_all(fd, raw, OBJ_HDR_LEN, off)) != 0)
-			break;
-		if (obj_hdr_decode(&h, raw) != 0) {
-			bm_log(LOG_ERR, "%s: malformed object header at offset "
-			    "%" PRIu64, path, off);
-			rc = BEEMO_EFORMAT;
-			break;
-		}
-		len = OBJ_HDR_LEN + (size_t)h.stored_len + OBJ_TAG_LEN;
-		if ((uint64_t)sb.st_size - off < len) {
-			bm_log(LOG_ERR, "%s: truncated at offset %" PRIu64, path,
-			    off);
-			rc = -EIO;
-			break;
-		}
-		if (len > cap) {
-			uint8_t *n = realloc(raw, len);
-
-			if (n == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			raw = n;
-			cap = len;
-		}
-		if ((rc = pread_all(fd, raw + OBJ_HDR_LEN, len - OBJ_HDR_LEN,
-		    off + OBJ_HDR_LEN)) != 0)
-			break;
-		if ((rc = fn(ctx, id, off, &h, raw)) != 0)
-			break;
-		off += len;
-		*valid_end = off;
-	}
-done:
-	free(raw);
-	close(fd);
-	return rc;
-}
-
-int
-pack_list(const char *dir, uint64_t **ids, int **open, size_t *n)
-{
-	char path[4096];
-	uint64_t *v = NULL;
-	int *o = NULL;
-	size_t cnt = 0;
-	unsigned sub;
-
-	for (sub = 0; sub < 256; sub++) {
-		DIR *d;
-		struct dirent *de;
-
-		if (bm_path(path, sizeof(path), "%s/packs/%02x", dir, sub))
-			return -ENAMETOOLONG;
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			char *end;
-			uint64_t id = strtoull(de->d_name, &end, 16);
-			int is_open;
-			void *nv, *no;
-
-			if (end != de->d_name + 16)
-				continue;
-			if (!strcmp(end, ".pack"))
-				is_open = 0;
-			else if (!strcmp(end, ".pack.open"))
-				is_open = 1;
-			else
-				continue;
-			nv = realloc(v, (cnt + 1) * sizeof(*v));
-			no = nv ? realloc(o, (cnt + 1) * sizeof(*o)) : NULL;
-			if (nv != NULL)
-				v = nv;
-			if (no == NULL) {
-				closedir(d);
-				free(v);
-				free(o);
-				return -ENOMEM;
-			}
-			o = no;
-			v[cnt] = id;
-			o[cnt++] = is_open;
-		}
-		closedir(d);
-	}
-	*ids = v;
-	*open = o;
-	*n = cnt;
-	return 0;
-}
-
-/* ---- file names ---------------------------------------------------------- */
-
-static int
-lower_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-int
-pack_name_parse(const char *name, uint64_t *id, int *open)
-{
-	if (!lower_hex(name, 16))
-		return BEEMO_EFORMAT;
-	if (!strcmp(name + 16, ".pack"))
-		*open = 0;
-	else if (!strcmp(name + 16, ".pack.open"))
-		*open = 1;
-	else
-		return BEEMO_EFORMAT;
-	*id = strtoull(name, NULL, 16);
-	return 0;
-}
-
-int
-pack_relpath_parse(const char *rel, uint64_t *id)
-{
-	int open;
-
-	if (strncmp(rel, "packs/", 6) != 0 || !lower_hex(rel + 6, 2) ||
-	    rel[8] != '/' || pack_name_parse(rel + 9, id, &open) != 0 ||
-	    open || memcmp(rel + 6, rel + 23, 2) != 0)
-		return BEEMO_EFORMAT;
-	return 0;
 }

@@ -188,4 +188,13 @@ int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
 uint64_t pack_next_id(struct packs *pk);
 void pack_set_next_id(struct packs *pk, uint64_t id);
 
+/* ---- within the layer (store_pack.c, store_pack_files.c) ------------ */
+
+/* pack_pread_all -- exactly @len bytes of @fd at @off; -EIO if the file
+ * ends first, or a negative errno. */
+int pack_pread_all(int fd, void *buf, size_t len, uint64_t off);
+/* pack_finalize -- rename ID.pack.open to ID.pack and sync the
+ * directory; a negative errno. */
+int pack_finalize(struct packs *pk, uint64_t id);
+
 #endif /* BEEMO_STORE_PACK_H */
