@@ -7,8 +7,9 @@
  *   codecs        store_codec.h: store_crypto.c (keys, sealing),
  *                 store_object.c (objects, pack headers), store_chunker.c,
  *                 store_codec.c (index records), store_acl.c (ACL xattrs)
- *   packs         store_pack.h: store_pack.c (writer, readers, recovery
- *                 steps, walk); no LMDB
+ *   packs         store_pack.h: store_pack.c (writer, readers, commit
+ *                 steps), store_pack_files.c (recovery steps, walk,
+ *                 listing, names); own state (struct packs), no LMDB
  *   index         store_index.h: store_index.c (LMDB, versions, the log);
  *                 no packs
  *   records       store_record.c: inode, dirent, content and chunk
