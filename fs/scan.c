@@ -9,6 +9,7 @@
 #include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,7 +39,7 @@ struct scan_engine {
 
 	pthread_t th;
 	int wake[2]; /* self-pipe: SIGHUP and stop */
-	int stop;
+	atomic_int stop; /* set by scan_close, read by the reloader */
 };
 
 static int hup_fd = -1;
@@ -194,7 +195,7 @@ reloader(void *arg)
 	char c;
 
 	clock_gettime(CLOCK_MONOTONIC, &last);
-	while (!se->stop) {
+	while (!atomic_load(&se->stop)) {
 		fd_set fds;
 		struct timeval tv = {1, 0};
 		int hup = 0;
@@ -204,7 +205,7 @@ reloader(void *arg)
 		if (select(se->wake[0] + 1, &fds, NULL, NULL, &tv) > 0)
 			while (read(se->wake[0], &c, 1) == 1)
 				hup |= c == 'h';
-		if (se->stop)
+		if (atomic_load(&se->stop))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (hup) {
@@ -295,7 +296,7 @@ scan_close(struct scan_engine *se)
 {
 	if (se == NULL)
 		return;
-	se->stop = 1;
+	atomic_store(&se->stop, 1);
 	if (write(se->wake[1], "s", 1) < 0) {
 		/* The reloader wakes within a second anyway. */
 	}

@@ -66,8 +66,10 @@
  * codes as documented per function.
  *
  * Threads: every function may be called from any thread concurrently,
- * except store_close().  Lock order: open-file lock, index lock, pack
- * lock, cache lock.
+ * except store_close().  Inside, the store takes its mutexes in one
+ * order: an open file's lock, the index lock, then the open-file table
+ * or the pack writer, then leaf locks (pack descriptors, chunk cache,
+ * sealing queue, a file's chunk slots); fs/store_internal.h lists them.
  */
 #ifndef BEEMO_STORE_H
 #define BEEMO_STORE_H
@@ -118,6 +120,13 @@ enum store_event {
 	STORE_EV_COMMIT_FAIL = 3, /* a file could not be committed */
 	STORE_EV_DAMAGE = 4,     /* an object failed authentication */
 };
+/*
+ * The event callback (store_opts.event) runs on the thread that met the
+ * event, possibly with the index lock or an open file's lock held
+ * (STORE_EV_DAMAGE of an index record: index lock; of a chunk: no store
+ * lock; the others: the file's lock and not the index lock).  It must
+ * return promptly and must not call the store.  @path may be NULL.
+ */
 typedef void (*store_event_fn)(void *ctx, enum store_event ev,
     const char *path, const char *detail);
 
@@ -453,5 +462,19 @@ typedef void (*store_check_fn)(void *ctx, const char *object,
     const char *problem, const char *file);
 int store_check(store *st, int read_data, store_check_fn fn, void *ctx,
     store_progress_fn progress, void *pctx, uint64_t *problems);
+
+/*
+ * Pack file names.  A pack lives in packs/XX/ under the store directory,
+ * XX the last two hex digits of its id, as "<id: 16 lowercase hex
+ * digits>.pack", with ".open" appended while it is written; only closed
+ * packs are pushed off site.
+ * pack_name_parse -- whether @name is such a file name; *@id and *@open
+ * receive what it says.  Returns 0 or BEEMO_EFORMAT.
+ * pack_relpath_parse -- whether @rel is "packs/XX/<id>.pack", the path
+ * of a closed pack relative to the store directory.  Returns 0 or
+ * BEEMO_EFORMAT.
+ */
+int pack_name_parse(const char *name, uint64_t *id, int *open);
+int pack_relpath_parse(const char *rel, uint64_t *id);
 
 #endif /* BEEMO_STORE_H */

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_internal.h"
+#include "store_codec.h"
 
 #define ACL_VERSION 2
 #define TAG_USER_OBJ 0x01

@@ -271,7 +271,7 @@ load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len)
 	}
 	if (rc != 0)
 		return rc;
-	if ((rc = pack_read_chunk(st, id, &loc, data)) != 0)
+	if ((rc = pack_read_chunk(&st->packs, id, &loc, data)) != 0)
 		return rc;
 	*len = loc.plain_len;
 	return 0;

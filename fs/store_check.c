@@ -91,7 +91,7 @@ check_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	struct check *c = ctx;
 	uint8_t *plain = NULL;
 	char obj[128], what[160];
-	int rc = obj_open(c->st, h, raw, &plain);
+	int rc = obj_open(&c->st->keys, h, raw, &plain);
 
 	c->done += OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
 	if (c->progress != NULL)
@@ -174,10 +174,12 @@ check_packs(struct check *c, struct packrec *packs, size_t n)
 		uint64_t end;
 
 		snprintf(obj, sizeof(obj), "pack %016" PRIx64, packs[i].id);
-		pack_path(st, packs[i].id, 0, path, sizeof(path));
+		pack_path(&st->packs, packs[i].id, 0, path, sizeof(path));
 		if (access(path, F_OK) != 0)
-			pack_path(st, packs[i].id, 1, path, sizeof(path));
-		rc = pack_walk(st, path, packs[i].id, check_object, c, &end);
+			pack_path(&st->packs, packs[i].id, 1, path,
+			    sizeof(path));
+		rc = pack_walk(st->machine_id, path, packs[i].id,
+		    check_object, c, &end);
 		if (rc == -ENOMEM)
 			return rc;
 		if (end >= packs[i].size)
@@ -227,7 +229,7 @@ check_chunk(struct check *c, const struct cref *cr, struct packrec *packs,
 		add_problem(c, obj, what, ino);
 		return 0;
 	}
-	rc = pack_pread(st, loc.pack, hdr, sizeof(hdr), loc.off);
+	rc = pack_pread(&st->packs, loc.pack, hdr, sizeof(hdr), loc.off);
 	if (rc != 0 || obj_hdr_decode(&h, hdr) != 0 || h.type != OBJ_CHUNK ||
 	    memcmp(h.id, cr->id, OBJ_ID_LEN) != 0 ||
 	    h.plain_len != cr->len || h.stored_len != loc.stored_len) {

@@ -18,14 +18,14 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_codec.h"
 
 #define MASK_S (((1ULL << (CDC_AVG_BITS + 2)) - 1) << (64 - CDC_AVG_BITS - 2))
 #define MASK_L (((1ULL << (CDC_AVG_BITS - 2)) - 1) << (64 - CDC_AVG_BITS + 2))
 #define CDC_AVG (1U << CDC_AVG_BITS)
 
 void
-chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN])
+chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN])
 {
 	static const char label[] = "beemo/v1/gear";
 	uint8_t msg[sizeof(label) + 1], md[32];
@@ -36,7 +36,7 @@ chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN])
 		msg[sizeof(label)] = (uint8_t)i;
 		HMAC(EVP_sha256(), key, KEYMGR_SECRET_LEN, msg, sizeof(msg), md,
 		    &mdlen);
-		memcpy(&st->gear[i], md, 8);
+		memcpy(&gear[i], md, 8);
 	}
 	OPENSSL_cleanse(md, sizeof(md));
 }

@@ -21,7 +21,7 @@
 
 #include "bm_bytes.h"
 #include "bm_err.h"
-#include "store_internal.h"
+#include "store_codec.h"
 
 static EVP_MAC_CTX *
 mac_template(const uint8_t *key)
@@ -47,87 +47,88 @@ mac_template(const uint8_t *key)
 }
 
 int
-crypto_init(store *st)
+keys_init(struct store_keys *ks, const keymgr_secret *s)
 {
-	uint32_t g, cur = keymgr_secret_current_gen(st->secret);
+	uint32_t g, cur = keymgr_secret_current_gen(s);
 	int rc;
 
-	st->gen = cur;
-	st->ngen = cur;
-	st->keys = calloc(cur + 1, sizeof(*st->keys));
-	st->chunk_mac = calloc(cur + 1, sizeof(*st->chunk_mac));
-	if (st->keys == NULL || st->chunk_mac == NULL)
+	keymgr_secret_machine_id(s, ks->machine_id);
+	ks->gen = cur;
+	ks->ngen = cur;
+	ks->keys = calloc(cur + 1, sizeof(*ks->keys));
+	ks->chunk_mac = calloc(cur + 1, sizeof(*ks->chunk_mac));
+	if (ks->keys == NULL || ks->chunk_mac == NULL)
 		return -ENOMEM;
 	for (g = 1; g <= cur; g++) {
 		struct keymgr_subkeys *k = OPENSSL_secure_zalloc(sizeof(*k));
 
 		if (k == NULL)
 			return -ENOMEM;
-		rc = keymgr_subkeys(st->secret, g, k);
+		rc = keymgr_subkeys(s, g, k);
 		if (rc == BEEMO_ENOKEY) {
 			OPENSSL_secure_free(k);
 			continue;
 		}
-		st->keys[g] = k;
+		ks->keys[g] = k;
 		if (rc != 0)
 			return rc;
-		if ((st->chunk_mac[g] = mac_template(k->chunk)) == NULL)
+		if ((ks->chunk_mac[g] = mac_template(k->chunk)) == NULL)
 			return -ENOMEM;
 	}
-	if (st->keys[1] == NULL || st->keys[cur] == NULL)
+	if (ks->keys[1] == NULL || ks->keys[cur] == NULL)
 		return BEEMO_ENOKEY;
-	if ((st->name_mac = mac_template(st->keys[1]->meta)) == NULL)
+	if ((ks->name_mac = mac_template(ks->keys[1]->meta)) == NULL)
 		return -ENOMEM;
-	if ((st->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
+	if ((ks->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
 		return -ENOMEM;
-	st->stage_key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN);
-	if (st->stage_key == NULL ||
-	    RAND_bytes(st->stage_key, KEYMGR_SECRET_LEN) != 1)
+	ks->stage_key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN);
+	if (ks->stage_key == NULL ||
+	    RAND_bytes(ks->stage_key, KEYMGR_SECRET_LEN) != 1)
 		return -ENOMEM;
-	chunker_gear(st, st->keys[cur]->chunk);
+	chunker_gear(ks->gear, ks->keys[cur]->chunk);
 	return 0;
 }
 
 void
-crypto_fini(store *st)
+keys_fini(struct store_keys *ks)
 {
 	uint32_t g;
 
-	for (g = 0; st->keys != NULL && g <= st->ngen; g++) {
-		if (st->keys[g] != NULL) {
-			keymgr_subkeys_wipe(st->keys[g]);
-			OPENSSL_secure_free(st->keys[g]);
+	for (g = 0; ks->keys != NULL && g <= ks->ngen; g++) {
+		if (ks->keys[g] != NULL) {
+			keymgr_subkeys_wipe(ks->keys[g]);
+			OPENSSL_secure_free(ks->keys[g]);
 		}
-		EVP_MAC_CTX_free(st->chunk_mac[g]);
+		EVP_MAC_CTX_free(ks->chunk_mac[g]);
 	}
-	free(st->keys);
-	free(st->chunk_mac);
-	EVP_MAC_CTX_free(st->name_mac);
-	EVP_CIPHER_free((EVP_CIPHER *)st->gcm);
-	if (st->stage_key != NULL) {
-		OPENSSL_cleanse(st->stage_key, KEYMGR_SECRET_LEN);
-		OPENSSL_secure_free(st->stage_key);
+	free(ks->keys);
+	free(ks->chunk_mac);
+	EVP_MAC_CTX_free(ks->name_mac);
+	EVP_CIPHER_free((EVP_CIPHER *)ks->gcm);
+	if (ks->stage_key != NULL) {
+		OPENSSL_cleanse(ks->stage_key, KEYMGR_SECRET_LEN);
+		OPENSSL_secure_free(ks->stage_key);
 	}
-	OPENSSL_cleanse(st->gear, sizeof(st->gear));
-	st->keys = NULL;
-	st->chunk_mac = NULL;
-	st->name_mac = NULL;
-	st->gcm = NULL;
-	st->stage_key = NULL;
+	OPENSSL_cleanse(ks->gear, sizeof(ks->gear));
+	ks->keys = NULL;
+	ks->chunk_mac = NULL;
+	ks->name_mac = NULL;
+	ks->gcm = NULL;
+	ks->stage_key = NULL;
 }
 
 const struct keymgr_subkeys *
-crypto_keys(store *st, uint32_t gen)
+keys_gen(const struct store_keys *ks, uint32_t gen)
 {
-	if (gen == 0 || gen > st->ngen)
+	if (gen == 0 || gen > ks->ngen)
 		return NULL;
-	return st->keys[gen];
+	return ks->keys[gen];
 }
 
 int
-gcm_seal(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, uint8_t *tag)
+gcm_seal(const struct store_keys *ks, const uint8_t *key,
+    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out, uint8_t *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n, rc = -EIO;
@@ -136,7 +137,7 @@ gcm_seal(store *st, const uint8_t *key, const uint8_t *nonce,
 		return -ENOMEM;
 	if (len > INT32_MAX || aadlen > INT32_MAX)
 		goto done;
-	if (!EVP_EncryptInit_ex2(ctx, st->gcm, key, nonce, NULL))
+	if (!EVP_EncryptInit_ex2(ctx, ks->gcm, key, nonce, NULL))
 		goto done;
 	if (aadlen > 0 &&
 	    !EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
@@ -154,9 +155,9 @@ done:
 }
 
 int
-gcm_open(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, const uint8_t *tag)
+gcm_open(const struct store_keys *ks, const uint8_t *key,
+    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out, const uint8_t *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n, rc = -EBADMSG;
@@ -165,7 +166,7 @@ gcm_open(store *st, const uint8_t *key, const uint8_t *nonce,
 		return -ENOMEM;
 	if (len > INT32_MAX || aadlen > INT32_MAX)
 		goto done;
-	if (!EVP_DecryptInit_ex2(ctx, st->gcm, key, nonce, NULL))
+	if (!EVP_DecryptInit_ex2(ctx, ks->gcm, key, nonce, NULL))
 		goto done;
 	if (aadlen > 0 &&
 	    !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
@@ -186,21 +187,21 @@ done:
 }
 
 int
-seal_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out)
+seal_value(const struct store_keys *ks, const void *aad, size_t aadlen,
+    const void *in, size_t len, uint8_t *out)
 {
-	const struct keymgr_subkeys *k = crypto_keys(st, st->gen);
+	const struct keymgr_subkeys *k = keys_gen(ks, ks->gen);
 
-	bm_be32enc(out, st->gen);
+	bm_be32enc(out, ks->gen);
 	if (RAND_bytes(out + 4, OBJ_NONCE_LEN) != 1)
 		return -EIO;
-	return gcm_seal(st, k->meta, out + 4, aad, aadlen, in, len,
+	return gcm_seal(ks, k->meta, out + 4, aad, aadlen, in, len,
 	    out + 4 + OBJ_NONCE_LEN, out + 4 + OBJ_NONCE_LEN + len);
 }
 
 int
-open_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out)
+open_value(const struct store_keys *ks, const void *aad, size_t aadlen,
+    const void *in, size_t len, uint8_t *out)
 {
 	const uint8_t *p = in;
 	const struct keymgr_subkeys *k;
@@ -208,10 +209,10 @@ open_value(store *st, const void *aad, size_t aadlen, const void *in,
 
 	if (len < SEAL_OVERHEAD)
 		return -EBADMSG;
-	if ((k = crypto_keys(st, bm_be32dec(p))) == NULL)
+	if ((k = keys_gen(ks, bm_be32dec(p))) == NULL)
 		return BEEMO_ENOKEY;
 	ctlen = len - SEAL_OVERHEAD;
-	return gcm_open(st, k->meta, p + 4, aad, aadlen, p + 4 + OBJ_NONCE_LEN,
+	return gcm_open(ks, k->meta, p + 4, aad, aadlen, p + 4 + OBJ_NONCE_LEN,
 	    ctlen, out, p + 4 + OBJ_NONCE_LEN + ctlen);
 }
 
@@ -233,22 +234,23 @@ mac(EVP_MAC_CTX *tmpl, const void *p1, size_t l1, const void *p2, size_t l2,
 }
 
 void
-name_hash(store *st, const char *name, uint8_t out[NAMEHASH_LEN])
+name_hash(const struct store_keys *ks, const char *name,
+    uint8_t out[NAMEHASH_LEN])
 {
 	static const char label[] = "beemo/v1/name";
 	uint8_t full[32];
 
-	if (mac(st->name_mac, label, sizeof(label), name, strlen(name),
+	if (mac(ks->name_mac, label, sizeof(label), name, strlen(name),
 	    full) != 0)
 		memset(full, 0, sizeof(full)); /* only on ENOMEM */
 	memcpy(out, full, NAMEHASH_LEN);
 }
 
 int
-chunk_id(store *st, uint32_t gen, const void *data, size_t len,
-    uint8_t id[OBJ_ID_LEN])
+chunk_id(const struct store_keys *ks, uint32_t gen, const void *data,
+    size_t len, uint8_t id[OBJ_ID_LEN])
 {
-	if (gen == 0 || gen > st->ngen || st->chunk_mac[gen] == NULL)
+	if (gen == 0 || gen > ks->ngen || ks->chunk_mac[gen] == NULL)
 		return BEEMO_ENOKEY;
-	return mac(st->chunk_mac[gen], data, len, NULL, 0, id);
+	return mac(ks->chunk_mac[gen], data, len, NULL, 0, id);
 }

@@ -462,7 +462,7 @@ store_fsync(store_file *f)
 	int rc = store_flush(f);
 
 	if (rc == 0 && f->of != NULL)
-		rc = ix_commit_wait(f->st);
+		rc = commit_wait(f->st);
 	return rc;
 }
 

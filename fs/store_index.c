@@ -1,6 +1,6 @@
 /*
  * store_index.c -- the LMDB index: one shared transaction, versioned
- * records, the log, and the committer thread.
+ * records and the log of changes.  See store_index.h.
  *
  * Every use of the index happens inside one transaction, st->txn, under
  * st->ix_lock.  In a read-write store it is a write transaction that the
@@ -11,30 +11,20 @@
  * committer renews every commit interval so that a concurrent backup
  * session's commits become visible.
  *
- * A commit (see committer()):
- *   1. fdatasync the open pack without the index lock (the bulk);
- *   2. under ix_lock, seal the changes logged since the last commit into a
- *      log object and append it to the pack;
- *   3. fdatasync the pack again and record pack states (pack_commit_
- *      prepare): every object the transaction references is on disk;
- *   4. mdb_txn_commit (synchronous);
- *   5. rename packs closed by this commit to ID.pack; begin anew.
- * A crash before 4 loses the transaction; the next open cuts the pack
- * back.  A crash after 4 keeps it.  Either way the store is consistent.
+ * The committer thread and the order of a commit are the commit path's
+ * (store_commit.c): this file knows neither packs nor the journal.
  *
  * Versioned tables (inode, dirent, content) append the complement of the
  * sequence number to the key, big-endian, so that a cursor positioned at
  * prefix || ~S lands on the newest version with seq <= S.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <zstd.h>
 
 #include "bm_bytes.h"
 #include "bm_err.h"
@@ -291,15 +281,13 @@ log_compact(store *st)
 	free(r);
 }
 
-/* Seal the changes of this transaction into a log object in the pack. */
-static int
-log_flush(store *st)
+int
+ix_log_seal(store *st, uint8_t **obj, size_t *objlen)
 {
-	uint8_t id[OBJ_ID_LEN], *obj = NULL;
-	size_t objlen;
-	uint64_t pack, off;
-	int rc;
+	uint8_t id[OBJ_ID_LEN];
 
+	*obj = NULL;
+	*objlen = 0;
 	if (st->loglen <= 16)
 		return 0;
 	log_compact(st);
@@ -308,14 +296,14 @@ log_flush(store *st)
 	bm_be64enc(st->logbuf + 8, bm_now_ns());
 	memset(id, 0, sizeof(id));
 	bm_be64enc(id, st->lsn);
-	rc = obj_build(st, OBJ_LOG, id, st->gen, crypto_keys(st, st->gen)->meta,
-	    st->logbuf, st->loglen, 3, &obj, &objlen);
-	if (rc != 0)
-		return rc;
-	rc = pack_append(st, obj, objlen, &pack, &off);
-	free(obj);
-	if (rc != 0)
-		return rc;
+	return obj_build(&st->keys, OBJ_LOG, id, st->keys.gen,
+	    keys_gen(&st->keys, st->keys.gen)->meta, st->logbuf, st->loglen,
+	    3, obj, objlen);
+}
+
+int
+ix_log_written(store *st)
+{
 	st->lsn++;
 	return ix_meta_put_nolog(st, "lsn", st->lsn);
 }
@@ -456,6 +444,21 @@ ix_meta_put_nolog(store *st, const char *name, uint64_t val)
 	    8, 0);
 }
 
+int
+ix_meta_add(store *st, const char *name, int64_t delta)
+{
+	uint64_t v = 0;
+	int rc = ix_meta_get(st, name, &v);
+
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (delta < 0 && (uint64_t)-delta > v)
+		v = 0;
+	else
+		v += (uint64_t)delta;
+	return ix_meta_put(st, name, v);
+}
+
 /* ---- versioned records ------------------------------------------------- */
 
 static size_t
@@ -511,7 +514,7 @@ put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
 
 	if ((sealed = malloc(len + SEAL_OVERHEAD)) == NULL)
 		return -ENOMEM;
-	rc = seal_value(st, aad, aadlen, plain, len, sealed);
+	rc = seal_value(&st->keys, aad, aadlen, plain, len, sealed);
 	if (rc == 0)
 		rc = ix_put_raw(st, t, k, klen, sealed, len + SEAL_OVERHEAD,
 		    logit);
@@ -550,7 +553,8 @@ ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
 	n = val->mv_size - SEAL_OVERHEAD;
 	if ((out = malloc(n + 1)) == NULL)
 		return -ENOMEM;
-	rc = open_value(st, aad, aadlen, val->mv_data, val->mv_size, out);
+	rc = open_value(&st->keys, aad, aadlen, val->mv_data, val->mv_size,
+	    out);
 	if (rc != 0) {
 		free(out);
 		if (rc == -EBADMSG)
@@ -569,7 +573,9 @@ bad:
 		    key->mv_size);
 		bm_log(LOG_ERR, "index record %s/%s: authentication failed "
 		    "(damaged or tampered)", table_names[t], hex);
-		store_report(st, STORE_EV_DAMAGE, NULL, "index record");
+		if (st->opts.event != NULL)
+			st->opts.event(st->opts.event_ctx, STORE_EV_DAMAGE,
+			    NULL, "index record");
 	}
 	return -EBADMSG;
 }
@@ -617,10 +623,10 @@ ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* ---- the committer ------------------------------------------------------ */
+/* ---- the transaction ------------------------------------------------- */
 
-static int
-txn_begin(store *st)
+int
+ix_txn_begin(store *st)
 {
 	int rc = mdb_txn_begin(st->env, NULL,
 	    st->opts.rdonly ? MDB_RDONLY : 0, &st->txn);
@@ -636,164 +642,51 @@ txn_begin(store *st)
 	return 0;
 }
 
-/* Commit st->txn (ix_lock held; released while the pack syncs). */
-static int
-do_commit(store *st)
+int
+ix_txn_commit(store *st)
 {
-	int rc, mrc;
+	int mrc = mdb_txn_commit(st->txn);
 
-	ix_unlock(st);
-	pack_presync(st);
-	ix_lock(st);
-	if ((rc = journal_flush(st)) != 0 || (rc = log_flush(st)) != 0)
-		goto fail;
-	if ((rc = pack_commit_prepare(st)) != 0)
-		goto fail;
-	mrc = mdb_txn_commit(st->txn);
 	st->txn = NULL;
 	if (mrc != 0) {
 		bm_log(LOG_ERR, "index: commit failed: %s", mdb_strerror(mrc));
-		rc = -EIO;
-		pack_commit_done(st, 0);
-		goto fail_sticky;
+		return -EIO;
 	}
-	pack_commit_done(st, 1);
-	return txn_begin(st);
-fail:
-	bm_log(LOG_ERR, "index: cannot prepare commit: %s", beemo_strerror(rc));
-	mdb_txn_abort(st->txn);
-	st->txn = NULL;
-fail_sticky:
-	/* Changes since the last commit are lost; refuse further changes
-	 * rather than build on a state that is not on disk. */
-	st->ix_err = rc;
-	txn_begin(st);
-	return rc;
+	return 0;
 }
 
-static void *
-committer(void *arg)
+void
+ix_txn_abort(store *st)
 {
-	store *st = arg;
-	struct timespec ts;
-	uint64_t last_trim = bm_mono_ns();
-
-	ix_lock(st);
-	st->ix_err = txn_begin(st);
-	st->txn_ready = 1;
-	pthread_cond_broadcast(&st->done_cv);
-	while (!st->stopping) {
-		if (!st->commit_now) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += st->opts.commit_ms / 1000;
-			ts.tv_nsec += (long)(st->opts.commit_ms % 1000) *
-			    1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&st->commit_cv, &st->ix_lock,
-			    &ts);
-		}
-		if (st->stopping)
-			break;
-		if (st->opts.rdonly) {
-			mdb_txn_reset(st->txn);
-			if (mdb_txn_renew(st->txn) != 0) {
-				mdb_txn_abort(st->txn);
-				txn_begin(st);
-			}
-		} else if ((st->loglen > 16 || st->jcount > 0 ||
-		    st->commit_now || st->want_close) && st->ix_err == 0) {
-			/* On the timer, only a transaction that changes the
-			 * namespace is worth a commit: chunks alone are
-			 * referenced by nothing yet. */
-			do_commit(st);
-		}
-		st->commit_now = 0;
-		st->commits++;
-		pthread_cond_broadcast(&st->done_cv);
-		/* Chunk buffers of every size come and go; give the pages
-		 * of freed ones back now and then, so the daemon's memory
-		 * follows what it holds, not what it once held. */
-		if (bm_mono_ns() - last_trim > 5000000000ULL) {
-			ix_unlock(st);
-			malloc_trim(0);
-			ix_lock(st);
-			last_trim = bm_mono_ns();
-		}
-	}
-	/* Final commit. */
-	if (st->txn != NULL && !st->opts.rdonly && st->ix_err == 0)
-		do_commit(st);
 	if (st->txn != NULL)
 		mdb_txn_abort(st->txn);
 	st->txn = NULL;
-	st->commits++;
-	pthread_cond_broadcast(&st->done_cv);
-	ix_unlock(st);
-	return NULL;
+}
+
+void
+ix_txn_renew(store *st)
+{
+	mdb_txn_reset(st->txn);
+	if (mdb_txn_renew(st->txn) != 0) {
+		mdb_txn_abort(st->txn);
+		ix_txn_begin(st);
+	}
 }
 
 int
-ix_start(store *st)
+ix_scan(store *st, enum ix_table t, ix_scan_fn fn, void *ctx)
 {
-	pthread_condattr_t ca;
-	int rc;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = 0, mrc;
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->commit_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&st->done_cv, NULL);
-	if ((rc = pthread_create(&st->committer, NULL, committer, st)) != 0)
-		return -rc;
-	ix_lock(st);
-	while (!st->txn_ready)
-		pthread_cond_wait(&st->done_cv, &st->ix_lock);
-	rc = st->ix_err;
-	ix_unlock(st);
-	return rc;
-}
-
-int
-ix_stop(store *st)
-{
-	int rc;
-
-	ix_lock(st);
-	st->stopping = 1;
-	pthread_cond_signal(&st->commit_cv);
-	ix_unlock(st);
-	pthread_join(st->committer, NULL);
-	rc = st->ix_err;
-	pthread_cond_destroy(&st->commit_cv);
-	pthread_cond_destroy(&st->done_cv);
-	return rc;
-}
-
-int
-ix_commit_wait_locked(store *st)
-{
-	uint64_t target;
-
-	if (st->opts.rdonly)
-		return 0;
-	target = st->commits + 1;
-	st->commit_now = 1;
-	pthread_cond_signal(&st->commit_cv);
-	while (st->commits < target && st->ix_err == 0)
-		pthread_cond_wait(&st->done_cv, &st->ix_lock);
-	return st->ix_err;
-}
-
-int
-ix_commit_wait(store *st)
-{
-	int rc;
-
-	ix_lock(st);
-	rc = ix_commit_wait_locked(st);
-	ix_unlock(st);
+	if (mdb_cursor_open(st->txn, st->dbi[t], &cur) != 0)
+		return -EIO;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((rc = fn(ctx, k.mv_data, k.mv_size, v.mv_data,
+		    v.mv_size)) != 0)
+			break;
+	mdb_cursor_close(cur);
 	return rc;
 }

@@ -1,22 +1,46 @@
 /*
- * store_internal.h -- internals shared by the fs/store_*.c files.
+ * store_internal.h -- the store handle, and the layers above the index.
  *
- * Files:
- *   store_crypto.c   sealing (AES-256-GCM), MACs, name hashes
- *   store_chunker.c  keyed FastCDC cut points
- *   store_pack.c     pack files: writer, reader, fd cache, recovery
- *   store_index.c    LMDB: the shared transaction, versioned records,
- *                    the log, the committer thread
- *   store_record.c   encoding of inode, dirent, content records
- *   store_cache.c    cache of plaintext chunks
- *   store_worker.c   chunk sealing threads
- *   store_ns.c       namespace operations
- *   store_wfile.c    write buffers: streaming and staging
- *   store_file.c     open files: read, write, commit
- *   store_open.c     create, open, close
- *   store_snap.c     snapshots, statistics
- *   store_check.c    verification of index and packs
- *   store_rebuild.c  rebuilding the index from the packs
+ * The store is built in layers; a layer calls only those below it, and
+ * events go up through callbacks (named at each layer):
+ *
+ *   codecs        store_codec.h: store_crypto.c (keys, sealing),
+ *                 store_object.c (objects, pack headers), store_chunker.c,
+ *                 store_codec.c (index records), store_acl.c (ACL xattrs)
+ *   packs         store_pack.h: store_pack.c (writer, readers, commit
+ *                 steps), store_pack_files.c (recovery steps, walk,
+ *                 listing, names); own state (struct packs), no LMDB
+ *   index         store_index.h: store_index.c (LMDB, versions, the log);
+ *                 no packs
+ *   records       store_record.c: inode, dirent, content and chunk
+ *                 location records in the index
+ *   namespace     store_ns.h: store_ns.c (views: view_seq, snap_get;
+ *                 lookups, attributes, paths), store_ns_create.c,
+ *                 store_ns_rename.c, store_ns_dir.c, store_ns_xattr.c
+ *   open files    store_file.c (open files, commit of a file),
+ *   and pending   store_wfile.h: store_wfile.c, store_wfile_stage.c,
+ *   content       store_worker.c (sealing threads), store_cache.c
+ *   commit path   store_commit.c: the committer thread, the only code
+ *                 that joins packs and index; recovery at open
+ *   above         store_snap.c (snapshots, statistics, quota:
+ *                 store_quota_check, and store_report, the event hook),
+ *                 store_journal.c, store_check.c, store_rebuild.c,
+ *                 store_open.c (create, open, close)
+ *
+ * Locks, in the order they are taken (never the reverse):
+ *   1. ofile.lock   one open file's content and pending changes
+ *   2. ix_lock      the index: the transaction and everything marked
+ *                   "ix_lock" below (the journal's batch too)
+ *   3. of_lock      the open-file table and the snapshot sequences
+ *      pk_lock      the pack writer (taken under ix_lock by the commit
+ *                   path, alone by writers); never together with of_lock
+ *   4. leaves, held alone or innermost and never across a call into
+ *      another layer: fd_lock (pack descriptors), cache lock (chunk
+ *      cache, store_cache.c), workers lock (job queue,
+ *      store_worker.c), cslots.lock (one file's chunk slots).
+ * A sealing worker takes ix_lock, then pk_lock, with no other lock; a
+ * cache load takes ix_lock, releases it, then reads the pack (fd_lock),
+ * with no cache lock held.
  */
 #ifndef BEEMO_STORE_INTERNAL_H
 #define BEEMO_STORE_INTERNAL_H
@@ -27,161 +51,18 @@
 #include <stdint.h>
 
 #include "store.h"
-
-/* ---- constants of the formats (beemo-store(5)) ----------------------- */
-
-#define STORE_ID_MAGIC "BEEMOSID"
-#define STORE_ID_VERSION 1
-#define STORE_ID_LEN 48 /* magic 8, version 2, pad 6, appl 16, mach 16 */
-
-#define PACK_MAGIC "BEEMOPAK"
-#define PACK_VERSION 1
-#define PACK_HDR_LEN 32 /* magic 8, version 2, flags 2, pad 4, machine 16 */
-
-#define OBJ_MAGIC "BOB1"
-#define OBJ_HDR_LEN 64
-#define OBJ_TAG_LEN 16
-#define OBJ_NONCE_LEN 12
-#define OBJ_ID_LEN 32
-#define OBJ_MAX_PLAIN (16U << 20) /* chunks <= 4 MiB, log objects <= 16 */
-
-enum obj_type {
-	OBJ_CHUNK = 1, /* a chunk of file content, data key */
-	OBJ_LOG = 2,   /* a batch of index changes, meta key */
-};
-#define OBJ_F_ZSTD 0x01
-
-/*
- * Object header, 64 bytes, big-endian:
- *   0  magic "BOB1"           4
- *   4  type                   1
- *   5  flags                  1   (OBJ_F_ZSTD)
- *   6  reserved (0)           2
- *   8  key generation         4
- *   12 stored length          4   ciphertext bytes (tag not included)
- *   16 plain length           4   after decompression
- *   20 nonce                  12
- *   32 id                     32  chunk: HMAC of plaintext; log: LSN, 0s
- * followed by the ciphertext and a 16-byte GCM tag.  The associated data
- * is "beemo-obj-v1" || machine id || header bytes 0..19 || id: the
- * object's identity, so objects authenticate wherever they are stored.
- */
-struct obj_hdr {
-	uint8_t type, flags;
-	uint32_t gen, stored_len, plain_len;
-	uint8_t nonce[OBJ_NONCE_LEN];
-	uint8_t id[OBJ_ID_LEN];
-};
-
-#define CDC_MIN (256U << 10)
-#define CDC_AVG_BITS 20 /* 1 MiB */
-#define CDC_MAX (4U << 20)
-
-#define STAGE_BLOCK (64U << 10)
-#define STAGE_SLOT (STAGE_BLOCK + OBJ_NONCE_LEN + OBJ_TAG_LEN)
-
-/* Sealed value: gen (4) | nonce (12) | ciphertext | tag (16). */
-#define SEAL_OVERHEAD (4 + OBJ_NONCE_LEN + OBJ_TAG_LEN)
-
-/* ---- index tables --------------------------------------------------- */
-
-enum ix_table {
-	IX_META = 0,    /* name -> u64, plain; logged */
-	IX_INODE = 1,   /* ino | ~seq -> sealed inode; logged, versioned */
-	IX_DIRENT = 2,  /* parent | namehash | ~seq -> sealed; versioned */
-	IX_CONTENT = 3, /* ino | ~seq -> sealed chunk list; versioned */
-	IX_SNAP = 4,    /* id (4) -> sealed snapshot record; logged */
-	IX_ORPHAN = 5,  /* ino -> empty: unlinked while open; logged */
-	IX_JOURNAL = 6, /* time | counter -> sealed entry; logged */
-	IX_CHUNK = 7,   /* chunk id -> location; rebuilt from packs */
-	IX_PACK = 8,    /* pack id -> state; rebuilt from packs */
-	IX_NTABLES = 9,
-};
-#define IX_LOGGED(t) ((t) <= IX_JOURNAL)
-
-#define NAMEHASH_LEN 16
-#define SEQ_LIVE UINT64_MAX
-
-/* Chunk location, IX_CHUNK value (big-endian, 29 bytes). */
-struct chunk_loc {
-	uint64_t pack;
-	uint64_t off; /* of the object header in the pack */
-	uint32_t stored_len, plain_len, gen;
-	uint8_t flags;
-};
-#define CHUNK_LOC_LEN 29
-
-/* Pack state, IX_PACK value (big-endian, 17 bytes). */
-enum pack_state { PACK_OPEN = 1, PACK_CLOSED = 2 };
-struct pack_rec {
-	uint8_t state;
-	uint64_t size;    /* committed length */
-	uint64_t objects; /* objects in it */
-};
-#define PACK_REC_LEN 17
-
-/* ---- decoded records ------------------------------------------------- */
-
-#define INODE_F_NEW 0x01 /* never had content committed */
-#define INODE_F_UNSCANNED 0x02 /* committed without antivirus scan */
-
-struct xattr {
-	char *name;
-	uint8_t *value;
-	uint32_t len;
-};
-
-struct inode {
-	uint64_t ino;
-	uint8_t flags;
-	uint32_t mode, uid, gid, nlink;
-	uint64_t rdev, size;
-	struct timespec atime, mtime, ctime;
-	uint64_t parent;      /* primary parent, for paths */
-	uint64_t content_seq; /* version of IX_CONTENT; 0: empty */
-	char *name;           /* primary name (malloc'd) */
-	char *target;         /* symlink target (malloc'd) or NULL */
-	struct xattr *xattrs;
-	uint32_t nxattrs;
-	uint64_t seq;         /* version this record was read at */
-};
-
-struct dirent_rec {
-	uint64_t ino;
-	uint8_t type; /* DT_* */
-	char name[STORE_NAME_MAX + 1];
-};
-
-/* A chunk in a file's content. */
-struct cref {
-	uint8_t id[OBJ_ID_LEN];
-	uint32_t len;
-};
-
-/* A file's content: chunk list with cumulative offsets.  Refcounted and
- * immutable once built, so readers may share it without locks. */
-struct content {
-	int refs; /* atomic */
-	uint32_t gen;
-	uint32_t n;
-	uint64_t size;
-	struct cref *c;
-	uint64_t *off; /* off[i] = start of chunk i; off[n] = size */
-};
+#include "store_codec.h"
+#include "store_index.h"
+#include "store_pack.h"
 
 /* ---- the store handle ------------------------------------------------ */
-
-struct pack_writer {
-	uint64_t id;
-	int fd;
-	uint64_t size;
-	uint64_t objects;
-};
 
 struct cache;
 struct workers;
 struct ofile;
 
+/* The store handle.  Fields without a lock in their comment are set at
+ * open and read-only after. */
 struct store {
 	char *dir;
 	const keymgr_secret *secret;
@@ -191,227 +72,93 @@ struct store {
 	int lockfd;
 	int stagedir_fd;
 
-	/* Keys: per generation (index = gen, 1-based), in the secure heap;
-	 * read-only after open. */
-	uint32_t gen; /* generation for new objects */
-	uint32_t ngen;
-	struct keymgr_subkeys **keys;
-	EVP_MAC_CTX *name_mac;          /* template: names, gen 1 meta key */
-	EVP_MAC_CTX **chunk_mac;        /* template per generation */
-	const EVP_CIPHER *gcm;
-	uint64_t gear[256];             /* keyed chunker table, gen @gen */
-	uint8_t *stage_key;             /* random, secure heap */
+	/* Keys (store_codec.h). */
+	struct store_keys keys;
 
-	/* Index.  ix_lock protects txn, the counters, the log buffer and
-	 * every use of the index; see store_index.c. */
+	/* Index (store_index.h).  ix_lock protects txn, the counters, the
+	 * log buffer and every use of the index.  env and dbi are set at
+	 * open and read-only after. */
 	MDB_env *env;
 	MDB_dbi dbi[IX_NTABLES];
 	pthread_mutex_t ix_lock;
-	MDB_txn *txn;
+	MDB_txn *txn;         /* ix_lock */
 	uint64_t live_seq;    /* protected by ix_lock */
 	uint64_t next_ino;    /* protected by ix_lock */
 	uint64_t lsn;         /* next log sequence number; ix_lock */
 	uint8_t *logbuf;      /* changes of the open txn; ix_lock */
-	size_t loglen, logcap;
+	size_t loglen, logcap; /* ix_lock */
 	int ix_err;           /* sticky commit failure; ix_lock */
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
-	uint64_t stored;      /* bytes in packs; atomic */
 
-	/* Committer thread. */
-	pthread_t committer;
+	/* Committer thread (store_commit.c). */
+	pthread_t committer;        /* set by commit_start */
 	pthread_cond_t commit_cv;   /* wakes the committer; ix_lock */
 	pthread_cond_t done_cv;     /* a commit finished; ix_lock */
 	int stopping;               /* ix_lock */
 	int commit_now;             /* requests pending; ix_lock */
 	uint64_t commits;           /* completed commits; ix_lock */
 	int txn_ready;              /* ix_lock */
+	/* Pre-commit hook: run by the committer under ix_lock before the
+	 * log is sealed (the journal's batch); set before commit_start. */
+	int (*precommit)(void *ctx);
+	void *precommit_ctx;
+	int precommit_pending;      /* the hook has work to do; ix_lock */
 
-	/* Pack writer.  Lock order: ix_lock, then pk_lock. */
-	pthread_mutex_t pk_lock;
-	struct pack_writer pw;        /* pw.fd < 0: no open pack; pk_lock */
-	struct pack_writer *closing;  /* rolled over, closed at commit */
-	size_t nclosing;
-	struct pack_writer *committing; /* closed by the running commit */
-	size_t ncommitting;
-	uint64_t next_pack;           /* pk_lock */
-	int want_close;               /* close the open pack at commit */
+	/* The pack files (store_pack.h); their own locks inside. */
+	struct packs packs;
+	int want_close;               /* close the open pack at the next
+				       * commit; ix_lock */
 
-	/* Pack readers: descriptors by pack id, LRU. */
-	pthread_mutex_t fd_lock;
-	struct fdent *fds;
-	size_t nfds;
-	uint64_t fd_tick;
-
+	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;
 	struct workers *workers;
 
 	/* Open files by inode.  of_lock protects the table only. */
 	pthread_mutex_t of_lock;
-	struct ofile **of_tab;
-	size_t of_cap, of_count;
+	struct ofile **of_tab;        /* of_lock */
+	size_t of_cap, of_count;      /* of_lock */
 
 	uint64_t *snapseq;            /* snapshot id -> seq; of_lock */
 
-	/* Journal (store_journal.c); all protected by ix_lock. */
+	/* Journal (store_journal.c); all protected by ix_lock, but
+	 * opened, which is set at open. */
 	char who[80];
 	int in_session;
 	struct store_session sess;
 	char *jbatch;                 /* "OP /path" strings, NUL-separated */
 	size_t jlen, jcap, jcount;
-	struct timespec opened;
+	struct timespec opened;       /* set at open, read-only after */
 
-	/* Statistics of this handle; atomics. */
+	/* Statistics of this handle; atomics (no lock). */
 	uint64_t st_files, st_bytes;
 };
 
-/* ---- store_crypto.c -------------------------------------------------- */
+/* ---- store_commit.c --------------------------------------------------- */
 
-int crypto_init(store *st);
-void crypto_fini(store *st);
-const struct keymgr_subkeys *crypto_keys(store *st, uint32_t gen);
-/* Seal @len bytes of @in into @out (len + SEAL_OVERHEAD) with the meta
- * key of the current generation; @aad binds it to its place. */
-int seal_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out);
-/* Open a sealed value into @out (len - SEAL_OVERHEAD bytes).  Returns 0,
- * -EBADMSG, BEEMO_ENOKEY. */
-int open_value(store *st, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out);
-/* AES-256-GCM with an explicit key, nonce, aad; @tag is 16 bytes. */
-int gcm_seal(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, uint8_t *tag);
-int gcm_open(store *st, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len,
-    uint8_t *out, const uint8_t *tag);
-void name_hash(store *st, const char *name, uint8_t out[NAMEHASH_LEN]);
-int chunk_id(store *st, uint32_t gen, const void *data, size_t len,
-    uint8_t id[OBJ_ID_LEN]);
-
-/* ---- store_chunker.c ------------------------------------------------- */
-
-void chunker_gear(store *st, const uint8_t key[KEYMGR_SECRET_LEN]);
-/* Scanning state of one chunk being cut; zero it at a chunk start. */
-struct chunker {
-	uint64_t h;
-	size_t pos; /* bytes of the chunk already scanned */
-};
-/*
- * chunker_scan -- find the end of the chunk starting at buf[0], given
- * @len bytes of it so far, resuming where the last call with @c stopped
- * (the caller only ever appends to buf).  Returns the chunk length and
- * resets @c, or 0 when more data is needed.
- */
-size_t chunker_scan(const uint64_t *gear, struct chunker *c,
-    const uint8_t *buf, size_t len);
-
-/* ---- store_pack.c ----------------------------------------------------- */
-
-void obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h);
-int obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN]);
-/* Build a sealed object (header + ct + tag) in a new buffer. */
-int obj_build(store *st, enum obj_type type, const uint8_t id[OBJ_ID_LEN],
-    uint32_t gen, const uint8_t *key, const void *plain, size_t len,
-    int compress_level, uint8_t **out, size_t *outlen);
-/* Authenticate and decode the object @raw (header+ct+tag) into a new
- * plaintext buffer. */
-int obj_open(store *st, const struct obj_hdr *h, const uint8_t *raw,
-    uint8_t **plain);
-/* Append an object to the open pack; @pack and @off receive its place. */
-int pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
-    uint64_t *off);
-/* Read the object at @loc, check it is chunk @id, decrypt. */
-int pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
-    const struct chunk_loc *loc, uint8_t **plain);
-int pack_path(const store *st, uint64_t id, int open, char *buf, size_t n);
-int pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off);
-void pack_fd_forget(store *st, uint64_t id);
-int pack_fds_init(store *st);
-void pack_fds_close(store *st);
-/* Commit steps, called by the committer (see store_index.c). */
-void pack_presync(store *st);
-int pack_commit_prepare(store *st);
-void pack_commit_done(store *st, int committed);
-void pack_writer_abort(store *st);
-int pack_recover(store *st);
-/*
- * pack_walk -- read pack @id at @path object by object, calling @fn with
- * each object's decoded header and raw bytes (header, ciphertext, tag;
- * valid during the call).  Stops at the first malformed or truncated
- * object (returning -EIO or BEEMO_EFORMAT) or when @fn returns nonzero.
- * @valid_end receives the end of the last whole object.
- */
-typedef int (*pack_walk_fn)(void *ctx, uint64_t pack, uint64_t off,
-    const struct obj_hdr *h, const uint8_t *raw);
-int pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
-    void *ctx, uint64_t *valid_end);
-/* pack_list -- ids of every pack file under @dir/packs, and whether each
- * is still open (".pack.open"); caller frees both arrays. */
-int pack_list(const char *dir, uint64_t **ids, int **open, size_t *n);
-
-/* ---- store_index.c ---------------------------------------------------- */
-
-int ix_open(store *st, const char *name, int create);
-void ix_close(store *st);
-int ix_start(store *st);
-int ix_stop(store *st);
-/* Ask for a commit and wait until it is done (durably). */
-int ix_commit_wait(store *st);
-void ix_lock(store *st);
-void ix_unlock(store *st);
-/* Raw access within the shared txn (ix_lock held). */
-int ix_get(store *st, enum ix_table t, const void *k, size_t klen,
-    MDB_val *v);
-int ix_put(store *st, enum ix_table t, const void *k, size_t klen,
-    const void *v, size_t vlen);
-int ix_del(store *st, enum ix_table t, const void *k, size_t klen);
-int ix_meta_get(store *st, const char *name, uint64_t *v);
-int ix_meta_put(store *st, const char *name, uint64_t v);
-/* Counters that are derived on rebuild are not logged. */
-int ix_meta_put_nolog(store *st, const char *name, uint64_t v);
-int ix_meta_add(store *st, const char *name, int64_t delta);
-int ix_commit_wait_locked(store *st);
-int ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
-    const void *plain, size_t len);
-int ix_open_sealed(store *st, enum ix_table t, const MDB_val *key,
-    const MDB_val *val, uint8_t **plain, size_t *len);
-/* Versioned records: @prefix is the key without its ~seq suffix. */
-int ix_vget(store *st, enum ix_table t, const uint8_t *prefix, size_t plen,
-    uint64_t seq, MDB_val *key, MDB_val *val);
-int ix_vput(store *st, enum ix_table t, const uint8_t *prefix, size_t plen,
-    const void *v, size_t vlen, uint64_t *seq);
-int ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen);
-/* Replay a log object's plaintext (rebuild). */
-int ix_replay(store *st, const uint8_t *plain, size_t len);
-/* Sealed versioned values: encode AAD and seal/open through them. */
-int ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
-    size_t plen, const void *plain, size_t len);
-int ix_vget_sealed(store *st, enum ix_table t, const uint8_t *prefix,
-    size_t plen, uint64_t seq, uint8_t **plain, size_t *len,
-    uint64_t *found_seq);
+int commit_start(store *st);
+int commit_stop(store *st);
+/* Ask for a commit and wait until it is done (durably); with and
+ * without ix_lock held. */
+int commit_wait(store *st);
+int commit_wait_locked(store *st);
+/* Recovery at open (ix_lock held, before any writer). */
+int commit_recover(store *st);
 
 /* ---- store_record.c --------------------------------------------------- */
 
 int inode_get(store *st, uint64_t ino, uint64_t seq, struct inode *out);
 int inode_put(store *st, struct inode *in);
 int inode_del(store *st, uint64_t ino);
-void inode_free(struct inode *in);
-void inode_attr(const struct inode *in, struct store_attr *out);
 int dirent_get(store *st, uint64_t parent, const char *name, uint64_t seq,
     struct dirent_rec *out);
 int dirent_put(store *st, uint64_t parent, const char *name, uint64_t ino,
     uint8_t type);
 int dirent_del(store *st, uint64_t parent, const char *name);
-int dirent_decode(struct dirent_rec *d, const uint8_t *p, size_t len);
 int content_get(store *st, uint64_t ino, uint64_t seq, struct content **out);
 int content_put(store *st, uint64_t ino, const struct content *c,
     uint64_t *seq);
-struct content *content_new(uint32_t gen, uint32_t n);
-void content_finish(struct content *c);
-void content_ref(struct content *c);
-void content_unref(struct content *c);
 int chunk_loc_get(store *st, const uint8_t id[OBJ_ID_LEN],
     struct chunk_loc *out);
 int chunk_loc_put(store *st, const uint8_t id[OBJ_ID_LEN],
@@ -440,15 +187,17 @@ ssize_t content_read(store *st, const struct content *c, void *buf,
 
 /* ---- store_worker.c ---------------------------------------------------- */
 
-/* A list of chunk slots that workers fill in. */
+/* A list of chunk slots that workers fill in.  lock protects every
+ * field but keep_plain (set by the owner before it submits, read-only
+ * while chunks are in flight); cv signals that inflight went down. */
 struct cslots {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	struct cref *c;
-	uint32_t n, cap;
-	uint32_t inflight;
-	int err;
-	int keep_plain; /* offer plaintext to the cache */
+	struct cref *c;     /* lock */
+	uint32_t n, cap;    /* lock */
+	uint32_t inflight;  /* submitted, not yet sealed; lock */
+	int err;            /* first error of a worker; lock */
+	int keep_plain;     /* offer plaintext to the cache */
 };
 int workers_start(store *st);
 void workers_stop(store *st);
@@ -535,23 +284,13 @@ void journal_event(store *st, const char *type, const char *summary,
     const char *path);
 /* Write the batch of file operations as one entry (ix_lock held). */
 int journal_flush(store *st);
+/* journal_flush(@ctx) as the commit path's pre-commit hook. */
+int journal_precommit(void *ctx);
 /* store_journal_add with ix_lock held. */
 int journal_add_locked(store *st, const struct store_journal_entry *e);
 /* Path of live inode @ino, ix_lock held. */
 int path_locked(store *st, uint64_t ino, uint64_t seq, char *buf,
     size_t size);
-
-/* ---- store_acl.c -------------------------------------------------------- */
-
-#define XATTR_ACL_ACCESS "system.posix_acl_access"
-#define XATTR_ACL_DEFAULT "system.posix_acl_default"
-/* Permission bits an access ACL gives; @equiv: it says no more than them. */
-int acl_mode(const uint8_t *v, size_t len, uint32_t *perm, int *equiv);
-/* Rewrite an access ACL for chmod to @mode. */
-int acl_chmod(uint8_t *v, size_t len, uint32_t mode);
-/* Access ACL of a new node under default ACL @def; updates *mode. */
-int acl_inherit(const uint8_t *def, size_t len, uint32_t *mode,
-    uint8_t **out, size_t *outlen);
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -233,6 +233,7 @@ journal_file(store *st, const char *op, const char *path, const char *path2)
 	st->jlen += (size_t)sprintf(st->jbatch + st->jlen, "%s %s%s%s", op,
 	    path, path2 ? " -> " : "", path2 ? path2 : "") + 1;
 	st->jcount++;
+	st->precommit_pending = 1;
 	if (st->jlen >= JBATCH_MAX && !st->commit_now) {
 		st->commit_now = 1;
 		pthread_cond_signal(&st->commit_cv);
@@ -308,4 +309,10 @@ journal_flush(store *st)
 	st->jlen = 0;
 	st->jcount = 0;
 	return rc;
+}
+
+int
+journal_precommit(void *ctx)
+{
+	return journal_flush(ctx);
 }

@@ -145,10 +145,10 @@ load_counters(store *st, int creating)
 	/* Bytes stored: the sum of the packs' committed lengths. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
 		return -EIO;
-	st->stored = 0;
-	while (mdb_cursor_get(cur, &k, &v, st->stored ? MDB_NEXT :
+	st->packs.stored = 0;
+	while (mdb_cursor_get(cur, &k, &v, st->packs.stored ? MDB_NEXT :
 	    MDB_FIRST) == 0 && v.mv_size == PACK_REC_LEN)
-		st->stored += bm_be64dec((uint8_t *)v.mv_data + 1);
+		st->packs.stored += bm_be64dec((uint8_t *)v.mv_data + 1);
 	mdb_cursor_close(cur);
 	return 0;
 }
@@ -189,13 +189,11 @@ store_free(store *st)
 	workers_stop(st);
 	ix_close(st);
 	cache_free(st);
-	pack_fds_close(st);
-	crypto_fini(st);
+	pack_fini(&st->packs);
+	keys_fini(&st->keys);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	pthread_mutex_destroy(&st->ix_lock);
-	pthread_mutex_destroy(&st->pk_lock);
-	pthread_mutex_destroy(&st->fd_lock);
 	pthread_mutex_destroy(&st->of_lock);
 	free(st->of_tab);
 	free(st->snapseq);
@@ -233,10 +231,7 @@ open_store(const char *dir, const keymgr_secret *s,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
 	st->lockfd = -1;
-	st->pw.fd = -1;
 	pthread_mutex_init(&st->ix_lock, NULL);
-	pthread_mutex_init(&st->pk_lock, NULL);
-	pthread_mutex_init(&st->fd_lock, NULL);
 	pthread_mutex_init(&st->of_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &st->opened);
 	if (opts != NULL)
@@ -250,6 +245,9 @@ open_store(const char *dir, const keymgr_secret *s,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if ((rc = pack_init(&st->packs, st->dir, st->machine_id, &st->keys,
+	    st->opts.pack_size, st->opts.event, st->opts.event_ctx)) != 0)
+		goto fail;
 	if (memcmp(mach, st->machine_id, KEYMGR_ID_LEN) != 0) {
 		rc = BEEMO_EFOREIGN;
 		goto fail;
@@ -264,21 +262,22 @@ open_store(const char *dir, const keymgr_secret *s,
 		    (rc = bm_mkdir_p(path, 0700)) != 0)
 			goto fail;
 	}
-	if ((rc = crypto_init(st)) != 0)
+	if ((rc = keys_init(&st->keys, s)) != 0)
 		goto fail;
 	if ((rc = ix_open(st, "index", creating)) != 0)
 		goto fail;
-	if ((rc = pack_fds_init(st)) != 0 ||
-	    (rc = cache_new(st, st->opts.cache_size)) != 0)
+	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
 		goto fail;
-	if ((rc = ix_start(st)) != 0)
+	st->precommit = journal_precommit;
+	st->precommit_ctx = st;
+	if ((rc = commit_start(st)) != 0)
 		goto fail;
 	ix_lock(st);
 	rc = load_counters(st, creating);
 	if (rc == 0 && !st->opts.rdonly) {
-		if ((rc = pack_recover(st)) == 0 &&
+		if ((rc = commit_recover(st)) == 0 &&
 		    (rc = reap_orphans(st)) == 0)
-			rc = ix_commit_wait_locked(st);
+			rc = commit_wait_locked(st);
 		st->changes = 0; /* recovery is nothing to snapshot */
 	}
 	ix_unlock(st);
@@ -292,7 +291,7 @@ fail_stop:
 	ix_lock(st);
 	st->ix_err = rc; /* no final commit of a half-open store */
 	ix_unlock(st);
-	ix_stop(st);
+	commit_stop(st);
 fail:
 	store_free(st);
 	return rc;
@@ -350,8 +349,8 @@ store_close(store *st)
 		st->want_close = 1;
 		ix_unlock(st);
 	}
-	rc = ix_stop(st);
-	pack_writer_abort(st);
+	rc = commit_stop(st);
+	pack_writer_abort(&st->packs);
 	store_free(st);
 	return rc;
 }
@@ -359,7 +358,7 @@ store_close(store *st)
 int
 store_sync(store *st)
 {
-	return ix_commit_wait(st);
+	return commit_wait(st);
 }
 
 static int

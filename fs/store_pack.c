@@ -1,15 +1,6 @@
 /*
- * store_pack.c -- pack files: sealed objects, the writer, the readers.
- *
- * A pack is a 32-byte header followed by objects (see store_internal.h
- * for the object header).  One pack at a time is open for appending,
- * named ID.pack.open; the index records its committed length at every
- * commit.  When it reaches the target size it rolls over; at the next
- * commit it is fsynced, recorded closed, and after the commit renamed to
- * ID.pack: from then on it never changes and beemo-sync may push it.
- *
- * Readers keep a small LRU of descriptors by pack id (never one per
- * inode or per file): a pack is found as ID.pack, else ID.pack.open.
+ * store_pack.c -- pack files: the writer, the readers and their
+ * descriptor cache, the commit steps.  See store_pack.h for the design.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,7 +18,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
-#include "store_internal.h"
+#include "store_pack.h"
 
 #define FD_CACHE 64
 
@@ -38,257 +29,62 @@ struct fdent {
 	uint64_t tick;
 };
 
-/* ---- objects ---------------------------------------------------------- */
-
-void
-obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h)
-{
-	memcpy(out, OBJ_MAGIC, 4);
-	out[4] = h->type;
-	out[5] = h->flags;
-	out[6] = out[7] = 0;
-	bm_be32enc(out + 8, h->gen);
-	bm_be32enc(out + 12, h->stored_len);
-	bm_be32enc(out + 16, h->plain_len);
-	memcpy(out + 20, h->nonce, OBJ_NONCE_LEN);
-	memcpy(out + 32, h->id, OBJ_ID_LEN);
-}
-
-int
-obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN])
-{
-	if (memcmp(in, OBJ_MAGIC, 4) != 0 || in[6] != 0 || in[7] != 0)
-		return BEEMO_EFORMAT;
-	h->type = in[4];
-	h->flags = in[5];
-	h->gen = bm_be32dec(in + 8);
-	h->stored_len = bm_be32dec(in + 12);
-	h->plain_len = bm_be32dec(in + 16);
-	memcpy(h->nonce, in + 20, OBJ_NONCE_LEN);
-	memcpy(h->id, in + 32, OBJ_ID_LEN);
-	if ((h->type != OBJ_CHUNK && h->type != OBJ_LOG) ||
-	    (h->flags & ~OBJ_F_ZSTD) != 0 || h->plain_len > OBJ_MAX_PLAIN ||
-	    h->stored_len > ZSTD_compressBound(OBJ_MAX_PLAIN) ||
-	    (!(h->flags & OBJ_F_ZSTD) && h->stored_len != h->plain_len))
-		return BEEMO_EFORMAT;
-	return 0;
-}
-
-/* Associated data of an object: its identity, not its place. */
-static size_t
-obj_aad(const store *st, const uint8_t hdr[OBJ_HDR_LEN], uint8_t *aad)
-{
-	static const char label[12] = "beemo-obj-v1";
-
-	memcpy(aad, label, sizeof(label));
-	memcpy(aad + 12, st->machine_id, KEYMGR_ID_LEN);
-	memcpy(aad + 28, hdr, 20);
-	memcpy(aad + 48, hdr + 32, OBJ_ID_LEN);
-	return 80;
-}
-
-static const uint8_t *
-obj_key(store *st, uint8_t type, uint32_t gen)
-{
-	const struct keymgr_subkeys *k = crypto_keys(st, gen);
-
-	if (k == NULL)
-		return NULL;
-	return type == OBJ_CHUNK ? k->data : k->meta;
-}
-
-static pthread_key_t cctx_key;
-static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
-
-static void
-cctx_free(void *p)
-{
-	ZSTD_freeCCtx(p);
-}
-
-static void
-cctx_init(void)
-{
-	pthread_key_create(&cctx_key, cctx_free);
-}
-
-/* One compression context per thread, freed when the thread exits. */
-static ZSTD_CCtx *
-thread_cctx(void)
-{
-	ZSTD_CCtx *c;
-
-	pthread_once(&cctx_once, cctx_init);
-	if ((c = pthread_getspecific(cctx_key)) == NULL) {
-		c = ZSTD_createCCtx();
-		pthread_setspecific(cctx_key, c);
-	}
-	return c;
-}
-
-int
-obj_build(store *st, enum obj_type type, const uint8_t id[OBJ_ID_LEN],
-    uint32_t gen, const uint8_t *key, const void *plain, size_t len,
-    int level, uint8_t **out, size_t *outlen)
-{
-	struct obj_hdr h;
-	uint8_t aad[80], *buf, *z = NULL;
-	const void *src = plain;
-	size_t zlen, stored = len, aadlen;
-	int rc;
-
-	if (len > OBJ_MAX_PLAIN)
-		return -EFBIG;
-	memset(&h, 0, sizeof(h));
-	h.type = (uint8_t)type;
-	h.gen = gen;
-	h.plain_len = (uint32_t)len;
-	memcpy(h.id, id, OBJ_ID_LEN);
-	/* Compress when it saves at least 1/32: incompressible data (the
-	 * zstd fast path detects it cheaply) is stored as is. */
-	if (level != INT32_MIN && len >= 64) {
-		ZSTD_CCtx *c = thread_cctx();
-
-		zlen = ZSTD_compressBound(len);
-		/* Big chunks are sampled first: 64 KiB at the fastest level
-		 * tells incompressible data (media, archives, encrypted
-		 * files) for a fraction of a full attempt. */
-		if (c != NULL && len > (256U << 10) &&
-		    (z = malloc(ZSTD_compressBound(64U << 10))) != NULL) {
-			size_t s = ZSTD_compressCCtx(c, z,
-			    ZSTD_compressBound(64U << 10), plain, 64U << 10, 1);
-
-			OPENSSL_cleanse(z, ZSTD_compressBound(64U << 10));
-			free(z);
-			z = NULL;
-			if (ZSTD_isError(s) || s > (64U << 10) - (64U << 10) / 32)
-				c = NULL;
-		}
-		if (c != NULL && (z = malloc(zlen)) != NULL) {
-			zlen = ZSTD_compressCCtx(c, z, zlen, plain, len, level);
-			if (!ZSTD_isError(zlen) && zlen < len - len / 32) {
-				h.flags |= OBJ_F_ZSTD;
-				src = z;
-				stored = zlen;
-			}
-		}
-	}
-	h.stored_len = (uint32_t)stored;
-	if (RAND_bytes(h.nonce, OBJ_NONCE_LEN) != 1) {
-		rc = -EIO;
-		goto done;
-	}
-	if ((buf = malloc(OBJ_HDR_LEN + stored + OBJ_TAG_LEN)) == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	obj_hdr_encode(buf, &h);
-	aadlen = obj_aad(st, buf, aad);
-	rc = gcm_seal(st, key, h.nonce, aad, aadlen, src, stored,
-	    buf + OBJ_HDR_LEN, buf + OBJ_HDR_LEN + stored);
-	if (rc != 0) {
-		free(buf);
-		goto done;
-	}
-	*out = buf;
-	*outlen = OBJ_HDR_LEN + stored + OBJ_TAG_LEN;
-done:
-	if (z != NULL) {
-		OPENSSL_cleanse(z, ZSTD_compressBound(len));
-		free(z);
-	}
-	return rc;
-}
-
-int
-obj_open(store *st, const struct obj_hdr *h, const uint8_t *raw,
-    uint8_t **plain)
-{
-	const uint8_t *key = obj_key(st, h->type, h->gen);
-	uint8_t aad[80], *ct = NULL, *pt;
-	size_t aadlen;
-	int rc;
-
-	if (key == NULL)
-		return BEEMO_ENOKEY;
-	aadlen = obj_aad(st, raw, aad);
-	if ((ct = malloc(h->stored_len + 1)) == NULL)
-		return -ENOMEM;
-	rc = gcm_open(st, key, h->nonce, aad, aadlen, raw + OBJ_HDR_LEN,
-	    h->stored_len, ct, raw + OBJ_HDR_LEN + h->stored_len);
-	if (rc != 0)
-		goto fail;
-	if (!(h->flags & OBJ_F_ZSTD)) {
-		*plain = ct;
-		return 0;
-	}
-	if ((pt = malloc(h->plain_len + 1)) == NULL) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if (ZSTD_decompress(pt, h->plain_len, ct, h->stored_len) !=
-	    h->plain_len) {
-		/* Authenticated but undecodable: written by a broken
-		 * writer; treat as damage. */
-		free(pt);
-		rc = -EBADMSG;
-		goto fail;
-	}
-	OPENSSL_cleanse(ct, h->stored_len);
-	free(ct);
-	*plain = pt;
-	return 0;
-fail:
-	free(ct);
-	return rc;
-}
-
 /* ---- paths and descriptors ------------------------------------------- */
 
 int
-pack_path(const store *st, uint64_t id, int open, char *buf, size_t n)
+pack_path(const struct packs *pk, uint64_t id, int open, char *buf, size_t n)
 {
-	return bm_path(buf, n, "%s/packs/%02x/%016" PRIx64 ".pack%s", st->dir,
+	return bm_path(buf, n, "%s/packs/%02x/%016" PRIx64 ".pack%s", pk->dir,
 	    (unsigned)(id & 0xff), id, open ? ".open" : "");
 }
 
+/*
+ * The descriptor cache.  Entries are allocated one by one and never move
+ * or are freed before pack_fds_close(): a reader holds a pointer to its
+ * entry (refs > 0) without the lock while it reads, and growing the
+ * table (an array of pointers) must not pull the entry from under it.
+ * An entry is reused for another pack only when refs == 0.  Every field
+ * of the table and its entries is protected by fd_lock; the descriptor
+ * itself is used without it while refs > 0.
+ */
+
 /* Get a referenced descriptor of pack @id; pack_fd_release() after. */
 static struct fdent *
-pack_fd_get(store *st, uint64_t id, int *err)
+pack_fd_get(struct packs *pk, uint64_t id, int *err)
 {
 	struct fdent *e, *victim = NULL;
 	char path[4096];
 	size_t i;
 	int fd;
 
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		e = &st->fds[i];
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		e = pk->fds[i];
 		if (e->fd >= 0 && e->id == id) {
 			e->refs++;
-			e->tick = ++st->fd_tick;
-			pthread_mutex_unlock(&st->fd_lock);
+			e->tick = ++pk->fd_tick;
+			pthread_mutex_unlock(&pk->fd_lock);
 			return e;
 		}
 	}
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 
 	/* Open outside the lock; a racing opener just wastes one open. */
-	*err = pack_path(st, id, 0, path, sizeof(path));
+	*err = pack_path(pk, id, 0, path, sizeof(path));
 	if (*err != 0)
 		return NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		pack_path(st, id, 1, path, sizeof(path));
+		pack_path(pk, id, 1, path, sizeof(path));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		*err = -errno;
 		return NULL;
 	}
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		e = &st->fds[i];
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		e = pk->fds[i];
 		if (e->fd < 0) {
 			victim = e;
 			break;
@@ -297,84 +93,114 @@ pack_fd_get(store *st, uint64_t id, int *err)
 			victim = e;
 	}
 	if (victim == NULL) {
-		/* Every cached descriptor is busy: grow a little. */
-		struct fdent *n = realloc(st->fds,
-		    (st->nfds + 8) * sizeof(*n));
+		/* Every cached descriptor is busy: grow a little.  Only the
+		 * array of pointers moves; the entries stay put. */
+		struct fdent **n = realloc(pk->fds,
+		    (pk->nfds + 8) * sizeof(*n));
 
-		if (n == NULL) {
-			pthread_mutex_unlock(&st->fd_lock);
-			close(fd);
-			*err = -ENOMEM;
-			return NULL;
+		if (n == NULL)
+			goto nomem;
+		pk->fds = n;
+		for (i = pk->nfds; i < pk->nfds + 8; i++) {
+			if ((pk->fds[i] = malloc(sizeof(**n))) == NULL)
+				break;
+			pk->fds[i]->fd = -1;
+			pk->fds[i]->refs = 0;
 		}
-		st->fds = n;
-		for (i = st->nfds; i < st->nfds + 8; i++)
-			st->fds[i].fd = -1;
-		victim = &st->fds[st->nfds];
-		st->nfds += 8;
+		if (i == pk->nfds)
+			goto nomem;
+		victim = pk->fds[pk->nfds];
+		pk->nfds = i;
 	}
 	if (victim->fd >= 0)
 		close(victim->fd);
 	victim->id = id;
 	victim->fd = fd;
 	victim->refs = 1;
-	victim->tick = ++st->fd_tick;
-	pthread_mutex_unlock(&st->fd_lock);
+	victim->tick = ++pk->fd_tick;
+	pthread_mutex_unlock(&pk->fd_lock);
 	return victim;
+nomem:
+	pthread_mutex_unlock(&pk->fd_lock);
+	close(fd);
+	*err = -ENOMEM;
+	return NULL;
 }
 
 static void
-pack_fd_release(store *st, struct fdent *e)
+pack_fd_release(struct packs *pk, struct fdent *e)
 {
-	pthread_mutex_lock(&st->fd_lock);
+	pthread_mutex_lock(&pk->fd_lock);
 	e->refs--;
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 }
 
 void
-pack_fd_forget(store *st, uint64_t id)
+pack_fd_forget(struct packs *pk, uint64_t id)
 {
 	size_t i;
 
-	pthread_mutex_lock(&st->fd_lock);
-	for (i = 0; i < st->nfds; i++) {
-		if (st->fds[i].fd >= 0 && st->fds[i].id == id &&
-		    st->fds[i].refs == 0) {
-			close(st->fds[i].fd);
-			st->fds[i].fd = -1;
+	pthread_mutex_lock(&pk->fd_lock);
+	for (i = 0; i < pk->nfds; i++) {
+		struct fdent *e = pk->fds[i];
+
+		if (e->fd >= 0 && e->id == id && e->refs == 0) {
+			close(e->fd);
+			e->fd = -1;
 		}
 	}
-	pthread_mutex_unlock(&st->fd_lock);
+	pthread_mutex_unlock(&pk->fd_lock);
 }
 
 int
-pack_fds_init(store *st)
+pack_init(struct packs *pk, const char *dir,
+    const uint8_t machine[KEYMGR_ID_LEN], const struct store_keys *keys,
+    uint64_t pack_size, store_event_fn event, void *event_ctx)
 {
 	size_t i;
 
-	if ((st->fds = calloc(FD_CACHE, sizeof(*st->fds))) == NULL)
+	pk->dir = dir;
+	memcpy(pk->machine_id, machine, KEYMGR_ID_LEN);
+	pk->keys = keys;
+	pk->pack_size = pack_size;
+	pk->event = event;
+	pk->event_ctx = event_ctx;
+	pk->pw.fd = -1;
+	pthread_mutex_init(&pk->pk_lock, NULL);
+	pthread_mutex_init(&pk->fd_lock, NULL);
+	if ((pk->fds = calloc(FD_CACHE, sizeof(*pk->fds))) == NULL)
 		return -ENOMEM;
-	st->nfds = FD_CACHE;
-	for (i = 0; i < FD_CACHE; i++)
-		st->fds[i].fd = -1;
-	return 0;
+	for (i = 0; i < FD_CACHE; i++) {
+		if ((pk->fds[i] = malloc(sizeof(*pk->fds[i]))) == NULL)
+			break;
+		pk->fds[i]->fd = -1;
+		pk->fds[i]->refs = 0;
+	}
+	pk->nfds = i;
+	return i == FD_CACHE ? 0 : -ENOMEM;
 }
 
 void
-pack_fds_close(store *st)
+pack_fini(struct packs *pk)
 {
 	size_t i;
 
-	for (i = 0; i < st->nfds; i++)
-		if (st->fds[i].fd >= 0)
-			close(st->fds[i].fd);
-	free(st->fds);
-	st->fds = NULL;
-	st->nfds = 0;
+	if (pk->dir == NULL)
+		return; /* never initialised */
+	for (i = 0; i < pk->nfds; i++) {
+		if (pk->fds[i]->fd >= 0)
+			close(pk->fds[i]->fd);
+		free(pk->fds[i]);
+	}
+	free(pk->fds);
+	pk->fds = NULL;
+	pk->nfds = 0;
+	pthread_mutex_destroy(&pk->pk_lock);
+	pthread_mutex_destroy(&pk->fd_lock);
 }
 
-static int
-pread_all(int fd, void *buf, size_t len, uint64_t off)
+int
+pack_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 
@@ -395,20 +221,20 @@ pread_all(int fd, void *buf, size_t len, uint64_t off)
 }
 
 int
-pack_pread(store *st, uint64_t pack, void *buf, size_t len, uint64_t off)
+pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len, uint64_t off)
 {
 	struct fdent *e;
 	int rc = 0;
 
-	if ((e = pack_fd_get(st, pack, &rc)) == NULL)
+	if ((e = pack_fd_get(pk, pack, &rc)) == NULL)
 		return rc;
-	rc = pread_all(e->fd, buf, len, off);
-	pack_fd_release(st, e);
+	rc = pack_pread_all(e->fd, buf, len, off);
+	pack_fd_release(pk, e);
 	return rc;
 }
 
 int
-pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
+pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
     const struct chunk_loc *loc, uint8_t **plain)
 {
 	size_t len = OBJ_HDR_LEN + (size_t)loc->stored_len + OBJ_TAG_LEN;
@@ -422,7 +248,7 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		return -EIO;
 	if ((raw = malloc(len)) == NULL)
 		return -ENOMEM;
-	rc = pack_pread(st, loc->pack, raw, len, loc->off);
+	rc = pack_pread(pk, loc->pack, raw, len, loc->off);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "chunk %s: cannot read pack %016" PRIx64
 		    " at offset %" PRIu64 ": %s", hex, loc->pack, loc->off,
@@ -440,7 +266,7 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		rc = -EIO;
 		goto done;
 	}
-	rc = obj_open(st, &h, raw, plain);
+	rc = obj_open(pk->keys, &h, raw, plain);
 	if (rc == -EBADMSG)
 		bm_log(LOG_ERR, "chunk %s in pack %016" PRIx64 " at offset %"
 		    PRIu64 ": authentication failed (damaged or tampered)",
@@ -452,7 +278,9 @@ pack_read_chunk(store *st, const uint8_t id[OBJ_ID_LEN],
 		char where[64];
 
 		snprintf(where, sizeof(where), "chunk %.16s", hex);
-		store_report(st, STORE_EV_DAMAGE, NULL, where);
+		if (pk->event != NULL)
+			pk->event(pk->event_ctx, STORE_EV_DAMAGE,
+			    NULL, where);
 	}
 done:
 	free(raw);
@@ -482,13 +310,13 @@ write_all_at(int fd, const void *buf, size_t len, uint64_t off)
 
 /* Start a new pack (pk_lock held). */
 static int
-pack_new(store *st)
+pack_new(struct packs *pk)
 {
 	uint8_t hdr[PACK_HDR_LEN];
 	char path[4096];
 	int fd, rc;
 
-	if ((rc = pack_path(st, st->next_pack, 1, path, sizeof(path))) != 0)
+	if ((rc = pack_path(pk, pk->next_pack, 1, path, sizeof(path))) != 0)
 		return rc;
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT) {
@@ -506,94 +334,79 @@ pack_new(store *st)
 		    strerror(errno));
 		return rc;
 	}
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, PACK_MAGIC, 8);
-	bm_be16enc(hdr + 8, PACK_VERSION);
-	memcpy(hdr + 16, st->machine_id, KEYMGR_ID_LEN);
+	pack_hdr_encode(hdr, pk->machine_id);
 	if ((rc = write_all_at(fd, hdr, sizeof(hdr), 0)) != 0) {
 		close(fd);
 		unlink(path);
 		return rc;
 	}
-	st->pw.id = st->next_pack++;
-	st->pw.fd = fd;
-	st->pw.size = PACK_HDR_LEN;
-	st->pw.objects = 0;
-	__atomic_add_fetch(&st->stored, PACK_HDR_LEN, __ATOMIC_RELAXED);
+	pk->pw.id = pk->next_pack++;
+	pk->pw.fd = fd;
+	pk->pw.size = PACK_HDR_LEN;
+	pk->pw.objects = 0;
+	__atomic_add_fetch(&pk->stored, PACK_HDR_LEN, __ATOMIC_RELAXED);
 	return 0;
 }
 
 /* Move the open pack to the closing list (pk_lock held). */
 static int
-pack_roll(store *st)
+pack_roll(struct packs *pk)
 {
 	struct pack_writer *n;
 
-	n = realloc(st->closing, (st->nclosing + 1) * sizeof(*n));
+	n = realloc(pk->closing, (pk->nclosing + 1) * sizeof(*n));
 	if (n == NULL)
 		return -ENOMEM;
-	st->closing = n;
-	st->closing[st->nclosing++] = st->pw;
-	st->pw.fd = -1;
+	pk->closing = n;
+	pk->closing[pk->nclosing++] = pk->pw;
+	pk->pw.fd = -1;
 	return 0;
 }
 
 int
-pack_append(store *st, const void *obj, size_t len, uint64_t *pack,
+pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
     uint64_t *off)
 {
 	int rc;
 
-	pthread_mutex_lock(&st->pk_lock);
-	if (st->pw.fd < 0 && (rc = pack_new(st)) != 0)
+	pthread_mutex_lock(&pk->pk_lock);
+	if (pk->pw.fd < 0 && (rc = pack_new(pk)) != 0)
 		goto done;
-	rc = write_all_at(st->pw.fd, obj, len, st->pw.size);
+	rc = write_all_at(pk->pw.fd, obj, len, pk->pw.size);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "pack %016" PRIx64 ": write failed: %s",
-		    st->pw.id, beemo_strerror(rc));
+		    pk->pw.id, beemo_strerror(rc));
 		goto done;
 	}
-	*pack = st->pw.id;
-	*off = st->pw.size;
-	st->pw.size += len;
-	__atomic_add_fetch(&st->stored, len, __ATOMIC_RELAXED);
-	st->pw.objects++;
-	if (st->pw.size >= st->opts.pack_size)
-		rc = pack_roll(st);
+	*pack = pk->pw.id;
+	*off = pk->pw.size;
+	pk->pw.size += len;
+	__atomic_add_fetch(&pk->stored, len, __ATOMIC_RELAXED);
+	pk->pw.objects++;
+	if (pk->pw.size >= pk->pack_size)
+		rc = pack_roll(pk);
 done:
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return rc;
-}
-
-static int
-pack_rec_put(store *st, const struct pack_writer *pw, uint8_t state)
-{
-	uint8_t k[8], v[PACK_REC_LEN];
-
-	bm_be64enc(k, pw->id);
-	v[0] = state;
-	bm_be64enc(v + 1, pw->size);
-	bm_be64enc(v + 9, pw->objects);
-	return ix_put(st, IX_PACK, k, sizeof(k), v, sizeof(v));
 }
 
 /* Duplicate the descriptors of every pack with unsynced data (pk_lock
  * held), so that they can be synced without the lock. */
 static int
-dup_unsynced(store *st, int **fds, size_t *n)
+dup_unsynced(struct packs *pk, int **fds, size_t *n)
 {
 	size_t i, k = 0;
-	int *v = malloc((st->nclosing + st->ncommitting + 1) * sizeof(*v));
+	int *v = malloc((pk->nclosing + pk->ncommitting + 1) * sizeof(*v));
 
 	if (v == NULL)
 		return -ENOMEM;
-	for (i = 0; i < st->nclosing; i++)
-		if ((v[k] = dup(st->closing[i].fd)) >= 0)
+	for (i = 0; i < pk->nclosing; i++)
+		if ((v[k] = dup(pk->closing[i].fd)) >= 0)
 			k++;
-	for (i = 0; i < st->ncommitting; i++)
-		if ((v[k] = dup(st->committing[i].fd)) >= 0)
+	for (i = 0; i < pk->ncommitting; i++)
+		if ((v[k] = dup(pk->committing[i].fd)) >= 0)
 			k++;
-	if (st->pw.fd >= 0 && (v[k] = dup(st->pw.fd)) >= 0)
+	if (pk->pw.fd >= 0 && (v[k] = dup(pk->pw.fd)) >= 0)
 		k++;
 	*fds = v;
 	*n = k;
@@ -623,74 +436,78 @@ sync_fds(int *fds, size_t n)
  * the disk outside the lock, and the sync under it is short.
  */
 void
-pack_presync(store *st)
+pack_presync(struct packs *pk)
 {
 	int round, *fds;
 	size_t n;
 
 	for (round = 0; round < 4; round++) {
-		uint64_t before = __atomic_load_n(&st->stored,
+		uint64_t before = __atomic_load_n(&pk->stored,
 		    __ATOMIC_RELAXED);
 
-		pthread_mutex_lock(&st->pk_lock);
-		if (dup_unsynced(st, &fds, &n) != 0) {
-			pthread_mutex_unlock(&st->pk_lock);
+		pthread_mutex_lock(&pk->pk_lock);
+		if (dup_unsynced(pk, &fds, &n) != 0) {
+			pthread_mutex_unlock(&pk->pk_lock);
 			return;
 		}
-		pthread_mutex_unlock(&st->pk_lock);
+		pthread_mutex_unlock(&pk->pk_lock);
 		(void)sync_fds(fds, n);
-		if (__atomic_load_n(&st->stored, __ATOMIC_RELAXED) - before <
+		if (__atomic_load_n(&pk->stored, __ATOMIC_RELAXED) - before <
 		    (8U << 20))
 			return;
 	}
 }
 
 int
-pack_commit_prepare(store *st)
+pack_commit_prepare(struct packs *pk, int close_open,
+    const struct pack_commit_ops *ops)
 {
 	struct pack_writer *cl;
+	struct pack_rec r;
 	size_t i, n;
 	int rc = 0, *fds;
 
-	/* Record the packs' states, then sync with pk_lock released:
+	/* Report the packs' states, then sync with pk_lock released:
 	 * writers may append meanwhile, but nothing they append can be
-	 * referenced by this transaction, whose ix_lock we hold. */
-	pthread_mutex_lock(&st->pk_lock);
-	if (st->want_close && st->pw.fd >= 0 && (rc = pack_roll(st)) != 0)
+	 * referenced by this transaction, whose ix_lock the caller holds. */
+	pthread_mutex_lock(&pk->pk_lock);
+	if (close_open && pk->pw.fd >= 0 && (rc = pack_roll(pk)) != 0)
 		goto unlock;
-	st->want_close = 0;
-	for (i = 0; i < st->nclosing; i++) {
-		cl = &st->closing[i];
-		if ((rc = pack_rec_put(st, cl, PACK_CLOSED)) != 0)
+	for (i = 0; i < pk->nclosing; i++) {
+		cl = &pk->closing[i];
+		r = (struct pack_rec){PACK_CLOSED, cl->size, cl->objects};
+		if ((rc = ops->record(ops->ctx, cl->id, &r)) != 0)
 			goto unlock;
 	}
-	if (st->pw.fd >= 0 && (rc = pack_rec_put(st, &st->pw, PACK_OPEN)) != 0)
+	r = (struct pack_rec){PACK_OPEN, pk->pw.size, pk->pw.objects};
+	if (pk->pw.fd >= 0 &&
+	    (rc = ops->record(ops->ctx, pk->pw.id, &r)) != 0)
 		goto unlock;
-	if ((rc = ix_meta_put_nolog(st, "next_pack", st->next_pack)) != 0)
+	if ((rc = ops->next(ops->ctx, pk->next_pack)) != 0)
 		goto unlock;
 	/* Hand the closing list to pack_commit_done(): packs rolled over
 	 * from now on belong to the next commit. */
-	n = st->nclosing;
-	st->committing = st->closing;
-	st->ncommitting = n;
-	st->closing = NULL;
-	st->nclosing = 0;
-	if ((rc = dup_unsynced(st, &fds, &n)) != 0)
+	n = pk->nclosing;
+	pk->committing = pk->closing;
+	pk->ncommitting = n;
+	pk->closing = NULL;
+	pk->nclosing = 0;
+	if ((rc = dup_unsynced(pk, &fds, &n)) != 0)
 		goto unlock;
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return sync_fds(fds, n);
 unlock:
-	pthread_mutex_unlock(&st->pk_lock);
+	pthread_mutex_unlock(&pk->pk_lock);
 	return rc;
 }
 
-static int
-pack_finalize(store *st, uint64_t id)
+int
+pack_finalize(struct packs *pk, uint64_t id)
 {
 	char from[4096], to[4096];
 
-	if (pack_path(st, id, 1, from, sizeof(from)) != 0 ||
-	    pack_path(st, id, 0, to, sizeof(to)) != 0)
+	if (pack_path(pk, id, 1, from, sizeof(from)) != 0 ||
+	    pack_path(pk, id, 0, to, sizeof(to)) != 0)
 		return -ENAMETOOLONG;
 	if (rename(from, to) != 0)
 		return -errno;
@@ -698,331 +515,55 @@ pack_finalize(store *st, uint64_t id)
 }
 
 void
-pack_commit_done(store *st, int committed)
+pack_commit_done(struct packs *pk, int committed)
 {
 	size_t i;
 
-	for (i = 0; i < st->ncommitting; i++) {
-		struct pack_writer *cl = &st->committing[i];
+	for (i = 0; i < pk->ncommitting; i++) {
+		struct pack_writer *cl = &pk->committing[i];
 
 		close(cl->fd);
 		if (!committed)
 			continue; /* recovery on the next open renames it */
-		if (pack_finalize(st, cl->id) != 0)
+		if (pack_finalize(pk, cl->id) != 0)
 			bm_log(LOG_WARNING, "pack %016" PRIx64 ": cannot "
 			    "rename closed pack: %s", cl->id, strerror(errno));
 	}
-	free(st->committing);
-	st->committing = NULL;
-	st->ncommitting = 0;
+	free(pk->committing);
+	pk->committing = NULL;
+	pk->ncommitting = 0;
 }
 
 void
-pack_writer_abort(store *st)
+pack_writer_abort(struct packs *pk)
 {
 	size_t i;
 
-	for (i = 0; i < st->nclosing; i++)
-		close(st->closing[i].fd);
-	free(st->closing);
-	st->closing = NULL;
-	st->nclosing = 0;
-	if (st->pw.fd >= 0)
-		close(st->pw.fd);
-	st->pw.fd = -1;
+	for (i = 0; i < pk->nclosing; i++)
+		close(pk->closing[i].fd);
+	free(pk->closing);
+	pk->closing = NULL;
+	pk->nclosing = 0;
+	if (pk->pw.fd >= 0)
+		close(pk->pw.fd);
+	pk->pw.fd = -1;
 }
 
-/* ---- recovery at open -------------------------------------------------- */
-
-static int
-pack_cut(store *st, uint64_t id, uint64_t size)
+uint64_t
+pack_next_id(struct packs *pk)
 {
-	char path[4096];
-	int fd, rc = 0;
+	uint64_t id;
 
-	if (pack_path(st, id, 1, path, sizeof(path)) != 0)
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (ftruncate(fd, (off_t)size) != 0 || fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0)
-		rc = pack_finalize(st, id);
-	return rc;
+	pthread_mutex_lock(&pk->pk_lock);
+	id = pk->next_pack;
+	pthread_mutex_unlock(&pk->pk_lock);
+	return id;
 }
 
-/*
- * Remove the packs that no commit ever recorded (ix_lock held): a pack
- * is born ID.pack.open and becomes ID.pack only after a commit recorded
- * it closed, so only ".open" files unknown to the index are garbage.  A
- * closed pack the index does not know is left alone, and said.
- */
-static int
-pack_sweep(store *st)
+void
+pack_set_next_id(struct packs *pk, uint64_t id)
 {
-	char path[4096];
-	unsigned sub;
-	int rc = 0;
-
-	for (sub = 0; sub < 256; sub++) {
-		DIR *d;
-		struct dirent *de;
-
-		if (bm_path(path, sizeof(path), "%s/packs/%02x", st->dir, sub))
-			return -ENAMETOOLONG;
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			char file[4096], *end;
-			uint8_t k[8];
-			MDB_val v;
-			uint64_t id;
-
-			if (de->d_name[0] == '.')
-				continue;
-			id = strtoull(de->d_name, &end, 16);
-			if (end != de->d_name + 16 || strncmp(end, ".pack", 5))
-				continue;
-			bm_be64enc(k, id);
-			if (ix_get(st, IX_PACK, k, 8, &v) == 0)
-				continue;
-			if (bm_path(file, sizeof(file), "%s/%s", path,
-			    de->d_name) != 0)
-				continue;
-			if (strcmp(end, ".pack.open") != 0 || id < st->next_pack) {
-				bm_log(LOG_WARNING, "%s: a pack the index does "
-				    "not know (left alone; beemoctl check)",
-				    file);
-				if (id >= st->next_pack)
-					st->next_pack = id + 1;
-				continue;
-			}
-			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
-			if (unlink(file) != 0)
-				rc = -errno;
-		}
-		closedir(d);
-	}
-	return rc;
-}
-
-int
-pack_recover(store *st)
-{
-	struct pack_writer *open = NULL, *n;
-	size_t nopen = 0, i;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, mrc;
-
-	rc = ix_meta_get(st, "next_pack", &st->next_pack);
-	if (rc == -ENOENT) {
-		st->next_pack = 0;
-		rc = 0;
-	}
-	if (rc != 0)
-		return rc;
-	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
-		return -EIO;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct pack_writer pw;
-
-		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN) {
-			bm_log(LOG_ERR, "index: malformed pack record");
-			rc = -EIO;
-			break;
-		}
-		pw.id = bm_be64dec(k.mv_data);
-		pw.size = bm_be64dec((uint8_t *)v.mv_data + 1);
-		pw.objects = bm_be64dec((uint8_t *)v.mv_data + 9);
-		pw.fd = ((uint8_t *)v.mv_data)[0];
-		if (pw.id >= st->next_pack) {
-			bm_log(LOG_ERR, "index: next pack number %" PRIu64
-			    " is not above pack %016" PRIx64 " (damaged index: "
-			    "beemoctl rebuild-index)", st->next_pack, pw.id);
-			rc = -EBADMSG;
-			break;
-		}
-		/* Open, or closed but killed before the rename: cut back to
-		 * the committed length and close it for good. */
-		if ((rc = pack_cut(st, pw.id, pw.size)) != 0) {
-			bm_log(LOG_ERR, "pack %016" PRIx64 ": recovery: %s",
-			    pw.id, beemo_strerror(rc));
-			break;
-		}
-		if (pw.fd != PACK_OPEN)
-			continue;
-		if ((n = realloc(open, (nopen + 1) * sizeof(*n))) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		open = n;
-		open[nopen++] = pw;
-	}
-	mdb_cursor_close(cur);
-	for (i = 0; rc == 0 && i < nopen; i++)
-		rc = pack_rec_put(st, &open[i], PACK_CLOSED);
-	free(open);
-	if (rc != 0)
-		return rc;
-	return pack_sweep(st);
-}
-
-/* ---- walking a pack ------------------------------------------------------ */
-
-int
-pack_walk(store *st, const char *path, uint64_t id, pack_walk_fn fn,
-    void *ctx, uint64_t *valid_end)
-{
-	uint8_t hdr[PACK_HDR_LEN], *raw = NULL;
-	struct obj_hdr h;
-	struct stat sb;
-	uint64_t off = PACK_HDR_LEN;
-	size_t cap = 0;
-	int fd, rc = 0;
-
-	*valid_end = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &sb) != 0) {
-		rc = -errno;
-		goto done;
-	}
-	if (pread_all(fd, hdr, sizeof(hdr), 0) != 0 ||
-	    memcmp(hdr, PACK_MAGIC, 8) != 0) {
-		bm_log(LOG_ERR, "%s: not a pack file", path);
-		rc = BEEMO_EFORMAT;
-		goto done;
-	}
-	if (bm_be16dec(hdr + 8) != PACK_VERSION) {
-		rc = BEEMO_EVERSION;
-		goto done;
-	}
-	{
-		static const uint8_t zero[6];
-
-		/* Flags and padding: none defined, all must be zero. */
-		if (memcmp(hdr + 10, zero, sizeof(zero)) != 0) {
-			bm_log(LOG_ERR, "%s: pack header has unknown flags",
-			    path);
-			rc = BEEMO_EFORMAT;
-			goto done;
-		}
-	}
-	if (memcmp(hdr + 16, st->machine_id, KEYMGR_ID_LEN) != 0) {
-		bm_log(LOG_ERR, "%s: pack of another machine", path);
-		rc = BEEMO_EFOREIGN;
-		goto done;
-	}
-	*valid_end = off;
-	while (off < (uint64_t)sb.st_size) {
-		size_t len;
-
-		if ((uint64_t)sb.st_size - off < OBJ_HDR_LEN) {
-			rc = -EIO;
-			bm_log(LOG_ERR, "%s: truncated at offset %" PRIu64, path,
-			    off);
-			break;
-		}
-		if (cap < OBJ_HDR_LEN) {
-			free(raw);
-			cap = 1U << 20;
-			if ((raw = malloc(cap)) == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		if ((rc = pread_all(fd, raw, OBJ_HDR_LEN, off)) != 0)
-			break;
-		if (obj_hdr_decode(&h, raw) != 0) {
-			bm_log(LOG_ERR, "%s: malformed object header at offset "
-			    "%" PRIu64, path, off);
-			rc = BEEMO_EFORMAT;
-			break;
-		}
-		len = OBJ_HDR_LEN + (size_t)h.stored_len + OBJ_TAG_LEN;
-		if ((uint64_t)sb.st_size - off < len) {
-			bm_log(LOG_ERR, "%s: truncated at offset %" PRIu64, path,
-			    off);
-			rc = -EIO;
-			break;
-		}
-		if (len > cap) {
-			uint8_t *n = realloc(raw, len);
-
-			if (n == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			raw = n;
-			cap = len;
-		}
-		if ((rc = pread_all(fd, raw + OBJ_HDR_LEN, len - OBJ_HDR_LEN,
-		    off + OBJ_HDR_LEN)) != 0)
-			break;
-		if ((rc = fn(ctx, id, off, &h, raw)) != 0)
-			break;
-		off += len;
-		*valid_end = off;
-	}
-done:
-	free(raw);
-	close(fd);
-	return rc;
-}
-
-int
-pack_list(const char *dir, uint64_t **ids, int **open, size_t *n)
-{
-	char path[4096];
-	uint64_t *v = NULL;
-	int *o = NULL;
-	size_t cnt = 0;
-	unsigned sub;
-
-	for (sub = 0; sub < 256; sub++) {
-		DIR *d;
-		struct dirent *de;
-
-		if (bm_path(path, sizeof(path), "%s/packs/%02x", dir, sub))
-			return -ENAMETOOLONG;
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			char *end;
-			uint64_t id = strtoull(de->d_name, &end, 16);
-			int is_open;
-			void *nv, *no;
-
-			if (end != de->d_name + 16)
-				continue;
-			if (!strcmp(end, ".pack"))
-				is_open = 0;
-			else if (!strcmp(end, ".pack.open"))
-				is_open = 1;
-			else
-				continue;
-			nv = realloc(v, (cnt + 1) * sizeof(*v));
-			no = nv ? realloc(o, (cnt + 1) * sizeof(*o)) : NULL;
-			if (nv != NULL)
-				v = nv;
-			if (no == NULL) {
-				closedir(d);
-				free(v);
-				free(o);
-				return -ENOMEM;
-			}
-			o = no;
-			v[cnt] = id;
-			o[cnt++] = is_open;
-		}
-		closedir(d);
-	}
-	*ids = v;
-	*open = o;
-	*n = cnt;
-	return 0;
+	pthread_mutex_lock(&pk->pk_lock);
+	pk->next_pack = id;
+	pthread_mutex_unlock(&pk->pk_lock);
 }

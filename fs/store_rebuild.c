@@ -54,7 +54,7 @@ walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	char hex[2 * OBJ_ID_LEN + 1];
 	int rc;
 
-	rc = obj_open(st, h, raw, &plain);
+	rc = obj_open(&st->keys, h, raw, &plain);
 	if (rc != 0) {
 		bm_hex(hex, h->id, OBJ_ID_LEN);
 		bm_log(LOG_ERR, "%s %s in pack %016" PRIx64 " at offset %"
@@ -139,9 +139,9 @@ replay(struct rebuild *rb)
 		}
 		if ((raw = malloc(l->len)) == NULL)
 			return -ENOMEM;
-		rc = pack_pread(st, l->pack, raw, l->len, l->off);
+		rc = pack_pread(&st->packs, l->pack, raw, l->len, l->off);
 		if (rc == 0 && (rc = obj_hdr_decode(&h, raw)) == 0)
-			rc = obj_open(st, &h, raw, &plain);
+			rc = obj_open(&st->keys, &h, raw, &plain);
 		free(raw);
 		if (rc != 0)
 			return rc;
@@ -230,8 +230,6 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
 	st->secret = s;
-	st->pw.fd = -1;
-	pthread_mutex_init(&st->fd_lock, NULL);
 	keymgr_secret_machine_id(s, st->machine_id);
 	if (memcmp(mach, st->machine_id, KEYMGR_ID_LEN) != 0) {
 		rc = BEEMO_EFOREIGN;
@@ -248,7 +246,9 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		rc = lockfd < 0 ? -errno : BEEMO_ELOCKED;
 		goto out;
 	}
-	if ((rc = crypto_init(st)) != 0 || (rc = pack_fds_init(st)) != 0)
+	if ((rc = keys_init(&st->keys, st->secret)) != 0 ||
+	    (rc = pack_init(&st->packs, st->dir, st->machine_id, &st->keys,
+	    0, NULL, NULL)) != 0)
 		goto out;
 	if ((rc = rm_index(dir, "index.new")) != 0)
 		goto out;
@@ -263,7 +263,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	for (i = 0; i < n; i++) {
 		struct stat sb;
 
-		pack_path(st, ids[i], isopen[i], path, sizeof(path));
+		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
 		if (stat(path, &sb) == 0)
 			rb.bytes_total += (uint64_t)sb.st_size;
 	}
@@ -273,8 +273,9 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	for (i = 0; i < n; i++) {
 		uint64_t end, before = rb.objects;
 
-		pack_path(st, ids[i], isopen[i], path, sizeof(path));
-		rc = pack_walk(st, path, ids[i], walk_object, &rb, &end);
+		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
+		rc = pack_walk(st->machine_id, path, ids[i], walk_object, &rb,
+		    &end);
 		if (rc == -EIO && isopen[i]) {
 			bm_log(LOG_WARNING, "%s: open pack cut at its last "
 			    "whole object (offset %" PRIu64 ")", path, end);
@@ -329,9 +330,8 @@ out:
 	free(ids);
 	free(isopen);
 	free(rb.logs);
-	pack_fds_close(st);
-	crypto_fini(st);
-	pthread_mutex_destroy(&st->fd_lock);
+	pack_fini(&st->packs);
+	keys_fini(&st->keys);
 	free(st->dir);
 	free(st);
 	if (lockfd >= 0)

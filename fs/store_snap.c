@@ -110,7 +110,7 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0)
 		goto unlock;
 	st->want_close = 1;
-	if ((rc = ix_commit_wait_locked(st)) != 0)
+	if ((rc = commit_wait_locked(st)) != 0)
 		goto unlock;
 	st->changes = 0;
 	*id = next;
@@ -199,7 +199,7 @@ store_stats(store *st, struct store_stats *out)
 	if (mdb_stat(st->txn, st->dbi[IX_PACK], &ms) == 0)
 		out->packs = ms.ms_entries;
 	ix_unlock(st);
-	out->stored = __atomic_load_n(&st->stored, __ATOMIC_RELAXED);
+	out->stored = __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED);
 	out->session_files = __atomic_load_n(&st->st_files, __ATOMIC_RELAXED);
 	out->session_bytes = __atomic_load_n(&st->st_bytes, __ATOMIC_RELAXED);
 	if ((rc = store_snapshots(st, &snaps, &n)) != 0)
@@ -236,7 +236,7 @@ store_quota_set(store *st, uint64_t soft, uint64_t hard)
 		rc = ix_meta_put(st, "quota_hard", hard);
 	if (rc == 0) {
 		st->quota_hard = hard;
-		rc = ix_commit_wait_locked(st);
+		rc = commit_wait_locked(st);
 	}
 	ix_unlock(st);
 	return rc;
@@ -248,7 +248,7 @@ store_quota_check(store *st, size_t more)
 	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
 
 	if (hard != 0 &&
-	    __atomic_load_n(&st->stored, __ATOMIC_RELAXED) + more > hard)
+	    __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED) + more > hard)
 		return -EDQUOT;
 	return 0;
 }
@@ -257,7 +257,7 @@ void
 store_quota_statfs(store *st, struct statvfs *out)
 {
 	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
-	uint64_t used = __atomic_load_n(&st->stored, __ATOMIC_RELAXED);
+	uint64_t used = __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED);
 	uint64_t bs = out->f_frsize ? out->f_frsize : 4096;
 
 	if (hard == 0)

@@ -38,43 +38,7 @@
 #include "bm_log.h"
 #include "store_internal.h"
 
-#define PENDING_MAX (16U << 20)
-#define BUF_MIN (64U << 10)
-
-enum { W_STREAM, W_STAGED };
-
-struct pending {
-	uint64_t off;
-	size_t len;
-	uint8_t *data;
-	struct pending *next;
-};
-
-struct wfile {
-	store *st;
-	int mode;
-	uint64_t size;
-	struct timespec mtime;
-	int mtime_dirty;
-	uint64_t serial; /* binds staged blocks to this file */
-
-	/* STREAM */
-	struct chunker ck;
-	uint8_t *buf;         /* bytes [buf_off, buf_off + buflen) */
-	size_t buflen, bufcap;
-	uint64_t buf_off;     /* chunks emitted cover [0, buf_off) */
-	struct cslots slots;
-	struct pending *pend; /* sorted by offset */
-	size_t pend_bytes;
-	uint8_t *mem;         /* whole small file, for scanning */
-
-	/* STAGED */
-	int fd;
-	uint64_t *bits;
-	uint64_t nbits; /* capacity in blocks */
-	struct content *base;
-	uint64_t base_size;
-};
+#include "store_wfile.h"
 
 struct wfile *
 wfile_new(store *st, struct content *base, uint64_t size)
@@ -175,214 +139,12 @@ wfile_set_mtime(struct wfile *w, int explicit_time)
 		touch_mtime(w);
 }
 
-/* ---- STAGED ------------------------------------------------------------- */
-
-static int
-bit_get(const struct wfile *w, uint64_t b)
-{
-	return b < w->nbits && (w->bits[b / 64] >> (b % 64) & 1);
-}
-
-static int
-bit_set(struct wfile *w, uint64_t b)
-{
-	if (b >= w->nbits) {
-		uint64_t n = w->nbits ? w->nbits : 1024, *nb;
-
-		while (n <= b)
-			n *= 2;
-		if ((nb = realloc(w->bits, n / 8)) == NULL)
-			return -ENOMEM;
-		memset((uint8_t *)nb + w->nbits / 8, 0, (n - w->nbits) / 8);
-		w->bits = nb;
-		w->nbits = n;
-	}
-	w->bits[b / 64] |= 1ULL << (b % 64);
-	return 0;
-}
-
-static void
-bit_clear_from(struct wfile *w, uint64_t b)
-{
-	for (; b < w->nbits; b++)
-		w->bits[b / 64] &= ~(1ULL << (b % 64));
-}
-
-static void
-block_aad(const struct wfile *w, uint64_t b, uint8_t aad[16])
-{
-	bm_be64enc(aad, w->serial);
-	bm_be64enc(aad + 8, b);
-}
-
-static int
-stage_open(struct wfile *w)
-{
-	char path[4096];
-	int rc;
-
-	if (w->fd >= 0)
-		return 0;
-	if ((rc = bm_path(path, sizeof(path), "%s/staging", w->st->dir)) != 0)
-		return rc;
-	w->fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		rc = -errno;
-		bm_log(LOG_ERR, "%s: cannot create staging file: %s", path,
-		    strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
-/* Read block @b (STAGE_BLOCK bytes) of the current content. */
-static int
-block_read(struct wfile *w, uint64_t b, uint8_t *out)
-{
-	uint64_t off = b * STAGE_BLOCK;
-	uint8_t slot[STAGE_SLOT], aad[16];
-	ssize_t n;
-
-	if (bit_get(w, b)) {
-		n = pread(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
-		if (n != (ssize_t)STAGE_SLOT)
-			return n < 0 ? -errno : -EIO;
-		block_aad(w, b, aad);
-		return gcm_open(w->st, w->st->stage_key, slot, aad, 16,
-		    slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
-		    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
-	}
-	memset(out, 0, STAGE_BLOCK);
-	if (off < w->base_size) {
-		size_t len = STAGE_BLOCK;
-
-		if (len > w->base_size - off)
-			len = (size_t)(w->base_size - off);
-		n = content_read(w->st, w->base, out, len, off);
-		if (n < 0)
-			return (int)n;
-	}
-	return 0;
-}
-
-static int
-block_write(struct wfile *w, uint64_t b, const uint8_t *in)
-{
-	uint8_t slot[STAGE_SLOT], aad[16];
-	ssize_t n;
-	int rc;
-
-	if ((rc = stage_open(w)) != 0)
-		return rc;
-	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
-		return -EIO;
-	block_aad(w, b, aad);
-	rc = gcm_seal(w->st, w->st->stage_key, slot, aad, 16, in, STAGE_BLOCK,
-	    slot + OBJ_NONCE_LEN, slot + OBJ_NONCE_LEN + STAGE_BLOCK);
-	if (rc != 0)
-		return rc;
-	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
-	if (n != (ssize_t)STAGE_SLOT)
-		return n < 0 ? -errno : -EIO;
-	return bit_set(w, b);
-}
-
-static int
-staged_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
-{
-	uint8_t *blk = OPENSSL_secure_malloc(STAGE_BLOCK);
-	size_t done = 0;
-	int rc = 0;
-
-	if (blk == NULL)
-		return -ENOMEM;
-	while (done < len) {
-		uint64_t pos = off + done, b = pos / STAGE_BLOCK;
-		size_t in = (size_t)(pos % STAGE_BLOCK);
-		size_t n = STAGE_BLOCK - in;
-
-		if (n > len - done)
-			n = len - done;
-		if (n < STAGE_BLOCK && (rc = block_read(w, b, blk)) != 0)
-			break;
-		memcpy(blk + in, buf + done, n);
-		if ((rc = block_write(w, b, blk)) != 0)
-			break;
-		done += n;
-	}
-	OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
-	if (rc == 0 && off + len > w->size)
-		w->size = off + len;
-	return rc;
-}
-
-static ssize_t
-staged_read(struct wfile *w, uint8_t *buf, size_t len, uint64_t off)
-{
-	uint8_t *blk;
-	size_t done = 0;
-	int rc = 0;
-
-	if (off >= w->size)
-		return 0;
-	if (len > w->size - off)
-		len = (size_t)(w->size - off);
-	if ((blk = OPENSSL_secure_malloc(STAGE_BLOCK)) == NULL)
-		return -ENOMEM;
-	while (done < len) {
-		uint64_t pos = off + done;
-		size_t in = (size_t)(pos % STAGE_BLOCK);
-		size_t n = STAGE_BLOCK - in;
-
-		if (n > len - done)
-			n = len - done;
-		if ((rc = block_read(w, pos / STAGE_BLOCK, blk)) != 0)
-			break;
-		memcpy(buf + done, blk + in, n);
-		done += n;
-	}
-	OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
-	return rc != 0 ? rc : (ssize_t)done;
-}
-
-static int
-staged_truncate(struct wfile *w, uint64_t size)
-{
-	uint64_t b = size / STAGE_BLOCK;
-	int rc = 0;
-
-	if (size < w->size) {
-		if (size < w->base_size)
-			w->base_size = size;
-		if (size % STAGE_BLOCK != 0 && bit_get(w, b)) {
-			uint8_t *blk = OPENSSL_secure_malloc(STAGE_BLOCK);
-
-			if (blk == NULL)
-				return -ENOMEM;
-			rc = block_read(w, b, blk);
-			if (rc == 0) {
-				memset(blk + size % STAGE_BLOCK, 0,
-				    STAGE_BLOCK - size % STAGE_BLOCK);
-				rc = block_write(w, b, blk);
-			}
-			OPENSSL_secure_clear_free(blk, STAGE_BLOCK);
-			b++;
-		} else if (size % STAGE_BLOCK != 0) {
-			b++;
-		}
-		bit_clear_from(w, b);
-	}
-	if (rc == 0)
-		w->size = size;
-	return rc;
-}
-
 /* ---- STREAM --------------------------------------------------------------- */
 
 static struct content *
 slots_content(store *st, struct cslots *s)
 {
-	struct content *c = content_new(st->gen, s->n);
+	struct content *c = content_new(st->keys.gen, s->n);
 
 	if (c == NULL)
 		return NULL;
@@ -411,13 +173,13 @@ to_staged(struct wfile *w)
 	w->mode = W_STAGED;
 	w->size = w->buf_off;
 	if (w->buflen > 0 &&
-	    (rc = staged_write(w, w->buf, w->buflen, w->buf_off)) != 0)
+	    (rc = wfile_staged_write(w, w->buf, w->buflen, w->buf_off)) != 0)
 		return rc;
 	free_buf(w->buf, w->bufcap);
 	w->buf = NULL;
 	w->buflen = w->bufcap = 0;
 	for (p = w->pend; p != NULL; p = p->next)
-		if ((rc = staged_write(w, p->data, p->len, p->off)) != 0)
+		if ((rc = wfile_staged_write(w, p->data, p->len, p->off)) != 0)
 			return rc;
 	pending_free(w);
 	/* Writes beyond the last byte written leave a hole up to size. */
@@ -469,7 +231,8 @@ stream_cut(struct wfile *w)
 	int rc;
 
 	while (w->buflen > 0 &&
-	    (cut = chunker_scan(st->gear, &w->ck, w->buf, w->buflen)) != 0) {
+	    (cut = chunker_scan(st->keys.gear, &w->ck, w->buf,
+	    w->buflen)) != 0) {
 		/* A file that has cut a chunk is a big one: its next buffer
 		 * gets room for a whole average chunk at once, so it is not
 		 * copied while it grows. */
@@ -520,7 +283,7 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 	if (off == end && w->pend != NULL && w->pend->off < off + len) {
 		if ((rc = to_staged(w)) != 0)
 			return rc;
-		return staged_write(w, buf, len, off);
+		return wfile_staged_write(w, buf, len, off);
 	}
 	if (off == end) {
 		if ((rc = stream_append(w, buf, len)) != 0)
@@ -542,7 +305,7 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 	if (off < end || w->pend_bytes + len > PENDING_MAX) {
 		if ((rc = to_staged(w)) != 0)
 			return rc;
-		return staged_write(w, buf, len, off);
+		return wfile_staged_write(w, buf, len, off);
 	}
 	for (pp = &w->pend; *pp != NULL && (*pp)->off < off; pp = &(*pp)->next)
 		;
@@ -550,7 +313,7 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 		/* Overlaps another pending write: let staging sort it. */
 		if ((rc = to_staged(w)) != 0)
 			return rc;
-		return staged_write(w, buf, len, off);
+		return wfile_staged_write(w, buf, len, off);
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->data = malloc(len)) == NULL) {
@@ -580,7 +343,7 @@ wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off)
 	if (w->mode == W_STREAM)
 		rc = stream_write(w, buf, len, off);
 	else
-		rc = staged_write(w, buf, len, off);
+		rc = wfile_staged_write(w, buf, len, off);
 	if (rc == 0) {
 		if (off + len > w->size)
 			w->size = off + len;
@@ -596,7 +359,7 @@ wfile_read(struct wfile *w, void *buf, size_t len, uint64_t off)
 
 	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
 		return rc;
-	return staged_read(w, buf, len, off);
+	return wfile_staged_read(w, buf, len, off);
 }
 
 int
@@ -608,7 +371,7 @@ wfile_truncate(struct wfile *w, uint64_t size)
 		return 0;
 	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
 		return rc;
-	if ((rc = staged_truncate(w, size)) == 0)
+	if ((rc = wfile_staged_truncate(w, size)) == 0)
 		touch_mtime(w);
 	return rc;
 }
@@ -620,14 +383,14 @@ base_reusable(struct wfile *w, uint32_t i, uint64_t pos)
 	struct content *b = w->base;
 	uint64_t end = pos + b->c[i].len, blk;
 
-	if (b->gen != w->st->gen || end > w->base_size || end > w->size)
+	if (b->gen != w->st->keys.gen || end > w->base_size || end > w->size)
 		return 0;
 	/* The base's last chunk was cut by its end of file, not by its
 	 * content: reusable only if the new file ends there too. */
 	if (i == b->n - 1 && end != w->size)
 		return 0;
 	for (blk = pos / STAGE_BLOCK; blk * STAGE_BLOCK < end; blk++)
-		if (bit_get(w, blk))
+		if (wfile_bit_get(w, blk))
 			return 0;
 	return 1;
 }
@@ -697,7 +460,7 @@ staged_finish(struct wfile *w)
 			cbuf = nb;
 			ccap = cap;
 		}
-		got = staged_read(w, cbuf + clen, n, pos);
+		got = wfile_staged_read(w, cbuf + clen, n, pos);
 		if (got != (ssize_t)n) {
 			rc = got < 0 ? (int)got : -EIO;
 			break;
@@ -705,7 +468,7 @@ staged_finish(struct wfile *w)
 		clen += n;
 		pos += n;
 		while (clen > 0 &&
-		    (cut = chunker_scan(st->gear, &ck, cbuf, clen)) != 0) {
+		    (cut = chunker_scan(st->keys.gear, &ck, cbuf, clen)) != 0) {
 			uint8_t *chunk = malloc(cut);
 
 			if (chunk == NULL) {

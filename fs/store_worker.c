@@ -47,7 +47,7 @@ chunk_store(store *st, uint8_t *data, uint32_t len, uint8_t id[OBJ_ID_LEN],
 	size_t objlen;
 	int rc;
 
-	if ((rc = chunk_id(st, st->gen, data, len, id)) != 0)
+	if ((rc = chunk_id(&st->keys, st->keys.gen, data, len, id)) != 0)
 		goto done;
 	ix_lock(st);
 	rc = chunk_loc_get(st, id, &loc);
@@ -56,16 +56,18 @@ chunk_store(store *st, uint8_t *data, uint32_t len, uint8_t id[OBJ_ID_LEN],
 		goto done; /* deduplicated */
 	if (rc != -ENOENT)
 		goto done;
-	rc = obj_build(st, OBJ_CHUNK, id, st->gen, crypto_keys(st, st->gen)->data,
-	    data, len, st->opts.zstd_level, &obj, &objlen);
+	rc = obj_build(&st->keys, OBJ_CHUNK, id, st->keys.gen,
+	    keys_gen(&st->keys, st->keys.gen)->data, data, len,
+	    st->opts.zstd_level, &obj, &objlen);
 	if (rc != 0)
 		goto done;
 	memset(&loc, 0, sizeof(loc));
 	loc.stored_len = (uint32_t)(objlen - OBJ_HDR_LEN - OBJ_TAG_LEN);
 	loc.plain_len = len;
-	loc.gen = st->gen;
+	loc.gen = st->keys.gen;
 	loc.flags = obj[5];
-	if ((rc = pack_append(st, obj, objlen, &loc.pack, &loc.off)) != 0)
+	rc = pack_append(&st->packs, obj, objlen, &loc.pack, &loc.off);
+	if (rc != 0)
 		goto done;
 	ix_lock(st);
 	{

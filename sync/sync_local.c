@@ -28,6 +28,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "store.h"
 #include "sync.h"
 
 #define HASHES_MAGIC "beemo-sync-hashes 1"
@@ -303,7 +304,10 @@ ok_xx(const char *s)
 static int
 ok_pack(const char *s)
 {
-	return strlen(s) == 21 && is_hex(s, 16) && !strcmp(s + 16, ".pack");
+	uint64_t id;
+	int open;
+
+	return pack_name_parse(s, &id, &open) == 0 && !open;
 }
 
 static int

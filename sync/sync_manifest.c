@@ -20,6 +20,7 @@
 #include "bm_file.h"
 #include "bm_json.h"
 #include "bm_log.h"
+#include "store.h"
 #include "sync.h"
 
 static int
@@ -113,11 +114,10 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 			rc = bm_path(local, localsz, "machines/%s/store.id",
 			    name);
 		} else {
+			uint64_t id;
+
 			/* packs/XX/<16 hex>.pack, XX the id's last two */
-			if (strlen(p) != 30 || strncmp(p, "packs/", 6) ||
-			    !hexn(p + 6, 2) || p[8] != '/' ||
-			    !hexn(p + 9, 16) || strcmp(p + 25, ".pack") ||
-			    memcmp(p + 6, p + 23, 2) != 0)
+			if (pack_relpath_parse(p, &id) != 0)
 				return BEEMO_EFORMAT;
 			*kind = SYNC_PACK;
 			rc = bm_path(local, localsz, "%s", path);

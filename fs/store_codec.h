@@ -1,0 +1,355 @@
+/*
+ * store_codec.h -- the store's pure codecs: the bottom layer.
+ *
+ * Everything here turns values into bytes and back, with no file, no
+ * index and no lock: the keys of a store and what they seal (index
+ * values, objects), the object and pack headers, the keyed chunker, the
+ * index records (inode, directory entry, content, chunk location, pack
+ * state) and the POSIX ACL xattrs.  The formats are those of
+ * beemo-store(5); tests/unit/test_store_codec.c pins them with known
+ * answers and round trips.  Every decoder checks every length against
+ * its buffer and refuses what it does not know (BEEMO_EFORMAT,
+ * BEEMO_EVERSION): a value that authenticates was written by us, but a
+ * bug or a newer version must never make us read past it.
+ *
+ * Layer rule: this file includes nothing of the store above it.  The
+ * pack layer (store_pack.h) and the index (store_index.h) are built on
+ * it.  Every function is thread-safe for distinct outputs; a
+ * struct store_keys is read-only once keys_init() returned, so any
+ * number of threads may seal and open with it at once.
+ */
+#ifndef BEEMO_STORE_CODEC_H
+#define BEEMO_STORE_CODEC_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bm_err.h"
+#include "keymgr.h"
+#include "store.h"
+
+/* ---- constants of the formats (beemo-store(5)) ----------------------- */
+
+#define STORE_ID_MAGIC "BEEMOSID"
+#define STORE_ID_VERSION 1
+#define STORE_ID_LEN 48 /* magic 8, version 2, pad 6, appl 16, mach 16 */
+
+#define PACK_MAGIC "BEEMOPAK"
+#define PACK_VERSION 1
+#define PACK_HDR_LEN 32 /* magic 8, version 2, flags 2, pad 4, machine 16 */
+
+#define OBJ_MAGIC "BOB1"
+#define OBJ_HDR_LEN 64
+#define OBJ_TAG_LEN 16
+#define OBJ_NONCE_LEN 12
+#define OBJ_ID_LEN 32
+#define OBJ_MAX_PLAIN (16U << 20) /* chunks <= 4 MiB, log objects <= 16 */
+
+enum obj_type {
+	OBJ_CHUNK = 1, /* a chunk of file content, data key */
+	OBJ_LOG = 2,   /* a batch of index changes, meta key */
+};
+#define OBJ_F_ZSTD 0x01
+
+/*
+ * Object header, 64 bytes, big-endian:
+ *   0  magic "BOB1"           4
+ *   4  type                   1
+ *   5  flags                  1   (OBJ_F_ZSTD)
+ *   6  reserved (0)           2
+ *   8  key generation         4
+ *   12 stored length          4   ciphertext bytes (tag not included)
+ *   16 plain length           4   after decompression
+ *   20 nonce                  12
+ *   32 id                     32  chunk: HMAC of plaintext; log: LSN, 0s
+ * followed by the ciphertext and a 16-byte GCM tag.  The associated data
+ * is "beemo-obj-v1" || machine id || header bytes 0..19 || id: the
+ * object's identity, so objects authenticate wherever they are stored.
+ */
+struct obj_hdr {
+	uint8_t type, flags;
+	uint32_t gen, stored_len, plain_len;
+	uint8_t nonce[OBJ_NONCE_LEN];
+	uint8_t id[OBJ_ID_LEN];
+};
+
+#define CDC_MIN (256U << 10)
+#define CDC_AVG_BITS 20 /* 1 MiB */
+#define CDC_MAX (4U << 20)
+
+#define STAGE_BLOCK (64U << 10)
+#define STAGE_SLOT (STAGE_BLOCK + OBJ_NONCE_LEN + OBJ_TAG_LEN)
+
+/* Sealed value: gen (4) | nonce (12) | ciphertext | tag (16). */
+#define SEAL_OVERHEAD (4 + OBJ_NONCE_LEN + OBJ_TAG_LEN)
+
+#define NAMEHASH_LEN 16
+
+/* Chunk location, IX_CHUNK value (big-endian, 29 bytes):
+ * pack 8 | offset 8 | stored length 4 | plain length 4 | gen 4 | flags 1. */
+struct chunk_loc {
+	uint64_t pack;
+	uint64_t off; /* of the object header in the pack */
+	uint32_t stored_len, plain_len, gen;
+	uint8_t flags;
+};
+#define CHUNK_LOC_LEN 29
+
+/* Pack state, IX_PACK value (big-endian, 17 bytes):
+ * state 1 | committed size 8 | objects 8. */
+enum pack_state { PACK_OPEN = 1, PACK_CLOSED = 2 };
+struct pack_rec {
+	uint8_t state;
+	uint64_t size;    /* committed length */
+	uint64_t objects; /* objects in it */
+};
+#define PACK_REC_LEN 17
+
+/* ---- decoded records ------------------------------------------------- */
+
+#define INODE_F_NEW 0x01 /* never had content committed */
+#define INODE_F_UNSCANNED 0x02 /* committed without antivirus scan */
+
+struct xattr {
+	char *name;
+	uint8_t *value;
+	uint32_t len;
+};
+
+struct inode {
+	uint64_t ino;
+	uint8_t flags;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t rdev, size;
+	struct timespec atime, mtime, ctime;
+	uint64_t parent;      /* primary parent, for paths */
+	uint64_t content_seq; /* version of IX_CONTENT; 0: empty */
+	char *name;           /* primary name (malloc'd) */
+	char *target;         /* symlink target (malloc'd) or NULL */
+	struct xattr *xattrs;
+	uint32_t nxattrs;
+	uint64_t seq;         /* version this record was read at */
+};
+
+struct dirent_rec {
+	uint64_t ino;
+	uint8_t type; /* DT_* */
+	char name[STORE_NAME_MAX + 1];
+};
+/* Longest encoded directory entry: version, type, ino, length, name. */
+#define DIRENT_MAX_LEN (12 + STORE_NAME_MAX)
+
+/* A chunk in a file's content. */
+struct cref {
+	uint8_t id[OBJ_ID_LEN];
+	uint32_t len;
+};
+
+/* A file's content: chunk list with cumulative offsets.  Refcounted and
+ * immutable once built, so readers may share it without locks. */
+struct content {
+	int refs; /* atomic */
+	uint32_t gen;
+	uint32_t n;
+	uint64_t size;
+	struct cref *c;
+	uint64_t *off; /* off[i] = start of chunk i; off[n] = size */
+};
+
+/* ---- keys and sealing (store_crypto.c) -------------------------------- */
+
+/*
+ * The keys of one store: per generation of the machine's SECRET (index =
+ * gen, 1-based; a generation whose SECRET is not available is NULL) the
+ * data, chunk-id and meta subkeys, in OpenSSL's secure heap.  Read-only
+ * after keys_init(): shared by every thread without a lock.
+ */
+struct store_keys {
+	uint8_t machine_id[KEYMGR_ID_LEN];
+	uint32_t gen;  /* generation for new objects and values */
+	uint32_t ngen; /* entries of @keys and @chunk_mac, less one */
+	struct keymgr_subkeys **keys;
+	EVP_MAC_CTX *name_mac;   /* template: names, gen 1 meta key */
+	EVP_MAC_CTX **chunk_mac; /* template per generation */
+	const EVP_CIPHER *gcm;
+	uint64_t gear[256];      /* keyed chunker table, gen @gen */
+	uint8_t *stage_key;      /* random per open, secure heap */
+};
+
+/*
+ * keys_init -- derive every generation's subkeys from @s into @k (which
+ * the caller zeroed), the MAC templates, the chunker table of the
+ * current generation and a fresh random staging key.  Returns 0,
+ * BEEMO_ENOKEY (generation 1 or the current one missing), -ENOMEM, or
+ * an error of keymgr_subkeys().  On failure call keys_fini() all the
+ * same: it frees what was made.
+ */
+int keys_init(struct store_keys *k, const keymgr_secret *s);
+/* keys_fini -- wipe and free everything of @k; @k may be half-built. */
+void keys_fini(struct store_keys *k);
+/* keys_gen -- subkeys of generation @gen, or NULL if unknown. */
+const struct keymgr_subkeys *keys_gen(const struct store_keys *k,
+    uint32_t gen);
+
+/*
+ * seal_value -- seal @len bytes of @in into @out (room for len +
+ * SEAL_OVERHEAD) with the meta key of the current generation and a
+ * random nonce; @aad (@aadlen bytes) binds the value to its place.
+ * Returns 0, -EIO (no randomness, cipher failure) or -ENOMEM.
+ */
+int seal_value(const struct store_keys *k, const void *aad, size_t aadlen,
+    const void *in, size_t len, uint8_t *out);
+/*
+ * open_value -- open the sealed value @in (@len bytes) into @out (room
+ * for len - SEAL_OVERHEAD).  Returns 0, -EBADMSG (damaged, moved, or
+ * too short) or BEEMO_ENOKEY (a generation we do not have); @out is
+ * wiped on failure.
+ */
+int open_value(const struct store_keys *k, const void *aad, size_t aadlen,
+    const void *in, size_t len, uint8_t *out);
+/*
+ * gcm_seal, gcm_open -- AES-256-GCM of @len bytes with an explicit 32-byte
+ * @key, 12-byte @nonce and associated data; @tag is 16 bytes.  gcm_seal
+ * returns 0, -EIO or -ENOMEM; gcm_open 0, -EBADMSG or -ENOMEM and wipes
+ * @out on failure.
+ */
+int gcm_seal(const struct store_keys *k, const uint8_t *key,
+    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out, uint8_t *tag);
+int gcm_open(const struct store_keys *k, const uint8_t *key,
+    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
+    size_t len, uint8_t *out, const uint8_t *tag);
+/* name_hash -- the 16-byte keyed hash of a file name (directory keys). */
+void name_hash(const struct store_keys *k, const char *name,
+    uint8_t out[NAMEHASH_LEN]);
+/* chunk_id -- the id of a chunk: HMAC-SHA256 of its plaintext under the
+ * chunk-id key of @gen.  Returns 0, BEEMO_ENOKEY or -ENOMEM. */
+int chunk_id(const struct store_keys *k, uint32_t gen, const void *data,
+    size_t len, uint8_t id[OBJ_ID_LEN]);
+
+/* ---- objects and pack headers (store_object.c) ------------------------ */
+
+void obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h);
+/* obj_hdr_decode -- returns 0 or BEEMO_EFORMAT (bad magic, reserved bits,
+ * type, flags, or lengths out of bounds). */
+int obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN]);
+/*
+ * obj_build -- seal @len bytes of @plain as an object of @type with @id,
+ * generation @gen and @key, compressed with zstd at @level when that
+ * saves at least 1/32 (INT32_MIN: never).  *@out receives a new buffer
+ * (header, ciphertext, tag; the caller frees it) of *@outlen bytes.
+ * Returns 0, -EFBIG (over OBJ_MAX_PLAIN), -EIO or -ENOMEM.
+ */
+int obj_build(const struct store_keys *k, enum obj_type type,
+    const uint8_t id[OBJ_ID_LEN], uint32_t gen, const uint8_t *key,
+    const void *plain, size_t len, int level, uint8_t **out,
+    size_t *outlen);
+/*
+ * obj_open -- authenticate and decode the object @raw (header,
+ * ciphertext, tag) whose header @h was decoded from it.  *@plain
+ * receives a new buffer of h->plain_len bytes (the caller wipes and
+ * frees it).  Returns 0, -EBADMSG (damaged or tampered; authenticated
+ * but undecodable too), BEEMO_ENOKEY or -ENOMEM.
+ */
+int obj_open(const struct store_keys *k, const struct obj_hdr *h,
+    const uint8_t *raw, uint8_t **plain);
+/* pack_hdr_encode -- the 32-byte header of a new pack of @machine. */
+void pack_hdr_encode(uint8_t out[PACK_HDR_LEN],
+    const uint8_t machine[KEYMGR_ID_LEN]);
+/* pack_hdr_check -- 0 if @in is a pack header of @machine; otherwise
+ * BEEMO_EFORMAT (magic, unknown flags), BEEMO_EVERSION or BEEMO_EFOREIGN
+ * (another machine's pack). */
+int pack_hdr_check(const uint8_t in[PACK_HDR_LEN],
+    const uint8_t machine[KEYMGR_ID_LEN]);
+
+/* ---- the chunker (store_chunker.c) ------------------------------------ */
+
+/* chunker_gear -- the keyed gear table of chunk-id key @key. */
+void chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN]);
+/* Scanning state of one chunk being cut; zero it at a chunk start. */
+struct chunker {
+	uint64_t h;
+	size_t pos; /* bytes of the chunk already scanned */
+};
+/*
+ * chunker_scan -- find the end of the chunk starting at buf[0], given
+ * @len bytes of it so far, resuming where the last call with @c stopped
+ * (the caller only ever appends to buf).  Returns the chunk length and
+ * resets @c, or 0 when more data is needed.
+ */
+size_t chunker_scan(const uint64_t *gear, struct chunker *c,
+    const uint8_t *buf, size_t len);
+
+/* ---- index records (store_codec.c) ------------------------------------ */
+
+/*
+ * inode_encode -- the record of @in into a new buffer *@out (*@len
+ * bytes; the caller frees it).  Returns 0 or -ENOMEM.
+ * inode_decode -- the record @p of inode @ino into @in (strings and
+ * xattrs malloc'd: inode_free()).  Returns 0, BEEMO_EVERSION or
+ * BEEMO_EFORMAT (then @in holds nothing).
+ */
+int inode_encode(const struct inode *in, uint8_t **out, size_t *len);
+int inode_decode(struct inode *in, uint64_t ino, const uint8_t *p,
+    size_t len);
+/* inode_free -- free what @in owns and zero it; NULL is a no-op. */
+void inode_free(struct inode *in);
+/* inode_attr -- the attributes stat(2) shows of @in. */
+void inode_attr(const struct inode *in, struct store_attr *out);
+
+/* dirent_encode -- entry @name -> @ino of DT_ @type into @out; returns
+ * its length.  @name is 1..STORE_NAME_MAX bytes. */
+size_t dirent_encode(uint8_t out[DIRENT_MAX_LEN], uint64_t ino,
+    uint8_t type, const char *name);
+/* dirent_decode -- returns 0, BEEMO_EVERSION or BEEMO_EFORMAT (empty
+ * name, or one with NUL or '/'). */
+int dirent_decode(struct dirent_rec *d, const uint8_t *p, size_t len);
+
+/* content_new -- an unfinished content of @n chunks, one reference.
+ * Returns NULL when out of memory. */
+struct content *content_new(uint32_t gen, uint32_t n);
+/* content_finish -- compute the offsets and size from the chunk list. */
+void content_finish(struct content *c);
+/* content_ref, content_unref -- atomic; the last unref frees; NULL is a
+ * no-op. */
+void content_ref(struct content *c);
+void content_unref(struct content *c);
+/* content_encode -- the chunk list of @c into a new buffer. Returns 0 or
+ * -ENOMEM. */
+int content_encode(const struct content *c, uint8_t **out, size_t *len);
+/* content_decode -- a finished content with one reference into *@out.
+ * Returns 0, BEEMO_EVERSION, BEEMO_EFORMAT (lengths, an empty or
+ * oversized chunk) or -ENOMEM. */
+int content_decode(const uint8_t *p, size_t len, struct content **out);
+
+void chunk_loc_encode(uint8_t out[CHUNK_LOC_LEN], const struct chunk_loc *l);
+/* chunk_loc_decode -- returns 0 or BEEMO_EFORMAT (wrong length). */
+int chunk_loc_decode(struct chunk_loc *l, const uint8_t *p, size_t len);
+void pack_rec_encode(uint8_t out[PACK_REC_LEN], const struct pack_rec *r);
+/* pack_rec_decode -- returns 0 or BEEMO_EFORMAT (wrong length); a state
+ * other than PACK_OPEN reads as closed. */
+int pack_rec_decode(struct pack_rec *r, const uint8_t *p, size_t len);
+
+/* ---- POSIX ACL xattrs (store_acl.c) ----------------------------------- */
+
+#define XATTR_ACL_ACCESS "system.posix_acl_access"
+#define XATTR_ACL_DEFAULT "system.posix_acl_default"
+/*
+ * The kernel's encoding: a little-endian u32 version (2), then 8-byte
+ * entries {u16 tag, u16 perm, u32 id}.  Every function returns -EINVAL
+ * for a value that is not such an ACL with owner, group and other
+ * entries.
+ * acl_mode -- the permission bits an access ACL gives; *@equiv: it says
+ *   no more than them (it need not be stored).
+ * acl_chmod -- rewrite an access ACL in place for chmod to @mode.
+ * acl_inherit -- the access ACL of a new node under default ACL @def, in
+ *   a new buffer; updates the permission bits of *@mode.  -ENOMEM too.
+ */
+int acl_mode(const uint8_t *v, size_t len, uint32_t *perm, int *equiv);
+int acl_chmod(uint8_t *v, size_t len, uint32_t mode);
+int acl_inherit(const uint8_t *def, size_t len, uint32_t *mode,
+    uint8_t **out, size_t *outlen);
+
+#endif /* BEEMO_STORE_CODEC_H */

@@ -1,0 +1,321 @@
+/*
+ * store_commit.c -- the commit path: the committer thread, and the only
+ * code that joins the pack files and the index.
+ *
+ * A commit (do_commit()):
+ *   1. fdatasync the open pack without the index lock (the bulk);
+ *   2. under ix_lock, run the pre-commit hook (the journal's batch of
+ *      file operations becomes an index change), then seal the changes
+ *      logged since the last commit into a log object (the index) and
+ *      append it to the pack (the packs);
+ *   3. fdatasync the packs again and record their states in the index
+ *      (pack_commit_prepare(), whose callbacks write IX_PACK here): every
+ *      object the transaction references is on disk;
+ *   4. commit the LMDB transaction (synchronous);
+ *   5. rename packs closed by this commit to ID.pack; begin anew.
+ * A crash before 4 loses the transaction; the next open cuts the pack
+ * back (commit_recover()).  A crash after 4 keeps it.  Either way the
+ * store is consistent.
+ *
+ * LMDB's writer lock belongs to the thread that began the transaction,
+ * so only the committer begins and commits; other threads use the shared
+ * transaction in between, serialized by ix_lock.  In a read-only store
+ * the committer renews the read transaction every commit interval so
+ * that a concurrent backup session's commits become visible.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bm_time.h"
+#include "bm_log.h"
+#include "bm_bytes.h"
+#include "store_internal.h"
+
+/* ---- the pack states in the index ----------------------------------- */
+
+static int
+record_pack(void *ctx, uint64_t id, const struct pack_rec *r)
+{
+	uint8_t k[8], v[PACK_REC_LEN];
+
+	bm_be64enc(k, id);
+	pack_rec_encode(v, r);
+	return ix_put(ctx, IX_PACK, k, sizeof(k), v, sizeof(v));
+}
+
+static int
+record_next(void *ctx, uint64_t next_pack)
+{
+	/* Derived on rebuild, so not logged. */
+	return ix_meta_put_nolog(ctx, "next_pack", next_pack);
+}
+
+/* ---- one commit ----------------------------------------------------- */
+
+/* Append the log object of the transaction to the pack (ix_lock held). */
+static int
+log_flush(store *st)
+{
+	uint8_t *obj;
+	size_t objlen;
+	uint64_t pack, off;
+	int rc;
+
+	if ((rc = ix_log_seal(st, &obj, &objlen)) != 0 || obj == NULL)
+		return rc;
+	rc = pack_append(&st->packs, obj, objlen, &pack, &off);
+	free(obj);
+	if (rc != 0)
+		return rc;
+	return ix_log_written(st);
+}
+
+/* Commit st->txn (ix_lock held; released while the pack syncs). */
+static int
+do_commit(store *st)
+{
+	const struct pack_commit_ops ops = {record_pack, record_next, st};
+	int rc;
+
+	ix_unlock(st);
+	pack_presync(&st->packs);
+	ix_lock(st);
+	st->precommit_pending = 0;
+	if (st->precommit != NULL &&
+	    (rc = st->precommit(st->precommit_ctx)) != 0)
+		goto fail;
+	if ((rc = log_flush(st)) != 0)
+		goto fail;
+	rc = pack_commit_prepare(&st->packs, st->want_close, &ops);
+	if (rc != 0)
+		goto fail;
+	st->want_close = 0;
+	if ((rc = ix_txn_commit(st)) != 0) {
+		pack_commit_done(&st->packs, 0);
+		goto fail_sticky;
+	}
+	pack_commit_done(&st->packs, 1);
+	return ix_txn_begin(st);
+fail:
+	bm_log(LOG_ERR, "index: cannot prepare commit: %s", beemo_strerror(rc));
+	ix_txn_abort(st);
+fail_sticky:
+	/* Changes since the last commit are lost; refuse further changes
+	 * rather than build on a state that is not on disk. */
+	st->ix_err = rc;
+	ix_txn_begin(st);
+	return rc;
+}
+
+/* ---- the committer thread ------------------------------------------- */
+
+static void *
+committer(void *arg)
+{
+	store *st = arg;
+	struct timespec ts;
+	uint64_t last_trim = bm_mono_ns();
+
+	ix_lock(st);
+	st->ix_err = ix_txn_begin(st);
+	st->txn_ready = 1;
+	pthread_cond_broadcast(&st->done_cv);
+	while (!st->stopping) {
+		if (!st->commit_now) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += st->opts.commit_ms / 1000;
+			ts.tv_nsec += (long)(st->opts.commit_ms % 1000) *
+			    1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&st->commit_cv, &st->ix_lock,
+			    &ts);
+		}
+		if (st->stopping)
+			break;
+		if (st->opts.rdonly) {
+			ix_txn_renew(st);
+		} else if ((st->loglen > 16 || st->precommit_pending ||
+		    st->commit_now || st->want_close) && st->ix_err == 0) {
+			/* On the timer, only a transaction that changes the
+			 * namespace is worth a commit: chunks alone are
+			 * referenced by nothing yet. */
+			do_commit(st);
+		}
+		st->commit_now = 0;
+		st->commits++;
+		pthread_cond_broadcast(&st->done_cv);
+		/* Chunk buffers of every size come and go; give the pages
+		 * of freed ones back now and then, so the daemon's memory
+		 * follows what it holds, not what it once held. */
+		if (bm_mono_ns() - last_trim > 5000000000ULL) {
+			ix_unlock(st);
+			malloc_trim(0);
+			ix_lock(st);
+			last_trim = bm_mono_ns();
+		}
+	}
+	/* Final commit. */
+	if (st->txn != NULL && !st->opts.rdonly && st->ix_err == 0)
+		do_commit(st);
+	ix_txn_abort(st);
+	st->commits++;
+	pthread_cond_broadcast(&st->done_cv);
+	ix_unlock(st);
+	return NULL;
+}
+
+int
+commit_start(store *st)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->commit_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&st->done_cv, NULL);
+	if ((rc = pthread_create(&st->committer, NULL, committer, st)) != 0)
+		return -rc;
+	ix_lock(st);
+	while (!st->txn_ready)
+		pthread_cond_wait(&st->done_cv, &st->ix_lock);
+	rc = st->ix_err;
+	ix_unlock(st);
+	return rc;
+}
+
+int
+commit_stop(store *st)
+{
+	int rc;
+
+	ix_lock(st);
+	st->stopping = 1;
+	pthread_cond_signal(&st->commit_cv);
+	ix_unlock(st);
+	pthread_join(st->committer, NULL);
+	rc = st->ix_err;
+	pthread_cond_destroy(&st->commit_cv);
+	pthread_cond_destroy(&st->done_cv);
+	return rc;
+}
+
+int
+commit_wait_locked(store *st)
+{
+	uint64_t target;
+
+	if (st->opts.rdonly)
+		return 0;
+	target = st->commits + 1;
+	st->commit_now = 1;
+	pthread_cond_signal(&st->commit_cv);
+	while (st->commits < target && st->ix_err == 0)
+		pthread_cond_wait(&st->done_cv, &st->ix_lock);
+	return st->ix_err;
+}
+
+int
+commit_wait(store *st)
+{
+	int rc;
+
+	ix_lock(st);
+	rc = commit_wait_locked(st);
+	ix_unlock(st);
+	return rc;
+}
+
+/* ---- recovery at open ----------------------------------------------- */
+
+struct open_pack {
+	uint64_t id;
+	struct pack_rec r;
+};
+
+struct recover {
+	store *st;
+	uint64_t next_pack;
+	struct open_pack *open; /* packs recorded open, to record closed */
+	size_t nopen;
+};
+
+/* Cut pack @k back to its committed length and close it for good: open,
+ * or closed but killed before the rename (ix_scan callback). */
+static int
+recover_pack(void *ctx, const void *k, size_t klen, const void *v,
+    size_t vlen)
+{
+	struct recover *rv = ctx;
+	struct open_pack op, *n;
+	int rc;
+
+	if (klen != 8 || pack_rec_decode(&op.r, v, vlen) != 0) {
+		bm_log(LOG_ERR, "index: malformed pack record");
+		return -EIO;
+	}
+	op.id = bm_be64dec(k);
+	if (op.id >= rv->next_pack) {
+		bm_log(LOG_ERR, "index: next pack number %" PRIu64
+		    " is not above pack %016" PRIx64 " (damaged index: "
+		    "beemoctl rebuild-index)", rv->next_pack, op.id);
+		return -EBADMSG;
+	}
+	if ((rc = pack_cut(&rv->st->packs, op.id, op.r.size)) != 0) {
+		bm_log(LOG_ERR, "pack %016" PRIx64 ": recovery: %s", op.id,
+		    beemo_strerror(rc));
+		return rc;
+	}
+	if (op.r.state != PACK_OPEN)
+		return 0;
+	if ((n = realloc(rv->open, (rv->nopen + 1) * sizeof(*n))) == NULL)
+		return -ENOMEM;
+	rv->open = n;
+	n[rv->nopen++] = op;
+	return 0;
+}
+
+/* Whether the index knows pack @id (pack_sweep callback, ix_lock held). */
+static int
+pack_known(void *ctx, uint64_t id)
+{
+	uint8_t k[8];
+	MDB_val v;
+
+	bm_be64enc(k, id);
+	return ix_get(ctx, IX_PACK, k, 8, &v) == 0;
+}
+
+int
+commit_recover(store *st)
+{
+	struct recover rv = {st, 0, NULL, 0};
+	size_t i;
+	int rc;
+
+	rc = ix_meta_get(st, "next_pack", &rv.next_pack);
+	if (rc == -ENOENT) {
+		rv.next_pack = 0;
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	pack_set_next_id(&st->packs, rv.next_pack);
+	rc = ix_scan(st, IX_PACK, recover_pack, &rv);
+	for (i = 0; rc == 0 && i < rv.nopen; i++) {
+		rv.open[i].r.state = PACK_CLOSED;
+		rc = record_pack(st, rv.open[i].id, &rv.open[i].r);
+	}
+	free(rv.open);
+	if (rc != 0)
+		return rc;
+	return pack_sweep(&st->packs, pack_known, st);
+}
