@@ -92,7 +92,7 @@ push_seen() {
 	seen=$(report_json '[(o["op"], o.get("target"), o["objects_total"] > 0, o["bytes_total"] > 3000000) for o in d["in_progress"] if o["op"] == "push"]' <"$T/p.json")
 	[ "$seen" = "[('push', 'a', True, True)]" ]
 }
-t_wait_for 10 push_seen || true # judged below, once the push is over
+t_wait_for 30 push_seen || true # judged below, once the push is over
 "$BEEMOCTL" status >"$T/p.txt"
 wait $pusher || t_fail "push with --bwlimit"
 [ "$seen" = "[('push', 'a', True, True)]" ] ||
