@@ -35,7 +35,7 @@ touch -d '+2 seconds' "$T/sigs/beemo-new.ndb"
 report_maint m3 || t_fail "maintenance 3: $(cat "$T/m3.err")"
 grep -q "signatures changed: 1 daemon reloading" "$T/m3.out" ||
 	t_fail "m3: $(cat "$T/m3.out")"
-t_wait_for 10 grep -q "antivirus signatures reloaded" "$T/beemofs.log" ||
+t_wait_for 20 grep -q "antivirus signatures reloaded" "$T/beemofs.log" ||
 	t_fail "signatures not reloaded: $(cat "$T/beemofs.log")"
 grep -q "SIGHUP: reloading signatures" "$T/beemofs.log" ||
 	t_fail "beemofs did not get SIGHUP: $(cat "$T/beemofs.log")"

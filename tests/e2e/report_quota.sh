@@ -35,7 +35,7 @@ pending() {
 	"$BEEMOCTL" status --json >"$T/st.json"
 	[ "$(report_json 'd["appliance"]["reports_pending"]' <"$T/st.json")" != 0 ]
 }
-t_wait_for 5 pending || true # the run below must report it all the same
+t_wait_for 10 pending || true # the run below must report it all the same
 report_maint m1 --reports-only || t_fail "maintenance: $(cat "$T/m1.err")"
 [ "$(report_count)" = 1 ] || t_fail "expected 1 mail, got $(report_count)"
 report_mails >/dev/null
@@ -50,7 +50,7 @@ subj=$(report_field 1 subject)
 # More data, more cycles: still one mail.
 s0=$(stored)
 head -c 1M /dev/urandom >"$M/big2"
-t_wait_for 10 stored_from "$s0" || t_fail "big2 does not reach the packs"
+t_wait_for 20 stored_from "$s0" || t_fail "big2 does not reach the packs"
 report_maint m2 --reports-only || t_fail "maintenance 2"
 report_maint m3 --reports-only || t_fail "maintenance 3"
 [ "$(report_count)" = 1 ] || t_fail "the quota was mailed again"
@@ -78,7 +78,7 @@ for i in $(seq 1 8); do
 	s0=$(stored)
 	if cp "$T/chunk" "$M/fill$i" 2>"$T/cp.err"; then
 		# Stored bytes count when the chunks reach the packs.
-		t_wait_for 10 stored_from "$s0" ||
+		t_wait_for 20 stored_from "$s0" ||
 			t_fail "fill$i does not reach the packs"
 	else
 		grep -q "Disk quota exceeded" "$T/cp.err" && { got=1; break; }

@@ -97,7 +97,7 @@ push_seen() {
 	"$BEEMOCTL" status >"$T/p.txt"
 	grep -q "^  push       pid $pusher *to a: " "$T/p.txt" && text=ok
 }
-t_wait_for 10 push_seen || true # judged below, once the push is over
+t_wait_for 30 push_seen || true # judged below, once the push is over
 wait $pusher || t_fail "push with --bwlimit"
 [ "$seen" = "[('push', 'a', True, True)]" ] ||
 	t_fail "push not seen in progress: $seen $(cat "$T/p.json")"

@@ -27,7 +27,7 @@ echo "clean" >"$M/docs/clean.txt" || t_fail "clean file refused"
 # spooled: the number of reports in the spool.
 spooled() { find "$T/store/reports/spool" -name '*.sealed' | wc -l; }
 spooled_ge() { [ "$(spooled)" -ge "$1" ]; }
-t_wait_for 5 spooled_ge 1 || t_fail "spool empty"
+t_wait_for 10 spooled_ge 1 || t_fail "spool empty"
 grep -rl "rapport" "$T/store/reports" && t_fail "a file name in clear"
 "$BEEMOCTL" status --json >"$T/st.json" || t_fail "status"
 [ "$(report_json 'd["appliance"]["reports_pending"]' <"$T/st.json")" = 1 ] ||
@@ -62,7 +62,7 @@ n=$(spooled)
 cp "$T/body.bin" "$M/docs/a.bin" 2>/dev/null && t_fail "a.bin accepted"
 cp "$T/eicar.com" "$M/docs/b.com" 2>/dev/null && t_fail "b.com accepted"
 # The report thread spools each within a second.
-t_wait_for 10 spooled_ge $((n + 2)) ||
+t_wait_for 20 spooled_ge $((n + 2)) ||
 	t_fail "$((n + 2)) reports expected in the spool, $(spooled) there"
 # The mail command fails: logged, journaled, kept, retried.
 touch "$T/sendmail.fail"

@@ -76,7 +76,7 @@ refused() {
 		bad "$what: message '$(cat "$T/err")' does not match '$re'"
 		return
 	fi
-	if ! t_wait_for 2 no_daemon_on "$mp"; then
+	if ! t_wait_for 5 no_daemon_on "$mp"; then
 		bad "$what: a beemofs process is left:" \
 			"$(pgrep -af "beemofs .* $mp( |\$)")"
 		return
@@ -254,7 +254,7 @@ mkdir -p "$O/mnt"
 	2>/dev/null &
 OPID=$!
 T_PIDS+=($OPID)
-t_wait_for 10 mountpoint -q "$O/mnt" ||
+t_wait_for 20 mountpoint -q "$O/mnt" ||
 	t_fail "the other appliance's beemofs does not mount"
 echo "other appliance's data" >"$O/mnt/file" || t_fail "the other appliance"
 fusermount3 -u "$O/mnt"

@@ -15,7 +15,7 @@ L="$T/store/sync/lock"
 t_expect_log 'error: another beemo-sync is running \(pid [0-9]+, lock '
 "$BEEMO_SYNC" push --bwlimit 4M >"$T/slow.out" 2>"$T/slow.err" &
 pid=$!
-t_wait_for 5 eval '[ "$(cat "$L" 2>/dev/null)" = "$pid" ]' ||
+t_wait_for 15 eval '[ "$(cat "$L" 2>/dev/null)" = "$pid" ]' ||
 	t_fail "lock file does not hold the pid"
 rc=0
 sync_run second push || rc=$?

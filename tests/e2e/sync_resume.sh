@@ -25,7 +25,7 @@ uploaded() {
 	n=$(find "$R/machines" -name '[0-9a-f]*.pack' 2>/dev/null | wc -l || true)
 	[ "$n" -ge 5 ]
 }
-t_wait_for 10 uploaded || t_fail "push did not start uploading"
+t_wait_for 30 uploaded || t_fail "push did not start uploading"
 sshd_kill a
 rc=0
 timeout 60 tail --pid=$pid -f /dev/null || t_fail "push hangs after the kill"
