@@ -191,7 +191,10 @@ int sync_target_load(const struct sync_ctx *ctx, const char *name,
     uint64_t bwlimit, struct sync_target *t);
 void sync_target_clear(struct sync_target *t);
 
-/* ---- transport (sync_ssh.c) ------------------------------------------ */
+/* ---- transport: the session (sync_ssh.c) ---------------------------- */
+
+/* The SFTP transport is in two files: the session here, the file
+ * operations below (sync_sftp.c); sync_ssh.h holds what they share. */
 
 typedef struct sync_conn sync_conn;
 
@@ -216,6 +219,8 @@ void sync_conn_close(sync_conn *c);
 /* sync_conn_broken -- nonzero once the connection is unusable (socket
  * error, timeout, protocol error): further calls fail at once. */
 int sync_conn_broken(const sync_conn *c);
+
+/* ---- transport: file operations (sync_sftp.c) ----------------------- */
 
 /* Data transfer accounting shared by the connections of one run. */
 struct sync_bw;
