@@ -4,7 +4,7 @@
  *
  * `beemoctl journal --all` is the partner console's view: the journal of
  * every machine (unlocked with the administrator's password, asked once)
- * and the appliance journal (bm.h), merged by time.  The entries are
+ * and the appliance journal (bm_alog.h), merged by time.  The entries are
  * gathered in memory first (their file lists only with --files).
  */
 #include <errno.h>

@@ -5,7 +5,7 @@
  * malformed: a source that cannot be read leaves its part empty rather
  * than failing the whole status (the operator needs the rest most when
  * something is broken).  Every file is read with its typed reader
- * (bm_status.h; the report spool's bm_report_read, bm.h).
+ * (bm_status.h; the report spool's bm_report_read, bm_report.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -279,7 +279,7 @@ reports_read(const struct ctl *ctl, struct ctl_appliance *a,
 	bm_rstate_clear(&rs);
 }
 
-/* The report spool and state, sealed under the "reports" subkey (bm.h):
+/* The report spool and state, sealed under the "reports" subkey (bm_report.h, bm_status.h):
  * reading them needs appliance.key, as root has. */
 static void
 reports(const struct ctl *ctl, struct ctl_appliance *a)
