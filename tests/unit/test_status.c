@@ -1,7 +1,7 @@
 /*
- * test_status.c -- unit tests of the status files (tools/common/
+ * test_status.c -- unit tests of the status files (tools/records/
  * bm_status.c, bm_syncstate.c, bm_rstate.c), of the report spool read
- * back (bm_report.c) and of the progress line (bm_progress.c).
+ * back (bm_report.c) and of the progress line (tools/base/bm_progress.c).
  *
  * For each file: what the writer writes reads back the same; a file in
  * the version 1 shape, as the programs wrote it before the readers were
