@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bm_bytes.h"
 #include "bm_log.h"
 #include "bm_file.h"
 #include "store_pack.h"
@@ -242,22 +243,10 @@ pack_list(const char *dir, uint64_t **ids, int **open, size_t *n)
 
 /* ---- file names ---------------------------------------------------------- */
 
-static int
-lower_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 int
 pack_name_parse(const char *name, uint64_t *id, int *open)
 {
-	if (!lower_hex(name, 16))
+	if (!bm_is_lower_hex(name, 16))
 		return BEEMO_EFORMAT;
 	if (!strcmp(name + 16, ".pack"))
 		*open = 0;
@@ -274,7 +263,7 @@ pack_relpath_parse(const char *rel, uint64_t *id)
 {
 	int open;
 
-	if (strncmp(rel, "packs/", 6) != 0 || !lower_hex(rel + 6, 2) ||
+	if (strncmp(rel, "packs/", 6) != 0 || !bm_is_lower_hex(rel + 6, 2) ||
 	    rel[8] != '/' || pack_name_parse(rel + 9, id, &open) != 0 ||
 	    open || memcmp(rel + 6, rel + 23, 2) != 0)
 		return BEEMO_EFORMAT;

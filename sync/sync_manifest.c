@@ -24,18 +24,6 @@
 #include "sync.h"
 
 static int
-hexn(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int
 digits(const char *s, size_t n)
 {
 	size_t i;
@@ -52,7 +40,7 @@ stamp_json(const char *s)
 {
 	return strlen(s) == SYNC_STAMP_LEN - 1 + 5 && digits(s, 8) &&
 	    s[8] == 'T' && digits(s + 9, 6) && s[15] == 'Z' && s[16] == '-' &&
-	    hexn(s + 17, 8) && !strcmp(s + 25, ".json");
+	    bm_is_lower_hex(s + 17, 8) && !strcmp(s + 25, ".json");
 }
 
 /* @s is "NAME" + @suffix + ".<16 hex>" exactly; copies NAME to @name. */
@@ -63,7 +51,7 @@ named_hashed(const char *s, const char *suffix, char *name, size_t size)
 
 	if (n < sl + 18 || n - sl - 17 >= size)
 		return 0;
-	if (s[n - 17] != '.' || !hexn(s + n - 16, 16) ||
+	if (s[n - 17] != '.' || !bm_is_lower_hex(s + n - 16, 16) ||
 	    memcmp(s + n - 17 - sl, suffix, sl) != 0)
 		return 0;
 	memcpy(name, s, n - 17 - sl);
@@ -90,7 +78,7 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 	} else if (!strncmp(path, "keys/", 5)) {
 		p = path + 5;
 		if (strlen(p) != 26 || strncmp(p, "admin.key.", 10) ||
-		    !hexn(p + 10, 16))
+		    !bm_is_lower_hex(p + 10, 16))
 			return BEEMO_EFORMAT;
 		*kind = SYNC_KEY;
 		rc = bm_path(local, localsz, "keys/admin.key");
@@ -108,7 +96,7 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 			return BEEMO_EFORMAT;
 		p = slash + 1;
 		if (!strncmp(p, "store.id.", 9)) {
-			if (strlen(p) != 25 || !hexn(p + 9, 16))
+			if (strlen(p) != 25 || !bm_is_lower_hex(p + 9, 16))
 				return BEEMO_EFORMAT;
 			*kind = SYNC_STOREID;
 			rc = bm_path(local, localsz, "machines/%s/store.id",
@@ -124,7 +112,7 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 		}
 	} else if (!strncmp(path, "config/beemo.conf.", 18)) {
 		p = path + 18;
-		if (strlen(p) != 23 || !hexn(p, 16) || strcmp(p + 16,
+		if (strlen(p) != 23 || !bm_is_lower_hex(p, 16) || strcmp(p + 16,
 		    ".sealed"))
 			return BEEMO_EFORMAT;
 		*kind = SYNC_CONFIG;
@@ -135,7 +123,7 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 	} else if (!strncmp(path, "journal/", 8)) {
 		/* journal/<16 hex>.log, a closed appliance journal segment */
 		p = path + 8;
-		if (strlen(p) != 20 || !hexn(p, 16) || strcmp(p + 16, ".log"))
+		if (strlen(p) != 20 || !bm_is_lower_hex(p, 16) || strcmp(p + 16, ".log"))
 			return BEEMO_EFORMAT;
 		*kind = SYNC_JOURNAL;
 		rc = bm_path(local, localsz, "%s", path);
@@ -233,7 +221,7 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 		goto fail;
 	}
 	if ((s = sjson_str(root, "appliance")) == NULL ||
-	    strlen(s) != 2 * KEYMGR_ID_LEN || !hexn(s, 2 * KEYMGR_ID_LEN))
+	    strlen(s) != 2 * KEYMGR_ID_LEN || !bm_is_lower_hex(s, 2 * KEYMGR_ID_LEN))
 		goto fail;
 	strcpy(appliance, s);
 	if (sjson_u64(root, "created_ns", created_ns) != 0 ||
@@ -252,7 +240,7 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 		if (path == NULL || sha == NULL ||
 		    sjson_u64(o, "size", &size) != 0 ||
 		    sync_path_classify(path, &kind, local, sizeof(local)) ||
-		    strlen(sha) != 64 || !hexn(sha, 64))
+		    strlen(sha) != 64 || !bm_is_lower_hex(sha, 64))
 			goto fail;
 		nh = name_hash(path, kind);
 		if (nh != NULL && strncmp(nh, sha, 16) != 0)

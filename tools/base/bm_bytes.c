@@ -50,6 +50,18 @@ hexval(char c)
 }
 
 int
+bm_is_lower_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
 bm_unhex(uint8_t *out, size_t len, const char *in)
 {
 	size_t i;

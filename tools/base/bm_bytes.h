@@ -55,6 +55,10 @@ bm_be64dec(const uint8_t *p)
 /* bm_hex -- write 2*@len lowercase hex digits and a NUL into @out. */
 void bm_hex(char *out, const uint8_t *in, size_t len);
 
+/* bm_is_lower_hex -- 1 if the @n bytes at @s are all lowercase hex
+ * digits (the spelling of ids in file names), else 0. */
+int bm_is_lower_hex(const char *s, size_t n);
+
 /* bm_unhex -- parse exactly 2*@len hex digits (either case) of the
  * string @in into @out.  Returns 0 or -EINVAL (another length or a
  * character that is not a hex digit). */
