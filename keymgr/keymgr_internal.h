@@ -455,4 +455,8 @@ int km_user_priv(keymgr *km, const struct km_machine *m, int ui,
  * HKDF-SHA256(BEEMO_AES, salt: appliance id, "beemo/v1/poste-key-file"). */
 int km_poste_kek(const struct km_appliance *ap, uint8_t key[KM_AES_LEN]);
 
+/* km_label_ok -- 1 if @label may name a subkey or a signature: 1 to 32
+ * characters of a-z, 0-9 and '-', else 0 (keymgr_subkey.c). */
+int km_label_ok(const char *label);
+
 #endif /* BEEMO_KEYMGR_INTERNAL_H */

@@ -18,20 +18,6 @@
 
 #define SIGN_PREFIX "beemo/v1/admin-sign/"
 
-static int
-valid_label(const char *label)
-{
-	size_t n = strlen(label), i;
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((label[i] >= 'a' && label[i] <= 'z') ||
-		    (label[i] >= '0' && label[i] <= '9') || label[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /* Set up @md for PSS on @key and feed it the prefix, @label and the
  * appliance id.  Returns 0 or -EIO. */
 static int
@@ -86,7 +72,7 @@ keymgr_admin_key_sign(keymgr_admin_key *k, const char *label,
 	size_t siglen = KEYMGR_SIG_LEN;
 	int rc;
 
-	if (!valid_label(label))
+	if (!km_label_ok(label))
 		return -EINVAL;
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return -ENOMEM;
@@ -118,7 +104,7 @@ keymgr_admin_verify(keymgr *km, const char *label, const uint8_t *msg,
 	int rc;
 
 	km->errmsg[0] = '\0';
-	if (!valid_label(label))
+	if (!km_label_ok(label))
 		return km_done(km, km_err(km, -EINVAL, "bad signature label"));
 	if ((ad = malloc(sizeof(*ad))) == NULL)
 		return km_done(km, -ENOMEM);

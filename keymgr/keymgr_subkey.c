@@ -15,8 +15,8 @@
 #include "keymgr_internal.h"
 
 /* A label is a short word: it becomes part of the HKDF info string. */
-static int
-label_ok(const char *label)
+int
+km_label_ok(const char *label)
 {
 	size_t i, n = strlen(label);
 
@@ -37,7 +37,7 @@ keymgr_appliance_subkey(keymgr *km, const char *label,
 	char info[64];
 	int rc;
 
-	if (!label_ok(label))
+	if (!km_label_ok(label))
 		return km_done(km, km_err(km, -EINVAL, "'%s' is not a subkey "
 		    "label", label));
 	snprintf(info, sizeof(info), "beemo/v1/appliance/%s", label);

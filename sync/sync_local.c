@@ -281,14 +281,6 @@ list_dir(const char *dir, int (*ok)(const char *), char ***out, size_t *n)
 	return bm_list_dir(dir, ok, out, n);
 }
 
-static void
-names_free(char **v, size_t n)
-{
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-}
-
 static int
 ok_machine(const char *s)
 {
@@ -401,12 +393,12 @@ scan_packs(const struct sync_ctx *ctx, const char *machine,
 				o->has_sha = 1;
 			}
 		}
-		names_free(packs, np);
+		bm_names_free(packs, np);
 		if (rc != 0)
 			goto done;
 	}
 done:
-	names_free(xx, nxx);
+	bm_names_free(xx, nxx);
 	if (rc != 0)
 		sync_log(LOG_ERR, "cannot list the packs of %s: %s", machine,
 		    beemo_strerror(rc));
@@ -526,14 +518,14 @@ sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
 	if ((rc = add_config(ctx, km, st, out)) != 0 ||
 	    (rc = sync_local_journal(ctx, out)) != 0)
 		goto fail;
-	names_free(mach, nm);
-	names_free(keys, nk);
+	bm_names_free(mach, nm);
+	bm_names_free(keys, nk);
 	hcache_free(&hc);
 	return 0;
 
 fail:
-	names_free(mach, nm);
-	names_free(keys, nk);
+	bm_names_free(mach, nm);
+	bm_names_free(keys, nk);
 	hcache_free(&hc);
 	sync_objs_free(out);
 	return rc;

@@ -110,14 +110,6 @@ segments(const char *dir, char ***out, size_t *n)
 	return bm_list_dir(dir, is_segment, out, n);
 }
 
-static void
-names_free(char **v, size_t n)
-{
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-}
-
 static int
 read_at(int fd, void *buf, size_t n, uint64_t off)
 {
@@ -208,7 +200,7 @@ last_closed_seq(const char *dir, uint64_t *seq)
 			break;
 		free(v[--n]);
 	}
-	names_free(v, n);
+	bm_names_free(v, n);
 	return rc;
 }
 
@@ -552,7 +544,7 @@ bm_alog_list(const char *store, const uint8_t key[32], uint64_t since,
 			break;
 		rc = list_segment(&l, path, i == n);
 	}
-	names_free(v, n);
+	bm_names_free(v, n);
 	if (rc == 0 && l.bad)
 		rc = -EBADMSG;
 	return rc;
