@@ -173,7 +173,6 @@ struct store_keys {
 	struct keymgr_subkeys **keys;
 	EVP_MAC_CTX *name_mac;   /* template: names, gen 1 meta key */
 	EVP_MAC_CTX **chunk_mac; /* template per generation */
-	const EVP_CIPHER *gcm;
 	uint64_t gear[256];      /* keyed chunker table, gen @gen */
 	uint8_t *stage_key;      /* random per open, secure heap */
 };
@@ -209,18 +208,6 @@ int seal_value(const struct store_keys *k, const void *aad, size_t aadlen,
  */
 int open_value(const struct store_keys *k, const void *aad, size_t aadlen,
     const void *in, size_t len, uint8_t *out);
-/*
- * gcm_seal, gcm_open -- AES-256-GCM of @len bytes with an explicit 32-byte
- * @key, 12-byte @nonce and associated data; @tag is 16 bytes.  gcm_seal
- * returns 0, -EIO or -ENOMEM; gcm_open 0, -EBADMSG or -ENOMEM and wipes
- * @out on failure.
- */
-int gcm_seal(const struct store_keys *k, const uint8_t *key,
-    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out, uint8_t *tag);
-int gcm_open(const struct store_keys *k, const uint8_t *key,
-    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out, const uint8_t *tag);
 /* name_hash -- the 16-byte keyed hash of a file name (directory keys). */
 void name_hash(const struct store_keys *k, const char *name,
     uint8_t out[NAMEHASH_LEN]);

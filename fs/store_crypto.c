@@ -21,6 +21,7 @@
 
 #include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_gcm.h"
 #include "store_codec.h"
 
 static EVP_MAC_CTX *
@@ -79,8 +80,6 @@ keys_init(struct store_keys *ks, const keymgr_secret *s)
 		return BEEMO_ENOKEY;
 	if ((ks->name_mac = mac_template(ks->keys[1]->meta)) == NULL)
 		return -ENOMEM;
-	if ((ks->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
-		return -ENOMEM;
 	ks->stage_key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN);
 	if (ks->stage_key == NULL ||
 	    RAND_bytes(ks->stage_key, KEYMGR_SECRET_LEN) != 1)
@@ -104,7 +103,6 @@ keys_fini(struct store_keys *ks)
 	free(ks->keys);
 	free(ks->chunk_mac);
 	EVP_MAC_CTX_free(ks->name_mac);
-	EVP_CIPHER_free((EVP_CIPHER *)ks->gcm);
 	if (ks->stage_key != NULL) {
 		OPENSSL_cleanse(ks->stage_key, KEYMGR_SECRET_LEN);
 		OPENSSL_secure_free(ks->stage_key);
@@ -113,7 +111,6 @@ keys_fini(struct store_keys *ks)
 	ks->keys = NULL;
 	ks->chunk_mac = NULL;
 	ks->name_mac = NULL;
-	ks->gcm = NULL;
 	ks->stage_key = NULL;
 }
 
@@ -126,67 +123,6 @@ keys_gen(const struct store_keys *ks, uint32_t gen)
 }
 
 int
-gcm_seal(const struct store_keys *ks, const uint8_t *key,
-    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out, uint8_t *tag)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n, rc = -EIO;
-
-	if (ctx == NULL)
-		return -ENOMEM;
-	if (len > INT32_MAX || aadlen > INT32_MAX)
-		goto done;
-	if (!EVP_EncryptInit_ex2(ctx, ks->gcm, key, nonce, NULL))
-		goto done;
-	if (aadlen > 0 &&
-	    !EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
-		goto done;
-	if (len > 0 && !EVP_EncryptUpdate(ctx, out, &n, in, (int)len))
-		goto done;
-	if (!EVP_EncryptFinal_ex(ctx, out + len, &n))
-		goto done;
-	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, OBJ_TAG_LEN, tag))
-		goto done;
-	rc = 0;
-done:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
-}
-
-int
-gcm_open(const struct store_keys *ks, const uint8_t *key,
-    const uint8_t *nonce, const void *aad, size_t aadlen, const void *in,
-    size_t len, uint8_t *out, const uint8_t *tag)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n, rc = -EBADMSG;
-
-	if (ctx == NULL)
-		return -ENOMEM;
-	if (len > INT32_MAX || aadlen > INT32_MAX)
-		goto done;
-	if (!EVP_DecryptInit_ex2(ctx, ks->gcm, key, nonce, NULL))
-		goto done;
-	if (aadlen > 0 &&
-	    !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen))
-		goto done;
-	if (len > 0 && !EVP_DecryptUpdate(ctx, out, &n, in, (int)len))
-		goto done;
-	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, OBJ_TAG_LEN,
-	    (void *)tag))
-		goto done;
-	if (EVP_DecryptFinal_ex(ctx, out + len, &n) <= 0)
-		goto done;
-	rc = 0;
-done:
-	if (rc != 0 && len > 0)
-		OPENSSL_cleanse(out, len);
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
-}
-
-int
 seal_value(const struct store_keys *ks, const void *aad, size_t aadlen,
     const void *in, size_t len, uint8_t *out)
 {
@@ -195,8 +131,8 @@ seal_value(const struct store_keys *ks, const void *aad, size_t aadlen,
 	bm_be32enc(out, ks->gen);
 	if (RAND_bytes(out + 4, OBJ_NONCE_LEN) != 1)
 		return -EIO;
-	return gcm_seal(ks, k->meta, out + 4, aad, aadlen, in, len,
-	    out + 4 + OBJ_NONCE_LEN, out + 4 + OBJ_NONCE_LEN + len);
+	return bm_gcm(1, k->meta, out + 4, aad, aadlen, NULL, 0, in, len,
+	    out + 4 + OBJ_NONCE_LEN);
 }
 
 int
@@ -212,8 +148,8 @@ open_value(const struct store_keys *ks, const void *aad, size_t aadlen,
 	if ((k = keys_gen(ks, bm_be32dec(p))) == NULL)
 		return BEEMO_ENOKEY;
 	ctlen = len - SEAL_OVERHEAD;
-	return gcm_open(ks, k->meta, p + 4, aad, aadlen, p + 4 + OBJ_NONCE_LEN,
-	    ctlen, out, p + 4 + OBJ_NONCE_LEN + ctlen);
+	return bm_gcm(0, k->meta, p + 4, aad, aadlen, NULL, 0,
+	    p + 4 + OBJ_NONCE_LEN, ctlen, out);
 }
 
 static int

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "bm_gcm.h"
 #include "bm_bytes.h"
 #include "store_codec.h"
 
@@ -163,8 +164,8 @@ obj_build(const struct store_keys *ks, enum obj_type type,
 	}
 	obj_hdr_encode(buf, &h);
 	aadlen = obj_aad(ks, buf, aad);
-	rc = gcm_seal(ks, key, h.nonce, aad, aadlen, src, stored,
-	    buf + OBJ_HDR_LEN, buf + OBJ_HDR_LEN + stored);
+	rc = bm_gcm(1, key, h.nonce, aad, aadlen, NULL, 0, src, stored,
+	    buf + OBJ_HDR_LEN);
 	if (rc != 0) {
 		free(buf);
 		goto done;
@@ -193,8 +194,8 @@ obj_open(const struct store_keys *ks, const struct obj_hdr *h,
 	aadlen = obj_aad(ks, raw, aad);
 	if ((ct = malloc(h->stored_len + 1)) == NULL)
 		return -ENOMEM;
-	rc = gcm_open(ks, key, h->nonce, aad, aadlen, raw + OBJ_HDR_LEN,
-	    h->stored_len, ct, raw + OBJ_HDR_LEN + h->stored_len);
+	rc = bm_gcm(0, key, h->nonce, aad, aadlen, NULL, 0, raw + OBJ_HDR_LEN,
+	    h->stored_len, ct);
 	if (rc != 0)
 		goto fail;
 	if (!(h->flags & OBJ_F_ZSTD)) {

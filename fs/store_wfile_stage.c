@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_gcm.h"
 #include "bm_log.h"
 #include "bm_file.h"
 #include "bm_bytes.h"
@@ -88,9 +89,8 @@ block_read(struct wfile *w, uint64_t b, uint8_t *out)
 		if (n != (ssize_t)STAGE_SLOT)
 			return n < 0 ? -errno : -EIO;
 		block_aad(w, b, aad);
-		return gcm_open(&w->st->keys, w->st->keys.stage_key, slot, aad,
-		    16, slot + OBJ_NONCE_LEN, STAGE_BLOCK, out,
-		    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
+		return bm_gcm(0, w->st->keys.stage_key, slot, aad, 16, NULL, 0,
+		    slot + OBJ_NONCE_LEN, STAGE_BLOCK, out);
 	}
 	memset(out, 0, STAGE_BLOCK);
 	if (off < w->base_size) {
@@ -117,9 +117,8 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
 		return -EIO;
 	block_aad(w, b, aad);
-	rc = gcm_seal(&w->st->keys, w->st->keys.stage_key, slot, aad, 16, in,
-	    STAGE_BLOCK, slot + OBJ_NONCE_LEN,
-	    slot + OBJ_NONCE_LEN + STAGE_BLOCK);
+	rc = bm_gcm(1, w->st->keys.stage_key, slot, aad, 16, NULL, 0, in,
+	    STAGE_BLOCK, slot + OBJ_NONCE_LEN);
 	if (rc != 0)
 		return rc;
 	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));

@@ -5,7 +5,21 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <pthread.h>
+
 #include "bm_gcm.h"
+
+/* The cipher is fetched from the provider once per process: an implicit
+ * fetch on every call (EVP_aes_256_gcm) costs a lookup in OpenSSL's
+ * provider store, which the store pays on every sealed index value. */
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *gcm_cipher;
+
+static void
+gcm_fetch(void)
+{
+	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
 
 int
 bm_gcm(int enc, const uint8_t key[BM_GCM_KEY_LEN],
@@ -18,11 +32,12 @@ bm_gcm(int enc, const uint8_t key[BM_GCM_KEY_LEN],
 
 	if (n > INT32_MAX || aad1len > INT32_MAX || aad2len > INT32_MAX)
 		return -EINVAL;
+	(void)pthread_once(&gcm_once, gcm_fetch);
+	if (gcm_cipher == NULL)
+		return -EIO;
 	if ((c = EVP_CIPHER_CTX_new()) == NULL)
 		return -ENOMEM;
-	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
-	    enc) != 1 ||
-	    EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) != 1 ||
+	if (EVP_CipherInit_ex2(c, gcm_cipher, key, iv, enc, NULL) != 1 ||
 	    (aad1len > 0 && EVP_CipherUpdate(c, NULL, &l, aad1,
 	    (int)aad1len) != 1) ||
 	    (aad2len > 0 && EVP_CipherUpdate(c, NULL, &l, aad2,
