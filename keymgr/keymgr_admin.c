@@ -205,13 +205,8 @@ keymgr_seal_admin(keymgr *km, const uint8_t *in, size_t len, uint8_t **out,
 	total = sizeof(d) + len + KM_TAG_LEN;
 	if ((ad = malloc(sizeof(*ad))) == NULL)
 		return km_done(km, -ENOMEM);
-	if ((rc = km_load_admin(km, ad)) != 0)
+	if ((rc = km_load_admin_pub(km, ad, &pub)) != 0)
 		goto out;
-	if ((rc = km_pub_load(ad->pub, ad->publen, &pub)) != 0) {
-		rc = km_err(km, rc, "key file %s/admin.key is corrupt (bad "
-		    "public key)", km->dir);
-		goto out;
-	}
 	if ((key = km_secure_alloc(KM_AES_LEN)) == NULL ||
 	    (buf = malloc(total)) == NULL) {
 		rc = -ENOMEM;

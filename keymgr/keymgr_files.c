@@ -199,6 +199,19 @@ km_load_admin(keymgr *km, struct km_admin *a)
 }
 
 int
+km_load_admin_pub(keymgr *km, struct km_admin *a, EVP_PKEY **pub)
+{
+	int rc;
+
+	if ((rc = km_load_admin(km, a)) != 0)
+		return rc;
+	if ((rc = km_pub_load(a->pub, a->publen, pub)) != 0)
+		rc = km_err(km, rc, "key file %s/admin.key is corrupt (bad "
+		    "public key)", km->dir);
+	return rc;
+}
+
+int
 km_load_appliance(keymgr *km, struct km_appliance *a)
 {
 	char path[4096];

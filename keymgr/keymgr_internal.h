@@ -410,6 +410,9 @@ int km_path_machine(const keymgr *km, const char *name, char *buf,
  * km_load_machine returns BEEMO_ENOMACHINE for a missing file and
  * BEEMO_EFOREIGN for a file of another appliance. */
 int km_load_admin(keymgr *km, struct km_admin *a);
+/* km_load_admin_pub -- km_load_admin, then ADMIN_PUB parsed into @pub
+ * (the caller frees it); a bad public key is a corrupt key file. */
+int km_load_admin_pub(keymgr *km, struct km_admin *a, EVP_PKEY **pub);
 int km_load_appliance(keymgr *km, struct km_appliance *a);
 int km_load_machine(keymgr *km, const char *name, struct km_machine **m);
 

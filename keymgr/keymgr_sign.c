@@ -108,13 +108,8 @@ keymgr_admin_verify(keymgr *km, const char *label, const uint8_t *msg,
 		return km_done(km, km_err(km, -EINVAL, "bad signature label"));
 	if ((ad = malloc(sizeof(*ad))) == NULL)
 		return km_done(km, -ENOMEM);
-	if ((rc = km_load_admin(km, ad)) != 0)
+	if ((rc = km_load_admin_pub(km, ad, &pub)) != 0)
 		goto out;
-	if ((rc = km_pub_load(ad->pub, ad->publen, &pub)) != 0) {
-		rc = km_err(km, rc, "key file %s/admin.key is corrupt (bad "
-		    "public key)", km->dir);
-		goto out;
-	}
 	if ((md = EVP_MD_CTX_new()) == NULL) {
 		rc = -ENOMEM;
 		goto out;
