@@ -92,9 +92,11 @@ serve_snapshot(struct control_server *cs, const uint8_t *args, size_t len,
 
 	(void)msg;
 	(void)msgsize;
-	if (len > CONTROL_NOTE_MAX || memchr(args, '\0', len) != NULL)
+	if (len > CONTROL_NOTE_MAX ||
+	    (len > 0 && memchr(args, '\0', len) != NULL))
 		return -EINVAL;
-	memcpy(note, args, len);
+	if (len > 0)
+		memcpy(note, args, len);
 	note[len] = '\0';
 	if ((rc = cs->h->snapshot(cs->ctx, len ? note : NULL, &id)) != 0)
 		return rc;

@@ -90,7 +90,8 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	bm_be64enc(v + 17, files);
 	bm_be64enc(v + 25, bytes);
 	bm_be16enc(v + 33, (uint16_t)n);
-	memcpy(v + 35, note, n);
+	if (n)
+		memcpy(v + 35, note, n);
 	bm_be32enc(k, next);
 	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, 35 + n)) != 0)
 		goto unlock;
