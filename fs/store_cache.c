@@ -16,7 +16,9 @@
 
 #include "bm_bytes.h"
 #include "bm_log.h"
+#include "store_cache.h"
 #include "store_internal.h"
+#include "store_record.h"
 
 #define NBUCKETS 1024
 

@@ -19,6 +19,8 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "store_internal.h"
+#include "store_ns.h"
+#include "store_record.h"
 
 struct problem {
 	char object[128];

@@ -33,6 +33,7 @@
 #include "bm_time.h"
 #include "bm_log.h"
 #include "bm_bytes.h"
+#include "store_commit.h"
 #include "store_internal.h"
 
 /* ---- the pack states in the index ----------------------------------- */

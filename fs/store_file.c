@@ -24,7 +24,15 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_log.h"
+#include "store_cache.h"
+#include "store_commit.h"
+#include "store_file.h"
 #include "store_internal.h"
+#include "store_journal.h"
+#include "store_ns.h"
+#include "store_record.h"
+#include "store_snap.h"
+#include "store_wfile.h"
 
 #define OF_BUCKETS 4096
 

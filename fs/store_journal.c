@@ -23,6 +23,8 @@
 #include "bm_log.h"
 #include "bm_time.h"
 #include "store_internal.h"
+#include "store_journal.h"
+#include "store_ns.h"
 
 #define JBATCH_MAX (4U << 20) /* force a commit past this */
 

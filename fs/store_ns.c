@@ -17,7 +17,10 @@
 #include "bm_err.h"
 #include "bm_log.h"
 #include "bm_units.h"
+#include "store_file.h"
 #include "store_ns.h"
+#include "store_record.h"
+#include "store_snap.h"
 
 void
 ns_now(struct timespec *t)

@@ -10,8 +10,10 @@
  * sequence.  Snapshot inodes ((K << 48) | ino) and /.snapshots are
  * read-only.  Directory link counts follow POSIX (2 + subdirectories);
  * the live tree's counters of files, directories and bytes are kept in
- * IX_META.  The helpers below are for those files only; each needs
- * ix_lock held unless it says otherwise.
+ * IX_META.  The helpers below serve those files; the views and paths
+ * and ns_reap_locked() also the rest of the store (open files, the
+ * journal, the check, open and close).  Each needs ix_lock held unless
+ * it says otherwise.
  */
 #ifndef BEEMO_STORE_NS_H
 #define BEEMO_STORE_NS_H
@@ -54,5 +56,32 @@ int ns_drop_link(store *st, struct inode *in);
 /* ns_dir_empty -- 1 if live directory @ino is empty, 0 if not, or a
  * negative errno. */
 int ns_dir_empty(store *st, uint64_t ino);
+/* ns_reap_locked -- delete the records of orphan @ino (nlink 0, marked
+ * in IX_ORPHAN when unlinked while open) or of a removed directory, and
+ * drop its mark; a missing inode is no error, a file linked again keeps
+ * its records.  At open and close, when no kernel can hold it.  Returns
+ * 0 or the index's errors. */
+int ns_reap_locked(store *st, uint64_t ino);
+/* dir_first_entry -- 0 if directory @dir has an entry at @seq, -ENOENT
+ * if it is empty, or another negative errno. */
+int dir_first_entry(store *st, uint64_t dir, uint64_t seq);
+
+/* ---- views and paths (store_ns.c) ------------------------------------ */
+
+/* snap_get -- snapshot @id's record into @out.  BEEMO_ENOSNAP if there
+ * is none, BEEMO_EFORMAT for a malformed one, or the index's errors. */
+int snap_get(store *st, uint32_t id, struct store_snapinfo *out);
+/* view_seq -- the sequence to read inode @ino at: SEQ_LIVE for the live
+ * tree and /.snapshots, else its snapshot's (cached in st->snapseq).
+ * -ENOENT for a snapshot that does not exist.  Takes of_lock and
+ * ix_lock in turn, never together: call it with neither held (an open
+ * file's lock may be). */
+int view_seq(store *st, uint64_t ino, uint64_t *seq);
+/* path_locked -- the path of inode @ino as seen at @seq into @buf
+ * (@size bytes).  -ENOENT for an inode not in the tree at @seq,
+ * -ENAMETOOLONG if it does not fit, -ELOOP past 512 levels, or the
+ * errors of inode_get(). */
+int path_locked(store *st, uint64_t ino, uint64_t seq, char *buf,
+    size_t size);
 
 #endif /* BEEMO_STORE_NS_H */

@@ -15,7 +15,10 @@
 #include <linux/fs.h>
 
 #include "bm_bytes.h"
+#include "store_file.h"
+#include "store_journal.h"
 #include "store_ns.h"
+#include "store_record.h"
 
 /* ---- creating ------------------------------------------------------- */
 

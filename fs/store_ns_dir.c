@@ -16,6 +16,7 @@
 
 #include "bm_bytes.h"
 #include "store_ns.h"
+#include "store_record.h"
 
 /* ---- listing -------------------------------------------------------- */
 

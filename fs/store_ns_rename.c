@@ -14,7 +14,9 @@
 #include <sys/xattr.h>
 #include <linux/fs.h>
 
+#include "store_journal.h"
 #include "store_ns.h"
+#include "store_record.h"
 
 /* ---- renaming ------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 
 #include "store_ns.h"
+#include "store_record.h"
 
 /* ---- extended attributes -------------------------------------------- */
 

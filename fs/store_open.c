@@ -16,7 +16,13 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "store_cache.h"
+#include "store_commit.h"
 #include "store_internal.h"
+#include "store_journal.h"
+#include "store_ns.h"
+#include "store_record.h"
+#include "store_worker.h"
 
 #define FORMAT_VERSION 1
 
@@ -153,7 +159,9 @@ load_counters(store *st, int creating)
 	return 0;
 }
 
-int
+/* Reap every orphan (ix_lock held; at open and close, when no kernel
+ * holds one). */
+static int
 reap_orphans(store *st)
 {
 	MDB_cursor *cur;

@@ -28,6 +28,7 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "store_internal.h"
+#include "store_record.h"
 
 struct logref {
 	uint64_t lsn, pack, off;

@@ -15,6 +15,7 @@
 #include "bm_err.h"
 #include "bm_log.h"
 #include "store_internal.h"
+#include "store_record.h"
 
 /* ---- inodes --------------------------------------------------------- */
 

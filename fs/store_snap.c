@@ -16,7 +16,10 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_time.h"
+#include "store_commit.h"
 #include "store_internal.h"
+#include "store_journal.h"
+#include "store_snap.h"
 
 #define SNAP_VERSION 1
 

@@ -37,7 +37,6 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "store_internal.h"
-
 #include "store_wfile.h"
 
 struct wfile *

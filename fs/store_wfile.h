@@ -1,18 +1,82 @@
 /*
- * store_wfile.h -- the pending content of one open file, shared by
- * store_wfile.c (the STREAM representation, the switch to STAGED and
- * wfile_finish()) and store_wfile_stage.c (the STAGED representation).
+ * store_wfile.h -- the pending content of one open file: store_wfile.c
+ * (the STREAM representation, the switch to STAGED and wfile_finish())
+ * and store_wfile_stage.c (the STAGED representation).
+ *
+ * STREAM: a file written from offset 0 onwards goes straight through the
+ * chunker, complete chunks to the sealing workers (store_worker.h); only
+ * the chunk being cut stays in memory, and writes a little out of order
+ * wait in a bounded pending list.  STAGED: anything else (random writes,
+ * truncation, reads while writing): the base content overlaid by an
+ * anonymous staging file of 64 KiB blocks sealed with a key that lives
+ * in memory only.  wfile_finish() turns either into a content, reusing
+ * the base's unchanged chunks.
  *
  * A struct wfile belongs to one open file and is used under that open
- * file's lock (struct ofile.lock) only; the functions below take no lock
- * of their own.  The sealing workers fill wfile.slots under the slots'
- * own lock (struct cslots).  The public entry points (wfile_new, ...)
- * are declared in store_internal.h.
+ * file's lock (struct ofile.lock, store_file.h) only; the functions
+ * below take no lock of their own but those of the layers they call:
+ * the workers' and the slots' leaves (store_worker.h), the cache and
+ * ix_lock in turn when they read the base (store_cache.h) or store a
+ * chunk (chunk_store()).  So call them with no store lock held but the
+ * open file's.  Errors are 0 or a negative errno.
  */
 #ifndef BEEMO_STORE_WFILE_H
 #define BEEMO_STORE_WFILE_H
 
-#include "store_internal.h"
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store.h"
+#include "store_codec.h"
+#include "store_worker.h"
+
+struct wfile;
+
+/* ---- entry points (store_wfile.c) ----------------------------------- */
+
+/* wfile_new -- pending changes of a file of @size bytes whose committed
+ * content is @base (NULL for none; a reference is taken): STREAM when
+ * @size is 0, else STAGED over @base.  NULL if memory is short.
+ * wfile_free -- wait for its chunks in flight and free it, cleansing
+ * its buffers (NULL is a no-op). */
+struct wfile *wfile_new(store *st, struct content *base, uint64_t size);
+void wfile_free(struct wfile *w);
+/* wfile_write -- write @len bytes of @buf at @off, growing the size.
+ * Returns 0, -EFBIG (offset overflow), -ENOMEM, or the staging file's
+ * errors (-EIO, -ENOSPC). */
+int wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off);
+/* wfile_read -- read up to @len bytes at @off (switches to STAGED).
+ * Returns the bytes read (short past the size) or a negative errno:
+ * -EIO, -EBADMSG for a staged block that does not authenticate, the
+ * base's read errors (content_read()), -ENOMEM. */
+ssize_t wfile_read(struct wfile *w, void *buf, size_t len, uint64_t off);
+/* wfile_truncate -- set the size to @size (switches to STAGED unless it
+ * is unchanged).  0 or the errors of wfile_read(), -ENOSPC. */
+int wfile_truncate(struct wfile *w, uint64_t size);
+/* wfile_size -- the current size. */
+uint64_t wfile_size(const struct wfile *w);
+/* wfile_finish -- produce the new content into a new *@out
+ * (content_unref() it), waiting for every chunk to be sealed.
+ * *@scan_mem receives the plaintext when the whole file is one
+ * in-memory chunk (valid until wfile_free), else NULL.  Returns 0, the
+ * first sealing error (store_worker.h), the staging errors, -ENOMEM, or
+ * -EIO if the content's size disagrees with the file's (logged).  The
+ * wfile is only fit for wfile_free() after. */
+int wfile_finish(struct wfile *w, struct content **out,
+    const uint8_t **scan_mem);
+/* wfile_mtime -- 1 and the time of the last change in @t if a write or
+ * truncate changed the file since it was opened (and no explicit time
+ * was set since), else 0.  wfile_set_mtime -- @explicit_time: the
+ * inode's mtime was set explicitly and wins over the writes so far;
+ * else record a change now. */
+int wfile_mtime(const struct wfile *w, struct timespec *t);
+void wfile_set_mtime(struct wfile *w, int explicit_time);
+/* wfile_keep_plain -- whether chunks sealed later offer their plaintext
+ * to the cache (to be scanned at commit).  Before the first write. */
+void wfile_keep_plain(struct wfile *w, int keep);
+
+/* ---- inside the module ---------------------------------------------- */
 
 #define PENDING_MAX (16U << 20)
 #define BUF_MIN (64U << 10)

@@ -16,6 +16,8 @@
 #include "bm_log.h"
 #include "bm_file.h"
 #include "bm_bytes.h"
+#include "store_cache.h"
+#include "store_internal.h"
 #include "store_wfile.h"
 
 int

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_cache.h"
 #include "store_internal.h"
+#include "store_record.h"
+#include "store_worker.h"
 
 #define INFLIGHT_MAX (16U << 20)
 
