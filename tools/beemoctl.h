@@ -34,7 +34,8 @@ struct ctl {
 
 typedef int (*ctl_verb_fn)(struct ctl *ctl, int argc, char **argv);
 
-/* ctl_err -- print "beemoctl: VERB: message" on stderr. */
+/* ctl_err -- print "beemoctl: VERB: message" on stderr, the message
+ * escaped as a whole (bm_esc.h): it may name files of clients. */
 void ctl_err(const struct ctl *ctl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
