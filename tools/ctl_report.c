@@ -18,6 +18,7 @@
 #include "beemoctl.h"
 #include "bm_alog.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_report.h"
 #include "bm_time.h"
 
@@ -42,11 +43,15 @@ ctl_alog(const struct ctl *ctl, keymgr *km, const char *type,
 		rc = bm_alog_append(ctl->store, key, &e);
 		OPENSSL_cleanse(key, sizeof(key));
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		/* The summary may name files of clients: escaped. */
 		fprintf(stderr, "%s: %s: warning: the appliance journal could "
-		    "not record \"%s\": %s\n", ctl->prog, ctl->verb, summary,
-		    rc == -ENOENT ? "no appliance key (restore it with "
-		    "beemo-sync recover)" : beemo_strerror(rc));
+		    "not record \"", ctl->prog, ctl->verb);
+		bm_esc_put(stderr, summary);
+		fprintf(stderr, "\": %s\n", rc == -ENOENT ? "no appliance key "
+		    "(restore it with beemo-sync recover)" :
+		    beemo_strerror(rc));
+	}
 }
 
 int
