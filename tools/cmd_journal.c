@@ -67,8 +67,9 @@ put_col(const char *s, size_t width)
 	size_t n = bm_esc(NULL, 0, s);
 
 	bm_esc_put(stdout, s);
-	for (; n < width + 2; n++)
+	for (; n < width; n++)
 		putchar(' ');
+	fputs("  ", stdout);
 }
 
 static int
