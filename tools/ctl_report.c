@@ -79,12 +79,14 @@ ctl_report_error(const struct ctl *ctl, const char *machine,
     const char *what, const char *text, const char *fmt, ...)
 {
 	struct bm_report r;
-	char key[256], subject[1024];
+	char key[256], line[1024], subject[BM_ESC_SIZE(1024)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(subject, sizeof(subject), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* A subject is one line (bm_report.h); it may name files. */
+	bm_esc(subject, sizeof(subject), line);
 	/* Each failure is an event of its own. */
 	snprintf(key, sizeof(key), "%s:%s:%llu", what, machine ? machine : "",
 	    (unsigned long long)bm_now_ns());
