@@ -149,6 +149,12 @@ test_sequences(void)
 		{"\xe2\x81\xa6x", "\\xe2\\x81\\xa6x"},
 		{"\xd8\x9c", "\\xd8\\x9c"},
 		{"\x7f", "\\x7f"},
+		/* Invisible characters: "a\u200bb" must not look like "ab". */
+		{"a\xe2\x80\x8b" "b", "a\\xe2\\x80\\x8b" "b"},
+		{"\xef\xbb\xbf" "x", "\\xef\\xbb\\xbf" "x"},
+		{"\xc2\xad", "\\xc2\\xad"},
+		{"\xe2\x81\xa0", "\\xe2\\x81\\xa0"},
+		{"\xe2\x80\x8a", "\xe2\x80\x8a"}, /* U+200A: a space */
 	};
 	size_t i;
 

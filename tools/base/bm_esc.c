@@ -22,14 +22,16 @@ code_point(const unsigned char *s, size_t n)
 	return cp;
 }
 
-/* Characters that are valid UTF-8 but escaped: invisible controls, line
- * breaks and the bidirectional controls that reorder what is shown. */
+/* Characters that are valid UTF-8 but escaped: C1 controls, line and
+ * paragraph separators, the bidirectional controls that reorder what is
+ * shown, and the invisible ones that would make two names look alike. */
 static int
 hidden(uint32_t cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
-	    cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x061c ||
+	    cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 size_t

@@ -15,10 +15,11 @@
  *   \xNN the byte 0xNN (two lowercase hex digits): any other byte below
  *        0x20, DEL (0x7f), each byte of an invalid UTF-8 sequence, and
  *        each byte of the encoding of a C1 control (U+0080 to U+009F),
- *        a line or paragraph separator (U+2028, U+2029) or a
+ *        a line or paragraph separator (U+2028, U+2029), a
  *        bidirectional control (U+061C, U+200E, U+200F, U+202A to
- *        U+202E, U+2066 to U+2069), which could make a name look like
- *        another.
+ *        U+202E, U+2066 to U+2069) or an invisible character (U+00AD,
+ *        U+180E, U+200B to U+200D, U+2060 to U+2064, U+FEFF), which
+ *        could make a name look like another.
  *
  * Any other character stands for itself.  So "\xff\xfe" (two invalid
  * bytes) prints as \xff\xfe, never like the two U+FFFD characters
