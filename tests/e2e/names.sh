@@ -2,7 +2,8 @@
 # names.sh -- hostile file names through a real mount: a name with each
 # byte value 1 to 255 (but '/'), names that are not UTF-8 (surrogates,
 # overlong forms, code points above U+10FFFF, "\xff\xfe" beside two
-# U+FFFD), terminal escapes, and a name that forges a journal line.
+# U+FFFD), terminal escapes, a name that forges a journal line, and a
+# rename to a name that holds " -> ".
 # `beemoctl journal --json` is strict JSON (python3's json, on text that
 # must be valid UTF-8) whose names decode back to the exact bytes;
 # `journal --files` has one line per entry and per file, no control
@@ -35,6 +36,9 @@ with open(sys.argv[2], "wb") as f:
         f.write(n.hex().encode() + b"\n")
 PY
 [ "$(ls "$M/n" | wc -l)" -ge 267 ] || t_fail "the files are not all there"
+# A rename to a name that holds " -> ".
+echo r >"$M/n/r1"
+mv "$M/n/r1" "$M/n/r2 -> r3"
 # An infected file whose name holds a newline and a forged log line.
 printf '%s' "$T_EICAR" >"$T/eicar.com"
 cp "$T/eicar.com" "$M/n/v
@@ -130,6 +134,9 @@ for l, g in zip(fls, got):
         fail("text %r does not unescape to %r" % (l, g))
 if len(set(fls)) != len(set(got)):
     fail("two names print alike")
+i = got.index(b"renamed /n/r1")
+if got[i + 1] != b"to /n/r2 -> r3":
+    fail("the rename is not two strings: %r" % got[i:i + 2])
 a = "added /n/" + "\\xff\\xfe"
 b = "added /n/\ufffd\ufffd"
 if a not in fls or b not in fls:
