@@ -12,8 +12,7 @@
 static uint32_t
 code_point(const unsigned char *s, size_t n)
 {
-	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f,
-	    0x07};
+	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
 	uint32_t cp = s[0] & lead_mask[n];
 	size_t i;
 
@@ -29,34 +28,38 @@ static int
 hidden(uint32_t cp)
 {
 	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x061c ||
-	    cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+	       cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 size_t
-bm_esc_char(const char *str, char tmp[BM_ESC_CHAR_MAX], size_t *outlen)
+bm_esc_char(const char *str, char out[BM_ESC_CHAR_MAX], size_t *outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = bm_utf8_len(s), i, o = 0;
 
 	if (n == 1) {
-		const char *named = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" :
-		    *s == '\t' ? "\\t" : *s == '\r' ? "\\r" : NULL;
+		const char *named = *s == '\\'   ? "\\\\"
+		                    : *s == '\n' ? "\\n"
+		                    : *s == '\t' ? "\\t"
+		                    : *s == '\r' ? "\\r"
+		                                 : NULL;
 
 		if (named != NULL) {
-			memcpy(tmp, named, 2);
+			memcpy(out, named, 2);
 			*outlen = 2;
 			return 1;
 		}
 		if (*s >= 0x20 && *s != 0x7f) {
-			tmp[0] = (char)*s;
+			out[0] = (char)*s;
 			*outlen = 1;
 			return 1;
 		}
 	} else if (n > 1 && !hidden(code_point(s, n))) {
-		memcpy(tmp, s, n);
+		memcpy(out, s, n);
 		*outlen = n;
 		return n;
 	}
@@ -65,10 +68,10 @@ bm_esc_char(const char *str, char tmp[BM_ESC_CHAR_MAX], size_t *outlen)
 	if (n == 0)
 		n = 1;
 	for (i = 0; i < n; i++) {
-		tmp[o++] = '\\';
-		tmp[o++] = 'x';
-		tmp[o++] = hex[s[i] >> 4];
-		tmp[o++] = hex[s[i] & 15];
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[s[i] >> 4];
+		out[o++] = hex[s[i] & 15];
 	}
 	*outlen = o;
 	return n;

@@ -46,8 +46,7 @@
  * this one in a loop; it serves writers that escape as they go (the
  * JSON writer).  Returns the number of bytes of @s escaped (1 to 4).
  */
-size_t bm_esc_char(const char *s, char out[BM_ESC_CHAR_MAX],
-    size_t *outlen);
+size_t bm_esc_char(const char *s, char out[BM_ESC_CHAR_MAX], size_t *outlen);
 
 /*
  * bm_esc -- escape the NUL-terminated @s into @out of @size bytes.  The

@@ -80,8 +80,8 @@ put_base64(FILE *f, const char *str)
 
 	fputc('"', f);
 	for (i = 0; i < n; i += 48)
-		fwrite(out, 1, bm_base64_enc(out, str + i, n - i < 48 ?
-		    n - i : 48), f);
+		fwrite(out, 1,
+		       bm_base64_enc(out, str + i, n - i < 48 ? n - i : 48), f);
 	fputc('"', f);
 }
 
@@ -167,8 +167,7 @@ bm_json_str(bm_json *j, const char *key, const char *val)
 }
 
 void
-bm_json_strs(bm_json *j, const char *key, const char *const *vals,
-    size_t n)
+bm_json_strs(bm_json *j, const char *key, const char *const *vals, size_t n)
 {
 	size_t i, invalid = 0;
 
