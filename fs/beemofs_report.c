@@ -48,6 +48,7 @@
 #include "beemofs.h"
 #include "bm_conf.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_report.h"
@@ -159,10 +160,19 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 {
 	struct beemofs_report *r = ctx;
 	char key[4500], subject[4500], text[9000], when[32];
-	const char *m = r->machine, *p = path ? path : "(no file)";
-	const char *d = detail ? detail : "";
-	const char *kind;
+	char *p = NULL, *d = NULL;
+	const char *m = r->machine, *kind;
 
+	/* Reports become mail and lines of `beemoctl status`: the names of
+	 * clients in them are escaped (bm_esc.h), each one line. */
+	p = bm_esc_dup(path ? path : "(no file)");
+	d = bm_esc_dup(detail ? detail : "");
+	if (p == NULL || d == NULL) {
+		pthread_mutex_lock(&r->lock);
+		r->dropped++;
+		pthread_mutex_unlock(&r->lock);
+		goto out;
+	}
 	bm_time_str(when, sizeof(when), bm_now_ns());
 	switch (ev) {
 	case STORE_EV_VIRUS:
@@ -202,12 +212,15 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 		snprintf(text, sizeof(text), "At %s the store of machine %s "
 		    "met a damaged object: %s%s%s.\nRun `beemoctl check %s "
 		    "--read-data` to list what it affects.\n", when, m, d,
-		    path ? ", reading " : "", path ? path : "", m);
+		    path ? ", reading " : "", path ? p : "", m);
 		break;
 	default:
-		return;
+		goto out;
 	}
 	queue(r, kind, key, subject, text);
+out:
+	free(p);
+	free(d);
 }
 
 /* ---- quotas (the policy is quota.h's) ---------------------------------- */

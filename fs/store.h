@@ -387,7 +387,8 @@ struct store_journal_entry {
 	const char *type;        /* one of the types above */
 	const char *who;         /* "admin", "user alice", "poste", a program */
 	const char *summary;     /* one line */
-	const char *const *files; /* paths concerned, "OP /path" for "files" */
+	const char *const *files; /* paths concerned, "OP /path" for "files"
+	                             (a rename: "renamed /a", "to /b") */
 	size_t nfiles;
 };
 

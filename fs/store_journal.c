@@ -204,11 +204,39 @@ store_session_counts(store *st, struct store_session *out)
 	ix_unlock(st);
 }
 
+/* Append the string "@op @path" to the batch; -ENOMEM leaves it as it
+ * was. */
+static int
+jbatch_add(store *st, const char *op, const char *path)
+{
+	size_t need = strlen(op) + 1 + strlen(path) + 1;
+	char *n;
+
+	if (st->jlen + need > st->jcap) {
+		size_t cap = st->jcap ? st->jcap * 2 : 65536;
+
+		while (cap < st->jlen + need)
+			cap *= 2;
+		if ((n = realloc(st->jbatch, cap)) == NULL)
+			return -ENOMEM;
+		st->jbatch = n;
+		st->jcap = cap;
+	}
+	st->jlen += (size_t)sprintf(st->jbatch + st->jlen, "%s %s", op,
+	    path) + 1;
+	st->jcount++;
+	return 0;
+}
+
+/*
+ * A rename is two strings, "renamed /a" and "to /b" ("exchanged /a",
+ * "with /b"), never "renamed /a -> /b": a name may hold " -> ", and each
+ * string must name one path, unambiguously.
+ */
 void
 journal_file(store *st, const char *op, const char *path, const char *path2)
 {
-	size_t need;
-	char *n;
+	size_t jlen, jcount;
 
 	if (!st->in_session)
 		return;
@@ -220,21 +248,15 @@ journal_file(store *st, const char *op, const char *path, const char *path2)
 		st->sess.deleted++;
 	else
 		st->sess.renamed++; /* renamed, exchanged */
-	need = strlen(op) + 1 + strlen(path) + (path2 ? 4 + strlen(path2) :
-	    0) + 1;
-	if (st->jlen + need > st->jcap) {
-		size_t cap = st->jcap ? st->jcap * 2 : 65536;
-
-		while (cap < st->jlen + need)
-			cap *= 2;
-		if ((n = realloc(st->jbatch, cap)) == NULL)
-			return; /* the counts still say it */
-		st->jbatch = n;
-		st->jcap = cap;
+	jlen = st->jlen;
+	jcount = st->jcount;
+	if (jbatch_add(st, op, path) != 0 || (path2 != NULL &&
+	    jbatch_add(st, strcmp(op, "exchanged") ? "to" : "with",
+	    path2) != 0)) {
+		st->jlen = jlen; /* the counts still say it */
+		st->jcount = jcount;
+		return;
 	}
-	st->jlen += (size_t)sprintf(st->jbatch + st->jlen, "%s %s%s%s", op,
-	    path, path2 ? " -> " : "", path2 ? path2 : "") + 1;
-	st->jcount++;
 	st->precommit_pending = 1;
 	if (st->jlen >= JBATCH_MAX && !st->commit_now) {
 		st->commit_now = 1;
@@ -289,7 +311,7 @@ journal_flush(store *st)
 	struct store_journal_entry e = {0, "files", NULL, NULL, NULL, 0};
 	const char **files;
 	char summary[96], name[32];
-	size_t i, off = 0;
+	size_t i, off = 0, ops = 0;
 	int rc;
 
 	if (st->jcount == 0)
@@ -299,9 +321,12 @@ journal_flush(store *st)
 	for (i = 0; i < st->jcount; i++) {
 		files[i] = st->jbatch + off;
 		off += strlen(files[i]) + 1;
+		/* The second path of a rename is not an operation. */
+		ops += strncmp(files[i], "to ", 3) != 0 &&
+		    strncmp(files[i], "with ", 5) != 0;
 	}
 	snprintf(summary, sizeof(summary), "backup session %s: %zu file "
-	    "operations", session_name(st, name, sizeof(name)), st->jcount);
+	    "operations", session_name(st, name, sizeof(name)), ops);
 	e.who = st->who;
 	e.summary = summary;
 	e.files = files;

@@ -11,6 +11,7 @@
 #include "beemoctl.h"
 #include "bm_conf.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_pass.h"
@@ -159,12 +160,16 @@ done:
 void
 ctl_err(const struct ctl *ctl, const char *fmt, ...)
 {
+	char msg[8192];
 	va_list ap;
 
-	fprintf(stderr, "%s: %s: ", ctl->prog, ctl->verb);
+	/* Messages name files of clients: escaped as a whole (bm_esc.h),
+	 * one line, nothing that drives the terminal. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s: %s: ", ctl->prog, ctl->verb);
+	bm_esc_put(stderr, msg);
 	fputc('\n', stderr);
 }
 

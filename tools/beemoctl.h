@@ -34,7 +34,8 @@ struct ctl {
 
 typedef int (*ctl_verb_fn)(struct ctl *ctl, int argc, char **argv);
 
-/* ctl_err -- print "beemoctl: VERB: message" on stderr. */
+/* ctl_err -- print "beemoctl: VERB: message" on stderr, the message
+ * escaped as a whole (bm_esc.h): it may name files of clients. */
 void ctl_err(const struct ctl *ctl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -173,7 +174,8 @@ int ctl_report_spool(const struct ctl *ctl, const struct bm_report *r);
  * ctl_report_error -- queue an error report (a failed restore or
  * deletion) for the e-mail reports: bm_report_spool() of an event of
  * kind "error" about @machine, keyed "@what:MACHINE:TIME", with subject
- * @fmt and body @text.  A failure prints a warning only.
+ * @fmt (escaped, bm_esc.h: it may name files) and body @text.  A failure
+ * prints a warning only.
  */
 void ctl_report_error(const struct ctl *ctl, const char *machine,
     const char *what, const char *text, const char *fmt, ...)

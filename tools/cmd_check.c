@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_pass.h"
 #include "ctl_store.h"
 
@@ -54,8 +55,16 @@ on_problem(void *ctx, const char *object, const char *problem,
 	struct report *r = ctx;
 
 	ctl_progress_clear(r->prog);
-	printf("%s: %s: %s%s%s\n", r->machine, object, problem,
-	    file ? "; affects " : "", file ? file : "");
+	/* One line per problem, whatever the file's name holds. */
+	printf("%s: ", r->machine);
+	bm_esc_put(stdout, object);
+	fputs(": ", stdout);
+	bm_esc_put(stdout, problem);
+	if (file != NULL) {
+		fputs("; affects ", stdout);
+		bm_esc_put(stdout, file);
+	}
+	putchar('\n');
 	r->n++;
 }
 

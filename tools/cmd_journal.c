@@ -15,6 +15,7 @@
 
 #include "bm_alog.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_time.h"
@@ -58,6 +59,19 @@ struct out {
 	uint64_t n;
 };
 
+/* @s escaped (bm_esc.h: a name from a client never breaks the line),
+ * then blanks up to @width bytes and two more. */
+static void
+put_col(const char *s, size_t width)
+{
+	size_t n = bm_esc(NULL, 0, s);
+
+	bm_esc_put(stdout, s);
+	for (; n < width; n++)
+		putchar(' ');
+	fputs("  ", stdout);
+}
+
 static int
 print_entry(void *ctx, const struct store_journal_entry *e)
 {
@@ -76,24 +90,23 @@ print_entry(void *ctx, const struct store_journal_entry *e)
 		bm_json_str(&o->j, "type", e->type);
 		bm_json_str(&o->j, "who", e->who);
 		bm_json_str(&o->j, "summary", e->summary);
-		bm_json_begin_arr(&o->j, "files");
-		for (i = 0; i < e->nfiles; i++)
-			bm_json_str(&o->j, NULL, e->files[i]);
-		bm_json_end_arr(&o->j);
+		bm_json_strs(&o->j, "files", e->files, e->nfiles);
 		bm_json_end_obj(&o->j);
 		return 0;
 	}
+	/* One line per entry and one per file, whatever the names hold. */
+	put_col(bm_time_str(t, sizeof(t), e->time), 0);
 	if (o->all)
-		printf("%s  %-12s  %-8s  %-12s  %s\n", bm_time_str(t,
-		    sizeof(t), e->time), o->machine ? o->machine :
-		    "(appliance)", e->type, e->who[0] ? e->who : "-",
-		    e->summary);
-	else
-		printf("%s  %-8s  %-12s  %s\n", bm_time_str(t, sizeof(t),
-		    e->time), e->type, e->who[0] ? e->who : "-",
-		    e->summary);
-	for (i = 0; o->files && i < e->nfiles; i++)
-		printf("    %s\n", e->files[i]);
+		put_col(o->machine ? o->machine : "(appliance)", 12);
+	put_col(e->type, 8);
+	put_col(e->who[0] ? e->who : "-", 12);
+	bm_esc_put(stdout, e->summary);
+	putchar('\n');
+	for (i = 0; o->files && i < e->nfiles; i++) {
+		fputs("    ", stdout);
+		bm_esc_put(stdout, e->files[i]);
+		putchar('\n');
+	}
 	return 0;
 }
 

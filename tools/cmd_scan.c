@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_units.h"
 #include "ctl_store.h"
 #include "scan.h"
@@ -115,10 +116,15 @@ scan_one(struct scanner *s, const struct store_attr *a, const char *path)
 	ctl_progress(&s->prog, s->bytes, 0, s->files);
 	if (rc == BEEMO_EVIRUS) {
 		ctl_progress_clear(&s->prog);
+		/* One line per file, whatever its name holds. */
 		if (s->snap)
-			printf("snapshot %u: %s: %s\n", s->snap, path, virus);
+			printf("snapshot %u: ", s->snap);
 		else
-			printf("live: %s: %s\n", path, virus);
+			printf("live: ");
+		bm_esc_put(stdout, path);
+		fputs(": ", stdout);
+		bm_esc_put(stdout, virus);
+		putchar('\n');
 		s->found++;
 	} else if (rc != 0) {
 		s->errors++;

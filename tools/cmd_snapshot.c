@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_time.h"
 #include "bm_units.h"
@@ -118,11 +119,14 @@ print_text(const struct store_snapinfo *v, size_t n)
 	}
 	printf("%5s  %-20s  %10s  %10s  %s\n", "ID", "TIME (UTC)", "FILES",
 	    "SIZE", "NOTE");
-	for (i = 0; i < n; i++)
-		printf("%5u  %-20s  %10llu  %10s  %s\n", v[i].id,
+	for (i = 0; i < n; i++) {
+		printf("%5u  %-20s  %10llu  %10s  ", v[i].id,
 		    bm_time_str(t, sizeof(t), v[i].time),
 		    (unsigned long long)v[i].files,
-		    bm_human(b, sizeof(b), v[i].bytes), v[i].note);
+		    bm_human(b, sizeof(b), v[i].bytes));
+		bm_esc_put(stdout, v[i].note);
+		putchar('\n');
+	}
 }
 
 int

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_time.h"
 #include "bm_units.h"
@@ -138,10 +139,13 @@ print_text(const struct ctl_appliance *a)
 	printf("  reports     %llu pending, %zu open alert%s\n",
 	    (unsigned long long)a->reports_pending, a->nalerts,
 	    a->nalerts == 1 ? "" : "s");
-	for (i = 0; i < a->nalerts; i++)
-		printf("              ALERT %s (since %s)\n",
-		    a->alerts[i].subject, bm_age_str(w, sizeof(w),
+	for (i = 0; i < a->nalerts; i++) {
+		/* Subjects of reports name files of clients. */
+		fputs("              ALERT ", stdout);
+		bm_esc_put(stdout, a->alerts[i].subject);
+		printf(" (since %s)\n", bm_age_str(w, sizeof(w),
 		    a->alerts[i].since, now));
+	}
 	printf("  maintenance last run %s%s%s\n", bm_age_str(w, sizeof(w),
 	    a->maint_last, now), a->maint_last ? ": " : "",
 	    a->maint_last ? a->maint_result : "");

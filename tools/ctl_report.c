@@ -18,6 +18,7 @@
 #include "beemoctl.h"
 #include "bm_alog.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_report.h"
 #include "bm_time.h"
 
@@ -42,11 +43,15 @@ ctl_alog(const struct ctl *ctl, keymgr *km, const char *type,
 		rc = bm_alog_append(ctl->store, key, &e);
 		OPENSSL_cleanse(key, sizeof(key));
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		/* The summary may name files of clients: escaped. */
 		fprintf(stderr, "%s: %s: warning: the appliance journal could "
-		    "not record \"%s\": %s\n", ctl->prog, ctl->verb, summary,
-		    rc == -ENOENT ? "no appliance key (restore it with "
-		    "beemo-sync recover)" : beemo_strerror(rc));
+		    "not record \"", ctl->prog, ctl->verb);
+		bm_esc_put(stderr, summary);
+		fprintf(stderr, "\": %s\n", rc == -ENOENT ? "no appliance key "
+		    "(restore it with beemo-sync recover)" :
+		    beemo_strerror(rc));
+	}
 }
 
 int
@@ -74,12 +79,14 @@ ctl_report_error(const struct ctl *ctl, const char *machine,
     const char *what, const char *text, const char *fmt, ...)
 {
 	struct bm_report r;
-	char key[256], subject[1024];
+	char key[256], line[1024], subject[BM_ESC_SIZE(1024)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(subject, sizeof(subject), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* A subject is one line (bm_report.h); it may name files. */
+	bm_esc(subject, sizeof(subject), line);
 	/* Each failure is an event of its own. */
 	snprintf(key, sizeof(key), "%s:%s:%llu", what, machine ? machine : "",
 	    (unsigned long long)bm_now_ns());

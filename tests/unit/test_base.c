@@ -133,6 +133,18 @@ test_bytes(void)
 	CHECK(bm_utf8_len((const unsigned char *)"\x80") == 0);
 	CHECK(bm_utf8_len((const unsigned char *)"\xf5\x80\x80\x80") == 0);
 	CHECK(bm_utf8_len((const unsigned char *)"\xff") == 0);
+	/* Strict: surrogates, overlong forms, above U+10FFFF. */
+	CHECK(bm_utf8_len((const unsigned char *)"\xed\xa0\x80") == 0);
+	CHECK(bm_utf8_len((const unsigned char *)"\xed\xbf\xbf") == 0);
+	CHECK(bm_utf8_len((const unsigned char *)"\xed\x9f\xbf") == 3);
+	CHECK(bm_utf8_len((const unsigned char *)"\xe0\x9f\xbf") == 0);
+	CHECK(bm_utf8_len((const unsigned char *)"\xe0\xa0\x80") == 3);
+	CHECK(bm_utf8_len((const unsigned char *)"\xf0\x8f\xbf\xbf") == 0);
+	CHECK(bm_utf8_len((const unsigned char *)"\xf0\x90\x80\x80") == 4);
+	CHECK(bm_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf") == 4);
+	CHECK(bm_utf8_len((const unsigned char *)"\xf4\x90\x80\x80") == 0);
+	CHECK(bm_utf8_valid("caf\xc3\xa9") && bm_utf8_valid(""));
+	CHECK(!bm_utf8_valid("caf\xc3") && !bm_utf8_valid("a\xed\xa0\x80"));
 
 	CHECK(bm_valid_name("pc1"));
 	CHECK(bm_valid_name("Center_A.example-2"));

@@ -1,7 +1,8 @@
 /*
  * test_conf.c -- unit tests of the configuration file parser
  * (tools/base/bm_conf.c) as beemo.conf(5) documents it: sections, named
- * sections, comments and blanks, the last of two assignments, the typed
+ * sections, comments (also after a value), quoted values with their
+ * escapes, a byte order mark, blanks, the last of two assignments, the typed
  * getters (sizes, booleans, numbers, durations), and every error naming
  * its file and line.
  */
@@ -85,7 +86,7 @@ test_syntax(void)
 	    "[machine pc1]\n"
 	    "quota_hard = 1T\r\n"
 	    "[mail]\n"
-	    "command = /usr/sbin/sendmail -t -i # not a comment\n"
+	    "command = /usr/sbin/sendmail -t -i # a comment\n"
 	    "unreachable_after = 2d",
 	    &conf, err, sizeof(err)));
 	CHECK(strcmp(bm_conf_path(conf), path) == 0);
@@ -120,10 +121,9 @@ test_syntax(void)
 	    1ULL << 40);
 	CHECK(bm_conf_get_size(conf, "machine", "pc2", "quota_hard", 5) ==
 	    5);
-	/* The value is the rest of the line: '#' does not start a
-	 * comment after it. */
+	/* A '#' after a blank starts a comment. */
 	CHECK(strcmp(bm_conf_get(conf, "mail", NULL, "command", "x"),
-	    "/usr/sbin/sendmail -t -i # not a comment") == 0);
+	    "/usr/sbin/sendmail -t -i") == 0);
 	CHECK(bm_conf_get_u64(conf, "mail", NULL, "unreachable_after", 0) ==
 	    2 * 86400);
 	/* Unset keys give the default; a key of another section is not
@@ -142,6 +142,71 @@ test_syntax(void)
 	bm_conf_names(conf, "mail", &names, &n);
 	CHECK(n == 0);
 	bm_conf_free(conf);
+}
+
+/* Quoted values, comments after a value or a section, a BOM. */
+static void
+test_quotes_comments(void)
+{
+	char err[512];
+	bm_conf *conf;
+
+	CHECK_RC(load(
+	    "\xef\xbb\xbfstore = \"/srv/my backups\"\n"
+	    "appliance = \"a \\\"b\\\" \\\\ # c\"   # the name\n"
+	    "[target center-a]   # the first center\n"
+	    "host = \"192.0.2.1\"\n"
+	    "port = 22 # ssh\n"
+	    "user = backup#1\n"
+	    "path = \"\"\n"
+	    "key =   # no key\n"
+	    "[scan]# not a comment: no blank\n",
+	    &conf, err, sizeof(err)), BEEMO_ECONFIG);
+	/* "[scan]#..." is not a comment; the same without it loads. */
+	CHECK(strstr(err, ":9: expected ']'") != NULL);
+	REQUIRE_OK(load(
+	    "\xef\xbb\xbfstore = \"/srv/my backups\"\n"
+	    "appliance = \"a \\\"b\\\" \\\\ # c\"   # the name\n"
+	    "[target center-a]   # the first center\n"
+	    "host = \"192.0.2.1\"\n"
+	    "port = 22 # ssh\n"
+	    "user = backup#1\n"
+	    "path = \"\"\n"
+	    "key =   # no key\n"
+	    "known_hosts=#file\n"
+	    "[scan]\t# a comment\n"
+	    "enabled = \"no\"\n",
+	    &conf, err, sizeof(err)));
+	CHECK(strcmp(bm_conf_get(conf, NULL, NULL, "store", "x"),
+	    "/srv/my backups") == 0);
+	CHECK(strcmp(bm_conf_get(conf, NULL, NULL, "appliance", "x"),
+	    "a \"b\" \\ # c") == 0);
+	CHECK(strcmp(bm_conf_get(conf, "target", "center-a", "host", "x"),
+	    "192.0.2.1") == 0);
+	CHECK(bm_conf_get_u64(conf, "target", "center-a", "port", 0) == 22);
+	CHECK(strcmp(bm_conf_get(conf, "target", "center-a", "user", "x"),
+	    "backup#1") == 0);
+	CHECK(strcmp(bm_conf_get(conf, "target", "center-a", "path", "x"),
+	    "") == 0);
+	CHECK(strcmp(bm_conf_get(conf, "target", "center-a", "key", "x"),
+	    "") == 0);
+	CHECK(strcmp(bm_conf_get(conf, "target", "center-a", "known_hosts",
+	    "x"), "#file") == 0);
+	CHECK(bm_conf_get_bool(conf, "scan", NULL, "enabled", 1) == 0);
+	bm_conf_free(conf);
+
+	/* Errors name the file and the line. */
+	bad("store = /a\nappliance = \"x\n", 2,
+	    "a quoted value misses its closing '\"'");
+	bad("\n\nstore = \"a\\nb\"\n", 3,
+	    "'\\' must be followed by '\"' or '\\'");
+	bad("store = \"a\" b\n", 1, "text after the closing '\"'");
+	bad("[target a]\nport = \"22\" 23\n", 2, "text after");
+	bad("[target a]\nport = 22 #\nport = 22 x\n", 3,
+	    "port must be a whole number");
+	bad("\xef\xbb\xbf\n[scan] x # c\n", 2, "expected ']'");
+	/* A BOM only at the start of the file. */
+	bad("store = /a\n\xef\xbb\xbf" "appliance = b\n", 2, "unknown key");
 }
 
 static void
@@ -194,10 +259,11 @@ test_errors(void)
 	bad("[store]\ncommit_interval = 2w\n", 2,
 	    "commit_interval must be a duration such as 90s, 45m, 3h or 2d");
 
-	/* A NUL byte: not a text file (no line to name). */
-	REQUIRE_OK(bm_write_file_atomic(path, "store = /a\0b\n", 13, 0600, 0));
+	/* A NUL byte: not a text file, and the line that holds it. */
+	REQUIRE_OK(bm_write_file_atomic(path, "#\nstore = /a\0b\n", 15, 0600,
+	    0));
 	CHECK_RC(bm_conf_load(path, &conf, err, sizeof(err)), BEEMO_ECONFIG);
-	CHECK(strstr(err, "not a text file") != NULL);
+	CHECK(strstr(err, ":2: a NUL byte: not a text file") != NULL);
 
 	/* At most 1 MiB. */
 	memset(big, '#', sizeof(big));
@@ -250,6 +316,7 @@ main(void)
 	REQUIRE(mkdtemp(tmp) != NULL);
 	snprintf(path, sizeof(path), "%s/beemo.conf", tmp);
 	test_syntax();
+	test_quotes_comments();
 	test_bools();
 	test_errors();
 	test_env_and_empty();

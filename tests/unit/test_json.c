@@ -5,7 +5,9 @@
  * truncation, deep nesting, huge numbers, invalid UTF-8, NUL bytes and
  * random damage -- fails with BEEMO_EFORMAT and never reads past the
  * given length (each input is a malloc'd copy of exactly its bytes, so
- * AddressSanitizer sees any overread).
+ * AddressSanitizer sees any overread).  Strings of any bytes (every
+ * byte value, surrogates, overlong forms, code points above U+10FFFF)
+ * make valid JSON that gives the exact bytes back.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "check.h"
 
@@ -128,15 +132,15 @@ test_round_trip(void)
 	CHECK(len > 0 && doc[len - 1] == '\n' &&
 	    strchr(doc, '\n') == doc + len - 1);
 	REQUIRE_OK(parse_n(doc, len, &v));
-	CHECK(v->type == SJSON_OBJ && v->nkids == 16);
+	CHECK(v->type == SJSON_OBJ && v->nkids == 17);
 	CHECK(strcmp(sjson_str(v, "plain"), "hello") == 0);
 	CHECK(strcmp(sjson_str(v, "escapes"),
 	    "q\" b\\ n\n t\t r\r c\001 del\177 /") == 0);
 	CHECK(strcmp(sjson_str(v, "utf8"), "caf\xc3\xa9 \xf0\x9f\x98\x80") ==
 	    0);
-	/* Each invalid byte became U+FFFD. */
-	CHECK(strcmp(sjson_str(v, "invalid"), "a\xef\xbf\xbd" "b\xef\xbf\xbd"
-	    "\xef\xbf\xbd" "c") == 0);
+	/* Not UTF-8: its escape, and its bytes in base64. */
+	CHECK(strcmp(sjson_str(v, "invalid"), "a\\xffb\\xc0\\xafc") == 0);
+	CHECK(strcmp(sjson_str(v, "invalid_b64"), "Yf9iwK9j") == 0);
 	CHECK(sjson_get(v, "null_str", SJSON_NULL) != NULL);
 	CHECK(strcmp(sjson_str(v, ""), "empty key") == 0);
 	CHECK_OK(sjson_u64(v, "max", &x));
@@ -319,6 +323,108 @@ test_hostile(void)
 	refused_n("tr\0e", 4);
 }
 
+/*
+ * The string @str written as member "s" and in an array: the document
+ * is valid UTF-8 and strict JSON, and gives @str back -- as it is when it
+ * is valid UTF-8, else as its escape with the exact bytes in "s_b64".
+ */
+static void
+check_bytes(const char *str)
+{
+	const char *strs[3] = {"ok", str, "ok"};
+	const struct sjson *a, *b;
+	uint8_t raw[64];
+	char *buf = NULL, *esc = bm_esc_dup(str);
+	size_t len = 0, n = strlen(str), rawlen;
+	int valid = bm_utf8_valid(str);
+	struct sjson *v;
+	bm_json j;
+	FILE *f;
+
+	REQUIRE(esc != NULL && n < 40);
+	REQUIRE((f = open_memstream(&buf, &len)) != NULL);
+	bm_json_init(&j, f);
+	bm_json_begin_obj(&j, NULL);
+	bm_json_str(&j, "s", str);
+	bm_json_strs(&j, "a", strs, 3);
+	bm_json_end_obj(&j);
+	REQUIRE(fclose(f) == 0);
+	CHECK(bm_utf8_valid(buf));
+	CHECK_OK(parse_n(buf, len, &v));
+	if (v == NULL)
+		fprintf(stderr, "not read back: %s", buf);
+	CHECK(sjson_str(v, "s") != NULL &&
+	    strcmp(sjson_str(v, "s"), valid ? str : esc) == 0);
+	a = sjson_get(v, "a", SJSON_ARR);
+	b = sjson_get(v, "a_b64", SJSON_ARR);
+	CHECK(a != NULL && a->nkids == 3 && a->kids[1].type == SJSON_STR &&
+	    strcmp(a->kids[1].str, valid ? str : esc) == 0);
+	if (valid) {
+		CHECK(sjson_get(v, "s_b64", SJSON_STR) == NULL);
+		CHECK(b == NULL);
+	} else {
+		const char *s64 = sjson_str(v, "s_b64");
+
+		CHECK(s64 != NULL && bm_base64_dec(raw, sizeof(raw), s64,
+		    strlen(s64), &rawlen) == 0 && rawlen == n &&
+		    memcmp(raw, str, n) == 0);
+		CHECK(b != NULL && b->nkids == 3 &&
+		    b->kids[0].type == SJSON_NULL &&
+		    b->kids[2].type == SJSON_NULL &&
+		    b->kids[1].type == SJSON_STR);
+		CHECK(b != NULL && b->nkids == 3 && b->kids[1].str != NULL &&
+		    bm_base64_dec(raw, sizeof(raw), b->kids[1].str,
+		    strlen(b->kids[1].str), &rawlen) == 0 && rawlen == n &&
+		    memcmp(raw, str, n) == 0);
+	}
+	sjson_free(v);
+	free(buf);
+	free(esc);
+}
+
+static void
+test_any_bytes(void)
+{
+	static const char *const seqs[] = {
+		"\xed\xa0\x80",         /* U+D800, a surrogate */
+		"\xed\xbf\xbf",         /* U+DFFF */
+		"\xed\xa0\xbd\xed\xb8\x80", /* a surrogate pair (CESU-8) */
+		"\xc0\xaf",             /* overlong '/' */
+		"\xc1\xbf",
+		"\xe0\x80\xaf",         /* overlong, 3 bytes */
+		"\xe0\x9f\xbf",
+		"\xf0\x80\x80\xaf",     /* overlong, 4 bytes */
+		"\xf0\x8f\xbf\xbf",
+		"\xf4\x90\x80\x80",     /* U+110000 */
+		"\xf7\xbf\xbf\xbf",
+		"\xf8\x88\x80\x80\x80", /* 5-byte forms */
+		"\xff\xfe",
+		"\xef\xbf\xbd\xef\xbf\xbd", /* U+FFFD U+FFFD: valid */
+		"\xf4\x8f\xbf\xbf",     /* U+10FFFF: valid */
+		"\xed\x9f\xbf",         /* U+D7FF: valid */
+		"\xee\x80\x80",         /* U+E000: valid */
+		"\xe2\x80\xae\xc2\x9b", /* RLO, CSI: valid UTF-8 */
+		"a\\xffb",               /* a name that looks escaped */
+	};
+	char s[8];
+	int c;
+	size_t i;
+
+	for (c = 1; c < 256; c++) {
+		snprintf(s, sizeof(s), "x%cy", c);
+		check_bytes(s);
+		snprintf(s, sizeof(s), "%c", c);
+		check_bytes(s);
+	}
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		check_bytes(seqs[i]);
+	/* The reader refuses what is not strict UTF-8. */
+	refused("\"\xed\xa0\x80\"");
+	refused("\"\xe0\x80\xaf\"");
+	refused("\"\xf0\x80\x80\xaf\"");
+	refused("\"\xf4\x90\x80\x80\"");
+}
+
 /* Random damage to a valid document: whatever the reader says, it must
  * not crash, overread or leak (run under the sanitizers in CI). */
 static void
@@ -353,5 +459,6 @@ main(void)
 	test_nesting();
 	test_hostile();
 	test_damage();
+	test_any_bytes();
 	return check_status();
 }

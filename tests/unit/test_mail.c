@@ -230,9 +230,40 @@ test_injection(void)
 	REQUIRE(bm_mail_format(&m, bm_now_ns(), &msg, &len) == 0);
 	CHECK(strstr(msg, "\nBcc:") == NULL);
 	CHECK((v = header(msg, "Subject")) != NULL &&
-	    strcmp(v, "virus Bcc: evil@example.com") == 0);
+	    strcmp(v, "virus\\nBcc: evil@example.com") == 0);
 	free(v);
 	free(msg);
+	/* Nor inside encoded-words; invalid bytes are told from U+FFFD. */
+	{
+		static const struct {
+			const char *subject, *want;
+		} t[] = {
+			{"v\xc3\xa9\nBcc: e@x", "v\xc3\xa9\\nBcc: e@x"},
+			{"\xff\xfe \xc3\xa9", "\\xff\\xfe \xc3\xa9"},
+			{"\xef\xbf\xbd\xef\xbf\xbd \xc3\xa9",
+			    "\xef\xbf\xbd\xef\xbf\xbd \xc3\xa9"},
+			{"\x1b[2J\xc2\x9b \xc3\xa9",
+			    "\\x1b[2J\\xc2\\x9b \xc3\xa9"},
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			char *d;
+
+			m.subject = t[i].subject;
+			REQUIRE(bm_mail_format(&m, bm_now_ns(), &msg,
+			    &len) == 0);
+			CHECK(strstr(msg, "\nBcc:") == NULL);
+			CHECK(strchr(msg, 0x1b) == NULL);
+			v = header(msg, "Subject");
+			REQUIRE(v != NULL);
+			d = decode_words(v);
+			CHECK(d != NULL && strcmp(d, t[i].want) == 0);
+			free(d);
+			free(v);
+			free(msg);
+		}
+	}
 }
 
 static void

@@ -81,22 +81,49 @@ bm_unhex(uint8_t *out, size_t len, const char *in)
 size_t
 bm_utf8_len(const unsigned char *s)
 {
+	unsigned char lo = 0x80, hi = 0xbf;
 	size_t n, i;
 
 	if (s[0] < 0x80)
 		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+	/* RFC 3629, section 4: the second byte's range excludes overlong
+	 * forms (after E0, F0), UTF-16 surrogates (after ED) and code
+	 * points above U+10FFFF (after F4). */
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
 		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		n = 4;
-	else
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else {
 		return 0;
-	for (i = 1; i < n; i++)
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return n;
+}
+
+int
+bm_utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	for (; *s != '\0'; s += n)
+		if ((n = bm_utf8_len(s)) == 0)
+			return 0;
+	return 1;
 }
 
 static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"

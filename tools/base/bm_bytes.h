@@ -84,9 +84,14 @@ int bm_base64_dec(uint8_t *out, size_t size, const char *in, size_t len,
     size_t *outlen);
 
 /* bm_utf8_len -- length of the valid UTF-8 sequence at @s (1 to 4), or 0
- * if it is not one (overlong forms of two bytes and lead bytes above
- * U+10FFFF are refused).  @s must be NUL-terminated. */
+ * if it is not one.  Strict (RFC 3629): overlong forms, UTF-16
+ * surrogates (U+D800 to U+DFFF) and code points above U+10FFFF are
+ * refused.  @s must be NUL-terminated. */
 size_t bm_utf8_len(const unsigned char *s);
+
+/* bm_utf8_valid -- 1 if the NUL-terminated @str is valid UTF-8 in the
+ * sense of bm_utf8_len(), else 0. */
+int bm_utf8_valid(const char *str);
 
 /* bm_valid_name -- nonzero when @name is a usable machine, user or target
  * name: 1..64 characters of [A-Za-z0-9._-], not starting with '.' or '-'. */

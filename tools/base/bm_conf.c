@@ -101,6 +101,67 @@ trim(char *s)
 	return s;
 }
 
+/* Cut @s at its first comment: a '#' after a blank (that is not at the
+ * very start of @s). */
+static void
+cut_comment(char *s)
+{
+	char *p;
+
+	for (p = s + 1; *s != '\0' && *p != '\0'; p++) {
+		if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/*
+ * The value of a setting: @v is what follows '=' on the (trimmed) line.
+ * A value that starts with '"' ends at the next unescaped '"'; inside,
+ * \" is a quote and \\ a backslash.  Otherwise the value is the text up
+ * to a comment, without the blanks around it.  Returns the value (in
+ * place), or NULL with *@why set.
+ */
+static char *
+value_of(char *v, const char **why)
+{
+	char *start = v, *p, *o;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v != '"') {
+		/* "key = # comment": the '#' follows a blank. */
+		if (*v == '#' && v > start)
+			*v = '\0';
+		cut_comment(v);
+		return trim(v);
+	}
+	for (p = o = ++v; *p != '"'; p++) {
+		if (*p == '\0') {
+			*why = "a quoted value misses its closing '\"'";
+			return NULL;
+		}
+		if (*p == '\\' && p[1] != '"' && p[1] != '\\') {
+			*why = "in a quoted value, '\\' must be followed by "
+			    "'\"' or '\\'";
+			return NULL;
+		}
+		if (*p == '\\')
+			p++;
+		*o++ = *p;
+	}
+	p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0' && *p != '#') {
+		*why = "text after the closing '\"' (only a comment may follow)";
+		return NULL;
+	}
+	*o = '\0';
+	return v;
+}
+
 static const struct conf_key *
 find_key(const char *section, int named, const char *key)
 {
@@ -214,6 +275,7 @@ parse(bm_conf *conf, char *text, char *err, size_t errlen)
 
 	for (line = text; line != NULL; line = next) {
 		char *eq, *k, *v;
+		const char *why = NULL;
 		const struct conf_key *ck;
 		struct conf_ent *ne, *e;
 
@@ -225,11 +287,15 @@ parse(bm_conf *conf, char *text, char *err, size_t errlen)
 		if (*line == '\0' || *line == '#' || *line == ';')
 			continue;
 		if (*line == '[') {
-			char *end = strchr(line, ']'), *sp;
+			char *end, *sp;
 
+			cut_comment(line);
+			line = trim(line);
+			end = strchr(line, ']');
 			if (end == NULL || end[1] != '\0') {
-				snprintf(err, errlen, "%s:%d: expected ']'",
-				    conf->path, lineno);
+				snprintf(err, errlen, "%s:%d: expected ']' "
+				    "at the end of the line", conf->path,
+				    lineno);
 				return BEEMO_ECONFIG;
 			}
 			*end = '\0';
@@ -275,7 +341,11 @@ parse(bm_conf *conf, char *text, char *err, size_t errlen)
 		}
 		*eq = '\0';
 		k = trim(line);
-		v = trim(eq + 1);
+		if ((v = value_of(eq + 1, &why)) == NULL) {
+			snprintf(err, errlen, "%s:%d: %s", conf->path, lineno,
+			    why);
+			return BEEMO_ECONFIG;
+		}
 		if ((ck = find_key(section, named, k)) == NULL) {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'%s%s%s",
 			    conf->path, lineno, k, *section ? " in [" : "",
@@ -309,9 +379,9 @@ int
 bm_conf_load(const char *path, bm_conf **out, char *err, size_t errlen)
 {
 	bm_conf *conf;
-	uint8_t *text = NULL;
-	size_t len;
-	int optional = 0, rc;
+	uint8_t *text = NULL, *nul;
+	size_t len, i, skip;
+	int optional = 0, rc, line;
 
 	snprintf(err, errlen, "no error");
 	if (path == NULL) {
@@ -332,8 +402,11 @@ bm_conf_load(const char *path, bm_conf **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, beemo_strerror(rc));
 		goto fail;
 	}
-	if (memchr(text, '\0', len) != NULL) {
-		snprintf(err, errlen, "%s: not a text file", path);
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (i = 0, line = 1; text + i < nul; i++)
+			line += text[i] == '\n';
+		snprintf(err, errlen, "%s:%d: a NUL byte: not a text file",
+		    path, line);
 		rc = BEEMO_ECONFIG;
 		goto fail;
 	}
@@ -341,7 +414,9 @@ bm_conf_load(const char *path, bm_conf **out, char *err, size_t errlen)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = parse(conf, (char *)text, err, errlen)) != 0)
+	/* A byte order mark, as some editors write, is not a key. */
+	skip = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	if ((rc = parse(conf, (char *)text + skip, err, errlen)) != 0)
 		goto fail;
 	free(text);
 	*out = conf;

@@ -6,11 +6,14 @@
  *
  *   # comment
  *   store = /var/lib/beemo
- *   [scan]
+ *   [scan]               # a comment after a blank
  *   signatures = /var/lib/clamav
  *   [target center-a]
- *   host = 192.0.2.10
+ *   host = "192.0.2.10"  # quoted: \" and \\ inside
  *
+ * A value is the rest of the line up to a '#' that follows a blank,
+ * trimmed, or the text between double quotes; a UTF-8 byte order mark
+ * at the start of the file is skipped.
  * Section names are one word, optionally followed by one name
  * ("target NAME", "machine NAME").  Keys are checked against the table of
  * known keys in bm_conf.c: an unknown section or key, a missing '=', or a

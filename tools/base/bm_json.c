@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bm_bytes.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_time.h"
 
@@ -16,26 +17,16 @@ bm_json_init(bm_json *j, FILE *f)
 	j->first[0] = 1;
 }
 
+/* @n bytes of a JSON string: '"', '\\' and control characters escaped
+ * (RFC 8259, section 7), the rest (valid UTF-8) as it is. */
 static void
-put_string(FILE *f, const char *str)
+put_chars(FILE *f, const char *p, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i;
 
-	fputc('"', f);
-	while (*s != '\0') {
-		size_t n = bm_utf8_len(s);
-
-		if (n == 0) {
-			fputs("\\ufffd", f);
-			s++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(s, 1, n, f);
-			s += n;
-			continue;
-		}
-		switch (*s) {
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
 		case '"':
 			fputs("\\\"", f);
 			break;
@@ -52,13 +43,45 @@ put_string(FILE *f, const char *str)
 			fputs("\\r", f);
 			break;
 		default:
-			if (*s < 0x20)
-				fprintf(f, "\\u%04x", *s);
+			if (s[i] < 0x20)
+				fprintf(f, "\\u%04x", s[i]);
 			else
-				fputc(*s, f);
+				fputc(s[i], f);
 		}
-		s++;
 	}
+}
+
+/* A JSON string: @str itself when it is valid UTF-8, else its escape
+ * (bm_esc.h), which is. */
+static void
+put_string(FILE *f, const char *str)
+{
+	char tmp[BM_ESC_CHAR_MAX];
+	size_t len;
+
+	fputc('"', f);
+	if (bm_utf8_valid(str)) {
+		put_chars(f, str, strlen(str));
+	} else {
+		while (*str != '\0') {
+			str += bm_esc_char(str, tmp, &len);
+			put_chars(f, tmp, len);
+		}
+	}
+	fputc('"', f);
+}
+
+/* The base64 of the bytes of @str as a JSON string. */
+static void
+put_base64(FILE *f, const char *str)
+{
+	char out[BM_BASE64_LEN(48) + 1];
+	size_t n = strlen(str), i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i += 48)
+		fwrite(out, 1,
+		       bm_base64_enc(out, str + i, n - i < 48 ? n - i : 48), f);
 	fputc('"', f);
 }
 
@@ -72,6 +95,16 @@ element(bm_json *j, const char *key)
 		put_string(j->f, key);
 		fputc(':', j->f);
 	}
+}
+
+/* The name of the member "@key_b64" that follows member @key (keys are
+ * the caller's constants: ASCII). */
+static void
+b64_key(bm_json *j, const char *key)
+{
+	fputs(",\"", j->f);
+	put_chars(j->f, key, strlen(key));
+	fputs("_b64\":", j->f);
 }
 
 static void
@@ -127,6 +160,36 @@ bm_json_str(bm_json *j, const char *key, const char *val)
 	}
 	element(j, key);
 	put_string(j->f, val);
+	if (key != NULL && !bm_utf8_valid(val)) {
+		b64_key(j, key);
+		put_base64(j->f, val);
+	}
+}
+
+void
+bm_json_strs(bm_json *j, const char *key, const char *const *vals, size_t n)
+{
+	size_t i, invalid = 0;
+
+	bm_json_begin_arr(j, key);
+	for (i = 0; i < n; i++) {
+		bm_json_str(j, NULL, vals[i]);
+		invalid += !bm_utf8_valid(vals[i]);
+	}
+	bm_json_end_arr(j);
+	if (invalid == 0)
+		return;
+	b64_key(j, key);
+	fputc('[', j->f);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			fputc(',', j->f);
+		if (bm_utf8_valid(vals[i]))
+			fputs("null", j->f);
+		else
+			put_base64(j->f, vals[i]);
+	}
+	fputc(']', j->f);
 }
 
 void

@@ -25,10 +25,19 @@
 /*
  * A minimal streaming JSON writer.  Calls must nest properly, at most 31
  * deep; commas are inserted automatically.  @key names the member inside
- * an object and must be NULL inside an array or at the top.  Strings are
- * escaped as RFC 8259 requires (invalid UTF-8 is replaced by U+FFFD), so
- * the output is always valid UTF-8.  Errors of the stream are the
- * caller's to check (ferror, fclose).
+ * an object and must be NULL inside an array or at the top.  Errors of
+ * the stream are the caller's to check (ferror, fclose).
+ *
+ * Strings.  The output is valid JSON (RFC 8259) and valid UTF-8 for
+ * every byte string, and loses nothing: a string that is valid UTF-8
+ * (strictly: bm_utf8_len) is written as it is, with '"', '\\' and
+ * control characters escaped as JSON requires.  Any other string (a
+ * client's file name may hold any byte) is written as its escape
+ * (bm_esc.h: "\\xff" for the byte 0xff, "\\\\" for a backslash), and
+ * the member is followed by a member "KEY_b64" with the base64 (RFC
+ * 4648, padded) of its exact bytes; a reader takes KEY_b64 when present,
+ * else KEY.  Inside an array, bm_json_strs() does the same with a second
+ * array.
  */
 typedef struct bm_json {
 	FILE *f;
@@ -42,8 +51,16 @@ void bm_json_begin_obj(bm_json *j, const char *key);
 void bm_json_end_obj(bm_json *j);
 void bm_json_begin_arr(bm_json *j, const char *key);
 void bm_json_end_arr(bm_json *j);
-/* bm_json_str -- a string; NULL writes null. */
+/* bm_json_str -- the string @val (see "Strings" above: with a member
+ * "@key_b64" after it when @val is not valid UTF-8 and @key is not
+ * NULL); NULL writes null. */
 void bm_json_str(bm_json *j, const char *key, const char *val);
+/* bm_json_strs -- the array @key of the @n strings @vals (none NULL),
+ * followed, when one of them is not valid UTF-8, by the array "@key_b64"
+ * of as many elements: null where the string is valid UTF-8, else the
+ * base64 of its bytes.  @key must not be NULL. */
+void bm_json_strs(bm_json *j, const char *key, const char *const *vals,
+    size_t n);
 void bm_json_u64(bm_json *j, const char *key, uint64_t val);
 void bm_json_i64(bm_json *j, const char *key, int64_t val);
 void bm_json_bool(bm_json *j, const char *key, int val);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bm_esc.h"
 #include "bm_log.h"
 
 static const char *log_ident = "beemo";
@@ -52,16 +53,21 @@ prio_name(int prio)
 void
 bm_vlog(int prio, const char *fmt, va_list ap)
 {
+	char msg[4096], esc[8192];
+
 	if (prio > log_max)
 		return;
+	/* Messages name files of clients: escaped, a name can neither
+	 * start a line of its own nor reach a terminal raw.  A message
+	 * longer than the buffers is cut. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	bm_esc(esc, sizeof(esc), msg);
 	if (log_syslog) {
-		vsyslog(prio, fmt, ap);
+		syslog(prio, "%s", esc);
 		return;
 	}
 	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s: %s", log_ident, prio_name(prio));
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s%s\n", log_ident, prio_name(prio), esc);
 	fflush(stderr);
 	pthread_mutex_unlock(&log_lock);
 }

@@ -26,7 +26,9 @@ void bm_log_open(const char *ident, int use_syslog, int verbosity);
 
 /*
  * bm_log -- write one line at priority @prio.  On stderr the line reads
- * "ident: error: message".  Never pass secrets.  Thread-safe.
+ * "ident: error: message".  The message is escaped as a whole
+ * (bm_esc.h), so the file names it holds cannot break the line, and cut
+ * after 4095 bytes (8191 escaped).  Never pass secrets.  Thread-safe.
  * bm_vlog -- the same with a va_list.
  */
 void bm_log(int prio, const char *fmt, ...)

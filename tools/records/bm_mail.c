@@ -7,7 +7,8 @@
  * 75 characters, folded onto continuation lines; the body is sent as
  * 7bit when it is ASCII with lines of at most 998 bytes, else as
  * quoted-printable (which every mail system passes unchanged, unlike
- * 8bit).  Lines end with LF: `sendmail -t -i` reads local text and
+ * 8bit).  The subject is escaped (bm_esc.h) before it is encoded.
+ * Lines end with LF: `sendmail -t -i` reads local text and
  * writes CRLF on the wire itself.  Addresses and extra headers reach the
  * message only when they hold no control character, so a value from the
  * configuration or from a report can never add a header.
@@ -37,6 +38,7 @@
 
 #include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_mail.h"
 #include "bm_time.h"
 
@@ -125,51 +127,51 @@ base64(struct buf *b, const unsigned char *in, size_t n)
 }
 
 /*
- * The Subject header.  Plain ASCII (control characters become spaces)
- * goes as it is; anything else as encoded-words of whole UTF-8
- * characters (an invalid byte becomes U+FFFD), one per folded line.
+ * The Subject header.  It names files of clients, so it is escaped first
+ * (bm_esc.h: no control character, no line break, invalid UTF-8 as
+ * \xNN); then plain ASCII goes as it is, anything else as encoded-words
+ * of whole UTF-8 characters, one per folded line.
  */
 static void
 subject(struct buf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	unsigned char chunk[EW_BYTES + 4];
+	const unsigned char *p;
 	size_t i, n = 0, ascii = 1;
+	char *esc;
 
+	if ((esc = bm_esc_dup(s)) == NULL) {
+		b->err = -ENOMEM;
+		return;
+	}
+	p = (const unsigned char *)esc;
 	for (i = 0; p[i] != '\0'; i++)
 		if (p[i] >= 0x80)
 			ascii = 0;
 	puts_(b, "Subject: ");
 	if (ascii && i <= 900) {
-		for (; *p != '\0'; p++)
-			put(b, *p < 0x20 || *p == 0x7f ? " " : (const char *)p,
-			    1);
+		puts_(b, esc);
 		puts_(b, "\n");
+		free(esc);
 		return;
 	}
 	while (*p != '\0') {
 		size_t l = bm_utf8_len(p);
-		const unsigned char *c = p;
 
-		if (l == 0) {
-			c = (const unsigned char *)"\xef\xbf\xbd";
-			l = 3;
-		} else if (l == 1 && (*p < 0x20 || *p == 0x7f)) {
-			c = (const unsigned char *)" ";
-		}
 		if (n + l > EW_BYTES) {
 			puts_(b, "=?UTF-8?B?");
 			base64(b, chunk, n);
 			puts_(b, "?=\n ");
 			n = 0;
 		}
-		memcpy(chunk + n, c, l);
+		memcpy(chunk + n, p, l);
 		n += l;
-		p += bm_utf8_len(p) ? bm_utf8_len(p) : 1;
+		p += l;
 	}
 	puts_(b, "=?UTF-8?B?");
 	base64(b, chunk, n);
 	puts_(b, "?=\n");
+	free(esc);
 }
 
 /* To: the comma-separated list, one address per folded line. */

@@ -16,7 +16,8 @@
 struct bm_mail {
 	const char *from;    /* one address */
 	const char *to;      /* comma-separated addresses */
-	const char *subject; /* UTF-8; RFC 2047 encoded when not ASCII */
+	const char *subject; /* any bytes: escaped (bm_esc.h), then RFC
+	                        2047 encoded when not ASCII */
 	const char *body;    /* UTF-8, LF line ends */
 	const char *const *headers; /* NULL-terminated extra "Name: value"
 	                               lines (ASCII), or NULL */
