@@ -13,6 +13,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "bm_pass.h"
 
 static const struct {
@@ -79,6 +80,13 @@ main(int argc, char **argv)
 	int c, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
+	/* Keys, passwords and plaintext live in this process: never in a
+	 * core file. */
+	if ((rc = bm_nodump()) != 0) {
+		fprintf(stderr, "beemoctl: cannot disable core dumps: %s\n",
+		    strerror(-rc));
+		return 1;
+	}
 	ctl.prog = "beemoctl";
 	ctl.verb = "beemoctl";
 	/* '+': stop at the verb, whose options are its own. */
