@@ -112,11 +112,8 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		o->store = strdup(arg);
 		return 0;
 	}
-	if (key == KEY_UNSAFE) {
-		fprintf(stderr, "beemofs: option %s ignored: the file system "
-		    "is always mounted nosuid,nodev\n", arg);
-		return 0;
-	}
+	if (key == KEY_UNSAFE)
+		return 0; /* mount.fuse3 passes them for fstab's defaults */
 	return 1;
 }
 
