@@ -18,6 +18,9 @@
 #     as a link to the victim, a fresh /dev/shm/beemo-XXXXXX (round B),
 #     mode 0700, owned by root; it is gone after the unmount;
 #   - a scan directory left by a dead session is removed (round A).
+# Last, `beemoctl restore` refuses a target that another user planted in
+# a world-writable sticky directory (as /tmp/back in /tmp), and restores
+# into one it creates there itself.
 . "$(dirname "$0")/lib.sh"
 
 command -v unshare >/dev/null || t_skip "unshare (util-linux) missing"
@@ -151,4 +154,32 @@ for round in A B; do
 	[ $ok = 1 ] || t_fail "$(cat "$T/round-$round.out")"
 	t_log "$(tail -n 1 "$T/round-$round.out")"
 done
+
+# --- a restore target planted in a shared directory ------------------------
+SHARED=$T/shared
+mkdir -p "$SHARED"
+chmod 1777 "$SHARED"
+chmod 0755 "$T"
+mkdir "$SHARED/back"
+chown 65534:65534 "$SHARED/back"
+restore() {
+	"$BEEMOCTL" restore pc1 latest / --target "$1" --user alice \
+		--password-file "$T/alice.pw"
+}
+if restore "$SHARED/back" >"$T/restore.out" 2>&1; then
+	t_fail "restore into another user's directory succeeded"
+fi
+grep -q "not a safe restore target: $SHARED/back belongs to uid 65534" \
+	"$T/restore.out" || t_fail "restore: $(cat "$T/restore.out")"
+[ -z "$(ls -A "$SHARED/back")" ] || t_fail "files restored into the plant"
+ln -s "$T/victim" "$SHARED/link"
+chown -h 65534:65534 "$SHARED/link"
+if restore "$SHARED/link" >"$T/restore.out" 2>&1; then
+	t_fail "restore through another user's link succeeded"
+fi
+[ "$(t_sums "$T/victim")" = "$before" ] || t_fail "the victim changed"
+restore "$SHARED/mine" >"$T/restore.out" 2>&1 ||
+	t_fail "restore into a new directory: $(cat "$T/restore.out")"
+cmp "$T/random.bin" "$SHARED/mine/random-A.bin" ||
+	t_fail "the control restore is not byte-exact"
 t_log "ok"

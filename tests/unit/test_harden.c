@@ -2,8 +2,9 @@
  * test_harden.c -- unit tests of the base library's defences against a
  * local attacker: the private temporary directory (bm_tmpdir: mode,
  * owner, name, removal of a tree holding symbolic links without
- * following them, removal of a dead process's directory, bad prefixes)
- * and the core dump locks (bm_nodump: dumpable flag, core size limit,
+ * following them, removal of a dead process's directory, bad prefixes),
+ * the check of a directory a user names (bm_dir_trusted), and the core
+ * dump locks (bm_nodump: dumpable flag, core size limit,
  * coredump_filter; bm_dontdump: the "dd" flag of a mapping).
  */
 #include <errno.h>
@@ -115,6 +116,55 @@ test_tmpdir(void)
 	CHECK(unlink(path) == 0 && rmdir(victim) == 0);
 }
 
+static void
+test_dir_trusted(void)
+{
+	char top[64], p[PATH_MAX], why[PATH_MAX + 64];
+
+	REQUIRE(snprintf(top, sizeof(top), "/tmp/test_harden.XXXXXX") > 0 &&
+	    mkdtemp(top) != NULL);
+	CHECK_OK(bm_dir_trusted(top, why, sizeof(why)));
+	CHECK_RC(bm_dir_trusted("/tmp", why, sizeof(why)), -EPERM);
+	CHECK(strstr(why, "/tmp is writable by other users") != NULL);
+	snprintf(p, sizeof(p), "%s/missing", top);
+	CHECK_RC(bm_dir_trusted(p, why, sizeof(why)), -ENOENT);
+	/* Below a directory anyone may write (not sticky): refused. */
+	snprintf(p, sizeof(p), "%s/open", top);
+	REQUIRE(mkdir(p, 0700) == 0 && chmod(p, 0777) == 0);
+	snprintf(p, sizeof(p), "%s/open/target", top);
+	REQUIRE(mkdir(p, 0700) == 0);
+	CHECK_RC(bm_dir_trusted(p, why, sizeof(why)), -EPERM);
+	CHECK(rmdir(p) == 0);
+	/* Below a sticky one (like /tmp), a directory of ours: fine. */
+	snprintf(p, sizeof(p), "%s/open", top);
+	REQUIRE(chmod(p, 01777) == 0);
+	snprintf(p, sizeof(p), "%s/open/target", top);
+	REQUIRE(mkdir(p, 0755) == 0);
+	CHECK_OK(bm_dir_trusted(p, why, sizeof(why)));
+	snprintf(p, sizeof(p), "%s/open/target/", top);
+	CHECK_OK(bm_dir_trusted(p, why, sizeof(why)));
+	if (geteuid() == 0) {
+		char link[PATH_MAX + 16];
+
+		/* Another user's directory, or link, in the sticky one. */
+		snprintf(p, sizeof(p), "%s/open/planted", top);
+		REQUIRE(mkdir(p, 0755) == 0 && chown(p, 65534, 65534) == 0);
+		CHECK_RC(bm_dir_trusted(p, why, sizeof(why)), -EPERM);
+		CHECK(strstr(why, "belongs to uid 65534") != NULL);
+		CHECK(rmdir(p) == 0);
+		snprintf(link, sizeof(link), "%s/open/link", top);
+		snprintf(p, sizeof(p), "%s/open/target", top);
+		REQUIRE(symlink(p, link) == 0 &&
+		    lchown(link, 65534, 65534) == 0);
+		CHECK_RC(bm_dir_trusted(link, why, sizeof(why)), -EPERM);
+		CHECK(unlink(link) == 0);
+	}
+	snprintf(p, sizeof(p), "%s/open/target", top);
+	CHECK(rmdir(p) == 0);
+	snprintf(p, sizeof(p), "%s/open", top);
+	CHECK(rmdir(p) == 0 && rmdir(top) == 0);
+}
+
 /* The VmFlags of the mapping starting at @addr (smaps), or "". */
 static void
 vmflags(const void *addr, char *out, size_t size)
@@ -170,6 +220,7 @@ int
 main(void)
 {
 	test_tmpdir();
+	test_dir_trusted();
 	test_nodump();
 	return check_status();
 }

@@ -240,3 +240,102 @@ bm_tmpdir_remove(struct bm_tmpdir *td)
 	}
 	bm_tmpdir_init(td);
 }
+
+/* May somebody other than root and us write in the directory @sb? */
+static int
+others_write(const struct stat *sb)
+{
+	return (sb->st_mode & S_IWOTH) != 0 || ((sb->st_mode & S_IWGRP) &&
+	    sb->st_gid != 0 && sb->st_gid != getegid());
+}
+
+/* The rule of bm_dir_trusted() for the component @p (@last: the
+ * directory itself). */
+static int
+check_component(const char *p, int last, char *why, size_t whylen)
+{
+	struct stat sb;
+
+	if (lstat(p, &sb) != 0) {
+		snprintf(why, whylen, "%s: %s", p, strerror(errno));
+		return -errno;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		snprintf(why, whylen, "%s belongs to uid %ld", p,
+		    (long)sb.st_uid);
+		return -EPERM;
+	}
+	if (S_ISDIR(sb.st_mode) && others_write(&sb) &&
+	    (last || !(sb.st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "%s is writable by other users", p);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The rule along the absolute path @abs, from / down. */
+static int
+walk_trusted(const char *abs, char *why, size_t whylen)
+{
+	char prefix[PATH_MAX];
+	size_t i, len = strlen(abs);
+	int rc;
+
+	if (len >= sizeof(prefix) || abs[0] != '/') {
+		snprintf(why, whylen, "%s: not an absolute path", abs);
+		return -EINVAL;
+	}
+	if ((rc = check_component("/", abs[strspn(abs, "/")] == '\0', why,
+	    whylen)) != 0)
+		return rc;
+	for (i = 1; i <= len; i++) {
+		if ((i < len && abs[i] != '/') || abs[i - 1] == '/')
+			continue;
+		memcpy(prefix, abs, i);
+		prefix[i] = '\0';
+		if ((rc = check_component(prefix,
+		    abs[i + strspn(abs + i, "/")] == '\0', why, whylen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+bm_dir_trusted(const char *path, char *why, size_t whylen)
+{
+	char abs[PATH_MAX], *real;
+	struct stat sb;
+	int rc;
+
+	if (path[0] == '/') {
+		rc = bm_path(abs, sizeof(abs), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			rc = -errno;
+			snprintf(why, whylen, "current directory: %s",
+			    strerror(-rc));
+			return rc;
+		}
+		rc = bm_path(abs, sizeof(abs), "%s/%s", cwd, path);
+	}
+	if (rc != 0) {
+		snprintf(why, whylen, "path too long");
+		return rc;
+	}
+	if ((rc = walk_trusted(abs, why, whylen)) != 0)
+		return rc;
+	if ((real = realpath(abs, NULL)) == NULL) {
+		rc = -errno;
+		snprintf(why, whylen, "%s: %s", abs, strerror(-rc));
+		return rc;
+	}
+	rc = walk_trusted(real, why, whylen);
+	if (rc == 0 && (stat(real, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		snprintf(why, whylen, "%s is not a directory", real);
+		rc = -ENOTDIR;
+	}
+	free(real);
+	return rc;
+}

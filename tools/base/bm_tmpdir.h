@@ -27,6 +27,8 @@
  * openat(2) with O_NOFOLLOW): a symbolic link inside is removed, never
  * followed, and the path is never resolved again.
  *
+ * bm_dir_trusted() applies the same rule to directories a user names.
+ *
  * The directory's path is for libraries that only take a path
  * (libclamav): the parent cannot be renamed by anyone else (root's
  * /run, or a sticky /dev/shm and a parent owned by us), so the path keeps
@@ -68,5 +70,22 @@ void bm_tmpdir_remove(struct bm_tmpdir *td);
 
 /* bm_tmpdir_init -- an empty @td (fds -1), safe to pass to _remove. */
 void bm_tmpdir_init(struct bm_tmpdir *td);
+
+/*
+ * bm_dir_trusted -- may a privileged program write plaintext by name
+ * under the existing directory @path (a restore target, a store being
+ * recovered)?  Only if no other user can write in it, nor replace it or
+ * any directory on the way to it.  Each component of @path, and of the
+ * path it resolves to (realpath(3)), is looked at with lstat(2): every
+ * one must belong to root or to the effective uid; a directory that
+ * group or others may write must be sticky (like /tmp), except the last
+ * one, which nobody else may write at all.
+ * @why: receives, on a refusal, the component and the reason, for the
+ *   caller's message (@whylen bytes, NUL-terminated).
+ * Returns 0, -EPERM (refused), or the negative errno of lstat/realpath
+ * (with @why filled too).  Not atomic: it tells whether anybody else
+ * could change the path, which is what makes the later use safe.
+ */
+int bm_dir_trusted(const char *path, char *why, size_t whylen);
 
 #endif /* BEEMO_BM_TMPDIR_H */
