@@ -553,10 +553,14 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&co, 0, sizeof(co));
 	/* Keys and plaintext live in this process: never in a core file. */
-	if ((rc = bm_nodump()) != 0) {
-		fprintf(stderr, "beemofs: cannot disable core dumps: %s\n",
-		    strerror(-rc));
-		return 1;
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemofs: cannot disable core dumps: "
+			    "%s\n", strerror(-nd));
+			return 1;
+		}
 	}
 	/* Chunk buffers of 1-4 MiB come and go at disk speed: keep them in
 	 * the heap for reuse instead of mmap/munmap (and zeroed pages) each

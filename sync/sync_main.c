@@ -83,10 +83,14 @@ main(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	/* Keys, passwords and plaintext live in this process: never in a
 	 * core file. */
-	if ((rc = bm_nodump()) != 0) {
-		fprintf(stderr, "beemo-sync: cannot disable core dumps: %s\n",
-		    strerror(-rc));
-		return 1;
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemo-sync: cannot disable core dumps: "
+			    "%s\n", strerror(-nd));
+			return 1;
+		}
 	}
 	while ((c = getopt_long(argc, argv, "+c:s:qvVh", opts, NULL)) != -1) {
 		switch (c) {

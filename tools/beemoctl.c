@@ -82,10 +82,14 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof(ctl));
 	/* Keys, passwords and plaintext live in this process: never in a
 	 * core file. */
-	if ((rc = bm_nodump()) != 0) {
-		fprintf(stderr, "beemoctl: cannot disable core dumps: %s\n",
-		    strerror(-rc));
-		return 1;
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemoctl: cannot disable core dumps: "
+			    "%s\n", strerror(-nd));
+			return 1;
+		}
 	}
 	ctl.prog = "beemoctl";
 	ctl.verb = "beemoctl";
