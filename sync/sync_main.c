@@ -87,8 +87,8 @@ main(int argc, char **argv)
 		int nd = bm_nodump();
 
 		if (nd != 0) {
-			fprintf(stderr, "beemo-sync: cannot disable core dumps: "
-			    "%s\n", strerror(-nd));
+			fprintf(stderr, "beemo-sync: cannot disable core "
+			    "dumps: %s\n", strerror(-nd));
 			return 1;
 		}
 	}
