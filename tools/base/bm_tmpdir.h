@@ -40,13 +40,13 @@
 #include <limits.h>
 
 struct bm_tmpdir {
-	int base_fd;		/* the base, held when the parent is ours */
-	int parent_fd;		/* the private parent, O_DIRECTORY */
-	int fd;			/* the directory itself, O_DIRECTORY */
-	int own_parent;		/* the parent was made by mkdtemp: remove it */
-	char name[64];		/* the directory's name in the parent */
-	char parent[PATH_MAX];	/* the parent's path */
-	char path[PATH_MAX];	/* the directory's path */
+	int base_fd;           /* the base, held when the parent is ours */
+	int parent_fd;         /* the private parent, O_DIRECTORY */
+	int fd;                /* the directory itself, O_DIRECTORY */
+	int own_parent;        /* the parent was made by mkdtemp: remove it */
+	char name[64];         /* the directory's name in the parent */
+	char parent[PATH_MAX]; /* the parent's path */
+	char path[PATH_MAX];   /* the directory's path */
 };
 
 /*
