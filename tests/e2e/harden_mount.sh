@@ -4,7 +4,8 @@
 #   - Mounted as from fstab (mount(8) -> mount.fuse3 -> beemofs, with
 #     "defaults,dev,suid"): findmnt shows nosuid,nodev; a device node
 #     made in the mount is kept (it is backup data) but cannot be opened:
-#     reading `mknod zero c 1 5` gives EACCES, never the device's zeros.
+#     reading `mknod zero c 1 5` gives EACCES, never the device's zeros;
+#     the daemon that mount started has a core size limit of 0.
 #   - Mounted as the shipped beemofs@.service does (its ExecStartPre and
 #     ExecStart lines, with this test's paths): another local user (uid
 #     65534) cannot read a 0600 file that uid 65534 owns on the client,
@@ -41,6 +42,10 @@ mount -t fuse "$BEEMOFS#$T/store" "$MNT" \
 mountpoint -q "$MNT" || t_fail "mount returned but nothing is mounted"
 pid=$(daemon_of "$MNT") || t_fail "no beemofs process for $MNT"
 T_PIDS+=("$pid")
+# The daemon forked by mount keeps bm_nodump's limit (harden_core.sh
+# crashes the foreground one).
+grep -Eq '^Max core file size +0 +0 ' "/proc/$pid/limits" ||
+	t_fail "the daemon may dump core: $(grep core "/proc/$pid/limits")"
 opts=$(findmnt -n -o OPTIONS "$MNT")
 for o in nosuid nodev; do
 	[[ ,$opts, == *,$o,* ]] || t_fail "mount options lack $o: $opts"
