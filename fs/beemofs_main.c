@@ -26,6 +26,7 @@
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "bm_pass.h"
 #include "control.h"
 #include "keymgr.h"
@@ -46,6 +47,10 @@ struct opts {
 
 #define OPT(t, p) {t, offsetof(struct opts, p), 1}
 
+/* Mount options that would make device nodes or set-user-ID programs
+ * of a client's files live on the appliance: dropped (opt_proc). */
+enum { KEY_UNSAFE = 1 };
+
 static const struct fuse_opt opt_spec[] = {
 	OPT("machine=%s", machine),
 	OPT("keyfile=%s", keyfile),
@@ -58,6 +63,8 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
+	FUSE_OPT_KEY("suid", KEY_UNSAFE),
+	FUSE_OPT_KEY("dev", KEY_UNSAFE),
 	FUSE_OPT_END,
 };
 
@@ -105,6 +112,8 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 		o->store = strdup(arg);
 		return 0;
 	}
+	if (key == KEY_UNSAFE)
+		return 0; /* mount.fuse3 passes them for fstab's defaults */
 	return 1;
 }
 
@@ -543,6 +552,16 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	memset(&co, 0, sizeof(co));
+	/* Keys and plaintext live in this process: never in a core file. */
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemofs: cannot disable core dumps: "
+			    "%s\n", strerror(-nd));
+			return 1;
+		}
+	}
 	/* Chunk buffers of 1-4 MiB come and go at disk speed: keep them in
 	 * the heap for reuse instead of mmap/munmap (and zeroed pages) each
 	 * time.  In-flight data is bounded, so is the heap. */
@@ -586,7 +605,11 @@ main(int argc, char **argv)
 	}
 	if (o.ro || o.keyfile == NULL)
 		fuse_opt_add_arg(&args, "-oro");
-	fuse_opt_add_arg(&args, "-odefault_permissions");
+	/* Whatever the command line or fstab says (suid and dev were
+	 * dropped by opt_proc): the files are a client's, and a device
+	 * node or set-user-ID program among them must not act on the
+	 * appliance.  Added last, so that it wins. */
+	fuse_opt_add_arg(&args, "-odefault_permissions,nosuid,nodev");
 	{
 		char fsname[128];
 

@@ -6,27 +6,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_log.h"
+#include "bm_tmpdir.h"
 #include "scan.h"
 
 #define DEFAULT_SIGDIR "/var/lib/clamav"
 
 struct scan_engine {
 	char sigdir[PATH_MAX];
-	char tmpdir[PATH_MAX];
+	struct bm_tmpdir tmpdir; /* libclamav's temporary files */
 	uint64_t max_file, max_scan;
 	uint32_t max_recursion, max_files;
 	int refuse_big;
@@ -103,7 +102,7 @@ load_engine(struct scan_engine *se, struct cl_engine **out, unsigned *sigs)
 	cl_engine_set_num(e, CL_ENGINE_MAX_RECURSION, se->max_recursion);
 	cl_engine_set_num(e, CL_ENGINE_MAX_FILES, se->max_files);
 	cl_engine_set_num(e, CL_ENGINE_KEEPTMP, 0);
-	cl_engine_set_str(e, CL_ENGINE_TMPDIR, se->tmpdir);
+	cl_engine_set_str(e, CL_ENGINE_TMPDIR, se->tmpdir.path);
 	r = cl_load(se->sigdir, e, &n, CL_DB_STDOPT);
 	if (r == CL_SUCCESS)
 		r = cl_engine_compile(e);
@@ -122,41 +121,17 @@ load_engine(struct scan_engine *se, struct cl_engine **out, unsigned *sigs)
 static int
 make_tmpdir(struct scan_engine *se)
 {
-	static const char *const bases[] = {"/dev/shm", "/run", NULL};
-	struct statfs sf;
-	int i;
+	int rc = bm_tmpdir_make("scan", &se->tmpdir);
 
-	for (i = 0; bases[i] != NULL; i++) {
-		if (statfs(bases[i], &sf) != 0 || sf.f_type != TMPFS_MAGIC)
-			continue;
-		snprintf(se->tmpdir, sizeof(se->tmpdir), "%s/beemofs-scan-%ld",
-		    bases[i], (long)getpid());
-		if (mkdir(se->tmpdir, 0700) == 0 || errno == EEXIST)
-			return 0;
-	}
-	bm_log(LOG_ERR, "no memory file system (tmpfs) at /dev/shm or /run "
-	    "for the antivirus's temporary files: archive members would "
-	    "reach the disk in clear");
-	return -ENOENT;
-}
-
-static void
-rm_tmpdir(struct scan_engine *se)
-{
-	DIR *d;
-	struct dirent *de;
-	char p[PATH_MAX + 300];
-
-	if (se->tmpdir[0] == '\0' || (d = opendir(se->tmpdir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", se->tmpdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(se->tmpdir);
+	if (rc == -ENOENT)
+		bm_log(LOG_ERR, "no memory file system (tmpfs) at /run or "
+		    "/dev/shm for the antivirus's temporary files: archive "
+		    "members would reach the disk in clear");
+	else if (rc != 0)
+		bm_log(LOG_ERR, "cannot make a private directory for the "
+		    "antivirus's temporary files in /run or /dev/shm: %s",
+		    strerror(-rc));
+	return rc;
 }
 
 int
@@ -247,6 +222,7 @@ scan_open(const bm_conf *conf, struct scan_engine **out)
 	if ((se = calloc(1, sizeof(*se))) == NULL)
 		return -ENOMEM;
 	se->wake[0] = se->wake[1] = -1;
+	bm_tmpdir_init(&se->tmpdir);
 	pthread_mutex_init(&se->lock, NULL);
 	snprintf(se->sigdir, sizeof(se->sigdir), "%s", bm_conf_get(conf,
 	    "scan", NULL, "signatures", DEFAULT_SIGDIR));
@@ -285,7 +261,7 @@ fail:
 		close(se->wake[0]);
 		close(se->wake[1]);
 	}
-	rm_tmpdir(se);
+	bm_tmpdir_remove(&se->tmpdir);
 	pthread_mutex_destroy(&se->lock);
 	free(se);
 	return rc;
@@ -307,7 +283,7 @@ scan_close(struct scan_engine *se)
 	close(se->wake[1]);
 	cl_statfree(&se->dbstat);
 	cl_engine_free(se->cur);
-	rm_tmpdir(se);
+	bm_tmpdir_remove(&se->tmpdir);
 	pthread_mutex_destroy(&se->lock);
 	free(se);
 }

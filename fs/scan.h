@@ -7,8 +7,10 @@
  * scanned whole before its version is committed (store.h: store_scan_fn)
  * from memory or through a read callback over the sealed chunks, never
  * from a plaintext file: libclamav's own temporary files (archive
- * members) go to a private directory on a memory file system (tmpfs),
- * and the daemon refuses to start if none is available.
+ * members) go to a private directory on a memory file system (tmpfs,
+ * bm_tmpdir.h: a random name in a root-only parent, removed through
+ * directory descriptors), and the daemon refuses to start if none is
+ * available.
  *
  * Signatures are reloaded without unmounting: on SIGHUP and whenever a
  * periodic check ([scan] reload_interval, default 60 s) sees the

@@ -7,7 +7,8 @@
  * and evicted least-recently-used when the cache is over its byte budget
  * and nobody holds them.  A missing chunk is loaded by the first thread
  * that asks; others asking meanwhile wait for that load (single flight).
- * Plaintext is cleansed when evicted.
+ * Plaintext is cleansed when evicted, and its big buffers are marked to
+ * stay out of core dumps (bm_dontdump).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -16,6 +17,7 @@
 
 #include "bm_bytes.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "store_cache.h"
 #include "store_internal.h"
 #include "store_record.h"
@@ -320,6 +322,8 @@ cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
 	pthread_mutex_unlock(&c->lock);
 
 	rc = load(st, id, &d, &l);
+	if (rc == 0)
+		bm_dontdump(d, l);
 
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0) {
@@ -368,6 +372,7 @@ cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
 	struct cache *c = st->cache;
 	struct centry *e;
 
+	bm_dontdump(data, len);
 	pthread_mutex_lock(&c->lock);
 	if (len > c->cap / 4 || find(c, id) != NULL ||
 	    (e = calloc(1, sizeof(*e))) == NULL) {

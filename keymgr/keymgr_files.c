@@ -563,7 +563,7 @@ keymgr_machine_list(keymgr *km, char ***out, size_t *n)
 	rc = 0;
 	while ((e = readdir(d)) != NULL) {
 		len = strlen(e->d_name);
-		/* NAME.key only: temporaries end in .tmp.PID. */
+		/* NAME.key only: temporaries end in .tmp.XXXXXX. */
 		if (len <= 4 || strcmp(e->d_name + len - 4, ".key") != 0)
 			continue;
 		e->d_name[len - 4] = '\0';

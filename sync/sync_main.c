@@ -12,6 +12,7 @@
 #include "bm_conf.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "sync.h"
 
 static const struct {
@@ -80,6 +81,17 @@ main(int argc, char **argv)
 	int c, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
+	/* Keys, passwords and plaintext live in this process: never in a
+	 * core file. */
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemo-sync: cannot disable core "
+			    "dumps: %s\n", strerror(-nd));
+			return 1;
+		}
+	}
 	while ((c = getopt_long(argc, argv, "+c:s:qvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

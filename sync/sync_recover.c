@@ -31,6 +31,7 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_tmpdir.h"
 #include "bm_log.h"
 #include "bm_pass.h"
 #include "bm_time.h"
@@ -56,7 +57,7 @@ struct recover {
 static int
 check_dir(const char *dir, int *resume)
 {
-	char marker[PATH_MAX];
+	char marker[PATH_MAX], why[PATH_MAX + 64];
 	struct dirent *e;
 	DIR *d;
 	int rc, n = 0;
@@ -65,6 +66,13 @@ check_dir(const char *dir, int *resume)
 	if ((rc = bm_mkdir_p(dir, 0700)) != 0) {
 		sync_log(LOG_ERR, "cannot create %s: %s", dir,
 		    beemo_strerror(rc));
+		return rc;
+	}
+	/* Key files and packs are written by name below @dir, and the
+	 * store is trusted once recovered: nobody else may change it. */
+	if ((rc = bm_dir_trusted(dir, why, sizeof(why))) != 0) {
+		sync_log(LOG_ERR, "%s: not a safe store directory: %s", dir,
+		    why);
 		return rc;
 	}
 	if ((d = opendir(dir)) == NULL) {

@@ -423,7 +423,7 @@ take_spool(const struct sync_ctx *ctx, struct sync_rstate *rs, uint64_t now,
 	while ((e = readdir(d)) != NULL && n < SPOOL_MAX) {
 		size_t l = strlen(e->d_name);
 
-		/* Whole files only: not the writers' "*.tmp.PID". */
+		/* Whole files only: not the writers' "*.tmp.*". */
 		if (l < 8 || strcmp(e->d_name + l - 7, ".sealed") != 0 ||
 		    e->d_name[0] == '.')
 			continue;

@@ -14,6 +14,7 @@
 #include "bm_esc.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "bm_pass.h"
 
 static const struct {
@@ -80,6 +81,17 @@ main(int argc, char **argv)
 	int c, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
+	/* Keys, passwords and plaintext live in this process: never in a
+	 * core file. */
+	{
+		int nd = bm_nodump();
+
+		if (nd != 0) {
+			fprintf(stderr, "beemoctl: cannot disable core dumps: "
+			    "%s\n", strerror(-nd));
+			return 1;
+		}
+	}
 	ctl.prog = "beemoctl";
 	ctl.verb = "beemoctl";
 	/* '+': stop at the verb, whose options are its own. */

@@ -21,6 +21,7 @@
 
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_tmpdir.h"
 #include "bm_units.h"
 #include "ctl_store.h"
 
@@ -429,7 +430,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	struct ctl_session s;
 	struct restore r;
 	struct store_attr a;
-	char base[256], *dest = NULL;
+	char base[256], why[PATH_MAX + 64], *dest = NULL;
 	uint32_t id;
 	size_t i;
 	int rc;
@@ -444,6 +445,13 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	}
 	if (bm_mkdir_p(o.target, 0755) != 0) {
 		ctl_err(ctl, "%s: cannot create", o.target);
+		return CTL_FAIL;
+	}
+	/* Plaintext is written by name below the target: nobody else may
+	 * be able to swap a directory on the way for a link. */
+	if (bm_dir_trusted(o.target, why, sizeof(why)) != 0) {
+		ctl_err(ctl, "%s: not a safe restore target: %s", o.target,
+		    why);
 		return CTL_FAIL;
 	}
 	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)

@@ -198,8 +198,9 @@ wait $WRITER || t_fail "the writer of the open file failed"
 
 "$BEEMOCTL" snapshot pc1 --note "note $M" >/dev/null ||
 	t_fail "snapshot through the daemon"
-SCAN_TMP=$(ls -d /dev/shm/beemofs-scan-"$PID" /run/beemofs-scan-"$PID" \
-	2>/dev/null || true)
+SCAN_TMP=$(ls -d /run/beemo/scan-"$PID"-* /dev/shm/beemo/scan-"$PID"-* \
+	/dev/shm/beemo-*/scan-"$PID"-* 2>/dev/null || true)
+[ -n "$SCAN_TMP" ] || t_fail "no antivirus temporary directory of $PID"
 t_umount "$MNT"
 
 # ---- after unmount --------------------------------------------------------

@@ -69,13 +69,14 @@ bm_write_file_atomic(const char *path, const void *buf, size_t len,
 	char tmp[PATH_MAX];
 	int fd, rc;
 
-	if (bm_path(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
+	/* A random name: @path may be in a directory others can write
+	 * (a key file given as /tmp/pc1.poste), where a predictable one
+	 * could be taken in advance. */
+	if (bm_path(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path))
 		return -ENAMETOOLONG;
 	if (exclusive && access(path, F_OK) == 0)
 		return -EEXIST;
-	/* A stale temporary of a killed process with our pid is garbage. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if ((rc = write_all(fd, buf, len)) != 0)

@@ -18,9 +18,9 @@
 
 /*
  * bm_write_file_atomic -- replace @path with @len bytes of @buf durably.
- * Writes "path.tmp.PID" created with O_EXCL and @mode, fsyncs it, renames
- * it over @path and fsyncs the directory: after a crash at any point @path
- * holds either its old or its new content.  With @exclusive nonzero the
+ * Writes "path.tmp.XXXXXX" (a random name, mkostemp(3)) with @mode,
+ * fsyncs it, renames it over @path and fsyncs the directory: after a
+ * crash at any point @path holds either its old or its new content.  With @exclusive nonzero the
  * call fails with -EEXIST when @path already exists (creation).
  * Returns 0 or a negative errno; the temporary file never survives an
  * error return.
