@@ -119,6 +119,10 @@ enum store_event {
 	STORE_EV_UNSCANNED = 2,  /* committed without scan (too big) */
 	STORE_EV_COMMIT_FAIL = 3, /* a file could not be committed */
 	STORE_EV_DAMAGE = 4,     /* an object failed authentication */
+	STORE_EV_LOST = 5,       /* a commit failed: @detail is a report
+				  * text naming the changes lost */
+	STORE_EV_SPACE = 6,      /* writes refused for want of space:
+				  * @detail says how much is left */
 };
 /*
  * The event callback (store_opts.event) runs on the thread that met the

@@ -111,7 +111,12 @@ struct store {
 	/* Pre-commit hook: run by the committer under ix_lock before the
 	 * log is sealed (the journal's batch); set before commit_start. */
 	int (*precommit)(void *ctx);
-	void *precommit_ctx;
+	/* Post-commit hooks, also run by the committer under ix_lock: the
+	 * commit succeeded (committed), or failed with the error @err and
+	 * a new transaction is open to record what was lost (lost). */
+	void (*committed)(void *ctx);
+	int (*lost)(void *ctx, int err);
+	void *precommit_ctx;        /* of the three hooks */
 	int precommit_pending;      /* the hook has work to do; ix_lock */
 
 	/* The pack files (store_pack.h); their own locks inside. */
@@ -137,6 +142,8 @@ struct store {
 	struct store_session sess;
 	char *jbatch;                 /* "OP /path" strings, NUL-separated */
 	size_t jlen, jcap, jcount;
+	size_t jdone_len, jdone_count; /* the first lines of jbatch, in the
+					* open transaction (journal_flush) */
 	struct timespec opened;       /* set at open, read-only after */
 
 	/* Statistics of this handle; atomics (no lock). */

@@ -277,6 +277,8 @@ open_store(const char *dir, const keymgr_secret *s,
 	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
 		goto fail;
 	st->precommit = journal_precommit;
+	st->committed = journal_postcommit;
+	st->lost = journal_lostcommit;
 	st->precommit_ctx = st;
 	if ((rc = commit_start(st)) != 0)
 		goto fail;
