@@ -99,6 +99,10 @@ struct store {
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
+	uint64_t index_bytes; /* used pages of the index file; atomic */
+	uint64_t staged;      /* bytes in staging files; atomic */
+	int space_full;       /* writes are refused for want of space, and
+			       * that was journaled and reported; atomic */
 
 	/* Committer thread (store_commit.h). */
 	pthread_t committer;        /* set by commit_start */

@@ -338,8 +338,10 @@ journal_committed(store *st)
 	st->jdone_len = st->jdone_count = 0;
 }
 
-/* Lines of the report of journal_lost(): past this many, a count. */
-#define LOST_LINES 200
+/* The report of journal_lost() lists the lost file operations up to
+ * this many bytes (a report is read back only up to 1 MiB), then counts
+ * the rest; the journal and the log have them all. */
+#define LOST_TEXT (512U << 10)
 
 int
 journal_lost(store *st, int err)
@@ -347,7 +349,7 @@ journal_lost(store *st, int err)
 	struct store_journal_entry e = {0, "error", NULL, NULL, NULL, 0};
 	const char **files;
 	char summary[256], name[32], *text;
-	size_t i, len, cap;
+	size_t i, len = 0, cap;
 	int rc;
 
 	snprintf(summary, sizeof(summary), "the store could not commit (%s): "
@@ -358,20 +360,20 @@ journal_lost(store *st, int err)
 	bm_log(LOG_ERR, "%s", summary);
 	files = batch_lines(st, 0, 0);
 	/* The report: the summary and the first lines. */
-	cap = strlen(summary) + 64 + (st->jcount < LOST_LINES ? st->jlen :
-	    st->jlen < 200 * 4200 ? st->jlen : 200 * 4200) + 3 * LOST_LINES;
-	if ((text = malloc(cap)) != NULL) {
+	cap = strlen(summary) + 128 + LOST_TEXT;
+	if ((text = malloc(cap)) != NULL)
 		len = (size_t)snprintf(text, cap, "%s.\n", summary);
-		for (i = 0; files != NULL && i < st->jcount &&
-		    i < LOST_LINES; i++) {
-			bm_log(LOG_ERR, "lost: %s", files[i]);
-			len += (size_t)snprintf(text + len, cap - len, "  %s\n",
-			    files[i]);
-		}
-		if (st->jcount > LOST_LINES)
-			snprintf(text + len, cap - len, "  and %zu more (the "
-			    "journal lists them all)\n",
-			    st->jcount - LOST_LINES);
+	for (i = 0; files != NULL && i < st->jcount; i++) {
+		bm_log(LOG_ERR, "lost: %s", files[i]);
+		if (text == NULL || len >= LOST_TEXT)
+			continue;
+		if (len + strlen(files[i]) + 4 > LOST_TEXT)
+			len += (size_t)snprintf(text + len, cap - len, "  and "
+			    "%zu more (the journal lists them all)\n",
+			    st->jcount - i);
+		else
+			len += (size_t)snprintf(text + len, cap - len,
+			    "  %s\n", files[i]);
 	}
 	store_report(st, STORE_EV_LOST, NULL, text ? text : summary);
 	free(text);

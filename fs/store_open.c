@@ -148,6 +148,7 @@ load_counters(store *st, int creating)
 		return -EBADMSG;
 	}
 	ix_meta_get(st, "quota_hard", &st->quota_hard);
+	ix_size_update(st);
 	/* Bytes stored: the sum of the packs' committed lengths. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
 		return -EIO;

@@ -44,11 +44,23 @@ bit_set(struct wfile *w, uint64_t b)
 	return 0;
 }
 
+/* The staging file holds @delta bytes more (or fewer): the quota counts
+ * them (store_snap.h). */
+static void
+stage_account(struct wfile *w, int64_t delta)
+{
+	w->staged += (uint64_t)delta;
+	__atomic_add_fetch(&w->st->staged, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
 static void
 bit_clear_from(struct wfile *w, uint64_t b)
 {
-	for (; b < w->nbits; b++)
+	for (; b < w->nbits; b++) {
+		if (wfile_bit_get(w, b))
+			stage_account(w, -(int64_t)STAGE_SLOT);
 		w->bits[b / 64] &= ~(1ULL << (b % 64));
+	}
 }
 
 static void
@@ -126,6 +138,8 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
 	if (n != (ssize_t)STAGE_SLOT)
 		return n < 0 ? -errno : -EIO;
+	if (!wfile_bit_get(w, b))
+		stage_account(w, STAGE_SLOT);
 	return bit_set(w, b);
 }
 
