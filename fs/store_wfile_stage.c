@@ -18,6 +18,7 @@
 #include "bm_bytes.h"
 #include "store_cache.h"
 #include "store_internal.h"
+#include "store_snap.h"
 #include "store_wfile.h"
 
 int
@@ -127,6 +128,11 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	int rc;
 
 	if ((rc = stage_open(w)) != 0)
+		return rc;
+	/* A new block is disk the machine holds: the quota and the disk's
+	 * reserve apply (store_snap.h). */
+	if (!wfile_bit_get(w, b) &&
+	    (rc = store_space_check(w->st, STAGE_SLOT, 1)) != 0)
 		return rc;
 	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
 		return -EIO;

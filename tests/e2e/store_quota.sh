@@ -1,70 +1,76 @@
 #!/bin/bash
-# store_durable.sh -- a disk error is never a success.  fault_sync.c,
-# preloaded into beemofs, fails one fdatasync of a pack with EIO, as
-# Linux does after a failed writeback (reported once, then the pages are
-# "clean").  The fsync() of the file written meanwhile must fail, the
-# store must refuse every later change (nothing claims success), the
-# lost file must be named in the machine's journal and in a report, and
-# after a remount everything committed before is there, byte-exact.
+# store_quota.sh -- the hard quota counts everything a machine makes the
+# appliance hold, staging files included.  Backwards pwrite()s (each
+# write lands before the previous one, so the file is staged, not
+# streamed) of 64 MiB into a file under a 5 MiB hard quota: the fsync
+# fails with EDQUOT, the staging file never holds much more than the
+# quota, and once the file is closed the machine can write again.  A
+# machine without a hard quota of its own has the default one, a share
+# of the store's disk, shown by `beemoctl quota` and df.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
 
-[ -f "${BEEMO_FAULT_SYNC_LIB:-}" ] || t_skip "no fault_sync library"
 command -v python3 >/dev/null || t_skip "no python3"
+t_config "[store]" "machine_quota = 20%"
 t_appliance
 M="$T/mnt"
-# ASan wants its runtime first; the fault library comes before it.
-LD_PRELOAD="$BEEMO_FAULT_SYNC_LIB" BEEMO_FAULT_SYNC="$T/fault" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" t_mount "$M"
-
-# write FILE BYTES: write random bytes and fsync; prints the errno name
-# of the first failure ("ok" if none) and keeps the data in $T/FILE.
-write() {
-	python3 - "$M/$1" "$T/$1" "$2" <<-'EOF2'
-		import errno, os, sys
-		data = os.urandom(int(sys.argv[3]))
-		open(sys.argv[2], "wb").write(data)
-		try:
-		    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
-		    os.write(fd, data)
-		    os.fsync(fd)
-		    os.close(fd)
-		    print("ok")
-		except OSError as e:
-		    print(errno.errorcode[e.errno])
-	EOF2
-}
-
-[ "$(write a 300000)" = ok ] || t_fail "fsync of a without a fault"
-[ "$(write b 2000000)" = ok ] || t_fail "fsync of b without a fault"
-touch "$T/fault"
-got=$(write c 1000000)
-[ ! -e "$T/fault" ] || t_fail "no pack was synced: the fault never fired"
-[ "$got" = EIO ] || t_fail "fsync of c after a failed fdatasync: $got"
-t_expect_log "fdatasync failed: Input/output error"
-t_expect_log "cannot prepare commit|could not commit|lost: |commit failed"
-t_expect_log "cannot commit|could not be backed up|cannot store new content"
-t_expect_log "end of the session is not journaled|closing the store failed"
-# Nothing is acknowledged any more.
-got=$(write d 1000)
-[ "$got" != ok ] || t_fail "a write after the failure claims success"
-
-pid=${T_MOUNT_PID[$M]}
-fusermount3 -u "$M" || t_fail "fusermount3 -u"
-wait "$pid" && t_fail "beemofs exited 0 after a failed commit"
-unset "T_MOUNT_PID[$M]"
-
-# Remount: what was committed is there; c is named as lost.
 t_mount "$M"
-for f in a b; do
-	cmp -s "$T/$f" "$M/$f" || t_fail "$f differs after the failure"
-done
-[ ! -e "$M/c" ] || cmp -s "$T/c" "$M/c" || t_fail "c is there, but wrong"
-"$BEEMOCTL" journal pc1 --type error --password-file "$T/admin.pw" \
-	>"$T/j.txt" || t_fail "journal"
-grep -q "could not commit (Input/output error)" "$T/j.txt" &&
-	grep -q "added /c" "$T/j.txt" ||
-	t_fail "the journal does not name the lost file: $(cat "$T/j.txt")"
+pid=${T_MOUNT_PID[$M]}
+
+# The default quota: 20% of the store's file system.
+fs=$(df -B1 --output=size "$T" | tail -n 1 | tr -d ' ')
+"$BEEMOCTL" quota pc1 --json >"$T/q.json" || t_fail "quota --json"
+[ "$(report_json 'd["quota_hard"], d["quota_limit"]' <"$T/q.json")" = "(0, $((fs / 100 * 20)))" ] ||
+	t_fail "default quota of a $fs-byte disk: $(cat "$T/q.json")"
+size=$(df -B1 --output=size "$M" | tail -n 1 | tr -d ' ')
+[ $((size / 4096)) = $((fs / 100 * 20 / 4096)) ] ||
+	t_fail "df shows $size bytes, not the default quota"
+
+"$BEEMOCTL" quota pc1 --hard 5M --password-file "$T/admin.pw" >/dev/null ||
+	t_fail "quota --hard 5M"
+# staged: the bytes the daemon's staging files hold on disk now.
+staged() {
+	local f n=0 b
+	for f in /proc/"$pid"/fd/*; do
+		case "$(readlink "$f")" in
+		*/staging/*) b=$(stat -L -c %b "$f") && n=$((n + b * 512)) ;;
+		esac
+	done
+	echo $n
+}
+python3 - "$M/backwards" >"$T/py.out" <<-'EOF2' &
+	import errno, os, sys
+	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+	block = os.urandom(1 << 20)
+	for i in range(63, -1, -1):
+	    os.pwrite(fd, block, i << 20)
+	print("written", flush=True)
+	try:
+	    os.fsync(fd)
+	    print("fsync ok", flush=True)
+	except OSError as e:
+	    print("fsync", errno.errorcode[e.errno], flush=True)
+	sys.stdin.readline()
+	try:
+	    os.close(fd)
+	except OSError as e:
+	    pass
+EOF2
+py=$!
+T_PIDS+=($py)
+t_wait_for 60 grep -q "^fsync" "$T/py.out" || t_fail "the writer hangs"
+most=$(staged)
+grep -q "^fsync EDQUOT" "$T/py.out" ||
+	t_fail "64 MiB under a 5 MiB quota: $(cat "$T/py.out")"
+# The slack: 5 MiB and one 1 MiB write, in 64 KiB blocks.
+[ "$most" -le $((6 * 1024 * 1024 + 65536)) ] ||
+	t_fail "the staging files hold $most bytes under a 5 MiB quota"
+kill "$py" 2>/dev/null
+wait "$py" 2>/dev/null || true
+# Closed: its staging is gone, and a small file fits again.
+t_wait_for 10 eval '[ "$(staged)" = 0 ]' || t_fail "staging left behind"
+"$BEEMOCTL" quota pc1 --hard 50M --password-file "$T/admin.pw" >/dev/null ||
+	t_fail "quota --hard 50M"
+echo small >"$M/small" || t_fail "a small file after the quota"
 t_umount "$M"
-"$BEEMOCTL" check pc1 --password-file "$T/admin.pw" >"$T/check.out" 2>&1 ||
-	t_fail "check after the failure: $(cat "$T/check.out")"
 t_log "ok"
