@@ -331,6 +331,8 @@ journal_flush(store *st)
 void
 journal_committed(store *st)
 {
+	if (st->jdone_len == 0)
+		return;
 	memmove(st->jbatch, st->jbatch + st->jdone_len,
 	    st->jlen - st->jdone_len);
 	st->jlen -= st->jdone_len;
