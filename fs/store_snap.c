@@ -331,7 +331,11 @@ store_quota_statfs(store *st, struct statvfs *out)
 	uint64_t hard = store_quota_limit(st), used = store_used(st);
 	uint64_t bs = out->f_frsize ? out->f_frsize : 4096;
 	uint64_t left = used >= hard ? 0 : (hard - used) / bs;
+	uint64_t keep = st->opts.reserve / bs;
 
+	/* The reserve is not for new data. */
+	out->f_bavail = out->f_bavail > keep ? out->f_bavail - keep : 0;
+	out->f_bfree = out->f_bfree > keep ? out->f_bfree - keep : 0;
 	if (hard == 0)
 		return;
 	/* The disk may have less left than the quota. */

@@ -44,9 +44,10 @@ int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
  * refusal until space comes back is logged, journaled as an "error"
  * entry and reported as STORE_EV_SPACE; takes ix_lock for that: call it
  * with no store lock held but an open file's).
- * store_quota_statfs -- with a hard quota, make @out's block counts
- * (in f_frsize units, 4096 if unset) say the quota and what is left of
- * it (no more than the disk has); without one leave @out alone.
+ * store_quota_statfs -- make @out's free block counts (in f_frsize
+ * units, 4096 if unset) leave out the disk's reserve, and with a hard
+ * quota make its block counts say the quota and what is left of it (no
+ * more than the disk has).
  */
 uint64_t store_used(store *st);
 uint64_t store_quota_limit(store *st);

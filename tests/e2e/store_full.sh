@@ -54,6 +54,9 @@ check_tree() { # DIR: every acknowledged file, byte-exact
 	done
 }
 check_tree "$M"
+# df in the mount leaves the reserve out.
+avail=$(df -B1 --output=avail "$M" | tail -n 1 | tr -d ' ')
+[ "$avail" -lt $((2 * 1024 * 1024)) ] || t_fail "df shows $avail bytes free"
 "$BEEMOCTL" status --json >"$T/st.json" || t_fail "status --json"
 [ "$(report_json 'd["appliance"]["store_state"]' <"$T/st.json")" = full ] ||
 	t_fail "status: the store is not full: $(cat "$T/st.json")"
