@@ -30,7 +30,7 @@
  *                 the only code that joins packs and index; recovery at
  *                 open)
  *   above         store_snap.h: store_snap.c (snapshots, statistics,
- *                 quota: store_quota_check, and store_report, the event
+ *                 space and quotas: store_space_check, and store_report, the event
  *                 hook); store_journal.h: store_journal.c; store_check.c,
  *                 store_rebuild.c, store_open.c (create, open, close),
  *                 whose public calls are in store.h

@@ -374,14 +374,13 @@ pack_roll(struct packs *pk)
  * first error is kept here and fails every later append and commit of
  * this store's packs: the index never commits a reference to bytes that
  * may not be on disk, and recovery at the next open cuts the packs back
- * to what the last good commit recorded.  Running out of space is not
- * such an error (nothing written before is lost), and does not stick.
+ * to what the last good commit recorded.  (A write() refused for want
+ * of space loses nothing written before and does not come here; an
+ * fdatasync() that fails with ENOSPC, as delayed allocation can, does.)
  */
 static int
 pack_fail(struct packs *pk, uint64_t id, const char *what, int rc)
 {
-	if (rc == -ENOSPC || rc == -EDQUOT || rc == 0)
-		return rc;
 	if (pk->err == 0) {
 		bm_log(LOG_ERR, "pack %016" PRIx64 ": %s failed: %s; no commit "
 		    "of this store succeeds from now on", id, what,
@@ -407,7 +406,8 @@ pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
 		if (rc == -ENOSPC || rc == -EDQUOT)
 			bm_log(LOG_ERR, "pack %016" PRIx64 ": write failed: "
 			    "%s", pk->pw.id, beemo_strerror(rc));
-		rc = pack_fail(pk, pk->pw.id, "write", rc);
+		else
+			rc = pack_fail(pk, pk->pw.id, "write", rc);
 		goto done;
 	}
 	*pack = pk->pw.id;

@@ -71,7 +71,7 @@ struct packs {
 	size_t ncommitting;
 	uint64_t next_pack;           /* pk_lock */
 	int err;                      /* the first I/O or fdatasync error:
-				       * sticky, see pack_presync; pk_lock */
+				       * sticky (see below); pk_lock */
 
 	/* The readers: descriptors by pack id, LRU.  The table, its
 	 * entries and the tick are protected by fd_lock; entries never
@@ -145,13 +145,14 @@ void pack_fd_forget(struct packs *pk, uint64_t id);
 
 /*
  * Errors of the packs' disk are sticky.  The first write error (but
- * -ENOSPC, -EDQUOT) or fdatasync error of any pack is kept in pk->err
+ * -ENOSPC, -EDQUOT) or fdatasync error (any) of a pack is kept in pk->err
  * and returned by every later pack_append(), pack_presync() and
  * pack_commit_prepare(): after a failed writeback the kernel reports
  * the error once and then calls the file clean, so a later sync that
  * succeeds proves nothing (store_pack.c, pack_fail, says more).  The
- * store cannot commit again until it is reopened, and the reopening
- * cuts the packs back to their last committed lengths.
+ * store commits nothing more until it is reopened (but the record of
+ * what was lost, in a new pack: pack_abandon), and the reopening cuts
+ * the packs back to their last committed lengths.
  *
  * pack_presync -- fdatasync every pack with data not yet on disk
  * without holding any lock, so that the sync under ix_lock is short
