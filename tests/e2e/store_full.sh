@@ -64,6 +64,9 @@ reserve=$(report_json 'd["appliance"]["store_reserve"]' <"$T/st.json")
 [ "$reserve" = $((8 * 1024 * 1024)) ] || t_fail "reserve $reserve"
 "$BEEMOCTL" status >"$T/st.txt" || t_fail "status"
 grep -q "FULL" "$T/st.txt" || t_fail "status text: $(cat "$T/st.txt")"
+"$BEEMOCTL" metrics --output - >"$T/prom" || t_fail "metrics"
+grep -q "^beemo_store_reserve_bytes $reserve$" "$T/prom" ||
+	t_fail "metrics: $(cat "$T/prom")"
 
 t_umount "$M" # the end-of-session snapshot must succeed
 t_mount "$M"
