@@ -54,6 +54,10 @@ check_tree() { # DIR: every acknowledged file, byte-exact
 	done
 }
 check_tree "$M"
+# Names take index space: refused too.
+mkdir "$M/newdir" 2>"$T/mkdir.err" && t_fail "mkdir on a full disk"
+grep -q "No space left on device" "$T/mkdir.err" ||
+	t_fail "mkdir: $(cat "$T/mkdir.err")"
 # df in the mount leaves the reserve out.
 avail=$(df -B1 --output=avail "$M" | tail -n 1 | tr -d ' ')
 [ "$avail" -lt $((2 * 1024 * 1024)) ] || t_fail "df shows $avail bytes free"
