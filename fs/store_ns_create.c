@@ -102,9 +102,10 @@ make_node(store *st, uint64_t parent, const char *name, uint32_t mode,
 		return rc;
 	if ((rc = ns_check_name(parent, name)) != 0)
 		return rc;
-	/* Names take index space too: none past the quota or under the
-	 * disk's reserve (store_snap.h). */
-	if ((rc = store_space_check(st, 0, 1)) != 0)
+	/* Names take index space too: none when a new file would be
+	 * refused, under 1 MiB from the quota or the disk's reserve
+	 * (store_snap.h). */
+	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
 	ix_lock(st);
 	if ((rc = ns_dir_get(st, parent, &dir)) != 0)
@@ -225,7 +226,7 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 		return rc;
 	if ((rc = ns_check_name(newparent, newname)) != 0)
 		return rc;
-	if ((rc = store_space_check(st, 0, 1)) != 0)
+	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
 	ix_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
