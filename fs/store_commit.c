@@ -100,10 +100,9 @@ salvage(store *st, int err)
 		rc = log_flush(st);
 	if (rc == 0)
 		rc = pack_commit_prepare(&st->packs, 1, &ops);
-	if (rc == 0) {
+	if (rc == 0)
 		rc = ix_txn_commit(st);
-		pack_commit_done(&st->packs, rc == 0);
-	}
+	pack_commit_done(&st->packs, rc == 0);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "index: the journal could not record what "
 		    "was lost: %s", beemo_strerror(rc));
