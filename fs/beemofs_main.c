@@ -28,6 +28,7 @@
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_space.h"
 #include "control.h"
 #include "keymgr.h"
 #include "scan.h"
@@ -407,6 +408,17 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	}
 	store_opts_from_conf(conf, &so);
 	so.rdonly = fs.rdonly;
+	{
+		struct bm_space sp;
+
+		if ((rc = bm_space_get(conf, o->store, &sp)) != 0) {
+			bm_log(LOG_ERR, "%s: %s", o->store,
+			    beemo_strerror(rc));
+			return 1;
+		}
+		so.reserve = sp.reserve;
+		so.quota_default = sp.machine_quota;
+	}
 	if (!fs.rdonly) {
 		if ((rc = scan_open(conf, &av)) != 0)
 			return 1; /* scan_open said why */

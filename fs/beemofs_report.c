@@ -23,6 +23,12 @@
  * control request "quota-set" changes the limits (quota_set) and checks
  * at once.
  *
+ * The store's disk.  The report thread compares its free space with
+ * the alert threshold of bm_space.h every REP_TICK_NS and spools the
+ * state of the appliance's condition "space" at start and at each
+ * change; the store itself journals and reports (STORE_EV_SPACE) the
+ * first write it refuses under the reserve.
+ *
  * Live status.  The control socket's "stats" request answers with the
  * machine status (bm_mstatus_json, bm_status.h) at once; beemofs is the
  * writer of the machine's status file STORE/run/machine-NAME.json
@@ -52,6 +58,7 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_report.h"
+#include "bm_space.h"
 #include "bm_status.h"
 #include "bm_time.h"
 #include "bm_units.h"
@@ -85,6 +92,7 @@ struct beemofs_report {
 	unsigned next_recent;        /* lock */
 	pthread_mutex_t qlock;       /* serializes check_quota() */
 	int over;                    /* lock: over soft: -1 unknown */
+	int space_low;               /* report thread: -1 unknown */
 	int stop;                    /* lock */
 	int started;
 	pthread_t th;
@@ -204,6 +212,32 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 		    "could not be backed up: %s.\nThe earlier version, if "
 		    "any, is kept.\n", when, p, m, d);
 		break;
+	case STORE_EV_LOST: {
+		/* One report per failure (the time makes the key), as long
+		 * as the list of what was lost. */
+		size_t n = strlen(d) + 256;
+		char *t = malloc(n);
+
+		snprintf(key, sizeof(key), "lost:%s:%" PRIu64, m,
+		    bm_now_ns());
+		snprintf(subject, sizeof(subject), "%s: changes lost: the "
+		    "store could not commit", m);
+		if (t != NULL)
+			snprintf(t, n, "At %s the store of machine %s could "
+			    "not commit its changes.\n%s", when, m, d);
+		queue(r, "error", key, subject, t != NULL ? t : d);
+		free(t);
+		return;
+	}
+	case STORE_EV_SPACE:
+		kind = "space";
+		snprintf(key, sizeof(key), "full:%s", m);
+		snprintf(subject, sizeof(subject), "%s: the store's disk is "
+		    "full: backups fail", m);
+		snprintf(text, sizeof(text), "At %s %s.\nBackups of machine "
+		    "%s fail until space is freed (beemoctl forget, a larger "
+		    "disk).\n", when, d, m);
+		break;
 	case STORE_EV_DAMAGE:
 		kind = "damage";
 		snprintf(key, sizeof(key), "damage:%s:%s", m, d);
@@ -252,6 +286,54 @@ out:
 	pthread_mutex_unlock(&r->qlock);
 }
 
+/* ---- the store's disk (the policy is bm_space.h's) ---------------------- */
+
+/*
+ * Compare the free space of the store's file system with the alert
+ * threshold; spool the state of the appliance's condition "space" at
+ * the first check and at each change (every session does; the
+ * maintenance run mails a state once).  Report thread only.
+ */
+static void
+check_space(struct beemofs_report *r)
+{
+	struct bm_space sp;
+	char a[32], s[32], t[32], subject[256], text[PATH_MAX + 512];
+	struct bm_report rep = {"space", NULL, "space", BM_REPORT_RAISE,
+	    subject, text};
+	int low, rc;
+
+	if (bm_space_get(r->conf, r->store, &sp) != 0)
+		return;
+	low = sp.state != BM_SPACE_OK;
+	if (low == r->space_low)
+		return;
+	r->space_low = low;
+	bm_human(a, sizeof(a), sp.avail);
+	bm_human(s, sizeof(s), sp.size);
+	bm_human(t, sizeof(t), low ? sp.alert : sp.reserve);
+	if (low) {
+		snprintf(subject, sizeof(subject), "the store's disk is %s: "
+		    "%s free of %s", sp.state == BM_SPACE_FULL ? "full" :
+		    "low on space", a, s);
+		bm_human(s, sizeof(s), sp.reserve);
+		snprintf(text, sizeof(text), "The file system of the store "
+		    "%s has %s free, under the alert threshold of %s.\nUnder "
+		    "the reserve of %s, backups fail (ENOSPC): free space "
+		    "(beemoctl forget, prune) or give the store a larger "
+		    "disk.\n", r->store, a, t, s);
+	} else {
+		rep.state = BM_REPORT_CLEAR;
+		snprintf(subject, sizeof(subject), "the store's disk has "
+		    "space again: %s free of %s", a, s);
+		snprintf(text, sizeof(text), "The file system of the store %s "
+		    "has %s free again.\n", r->store, a);
+	}
+	if ((rc = bm_report_spool(r->store, r->key, &rep)) != 0)
+		bm_log(LOG_ERR, "%s: cannot spool the space report: %s",
+		    r->store, beemo_strerror(rc));
+}
+
 /* ---- live status --------------------------------------------------------- */
 
 /* The machine's status now, as a session that runs (@mounted) or
@@ -283,6 +365,8 @@ status_get(struct beemofs_report *r, int mounted, struct bm_mstatus *out)
 	m.dirs = s.dirs;
 	m.bytes = s.bytes;
 	m.stored = s.stored;
+	m.used = s.used;
+	m.quota_limit = s.quota_limit;
 	m.packs = s.packs;
 	m.snapshots = s.snapshots;
 	m.last_snapshot = s.last_snapshot;
@@ -369,6 +453,7 @@ report_thread(void *arg)
 		if (bm_mono_ns() - last_quota >= REP_TICK_NS) {
 			last_quota = bm_mono_ns();
 			check_quota(r);
+			check_space(r);
 		}
 		if (bm_mono_ns() - last_status >= REP_STATUS_NS) {
 			last_status = bm_mono_ns();
@@ -406,6 +491,7 @@ beemofs_report_init(struct beemofs_report **out, const char *storedir,
 		goto fail;
 	r->conf = conf;
 	r->over = -1;
+	r->space_low = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->qlock, NULL);
 	pthread_cond_init(&r->cv, NULL);
@@ -434,6 +520,7 @@ beemofs_report_start(struct beemofs_report *r, store *st,
 		bm_log(LOG_ERR, "cannot apply the quota of [machine %s]: %s",
 		    r->machine, beemo_strerror(rc));
 	check_quota(r);
+	check_space(r);
 	write_status(r, 1);
 	if ((rc = -pthread_create(&r->th, NULL, report_thread, r)) != 0) {
 		bm_log(LOG_ERR, "cannot start the report thread: %s",

@@ -120,27 +120,28 @@ quota_check(store *st, const char *machine, int was, struct quota_state *q)
 	if ((rc = store_stats(st, &s)) != 0 ||
 	    (rc = store_quota_get(st, &q->soft, &q->hard)) != 0)
 		return rc;
-	q->stored = s.stored;
-	q->over = q->soft != 0 && s.stored > q->soft;
+	q->stored = s.used;
+	q->over = q->soft != 0 && s.used > q->soft;
 	if (was == q->over)
 		return 0;
-	bm_human(a, sizeof(a), s.stored);
+	bm_human(a, sizeof(a), s.used);
 	bm_human(b, sizeof(b), q->soft);
 	snprintf(q->key, sizeof(q->key), "quota:%s", machine);
 	if (q->over) {
 		snprintf(q->subject, sizeof(q->subject), "%s is over its "
-		    "quota: %s stored, soft limit %s", machine, a, b);
-		snprintf(q->text, sizeof(q->text), "Machine %s stores %s (%"
-		    PRIu64 " bytes, deduplicated and compressed), over its "
-		    "soft quota of %s (%" PRIu64 " bytes).\n%s", machine, a,
-		    s.stored, b, q->soft, q->hard ? "Past the hard limit its "
-		    "backups will fail.\n" : "");
+		    "quota: %s used, soft limit %s", machine, a, b);
+		snprintf(q->text, sizeof(q->text), "Machine %s uses %s (%"
+		    PRIu64 " bytes: its packs, deduplicated and compressed, "
+		    "its index and the files being written), over its soft "
+		    "quota of %s (%" PRIu64 " bytes).\n%s", machine, a,
+		    s.used, b, q->soft, s.quota_limit ? "Past the hard limit "
+		    "its backups will fail.\n" : "");
 	} else {
 		snprintf(q->subject, sizeof(q->subject), "%s is back under its "
-		    "quota: %s stored%s%s", machine, a, q->soft ?
+		    "quota: %s used%s%s", machine, a, q->soft ?
 		    ", soft limit " : "", q->soft ? b : "");
-		snprintf(q->text, sizeof(q->text), "Machine %s stores %s (%"
-		    PRIu64 " bytes)%s%s.\n", machine, a, s.stored, q->soft ?
+		snprintf(q->text, sizeof(q->text), "Machine %s uses %s (%"
+		    PRIu64 " bytes)%s%s.\n", machine, a, s.used, q->soft ?
 		    ", under its soft quota of " : "; it has no soft quota any "
 		    "more", q->soft ? b : "");
 	}

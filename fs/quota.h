@@ -1,9 +1,12 @@
 /*
  * quota.h -- the quota policy of a machine, in one place.
  *
- * A machine has a soft and a hard limit on the bytes its store holds
- * (stored: deduplicated, compressed); 0 is no limit.  The hard limit is
- * the store's own (writes past it fail with EDQUOT, statfs shows it).
+ * A machine has a soft and a hard limit on the bytes the appliance holds
+ * for it (store_stats' "used": its packs, deduplicated and compressed,
+ * its index and its staging files); 0 is no limit, and then the default
+ * share of the disk ([store] machine_quota, bm_space.h) is the hard
+ * limit.  The hard limit is the store's own (writes past it fail with
+ * EDQUOT, statfs shows it).
  * The soft limit is watched: crossing it, either way, is journaled as a
  * "quota" entry by "beemofs" and raises or clears the report condition
  * "quota:NAME" (one mail when raised, one "resolved" mail when cleared).
@@ -66,8 +69,8 @@ int quota_apply_conf(store *st, const bm_conf *conf, const char *machine);
  * points into the structure's own buffers.
  */
 struct quota_state {
-	int over;               /* stored > soft limit (and one is set) */
-	uint64_t stored, soft, hard;
+	int over;               /* used > soft limit (and one is set) */
+	uint64_t stored, soft, hard; /* stored: the bytes used */
 	char key[96], subject[256], text[1024];
 	struct bm_report report; /* ready for bm_report_spool() */
 };

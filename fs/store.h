@@ -119,6 +119,10 @@ enum store_event {
 	STORE_EV_UNSCANNED = 2,  /* committed without scan (too big) */
 	STORE_EV_COMMIT_FAIL = 3, /* a file could not be committed */
 	STORE_EV_DAMAGE = 4,     /* an object failed authentication */
+	STORE_EV_LOST = 5,       /* a commit failed: @detail is a report
+				  * text naming the changes lost */
+	STORE_EV_SPACE = 6,      /* writes refused for want of space:
+				  * @detail says how much is left */
 };
 /*
  * The event callback (store_opts.event) runs on the thread that met the
@@ -143,6 +147,12 @@ struct store_opts {
 	int scan_refuse_big;    /* refuse (EFBIG) instead of flag */
 	store_event_fn event;   /* NULL: log only */
 	void *event_ctx;
+	/* Space (bm_space.h gives beemofs the values): new data is refused
+	 * with -ENOSPC while the store's file system has less than
+	 * @reserve bytes free (0: never), and a machine without a hard
+	 * quota of its own gets @quota_default (0: none). */
+	uint64_t reserve;
+	uint64_t quota_default;
 };
 
 /*
@@ -333,6 +343,11 @@ uint64_t store_snapshot_ino(uint32_t id);
 struct store_stats {
 	uint64_t files, dirs, bytes;  /* live tree: count and apparent size */
 	uint64_t stored;              /* bytes in packs (deduplicated) */
+	uint64_t used;                /* what the quota counts: packs, index
+					 and staging files (store_snap.h) */
+	uint64_t quota_limit;         /* the hard quota in force: the
+					 machine's own, else opts'
+					 quota_default; 0: none */
 	uint64_t chunks, packs;
 	uint32_t snapshots;
 	uint64_t last_snapshot;       /* time, ns; 0 if none */
@@ -346,10 +361,13 @@ int store_stats(store *st, struct store_stats *out);
 uint64_t store_changes(store *st);
 
 /*
- * store_quota_get / store_quota_set -- the machine's quota in stored
- * (deduplicated, compressed) bytes; 0 means none.  Past the hard limit
- * writes fail with -EDQUOT and statfs shows no free space; the soft limit
- * is only reported.  Setting needs a read-write store.
+ * store_quota_get / store_quota_set -- the machine's quota in bytes the
+ * appliance holds for it (store_stats' "used": its packs, deduplicated
+ * and compressed, its index and the staging files of files being
+ * written); 0 means none (then opts.quota_default applies as the hard
+ * limit).  Past the hard limit writes fail with -EDQUOT and statfs
+ * shows no free space; the soft limit is only reported.  Setting needs
+ * a read-write store.
  */
 int store_quota_get(store *st, uint64_t *soft, uint64_t *hard);
 int store_quota_set(store *st, uint64_t soft, uint64_t hard);

@@ -75,6 +75,44 @@ log_flush(store *st)
 	return ix_log_written(st);
 }
 
+/*
+ * A commit failed with @err and its transaction is gone; a new one is
+ * open (ix_lock held).  Keep a record of what was lost: the journal's
+ * hook names the file operations (logged, reported) and writes them as
+ * an "error" entry, which one last commit makes durable in a new pack:
+ * the packs written since the last commit are abandoned, to be cut back
+ * at the next open.  Nothing else is ever committed by this handle: the
+ * caller keeps ix_err set and the packs refuse every append.
+ */
+static void
+salvage(store *st, int err)
+{
+	const struct pack_commit_ops ops = {record_pack, record_next, st};
+	int rc;
+
+	pack_abandon(&st->packs);
+	/* The log sequence continues from the last commit. */
+	if (ix_meta_get(st, "lsn", &st->lsn) != 0)
+		st->lsn = 0;
+	st->ix_err = 0;
+	rc = st->lost != NULL ? st->lost(st->precommit_ctx, err) : 0;
+	if (rc == 0)
+		rc = log_flush(st);
+	if (rc == 0)
+		rc = pack_commit_prepare(&st->packs, 1, &ops);
+	if (rc == 0)
+		rc = ix_txn_commit(st);
+	pack_commit_done(&st->packs, rc == 0);
+	if (rc != 0) {
+		bm_log(LOG_ERR, "index: the journal could not record what "
+		    "was lost: %s", beemo_strerror(rc));
+		ix_txn_abort(st);
+	}
+	pack_refuse(&st->packs, err);
+	st->ix_err = err;
+	ix_txn_begin(st);
+}
+
 /* Commit st->txn (ix_lock held; released while the pack syncs). */
 static int
 do_commit(store *st)
@@ -83,9 +121,11 @@ do_commit(store *st)
 	int rc;
 
 	ix_unlock(st);
-	pack_presync(&st->packs);
+	rc = pack_presync(&st->packs);
 	ix_lock(st);
 	st->precommit_pending = 0;
+	if (rc != 0)
+		goto fail; /* sticky: see store_pack.h */
 	if (st->precommit != NULL &&
 	    (rc = st->precommit(st->precommit_ctx)) != 0)
 		goto fail;
@@ -100,15 +140,20 @@ do_commit(store *st)
 		goto fail_sticky;
 	}
 	pack_commit_done(&st->packs, 1);
+	if (st->committed != NULL)
+		st->committed(st->precommit_ctx);
 	return ix_txn_begin(st);
 fail:
 	bm_log(LOG_ERR, "index: cannot prepare commit: %s", beemo_strerror(rc));
 	ix_txn_abort(st);
+	pack_commit_done(&st->packs, 0);
 fail_sticky:
-	/* Changes since the last commit are lost; refuse further changes
-	 * rather than build on a state that is not on disk. */
+	/* Changes since the last commit are lost: name them, and refuse
+	 * further changes rather than build on a state that is not on
+	 * disk. */
 	st->ix_err = rc;
-	ix_txn_begin(st);
+	if (ix_txn_begin(st) == 0)
+		salvage(st, rc);
 	return rc;
 }
 

@@ -400,10 +400,11 @@ store_create_file(store *st, uint64_t parent, const char *name,
 {
 	int rc;
 
-	/* Under 1 MiB (one FUSE write) from the hard quota, no new file:
-	 * the EDQUOT of its writes would reach the writer only as EIO at
-	 * close (the kernel's writeback cache reports errors so). */
-	if ((rc = store_quota_check(st, 1U << 20)) != 0)
+	/* Under 1 MiB (one FUSE write) from the hard quota or the disk's
+	 * reserve, no new file: the EDQUOT of its writes would reach the
+	 * writer only as EIO at close (the kernel's writeback cache reports
+	 * errors so). */
+	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
 	rc = store_mknod(st, parent, name, S_IFREG | (mode & 07777), 0, cr,
 	    attr);
@@ -443,7 +444,7 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 
 	if (f->of == NULL || !writable(f->flags))
 		return -EBADF;
-	if ((rc = store_quota_check(st, size)) != 0)
+	if ((rc = store_space_check(st, size, 1)) != 0)
 		return rc;
 	pthread_mutex_lock(&f->of->lock);
 	rc = ofile_wfile(st, f->of);

@@ -650,9 +650,24 @@ ix_txn_commit(store *st)
 	st->txn = NULL;
 	if (mrc != 0) {
 		bm_log(LOG_ERR, "index: commit failed: %s", mdb_strerror(mrc));
-		return -EIO;
+		/* LMDB returns errno values for system errors. */
+		return mrc == ENOSPC || mrc == EDQUOT || mrc == EIO ? -mrc :
+		    -EIO;
 	}
+	ix_size_update(st);
 	return 0;
+}
+
+void
+ix_size_update(store *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	if (mdb_env_info(st->env, &info) == 0 &&
+	    mdb_env_stat(st->env, &ms) == 0)
+		__atomic_store_n(&st->index_bytes, (uint64_t)(info.me_last_pgno
+		    + 1) * ms.ms_psize, __ATOMIC_RELAXED);
 }
 
 void

@@ -72,8 +72,11 @@ void ix_unlock(store *st);
  * store) and empty the log buffer; -EIO. */
 int ix_txn_begin(store *st);
 /* ix_txn_commit -- commit it durably (the transaction is gone either
- * way); -EIO (logged). */
+ * way); -ENOSPC, -EDQUOT or -EIO (logged). */
 int ix_txn_commit(store *st);
+/* ix_size_update -- set st->index_bytes to the size of the index file's
+ * used pages (done by ix_txn_commit); no lock needed. */
+void ix_size_update(store *st);
 /* ix_txn_abort -- drop it, if any.  ix_txn_renew -- see the latest
  * commits (read-only store), beginning anew if that fails. */
 void ix_txn_abort(store *st);

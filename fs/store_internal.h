@@ -30,7 +30,7 @@
  *                 the only code that joins packs and index; recovery at
  *                 open)
  *   above         store_snap.h: store_snap.c (snapshots, statistics,
- *                 quota: store_quota_check, and store_report, the event
+ *                 space and quotas: store_space_check, and store_report, the event
  *                 hook); store_journal.h: store_journal.c; store_check.c,
  *                 store_rebuild.c, store_open.c (create, open, close),
  *                 whose public calls are in store.h
@@ -99,6 +99,10 @@ struct store {
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
+	uint64_t index_bytes; /* used pages of the index file; atomic */
+	uint64_t staged;      /* bytes in staging files; atomic */
+	int space_full;       /* writes are refused for want of space, and
+			       * that was journaled and reported; atomic */
 
 	/* Committer thread (store_commit.h). */
 	pthread_t committer;        /* set by commit_start */
@@ -111,7 +115,12 @@ struct store {
 	/* Pre-commit hook: run by the committer under ix_lock before the
 	 * log is sealed (the journal's batch); set before commit_start. */
 	int (*precommit)(void *ctx);
-	void *precommit_ctx;
+	/* Post-commit hooks, also run by the committer under ix_lock: the
+	 * commit succeeded (committed), or failed with the error @err and
+	 * a new transaction is open to record what was lost (lost). */
+	void (*committed)(void *ctx);
+	int (*lost)(void *ctx, int err);
+	void *precommit_ctx;        /* of the three hooks */
 	int precommit_pending;      /* the hook has work to do; ix_lock */
 
 	/* The pack files (store_pack.h); their own locks inside. */
@@ -137,6 +146,8 @@ struct store {
 	struct store_session sess;
 	char *jbatch;                 /* "OP /path" strings, NUL-separated */
 	size_t jlen, jcap, jcount;
+	size_t jdone_len, jdone_count; /* the first lines of jbatch, in the
+					* open transaction (journal_flush) */
 	struct timespec opened;       /* set at open, read-only after */
 
 	/* Statistics of this handle; atomics (no lock). */

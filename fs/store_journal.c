@@ -25,6 +25,7 @@
 #include "store_internal.h"
 #include "store_journal.h"
 #include "store_ns.h"
+#include "store_snap.h"
 
 #define JBATCH_MAX (4U << 20) /* force a commit past this */
 
@@ -305,36 +306,113 @@ journal_name(store *st, const char *op, uint64_t parent, const char *name,
 	journal_file(st, op, a, name2 ? b : NULL);
 }
 
+/* The lines [@from, st->jcount) of the batch, starting at byte @off, as
+ * an array (caller frees; NULL if memory is short). */
+static const char **
+batch_lines(store *st, size_t from, size_t off)
+{
+	const char **files;
+	size_t i;
+
+	if ((files = calloc(st->jcount - from + 1, sizeof(*files))) == NULL)
+		return NULL;
+	for (i = 0; i < st->jcount - from; i++) {
+		files[i] = st->jbatch + off;
+		off += strlen(files[i]) + 1;
+	}
+	return files;
+}
+
 int
 journal_flush(store *st)
 {
 	struct store_journal_entry e = {0, "files", NULL, NULL, NULL, 0};
 	const char **files;
 	char summary[96], name[32];
-	size_t i, off = 0, ops = 0;
+	size_t n = st->jcount - st->jdone_count;
+	size_t i, ops = 0;
 	int rc;
 
-	if (st->jcount == 0)
+	if (n == 0)
 		return 0;
-	if ((files = calloc(st->jcount, sizeof(*files))) == NULL)
+	if ((files = batch_lines(st, st->jdone_count, st->jdone_len)) == NULL)
 		return -ENOMEM;
-	for (i = 0; i < st->jcount; i++) {
-		files[i] = st->jbatch + off;
-		off += strlen(files[i]) + 1;
+	for (i = 0; i < n; i++)
 		/* The second path of a rename is not an operation. */
 		ops += strncmp(files[i], "to ", 3) != 0 &&
 		    strncmp(files[i], "with ", 5) != 0;
-	}
 	snprintf(summary, sizeof(summary), "backup session %s: %zu file "
 	    "operations", session_name(st, name, sizeof(name)), ops);
 	e.who = st->who;
 	e.summary = summary;
 	e.files = files;
-	e.nfiles = st->jcount;
+	e.nfiles = n;
 	rc = journal_add_locked(st, &e);
 	free(files);
-	st->jlen = 0;
-	st->jcount = 0;
+	/* Kept until the commit: if it fails, they name what was lost. */
+	st->jdone_len = st->jlen;
+	st->jdone_count = st->jcount;
+	return rc;
+}
+
+void
+journal_committed(store *st)
+{
+	if (st->jdone_len == 0)
+		return;
+	memmove(st->jbatch, st->jbatch + st->jdone_len,
+	    st->jlen - st->jdone_len);
+	st->jlen -= st->jdone_len;
+	st->jcount -= st->jdone_count;
+	st->jdone_len = st->jdone_count = 0;
+}
+
+/* The report of journal_lost() lists the lost file operations up to
+ * this many bytes (a report is read back only up to 1 MiB), then counts
+ * the rest; the journal and the log have them all. */
+#define LOST_TEXT (512U << 10)
+
+int
+journal_lost(store *st, int err)
+{
+	struct store_journal_entry e = {0, "error", NULL, NULL, NULL, 0};
+	const char **files;
+	char summary[256], name[32], *text;
+	size_t i, len = 0, cap;
+	int rc;
+
+	snprintf(summary, sizeof(summary), "the store could not commit (%s): "
+	    "the changes since the last commit are lost, %zu file "
+	    "operations of backup session %s among them",
+	    beemo_strerror(err), st->jcount, st->in_session ?
+	    session_name(st, name, sizeof(name)) : "(none)");
+	bm_log(LOG_ERR, "%s", summary);
+	files = batch_lines(st, 0, 0);
+	/* The report: the summary and the first lines. */
+	cap = strlen(summary) + 128 + LOST_TEXT;
+	if ((text = malloc(cap)) != NULL)
+		len = (size_t)snprintf(text, cap, "%s.\n", summary);
+	for (i = 0; files != NULL && i < st->jcount; i++) {
+		bm_log(LOG_ERR, "lost: %s", files[i]);
+		if (text == NULL || len >= LOST_TEXT)
+			continue;
+		if (len + strlen(files[i]) + 4 > LOST_TEXT)
+			len += (size_t)snprintf(text + len, cap - len, "  and "
+			    "%zu more (the journal lists them all)\n",
+			    st->jcount - i);
+		else
+			len += (size_t)snprintf(text + len, cap - len,
+			    "  %s\n", files[i]);
+	}
+	store_report(st, STORE_EV_LOST, NULL, text ? text : summary);
+	free(text);
+	e.who = st->who;
+	e.summary = summary;
+	e.files = files;
+	e.nfiles = files != NULL ? st->jcount : 0;
+	rc = journal_add_locked(st, &e);
+	free(files);
+	st->jlen = st->jcount = st->jdone_len = st->jdone_count = 0;
 	return rc;
 }
 
@@ -342,4 +420,16 @@ int
 journal_precommit(void *ctx)
 {
 	return journal_flush(ctx);
+}
+
+void
+journal_postcommit(void *ctx)
+{
+	journal_committed(ctx);
+}
+
+int
+journal_lostcommit(void *ctx, int err)
+{
+	return journal_lost(ctx, err);
 }

@@ -8,9 +8,11 @@
  * store_session_end) are batched in memory (st->jbatch) and written as
  * one "files" entry in the very transaction that commits them: the
  * commit path runs journal_precommit() as its pre-commit hook, under
- * ix_lock, so that the journal says exactly what a crash kept.  A batch
- * past 4 MiB asks for an early commit.  Outside a session, file
- * operations are not journalled.
+ * ix_lock, so that the journal says exactly what a crash kept.  The
+ * lines stay in the batch until that commit succeeds
+ * (journal_committed); if it fails they name what was lost
+ * (journal_lost).  A batch past 4 MiB asks for an early commit.
+ * Outside a session, file operations are not journalled.
  *
  * Locking: the batch, the session and its counters are protected by
  * ix_lock.  Each function says whether it needs ix_lock held or takes
@@ -45,10 +47,24 @@ void journal_event(store *st, const char *type, const char *summary,
  * (also when writing fails).  Returns 0, -ENOMEM, or the errors of
  * journal_add_locked().  ix_lock held. */
 int journal_flush(store *st);
+/* journal_committed -- the commit of the transaction that journal_flush()
+ * wrote the batch into succeeded: forget those lines.  ix_lock held.
+ * journal_lost -- that commit failed: log, report (STORE_EV_LOST, its
+ * detail the text of the report) and journal as an "error" entry in the
+ * (new) open transaction every file operation of the batch, flushed or
+ * not, and empty the batch.  @err is the commit's error.  Returns 0 or
+ * the errors of journal_add_locked().  ix_lock held. */
+void journal_committed(store *st);
+int journal_lost(store *st, int err);
 /* journal_precommit -- journal_flush(@ctx, the store) as the commit
  * path's pre-commit hook (st->precommit); run by the committer under
  * ix_lock. */
 int journal_precommit(void *ctx);
+/* journal_postcommit, journal_lostcommit -- journal_committed() and
+ * journal_lost() as the commit path's hooks st->committed and st->lost
+ * (@ctx: the store); run by the committer under ix_lock. */
+void journal_postcommit(void *ctx);
+int journal_lostcommit(void *ctx, int err);
 /* journal_add_locked -- store_journal_add() with ix_lock held: write
  * entry @e (time 0: now).  Returns 0, -EROFS in a read-only store, the
  * encoder's errors (-EINVAL, -ENAMETOOLONG, -ENOMEM) or the

@@ -19,6 +19,7 @@
 #include "store_journal.h"
 #include "store_ns.h"
 #include "store_record.h"
+#include "store_snap.h"
 
 /* ---- creating ------------------------------------------------------- */
 
@@ -100,6 +101,11 @@ make_node(store *st, uint64_t parent, const char *name, uint32_t mode,
 	if ((rc = ns_live_check(st, parent)) != 0)
 		return rc;
 	if ((rc = ns_check_name(parent, name)) != 0)
+		return rc;
+	/* Names take index space too: none when a new file would be
+	 * refused, under 1 MiB from the quota or the disk's reserve
+	 * (store_snap.h). */
+	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
 	ix_lock(st);
 	if ((rc = ns_dir_get(st, parent, &dir)) != 0)
@@ -219,6 +225,8 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 	    (rc = ns_live_check(st, newparent)) != 0)
 		return rc;
 	if ((rc = ns_check_name(newparent, newname)) != 0)
+		return rc;
+	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
 	ix_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)

@@ -16,6 +16,7 @@
 
 #include "store_ns.h"
 #include "store_record.h"
+#include "store_snap.h"
 
 /* ---- extended attributes -------------------------------------------- */
 
@@ -102,6 +103,8 @@ store_setxattr(store *st, uint64_t ino, const char *name, const void *value,
 		return rc;
 	if (size > 65536)
 		return -E2BIG;
+	if ((rc = store_space_check(st, size, 1)) != 0)
+		return rc;
 	ix_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;

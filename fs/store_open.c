@@ -148,6 +148,7 @@ load_counters(store *st, int creating)
 		return -EBADMSG;
 	}
 	ix_meta_get(st, "quota_hard", &st->quota_hard);
+	ix_size_update(st);
 	/* Bytes stored: the sum of the packs' committed lengths. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
 		return -EIO;
@@ -277,6 +278,8 @@ open_store(const char *dir, const keymgr_secret *s,
 	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
 		goto fail;
 	st->precommit = journal_precommit;
+	st->committed = journal_postcommit;
+	st->lost = journal_lostcommit;
 	st->precommit_ctx = st;
 	if ((rc = commit_start(st)) != 0)
 		goto fail;

@@ -363,6 +363,33 @@ pack_roll(struct packs *pk)
 	return 0;
 }
 
+/*
+ * Remember the first I/O error of the packs (pk_lock held) and return
+ * it.  Why it must stick: when the kernel fails to write back a page, it
+ * marks the page clean (its data is gone from the cache) and reports the
+ * error once per open file description (errseq_t, Linux 4.13 and later;
+ * PostgreSQL's "fsyncgate").  Our descriptors of a pack are dup()s of
+ * one description, so exactly one fdatasync() sees the error and every
+ * later one returns 0 although the data never reached the disk.  So the
+ * first error is kept here and fails every later append and commit of
+ * this store's packs: the index never commits a reference to bytes that
+ * may not be on disk, and recovery at the next open cuts the packs back
+ * to what the last good commit recorded.  (A write() refused for want
+ * of space loses nothing written before and does not come here; an
+ * fdatasync() that fails with ENOSPC, as delayed allocation can, does.)
+ */
+static int
+pack_fail(struct packs *pk, uint64_t id, const char *what, int rc)
+{
+	if (pk->err == 0) {
+		bm_log(LOG_ERR, "pack %016" PRIx64 ": %s failed: %s; no commit "
+		    "of this store succeeds from now on", id, what,
+		    beemo_strerror(rc));
+		pk->err = rc;
+	}
+	return pk->err;
+}
+
 int
 pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
     uint64_t *off)
@@ -370,12 +397,17 @@ pack_append(struct packs *pk, const void *obj, size_t len, uint64_t *pack,
 	int rc;
 
 	pthread_mutex_lock(&pk->pk_lock);
+	if ((rc = pk->err) != 0)
+		goto done;
 	if (pk->pw.fd < 0 && (rc = pack_new(pk)) != 0)
 		goto done;
 	rc = write_all_at(pk->pw.fd, obj, len, pk->pw.size);
 	if (rc != 0) {
-		bm_log(LOG_ERR, "pack %016" PRIx64 ": write failed: %s",
-		    pk->pw.id, beemo_strerror(rc));
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			bm_log(LOG_ERR, "pack %016" PRIx64 ": write failed: "
+			    "%s", pk->pw.id, beemo_strerror(rc));
+		else
+			rc = pack_fail(pk, pk->pw.id, "write", rc);
 		goto done;
 	}
 	*pack = pk->pw.id;
@@ -391,40 +423,67 @@ done:
 }
 
 /* Duplicate the descriptors of every pack with unsynced data (pk_lock
- * held), so that they can be synced without the lock. */
+ * held), so that they can be synced without the lock; @ids receives
+ * their pack ids.  A descriptor that cannot be duplicated is an error:
+ * its pack would go unsynced. */
 static int
-dup_unsynced(struct packs *pk, int **fds, size_t *n)
+dup_unsynced(struct packs *pk, int **fds, uint64_t **ids, size_t *n)
 {
-	size_t i, k = 0;
-	int *v = malloc((pk->nclosing + pk->ncommitting + 1) * sizeof(*v));
+	size_t i, k = 0, max = pk->nclosing + pk->ncommitting + 1;
+	int *v = malloc(max * sizeof(*v));
+	uint64_t *id = malloc(max * sizeof(*id));
+	int rc = 0;
 
-	if (v == NULL)
+	if (v == NULL || id == NULL) {
+		free(v);
+		free(id);
 		return -ENOMEM;
-	for (i = 0; i < pk->nclosing; i++)
-		if ((v[k] = dup(pk->closing[i].fd)) >= 0)
-			k++;
-	for (i = 0; i < pk->ncommitting; i++)
-		if ((v[k] = dup(pk->committing[i].fd)) >= 0)
-			k++;
-	if (pk->pw.fd >= 0 && (v[k] = dup(pk->pw.fd)) >= 0)
-		k++;
+	}
+	for (i = 0; i < max && rc == 0; i++) {
+		const struct pack_writer *w = i < pk->nclosing ?
+		    &pk->closing[i] : i - pk->nclosing < pk->ncommitting ?
+		    &pk->committing[i - pk->nclosing] : &pk->pw;
+
+		if (w->fd < 0)
+			continue;
+		if ((v[k] = dup(w->fd)) < 0)
+			rc = -errno;
+		else
+			id[k++] = w->id;
+	}
+	if (rc != 0) {
+		while (k > 0)
+			close(v[--k]);
+		free(v);
+		free(id);
+		return rc;
+	}
 	*fds = v;
+	*ids = id;
 	*n = k;
 	return 0;
 }
 
+/* fdatasync and close the descriptors of dup_unsynced(); the first
+ * error is made sticky (pack_fail) and returned.  Takes pk_lock to
+ * record it. */
 static int
-sync_fds(int *fds, size_t n)
+sync_fds(struct packs *pk, int *fds, uint64_t *ids, size_t n)
 {
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
-		if (fdatasync(fds[i]) != 0 && rc == 0)
+		if (fdatasync(fds[i]) != 0 && rc == 0) {
 			rc = -errno;
+			pthread_mutex_lock(&pk->pk_lock);
+			rc = pack_fail(pk, ids[i], "fdatasync", rc);
+			pthread_mutex_unlock(&pk->pk_lock);
+		}
 		close(fds[i]);
 	}
 	free(fds);
+	free(ids);
 	return rc;
 }
 
@@ -435,10 +494,11 @@ sync_fds(int *fds, size_t n)
  * committer before it takes the index lock: the bulk of the data reaches
  * the disk outside the lock, and the sync under it is short.
  */
-void
+int
 pack_presync(struct packs *pk)
 {
-	int round, *fds;
+	int round, rc, *fds;
+	uint64_t *ids;
 	size_t n;
 
 	for (round = 0; round < 4; round++) {
@@ -446,16 +506,16 @@ pack_presync(struct packs *pk)
 		    __ATOMIC_RELAXED);
 
 		pthread_mutex_lock(&pk->pk_lock);
-		if (dup_unsynced(pk, &fds, &n) != 0) {
-			pthread_mutex_unlock(&pk->pk_lock);
-			return;
-		}
+		if ((rc = pk->err) == 0)
+			rc = dup_unsynced(pk, &fds, &ids, &n);
 		pthread_mutex_unlock(&pk->pk_lock);
-		(void)sync_fds(fds, n);
+		if (rc != 0 || (rc = sync_fds(pk, fds, ids, n)) != 0)
+			return rc;
 		if (__atomic_load_n(&pk->stored, __ATOMIC_RELAXED) - before <
 		    (8U << 20))
-			return;
+			return 0;
 	}
+	return 0;
 }
 
 int
@@ -464,13 +524,16 @@ pack_commit_prepare(struct packs *pk, int close_open,
 {
 	struct pack_writer *cl;
 	struct pack_rec r;
+	uint64_t *ids;
 	size_t i, n;
-	int rc = 0, *fds;
+	int rc, *fds;
 
 	/* Report the packs' states, then sync with pk_lock released:
 	 * writers may append meanwhile, but nothing they append can be
 	 * referenced by this transaction, whose ix_lock the caller holds. */
 	pthread_mutex_lock(&pk->pk_lock);
+	if ((rc = pk->err) != 0)
+		goto unlock;
 	if (close_open && pk->pw.fd >= 0 && (rc = pack_roll(pk)) != 0)
 		goto unlock;
 	for (i = 0; i < pk->nclosing; i++) {
@@ -492,10 +555,10 @@ pack_commit_prepare(struct packs *pk, int close_open,
 	pk->ncommitting = n;
 	pk->closing = NULL;
 	pk->nclosing = 0;
-	if ((rc = dup_unsynced(pk, &fds, &n)) != 0)
+	if ((rc = dup_unsynced(pk, &fds, &ids, &n)) != 0)
 		goto unlock;
 	pthread_mutex_unlock(&pk->pk_lock);
-	return sync_fds(fds, n);
+	return sync_fds(pk, fds, ids, n);
 unlock:
 	pthread_mutex_unlock(&pk->pk_lock);
 	return rc;
@@ -547,6 +610,33 @@ pack_writer_abort(struct packs *pk)
 	if (pk->pw.fd >= 0)
 		close(pk->pw.fd);
 	pk->pw.fd = -1;
+}
+
+void
+pack_abandon(struct packs *pk)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pk->pk_lock);
+	for (i = 0; i < pk->nclosing; i++)
+		close(pk->closing[i].fd);
+	free(pk->closing);
+	pk->closing = NULL;
+	pk->nclosing = 0;
+	if (pk->pw.fd >= 0)
+		close(pk->pw.fd);
+	pk->pw.fd = -1;
+	pk->err = 0;
+	pthread_mutex_unlock(&pk->pk_lock);
+}
+
+void
+pack_refuse(struct packs *pk, int err)
+{
+	pthread_mutex_lock(&pk->pk_lock);
+	if (pk->err == 0)
+		pk->err = err;
+	pthread_mutex_unlock(&pk->pk_lock);
 }
 
 uint64_t

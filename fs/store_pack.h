@@ -70,6 +70,8 @@ struct packs {
 	struct pack_writer *committing;
 	size_t ncommitting;
 	uint64_t next_pack;           /* pk_lock */
+	int err;                      /* the first I/O or fdatasync error:
+				       * sticky (see below); pk_lock */
 
 	/* The readers: descriptors by pack id, LRU.  The table, its
 	 * entries and the tick are protected by fd_lock; entries never
@@ -142,6 +144,21 @@ void pack_fd_forget(struct packs *pk, uint64_t id);
 /* ---- committing and recovery ---------------------------------------- */
 
 /*
+ * Errors of the packs' disk are sticky.  The first write error (but
+ * -ENOSPC, -EDQUOT) or fdatasync error (any) of a pack is kept in pk->err
+ * and returned by every later pack_append(), pack_presync() and
+ * pack_commit_prepare(): after a failed writeback the kernel reports
+ * the error once and then calls the file clean, so a later sync that
+ * succeeds proves nothing (store_pack.c, pack_fail, says more).  The
+ * store commits nothing more until it is reopened (but the record of
+ * what was lost, in a new pack: pack_abandon), and the reopening cuts
+ * the packs back to their last committed lengths.
+ *
+ * pack_presync -- fdatasync every pack with data not yet on disk
+ * without holding any lock, so that the sync under ix_lock is short
+ * (the committer, before it takes ix_lock).  Returns 0 or the sticky
+ * error (-EIO, ...), or -ENOMEM.
+ *
  * The commit steps, called by the committer (store_commit.c) with
  * ix_lock held.  pack_commit_prepare() rolls the open pack over if
  * @close_open, reports every pack's state and the next pack
@@ -155,11 +172,22 @@ struct pack_commit_ops {
 	int (*next)(void *ctx, uint64_t next_pack);
 	void *ctx;
 };
-void pack_presync(struct packs *pk);
+int pack_presync(struct packs *pk);
 int pack_commit_prepare(struct packs *pk, int close_open,
     const struct pack_commit_ops *ops);
 void pack_commit_done(struct packs *pk, int committed);
 void pack_writer_abort(struct packs *pk);
+/*
+ * pack_abandon -- after a failed commit (pack_commit_done(pk, 0) done):
+ * close the open pack and the rolled-over ones without recording
+ * anything (the next open of the store cuts them back to what the index
+ * recorded, or removes them), and forget the sticky error, so that the
+ * commit path can record the failure in a new pack.  pack_refuse -- make
+ * @err the sticky error (if there is none yet): every later append and
+ * commit fails with it.  Both take pk_lock.
+ */
+void pack_abandon(struct packs *pk);
+void pack_refuse(struct packs *pk, int err);
 /* Recovery at open, before any writer (store_commit.c): cut pack @id
  * back to @size and rename it closed; remove the ".open" packs that
  * @known (called with the caller's locks) says no commit recorded. */

@@ -10,12 +10,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_log.h"
 #include "bm_time.h"
+#include "bm_units.h"
 #include "store_commit.h"
 #include "store_internal.h"
 #include "store_journal.h"
@@ -204,6 +208,8 @@ store_stats(store *st, struct store_stats *out)
 		out->packs = ms.ms_entries;
 	ix_unlock(st);
 	out->stored = __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED);
+	out->used = store_used(st);
+	out->quota_limit = store_quota_limit(st);
 	out->session_files = __atomic_load_n(&st->st_files, __ATOMIC_RELAXED);
 	out->session_bytes = __atomic_load_n(&st->st_bytes, __ATOMIC_RELAXED);
 	if ((rc = store_snapshots(st, &snaps, &n)) != 0)
@@ -246,28 +252,97 @@ store_quota_set(store *st, uint64_t soft, uint64_t hard)
 	return rc;
 }
 
-int
-store_quota_check(store *st, size_t more)
+uint64_t
+store_used(store *st)
+{
+	return __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&st->staged, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&st->index_bytes, __ATOMIC_RELAXED);
+}
+
+uint64_t
+store_quota_limit(store *st)
 {
 	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
 
-	if (hard != 0 &&
-	    __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED) + more > hard)
+	return hard != 0 ? hard : st->opts.quota_default;
+}
+
+/* Space came back this far above the reserve: refusals are reported
+ * again when it runs short the next time. */
+#define SPACE_RESUME (4ULL << 20)
+
+/* Writes are refused for want of space (@avail bytes free): journal
+ * and report it once, until space comes back.  No store lock held but
+ * an open file's. */
+static void
+space_refused(store *st, uint64_t avail)
+{
+	struct store_journal_entry e = {0, "error", NULL, NULL, NULL, 0};
+	char a[32], r[32], summary[256];
+	int rc;
+
+	if (__atomic_exchange_n(&st->space_full, 1, __ATOMIC_RELAXED))
+		return;
+	bm_human(a, sizeof(a), avail);
+	bm_human(r, sizeof(r), st->opts.reserve);
+	snprintf(summary, sizeof(summary), "the store's disk is full: new "
+	    "data is refused (ENOSPC) with %s free, under the reserve of %s "
+	    "kept for commits, journals and reports", a, r);
+	bm_log(LOG_WARNING, "%s: %s", st->dir, summary);
+	store_report(st, STORE_EV_SPACE, NULL, summary);
+	if (st->opts.rdonly)
+		return;
+	ix_lock(st);
+	e.who = st->who;
+	e.summary = summary;
+	rc = journal_add_locked(st, &e);
+	ix_unlock(st);
+	if (rc != 0)
+		bm_log(LOG_WARNING, "journal: cannot record that the disk is "
+		    "full: %s", beemo_strerror(rc));
+}
+
+int
+store_space_check(store *st, uint64_t more, int quota)
+{
+	uint64_t hard = quota ? store_quota_limit(st) : 0, avail;
+	struct statvfs v;
+
+	if (hard != 0 && store_used(st) + more > hard)
 		return -EDQUOT;
+	if (st->opts.reserve == 0 || st->lockfd < 0 ||
+	    fstatvfs(st->lockfd, &v) != 0)
+		return 0;
+	avail = (uint64_t)v.f_bavail * v.f_frsize;
+	if (avail < st->opts.reserve + more) {
+		space_refused(st, avail);
+		return -ENOSPC;
+	}
+	if (avail >= st->opts.reserve + SPACE_RESUME &&
+	    __atomic_load_n(&st->space_full, __ATOMIC_RELAXED))
+		__atomic_store_n(&st->space_full, 0, __ATOMIC_RELAXED);
 	return 0;
 }
 
 void
 store_quota_statfs(store *st, struct statvfs *out)
 {
-	uint64_t hard = __atomic_load_n(&st->quota_hard, __ATOMIC_RELAXED);
-	uint64_t used = __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED);
+	uint64_t hard = store_quota_limit(st), used = store_used(st);
 	uint64_t bs = out->f_frsize ? out->f_frsize : 4096;
+	uint64_t left = used >= hard ? 0 : (hard - used) / bs;
+	uint64_t keep = st->opts.reserve / bs;
 
+	/* The reserve is not for new data. */
+	out->f_bavail = out->f_bavail > keep ? out->f_bavail - keep : 0;
+	out->f_bfree = out->f_bfree > keep ? out->f_bfree - keep : 0;
 	if (hard == 0)
 		return;
+	/* The disk may have less left than the quota. */
+	if (left > out->f_bavail)
+		left = out->f_bavail;
 	out->f_blocks = hard / bs;
-	out->f_bfree = out->f_bavail = used >= hard ? 0 : (hard - used) / bs;
+	out->f_bfree = out->f_bavail = left;
 }
 
 /* ---- reports ------------------------------------------------------------------ */

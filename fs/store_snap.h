@@ -6,9 +6,7 @@
  *
  * A snapshot is an IX_SNAP record holding the live sequence number when
  * it was taken; the views of snapshots (view_seq(), snap_get()) are the
- * namespace's (store_ns.h).  The hard quota is a bound on the bytes the
- * packs hold (st->packs.stored), kept in st->quota_hard; both are read
- * atomically, so the quota calls need no lock.
+ * namespace's (store_ns.h).  Space and quotas: see below.
  */
 #ifndef BEEMO_STORE_SNAP_H
 #define BEEMO_STORE_SNAP_H
@@ -23,12 +21,37 @@
  * snapshot @id into @si.  Returns 0 or BEEMO_EFORMAT.  No lock. */
 int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
     size_t len);
-/* store_quota_check -- 0 if @more bytes more stay within the hard quota
- * (or there is none), else -EDQUOT.  No lock needed. */
-int store_quota_check(store *st, size_t more);
-/* store_quota_statfs -- with a hard quota, make @out's block counts
- * (in f_frsize units, 4096 if unset) say the quota and what is left of
- * it; without one leave @out alone.  No lock needed. */
+/*
+ * Space.  What a machine makes the appliance hold, store_used(), is the
+ * bytes of its packs, of its index file (used pages, as of the last
+ * commit) and of the staging files of the files being written; the hard
+ * quota (the machine's own, st->quota_hard, else opts.quota_default) is
+ * a bound on it.  The disk's reserve (opts.reserve) is a floor of free
+ * space under which new data is refused.  Both are checked before data
+ * is accepted: at each write, file creation and chunk sealed.  The
+ * quota's slack: chunks still in memory are counted when they reach a
+ * pack, so the quota can be passed by what is in flight (at most 16
+ * MiB being sealed, plus per file being written its last chunk, up to
+ * 4 MiB, and writes that arrived out of order, up to 16 MiB).  All read
+ * atomics: no lock needed.
+ *
+ * store_used -- the bytes above.  store_quota_limit -- the hard quota
+ * in force (0: none).
+ * store_space_check -- whether @more bytes more may be accepted: 0,
+ * -EDQUOT past the hard quota (only if @quota: a chunk sealed from a
+ * staging file, counted twice for a moment, does not check it), or
+ * -ENOSPC under the reserve (the first
+ * refusal until space comes back is logged, journaled as an "error"
+ * entry and reported as STORE_EV_SPACE; takes ix_lock for that: call it
+ * with no store lock held but an open file's).
+ * store_quota_statfs -- make @out's free block counts (in f_frsize
+ * units, 4096 if unset) leave out the disk's reserve, and with a hard
+ * quota make its block counts say the quota and what is left of it (no
+ * more than the disk has).
+ */
+uint64_t store_used(store *st);
+uint64_t store_quota_limit(store *st);
+int store_space_check(store *st, uint64_t more, int quota);
 void store_quota_statfs(store *st, struct statvfs *out);
 /* store_report -- call the event hook opts.event, if any, with @ev,
  * @path and @detail.  It runs in the caller's thread under whatever

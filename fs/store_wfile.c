@@ -96,6 +96,7 @@ wfile_free(struct wfile *w)
 	pending_free(w);
 	if (w->fd >= 0)
 		close(w->fd);
+	__atomic_sub_fetch(&w->st->staged, w->staged, __ATOMIC_RELAXED);
 	free(w->bits);
 	content_unref(w->base);
 	free(w);

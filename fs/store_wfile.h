@@ -114,6 +114,7 @@ struct wfile {
 	uint64_t nbits; /* capacity in blocks */
 	struct content *base;
 	uint64_t base_size;
+	uint64_t staged; /* bytes of staged blocks, counted in st->staged */
 };
 
 /* ---- STAGED (store_wfile_stage.c) ----------------------------------- */

@@ -18,6 +18,7 @@
 #include "bm_bytes.h"
 #include "store_cache.h"
 #include "store_internal.h"
+#include "store_snap.h"
 #include "store_wfile.h"
 
 int
@@ -44,11 +45,23 @@ bit_set(struct wfile *w, uint64_t b)
 	return 0;
 }
 
+/* The staging file holds @delta bytes more (or fewer): the quota counts
+ * them (store_snap.h). */
+static void
+stage_account(struct wfile *w, int64_t delta)
+{
+	w->staged += (uint64_t)delta;
+	__atomic_add_fetch(&w->st->staged, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
 static void
 bit_clear_from(struct wfile *w, uint64_t b)
 {
-	for (; b < w->nbits; b++)
+	for (; b < w->nbits; b++) {
+		if (wfile_bit_get(w, b))
+			stage_account(w, -(int64_t)STAGE_SLOT);
 		w->bits[b / 64] &= ~(1ULL << (b % 64));
+	}
 }
 
 static void
@@ -116,6 +129,11 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 
 	if ((rc = stage_open(w)) != 0)
 		return rc;
+	/* A new block is disk the machine holds: the quota and the disk's
+	 * reserve apply (store_snap.h). */
+	if (!wfile_bit_get(w, b) &&
+	    (rc = store_space_check(w->st, STAGE_SLOT, 1)) != 0)
+		return rc;
 	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
 		return -EIO;
 	block_aad(w, b, aad);
@@ -126,6 +144,8 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
 	if (n != (ssize_t)STAGE_SLOT)
 		return n < 0 ? -errno : -EIO;
+	if (!wfile_bit_get(w, b))
+		stage_account(w, STAGE_SLOT);
 	return bit_set(w, b);
 }
 

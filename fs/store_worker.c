@@ -17,6 +17,7 @@
 #include "store_cache.h"
 #include "store_internal.h"
 #include "store_record.h"
+#include "store_snap.h"
 #include "store_worker.h"
 
 #define INFLIGHT_MAX (16U << 20)
@@ -69,6 +70,10 @@ chunk_store(store *st, uint8_t *data, uint32_t len, uint8_t id[OBJ_ID_LEN],
 	loc.plain_len = len;
 	loc.gen = st->keys.gen;
 	loc.flags = obj[5];
+	/* New data stays out of the disk's reserve: what is acknowledged
+	 * can always be committed. */
+	if ((rc = store_space_check(st, objlen, 0)) != 0)
+		goto done;
 	rc = pack_append(&st->packs, obj, objlen, &loc.pack, &loc.off);
 	if (rc != 0)
 		goto done;

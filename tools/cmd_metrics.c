@@ -91,6 +91,18 @@ m_hard(const struct ctl_machine *m)
 }
 
 static double
+m_used(const struct ctl_machine *m)
+{
+	return (double)m->used;
+}
+
+static double
+m_limit(const struct ctl_machine *m)
+{
+	return (double)m->quota_limit;
+}
+
+static double
 m_snap(const struct ctl_machine *m)
 {
 	return secs(m->last_snapshot);
@@ -134,6 +146,14 @@ write_metrics(FILE *f, const struct ctl_appliance *a)
 	    "system.");
 	fprintf(f, "beemo_store_free_bytes %llu\n",
 	    (unsigned long long)a->store_free);
+	head(f, "beemo_store_reserve_bytes", "Free space kept for commits, "
+	    "journals and reports: under it backups fail.");
+	fprintf(f, "beemo_store_reserve_bytes %llu\n",
+	    (unsigned long long)a->space.reserve);
+	head(f, "beemo_store_alert_bytes", "Under this much free space the "
+	    "space alert is raised.");
+	fprintf(f, "beemo_store_alert_bytes %llu\n",
+	    (unsigned long long)a->space.alert);
 	head(f, "beemo_signatures", "Antivirus signatures in the signature "
 	    "files (0 when scanning is off).");
 	fprintf(f, "beemo_signatures %llu\n", a->scan_enabled ?
@@ -194,6 +214,11 @@ write_metrics(FILE *f, const struct ctl_appliance *a)
 	    "(0: none).", m_soft);
 	per_machine(f, a, "beemo_machine_quota_hard_bytes", "Hard quota "
 	    "(0: none).", m_hard);
+	per_machine(f, a, "beemo_machine_used_bytes", "Bytes the quota "
+	    "counts: packs, index, staging files.", m_used);
+	per_machine(f, a, "beemo_machine_quota_limit_bytes", "Hard quota in "
+	    "force, the default one if the machine has none (0: none).",
+	    m_limit);
 	per_machine(f, a, "beemo_machine_snapshots", "Snapshots kept.",
 	    m_nsnap);
 	per_machine(f, a, "beemo_machine_last_snapshot_timestamp_seconds",

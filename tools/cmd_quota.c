@@ -69,14 +69,16 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 		bm_json_bool(&j, "mounted", m->mounted);
 		bm_json_time(&j, "as_of", m->updated);
 		bm_json_u64(&j, "stored", m->stored);
+		bm_json_u64(&j, "used", m->used);
 		bm_json_u64(&j, "quota_soft", m->quota_soft);
 		bm_json_u64(&j, "quota_hard", m->quota_hard);
+		bm_json_u64(&j, "quota_limit", m->quota_limit);
 		bm_json_bool(&j, "soft_from_config", cs);
 		bm_json_bool(&j, "hard_from_config", ch);
 		bm_json_bool(&j, "over_soft", m->quota_soft &&
-		    m->stored > m->quota_soft);
-		bm_json_bool(&j, "at_hard", m->quota_hard &&
-		    m->stored >= m->quota_hard);
+		    m->used > m->quota_soft);
+		bm_json_bool(&j, "at_hard", m->quota_limit &&
+		    m->used >= m->quota_limit);
 		bm_json_end_obj(&j);
 		return;
 	}
@@ -84,18 +86,20 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 		printf("machine %s: no backup session yet\n", m->name);
 		return;
 	}
-	printf("machine %s: stores %s (%" PRIu64 " bytes), %s %s\n", m->name,
-	    bm_human(b1, sizeof(b1), m->stored), m->stored, m->mounted ?
-	    "now" : "as of", m->mounted ? "(mounted)" :
-	    bm_time_str(t, sizeof(t), m->updated));
+	printf("machine %s: uses %s (%" PRIu64 " bytes; packs %s), %s %s\n",
+	    m->name, bm_human(b1, sizeof(b1), m->used), m->used,
+	    bm_human(b2, sizeof(b2), m->stored), m->mounted ? "now" :
+	    "as of", m->mounted ? "(mounted)" : bm_time_str(t, sizeof(t),
+	    m->updated));
 	printf("  soft limit  %s%s%s\n", m->quota_soft ? bm_human(b2,
 	    sizeof(b2), m->quota_soft) : "none", cs ?
-	    " (from the configuration)" : "", m->quota_soft && m->stored >
+	    " (from the configuration)" : "", m->quota_soft && m->used >
 	    m->quota_soft ? "  OVER" : "");
-	printf("  hard limit  %s%s%s\n", m->quota_hard ? bm_human(b3,
-	    sizeof(b3), m->quota_hard) : "none", ch ?
-	    " (from the configuration)" : "", m->quota_hard && m->stored >=
-	    m->quota_hard ? "  FULL" : "");
+	printf("  hard limit  %s%s%s\n", m->quota_limit ? bm_human(b3,
+	    sizeof(b3), m->quota_limit) : "none", ch ?
+	    " (from the configuration)" : m->quota_limit && !m->quota_hard ?
+	    " (default: [store] machine_quota)" : "", m->quota_limit &&
+	    m->used >= m->quota_limit ? "  FULL" : "");
 }
 
 /* The status of @name from its daemon or its status file. */
@@ -165,6 +169,8 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 		ms.dirs = st.dirs;
 		ms.bytes = st.bytes;
 		ms.stored = st.stored;
+		ms.used = st.used;
+		ms.quota_limit = st.quota_limit;
 		ms.packs = st.packs;
 		ms.snapshots = st.snapshots;
 		ms.last_snapshot = st.last_snapshot;

@@ -63,18 +63,20 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 		    "written\n", "", bm_time_str(t, sizeof(t), m->session),
 		    (unsigned long long)m->session_files,
 		    bm_human(b1, sizeof(b1), m->session_bytes));
-	printf("  %-12s %llu files, %s; stored %s", "",
+	printf("  %-12s %llu files, %s; stored %s, uses %s", "",
 	    (unsigned long long)m->files, bm_human(b1, sizeof(b1), m->bytes),
-	    bm_human(b2, sizeof(b2), m->stored));
-	if (m->quota_soft || m->quota_hard) {
-		uint64_t lim = m->quota_soft ? m->quota_soft : m->quota_hard;
+	    bm_human(b2, sizeof(b2), m->stored), bm_human(t, sizeof(t),
+	    m->used));
+	if (m->quota_soft || m->quota_limit) {
+		uint64_t lim = m->quota_soft ? m->quota_soft : m->quota_limit;
 
-		printf(" (%.0f%% of the %s limit); quota soft %s, hard %s%s",
-		    100.0 * (double)m->stored / (double)lim, m->quota_soft ?
+		printf(" (%.0f%% of the %s limit); quota soft %s, hard %s%s%s",
+		    100.0 * (double)m->used / (double)lim, m->quota_soft ?
 		    "soft" : "hard", m->quota_soft ? bm_human(b3, sizeof(b3),
-		    m->quota_soft) : "none", m->quota_hard ? bm_human(w,
-		    sizeof(w), m->quota_hard) : "none", m->quota_soft &&
-		    m->stored > m->quota_soft ? "  OVER QUOTA" : "");
+		    m->quota_soft) : "none", m->quota_limit ? bm_human(w,
+		    sizeof(w), m->quota_limit) : "none", m->quota_limit &&
+		    !m->quota_hard ? " (default)" : "", m->quota_soft &&
+		    m->used > m->quota_soft ? "  OVER QUOTA" : "");
 	}
 	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
 	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
@@ -121,10 +123,16 @@ print_text(const struct ctl_appliance *a)
 	size_t i, n = 0;
 
 	printf("appliance %s (Beemo " BEEMO_VERSION ")\n", a->name);
-	if (a->store_ok)
-		printf("  store       %s: %s free of %s\n", a->store,
+	if (a->store_ok) {
+		printf("  store       %s: %s free of %s", a->store,
 		    bm_human(b1, sizeof(b1), a->store_free),
 		    bm_human(b2, sizeof(b2), a->store_size));
+		printf("; reserve %s, alert under %s%s\n",
+		    bm_human(b1, sizeof(b1), a->space.reserve),
+		    bm_human(b2, sizeof(b2), a->space.alert),
+		    a->space.state == BM_SPACE_FULL ? "  FULL: backups fail" :
+		    a->space.state == BM_SPACE_LOW ? "  LOW" : "");
+	}
 	else
 		printf("  store       %s: MISSING\n", a->store);
 	printf("  config      %s\n", a->config ? a->config :
@@ -206,6 +214,10 @@ print_json(const struct ctl_appliance *a)
 	bm_json_bool(&j, "store_ok", a->store_ok);
 	bm_json_u64(&j, "store_size", a->store_size);
 	bm_json_u64(&j, "store_free", a->store_free);
+	bm_json_u64(&j, "store_reserve", a->space.reserve);
+	bm_json_u64(&j, "store_alert", a->space.alert);
+	bm_json_str(&j, "store_state", bm_space_state_name(a->space.state));
+	bm_json_u64(&j, "machine_quota", a->space.machine_quota);
 	bm_json_str(&j, "config", a->config);
 	bm_json_bool(&j, "scan_enabled", a->scan_enabled);
 	bm_json_str(&j, "signatures_dir", a->sigdir);
@@ -262,8 +274,10 @@ print_json(const struct ctl_appliance *a)
 		bm_json_time(&j, "last_snapshot", m->last_snapshot);
 		bm_json_u64(&j, "quota_soft", m->quota_soft);
 		bm_json_u64(&j, "quota_hard", m->quota_hard);
+		bm_json_u64(&j, "used", m->used);
+		bm_json_u64(&j, "quota_limit", m->quota_limit);
 		bm_json_bool(&j, "over_quota", m->quota_soft &&
-		    m->stored > m->quota_soft);
+		    m->used > m->quota_soft);
 		bm_json_begin_arr(&j, "pushed");
 		for (k = 0; k < a->nt; k++) {
 			bm_json_begin_obj(&j, NULL);

@@ -76,6 +76,8 @@ machine_from(struct ctl_machine *m, const struct bm_mstatus *s)
 	m->last_snapshot = s->last_snapshot;
 	m->quota_soft = s->quota_soft;
 	m->quota_hard = s->quota_hard;
+	m->used = s->used;
+	m->quota_limit = s->quota_limit;
 	m->signatures = s->signatures;
 }
 
@@ -393,6 +395,8 @@ ctl_status_collect(const struct ctl *ctl, struct ctl_appliance *a)
 		a->store_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 		a->store_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	}
+	if (a->store_ok)
+		(void)bm_space_get(ctl->conf, ctl->store, &a->space);
 	a->config = bm_conf_path(ctl->conf);
 	if (!machines(ctl, a)) {
 		ctl_err(ctl, "%s: no appliance here (run 'beemoctl init' "

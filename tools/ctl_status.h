@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "beemoctl.h"
+#include "bm_space.h"
 #include "bm_status.h"
 
 struct ctl_machine {
@@ -36,6 +37,7 @@ struct ctl_machine {
 	uint64_t files, bytes, stored, packs;
 	uint64_t snapshots, last_snapshot;
 	uint64_t quota_soft, quota_hard;
+	uint64_t used, quota_limit; /* bm_status.h */
 	uint64_t signatures;
 };
 
@@ -58,6 +60,7 @@ struct ctl_appliance {
 	const char *store;
 	int store_ok;            /* exists, is a directory */
 	uint64_t store_size, store_free; /* bytes */
+	struct bm_space space;   /* free space and its thresholds */
 	const char *config;      /* file read, or NULL (defaults) */
 	int scan_enabled;
 	const char *sigdir;

@@ -40,7 +40,7 @@ report_maint m1 --reports-only || t_fail "maintenance: $(cat "$T/m1.err")"
 [ "$(report_count)" = 1 ] || t_fail "expected 1 mail, got $(report_count)"
 report_mails >/dev/null
 subj=$(report_field 1 subject)
-[[ $subj =~ ^"[Beemo test-appliance] pc1 is over its quota: 3".*"stored, soft limit 2.0 MiB"$ ]] ||
+[[ $subj =~ ^"[Beemo test-appliance] pc1 is over its quota: 3".*"used, soft limit 2.0 MiB"$ ]] ||
 	t_fail "subject: $subj"
 [ "$(report_field 1 report)" = problem ] && [ "$(report_field 1 key)" = quota:pc1 ] ||
 	t_fail "headers of the quota report"

@@ -77,7 +77,8 @@ static const char mstatus_v1[] =
     "\"changed\":2,\"deleted\":4,\"renamed\":5},\"files\":61,\"dirs\":2,"
     "\"bytes\":12345,\"stored\":6789,\"packs\":1,\"snapshots\":7,"
     "\"last_snapshot\":null,\"last_snapshot_ns\":0,\"quota_soft\":"
-    "1073741824,\"quota_hard\":2147483648,\"over_soft\":false,"
+    "1073741824,\"quota_hard\":2147483648,\"used\":7000,"
+    "\"quota_limit\":2147483648,\"over_soft\":false,"
     "\"over_hard\":false,\"signatures\":9}\n";
 
 static void
@@ -107,6 +108,8 @@ test_mstatus(void)
 	m.snapshots = 7;
 	m.quota_soft = 1073741824;
 	m.quota_hard = 2147483648;
+	m.used = 7000;
+	m.quota_limit = 2147483648;
 	m.signatures = 9;
 
 	/* The writer writes today's shape byte for byte. */

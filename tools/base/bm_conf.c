@@ -17,9 +17,10 @@
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_space.h"
 #include "bm_units.h"
 
-enum conf_type { T_STR, T_SIZE, T_BOOL, T_U64, T_DURATION };
+enum conf_type { T_STR, T_SIZE, T_BOOL, T_U64, T_DURATION, T_SHARE };
 
 struct conf_key {
 	const char *section; /* "" for the top of the file */
@@ -36,6 +37,9 @@ static const struct conf_key known_keys[] = {
 	{"store", 0, "compression_level", T_U64},
 	{"store", 0, "commit_interval", T_DURATION},
 	{"store", 0, "cache_size", T_SIZE},
+	{"store", 0, "reserve", T_SIZE},
+	{"store", 0, "space_alert", T_SIZE},
+	{"store", 0, "machine_quota", T_SHARE},
 
 	{"snapshot", 0, "on_unmount", T_BOOL},
 
@@ -201,6 +205,11 @@ check_type(enum conf_type type, const char *v)
 		return bm_parse_u64(v, &x) == 0;
 	case T_DURATION:
 		return bm_parse_duration(v, &x) == 0;
+	case T_SHARE: {
+		unsigned pct;
+
+		return bm_space_share(v, &pct) || bm_parse_size(v, &x) == 0;
+	}
 	case T_BOOL:
 		return !strcmp(v, "yes") || !strcmp(v, "no") ||
 		    !strcmp(v, "true") || !strcmp(v, "false") ||
@@ -217,6 +226,7 @@ static const char *const type_names[] = {
 	[T_BOOL] = "yes or no",
 	[T_U64] = "a whole number",
 	[T_DURATION] = "a duration such as 90s, 45m, 3h or 2d",
+	[T_SHARE] = "a share such as 50% or a size such as 100G",
 };
 
 void

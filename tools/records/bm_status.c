@@ -164,10 +164,12 @@ bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *outlen)
 	bm_json_u64(&j, "last_snapshot_ns", s->last_snapshot);
 	bm_json_u64(&j, "quota_soft", s->quota_soft);
 	bm_json_u64(&j, "quota_hard", s->quota_hard);
+	bm_json_u64(&j, "used", s->used);
+	bm_json_u64(&j, "quota_limit", s->quota_limit);
 	bm_json_bool(&j, "over_soft", s->quota_soft != 0 &&
-	    s->stored > s->quota_soft);
-	bm_json_bool(&j, "over_hard", s->quota_hard != 0 &&
-	    s->stored >= s->quota_hard);
+	    s->used > s->quota_soft);
+	bm_json_bool(&j, "over_hard", s->quota_limit != 0 &&
+	    s->used >= s->quota_limit);
 	bm_json_u64(&j, "signatures", s->signatures);
 	bm_json_end_obj(&j);
 	if ((rc = memstream_end(f, &buf)) != 0)
@@ -226,6 +228,8 @@ bm_mstatus_parse(const char *text, size_t len, struct bm_mstatus *m)
 	m->last_snapshot = sjson_num(o, "last_snapshot_ns");
 	m->quota_soft = sjson_num(o, "quota_soft");
 	m->quota_hard = sjson_num(o, "quota_hard");
+	m->used = sjson_num(o, "used");
+	m->quota_limit = sjson_num(o, "quota_limit");
 	m->signatures = sjson_num(o, "signatures");
 	sjson_free(o);
 	return 0;

@@ -104,7 +104,11 @@ struct bm_mstatus {
 	uint64_t files, dirs, bytes, stored, packs;
 	uint64_t snapshots;
 	uint64_t last_snapshot;     /* ns, 0: none */
-	uint64_t quota_soft, quota_hard; /* stored bytes, 0: none */
+	uint64_t quota_soft, quota_hard; /* used bytes, 0: none */
+	uint64_t used;              /* what the quota counts (packs, index,
+				       staging), bytes */
+	uint64_t quota_limit;       /* hard limit in force: quota_hard, else
+				       the default share; 0: none */
 	uint64_t signatures;        /* of the daemon's antivirus engine */
 };
 
