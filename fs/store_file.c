@@ -141,6 +141,9 @@ scan_pread(void *h, void *buf, size_t len, uint64_t off)
 {
 	struct scan_src *s = h;
 
+	/* A long scan ends when the session does (store_interrupt()). */
+	if (__atomic_load_n(&s->st->interrupted, __ATOMIC_RELAXED))
+		return -EINTR;
 	return content_read(s->st, s->c, buf, len, off);
 }
 
@@ -185,7 +188,8 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 	int rc;
 
 	*flags = 0;
-	if (st->opts.scan == NULL || c->size == 0)
+	/* Only holes (or nothing): zeros, no data to scan. */
+	if (st->opts.scan == NULL || content_seek(c, 0, 1) < 0)
 		return 0;
 	if (st->opts.scan_max != 0 && c->size > st->opts.scan_max) {
 		snprintf(detail, sizeof(detail), "%" PRIu64 " bytes, over the "
@@ -454,6 +458,31 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 		return rc;
 	f->dirty_fd = 1;
 	return (ssize_t)size;
+}
+
+int64_t
+store_lseek(store_file *f, uint64_t off, int whence)
+{
+	struct content *c;
+	int64_t r;
+	int data = whence == SEEK_DATA;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (f->of == NULL)
+		return content_seek(f->snap_content, off, data);
+	pthread_mutex_lock(&f->of->lock);
+	if (f->of->w != NULL) {
+		r = wfile_seek(f->of->w, off, data);
+		pthread_mutex_unlock(&f->of->lock);
+		return r;
+	}
+	c = f->of->content;
+	content_ref(c);
+	pthread_mutex_unlock(&f->of->lock);
+	r = content_seek(c, off, data);
+	content_unref(c);
+	return r;
 }
 
 int

@@ -139,6 +139,8 @@ struct store {
 	size_t jlen, jcap, jcount;
 	struct timespec opened;       /* set at open, read-only after */
 
+	int interrupted;              /* store_interrupt(); atomic */
+
 	/* Statistics of this handle; atomics (no lock). */
 	uint64_t st_files, st_bytes;
 };
