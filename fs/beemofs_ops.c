@@ -692,7 +692,10 @@ inval_main(void *arg)
 			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 			pthread_mutex_lock(&fs->inval_lock);
 		}
-		pthread_cond_wait(&fs->inval_cv, &fs->inval_lock);
+		/* A stop signalled while the lock was released above is
+		 * seen here, not waited for. */
+		if (!fs->inval_stop)
+			pthread_cond_wait(&fs->inval_cv, &fs->inval_lock);
 	}
 	pthread_mutex_unlock(&fs->inval_lock);
 	return NULL;
