@@ -530,6 +530,9 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		fuse_loop_cfg_destroy(lc);
 	}
 	rc = rc < 0 ? 1 : 0;
+	/* Files still open when the session ends (SIGTERM): the kernel
+	 * will not release them any more. */
+	store_release_all(fs.st);
 	control_server_stop(cs);
 out_inval:
 	beemofs_inval_stop(&fs);

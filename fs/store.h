@@ -310,6 +310,14 @@ ssize_t store_write(store_file *f, const void *buf, size_t size,
     uint64_t off);
 
 /*
+ * store_release_all -- store_release() every handle still open: a
+ * session that ends with files open (SIGTERM, a lazy unmount) commits
+ * their pending changes, or reports why not, and frees them.  Call when
+ * no other thread uses the store's handles any more.
+ */
+void store_release_all(store *st);
+
+/*
  * store_lseek -- lseek(2)'s SEEK_DATA or SEEK_HOLE (@whence) from @off:
  * the first byte at or after @off that is data, or in a hole (the end
  * of the file counts as a hole).  Holes are the parts never written (a

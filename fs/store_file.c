@@ -338,6 +338,36 @@ ofile_wfile(store *st, struct ofile *of)
 	return 0;
 }
 
+/* Enter @f in the list of open handles (store_release_all()). */
+static void
+handle_link(store_file *f)
+{
+	store *st = f->st;
+
+	pthread_mutex_lock(&st->of_lock);
+	f->hprev = NULL;
+	f->hnext = st->handles;
+	if (st->handles != NULL)
+		st->handles->hprev = f;
+	st->handles = f;
+	pthread_mutex_unlock(&st->of_lock);
+}
+
+static void
+handle_unlink(store_file *f)
+{
+	store *st = f->st;
+
+	pthread_mutex_lock(&st->of_lock);
+	if (f->hprev != NULL)
+		f->hprev->hnext = f->hnext;
+	else
+		st->handles = f->hnext;
+	if (f->hnext != NULL)
+		f->hnext->hprev = f->hprev;
+	pthread_mutex_unlock(&st->of_lock);
+}
+
 int
 store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 {
@@ -371,6 +401,7 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 		ix_unlock(st);
 		if (rc != 0)
 			goto fail;
+		handle_link(f);
 		*out = f;
 		return 0;
 	}
@@ -390,6 +421,7 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 		ofile_put(st, f->of);
 		goto fail;
 	}
+	handle_link(f);
 	*out = f;
 	return 0;
 fail:
@@ -510,6 +542,7 @@ store_release(store_file *f)
 
 	if (f == NULL)
 		return 0;
+	handle_unlink(f);
 	if (f->of != NULL) {
 		if (writable(f->flags))
 			rc = file_commit(f->st, f->of);
@@ -518,6 +551,21 @@ store_release(store_file *f)
 	content_unref(f->snap_content);
 	free(f);
 	return rc;
+}
+
+void
+store_release_all(store *st)
+{
+	store_file *f;
+
+	for (;;) {
+		pthread_mutex_lock(&st->of_lock);
+		f = st->handles;
+		pthread_mutex_unlock(&st->of_lock);
+		if (f == NULL)
+			break;
+		(void)store_release(f); /* logs and reports its failures */
+	}
 }
 
 int

@@ -129,6 +129,7 @@ struct store {
 	size_t of_cap, of_count;      /* of_lock */
 
 	uint64_t *snapseq;            /* snapshot id -> seq; of_lock */
+	struct store_file *handles;   /* open handles (hnext); of_lock */
 
 	/* Journal (store_journal.h); all protected by ix_lock, but
 	 * opened, which is set at open. */
