@@ -58,7 +58,8 @@ wfile_new(store *st, struct content *base, uint64_t size)
 	w->mode = W_STAGED;
 	w->base = base;
 	content_ref(base);
-	w->base_size = base != NULL && base->size < size ? base->size : size;
+	/* Without a base nothing of the file is stored yet: all hole. */
+	w->base_size = base == NULL ? 0 : base->size < size ? base->size : size;
 	return w;
 }
 

@@ -4,7 +4,8 @@
 # 1 MiB of data scattered in it costs about 1 MiB in the store and keeps
 # its holes (SEEK_DATA/SEEK_HOLE extents, data checksums) in the live
 # view after a remount, in the snapshot and through `beemoctl restore`; a
-# size over the store's maximum (1 PiB) fails with EFBIG; SIGTERM during
+# size over the store's maximum (1 PiB) fails with EFBIG, fallocate's
+# punch-hole and zero-range with EOPNOTSUPP; SIGTERM during
 # the long commit of a big file ends the daemon within a bound.
 . "$(dirname "$0")/lib.sh"
 
@@ -111,6 +112,15 @@ out=$(timeout 2 truncate -s $(((1 << 50) + 1)) "$M/huge" 2>&1) &&
 	t_fail "truncate over the maximum succeeded"
 [[ $out == *"File too large"* ]] || t_fail "truncate over the maximum: $out"
 [ "$(stat -c %s "$M/huge")" = 999999999999999 ] || t_fail "huge: size changed"
+# Punching holes and zeroing ranges are not supported: a clean
+# EOPNOTSUPP, and the file is unchanged.
+for mode in --punch-hole --zero-range; do
+	out=$(fallocate $mode -o 0 -l 4096 "$M/other" 2>&1) &&
+		t_fail "fallocate $mode succeeded"
+	[[ $out == *"not supported"* || $out == *"is unsupported"* ]] ||
+		t_fail "fallocate $mode: $out"
+done
+[ "$(cat "$M/other")" = other ] || t_fail "other changed"
 end=${EPOCHREALTIME/[.,]/}
 t_log "huge sizes: $(((end - start) / 1000)) ms"
 
