@@ -16,7 +16,9 @@
 #include "bm_bytes.h"
 #include "store_codec.h"
 
-#define INODE_VERSION 1
+/* Version 1: up to the xattrs.  Version 2: then the data bytes (8). */
+#define INODE_VERSION_1 1
+#define INODE_VERSION 2
 #define DIRENT_VERSION 1
 /* Version 1: chunks only.  Version 2: chunks and holes. */
 #define CONTENT_VERSION_CHUNKS 1
@@ -189,10 +191,12 @@ inode_decode(struct inode *in, uint64_t ino, const uint8_t *p, size_t len)
 {
 	struct rd r = {p, len, 0};
 	uint32_t i, total = 0;
+	int version;
 
 	memset(in, 0, sizeof(*in));
 	in->ino = ino;
-	if (rd_u(&r, 1) != INODE_VERSION)
+	version = (int)rd_u(&r, 1);
+	if (version != INODE_VERSION && version != INODE_VERSION_1)
 		return BEEMO_EVERSION;
 	in->flags = (uint8_t)rd_u(&r, 1);
 	in->mode = (uint32_t)rd_u(&r, 4);
@@ -233,6 +237,8 @@ inode_decode(struct inode *in, uint64_t ino, const uint8_t *p, size_t len)
 		}
 		memcpy(x->value, v, x->len);
 	}
+	/* Version 1 stored no holes: all of a file was data. */
+	in->data = version == INODE_VERSION ? rd_u(&r, 8) : in->size;
 	if (r.bad || r.left != 0 || in->name == NULL) {
 		inode_free(in);
 		return BEEMO_EFORMAT;
@@ -269,6 +275,7 @@ inode_encode(const struct inode *in, uint8_t **out, size_t *len)
 		wr_u(&w, 4, in->xattrs[i].len);
 		wr_bytes(&w, in->xattrs[i].value, in->xattrs[i].len);
 	}
+	wr_u(&w, 8, in->data);
 	if (w.bad) {
 		free(w.buf);
 		return -ENOMEM;
@@ -293,7 +300,9 @@ inode_attr(const struct inode *in, struct store_attr *a)
 		a->size = strlen(in->target);
 	else if (S_ISDIR(in->mode))
 		a->size = 4096;
-	a->blocks = (a->size + 511) / 512;
+	/* Blocks count data only: holes take none, as on disk file systems,
+	 * so that tools that copy sparse files (cp, tar) see them. */
+	a->blocks = ((S_ISREG(in->mode) ? in->data : a->size) + 511) / 512;
 	a->atime = in->atime;
 	a->mtime = in->mtime;
 	a->ctime = in->ctime;
@@ -401,6 +410,18 @@ content_index(const struct content *c, uint64_t off)
 			hi = mid - 1;
 	}
 	return lo;
+}
+
+uint64_t
+content_data(const struct content *c)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (!c->c[i].hole)
+			n += c->c[i].len;
+	return n;
 }
 
 int64_t

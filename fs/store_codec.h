@@ -123,6 +123,7 @@ struct inode {
 	uint8_t flags;
 	uint32_t mode, uid, gid, nlink;
 	uint64_t rdev, size;
+	uint64_t data;        /* bytes stored as data, not holes (blocks) */
 	struct timespec atime, mtime, ctime;
 	uint64_t parent;      /* primary parent, for paths */
 	uint64_t content_seq; /* version of IX_CONTENT; 0: empty */
@@ -310,6 +311,8 @@ void content_unref(struct content *c);
 /* content_index -- the index of the entry holding byte @off of @c
  * (off < c->size), by binary search. */
 uint32_t content_index(const struct content *c, uint64_t off);
+/* content_data -- the bytes of @c (NULL: empty) that are not holes. */
+uint64_t content_data(const struct content *c);
 /* content_seek -- lseek(2)'s SEEK_DATA (@data 1) or SEEK_HOLE (@data 0)
  * in @c (NULL: empty) from @off: the first byte at or after @off in a
  * chunk, or in a hole (the end of the content counts as one).  Returns

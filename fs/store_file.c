@@ -281,6 +281,7 @@ file_commit(store *st, struct ofile *of)
 		if (in.nlink > 0) /* an orphan left the counters */
 			ix_meta_add(st, "bytes", (int64_t)(c->size - in.size));
 		in.size = c->size;
+		in.data = content_data(c);
 		in.content_seq = seq;
 		if (wfile_mtime(w, &in.mtime))
 			in.ctime = in.mtime;

@@ -145,6 +145,12 @@ snap=$(ls "$M/.snapshots" | tail -1)
 snapped=$(python3 "$T/sparse.py" extents "$M/.snapshots/$snap/sparse") ||
 	t_fail "sparse: snapshot"
 [ "$live" = "$snapped" ] || t_fail "snapshot differs: $live / $snapped"
+# Blocks count data only (du, and cp or tar deciding a file is sparse).
+for f in "$M/sparse" "$M/.snapshots/$snap/sparse"; do
+	alloc=$(($(stat -c %b "$f") * 512))
+	[ $alloc -gt 0 ] && [ $alloc -lt $((4 << 20)) ] ||
+		t_fail "$f: $alloc bytes allocated"
+done
 
 # 4. SIGTERM while the daemon commits a big file: it stops within a
 #    bound.  The file is staged (it was truncated first), so its commit

@@ -465,6 +465,7 @@ test_inode(void)
 	in.nlink = 3;
 	in.rdev = 0x0801;
 	in.size = 1ULL << 40;
+	in.data = 1ULL << 20;
 	in.atime = (struct timespec){-5, 999999999};
 	in.mtime = (struct timespec){1700000000, 1};
 	in.ctime = (struct timespec){1700000001, 0};
@@ -475,11 +476,12 @@ test_inode(void)
 	in.xattrs = xa;
 	in.nxattrs = 2;
 	REQUIRE_OK(inode_encode(&in, &v, &len));
-	CHECK(v[0] == 1); /* version */
+	CHECK(v[0] == 2); /* version */
 	CHECK_OK(inode_decode(&out, 42, v, len));
 	CHECK(out.ino == 42 && out.flags == in.flags && out.mode == in.mode &&
 	    out.uid == 1000 && out.gid == 100 && out.nlink == 3 &&
 	    out.rdev == in.rdev && out.size == in.size &&
+	    out.data == in.data &&
 	    out.atime.tv_sec == -5 && out.atime.tv_nsec == 999999999 &&
 	    out.mtime.tv_sec == 1700000000 && out.mtime.tv_nsec == 1 &&
 	    out.ctime.tv_sec == 1700000001 && out.parent == 1 &&
@@ -505,9 +507,15 @@ test_inode(void)
 		CHECK_RC(inode_dec(big, len + 1), BEEMO_EFORMAT);
 		free(big);
 	}
-	v[0] = 2;
-	CHECK_RC(inode_dec(v, len), BEEMO_EVERSION);
+	/* Version 1: no data field; all of the file is data. */
 	v[0] = 1;
+	CHECK_OK(inode_decode(&out, 42, v, len - 8));
+	CHECK(out.size == in.size && out.data == in.size);
+	inode_free(&out);
+	CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
+	v[0] = 3;
+	CHECK_RC(inode_dec(v, len), BEEMO_EVERSION);
+	v[0] = 2;
 	v[1 + 1 + 16 + 8 + 8 + 8] = 0x7f; /* atime nanoseconds >= 1e9 */
 	CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 	free(v);
@@ -527,8 +535,8 @@ test_inode(void)
 		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 		v[name_at + 2] = 'x';
 		/* target flag 0, xattr count 1, name len 6, "user.a",
-		 * then the value length */
-		v[len - 3 - 4] = 0x7f;
+		 * then the value length, the value (3) and the data (8) */
+		v[len - 8 - 3 - 4] = 0x7f;
 		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 	}
 	free(v);
