@@ -13,8 +13,9 @@
  * STAGED: anything else (random writes, truncation, reads of a file
  * being written, or a stream that went off order).  The content is the
  * base (the committed content, or the chunks streamed so far) overlaid by
- * a staging file of sealed 64 KiB blocks; a bitmap says which blocks are
- * in the staging file.  The staging file is created with O_TMPFILE (no
+ * a staging file of sealed 64 KiB blocks; a table maps the blocks
+ * written to their slots in the staging file, which grows with the data
+ * written, not with the offsets.  The staging file is created with O_TMPFILE (no
  * name, gone after a crash) and sealed with a key that exists only in
  * memory, so no plaintext reaches the disk.  Invariant: bytes beyond the
  * current size inside a staged block are zero.
@@ -24,6 +25,9 @@
  * at a chunk boundary of the base, the base's next chunk is untouched
  * and was cut with the same key, it is reused without reading it: a
  * small change to a big file costs a few chunks, not the whole file.
+ * What is neither staged nor data of the base is a hole: it becomes a
+ * hole of the content in one step, whatever its size, and a chunk never
+ * spans one.  Chunks that are all zeros become holes too.
  */
 #include <errno.h>
 #include <fcntl.h>

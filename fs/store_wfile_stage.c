@@ -1,7 +1,7 @@
 /*
  * store_wfile_stage.c -- the STAGED representation of a file being
  * written: sealed 64 KiB blocks in an unnamed staging file over the base
- * content, and the bitmap of which blocks are staged.  See
+ * content, and the table of which blocks are staged where.  See
  * store_wfile.h.
  */
 #include <errno.h>
