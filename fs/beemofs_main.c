@@ -351,6 +351,50 @@ check_fuse_args(const struct fuse_args *args, const char *mountpoint)
 	return rc;
 }
 
+/* ---- the end of a session on a signal --------------------------------- */
+
+/*
+ * SIGTERM and SIGINT end the session: libfuse's handler stops the loop,
+ * which then waits for every request under way.  A request may be a
+ * long one (the commit of a big file, its antivirus scan), so the store
+ * is told first (store_interrupt(): those stop with EINTR) and the wait
+ * stays bounded.  Then the libfuse handler runs as before.
+ */
+static store *interrupt_store;
+static struct sigaction fuse_term, fuse_int;
+
+static void
+on_term(int sig)
+{
+	const struct sigaction *prev = sig == SIGTERM ? &fuse_term : &fuse_int;
+
+	if (interrupt_store != NULL)
+		store_interrupt(interrupt_store);
+	if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN)
+		prev->sa_handler(sig);
+}
+
+/* Chain on_term() before the handlers libfuse set (@st), or put them
+ * back (NULL). */
+static void
+interrupt_signals(store *st)
+{
+	struct sigaction sa;
+
+	if (st == NULL) {
+		sigaction(SIGTERM, &fuse_term, NULL);
+		sigaction(SIGINT, &fuse_int, NULL);
+		interrupt_store = NULL;
+		return;
+	}
+	interrupt_store = st;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, &fuse_term);
+	sigaction(SIGINT, &sa, &fuse_int);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 /* Tell the waiting parent how it went (see the top comment). */
@@ -463,6 +507,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		goto out_session;
 	}
 	scan_signals(av);
+	interrupt_signals(fs.st);
 	if (fuse_session_mount(fs.se, co->mountpoint) != 0) {
 		bm_log(LOG_ERR, "%s: cannot mount", co->mountpoint);
 		rc = 1;
@@ -506,12 +551,16 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		fuse_loop_cfg_destroy(lc);
 	}
 	rc = rc < 0 ? 1 : 0;
+	/* Files still open when the session ends (SIGTERM): the kernel
+	 * will not release them any more. */
+	store_release_all(fs.st);
 	control_server_stop(cs);
 out_inval:
 	beemofs_inval_stop(&fs);
 out_unmount:
 	fuse_session_unmount(fs.se);
 out_signals:
+	interrupt_signals(NULL);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
 	fuse_session_destroy(fs.se);

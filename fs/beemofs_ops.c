@@ -399,6 +399,21 @@ beemofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_write(req, (size_t)n);
 }
 
+/* SEEK_DATA and SEEK_HOLE (the kernel answers the other whences). */
+static void
+beemofs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+    struct fuse_file_info *fi)
+{
+	int64_t r = off < 0 ? -ENXIO : store_lseek(fh(fi), (uint64_t)off,
+	    whence);
+
+	(void)ino;
+	if (r < 0)
+		reply_rc(req, (int)r);
+	else
+		fuse_reply_lseek(req, (off_t)r);
+}
+
 static void
 queue_inval(struct beemofs *fs, fuse_ino_t ino)
 {
@@ -642,6 +657,7 @@ const struct fuse_lowlevel_ops beemofs_ops = {
 	.flush = beemofs_flush,
 	.release = beemofs_release,
 	.fsync = beemofs_fsync,
+	.lseek = beemofs_lseek,
 	.opendir = beemofs_opendir,
 	.readdir = beemofs_readdir,
 	.readdirplus = beemofs_readdirplus,
@@ -676,7 +692,10 @@ inval_main(void *arg)
 			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 			pthread_mutex_lock(&fs->inval_lock);
 		}
-		pthread_cond_wait(&fs->inval_cv, &fs->inval_lock);
+		/* A stop signalled while the lock was released above is
+		 * seen here, not waited for. */
+		if (!fs->inval_stop)
+			pthread_cond_wait(&fs->inval_cv, &fs->inval_lock);
 	}
 	pthread_mutex_unlock(&fs->inval_lock);
 	return NULL;

@@ -89,6 +89,14 @@
 #define STORE_SNAPDIR_NAME ".snapshots"
 #define STORE_MAX_SNAP 65534
 #define STORE_NAME_MAX 255
+/*
+ * The largest size of a file: 1 PiB.  A size, truncate or write beyond it
+ * fails with -EFBIG.  Sparse regions cost nothing (they are holes), so the
+ * bound is not about space: it keeps every sum of offsets and sizes far
+ * from overflow and every file restorable on file systems with large
+ * files (XFS, btrfs; ext4 stops at 16 TiB).
+ */
+#define STORE_FILE_MAX (1ULL << 50)
 
 typedef struct store store;
 typedef struct store_file store_file;
@@ -184,6 +192,18 @@ int store_open(const char *dir, const keymgr_secret *s,
  * NULL is a no-op.
  */
 int store_close(store *st);
+
+/*
+ * store_interrupt -- the session is ending (SIGTERM): work proportional
+ * to a file's data that is under way or starts later (chunking a file
+ * at its commit, feeding it to the antivirus, SEEK_DATA walks) stops
+ * with -EINTR, so that every request ends within a bounded time.  The
+ * commits it stops fail as any commit does (logged, journaled,
+ * reported); nothing committed before is touched, and store_close()
+ * still commits what is pending in the index.  Async-signal-safe: one
+ * atomic store.  Not undone.
+ */
+void store_interrupt(store *st);
 
 /* store_sync -- commit now, durably (fsync, syncfs). */
 int store_sync(store *st);
@@ -295,9 +315,29 @@ int store_create_file(store *st, uint64_t parent, const char *name,
 
 /* Returns bytes read (short only at end of file) or a negative errno. */
 ssize_t store_read(store_file *f, void *buf, size_t size, uint64_t off);
-/* Returns @size or a negative errno. */
+/* Returns @size or a negative errno; -EFBIG past STORE_FILE_MAX. */
 ssize_t store_write(store_file *f, const void *buf, size_t size,
     uint64_t off);
+
+/*
+ * store_release_all -- store_release() every handle still open: a
+ * session that ends with files open (SIGTERM, a lazy unmount) commits
+ * their pending changes, or reports why not, and frees them.  Call when
+ * no other thread uses the store's handles any more.
+ */
+void store_release_all(store *st);
+
+/*
+ * store_lseek -- lseek(2)'s SEEK_DATA or SEEK_HOLE (@whence) from @off:
+ * the first byte at or after @off that is data, or in a hole (the end
+ * of the file counts as a hole).  Holes are the parts never written (a
+ * file grown by truncate or by writing past its end) and runs of zeros
+ * the store keeps as holes.  Cost: proportional to the file's data
+ * extents crossed, never to a hole's size.  Returns the offset, -ENXIO
+ * (@off at or past the end; no data after it), -EINVAL (another
+ * @whence), or the errors of store_read().
+ */
+int64_t store_lseek(store_file *f, uint64_t off, int whence);
 
 /*
  * store_flush -- called on every close(2) of a descriptor: when the file

@@ -391,23 +391,6 @@ cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Index of the chunk holding byte @off (off < c->size). */
-static uint32_t
-chunk_at(const struct content *c, uint64_t off)
-{
-	uint32_t lo = 0, hi = c->n - 1;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-
-		if (c->off[mid] <= off)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
-}
-
 ssize_t
 content_read(store *st, const struct content *c, void *buf, size_t len,
     uint64_t off)
@@ -420,11 +403,11 @@ content_read(store *st, const struct content *c, void *buf, size_t len,
 		return 0;
 	if (len > c->size - off)
 		len = (size_t)(c->size - off);
-	i = chunk_at(c, off);
+	i = content_index(c, off);
 	/* Sequential readers come next for the following chunks. */
-	if (i + 1 < c->n)
+	if (i + 1 < c->n && !c->c[i + 1].hole)
 		cache_prefetch(st, c->c[i + 1].id);
-	if (i + 2 < c->n)
+	if (i + 2 < c->n && !c->c[i + 2].hole)
 		cache_prefetch(st, c->c[i + 2].id);
 	while (done < len) {
 		const uint8_t *data;
@@ -432,9 +415,18 @@ content_read(store *st, const struct content *c, void *buf, size_t len,
 		uint64_t in = off + done - c->off[i];
 		size_t n;
 		void *h;
-		int rc = cache_get(st, c->c[i].id, &data, &dlen, &h);
+		int rc;
 
-		if (rc != 0)
+		if (c->c[i].hole) {
+			/* Zeros, read from nowhere. */
+			n = c->c[i].len - in < len - done ?
+			    (size_t)(c->c[i].len - in) : len - done;
+			memset(out + done, 0, n);
+			done += n;
+			i++;
+			continue;
+		}
+		if ((rc = cache_get(st, c->c[i].id, &data, &dlen, &h)) != 0)
 			return rc; /* never a short read: it would look like EOF */
 		if (dlen != c->c[i].len) {
 			cache_put(st, h);

@@ -56,10 +56,11 @@ void cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
     uint32_t len);
 /* content_read -- read up to @len bytes at @off of content @c (NULL: an
  * empty file) into @buf through the cache, and ask for the next two
- * chunks ahead.  Returns the bytes read (short only at the end of the
- * content, 0 past it) or an error of cache_get(); -EIO for a chunk
- * whose length differs from the content's. Never a short read on an
- * error, which would look like the end of the file. */
+ * chunks ahead; holes read as zeros without a lookup.  Returns the
+ * bytes read (short only at the end of the content, 0 past it) or an
+ * error of cache_get(); -EIO for a chunk whose length differs from the
+ * content's.  Never a short read on an error, which would look like the
+ * end of the file. */
 ssize_t content_read(store *st, const struct content *c, void *buf,
     size_t len, uint64_t off);
 

@@ -294,8 +294,9 @@ check_table(struct check *c, enum ix_table t, struct packrec *packs,
 				continue;
 			}
 			for (i = 0; i < ct->n && rc == 0; i++)
-				rc = check_chunk(c, &ct->c[i], packs, npacks,
-				    ino);
+				if (!ct->c[i].hole)
+					rc = check_chunk(c, &ct->c[i], packs,
+					    npacks, ino);
 			content_unref(ct);
 		}
 		free(plain);

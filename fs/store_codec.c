@@ -16,9 +16,15 @@
 #include "bm_bytes.h"
 #include "store_codec.h"
 
-#define INODE_VERSION 1
+/* Version 1: up to the xattrs.  Version 2: then the data bytes (8). */
+#define INODE_VERSION_1 1
+#define INODE_VERSION 2
 #define DIRENT_VERSION 1
-#define CONTENT_VERSION 1
+/* Version 1: chunks only.  Version 2: chunks and holes. */
+#define CONTENT_VERSION_CHUNKS 1
+#define CONTENT_VERSION 2
+#define CONTENT_CHUNK 0 /* entry types of version 2 */
+#define CONTENT_HOLE 1
 #define XATTR_TOTAL_MAX (256U << 10)
 
 /* ---- a bounded reader ----------------------------------------------- */
@@ -185,10 +191,12 @@ inode_decode(struct inode *in, uint64_t ino, const uint8_t *p, size_t len)
 {
 	struct rd r = {p, len, 0};
 	uint32_t i, total = 0;
+	int version;
 
 	memset(in, 0, sizeof(*in));
 	in->ino = ino;
-	if (rd_u(&r, 1) != INODE_VERSION)
+	version = (int)rd_u(&r, 1);
+	if (version != INODE_VERSION && version != INODE_VERSION_1)
 		return BEEMO_EVERSION;
 	in->flags = (uint8_t)rd_u(&r, 1);
 	in->mode = (uint32_t)rd_u(&r, 4);
@@ -229,6 +237,8 @@ inode_decode(struct inode *in, uint64_t ino, const uint8_t *p, size_t len)
 		}
 		memcpy(x->value, v, x->len);
 	}
+	/* Version 1 stored no holes: all of a file was data. */
+	in->data = version == INODE_VERSION ? rd_u(&r, 8) : in->size;
 	if (r.bad || r.left != 0 || in->name == NULL) {
 		inode_free(in);
 		return BEEMO_EFORMAT;
@@ -265,6 +275,7 @@ inode_encode(const struct inode *in, uint8_t **out, size_t *len)
 		wr_u(&w, 4, in->xattrs[i].len);
 		wr_bytes(&w, in->xattrs[i].value, in->xattrs[i].len);
 	}
+	wr_u(&w, 8, in->data);
 	if (w.bad) {
 		free(w.buf);
 		return -ENOMEM;
@@ -289,7 +300,9 @@ inode_attr(const struct inode *in, struct store_attr *a)
 		a->size = strlen(in->target);
 	else if (S_ISDIR(in->mode))
 		a->size = 4096;
-	a->blocks = (a->size + 511) / 512;
+	/* Blocks count data only: holes take none, as on disk file systems,
+	 * so that tools that copy sparse files (cp, tar) see them. */
+	a->blocks = ((S_ISREG(in->mode) ? in->data : a->size) + 511) / 512;
 	a->atime = in->atime;
 	a->mtime = in->mtime;
 	a->ctime = in->ctime;
@@ -383,6 +396,50 @@ content_unref(struct content *c)
 	free(c);
 }
 
+uint32_t
+content_index(const struct content *c, uint64_t off)
+{
+	uint32_t lo = 0, hi = c->n - 1;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		if (c->off[mid] <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+uint64_t
+content_data(const struct content *c)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (!c->c[i].hole)
+			n += c->c[i].len;
+	return n;
+}
+
+int64_t
+content_seek(const struct content *c, uint64_t off, int data)
+{
+	uint32_t i;
+
+	if (c == NULL || off >= c->size)
+		return -ENXIO;
+	/* Skip the entries of the other kind. */
+	for (i = content_index(c, off); i < c->n && c->c[i].hole == !!data;
+	    i++)
+		;
+	if (i == c->n)
+		return data ? -ENXIO : (int64_t)c->size;
+	return (int64_t)(c->off[i] > off ? c->off[i] : off);
+}
+
 int
 content_encode(const struct content *c, uint8_t **out, size_t *len)
 {
@@ -394,6 +451,12 @@ content_encode(const struct content *c, uint8_t **out, size_t *len)
 	wr_u(&w, 4, c->n);
 	wr_u(&w, 8, c->size);
 	for (i = 0; i < c->n; i++) {
+		if (c->c[i].hole) {
+			wr_u(&w, 1, CONTENT_HOLE);
+			wr_u(&w, 8, c->c[i].len);
+			continue;
+		}
+		wr_u(&w, 1, CONTENT_CHUNK);
 		wr_bytes(&w, c->c[i].id, OBJ_ID_LEN);
 		wr_u(&w, 4, c->c[i].len);
 	}
@@ -406,29 +469,70 @@ content_encode(const struct content *c, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/*
+ * One entry of a content record into @e: in version 1 always a chunk
+ * (id, 4-byte length), in version 2 a type byte first and a hole's
+ * length in 8 bytes.  Sets r->bad on anything out of bounds.
+ */
+static void
+content_entry(struct rd *r, int version, struct cref *e)
+{
+	const uint8_t *id;
+	uint64_t type = CONTENT_CHUNK;
+
+	if (version == CONTENT_VERSION)
+		type = rd_u(r, 1);
+	if (type == CONTENT_HOLE) {
+		e->hole = 1;
+		e->len = rd_u(r, 8);
+		if (e->len == 0 || e->len > STORE_FILE_MAX)
+			r->bad = 1;
+		return;
+	}
+	if (type != CONTENT_CHUNK || (id = rd_take(r, OBJ_ID_LEN)) == NULL) {
+		r->bad = 1;
+		return;
+	}
+	memcpy(e->id, id, OBJ_ID_LEN);
+	e->len = rd_u(r, 4);
+	if (e->len == 0 || e->len > OBJ_MAX_PLAIN)
+		r->bad = 1;
+}
+
 int
 content_decode(const uint8_t *p, size_t len, struct content **out)
 {
 	struct rd r = {p, len, 0};
 	struct content *c;
 	uint32_t i, n, gen;
+	uint64_t size, sum = 0;
+	int version = (int)rd_u(&r, 1);
 
-	if (rd_u(&r, 1) != CONTENT_VERSION)
-		return r.bad ? BEEMO_EFORMAT : BEEMO_EVERSION;
+	if (r.bad)
+		return BEEMO_EFORMAT;
+	if (version != CONTENT_VERSION && version != CONTENT_VERSION_CHUNKS)
+		return BEEMO_EVERSION;
 	gen = (uint32_t)rd_u(&r, 4);
 	n = (uint32_t)rd_u(&r, 4);
-	(void)rd_u(&r, 8); /* the size: the chunks' sum is authoritative */
-	if (r.bad || r.left != (size_t)n * (OBJ_ID_LEN + 4))
+	size = rd_u(&r, 8);
+	/* Every entry takes at least 9 bytes: @n cannot ask for more memory
+	 * than the record justifies. */
+	if (r.bad || (version == CONTENT_VERSION_CHUNKS &&
+	    r.left != (size_t)n * (OBJ_ID_LEN + 4)) ||
+	    r.left < (size_t)n * 9)
 		return BEEMO_EFORMAT;
 	if ((c = content_new(gen, n)) == NULL)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		memcpy(c->c[i].id, rd_take(&r, OBJ_ID_LEN), OBJ_ID_LEN);
-		c->c[i].len = (uint32_t)rd_u(&r, 4);
-		if (c->c[i].len == 0 || c->c[i].len > OBJ_MAX_PLAIN)
+	for (i = 0; i < n && !r.bad; i++) {
+		content_entry(&r, version, &c->c[i]);
+		sum += c->c[i].len;
+		if (sum > STORE_FILE_MAX)
 			r.bad = 1;
 	}
-	if (r.bad) {
+	/* Version 1 wrote the size too, but its chunks' sum is
+	 * authoritative; version 2 must agree with itself. */
+	if (r.bad || r.left != 0 ||
+	    (version == CONTENT_VERSION && sum != size)) {
 		content_unref(c);
 		return BEEMO_EFORMAT;
 	}

@@ -123,6 +123,7 @@ struct inode {
 	uint8_t flags;
 	uint32_t mode, uid, gid, nlink;
 	uint64_t rdev, size;
+	uint64_t data;        /* bytes stored as data, not holes (blocks) */
 	struct timespec atime, mtime, ctime;
 	uint64_t parent;      /* primary parent, for paths */
 	uint64_t content_seq; /* version of IX_CONTENT; 0: empty */
@@ -141,14 +142,18 @@ struct dirent_rec {
 /* Longest encoded directory entry: version, type, ino, length, name. */
 #define DIRENT_MAX_LEN (12 + STORE_NAME_MAX)
 
-/* A chunk in a file's content. */
+/* A chunk in a file's content, or a hole: @len bytes of zeros that are
+ * stored nowhere (@id unused, all zero).  A chunk's @len is 1 ..
+ * OBJ_MAX_PLAIN, a hole's 1 .. STORE_FILE_MAX. */
 struct cref {
 	uint8_t id[OBJ_ID_LEN];
-	uint32_t len;
+	uint64_t len;
+	uint8_t hole;
 };
 
-/* A file's content: chunk list with cumulative offsets.  Refcounted and
- * immutable once built, so readers may share it without locks. */
+/* A file's content: chunk and hole list with cumulative offsets.
+ * Refcounted and immutable once built, so readers may share it without
+ * locks. */
 struct content {
 	int refs; /* atomic */
 	uint32_t gen;
@@ -303,12 +308,25 @@ void content_finish(struct content *c);
  * no-op. */
 void content_ref(struct content *c);
 void content_unref(struct content *c);
-/* content_encode -- the chunk list of @c into a new buffer. Returns 0 or
- * -ENOMEM. */
+/* content_index -- the index of the entry holding byte @off of @c
+ * (off < c->size), by binary search. */
+uint32_t content_index(const struct content *c, uint64_t off);
+/* content_data -- the bytes of @c (NULL: empty) that are not holes. */
+uint64_t content_data(const struct content *c);
+/* content_seek -- lseek(2)'s SEEK_DATA (@data 1) or SEEK_HOLE (@data 0)
+ * in @c (NULL: empty) from @off: the first byte at or after @off in a
+ * chunk, or in a hole (the end of the content counts as one).  Returns
+ * the offset, or -ENXIO when @off is at or past the end or, for data,
+ * no chunk follows. */
+int64_t content_seek(const struct content *c, uint64_t off, int data);
+/* content_encode -- the chunk and hole list of @c into a new buffer, in
+ * the current version (2).  Returns 0 or -ENOMEM. */
 int content_encode(const struct content *c, uint8_t **out, size_t *len);
-/* content_decode -- a finished content with one reference into *@out.
+/* content_decode -- a finished content with one reference into *@out,
+ * from version 2 or version 1 (chunks only, written before holes).
  * Returns 0, BEEMO_EVERSION, BEEMO_EFORMAT (lengths, an empty or
- * oversized chunk) or -ENOMEM. */
+ * oversized chunk or hole, an unknown entry type, a size that is not
+ * the entries' sum or exceeds STORE_FILE_MAX) or -ENOMEM. */
 int content_decode(const uint8_t *p, size_t len, struct content **out);
 
 void chunk_loc_encode(uint8_t out[CHUNK_LOC_LEN], const struct chunk_loc *l);

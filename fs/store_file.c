@@ -141,6 +141,9 @@ scan_pread(void *h, void *buf, size_t len, uint64_t off)
 {
 	struct scan_src *s = h;
 
+	/* A long scan ends when the session does (store_interrupt()). */
+	if (__atomic_load_n(&s->st->interrupted, __ATOMIC_RELAXED))
+		return -EINTR;
 	return content_read(s->st, s->c, buf, len, off);
 }
 
@@ -185,7 +188,8 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 	int rc;
 
 	*flags = 0;
-	if (st->opts.scan == NULL || c->size == 0)
+	/* Only holes (or nothing): zeros, no data to scan. */
+	if (st->opts.scan == NULL || content_seek(c, 0, 1) < 0)
 		return 0;
 	if (st->opts.scan_max != 0 && c->size > st->opts.scan_max) {
 		snprintf(detail, sizeof(detail), "%" PRIu64 " bytes, over the "
@@ -277,6 +281,7 @@ file_commit(store *st, struct ofile *of)
 		if (in.nlink > 0) /* an orphan left the counters */
 			ix_meta_add(st, "bytes", (int64_t)(c->size - in.size));
 		in.size = c->size;
+		in.data = content_data(c);
 		in.content_seq = seq;
 		if (wfile_mtime(w, &in.mtime))
 			in.ctime = in.mtime;
@@ -334,6 +339,36 @@ ofile_wfile(store *st, struct ofile *of)
 	return 0;
 }
 
+/* Enter @f in the list of open handles (store_release_all()). */
+static void
+handle_link(store_file *f)
+{
+	store *st = f->st;
+
+	pthread_mutex_lock(&st->of_lock);
+	f->hprev = NULL;
+	f->hnext = st->handles;
+	if (st->handles != NULL)
+		st->handles->hprev = f;
+	st->handles = f;
+	pthread_mutex_unlock(&st->of_lock);
+}
+
+static void
+handle_unlink(store_file *f)
+{
+	store *st = f->st;
+
+	pthread_mutex_lock(&st->of_lock);
+	if (f->hprev != NULL)
+		f->hprev->hnext = f->hnext;
+	else
+		st->handles = f->hnext;
+	if (f->hnext != NULL)
+		f->hnext->hprev = f->hprev;
+	pthread_mutex_unlock(&st->of_lock);
+}
+
 int
 store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 {
@@ -367,6 +402,7 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 		ix_unlock(st);
 		if (rc != 0)
 			goto fail;
+		handle_link(f);
 		*out = f;
 		return 0;
 	}
@@ -386,6 +422,7 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 		ofile_put(st, f->of);
 		goto fail;
 	}
+	handle_link(f);
 	*out = f;
 	return 0;
 fail:
@@ -457,6 +494,31 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 	return (ssize_t)size;
 }
 
+int64_t
+store_lseek(store_file *f, uint64_t off, int whence)
+{
+	struct content *c;
+	int64_t r;
+	int data = whence == SEEK_DATA;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (f->of == NULL)
+		return content_seek(f->snap_content, off, data);
+	pthread_mutex_lock(&f->of->lock);
+	if (f->of->w != NULL) {
+		r = wfile_seek(f->of->w, off, data);
+		pthread_mutex_unlock(&f->of->lock);
+		return r;
+	}
+	c = f->of->content;
+	content_ref(c);
+	pthread_mutex_unlock(&f->of->lock);
+	r = content_seek(c, off, data);
+	content_unref(c);
+	return r;
+}
+
 int
 store_flush(store_file *f)
 {
@@ -482,6 +544,7 @@ store_release(store_file *f)
 
 	if (f == NULL)
 		return 0;
+	handle_unlink(f);
 	if (f->of != NULL) {
 		if (writable(f->flags))
 			rc = file_commit(f->st, f->of);
@@ -490,6 +553,21 @@ store_release(store_file *f)
 	content_unref(f->snap_content);
 	free(f);
 	return rc;
+}
+
+void
+store_release_all(store *st)
+{
+	store_file *f;
+
+	for (;;) {
+		pthread_mutex_lock(&st->of_lock);
+		f = st->handles;
+		pthread_mutex_unlock(&st->of_lock);
+		if (f == NULL)
+			break;
+		(void)store_release(f); /* logs and reports its failures */
+	}
 }
 
 int

@@ -50,6 +50,7 @@ struct store_file {
 	int flags;
 	struct content *snap_content; /* snapshot files */
 	int dirty_fd;                 /* this handle wrote */
+	struct store_file *hprev, *hnext; /* st->handles; of_lock */
 };
 
 /* ofile_get -- a new reference to the ofile of @ino; if there is none,

@@ -138,6 +138,7 @@ struct store {
 	size_t of_cap, of_count;      /* of_lock */
 
 	uint64_t *snapseq;            /* snapshot id -> seq; of_lock */
+	struct store_file *handles;   /* open handles (hnext); of_lock */
 
 	/* Journal (store_journal.h); all protected by ix_lock, but
 	 * opened, which is set at open. */
@@ -149,6 +150,8 @@ struct store {
 	size_t jdone_len, jdone_count; /* the first lines of jbatch, in the
 					* open transaction (journal_flush) */
 	struct timespec opened;       /* set at open, read-only after */
+
+	int interrupted;              /* store_interrupt(); atomic */
 
 	/* Statistics of this handle; atomics (no lock). */
 	uint64_t st_files, st_bytes;

@@ -366,6 +366,12 @@ store_close(store *st)
 	return rc;
 }
 
+void
+store_interrupt(store *st)
+{
+	__atomic_store_n(&st->interrupted, 1, __ATOMIC_RELAXED);
+}
+
 int
 store_sync(store *st)
 {

@@ -13,8 +13,9 @@
  * STAGED: anything else (random writes, truncation, reads of a file
  * being written, or a stream that went off order).  The content is the
  * base (the committed content, or the chunks streamed so far) overlaid by
- * a staging file of sealed 64 KiB blocks; a bitmap says which blocks are
- * in the staging file.  The staging file is created with O_TMPFILE (no
+ * a staging file of sealed 64 KiB blocks; a table maps the blocks
+ * written to their slots in the staging file, which grows with the data
+ * written, not with the offsets.  The staging file is created with O_TMPFILE (no
  * name, gone after a crash) and sealed with a key that exists only in
  * memory, so no plaintext reaches the disk.  Invariant: bytes beyond the
  * current size inside a staged block are zero.
@@ -24,6 +25,9 @@
  * at a chunk boundary of the base, the base's next chunk is untouched
  * and was cut with the same key, it is reused without reading it: a
  * small change to a big file costs a few chunks, not the whole file.
+ * What is neither staged nor data of the base is a hole: it becomes a
+ * hole of the content in one step, whatever its size, and a chunk never
+ * spans one.  Chunks that are all zeros become holes too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +62,8 @@ wfile_new(store *st, struct content *base, uint64_t size)
 	w->mode = W_STAGED;
 	w->base = base;
 	content_ref(base);
-	w->base_size = base != NULL && base->size < size ? base->size : size;
+	/* Without a base nothing of the file is stored yet: all hole. */
+	w->base_size = base == NULL ? 0 : base->size < size ? base->size : size;
 	return w;
 }
 
@@ -97,7 +102,7 @@ wfile_free(struct wfile *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	__atomic_sub_fetch(&w->st->staged, w->staged, __ATOMIC_RELAXED);
-	free(w->bits);
+	wfile_staged_free(w);
 	content_unref(w->base);
 	free(w);
 }
@@ -141,17 +146,49 @@ wfile_set_mtime(struct wfile *w, int explicit_time)
 
 /* ---- STREAM --------------------------------------------------------------- */
 
+/* The content of the slots, adjacent holes merged into one. */
 static struct content *
 slots_content(store *st, struct cslots *s)
 {
 	struct content *c = content_new(st->keys.gen, s->n);
+	uint32_t i, n = 0;
 
 	if (c == NULL)
 		return NULL;
-	if (s->n > 0)
-		memcpy(c->c, s->c, s->n * sizeof(*s->c));
+	for (i = 0; i < s->n; i++) {
+		if (s->c[i].hole && n > 0 && c->c[n - 1].hole)
+			c->c[n - 1].len += s->c[i].len;
+		else
+			c->c[n++] = s->c[i];
+	}
+	c->n = n;
 	content_finish(c);
 	return c;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/*
+ * Hand on a chunk just cut (@data from malloc, @len bytes; ownership
+ * passes): to the workers, or, when it is all zeros, as a hole, which is
+ * stored nowhere.
+ */
+static int
+submit_chunk(store *st, struct cslots *s, uint8_t *data, uint32_t len)
+{
+	struct cref hole;
+
+	if (!all_zero(data, len))
+		return cslots_submit(st, s, data, len);
+	free(data);
+	memset(&hole, 0, sizeof(hole));
+	hole.hole = 1;
+	hole.len = len;
+	return cslots_add(s, &hole);
 }
 
 /* Switch from STREAM to STAGED: the streamed chunks become the base. */
@@ -253,7 +290,7 @@ stream_cut(struct wfile *w)
 		if (w->buf_off > (16U << 20))
 			w->slots.keep_plain = 0;
 		/* The chunk buffer (with spare capacity) goes to a worker. */
-		if ((rc = cslots_submit(st, &w->slots, chunk, (uint32_t)cut)))
+		if ((rc = submit_chunk(st, &w->slots, chunk, (uint32_t)cut)))
 			return rc;
 	}
 	return 0;
@@ -338,7 +375,7 @@ wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off)
 
 	if (len == 0)
 		return 0;
-	if (off + len < off)
+	if (off > STORE_FILE_MAX || len > STORE_FILE_MAX - off)
 		return -EFBIG;
 	if (w->mode == W_STREAM)
 		rc = stream_write(w, buf, len, off);
@@ -369,11 +406,82 @@ wfile_truncate(struct wfile *w, uint64_t size)
 
 	if (size == w->size)
 		return 0;
+	if (size > STORE_FILE_MAX)
+		return -EFBIG;
 	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
 		return rc;
 	if ((rc = wfile_staged_truncate(w, size)) == 0)
 		touch_mtime(w);
 	return rc;
+}
+
+/* ---- data and holes of the STAGED representation ------------------------ */
+
+/* Whether byte @pos (< size) is data: in a staged block, or in a chunk
+ * of the base's part still visible.  Everything else reads as zeros. */
+static int
+is_data(struct wfile *w, uint64_t pos)
+{
+	if (wfile_staged_has(w, pos / STAGE_BLOCK))
+		return 1;
+	return pos < w->base_size && !w->base->c[content_index(w->base,
+	    pos)].hole;
+}
+
+/*
+ * The first data byte at or after @pos, or the size.  Cost: one step per
+ * base entry crossed (holes and chunks alternate) and a search of the
+ * staged blocks, never one per byte or block of a hole.
+ */
+static uint64_t
+next_data(struct wfile *w, uint64_t pos)
+{
+	while (pos < w->size) {
+		uint64_t b = pos / STAGE_BLOCK, nb, lim, end;
+		uint32_t i;
+
+		if (wfile_staged_has(w, b))
+			return pos;
+		nb = wfile_staged_next(w, b + 1);
+		lim = nb == UINT64_MAX ? UINT64_MAX : nb * STAGE_BLOCK;
+		if (pos < w->base_size) {
+			i = content_index(w->base, pos);
+			if (!w->base->c[i].hole)
+				return pos;
+			end = w->base->off[i + 1] < w->base_size ?
+			    w->base->off[i + 1] : w->base_size;
+		} else {
+			end = w->size;
+		}
+		if (lim <= end)
+			return lim < w->size ? lim : w->size;
+		pos = end;
+	}
+	return w->size;
+}
+
+/* The first byte of a hole at or after @pos, or the size (the end of a
+ * file counts as a hole, as lseek(2) has it). */
+static uint64_t
+next_hole(struct wfile *w, uint64_t pos)
+{
+	while (pos < w->size) {
+		uint64_t b = pos / STAGE_BLOCK;
+		uint32_t i;
+
+		if (wfile_staged_has(w, b)) {
+			pos = (b + 1) * STAGE_BLOCK;
+			continue;
+		}
+		if (pos >= w->base_size)
+			return pos;
+		i = content_index(w->base, pos);
+		if (w->base->c[i].hole)
+			return pos;
+		pos = w->base->off[i + 1] < w->base_size ?
+		    w->base->off[i + 1] : w->base_size;
+	}
+	return w->size;
 }
 
 /* Can base chunk @i be reused as is at offset @pos of the new content? */
@@ -383,14 +491,17 @@ base_reusable(struct wfile *w, uint32_t i, uint64_t pos)
 	struct content *b = w->base;
 	uint64_t end = pos + b->c[i].len, blk;
 
-	if (b->gen != w->st->keys.gen || end > w->base_size || end > w->size)
+	if (b->c[i].hole || b->gen != w->st->keys.gen ||
+	    end > w->base_size || end > w->size)
 		return 0;
-	/* The base's last chunk was cut by its end of file, not by its
-	 * content: reusable only if the new file ends there too. */
-	if (i == b->n - 1 && end != w->size)
+	/* A base chunk followed by a hole or the end of file was cut by
+	 * them, not by its content: reusable only if the new file has a
+	 * hole or its end there too. */
+	if ((i == b->n - 1 || b->c[i + 1].hole) && end != w->size &&
+	    is_data(w, end))
 		return 0;
 	for (blk = pos / STAGE_BLOCK; blk * STAGE_BLOCK < end; blk++)
-		if (wfile_bit_get(w, blk))
+		if (wfile_staged_has(w, blk))
 			return 0;
 	return 1;
 }
@@ -399,105 +510,153 @@ base_reusable(struct wfile *w, uint32_t i, uint64_t pos)
 static int64_t
 base_chunk_at(const struct content *b, uint64_t pos)
 {
-	uint32_t lo = 0, hi;
+	uint32_t i;
 
 	if (b == NULL || b->n == 0 || pos >= b->size)
 		return -1;
-	hi = b->n - 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-
-		if (b->off[mid] <= pos)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return b->off[lo] == pos ? (int64_t)lo : -1;
+	i = content_index(b, pos);
+	return b->off[i] == pos ? (int64_t)i : -1;
 }
 
+/* The chunks of a STAGED file being finished. */
+struct cutter {
+	struct chunker ck;
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+/* Cut what the chunker finds in the buffer; with @all, the rest too (a
+ * hole or the end of file follows). */
+static int
+cutter_cut(store *st, struct wfile *w, struct cutter *c, int all)
+{
+	size_t cut;
+	int rc;
+
+	while (c->len > 0) {
+		uint8_t *chunk;
+
+		cut = chunker_scan(st->keys.gear, &c->ck, c->buf, c->len);
+		if (cut == 0 && !all)
+			return 0;
+		if (cut == 0) {
+			cut = c->len;
+			memset(&c->ck, 0, sizeof(c->ck));
+		}
+		if ((chunk = malloc(cut)) == NULL)
+			return -ENOMEM;
+		memcpy(chunk, c->buf, cut);
+		memmove(c->buf, c->buf + cut, c->len - cut);
+		c->len -= cut;
+		if ((rc = submit_chunk(st, &w->slots, chunk,
+		    (uint32_t)cut)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Read @n bytes of the file at @pos into the cutter's buffer. */
+static int
+cutter_read(struct wfile *w, struct cutter *c, uint64_t pos, size_t n)
+{
+	ssize_t got;
+
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : (1U << 20);
+		uint8_t *nb;
+
+		while (cap < c->len + n)
+			cap *= 2;
+		if ((nb = malloc(cap)) == NULL)
+			return -ENOMEM;
+		if (c->len > 0)
+			memcpy(nb, c->buf, c->len);
+		free_buf(c->buf, c->cap);
+		c->buf = nb;
+		c->cap = cap;
+	}
+	got = wfile_staged_read(w, c->buf + c->len, n, pos);
+	if (got != (ssize_t)n)
+		return got < 0 ? (int)got : -EIO;
+	c->len += n;
+	return 0;
+}
+
+/*
+ * Re-chunk a STAGED file from the start into w->slots: data through the
+ * chunker, base chunks reused where the chunker stands at their start,
+ * and holes as holes, stepped over at once whatever their size.  A
+ * chunk never spans a hole.  Interruptible (store_interrupt()): the
+ * work is proportional to the data, which may be large.
+ */
 static int
 staged_finish(struct wfile *w)
 {
 	store *st = w->st;
-	struct chunker ck = {0, 0};
-	uint8_t *cbuf = NULL;
-	size_t clen = 0, ccap = 0;
-	uint64_t pos = 0;
+	struct cutter c;
+	uint64_t pos = 0, end;
 	int rc = 0;
 
+	memset(&c, 0, sizeof(c));
 	w->slots.n = 0;
-	while (pos < w->size) {
-		size_t n, cut;
-		ssize_t got;
+	while (rc == 0 && pos < w->size) {
+		int64_t i;
+		size_t n;
 
-		if (clen == 0) {
-			int64_t i = base_chunk_at(w->base, pos);
-
-			if (i >= 0 && base_reusable(w, (uint32_t)i, pos)) {
-				rc = cslots_add(&w->slots, &w->base->c[i]);
-				if (rc != 0)
-					break;
-				pos += w->base->c[i].len;
-				continue;
-			}
+		if (__atomic_load_n(&st->interrupted, __ATOMIC_RELAXED)) {
+			rc = -EINTR;
+			break;
 		}
+		if (c.len == 0 && (i = base_chunk_at(w->base, pos)) >= 0 &&
+		    base_reusable(w, (uint32_t)i, pos)) {
+			rc = cslots_add(&w->slots, &w->base->c[i]);
+			pos += w->base->c[i].len;
+			continue;
+		}
+		if (!is_data(w, pos)) {
+			struct cref hole;
+
+			if ((rc = cutter_cut(st, w, &c, 1)) != 0)
+				break;
+			end = next_data(w, pos);
+			memset(&hole, 0, sizeof(hole));
+			hole.hole = 1;
+			hole.len = end - pos;
+			rc = cslots_add(&w->slots, &hole);
+			pos = end;
+			continue;
+		}
+		/* Data up to the end of this block or the next hole. */
 		n = STAGE_BLOCK - (size_t)(pos % STAGE_BLOCK);
 		if (n > w->size - pos)
 			n = (size_t)(w->size - pos);
-		if (clen + n > ccap) {
-			size_t cap = ccap ? ccap * 2 : (1U << 20);
-			uint8_t *nb;
-
-			while (cap < clen + n)
-				cap *= 2;
-			if ((nb = malloc(cap)) == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (clen > 0)
-				memcpy(nb, cbuf, clen);
-			free_buf(cbuf, ccap);
-			cbuf = nb;
-			ccap = cap;
-		}
-		got = wfile_staged_read(w, cbuf + clen, n, pos);
-		if (got != (ssize_t)n) {
-			rc = got < 0 ? (int)got : -EIO;
-			break;
-		}
-		clen += n;
+		if (!wfile_staged_has(w, pos / STAGE_BLOCK) &&
+		    (end = next_hole(w, pos)) - pos < n)
+			n = (size_t)(end - pos);
+		if ((rc = cutter_read(w, &c, pos, n)) == 0)
+			rc = cutter_cut(st, w, &c, 0);
 		pos += n;
-		while (clen > 0 &&
-		    (cut = chunker_scan(st->keys.gear, &ck, cbuf, clen)) != 0) {
-			uint8_t *chunk = malloc(cut);
-
-			if (chunk == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			memcpy(chunk, cbuf, cut);
-			memmove(cbuf, cbuf + cut, clen - cut);
-			clen -= cut;
-			rc = cslots_submit(st, &w->slots, chunk, (uint32_t)cut);
-			if (rc != 0)
-				break;
-		}
-		if (rc != 0)
-			break;
 	}
-	if (rc == 0 && clen > 0) {
-		uint8_t *chunk = malloc(clen);
-
-		if (chunk == NULL) {
-			rc = -ENOMEM;
-		} else {
-			memcpy(chunk, cbuf, clen);
-			rc = cslots_submit(st, &w->slots, chunk,
-			    (uint32_t)clen);
-		}
-	}
-	free_buf(cbuf, ccap);
+	if (rc == 0)
+		rc = cutter_cut(st, w, &c, 1);
+	free_buf(c.buf, c.cap);
 	return rc;
+}
+
+int64_t
+wfile_seek(struct wfile *w, uint64_t off, int data)
+{
+	uint64_t r;
+	int rc;
+
+	if (off >= w->size)
+		return -ENXIO;
+	if (w->mode == W_STREAM && (rc = to_staged(w)) != 0)
+		return rc;
+	r = data ? next_data(w, off) : next_hole(w, off);
+	if (data && r >= w->size)
+		return -ENXIO;
+	return (int64_t)r;
 }
 
 int
@@ -537,12 +696,14 @@ wfile_finish(struct wfile *w, struct content **out, const uint8_t **scan_mem)
 				 * sized for them (each thread keeps its own). */
 				struct cref cr;
 
+				memset(&cr, 0, sizeof(cr));
 				cr.len = (uint32_t)w->buflen;
-				rc = chunk_store(w->st, chunk, cr.len, cr.id, 0);
+				rc = chunk_store(w->st, chunk, (uint32_t)cr.len,
+				    cr.id, 0);
 				if (rc == 0)
 					rc = cslots_add(&w->slots, &cr);
 			} else {
-				rc = cslots_submit(w->st, &w->slots, chunk,
+				rc = submit_chunk(w->st, &w->slots, chunk,
 				    (uint32_t)w->buflen);
 			}
 			w->buf_off += w->buflen;

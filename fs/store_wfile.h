@@ -10,7 +10,10 @@
  * truncation, reads while writing): the base content overlaid by an
  * anonymous staging file of 64 KiB blocks sealed with a key that lives
  * in memory only.  wfile_finish() turns either into a content, reusing
- * the base's unchanged chunks.
+ * the base's unchanged chunks.  What was never written, and chunks that
+ * are all zeros, become holes (struct cref): no chunk, and no work in
+ * proportion to their size, so a truncate to a petabyte is as quick as
+ * one to a byte.
  *
  * A struct wfile belongs to one open file and is used under that open
  * file's lock (struct ofile.lock, store_file.h) only; the functions
@@ -43,8 +46,8 @@ struct wfile;
 struct wfile *wfile_new(store *st, struct content *base, uint64_t size);
 void wfile_free(struct wfile *w);
 /* wfile_write -- write @len bytes of @buf at @off, growing the size.
- * Returns 0, -EFBIG (offset overflow), -ENOMEM, or the staging file's
- * errors (-EIO, -ENOSPC). */
+ * Returns 0, -EFBIG (past STORE_FILE_MAX), -ENOMEM, or the staging
+ * file's errors (-EIO, -ENOSPC). */
 int wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off);
 /* wfile_read -- read up to @len bytes at @off (switches to STAGED).
  * Returns the bytes read (short past the size) or a negative errno:
@@ -52,8 +55,15 @@ int wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off);
  * base's read errors (content_read()), -ENOMEM. */
 ssize_t wfile_read(struct wfile *w, void *buf, size_t len, uint64_t off);
 /* wfile_truncate -- set the size to @size (switches to STAGED unless it
- * is unchanged).  0 or the errors of wfile_read(), -ENOSPC. */
+ * is unchanged); growing costs nothing, the new part is a hole.  0,
+ * -EFBIG (over STORE_FILE_MAX), or the errors of wfile_read(),
+ * -ENOSPC. */
 int wfile_truncate(struct wfile *w, uint64_t size);
+/* wfile_seek -- SEEK_DATA (@data 1) or SEEK_HOLE (@data 0) from @off,
+ * as content_seek() (switches to STAGED).  Data are the bytes written
+ * (in 64 KiB blocks) and the base's chunks; the rest reads as zeros and
+ * is a hole.  Returns the offset, -ENXIO, or the errors of the switch. */
+int64_t wfile_seek(struct wfile *w, uint64_t off, int data);
 /* wfile_size -- the current size. */
 uint64_t wfile_size(const struct wfile *w);
 /* wfile_finish -- produce the new content into a new *@out
@@ -110,17 +120,35 @@ struct wfile {
 
 	/* STAGED */
 	int fd;
-	uint64_t *bits;
-	uint64_t nbits; /* capacity in blocks */
+	struct stage_ent *map;   /* staged block -> slot, open addressing */
+	size_t mapcap, nstaged;  /* entries (a power of 2), used */
+	uint64_t nslots;         /* slots the staging file has had */
+	uint64_t *freeslot;      /* slots to reuse */
+	size_t nfree, freecap;
+	uint64_t *sorted;        /* staged blocks in order, when nsorted */
+	size_t nsorted;          /* == nstaged: up to date */
 	struct content *base;
 	uint64_t base_size;
 	uint64_t staged; /* bytes of staged blocks, counted in st->staged */
 };
 
+/* A staged block: block @block of the file is in slot @slot (at slot *
+ * STAGE_SLOT) of the staging file. */
+struct stage_ent {
+	uint64_t block, slot;
+};
+
 /* ---- STAGED (store_wfile_stage.c) ----------------------------------- */
 
-/* wfile_bit_get -- whether block @b is in the staging file. */
-int wfile_bit_get(const struct wfile *w, uint64_t b);
+/* wfile_staged_has -- whether block @b is in the staging file. */
+int wfile_staged_has(const struct wfile *w, uint64_t b);
+/* wfile_staged_next -- the first staged block at or after @b, or
+ * UINT64_MAX if none; @b itself when memory is short (callers then look
+ * at the blocks one by one).  O(log n), after a sort when blocks were
+ * added or dropped since the last call. */
+uint64_t wfile_staged_next(struct wfile *w, uint64_t b);
+/* wfile_staged_free -- free the table of staged blocks. */
+void wfile_staged_free(struct wfile *w);
 /* wfile_staged_write, wfile_staged_read -- @len bytes at @off, over the
  * base; a write past the size grows it, a read past it is short.
  * Return 0 / the bytes read, or a negative errno (-EIO, -EBADMSG for a

@@ -1,7 +1,7 @@
 /*
  * store_wfile_stage.c -- the STAGED representation of a file being
  * written: sealed 64 KiB blocks in an unnamed staging file over the base
- * content, and the bitmap of which blocks are staged.  See
+ * content, and the table of which blocks are staged where.  See
  * store_wfile.h.
  */
 #include <errno.h>
@@ -21,28 +21,35 @@
 #include "store_snap.h"
 #include "store_wfile.h"
 
-int
-wfile_bit_get(const struct wfile *w, uint64_t b)
+/*
+ * The staged blocks: an open-addressing table (linear probing) from block
+ * number to slot in the staging file.  Slots are handed out in order and
+ * reused once their block is truncated away, so the staging file grows
+ * with the data written, not with the offsets: a block written at 1 PiB
+ * costs one slot like any other.  Block numbers stay below
+ * STORE_FILE_MAX / STAGE_BLOCK, so NO_BLOCK marks a free entry.
+ */
+#define NO_BLOCK UINT64_MAX
+
+static size_t
+map_home(const struct wfile *w, uint64_t b)
 {
-	return b < w->nbits && (w->bits[b / 64] >> (b % 64) & 1);
+	return (size_t)((b * 0x9E3779B97F4A7C15ULL) >> 32) & (w->mapcap - 1);
 }
 
-static int
-bit_set(struct wfile *w, uint64_t b)
+/* The entry of block @b, or NULL. */
+static struct stage_ent *
+map_find(const struct wfile *w, uint64_t b)
 {
-	if (b >= w->nbits) {
-		uint64_t n = w->nbits ? w->nbits : 1024, *nb;
+	size_t i;
 
-		while (n <= b)
-			n *= 2;
-		if ((nb = realloc(w->bits, n / 8)) == NULL)
-			return -ENOMEM;
-		memset((uint8_t *)nb + w->nbits / 8, 0, (n - w->nbits) / 8);
-		w->bits = nb;
-		w->nbits = n;
-	}
-	w->bits[b / 64] |= 1ULL << (b % 64);
-	return 0;
+	if (w->mapcap == 0)
+		return NULL;
+	for (i = map_home(w, b); w->map[i].block != NO_BLOCK;
+	    i = (i + 1) & (w->mapcap - 1))
+		if (w->map[i].block == b)
+			return &w->map[i];
+	return NULL;
 }
 
 /* The staging file holds @delta bytes more (or fewer): the quota counts
@@ -55,13 +62,141 @@ stage_account(struct wfile *w, int64_t delta)
 }
 
 static void
-bit_clear_from(struct wfile *w, uint64_t b)
+map_insert(struct wfile *w, uint64_t b, uint64_t slot)
 {
-	for (; b < w->nbits; b++) {
-		if (wfile_bit_get(w, b))
-			stage_account(w, -(int64_t)STAGE_SLOT);
-		w->bits[b / 64] &= ~(1ULL << (b % 64));
+	size_t i;
+
+	for (i = map_home(w, b); w->map[i].block != NO_BLOCK;
+	    i = (i + 1) & (w->mapcap - 1))
+		;
+	w->map[i].block = b;
+	w->map[i].slot = slot;
+	w->nstaged++;
+}
+
+/* A table of @cap entries holding the entries of the old one whose block
+ * is below @limit; the slots of the others become free. */
+static int
+map_rebuild(struct wfile *w, size_t cap, uint64_t limit)
+{
+	struct stage_ent *old = w->map;
+	size_t i, oldcap = w->mapcap;
+
+	if ((w->map = malloc(cap * sizeof(*w->map))) == NULL) {
+		w->map = old;
+		return -ENOMEM;
 	}
+	for (i = 0; i < cap; i++)
+		w->map[i].block = NO_BLOCK;
+	w->mapcap = cap;
+	w->nstaged = 0;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].block == NO_BLOCK)
+			continue;
+		if (old[i].block < limit)
+			map_insert(w, old[i].block, old[i].slot);
+		else
+			w->freeslot[w->nfree++] = old[i].slot;
+	}
+	free(old);
+	w->nsorted = 0;
+	return 0;
+}
+
+int
+wfile_staged_has(const struct wfile *w, uint64_t b)
+{
+	return map_find(w, b) != NULL;
+}
+
+/* The slot of block @b in *@slot, given one if it has none yet. */
+static int
+map_slot(struct wfile *w, uint64_t b, uint64_t *slot)
+{
+	struct stage_ent *e = map_find(w, b);
+	int rc;
+
+	if (e != NULL) {
+		*slot = e->slot;
+		return 0;
+	}
+	if ((w->nstaged + 1) * 2 > w->mapcap &&
+	    (rc = map_rebuild(w, w->mapcap ? w->mapcap * 2 : 256,
+	    NO_BLOCK)) != 0)
+		return rc;
+	if (w->nstaged + 1 > w->freecap) {
+		/* Room to free every slot at once (map_rebuild). */
+		size_t cap = w->mapcap;
+		uint64_t *n = realloc(w->freeslot, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		w->freeslot = n;
+		w->freecap = cap;
+	}
+	if (w->nfree > 0)
+		*slot = w->freeslot[--w->nfree];
+	else {
+		/* The staging file grows by one slot; it never shrinks
+		 * while open, so freed slots stay counted. */
+		*slot = w->nslots++;
+		stage_account(w, STAGE_SLOT);
+	}
+	map_insert(w, b, *slot);
+	w->nsorted = 0;
+	return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t
+wfile_staged_next(struct wfile *w, uint64_t b)
+{
+	size_t lo = 0, hi, i, k = 0;
+
+	if (w->nstaged == 0)
+		return NO_BLOCK;
+	if (w->nsorted != w->nstaged) {
+		/* Sorted again only after a change. */
+		uint64_t *n = realloc(w->sorted, w->nstaged * sizeof(*n));
+
+		if (n == NULL)
+			return b; /* callers then read blocks one by one */
+		w->sorted = n;
+		for (i = 0; i < w->mapcap; i++)
+			if (w->map[i].block != NO_BLOCK)
+				w->sorted[k++] = w->map[i].block;
+		qsort(w->sorted, k, sizeof(*w->sorted), cmp_u64);
+		w->nsorted = k;
+	}
+	hi = w->nsorted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->sorted[mid] < b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nsorted ? w->sorted[lo] : NO_BLOCK;
+}
+
+void
+wfile_staged_free(struct wfile *w)
+{
+	free(w->map);
+	free(w->freeslot);
+	free(w->sorted);
+	w->map = NULL;
+	w->freeslot = NULL;
+	w->sorted = NULL;
+	w->mapcap = w->nstaged = w->nfree = w->freecap = w->nsorted = 0;
 }
 
 static void
@@ -97,10 +232,12 @@ block_read(struct wfile *w, uint64_t b, uint8_t *out)
 {
 	uint64_t off = b * STAGE_BLOCK;
 	uint8_t slot[STAGE_SLOT], aad[16];
+	struct stage_ent *e = map_find(w, b);
 	ssize_t n;
 
-	if (wfile_bit_get(w, b)) {
-		n = pread(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
+	if (e != NULL) {
+		n = pread(w->fd, slot, STAGE_SLOT,
+		    (off_t)(e->slot * STAGE_SLOT));
 		if (n != (ssize_t)STAGE_SLOT)
 			return n < 0 ? -errno : -EIO;
 		block_aad(w, b, aad);
@@ -124,15 +261,19 @@ static int
 block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 {
 	uint8_t slot[STAGE_SLOT], aad[16];
+	uint64_t where;
 	ssize_t n;
 	int rc;
 
 	if ((rc = stage_open(w)) != 0)
 		return rc;
-	/* A new block is disk the machine holds: the quota and the disk's
-	 * reserve apply (store_snap.h). */
-	if (!wfile_bit_get(w, b) &&
+	/* A block that needs a new slot grows the staging file: disk the
+	 * machine holds, so the quota and the disk's reserve apply
+	 * (store_snap.h). */
+	if (!wfile_staged_has(w, b) && w->nfree == 0 &&
 	    (rc = store_space_check(w->st, STAGE_SLOT, 1)) != 0)
+		return rc;
+	if ((rc = map_slot(w, b, &where)) != 0)
 		return rc;
 	if (RAND_bytes(slot, OBJ_NONCE_LEN) != 1)
 		return -EIO;
@@ -141,12 +282,10 @@ block_write(struct wfile *w, uint64_t b, const uint8_t *in)
 	    STAGE_BLOCK, slot + OBJ_NONCE_LEN);
 	if (rc != 0)
 		return rc;
-	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(b * STAGE_SLOT));
+	n = pwrite(w->fd, slot, STAGE_SLOT, (off_t)(where * STAGE_SLOT));
 	if (n != (ssize_t)STAGE_SLOT)
 		return n < 0 ? -errno : -EIO;
-	if (!wfile_bit_get(w, b))
-		stage_account(w, STAGE_SLOT);
-	return bit_set(w, b);
+	return 0;
 }
 
 int
@@ -218,7 +357,7 @@ wfile_staged_truncate(struct wfile *w, uint64_t size)
 	if (size < w->size) {
 		if (size < w->base_size)
 			w->base_size = size;
-		if (size % STAGE_BLOCK != 0 && wfile_bit_get(w, b)) {
+		if (size % STAGE_BLOCK != 0 && map_find(w, b) != NULL) {
 			uint8_t *blk = OPENSSL_secure_malloc(STAGE_BLOCK);
 
 			if (blk == NULL)
@@ -234,7 +373,8 @@ wfile_staged_truncate(struct wfile *w, uint64_t size)
 		} else if (size % STAGE_BLOCK != 0) {
 			b++;
 		}
-		bit_clear_from(w, b);
+		if (rc == 0 && w->nstaged > 0)
+			rc = map_rebuild(w, w->mapcap, b);
 	}
 	if (rc == 0)
 		w->size = size;

@@ -223,6 +223,7 @@ slot_new(struct cslots *s, uint32_t *idx)
 		s->cap = cap;
 	}
 	*idx = s->n++;
+	memset(&s->c[*idx], 0, sizeof(s->c[*idx])); /* a chunk, not a hole */
 	return 0;
 }
 

@@ -228,22 +228,41 @@ restore_file(struct restore *r, const struct store_attr *a, const char *path)
 		return;
 	}
 	while (off < a->size) {
-		ssize_t n = store_read(f, r->buf, IO_SIZE, off);
+		/* Only the data: holes are skipped at once, whatever their
+		 * size, and left to ftruncate() and the seeks to make. */
+		int64_t data = store_lseek(f, off, SEEK_DATA), hole;
 
-		if (n <= 0) {
-			fail(r, path, "cannot read", n < 0 ? (int)n : -EIO);
+		if (data == -ENXIO)
+			break;
+		hole = data < 0 ? data : store_lseek(f, (uint64_t)data,
+		    SEEK_HOLE);
+		if (hole < 0) {
+			fail(r, path, "cannot read", (int)hole);
 			goto out;
 		}
-		/* Holes stay holes. */
-		if (!is_zero(r->buf, (size_t)n) &&
-		    pwrite(fd, r->buf, (size_t)n, (off_t)off) != n) {
-			fail(r, path, "cannot write", -errno);
-			goto out;
+		r->bytes += (uint64_t)data - off;
+		for (off = (uint64_t)data; off < (uint64_t)hole;) {
+			size_t want = (uint64_t)hole - off < IO_SIZE ?
+			    (size_t)((uint64_t)hole - off) : IO_SIZE;
+			ssize_t n = store_read(f, r->buf, want, off);
+
+			if (n <= 0) {
+				fail(r, path, "cannot read",
+				    n < 0 ? (int)n : -EIO);
+				goto out;
+			}
+			/* Zeros inside data stay holes too. */
+			if (!is_zero(r->buf, (size_t)n) &&
+			    pwrite(fd, r->buf, (size_t)n, (off_t)off) != n) {
+				fail(r, path, "cannot write", -errno);
+				goto out;
+			}
+			off += (uint64_t)n;
+			r->bytes += (uint64_t)n;
+			ctl_progress(&r->prog, r->bytes, r->total, r->files);
 		}
-		off += (uint64_t)n;
-		r->bytes += (uint64_t)n;
-		ctl_progress(&r->prog, r->bytes, r->total, r->files);
 	}
+	r->bytes += a->size - off;
 	if (ftruncate(fd, (off_t)a->size) != 0) {
 		fail(r, path, "cannot set size", -errno);
 		goto out;

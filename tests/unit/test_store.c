@@ -263,6 +263,65 @@ test_readdir(store *st)
 		CHECK(nm.seen[i] == 1);
 }
 
+/*
+ * Holes: a file grown by truncate or by a write past its end is a hole
+ * where it was never written, found by SEEK_DATA/SEEK_HOLE and read as
+ * zeros; chunks of zeros written in a stream become holes too; sizes
+ * over STORE_FILE_MAX fail with EFBIG.  Each step would take hours if
+ * it went through the chunker.
+ */
+static void
+test_holes(store *st)
+{
+	const uint64_t tib = 1ULL << 40;
+	uint8_t *zeros = calloc(1, 8 << 20), buf[8];
+	struct store_attr a;
+	store_file *f;
+	uint64_t ino;
+
+	REQUIRE(zeros != NULL);
+	CHECK_OK(store_create_file(st, STORE_ROOT_INO, "holes", 0644, &root_cr,
+	    O_RDWR, &a, &f));
+	ino = a.ino;
+	CHECK(store_write(f, "head", 4, 0) == 4);
+	a.size = tib;
+	CHECK_OK(store_setattr(st, ino, &a, STORE_SET_SIZE, &a));
+	CHECK(store_write(f, "tail", 4, tib - 4) == 4);
+	/* Pending changes: the data are the 64 KiB blocks written. */
+	CHECK(store_lseek(f, 0, SEEK_DATA) == 0);
+	CHECK(store_lseek(f, 0, SEEK_HOLE) == 65536);
+	CHECK(store_lseek(f, 65536, SEEK_DATA) == (int64_t)(tib - 65536));
+	CHECK_OK(store_release(f));
+	/* Committed. */
+	CHECK_OK(store_open_file(st, ino, O_RDONLY, &f));
+	CHECK(store_lseek(f, 4, SEEK_HOLE) >= 4 &&
+	    store_lseek(f, 4, SEEK_HOLE) <= 65536);
+	CHECK(store_lseek(f, 65536, SEEK_DATA) >= (int64_t)(tib - 65536));
+	CHECK(store_lseek(f, tib - 1, SEEK_HOLE) == (int64_t)tib);
+	CHECK(store_lseek(f, tib, SEEK_DATA) == -ENXIO);
+	CHECK(store_lseek(f, 0, SEEK_SET) == -EINVAL);
+	CHECK(store_read(f, buf, 8, tib / 2) == 8 && !memcmp(buf, zeros, 8));
+	CHECK(store_read(f, buf, 8, tib - 4) == 4 && !memcmp(buf, "tail", 4));
+	CHECK(store_read(f, buf, 4, 0) == 4 && !memcmp(buf, "head", 4));
+	CHECK_OK(store_release(f));
+	/* Over the maximum: EFBIG, and the file is unchanged. */
+	a.size = STORE_FILE_MAX + 1;
+	CHECK_RC(store_setattr(st, ino, &a, STORE_SET_SIZE, &a), -EFBIG);
+	CHECK_OK(store_open_file(st, ino, O_RDWR, &f));
+	CHECK(store_write(f, "x", 1, STORE_FILE_MAX) == -EFBIG);
+	CHECK_OK(store_release(f));
+	CHECK_OK(store_getattr(st, ino, &a));
+	CHECK(a.size == tib);
+	/* 8 MiB of zeros written in a stream: holes, no chunk. */
+	ino = create(st, STORE_ROOT_INO, "zeros", zeros, 8 << 20, 1 << 20);
+	CHECK_OK(store_open_file(st, ino, O_RDONLY, &f));
+	CHECK(store_lseek(f, 0, SEEK_HOLE) == 0);
+	CHECK(store_lseek(f, 0, SEEK_DATA) == -ENXIO);
+	CHECK_OK(store_release(f));
+	CHECK(content_is(st, ino, zeros, 8 << 20));
+	free(zeros);
+}
+
 static void
 test_contents(store *st)
 {
@@ -425,6 +484,7 @@ main(void)
 	test_namespace(st);
 	test_readdir(st);
 	test_contents(st);
+	test_holes(st);
 	test_snapshots(st);
 	fill(data, 3 << 20, 9);
 	ino = create(st, STORE_ROOT_INO, "persist", data, 3 << 20, 1 << 20);

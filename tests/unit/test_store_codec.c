@@ -465,6 +465,7 @@ test_inode(void)
 	in.nlink = 3;
 	in.rdev = 0x0801;
 	in.size = 1ULL << 40;
+	in.data = 1ULL << 20;
 	in.atime = (struct timespec){-5, 999999999};
 	in.mtime = (struct timespec){1700000000, 1};
 	in.ctime = (struct timespec){1700000001, 0};
@@ -475,11 +476,12 @@ test_inode(void)
 	in.xattrs = xa;
 	in.nxattrs = 2;
 	REQUIRE_OK(inode_encode(&in, &v, &len));
-	CHECK(v[0] == 1); /* version */
+	CHECK(v[0] == 2); /* version */
 	CHECK_OK(inode_decode(&out, 42, v, len));
 	CHECK(out.ino == 42 && out.flags == in.flags && out.mode == in.mode &&
 	    out.uid == 1000 && out.gid == 100 && out.nlink == 3 &&
 	    out.rdev == in.rdev && out.size == in.size &&
+	    out.data == in.data &&
 	    out.atime.tv_sec == -5 && out.atime.tv_nsec == 999999999 &&
 	    out.mtime.tv_sec == 1700000000 && out.mtime.tv_nsec == 1 &&
 	    out.ctime.tv_sec == 1700000001 && out.parent == 1 &&
@@ -505,9 +507,15 @@ test_inode(void)
 		CHECK_RC(inode_dec(big, len + 1), BEEMO_EFORMAT);
 		free(big);
 	}
-	v[0] = 2;
-	CHECK_RC(inode_dec(v, len), BEEMO_EVERSION);
+	/* Version 1: no data field; all of the file is data. */
 	v[0] = 1;
+	CHECK_OK(inode_decode(&out, 42, v, len - 8));
+	CHECK(out.size == in.size && out.data == in.size);
+	inode_free(&out);
+	CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
+	v[0] = 3;
+	CHECK_RC(inode_dec(v, len), BEEMO_EVERSION);
+	v[0] = 2;
 	v[1 + 1 + 16 + 8 + 8 + 8] = 0x7f; /* atime nanoseconds >= 1e9 */
 	CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 	free(v);
@@ -527,8 +535,8 @@ test_inode(void)
 		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 		v[name_at + 2] = 'x';
 		/* target flag 0, xattr count 1, name len 6, "user.a",
-		 * then the value length */
-		v[len - 3 - 4] = 0x7f;
+		 * then the value length, the value (3) and the data (8) */
+		v[len - 8 - 3 - 4] = 0x7f;
 		CHECK_RC(inode_dec(v, len), BEEMO_EFORMAT);
 	}
 	free(v);
@@ -591,7 +599,7 @@ content_dec(const uint8_t *p, size_t len)
 static void
 test_content(void)
 {
-	struct content *c = content_new(3, 3), *d = NULL;
+	struct content *c = content_new(3, 4), *d = NULL;
 	uint8_t *v;
 	size_t len;
 	uint32_t i;
@@ -601,34 +609,85 @@ test_content(void)
 		fill(c->c[i].id, OBJ_ID_LEN, 60 + i);
 		c->c[i].len = (i + 1) * 1000;
 	}
+	/* A hole of a terabyte between the second and third chunks. */
+	c->c[3] = c->c[2];
+	memset(&c->c[2], 0, sizeof(c->c[2]));
+	c->c[2].hole = 1;
+	c->c[2].len = 1ULL << 40;
 	content_finish(c);
-	CHECK(c->size == 6000 && c->off[1] == 1000 && c->off[3] == 6000);
+	CHECK(c->size == 6000 + (1ULL << 40) && c->off[1] == 1000 &&
+	    c->off[3] == 3000 + (1ULL << 40));
 	REQUIRE_OK(content_encode(c, &v, &len));
-	CHECK(len == 1 + 4 + 4 + 8 + 3 * (OBJ_ID_LEN + 4));
+	/* Version 2: a type byte per entry; a hole is 8 bytes of length. */
+	CHECK(len == 1 + 4 + 4 + 8 + 3 * (1 + OBJ_ID_LEN + 4) + 1 + 8);
+	CHECK(v[0] == 2 && v[17 + 2 * 37] == 1 && v[17] == 0);
 	CHECK_OK(content_decode(v, len, &d));
 	REQUIRE(d != NULL);
-	CHECK(d->refs == 1 && d->gen == 3 && d->n == 3 && d->size == 6000);
-	for (i = 0; i < 3; i++)
+	CHECK(d->refs == 1 && d->gen == 3 && d->n == 4 &&
+	    d->size == c->size);
+	for (i = 0; i < 4; i++)
 		CHECK(memcmp(d->c[i].id, c->c[i].id, OBJ_ID_LEN) == 0 &&
-		    d->c[i].len == c->c[i].len && d->off[i] == c->off[i]);
+		    d->c[i].len == c->c[i].len &&
+		    d->c[i].hole == c->c[i].hole && d->off[i] == c->off[i]);
+	/* SEEK_DATA and SEEK_HOLE. */
+	CHECK(content_seek(d, 0, 1) == 0 && content_seek(d, 0, 0) == 3000);
+	CHECK(content_seek(d, 2999, 0) == 3000);
+	CHECK(content_seek(d, 3000, 1) == (int64_t)(3000 + (1ULL << 40)));
+	CHECK(content_seek(d, 5000, 0) == 5000);
+	CHECK(content_seek(d, d->size - 1, 0) == (int64_t)d->size);
+	CHECK(content_seek(d, d->size, 1) == -ENXIO);
+	CHECK(content_seek(NULL, 0, 0) == -ENXIO);
 	content_ref(d);
 	content_unref(d);
 	content_unref(d);
 	content_unref(NULL);
 
 	CHECK_PREFIXES(content_dec, v, len);
-	v[0] = 2;
+	v[0] = 3;
 	CHECK_RC(content_dec(v, len), BEEMO_EVERSION);
-	v[0] = 1;
-	v[8] = 4; /* four chunks announced, three present */
+	v[0] = 2;
+	v[8] = 5; /* five entries announced, four present */
 	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
-	v[8] = 3;
+	v[8] = 4;
+	v[16] ^= 1; /* a size that is not the entries' sum */
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	v[16] ^= 1;
+	v[17 + 2 * 37] = 7; /* an unknown entry type */
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	v[17 + 2 * 37] = 1;
+	v[17 + 2 * 37 + 1] = 0x10; /* a hole over STORE_FILE_MAX */
+	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
+	v[17 + 2 * 37 + 1] = 0;
 	memset(v + len - 4, 0, 4); /* an empty chunk */
 	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
 	v[len - 4] = 0x01;         /* one over OBJ_MAX_PLAIN */
 	v[len - 1] = 0x01;
 	CHECK_RC(content_dec(v, len), BEEMO_EFORMAT);
 	free(v);
+
+	/* Version 1, as written before holes: chunks only, no type byte;
+	 * its size field is not checked (the chunks' sum is the size). */
+	{
+		uint8_t v1[1 + 4 + 4 + 8 + 2 * (OBJ_ID_LEN + 4)];
+
+		memset(v1, 0, sizeof(v1));
+		v1[0] = 1;
+		v1[4] = 3;
+		v1[8] = 2;
+		fill(v1 + 17, OBJ_ID_LEN, 60);
+		v1[17 + OBJ_ID_LEN + 2] = 0x03; /* 768 */
+		fill(v1 + 17 + 36, OBJ_ID_LEN, 61);
+		v1[17 + 36 + OBJ_ID_LEN + 3] = 0x10; /* 16 */
+		CHECK_OK(content_decode(v1, sizeof(v1), &d));
+		REQUIRE(d != NULL);
+		CHECK(d->gen == 3 && d->n == 2 && d->size == 784 &&
+		    !d->c[0].hole && !d->c[1].hole && d->c[1].len == 16 &&
+		    memcmp(d->c[1].id, c->c[1].id, OBJ_ID_LEN) == 0);
+		content_unref(d);
+		CHECK_PREFIXES(content_dec, v1, sizeof(v1));
+		v1[17 + 36 + OBJ_ID_LEN + 3] = 0; /* an empty chunk */
+		CHECK_RC(content_dec(v1, sizeof(v1)), BEEMO_EFORMAT);
+	}
 
 	/* The empty content. */
 	content_unref(c);
@@ -637,6 +696,7 @@ test_content(void)
 	REQUIRE_OK(content_encode(c, &v, &len));
 	CHECK_OK(content_decode(v, len, &d));
 	CHECK(d != NULL && d->n == 0 && d->size == 0);
+	CHECK(content_seek(d, 0, 0) == -ENXIO);
 	content_unref(d);
 	content_unref(c);
 	free(v);
