@@ -615,17 +615,8 @@ pack_writer_abort(struct packs *pk)
 void
 pack_abandon(struct packs *pk)
 {
-	size_t i;
-
 	pthread_mutex_lock(&pk->pk_lock);
-	for (i = 0; i < pk->nclosing; i++)
-		close(pk->closing[i].fd);
-	free(pk->closing);
-	pk->closing = NULL;
-	pk->nclosing = 0;
-	if (pk->pw.fd >= 0)
-		close(pk->pw.fd);
-	pk->pw.fd = -1;
+	pack_writer_abort(pk);
 	pk->err = 0;
 	pthread_mutex_unlock(&pk->pk_lock);
 }

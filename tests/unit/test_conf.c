@@ -145,6 +145,16 @@ test_syntax(void)
 }
 
 /* Quoted values, comments after a value or a section, a BOM. */
+#define SYNTAX_HEAD                                                     \
+	"\xef\xbb\xbfstore = \"/srv/my backups\"\n"                       \
+	"appliance = \"a \\\"b\\\" \\\\ # c\"   # the name\n"              \
+	"[target center-a]   # the first center\n"                      \
+	"host = \"192.0.2.1\"\n"                                         \
+	"port = 22 # ssh\n"                                              \
+	"user = backup#1\n"                                              \
+	"path = \"\"\n"                                                  \
+	"key =   # no key\n"
+
 static void
 test_quotes_comments(void)
 {
@@ -152,27 +162,13 @@ test_quotes_comments(void)
 	bm_conf *conf;
 
 	CHECK_RC(load(
-	    "\xef\xbb\xbfstore = \"/srv/my backups\"\n"
-	    "appliance = \"a \\\"b\\\" \\\\ # c\"   # the name\n"
-	    "[target center-a]   # the first center\n"
-	    "host = \"192.0.2.1\"\n"
-	    "port = 22 # ssh\n"
-	    "user = backup#1\n"
-	    "path = \"\"\n"
-	    "key =   # no key\n"
+	    SYNTAX_HEAD
 	    "[scan]# not a comment: no blank\n",
 	    &conf, err, sizeof(err)), BEEMO_ECONFIG);
 	/* "[scan]#..." is not a comment; the same without it loads. */
 	CHECK(strstr(err, ":9: expected ']'") != NULL);
 	REQUIRE_OK(load(
-	    "\xef\xbb\xbfstore = \"/srv/my backups\"\n"
-	    "appliance = \"a \\\"b\\\" \\\\ # c\"   # the name\n"
-	    "[target center-a]   # the first center\n"
-	    "host = \"192.0.2.1\"\n"
-	    "port = 22 # ssh\n"
-	    "user = backup#1\n"
-	    "path = \"\"\n"
-	    "key =   # no key\n"
+	    SYNTAX_HEAD
 	    "known_hosts=#file\n"
 	    "[scan]\t# a comment\n"
 	    "enabled = \"no\"\n",
