@@ -235,8 +235,8 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 		snprintf(subject, sizeof(subject), "%s: the store's disk is "
 		    "full: backups fail", m);
 		snprintf(text, sizeof(text), "At %s %s.\nBackups of machine "
-		    "%s fail until space is freed (beemoctl forget, a larger "
-		    "disk).\n", when, d, m);
+		    "%s fail until space is freed on that disk, or the store "
+		    "moves to a larger one.\n", when, d, m);
 		break;
 	case STORE_EV_DAMAGE:
 		kind = "damage";
@@ -320,8 +320,8 @@ check_space(struct beemofs_report *r)
 		snprintf(text, sizeof(text), "The file system of the store "
 		    "%s has %s free, under the alert threshold of %s.\nUnder "
 		    "the reserve of %s, backups fail (ENOSPC): free space "
-		    "(beemoctl forget, prune) or give the store a larger "
-		    "disk.\n", r->store, a, t, s);
+		    "on that disk, lower the machines' quotas (beemoctl "
+		    "quota), or give the store a larger disk.\n", r->store, a, t, s);
 	} else {
 		rep.state = BM_REPORT_CLEAR;
 		snprintf(subject, sizeof(subject), "the store's disk has "
