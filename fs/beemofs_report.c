@@ -58,7 +58,6 @@
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_report.h"
-#include "bm_space.h"
 #include "bm_status.h"
 #include "bm_time.h"
 #include "bm_units.h"
@@ -297,38 +296,16 @@ out:
 static void
 check_space(struct beemofs_report *r)
 {
-	struct bm_space sp;
-	char a[32], s[32], t[32], subject[256], text[PATH_MAX + 512];
-	struct bm_report rep = {"space", NULL, "space", BM_REPORT_RAISE,
-	    subject, text};
-	int low, rc;
+	char subject[256], text[PATH_MAX + 512];
+	struct bm_report rep;
+	int rc;
 
-	if (bm_space_get(r->conf, r->store, &sp) != 0)
+	if (bm_report_space(r->conf, r->store, &rep, subject, sizeof(subject),
+	    text, sizeof(text)) != 0)
 		return;
-	low = sp.state != BM_SPACE_OK;
-	if (low == r->space_low)
+	if ((rep.state == BM_REPORT_RAISE) == r->space_low)
 		return;
-	r->space_low = low;
-	bm_human(a, sizeof(a), sp.avail);
-	bm_human(s, sizeof(s), sp.size);
-	bm_human(t, sizeof(t), low ? sp.alert : sp.reserve);
-	if (low) {
-		snprintf(subject, sizeof(subject), "the store's disk is %s: "
-		    "%s free of %s", sp.state == BM_SPACE_FULL ? "full" :
-		    "low on space", a, s);
-		bm_human(s, sizeof(s), sp.reserve);
-		snprintf(text, sizeof(text), "The file system of the store "
-		    "%s has %s free, under the alert threshold of %s.\nUnder "
-		    "the reserve of %s, backups fail (ENOSPC): free space "
-		    "on that disk, lower the machines' quotas (beemoctl "
-		    "quota), or give the store a larger disk.\n", r->store, a, t, s);
-	} else {
-		rep.state = BM_REPORT_CLEAR;
-		snprintf(subject, sizeof(subject), "the store's disk has "
-		    "space again: %s free of %s", a, s);
-		snprintf(text, sizeof(text), "The file system of the store %s "
-		    "has %s free again.\n", r->store, a);
-	}
+	r->space_low = rep.state == BM_REPORT_RAISE;
 	if ((rc = bm_report_spool(r->store, r->key, &rep)) != 0)
 		bm_log(LOG_ERR, "%s: cannot spool the space report: %s",
 		    r->store, beemo_strerror(rc));

@@ -18,7 +18,9 @@
  * or clear of quota conditions (bm_report_spool); this module evaluates
  * the "unreachable:TARGET" conditions itself, from the contacts of the
  * maintenance run, beemo-sync's state file (last successful push) and the
- * first time it saw the target (for one never reached).
+ * first time it saw the target (for one never reached), and the "space"
+ * condition of the store's disk (bm_report_space), which beemofs also
+ * spools while it runs.
  *
  * Recipients: [mail] to for everything, plus [machine NAME] mail_to for
  * what concerns machine NAME.  A report without any recipient stays
@@ -342,6 +344,24 @@ evaluate_targets(const struct sync_ctx *ctx, struct sync_rstate *rs,
 	return rc;
 }
 
+/* The condition "space" of the store's disk (bm_report_space): also
+ * evaluated here, so that it holds while no session is mounted. */
+static int
+evaluate_space(const struct sync_ctx *ctx, struct sync_rstate *rs,
+    uint64_t now)
+{
+	char subject[256], text[PATH_MAX + 512];
+	struct bm_report r;
+
+	if (bm_report_space(ctx->conf, ctx->store, &r, subject,
+	    sizeof(subject), text, sizeof(text)) != 0)
+		return 0; /* the next run tries again */
+	if (r.state == BM_REPORT_RAISE)
+		return cond_raise(rs, r.key, r.kind, NULL, now, now, subject,
+		    text);
+	return cond_clear(rs, r.key, now, subject, text);
+}
+
 /* ---- the spool --------------------------------------------------------- */
 
 static int
@@ -532,7 +552,8 @@ sync_reports_run(const struct sync_ctx *ctx, keymgr *km,
 		    beemo_strerror(rc));
 		return rc;
 	}
-	if ((rc = evaluate_targets(ctx, rs, c, nc, now)) != 0)
+	if ((rc = evaluate_targets(ctx, rs, c, nc, now)) != 0 ||
+	    (rc = evaluate_space(ctx, rs, now)) != 0)
 		goto out;
 	prune(rs, now);
 	if ((rc = sync_rstate_save(ctx, rs)) != 0)

@@ -6,7 +6,8 @@
 # after the session's end and a remount, in the end-of-session snapshot,
 # byte-exact.  The machine's journal and a mailed report say the disk is
 # full, and `beemoctl status` shows the free space, the reserve and the
-# state of the disk.
+# state of the disk.  With no session mounted, `beemo-sync maintenance`
+# raises and clears the disk's alert by itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/report_lib.sh"
 
@@ -90,4 +91,20 @@ grep -q "the store's disk is full: backups fail" "$T/mails.json" ||
 	t_fail "no report of the full disk: $(cat "$T/mails.json")"
 grep -q "the store's disk is \(full\|low on space\)" "$T/mails.json" ||
 	t_fail "no space alert: $(cat "$T/mails.json")"
+
+# With no session mounted, maintenance itself watches the disk: a larger
+# disk clears the alert, a filler file raises it again.
+n=$(report_count)
+mount -o remount,size=400m "$T/store" || t_fail "remount the tmpfs larger"
+report_maint m2 --reports-only || t_fail "maintenance: $(cat "$T/m2.err")"
+report_mails | tail -n +$((n + 1)) >"$T/mails2.json"
+grep -q "RESOLVED.*the store's disk has space again" "$T/mails2.json" ||
+	t_fail "no resolved space alert: $(cat "$T/mails2.json")"
+n=$(report_count)
+avail=$(df -B1 --output=avail "$T/store" | tail -n 1 | tr -d ' ')
+head -c $((avail - 20 * 1024 * 1024)) /dev/zero >"$T/store/filler"
+report_maint m3 --reports-only || t_fail "maintenance: $(cat "$T/m3.err")"
+report_mails | tail -n +$((n + 1)) >"$T/mails3.json"
+grep -q "the store's disk is low on space" "$T/mails3.json" ||
+	t_fail "no space alert without a session: $(cat "$T/mails3.json")"
 t_log "ok"

@@ -25,7 +25,9 @@
 #include "bm_json.h"
 #include "bm_report.h"
 #include "bm_sealed.h"
+#include "bm_space.h"
 #include "bm_time.h"
+#include "bm_units.h"
 
 #define SPOOL_FILE_MAX (1u << 20) /* bm_report_read refuses more */
 
@@ -176,4 +178,43 @@ bm_report_read(const char *path, const uint8_t key[32],
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return rc;
+}
+
+int
+bm_report_space(const bm_conf *conf, const char *store, struct bm_report *r,
+    char *subject, size_t ssize, char *text, size_t tsize)
+{
+	struct bm_space sp;
+	char a[32], s[32], t[32], res[32];
+	int rc;
+
+	if ((rc = bm_space_get(conf, store, &sp)) != 0)
+		return rc;
+	bm_human(a, sizeof(a), sp.avail);
+	bm_human(s, sizeof(s), sp.size);
+	bm_human(t, sizeof(t), sp.alert);
+	bm_human(res, sizeof(res), sp.reserve);
+	memset(r, 0, sizeof(*r));
+	r->kind = "space";
+	r->key = "space";
+	r->subject = subject;
+	r->text = text;
+	if (sp.state != BM_SPACE_OK) {
+		r->state = BM_REPORT_RAISE;
+		snprintf(subject, ssize, "the store's disk is %s: %s free of "
+		    "%s", sp.state == BM_SPACE_FULL ? "full" : "low on space",
+		    a, s);
+		snprintf(text, tsize, "The file system of the store %s has %s "
+		    "free, under the alert threshold of %s.\nUnder the "
+		    "reserve of %s, backups fail (ENOSPC): free space on that "
+		    "disk, lower the machines' quotas (beemoctl quota), or "
+		    "give the store a larger disk.\n", store, a, t, res);
+	} else {
+		r->state = BM_REPORT_CLEAR;
+		snprintf(subject, ssize, "the store's disk has space again: "
+		    "%s free of %s", a, s);
+		snprintf(text, tsize, "The file system of the store %s has %s "
+		    "free again.\n", store, a);
+	}
+	return 0;
 }

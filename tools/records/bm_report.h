@@ -18,7 +18,10 @@
 #ifndef BEEMO_BM_REPORT_H
 #define BEEMO_BM_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "bm_conf.h"
 
 enum bm_report_state {
 	BM_REPORT_EVENT = 0,
@@ -36,6 +39,20 @@ struct bm_report {
 	const char *subject; /* one line, UTF-8 */
 	const char *text;    /* body, UTF-8, LF line ends */
 };
+
+/*
+ * bm_report_space -- the condition "space" of the store's disk now, by
+ * the policy of bm_space.h: @r becomes its RAISE (free space under the
+ * alert threshold) or its CLEAR, kind and key "space", about the
+ * appliance, its subject and text written into @subject and @text
+ * (@ssize, @tsize bytes).  beemofs spools it when the state changes;
+ * `beemo-sync maintenance` evaluates it at every run, so the alert holds
+ * with no session mounted.  Returns 0 or the negative errno of
+ * statvfs(@store).
+ */
+int bm_report_space(const bm_conf *conf, const char *store,
+    struct bm_report *r, char *subject, size_t ssize, char *text,
+    size_t tsize);
 
 /*
  * bm_report_spool -- queue report @r for the next maintenance cycle as
