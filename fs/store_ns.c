@@ -215,6 +215,12 @@ store_setattr(store *st, uint64_t ino, const struct store_attr *a,
 
 	if ((rc = ns_live_check(st, ino)) != 0)
 		return rc;
+	/* Times alone are what the kernel sends when any file is closed
+	 * (its cached times): a reader must not fail there, so they get the
+	 * margin of deletions. */
+	if ((rc = store_meta_check(st, !(to_set & (STORE_SET_MODE |
+	    STORE_SET_UID | STORE_SET_GID | STORE_SET_SIZE)))) != 0)
+		return rc;
 	if (to_set & STORE_SET_SIZE) {
 		ix_lock(st);
 		rc = inode_get(st, ino, SEQ_LIVE, &in);

@@ -332,6 +332,8 @@ store_unlink(store *st, uint64_t parent, const char *name)
 
 	if ((rc = ns_live_check(st, parent)) != 0)
 		return rc;
+	if ((rc = store_meta_check(st, 1)) != 0)
+		return rc;
 	if (parent == STORE_ROOT_INO && !strcmp(name, STORE_SNAPDIR_NAME))
 		return -EPERM;
 	ix_lock(st);
@@ -368,6 +370,8 @@ store_rmdir(store *st, uint64_t parent, const char *name)
 	int rc;
 
 	if ((rc = ns_live_check(st, parent)) != 0)
+		return rc;
+	if ((rc = store_meta_check(st, 1)) != 0)
 		return rc;
 	if (!strcmp(name, "."))
 		return -EINVAL;

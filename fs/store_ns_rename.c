@@ -17,6 +17,7 @@
 #include "store_journal.h"
 #include "store_ns.h"
 #include "store_record.h"
+#include "store_snap.h"
 
 /* ---- renaming ------------------------------------------------------- */
 
@@ -197,6 +198,8 @@ store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
 
 	if ((rc = ns_live_check(st, parent)) != 0 ||
 	    (rc = ns_live_check(st, newparent)) != 0)
+		return rc;
+	if ((rc = store_meta_check(st, 0)) != 0)
 		return rc;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;

@@ -227,6 +227,8 @@ store_removexattr(store *st, uint64_t ino, const char *name)
 
 	if ((rc = ns_live_check(st, ino)) != 0)
 		return rc;
+	if ((rc = store_meta_check(st, 1)) != 0)
+		return rc;
 	ix_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;

@@ -303,19 +303,36 @@ space_refused(store *st, uint64_t avail)
 		    "full: %s", beemo_strerror(rc));
 }
 
-int
-store_space_check(store *st, uint64_t more, int quota)
+/*
+ * What the open transaction adds to the disk when it commits: its log
+ * records, sealed into a pack, and its journal lines, which become
+ * journal records in the index and in the log; three times, for the
+ * index's copy-on-write and overflow pages (measured: a stream of
+ * renames costs the index about 2.7 times its log).  Read without
+ * ix_lock: an estimate, and the next check sees any growth it missed.
+ */
+static uint64_t
+pending_bytes(store *st)
+{
+	return 3 * ((uint64_t)__atomic_load_n(&st->loglen, __ATOMIC_RELAXED) +
+	    __atomic_load_n(&st->jlen, __ATOMIC_RELAXED));
+}
+
+/* @more bytes more, and what is pending, against the hard quota (if
+ * @quota) and free space over @floor. */
+static int
+space_check(store *st, uint64_t more, int quota, uint64_t floor)
 {
 	uint64_t hard = quota ? store_quota_limit(st) : 0, avail;
 	struct statvfs v;
 
+	more += pending_bytes(st);
 	if (hard != 0 && store_used(st) + more > hard)
 		return -EDQUOT;
-	if (st->opts.reserve == 0 || st->lockfd < 0 ||
-	    fstatvfs(st->lockfd, &v) != 0)
+	if (floor == 0 || st->lockfd < 0 || fstatvfs(st->lockfd, &v) != 0)
 		return 0;
 	avail = (uint64_t)v.f_bavail * v.f_frsize;
-	if (avail < st->opts.reserve + more) {
+	if (avail < floor + more) {
 		space_refused(st, avail);
 		return -ENOSPC;
 	}
@@ -323,6 +340,23 @@ store_space_check(store *st, uint64_t more, int quota)
 	    __atomic_load_n(&st->space_full, __ATOMIC_RELAXED))
 		__atomic_store_n(&st->space_full, 0, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int
+store_space_check(store *st, uint64_t more, int quota)
+{
+	return space_check(st, more, quota, st->opts.reserve);
+}
+
+int
+store_meta_check(store *st, int freeing)
+{
+	/* A deletion stays possible down to half the reserve, and past
+	 * the quota: the other half commits what was acknowledged. */
+	if (freeing)
+		return space_check(st, STORE_META_BYTES, 0,
+		    st->opts.reserve / 2);
+	return space_check(st, STORE_META_BYTES, 1, st->opts.reserve);
 }
 
 void

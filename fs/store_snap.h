@@ -44,6 +44,17 @@ int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
  * refusal until space comes back is logged, journaled as an "error"
  * entry and reported as STORE_EV_SPACE; takes ix_lock for that: call it
  * with no store lock held but an open file's).
+ * Both also count what the open transaction will write when it commits
+ * (its log records and journal lines), so that a stream of small
+ * changes cannot outrun the checks between two commits.
+ * store_meta_check -- the same for a change of names or metadata
+ * (rename, chmod, chown, utimes, link, removexattr, unlink, rmdir),
+ * which costs up to STORE_META_BYTES (an inode record with its extended
+ * attributes, two names, a journal line): 0, -EDQUOT or -ENOSPC.  With
+ * @freeing (unlink, rmdir, removexattr, and a change of times alone,
+ * which the kernel sends at the close of any file) the quota is not
+ * checked and only half the reserve is kept, so that a full machine
+ * can still delete and read.
  * store_quota_statfs -- make @out's free block counts (in f_frsize
  * units, 4096 if unset) leave out the disk's reserve, and with a hard
  * quota make its block counts say the quota and what is left of it (no
@@ -52,6 +63,8 @@ int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
 uint64_t store_used(store *st);
 uint64_t store_quota_limit(store *st);
 int store_space_check(store *st, uint64_t more, int quota);
+#define STORE_META_BYTES (80U << 10)
+int store_meta_check(store *st, int freeing);
 void store_quota_statfs(store *st, struct statvfs *out);
 /* store_report -- call the event hook opts.event, if any, with @ev,
  * @path and @detail.  It runs in the caller's thread under whatever
