@@ -226,7 +226,7 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 			    "not commit its changes.\n%s", when, m, d);
 		queue(r, "error", key, subject, t != NULL ? t : d);
 		free(t);
-		return;
+		goto out;
 	}
 	case STORE_EV_SPACE:
 		kind = "space";
