@@ -287,6 +287,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"all", no_argument, NULL, 'A'}, CTL_O_JOURNAL},
 		{{"watch", no_argument, NULL, 'w'}, CTL_O_WATCH},
 		{{"output", required_argument, NULL, 'O'}, CTL_O_OUTPUT},
+		{{"privileged", no_argument, NULL, 'p'}, CTL_O_PRIVILEGED},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -372,6 +373,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'O':
 			o->output = optarg;
+			break;
+		case 'p':
+			o->privileged = 1;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -8,6 +8,13 @@
  * their contents.  Errors are reported per file and the walk goes on;
  * the exit status is 1 if any file could not be restored.  A damaged
  * chunk makes its file fail with "Input/output error": never wrong data.
+ *
+ * A backup holds what a client chose to write, and restore runs as root
+ * on the appliance: unless --privileged, what would give that client
+ * power here is not recreated -- set-user-ID and set-group-ID bits are
+ * cleared, device nodes are skipped (each said), and extended
+ * attributes of the security and trusted namespaces (file capabilities,
+ * security labels) are left out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +36,7 @@
 
 static const char restore_usage[] =
     "MACHINE SNAPSHOT [PATH] --target DIR [--overwrite]\n"
-    "       [--admin | --user USER] [--password-file FILE]\n"
+    "       [--privileged] [--admin | --user USER] [--password-file FILE]\n"
     "\n"
     "Restore snapshot SNAPSHOT (an id, or \"latest\") of MACHINE, or only\n"
     "PATH inside it, into directory DIR with the original metadata.  A\n"
@@ -37,6 +44,9 @@ static const char restore_usage[] =
     "\n"
     "  --target DIR          where to restore (created if missing)\n"
     "  --overwrite           replace files that exist in DIR\n"
+    "  --privileged          also restore set-id bits, device nodes and\n"
+    "                        security.* and trusted.* attributes (file\n"
+    "                        capabilities): only for a trusted machine\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
@@ -54,7 +64,9 @@ struct restore {
 	const struct ctl *ctl;
 	store *st;
 	int overwrite;
+	int privileged; /* --privileged (see the top) */
 	int errors;
+	uint64_t skipped; /* device nodes left out */
 	uint64_t files, bytes;
 	struct ctl_progress prog;
 	uint64_t total;
@@ -159,6 +171,9 @@ copy_xattrs(struct restore *r, uint64_t ino, const char *path, int fd,
 		ssize_t vl = store_getxattr(r->st, ino, n, val, sizeof(val));
 		int rc;
 
+		if (!r->privileged && (strncmp(n, "security.", 9) == 0 ||
+		    strncmp(n, "trusted.", 8) == 0))
+			continue;
 		if (vl < 0) {
 			fail(r, path, "cannot read extended attributes",
 			    (int)vl);
@@ -183,12 +198,12 @@ set_meta(struct restore *r, const struct store_attr *a, const char *path,
 {
 	struct timespec ts[2] = {a->atime, a->mtime};
 	int is_link = S_ISLNK(a->mode);
+	mode_t mode = a->mode & (r->privileged ? 07777 : 01777);
 
 	if (fd >= 0 ? fchown(fd, a->uid, a->gid) :
 	    lchown(path, a->uid, a->gid))
 		fail(r, path, "cannot set owner", -errno);
-	if (!is_link && (fd >= 0 ? fchmod(fd, a->mode & 07777) :
-	    chmod(path, a->mode & 07777)))
+	if (!is_link && (fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)))
 		fail(r, path, "cannot set mode", -errno);
 	copy_xattrs(r, a->ino, path, fd, is_link);
 	if (fd >= 0 ? futimens(fd, ts) :
@@ -342,6 +357,13 @@ restore_node(struct restore *r, const struct store_attr *a, const char *path,
 		}
 		break;
 	default:
+		if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !r->privileged) {
+			/* Said, not an error: the rest restores. */
+			fprintf(stderr, "beemoctl: %s: device node skipped "
+			    "(--privileged restores it)\n", path);
+			r->skipped++;
+			return;
+		}
 		if (clear_path(r, path, 0) != 0)
 			return;
 		if (mknod(path, a->mode & (S_IFMT | 0600), (dev_t)a->rdev)) {
@@ -455,8 +477,8 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_TARGET | CTL_O_OVERWRITE |
-	    CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD, 2, 3, restore_usage,
-	    &o)) >= 0)
+	    CTL_O_PRIVILEGED | CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD, 2, 3,
+	    restore_usage, &o)) >= 0)
 		return rc;
 	if (o.target == NULL) {
 		ctl_err(ctl, "--target DIR is required");
@@ -479,6 +501,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	r.ctl = ctl;
 	r.st = s.st;
 	r.overwrite = o.overwrite;
+	r.privileged = o.privileged;
 	if ((rc = pick_snapshot(ctl, s.st, o.args[1], &id, &r.total)) != 0)
 		goto out;
 	rc = resolve(s.st, id, o.nargs > 2 ? o.args[2] : "/", &a, base,
@@ -509,6 +532,9 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		    "%s%s\n", (unsigned long long)r.files,
 		    bm_human(b, sizeof(b), r.bytes), id, o.args[0], o.target,
 		    r.errors ? " (with errors)" : "");
+		if (r.skipped)
+			printf("%llu device nodes skipped (--privileged "
+			    "restores them)\n", (unsigned long long)r.skipped);
 	}
 	rc = r.errors ? CTL_FAIL : CTL_OK;
 	if (r.errors)

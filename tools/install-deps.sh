@@ -8,7 +8,8 @@
 #   tests:   OpenSSH server and client (real sshd on 127.0.0.1), the
 #            tools the file system tests drive (rsync, git, sqlite3,
 #            attr, acl, zip, python3), lmdb-utils, mandoc (man page
-#            lint), clang (libFuzzer)
+#            lint), clang (libFuzzer), libcap2-bin (setcap: a restore
+#            must not bring file capabilities back)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -17,4 +18,4 @@ apt-get install -y --no-install-recommends \
 	libfuse3-dev fuse3 libssl-dev liblmdb-dev lmdb-utils libclamav-dev \
 	libssh2-1-dev libzstd-dev \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
-	python3 mandoc clang ca-certificates procps psmisc file
+	python3 mandoc clang ca-certificates procps psmisc file libcap2-bin
