@@ -81,29 +81,10 @@ used=$("$BEEMOCTL" quota pc1 --json | report_json 'd["used"]')
 hard=$((used + 1024 * 1024))
 "$BEEMOCTL" quota pc1 --hard "$hard" --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "quota --hard $hard"
-python3 - "$M" >"$T/meta.out" 2>&1 <<-'EOF3' || t_fail "$(cat "$T/meta.out")"
-	import errno, os, sys
-	m = sys.argv[1]; cur = "small"; done = {}
-	for op in ("rename", "chmod"):
-	    for i in range(20000):
-	        try:
-	            if op == "rename":
-	                new = ("a" if i % 2 else "b") * 255
-	                os.rename(os.path.join(m, cur), os.path.join(m, new))
-	                cur = new
-	            else:
-	                os.chmod(os.path.join(m, cur), 0o600 | (i % 2) << 6)
-	        except OSError as e:
-	            if e.errno != errno.EDQUOT:
-	                raise
-	            done[op] = i
-	            break
-	    else:
-	        sys.exit("20000 %ss under a full quota" % op)
-	os.unlink(os.path.join(m, cur))
-	print(done)
-EOF3
-t_log "refused at the quota after $(cat "$T/meta.out")"
+python3 "$(dirname "$0")/meta_stream.py" "$M" small EDQUOT \
+	>"$T/meta.out" 2>&1 || t_fail "renames and chmods: $(cat "$T/meta.out")"
+rm "$M/$(head -n 1 "$T/meta.out")" || t_fail "no deletion at the quota"
+t_log "refused at the quota after $(sed -n 2p "$T/meta.out")"
 used=$("$BEEMOCTL" quota pc1 --json | report_json 'd["used"]')
 [ "$used" -le $((hard + 512 * 1024)) ] ||
 	t_fail "the machine holds $used bytes under a hard quota of $hard"
