@@ -161,17 +161,20 @@ rm "$T/selfcheck"
 # waits while the store and the daemon's open files are searched.
 mkfifo "$T/go" "$T/done"
 python3 - "$MNT" "$M" "$T/go" "$T/done" <<'PY' &
-import os, sys
+import ctypes, os, sys
 mnt, m, go, done = sys.argv[1:5]
+# syncfs(2) of this mount only: sync(2) would also wait for the other
+# tests' FUSE mounts, some of which may belong to a stopped daemon.
+syncfs = ctypes.CDLL(None, use_errno=True).syncfs
 fd = os.open(f"{mnt}/open-{m}.bin", os.O_WRONLY | os.O_CREAT, 0o644)
 for off in (2 << 20, 0, 1 << 20, 700000):
     os.pwrite(fd, (m + " staged ").encode() * 4000, off)
 # Push the dirty pages to the daemon (writeback cache) without a close
-# or fsync, which would commit; then rewrite the start: the daemon must
-# stage the file (it can no longer stream it).
-os.sync()
+# or fsync, which would commit (syncfs); then rewrite the start: the
+# daemon must stage the file (it can no longer stream it).
+syncfs(fd)
 os.pwrite(fd, (m + " rewritten ").encode() * 100, 100)
-os.sync()
+syncfs(fd)
 g = os.open(f"{mnt}/synced-{m}.txt", os.O_WRONLY | os.O_CREAT, 0o644)
 os.write(g, (m + " synced\n").encode() * 1000)
 os.fsync(g)
