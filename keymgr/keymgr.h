@@ -479,4 +479,42 @@ int keymgr_parse_check(const uint8_t *buf, size_t len);
 int keymgr_appliance_subkey(keymgr *km, const char *label,
     uint8_t out[KEYMGR_SECRET_LEN]);
 
+/* ---- authenticating the off-site copy ------------------------------- */
+
+#define KEYMGR_OFFSITE_LEN 32
+
+/*
+ * The off-site key K_OFF authenticates everything this appliance puts at
+ * a storage center (the push manifests, which list every other object
+ * with its SHA-256).  It is a random 256-bit key kept in appliance.key
+ * (version 2) and, for recovery, inside admin.key's password seal
+ * (version 2), where the seal also authenticates the rest of admin.key
+ * (ADMIN_PUB, BEEMO_AES, the appliance id, the KDF parameters for new
+ * seals).  A center holds admin.key but not the password, so it can
+ * neither read K_OFF nor make an admin.key that the password opens.
+ * `beemoctl admin passwd` replaces K_OFF with the ADMIN key pair, so an
+ * old admin.key opened with an old password yields only the old K_OFF.
+ *
+ * keymgr_offsite_key -- K_OFF from appliance.key; needs no password.
+ * @out: receives the key; the caller cleanses it.
+ * Returns 0, -ENOENT (no appliance.key yet), BEEMO_ENOKEY (a version 1
+ * appliance whose keys predate K_OFF: `beemoctl admin passwd` creates
+ * it), BEEMO_EFORMAT, BEEMO_EFOREIGN, or a negative errno.
+ */
+int keymgr_offsite_key(keymgr *km, uint8_t out[KEYMGR_OFFSITE_LEN]);
+
+/*
+ * keymgr_offsite_unlock -- recovery: open @len bytes of an admin.key
+ * fetched from a storage center (not the one of DIR) with the
+ * administrator's password, and give its K_OFF and appliance id.  Any
+ * change to the file by someone without the password makes this fail.
+ * Returns 0, BEEMO_EPASSWORD (wrong password, or a file made or altered
+ * without it: the two cannot be told apart), BEEMO_ENOKEY (a version 1
+ * admin.key, which does not authenticate itself and holds no K_OFF),
+ * BEEMO_EFORMAT, BEEMO_EVERSION, or a negative errno.
+ */
+int keymgr_offsite_unlock(const uint8_t *buf, size_t len, const char *pw,
+    size_t pwlen, uint8_t appliance_id[KEYMGR_ID_LEN],
+    uint8_t out[KEYMGR_OFFSITE_LEN]);
+
 #endif /* BEEMO_KEYMGR_H */
