@@ -2,8 +2,9 @@
 # fs_man.sh -- every -o option, short option, long option and environment
 # variable printed by beemofs --help appears in beemofs(8); every key of
 # tools/beemo.conf.example (set, or commented out) appears in
-# beemo.conf(5) as "key = ..."; beemofs(8), beemo-store(5) and
-# beemo.conf(5) lint clean.
+# beemo.conf(5) as "key = ..."; beemofs(8), beemo-store(5),
+# beemo.conf(5) and beemo-security(7) lint clean; every test that
+# beemo-security(7) names as the proof of a "cannot" exists.
 . "$(dirname "$0")/lib.sh"
 
 t_config
@@ -12,8 +13,9 @@ MAN_DIR="$SRC/man"
 FS_PAGE="$MAN_DIR/beemofs.8"
 CONF_PAGE="$MAN_DIR/beemo.conf.5"
 STORE_PAGE="$MAN_DIR/beemo-store.5"
+SEC_PAGE="$MAN_DIR/beemo-security.7"
 EXAMPLE="$SRC/tools/beemo.conf.example"
-for f in "$FS_PAGE" "$CONF_PAGE" "$STORE_PAGE" "$EXAMPLE"; do
+for f in "$FS_PAGE" "$CONF_PAGE" "$STORE_PAGE" "$SEC_PAGE" "$EXAMPLE"; do
 	[ -f "$f" ] || t_fail "$f missing"
 done
 
@@ -37,13 +39,24 @@ grep -q 'pack_size = ' "$T/conf.txt" || t_fail "cannot read $CONF_PAGE"
 # Lint: STYLE lines are about cross references to pages that are not
 # installed here; anything worse is a fault.
 if command -v mandoc >/dev/null; then
-	for p in "$FS_PAGE" "$STORE_PAGE" "$CONF_PAGE"; do
+	for p in "$FS_PAGE" "$STORE_PAGE" "$CONF_PAGE" "$SEC_PAGE"; do
 		if ! mandoc -T lint -W warning "$p" >"$T/lint.txt" 2>&1; then
 			grep -v ': STYLE: ' "$T/lint.txt" | grep -q . &&
 				t_fail "mandoc -T lint $p: $(cat "$T/lint.txt")"
 		fi
 	done
 fi
+
+# The threat model names its tests: each must exist and be registered.
+named=0
+for t in $(grep -oE '[a-z_0-9]+\.sh' "$SEC_PAGE" | sort -u); do
+	named=$((named + 1))
+	[ -f "$SRC/tests/e2e/$t" ] ||
+		t_fail "beemo-security(7) names $t, which does not exist"
+	grep -q "\['${t%.sh}'," "$SRC/tests/e2e/meson.build" ||
+		t_fail "beemo-security(7) names $t, which is not in the suite"
+done
+[ "$named" -ge 10 ] || t_fail "beemo-security(7) names only $named tests"
 
 # ---- beemofs --help -> beemofs(8) -------------------------------------------
 "$BEEMOFS" --help >"$T/help.txt" || t_fail "beemofs --help: exit $?"
