@@ -436,7 +436,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	memset(&so, 0, sizeof(so));
 	/* A key file opens a backup session (check_opts() refused -o ro
 	 * with it): the live tree only, never history.  History is for the
-	 * passwords of people (beemofs(8), SESSIONS). */
+	 * passwords of people (beemofs(8), Sessions). */
 	fs.rdonly = o->keyfile == NULL;
 	fs.timeout = 1.0;
 	if (bm_path(dir, sizeof(dir), "%s/machines/%s", o->store, o->machine) ||

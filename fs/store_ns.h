@@ -80,9 +80,9 @@ int snap_get(store *st, uint32_t id, struct store_snapinfo *out);
 /* view_seq -- the sequence to read inode @ino at: SEQ_LIVE for the live
  * tree and /.snapshots, else its snapshot's (cached in st->snapseq).
  * -ENOENT for a snapshot that does not exist, and for every inode that
- * ns_hidden() hides: every read of history goes through here.  Takes of_lock and
- * ix_lock in turn, never together: call it with neither held (an open
- * file's lock may be). */
+ * ns_hidden() hides: every read of history goes through here.  Takes
+ * of_lock and ix_lock in turn, never together: call it with neither held
+ * (an open file's lock may be). */
 int view_seq(store *st, uint64_t ino, uint64_t *seq);
 /* path_locked -- the path of inode @ino as seen at @seq into @buf
  * (@size bytes).  -ENOENT for an inode not in the tree at @seq,
