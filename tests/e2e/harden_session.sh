@@ -133,12 +133,16 @@ t_umount "$M"
 	t_fail "no end-of-session snapshot: $(snapshot_ids | tr '\n' ' ')"
 
 # --- -o ro with a key file -------------------------------------------------
+# As a daemon: should it mount, the command returns (and the mount is
+# seen and undone) instead of serving in the foreground until the
+# timeout.
 mkdir -p "$T/ro"
+T_MOUNTS+=("$T/ro")
 for opts in "-o machine=pc1,keyfile=$T/pc1.poste,ro" \
 	"-o machine=pc1,keyfile=$T/pc1.poste -o ro"; do
 	rc=0
 	# shellcheck disable=SC2086 # the options are split on purpose
-	"$BEEMOFS" "$T/store" "$T/ro" -f $opts >"$T/ro.out" 2>&1 || rc=$?
+	"$BEEMOFS" "$T/store" "$T/ro" $opts >"$T/ro.out" 2>&1 || rc=$?
 	mountpoint -q "$T/ro" && { fusermount3 -u "$T/ro"; t_fail \
 		"$opts: a read-only backup session was mounted"; }
 	[ $rc = 2 ] || t_fail "$opts: exit status $rc, expected 2"
