@@ -5,6 +5,12 @@
  * the store (store.h): one beemofs_<op> callback per request, replying
  * with the store's result as an errno.  beemofs_main.c parses options,
  * unlocks the machine's key, opens the store, mounts and runs the loop.
+ *
+ * Who unlocked the key decides the session: the POSTE key file opens a
+ * read-write backup session of the live tree alone (the store is opened
+ * live_only, so /.snapshots does not exist in it, and -o ro is refused),
+ * a user's or the administrator's password a read-only restore session
+ * that also browses every snapshot.
  */
 #ifndef BEEMO_BEEMOFS_H
 #define BEEMO_BEEMOFS_H

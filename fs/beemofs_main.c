@@ -80,9 +80,10 @@ usage(FILE *f)
 	    "       beemofs STORE MOUNTPOINT -o machine=NAME,admin "
 	    "[-o passfile=FILE]\n\n"
 	    "Mounts the backup set of one machine.  With keyfile= (the "
-	    "machine's POSTE key\nfile) it is a read-write backup session; "
-	    "with user= or admin it is a read-only\nrestore session opened "
-	    "with that password.\n\n"
+	    "machine's POSTE key\nfile) it is a read-write backup session "
+	    "of the live tree alone, without\n/.snapshots; with user= or "
+	    "admin it is a read-only restore session opened\nwith that "
+	    "password, where every snapshot can be browsed.\n\n"
 	    "options:\n"
 	    "  -o machine=NAME     the machine (required)\n"
 	    "  -o keyfile=FILE     POSTE key file: backup session\n"
@@ -94,7 +95,8 @@ usage(FILE *f)
 	    "  -o config=FILE      configuration file (default $BEEMO_CONFIG "
 	    "or " BM_CONF_DEFAULT ")\n"
 	    "  -o nosnapshot       no snapshot when the backup session ends\n"
-	    "  -o ro               read-only even with keyfile=\n"
+	    "  -o ro               refused with keyfile= (restore sessions "
+	    "are read-only)\n"
 	    "  -f                  stay in the foreground, log to stderr\n"
 	    "  -d                  foreground with FUSE debugging\n"
 	    "  -s                  single-threaded\n"
@@ -268,6 +270,13 @@ check_opts(struct opts *o, const char *mountpoint)
 		    "(backup), -o user=USER or -o admin (restore)\n");
 		return -1;
 	}
+	if (o->keyfile != NULL && o->ro) {
+		fprintf(stderr, "beemofs: -o ro: a session opened with a key "
+		    "file is a backup session, which sees and writes the live "
+		    "tree only; browsing history needs a user's or the "
+		    "administrator's password (-o user=USER or -o admin)\n");
+		return -1;
+	}
 	if (o->user != NULL && !bm_valid_name(o->user)) {
 		fprintf(stderr, "beemofs: '%s' is not a valid user name\n",
 		    o->user);
@@ -425,7 +434,10 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 
 	memset(&fs, 0, sizeof(fs));
 	memset(&so, 0, sizeof(so));
-	fs.rdonly = o->ro || o->keyfile == NULL;
+	/* A key file opens a backup session (check_opts() refused -o ro
+	 * with it): the live tree only, never history.  History is for the
+	 * passwords of people (beemofs(8), Sessions). */
+	fs.rdonly = o->keyfile == NULL;
 	fs.timeout = 1.0;
 	if (bm_path(dir, sizeof(dir), "%s/machines/%s", o->store, o->machine) ||
 	    bm_path(sock, sizeof(sock), "%s/ctl.sock", dir)) {
@@ -452,6 +464,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	}
 	store_opts_from_conf(conf, &so);
 	so.rdonly = fs.rdonly;
+	so.live_only = !fs.rdonly;
 	{
 		struct bm_space sp;
 
@@ -664,7 +677,7 @@ main(int argc, char **argv)
 		free(o.store);
 		o.store = abs;
 	}
-	if (o.ro || o.keyfile == NULL)
+	if (o.keyfile == NULL)
 		fuse_opt_add_arg(&args, "-oro");
 	/* Whatever the command line or fstab says (suid and dev were
 	 * dropped by opt_proc): the files are a client's, and a device

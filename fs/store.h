@@ -58,7 +58,11 @@
  *
  * Inode numbers.  Live inodes are below 2^48.  In snapshot id K
  * (1..65534) the same inode appears as (K << 48) | ino; STORE_SNAPDIR_INO
- * is the /.snapshots directory.  Snapshot inodes are read-only.
+ * is the /.snapshots directory.  Snapshot inodes are read-only.  A store
+ * opened with store_opts.live_only has no history at all: /.snapshots
+ * and every snapshot inode are -ENOENT to every call that takes an inode
+ * or a name (lookups, attributes, listings, paths, extended attributes,
+ * opens, changes), and the name cannot be created at the root (-EPERM).
  *
  * Errors: 0 or a negative errno; -EBADMSG (and a log line naming the
  * object) when a sealed object fails authentication, -EIO when an
@@ -144,6 +148,8 @@ typedef void (*store_event_fn)(void *ctx, enum store_event ev,
 
 struct store_opts {
 	int rdonly;             /* restore session: every change is EROFS */
+	int live_only;          /* backup session (POSTE key): no history in
+				 * the namespace, see "Inode numbers" */
 	uint64_t pack_size;     /* target pack size; 0: 32 MiB */
 	int zstd_level;         /* 0: 3; negative: zstd fast levels */
 	unsigned commit_ms;     /* commit interval; 0: 1000 */

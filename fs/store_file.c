@@ -382,6 +382,10 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 	f->st = st;
 	f->ino = ino;
 	f->flags = flags;
+	if (ns_hidden(st, ino)) {
+		rc = -ENOENT;
+		goto fail;
+	}
 	if (ino_is_snap(ino) || st->opts.rdonly) {
 		if (writable(flags) || (flags & O_TRUNC)) {
 			rc = -EROFS;

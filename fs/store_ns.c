@@ -74,6 +74,8 @@ view_seq(store *st, uint64_t ino, uint64_t *seq)
 	struct store_snapinfo si;
 	int rc;
 
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (k == 0 || ino == STORE_SNAPDIR_INO) {
 		*seq = SEQ_LIVE;
 		return 0;
@@ -152,7 +154,11 @@ store_lookup(store *st, uint64_t parent, const char *name,
 
 	if (strlen(name) > STORE_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (ns_hidden(st, parent))
+		return -ENOENT;
 	if (parent == STORE_ROOT_INO && strcmp(name, STORE_SNAPDIR_NAME) == 0) {
+		if (ns_hidden(st, STORE_SNAPDIR_INO))
+			return -ENOENT;
 		ns_snapdir_attr(st, out);
 		return 0;
 	}
@@ -184,6 +190,8 @@ store_getattr(store *st, uint64_t ino, struct store_attr *out)
 	uint64_t seq;
 	int rc;
 
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (ino == STORE_SNAPDIR_INO) {
 		ns_snapdir_attr(st, out);
 		return 0;
@@ -199,8 +207,16 @@ store_getattr(store *st, uint64_t ino, struct store_attr *out)
 }
 
 int
+ns_hidden(const store *st, uint64_t ino)
+{
+	return st->opts.live_only && ino_is_snap(ino);
+}
+
+int
 ns_live_check(store *st, uint64_t ino)
 {
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (st->opts.rdonly || ino_is_snap(ino))
 		return -EROFS;
 	return 0;

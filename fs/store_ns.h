@@ -38,12 +38,18 @@ int ns_xattr_put(struct inode *in, const char *name, const void *value,
 void ns_snapdir_attr(store *st, struct store_attr *a);
 /* ns_attr_at -- the attributes of @ino as seen at @seq. */
 int ns_attr_at(store *st, uint64_t ino, uint64_t seq, struct store_attr *a);
-/* ns_live_check -- 0 if @ino may be changed; -EROFS for a snapshot
- * inode or a read-only store (no lock needed). */
+/* ns_hidden -- whether @ino is history that @st does not show
+ * (store_opts.live_only): /.snapshots or an inode of a snapshot (no
+ * lock needed). */
+int ns_hidden(const store *st, uint64_t ino);
+/* ns_live_check -- 0 if @ino may be changed; -ENOENT for a hidden one
+ * (ns_hidden), -EROFS for a snapshot inode or a read-only store (no lock
+ * needed). */
 int ns_live_check(store *st, uint64_t ino);
 /* ns_check_name -- 0 if @name may be created in @parent; -EINVAL,
- * -ENAMETOOLONG, or -EEXIST for ".", ".." and /.snapshots. */
-int ns_check_name(uint64_t parent, const char *name);
+ * -ENAMETOOLONG, -EEXIST for "." and "..", and for /.snapshots -EEXIST,
+ * or -EPERM where it is hidden (a reserved name, not an existing one). */
+int ns_check_name(const store *st, uint64_t parent, const char *name);
 /* ns_dir_get -- the live directory @ino for a change in it; -ENOTDIR if
  * it is not one.  inode_free() it. */
 int ns_dir_get(store *st, uint64_t ino, struct inode *dir);
@@ -73,9 +79,10 @@ int dir_first_entry(store *st, uint64_t dir, uint64_t seq);
 int snap_get(store *st, uint32_t id, struct store_snapinfo *out);
 /* view_seq -- the sequence to read inode @ino at: SEQ_LIVE for the live
  * tree and /.snapshots, else its snapshot's (cached in st->snapseq).
- * -ENOENT for a snapshot that does not exist.  Takes of_lock and
- * ix_lock in turn, never together: call it with neither held (an open
- * file's lock may be). */
+ * -ENOENT for a snapshot that does not exist, and for every inode that
+ * ns_hidden() hides: every read of history goes through here.  Takes
+ * of_lock and ix_lock in turn, never together: call it with neither held
+ * (an open file's lock may be). */
 int view_seq(store *st, uint64_t ino, uint64_t *seq);
 /* path_locked -- the path of inode @ino as seen at @seq into @buf
  * (@size bytes).  -ENOENT for an inode not in the tree at @seq,

@@ -24,7 +24,7 @@
 /* ---- creating ------------------------------------------------------- */
 
 int
-ns_check_name(uint64_t parent, const char *name)
+ns_check_name(const store *st, uint64_t parent, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -35,7 +35,7 @@ ns_check_name(uint64_t parent, const char *name)
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return -EEXIST;
 	if (parent == STORE_ROOT_INO && !strcmp(name, STORE_SNAPDIR_NAME))
-		return -EEXIST;
+		return ns_hidden(st, STORE_SNAPDIR_INO) ? -EPERM : -EEXIST;
 	return 0;
 }
 
@@ -100,7 +100,7 @@ make_node(store *st, uint64_t parent, const char *name, uint32_t mode,
 
 	if ((rc = ns_live_check(st, parent)) != 0)
 		return rc;
-	if ((rc = ns_check_name(parent, name)) != 0)
+	if ((rc = ns_check_name(st, parent, name)) != 0)
 		return rc;
 	/* Names take index space too: none when a new file would be
 	 * refused, under 1 MiB from the quota or the disk's reserve
@@ -224,7 +224,7 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 	if ((rc = ns_live_check(st, ino)) != 0 ||
 	    (rc = ns_live_check(st, newparent)) != 0)
 		return rc;
-	if ((rc = ns_check_name(newparent, newname)) != 0)
+	if ((rc = ns_check_name(st, newparent, newname)) != 0)
 		return rc;
 	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;

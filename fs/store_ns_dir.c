@@ -151,6 +151,8 @@ store_readdir(store *st, uint64_t ino, uint64_t cookie, int plus,
 	uint64_t hi = ino & ~STORE_INO_MASK, parent;
 	int rc;
 
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (ino == STORE_SNAPDIR_INO)
 		return readdir_snapdir(st, cookie, plus, fn, ctx);
 	memset(&c, 0, sizeof(c));

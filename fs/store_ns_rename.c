@@ -205,7 +205,7 @@ store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
 		return -EINVAL;
 	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
 		return -EINVAL;
-	if ((rc = ns_check_name(newparent, newname)) != 0)
+	if ((rc = ns_check_name(st, newparent, newname)) != 0)
 		return rc;
 	if (parent == STORE_ROOT_INO && !strcmp(name, STORE_SNAPDIR_NAME))
 		return -EPERM;

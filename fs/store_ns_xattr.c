@@ -154,6 +154,8 @@ store_getxattr(store *st, uint64_t ino, const char *name, void *buf,
 	uint64_t seq;
 	ssize_t rc;
 
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (ino == STORE_SNAPDIR_INO)
 		return -ENODATA;
 	if ((rc = xattr_name_check(name)) != 0)
@@ -188,6 +190,8 @@ store_listxattr(store *st, uint64_t ino, char *buf, size_t size)
 	uint32_t i;
 	ssize_t rc;
 
+	if (ns_hidden(st, ino))
+		return -ENOENT;
 	if (ino == STORE_SNAPDIR_INO)
 		return 0;
 	if ((rc = view_seq(st, ino, &seq)) != 0)

@@ -144,9 +144,13 @@ cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
 for f in eicar2.com archive.zip body.txt body-big.bin sub/nested.com; do
 	[ ! -e "$MNT/$f" ] || t_fail "$f present after remount"
 done
-S=$(ls "$MNT/.snapshots" | sort -n | tail -1)
-[ "$(cat "$MNT/.snapshots/$S/doc.txt")" = "clean version 1" ] ||
+# History is browsed with a password (a backup session has none).
+R=$T/restore
+t_mount_session "$R" "machine=pc1,user=alice,passfile=$T/alice.pw"
+S=$(ls "$R/.snapshots" | sort -n | tail -1)
+[ "$(cat "$R/.snapshots/$S/doc.txt")" = "clean version 1" ] ||
 	t_fail "snapshot $S holds a doc.txt other than the clean version"
+t_umount "$R"
 t_umount "$MNT"
 
 # The journal says which file and which virus.

@@ -86,6 +86,7 @@ ncommits=$(git -C "$origin" rev-list --count HEAD)
 t_log "origin: $ncommits commits, $(git -C "$origin" ls-files | wc -l) files"
 
 fs_mount
+fs_history
 fs_snapshot_ids >"$T/snapshots.before"
 fs_run 300 "git clone --no-local" git clone -q --no-local "$origin" \
 	"$MNT/repo"
@@ -131,8 +132,9 @@ git -C "$MNT/repo" checkout -q work
 git -C "$MNT/repo" checkout -q main
 
 if fs_has_snapshots; then
+	fs_history
 	id=$(fs_new_snapshot "$T/snapshots.before")
-	snap=$MNT/.snapshots/$id
+	snap=$SNAPS/$id
 	fs_run 300 "git fsck in the snapshot" git -C "$snap/repo" fsck --full \
 		--strict --no-dangling >/dev/null
 	[ "$(git -C "$snap/repo" rev-parse work)" = "$work" ] ||

@@ -4,7 +4,10 @@
 #
 # The tests check that beemofs behaves like ext4 for what backup clients
 # do.  They run on $MNT, which is a beemofs mount of machine pc1 (lib.sh's
-# t_mount), between fs_mount and fs_umount.
+# t_mount), between fs_mount and fs_umount.  A backup session has no
+# .snapshots: the snapshots are browsed under $SNAPS, the .snapshots of a
+# restore session opened with alice's password that fs_history mounts
+# (beside the backup session) and fs_umount unmounts.
 #
 # Checking the tests themselves: with FS_TEST_DIR set to a directory on
 # ext4, the same test bodies run in a fresh directory under it INSTEAD OF
@@ -12,8 +15,9 @@
 # fs_umount then only sync.  CI never sets FS_TEST_DIR.  Snapshot parts
 # are skipped in that mode, unless FS_TEST_SNAPSHOTS=1 too: then
 # fs_umount copies the tree to a snapshot directory and fs_mount shows
-# the snapshots read-only under $MNT/.snapshots/<id>/ with a read-only
-# bind mount (needs root), so the snapshot checks can be checked too.
+# the snapshots read-only under $MNT/.snapshots/<id>/ ($SNAPS) with a
+# read-only bind mount (needs root), so the snapshot checks can be
+# checked too.
 # For example, from the build directory:
 #	BEEMO_BUILD=$PWD FS_TEST_DIR=/var/tmp/x FS_TEST_SNAPSHOTS=1 \
 #	    bash ../tests/e2e/fs_tools.sh
@@ -38,6 +42,7 @@ SYSCALLS=${BEEMO_SYSCALLS:-$BEEMO_BUILD/tests/e2e/syscalls}
 FS_BASE=
 FS_SNAPSTORE=
 MNT=
+SNAPS=
 
 # fs_need CMD PACKAGE...: skip (fail in CI) if a command is missing.
 fs_need() {
@@ -105,10 +110,29 @@ fs_mount() {
 	fi
 }
 
-# fs_umount: end the session; beemofs takes a snapshot.
+# fs_history: make the snapshots browsable under $SNAPS: in beemofs
+# mode, mount a restore session of pc1 with alice's password at
+# $T/history unless it is mounted.  Call it in the test's shell, not in
+# a $(...) subshell, which would lose track of the mount.
+fs_history() {
+	if fs_ext4; then
+		SNAPS=$MNT/.snapshots
+		return
+	fi
+	SNAPS=$T/history/.snapshots
+	mountpoint -q "$T/history" ||
+		t_mount_session "$T/history" \
+			"machine=pc1,user=alice,passfile=$T/alice.pw"
+}
+
+# fs_umount: end the session; beemofs takes a snapshot.  The restore
+# session of fs_history ends first: the next one sees the new snapshot.
 fs_umount() {
 	local id e
 	if ! fs_ext4; then
+		if mountpoint -q "$T/history"; then
+			t_umount "$T/history"
+		fi
 		t_umount "$MNT"
 		return
 	fi
@@ -150,21 +174,23 @@ fs_run() {
 	rm -f "$out"
 }
 
-# fs_snapshot_ids: the snapshot ids now listed in $MNT/.snapshots.
+# fs_snapshot_ids: the snapshot ids now listed in $SNAPS (fs_history
+# first).
 fs_snapshot_ids() {
-	[ -d "$MNT/.snapshots" ] || return 0
-	find "$MNT/.snapshots" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort
+	[ -d "$SNAPS" ] || return 0
+	find "$SNAPS" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort
 }
 
-# fs_new_snapshot BEFORE: the one snapshot id listed now and not in the
-# file BEFORE (an earlier fs_snapshot_ids); fails unless exactly one.
+# fs_new_snapshot BEFORE: the one snapshot id listed now in $SNAPS
+# (fs_history first) and not in the file BEFORE (an earlier
+# fs_snapshot_ids); fails unless exactly one.
 fs_new_snapshot() {
 	local now
 	now=$(fs_snapshot_ids | comm -13 "$1" -)
-	[ -n "$now" ] || t_fail "no new snapshot in $MNT/.snapshots"
+	[ -n "$now" ] || t_fail "no new snapshot in $SNAPS"
 	[ "$(printf '%s\n' "$now" | wc -l)" = 1 ] ||
-		t_fail "several new snapshots in $MNT/.snapshots: $now"
-	[ -d "$MNT/.snapshots/$now" ] ||
+		t_fail "several new snapshots in $SNAPS: $now"
+	[ -d "$SNAPS/$now" ] ||
 		t_fail "snapshot $now is not a directory"
 	printf '%s\n' "$now"
 }

@@ -133,6 +133,7 @@ for m in delete wal; do
 done
 
 fs_mount
+fs_history
 fs_snapshot_ids >"$T/snapshots.before"
 for m in delete wal; do
 	run_db "$MNT/$m.db" "$m"
@@ -157,9 +158,10 @@ sqlite3 "$MNT/wal.db" "INSERT INTO log(what) VALUES('after remount');" ||
 integrity "$MNT/wal.db" "wal, written after remount"
 
 if fs_has_snapshots; then
+	fs_history
 	id=$(fs_new_snapshot "$T/snapshots.before")
 	for m in delete wal; do
-		uri="file:$MNT/.snapshots/$id/$m.db?immutable=1"
+		uri="file:$SNAPS/$id/$m.db?immutable=1"
 		integrity "$uri" "$m, in the snapshot"
 		[ "$(checksum "$uri")" = "${ref[$m]}" ] ||
 			t_fail "$m database in the snapshot differs"

@@ -196,6 +196,7 @@ compare_all() {
 }
 
 fs_mount
+fs_history
 fs_snapshot_ids >"$T/snapshots.before"
 copy_all
 compare_all "just copied"
@@ -204,8 +205,9 @@ fs_remount
 compare_all "after remount"
 
 if fs_has_snapshots; then
+	fs_history
 	id=$(fs_new_snapshot "$T/snapshots.before")
-	snap=$MNT/.snapshots/$id
+	snap=$SNAPS/$id
 	t_log "snapshot $id"
 	for d in r c t; do
 		fs_compare "$T/src.manifest" "$snap/$d" "snapshot $d"
@@ -223,8 +225,8 @@ if fs_has_snapshots; then
 		"$snap/r/symlinks/rel" "$snap/r/special/fifo" \
 		"$snap/r/special/chardev" "$snap/r/xattrs/file" \
 		"$snap/r/acl/dir" "$snap/r/emptydir" "$snap/r/names" "$snap"
-	t_must_fail "mkdir in .snapshots" mkdir "$MNT/.snapshots/new"
-	t_must_fail "creating a file in .snapshots" touch "$MNT/.snapshots/new"
+	t_must_fail "mkdir in .snapshots" mkdir "$SNAPS/new"
+	t_must_fail "creating a file in .snapshots" touch "$SNAPS/new"
 	t_must_fail "removing a snapshot" rm -rf "$snap"
 	t_must_fail "renaming a snapshot" mv "$snap" "$snap.renamed"
 	for d in r c t; do

@@ -91,9 +91,13 @@ grep -q "^beemo_store_reserve_bytes $reserve$" "$T/prom" ||
 t_umount "$M" # the end-of-session snapshot must succeed
 t_mount "$M"
 check_tree "$M"
-snap=$(ls "$M/.snapshots" | sort -n | tail -n 1)
+# History is browsed with a password (a backup session has none).
+R=$T/restore
+t_mount_session "$R" "machine=pc1,user=alice,passfile=$T/alice.pw"
+snap=$(ls "$R/.snapshots" | sort -n | tail -n 1)
 [ -n "$snap" ] || t_fail "no snapshot"
-check_tree "$M/.snapshots/$snap"
+check_tree "$R/.snapshots/$snap"
+t_umount "$R"
 "$BEEMOCTL" journal pc1 --type error --password-file "$T/admin.pw" \
 	>"$T/j.txt" || t_fail "journal"
 grep -q "the store's disk is full: new data is refused" "$T/j.txt" ||

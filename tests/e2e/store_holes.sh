@@ -141,16 +141,20 @@ t_log "the store grew by $grown bytes for 1 MiB of data in 1 TiB"
 # data.
 t_mount "$M"
 live=$(python3 "$T/sparse.py" extents "$M/sparse") || t_fail "sparse: remount"
-snap=$(ls "$M/.snapshots" | tail -1)
-snapped=$(python3 "$T/sparse.py" extents "$M/.snapshots/$snap/sparse") ||
+# History is browsed with a password (a backup session has none).
+R=$T/restore
+t_mount_session "$R" "machine=pc1,user=alice,passfile=$T/alice.pw"
+snap=$(ls "$R/.snapshots" | sort -n | tail -1)
+snapped=$(python3 "$T/sparse.py" extents "$R/.snapshots/$snap/sparse") ||
 	t_fail "sparse: snapshot"
 [ "$live" = "$snapped" ] || t_fail "snapshot differs: $live / $snapped"
 # Blocks count data only (du, and cp or tar deciding a file is sparse).
-for f in "$M/sparse" "$M/.snapshots/$snap/sparse"; do
+for f in "$M/sparse" "$R/.snapshots/$snap/sparse"; do
 	alloc=$(($(stat -c %b "$f") * 512))
 	[ $alloc -gt 0 ] && [ $alloc -lt $((4 << 20)) ] ||
 		t_fail "$f: $alloc bytes allocated"
 done
+t_umount "$R"
 
 # 4. SIGTERM while the daemon commits a big file: it stops within a
 #    bound.  The file is staged (it was truncated first), so its commit

@@ -442,6 +442,61 @@ test_snapshots(store *st)
 	free(s);
 }
 
+/* A store opened live_only (a backup session, opened with the POSTE
+ * key) has no history: every way to snapshot 1 and /.snapshots is
+ * -ENOENT, the name cannot be made (-EPERM), the live tree and taking
+ * snapshots work. */
+static void
+test_live_only(void)
+{
+	struct store_opts o;
+	struct store_attr a;
+	struct names nm;
+	store_file *f;
+	store *st = NULL;
+	uint64_t snap = store_snapshot_ino(1), sino;
+	char buf[64];
+	uint32_t id;
+
+	memset(&o, 0, sizeof(o));
+	memset(&nm, 0, sizeof(nm));
+	st = open_rw();
+	CHECK_OK(store_lookup(st, snap, "versioned", &a));
+	sino = a.ino;
+	CHECK_OK(store_close(st));
+	o.live_only = 1;
+	CHECK_OK(store_open(dir, sec, &o, &st));
+	CHECK_RC(store_lookup(st, STORE_ROOT_INO, ".snapshots", &a), -ENOENT);
+	CHECK_RC(store_getattr(st, STORE_SNAPDIR_INO, &a), -ENOENT);
+	CHECK_RC(store_lookup(st, STORE_SNAPDIR_INO, "1", &a), -ENOENT);
+	CHECK_RC(store_getattr(st, snap, &a), -ENOENT);
+	CHECK_RC(store_lookup(st, snap, "versioned", &a), -ENOENT);
+	CHECK_RC(store_getattr(st, sino, &a), -ENOENT);
+	CHECK_RC(store_readdir(st, STORE_SNAPDIR_INO, 0, 1, count_names, &nm),
+	    -ENOENT);
+	CHECK_RC(store_readdir(st, snap, 0, 1, count_names, &nm), -ENOENT);
+	CHECK_RC(store_path(st, sino, buf, sizeof(buf)), -ENOENT);
+	CHECK_RC(store_readlink(st, sino, buf, sizeof(buf)), -ENOENT);
+	CHECK_RC(store_open_file(st, sino, O_RDONLY, &f), -ENOENT);
+	CHECK_RC(store_open_file(st, sino, O_RDWR, &f), -ENOENT);
+	CHECK_RC(store_getxattr(st, STORE_SNAPDIR_INO, "user.x", buf,
+	    sizeof(buf)), -ENOENT);
+	CHECK_RC(store_listxattr(st, snap, buf, sizeof(buf)), -ENOENT);
+	CHECK_RC(store_setxattr(st, sino, "user.x", "1", 1, 0), -ENOENT);
+	CHECK_RC(store_unlink(st, snap, "versioned"), -ENOENT);
+	CHECK_RC(store_link(st, sino, STORE_ROOT_INO, "stolen", &a), -ENOENT);
+	CHECK_RC(store_mknod(st, STORE_ROOT_INO, ".snapshots", S_IFDIR | 0755,
+	    0, &root_cr, &a), -EPERM);
+	CHECK_RC(store_symlink(st, STORE_ROOT_INO, ".snapshots", "x", &root_cr,
+	    &a), -EPERM);
+	CHECK_RC(store_rename(st, STORE_ROOT_INO, "persist", STORE_ROOT_INO,
+	    ".snapshots", 0), -EPERM);
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "persist", &a));
+	CHECK_OK(store_snapshot(st, "live only", &id));
+	CHECK(id == 2);
+	CHECK_OK(store_close(st));
+}
+
 static void
 damage_one_pack(void)
 {
@@ -504,6 +559,7 @@ main(void)
 	CHECK_OK(store_check(st, 1, on_problem, &n, NULL, NULL, &problems));
 	CHECK(problems == 0 && n == 0);
 	CHECK_OK(store_close(st));
+	test_live_only();
 
 	/* Rebuild the index from the packs alone. */
 	{
