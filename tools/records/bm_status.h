@@ -217,7 +217,12 @@ void bm_run_file_end(struct bm_run_file *f);
  *      "duration_ms": <ms>, "objects_sent": <n>, "bytes_sent": <n>,
  *      "objects_total": <n>, "bytes_total": <n>,
  *      "result": "ok" or "<reason>", "manifest": "manifests/<stamp>.json",
- *      "digest": "<sha256 of the object list>"}, ...]}
+ *      "digest": "<sha256 of the object list>",
+ *      "counter": <n>, "counter_ns": <ns>}, ...]}
+ *
+ * "counter" is the push number (the manifest's authenticated counter)
+ * of the last manifest pushed to the target and "counter_ns" its time;
+ * absent (0) when no version 2 manifest was pushed there yet.
  */
 struct bm_sync_tstate {
 	char name[65];
@@ -228,6 +233,8 @@ struct bm_sync_tstate {
 	char result[256];       /* "ok" or the reason of the failure */
 	char manifest[64];      /* last manifest pushed, "manifests/...json" */
 	char digest[65];        /* digest of its objects (beemo-sync) */
+	uint64_t counter;       /* push number of that manifest, 0: none */
+	uint64_t counter_ns;    /* and its time */
 };
 
 struct bm_sync_state {
