@@ -39,11 +39,27 @@
  * so a manifest on the remote means a complete copy.  Its format
  * (JSON, written by sync_manifest_build()):
  *
- *   {"format": "beemo-sync-manifest", "version": 1,
+ *   {"format": "beemo-sync-manifest", "version": 2,
  *    "appliance": "<32 hex: appliance id>", "created": "<ISO 8601>",
- *    "created_ns": <ns>, "beemo": "<version>",
+ *    "created_ns": <ns>, "counter": <push number>, "beemo": "<version>",
  *    "objects": [{"path": "<remote path>", "size": <bytes>,
- *                 "sha256": "<64 hex>"}, ...]}
+ *                 "sha256": "<64 hex>"}, ...],
+ *    "superseded": ["<remote path>", ...], "mac": "<64 hex>"}
+ *
+ * Trust.  Nothing read back from a target is believed unless the
+ * off-site key K_OFF (keymgr.h) vouches for it, and a center never holds
+ * K_OFF: "mac" is HMAC-SHA256 under K_OFF of SYNC_MAC_LABEL, a NUL, and
+ * the manifest's text with the mac's 64 digits read as '0's (the only
+ * '"mac":"' in the text).  Since the manifest gives every other object's
+ * SHA-256, the mac covers them all.  "counter" numbers the pushes of
+ * the appliance to all targets (STORE/sync/counter), so that recovery
+ * takes the newest state by number, not by name, and verify sees a
+ * center serving an older state than the last one pushed to it.
+ * "superseded" lists the key files and sealed configurations that the
+ * previous manifest pushed to that target held and the current state
+ * no longer does, for deletion by the center after its grace period.
+ * Version 1 manifests (no counter, superseded or mac) are still read;
+ * recovery takes them only when told to (--accept-unauthenticated).
  *
  * Upload protocol.  Each object is written to ".tmp-TAG-BASENAME" in its
  * final directory (TAG: the appliance id in hex, so a temporary is
