@@ -26,12 +26,13 @@
  *
  * On disk (see beemo-keys(5)), under the key directory DIR:
  *
- *   DIR/appliance.key        BEEMO_AES and the appliance id; mode 0600.
- *                            The appliance's device secret; not pushed
- *                            off-site (a copy wrapped for ADMIN is in
- *                            admin.key, for recovery).
- *   DIR/admin.key            ADMIN_PUB, sealed ADMIN_PRIV, BEEMO_AES
- *                            wrapped for ADMIN, default KDF parameters.
+ *   DIR/appliance.key        BEEMO_AES, the off-site key K_OFF and the
+ *                            appliance id; mode 0600.  The appliance's
+ *                            device secret; not pushed off-site (a copy
+ *                            is in admin.key's seal, for recovery).
+ *   DIR/admin.key            ADMIN_PUB, default KDF parameters, and one
+ *                            password seal of ADMIN_PRIV, BEEMO_AES and
+ *                            K_OFF that authenticates the whole file.
  *   DIR/machines/NAME.key    one machine: id, POSTE_PUB, generations of
  *                            SECRET wrapped for ADMIN and POSTE, and per
  *                            user USER_PUB, sealed USER_PRIV and SECRET
