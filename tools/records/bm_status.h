@@ -222,7 +222,7 @@ void bm_run_file_end(struct bm_run_file *f);
  *
  * "counter" is the push number (the manifest's authenticated counter)
  * of the last manifest pushed to the target and "counter_ns" its time;
- * absent (0) when no version 2 manifest was pushed there yet.
+ * both absent (read as 0) until a version 2 manifest was pushed there.
  */
 struct bm_sync_tstate {
 	char name[65];
