@@ -134,7 +134,7 @@ authentic(struct chooser *ch, const char *text, size_t len,
 	if ((o = open_admin_key(ch, m, why, whysz)) == NULL)
 		return 0;
 	if (strcmp(o->appliance, m->appliance) != 0) {
-		snprintf(why, whysz, "its admin.key is of appliance %s", 
+		snprintf(why, whysz, "its admin.key is of appliance %s",
 		    o->appliance);
 		return 0;
 	}

@@ -370,7 +370,8 @@ sync_manifest_parse(const char *text, size_t len, struct sync_manifest *m)
 	}
 	m->version = (unsigned)ver;
 	if ((s = sjson_str(root, "appliance")) == NULL ||
-	    strlen(s) != 2 * KEYMGR_ID_LEN || !bm_is_lower_hex(s, 2 * KEYMGR_ID_LEN))
+	    strlen(s) != 2 * KEYMGR_ID_LEN ||
+	    !bm_is_lower_hex(s, 2 * KEYMGR_ID_LEN))
 		goto fail;
 	strcpy(m->appliance, s);
 	if (sjson_u64(root, "created_ns", &m->created_ns) != 0 ||

@@ -12,10 +12,10 @@
  * number (sync_counter_next, made durable before the manifest is built),
  * the key files and configurations the previous manifest of that target
  * listed that are no longer current ("superseded"), and a mac under the
- * off-site key K_OFF, without which nothing is pushed.  Any failure of a target leaves it
- * without a new manifest (so its newest manifest still describes a
- * complete copy) and is recorded in the state file; the other targets
- * are still pushed.
+ * off-site key K_OFF, without which nothing is pushed.  Any failure of
+ * a target leaves it without a new manifest (so its newest manifest
+ * still describes a complete copy) and is recorded in the state file;
+ * the other targets are still pushed.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -152,7 +152,8 @@ check_newest(struct verify *v, sync_conn *c, const char *name,
 			    "its newest manifest %s predates the push "
 			    "numbers, but push %llu was made to it on %s",
 			    name, ml.v[0].name, (unsigned long long)
-			    ts->counter, sync_time_str(d2, sizeof(d2), ts->counter_ns));
+			    ts->counter, sync_time_str(d2, sizeof(d2),
+			    ts->counter_ns));
 		else
 			sync_log(LOG_ERR, "center %s serves an old state: "
 			    "push %llu of %s, but push %llu was made to it "

@@ -108,7 +108,8 @@ main(void)
 	 * version 3. */
 	{
 		static const char *const bad[] = {
-		    "\"superseded\":[\"machines/pc1/store.id.0123456789abcdef\"]",
+		    "\"superseded\":"
+		    "[\"machines/pc1/store.id.0123456789abcdef\"]",
 		    "\"superseded\":[\"../../etc/passwd\"]",
 		    "\"superseded\":[7]",
 		    "\"superseded\":{}",
@@ -120,7 +121,8 @@ main(void)
 			n = snprintf(buf, sizeof(buf), "{\"format\":"
 			    "\"beemo-sync-manifest\",\"version\":2,"
 			    "\"appliance\":\"%s\",\"created_ns\":5,"
-			    "\"counter\":1,\"objects\":[],%s,\"mac\":\"%064d\"}",
+			    "\"counter\":1,\"objects\":[],%s,"
+			    "\"mac\":\"%064d\"}",
 			    appliance, bad[i], 0);
 			CHECK_RC(sync_manifest_parse(buf, (size_t)n, &m),
 			    BEEMO_EFORMAT);
