@@ -169,6 +169,23 @@ grep -q "center a serves an old state: push 1 of .*, but push 2 was made" \
 mv "$T/m2.json" "$R/manifests/$m2"
 sync_run verify2 verify || t_fail "verify: $(cat "$T/verify2.err")"
 
+# After `admin passwd` (a new off-site key), the manifest pushed last
+# still verifies (it is this appliance's own, byte for byte); the next
+# push is authenticated under the new key, and the old password
+# authenticates only the states pushed before the change.
+t_pw "$T/admin2.pw" admin-pw-2
+"$BEEMOCTL" admin passwd --password-file "$T/admin.pw" \
+	--new-password-file "$T/admin2.pw" >/dev/null || t_fail "admin passwd"
+sync_run verify3 verify || t_fail "verify after admin passwd: $(cat "$T/verify3.err")"
+sync_run push3 push || t_fail "push 3: $(cat "$T/push3.err")"
+sync_run verify4 verify || t_fail "verify after push 3: $(cat "$T/verify4.err")"
+rm -rf "$T/new3"
+sync_run new3 recover --target a --store "$T/new3" \
+	--password-file "$T/admin2.pw" || t_fail "recover: $(cat "$T/new3.err")"
+grep -q "(push 3)" "$T/new3.out" || t_fail "$(cat "$T/new3.out")"
+recover_to old3 || t_fail "recover with the old password: $(cat "$T/old3.err")"
+grep -q "(push 2)" "$T/old3.out" || t_fail "the old password: $(cat "$T/old3.out")"
+
 # Keys that predate the off-site key cannot push; the error says how.
 t_expect_log "error: .*: no off-site key: the keys predate it; run 'beemoctl admin passwd' once"
 t_expect_log "error: .*: no off-site key"
