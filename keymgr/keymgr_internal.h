@@ -9,8 +9,10 @@
  *                     digest trailer, bounds.  No secrets pass here.
  *   keymgr_files.c    the key directory: paths, loading and atomic saving
  *                     of files, the lock, error messages, open/init/list.
- *   keymgr_admin.c    the administrator: unsealing ADMIN_PRIV, password
- *                     change, appliance key recovery, sealed blobs.
+ *   keymgr_admin.c    the administrator: unsealing admin.key, appliance
+ *                     key recovery, K_OFF, sealed blobs.
+ *   keymgr_rekey.c    the administrator's password change and the
+ *                     resumable replacement of the ADMIN key pair.
  *   keymgr_machine.c  machines and users: add, remove, passwords, rotate,
  *                     POSTE key files.
  *   keymgr_unlock.c   unlocking SECRET as each principal; subkeys.
@@ -535,6 +537,37 @@ int km_admin_unseal(keymgr *km, const char *pw, size_t pwlen,
  */
 int km_admin_priv(keymgr *km, const char *pw, size_t pwlen,
     struct km_admin *a, EVP_PKEY **priv);
+
+/* ---- keymgr_rekey.c --------------------------------------------------- */
+
+/*
+ * km_admin_settled -- 0, or -EBUSY (message set) while DIR/admin.key.new
+ * is left by an interrupted replacement of the ADMIN key pair: changes
+ * authorized by the administrator wait until it is finished.
+ */
+int km_admin_settled(keymgr *km);
+
+/*
+ * km_unlock_admin_pending -- after unlocking @m as the administrator
+ * failed with @rc: if an interrupted key replacement left admin.key.new
+ * and @pw opens it, unlock @m with its key pair; otherwise say which
+ * password @m needs.  Returns 0 (*@out set), BEEMO_EPASSWORD (message
+ * names the password to give), or @rc when no replacement is pending.
+ */
+int km_unlock_admin_pending(keymgr *km, const struct km_machine *m,
+    const char *pw, size_t pwlen, int rc, keymgr_secret **out);
+
+/* ---- keymgr_machine.c ------------------------------------------------- */
+
+/*
+ * km_machine_rekey -- move @machine from the ADMIN key pair @old to @new:
+ * every generation rewrapped for @new and a new current generation, in
+ * one rewrite of its file.  A machine already on @new is left as it is.
+ * Returns 0, BEEMO_EFORMAT (opens with neither), -ENOSPC, or an error of
+ * loading or saving.  The caller holds the lock.
+ */
+int km_machine_rekey(keymgr *km, const char *machine, EVP_PKEY *old,
+    EVP_PKEY *new);
 
 /* ---- keymgr_unlock.c -------------------------------------------------- */
 

@@ -120,6 +120,47 @@ v1_appliance(const char *dir)
 	return km;
 }
 
+/* cp -r DIR/FROM DIR/TO (key files as they were: a center's copies, an
+ * ex-employee's). */
+static void
+copy_in(const char *dir, const char *from, const char *to)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "cp -r '%s/%s' '%s/%s'", dir, from, dir,
+	    to);
+	REQUIRE(system(cmd) == 0);
+}
+
+/* A handle on the key directory DIR/REL. */
+static keymgr *
+open_at(const char *dir, const char *rel)
+{
+	char keys[512];
+	keymgr *km;
+
+	path_of(keys, sizeof(keys), dir, rel);
+	REQUIRE_OK(keymgr_open(keys, &km));
+	return km;
+}
+
+/* Is generation @gen's SECRET among those @s holds?  By key check value,
+ * which differs for different SECRETs. */
+static int
+holds_gen(const keymgr_secret *s, const keymgr_secret *ref, uint32_t gen)
+{
+	uint8_t want[KEYMGR_KCV_LEN], have[KEYMGR_KCV_LEN];
+	uint32_t g;
+
+	REQUIRE_OK(keymgr_secret_kcv(ref, gen, want));
+	for (g = 1; g <= keymgr_secret_ngens(s); g++) {
+		REQUIRE_OK(keymgr_secret_kcv(s, g, have));
+		if (memcmp(want, have, sizeof(want)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* K_OFF and the appliance id from DIR/keys/admin.key with @pw. */
 static int
 offsite_unlock(const char *dir, const char *pw, uint8_t id[KEYMGR_ID_LEN],
@@ -346,7 +387,8 @@ test_v1_upgrade(int keep)
 	CHECK_OK(keymgr_secret_kcv(s, 1, kcv1));
 	keymgr_secret_free(s);
 	s = NULL;
-	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW)));
+	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW),
+	    keep ? KEYMGR_PASSWD_KEEP_KEYS : 0));
 	CHECK(file_version(dir, "keys/admin.key") == 2);
 	CHECK(file_version(dir, "keys/appliance.key") == 2);
 	CHECK_OK(keymgr_offsite_key(km, k1));
@@ -362,6 +404,241 @@ test_v1_upgrade(int keep)
 	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
 	keymgr_secret_free(s);
 	CHECK_OK(poste_opens(km, dir));
+	keymgr_free(km);
+}
+
+/* ---- revocation ------------------------------------------------------- */
+
+/*
+ * @kind 0: remove user bob; 1: reset bob's password; 2: a new POSTE key
+ * file.  The revoked key, even with a copy of the machine file from
+ * before, opens the older generation and not the new current one; the
+ * others open both.
+ */
+static void
+test_revoke(int kind)
+{
+	static const char *const names[] = {"remove", "reset", "issue"};
+	keymgr_secret *now = NULL, *old = NULL, *s = NULL;
+	char dir[512], poste[512], newposte[512];
+	keymgr *km, *before;
+
+	newdir(dir, sizeof(dir), names[kind]);
+	km = appliance(dir);
+	path_of(poste, sizeof(poste), dir, "pc1.poste");
+	path_of(newposte, sizeof(newposte), dir, "pc1-new.poste");
+	REQUIRE_OK(keymgr_user_add(km, "pc1", "bob", PW("bob-pw"), PW(APW)));
+	copy_in(dir, "keys", "before");
+	if (kind == 0)
+		CHECK_OK(keymgr_user_remove(km, "pc1", "bob", PW(APW)));
+	else if (kind == 1)
+		CHECK_OK(keymgr_user_reset(km, "pc1", "bob", PW(APW),
+		    PW("bob-2")));
+	else
+		CHECK_OK(keymgr_poste_issue(km, "pc1", PW(APW), newposte));
+	REQUIRE_OK(keymgr_unlock_admin(km, "pc1", PW(APW), &now));
+	CHECK(keymgr_secret_ngens(now) == 2);
+	CHECK(keymgr_secret_current_gen(now) == 2);
+	/* The revoked key with the old machine file. */
+	before = open_at(dir, "before");
+	if (kind == 2)
+		CHECK_OK(keymgr_unlock_poste(before, "pc1", poste, &old));
+	else
+		CHECK_OK(keymgr_unlock_user(before, "pc1", "bob",
+		    PW("bob-pw"), &old));
+	if (old != NULL) {
+		CHECK(holds_gen(old, now, 1));
+		CHECK(!holds_gen(old, now, 2));
+	}
+	/* ... and with today's. */
+	if (kind == 2)
+		CHECK_RC(keymgr_unlock_poste(km, "pc1", poste, &s),
+		    BEEMO_EPASSWORD);
+	else
+		CHECK_RC(keymgr_unlock_user(km, "pc1", "bob", PW("bob-pw"),
+		    &s), kind == 0 ? BEEMO_ENOUSER : BEEMO_EPASSWORD);
+	/* Who remains opens both generations. */
+	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
+	CHECK(s != NULL && holds_gen(s, now, 1) && holds_gen(s, now, 2));
+	keymgr_secret_free(s);
+	s = NULL;
+	CHECK_OK(keymgr_unlock_poste(km, "pc1", kind == 2 ? newposte :
+	    poste, &s));
+	CHECK(s != NULL && holds_gen(s, now, 2));
+	keymgr_secret_free(s);
+	s = NULL;
+	if (kind == 1) {
+		CHECK_OK(keymgr_unlock_user(km, "pc1", "bob", PW("bob-2"),
+		    &s));
+		CHECK(s != NULL && holds_gen(s, now, 1) &&
+		    holds_gen(s, now, 2));
+		keymgr_secret_free(s);
+	}
+	keymgr_secret_free(old);
+	keymgr_secret_free(now);
+	keymgr_free(before);
+	keymgr_free(km);
+}
+
+/*
+ * `admin passwd` by default: a new ADMIN key pair and K_OFF.  The old
+ * admin.key with the old password opens the old machine file's
+ * generations but not today's machine file nor the new generation;
+ * with --keep-keys, it still opens everything.
+ */
+static void
+test_admin_rekey(int keep)
+{
+	uint8_t id[KEYMGR_ID_LEN], k0[KEYMGR_OFFSITE_LEN];
+	uint8_t k1[KEYMGR_OFFSITE_LEN], k2[KEYMGR_OFFSITE_LEN];
+	keymgr_secret *now = NULL, *s = NULL;
+	char dir[512];
+	keymgr *km, *mixed, *before;
+
+	newdir(dir, sizeof(dir), keep ? "rekey-keep" : "rekey");
+	km = appliance(dir);
+	CHECK_OK(keymgr_offsite_key(km, k0));
+	copy_in(dir, "keys", "before");
+	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW),
+	    keep ? KEYMGR_PASSWD_KEEP_KEYS : 0));
+	REQUIRE_OK(keymgr_unlock_admin(km, "pc1", PW(NPW), &now));
+	CHECK(keymgr_secret_ngens(now) == (keep ? 1u : 2u));
+	CHECK_RC(keymgr_unlock_admin(km, "pc1", PW(APW), &s),
+	    BEEMO_EPASSWORD);
+	CHECK_OK(keymgr_offsite_key(km, k1));
+	CHECK_OK(offsite_unlock(dir, NPW, id, k2));
+	CHECK(memcmp(k1, k2, sizeof(k1)) == 0);
+	CHECK((memcmp(k0, k1, sizeof(k0)) == 0) == keep);
+	/* The old admin.key beside today's machine file. */
+	copy_in(dir, "before", "mixed");
+	copy_in(dir, "keys/machines/pc1.key", "mixed/machines/pc1.key");
+	mixed = open_at(dir, "mixed");
+	if (keep) {
+		CHECK_OK(keymgr_unlock_admin(mixed, "pc1", PW(APW), &s));
+		keymgr_secret_free(s);
+		s = NULL;
+	} else {
+		CHECK_RC(keymgr_unlock_admin(mixed, "pc1", PW(APW), &s),
+		    BEEMO_EFORMAT);
+	}
+	/* The old admin.key with the old machine file: the old
+	 * generation only. */
+	before = open_at(dir, "before");
+	CHECK_OK(keymgr_unlock_admin(before, "pc1", PW(APW), &s));
+	if (s != NULL) {
+		CHECK(holds_gen(s, now, 1));
+		CHECK(keep || !holds_gen(s, now, 2));
+	}
+	keymgr_secret_free(s);
+	s = NULL;
+	/* Users and the POSTE key file are not affected. */
+	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
+	CHECK(s != NULL && keymgr_secret_ngens(s) == keymgr_secret_ngens(now));
+	keymgr_secret_free(s);
+	CHECK_OK(poste_opens(km, dir));
+	keymgr_secret_free(now);
+	keymgr_free(before);
+	keymgr_free(mixed);
+	keymgr_free(km);
+}
+
+/*
+ * A replacement of the ADMIN key pair interrupted after pc1 and before
+ * pc2 (built from the files of a completed one): each machine opens with
+ * its own side's password, the other says which password it needs,
+ * other changes wait, and running the change again finishes it.
+ */
+static void
+test_admin_rekey_resume(void)
+{
+	keymgr_secret *s = NULL;
+	char dir[512], poste[512], path[512];
+	keymgr *km;
+
+	newdir(dir, sizeof(dir), "resume");
+	km = appliance(dir);
+	path_of(poste, sizeof(poste), dir, "pc2.poste");
+	REQUIRE_OK(keymgr_machine_add(km, "pc2", "bob", PW("bob-pw"),
+	    PW(APW), poste));
+	keymgr_free(km);
+	copy_in(dir, "keys", "done");
+	km = open_at(dir, "done");
+	REQUIRE_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0));
+	keymgr_free(km);
+	copy_in(dir, "done/admin.key", "keys/admin.key.new");
+	copy_in(dir, "done/machines/pc1.key", "keys/machines/pc1.key");
+	km = open_at(dir, "keys");
+
+	CHECK_RC(keymgr_unlock_admin(km, "pc1", PW(APW), &s),
+	    BEEMO_EPASSWORD);
+	CHECK(strstr(keymgr_errmsg(km), "give the new password") != NULL);
+	CHECK_OK(keymgr_unlock_admin(km, "pc1", PW(NPW), &s));
+	keymgr_secret_free(s);
+	s = NULL;
+	CHECK_OK(keymgr_unlock_admin(km, "pc2", PW(APW), &s));
+	keymgr_secret_free(s);
+	s = NULL;
+	CHECK_RC(keymgr_unlock_admin(km, "pc2", PW(NPW), &s),
+	    BEEMO_EPASSWORD);
+	CHECK(strstr(keymgr_errmsg(km), "give the old password") != NULL);
+	CHECK_RC(keymgr_unlock_admin(km, "pc2", PW("wrong"), &s),
+	    BEEMO_EPASSWORD);
+	CHECK(strstr(keymgr_errmsg(km), "wrong password") != NULL);
+	CHECK_RC(keymgr_rotate(km, "pc2", PW(APW), NULL), -EBUSY);
+	CHECK(strstr(keymgr_errmsg(km), "admin passwd") != NULL);
+	CHECK_RC(keymgr_admin_passwd(km, PW(APW), PW(NPW),
+	    KEYMGR_PASSWD_KEEP_KEYS), -EBUSY);
+	CHECK_RC(keymgr_admin_passwd(km, PW(APW), PW("other"), 0),
+	    BEEMO_EPASSWORD);
+	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0));
+	path_of(path, sizeof(path), dir, "keys/admin.key.new");
+	CHECK(access(path, F_OK) != 0);
+	CHECK_RC(keymgr_unlock_admin(km, "pc1", PW(APW), &s),
+	    BEEMO_EPASSWORD);
+	CHECK_OK(keymgr_unlock_admin(km, "pc1", PW(NPW), &s));
+	/* pc1 was converted once, not twice. */
+	CHECK(s != NULL && keymgr_secret_ngens(s) == 2);
+	keymgr_secret_free(s);
+	s = NULL;
+	CHECK_OK(keymgr_unlock_admin(km, "pc2", PW(NPW), &s));
+	CHECK(s != NULL && keymgr_secret_ngens(s) == 2);
+	keymgr_secret_free(s);
+	CHECK_OK(keymgr_rotate(km, "pc2", PW(NPW), NULL));
+	keymgr_free(km);
+}
+
+/* At KEYMGR_MAX_GENS generations a revocation fails, clearly, and
+ * changes nothing. */
+static void
+test_max_gens(void)
+{
+	char dir[512], path[512], poste[512];
+	uint8_t *before, *after;
+	size_t blen, alen;
+	uint32_t g;
+	keymgr *km;
+
+	newdir(dir, sizeof(dir), "maxgens");
+	km = appliance(dir);
+	REQUIRE_OK(keymgr_user_add(km, "pc1", "bob", PW("bob-pw"), PW(APW)));
+	for (g = 2; g <= KEYMGR_MAX_GENS; g++)
+		REQUIRE_OK(keymgr_rotate(km, "pc1", PW(APW), NULL));
+	path_of(path, sizeof(path), dir, "keys/machines/pc1.key");
+	path_of(poste, sizeof(poste), dir, "pc1-new.poste");
+	before = slurp(path, &blen);
+	CHECK_RC(keymgr_user_remove(km, "pc1", "bob", PW(APW)), -ENOSPC);
+	CHECK(strstr(keymgr_errmsg(km), "maximum") != NULL);
+	CHECK_RC(keymgr_user_reset(km, "pc1", "bob", PW(APW), PW("x")),
+	    -ENOSPC);
+	CHECK_RC(keymgr_poste_issue(km, "pc1", PW(APW), poste), -ENOSPC);
+	CHECK(access(poste, F_OK) != 0);
+	CHECK_RC(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0), -ENOSPC);
+	CHECK(strstr(keymgr_errmsg(km), "--keep-keys") != NULL);
+	CHECK_OK(keymgr_admin_check(km, PW(APW)));
+	after = slurp(path, &alen);
+	CHECK(alen == blen && memcmp(before, after, blen) == 0);
+	free(before);
+	free(after);
 	keymgr_free(km);
 }
 
@@ -381,6 +658,14 @@ main(void)
 	test_restore_k_off();
 	test_v1_read();
 	test_v1_upgrade(1);
+	test_v1_upgrade(0);
+	test_revoke(0);
+	test_revoke(1);
+	test_revoke(2);
+	test_admin_rekey(0);
+	test_admin_rekey(1);
+	test_admin_rekey_resume();
+	test_max_gens();
 
 	if (check_failures == 0) {
 		char cmd[300];
