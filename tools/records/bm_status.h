@@ -210,7 +210,8 @@ void bm_run_file_end(struct bm_run_file *f);
  * STORE/sync/state.json (or [sync] state):
  *
  *   {"format": "beemo-sync-state", "version": 1,
- *    "config_plain": "<sha256 of the configuration last sealed>",
+ *    "config_plain": "<sha256 of the configuration last sealed and of
+ *                     the admin.key it was sealed for>",
  *    "targets": [{"name": "center-a",
  *      "last_attempt": "<ISO 8601>", "last_attempt_ns": <ns>,
  *      "last_success": "<ISO 8601>" or null, "last_success_ns": <ns or 0>,
@@ -240,7 +241,7 @@ struct bm_sync_tstate {
 struct bm_sync_state {
 	struct bm_sync_tstate *t;
 	size_t n;
-	char config_plain[65];  /* SHA-256 of the config that was sealed */
+	char config_plain[65];  /* SHA-256 of what config.sealed was made of */
 };
 
 /*
