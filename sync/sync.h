@@ -112,7 +112,8 @@
  * state or remote name), BEEMO_ELOCKED (another run holds the lock),
  * BEEMO_ECONFIG (bad target configuration), -EBADMSG (an object's
  * SHA-256 differs from the manifest), -ECONNRESET/-ETIMEDOUT (the
- * connection broke).  Each error is logged once, where it is detected,
+ * connection broke), -ESTALE (a center serves an older state than the
+ * last push to it).  Each error is logged once, where it is detected,
  * naming the target, the object and the operation.
  *
  * Threads: a sync_conn belongs to one thread at a time; sync_log(), the
