@@ -20,18 +20,24 @@
  *
  * A machine's SECRET can be rotated: rotation adds a new generation,
  * wrapped for every principal, and new data uses it; older generations
- * stay unlockable so that old versions restore.  Store code asks for the
+ * stay unlockable so that old versions restore.  Every revocation (a
+ * user removed, a password reset, a POSTE key file reissued, the ADMIN
+ * key pair replaced) starts a new generation that the revoked key has no
+ * wrap of.  A machine holds at most KEYMGR_MAX_GENS generations; then
+ * these operations fail with -ENOSPC and change nothing (remove the
+ * machine and add it again to start anew).  Store code asks for the
  * subkeys of a given generation; they are derived from that generation's
  * SECRET with HKDF-SHA256 (salt: the machine id) under distinct labels.
  *
  * On disk (see beemo-keys(5)), under the key directory DIR:
  *
- *   DIR/appliance.key        BEEMO_AES and the appliance id; mode 0600.
- *                            The appliance's device secret; not pushed
- *                            off-site (a copy wrapped for ADMIN is in
- *                            admin.key, for recovery).
- *   DIR/admin.key            ADMIN_PUB, sealed ADMIN_PRIV, BEEMO_AES
- *                            wrapped for ADMIN, default KDF parameters.
+ *   DIR/appliance.key        BEEMO_AES, the off-site key K_OFF and the
+ *                            appliance id; mode 0600.  The appliance's
+ *                            device secret; not pushed off-site (a copy
+ *                            is in admin.key's seal, for recovery).
+ *   DIR/admin.key            ADMIN_PUB, default KDF parameters, and one
+ *                            password seal of ADMIN_PRIV, BEEMO_AES and
+ *                            K_OFF that authenticates the whole file.
  *   DIR/machines/NAME.key    one machine: id, POSTE_PUB, generations of
  *                            SECRET wrapped for ADMIN and POSTE, and per
  *                            user USER_PUB, sealed USER_PRIV and SECRET
@@ -50,7 +56,9 @@
  * newer version), BEEMO_EFOREIGN (a machine key file of another
  * appliance), BEEMO_ENOMACHINE, BEEMO_ENOUSER, BEEMO_ENOKEY (no such
  * generation), -EEXIST (already exists), -EINVAL (bad name or
- * parameters), -ENOSPC (KEYMGR_MAX_USERS or KEYMGR_MAX_GENS reached).
+ * parameters), -ENOSPC (KEYMGR_MAX_USERS or KEYMGR_MAX_GENS reached),
+ * -EBUSY (an interrupted keymgr_admin_passwd() must be finished first:
+ * every change authorized by the administrator says so until it is).
  * beemo_strerror() (bm_err.h) explains each code; keymgr_errmsg() gives the
  * sentence for the last failure on a handle, naming the file, machine or
  * principal ("key file F is corrupt (digest mismatch)", "this POSTE key
@@ -181,12 +189,35 @@ void keymgr_kdf(const keymgr *km, struct keymgr_kdf *kdf);
 int keymgr_admin_check(keymgr *km, const char *pw, size_t pwlen);
 
 /*
- * keymgr_admin_passwd -- change the administrator's password: reseals
- * ADMIN_PRIV; no wrapped SECRET and no data changes.
- * Returns 0, BEEMO_EPASSWORD (wrong @old), or a negative errno.
+ * keymgr_admin_passwd -- change the administrator's password.
+ *
+ * By default (@flags 0) this also revokes what the old password opens:
+ * a new ADMIN key pair and a new K_OFF replace the old ones (BEEMO_AES
+ * stays, so POSTE key files keep working); every generation of every
+ * machine is rewrapped for the new ADMIN_PUB and every machine gets a
+ * new current generation.  The old admin.key with the old password then
+ * opens only generations made before, in machine files kept from before
+ * (copies at the storage centers): nothing written after the change.
+ * The change is resumable (keymgr_rekey.c): after a crash every machine
+ * opens with the old or the new password (keymgr_errmsg() says which),
+ * other changes by the administrator are refused with -EBUSY, and
+ * calling this again with the same two passwords finishes it.
+ *
+ * KEYMGR_PASSWD_KEEP_KEYS: only reseal admin.key under @new; the key
+ * pair, K_OFF and every machine file stay, so an old admin.key still
+ * opens everything with the old password: this revokes nothing.
+ *
+ * Either way admin.key is written as version 2; a version 1 appliance
+ * gets its first K_OFF (appliance.key version 2) this way.
+ * Returns 0, BEEMO_EPASSWORD (wrong @old, or a @new other than the one
+ * of the interrupted change being finished), -EINVAL (empty @new,
+ * unknown flag), -EBUSY (KEEP_KEYS while a key replacement is
+ * unfinished), -ENOSPC (a machine has KEYMGR_MAX_GENS generations:
+ * nothing changed), BEEMO_EFORMAT, or a negative errno.
  */
+#define KEYMGR_PASSWD_KEEP_KEYS 0x1u
 int keymgr_admin_passwd(keymgr *km, const char *old, size_t oldlen,
-    const char *new, size_t newlen);
+    const char *new, size_t newlen, unsigned flags);
 
 /*
  * keymgr_restore_appliance_key -- recovery of a replacement appliance
@@ -264,9 +295,14 @@ int keymgr_user_add(keymgr *km, const char *machine, const char *user,
 
 /*
  * keymgr_user_remove -- remove @user from @machine; its key pair and its
- * wrapped SECRETs are erased.  Authorized by the admin password.
- * Returns 0, BEEMO_ENOUSER, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a
- * negative errno.
+ * wrapped SECRETs are erased, and a new generation of SECRET, wrapped
+ * for the remaining principals only, becomes current (one rewrite of the
+ * machine file).  The user's password with a copy of the old machine
+ * file opens older generations only: nothing written from now on.
+ * Authorized by the admin password.
+ * Returns 0, BEEMO_ENOUSER, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, -ENOSPC
+ * (KEYMGR_MAX_GENS generations already: nothing changed), or a negative
+ * errno.
  */
 int keymgr_user_remove(keymgr *km, const char *machine, const char *user,
     const char *admin_pw, size_t admin_pwlen);
@@ -281,10 +317,13 @@ int keymgr_user_passwd(keymgr *km, const char *machine, const char *user,
 
 /*
  * keymgr_user_reset -- the administrator resets a user's forgotten
- * password: a new USER key pair sealed with @new_pw replaces the old one
- * and every generation of SECRET is wrapped for it.
+ * password: a new USER key pair sealed with @new_pw replaces the old one,
+ * every generation of SECRET is wrapped for it, and a new generation
+ * becomes current, so that the old password and key pair open nothing
+ * written from now on.
  * Returns 0, BEEMO_EPASSWORD (wrong @admin_pw), BEEMO_ENOUSER,
- * BEEMO_ENOMACHINE, or a negative errno.
+ * BEEMO_ENOMACHINE, -ENOSPC (KEYMGR_MAX_GENS reached: nothing changed),
+ * or a negative errno.
  */
 int keymgr_user_reset(keymgr *km, const char *machine, const char *user,
     const char *admin_pw, size_t admin_pwlen, const char *new_pw,
@@ -304,11 +343,13 @@ int keymgr_rotate(keymgr *km, const char *machine, const char *admin_pw,
 /*
  * keymgr_poste_issue -- issue a new POSTE key file for @machine (lost or
  * compromised client key): a new POSTE key pair replaces the old one,
- * every generation of SECRET is wrapped for it, and the key file is
- * written to @poste_path (created exclusively, mode 0600).  Key files
- * issued before stop working.
- * Returns 0, -EEXIST, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or a negative
- * errno.
+ * every generation of SECRET is wrapped for it, a new generation becomes
+ * current, and the key file is written to @poste_path (created
+ * exclusively, mode 0600).  Key files issued before stop working, and
+ * even with a copy of the old machine file open nothing written from now
+ * on.
+ * Returns 0, -EEXIST, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, -ENOSPC
+ * (KEYMGR_MAX_GENS reached: nothing changed), or a negative errno.
  */
 int keymgr_poste_issue(keymgr *km, const char *machine, const char *admin_pw,
     size_t admin_pwlen, const char *poste_path);

@@ -2,11 +2,17 @@
  * keymgr_admin.c -- the administrator: ADMIN_PRIV, its password, the
  * recovery of appliance.key, and blobs sealed for the administrator.
  *
- * ADMIN_PRIV is sealed in admin.key with scrypt + AES-256-GCM; the
- * associated data binds the file header (magic, version, appliance id),
- * the principal ("admin") and ADMIN_PUB, so the seal cannot be moved to
- * another appliance or paired with another public key.  After unsealing,
- * the private key's public half must equal ADMIN_PUB byte for byte.
+ * ADMIN_PRIV is sealed in admin.key with scrypt + AES-256-GCM.  In
+ * version 2 the seal also holds BEEMO_AES and the off-site key K_OFF, and
+ * its associated data is every byte of the file before the ciphertext
+ * (header, ADMIN_PUB, the KDF parameters for new seals and the seal's
+ * own parameters, salt, nonce and length): whoever lacks the password
+ * can change nothing in the file, nor write one the password opens.
+ * Version 1 (read, and rewritten as version 2 by a password change)
+ * bound only the header, the principal and ADMIN_PUB, and kept BEEMO_AES
+ * in an RSA wrap that anyone holding ADMIN_PUB could have made.  After
+ * unsealing, the private key's public half must equal ADMIN_PUB byte for
+ * byte.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -22,15 +28,9 @@
 #include "bm_time.h"
 #include "keymgr_internal.h"
 
-static size_t
-admin_aad(const struct km_admin *a, uint8_t aad[KM_SEAL_AAD_MAX])
-{
-	return km_seal_aad(aad, KM_MAGIC_ADMIN, a->appliance_id, KEYMGR_ADMIN,
-	    NULL, "admin", a->pub, a->publen);
-}
-
-/* The OAEP label of BEEMO_AES in admin.key, and of a sealed blob's key:
- * generation 0 and a zero machine id, which no machine wrap uses. */
+/* The OAEP label of BEEMO_AES in admin.key version 1, and of a sealed
+ * blob's key: generation 0 and a zero machine id, which no machine wrap
+ * uses. */
 static size_t
 admin_label(const keymgr *km, const char *what, uint8_t label[KM_LABEL_MAX])
 {
@@ -39,47 +39,124 @@ admin_label(const keymgr *km, const char *what, uint8_t label[KM_LABEL_MAX])
 	return km_label(label, km->appliance_id, zero, 0, KEYMGR_ADMIN, what);
 }
 
-/* Unseal ADMIN_PRIV of @a into its DER (secure heap). */
-static int
-admin_der(keymgr *km, const struct km_admin *a, const char *pw,
-    size_t pwlen, uint8_t **der, size_t *derlen)
+void
+km_admin_keys_free(struct km_admin_keys *k)
 {
-	uint8_t aad[KM_SEAL_AAD_MAX];
-	size_t aadlen = admin_aad(a, aad);
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->priv);
+	bm_free_secret(k, sizeof(*k));
+}
+
+int
+km_admin_open(const struct km_admin *a, const char *path, const char *pw,
+    size_t pwlen, struct km_admin_keys **out, char *msg, size_t msglen)
+{
+	uint8_t aad[KM_ADMIN_AAD_MAX], *pt = NULL;
+	size_t aadlen = km_admin_aad(a, aad), ptlen = 0, derlen;
+	struct km_admin_keys *k;
 	int rc;
 
-	rc = km_pw_open(pw, pwlen, &a->priv, aad, aadlen, der, derlen);
-	if (rc == BEEMO_EPASSWORD)
-		return km_err(km, rc, "wrong password for the administrator");
-	if (rc != 0)
-		return km_err(km, rc, "cannot unseal the administrator's "
-		    "key: %s", beemo_strerror(rc));
-	return 0;
+	if ((k = km_secure_alloc(sizeof(*k))) == NULL)
+		return -ENOMEM;
+	rc = km_pw_open(pw, pwlen, &a->priv, aad, aadlen, &pt, &ptlen);
+	if (rc == BEEMO_EPASSWORD) {
+		snprintf(msg, msglen, "wrong password for the administrator");
+		goto out;
+	}
+	if (rc != 0) {
+		snprintf(msg, msglen, "cannot unseal the administrator's key "
+		    "in %s: %s", path, beemo_strerror(rc));
+		goto out;
+	}
+	/* Version 2: ADMIN_PRIV (DER), then BEEMO_AES and K_OFF. */
+	derlen = ptlen;
+	if (a->version != 1) {
+		rc = BEEMO_EFORMAT;
+		if (ptlen <= KM_AES_LEN + KEYMGR_OFFSITE_LEN)
+			goto bad_key;
+		derlen = ptlen - KM_AES_LEN - KEYMGR_OFFSITE_LEN;
+		memcpy(k->beemo_aes, pt + derlen, KM_AES_LEN);
+		memcpy(k->k_off, pt + derlen + KM_AES_LEN, KEYMGR_OFFSITE_LEN);
+		k->has_keys = 1;
+	}
+	if ((rc = km_priv_load(pt, derlen, a->pub, a->publen, &k->priv)))
+		goto bad_key;
+	*out = k;
+	k = NULL;
+	goto out;
+
+bad_key:
+	snprintf(msg, msglen, "key file %s is corrupt (private key does not "
+	    "match public key)", path);
+out:
+	bm_free_secret(pt, ptlen);
+	km_admin_keys_free(k);
+	return rc;
+}
+
+int
+km_admin_seal(struct km_admin *a, const struct km_admin_keys *k,
+    const char *pw, size_t pwlen)
+{
+	uint8_t aad[KM_ADMIN_AAD_MAX], *der = NULL, *pt = NULL;
+	size_t derlen = 0, ptlen = 0, aadlen;
+	int rc;
+
+	if ((rc = km_priv_der(k->priv, &der, &derlen)) != 0)
+		return rc;
+	ptlen = derlen + KM_AES_LEN + KEYMGR_OFFSITE_LEN;
+	if ((pt = km_secure_alloc(ptlen)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(pt, der, derlen);
+	memcpy(pt + derlen, k->beemo_aes, KM_AES_LEN);
+	memcpy(pt + derlen + KM_AES_LEN, k->k_off, KEYMGR_OFFSITE_LEN);
+	a->version = KM_VERSION_ADMIN;
+	memset(a->aes_wrap, 0, KM_WRAP_LEN);
+	if ((rc = km_pw_seal_begin(&a->kdf, ptlen, &a->priv)) != 0)
+		goto out;
+	aadlen = km_admin_aad(a, aad);
+	rc = km_pw_seal_end(pw, pwlen, aad, aadlen, pt, ptlen, &a->priv);
+out:
+	bm_free_secret(pt, ptlen);
+	bm_free_secret(der, derlen);
+	return rc;
+}
+
+int
+km_admin_unseal(keymgr *km, const char *pw, size_t pwlen, struct km_admin *a,
+    struct km_admin_keys **out)
+{
+	struct km_admin *ad = a;
+	char path[4096];
+	int rc;
+
+	if (ad == NULL && (ad = malloc(sizeof(*ad))) == NULL)
+		return -ENOMEM;
+	if ((rc = km_load_admin(km, ad)) == 0 &&
+	    (rc = km_path_admin(km, path, sizeof(path))) == 0)
+		rc = km_admin_open(ad, path, pw, pwlen, out, km->errmsg,
+		    sizeof(km->errmsg));
+	if (ad != a)
+		free(ad);
+	return rc;
 }
 
 int
 km_admin_priv(keymgr *km, const char *pw, size_t pwlen, struct km_admin *a,
     EVP_PKEY **priv)
 {
-	struct km_admin *ad = a;
-	uint8_t *der = NULL;
-	size_t derlen = 0;
+	struct km_admin_keys *k = NULL;
 	int rc;
 
-	if (ad == NULL && (ad = malloc(sizeof(*ad))) == NULL)
-		return -ENOMEM;
-	if ((rc = km_load_admin(km, ad)) != 0 ||
-	    (rc = admin_der(km, ad, pw, pwlen, &der, &derlen)) != 0)
-		goto out;
-	if ((rc = km_priv_load(der, derlen, ad->pub, ad->publen, priv)) != 0)
-		rc = km_err(km, BEEMO_EFORMAT, "key file %s/admin.key is "
-		    "corrupt (private key does not match public key)",
-		    km->dir);
-out:
-	bm_free_secret(der, derlen);
-	if (ad != a)
-		free(ad);
-	return rc;
+	if ((rc = km_admin_unseal(km, pw, pwlen, a, &k)) != 0)
+		return rc;
+	*priv = k->priv;
+	k->priv = NULL;
+	km_admin_keys_free(k);
+	return 0;
 }
 
 int
@@ -95,56 +172,14 @@ keymgr_admin_check(keymgr *km, const char *pw, size_t pwlen)
 }
 
 int
-keymgr_admin_passwd(keymgr *km, const char *old, size_t oldlen,
-    const char *new, size_t newlen)
-{
-	struct km_admin *ad;
-	uint8_t aad[KM_SEAL_AAD_MAX], *der = NULL, *img = NULL;
-	size_t derlen = 0, aadlen, len;
-	char path[4096];
-	EVP_PKEY *priv = NULL;
-	int lockfd = -1, rc;
-
-	km->errmsg[0] = '\0';
-	if (newlen == 0)
-		return km_done(km, km_err(km, -EINVAL, "empty new password"));
-	if ((ad = malloc(sizeof(*ad))) == NULL)
-		return km_done(km, -ENOMEM);
-	if ((rc = km_lock(km, &lockfd)) != 0)
-		goto out;
-	if ((rc = km_admin_priv(km, old, oldlen, ad, &priv)) != 0 ||
-	    (rc = km_priv_der(priv, &der, &derlen)) != 0)
-		goto out;
-	/* Reseal with a new salt and nonce under the appliance's current
-	 * parameters; ADMIN_PUB and every wrap stay as they are. */
-	aadlen = admin_aad(ad, aad);
-	if ((rc = km_pw_seal(new, newlen, &ad->kdf, aad, aadlen, der, derlen,
-	    &ad->priv)) != 0)
-		goto out;
-	if ((rc = km_ser_admin(ad, &img, &len)) != 0 ||
-	    (rc = km_path_admin(km, path, sizeof(path))) != 0)
-		goto out;
-	if ((rc = bm_write_file_atomic(path, img, len, 0600, 0)) != 0)
-		km_err(km, rc, "cannot write %s: %s", path,
-		    beemo_strerror(rc));
-out:
-	km_unlock(lockfd);
-	free(img);
-	bm_free_secret(der, derlen);
-	EVP_PKEY_free(priv);
-	free(ad);
-	return km_done(km, rc);
-}
-
-int
 keymgr_restore_appliance_key(keymgr *km, const char *pw, size_t pwlen)
 {
+	struct km_admin_keys *k = NULL;
 	struct km_appliance ap = {0};
 	struct km_admin *ad;
 	uint8_t label[KM_LABEL_MAX], *img = NULL;
 	size_t labellen, len = 0;
 	char path[4096];
-	EVP_PKEY *priv = NULL;
 	int lockfd = -1, rc;
 
 	km->errmsg[0] = '\0';
@@ -157,18 +192,27 @@ keymgr_restore_appliance_key(keymgr *km, const char *pw, size_t pwlen)
 		rc = km_err(km, -EEXIST, "%s already exists", path);
 		goto out;
 	}
-	if ((rc = km_admin_priv(km, pw, pwlen, ad, &priv)) != 0)
+	if ((rc = km_admin_unseal(km, pw, pwlen, ad, &k)) != 0)
 		goto out;
-	if ((ap.beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL) {
+	if ((ap.beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL ||
+	    (k->has_keys &&
+	    (ap.k_off = km_secure_alloc(KEYMGR_OFFSITE_LEN)) == NULL)) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	labellen = admin_label(km, "appliance-key", label);
-	if ((rc = km_unwrap(priv, label, labellen, ad->aes_wrap,
-	    ap.beemo_aes)) != 0) {
-		rc = km_err(km, BEEMO_EFORMAT, "key file %s/admin.key is "
-		    "corrupt (the appliance key does not unwrap)", km->dir);
-		goto out;
+	if (k->has_keys) {
+		memcpy(ap.beemo_aes, k->beemo_aes, KM_AES_LEN);
+		memcpy(ap.k_off, k->k_off, KEYMGR_OFFSITE_LEN);
+	} else {
+		/* Version 1: BEEMO_AES wrapped for ADMIN, no K_OFF. */
+		labellen = admin_label(km, "appliance-key", label);
+		if ((rc = km_unwrap(k->priv, label, labellen, ad->aes_wrap,
+		    ap.beemo_aes)) != 0) {
+			rc = km_err(km, BEEMO_EFORMAT, "key file "
+			    "%s/admin.key is corrupt (the appliance key does "
+			    "not unwrap)", km->dir);
+			goto out;
+		}
 	}
 	memcpy(ap.appliance_id, km->appliance_id, KEYMGR_ID_LEN);
 	ap.created = bm_now_ns();
@@ -181,9 +225,61 @@ out:
 	km_unlock(lockfd);
 	bm_free_secret(img, len);
 	km_appliance_clear(&ap);
-	EVP_PKEY_free(priv);
+	km_admin_keys_free(k);
 	free(ad);
 	return km_done(km, rc);
+}
+
+/* ---- the off-site key ------------------------------------------------- */
+
+int
+keymgr_offsite_key(keymgr *km, uint8_t out[KEYMGR_OFFSITE_LEN])
+{
+	struct km_appliance ap;
+	int rc;
+
+	km->errmsg[0] = '\0';
+	if ((rc = km_load_appliance(km, &ap)) != 0)
+		return km_done(km, rc);
+	if (ap.k_off == NULL)
+		rc = km_err(km, BEEMO_ENOKEY, "%s/appliance.key predates the "
+		    "off-site key: run beemoctl admin passwd to create it",
+		    km->dir);
+	else
+		memcpy(out, ap.k_off, KEYMGR_OFFSITE_LEN);
+	km_appliance_clear(&ap);
+	return km_done(km, rc);
+}
+
+int
+keymgr_offsite_unlock(const uint8_t *buf, size_t len, const char *pw,
+    size_t pwlen, uint8_t appliance_id[KEYMGR_ID_LEN],
+    uint8_t out[KEYMGR_OFFSITE_LEN])
+{
+	static const char path[] = "(off-site admin.key)";
+	struct km_admin_keys *k = NULL;
+	struct km_admin *ad;
+	char msg[KM_ERRMSG_LEN];
+	int rc;
+
+	if ((ad = malloc(sizeof(*ad))) == NULL)
+		return -ENOMEM;
+	if ((rc = km_parse_admin(buf, len, path, ad, msg, sizeof(msg))) != 0)
+		goto out;
+	/* Version 1 authenticates nothing but ADMIN_PRIV itself. */
+	if (ad->version == 1) {
+		rc = BEEMO_ENOKEY;
+		goto out;
+	}
+	if ((rc = km_admin_open(ad, path, pw, pwlen, &k, msg,
+	    sizeof(msg))) != 0)
+		goto out;
+	memcpy(appliance_id, ad->appliance_id, KEYMGR_ID_LEN);
+	memcpy(out, k->k_off, KEYMGR_OFFSITE_LEN);
+out:
+	km_admin_keys_free(k);
+	free(ad);
+	return rc;
 }
 
 /* ---- blobs sealed for the administrator ------------------------------- */
@@ -212,7 +308,8 @@ keymgr_seal_admin(keymgr *km, const uint8_t *in, size_t len, uint8_t **out,
 		rc = -ENOMEM;
 		goto out;
 	}
-	km_put_hdr(&d.hdr, KM_MAGIC_SEALED, km->appliance_id);
+	km_put_hdr(&d.hdr, KM_MAGIC_SEALED, KM_VERSION_SEALED,
+	    km->appliance_id);
 	labellen = admin_label(km, "sealed-blob", label);
 	if ((rc = km_random_priv(key, KM_AES_LEN)) != 0 ||
 	    (rc = km_random(d.nonce, KM_NONCE_LEN)) != 0 ||
@@ -251,7 +348,7 @@ keymgr_open_admin(keymgr *km, const char *pw, size_t pwlen,
 		return km_done(km, km_err(km, BEEMO_EFORMAT,
 		    "not a blob sealed for the administrator"));
 	memcpy(&d, in, sizeof(d));
-	if (bm_be32dec(d.hdr.version) != KM_VERSION)
+	if (bm_be32dec(d.hdr.version) != KM_VERSION_SEALED)
 		return km_done(km, km_err(km, BEEMO_EVERSION,
 		    "sealed blob has format version %u",
 		    bm_be32dec(d.hdr.version)));

@@ -87,30 +87,50 @@ pw_key(const char *pw, size_t pwlen, const uint8_t *salt,
 }
 
 int
-km_pw_seal(const char *pw, size_t pwlen, const struct keymgr_kdf *kdf,
-    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
+km_pw_seal_begin(const struct keymgr_kdf *kdf, size_t ptlen,
     struct km_sealed *out)
 {
-	uint8_t *key;
 	int rc;
 
 	if (!km_kdf_valid(kdf) || ptlen == 0 || ptlen > KM_PRIV_MAX)
 		return -EINVAL;
-	if ((key = km_secure_alloc(KM_AES_LEN)) == NULL)
-		return -ENOMEM;
 	out->kdf = *kdf;
+	out->ctlen = ptlen + KM_TAG_LEN;
 	if ((rc = km_random(out->salt, KM_SALT_LEN)) != 0 ||
 	    (rc = km_random(out->nonce, KM_NONCE_LEN)) != 0)
-		goto out_key;
-	if ((rc = pw_key(pw, pwlen, out->salt, kdf, key)) != 0)
-		goto out_key;
-	if ((rc = bm_gcm(1, key, out->nonce, aad, aadlen, NULL, 0, pt, ptlen,
-	    out->ct)) != 0)
-		goto out_key;
-	out->ctlen = ptlen + KM_TAG_LEN;
-out_key:
+		return rc;
+	return 0;
+}
+
+int
+km_pw_seal_end(const char *pw, size_t pwlen, const uint8_t *aad,
+    size_t aadlen, const uint8_t *pt, size_t ptlen, struct km_sealed *out)
+{
+	uint8_t *key;
+	int rc;
+
+	if (!km_kdf_valid(&out->kdf) || out->ctlen != ptlen + KM_TAG_LEN ||
+	    ptlen > KM_PRIV_MAX)
+		return -EINVAL;
+	if ((key = km_secure_alloc(KM_AES_LEN)) == NULL)
+		return -ENOMEM;
+	if ((rc = pw_key(pw, pwlen, out->salt, &out->kdf, key)) == 0)
+		rc = bm_gcm(1, key, out->nonce, aad, aadlen, NULL, 0, pt,
+		    ptlen, out->ct);
 	bm_free_secret(key, KM_AES_LEN);
 	return rc;
+}
+
+int
+km_pw_seal(const char *pw, size_t pwlen, const struct keymgr_kdf *kdf,
+    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
+    struct km_sealed *out)
+{
+	int rc;
+
+	if ((rc = km_pw_seal_begin(kdf, ptlen, out)) != 0)
+		return rc;
+	return km_pw_seal_end(pw, pwlen, aad, aadlen, pt, ptlen, out);
 }
 
 int

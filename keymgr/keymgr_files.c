@@ -333,46 +333,40 @@ private_dir(keymgr *km, const char *path)
 	return 0;
 }
 
-/* The new appliance's files; BEEMO_AES and ADMIN_PRIV stay in the secure
- * heap. */
+/* The new appliance's files: appliance id, BEEMO_AES, K_OFF and the
+ * ADMIN key pair, the latter three sealed with @pw into @ad (version 2)
+ * and kept in @ap and the secure heap. */
 static int
 init_files(keymgr *km, const char *pw, size_t pwlen,
     const struct keymgr_kdf *kdf, struct km_admin *ad,
     struct km_appliance *ap)
 {
-	uint8_t aad[KM_SEAL_AAD_MAX], label[KM_LABEL_MAX];
-	uint8_t zero[KEYMGR_ID_LEN] = {0};
-	EVP_PKEY *pkey = NULL;
-	uint8_t *der = NULL;
-	size_t derlen = 0, aadlen, labellen;
+	struct km_admin_keys *k;
 	int rc;
 
 	memset(ad, 0, sizeof(*ad));
-	if ((rc = km_random(ap->appliance_id, KEYMGR_ID_LEN)) != 0)
-		return rc;
-	if ((ap->beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL)
-		return -ENOMEM;
-	if ((rc = km_random_priv(ap->beemo_aes, KM_AES_LEN)) != 0)
-		return rc;
+	if ((k = km_secure_alloc(sizeof(*k))) == NULL ||
+	    (ap->beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL ||
+	    (ap->k_off = km_secure_alloc(KEYMGR_OFFSITE_LEN)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = km_random(ap->appliance_id, KEYMGR_ID_LEN)) != 0 ||
+	    (rc = km_random_priv(k->beemo_aes, KM_AES_LEN)) != 0 ||
+	    (rc = km_random_priv(k->k_off, KEYMGR_OFFSITE_LEN)) != 0)
+		goto out;
+	memcpy(ap->beemo_aes, k->beemo_aes, KM_AES_LEN);
+	memcpy(ap->k_off, k->k_off, KEYMGR_OFFSITE_LEN);
 	ap->created = ad->created = bm_now_ns();
 	memcpy(ad->appliance_id, ap->appliance_id, KEYMGR_ID_LEN);
 	memcpy(km->appliance_id, ap->appliance_id, KEYMGR_ID_LEN);
 	ad->kdf = *kdf;
-	if ((rc = km_rsa_keygen(&pkey)) != 0 ||
-	    (rc = km_pub_der(pkey, ad->pub, &ad->publen)) != 0 ||
-	    (rc = km_priv_der(pkey, &der, &derlen)) != 0)
+	if ((rc = km_rsa_keygen(&k->priv)) != 0 ||
+	    (rc = km_pub_der(k->priv, ad->pub, &ad->publen)) != 0)
 		goto out;
-	aadlen = km_seal_aad(aad, KM_MAGIC_ADMIN, ad->appliance_id,
-	    KEYMGR_ADMIN, NULL, "admin", ad->pub, ad->publen);
-	if ((rc = km_pw_seal(pw, pwlen, kdf, aad, aadlen, der, derlen,
-	    &ad->priv)) != 0)
-		goto out;
-	labellen = km_label(label, ad->appliance_id, zero, 0, KEYMGR_ADMIN,
-	    "appliance-key");
-	rc = km_wrap(pkey, label, labellen, ap->beemo_aes, ad->aes_wrap);
+	rc = km_admin_seal(ad, k, pw, pwlen);
 out:
-	bm_free_secret(der, derlen);
-	EVP_PKEY_free(pkey);
+	km_admin_keys_free(k);
 	return rc;
 }
 

@@ -7,8 +7,9 @@
  *   3. digest: SHA-256 of everything before the last 32 bytes must match
  *      them ("corrupt (digest mismatch)"): any flipped or cut byte stops
  *      here, before a password is even tried;
- *   4. version: KM_VERSION ("written by a newer Beemo"); a version field
- *      that was corrupted is caught by 3, so 4 only sees real versions;
+ *   4. version: 1 .. the current version of the kind ("written by a newer
+ *      Beemo"); a version field that was corrupted is caught by 3, so 4
+ *      only sees real versions;
  *   5. structure: every count and length within its bound and the file
  *      consumed exactly ("corrupt (bad FIELD)").
  * The reader never reads past the buffer: every take is checked against
@@ -87,13 +88,14 @@ kind_name(const char *magic)
 }
 
 /*
- * Steps 1-4 above.  On success @r is positioned after the header with the
- * digest excluded, and @h holds the header.
+ * Steps 1-4 above, for a kind whose current version is @maxver.  On
+ * success @r is positioned after the header with the digest excluded,
+ * and @h holds the header.
  */
 static int
 open_file(const uint8_t *buf, size_t len, const char *magic,
-    const char *path, struct rd *r, struct km_hdr_disk *h, char *msg,
-    size_t msglen)
+    uint32_t maxver, const char *path, struct rd *r, struct km_hdr_disk *h,
+    char *msg, size_t msglen)
 {
 	uint8_t md[KM_DIGEST_LEN];
 	uint32_t version;
@@ -122,10 +124,10 @@ open_file(const uint8_t *buf, size_t len, const char *magic,
 		return fail(msg, msglen, BEEMO_EFORMAT,
 		    "key file %s is corrupt (digest mismatch)", path);
 	version = bm_be32dec(h->version);
-	if (version != KM_VERSION)
+	if (version < 1 || version > maxver)
 		return fail(msg, msglen, BEEMO_EVERSION,
 		    "key file %s has format version %u; this Beemo reads "
-		    "version %u", path, version, KM_VERSION);
+		    "versions 1 to %u", path, version, maxver);
 	r->p = buf + sizeof(*h);
 	r->left = len - sizeof(*h) - KM_DIGEST_LEN;
 	r->bad = 0;
@@ -216,63 +218,100 @@ int
 km_parse_appliance(const uint8_t *buf, size_t len, const char *path,
     struct km_appliance *out, char *msg, size_t msglen)
 {
-	struct km_appliance_disk d;
+	struct km_appliance2_disk d;
+	size_t need;
 	struct rd r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = open_file(buf, len, KM_MAGIC_APPLIANCE, path, &r, &d.hdr,
-	    msg, msglen)) != 0)
+	if ((rc = open_file(buf, len, KM_MAGIC_APPLIANCE,
+	    KM_VERSION_APPLIANCE, path, &r, &d.hdr, msg, msglen)) != 0)
 		return rc;
+	/* Version 2 only appends K_OFF to version 1's fields. */
+	need = bm_be32dec(d.hdr.version) == 1 ?
+	    sizeof(struct km_appliance_disk) : sizeof(d);
 	r.p = buf;
 	r.left += sizeof(d.hdr);
-	if (take_struct(&r, &d, sizeof(d)) != 0 || r.left != 0)
+	if (take_struct(&r, &d, need) != 0 || r.left != 0)
 		return bad(msg, msglen, path, "length");
-	if ((out->beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL) {
-		OPENSSL_cleanse(&d, sizeof(d));
-		return -ENOMEM;
-	}
+	rc = -ENOMEM;
+	if ((out->beemo_aes = km_secure_alloc(KM_AES_LEN)) == NULL)
+		goto out;
+	if (need == sizeof(d) &&
+	    (out->k_off = km_secure_alloc(KEYMGR_OFFSITE_LEN)) == NULL)
+		goto out;
 	memcpy(out->appliance_id, d.hdr.appliance_id, KEYMGR_ID_LEN);
 	out->created = bm_be64dec(d.created);
 	memcpy(out->beemo_aes, d.beemo_aes, KM_AES_LEN);
+	if (out->k_off != NULL)
+		memcpy(out->k_off, d.k_off, KEYMGR_OFFSITE_LEN);
+	rc = 0;
+out:
+	if (rc != 0)
+		km_appliance_clear(out);
 	OPENSSL_cleanse(&d, sizeof(d));
-	return 0;
+	return rc;
 }
 
 void
 km_appliance_clear(struct km_appliance *a)
 {
 	bm_free_secret(a->beemo_aes, KM_AES_LEN);
+	bm_free_secret(a->k_off, KEYMGR_OFFSITE_LEN);
 	a->beemo_aes = NULL;
+	a->k_off = NULL;
+}
+
+/* The fixed part of admin.key version 1, after its header. */
+static int
+parse_admin1(struct rd *r, const uint8_t *buf, struct km_admin *out)
+{
+	struct km_admin_disk d;
+
+	r->p = buf;
+	r->left += sizeof(d.hdr);
+	if (take_struct(r, &d, sizeof(d)) != 0 || get_kdf(&d.kdf, &out->kdf))
+		return -1;
+	memcpy(out->aes_wrap, d.aes_wrap, KM_WRAP_LEN);
+	out->created = bm_be64dec(d.created);
+	return get_pub(r, d.publen, out->pub, &out->publen);
+}
+
+/* The fixed part of admin.key version 2, after its header. */
+static int
+parse_admin2(struct rd *r, const uint8_t *buf, struct km_admin *out)
+{
+	struct km_admin2_disk d;
+
+	r->p = buf;
+	r->left += sizeof(d.hdr);
+	if (take_struct(r, &d, sizeof(d)) != 0 || get_kdf(&d.kdf, &out->kdf))
+		return -1;
+	out->created = bm_be64dec(d.created);
+	return get_pub(r, d.publen, out->pub, &out->publen);
 }
 
 int
 km_parse_admin(const uint8_t *buf, size_t len, const char *path,
     struct km_admin *out, char *msg, size_t msglen)
 {
-	struct km_admin_disk d;
+	struct km_hdr_disk h;
 	struct rd r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = open_file(buf, len, KM_MAGIC_ADMIN, path, &r, &d.hdr, msg,
-	    msglen)) != 0)
+	if ((rc = open_file(buf, len, KM_MAGIC_ADMIN, KM_VERSION_ADMIN, path,
+	    &r, &h, msg, msglen)) != 0)
 		return rc;
-	r.p = buf;
-	r.left += sizeof(d.hdr);
-	if (take_struct(&r, &d, sizeof(d)) != 0)
-		return bad(msg, msglen, path, "length");
-	if (get_kdf(&d.kdf, &out->kdf) != 0)
-		return bad(msg, msglen, path, "scrypt parameters");
-	if (get_pub(&r, d.publen, out->pub, &out->publen) != 0)
-		return bad(msg, msglen, path, "public key");
+	out->version = bm_be32dec(h.version);
+	if ((out->version == 1 ? parse_admin1(&r, buf, out) :
+	    parse_admin2(&r, buf, out)) != 0)
+		return bad(msg, msglen, path, "public part");
 	if (get_sealed(&r, &out->priv) != 0)
 		return bad(msg, msglen, path, "sealed private key");
 	if (r.left != 0)
 		return bad(msg, msglen, path, "length");
-	memcpy(out->appliance_id, d.hdr.appliance_id, KEYMGR_ID_LEN);
-	out->created = bm_be64dec(d.created);
-	memcpy(out->aes_wrap, d.aes_wrap, KM_WRAP_LEN);
+	memcpy(out->appliance_id, h.appliance_id, KEYMGR_ID_LEN);
 	return 0;
 }
 
@@ -317,8 +356,8 @@ km_parse_machine(const uint8_t *buf, size_t len, const char *path,
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if ((rc = open_file(buf, len, KM_MAGIC_MACHINE, path, &r, &d.hdr,
-	    msg, msglen)) != 0)
+	if ((rc = open_file(buf, len, KM_MAGIC_MACHINE, KM_VERSION_MACHINE,
+	    path, &r, &d.hdr, msg, msglen)) != 0)
 		return rc;
 	r.p = buf;
 	r.left += sizeof(d.hdr);
@@ -371,8 +410,8 @@ km_parse_poste(const uint8_t *buf, size_t len, const char *path,
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = open_file(buf, len, KM_MAGIC_POSTE, path, &r, &d.hdr, msg,
-	    msglen)) != 0)
+	if ((rc = open_file(buf, len, KM_MAGIC_POSTE, KM_VERSION_POSTE, path,
+	    &r, &d.hdr, msg, msglen)) != 0)
 		return rc;
 	r.p = buf;
 	r.left += sizeof(d.hdr);
@@ -504,11 +543,11 @@ finish(struct wr *w, uint8_t **out, size_t *outlen)
 }
 
 void
-km_put_hdr(struct km_hdr_disk *h, const char *magic,
+km_put_hdr(struct km_hdr_disk *h, const char *magic, uint32_t version,
     const uint8_t *appliance_id)
 {
 	memcpy(h->magic, magic, 8);
-	bm_be32enc(h->version, KM_VERSION);
+	bm_be32enc(h->version, version);
 	memcpy(h->appliance_id, appliance_id, KEYMGR_ID_LEN);
 }
 
@@ -528,41 +567,79 @@ put_sealed(struct wr *w, const struct km_sealed *s)
 int
 km_ser_appliance(const struct km_appliance *a, uint8_t **out, size_t *outlen)
 {
-	struct km_appliance_disk d;
+	struct km_appliance2_disk d;
+	size_t n = a->k_off != NULL ? sizeof(d) :
+	    sizeof(struct km_appliance_disk);
 	uint8_t *buf;
 
 	/* The file holds BEEMO_AES in clear: build it in the secure heap
-	 * and let the caller free it with bm_free_secret. */
-	if ((buf = km_secure_alloc(sizeof(d) + KM_DIGEST_LEN)) == NULL)
+	 * and let the caller free it with bm_free_secret.  Without K_OFF
+	 * (restored from a version 1 admin.key) it stays version 1. */
+	if ((buf = km_secure_alloc(n + KM_DIGEST_LEN)) == NULL)
 		return -ENOMEM;
-	km_put_hdr(&d.hdr, KM_MAGIC_APPLIANCE, a->appliance_id);
+	km_put_hdr(&d.hdr, KM_MAGIC_APPLIANCE, a->k_off != NULL ?
+	    KM_VERSION_APPLIANCE : 1, a->appliance_id);
 	bm_be64enc(d.created, a->created);
 	memcpy(d.beemo_aes, a->beemo_aes, KM_AES_LEN);
-	memcpy(buf, &d, sizeof(d));
+	if (a->k_off != NULL)
+		memcpy(d.k_off, a->k_off, KEYMGR_OFFSITE_LEN);
+	memcpy(buf, &d, n);
 	OPENSSL_cleanse(&d, sizeof(d));
-	if (km_sha256(buf, sizeof(d), buf + sizeof(d)) != 0) {
-		bm_free_secret(buf, sizeof(d) + KM_DIGEST_LEN);
+	if (km_sha256(buf, n, buf + n) != 0) {
+		bm_free_secret(buf, n + KM_DIGEST_LEN);
 		return -EIO;
 	}
 	*out = buf;
-	*outlen = sizeof(d) + KM_DIGEST_LEN;
+	*outlen = n + KM_DIGEST_LEN;
 	return 0;
+}
+
+/* admin.key version 2 up to its ciphertext: the seal's AAD. */
+static void
+put_admin_head(struct wr *w, const struct km_admin *a)
+{
+	struct km_admin2_disk d;
+	struct km_sealed_disk sd;
+
+	km_put_hdr(&d.hdr, KM_MAGIC_ADMIN, KM_VERSION_ADMIN, a->appliance_id);
+	bm_be64enc(d.created, a->created);
+	put_kdf(&d.kdf, &a->kdf);
+	bm_be32enc(d.publen, (uint32_t)a->publen);
+	put(w, &d, sizeof(d));
+	put(w, a->pub, a->publen);
+	put_kdf(&sd.kdf, &a->priv.kdf);
+	memcpy(sd.salt, a->priv.salt, KM_SALT_LEN);
+	memcpy(sd.nonce, a->priv.nonce, KM_NONCE_LEN);
+	bm_be32enc(sd.ctlen, (uint32_t)a->priv.ctlen);
+	put(w, &sd, sizeof(sd));
+}
+
+static_assert(KM_ADMIN_AAD_MAX >= KM_SEAL_AAD_MAX, "admin aad size");
+
+size_t
+km_admin_aad(const struct km_admin *a, uint8_t *out)
+{
+	uint8_t buf[KM_ADMIN_AAD_MAX];
+	struct wr w = {.p = buf, .cap = sizeof(buf)};
+
+	if (a->version == 1)
+		return km_seal_aad(out, KM_MAGIC_ADMIN, a->appliance_id,
+		    KEYMGR_ADMIN, NULL, "admin", a->pub, a->publen);
+	/* Fits by KM_ADMIN_AAD_MAX: put() never grows this buffer. */
+	put_admin_head(&w, a);
+	memcpy(out, buf, w.len);
+	return w.len;
 }
 
 int
 km_ser_admin(const struct km_admin *a, uint8_t **out, size_t *outlen)
 {
-	struct km_admin_disk d;
 	struct wr w = {0};
 
-	km_put_hdr(&d.hdr, KM_MAGIC_ADMIN, a->appliance_id);
-	bm_be64enc(d.created, a->created);
-	put_kdf(&d.kdf, &a->kdf);
-	memcpy(d.aes_wrap, a->aes_wrap, KM_WRAP_LEN);
-	bm_be32enc(d.publen, (uint32_t)a->publen);
-	put(&w, &d, sizeof(d));
-	put(&w, a->pub, a->publen);
-	put_sealed(&w, &a->priv);
+	if (a->version != KM_VERSION_ADMIN)
+		return -EINVAL;
+	put_admin_head(&w, a);
+	put(&w, a->priv.ct, a->priv.ctlen);
 	return finish(&w, out, outlen);
 }
 
@@ -575,7 +652,8 @@ km_ser_machine(const struct km_machine *m, uint8_t **out, size_t *outlen)
 	struct wr w = {0};
 	uint32_t g, u;
 
-	km_put_hdr(&d.hdr, KM_MAGIC_MACHINE, m->appliance_id);
+	km_put_hdr(&d.hdr, KM_MAGIC_MACHINE, KM_VERSION_MACHINE,
+	    m->appliance_id);
 	memcpy(d.machine_id, m->machine_id, KEYMGR_ID_LEN);
 	put_name(d.name, m->name);
 	bm_be64enc(d.created, m->created);
@@ -611,7 +689,8 @@ km_poste_aad(struct km_poste *p)
 {
 	struct km_poste_disk *d = &p->raw;
 
-	km_put_hdr(&d->hdr, KM_MAGIC_POSTE, p->appliance_id);
+	km_put_hdr(&d->hdr, KM_MAGIC_POSTE, KM_VERSION_POSTE,
+	    p->appliance_id);
 	memcpy(d->machine_id, p->machine_id, KEYMGR_ID_LEN);
 	put_name(d->name, p->name);
 	bm_be64enc(d->created, p->created);
@@ -638,7 +717,9 @@ km_seal_aad(uint8_t *out, const char *magic, const uint8_t *appliance_id,
 	struct km_hdr_disk h;
 	size_t n = 0;
 
-	km_put_hdr(&h, magic, appliance_id);
+	/* Version 1, the version these seals were defined in: it is part
+	 * of each seal, not the current version of its file. */
+	km_put_hdr(&h, magic, 1, appliance_id);
 	memcpy(out, &h, sizeof(h));
 	n += sizeof(h);
 	out[n++] = (uint8_t)who;

@@ -9,8 +9,10 @@
  *                     digest trailer, bounds.  No secrets pass here.
  *   keymgr_files.c    the key directory: paths, loading and atomic saving
  *                     of files, the lock, error messages, open/init/list.
- *   keymgr_admin.c    the administrator: unsealing ADMIN_PRIV, password
- *                     change, appliance key recovery, sealed blobs.
+ *   keymgr_admin.c    the administrator: unsealing admin.key, appliance
+ *                     key recovery, K_OFF, sealed blobs.
+ *   keymgr_rekey.c    the administrator's password change and the
+ *                     resumable replacement of the ADMIN key pair.
  *   keymgr_machine.c  machines and users: add, remove, passwords, rotate,
  *                     POSTE key files.
  *   keymgr_unlock.c   unlocking SECRET as each principal; subkeys.
@@ -30,7 +32,14 @@
 
 #include "keymgr.h"
 
-#define KM_VERSION 1
+/* Format versions, per kind of file (beemo-keys(5)).  Every reader
+ * accepts 1 .. its current version; writers write the current one
+ * (appliance.key: version 1 only where no K_OFF exists to write). */
+#define KM_VERSION_APPLIANCE 2 /* 2: K_OFF */
+#define KM_VERSION_ADMIN 2     /* 2: one self-authenticating seal */
+#define KM_VERSION_MACHINE 1
+#define KM_VERSION_POSTE 1
+#define KM_VERSION_SEALED 1
 #define KM_FILE_MAX (1u << 20)  /* bytes of any key file */
 #define KM_NAME_MAX 64          /* as bm_valid_name() */
 #define KM_PUB_MAX 1024         /* DER SubjectPublicKeyInfo, RSA-3072: 422 */
@@ -66,7 +75,7 @@ enum km_kind {
 /* Every file starts with this header. */
 struct km_hdr_disk {
 	uint8_t magic[8];
-	uint8_t version[4];      /* KM_VERSION */
+	uint8_t version[4];      /* KM_VERSION_<kind> */
 	uint8_t appliance_id[KEYMGR_ID_LEN];
 };
 static_assert(sizeof(struct km_hdr_disk) == 28, "km_hdr_disk");
@@ -89,7 +98,7 @@ struct km_sealed_disk {
 };
 static_assert(sizeof(struct km_sealed_disk) == 64, "km_sealed_disk");
 
-/* appliance.key: header, this, digest. */
+/* appliance.key version 1: header, this, digest. */
 struct km_appliance_disk {
 	struct km_hdr_disk hdr;
 	uint8_t created[8];
@@ -97,7 +106,32 @@ struct km_appliance_disk {
 };
 static_assert(sizeof(struct km_appliance_disk) == 68, "km_appliance_disk");
 
-/* admin.key: this, ADMIN_PUB (publen), sealed ADMIN_PRIV, digest. */
+/* appliance.key version 2: header, this, digest. */
+struct km_appliance2_disk {
+	struct km_hdr_disk hdr;
+	uint8_t created[8];
+	uint8_t beemo_aes[KM_AES_LEN];
+	uint8_t k_off[KEYMGR_OFFSITE_LEN];
+};
+static_assert(sizeof(struct km_appliance2_disk) == 100,
+    "km_appliance2_disk");
+
+/* admin.key version 2: this, ADMIN_PUB (publen), a km_sealed_disk, its
+ * ciphertext and tag, digest.  The seal's plaintext is ADMIN_PRIV (DER),
+ * BEEMO_AES and K_OFF; its associated data is every byte of the file
+ * before the ciphertext, so nothing public in the file can be changed
+ * without the password. */
+struct km_admin2_disk {
+	struct km_hdr_disk hdr;
+	uint8_t created[8];
+	struct km_kdf_disk kdf;  /* the appliance's parameters for seals */
+	uint8_t publen[4];
+};
+static_assert(sizeof(struct km_admin2_disk) == 56, "km_admin2_disk");
+
+/* admin.key version 1: this, ADMIN_PUB (publen), sealed ADMIN_PRIV,
+ * digest.  Read only: its aes_wrap can be made by anyone who holds
+ * ADMIN_PUB, so version 2 replaced it. */
 struct km_admin_disk {
 	struct km_hdr_disk hdr;
 	uint8_t created[8];
@@ -173,13 +207,16 @@ struct km_appliance {
 	uint8_t appliance_id[KEYMGR_ID_LEN];
 	uint64_t created;
 	uint8_t *beemo_aes; /* KM_AES_LEN bytes in the secure heap */
+	uint8_t *k_off;     /* KEYMGR_OFFSITE_LEN bytes in the secure heap;
+	                       NULL in a version 1 file */
 };
 
 struct km_admin {
+	uint32_t version;   /* 1 or KM_VERSION_ADMIN */
 	uint8_t appliance_id[KEYMGR_ID_LEN];
 	uint64_t created;
 	struct keymgr_kdf kdf;
-	uint8_t aes_wrap[KM_WRAP_LEN];
+	uint8_t aes_wrap[KM_WRAP_LEN]; /* version 1 only */
 	uint8_t pub[KM_PUB_MAX];
 	size_t publen;
 	struct km_sealed priv;
@@ -226,6 +263,19 @@ struct km_poste {
 	uint8_t ct[KM_PRIV_MAX + KM_TAG_LEN];
 	size_t ctlen;
 	struct km_poste_disk raw; /* the header as read: the GCM AAD */
+};
+
+/*
+ * What admin.key's password seal gives, in the secure heap (allocate with
+ * km_secure_alloc, free with km_admin_keys_free).  From a version 1 file
+ * only @priv: BEEMO_AES is then in the separate aes_wrap, and there is no
+ * K_OFF (@has_keys 0).
+ */
+struct km_admin_keys {
+	EVP_PKEY *priv;
+	int has_keys;
+	uint8_t beemo_aes[KM_AES_LEN];
+	uint8_t k_off[KEYMGR_OFFSITE_LEN];
 };
 
 /* ---- the handle ------------------------------------------------------- */
@@ -276,6 +326,18 @@ void *km_secure_alloc(size_t n);
 int km_pw_seal(const char *pw, size_t pwlen, const struct keymgr_kdf *kdf,
     const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
     struct km_sealed *out);
+
+/*
+ * km_pw_seal in two steps, for a seal whose own parameters, salt, nonce
+ * and length are part of its associated data (admin.key version 2):
+ * km_pw_seal_begin fills @out's kdf, a fresh salt and nonce, and the
+ * ctlen that @ptlen bytes will take; km_pw_seal_end seals with them.
+ * Return 0, -EINVAL (bad @kdf or @ptlen), -ENOMEM or -EIO.
+ */
+int km_pw_seal_begin(const struct keymgr_kdf *kdf, size_t ptlen,
+    struct km_sealed *out);
+int km_pw_seal_end(const char *pw, size_t pwlen, const uint8_t *aad,
+    size_t aadlen, const uint8_t *pt, size_t ptlen, struct km_sealed *out);
 int km_pw_open(const char *pw, size_t pwlen, const struct km_sealed *s,
     const uint8_t *aad, size_t aadlen, uint8_t **pt, size_t *ptlen);
 
@@ -381,9 +443,22 @@ size_t km_seal_aad(uint8_t *out, const char *magic,
     const uint8_t *machine_id, const char *name, const uint8_t *pub,
     size_t publen);
 
-/* km_put_hdr -- write magic, version and appliance id. */
-void km_put_hdr(struct km_hdr_disk *h, const char *magic,
+/* km_put_hdr -- write magic, @version and appliance id. */
+void km_put_hdr(struct km_hdr_disk *h, const char *magic, uint32_t version,
     const uint8_t *appliance_id);
+
+/*
+ * km_admin_aad -- the associated data of admin.key's seal into @out
+ * (KM_ADMIN_AAD_MAX bytes); returns its length.  Version 2: the file's
+ * bytes before the ciphertext (header, created, KDF parameters for new
+ * seals, ADMIN_PUB, the seal's parameters, salt, nonce and length), so
+ * @a->priv's kdf, salt, nonce and ctlen must be set first
+ * (km_pw_seal_begin).  Version 1: km_seal_aad() of "admin".
+ */
+#define KM_ADMIN_AAD_MAX \
+	(sizeof(struct km_admin2_disk) + KM_PUB_MAX + \
+	    sizeof(struct km_sealed_disk))
+size_t km_admin_aad(const struct km_admin *a, uint8_t *out);
 
 /* ---- keymgr_files.c --------------------------------------------------- */
 
@@ -426,6 +501,35 @@ int km_find_user(const struct km_machine *m, const char *user);
 /* ---- keymgr_admin.c --------------------------------------------------- */
 
 /*
+ * km_admin_open -- unseal parsed admin.key @a with @pw into a new
+ * km_admin_keys, checking that ADMIN_PRIV is ADMIN_PUB's half.  Needs no
+ * handle: @msg receives the sentence of a failure.
+ * Returns 0, BEEMO_EPASSWORD (wrong password or altered file),
+ * BEEMO_EFORMAT (the seal opens but does not hold a key pair matching
+ * ADMIN_PUB), -ENOMEM or -EIO.
+ */
+int km_admin_open(const struct km_admin *a, const char *path,
+    const char *pw, size_t pwlen, struct km_admin_keys **out, char *msg,
+    size_t msglen);
+void km_admin_keys_free(struct km_admin_keys *k);
+
+/*
+ * km_admin_seal -- set @a (version 2, its public fields already set) to
+ * seal @k's ADMIN_PRIV, BEEMO_AES and K_OFF under @pw with @a->kdf.
+ * Returns 0, -EINVAL, -ENOMEM or -EIO.
+ */
+int km_admin_seal(struct km_admin *a, const struct km_admin_keys *k,
+    const char *pw, size_t pwlen);
+
+/*
+ * km_admin_unseal -- km_load_admin, then km_admin_open with @pw; the
+ * message is set in @km.
+ * @a: if non-NULL, receives the parsed admin.key.
+ */
+int km_admin_unseal(keymgr *km, const char *pw, size_t pwlen,
+    struct km_admin *a, struct km_admin_keys **out);
+
+/*
  * km_admin_priv -- load admin.key and unseal ADMIN_PRIV with @pw.
  * @a: if non-NULL, receives the parsed admin.key.
  * Returns 0, BEEMO_EPASSWORD (errmsg "wrong password..."), or an error
@@ -433,6 +537,37 @@ int km_find_user(const struct km_machine *m, const char *user);
  */
 int km_admin_priv(keymgr *km, const char *pw, size_t pwlen,
     struct km_admin *a, EVP_PKEY **priv);
+
+/* ---- keymgr_rekey.c --------------------------------------------------- */
+
+/*
+ * km_admin_settled -- 0, or -EBUSY (message set) while DIR/admin.key.new
+ * is left by an interrupted replacement of the ADMIN key pair: changes
+ * authorized by the administrator wait until it is finished.
+ */
+int km_admin_settled(keymgr *km);
+
+/*
+ * km_unlock_admin_pending -- after unlocking @m as the administrator
+ * failed with @rc: if an interrupted key replacement left admin.key.new
+ * and @pw opens it, unlock @m with its key pair; otherwise say which
+ * password @m needs.  Returns 0 (*@out set), BEEMO_EPASSWORD (message
+ * names the password to give), or @rc when no replacement is pending.
+ */
+int km_unlock_admin_pending(keymgr *km, const struct km_machine *m,
+    const char *pw, size_t pwlen, int rc, keymgr_secret **out);
+
+/* ---- keymgr_machine.c ------------------------------------------------- */
+
+/*
+ * km_machine_rekey -- move @machine from the ADMIN key pair @old to @new:
+ * every generation rewrapped for @new and a new current generation, in
+ * one rewrite of its file.  A machine already on @new is left as it is.
+ * Returns 0, BEEMO_EFORMAT (opens with neither), -ENOSPC, or an error of
+ * loading or saving.  The caller holds the lock.
+ */
+int km_machine_rekey(keymgr *km, const char *machine, EVP_PKEY *old,
+    EVP_PKEY *new);
 
 /* ---- keymgr_unlock.c -------------------------------------------------- */
 

@@ -11,8 +11,16 @@
  * file still names the previous POSTE key and the orphan is refused with
  * a clear message.
  *
+ * Revocation: removing a user, resetting a user's password and issuing a
+ * new POSTE key file each also start a new generation of SECRET, wrapped
+ * only for the principals that remain, in the same rewrite of the
+ * machine file: the removed or replaced key opens what was written
+ * before (older generations stay, for old data) but nothing after.
+ *
  * Authorization: every change but a user's own password change needs the
- * administrator's password, checked by unsealing ADMIN_PRIV.
+ * administrator's password, checked by unsealing ADMIN_PRIV; none is
+ * made while an interrupted change of the administrator's keys is
+ * unfinished (keymgr_rekey.c).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -75,6 +83,51 @@ new_gen(struct km_machine *m, keymgr_secret *s)
 	m->gens[g - 1].created = bm_now_ns();
 	s->ngens = s->current_gen = m->ngens = m->current_gen = g;
 	return 0;
+}
+
+/*
+ * Start generation s->ngens + 1 of @m's SECRET and make it current,
+ * wrapped for @admin (ADMIN_PUB, or the key pair) and for the POSTE key
+ * and every user that @m holds now: whoever was just removed or replaced
+ * cannot open what is written from now on.  @s holds @m's generations
+ * (or only their count when they were not unlocked).  Older generations
+ * are left as they are.  Returns 0, -ENOSPC (KEYMGR_MAX_GENS reached,
+ * message set), BEEMO_EFORMAT (a bad public key in @m) or -EIO.
+ */
+static int
+add_generation(keymgr *km, struct km_machine *m, keymgr_secret *s,
+    EVP_PKEY *admin)
+{
+	EVP_PKEY *pub = NULL;
+	uint32_t g, u;
+	int rc;
+
+	if (m->ngens >= KEYMGR_MAX_GENS)
+		return km_err(km, -ENOSPC, "machine %s already has the maximum "
+		    "of %d key generations: remove it and add it again to "
+		    "start anew", m->name, KEYMGR_MAX_GENS);
+	if ((rc = new_gen(m, s)) != 0)
+		return rc;
+	g = m->ngens;
+	if ((rc = wrap_gens(m, s, admin, KEYMGR_ADMIN, 0, g)) != 0)
+		return rc;
+	if ((rc = km_pub_load(m->poste_pub, m->poste_publen, &pub)) != 0 ||
+	    (rc = wrap_gens(m, s, pub, KEYMGR_POSTE, 0, g)) != 0)
+		goto out;
+	for (u = 0; u < m->nusers; u++) {
+		EVP_PKEY_free(pub);
+		pub = NULL;
+		if ((rc = km_pub_load(m->users[u].pub, m->users[u].publen,
+		    &pub)) != 0 ||
+		    (rc = wrap_gens(m, s, pub, KEYMGR_USER, (int)u, g)) != 0)
+			goto out;
+	}
+out:
+	if (rc == BEEMO_EFORMAT)
+		km_err(km, rc, "key file of machine %s is corrupt (bad public "
+		    "key)", m->name);
+	EVP_PKEY_free(pub);
+	return rc;
 }
 
 /*
@@ -180,24 +233,32 @@ out:
 	return rc;
 }
 
-/* A new POSTE key pair for @m: wraps of every generation of @s, key file
- * at @path, then the machine file (@exclusive: a new machine). */
+/* A new POSTE key pair @pkey for @m, with wraps of every generation of
+ * @s. */
 static int
-install_poste(keymgr *km, struct km_machine *m, const keymgr_secret *s,
-    const char *path, int exclusive)
+new_poste_keys(struct km_machine *m, const keymgr_secret *s,
+    EVP_PKEY **pkey)
 {
-	EVP_PKEY *pkey = NULL;
 	int rc;
 
-	if ((rc = km_rsa_keygen(&pkey)) != 0 ||
-	    (rc = km_pub_der(pkey, m->poste_pub, &m->poste_publen)) != 0 ||
-	    (rc = wrap_gens(m, s, pkey, KEYMGR_POSTE, 0, 1)) != 0 ||
-	    (rc = write_poste(km, m, pkey, path)) != 0)
-		goto out;
+	if ((rc = km_rsa_keygen(pkey)) != 0 ||
+	    (rc = km_pub_der(*pkey, m->poste_pub, &m->poste_publen)) != 0)
+		return rc;
+	return wrap_gens(m, s, *pkey, KEYMGR_POSTE, 0, 1);
+}
+
+/* The POSTE key file of @pkey at @path, then the machine file
+ * (@exclusive: a new machine). */
+static int
+install_poste(keymgr *km, struct km_machine *m, EVP_PKEY *pkey,
+    const char *path, int exclusive)
+{
+	int rc;
+
+	if ((rc = write_poste(km, m, pkey, path)) != 0)
+		return rc;
 	if ((rc = km_save_machine(km, m, exclusive)) != 0)
 		(void)unlink(path);
-out:
-	EVP_PKEY_free(pkey);
 	return rc;
 }
 
@@ -208,7 +269,7 @@ keymgr_machine_add(keymgr *km, const char *machine, const char *user,
 {
 	struct km_machine *m = NULL;
 	keymgr_secret *s = NULL;
-	EVP_PKEY *admin = NULL;
+	EVP_PKEY *admin = NULL, *poste = NULL;
 	char path[4096];
 	int lockfd = -1, rc, ui;
 
@@ -222,6 +283,7 @@ keymgr_machine_add(keymgr *km, const char *machine, const char *user,
 	if (user_pwlen == 0)
 		return km_done(km, km_err(km, -EINVAL, "empty password"));
 	if ((rc = km_lock(km, &lockfd)) != 0 ||
+	    (rc = km_admin_settled(km)) != 0 ||
 	    (rc = km_path_machine(km, machine, path, sizeof(path))) != 0)
 		goto out;
 	if (access(path, F_OK) == 0) {
@@ -250,10 +312,12 @@ keymgr_machine_add(keymgr *km, const char *machine, const char *user,
 	if ((ui = rc = insert_user(km, m, user)) < 0 ||
 	    (rc = new_user_keys(km, m, ui, s, user_pw, user_pwlen)) != 0)
 		goto out;
-	rc = install_poste(km, m, s, poste_path, 1);
+	if ((rc = new_poste_keys(m, s, &poste)) == 0)
+		rc = install_poste(km, m, poste, poste_path, 1);
 out:
 	km_unlock(lockfd);
 	keymgr_secret_free(s);
+	EVP_PKEY_free(poste);
 	EVP_PKEY_free(admin);
 	km_machine_free(m);
 	return km_done(km, rc);
@@ -308,6 +372,7 @@ admin_change(keymgr *km, const char *machine, const char *admin_pw,
 	int rc;
 
 	if ((rc = km_lock(km, lockfd)) != 0 ||
+	    (rc = km_admin_settled(km)) != 0 ||
 	    (rc = km_load_machine(km, machine, m)) != 0 ||
 	    (rc = km_admin_priv(km, admin_pw, admin_pwlen, NULL, admin)))
 		return rc;
@@ -359,24 +424,32 @@ keymgr_user_remove(keymgr *km, const char *machine, const char *user,
     const char *admin_pw, size_t admin_pwlen)
 {
 	struct km_machine *m = NULL;
+	keymgr_secret *s = NULL;
 	EVP_PKEY *admin = NULL;
 	int lockfd = -1, rc, ui;
 
 	km->errmsg[0] = '\0';
-	if ((rc = km_lock(km, &lockfd)) != 0 ||
-	    (rc = km_load_machine(km, machine, &m)) != 0 ||
+	if ((rc = admin_change(km, machine, admin_pw, admin_pwlen, 0, &lockfd,
+	    &m, &admin, &s)) != 0 ||
 	    (ui = rc = km_user_index(km, m, user)) < 0)
 		goto out;
-	if ((rc = km_admin_priv(km, admin_pw, admin_pwlen, NULL, &admin)))
-		goto out;
-	/* The entry, its key pair and its wraps leave the file. */
+	/* The entry, its key pair and its wraps leave the file, and a new
+	 * generation the user never had a wrap of becomes current. */
 	memmove(&m->users[ui], &m->users[ui + 1],
 	    (m->nusers - (uint32_t)ui - 1) * sizeof(m->users[0]));
 	m->nusers--;
 	memset(&m->users[m->nusers], 0, sizeof(m->users[0]));
+	if ((s = km_secret_new()) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	s->ngens = m->ngens;
+	if ((rc = add_generation(km, m, s, admin)) != 0)
+		goto out;
 	rc = km_save_machine(km, m, 0);
 out:
 	km_unlock(lockfd);
+	keymgr_secret_free(s);
 	EVP_PKEY_free(admin);
 	km_machine_free(m);
 	return km_done(km, rc);
@@ -438,9 +511,11 @@ keymgr_user_reset(keymgr *km, const char *machine, const char *user,
 		goto out;
 	if ((rc = km_unlock_all(km, m, admin, KEYMGR_ADMIN, 0, &s)) != 0)
 		goto out;
-	/* A new key pair: whoever knew the old password, or copied the old
-	 * sealed key, gains nothing from it. */
-	if ((rc = new_user_keys(km, m, ui, s, new_pw, new_pwlen)) != 0)
+	/* A new key pair and a new generation: whoever knew the old
+	 * password, or copied the old sealed key, opens nothing written
+	 * from now on. */
+	if ((rc = new_user_keys(km, m, ui, s, new_pw, new_pwlen)) != 0 ||
+	    (rc = add_generation(km, m, s, admin)) != 0)
 		goto out;
 	rc = km_save_machine(km, m, 0);
 out:
@@ -457,19 +532,13 @@ keymgr_rotate(keymgr *km, const char *machine, const char *admin_pw,
 {
 	struct km_machine *m = NULL;
 	keymgr_secret *s = NULL;
-	EVP_PKEY *admin = NULL, *pub = NULL;
-	uint32_t g, u;
+	EVP_PKEY *admin = NULL;
 	int lockfd = -1, rc;
 
 	km->errmsg[0] = '\0';
 	if ((rc = admin_change(km, machine, admin_pw, admin_pwlen, 0, &lockfd,
 	    &m, &admin, &s)) != 0)
 		goto out;
-	if (m->ngens >= KEYMGR_MAX_GENS) {
-		rc = km_err(km, -ENOSPC, "machine %s already has the maximum "
-		    "of %d key generations", machine, KEYMGR_MAX_GENS);
-		goto out;
-	}
 	/* Only the new generation is unwrapped by nobody and wrapped for
 	 * everybody: older generations are left untouched. */
 	if ((s = km_secret_new()) == NULL) {
@@ -477,37 +546,43 @@ keymgr_rotate(keymgr *km, const char *machine, const char *admin_pw,
 		goto out;
 	}
 	s->ngens = m->ngens;
-	if ((rc = new_gen(m, s)) != 0)
+	if ((rc = add_generation(km, m, s, admin)) != 0)
 		goto out;
-	g = m->ngens;
-	if ((rc = wrap_gens(m, s, admin, KEYMGR_ADMIN, 0, g)) != 0)
-		goto out;
-	if ((rc = km_pub_load(m->poste_pub, m->poste_publen, &pub)) != 0 ||
-	    (rc = wrap_gens(m, s, pub, KEYMGR_POSTE, 0, g)) != 0)
-		goto bad_pub;
-	for (u = 0; u < m->nusers; u++) {
-		EVP_PKEY_free(pub);
-		pub = NULL;
-		if ((rc = km_pub_load(m->users[u].pub, m->users[u].publen,
-		    &pub)) != 0 ||
-		    (rc = wrap_gens(m, s, pub, KEYMGR_USER, (int)u, g)) != 0)
-			goto bad_pub;
-	}
 	if ((rc = km_save_machine(km, m, 0)) == 0 && gen != NULL)
-		*gen = g;
-	goto out;
-
-bad_pub:
-	if (rc == BEEMO_EFORMAT)
-		km_err(km, rc, "key file of machine %s is corrupt (bad public "
-		    "key)", machine);
+		*gen = m->ngens;
 out:
 	km_unlock(lockfd);
 	keymgr_secret_free(s);
-	EVP_PKEY_free(pub);
 	EVP_PKEY_free(admin);
 	km_machine_free(m);
 	return km_done(km, rc);
+}
+
+int
+km_machine_rekey(keymgr *km, const char *machine, EVP_PKEY *old,
+    EVP_PKEY *new)
+{
+	struct km_machine *m = NULL;
+	keymgr_secret *s = NULL;
+	int rc;
+
+	if ((rc = km_load_machine(km, machine, &m)) != 0)
+		return rc;
+	if ((rc = km_unlock_all(km, m, old, KEYMGR_ADMIN, 0, &s)) != 0) {
+		/* Done by an earlier, interrupted run? */
+		if (rc == BEEMO_EFORMAT &&
+		    km_unlock_all(km, m, new, KEYMGR_ADMIN, 0, &s) == 0)
+			rc = 0;
+		goto out;
+	}
+	if ((rc = wrap_gens(m, s, new, KEYMGR_ADMIN, 0, 1)) != 0 ||
+	    (rc = add_generation(km, m, s, new)) != 0)
+		goto out;
+	rc = km_save_machine(km, m, 0);
+out:
+	keymgr_secret_free(s);
+	km_machine_free(m);
+	return rc;
 }
 
 int
@@ -516,7 +591,7 @@ keymgr_poste_issue(keymgr *km, const char *machine, const char *admin_pw,
 {
 	struct km_machine *m = NULL;
 	keymgr_secret *s = NULL;
-	EVP_PKEY *admin = NULL;
+	EVP_PKEY *admin = NULL, *poste = NULL;
 	int lockfd = -1, rc;
 
 	km->errmsg[0] = '\0';
@@ -528,10 +603,16 @@ keymgr_poste_issue(keymgr *km, const char *machine, const char *admin_pw,
 		    "file is never overwritten)", poste_path);
 		goto out;
 	}
-	rc = install_poste(km, m, s, poste_path, 0);
+	/* The old POSTE key file opens nothing written from now on, even
+	 * with a copy of today's machine file. */
+	if ((rc = new_poste_keys(m, s, &poste)) != 0 ||
+	    (rc = add_generation(km, m, s, admin)) != 0)
+		goto out;
+	rc = install_poste(km, m, poste, poste_path, 0);
 out:
 	km_unlock(lockfd);
 	keymgr_secret_free(s);
+	EVP_PKEY_free(poste);
 	EVP_PKEY_free(admin);
 	km_machine_free(m);
 	return km_done(km, rc);

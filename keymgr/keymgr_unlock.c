@@ -121,10 +121,14 @@ keymgr_unlock_admin(keymgr *km, const char *machine, const char *pw,
 	int rc;
 
 	km->errmsg[0] = '\0';
-	if ((rc = km_load_machine(km, machine, &m)) != 0 ||
-	    (rc = km_admin_priv(km, pw, pwlen, NULL, &priv)) != 0)
+	if ((rc = km_load_machine(km, machine, &m)) != 0)
 		goto out;
-	rc = km_unlock_all(km, m, priv, KEYMGR_ADMIN, 0, out);
+	if ((rc = km_admin_priv(km, pw, pwlen, NULL, &priv)) == 0)
+		rc = km_unlock_all(km, m, priv, KEYMGR_ADMIN, 0, out);
+	/* Midway through a replacement of the ADMIN key pair, @m may be on
+	 * the new one. */
+	if (rc != 0)
+		rc = km_unlock_admin_pending(km, m, pw, pwlen, rc, out);
 out:
 	EVP_PKEY_free(priv);
 	km_machine_free(m);

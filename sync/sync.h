@@ -39,11 +39,27 @@
  * so a manifest on the remote means a complete copy.  Its format
  * (JSON, written by sync_manifest_build()):
  *
- *   {"format": "beemo-sync-manifest", "version": 1,
+ *   {"format": "beemo-sync-manifest", "version": 2,
  *    "appliance": "<32 hex: appliance id>", "created": "<ISO 8601>",
- *    "created_ns": <ns>, "beemo": "<version>",
+ *    "created_ns": <ns>, "counter": <push number>, "beemo": "<version>",
  *    "objects": [{"path": "<remote path>", "size": <bytes>,
- *                 "sha256": "<64 hex>"}, ...]}
+ *                 "sha256": "<64 hex>"}, ...],
+ *    "superseded": ["<remote path>", ...], "mac": "<64 hex>"}
+ *
+ * Trust.  Nothing read back from a target is believed unless the
+ * off-site key K_OFF (keymgr.h) vouches for it, and a center never holds
+ * K_OFF: "mac" is HMAC-SHA256 under K_OFF of SYNC_MAC_LABEL, a NUL, and
+ * the manifest's text with the mac's 64 digits read as '0's (the only
+ * '"mac":"' in the text).  Since the manifest gives every other object's
+ * SHA-256, the mac covers them all.  "counter" numbers the pushes of
+ * the appliance to all targets (STORE/sync/counter), so that recovery
+ * takes the newest state by number, not by name, and verify sees a
+ * center serving an older state than the last one pushed to it.
+ * "superseded" lists the key files and sealed configurations that the
+ * previous manifest pushed to that target held and the current state
+ * no longer does, for deletion by the center after its grace period.
+ * Version 1 manifests (no counter, superseded or mac) are still read;
+ * recovery takes them only when told to (--accept-unauthenticated).
  *
  * Upload protocol.  Each object is written to ".tmp-TAG-BASENAME" in its
  * final directory (TAG: the appliance id in hex, so a temporary is
@@ -88,6 +104,7 @@
  *                    randomized; reuse avoids a new object each push)
  *   manifests/T.json copy of the last manifest pushed to target T; it is
  *                    what `verify` checks the remote against
+ *   counter          the number of the last push (sync_counter_*)
  *
  * Errors: functions return 0 or a negative errno or BEEMO_E* code
  * (bm_err.h): BEEMO_EHOSTKEY (host key not trusted), BEEMO_EREMOTE (the
@@ -95,7 +112,8 @@
  * state or remote name), BEEMO_ELOCKED (another run holds the lock),
  * BEEMO_ECONFIG (bad target configuration), -EBADMSG (an object's
  * SHA-256 differs from the manifest), -ECONNRESET/-ETIMEDOUT (the
- * connection broke).  Each error is logged once, where it is detected,
+ * connection broke), -ESTALE (a center serves an older state than the
+ * last push to it).  Each error is logged once, where it is detected,
  * naming the target, the object and the operation.
  *
  * Threads: a sync_conn belongs to one thread at a time; sync_log(), the
@@ -117,7 +135,8 @@
 #include "bm_json.h"
 
 #define SYNC_MANIFEST_FORMAT "beemo-sync-manifest"
-#define SYNC_FORMAT_VERSION 1
+#define SYNC_FORMAT_VERSION 2  /* written; version 1 is still read */
+#define SYNC_MAC_LABEL "beemo/v2/manifest" /* and a NUL, before the text */
 
 #define SYNC_BLOCK (4u << 20)  /* bytes in flight per SFTP file handle */
 #define SYNC_READ (1u << 20)   /* local read and SFTP read unit */
@@ -384,39 +403,100 @@ int sync_stamp(char *buf, uint64_t ns);
 
 /* ---- manifests (sync_manifest.c) -------------------------------------- */
 
+/* A manifest as parsed (sync_manifest_parse); free with
+ * sync_manifest_free().  Nothing in it is trusted before
+ * sync_manifest_authentic() has accepted the text it came from. */
+struct sync_manifest {
+	unsigned version;          /* 1 or 2 */
+	char appliance[2 * KEYMGR_ID_LEN + 1]; /* hex */
+	uint64_t created_ns;
+	uint64_t counter;          /* 0 in version 1 */
+	struct sync_objs objs;     /* path, size, sha and kind; no data */
+	char **superseded;         /* version 2: remote paths, may be none */
+	size_t nsuperseded;
+};
+
 /*
- * sync_manifest_build -- the manifest of @objs (every one must have its
- * SHA-256) for appliance @appliance (hex), created at @ns.
+ * sync_manifest_build -- the version 2 manifest of @objs (every one must
+ * have its SHA-256) for appliance @appliance (hex), created at @ns, push
+ * number @counter, listing the @nsup remote paths @superseded, with its
+ * "mac" computed under the off-site key @koff (see the canonical form in
+ * beemo-sync(8)).
  * @out: receives a malloc'd JSON text of @outlen bytes.
  * Returns 0, -EINVAL (an object has no hash) or -ENOMEM.
  */
-int sync_manifest_build(const char *appliance, uint64_t ns,
-    const struct sync_objs *objs, char **out, size_t *outlen);
+int sync_manifest_build(const char *appliance, uint64_t ns, uint64_t counter,
+    const struct sync_objs *objs, char *const *superseded, size_t nsup,
+    const uint8_t koff[KEYMGR_OFFSITE_LEN], char **out, size_t *outlen);
 
 /*
- * sync_manifest_parse -- parse and check a manifest: format and version,
- * appliance id, and every object's path by sync_path_classify() with its
- * name's hash prefix matching its sha256.  Read from an untrusted
- * remote: never trusts a length or a path.
- * @objs: receives the objects (path, size, sha; no data).
- * @appliance: receives the appliance id in hex (33 bytes).
+ * sync_manifest_parse -- parse and check a manifest of version 1 or 2:
+ * format and version, appliance id, every object's path by
+ * sync_path_classify() with its name's hash prefix matching its sha256,
+ * and (version 2) the counter, every superseded path (a key file or a
+ * sealed configuration) and the form of "mac".  Read from an untrusted
+ * remote: never trusts a length or a path.  Does not check the mac.
+ * @m: receives the manifest (zeroed first; free with
+ *   sync_manifest_free(), also after an error).
  * Returns 0, BEEMO_EFORMAT, BEEMO_EVERSION or -ENOMEM.
  */
-int sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
-    char appliance[2 * KEYMGR_ID_LEN + 1], uint64_t *created_ns);
+int sync_manifest_parse(const char *text, size_t len,
+    struct sync_manifest *m);
+void sync_manifest_free(struct sync_manifest *m);
 
 /*
- * sync_manifest_fetch -- download and parse the newest well-formed
- * manifest under ROOT/manifests; with @complete, the newest whose
- * objects all exist with their sizes (older ones are tried, with a
- * warning, when a newer one is malformed or incomplete).
- * @objs: receives its objects; @name: its remote path;
- * @appliance: its appliance id (hex).
- * Returns 0, -ENOENT (none found; logged), or a connection error.
+ * sync_manifest_authentic -- check the "mac" of the manifest text @text
+ * (@len bytes) under @koff.  Constant-time comparison.
+ * Returns 0 (authentic), -EBADMSG (wrong mac: made or altered without
+ * @koff), BEEMO_EFORMAT (no mac, or not in its canonical place: a
+ * version 1 manifest or a forged one), or -ENOMEM.
  */
-int sync_manifest_fetch(sync_conn *c, const char *target, int complete,
-    struct sync_objs *objs, char *name, size_t namesz,
-    char appliance[2 * KEYMGR_ID_LEN + 1]);
+int sync_manifest_authentic(const char *text, size_t len,
+    const uint8_t koff[KEYMGR_OFFSITE_LEN]);
+
+/* One manifest found on a target (sync_manifest_list). */
+struct sync_mentry {
+	char name[64];             /* "manifests/STAMP.json" */
+	uint64_t size;
+	unsigned version;          /* as claimed: untrusted */
+	uint64_t counter;          /* as claimed: untrusted */
+	uint64_t created_ns;       /* as claimed: untrusted */
+	char bad[128];             /* why it is unusable, or "" */
+};
+
+struct sync_mlist {
+	struct sync_mentry *v;
+	size_t n;
+};
+
+/*
+ * sync_manifest_list -- download and parse every manifest under
+ * ROOT/manifests and list them newest first by their claimed counter,
+ * then claimed creation time, then name (never by name alone: two
+ * pushes in one second sort by a random suffix).  A malformed one is
+ * kept with the reason in its bad field (sorted last).
+ * @l: receives the list; free with sync_mlist_free().
+ * Returns 0 (possibly an empty list), or a connection error (logged).
+ */
+int sync_manifest_list(sync_conn *c, struct sync_mlist *l);
+void sync_mlist_free(struct sync_mlist *l);
+
+/*
+ * sync_manifest_get -- download the manifest @e of the list again and
+ * parse it.  @text, @len: receive its text (caller frees).
+ * Returns 0, BEEMO_EFORMAT, BEEMO_EVERSION, -EBADMSG (its size changed),
+ * or a connection error.
+ */
+int sync_manifest_get(sync_conn *c, const struct sync_mentry *e,
+    char **text, size_t *len, struct sync_manifest *m);
+
+/*
+ * sync_manifest_complete -- are all objects of @m on the remote with
+ * their sizes?  Returns 0, -ENOENT (some are not; @missing counts them),
+ * or a connection error.
+ */
+int sync_manifest_complete(sync_conn *c, const struct sync_manifest *m,
+    size_t *missing);
 
 /*
  * sync_path_classify -- check that @path is a remote object name of the
@@ -431,6 +511,53 @@ int sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 /* sync_objs_digest -- SHA-256 over the sorted (path, size, sha) of @objs
  * leaving out status files: equal digests mean nothing changed. */
 void sync_objs_digest(const struct sync_objs *objs, char hex[65]);
+
+/* ---- the state recovery takes (sync_choose.c) ------------------------ */
+
+/*
+ * sync_choose -- the newest state on the target that this appliance can
+ * prove it pushed: manifests newest first by claimed push number, each
+ * authenticated with the K_OFF of the admin.key it lists, opened with the
+ * administrator's password @pw (@pwlen bytes), and complete on the
+ * target.  Each one refused is named, with why, as a warning.
+ * @at: 0, or take only states created at or before @at (ns).
+ * @accept_v1: take version 1 manifests too (unauthenticated), after
+ *   every authentic one.
+ * @out: receives the manifest (free with sync_manifest_free());
+ * @name: its remote path; @koff: its K_OFF (cleansed on failure; the
+ *   caller cleanses it); @is_authentic: 0 for a version 1 manifest.
+ * Returns 0, BEEMO_EPASSWORD (the password opens no admin.key there),
+ * -ENOENT (nothing usable), or a connection error; logged.
+ */
+int sync_choose(sync_conn *c, const char *target, const char *pw,
+    size_t pwlen, uint64_t at, int accept_v1, struct sync_manifest *out,
+    char *name, size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN],
+    int *is_authentic);
+
+/* ---- the push counter (sync_counter.c) ------------------------------- */
+
+/*
+ * STORE/sync/counter numbers the pushes of this appliance to all its
+ * targets: every manifest gets the next number, so a center serving an
+ * older state, or two pushes within one second, are told apart by a
+ * number the off-site key authenticates.  After a recovery it holds the
+ * recovered manifest's number, so that the next push continues above it.
+ *
+ * sync_counter_read -- the last number, 0 when there is no file yet.
+ * sync_counter_set -- replace it durably with @n.
+ * sync_counter_next -- add one, durably, and give the new number in @n
+ *   (call it before building the manifest that carries @n).
+ * @syncdir: STORE/sync.
+ * Return 0, BEEMO_EFORMAT (a malformed file), -EOVERFLOW, or an error of
+ * reading or writing the file; logged.
+ */
+int sync_counter_read(const char *syncdir, uint64_t *n);
+int sync_counter_set(const char *syncdir, uint64_t n);
+int sync_counter_next(const char *syncdir, uint64_t *n);
+
+/* sync_time_str -- @ns as "2026-12-04 03:12:01 UTC" into @buf (at least
+ * 32 bytes), the form in which push times are shown; returns @buf. */
+char *sync_time_str(char *buf, size_t size, uint64_t ns);
 
 /* ---- lock (sync_lock.c) ----------------------------------------------- */
 

@@ -408,16 +408,19 @@ done:
 /*
  * The configuration file sealed for the administrator.  Sealing is
  * randomized, so the sealed copy of an unchanged file is reused from
- * STORE/sync/config.sealed; the state records the plaintext's SHA-256.
+ * STORE/sync/config.sealed while neither the file nor admin.key changed
+ * (`beemoctl admin passwd` replaces the ADMIN key pair the copy is sealed
+ * for); the state records the SHA-256 of the two SHA-256s.
  */
 static int
 add_config(const struct sync_ctx *ctx, keymgr *km, struct bm_sync_state *st,
     struct sync_objs *objs)
 {
 	const char *conf = bm_conf_path(ctx->conf);
-	char cache[PATH_MAX], hex[65], *path;
-	uint8_t *plain = NULL, *sealed = NULL, sha[SYNC_HASH_LEN];
-	size_t plen = 0, slen = 0;
+	char cache[PATH_MAX], adm[PATH_MAX], hex[65], *path;
+	uint8_t *plain = NULL, *sealed = NULL, *admin = NULL;
+	uint8_t sha[SYNC_HASH_LEN], both[2 * SYNC_HASH_LEN];
+	size_t plen = 0, slen = 0, alen = 0;
 	int rc;
 
 	if (conf == NULL)
@@ -430,7 +433,17 @@ add_config(const struct sync_ctx *ctx, keymgr *km, struct bm_sync_state *st,
 		    beemo_strerror(rc));
 		return rc;
 	}
-	sync_sha256(plain, plen, sha);
+	if ((rc = bm_path(adm, sizeof(adm), "%s/keys/admin.key",
+	    ctx->store)) != 0 ||
+	    (rc = bm_read_file(adm, SYNC_MAX_SMALL, &admin, &alen)) != 0) {
+		sync_log(LOG_ERR, "cannot read %s: %s", adm,
+		    beemo_strerror(rc));
+		goto done;
+	}
+	sync_sha256(plain, plen, both);
+	sync_sha256(admin, alen, both + SYNC_HASH_LEN);
+	free(admin);
+	sync_sha256(both, sizeof(both), sha);
 	bm_hex(hex, sha, sizeof(sha));
 	if (strcmp(hex, st->config_plain) != 0 ||
 	    bm_read_file(cache, SYNC_MAX_SMALL, &sealed, &slen) != 0) {

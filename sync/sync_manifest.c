@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "bm_bytes.h"
 #include "bm_err.h"
@@ -150,14 +153,74 @@ name_hash(const char *path, enum sync_kind kind)
 	}
 }
 
+/* Where the 64 hex digits of the mac are in @text: after the one and
+ * only '"mac":"'.  Returns their offset, or 0 when there is no such place
+ * (none, or more than one: not the canonical form). */
+static size_t
+mac_offset(const char *text, size_t len)
+{
+	static const char key[] = "\"mac\":\"";
+	const size_t kl = sizeof(key) - 1;
+	size_t off = 0, i;
+
+	for (i = 0; i + kl <= len; i++) {
+		if (memcmp(text + i, key, kl) != 0)
+			continue;
+		if (off != 0)
+			return 0;
+		off = i + kl;
+	}
+	if (off == 0 || len - off < 65 || text[off + 64] != '"' ||
+	    !bm_is_lower_hex(text + off, 64))
+		return 0;
+	return off;
+}
+
+/* HMAC-SHA256 under @koff of SYNC_MAC_LABEL, a NUL and @text with the
+ * mac's 64 digits at @off read as '0's. */
+static int
+mac_compute(const char *text, size_t len, size_t off,
+    const uint8_t koff[KEYMGR_OFFSITE_LEN], uint8_t mac[SYNC_HASH_LEN])
+{
+	static const char zeros[64] = "0000000000000000000000000000000000000"
+	    "000000000000000000000000000";
+	EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = alg ? EVP_MAC_CTX_new(alg) : NULL;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+	int rc = -ENOMEM;
+
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx == NULL ||
+	    EVP_MAC_init(ctx, koff, KEYMGR_OFFSITE_LEN, params) != 1 ||
+	    EVP_MAC_update(ctx, (const uint8_t *)SYNC_MAC_LABEL,
+	    sizeof(SYNC_MAC_LABEL)) != 1 ||
+	    EVP_MAC_update(ctx, (const uint8_t *)text, off) != 1 ||
+	    EVP_MAC_update(ctx, (const uint8_t *)zeros, 64) != 1 ||
+	    EVP_MAC_update(ctx, (const uint8_t *)text + off + 64,
+	    len - off - 64) != 1 ||
+	    EVP_MAC_final(ctx, mac, &outl, SYNC_HASH_LEN) != 1 ||
+	    outl != SYNC_HASH_LEN)
+		goto done;
+	rc = 0;
+done:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(alg);
+	return rc;
+}
+
 int
-sync_manifest_build(const char *appliance, uint64_t ns,
-    const struct sync_objs *objs, char **out, size_t *outlen)
+sync_manifest_build(const char *appliance, uint64_t ns, uint64_t counter,
+    const struct sync_objs *objs, char *const *superseded, size_t nsup,
+    const uint8_t koff[KEYMGR_OFFSITE_LEN], char **out, size_t *outlen)
 {
 	char *buf = NULL, hex[65];
-	size_t len = 0, i;
+	uint8_t mac[SYNC_HASH_LEN];
+	size_t len = 0, i, off;
 	bm_json j;
 	FILE *f;
+	int rc;
 
 	for (i = 0; i < objs->n; i++)
 		if (!objs->v[i].has_sha)
@@ -171,6 +234,7 @@ sync_manifest_build(const char *appliance, uint64_t ns,
 	bm_json_str(&j, "appliance", appliance);
 	bm_json_time(&j, "created", ns);
 	bm_json_u64(&j, "created_ns", ns);
+	bm_json_u64(&j, "counter", counter);
 	bm_json_str(&j, "beemo", BEEMO_VERSION);
 	bm_json_begin_arr(&j, "objects");
 	for (i = 0; i < objs->n; i++) {
@@ -186,20 +250,104 @@ sync_manifest_build(const char *appliance, uint64_t ns,
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
-	bm_json_end_obj(&j);
+	bm_json_begin_arr(&j, "superseded");
+	for (i = 0; i < nsup; i++) {
+		fputc('\n', f);
+		bm_json_str(&j, NULL, superseded[i]);
+	}
+	bm_json_end_arr(&j);
+	/* The mac is written as 64 '0's, computed over the whole text and
+	 * then put in their place. */
+	memset(hex, '0', 64);
+	hex[64] = '\0';
 	fputc('\n', f);
+	bm_json_str(&j, "mac", hex);
+	bm_json_end_obj(&j);
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;
 	}
+	if ((off = mac_offset(buf, len)) == 0) {
+		/* A superseded path holding the key would break the form;
+		 * paths are of the layout, so this cannot happen. */
+		free(buf);
+		return -EINVAL;
+	}
+	if ((rc = mac_compute(buf, len, off, koff, mac)) != 0) {
+		free(buf);
+		return rc;
+	}
+	bm_hex(hex, mac, sizeof(mac));
+	memcpy(buf + off, hex, 64);
 	*out = buf;
 	*outlen = len;
 	return 0;
 }
 
 int
-sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
-    char appliance[2 * KEYMGR_ID_LEN + 1], uint64_t *created_ns)
+sync_manifest_authentic(const char *text, size_t len,
+    const uint8_t koff[KEYMGR_OFFSITE_LEN])
+{
+	uint8_t want[SYNC_HASH_LEN], got[SYNC_HASH_LEN];
+	size_t off = mac_offset(text, len);
+	char hex[65];
+	int rc;
+
+	if (off == 0)
+		return BEEMO_EFORMAT;
+	memcpy(hex, text + off, 64);
+	hex[64] = '\0';
+	if (bm_unhex(got, sizeof(got), hex) != 0)
+		return BEEMO_EFORMAT;
+	if ((rc = mac_compute(text, len, off, koff, want)) != 0)
+		return rc;
+	return CRYPTO_memcmp(want, got, sizeof(want)) == 0 ? 0 : -EBADMSG;
+}
+
+void
+sync_manifest_free(struct sync_manifest *m)
+{
+	size_t i;
+
+	sync_objs_free(&m->objs);
+	for (i = 0; i < m->nsuperseded; i++)
+		free(m->superseded[i]);
+	free(m->superseded);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The "superseded" array of a version 2 manifest: key files and sealed
+ * configurations only. */
+static int
+parse_superseded(const struct sjson *root, struct sync_manifest *m)
+{
+	const struct sjson *arr = sjson_get(root, "superseded", SJSON_ARR);
+	char local[PATH_MAX];
+	enum sync_kind kind;
+	size_t i;
+
+	if (arr == NULL)
+		return BEEMO_EFORMAT;
+	if (arr->nkids == 0)
+		return 0;
+	if ((m->superseded = calloc(arr->nkids, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < arr->nkids; i++) {
+		const struct sjson *e = &arr->kids[i];
+
+		if (e->type != SJSON_STR || sync_path_classify(e->str, &kind,
+		    local, sizeof(local)) != 0 || (kind != SYNC_KEY &&
+		    kind != SYNC_CONFIG))
+			return BEEMO_EFORMAT;
+		if ((m->superseded[i] = strdup(e->str)) == NULL)
+			return -ENOMEM;
+		m->nsuperseded++;
+	}
+	return 0;
+}
+
+int
+sync_manifest_parse(const char *text, size_t len, struct sync_manifest *m)
 {
 	struct sjson *root = NULL;
 	const struct sjson *arr;
@@ -208,7 +356,7 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 	size_t i;
 	int rc;
 
-	memset(objs, 0, sizeof(*objs));
+	memset(m, 0, sizeof(*m));
 	if ((rc = sjson_parse(text, len, &root)) != 0)
 		return rc;
 	rc = BEEMO_EFORMAT;
@@ -216,17 +364,27 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 	    strcmp(s, SYNC_MANIFEST_FORMAT) != 0 ||
 	    sjson_u64(root, "version", &ver) != 0)
 		goto fail;
-	if (ver != SYNC_FORMAT_VERSION) {
+	if (ver != 1 && ver != 2) {
 		rc = BEEMO_EVERSION;
 		goto fail;
 	}
+	m->version = (unsigned)ver;
 	if ((s = sjson_str(root, "appliance")) == NULL ||
-	    strlen(s) != 2 * KEYMGR_ID_LEN || !bm_is_lower_hex(s, 2 * KEYMGR_ID_LEN))
+	    strlen(s) != 2 * KEYMGR_ID_LEN ||
+	    !bm_is_lower_hex(s, 2 * KEYMGR_ID_LEN))
 		goto fail;
-	strcpy(appliance, s);
-	if (sjson_u64(root, "created_ns", created_ns) != 0 ||
+	strcpy(m->appliance, s);
+	if (sjson_u64(root, "created_ns", &m->created_ns) != 0 ||
 	    (arr = sjson_get(root, "objects", SJSON_ARR)) == NULL)
 		goto fail;
+	if (ver == 2) {
+		if (sjson_u64(root, "counter", &m->counter) != 0 ||
+		    m->counter == 0 || (s = sjson_str(root, "mac")) == NULL ||
+		    strlen(s) != 64 || !bm_is_lower_hex(s, 64) ||
+		    (rc = parse_superseded(root, m)) != 0)
+			goto fail;
+		rc = BEEMO_EFORMAT;
+	}
 	for (i = 0; i < arr->nkids; i++) {
 		const struct sjson *o = &arr->kids[i];
 		const char *path = sjson_str(o, "path");
@@ -251,10 +409,11 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 			rc = -ENOMEM;
 			goto fail;
 		}
-		if ((rc = sync_objs_add(objs, p, NULL, NULL, size, kind)) != 0)
+		if ((rc = sync_objs_add(&m->objs, p, NULL, NULL, size,
+		    kind)) != 0)
 			goto fail;
 		rc = BEEMO_EFORMAT;
-		ob = &objs->v[objs->n - 1];
+		ob = &m->objs.v[m->objs.n - 1];
 		(void)bm_unhex(ob->sha, sizeof(ob->sha), sha);
 		ob->has_sha = 1;
 	}
@@ -263,7 +422,7 @@ sync_manifest_parse(const char *text, size_t len, struct sync_objs *objs,
 
 fail:
 	sjson_free(root);
-	sync_objs_free(objs);
+	sync_manifest_free(m);
 	return rc;
 }
 
@@ -307,11 +466,11 @@ done:
 	free(v);
 }
 
-/* Are all of @objs on the remote with their sizes?  Returns 0, -ENOENT
- * (some are not; @missing counts them), or a connection error. */
-static int
-complete_on(sync_conn *c, const struct sync_objs *objs, size_t *missing)
+int
+sync_manifest_complete(sync_conn *c, const struct sync_manifest *m,
+    size_t *missing)
 {
+	const struct sync_objs *objs = &m->objs;
 	struct sync_rlist rl = {0};
 	char last[1024] = "", dir[1024];
 	size_t i;
@@ -342,66 +501,104 @@ complete_on(sync_conn *c, const struct sync_objs *objs, size_t *missing)
 	return rc;
 }
 
+/* Newest first: counter, then creation time, then name; unusable last. */
+static int
+mentry_cmp(const void *a, const void *b)
+{
+	const struct sync_mentry *x = a, *y = b;
+
+	if ((*x->bad != '\0') != (*y->bad != '\0'))
+		return *x->bad ? 1 : -1;
+	if (x->counter != y->counter)
+		return x->counter > y->counter ? -1 : 1;
+	if (x->created_ns != y->created_ns)
+		return x->created_ns > y->created_ns ? -1 : 1;
+	return -strcmp(x->name, y->name);
+}
+
 int
-sync_manifest_fetch(sync_conn *c, const char *target, int complete,
-    struct sync_objs *objs, char *name, size_t namesz,
-    char appliance[2 * KEYMGR_ID_LEN + 1])
+sync_manifest_get(sync_conn *c, const struct sync_mentry *e, char **text,
+    size_t *len, struct sync_manifest *m)
+{
+	uint8_t *buf = NULL, sha[SYNC_HASH_LEN];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	*text = NULL;
+	*len = 0;
+	if ((rc = sync_remote_get(c, e->name, e->size, -1, &buf, NULL,
+	    sha)) != 0)
+		return rc;
+	if ((rc = sync_manifest_parse((const char *)buf, e->size, m)) != 0) {
+		free(buf);
+		return rc;
+	}
+	*text = (char *)buf;
+	*len = e->size;
+	return 0;
+}
+
+int
+sync_manifest_list(sync_conn *c, struct sync_mlist *l)
 {
 	struct sync_rlist rl = {0};
-	uint64_t created;
-	size_t i, missing;
-	int rc, found = 0;
+	size_t i;
+	int rc;
 
-	memset(objs, 0, sizeof(*objs));
+	memset(l, 0, sizeof(*l));
 	if ((rc = sync_remote_list(c, "manifests", &rl)) != 0)
 		return rc;
-	(void)sync_rlist_find(&rl, ""); /* sorts by name, so by time */
-	for (i = rl.n; i-- > 0;) {
-		const struct sync_rent *e = &rl.v[i];
-		uint8_t *text = NULL, sha[SYNC_HASH_LEN];
-		char check[80], local[8];
+	if (rl.n > 0 && (l->v = calloc(rl.n, sizeof(*l->v))) == NULL) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < rl.n; i++) {
+		const struct sync_rent *r = &rl.v[i];
+		struct sync_mentry *e = &l->v[l->n];
+		struct sync_manifest m;
+		char check[80], local[8], *text;
 		enum sync_kind k;
+		size_t len;
 
 		/* manifests/STAMP.json, STAMP as in status/STAMP.json */
-		snprintf(check, sizeof(check), "status/%s", e->path + 10);
-		if (!e->isreg || e->size > SYNC_MAX_MANIFEST ||
-		    sync_path_classify(check, &k, local, sizeof(local)) != 0)
+		snprintf(check, sizeof(check), "status/%s", r->path + 10);
+		if (!r->isreg || sync_path_classify(check, &k, local,
+		    sizeof(local)) != 0)
 			continue;
-		found = 1;
-		rc = sync_remote_get(c, e->path, e->size, -1, &text, NULL,
-		    sha);
+		l->n++;
+		snprintf(e->name, sizeof(e->name), "%s", r->path);
+		e->size = r->size;
+		if (r->size > SYNC_MAX_MANIFEST) {
+			snprintf(e->bad, sizeof(e->bad), "too large");
+			continue;
+		}
+		rc = sync_manifest_get(c, e, &text, &len, &m);
 		if (rc == 0) {
-			rc = sync_manifest_parse((const char *)text, e->size,
-			    objs, appliance, &created);
+			e->version = m.version;
+			e->counter = m.counter;
+			e->created_ns = m.created_ns;
 			free(text);
-			if (rc != 0)
-				sync_log(LOG_WARNING, "target %s: %s is "
-				    "malformed (%s); trying an older "
-				    "manifest", target, e->path,
-				    beemo_strerror(rc));
+			sync_manifest_free(&m);
+		} else if (sync_conn_broken(c)) {
+			goto done;
+		} else {
+			snprintf(e->bad, sizeof(e->bad), "malformed: %s",
+			    beemo_strerror(rc));
 		}
-		if (rc == 0 && complete) {
-			rc = complete_on(c, objs, &missing);
-			if (rc == -ENOENT)
-				sync_log(LOG_WARNING, "target %s: %s lists "
-				    "%zu objects that are missing or of the "
-				    "wrong size; trying an older manifest",
-				    target, e->path, missing);
-		}
-		if (rc == 0) {
-			snprintf(name, namesz, "%s", e->path);
-			break;
-		}
-		sync_objs_free(objs);
-		if (sync_conn_broken(c))
-			break;
 	}
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), mentry_cmp);
+	rc = 0;
+done:
 	sync_rlist_free(&rl);
-	if (rc == 0 && !found)
-		rc = -ENOENT;
-	if (rc != 0 && !sync_conn_broken(c))
-		sync_log(LOG_ERR, "target %s: no %smanifest found under "
-		    "manifests/", target, complete && found ? "complete " :
-		    "");
+	if (rc != 0)
+		sync_mlist_free(l);
 	return rc;
+}
+
+void
+sync_mlist_free(struct sync_mlist *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }

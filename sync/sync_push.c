@@ -8,10 +8,14 @@
  * connections (packs first, then store.id files, key files, the sealed
  * configuration), then the status file and last the manifest.  A target
  * whose remote already matches the last manifest pushed to it gets
- * nothing, not even a new manifest.  Any failure of a target leaves it
- * without a new manifest (so its newest manifest still describes a
- * complete copy) and is recorded in the state file; the other targets
- * are still pushed.
+ * nothing, not even a new manifest.  Each manifest carries the next push
+ * number (sync_counter_next, made durable before the manifest is built),
+ * the key files and configurations the previous manifest of that target
+ * listed that are no longer current ("superseded"), and a mac under the
+ * off-site key K_OFF, without which nothing is pushed.  Any failure of
+ * a target leaves it without a new manifest (so its newest manifest
+ * still describes a complete copy) and is recorded in the state file;
+ * the other targets are still pushed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "bm_bytes.h"
 #include "bm_conf.h"
@@ -38,6 +44,7 @@ struct push {
 	struct bm_sync_state state;
 	char appliance[2 * KEYMGR_ID_LEN + 1];
 	uint64_t bwlimit;
+	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* the off-site key; cleansed */
 	int quiet;
 	struct sync_io io;         /* of the target being pushed */
 };
@@ -231,6 +238,90 @@ summary(const struct push *ps, const char *name, uint64_t nsent,
 }
 
 static int
+has_path(const struct sync_objs *objs, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < objs->n; i++)
+		if (strcmp(objs->v[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Add a copy of @path to @v (of @n) unless it is there already. */
+static int
+add_unique(char ***v, size_t *n, const char *path)
+{
+	char **nv;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i], path) == 0)
+			return 0;
+	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL)
+		return -ENOMEM;
+	*v = nv;
+	if ((nv[*n] = strdup(path)) == NULL)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The key files and sealed configurations that the last manifest pushed
+ * to @target listed (or listed as superseded already) and that the
+ * current state no longer holds: the centers may delete them after their
+ * grace period.  No local copy of a manifest: none.
+ */
+static int
+superseded(const struct push *ps, const char *target, char ***out,
+    size_t *nout)
+{
+	struct sync_manifest prev;
+	char path[PATH_MAX];
+	uint8_t *text = NULL;
+	size_t len, i;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = bm_path(path, sizeof(path), "%s/manifests/%s.json",
+	    ps->ctx->syncdir, target)) != 0)
+		return rc;
+	rc = bm_read_file(path, SYNC_MAX_MANIFEST, &text, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0)
+		rc = sync_manifest_parse((const char *)text, len, &prev);
+	free(text);
+	if (rc != 0) {
+		sync_log(LOG_ERR, "cannot read %s: %s", path,
+		    beemo_strerror(rc));
+		return rc;
+	}
+	for (i = 0; i < prev.nsuperseded && rc == 0; i++)
+		if (!has_path(&ps->objs, prev.superseded[i]))
+			rc = add_unique(out, nout, prev.superseded[i]);
+	for (i = 0; i < prev.objs.n && rc == 0; i++) {
+		const struct sync_obj *o = &prev.objs.v[i];
+
+		if ((o->kind == SYNC_KEY || o->kind == SYNC_CONFIG) &&
+		    !has_path(&ps->objs, o->path))
+			rc = add_unique(out, nout, o->path);
+	}
+	sync_manifest_free(&prev);
+	return rc;
+}
+
+static void
+free_paths(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+static int
 push_target(struct push *ps, const char *name)
 {
 	struct sync_target t;
@@ -242,8 +333,9 @@ push_target(struct push *ps, const char *name)
 	sync_conn *c = NULL;
 	uint64_t t0 = bm_mono_ns(), now = bm_now_ns();
 	uint64_t ntodo_b = 0, nthere = 0, there_b = 0;
-	char digest[65], *man = NULL, mpath[64];
-	size_t ntodo = 0, i, mlen = 0;
+	char digest[65], *man = NULL, mpath[64], **sup = NULL;
+	size_t ntodo = 0, i, mlen = 0, nsup = 0;
+	uint64_t counter = 0;
 	int rc, conflicts = 0;
 
 	if ((ts = bm_sync_state_target(&ps->state, name)) == NULL)
@@ -329,8 +421,10 @@ push_target(struct push *ps, const char *name)
 	if (rc != 0)
 		goto done;
 	sync_objs_digest(&ps->objs, digest);
-	if ((rc = sync_manifest_build(ps->appliance, now, &ps->objs, &man,
-	    &mlen)) != 0)
+	if ((rc = superseded(ps, name, &sup, &nsup)) != 0 ||
+	    (rc = sync_counter_next(ps->ctx->syncdir, &counter)) != 0 ||
+	    (rc = sync_manifest_build(ps->appliance, now, counter, &ps->objs,
+	    sup, nsup, ps->koff, &man, &mlen)) != 0)
 		goto done;
 	/* The manifest shares the status file's stamp. */
 	snprintf(mpath, sizeof(mpath), "manifests/%s", status->path + 7);
@@ -343,6 +437,8 @@ push_target(struct push *ps, const char *name)
 	ts->objs_sent++;
 	ts->bytes_sent += mlen;
 	snprintf(ts->manifest, sizeof(ts->manifest), "%s", mpath);
+	ts->counter = counter;
+	ts->counter_ns = now;
 	(void)save_manifest_copy(ps->ctx, name, man, mlen);
 	summary(ps, name, ts->objs_sent, ts->bytes_sent, nthere, there_b,
 	    bm_mono_ns() - t0);
@@ -362,6 +458,7 @@ done:
 		    beemo_strerror(rc));
 	free(man);
 	free(todo);
+	free_paths(sup, nsup);
 	sync_rlist_free(&rl);
 	sync_conn_close(c);
 	sync_target_clear(&t);
@@ -449,6 +546,13 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	keymgr_appliance_id(km, id);
 	bm_hex(ps.appliance, id, sizeof(id));
+	if ((rc = keymgr_offsite_key(km, ps.koff)) != 0) {
+		sync_log(LOG_ERR, "%s: no off-site key: %s", keydir,
+		    rc == BEEMO_ENOKEY ? "the keys predate it; run 'beemoctl "
+		    "admin passwd' once, which creates it" :
+		    beemo_strerror(rc));
+		goto done;
+	}
 	if ((rc = sync_local_scan(ctx, km, &ps.state, &ps.objs)) != 0 ||
 	    (rc = add_status(&ps, bm_now_ns())) != 0)
 		goto done;
@@ -495,6 +599,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	ret = SYNC_EXIT_OK;
 done:
+	OPENSSL_cleanse(ps.koff, sizeof(ps.koff));
 	sync_run_end();
 	keymgr_free(km);
 	sync_objs_free(&ps.objs);

@@ -74,6 +74,10 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 			    t->last_success_ns, now), t->manifest);
 		else
 			printf("  last success: never\n");
+		if (t->counter)
+			printf("  last manifest: push %llu of %s\n",
+			    (unsigned long long)t->counter, bm_time_str(when,
+			    sizeof(when), t->counter_ns));
 		if (t->last_attempt_ns)
 			printf("  last attempt: %s (%s): %s, sent %llu "
 			    "objects (%s)\n", bm_time_str(when, sizeof(when),

@@ -5,7 +5,11 @@
  * The reference is the local copy of the last manifest pushed to the
  * target (STORE/sync/manifests/TARGET.json), which the remote cannot
  * have altered; without one (a store that never pushed there), the
- * newest manifest on the target is used and said so.  Every object of
+ * newest manifest on the target is used and said so.  First the newest
+ * manifest the target serves (by its claimed push number) must be
+ * authentic under the off-site key and not older than the last push
+ * recorded for the target in the sync state: a center serving an old
+ * state is named with both push numbers and dates.  Every object of
  * the manifest, and the manifest itself, must exist with its size; with
  * --read-data every object is downloaded and its SHA-256 compared, and
  * each damaged object is named.
@@ -17,6 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "bm_bytes.h"
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_file.h"
@@ -31,6 +38,9 @@ static const char verify_usage[] =
 struct verify {
 	const struct sync_ctx *ctx;
 	const char *target;
+	struct bm_sync_state state;
+	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* cleansed at the end */
+	int has_koff;
 	struct sync_io io;
 	int read_data;
 	int quiet;
@@ -59,9 +69,9 @@ static int
 load_local_manifest(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *objs, char *mname, size_t mnamesz)
 {
-	char path[PATH_MAX], appl[2 * KEYMGR_ID_LEN + 1], stamp[64];
+	struct sync_manifest m;
+	char path[PATH_MAX], stamp[64];
 	uint8_t *text;
-	uint64_t created;
 	size_t len;
 	int rc;
 
@@ -69,14 +79,16 @@ load_local_manifest(const struct sync_ctx *ctx, const char *target,
 	    ctx->syncdir, target)) != 0 ||
 	    (rc = bm_read_file(path, SYNC_MAX_MANIFEST, &text, &len)) != 0)
 		return rc;
-	rc = sync_manifest_parse((const char *)text, len, objs, appl,
-	    &created);
+	rc = sync_manifest_parse((const char *)text, len, &m);
 	free(text);
 	if (rc != 0) {
 		sync_log(LOG_ERR, "%s is malformed: %s", path,
 		    beemo_strerror(rc));
 		return rc;
 	}
+	*objs = m.objs;
+	memset(&m.objs, 0, sizeof(m.objs));
+	sync_manifest_free(&m);
 	/* Its remote name is in the state; the status object shares its
 	 * stamp, which is enough to find it. */
 	*mname = '\0';
@@ -87,6 +99,107 @@ load_local_manifest(const struct sync_ctx *ctx, const char *target,
 		snprintf(mname, mnamesz, "manifests/%s", stamp);
 	}
 	return 0;
+}
+
+/* Is @text the manifest this appliance last pushed to @target (its
+ * local copy)?  Such a manifest is authentic also after `beemoctl admin
+ * passwd` replaced the off-site key that made its mac. */
+static int
+pushed_here(const struct verify *v, const char *target, const char *text,
+    size_t len)
+{
+	char path[PATH_MAX];
+	uint8_t *mine = NULL;
+	size_t mlen;
+	int same;
+
+	if (bm_path(path, sizeof(path), "%s/manifests/%s.json",
+	    v->ctx->syncdir, target) != 0 ||
+	    bm_read_file(path, SYNC_MAX_MANIFEST, &mine, &mlen) != 0)
+		return 0;
+	same = mlen == len && memcmp(mine, text, len) == 0;
+	free(mine);
+	return same;
+}
+
+/*
+ * Is the newest manifest the center serves authentic, and not older than
+ * the last push made to it?  (Newest by its claimed counter: a forged
+ * one claiming a higher number is the newest and fails authentication.)
+ * @fallback: receives that manifest's objects when @want_objs (a store
+ * that has no local copy of what it pushed there).
+ * Returns 0, -EBADMSG (not authentic), -ESTALE (an old state), -ENOENT
+ * (no usable manifest), or a connection error; logged.
+ */
+static int
+check_newest(struct verify *v, sync_conn *c, const char *name,
+    int want_objs, struct sync_objs *fallback, char *mname, size_t mnamesz)
+{
+	const struct bm_sync_tstate *ts = NULL;
+	struct sync_mlist ml = {0};
+	struct sync_manifest m = {0};
+	char *text = NULL, d1[64], d2[64];
+	size_t len, i;
+	int rc;
+
+	for (i = 0; i < v->state.n; i++)
+		if (strcmp(v->state.t[i].name, name) == 0)
+			ts = &v->state.t[i];
+	if ((rc = sync_manifest_list(c, &ml)) != 0)
+		return rc;
+	if (ml.n == 0 || *ml.v[0].bad != '\0') {
+		sync_log(LOG_ERR, "target %s: no usable manifest under "
+		    "manifests/", name);
+		rc = -ENOENT;
+		goto done;
+	}
+	if ((rc = sync_manifest_get(c, &ml.v[0], &text, &len, &m)) != 0) {
+		sync_log(LOG_ERR, "target %s: cannot read %s: %s", name,
+		    ml.v[0].name, beemo_strerror(rc));
+		goto done;
+	}
+	if (m.version >= 2 && v->has_koff && !pushed_here(v, name, text,
+	    len) && (rc = sync_manifest_authentic(text, len, v->koff)) != 0) {
+		sync_log(LOG_ERR, "target %s: its newest manifest %s is not "
+		    "authentic (%s): it was not made by this appliance", name,
+		    ml.v[0].name, rc == -EBADMSG ? "wrong mac" :
+		    beemo_strerror(rc));
+		rc = -EBADMSG;
+		goto done;
+	}
+	if (ts != NULL && ts->counter > m.counter) {
+		if (m.version < 2)
+			sync_log(LOG_ERR, "center %s serves an old state: "
+			    "its newest manifest %s predates the push "
+			    "numbers, but push %llu was made to it on %s",
+			    name, ml.v[0].name, (unsigned long long)
+			    ts->counter, sync_time_str(d2, sizeof(d2),
+			    ts->counter_ns));
+		else
+			sync_log(LOG_ERR, "center %s serves an old state: "
+			    "push %llu of %s, but push %llu was made to it "
+			    "on %s", name, (unsigned long long)m.counter,
+			    sync_time_str(d1, sizeof(d1), m.created_ns),
+			    (unsigned long long)ts->counter,
+			    sync_time_str(d2, sizeof(d2), ts->counter_ns));
+		rc = -ESTALE;
+		goto done;
+	}
+	if (!v->quiet && m.version >= 2)
+		printf("%s: newest state push %llu of %s%s\n", name,
+		    (unsigned long long)m.counter, sync_time_str(d1, sizeof(d1),
+		    m.created_ns), v->has_koff ? ", authentic" : "");
+	if (want_objs) {
+		*fallback = m.objs;
+		memset(&m.objs, 0, sizeof(m.objs));
+		snprintf(mname, mnamesz, "%s", ml.v[0].name);
+	}
+	rc = 0;
+done:
+	free(text);
+	sync_manifest_free(&m);
+	sync_mlist_free(&ml);
+	return rc;
 }
 
 static int
@@ -109,18 +222,16 @@ verify_target(struct verify *v, const char *name, uint64_t *nbad)
 		goto done;
 	rc = load_local_manifest(v->ctx, name, &objs, mname, sizeof(mname));
 	local = rc == 0;
-	if (rc == -ENOENT) {
-		char appl[2 * KEYMGR_ID_LEN + 1];
-
-		if ((rc = sync_manifest_fetch(c, name, 0, &objs, mname,
-		    sizeof(mname), appl)) != 0)
-			goto done;
+	if (rc != 0 && rc != -ENOENT)
+		goto done;
+	if ((rc = check_newest(v, c, name, !local, &objs, mname,
+	    sizeof(mname))) != 0)
+		goto done;
+	if (!local) {
 		if (!v->quiet)
 			printf("%s: no local record of a push to this "
 			    "target; checking its newest manifest %s\n", name,
 			    mname);
-	} else if (rc != 0) {
-		goto done;
 	}
 	if (local && *mname &&
 	    (rc = sync_remote_stat(c, mname, &size)) != 0) {
@@ -209,6 +320,47 @@ done:
 	return rc;
 }
 
+/* The sync state (the push numbers made to each target) and the off-site
+ * key.  Keys that predate the off-site key: authenticity is not checked
+ * (said once); freshness still is, by the recorded numbers. */
+static int
+load_trust(struct verify *v)
+{
+	char keydir[PATH_MAX];
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = bm_sync_state_load(v->ctx->statepath, &v->state)) != 0)
+		return rc;
+	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys",
+	    v->ctx->store)) != 0 || (rc = keymgr_open(keydir, &km)) != 0) {
+		sync_log(LOG_ERR, "%s: %s", keydir, beemo_strerror(rc));
+		return rc;
+	}
+	rc = keymgr_offsite_key(km, v->koff);
+	keymgr_free(km);
+	if (rc == 0) {
+		v->has_koff = 1;
+	} else if (rc == BEEMO_ENOKEY) {
+		if (!v->quiet)
+			printf("no off-site key yet (keys of an older "
+			    "version; 'beemoctl admin passwd' creates it): "
+			    "the authenticity of manifests is not checked\\n");
+		rc = 0;
+	} else {
+		sync_log(LOG_ERR, "%s: cannot read the off-site key: %s",
+		    keydir, beemo_strerror(rc));
+	}
+	return rc;
+}
+
+static void
+verify_clear(struct verify *v)
+{
+	OPENSSL_cleanse(v->koff, sizeof(v->koff));
+	bm_sync_state_free(&v->state);
+}
+
 int
 sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -265,8 +417,13 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
 		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+	if ((rc = load_trust(&v)) != 0) {
+		sync_lock_release(lockfd);
+		return SYNC_EXIT_FAIL;
+	}
 	/* Copy the names: loading a target reuses bm_conf_names()' array. */
 	if ((tn = calloc(n, sizeof(*tn))) == NULL) {
+		verify_clear(&v);
 		sync_lock_release(lockfd);
 		return SYNC_EXIT_FAIL;
 	}
@@ -286,6 +443,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 		}
 	}
 	free(tn);
+	verify_clear(&v);
 	sync_lock_release(lockfd);
 	if (nfail > 0) {
 		sync_log(LOG_ERR, "verify failed for target%s: %s",

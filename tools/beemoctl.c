@@ -288,6 +288,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"watch", no_argument, NULL, 'w'}, CTL_O_WATCH},
 		{{"output", required_argument, NULL, 'O'}, CTL_O_OUTPUT},
 		{{"privileged", no_argument, NULL, 'p'}, CTL_O_PRIVILEGED},
+		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -376,6 +377,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'p':
 			o->privileged = 1;
+			break;
+		case 'K':
+			o->keep_keys = 1;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -95,6 +95,7 @@ enum {
 	CTL_O_WATCH = 1 << 15,        /* --watch */
 	CTL_O_OUTPUT = 1 << 16,       /* --output FILE */
 	CTL_O_PRIVILEGED = 1 << 17,   /* --privileged */
+	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
 };
 
 struct ctl_opts {
@@ -105,7 +106,7 @@ struct ctl_opts {
 	const char *kdf_n, *kdf_r, *kdf_p; /* as given, or NULL */
 	int json, yes, admin;
 	const char *note, *target, *soft, *hard, *since, *type, *output;
-	int overwrite, read_data, files, all, watch, privileged;
+	int overwrite, read_data, files, all, watch, privileged, keep_keys;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };

@@ -1,8 +1,11 @@
 /*
  * cmd_admin.c -- `beemoctl admin passwd`: the administrator's password.
  *
- * Changing it reseals ADMIN_PRIV only (keymgr_admin_passwd): no wrapped
- * SECRET and no backup data change, and admin.key is replaced atomically.
+ * By default the change also replaces the ADMIN key pair and the off-site
+ * key (keymgr_admin_passwd): every machine's generations are rewrapped
+ * and each machine starts a new generation, so the old password with an
+ * old admin.key opens nothing written afterwards.  --keep-keys only
+ * reseals admin.key (one atomic replace) and revokes nothing.
  */
 #include <stdio.h>
 
@@ -10,14 +13,19 @@
 #include "bm_pass.h"
 
 static const char passwd_usage[] =
-    "[--password-file OLD] [--new-password-file NEW]\n"
+    "[--password-file OLD] [--new-password-file NEW] [--keep-keys]\n"
     "\n"
-    "Change the administrator's password.\n"
+    "Change the administrator's password, and replace the administrator's\n"
+    "key pair and off-site key so that the old password opens nothing\n"
+    "written from now on.  If interrupted, run it again with the same\n"
+    "passwords to finish.\n"
     "\n"
     "  --password-file OLD      the current password (default\n"
     "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --new-password-file NEW  the new password (default\n"
     "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --keep-keys              only reseal with the new password: keeps\n"
+    "                           the key pair, revokes nothing\n"
     "  --help                   this help\n";
 
 static int
@@ -30,7 +38,8 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
-	    CTL_O_NEW_PASSWORD, 0, 0, passwd_usage, &o)) >= 0)
+	    CTL_O_NEW_PASSWORD | CTL_O_KEEP_KEYS, 0, 0, passwd_usage,
+	    &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
 	if (ctl_keymgr(ctl, &km) != 0 ||
@@ -40,13 +49,18 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	    o.new_password_file, "BEEMO_NEW_PASSWORD_FILE", 1, &new,
 	    &newlen) != 0)
 		goto out;
-	if (keymgr_admin_passwd(km, old, oldlen, new, newlen) != 0) {
+	if (keymgr_admin_passwd(km, old, oldlen, new, newlen,
+	    o.keep_keys ? KEYMGR_PASSWD_KEEP_KEYS : 0) != 0) {
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
 	if (!ctl->quiet)
-		printf("administrator password changed\n");
-	ctl_alog(ctl, km, "admin", "admin", "administrator password changed");
+		printf("administrator password changed%s\n", o.keep_keys ?
+		    " (same keys)" : "; new administrator keys and a new key "
+		    "generation for every machine");
+	ctl_alog(ctl, km, "admin", "admin", o.keep_keys ?
+	    "administrator password changed (same keys)" :
+	    "administrator password and keys changed");
 	rc = CTL_OK;
 out:
 	bm_free_secret(new, newlen);

@@ -162,8 +162,9 @@ tail -n 8 "$BEEMO_CONFIG"
 step "beemo-sync push: the sealed packs, index logs and key store go off-site"
 "$BEEMO_SYNC" push
 "$BEEMO_SYNC" verify --read-data
+"$BEEMO_SYNC" status
 
-step "the appliance is lost: beemo-sync recover into $D/rebuilt"
+step "the appliance is lost: beemo-sync recover into $D/rebuilt (the newest state authenticated by the off-site key in admin.key)"
 "$BEEMO_SYNC" recover --target center --store "$D/rebuilt" \
 	--password-file "$D/admin.pw"
 "$BEEMOCTL" -s "$D/rebuilt" restore pc1 1 --target "$D/restored-offsite" \

@@ -139,9 +139,17 @@ same_tree "the tree after a new session" "$T/after" "$E/snap-$LAST.list"
 	t_fail "check --read-data after a session: $(cat "$T/check2.out")"
 
 # Recovery of a new appliance from the fixture's off-site copy alone.
+# Its manifests are of version 1, which nothing authenticates: refused
+# unless --accept-unauthenticated.
+t_expect_log "warning: manifest manifests/.* at center a is of version 1, which nothing authenticates: ignored"
+t_expect_log "error: target a: 1 manifest is of version 1"
+t_expect_log "error: target a: no complete manifest found that this appliance authenticated"
+t_expect_log "warning: target a: manifests/.* is of version 1: nothing proves that this appliance wrote it"
 N="$T/new"
-sync_run rec recover --target a --store "$N" --password-file "$T/admin.pw" ||
-	t_fail "recover: $(cat "$T/rec.err")"
+sync_run rec0 recover --target a --store "$T/new0" --password-file "$T/admin.pw" &&
+	t_fail "recover took a version 1 manifest without --accept-unauthenticated"
+sync_run rec recover --target a --store "$N" --password-file "$T/admin.pw" \
+	--accept-unauthenticated || t_fail "recover: $(cat "$T/rec.err")"
 grep -q "machine pc1: index rebuilt" "$T/rec.out" || t_fail "$(cat "$T/rec.out")"
 "$BEEMOCTL" -s "$N" key unlock pc1 --user alice --password-file "$T/alice.pw" \
 	>"$T/kcv.recovered" || t_fail "alice cannot open pc1 after recovery"

@@ -1,6 +1,7 @@
 #!/bin/bash
-# keys_crash.sh -- kill -9 of `beemoctl admin passwd` and `beemoctl user
-# passwd` at random moments: afterwards exactly one of the old and the new
+# keys_crash.sh -- kill -9 of `beemoctl admin passwd --keep-keys` and
+# `beemoctl user passwd` at random moments (keys_revoke.sh kills the
+# default `admin passwd`, which also replaces keys): afterwards exactly one of the old and the new
 # password works, every principal still unlocks the same SECRET, and the
 # store stays usable.  scrypt runs at N = 2^14 (an eighth of the default,
 # which changes nothing to the sequence under test: two scrypt runs, then
@@ -124,7 +125,7 @@ crash_loop() {
 }
 
 cp "$T/admin.pw" "$T/admin.0"
-crash_loop admin "--admin" "admin passwd"
+crash_loop admin "--admin" "admin passwd --keep-keys"
 cp "$T/alice.pw" "$T/alice.0"
 crash_loop alice "--user alice" "user passwd pc1 alice"
 t_log "ok"

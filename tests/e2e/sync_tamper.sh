@@ -1,7 +1,7 @@
 #!/bin/bash
 # sync_tamper.sh -- a hostile or damaged center: a flipped byte in a
 # remote pack is named by verify --read-data and by recover, which
-# restores nothing of it; a truncated pack is named by verify; a
+# writes nothing into the store; a truncated pack is named by verify; a
 # manifest whose objects are not all there is not used for recovery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd_lib.sh"
@@ -37,7 +37,9 @@ grep -q "$victim is DAMAGED: its SHA-256 differs from the manifest; it is not re
 	"$T/rec.err" || t_fail "recover: $(cat "$T/rec.err")"
 [ ! -e "$T/new/$victim" ] && [ ! -e "$T/new/$victim.part" ] ||
 	t_fail "the damaged pack reached the new store"
-[ ! -e "$T/new/keys/appliance.key" ] || t_fail "recovery went on after damage"
+[ ! -e "$T/new/keys" ] && [ ! -e "$T/new/machines" ] ||
+	t_fail "something was written into the store despite the damage"
+[ ! -e "$T/new/.beemo-staging" ] || t_fail "staging directory left behind"
 
 # Truncate another one: verify names it; recovery finds no complete
 # manifest.

@@ -5,7 +5,8 @@
 # Builds nothing: BUILD_DIR must hold tests/fuzz/fuzz_TARGET, and
 # tools/beemoctl for the keyfile target, whose seeds are generated here
 # with it (an appliance, two machines, a rotation, a second user, a
-# POSTE key file) plus tiny files with each magic.  The json and
+# POSTE key file), the version 1 admin.key and appliance.key of
+# tests/fixtures/v1, plus tiny files with each magic.  The json and
 # manifest targets start from the checked-in seeds/TARGET/ (files that
 # beemo-sync writes and reads back, and hand-made edge cases).  Exits
 # with the fuzzer's status; a crashing input is kept under the printed
@@ -55,8 +56,14 @@ keyfile_seeds() {
 		"$W/seeds/"
 	cp "$K/machines/pc1.key" "$W/seeds/pc1.key"
 	cp "$K/machines/pc2.key" "$W/seeds/pc2.key"
+	# Version 1 files (admin.key with its RSA wrap, appliance.key
+	# without K_OFF) as the first release wrote them.
+	local v1="$HERE/../fixtures/v1/store/keys"
+	cp "$v1/admin.key" "$W/seeds/admin-v1.key"
+	cp "$v1/appliance.key" "$W/seeds/appliance-v1.key"
 	for m in BMKEYAPL BMKEYADM BMKEYMCH BMKEYPST; do
 		printf '%s\0\0\0\1' "$m" >"$W/seeds/$m.short"
+		printf '%s\0\0\0\2' "$m" >"$W/seeds/$m.short2"
 	done
 }
 

@@ -312,6 +312,8 @@ test_sync_state(void)
 	snprintf(t->result, sizeof(t->result), "ok");
 	snprintf(t->manifest, sizeof(t->manifest), "manifests/x.json");
 	snprintf(t->digest, sizeof(t->digest), "%064d", 7);
+	t->counter = 42; /* the push number, and its time */
+	t->counter_ns = T_NS + 1;
 	CHECK_OK(bm_sync_state_save(path, &st));
 	CHECK_OK(bm_sync_state_load(path, &r));
 	CHECK(r.n == 2 && strcmp(r.config_plain, "ab") == 0);

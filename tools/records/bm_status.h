@@ -210,14 +210,20 @@ void bm_run_file_end(struct bm_run_file *f);
  * STORE/sync/state.json (or [sync] state):
  *
  *   {"format": "beemo-sync-state", "version": 1,
- *    "config_plain": "<sha256 of the configuration last sealed>",
+ *    "config_plain": "<sha256 of the configuration last sealed and of
+ *                     the admin.key it was sealed for>",
  *    "targets": [{"name": "center-a",
  *      "last_attempt": "<ISO 8601>", "last_attempt_ns": <ns>,
  *      "last_success": "<ISO 8601>" or null, "last_success_ns": <ns or 0>,
  *      "duration_ms": <ms>, "objects_sent": <n>, "bytes_sent": <n>,
  *      "objects_total": <n>, "bytes_total": <n>,
  *      "result": "ok" or "<reason>", "manifest": "manifests/<stamp>.json",
- *      "digest": "<sha256 of the object list>"}, ...]}
+ *      "digest": "<sha256 of the object list>",
+ *      "counter": <n>, "counter_ns": <ns>}, ...]}
+ *
+ * "counter" is the push number (the manifest's authenticated counter)
+ * of the last manifest pushed to the target and "counter_ns" its time;
+ * both absent (read as 0) until a version 2 manifest was pushed there.
  */
 struct bm_sync_tstate {
 	char name[65];
@@ -228,12 +234,14 @@ struct bm_sync_tstate {
 	char result[256];       /* "ok" or the reason of the failure */
 	char manifest[64];      /* last manifest pushed, "manifests/...json" */
 	char digest[65];        /* digest of its objects (beemo-sync) */
+	uint64_t counter;       /* push number of that manifest, 0: none */
+	uint64_t counter_ns;    /* and its time */
 };
 
 struct bm_sync_state {
 	struct bm_sync_tstate *t;
 	size_t n;
-	char config_plain[65];  /* SHA-256 of the config that was sealed */
+	char config_plain[65];  /* SHA-256 of what config.sealed was made of */
 };
 
 /*

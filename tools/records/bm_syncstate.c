@@ -124,6 +124,8 @@ bm_sync_state_parse(const char *text, size_t len, struct bm_sync_state *st)
 		    sjson_str(o, "manifest"));
 		bm_status_copy(t->digest, sizeof(t->digest),
 		    sjson_str(o, "digest"));
+		(void)sjson_u64(o, "counter", &t->counter);
+		(void)sjson_u64(o, "counter_ns", &t->counter_ns);
 	}
 	sjson_free(root);
 	return 0;
@@ -189,6 +191,11 @@ bm_sync_state_print(FILE *f, const struct bm_sync_state *st)
 		bm_json_str(&j, "result", t->result);
 		bm_json_str(&j, "manifest", t->manifest);
 		bm_json_str(&j, "digest", t->digest);
+		if (t->counter != 0) {
+			/* Absent until a version 2 manifest was pushed. */
+			bm_json_u64(&j, "counter", t->counter);
+			bm_json_u64(&j, "counter_ns", t->counter_ns);
+		}
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
