@@ -9,7 +9,9 @@
 #            tools the file system tests drive (rsync, git, sqlite3,
 #            attr, acl, zip, python3), lmdb-utils, mandoc (man page
 #            lint), clang (libFuzzer), libcap2-bin (setcap: a restore
-#            must not bring file capabilities back)
+#            must not bring file capabilities back), python3-cryptography
+#            (the hostile center of sync_trust forges RSA wraps and
+#            AES-GCM seals from public material)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -18,4 +20,5 @@ apt-get install -y --no-install-recommends \
 	libfuse3-dev fuse3 libssl-dev liblmdb-dev lmdb-utils libclamav-dev \
 	libssh2-1-dev libzstd-dev \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
-	python3 mandoc clang ca-certificates procps psmisc file libcap2-bin
+	python3 python3-cryptography mandoc clang ca-certificates procps \
+	psmisc file libcap2-bin
