@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bm_err.h"
 #include "bm_time.h"
 #include "bm_log.h"
 #include "bm_bytes.h"
@@ -364,4 +365,106 @@ commit_recover(store *st)
 	if (rc != 0)
 		return rc;
 	return pack_sweep(&st->packs, pack_known, st);
+}
+
+/* ---- an index older than the packs ---------------------------------- */
+
+/*
+ * How the packs tell an index that is older than they are (put back
+ * from a copy, or restored alone), given the index's next log sequence
+ * number L and pack records:
+ *   - a pack becomes ID.pack only after the commit that recorded it
+ *     closed is durable, so a closed pack the index does not know, or
+ *     records as still open, was closed by a commit the index lacks;
+ *   - a commit writes its log object (numbered L) to the open pack
+ *     before the index commits, and nothing after: beyond the length
+ *     the index recorded for a pack, a crash leaves at most the log
+ *     object L, a failed commit and its salvage (store_commit.c) the
+ *     object L - 1.  An authentic log object numbered above L was
+ *     committed by a newer index; one below L - 1 beyond a recorded
+ *     length means that pack's record is older than the pack.
+ * Packs the index does not know that are still open (a crash before
+ * their first commit, or abandoned after a failed one) hold at most log
+ * object L too.  One case cannot be told from a crash: an index older by
+ * exactly one commit that closed no pack; that commit is then lost as a
+ * crash would lose it, and its number is not reused (the pack is cut).
+ */
+struct rollback {
+	store *st;
+	uint64_t lsn;     /* the index's next log sequence number */
+	uint64_t floor;   /* lowest number allowed in this tail */
+	const char *name; /* the machine, for the repair */
+};
+
+static int
+rollback_refuse(const struct rollback *rb, uint64_t pack, const char *why)
+{
+	bm_log(LOG_ERR, "%s: the index is older than the packs: pack %016"
+	    PRIx64 " %s; repair it with `beemoctl rebuild-index %s` (the "
+	    "packs are left untouched until then)", rb->st->dir, pack, why,
+	    rb->name);
+	return BEEMO_EROLLBACK;
+}
+
+static int
+rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+{
+	const struct rollback *rb = ctx;
+	char why[160];
+
+	if (lsn <= rb->lsn && lsn >= rb->floor)
+		return 0;
+	snprintf(why, sizeof(why), "holds log object %" PRIu64 " where the "
+	    "index expects %" PRIu64 " at most", lsn, rb->lsn);
+	return rollback_refuse(rb, pack, why);
+}
+
+int
+commit_check_rollback(store *st)
+{
+	struct rollback rb = {st, 0, 0, NULL};
+	uint64_t *ids = NULL;
+	int *isopen = NULL, rc;
+	size_t n = 0, i;
+
+	rb.name = strrchr(st->dir, '/') != NULL ? strrchr(st->dir, '/') + 1 :
+	    st->dir;
+	if ((rc = ix_meta_get(st, "lsn", &rb.lsn)) == -ENOENT)
+		rc = 0;
+	if (rc != 0 || (rc = pack_list(st->dir, &ids, &isopen, &n)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct pack_rec r = {0, 0, 0};
+		uint8_t k[8];
+		MDB_val v;
+		int known;
+
+		bm_be64enc(k, ids[i]);
+		rc = ix_get(st, IX_PACK, k, sizeof(k), &v);
+		if (rc != 0 && rc != -ENOENT)
+			break;
+		known = rc == 0;
+		rc = 0;
+		if (known && pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
+			bm_log(LOG_ERR, "index: malformed pack record");
+			rc = -EIO;
+			break;
+		}
+		if (!isopen[i] && !known)
+			rc = rollback_refuse(&rb, ids[i], "is closed and the "
+			    "index does not know it");
+		else if (!isopen[i] && r.state == PACK_OPEN)
+			rc = rollback_refuse(&rb, ids[i], "is closed and the "
+			    "index records it open");
+		else if (isopen[i]) {
+			rb.floor = known && rb.lsn > 0 ? rb.lsn - 1 : 0;
+			rc = pack_tail_logs(&st->packs, ids[i], 1, known ?
+			    r.size : 0, rollback_lsn, &rb);
+			if (rc == -ENOENT)
+				rc = 0; /* renamed by a writer meanwhile */
+		}
+	}
+	free(ids);
+	free(isopen);
+	return rc;
 }

@@ -227,13 +227,45 @@ take_lock(store *st)
 	return 0;
 }
 
+/*
+ * A read-only open checks for an index older than the packs only when
+ * no writer runs (a writer's open checked, and its packs grow beyond
+ * our snapshot of the index): with the lock held shared, which keeps a
+ * writer out until the check is done.  Returns whether to check; the
+ * caller releases the lock (drop_shared_lock).
+ */
+static int
+take_shared_lock(store *st)
+{
+	char path[4096];
+
+	if (bm_path(path, sizeof(path), "%s/lock", st->dir) != 0)
+		return 0;
+	st->lockfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (st->lockfd < 0)
+		return errno == ENOENT; /* never opened for writing */
+	if (flock(st->lockfd, LOCK_SH | LOCK_NB) == 0)
+		return 1;
+	close(st->lockfd);
+	st->lockfd = -1;
+	return 0;
+}
+
+static void
+drop_shared_lock(store *st)
+{
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	st->lockfd = -1;
+}
+
 static int
 open_store(const char *dir, const keymgr_secret *s,
     const struct store_opts *opts, int creating, store **out)
 {
 	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
 	store *st;
-	int rc;
+	int check, rc;
 
 	if ((rc = store_read_id(dir, appl, mach)) != 0)
 		return rc;
@@ -273,6 +305,7 @@ open_store(const char *dir, const keymgr_secret *s,
 	}
 	if ((rc = keys_init(&st->keys, s)) != 0)
 		goto fail;
+	check = !st->opts.rdonly || take_shared_lock(st);
 	if ((rc = ix_open(st, "index", creating)) != 0)
 		goto fail;
 	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
@@ -285,6 +318,10 @@ open_store(const char *dir, const keymgr_secret *s,
 		goto fail;
 	ix_lock(st);
 	rc = load_counters(st, creating);
+	if (rc == 0 && check)
+		rc = commit_check_rollback(st);
+	if (st->opts.rdonly)
+		drop_shared_lock(st);
 	if (rc == 0 && !st->opts.rdonly) {
 		if ((rc = commit_recover(st)) == 0 &&
 		    (rc = reap_orphans(st)) == 0)
