@@ -92,6 +92,8 @@ keys_derive(struct store_keys *ks, unsigned format)
 	if (format != STORE_FORMAT_V1 && format != STORE_FORMAT)
 		return BEEMO_EVERSION;
 	ks->format = format;
+	if (ks->gen < 1 || ks->gen > ks->ngen)
+		return BEEMO_ENOKEY;
 	first = ks->keys[1];
 	cur = ks->keys[ks->gen];
 	if (first == NULL || cur == NULL)
