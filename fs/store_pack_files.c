@@ -117,7 +117,7 @@ pack_tail_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 
 		if (pack_pread_all(fd, head, sizeof(head), off) != 0 ||
 		    obj_hdr_decode(&h, head) != 0)
-			break; /* torn or garbage: the end of what was written */
+			break; /* torn or garbage: nothing more */
 		len = OBJ_HDR_LEN + (uint64_t)h.stored_len + OBJ_TAG_LEN;
 		if ((uint64_t)sb.st_size - off < len)
 			break;
@@ -127,8 +127,8 @@ pack_tail_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 				goto done;
 			}
 			rc = pack_pread_all(fd, raw, len, off);
-			if (rc == 0 && obj_open(pk->keys, &h, raw, &plain) ==
-			    0) {
+			if (rc == 0 &&
+			    obj_open(pk->keys, &h, raw, &plain) == 0) {
 				OPENSSL_cleanse(plain, h.plain_len);
 				free(plain);
 				rc = fn(ctx, id, bm_be64dec(h.id));
