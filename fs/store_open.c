@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_bytes.h"
@@ -231,16 +232,25 @@ store_free(store *st)
 static int
 take_lock(store *st)
 {
+	const struct timespec pause = {0, 10 * 1000 * 1000};
 	char path[4096];
-	int rc;
+	int tries, rc;
 
 	if ((rc = bm_path(path, sizeof(path), "%s/lock", st->dir)) != 0)
 		return rc;
 	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lockfd < 0)
 		return -errno;
-	if (flock(st->lockfd, LOCK_EX | LOCK_NB) != 0)
-		return errno == EWOULDBLOCK ? BEEMO_ELOCKED : -errno;
+	/* A read-only open holds the lock shared for the moment of its
+	 * check of the packs (take_shared_lock): wait that out, briefly;
+	 * another writer holds it for its whole session. */
+	for (tries = 0; flock(st->lockfd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (tries == 50)
+			return BEEMO_ELOCKED;
+		nanosleep(&pause, NULL);
+	}
 	return 0;
 }
 
