@@ -383,11 +383,14 @@ commit_recover(store *st)
  *     object L - 1.  An authentic log object numbered above L was
  *     committed by a newer index; one below L - 1 beyond a recorded
  *     length means that pack's record is older than the pack.
- * Packs the index does not know that are still open (a crash before
- * their first commit, or abandoned after a failed one) hold at most log
- * object L too.  One case cannot be told from a crash: an index older by
- * exactly one commit that closed no pack; that commit is then lost as a
- * crash would lose it, and its number is not reused (the pack is cut).
+ * Open packs the index does not know hold log objects L - 1 or L only
+ * (a crash before their first commit; a failed commit and its salvage),
+ * so a committed pack whose record was deleted is refused too; but one
+ * below the next pack number may also be an abandoned pack that earlier
+ * versions left behind, with any older number.  One case cannot be told
+ * from a crash: an index older by exactly one commit that closed no
+ * pack; that commit is then lost as a crash would lose it, and its
+ * number is not reused (the pack is cut).
  */
 struct rollback {
 	store *st;
@@ -414,8 +417,9 @@ rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
 
 	if (lsn <= rb->lsn && lsn >= rb->floor)
 		return 0;
-	snprintf(why, sizeof(why), "holds log object %" PRIu64 " where the "
-	    "index expects %" PRIu64 " at most", lsn, rb->lsn);
+	snprintf(why, sizeof(why), "holds log object %" PRIu64 " beyond the "
+	    "length the index recorded (the index's next is %" PRIu64 ")",
+	    lsn, rb->lsn);
 	return rollback_refuse(rb, pack, why);
 }
 
@@ -423,13 +427,15 @@ int
 commit_check_rollback(store *st)
 {
 	struct rollback rb = {st, 0, 0, NULL};
-	uint64_t *ids = NULL;
+	uint64_t *ids = NULL, next = 0;
 	int *isopen = NULL, rc;
 	size_t n = 0, i;
 
 	rb.name = strrchr(st->dir, '/') != NULL ? strrchr(st->dir, '/') + 1 :
 	    st->dir;
 	if ((rc = ix_meta_get(st, "lsn", &rb.lsn)) == -ENOENT)
+		rc = 0;
+	if (rc == 0 && (rc = ix_meta_get(st, "next_pack", &next)) == -ENOENT)
 		rc = 0;
 	if (rc != 0 || (rc = pack_list(st->dir, &ids, &isopen, &n)) != 0)
 		return rc;
@@ -457,7 +463,8 @@ commit_check_rollback(store *st)
 			rc = rollback_refuse(&rb, ids[i], "is closed and the "
 			    "index records it open");
 		else if (isopen[i]) {
-			rb.floor = known && rb.lsn > 0 ? rb.lsn - 1 : 0;
+			rb.floor = (known || ids[i] >= next) && rb.lsn > 0 ?
+			    rb.lsn - 1 : 0;
 			rc = pack_tail_logs(&st->packs, ids[i], 1, known ?
 			    r.size : 0, rollback_lsn, &rb);
 			if (rc == -ENOENT)

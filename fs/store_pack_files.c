@@ -43,12 +43,14 @@ pack_cut(struct packs *pk, uint64_t id, uint64_t size)
 /*
  * Remove the packs that no commit ever recorded: a pack is born
  * ID.pack.open and becomes ID.pack only after a commit recorded it
- * closed, so only ".open" files unknown to the index are garbage: the
- * pack a crash interrupted before its first commit, or one abandoned
- * after a failed commit (pack_abandon), whose id is below the next pack
- * number.  A closed pack the index does not know means an index older
- * than the packs, which the commit path refuses before this runs
- * (store_commit.h, commit_check_rollback); it is never removed here.
+ * closed, and every commit records the next pack number, so only
+ * ".open" files unknown to the index, from the next pack number on, are
+ * garbage (a crash before their first commit).  One below it that the
+ * index does not know was abandoned after a failed commit (pack_abandon)
+ * or lost its record: left alone, and said.  A closed pack the index
+ * does not know means an index older than the packs, which the commit
+ * path refuses before this runs (store_commit.h,
+ * commit_check_rollback); it is never removed here.
  */
 int
 pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
@@ -76,6 +78,12 @@ pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
 			if (bm_path(file, sizeof(file), "%s/%s", path,
 			    de->d_name) != 0)
 				continue;
+			if (id < pk->next_pack) {
+				bm_log(LOG_WARNING, "%s: an open pack the "
+				    "index does not know (left alone; "
+				    "beemoctl check)", file);
+				continue;
+			}
 			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
 			if (unlink(file) != 0)
 				rc = -errno;
