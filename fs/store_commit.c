@@ -418,8 +418,8 @@ rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
 	if (lsn <= rb->lsn && lsn >= rb->floor)
 		return 0;
 	snprintf(why, sizeof(why), "holds log object %" PRIu64 " beyond the "
-	    "length the index recorded (the index's next is %" PRIu64 ")",
-	    lsn, rb->lsn);
+	    "length the index recorded (whose next log object is %" PRIu64
+	    ")", lsn, rb->lsn);
 	return rollback_refuse(rb, pack, why);
 }
 
@@ -468,7 +468,7 @@ commit_check_rollback(store *st)
 			rc = pack_tail_logs(&st->packs, ids[i], 1, known ?
 			    r.size : 0, rollback_lsn, &rb);
 			if (rc == -ENOENT)
-				rc = 0; /* renamed by a writer meanwhile */
+				rc = 0; /* gone since it was listed */
 		}
 	}
 	free(ids);
