@@ -423,6 +423,74 @@ rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
 	return rollback_refuse(rb, pack, why);
 }
 
+struct last_log {
+	int found;
+	uint64_t lsn; /* the highest number found */
+};
+
+static int
+last_log_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+{
+	struct last_log *ll = ctx;
+
+	(void)pack;
+	if (!ll->found || lsn > ll->lsn)
+		ll->lsn = lsn;
+	ll->found = 1;
+	return 0;
+}
+
+/*
+ * The index's log counter against the last log object committed: the
+ * highest numbered one in the committed part of the newest recorded pack
+ * that holds any (the newest packs may hold chunks only).  It must be
+ * L - 1; above it, the counter alone was put back (the next commits
+ * would reuse numbers, and the packs would no longer rebuild the index).
+ */
+static int
+check_last_log(struct rollback *rb)
+{
+	store *st = rb->st;
+	struct last_log ll = {0, 0};
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char why[160];
+	int mrc, rc = 0;
+
+	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
+		return -EIO;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST); mrc == 0 &&
+	    !ll.found; mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		struct pack_rec r;
+		uint64_t id;
+
+		if (k.mv_size != 8 ||
+		    pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
+			bm_log(LOG_ERR, "index: malformed pack record");
+			rc = -EIO;
+			break;
+		}
+		id = bm_be64dec(k.mv_data);
+		rc = pack_logs(&st->packs, id, 0, 0, r.size, last_log_lsn,
+		    &ll);
+		if (rc == -ENOENT)
+			rc = pack_logs(&st->packs, id, 1, 0, r.size,
+			    last_log_lsn, &ll);
+		if (rc == -ENOENT)
+			rc = 0; /* missing: check names it */
+		if (rc != 0)
+			break;
+		if (ll.found && ll.lsn >= rb->lsn) {
+			snprintf(why, sizeof(why), "holds log object %" PRIu64
+			    ", which the index's log counter (%" PRIu64 ") "
+			    "does not count", ll.lsn, rb->lsn);
+			rc = rollback_refuse(rb, id, why);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 int
 commit_check_rollback(store *st)
 {
@@ -465,13 +533,13 @@ commit_check_rollback(store *st)
 		else if (isopen[i]) {
 			rb.floor = (known || ids[i] >= next) && rb.lsn > 0 ?
 			    rb.lsn - 1 : 0;
-			rc = pack_tail_logs(&st->packs, ids[i], 1, known ?
-			    r.size : 0, rollback_lsn, &rb);
+			rc = pack_logs(&st->packs, ids[i], 1, known ?
+			    r.size : 0, UINT64_MAX, rollback_lsn, &rb);
 			if (rc == -ENOENT)
 				rc = 0; /* gone since it was listed */
 		}
 	}
 	free(ids);
 	free(isopen);
-	return rc;
+	return rc != 0 ? rc : check_last_log(&rb);
 }

@@ -93,11 +93,11 @@ pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
 	return rc;
 }
 
-/* ---- the log objects at the end of a pack -------------------------------- */
+/* ---- the log objects of a pack ------------------------------------------- */
 
 int
-pack_tail_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
-    pack_lsn_fn fn, void *ctx)
+pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
+    uint64_t to, pack_lsn_fn fn, void *ctx)
 {
 	uint8_t hdr[PACK_HDR_LEN], *raw = NULL, *plain;
 	char path[4096];
@@ -114,12 +114,13 @@ pack_tail_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 		rc = -errno;
 		goto done;
 	}
+	if (to > (uint64_t)sb.st_size)
+		to = (uint64_t)sb.st_size;
 	/* Not a pack of this machine: nothing of ours to find in it. */
 	if (pack_pread_all(fd, hdr, sizeof(hdr), 0) != 0 ||
 	    pack_hdr_check(hdr, pk->machine_id) != 0)
 		goto done;
-	while (off < (uint64_t)sb.st_size &&
-	    (uint64_t)sb.st_size - off >= OBJ_HDR_LEN) {
+	while (off < to && to - off >= OBJ_HDR_LEN) {
 		uint8_t head[OBJ_HDR_LEN];
 		uint64_t len;
 
@@ -127,7 +128,7 @@ pack_tail_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 		    obj_hdr_decode(&h, head) != 0)
 			break; /* torn or garbage: nothing more */
 		len = OBJ_HDR_LEN + (uint64_t)h.stored_len + OBJ_TAG_LEN;
-		if ((uint64_t)sb.st_size - off < len)
+		if (to - off < len)
 			break;
 		if (h.type == OBJ_LOG) {
 			if ((raw = malloc(len)) == NULL) {

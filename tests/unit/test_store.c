@@ -5,12 +5,13 @@
  * versions and snapshots, persistence across close and crash-free
  * reopen, dedup, check (clean and with a damaged pack byte), rebuild
  * of the index from the packs alone, and an index older than the open
- * pack refused.
+ * pack, or its log counter alone put back, refused.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <lmdb.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,71 @@ test_rollback_open_pack(void)
 	CHECK_OK(store_close(st));
 }
 
+/* Copy the raw value of meta @name from the index @from to the index
+ * @to (LMDB environments): what someone who can write the index file,
+ * but reads nothing, can do with an older sealed value. */
+static void
+meta_copy(const char *from, const char *to, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t buf[256];
+	size_t len = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		REQUIRE(mdb_env_create(&env) == 0);
+		mdb_env_set_maxdbs(env, 16);
+		mdb_env_set_mapsize(env, 1ULL << 30);
+		REQUIRE(mdb_env_open(env, pass ? to : from, 0, 0600) == 0);
+		REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+		REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+		if (pass == 0) {
+			REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+			REQUIRE(v.mv_size <= sizeof(buf));
+			memcpy(buf, v.mv_data, v.mv_size);
+			len = v.mv_size;
+		} else {
+			v.mv_data = buf;
+			v.mv_size = len;
+			REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+		}
+		REQUIRE(mdb_txn_commit(txn) == 0);
+		mdb_env_close(env);
+	}
+}
+
+/*
+ * The index's log counter alone put back: the next commits would reuse
+ * log sequence numbers, after which the packs no longer rebuild the
+ * index.  The open is refused; rebuild-index repairs it.
+ */
+static void
+test_rollback_lsn(void)
+{
+	char d[400], from[500], to[500];
+	struct store_opts o;
+	struct store_attr a;
+	store *st;
+
+	snprintf(d, sizeof(d), "%s/rollback", tmp);
+	snprintf(from, sizeof(from), "%s/index-a", d);
+	snprintf(to, sizeof(to), "%s/index", d);
+	memset(&o, 0, sizeof(o));
+	run("rm -rf %s/index-a && cp -a %s/index %s/index-a", d);
+	CHECK_OK(store_open(d, sec, &o, &st));
+	create(st, STORE_ROOT_INO, "four", (const uint8_t *)"4", 1, 1);
+	CHECK_OK(store_close(st));
+	meta_copy(from, to, "lsn");
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
+	CHECK_OK(store_open(d, sec, &o, &st));
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "four", &a));
+	CHECK_OK(store_close(st));
+}
+
 static void
 damage_one_pack(void)
 {
@@ -595,6 +661,7 @@ main(void)
 	CHECK_OK(store_close(st));
 
 	test_rollback_open_pack();
+	test_rollback_lsn();
 
 	/* A flipped byte: check names it, reads fail, never wrong data. */
 	damage_one_pack();
