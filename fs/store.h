@@ -44,8 +44,10 @@
  *
  * On disk, for one machine, under DIR = STORE/machines/NAME:
  *
- *   DIR/store.id              magic, version, appliance id, machine id
- *                             (no secret; tells a store from a foreign one)
+ *   DIR/store.id              magic, version (the store's format: 2, or
+ *                             1 for stores made before keys had one use
+ *                             each), appliance id, machine id (no secret;
+ *                             tells a store from a foreign one)
  *   DIR/index/                LMDB environment (data.mdb, lock.mdb)
  *   DIR/packs/XX/ID.pack      closed, immutable packs; ID is 16 hex
  *                             digits, XX its last two
@@ -171,9 +173,9 @@ struct store_opts {
 
 /*
  * store_create -- create an empty store for one machine in @dir (which
- * must not exist or be empty): store.id, index with the root directory,
- * packs/.  @s gives the machine id and keys.  Returns 0, -EEXIST, or a
- * negative errno.
+ * must not exist or be empty), of the current format: store.id, index
+ * with the root directory, packs/.  @s gives the machine id and keys.
+ * Returns 0, -EEXIST, or a negative errno.
  */
 int store_create(const char *dir, const uint8_t appliance_id[KEYMGR_ID_LEN],
     const keymgr_secret *s);
@@ -183,11 +185,18 @@ int store_create(const char *dir, const uint8_t appliance_id[KEYMGR_ID_LEN],
  * @dir: STORE/machines/NAME.
  * @s: the unlocked SECRET (borrowed; must outlive the store).
  * @opts: options, NULL for defaults and read-write.
- * A read-write open takes DIR/lock (BEEMO_ELOCKED if another process
- * holds it), cuts the open pack back to its committed length, removes
- * uncommitted packs and deletes inodes left unlinked-but-open.
+ * Stores of format 1 and 2 are opened, each with its own key
+ * derivation (beemo-store(5)).  Every open first refuses an index older
+ * than the pack files (BEEMO_EROLLBACK, logged with the pack and the
+ * repair, beemoctl rebuild-index); a read-only open checks that only
+ * when no read-write owner runs, holding DIR/lock shared meanwhile.
+ * A read-write open then takes DIR/lock (BEEMO_ELOCKED if another
+ * process holds it), cuts the open pack back to its committed length,
+ * removes uncommitted packs and deletes inodes left unlinked-but-open.
  * Returns 0, BEEMO_ENOSTORE (no store.id), BEEMO_EFOREIGN (store of
- * another machine), BEEMO_EVERSION, BEEMO_ELOCKED, or a negative errno.
+ * another machine), BEEMO_EVERSION, BEEMO_EFORMAT (also: store.id and
+ * the index name different formats), BEEMO_EROLLBACK, BEEMO_ELOCKED, or
+ * a negative errno.
  */
 int store_open(const char *dir, const keymgr_secret *s,
     const struct store_opts *opts, store **out);
@@ -428,8 +437,8 @@ int store_destroy(const char *dir);
 
 /*
  * store_read_id -- read DIR/store.id without opening the store.
- * Returns 0, BEEMO_ENOSTORE, BEEMO_EFORMAT, BEEMO_EVERSION or a negative
- * errno.
+ * Returns 0, BEEMO_ENOSTORE, BEEMO_EFORMAT, BEEMO_EVERSION (neither
+ * format 1 nor 2) or a negative errno.
  */
 int store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
     uint8_t machine[KEYMGR_ID_LEN]);
@@ -508,7 +517,9 @@ typedef void (*store_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * objects in order.  The old index, if any, is moved aside to
  * DIR/index.old.  Needs the read-write lock.  Damaged or missing objects
  * are named in the log and make the call fail with -EBADMSG (the index is
- * then not replaced).
+ * then not replaced).  This is the repair of an index older than the
+ * packs (BEEMO_EROLLBACK).  A store.id that names another format than
+ * the packs' authenticated log fails with BEEMO_EFORMAT.
  */
 int store_rebuild(const char *dir, const keymgr_secret *s,
     store_progress_fn progress, void *ctx);

@@ -10,9 +10,12 @@
  * points depend only on the chunk's own bytes: an insertion shifts at
  * most the chunks around it.
  *
- * The table G is keyed: G[i] = first 8 bytes of HMAC-SHA256(chunk-id key,
- * "beemo/v1/gear" || i), so chunk boundaries (visible as object sizes in
- * packs) do not fingerprint known files.  It changes with the key
+ * The table G is keyed: G[i] = first 8 bytes of HMAC-SHA256(gear key,
+ * "beemo/v2/gear" NUL i), so chunk boundaries (visible as object sizes in
+ * packs) do not fingerprint known files.  The gear key is used for
+ * nothing else.  Stores of format 1 keep G[i] = HMAC-SHA256(chunk-id
+ * key, "beemo/v1/gear" NUL i): the chunk id of a planted 15-byte file
+ * holding that input is G[i] (store_crypto.c).  G changes with the key
  * generation; dedup across a rotation is lost by design.
  */
 #include <openssl/hmac.h>
@@ -25,13 +28,16 @@
 #define CDC_AVG (1U << CDC_AVG_BITS)
 
 void
-chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN])
+chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN],
+    unsigned format)
 {
-	static const char label[] = "beemo/v1/gear";
+	static const char label[] = "beemo/v2/gear";
 	uint8_t msg[sizeof(label) + 1], md[32];
 	unsigned int i, mdlen;
 
-	memcpy(msg, label, sizeof(label));
+	/* The labels of both formats have the same length. */
+	memcpy(msg, format == STORE_FORMAT_V1 ? "beemo/v1/gear" : label,
+	    sizeof(label));
 	for (i = 0; i < 256; i++) {
 		msg[sizeof(label)] = (uint8_t)i;
 		HMAC(EVP_sha256(), key, KEYMGR_SECRET_LEN, msg, sizeof(msg), md,

@@ -32,8 +32,14 @@
 
 /* ---- constants of the formats (beemo-store(5)) ----------------------- */
 
+/* The store's format is the version of its store.id, and the "format"
+ * counter of its index must agree (beemo-store(5)).  Format 2: each key
+ * of struct keymgr_subkeys has one use; format 1 (still read and
+ * written): names hashed with the meta key, the chunker keyed with the
+ * chunk-id key. */
 #define STORE_ID_MAGIC "BEEMOSID"
-#define STORE_ID_VERSION 1
+#define STORE_FORMAT_V1 1
+#define STORE_FORMAT 2 /* of new stores */
 #define STORE_ID_LEN 48 /* magic 8, version 2, pad 6, appl 16, mach 16 */
 
 #define PACK_MAGIC "BEEMOPAK"
@@ -168,15 +174,17 @@ struct content {
 /*
  * The keys of one store: per generation of the machine's SECRET (index =
  * gen, 1-based; a generation whose SECRET is not available is NULL) the
- * data, chunk-id and meta subkeys, in OpenSSL's secure heap.  Read-only
- * after keys_init(): shared by every thread without a lock.
+ * subkeys, in OpenSSL's secure heap.  Read-only after keys_init():
+ * shared by every thread without a lock.
  */
 struct store_keys {
 	uint8_t machine_id[KEYMGR_ID_LEN];
+	unsigned format; /* STORE_FORMAT_V1 or STORE_FORMAT */
 	uint32_t gen;  /* generation for new objects and values */
 	uint32_t ngen; /* entries of @keys and @chunk_mac, less one */
 	struct keymgr_subkeys **keys;
-	EVP_MAC_CTX *name_mac;   /* template: names, gen 1 meta key */
+	EVP_MAC_CTX *name_mac;   /* template: names, gen 1 name key
+				  * (format 1: meta key) */
 	EVP_MAC_CTX **chunk_mac; /* template per generation */
 	uint64_t gear[256];      /* keyed chunker table, gen @gen */
 	uint8_t *stage_key;      /* random per open, secure heap */
@@ -184,13 +192,19 @@ struct store_keys {
 
 /*
  * keys_init -- derive every generation's subkeys from @s into @k (which
- * the caller zeroed), the MAC templates, the chunker table of the
- * current generation and a fresh random staging key.  Returns 0,
- * BEEMO_ENOKEY (generation 1 or the current one missing), -ENOMEM, or
- * an error of keymgr_subkeys().  On failure call keys_fini() all the
- * same: it frees what was made.
+ * the caller zeroed), then keys_derive() for the store's @format.
+ * Returns 0, BEEMO_ENOKEY (generation 1 or the current one missing),
+ * BEEMO_EVERSION (unknown format), -ENOMEM, or an error of
+ * keymgr_subkeys().  On failure call keys_fini() all the same: it frees
+ * what was made.
+ * keys_derive -- what follows from the subkeys already in @k (@gen,
+ * @ngen and @keys set, the rest zeroed) for store format @format: the
+ * chunk-id MAC templates, the name-hash template, the chunker table of
+ * the current generation (each from the key that @format gives that
+ * use) and a fresh random staging key.  Same errors.
  */
-int keys_init(struct store_keys *k, const keymgr_secret *s);
+int keys_init(struct store_keys *k, const keymgr_secret *s, unsigned format);
+int keys_derive(struct store_keys *k, unsigned format);
 /* keys_fini -- wipe and free everything of @k; @k may be half-built. */
 void keys_fini(struct store_keys *k);
 /* keys_gen -- subkeys of generation @gen, or NULL if unknown. */
@@ -213,7 +227,9 @@ int seal_value(const struct store_keys *k, const void *aad, size_t aadlen,
  */
 int open_value(const struct store_keys *k, const void *aad, size_t aadlen,
     const void *in, size_t len, uint8_t *out);
-/* name_hash -- the 16-byte keyed hash of a file name (directory keys). */
+/* name_hash -- the 16-byte keyed hash of a file name (directory keys):
+ * HMAC-SHA256 under the name key of generation 1 of "beemo/v2/name" NUL
+ * name (format 1: meta key, "beemo/v1/name" NUL name), cut. */
 void name_hash(const struct store_keys *k, const char *name,
     uint8_t out[NAMEHASH_LEN]);
 /* chunk_id -- the id of a chunk: HMAC-SHA256 of its plaintext under the
@@ -258,8 +274,10 @@ int pack_hdr_check(const uint8_t in[PACK_HDR_LEN],
 
 /* ---- the chunker (store_chunker.c) ------------------------------------ */
 
-/* chunker_gear -- the keyed gear table of chunk-id key @key. */
-void chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN]);
+/* chunker_gear -- the keyed gear table of store format @format from
+ * @key: the gear key (format 2) or the chunk-id key (format 1). */
+void chunker_gear(uint64_t gear[256], const uint8_t key[KEYMGR_SECRET_LEN],
+    unsigned format);
 /* Scanning state of one chunk being cut; zero it at a chunk start. */
 struct chunker {
 	uint64_t h;

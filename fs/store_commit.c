@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bm_err.h"
 #include "bm_time.h"
 #include "bm_log.h"
 #include "bm_bytes.h"
@@ -364,4 +365,181 @@ commit_recover(store *st)
 	if (rc != 0)
 		return rc;
 	return pack_sweep(&st->packs, pack_known, st);
+}
+
+/* ---- an index older than the packs ---------------------------------- */
+
+/*
+ * How the packs tell an index that is older than they are (put back
+ * from a copy, or restored alone), given the index's next log sequence
+ * number L and pack records:
+ *   - a pack becomes ID.pack only after the commit that recorded it
+ *     closed is durable, so a closed pack the index does not know, or
+ *     records as still open, was closed by a commit the index lacks;
+ *   - a commit writes its log object (numbered L) to the open pack
+ *     before the index commits, and nothing after: beyond the length
+ *     the index recorded for a pack, a crash leaves at most the log
+ *     object L, a failed commit and its salvage (store_commit.c) the
+ *     object L - 1.  An authentic log object numbered above L was
+ *     committed by a newer index; one below L - 1 beyond a recorded
+ *     length means that pack's record is older than the pack.
+ * Open packs the index does not know hold log objects L - 1 or L only
+ * (a crash before their first commit; a failed commit and its salvage),
+ * so a committed pack whose record was deleted is refused too; but one
+ * below the next pack number may also be an abandoned pack that earlier
+ * versions left behind, with any older number.  One case cannot be told
+ * from a crash: an index older by exactly one commit that closed no
+ * pack; that commit is then lost as a crash would lose it, and its
+ * number is not reused (the pack is cut).
+ */
+struct rollback {
+	store *st;
+	uint64_t lsn;     /* the index's next log sequence number */
+	uint64_t floor;   /* lowest number allowed in this tail */
+	const char *name; /* the machine, for the repair */
+};
+
+static int
+rollback_refuse(const struct rollback *rb, uint64_t pack, const char *why)
+{
+	bm_log(LOG_ERR, "%s: the index is older than the packs: pack %016"
+	    PRIx64 " %s; repair it with `beemoctl rebuild-index %s` (the "
+	    "packs are left untouched until then)", rb->st->dir, pack, why,
+	    rb->name);
+	return BEEMO_EROLLBACK;
+}
+
+static int
+rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+{
+	const struct rollback *rb = ctx;
+	char why[160];
+
+	if (lsn <= rb->lsn && lsn >= rb->floor)
+		return 0;
+	snprintf(why, sizeof(why), "holds log object %" PRIu64 " beyond the "
+	    "length the index recorded (whose next log object is %" PRIu64
+	    ")", lsn, rb->lsn);
+	return rollback_refuse(rb, pack, why);
+}
+
+struct last_log {
+	int found;
+	uint64_t lsn; /* the highest number found */
+};
+
+static int
+last_log_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+{
+	struct last_log *ll = ctx;
+
+	(void)pack;
+	if (!ll->found || lsn > ll->lsn)
+		ll->lsn = lsn;
+	ll->found = 1;
+	return 0;
+}
+
+/*
+ * The index's log counter against the last log object committed: the
+ * highest numbered one in the committed part of the newest recorded pack
+ * that holds any (the newest packs may hold chunks only).  It must be
+ * L - 1; above it, the counter alone was put back (the next commits
+ * would reuse numbers, and the packs would no longer rebuild the index).
+ */
+static int
+check_last_log(struct rollback *rb)
+{
+	store *st = rb->st;
+	struct last_log ll = {0, 0};
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char why[160];
+	int mrc, rc = 0;
+
+	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
+		return -EIO;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST); mrc == 0 &&
+	    !ll.found; mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		struct pack_rec r;
+		uint64_t id;
+
+		if (k.mv_size != 8 ||
+		    pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
+			bm_log(LOG_ERR, "index: malformed pack record");
+			rc = -EIO;
+			break;
+		}
+		id = bm_be64dec(k.mv_data);
+		rc = pack_logs(&st->packs, id, 0, 0, r.size, last_log_lsn,
+		    &ll);
+		if (rc == -ENOENT)
+			rc = pack_logs(&st->packs, id, 1, 0, r.size,
+			    last_log_lsn, &ll);
+		if (rc == -ENOENT)
+			rc = 0; /* missing: check names it */
+		if (rc != 0)
+			break;
+		if (ll.found && ll.lsn >= rb->lsn) {
+			snprintf(why, sizeof(why), "holds log object %" PRIu64
+			    ", which the index's log counter (%" PRIu64 ") "
+			    "does not count", ll.lsn, rb->lsn);
+			rc = rollback_refuse(rb, id, why);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+commit_check_rollback(store *st)
+{
+	struct rollback rb = {st, 0, 0, NULL};
+	uint64_t *ids = NULL, next = 0;
+	int *isopen = NULL, rc;
+	size_t n = 0, i;
+
+	rb.name = strrchr(st->dir, '/') != NULL ? strrchr(st->dir, '/') + 1 :
+	    st->dir;
+	if ((rc = ix_meta_get(st, "lsn", &rb.lsn)) == -ENOENT)
+		rc = 0;
+	if (rc == 0 && (rc = ix_meta_get(st, "next_pack", &next)) == -ENOENT)
+		rc = 0;
+	if (rc != 0 || (rc = pack_list(st->dir, &ids, &isopen, &n)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct pack_rec r = {0, 0, 0};
+		uint8_t k[8];
+		MDB_val v;
+		int known;
+
+		bm_be64enc(k, ids[i]);
+		rc = ix_get(st, IX_PACK, k, sizeof(k), &v);
+		if (rc != 0 && rc != -ENOENT)
+			break;
+		known = rc == 0;
+		rc = 0;
+		if (known && pack_rec_decode(&r, v.mv_data, v.mv_size) != 0) {
+			bm_log(LOG_ERR, "index: malformed pack record");
+			rc = -EIO;
+			break;
+		}
+		if (!isopen[i] && !known)
+			rc = rollback_refuse(&rb, ids[i], "is closed and the "
+			    "index does not know it");
+		else if (!isopen[i] && r.state == PACK_OPEN)
+			rc = rollback_refuse(&rb, ids[i], "is closed and the "
+			    "index records it open");
+		else if (isopen[i]) {
+			rb.floor = (known || ids[i] >= next) && rb.lsn > 0 ?
+			    rb.lsn - 1 : 0;
+			rc = pack_logs(&st->packs, ids[i], 1, known ?
+			    r.size : 0, UINT64_MAX, rollback_lsn, &rb);
+			if (rc == -ENOENT)
+				rc = 0; /* gone since it was listed */
+		}
+	}
+	free(ids);
+	free(isopen);
+	return rc != 0 ? rc : check_last_log(&rb);
 }

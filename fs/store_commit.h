@@ -62,5 +62,18 @@ int commit_wait_locked(store *st);
  * pack (damaged: rebuild it), -EIO for a malformed pack record, or the
  * errors of pack_cut()/pack_sweep() and of the index. */
 int commit_recover(store *st);
+/*
+ * commit_check_rollback -- refuse an index older than the pack files
+ * (store_commit.c says how they tell), at open, ix_lock held, after
+ * commit_start() and before commit_recover() or any writer: neither a
+ * commit nor the recovery may run on such an index, which would cut
+ * and sweep committed packs and reuse log sequence numbers.  In a
+ * read-only store the caller must hold the store's lock shared, so no
+ * writer adds packs meanwhile.  Returns 0, BEEMO_EROLLBACK (logged once
+ * with the pack, what it shows and the repair: beemoctl rebuild-index
+ * MACHINE), -EIO for a malformed pack record, -ENOMEM, or an error of
+ * the index or of listing the packs.
+ */
+int commit_check_rollback(store *st);
 
 #endif /* BEEMO_STORE_COMMIT_H */

@@ -2,9 +2,16 @@
  * store_crypto.c -- sealing and MACs for the store.
  *
  * Keys come from keymgr: per generation of the machine's SECRET, a data
- * key (chunks), a chunk-id MAC key and a meta key (index values, log
- * objects).  Names are hashed with the meta key of generation 1 so that
- * directory lookups survive rotations.  A sealed value is
+ * key (chunks), a chunk-id MAC key, a meta key (index values, log
+ * objects), a gear key (the chunker's table) and a name key (directory
+ * keys).  Names are hashed with generation 1 so that directory lookups
+ * survive rotations.  Which key hashes names and keys the chunker is the
+ * store's format (beemo-store(5)): format 2 gives each use its own key;
+ * format 1 hashed names with the meta key and derived the chunker's
+ * table from the chunk-id key, so that a planted file whose bytes are
+ * the table's HMAC input got a chunk id (visible in pack headers) equal
+ * to a table entry.  Format 1 stores keep their derivation: their chunk
+ * ids and directory keys depend on it.  A sealed value is
  *
  *   gen (4, big-endian) | nonce (12) | AES-256-GCM ciphertext | tag (16)
  *
@@ -48,7 +55,7 @@ mac_template(const uint8_t *key)
 }
 
 int
-keys_init(struct store_keys *ks, const keymgr_secret *s)
+keys_init(struct store_keys *ks, const keymgr_secret *s, unsigned format)
 {
 	uint32_t g, cur = keymgr_secret_current_gen(s);
 	int rc;
@@ -57,8 +64,7 @@ keys_init(struct store_keys *ks, const keymgr_secret *s)
 	ks->gen = cur;
 	ks->ngen = cur;
 	ks->keys = calloc(cur + 1, sizeof(*ks->keys));
-	ks->chunk_mac = calloc(cur + 1, sizeof(*ks->chunk_mac));
-	if (ks->keys == NULL || ks->chunk_mac == NULL)
+	if (ks->keys == NULL)
 		return -ENOMEM;
 	for (g = 1; g <= cur; g++) {
 		struct keymgr_subkeys *k = OPENSSL_secure_zalloc(sizeof(*k));
@@ -73,18 +79,43 @@ keys_init(struct store_keys *ks, const keymgr_secret *s)
 		ks->keys[g] = k;
 		if (rc != 0)
 			return rc;
-		if ((ks->chunk_mac[g] = mac_template(k->chunk)) == NULL)
-			return -ENOMEM;
 	}
-	if (ks->keys[1] == NULL || ks->keys[cur] == NULL)
+	return keys_derive(ks, format);
+}
+
+int
+keys_derive(struct store_keys *ks, unsigned format)
+{
+	const struct keymgr_subkeys *first, *cur;
+	uint32_t g;
+
+	if (format != STORE_FORMAT_V1 && format != STORE_FORMAT)
+		return BEEMO_EVERSION;
+	ks->format = format;
+	if (ks->gen < 1 || ks->gen > ks->ngen)
 		return BEEMO_ENOKEY;
-	if ((ks->name_mac = mac_template(ks->keys[1]->meta)) == NULL)
+	first = ks->keys[1];
+	cur = ks->keys[ks->gen];
+	if (first == NULL || cur == NULL)
+		return BEEMO_ENOKEY;
+	ks->chunk_mac = calloc(ks->ngen + 1, sizeof(*ks->chunk_mac));
+	if (ks->chunk_mac == NULL)
+		return -ENOMEM;
+	for (g = 1; g <= ks->ngen; g++)
+		if (ks->keys[g] != NULL &&
+		    (ks->chunk_mac[g] = mac_template(ks->keys[g]->chunk)) ==
+		    NULL)
+			return -ENOMEM;
+	ks->name_mac = mac_template(format == STORE_FORMAT_V1 ? first->meta :
+	    first->name);
+	if (ks->name_mac == NULL)
 		return -ENOMEM;
 	ks->stage_key = OPENSSL_secure_malloc(KEYMGR_SECRET_LEN);
 	if (ks->stage_key == NULL ||
 	    RAND_bytes(ks->stage_key, KEYMGR_SECRET_LEN) != 1)
 		return -ENOMEM;
-	chunker_gear(ks->gear, ks->keys[cur]->chunk);
+	chunker_gear(ks->gear, format == STORE_FORMAT_V1 ? cur->chunk :
+	    cur->gear, format);
 	return 0;
 }
 
@@ -98,7 +129,8 @@ keys_fini(struct store_keys *ks)
 			keymgr_subkeys_wipe(ks->keys[g]);
 			OPENSSL_secure_free(ks->keys[g]);
 		}
-		EVP_MAC_CTX_free(ks->chunk_mac[g]);
+		if (ks->chunk_mac != NULL)
+			EVP_MAC_CTX_free(ks->chunk_mac[g]);
 	}
 	free(ks->keys);
 	free(ks->chunk_mac);
@@ -173,11 +205,15 @@ void
 name_hash(const struct store_keys *ks, const char *name,
     uint8_t out[NAMEHASH_LEN])
 {
-	static const char label[] = "beemo/v1/name";
+	static const char label_v1[] = "beemo/v1/name";
+	static const char label[] = "beemo/v2/name";
 	uint8_t full[32];
+	int rc = ks->format == STORE_FORMAT_V1 ?
+	    mac(ks->name_mac, label_v1, sizeof(label_v1), name, strlen(name),
+	    full) : mac(ks->name_mac, label, sizeof(label), name, strlen(name),
+	    full);
 
-	if (mac(ks->name_mac, label, sizeof(label), name, strlen(name),
-	    full) != 0)
+	if (rc != 0)
 		memset(full, 0, sizeof(full)); /* only on ENOMEM */
 	memcpy(out, full, NAMEHASH_LEN);
 }

@@ -157,6 +157,14 @@ struct store {
 	uint64_t st_files, st_bytes;
 };
 
+/* ---- the store's identity (store_open.c) ------------------------------ */
+
+/* store_id_read -- store_read_id() (store.h), and the store's format
+ * (STORE_FORMAT_V1 or STORE_FORMAT, store_codec.h) into *@format.  Same
+ * errors: BEEMO_EVERSION for any other version. */
+int store_id_read(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
+    uint8_t machine[KEYMGR_ID_LEN], unsigned *format);
+
 /* ---- helpers ----------------------------------------------------------- */
 
 /* ino_snap -- the snapshot id of inode number @ino (0: live tree). */

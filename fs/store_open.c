@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_bytes.h"
@@ -24,8 +25,6 @@
 #include "store_record.h"
 #include "store_worker.h"
 
-#define FORMAT_VERSION 1
-
 static int
 id_file_write(const char *dir, const uint8_t appliance[KEYMGR_ID_LEN],
     const uint8_t machine[KEYMGR_ID_LEN])
@@ -38,15 +37,15 @@ id_file_write(const char *dir, const uint8_t appliance[KEYMGR_ID_LEN],
 		return rc;
 	memset(b, 0, sizeof(b));
 	memcpy(b, STORE_ID_MAGIC, 8);
-	bm_be16enc(b + 8, STORE_ID_VERSION);
+	bm_be16enc(b + 8, STORE_FORMAT);
 	memcpy(b + 16, appliance, KEYMGR_ID_LEN);
 	memcpy(b + 32, machine, KEYMGR_ID_LEN);
 	return bm_write_file_atomic(path, b, sizeof(b), 0600, 1);
 }
 
 int
-store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
-    uint8_t machine[KEYMGR_ID_LEN])
+store_id_read(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
+    uint8_t machine[KEYMGR_ID_LEN], unsigned *format)
 {
 	char path[4096];
 	uint8_t *b;
@@ -62,14 +61,25 @@ store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
 		return rc;
 	if (len != STORE_ID_LEN || memcmp(b, STORE_ID_MAGIC, 8) != 0)
 		rc = BEEMO_EFORMAT;
-	else if (bm_be16dec(b + 8) != STORE_ID_VERSION)
+	else if (bm_be16dec(b + 8) != STORE_FORMAT_V1 &&
+	    bm_be16dec(b + 8) != STORE_FORMAT)
 		rc = BEEMO_EVERSION;
 	else {
+		*format = bm_be16dec(b + 8);
 		memcpy(appliance, b + 16, KEYMGR_ID_LEN);
 		memcpy(machine, b + 32, KEYMGR_ID_LEN);
 	}
 	free(b);
 	return rc;
+}
+
+int
+store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
+    uint8_t machine[KEYMGR_ID_LEN])
+{
+	unsigned format;
+
+	return store_id_read(dir, appliance, machine, &format);
 }
 
 /* First-time contents of the index: the root directory and counters. */
@@ -89,7 +99,7 @@ init_index(store *st)
 	root.atime = root.ctime = root.mtime;
 	st->live_seq = 1;
 	st->next_ino = STORE_ROOT_INO + 1;
-	if ((rc = ix_meta_put(st, "format", FORMAT_VERSION)) != 0 ||
+	if ((rc = ix_meta_put(st, "format", st->keys.format)) != 0 ||
 	    (rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0 ||
 	    (rc = ix_meta_put(st, "next_ino", st->next_ino)) != 0 ||
 	    (rc = ix_meta_put(st, "dirs", 1)) != 0)
@@ -127,8 +137,16 @@ load_counters(store *st, int creating)
 		return BEEMO_ENOSTORE;
 	if (rc != 0)
 		return rc;
-	if (fmt != FORMAT_VERSION)
+	if (fmt != STORE_FORMAT_V1 && fmt != STORE_FORMAT)
 		return BEEMO_EVERSION;
+	if (fmt != st->keys.format) {
+		/* store.id is not authenticated; the index's counter is,
+		 * and comes from the log in the packs. */
+		bm_log(LOG_ERR, "%s: store.id says format %u, the index %"
+		    PRIu64 " (store.id replaced?)", st->dir, st->keys.format,
+		    fmt);
+		return BEEMO_EFORMAT;
+	}
 	if ((rc = ix_meta_get(st, "live_seq", &st->live_seq)) != 0 ||
 	    (rc = ix_meta_get(st, "next_ino", &st->next_ino)) != 0)
 		return rc == -ENOENT ? BEEMO_EFORMAT : rc;
@@ -214,17 +232,58 @@ store_free(store *st)
 static int
 take_lock(store *st)
 {
+	const struct timespec pause = {0, 10 * 1000 * 1000};
 	char path[4096];
-	int rc;
+	int tries, rc;
 
 	if ((rc = bm_path(path, sizeof(path), "%s/lock", st->dir)) != 0)
 		return rc;
 	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lockfd < 0)
 		return -errno;
-	if (flock(st->lockfd, LOCK_EX | LOCK_NB) != 0)
-		return errno == EWOULDBLOCK ? BEEMO_ELOCKED : -errno;
+	/* A read-only open holds the lock shared for the moment of its
+	 * check of the packs (take_shared_lock): wait that out, briefly;
+	 * another writer holds it for its whole session. */
+	for (tries = 0; flock(st->lockfd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (tries == 50)
+			return BEEMO_ELOCKED;
+		nanosleep(&pause, NULL);
+	}
 	return 0;
+}
+
+/*
+ * A read-only open checks for an index older than the packs only when
+ * no writer runs (a writer's open checked, and its packs grow beyond
+ * our snapshot of the index): with the lock held shared, which keeps a
+ * writer out until the check is done.  Returns whether to check; the
+ * caller releases the lock (drop_shared_lock).
+ */
+static int
+take_shared_lock(store *st)
+{
+	char path[4096];
+
+	if (bm_path(path, sizeof(path), "%s/lock", st->dir) != 0)
+		return 0;
+	st->lockfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (st->lockfd < 0)
+		return errno == ENOENT; /* never opened for writing */
+	if (flock(st->lockfd, LOCK_SH | LOCK_NB) == 0)
+		return 1;
+	close(st->lockfd);
+	st->lockfd = -1;
+	return 0;
+}
+
+static void
+drop_shared_lock(store *st)
+{
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	st->lockfd = -1;
 }
 
 static int
@@ -232,10 +291,11 @@ open_store(const char *dir, const keymgr_secret *s,
     const struct store_opts *opts, int creating, store **out)
 {
 	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
+	unsigned format;
 	store *st;
-	int rc;
+	int check, rc;
 
-	if ((rc = store_read_id(dir, appl, mach)) != 0)
+	if ((rc = store_id_read(dir, appl, mach, &format)) != 0)
 		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
@@ -271,8 +331,9 @@ open_store(const char *dir, const keymgr_secret *s,
 		    (rc = bm_mkdir_p(path, 0700)) != 0)
 			goto fail;
 	}
-	if ((rc = keys_init(&st->keys, s)) != 0)
+	if ((rc = keys_init(&st->keys, s, format)) != 0)
 		goto fail;
+	check = !st->opts.rdonly || take_shared_lock(st);
 	if ((rc = ix_open(st, "index", creating)) != 0)
 		goto fail;
 	if ((rc = cache_new(st, st->opts.cache_size)) != 0)
@@ -285,6 +346,10 @@ open_store(const char *dir, const keymgr_secret *s,
 		goto fail;
 	ix_lock(st);
 	rc = load_counters(st, creating);
+	if (rc == 0 && check)
+		rc = commit_check_rollback(st);
+	if (st->opts.rdonly)
+		drop_shared_lock(st);
 	if (rc == 0 && !st->opts.rdonly) {
 		if ((rc = commit_recover(st)) == 0 &&
 		    (rc = reap_orphans(st)) == 0)

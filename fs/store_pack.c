@@ -78,6 +78,11 @@ pack_fd_get(struct packs *pk, uint64_t id, int *err)
 		pack_path(pk, id, 1, path, sizeof(path));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
+	if (fd < 0 && errno == ENOENT) {
+		/* Renamed closed between the two opens. */
+		pack_path(pk, id, 0, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		*err = -errno;
 		return NULL;

@@ -190,12 +190,27 @@ void pack_abandon(struct packs *pk);
 void pack_refuse(struct packs *pk, int err);
 /* Recovery at open, before any writer (store_commit.c): cut pack @id
  * back to @size and rename it closed; remove the ".open" packs that
- * @known (called with the caller's locks) says no commit recorded. */
+ * @known (called with the caller's locks) says no commit recorded
+ * (closed packs are never removed). */
 int pack_cut(struct packs *pk, uint64_t id, uint64_t size);
 int pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id),
     void *ctx);
-uint64_t pack_next_id(struct packs *pk);
-void pack_set_next_id(struct packs *pk, uint64_t id);
+/*
+ * pack_logs -- the log objects of pack @id (the file ID.pack.open if
+ * @is_open, else ID.pack) that lie whole between offsets @from (0: the
+ * start) and @to (UINT64_MAX: the end of the file): each is read,
+ * authenticated with pk->keys and its log sequence number passed to
+ * @fn(@ctx, @id, lsn).  Only headers of chunks are read.  What a crash
+ * can leave is skipped silently: a file of another machine or with a
+ * bad header, a torn or garbage object (the walk ends there), a log
+ * object that fails authentication.  Returns 0, the first nonzero
+ * value of @fn, -ENOMEM, or the errno of open(2) (-ENOENT: no such
+ * file) or of a read.  No lock taken: call it before any writer runs
+ * (at open).
+ */
+typedef int (*pack_lsn_fn)(void *ctx, uint64_t pack, uint64_t lsn);
+int pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
+    uint64_t to, pack_lsn_fn fn, void *ctx);
 /*
  * pack_walk -- read pack @id at @path object by object, calling @fn with
  * each object's decoded header and raw bytes (header, ciphertext, tag;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "bm_bytes.h"
 #include "bm_log.h"
@@ -42,8 +43,14 @@ pack_cut(struct packs *pk, uint64_t id, uint64_t size)
 /*
  * Remove the packs that no commit ever recorded: a pack is born
  * ID.pack.open and becomes ID.pack only after a commit recorded it
- * closed, so only ".open" files unknown to the index are garbage.  A
- * closed pack the index does not know is left alone, and said.
+ * closed, and every commit records the next pack number, so only
+ * ".open" files unknown to the index, from the next pack number on, are
+ * garbage (a crash before their first commit).  One below it that the
+ * index does not know was abandoned after a failed commit (pack_abandon)
+ * or lost its record: left alone, and said.  A closed pack the index
+ * does not know means an index older than the packs, which the commit
+ * path refuses before this runs (store_commit.h,
+ * commit_check_rollback); it is never removed here.
  */
 int
 pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
@@ -61,26 +68,20 @@ pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
 		if ((d = opendir(path)) == NULL)
 			continue;
 		while ((de = readdir(d)) != NULL) {
-			char file[4096], *end;
+			char file[4096];
 			uint64_t id;
+			int open;
 
-			if (de->d_name[0] == '.')
-				continue;
-			id = strtoull(de->d_name, &end, 16);
-			if (end != de->d_name + 16 || strncmp(end, ".pack", 5))
-				continue;
-			if (known(ctx, id))
+			if (pack_name_parse(de->d_name, &id, &open) != 0 ||
+			    !open || known(ctx, id))
 				continue;
 			if (bm_path(file, sizeof(file), "%s/%s", path,
 			    de->d_name) != 0)
 				continue;
-			if (strcmp(end, ".pack.open") != 0 ||
-			    id < pk->next_pack) {
-				bm_log(LOG_WARNING, "%s: a pack the index does "
-				    "not know (left alone; beemoctl check)",
-				    file);
-				if (id >= pk->next_pack)
-					pk->next_pack = id + 1;
+			if (id < pk->next_pack) {
+				bm_log(LOG_WARNING, "%s: an open pack the "
+				    "index does not know (left alone; "
+				    "beemoctl check)", file);
 				continue;
 			}
 			bm_log(LOG_INFO, "removing uncommitted pack %s", file);
@@ -89,6 +90,68 @@ pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id), void *ctx)
 		}
 		closedir(d);
 	}
+	return rc;
+}
+
+/* ---- the log objects of a pack ------------------------------------------- */
+
+int
+pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
+    uint64_t to, pack_lsn_fn fn, void *ctx)
+{
+	uint8_t hdr[PACK_HDR_LEN], *raw = NULL, *plain;
+	char path[4096];
+	struct obj_hdr h;
+	struct stat sb;
+	uint64_t off = from < PACK_HDR_LEN ? PACK_HDR_LEN : from;
+	int fd, rc;
+
+	if ((rc = pack_path(pk, id, is_open, path, sizeof(path))) != 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &sb) != 0) {
+		rc = -errno;
+		goto done;
+	}
+	if (to > (uint64_t)sb.st_size)
+		to = (uint64_t)sb.st_size;
+	/* Not a pack of this machine: nothing of ours to find in it. */
+	if (pack_pread_all(fd, hdr, sizeof(hdr), 0) != 0 ||
+	    pack_hdr_check(hdr, pk->machine_id) != 0)
+		goto done;
+	while (off < to && to - off >= OBJ_HDR_LEN) {
+		uint8_t head[OBJ_HDR_LEN];
+		uint64_t len;
+
+		if (pack_pread_all(fd, head, sizeof(head), off) != 0 ||
+		    obj_hdr_decode(&h, head) != 0)
+			break; /* torn or garbage: nothing more */
+		len = OBJ_HDR_LEN + (uint64_t)h.stored_len + OBJ_TAG_LEN;
+		if (to - off < len)
+			break;
+		if (h.type == OBJ_LOG) {
+			if ((raw = malloc(len)) == NULL) {
+				rc = -ENOMEM;
+				goto done;
+			}
+			rc = pack_pread_all(fd, raw, len, off);
+			if (rc == 0 &&
+			    obj_open(pk->keys, &h, raw, &plain) == 0) {
+				OPENSSL_cleanse(plain, h.plain_len);
+				free(plain);
+				rc = fn(ctx, id, bm_be64dec(h.id));
+			}
+			free(raw);
+			raw = NULL;
+			if (rc != 0)
+				goto done;
+		}
+		off += len;
+	}
+	rc = 0;
+done:
+	close(fd);
 	return rc;
 }
 

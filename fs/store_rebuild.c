@@ -217,6 +217,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
     store_progress_fn progress, void *ctx)
 {
 	uint8_t appl[KEYMGR_ID_LEN], mach[KEYMGR_ID_LEN];
+	unsigned format;
 	struct rebuild rb;
 	store *st;
 	uint64_t *ids = NULL, maxpack = 0;
@@ -226,7 +227,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 	int lockfd = -1, rc;
 
 	memset(&rb, 0, sizeof(rb));
-	if ((rc = store_read_id(dir, appl, mach)) != 0)
+	if ((rc = store_id_read(dir, appl, mach, &format)) != 0)
 		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -ENOMEM;
@@ -247,7 +248,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		rc = lockfd < 0 ? -errno : BEEMO_ELOCKED;
 		goto out;
 	}
-	if ((rc = keys_init(&st->keys, st->secret)) != 0 ||
+	if ((rc = keys_init(&st->keys, st->secret, format)) != 0 ||
 	    (rc = pack_init(&st->packs, st->dir, st->machine_id, &st->keys,
 	    0, NULL, NULL)) != 0)
 		goto out;
@@ -308,6 +309,16 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		if (ix_meta_get(st, "format", &fmt) != 0) {
 			bm_log(LOG_ERR, "%s: the packs hold no index log", dir);
 			rc = BEEMO_ENOSTORE;
+			goto out_txn;
+		}
+		/* The log is authenticated, store.id is not: a store.id
+		 * that names another format would hash names with the
+		 * wrong key. */
+		if (fmt != format) {
+			bm_log(LOG_ERR, "%s: store.id says format %u, the "
+			    "packs' log %" PRIu64 " (store.id replaced?)", dir,
+			    format, fmt);
+			rc = BEEMO_EFORMAT;
 			goto out_txn;
 		}
 	}

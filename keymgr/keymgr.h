@@ -419,17 +419,22 @@ uint32_t keymgr_secret_ngens(const keymgr_secret *s);
 int keymgr_secret_kcv(const keymgr_secret *s, uint32_t gen,
     uint8_t kcv[KEYMGR_KCV_LEN]);
 
-/* The subkeys of one generation, for the store. */
+/* The subkeys of one generation, for the store.  Stores of format 1
+ * (beemo-store(5)) key the chunker with @chunk and hash names with
+ * @meta; stores of format 2 use @gear and @name, one key per use. */
 struct keymgr_subkeys {
 	uint8_t data[KEYMGR_SECRET_LEN];  /* seals chunk contents */
 	uint8_t chunk[KEYMGR_SECRET_LEN]; /* MAC key giving chunk ids */
-	uint8_t meta[KEYMGR_SECRET_LEN];  /* seals names, metadata, index */
+	uint8_t meta[KEYMGR_SECRET_LEN];  /* seals metadata, index, log */
+	uint8_t gear[KEYMGR_SECRET_LEN];  /* keys the chunker's table */
+	uint8_t name[KEYMGR_SECRET_LEN];  /* MAC key hashing file names */
 };
 
 /*
  * keymgr_subkeys -- derive the subkeys of generation @gen with
  * HKDF-SHA256 (key: SECRET of @gen, salt: machine id, info:
- * "beemo/v1/data", "beemo/v1/chunk-id", "beemo/v1/meta").
+ * "beemo/v1/data", "beemo/v1/chunk-id", "beemo/v1/meta",
+ * "beemo/v2/gear", "beemo/v2/name").
  * @out: receives the keys; wipe with keymgr_subkeys_wipe() when done.
  * Returns 0, or BEEMO_ENOKEY if @s holds no generation @gen.
  */

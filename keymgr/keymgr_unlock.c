@@ -30,6 +30,8 @@ static const char *const subkey_info[] = {
 	"beemo/v1/data",
 	"beemo/v1/chunk-id",
 	"beemo/v1/meta",
+	"beemo/v2/gear",
+	"beemo/v2/name",
 };
 
 keymgr_secret *
@@ -367,12 +369,13 @@ int
 keymgr_subkeys(const keymgr_secret *s, uint32_t gen,
     struct keymgr_subkeys *out)
 {
-	uint8_t *dst[3] = {out->data, out->chunk, out->meta};
+	uint8_t *dst[5] = {out->data, out->chunk, out->meta, out->gear,
+	    out->name};
 	int i, rc;
 
 	if (gen < 1 || gen > s->ngens)
 		return BEEMO_ENOKEY;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		rc = km_hkdf(s->keys[gen - 1], KEYMGR_SECRET_LEN,
 		    s->machine_id, KEYMGR_ID_LEN, subkey_info[i], dst[i]);
 		if (rc != 0) {

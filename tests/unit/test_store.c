@@ -3,18 +3,21 @@
  * (the codecs and the pack walk: test_store_codec.c):
  * namespace operations, contents (streamed, staged, sparse, truncated),
  * versions and snapshots, persistence across close and crash-free
- * reopen, dedup, check (clean and with a damaged pack byte), and rebuild
- * of the index from the packs alone.
+ * reopen, dedup, check (clean and with a damaged pack byte), rebuild
+ * of the index from the packs alone, and an index older than the open
+ * pack, or its log counter alone put back, refused.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <lmdb.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -497,6 +500,144 @@ test_live_only(void)
 	CHECK_OK(store_close(st));
 }
 
+/* Run @cmd with %s replaced by @d (a shell command on a test store). */
+static void
+run(const char *fmt, const char *d)
+{
+	char cmd[1400];
+
+	snprintf(cmd, sizeof(cmd), fmt, d, d, d, d);
+	CHECK(system(cmd) == 0);
+}
+
+/*
+ * An index older than the open pack.  A process commits three times
+ * and dies without closing the store, so the pack stays open with the
+ * log objects of the three commits in it; the index of its first commit
+ * is put back.  Opening would cut the pack back to what that index
+ * recorded and number the next commits as the lost ones: refused, read-
+ * write and read-only, and nothing is touched.  The index of the last
+ * commit opens (a crash, nothing to refuse).  Once the pack is closed,
+ * the old index is refused again, and rebuild-index repairs it.
+ */
+static void
+test_rollback_open_pack(void)
+{
+	struct store_opts o;
+	struct store_attr a;
+	char d[400];
+	store *st;
+	pid_t pid;
+	int status;
+
+	snprintf(d, sizeof(d), "%s/rollback", tmp);
+	CHECK_OK(store_create(d, appl, sec));
+	memset(&o, 0, sizeof(o));
+	o.commit_ms = 60000; /* commits on store_sync() only */
+	REQUIRE((pid = fork()) >= 0);
+	if (pid == 0) {
+		if (store_open(d, sec, &o, &st) != 0)
+			_exit(2);
+		create(st, STORE_ROOT_INO, "one", (const uint8_t *)"1", 1, 1);
+		if (store_sync(st) != 0)
+			_exit(3);
+		run("cp -a %s/index %s/index-1", d);
+		create(st, STORE_ROOT_INO, "two", (const uint8_t *)"2", 1, 1);
+		if (store_sync(st) != 0)
+			_exit(4);
+		create(st, STORE_ROOT_INO, "three", (const uint8_t *)"3", 1, 1);
+		_exit(store_sync(st) != 0 || check_failures != 0 ? 5 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "writer exited with status %#x\n", status);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run("mv %s/index %s/index-3 && cp -a %s/index-1 %s/index", d);
+	run("ls -l %s/packs/*/* > %s/packs.before", d);
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	o.rdonly = 1;
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	o.rdonly = 0;
+	run("ls -l %s/packs/*/* | cmp -s - %s/packs.before", d);
+
+	run("rm -rf %s/index && cp -a %s/index-3 %s/index", d);
+	CHECK_OK(store_open(d, sec, &o, &st));
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "three", &a));
+	CHECK_OK(store_close(st));
+
+	run("rm -rf %s/index && cp -a %s/index-1 %s/index", d);
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
+	CHECK_OK(store_open(d, sec, &o, &st));
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "three", &a));
+	CHECK_OK(store_close(st));
+}
+
+/* Copy the raw value of meta @name from the index @from to the index
+ * @to (LMDB environments): what someone who can write the index file,
+ * but reads nothing, can do with an older sealed value. */
+static void
+meta_copy(const char *from, const char *to, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t buf[256];
+	size_t len = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		REQUIRE(mdb_env_create(&env) == 0);
+		mdb_env_set_maxdbs(env, 16);
+		mdb_env_set_mapsize(env, 1ULL << 30);
+		REQUIRE(mdb_env_open(env, pass ? to : from, 0, 0600) == 0);
+		REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+		REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+		if (pass == 0) {
+			REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+			REQUIRE(v.mv_size <= sizeof(buf));
+			memcpy(buf, v.mv_data, v.mv_size);
+			len = v.mv_size;
+		} else {
+			v.mv_data = buf;
+			v.mv_size = len;
+			REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+		}
+		REQUIRE(mdb_txn_commit(txn) == 0);
+		mdb_env_close(env);
+	}
+}
+
+/*
+ * The index's log counter alone put back: the next commits would reuse
+ * log sequence numbers, after which the packs no longer rebuild the
+ * index.  The open is refused; rebuild-index repairs it.
+ */
+static void
+test_rollback_lsn(void)
+{
+	char d[400], from[500], to[500];
+	struct store_opts o;
+	struct store_attr a;
+	store *st;
+
+	snprintf(d, sizeof(d), "%s/rollback", tmp);
+	snprintf(from, sizeof(from), "%s/index-a", d);
+	snprintf(to, sizeof(to), "%s/index", d);
+	memset(&o, 0, sizeof(o));
+	run("rm -rf %s/index-a && cp -a %s/index %s/index-a", d);
+	CHECK_OK(store_open(d, sec, &o, &st));
+	create(st, STORE_ROOT_INO, "four", (const uint8_t *)"4", 1, 1);
+	CHECK_OK(store_close(st));
+	meta_copy(from, to, "lsn");
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
+	CHECK_OK(store_open(d, sec, &o, &st));
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "four", &a));
+	CHECK_OK(store_close(st));
+}
+
 static void
 damage_one_pack(void)
 {
@@ -574,6 +715,9 @@ main(void)
 	CHECK(content_is(st, a.ino, data, 3 << 20));
 	CHECK_OK(store_lookup(st, store_snapshot_ino(1), "versioned", &a));
 	CHECK_OK(store_close(st));
+
+	test_rollback_open_pack();
+	test_rollback_lsn();
 
 	/* A flipped byte: check names it, reads fail, never wrong data. */
 	damage_one_pack();

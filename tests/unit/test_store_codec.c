@@ -138,7 +138,7 @@ test_chunker(void)
 	REQUIRE(cuts != NULL && buf != NULL);
 	fill(buf, KAT_LEN, 1);
 	fixed_key(key, 0);
-	chunker_gear(gear, key);
+	chunker_gear(gear, key, STORE_FORMAT_V1);
 	CHECK(gear[0] == kat_gear0);
 	want = sizeof(kat_cuts) / sizeof(kat_cuts[0]);
 	/* Fed at once, in pages, in odd pieces, in MiBs: the same cuts. */
@@ -155,7 +155,7 @@ test_chunker(void)
 		CHECK(cuts[i] >= CDC_MIN && cuts[i] <= CDC_MAX);
 	/* Another key moves the cut points. */
 	fixed_key(key, 1);
-	chunker_gear(gear, key);
+	chunker_gear(gear, key, STORE_FORMAT_V1);
 	CHECK(gear[0] != kat_gear0);
 	OPENSSL_cleanse(gear, sizeof(gear));
 	free(cuts);

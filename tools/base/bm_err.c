@@ -21,6 +21,8 @@ static const char *const beemo_msgs[] = {
 	[13] = "remote operation failed",
 	[14] = "no such snapshot",
 	[15] = "quota exceeded",
+	[16] = "the index is older than the packs (rolled back; "
+	       "beemoctl rebuild-index repairs it)",
 };
 
 const char *

@@ -38,7 +38,8 @@
 #define BEEMO_EREMOTE (BEEMO_ERR_BASE - 13)   /* remote refused or failed */
 #define BEEMO_ENOSNAP (BEEMO_ERR_BASE - 14)   /* no such snapshot */
 #define BEEMO_EQUOTA (BEEMO_ERR_BASE - 15)    /* hard quota exceeded */
-#define BEEMO_ERR_LAST (BEEMO_ERR_BASE - 15)
+#define BEEMO_EROLLBACK (BEEMO_ERR_BASE - 16) /* index older than packs */
+#define BEEMO_ERR_LAST (BEEMO_ERR_BASE - 16)
 
 /*
  * beemo_strerror -- message for a code returned by any Beemo function.
