@@ -48,7 +48,10 @@
  * and is replaced atomically (temporary file created exclusively with mode
  * 0600, fsync, rename, fsync of the directory): a crash at any point
  * leaves the old or the new file.  Operations that change one machine
- * rewrite exactly one file, so they are atomic too.
+ * rewrite exactly one file, so they are atomic too.  The one operation
+ * that changes every file, the replacement of the ADMIN key pair by
+ * keymgr_admin_passwd(), is resumable instead (DIR/admin.key.new, see
+ * there).
  *
  * Errors: every function returns 0 or a negative code: a negative errno,
  * or BEEMO_EPASSWORD (wrong password or key file), BEEMO_EFORMAT (a file
