@@ -223,6 +223,16 @@ int keymgr_admin_passwd(keymgr *km, const char *old, size_t oldlen,
     const char *new, size_t newlen, unsigned flags);
 
 /*
+ * keymgr_admin_settled -- whether a replacement of the ADMIN key pair by
+ * keymgr_admin_passwd() was interrupted and is unfinished (DIR/
+ * admin.key.new exists).  Meanwhile the key files do not form one
+ * consistent set (admin.key opens only the machines not yet converted),
+ * so nothing should copy them off-site.  Returns 0 (settled), or -EBUSY
+ * with keymgr_errmsg() saying how to finish it.
+ */
+int keymgr_admin_settled(keymgr *km);
+
+/*
  * keymgr_restore_appliance_key -- recovery of a replacement appliance
  * from an off-site copy that holds admin.key and machines/ but no
  * appliance.key: unseals ADMIN_PRIV with @pw, unwraps BEEMO_AES and
