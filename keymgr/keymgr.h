@@ -48,7 +48,10 @@
  * and is replaced atomically (temporary file created exclusively with mode
  * 0600, fsync, rename, fsync of the directory): a crash at any point
  * leaves the old or the new file.  Operations that change one machine
- * rewrite exactly one file, so they are atomic too.
+ * rewrite exactly one file, so they are atomic too.  The one operation
+ * that changes every file, the replacement of the ADMIN key pair by
+ * keymgr_admin_passwd(), is resumable instead (DIR/admin.key.new, see
+ * there).
  *
  * Errors: every function returns 0 or a negative code: a negative errno,
  * or BEEMO_EPASSWORD (wrong password or key file), BEEMO_EFORMAT (a file
@@ -218,6 +221,16 @@ int keymgr_admin_check(keymgr *km, const char *pw, size_t pwlen);
 #define KEYMGR_PASSWD_KEEP_KEYS 0x1u
 int keymgr_admin_passwd(keymgr *km, const char *old, size_t oldlen,
     const char *new, size_t newlen, unsigned flags);
+
+/*
+ * keymgr_admin_settled -- whether a replacement of the ADMIN key pair by
+ * keymgr_admin_passwd() was interrupted and is unfinished (DIR/
+ * admin.key.new exists).  Meanwhile the key files do not form one
+ * consistent set (admin.key opens only the machines not yet converted),
+ * so nothing should copy them off-site.  Returns 0 (settled), or -EBUSY
+ * with keymgr_errmsg() saying how to finish it.
+ */
+int keymgr_admin_settled(keymgr *km);
 
 /*
  * keymgr_restore_appliance_key -- recovery of a replacement appliance

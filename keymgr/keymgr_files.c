@@ -3,7 +3,8 @@
  * key files, the lock, listings and error messages.
  *
  * Layout (beemo-keys(5)): DIR/appliance.key, DIR/admin.key,
- * DIR/machines/NAME.key and DIR/lock.  admin.key is written last by
+ * DIR/machines/NAME.key and DIR/lock (and DIR/admin.key.new while the
+ * ADMIN key pair is being replaced, keymgr_rekey.c).  admin.key is written last by
  * keymgr_init: its presence is what makes DIR an appliance, so a crash
  * during init leaves a directory that init can simply be run on again.
  */

@@ -59,6 +59,13 @@ km_admin_settled(keymgr *km)
 	    "again with the same old and new passwords to finish it", path);
 }
 
+int
+keymgr_admin_settled(keymgr *km)
+{
+	km->errmsg[0] = '\0';
+	return km_done(km, km_admin_settled(km));
+}
+
 /* Parse DIR/admin.key.new into @a and open it with @pw. */
 static int
 open_pending(keymgr *km, const char *pw, size_t pwlen, struct km_admin *a,

@@ -529,20 +529,23 @@ test_passwords(void)
 	keymgr_secret_free(s);
 	s = NULL;
 
-	/* Reset: a new key pair, the old password fails. */
+	/* Reset: a new key pair, the old password fails, and a new
+	 * generation (test_keymgr_trust.c shows what the old key opens). */
 	REQUIRE_OK(km_load_machine(km, "pc1", &m));
 	memcpy(before, m->users[0].pub, m->users[0].publen);
 	km_machine_free(m);
 	CHECK_OK(keymgr_user_reset(km, "pc1", "alice", PW(APW), PW("u-3")));
 	CHECK_RC(keymgr_unlock_user(km, "pc1", "alice", PW("u-2"), &s),
 	    BEEMO_EPASSWORD);
+	keymgr_secret_free(ref);
+	REQUIRE((ref = unlock_admin(km, "pc1")) != NULL);
 	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW("u-3"), &s));
 	CHECK(s != NULL && same_secret(ref, s));
 	REQUIRE_OK(km_load_machine(km, "pc1", &m));
 	CHECK(memcmp(before, m->users[0].pub, m->users[0].publen) != 0);
 	km_machine_free(m);
 	CHECK_OK(keymgr_machine_info(km, "pc1", &info, NULL, NULL));
-	CHECK(info.nusers == 1 && info.current_gen == 1);
+	CHECK(info.nusers == 1 && info.current_gen == 2);
 	CHECK_RC(keymgr_user_passwd(km, "pc1", "nobody", PW("a"), PW("b")),
 	    BEEMO_ENOUSER);
 	CHECK_RC(keymgr_user_passwd(km, "pc1", "alice", PW("u-3"), "", 0),
@@ -1011,6 +1014,9 @@ test_poste(void)
 	REQUIRE((a = unlock_admin(km, "pc1")) != NULL);
 	CHECK_RC(keymgr_poste_issue(km, "pc1", PW(APW), p1), -EEXIST);
 	CHECK_OK(keymgr_poste_issue(km, "pc1", PW(APW), p2));
+	keymgr_secret_free(a);
+	REQUIRE((a = unlock_admin(km, "pc1")) != NULL);
+	CHECK(keymgr_secret_ngens(a) == 2);
 	CHECK_RC(keymgr_unlock_poste(km, "pc1", p1, &s), BEEMO_EPASSWORD);
 	CHECK(strstr(keymgr_errmsg(km), "replaced by a newer one") != NULL);
 	CHECK_OK(keymgr_unlock_poste(km, "pc1", p2, &s));

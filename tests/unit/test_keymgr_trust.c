@@ -584,6 +584,7 @@ test_admin_rekey_resume(void)
 	CHECK_RC(keymgr_unlock_admin(km, "pc2", PW("wrong"), &s),
 	    BEEMO_EPASSWORD);
 	CHECK(strstr(keymgr_errmsg(km), "wrong password") != NULL);
+	CHECK_RC(keymgr_admin_settled(km), -EBUSY);
 	CHECK_RC(keymgr_rotate(km, "pc2", PW(APW), NULL), -EBUSY);
 	CHECK(strstr(keymgr_errmsg(km), "admin passwd") != NULL);
 	CHECK_RC(keymgr_admin_passwd(km, PW(APW), PW(NPW),
@@ -591,6 +592,7 @@ test_admin_rekey_resume(void)
 	CHECK_RC(keymgr_admin_passwd(km, PW(APW), PW("other"), 0),
 	    BEEMO_EPASSWORD);
 	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0));
+	CHECK_OK(keymgr_admin_settled(km));
 	path_of(path, sizeof(path), dir, "keys/admin.key.new");
 	CHECK(access(path, F_OK) != 0);
 	CHECK_RC(keymgr_unlock_admin(km, "pc1", PW(APW), &s),
