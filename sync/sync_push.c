@@ -467,6 +467,35 @@ done:
 
 /* ---- the verb ------------------------------------------------------ */
 
+/* 0 unless an `admin passwd` is unfinished (logged). */
+static int
+keys_settled(keymgr *km)
+{
+	int rc = keymgr_admin_settled(km);
+
+	if (rc != 0)
+		sync_log(LOG_ERR, "not pushing the keys: %s",
+		    keymgr_errmsg(km));
+	return rc;
+}
+
+/* 0 if K_OFF is still @koff (an `admin passwd` finished meanwhile
+ * would make this push's manifest unverifiable; logged). */
+static int
+koff_unchanged(keymgr *km, const uint8_t koff[KEYMGR_OFFSITE_LEN])
+{
+	uint8_t now[KEYMGR_OFFSITE_LEN];
+	int rc = keymgr_offsite_key(km, now);
+
+	if (rc == 0 && CRYPTO_memcmp(now, koff, sizeof(now)) != 0)
+		rc = -EAGAIN;
+	OPENSSL_cleanse(now, sizeof(now));
+	if (rc != 0)
+		sync_log(LOG_ERR, "the administrator's keys changed during "
+		    "this push; push again");
+	return rc;
+}
+
 int
 sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -553,7 +582,13 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		    beemo_strerror(rc));
 		goto done;
 	}
-	if ((rc = sync_local_scan(ctx, km, &ps.state, &ps.objs)) != 0 ||
+	/* Key files caught midway through a replacement of the ADMIN key
+	 * pair are no consistent set: refuse, before and after reading
+	 * them, and make sure K_OFF did not change in between. */
+	if ((rc = keys_settled(km)) != 0 ||
+	    (rc = sync_local_scan(ctx, km, &ps.state, &ps.objs)) != 0 ||
+	    (rc = keys_settled(km)) != 0 ||
+	    (rc = koff_unchanged(km, ps.koff)) != 0 ||
 	    (rc = add_status(&ps, bm_now_ns())) != 0)
 		goto done;
 	/* Copy the names: the state's array may move while pushing. */

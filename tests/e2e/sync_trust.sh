@@ -186,6 +186,14 @@ grep -q "(push 3)" "$T/new3.out" || t_fail "$(cat "$T/new3.out")"
 recover_to old3 || t_fail "recover with the old password: $(cat "$T/old3.err")"
 grep -q "(push 2)" "$T/old3.out" || t_fail "the old password: $(cat "$T/old3.out")"
 
+# An `admin passwd` left unfinished (admin.key.new beside admin.key):
+# the key files are no consistent set, and push refuses to copy them.
+cp "$T/store/keys/admin.key" "$T/store/keys/admin.key.new"
+t_expect_log "error: not pushing the keys: .*"
+sync_run midway push && t_fail "push with an unfinished admin passwd"
+grep -q "not pushing the keys" "$T/midway.err" || t_fail "$(cat "$T/midway.err")"
+rm "$T/store/keys/admin.key.new"
+
 # Keys that predate the off-site key cannot push; the error says how.
 t_expect_log "error: .*: no off-site key: the keys predate it; run 'beemoctl admin passwd' once"
 t_expect_log "error: .*: no off-site key"
