@@ -57,6 +57,7 @@ step "beemoctl machine add: machine pc1, user alice, POSTE key file"
 step "beemofs: backup session of pc1 (opened with its POSTE key file)"
 "$BEEMOFS" "$D/store" "$MNT" -o "machine=pc1,keyfile=$D/pc1.poste"
 mount | grep " $MNT "
+ls -a "$MNT" # no .snapshots: a backup session sees the live tree only
 
 step "copy files in (cp -a), and a virus"
 cp -a /usr/share/doc/bash /usr/share/common-licenses "$MNT/"
@@ -112,6 +113,12 @@ step "SECRET of pc1 unlocked by each principal (same key check values)"
 "$BEEMOCTL" key unlock pc1 --admin --password-file "$D/admin.pw"
 "$BEEMOCTL" key unlock pc1 --user alice --password-file "$D/alice.pw"
 "$BEEMOCTL" key unlock pc1 --poste-key "$D/pc1.poste"
+
+step "bob leaves: user remove starts a new generation of SECRET for new data"
+"$BEEMOCTL" user add pc1 bob --password-file "$D/admin.pw" \
+	--user-password-file "$D/alice.pw" >/dev/null
+"$BEEMOCTL" user remove pc1 bob --password-file "$D/admin.pw"
+"$BEEMOCTL" key show pc1
 
 step "quota, live status and the journal of pc1"
 "$BEEMOCTL" quota pc1 --soft 1G --password-file "$D/admin.pw"
