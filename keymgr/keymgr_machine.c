@@ -131,6 +131,21 @@ out:
 }
 
 /*
+ * add_generation() without unlocking the older generations: *@s
+ * receives a new secret that holds only their count and the new one
+ * (the caller frees it).
+ */
+static int
+add_generation_blind(keymgr *km, struct km_machine *m, EVP_PKEY *admin,
+    keymgr_secret **s)
+{
+	if ((*s = km_secret_new()) == NULL)
+		return -ENOMEM;
+	(*s)->ngens = m->ngens;
+	return add_generation(km, m, *s, admin);
+}
+
+/*
  * Give user @ui of @m (its name already set) a new key pair sealed with
  * @pw and wrap every generation of @s for it.
  */
@@ -439,12 +454,7 @@ keymgr_user_remove(keymgr *km, const char *machine, const char *user,
 	    (m->nusers - (uint32_t)ui - 1) * sizeof(m->users[0]));
 	m->nusers--;
 	memset(&m->users[m->nusers], 0, sizeof(m->users[0]));
-	if ((s = km_secret_new()) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	s->ngens = m->ngens;
-	if ((rc = add_generation(km, m, s, admin)) != 0)
+	if ((rc = add_generation_blind(km, m, admin, &s)) != 0)
 		goto out;
 	rc = km_save_machine(km, m, 0);
 out:
@@ -541,12 +551,7 @@ keymgr_rotate(keymgr *km, const char *machine, const char *admin_pw,
 		goto out;
 	/* Only the new generation is unwrapped by nobody and wrapped for
 	 * everybody: older generations are left untouched. */
-	if ((s = km_secret_new()) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	s->ngens = m->ngens;
-	if ((rc = add_generation(km, m, s, admin)) != 0)
+	if ((rc = add_generation_blind(km, m, admin, &s)) != 0)
 		goto out;
 	if ((rc = km_save_machine(km, m, 0)) == 0 && gen != NULL)
 		*gen = m->ngens;

@@ -26,69 +26,9 @@
 #include "keymgr.h"
 #include "keymgr_internal.h"
 
-static char root[256];
-static const struct keymgr_kdf low_kdf = {1024, 8, 1};
+#include "km_check.h"
 
-#define APW "admin-pw"
-#define UPW "alice-pw"
 #define BPW "bob-pw"
-#define PW(s) (s), strlen(s)
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void
-path_of(char *buf, size_t size, const char *dir, const char *rel)
-{
-	REQUIRE(bm_path(buf, size, "%s/%s", dir, rel) == 0);
-}
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	uint8_t *buf = NULL;
-
-	REQUIRE_OK(bm_read_file(path, 4u << 20, &buf, len));
-	return buf;
-}
-
-static void
-spit(const char *path, const uint8_t *buf, size_t len)
-{
-	REQUIRE_OK(bm_write_file_atomic(path, buf, len, 0600, 0));
-}
-
-/* Recompute the SHA-256 trailer, as an attacker can. */
-static void
-fix_digest(uint8_t *buf, size_t len)
-{
-	REQUIRE_OK(km_sha256(buf, len - KM_DIGEST_LEN,
-	    buf + len - KM_DIGEST_LEN));
-}
-
-/* A fresh directory for one test: ROOT/NAME. */
-static void
-newdir(char *dir, size_t size, const char *name)
-{
-	path_of(dir, size, root, name);
-	REQUIRE(mkdir(dir, 0700) == 0);
-}
-
-/* Appliance in DIR/keys with machine pc1, user alice, POSTE key file
- * DIR/pc1.poste. */
-static keymgr *
-appliance(const char *dir)
-{
-	char keys[512], poste[512];
-	keymgr *km;
-
-	path_of(keys, sizeof(keys), dir, "keys");
-	path_of(poste, sizeof(poste), dir, "pc1.poste");
-	REQUIRE_OK(keymgr_init(keys, PW(APW), &low_kdf));
-	REQUIRE_OK(keymgr_open(keys, &km));
-	REQUIRE_OK(keymgr_machine_add(km, "pc1", "alice", PW(UPW), PW(APW),
-	    poste));
-	return km;
-}
 
 /* Every KCV of @s, and its count. */
 static uint32_t
