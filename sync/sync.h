@@ -525,14 +525,17 @@ void sync_objs_digest(const struct sync_objs *objs, char hex[65]);
  *   every authentic one.
  * @out: receives the manifest (free with sync_manifest_free());
  * @name: its remote path; @koff: its K_OFF (cleansed on failure; the
- *   caller cleanses it); @is_authentic: 0 for a version 1 manifest.
+ *   caller cleanses it); @is_authentic: 0 for a version 1 manifest;
+ * @newest: the highest push number of the authentic manifests seen,
+ *   newer ones than @at and incomplete ones included (0 if none): the
+ *   recovered appliance's pushes continue above it.
  * Returns 0, BEEMO_EPASSWORD (the password opens no admin.key there),
  * -ENOENT (nothing usable), or a connection error; logged.
  */
 int sync_choose(sync_conn *c, const char *target, const char *pw,
     size_t pwlen, uint64_t at, int accept_v1, struct sync_manifest *out,
     char *name, size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN],
-    int *is_authentic);
+    int *is_authentic, uint64_t *newest);
 
 /* ---- the push counter (sync_counter.c) ------------------------------- */
 

@@ -20,6 +20,12 @@
  * tried, and refused, first); each one refused is named with the reason.
  * The result of opening an admin.key is kept by its SHA-256, so that
  * the password's scrypt runs once per distinct admin.key.
+ *
+ * The highest push number among the authentic manifests seen (those
+ * newer than --at, or incomplete, included) is reported too: the next
+ * push of the recovered appliance must be newer than every state it
+ * leaves behind at the target, or a later recovery would take one of
+ * those over the new pushes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -147,10 +153,36 @@ authentic(struct chooser *ch, const char *text, size_t len,
 	return 1;
 }
 
+/* A state newer than --at: not taken, but its push number, once
+ * authenticated, is one the next push must exceed.  Returns 0 or a
+ * connection error. */
+static int
+note_newer(struct chooser *ch, const struct sync_mentry *e, uint64_t *newest)
+{
+	uint8_t koff[KEYMGR_OFFSITE_LEN];
+	struct sync_manifest m;
+	char *text = NULL, why[256];
+	size_t len;
+	int rc;
+
+	if (e->version < 2 || e->counter <= *newest)
+		return 0;
+	if ((rc = sync_manifest_get(ch->c, e, &text, &len, &m)) != 0)
+		return sync_conn_broken(ch->c) ? rc : 0;
+	if (m.version >= 2 && authentic(ch, text, len, &m, koff, why,
+	    sizeof(why)) && m.counter > *newest)
+		*newest = m.counter;
+	OPENSSL_cleanse(koff, sizeof(koff));
+	free(text);
+	sync_manifest_free(&m);
+	return 0;
+}
+
 int
 sync_choose(sync_conn *c, const char *target, const char *pw, size_t pwlen,
     uint64_t at, int accept_v1, struct sync_manifest *out, char *name,
-    size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN], int *is_authentic)
+    size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN], int *is_authentic,
+    uint64_t *newest)
 {
 	struct chooser ch = {c, target, pw, pwlen, NULL, 0, 0};
 	struct sync_mlist ml = {0};
@@ -160,6 +192,7 @@ sync_choose(sync_conn *c, const char *target, const char *pw, size_t pwlen,
 
 	memset(out, 0, sizeof(*out));
 	*is_authentic = 0;
+	*newest = 0;
 	if ((rc = sync_manifest_list(c, &ml)) != 0)
 		return rc;
 	for (i = 0; i < ml.n && !ok; i++) {
@@ -173,8 +206,11 @@ sync_choose(sync_conn *c, const char *target, const char *pw, size_t pwlen,
 			    target, e->name, e->bad);
 			continue;
 		}
-		if (at != 0 && e->created_ns > at)
+		if (at != 0 && e->created_ns > at) {
+			if ((rc = note_newer(&ch, e, newest)) != 0)
+				goto done;
 			continue;
+		}
 		if ((rc = sync_manifest_get(c, e, &text, &len, &m)) != 0) {
 			if (sync_conn_broken(c))
 				goto done;
@@ -201,6 +237,8 @@ sync_choose(sync_conn *c, const char *target, const char *pw, size_t pwlen,
 			}
 		}
 		rc = sync_manifest_complete(c, &m, &missing);
+		if (m.version >= 2 && m.counter > *newest)
+			*newest = m.counter;
 		if (rc == -ENOENT) {
 			sync_log(LOG_WARNING, "target %s: %s lists %zu "
 			    "objects that are missing or of the wrong size; "

@@ -15,8 +15,9 @@
  * move the staged tree into place, open the sealed configuration and
  * write it out, rebuild keys/appliance.key from admin.key
  * (keymgr_restore_appliance_key), rebuild every machine's index from
- * its packs (store_rebuild()), and set the push counter to the
- * recovered one's so that the next push continues above it.
+ * its packs (store_rebuild()), and set the push counter to the highest
+ * authentic one at the target (with --at, newer states stay there) so
+ * that the next push is newer than every state left behind.
  *
  * Interruption: the directory holds a marker ".beemo-recovering" until
  * the end; a directory with that marker is accepted again (what an
@@ -334,8 +335,8 @@ write_config(struct recover *r, const struct sync_objs *objs, keymgr *km,
 /* Everything after the objects are in place, with the password. */
 static int
 rebuild(struct recover *r, const struct sync_manifest *m,
-    const uint8_t koff[KEYMGR_OFFSITE_LEN], int authentic, const char *pw,
-    size_t pwlen, const char *confout, int quiet)
+    const uint8_t koff[KEYMGR_OFFSITE_LEN], int authentic, uint64_t newest,
+    const char *pw, size_t pwlen, const char *confout, int quiet)
 {
 	char keydir[PATH_MAX], idfile[PATH_MAX], conf[PATH_MAX], hex[33];
 	uint8_t id[KEYMGR_ID_LEN], mine[KEYMGR_OFFSITE_LEN];
@@ -404,9 +405,16 @@ rebuild(struct recover *r, const struct sync_manifest *m,
 			printf("machine %s: index rebuilt from its packs\n",
 			    mach[i]);
 	}
+	/* Above every authentic state at the target, not only the one
+	 * taken: after --at, newer ones are still there. */
 	if ((rc = bm_path(idfile, sizeof(idfile), "%s/sync", r->dir)) != 0 ||
-	    (rc = sync_counter_set(idfile, m->counter)) != 0)
+	    (rc = sync_counter_set(idfile, newest > m->counter ? newest :
+	    m->counter)) != 0)
 		goto done;
+	if (!quiet && newest > m->counter)
+		printf("the next push continues above push %llu, the newest "
+		    "authentic state at %s\n", (unsigned long long)newest,
+		    r->target);
 	if (!quiet && *conf)
 		printf("configuration written to %s (review it before "
 		    "installing it)\n", conf);
@@ -510,7 +518,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	struct sync_target t;
 	struct recover r;
 	sync_conn *c = NULL;
-	uint64_t t0 = bm_mono_ns(), at = 0;
+	uint64_t t0 = bm_mono_ns(), at = 0, newest = 0;
 	size_t pwlen = 0;
 	int ch, rc, quiet = ctx->quiet, resume, lockfd = -1, accept_v1 = 0;
 	int authentic = 0, ret = SYNC_EXIT_FAIL;
@@ -574,7 +582,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = sync_conn_open(&t, 0, &c)) != 0 ||
 	    (rc = sync_choose(c, tname, pw, pwlen, at, accept_v1, &m, mname,
-	    sizeof(mname), koff, &authentic)) != 0)
+	    sizeof(mname), koff, &authentic, &newest)) != 0)
 		goto done;
 	if (!quiet) {
 		printf("recovering from %s: %s%s\n", tname, mname,
@@ -597,7 +605,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	c = NULL;
 	if (rc != 0)
 		goto done;
-	if ((rc = rebuild(&r, &m, koff, authentic, pw, pwlen, confout,
+	if ((rc = rebuild(&r, &m, koff, authentic, newest, pw, pwlen, confout,
 	    quiet)) != 0)
 		goto done;
 	if ((rc = bm_path(path, sizeof(path), "%s/" MARKER, dir)) == 0)
