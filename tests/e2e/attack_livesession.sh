@@ -1,11 +1,11 @@
 #!/bin/bash
 # attack_livesession.sh -- a revocation asked for while a backup session
 # is open.  The session seals with the generation it unlocked at its
-# start, so `user remove`, `user reset`, `key issue` and `admin passwd`
-# must refuse while it runs (key files unchanged), and succeed once it
-# has ended; the next session writes with the new generation, which the
-# removed user's old password and a copy of the key files from before
-# (as every storage center keeps it) do not open.
+# start, so `user remove`, `user reset`, `key issue`, `key rotate` and
+# `admin passwd` must refuse while it runs (key files unchanged), and
+# succeed once it has ended; the next session writes with the new
+# generation, which the removed user's old password and a copy of the
+# key files from before (as every storage center keeps it) do not open.
 . "$(dirname "$0")/lib.sh"
 unset BEEMO_PASSWORD_FILE BEEMO_NEW_PASSWORD_FILE BEEMO_USER_PASSWORD_FILE
 
@@ -50,6 +50,7 @@ refused "user reset" "$BEEMOCTL" user reset pc1 alice \
 refused "key issue" "$BEEMOCTL" key issue pc1 --poste-key "$T/new.poste" \
 	--password-file "$T/admin.pw"
 [ -e "$T/new.poste" ] && t_fail "key issue wrote a POSTE key file"
+refused "key rotate" "$BEEMOCTL" key rotate pc1 --password-file "$T/admin.pw"
 refused "admin passwd" "$BEEMOCTL" admin passwd \
 	--password-file "$T/admin.pw" --new-password-file "$T/new.pw"
 "$BEEMOCTL" admin passwd --keep-keys --password-file "$T/admin.pw" \
