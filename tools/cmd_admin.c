@@ -6,11 +6,18 @@
  * and each machine starts a new generation, so the old password with an
  * old admin.key opens nothing written afterwards.  --keep-keys only
  * reseals admin.key (one atomic replace) and revokes nothing.
+ *
+ * A backup session goes on sealing with the generation it unlocked at
+ * its start, so the default change first takes every machine's session
+ * lock (ctl_machine_lock) and holds them all until it is done: it
+ * refuses, changing nothing, while any machine has a session open.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "beemoctl.h"
 #include "bm_pass.h"
+#include "ctl_store.h"
 
 static const char passwd_usage[] =
     "[--password-file OLD] [--new-password-file NEW] [--keep-keys]\n"
@@ -28,6 +35,44 @@ static const char passwd_usage[] =
     "                           the key pair, revokes nothing\n"
     "  --help                   this help\n";
 
+/* Lock every machine (*@locks: malloc'd, -1 for a machine without a
+ * store; release with unlock_all()).  0, or CTL_FAIL after a message. */
+static int
+lock_all(struct ctl *ctl, keymgr *km, int **locks, size_t *n)
+{
+	char **names = NULL;
+	size_t i;
+	int rc = CTL_FAIL;
+
+	*locks = NULL;
+	*n = 0;
+	if (keymgr_machine_list(km, &names, n) != 0)
+		return ctl_km_fail(ctl, km);
+	if ((*locks = calloc(*n ? *n : 1, sizeof(**locks))) == NULL) {
+		ctl_err(ctl, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < *n; i++)
+		(*locks)[i] = -1;
+	for (i = 0; i < *n; i++)
+		if (ctl_machine_lock(ctl, names[i], &(*locks)[i]) != 0)
+			goto out;
+	rc = 0;
+out:
+	keymgr_names_free(names, *n);
+	return rc;
+}
+
+static void
+unlock_all(int *locks, size_t n)
+{
+	size_t i;
+
+	for (i = 0; locks != NULL && i < n; i++)
+		ctl_machine_unlock(locks[i]);
+	free(locks);
+}
+
 static int
 admin_passwd(struct ctl *ctl, int argc, char **argv)
 {
@@ -35,7 +80,8 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	char *old = NULL, *new = NULL;
 	size_t oldlen = 0, newlen = 0;
 	keymgr *km = NULL;
-	int rc;
+	int *locks = NULL, rc;
+	size_t nlocks = 0;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
 	    CTL_O_NEW_PASSWORD | CTL_O_KEEP_KEYS, 0, 0, passwd_usage,
@@ -43,6 +89,7 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	rc = CTL_FAIL;
 	if (ctl_keymgr(ctl, &km) != 0 ||
+	    (!o.keep_keys && lock_all(ctl, km, &locks, &nlocks) != 0) ||
 	    ctl_password(ctl, "Current administrator password: ",
 	    o.password_file, "BEEMO_PASSWORD_FILE", 0, &old, &oldlen) != 0 ||
 	    ctl_password(ctl, "New administrator password: ",
@@ -66,6 +113,7 @@ out:
 	bm_free_secret(new, newlen);
 	bm_free_secret(old, oldlen);
 	keymgr_free(km);
+	unlock_all(locks, nlocks);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_time.h"
+#include "ctl_store.h"
 
 static const char show_usage[] =
     "MACHINE [--json]\n"
@@ -141,13 +142,14 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 	size_t pwlen = 0;
 	uint32_t gen;
 	keymgr *km = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 1, 1,
 	    rotate_usage, &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
-	if (ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
+	    ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -162,6 +164,7 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 out:
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);
+	ctl_machine_unlock(lock);
 	return rc;
 }
 
@@ -173,7 +176,7 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 	char *pw = NULL;
 	size_t pwlen = 0;
 	keymgr *km = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_POSTE_KEY | CTL_O_PASSWORD,
 	    1, 1, issue_usage, &o)) >= 0)
@@ -184,7 +187,8 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		return CTL_USAGE;
 	}
 	rc = CTL_FAIL;
-	if (ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
+	    ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -204,6 +208,7 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 out:
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);
+	ctl_machine_unlock(lock);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "beemoctl.h"
 #include "bm_json.h"
 #include "bm_pass.h"
+#include "ctl_store.h"
 
 static const char add_usage[] =
     "MACHINE USER [--password-file FILE] [--user-password-file FILE]\n"
@@ -151,13 +152,14 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 	char *pw = NULL;
 	size_t pwlen = 0;
 	keymgr *km = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 2, 2,
 	    remove_usage, &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
-	if (ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
+	    ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -174,10 +176,12 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 out:
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);
+	ctl_machine_unlock(lock);
 	return rc;
 }
 
-/* passwd and reset: the same shape, a different authority. */
+/* passwd and reset: the same shape, a different authority; a reset
+ * revokes the current generation, so no session may be open. */
 static int
 user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 {
@@ -185,7 +189,7 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 	char *pw = NULL, *new = NULL, prompt[128], nprompt[128];
 	size_t pwlen = 0, newlen = 0;
 	keymgr *km = NULL;
-	int rc;
+	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
 	    CTL_O_NEW_PASSWORD, 2, 2, reset ? reset_usage : passwd_usage,
@@ -199,7 +203,8 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 	snprintf(nprompt, sizeof(nprompt), "New password for user %.64s: ",
 	    o.args[1]);
 	rc = CTL_FAIL;
-	if (ctl_keymgr(ctl, &km) != 0 ||
+	if ((reset && ctl_machine_lock(ctl, o.args[0], &lock) != 0) ||
+	    ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, prompt, o.password_file, "BEEMO_PASSWORD_FILE",
 	    0, &pw, &pwlen) != 0 ||
 	    ctl_password(ctl, nprompt, o.new_password_file,
@@ -222,6 +227,7 @@ out:
 	bm_free_secret(new, newlen);
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);
+	ctl_machine_unlock(lock);
 	return rc;
 }
 

@@ -3,9 +3,12 @@
  * socket, progress lines (see ctl_store.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_bytes.h"
@@ -30,6 +33,55 @@ ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
 		return CTL_FAIL;
 	}
 	return 0;
+}
+
+int
+ctl_machine_lock(const struct ctl *ctl, const char *machine, int *fd)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	char dir[4096], path[4096];
+	int tries;
+
+	*fd = -1;
+	if (ctl_machine_dir(ctl, machine, dir, sizeof(dir)) != 0)
+		return CTL_FAIL;
+	if (bm_path(path, sizeof(path), "%s/lock", dir) != 0) {
+		ctl_err(ctl, "store path too long");
+		return CTL_FAIL;
+	}
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		if (errno == ENOENT)
+			return 0; /* no store directory: no session */
+		ctl_err(ctl, "%s: %s", path, strerror(errno));
+		return CTL_FAIL;
+	}
+	for (tries = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno != EWOULDBLOCK) {
+			ctl_err(ctl, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (tries == 100) {
+			ctl_err(ctl, "machine %s has a backup session open: "
+				     "end it first (it would go on writing "
+				     "with the generation this change "
+				     "revokes)", machine);
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+fail:
+	close(*fd);
+	*fd = -1;
+	return CTL_FAIL;
+}
+
+void
+ctl_machine_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 static int

@@ -46,6 +46,20 @@ int ctl_session_open(const struct ctl *ctl, const char *machine,
 int ctl_session_close(const struct ctl *ctl, struct ctl_session *s);
 
 /*
+ * ctl_machine_lock -- keep backup sessions of @machine out during a key
+ * change that revokes its current generation (a session goes on sealing
+ * with the generation it unlocked at its start).  Takes the session lock
+ * a read-write store open holds for its whole session (STORE/machines/
+ * NAME/lock, flock) exclusively, waiting up to a second for a read-only
+ * open's brief shared hold.  *@fd receives the descriptor holding it,
+ * or -1 when the machine has no store yet (no session can run).  Returns
+ * 0, or CTL_FAIL after a message (a session is open, or an I/O error).
+ * ctl_machine_unlock -- release a lock taken so (-1: nothing to do).
+ */
+int ctl_machine_lock(const struct ctl *ctl, const char *machine, int *fd);
+void ctl_machine_unlock(int fd);
+
+/*
  * ctl_daemon -- point @c at the beemofs serving @machine (answers within
  * ten minutes); 0, or CTL_FAIL after a message.  ctl_daemon_done -- judge
  * the result @rc of a control_*() call on @c: 1 when the daemon did it,
