@@ -175,27 +175,35 @@ read_keyfile(keymgr *km, const char *path, uint8_t **buf, size_t *len)
 }
 
 int
-km_load_admin(keymgr *km, struct km_admin *a)
+km_load_admin_at(keymgr *km, const char *path, struct km_admin *a)
 {
-	char path[4096];
 	uint8_t *buf = NULL;
 	size_t len;
 	int rc;
 
-	if ((rc = km_path_admin(km, path, sizeof(path))) != 0)
-		return rc;
-	if ((rc = read_keyfile(km, path, &buf, &len)) == -ENOENT)
-		return km_err(km, BEEMO_ENOSTORE, "%s: no appliance here",
-		    km->dir);
-	if (rc != 0)
+	if ((rc = read_keyfile(km, path, &buf, &len)) != 0)
 		return rc;
 	rc = km_parse_admin(buf, len, path, a, km->errmsg,
 	    sizeof(km->errmsg));
 	free(buf);
 	if (rc == 0 && memcmp(a->appliance_id, km->appliance_id,
 	    KEYMGR_ID_LEN) != 0)
-		rc = km_err(km, BEEMO_EFOREIGN, "key file %s was replaced by "
-		    "the one of another appliance", path);
+		rc = km_err(km, BEEMO_EFOREIGN, "key file %s belongs to "
+		    "another appliance", path);
+	return rc;
+}
+
+int
+km_load_admin(keymgr *km, struct km_admin *a)
+{
+	char path[4096];
+	int rc;
+
+	if ((rc = km_path_admin(km, path, sizeof(path))) != 0)
+		return rc;
+	if ((rc = km_load_admin_at(km, path, a)) == -ENOENT)
+		return km_err(km, BEEMO_ENOSTORE, "%s: no appliance here",
+		    km->dir);
 	return rc;
 }
 

@@ -485,6 +485,9 @@ int km_path_machine(const keymgr *km, const char *name, char *buf,
  * km_load_machine returns BEEMO_ENOMACHINE for a missing file and
  * BEEMO_EFOREIGN for a file of another appliance. */
 int km_load_admin(keymgr *km, struct km_admin *a);
+/* km_load_admin_at -- the same for the admin key file @path (admin.key
+ * or a pending admin.key.new); a missing file is a bare -ENOENT. */
+int km_load_admin_at(keymgr *km, const char *path, struct km_admin *a);
 /* km_load_admin_pub -- km_load_admin, then ADMIN_PUB parsed into @pub
  * (the caller frees it); a bad public key is a corrupt key file. */
 int km_load_admin_pub(keymgr *km, struct km_admin *a, EVP_PKEY **pub);

@@ -72,22 +72,13 @@ open_pending(keymgr *km, const char *pw, size_t pwlen, struct km_admin *a,
     struct km_admin_keys **out)
 {
 	char path[4096];
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int rc;
 
 	if ((rc = path_admin_new(km, path, sizeof(path))) != 0)
 		return rc;
-	if ((rc = bm_read_file(path, KM_FILE_MAX, &buf, &len)) != 0)
-		return km_err(km, rc == -EFBIG ? BEEMO_EFORMAT : rc,
-		    "cannot read %s: %s", path, beemo_strerror(rc));
-	rc = km_parse_admin(buf, len, path, a, km->errmsg,
-	    sizeof(km->errmsg));
-	free(buf);
-	if (rc == 0 && memcmp(a->appliance_id, km->appliance_id,
-	    KEYMGR_ID_LEN) != 0)
-		rc = km_err(km, BEEMO_EFOREIGN, "key file %s belongs to "
-		    "another appliance", path);
+	if ((rc = km_load_admin_at(km, path, a)) == -ENOENT)
+		return km_err(km, rc, "cannot read %s: %s", path,
+		    beemo_strerror(rc));
 	if (rc == 0)
 		rc = km_admin_open(a, path, pw, pwlen, out, km->errmsg,
 		    sizeof(km->errmsg));

@@ -77,4 +77,18 @@ appliance(const char *dir)
 	return km;
 }
 
+/* Does the POSTE key file DIR/pc1.poste open pc1?  0 or the error. */
+static inline int
+api_poste(keymgr *km, const char *dir)
+{
+	keymgr_secret *s = NULL;
+	char poste[512];
+	int rc;
+
+	path_of(poste, sizeof(poste), dir, "pc1.poste");
+	rc = keymgr_unlock_poste(km, "pc1", poste, &s);
+	keymgr_secret_free(s);
+	return rc;
+}
+
 #endif /* BEEMO_KM_CHECK_H */

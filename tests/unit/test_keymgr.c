@@ -752,19 +752,6 @@ api_machine(keymgr *km, const char *dir)
 	return rc;
 }
 
-static int
-api_poste(keymgr *km, const char *dir)
-{
-	char poste[512];
-	keymgr_secret *s = NULL;
-	int rc;
-
-	path_of(poste, sizeof(poste), dir, "pc1.poste");
-	rc = keymgr_unlock_poste(km, "pc1", poste, &s);
-	keymgr_secret_free(s);
-	return rc;
-}
-
 /*
  * Flip bytes and recompute the digest, as an attacker who rewrites a file
  * can: the consumer must fail cleanly or, where the byte is not

@@ -122,20 +122,6 @@ offsite_unlock(const char *dir, const char *pw, uint8_t id[KEYMGR_ID_LEN],
 	return rc;
 }
 
-/* Does the POSTE key file DIR/pc1.poste still open pc1? */
-static int
-poste_opens(keymgr *km, const char *dir)
-{
-	keymgr_secret *s = NULL;
-	char poste[512];
-	int rc;
-
-	path_of(poste, sizeof(poste), dir, "pc1.poste");
-	rc = keymgr_unlock_poste(km, "pc1", poste, &s);
-	keymgr_secret_free(s);
-	return rc;
-}
-
 /* ---- K_OFF and admin.key version 2 ------------------------------------ */
 
 /* A new appliance writes version 2 files; appliance.key and admin.key
@@ -163,7 +149,7 @@ test_offsite_roundtrip(void)
 	CHECK(memcmp(id, id2, sizeof(id)) == 0);
 	CHECK_RC(offsite_unlock(dir, "wrong", id, k2), BEEMO_EPASSWORD);
 	CHECK_OK(keymgr_admin_check(km, PW(APW)));
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	keymgr_free(km);
 }
 
@@ -271,7 +257,7 @@ test_restore_k_off(void)
 	CHECK(file_version(dir, "keys/appliance.key") == 2);
 	CHECK_OK(keymgr_offsite_key(km, k2));
 	CHECK(memcmp(k1, k2, sizeof(k1)) == 0);
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	keymgr_free(km);
 }
 
@@ -303,12 +289,12 @@ test_v1_read(void)
 	s = NULL;
 	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
 	keymgr_secret_free(s);
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	/* A replacement appliance restored from a version 1 admin.key. */
 	REQUIRE(unlink(path) == 0);
 	CHECK_OK(keymgr_restore_appliance_key(km, PW(APW)));
 	CHECK(file_version(dir, "keys/appliance.key") == 1);
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	CHECK_RC(keymgr_offsite_key(km, k), BEEMO_ENOKEY);
 	keymgr_free(km);
 }
@@ -347,7 +333,7 @@ test_v1_upgrade(int keep)
 	s = NULL;
 	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
 	keymgr_secret_free(s);
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	keymgr_free(km);
 }
 
@@ -479,7 +465,7 @@ test_admin_rekey(int keep)
 	CHECK_OK(keymgr_unlock_user(km, "pc1", "alice", PW(UPW), &s));
 	CHECK(s != NULL && keymgr_secret_ngens(s) == keymgr_secret_ngens(now));
 	keymgr_secret_free(s);
-	CHECK_OK(poste_opens(km, dir));
+	CHECK_OK(api_poste(km, dir));
 	keymgr_secret_free(now);
 	keymgr_free(before);
 	keymgr_free(mixed);
