@@ -408,6 +408,10 @@ struct store_stats {
 	uint64_t last_snapshot;       /* time, ns; 0 if none */
 	uint64_t session_files;       /* files committed by this handle */
 	uint64_t session_bytes;       /* bytes written through this handle */
+	uint64_t reclaimable;         /* garbage in packs as estimated by the
+					 last store_prune() or store_forget()
+					 (0 if never estimated) */
+	uint64_t reclaimable_time;    /* when it was estimated, ns; 0: never */
 };
 int store_stats(store *st, struct store_stats *out);
 
@@ -509,6 +513,84 @@ void store_session_counts(store *st, struct store_session *out);
 
 /* Progress callback for long operations: @done of @total units (bytes). */
 typedef void (*store_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* ---- retention ----------------------------------------------------- */
+
+/*
+ * store_forget -- delete the snapshot records @ids (@n of them) in one
+ * logged transaction, and journal it ("forget", by the store's who, with
+ * the ids and times).  Frees no space by itself: the versions, chunks
+ * and packs only those snapshots used become garbage for store_prune().
+ * Which snapshots may be forgotten (policy, password) is the caller's
+ * decision.  Returns 0, -ENOENT (an id that does not exist: nothing is
+ * forgotten), -EROFS, or a negative errno of the index.
+ */
+int store_forget(store *st, const uint32_t *ids, size_t n);
+
+struct store_prune_opts {
+	unsigned repack_pct;  /* repack a pack when at least this percentage
+				 of its bytes is garbage (1..100); 0 takes
+				 the default, 20 */
+	int dry_run;          /* compute the figures, change nothing */
+	store_progress_fn progress; /* may be NULL: (done, total) bytes */
+	void *progress_ctx;
+};
+
+struct store_prune_stats {
+	uint64_t versions_dropped;  /* index versions no snapshot sees */
+	uint64_t chunks_dropped;    /* chunks nothing refers to any more */
+	uint64_t log_dropped;       /* log objects older than the checkpoint */
+	uint64_t packs_deleted;     /* whole packs dropped */
+	uint64_t packs_repacked;    /* packs whose live objects were copied */
+	uint64_t packs_written;     /* new packs written by the repacking */
+	uint64_t bytes_repacked;    /* live bytes copied */
+	uint64_t stored_before, stored_after; /* bytes in packs */
+	uint64_t reclaimable_after; /* garbage left in packs under the
+				       repacking threshold */
+};
+
+/*
+ * store_prune -- reclaim the space of forgotten snapshots, erased paths
+ * and deleted files in a read-write store: drop the index versions that
+ * neither the live tree nor any snapshot sees, write a checkpoint of the
+ * log, drop the chunks nothing refers to, copy the live objects of packs
+ * with at least repack_pct % garbage into new packs and drop the packs
+ * left with nothing live.  Every step commits old-or-new (beemo-store(5),
+ * "Pruning"): after a crash at any point the store opens, every snapshot
+ * reads as before, and a new call completes the work.  Memory is a few
+ * tens of bytes per chunk.  Journals "prune" with the figures.
+ * @out receives the figures (also with dry_run).  Returns 0, -EROFS,
+ * -EINTR (store_interrupt()), or a negative errno; the sticky commit
+ * error applies as for any change.
+ */
+int store_prune(store *st, const struct store_prune_opts *o,
+    struct store_prune_stats *out);
+
+/*
+ * store_dropped_packs -- the ids of every pack a prune dropped (they
+ * stay recorded in the pack table as PACK_DROPPED), ascending; the
+ * off-site copies of those packs are no longer needed.  free(*ids).
+ * Returns 0 or a negative errno.
+ */
+int store_dropped_packs(store *st, uint64_t **ids, size_t *n);
+
+/*
+ * store_erase -- remove @path (relative to the root, no "." or ".."
+ * components) from the live tree and from every snapshot: every version
+ * of every directory entry, inode and content that the path names in
+ * the live tree or in any snapshot, with the whole subtree of a
+ * directory and every other name of a hard-linked file; and mark the
+ * store so that the next store_prune() repacks every pack holding any
+ * garbage, so that no sealed byte of the path remains after it.
+ * @fn, if not NULL, is called once per snapshot touched (@snap its id,
+ * 0 for the live tree) with each path removed there.  With @dry_run,
+ * only the calls are made.  Journals "erase" with the paths.  Returns
+ * 0, -ENOENT (the path exists nowhere), -EINVAL (a malformed path, or
+ * the root), -EROFS, or a negative errno.
+ */
+typedef int (*store_erase_fn)(void *ctx, uint32_t snap, const char *path);
+int store_erase(store *st, const char *path, int dry_run, store_erase_fn fn,
+    void *ctx);
 
 /*
  * store_rebuild -- rebuild DIR/index from the packs alone (after a

@@ -105,7 +105,10 @@ struct chunk_loc {
 
 /* Pack state, IX_PACK value (big-endian, 17 bytes):
  * state 1 | committed size 8 | objects 8. */
-enum pack_state { PACK_OPEN = 1, PACK_CLOSED = 2 };
+/* PACK_DROPPED: deleted by a prune (the file is gone, or is removed at
+ * the next read-write open); the record stays so that the pack is never
+ * mistaken for an unknown one and its off-site copy can be released. */
+enum pack_state { PACK_OPEN = 1, PACK_CLOSED = 2, PACK_DROPPED = 3 };
 struct pack_rec {
 	uint8_t state;
 	uint64_t size;    /* committed length */
