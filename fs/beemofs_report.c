@@ -533,6 +533,21 @@ beemofs_report_stop(struct beemofs_report *r)
 	free(r);
 }
 
+void
+beemofs_report_error(struct beemofs_report *r, const char *what,
+    const char *subject, const char *text)
+{
+	char key[256], line[BM_ESC_SIZE(512)];
+
+	if (r == NULL)
+		return;
+	/* Each failure is an event of its own. */
+	snprintf(key, sizeof(key), "%s:%s:%" PRIu64, what, r->machine,
+	    bm_now_ns());
+	bm_esc(line, sizeof(line), subject);
+	queue(r, "error", key, line, text);
+}
+
 int
 beemofs_report_stats(struct beemofs_report *r, char **json)
 {

@@ -195,6 +195,12 @@ int retention_load(const char *store, const char *machine, keymgr *km,
     struct retention_policy *p, int *from_default, uint64_t *set_ns,
     char *err, size_t errsize);
 
+/* retention_load_file -- the file of @machine (NULL: the default)
+ * alone, as retention_load() reads it; -ENOENT when there is none. */
+int retention_load_file(const char *store, const char *machine, keymgr *km,
+    struct retention_policy *p, uint64_t *set_ns, char *err,
+    size_t errsize);
+
 /* ---- applying it to a store (retention_apply.c) --------------------- */
 
 /* Every snapshot of a store with the decision about it, oldest first. */

@@ -275,9 +275,8 @@ retention_clear(const char *store, const char *machine)
 	return bm_fsync_dir(path);
 }
 
-/* Read and check one file; -ENOENT when there is none. */
-static int
-load_one(const char *store, const char *machine, keymgr *km,
+int
+retention_load_file(const char *store, const char *machine, keymgr *km,
     struct retention_policy *p, uint64_t *set_ns, char *err,
     size_t errsize)
 {
@@ -314,10 +313,10 @@ retention_load(const char *store, const char *machine, keymgr *km,
 
 	if (err != NULL && errsize > 0)
 		err[0] = '\0';
-	rc = load_one(store, machine, km, p, &set, err, errsize);
+	rc = retention_load_file(store, machine, km, p, &set, err, errsize);
 	if (rc == -ENOENT) {
 		dflt = 1;
-		rc = load_one(store, NULL, km, p, &set, err, errsize);
+		rc = retention_load_file(store, NULL, km, p, &set, err, errsize);
 	}
 	if (rc == -ENOENT && err != NULL)
 		snprintf(err, errsize, "no retention policy for machine %s "
