@@ -23,6 +23,7 @@
 #include "bm_file.h"
 #include "bm_json.h"
 #include "bm_sealed.h"
+#include "ctl_policy.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
 #include "bm_status.h"
@@ -123,6 +124,9 @@ machines(const struct ctl *ctl, struct ctl_appliance *a)
 		for (i = 0; i < n; i++) {
 			copy(a->m[i].name, sizeof(a->m[i].name), names[i]);
 			machine(ctl, &a->m[i]);
+			a->m[i].policy_rc = ctl_policy_describe(ctl, km,
+			    names[i], a->m[i].policy,
+			    sizeof(a->m[i].policy));
 		}
 		a->nm = n;
 	}

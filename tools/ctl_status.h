@@ -39,6 +39,10 @@ struct ctl_machine {
 	uint64_t quota_soft, quota_hard;
 	uint64_t used, quota_limit; /* bm_status.h */
 	uint64_t signatures;
+	/* The retention policy in force (ctl_policy_describe): 0, -ENOENT
+	 * (none) or why it is refused; @policy says it in one line. */
+	int policy_rc;
+	char policy[768];
 };
 
 struct ctl_target {
