@@ -33,7 +33,7 @@
  * the appliance can delete a file (then the default, or nothing,
  * applies), or put back an older file of the same machine; neither
  * forgets anything younger than that file's min-age.  Format:
- * beemo-store(5), "Retention policies".
+ * beemo-store(5), RETENTION POLICIES.
  *
  * Thread-safety: no shared state; the functions may run concurrently on
  * different arguments.
@@ -173,7 +173,8 @@ int retention_path(const char *store, const char *machine, char *buf,
 
 /*
  * retention_save -- sign @p for @machine (NULL: default) as set now and
- * write its file durably (bm_write_file_atomic, mode 0644: no secret).
+ * write its file durably (bm_write_file_atomic, mode 0600 as every
+ * file of the store, though it holds no secret).
  * Returns 0 or an error of retention_encode() or of writing.
  */
 int retention_save(const char *store, const char *machine,

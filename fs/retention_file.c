@@ -1,7 +1,7 @@
 /*
  * retention_file.c -- the signed policy files (retention.h).
  *
- * A file is lines of text (beemo-store(5), "Retention policies"):
+ * A file is lines of text (beemo-store(5), RETENTION POLICIES):
  *
  *   beemo-retention 1
  *   machine NAME            ("default" alone for the default)
@@ -252,12 +252,12 @@ retention_save(const char *store, const char *machine,
 	    (rc = bm_path(dir, sizeof(dir), "%s/retention/machines",
 	    store)) != 0)
 		return rc;
-	if ((rc = bm_mkdir_p(dir, 0755)) != 0)
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0)
 		return rc;
 	if ((rc = retention_encode(p, machine, bm_now_ns(), k, &text,
 	    &len)) != 0)
 		return rc;
-	rc = bm_write_file_atomic(path, text, len, 0644, 0);
+	rc = bm_write_file_atomic(path, text, len, 0600, 0);
 	free(text);
 	return rc;
 }
