@@ -316,7 +316,8 @@ retention_load(const char *store, const char *machine, keymgr *km,
 	rc = retention_load_file(store, machine, km, p, &set, err, errsize);
 	if (rc == -ENOENT) {
 		dflt = 1;
-		rc = retention_load_file(store, NULL, km, p, &set, err, errsize);
+		rc = retention_load_file(store, NULL, km, p, &set, err,
+		    errsize);
 	}
 	if (rc == -ENOENT && err != NULL)
 		snprintf(err, errsize, "no retention policy for machine %s "

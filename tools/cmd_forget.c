@@ -168,7 +168,7 @@ prune(const struct ctl *ctl, store *st, const char *machine, int json)
 		return rc;
 	}
 	if (!json)
-			printf("pruned: %s stored, was %s\n", bm_human(a, sizeof(a),
+		printf("pruned: %s stored, was %s\n", bm_human(a, sizeof(a),
 		    ps.stored_after), bm_human(b, sizeof(b),
 		    ps.stored_before));
 	return 0;

@@ -80,7 +80,8 @@ snapshots(const struct ctl *ctl, keymgr *km, const char *machine,
 	if (rc == 0) {
 		memset(&so, 0, sizeof(so));
 		so.rdonly = 1;
-		if ((rc = keymgr_unlock_admin(km, machine, pw, pwlen, &sec)) != 0)
+		rc = keymgr_unlock_admin(km, machine, pw, pwlen, &sec);
+		if (rc != 0)
 			return ctl_km_fail(ctl, km);
 		rc = store_open(dir, sec, &so, &st);
 		if (rc == 0)
