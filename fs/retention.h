@@ -202,6 +202,26 @@ int retention_load_file(const char *store, const char *machine, keymgr *km,
     struct retention_policy *p, uint64_t *set_ns, char *err,
     size_t errsize);
 
+/*
+ * Replacing the administrator's key pair (keymgr_admin_passwd) would
+ * leave every policy signed with the old key, refused.  So:
+ * retention_collect -- before the change, every policy file that
+ * verifies with @km (the default, then each machine's; a refused one is
+ * logged, counted in *@refused and left out) into *@out (free()), @n of
+ * them.  retention_resign -- after it, sign each again with the new key
+ * @k, keeping its time of setting.  Return 0, -ENOMEM, or the first
+ * error of listing, signing or writing (the others are still written).
+ */
+struct retention_file {
+	char machine[80]; /* "" for the default */
+	struct retention_policy p;
+	uint64_t set_ns;
+};
+int retention_collect(const char *store, keymgr *km,
+    struct retention_file **out, size_t *n, size_t *refused);
+int retention_resign(const char *store, const struct retention_file *v,
+    size_t n, keymgr_admin_key *k);
+
 /* ---- applying it to a store (retention_apply.c) --------------------- */
 
 /* Every snapshot of a store with the decision about it, oldest first. */

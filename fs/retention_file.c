@@ -23,6 +23,7 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_log.h"
 #include "bm_time.h"
 #include "retention.h"
 
@@ -240,9 +241,10 @@ retention_path(const char *store, const char *machine, char *buf,
 	    machine);
 }
 
-int
-retention_save(const char *store, const char *machine,
-    const struct retention_policy *p, keymgr_admin_key *k)
+/* Sign and write the file of @machine (NULL: default) as set at @set_ns. */
+static int
+save_at(const char *store, const char *machine,
+    const struct retention_policy *p, keymgr_admin_key *k, uint64_t set_ns)
 {
 	char path[4096], dir[4096], *text = NULL;
 	size_t len;
@@ -254,12 +256,18 @@ retention_save(const char *store, const char *machine,
 		return rc;
 	if ((rc = bm_mkdir_p(dir, 0700)) != 0)
 		return rc;
-	if ((rc = retention_encode(p, machine, bm_now_ns(), k, &text,
-	    &len)) != 0)
+	if ((rc = retention_encode(p, machine, set_ns, k, &text, &len)) != 0)
 		return rc;
 	rc = bm_write_file_atomic(path, text, len, 0600, 0);
 	free(text);
 	return rc;
+}
+
+int
+retention_save(const char *store, const char *machine,
+    const struct retention_policy *p, keymgr_admin_key *k)
+{
+	return save_at(store, machine, p, k, bm_now_ns());
 }
 
 int
@@ -327,4 +335,86 @@ retention_load(const char *store, const char *machine, keymgr *km,
 	if (set_ns != NULL)
 		*set_ns = set;
 	return rc;
+}
+
+/* A policy file's name: NAME.policy with a valid machine name. */
+static int
+policy_name(const char *name)
+{
+	size_t len = strlen(name);
+	char m[80];
+
+	if (len <= 7 || len - 7 >= sizeof(m) ||
+	    strcmp(name + len - 7, ".policy") != 0)
+		return 0;
+	memcpy(m, name, len - 7);
+	m[len - 7] = '\0';
+	return bm_valid_name(m);
+}
+
+int
+retention_collect(const char *store, keymgr *km,
+    struct retention_file **out, size_t *n, size_t *refused)
+{
+	struct retention_file *v = NULL;
+	char dir[4096], err[600], **names = NULL;
+	size_t nn = 0, i, k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = *refused = 0;
+	if ((rc = bm_path(dir, sizeof(dir), "%s/retention/machines",
+	    store)) != 0 ||
+	    (rc = bm_list_dir(dir, policy_name, &names, &nn)) != 0)
+		return rc;
+	if ((v = calloc(nn + 1, sizeof(*v))) == NULL) {
+		bm_names_free(names, nn);
+		return -ENOMEM;
+	}
+	/* The default (i == 0), then each machine. */
+	for (i = 0; i <= nn; i++) {
+		const char *m = NULL;
+
+		if (i > 0) {
+			m = names[i - 1];
+			names[i - 1][strlen(m) - 7] = '\0';
+		}
+		rc = retention_load_file(store, m, km, &v[k].p, &v[k].set_ns,
+		    err, sizeof(err));
+		if (rc == -ENOENT)
+			continue;
+		if (rc != 0) {
+			bm_log(LOG_WARNING, "%s", err);
+			(*refused)++;
+			continue;
+		}
+		snprintf(v[k].machine, sizeof(v[k].machine), "%s",
+		    m ? m : "");
+		k++;
+	}
+	bm_names_free(names, nn);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int
+retention_resign(const char *store, const struct retention_file *v,
+    size_t n, keymgr_admin_key *k)
+{
+	size_t i;
+	int rc, first = 0;
+
+	for (i = 0; i < n; i++) {
+		rc = save_at(store, v[i].machine[0] ? v[i].machine : NULL,
+		    &v[i].p, k, v[i].set_ns);
+		if (rc != 0) {
+			bm_log(LOG_ERR, "the retention policy of %s could not "
+			    "be signed again: %s", v[i].machine[0] ?
+			    v[i].machine : "the default", beemo_strerror(rc));
+			if (first == 0)
+				first = rc;
+		}
+	}
+	return first;
 }

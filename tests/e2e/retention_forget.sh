@@ -14,6 +14,8 @@
 #     is refused; with --yes it forgets exactly that id; --prune prunes.
 #   - A changed policy file, or another machine's, is refused by forget
 #     and shown refused by status.
+#   - After `admin passwd` replaces the administrator's key pair, the
+#     policies are signed again with the new key.
 . "$(dirname "$0")/lib.sh"
 
 [ -c /dev/fuse ] || t_skip "no /dev/fuse"
@@ -231,4 +233,13 @@ grep -q "not signed" "$T/must_fail.out" ||
 	t_fail "retention --default"
 "$BEEMOCTL" retention pc1 | grep -q "keep-last 1, min-age 7d (set .*, the default)" ||
 	t_fail "the default does not apply to pc1"
+
+# --- a new administrator key pair signs the policies again ------------------
+t_pw "$T/admin2.pw" admin-pw-2
+"$BEEMOCTL" admin passwd "${A[@]}" --new-password-file "$T/admin2.pw" \
+	>/dev/null || t_fail "admin passwd"
+"$BEEMOCTL" retention --default | grep -q "^default: keep-last 1, min-age 7d" ||
+	t_fail "after admin passwd: $("$BEEMOCTL" retention --default 2>&1)"
+"$BEEMOCTL" retention pc2 | grep -q "^pc2: keep-last 1, min-age 0 (set " ||
+	t_fail "after admin passwd: $("$BEEMOCTL" retention pc2 2>&1)"
 t_log "PASS"

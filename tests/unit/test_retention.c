@@ -378,9 +378,32 @@ test_files(void)
 	CHECK_RC(retention_load(store, "alice", km, &q, &dflt, &set, err,
 	    sizeof(err)), BEEMO_EFOREIGN);
 	CHECK(strstr(err, "alice.policy: refused") != NULL);
+	/* A new key pair (here: the other appliance's) signs again what
+	 * verifies, with its time; alice's refused file stays out. */
+	{
+		struct retention_file *v = NULL;
+		size_t n = 0, refused = 0;
+		uint64_t set_bob;
+
+		REQUIRE_OK(retention_load_file(store, "bob", km, &q, &set_bob,
+		    err, sizeof(err)));
+		CHECK_OK(retention_collect(store, km, &v, &n, &refused));
+		CHECK(n == 2 && refused == 1);
+		CHECK(n == 2 && v[0].machine[0] == '\0' &&
+		    strcmp(v[1].machine, "bob") == 0);
+		CHECK_OK(retention_resign(store, v, n, ko));
+		CHECK_OK(retention_load_file(store, "bob", other, &q, &set,
+		    err, sizeof(err)));
+		CHECK(set == set_bob && q.last == 2);
+		CHECK_RC(retention_load_file(store, "bob", km, &q, &set, err,
+		    sizeof(err)), -EBADMSG);
+		CHECK_OK(retention_load_file(store, NULL, other, &q, &set,
+		    err, sizeof(err)));
+		free(v);
+	}
 	CHECK_OK(retention_clear(store, "alice"));
 	CHECK_RC(retention_clear(store, "alice"), -ENOENT);
-	CHECK_OK(retention_load(store, "alice", km, &q, &dflt, &set, err,
+	CHECK_OK(retention_load(store, "alice", other, &q, &dflt, &set, err,
 	    sizeof(err)));
 	CHECK(dflt == 1);
 	free(t2);
