@@ -34,8 +34,9 @@ echo one >"$M/file"
 t_umount "$M"
 
 # snap DAYS-AGO HH:MM: a snapshot taken that long ago; prints its id.
+# (libfaketime is preloaded: an ASan build must accept not being first.)
 snap() {
-	faketime -f "@$(date -u -d "-$1 days" +%F) $2:00" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f "@$(date -u -d "-$1 days" +%F) $2:00" \
 		"$BEEMOCTL" snapshot pc1 "${P[@]}" | sed 's/^snapshot //'
 }
 declare -A ID

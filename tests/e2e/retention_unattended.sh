@@ -27,8 +27,10 @@ t_mount "$M"
 head -c 300000 /dev/urandom >"$M/old"
 t_umount "$M"
 
+# snap DAYS-AGO: a snapshot taken that long ago at noon; prints its id.
+# (libfaketime is preloaded: an ASan build must accept not being first.)
 snap() {
-	faketime -f "@$(date -u -d "-$1 days" +%F) 12:00:00" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f "@$(date -u -d "-$1 days" +%F) 12:00:00" \
 		"$BEEMOCTL" snapshot pc1 "${P[@]}" \
 		--note "end of backup session" | sed 's/^snapshot //'
 }
