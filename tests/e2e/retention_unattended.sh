@@ -10,6 +10,7 @@
 #     newest complete snapshot (the session's own) and the daily of 9
 #     days ago stay.  Both journals name the snapshots, by "retention
 #     (unattended)"; the prune ran.
+#   - `beemoctl forget` waits for a mounted session, saying so.
 #   - A policy file changed by hand is refused: the next session
 #     forgets nothing, logs why and queues an error report.
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +88,20 @@ grep -q "retention (unattended)" "$T/j.out" &&
 grep -q "machine pc1: 3 snapshots forgotten, 35 kept" "$T/ja.out" &&
 	grep -q "snapshot ${ID[20]} $(date -u -d '-20 days' +%F)T12:00" \
 		"$T/ja.out" || t_fail "appliance journal: $(cat "$T/ja.out")"
+
+# --- forget waits for a mounted session ------------------------------------
+t_mount "$M"
+"$BEEMOCTL" forget pc1 "${P[@]}" >"$T/wait.out" 2>"$T/wait.err" &
+fpid=$!
+T_PIDS+=("$fpid")
+t_wait_for 10 grep -q "has a backup session mounted: waiting for it to end" \
+	"$T/wait.err" || t_fail "forget does not say it waits: $(cat "$T/wait.err")"
+t_running "$fpid" || t_fail "forget did not wait for the session"
+echo waited >"$M/file"
+t_umount "$M"
+wait "$fpid" || t_fail "forget after the session: $(cat "$T/wait.err")"
+grep -q "0 of 36 snapshots forgotten" "$T/wait.out" ||
+	t_fail "forget after the session: $(cat "$T/wait.out")"
 
 # --- a policy changed by hand: refused, nothing forgotten, reported ---------
 POL=$T/store/retention/machines/pc1.policy
