@@ -164,7 +164,8 @@ parse(char *buf, struct retention_policy *p, uint64_t *set_s, char *scope,
 			errno = 0;
 			*set_s = strtoull(val, &end, 10);
 			if (strcmp(line, "set") != 0 || errno != 0 ||
-			    *end != '\0' || end == val)
+			    *end != '\0' || end == val ||
+			    *set_s > UINT64_MAX / 1000000000u)
 				return fail(err, errsize, BEEMO_EFORMAT,
 				    "no time of setting");
 			continue;
