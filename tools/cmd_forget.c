@@ -119,10 +119,11 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 		unsigned r = pl->reasons[i];
 
 		bm_time_str(t, sizeof(t), pl->snaps[i].time);
-		if (all)
+		if (all && r != 0)
 			printf("%5u  %-20s  %-9s  %s\n", pl->snaps[i].id, t,
-			    r ? "keep" : "forget",
-			    retention_reasons_str(r, why, sizeof(why)));
+			    "keep", retention_reasons_str(r, why, sizeof(why)));
+		else if (all)
+			printf("%5u  %-20s  forget\n", pl->snaps[i].id, t);
 		else if (r == 0)
 			printf("forgot snapshot %u (%s)\n", pl->snaps[i].id,
 			    t);
