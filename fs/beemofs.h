@@ -99,8 +99,9 @@ void beemofs_report_stop(struct beemofs_report *r);
  * journaled in the machine's and the appliance's journal (of @storedir,
  * key from @km).  No policy: nothing happens.  A refused policy or a
  * failure is logged and reported through @r (may be NULL); the session
- * itself is not failed by it.  Call after the session's last snapshot,
- * before beemofs_report_stop() and store_close().
+ * itself is not failed by it; a prune stopped by store_interrupt() is
+ * only logged.  Call after the session's last snapshot, before
+ * beemofs_report_stop() and store_close().
  */
 void beemofs_retention(store *st, keymgr *km, const char *storedir,
     const char *machine, struct beemofs_report *r);

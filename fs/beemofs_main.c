@@ -599,8 +599,13 @@ out_store:
 	}
 	/* What the administrator's policy lets go, now that the session's
 	 * snapshot is there (beemofs(8): unmounting takes longer then). */
-	if (!fs.rdonly && rc == 0)
+	if (!fs.rdonly && rc == 0) {
+		/* A SIGTERM now (systemd stopping the unit) interrupts the
+		 * prune, which the next one completes. */
+		interrupt_signals(fs.st);
 		beemofs_retention(fs.st, km, o->store, o->machine, fs.report);
+		interrupt_signals(NULL);
+	}
 	beemofs_report_stop(fs.report);
 	fs.report = NULL;
 	if (fs.st != NULL && store_close(fs.st) != 0) {

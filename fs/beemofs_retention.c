@@ -8,8 +8,9 @@
  * min-age and the newest complete snapshot -- the one just taken when
  * the session ended well -- are kept whatever the rules say.  Forgetting
  * is one store transaction; the prune that follows is crash-safe and
- * resumes at the next one (store_prune()), so a crash here loses
- * nothing but time.
+ * resumes at the next one (store_prune()), so a crash or a SIGTERM
+ * (store_interrupt(): the caller's signal handler) here loses nothing
+ * but time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,7 +78,13 @@ beemofs_retention(store *st, keymgr *km, const char *storedir,
 	}
 	memset(&po, 0, sizeof(po));
 	memset(&ps, 0, sizeof(ps));
-	if ((rc = store_prune(st, &po, &ps)) != 0) {
+	rc = store_prune(st, &po, &ps);
+	if (rc == -EINTR) {
+		bm_log(LOG_NOTICE, "machine %s: the prune was interrupted; the "
+		    "next one completes it", machine);
+		goto out;
+	}
+	if (rc != 0) {
 		failed(r, machine, "the prune after the forget failed",
 		    beemo_strerror(rc));
 		goto out;
