@@ -75,10 +75,13 @@ parse_ids(const struct ctl *ctl, char **args, size_t n, uint32_t *ids)
 	return 0;
 }
 
+/* The plan (every snapshot with @all or JSON, else those forgotten), and
+ * the figures @ps of the prune after it (NULL: none). */
 static void
 print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
-    const char *how)
+    const char *how, const struct store_prune_stats *ps)
 {
+	char a[32], b[32];
 	char t[32], why[128];
 	size_t i;
 	bm_json j;
@@ -109,6 +112,14 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 			bm_json_end_obj(&j);
 		}
 		bm_json_end_arr(&j);
+		if (ps != NULL) {
+			bm_json_begin_obj(&j, "prune");
+			bm_json_u64(&j, "stored_before", ps->stored_before);
+			bm_json_u64(&j, "stored_after", ps->stored_after);
+			bm_json_u64(&j, "packs_deleted", ps->packs_deleted);
+			bm_json_u64(&j, "packs_repacked", ps->packs_repacked);
+			bm_json_end_obj(&j);
+		}
 		bm_json_end_obj(&j);
 		return;
 	}
@@ -131,6 +142,10 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 	printf("%s%zu of %zu snapshots %s (%s)\n", dry_run ? "dry run: " : "",
 	    pl->forget, pl->n, dry_run ? "would be forgotten" : "forgotten",
 	    how);
+	if (ps != NULL)
+		printf("pruned: %s stored, was %s\n", bm_human(a, sizeof(a),
+		    ps->stored_after), bm_human(b, sizeof(b),
+		    ps->stored_before));
 }
 
 /* Ask before forgetting by id; a script says --yes. */
@@ -155,24 +170,21 @@ confirm(const struct ctl *ctl, const char *machine, size_t n)
 }
 
 static int
-prune(const struct ctl *ctl, store *st, const char *machine, int json)
+prune(const struct ctl *ctl, store *st, const char *machine,
+    struct store_prune_stats *ps)
 {
 	struct store_prune_opts po;
-	struct store_prune_stats ps;
-	char a[32], b[32];
 	int rc;
 
 	memset(&po, 0, sizeof(po));
-	memset(&ps, 0, sizeof(ps));
-	if ((rc = store_prune(st, &po, &ps)) != 0) {
+	memset(ps, 0, sizeof(*ps));
+	if ((rc = store_prune(st, &po, ps)) != 0) {
 		ctl_err(ctl, "prune of %s: %s", machine, beemo_strerror(rc));
-		return rc;
+		ctl_report_error(ctl, machine, "prune", "The snapshots are "
+		    "forgotten; their space is not reclaimed yet.\n",
+		    "%s: the prune after a forget failed", machine);
 	}
-	if (!json)
-		printf("pruned: %s stored, was %s\n", bm_human(a, sizeof(a),
-		    ps.stored_after), bm_human(b, sizeof(b),
-		    ps.stored_before));
-	return 0;
+	return rc;
 }
 
 int
@@ -183,6 +195,7 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 	struct ctl_session s;
 	struct retention_plan pl;
 	struct retention_policy p;
+	struct store_prune_stats ps;
 	uint32_t *ids = NULL;
 	char who[80], err[600], how[300], line[256];
 	const char *machine;
@@ -271,7 +284,7 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		goto out_session;
 	}
 	if (pa.dry_run) {
-		print_plan(&pl, 1, 1, o.json, how);
+		print_plan(&pl, 1, 1, o.json, how, NULL);
 		rc = CTL_OK;
 		goto out_session;
 	}
@@ -290,14 +303,11 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_FAIL;
 		goto out_session;
 	}
-	print_plan(&pl, o.json, 0, o.json, how);
 	rc = CTL_OK;
-	if (pa.prune && prune(ctl, s.st, machine, o.json) != 0) {
-		ctl_report_error(ctl, machine, "prune", "The snapshots are "
-		    "forgotten; their space is not reclaimed yet.\n",
-		    "%s: the prune after a forget failed", machine);
+	if (pa.prune && prune(ctl, s.st, machine, &ps) != 0)
 		rc = CTL_FAIL;
-	}
+	print_plan(&pl, o.json, 0, o.json, how, pa.prune && rc == CTL_OK ?
+	    &ps : NULL);
 out_session:
 	retention_plan_free(&pl);
 	if (ctl_session_close(ctl, &s) != 0)
