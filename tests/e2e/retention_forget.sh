@@ -98,6 +98,9 @@ assert m["retention"].startswith("keep-within 25d, keep-daily 3"), m
 assert not m["retention_refused"]' || t_fail "status --json: retention"
 "$BEEMOCTL" status | grep -q "retention keep-within 25d, keep-daily 3" ||
 	t_fail "status: retention"
+"$BEEMOCTL" journal --all --type retention "${A[@]}" |
+	grep -q "admin.*pc1: retention policy set: keep-within 25d, keep-daily 3" ||
+	t_fail "the appliance journal does not record the policy set"
 
 # --- dry run: text and JSON, with any principal -----------------------------
 "$BEEMOCTL" forget pc1 --dry-run "${A[@]}" >"$T/dry.A" ||
