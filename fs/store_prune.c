@@ -326,20 +326,26 @@ gc_dirents(struct gc *gc)
 
 /* ---- inodes and their contents -------------------------------------------- */
 
-/* The content seqs the kept versions of inode @ino's group @g name, into
- * @seqs (room for g->n).  ix_lock held. */
+/*
+ * Read the content seq of every version of inode @ino's group @g into
+ * @seqs (room for g->n; 0 for a tombstone or no content).  A version
+ * with no link left that is not the newest counts as a tombstone: no
+ * name in the view that sees it leads to it (an unlinked file's last
+ * record), so neither it nor its content is needed.  (The newest may
+ * be a file unlinked while open, which the live tree still reads.)
+ * ix_lock held.
+ */
 static int
-inode_content_seqs(store *st, uint64_t ino, const struct group *g,
-    uint64_t *seqs, size_t *n)
+inode_versions(store *st, uint64_t ino, struct group *g, uint64_t *seqs)
 {
 	struct inode in;
 	uint8_t *plain;
 	size_t i, len;
 	int rc;
 
-	*n = 0;
 	for (i = 0; i < g->n; i++) {
-		if (!g->v[i].keep || g->v[i].tomb)
+		seqs[i] = 0;
+		if (g->v[i].tomb)
 			continue;
 		rc = ix_open_sealed(st, IX_INODE, &g->key[i], &g->val[i],
 		    &plain, &len);
@@ -352,11 +358,25 @@ inode_content_seqs(store *st, uint64_t ino, const struct group *g,
 			    "(version %" PRIu64 ")", ino, g->v[i].seq);
 			return -EIO;
 		}
-		if (in.content_seq != 0)
-			seqs[(*n)++] = in.content_seq;
+		seqs[i] = in.content_seq;
+		if (in.nlink == 0 && i > 0)
+			g->v[i].tomb = 1;
 		inode_free(&in);
 	}
 	return 0;
+}
+
+/* Of @seqs (@n, per version of @g), those of the kept versions that are
+ * not tombstones, moved to the front; returns their count. */
+static size_t
+kept_seqs(const struct group *g, uint64_t *seqs, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (g->v[i].keep && !g->v[i].tomb && seqs[i] != 0)
+			seqs[k++] = seqs[i];
+	return k;
 }
 
 /* Keep the contents of @ino named in @seqs; mark their chunks (ix_lock
@@ -459,9 +479,11 @@ gc_inodes(struct gc *gc)
 			else
 				seqs = n;
 		}
+		if (rc == 0)
+			rc = inode_versions(st, ino, &g, seqs);
 		if (rc == 0) {
 			prune_keep(g.v, g.n, gc->snaps, gc->nsnaps);
-			rc = inode_content_seqs(st, ino, &g, seqs, &nseqs);
+			nseqs = kept_seqs(&g, seqs, g.n);
 		}
 		if (rc == 0)
 			rc = group_drop(gc, IX_INODE, &g);

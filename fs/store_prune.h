@@ -8,8 +8,10 @@
  * commits old-or-new:
  *   1. index versions: per key prefix of the versioned tables, keep the
  *      versions the live tree or a remaining snapshot sees
- *      (prune_keep(), a pure function), and the content records a kept
- *      inode version names; the others are deleted through the logged
+ *      (prune_keep(), a pure function; an inode version with no link
+ *      left counts as a tombstone unless it is the newest), and the
+ *      content records a kept inode version names; the others are
+ *      deleted through the logged
  *      index calls, in batches that commit at prefix boundaries, so that
  *      every key prefix changes in one transaction;
  *   2. mark: the ids of the chunks the kept contents name, in a sorted
@@ -34,6 +36,8 @@
 
 #include "store.h"
 #include "store_codec.h"
+
+struct packs;
 
 /* ---- the visibility rule ---------------------------------------------- */
 
