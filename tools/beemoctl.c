@@ -35,6 +35,7 @@ static const struct {
 	{"scan", cmd_scan, "rescan stored files with current signatures"},
 	{"journal", cmd_journal, "operations of a backup set since it began"},
 	{"quota", cmd_quota, "show or set a machine's quota"},
+	{"prune", cmd_prune, "reclaim the space of forgotten snapshots"},
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 };
