@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_json.h"
@@ -252,6 +253,9 @@ open_store(const struct ctl *ctl, const char *machine, const char *dir,
 	int said = 0, rc;
 
 	memset(&so, 0, sizeof(so));
+	/* The packs it writes are the size the sessions' are. */
+	so.pack_size = bm_conf_get_size(ctl->conf, "store", NULL, "pack_size",
+	    0);
 	for (;;) {
 		if ((rc = wait_session(ctl, machine, dir, no_wait, &said)))
 			return rc;

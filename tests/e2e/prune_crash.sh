@@ -1,2 +1,111 @@
 #!/bin/bash
-exit 77
+# prune_crash.sh -- kill -9 of `beemoctl prune` at any moment:
+#   - a session writes ten 384 KiB incompressible files in packs of 1 MiB,
+#     then deletes them one by one with a snapshot before each deletion,
+#     so that forgetting the oldest snapshot frees one file;
+#   - 30 rounds: forget the oldest snapshot when the last prune had
+#     completed, start `beemoctl prune`, kill -9 it after 0 to 0.3 s
+#     (varied), then the store must check clean and every remaining
+#     snapshot read byte-exact in a restore session (against the sums
+#     taken before any prune);
+#   - a final prune completes, the space of the forgotten snapshots is
+#     reclaimed and `check --read-data` is clean.
+. "$(dirname "$0")/lib.sh"
+
+MNT="$T/mnt"
+PW=(--password-file "$T/admin.pw")
+PACKS="$T/store/machines/pc1/packs"
+t_config "[store]" "pack_size = 1M"
+t_appliance
+t_mount "$MNT"
+mkdir -p "$MNT/keep" "$MNT/data"
+head -c 300K /dev/urandom >"$MNT/keep/k1"
+for i in $(seq 1 10); do
+	head -c 384K /dev/urandom >"$MNT/data/d$i"
+done
+sync -f "$MNT"
+for i in $(seq 1 9); do
+	"$BEEMOCTL" snapshot pc1 >/dev/null || t_fail "snapshot $i"
+	rm "$MNT/data/d$i"
+done
+t_umount "$MNT"
+
+snap_ids() {
+	"$BEEMOCTL" snapshots pc1 --json "${PW[@]}" | python3 -c '
+import json, sys
+print(" ".join(str(s["id"]) for s in json.load(sys.stdin)))'
+}
+R="$T/ro"
+# Every snapshot as a restore session shows it: one sum file per id.
+sums_all() { # DIR
+	local d
+	mkdir -p "$1"
+	t_mount_session "$R" "machine=pc1,user=alice,passfile=$T/alice.pw"
+	for d in "$R/.snapshots/"*; do
+		t_sums "$d" >"$1/${d##*/}"
+	done
+	t_umount "$R"
+}
+read -ra IDS <<<"$(snap_ids)"
+[ "${#IDS[@]}" -ge 10 ] || t_fail "snapshots: ${IDS[*]}"
+sums_all "$T/ref"
+[ "$(ls "$T/ref" | wc -l)" = "${#IDS[@]}" ] || t_fail "snapshots listed"
+
+verify() { # ROUND
+	local f
+	"$BEEMOCTL" check pc1 "${PW[@]}" >"$T/check.out" 2>&1 ||
+		t_fail "round $1: check: $(cat "$T/check.out")"
+	rm -rf "$T/now"
+	sums_all "$T/now"
+	for f in "$T/now/"*; do
+		cmp -s "$f" "$T/ref/${f##*/}" ||
+			t_fail "round $1: snapshot ${f##*/} differs"
+	done
+	[ "$(ls "$T/now" | sort -n | tr '\n' ' ')" = "$(snap_ids) " ] ||
+		t_fail "round $1: the session lists other snapshots"
+}
+
+done_last=1 killed=0 completed=0
+packs_bytes() { find "$PACKS" -type f -printf '%s\n' | awk '{s += $1} END {print s}'; }
+B0=$(packs_bytes)
+for r in $(seq 1 30); do
+	if [ $done_last = 1 ]; then
+		read -ra left <<<"$(snap_ids)"
+		if [ "${#left[@]}" -gt 2 ]; then
+			"$BEEMO_PRUNE_FORGET" "$T/store" pc1 "$T/admin.pw" \
+				"${left[0]}" || t_fail "round $r: forget"
+		fi
+	fi
+	delay=$(printf '0.%02d' $(((r * 37) % 31)))
+	"$BEEMOCTL" -q prune pc1 "${PW[@]}" >"$T/prune.out" 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -9 "$pid" 2>/dev/null || true
+	rc=0
+	wait "$pid" || rc=$?
+	if [ $rc = 0 ]; then
+		done_last=1 completed=$((completed + 1))
+	elif [ $rc = 137 ]; then
+		done_last=0 killed=$((killed + 1))
+	else
+		t_fail "round $r: prune failed ($rc): $(cat "$T/prune.out")"
+	fi
+	verify "$r"
+done
+t_log "$killed prunes killed, $completed completed"
+[ $killed -ge 10 ] || t_fail "only $killed of 30 prunes were killed"
+
+"$BEEMOCTL" prune pc1 --json "${PW[@]}" >"$T/final.json" ||
+	t_fail "final prune"
+verify final
+"$BEEMOCTL" check pc1 --read-data "${PW[@]}" >"$T/check.out" ||
+	t_fail "check --read-data: $(cat "$T/check.out")"
+read -ra left <<<"$(snap_ids)"
+B1=$(packs_bytes)
+# Forgotten: the snapshots that alone held d1 .. d(10 - ${#left[@]}).
+NEED=$(((10 - ${#left[@]}) * 384 * 1024 * 90 / 100))
+t_log "packs: $B0 -> $B1 bytes; ${#left[@]} snapshots left"
+[ $((B0 - B1)) -ge "$NEED" ] ||
+	t_fail "reclaimed $((B0 - B1)) bytes, want >= $NEED"
+! find "$PACKS" -name '*.open' | grep -q . || t_fail "an open pack is left"
+t_log "ok"

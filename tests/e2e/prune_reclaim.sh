@@ -18,7 +18,9 @@ MNT="$T/mnt"
 PW=(--password-file "$T/admin.pw")
 PACKS="$T/store/machines/pc1/packs"
 
-packs_bytes() { du -sb --apparent-size "$PACKS" | cut -f1; }
+packs_bytes() {
+	find "$PACKS" -type f -printf '%s\n' | awk '{s += $1} END {print s}'
+}
 
 t_appliance
 t_mount "$MNT"
