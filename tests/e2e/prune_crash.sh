@@ -1,6 +1,7 @@
 #!/bin/bash
 # prune_crash.sh -- kill -9 of `beemoctl prune` at any moment:
-#   - a session writes ten 384 KiB incompressible files in packs of 1 MiB,
+#   - a session writes eight 160 KiB incompressible files (a chunk
+#     each) in packs of 256 KiB,
 #     then deletes them one by one with a snapshot before each deletion,
 #     so that forgetting the oldest snapshot frees one file;
 #   - 30 rounds: forget the oldest snapshot when the last prune had
@@ -15,16 +16,16 @@
 MNT="$T/mnt"
 PW=(--password-file "$T/admin.pw")
 PACKS="$T/store/machines/pc1/packs"
-t_config "[store]" "pack_size = 1M"
+t_config "[store]" "pack_size = 256K"
 t_appliance
 t_mount "$MNT"
 mkdir -p "$MNT/keep" "$MNT/data"
-head -c 300K /dev/urandom >"$MNT/keep/k1"
-for i in $(seq 1 10); do
-	head -c 384K /dev/urandom >"$MNT/data/d$i"
+head -c 64K /dev/urandom >"$MNT/keep/k1"
+for i in $(seq 1 8); do
+	head -c 160K /dev/urandom >"$MNT/data/d$i"
 done
 sync -f "$MNT"
-for i in $(seq 1 9); do
+for i in $(seq 1 7); do
 	"$BEEMOCTL" snapshot pc1 >/dev/null || t_fail "snapshot $i"
 	rm "$MNT/data/d$i"
 done
@@ -47,7 +48,7 @@ sums_all() { # DIR
 	t_umount "$R"
 }
 read -ra IDS <<<"$(snap_ids)"
-[ "${#IDS[@]}" -ge 10 ] || t_fail "snapshots: ${IDS[*]}"
+[ "${#IDS[@]}" -ge 8 ] || t_fail "snapshots: ${IDS[*]}"
 sums_all "$T/ref"
 [ "$(ls "$T/ref" | wc -l)" = "${#IDS[@]}" ] || t_fail "snapshots listed"
 
@@ -61,16 +62,18 @@ verify() { # ROUND
 		cmp -s "$f" "$T/ref/${f##*/}" ||
 			t_fail "round $1: snapshot ${f##*/} differs"
 	done
-	[ "$(ls "$T/now" | sort -n | tr '\n' ' ')" = "$(snap_ids) " ] ||
+	LEFT=$(snap_ids)
+	[ "$(ls "$T/now" | sort -n | tr '\n' ' ')" = "$LEFT " ] ||
 		t_fail "round $1: the session lists other snapshots"
 }
 
-done_last=1 killed=0 completed=0
+done_last=1 killed=0 completed=0 LEFT=$(snap_ids)
 packs_bytes() { find "$PACKS" -type f -printf '%s\n' | awk '{s += $1} END {print s}'; }
 B0=$(packs_bytes)
 for r in $(seq 1 30); do
+	T0=${EPOCHREALTIME/./}
 	if [ $done_last = 1 ]; then
-		read -ra left <<<"$(snap_ids)"
+		read -ra left <<<"$LEFT"
 		if [ "${#left[@]}" -gt 2 ]; then
 			"$BEEMO_PRUNE_FORGET" "$T/store" pc1 "$T/admin.pw" \
 				"${left[0]}" || t_fail "round $r: forget"
@@ -90,7 +93,10 @@ for r in $(seq 1 30); do
 	else
 		t_fail "round $r: prune failed ($rc): $(cat "$T/prune.out")"
 	fi
+	T1=${EPOCHREALTIME/./}
 	verify "$r"
+	T2=${EPOCHREALTIME/./}
+	t_log "round $r: rc $rc, prune $(((T1 - T0) / 1000)) ms, verify $(((T2 - T1) / 1000)) ms"
 done
 t_log "$killed prunes killed, $completed completed"
 [ $killed -ge 10 ] || t_fail "only $killed of 30 prunes were killed"
@@ -102,8 +108,8 @@ verify final
 	t_fail "check --read-data: $(cat "$T/check.out")"
 read -ra left <<<"$(snap_ids)"
 B1=$(packs_bytes)
-# Forgotten: the snapshots that alone held d1 .. d(10 - ${#left[@]}).
-NEED=$(((10 - ${#left[@]}) * 384 * 1024 * 90 / 100))
+# Forgotten: the snapshots that alone held d1 .. d(8 - ${#left[@]}).
+NEED=$(((8 - ${#left[@]}) * 160 * 1024 * 90 / 100))
 t_log "packs: $B0 -> $B1 bytes; ${#left[@]} snapshots left"
 [ $((B0 - B1)) -ge "$NEED" ] ||
 	t_fail "reclaimed $((B0 - B1)) bytes, want >= $NEED"
