@@ -25,6 +25,7 @@
 #include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_units.h"
+#include "ctl_status.h"
 #include "ctl_store.h"
 
 /* Exit status of --no-wait while a backup session holds the machine. */
@@ -312,6 +313,8 @@ cmd_prune(struct ctl *ctl, int argc, char **argv)
 	}
 	rc = store_prune(st, &po, &ps);
 	ctl_progress_end(&prog);
+	if (rc == 0 && !a.dry_run)
+		ctl_mstatus_update(ctl, machine, st);
 	if (rc == 0)
 		rc = store_close(st);
 	else
