@@ -87,6 +87,61 @@ cmp_id(const void *a, const void *b)
 	return memcmp(a, b, OBJ_ID_LEN);
 }
 
+static void
+id_swap(uint8_t *a, uint8_t *b)
+{
+	uint8_t t[OBJ_ID_LEN];
+
+	memcpy(t, a, OBJ_ID_LEN);
+	memcpy(a, b, OBJ_ID_LEN);
+	memcpy(b, t, OBJ_ID_LEN);
+}
+
+/*
+ * Sort @n ids in place: quicksort (median of three, the smaller side
+ * first by recursion, so the stack stays O(log n)) down to runs of 16,
+ * then insertion sort.  Not qsort(3): glibc's merges through a copy of
+ * the whole array, which would double the mark's peak memory.
+ */
+static void
+id_sort(uint8_t (*v)[OBJ_ID_LEN], size_t n)
+{
+	while (n > 16) {
+		size_t i, j, mid = n / 2;
+
+		if (memcmp(v[mid], v[0], OBJ_ID_LEN) < 0)
+			id_swap(v[mid], v[0]);
+		if (memcmp(v[n - 1], v[0], OBJ_ID_LEN) < 0)
+			id_swap(v[n - 1], v[0]);
+		if (memcmp(v[n - 1], v[mid], OBJ_ID_LEN) < 0)
+			id_swap(v[n - 1], v[mid]);
+		/* Pivot v[mid] moves to v[n - 2]; v[0] <= it <= v[n - 1]. */
+		id_swap(v[mid], v[n - 2]);
+		for (i = 0, j = n - 2;;) {
+			while (memcmp(v[++i], v[n - 2], OBJ_ID_LEN) < 0)
+				;
+			while (memcmp(v[--j], v[n - 2], OBJ_ID_LEN) > 0)
+				;
+			if (i >= j)
+				break;
+			id_swap(v[i], v[j]);
+		}
+		id_swap(v[i], v[n - 2]);
+		if (i < n - i - 1) {
+			id_sort(v, i);
+			v += i + 1;
+			n -= i + 1;
+		} else {
+			id_sort(v + i + 1, n - i - 1);
+			n = i;
+		}
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 &&
+		    memcmp(v[j - 1], v[j], OBJ_ID_LEN) > 0; j--)
+			id_swap(v[j - 1], v[j]);
+}
+
 /* Sort and deduplicate ids[0..n). */
 static void
 mark_compact(struct prune_mark *m)
@@ -95,7 +150,7 @@ mark_compact(struct prune_mark *m)
 
 	if (m->sorted == m->n)
 		return;
-	qsort(m->ids, m->n, OBJ_ID_LEN, cmp_id);
+	id_sort(m->ids, m->n);
 	for (i = 0, k = 0; i < m->n; i++)
 		if (k == 0 || memcmp(m->ids[k - 1], m->ids[i], OBJ_ID_LEN))
 			memmove(m->ids[k++], m->ids[i], OBJ_ID_LEN);
@@ -106,9 +161,12 @@ int
 mark_add(struct prune_mark *m, const uint8_t id[OBJ_ID_LEN])
 {
 	if (m->n == m->cap) {
+		/* Growing by half keeps the array within 1.5 times the ids
+		 * (glibc moves a large block by remapping it, not copying);
+		 * compacting first keeps duplicates from growing it. */
 		mark_compact(m);
-		if (m->n >= m->cap / 2) {
-			size_t cap = m->cap ? m->cap * 2 : 4096;
+		if (m->n >= m->cap / 4 * 3) {
+			size_t cap = m->cap ? m->cap + m->cap / 2 : 4096;
 			void *n = realloc(m->ids, cap * OBJ_ID_LEN);
 
 			if (n == NULL)
@@ -732,7 +790,7 @@ store_forget(store *st, const uint32_t *ids, size_t n)
 	struct store_prune_stats s;
 	struct store_snapinfo si;
 	char summary[200], **lines = NULL;
-	uint64_t garbage = 0;
+	uint64_t garbage = 0, next = 0, old;
 	size_t i;
 	int rc = 0;
 
@@ -763,7 +821,15 @@ store_forget(store *st, const uint32_t *ids, size_t n)
 		rc = ix_del(st, IX_SNAP, k, sizeof(k));
 		if (rc == -ENOENT)
 			rc = 0; /* named twice */
+		if (ids[i] >= next)
+			next = (uint64_t)ids[i] + 1;
 	}
+	/* Never given again: a journal line or an off-site manifest that
+	 * names the id names this snapshot only. */
+	if (rc == 0 && ix_meta_get(st, "snap_next", &old) == 0 && old > next)
+		next = old;
+	if (rc == 0)
+		rc = ix_meta_put(st, "snap_next", next);
 	if (rc == 0) {
 		snprintf(summary, sizeof(summary), "forgot %zu snapshot%s", n,
 		    n == 1 ? "" : "s");

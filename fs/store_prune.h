@@ -75,8 +75,8 @@ struct prune_mark {
 
 /*
  * mark_add -- add chunk @id to @m; when the array is full it is sorted
- * and deduplicated first, and grows only if that freed less than half
- * of it.  Returns 0 or -ENOMEM.
+ * and deduplicated first, and grows by half only if that freed less
+ * than a quarter of it.  Returns 0 or -ENOMEM.
  * mark_finish -- sort and deduplicate, after the last mark_add().
  * Returns 0.
  * mark_has -- whether @id is in @m (mark_finish() done).
@@ -99,8 +99,10 @@ void mark_free(struct prune_mark *m);
  * to @out's pack figures and reclaimable_after (garbage left), and
  * *@garbage receives all the garbage found before repacking.  Returns
  * 0, -EINTR (store_interrupt(): the packs done so far stay done), or a
- * negative errno of the packs or the index (a failed commit is sticky
- * as for any change).
+ * negative errno of the packs or the index.  A failed commit, and a
+ * failure while a pack's objects are copied, are sticky as for any
+ * change: the handle commits nothing more and the next open cuts the
+ * uncommitted copies away.
  */
 int repack_run(store *st, const struct prune_mark *m, uint64_t ckpt, int full,
     const struct store_prune_opts *o, struct store_prune_stats *out,

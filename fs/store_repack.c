@@ -220,6 +220,26 @@ drop_pack(struct repack *rp, struct pinfo *p)
 	return 0;
 }
 
+/*
+ * A copy failed (@rc) with chunk rows of the pack already moved in the
+ * open transaction (ix_lock held): that transaction must not commit, or
+ * the pack would stay with its log objects copied and a later prune
+ * would copy them again.  Make the failure sticky instead, as a failed
+ * commit does: this handle commits nothing more, and the next open cuts
+ * the copies away ("repacking" is still set for its rollback check).
+ */
+static int
+abandon_copies(store *st, uint64_t pack, int rc)
+{
+	bm_log(LOG_ERR, "pack %016" PRIx64 ": repacking failed: %s; the "
+	    "copies are abandoned (the next open removes them)", pack,
+	    beemo_strerror(rc));
+	pack_refuse(&st->packs, rc);
+	if (st->ix_err == 0)
+		st->ix_err = rc;
+	return rc;
+}
+
 /* Set or clear the "repacking" counter, durably. */
 static int
 set_repacking(store *st, uint64_t on)
@@ -344,8 +364,9 @@ repack_run(store *st, const struct prune_mark *m, uint64_t ckpt, int full,
 			started = 1;
 		}
 		ix_lock(st);
-		if (p[i].action == 1)
-			rc = walk_live(&rp, &p[i], copy_object);
+		if (p[i].action == 1 &&
+		    (rc = walk_live(&rp, &p[i], copy_object)) != 0)
+			abandon_copies(st, p[i].id, rc);
 		if (rc == 0)
 			rc = drop_pack(&rp, &p[i]);
 		ix_unlock(st);

@@ -66,6 +66,7 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	MDB_cursor *cur;
 	MDB_val key, val;
 	uint32_t next = 1;
+	uint64_t floor;
 	int rc;
 
 	if (st->opts.rdonly)
@@ -85,6 +86,10 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 		rc = -EIO;
 		goto unlock;
 	}
+	/* Ids of forgotten snapshots are not given again (store_forget). */
+	if (ix_meta_get(st, "snap_next", &floor) == 0 && floor > next)
+		next = (uint32_t)(floor > STORE_MAX_SNAP + 1 ? STORE_MAX_SNAP +
+		    1 : floor);
 	if (next > STORE_MAX_SNAP) {
 		rc = -ENOSPC;
 		goto unlock;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +109,36 @@ test_mark(void)
 	CHECK(mark_has(&m, id));
 	id[1] = 200;
 	CHECK(!mark_has(&m, id));
+	mark_free(&m);
+}
+
+/* The mark of a million chunks (each named twice, as by two versions)
+ * stays within 100 MB: peak RSS grows by about 32 MB (printed). */
+static void
+test_mark_memory(void)
+{
+	struct prune_mark m;
+	struct rusage r0, r1;
+	uint8_t id[OBJ_ID_LEN];
+	uint32_t i, x;
+
+	memset(&m, 0, sizeof(m));
+	memset(id, 0x5a, sizeof(id));
+	getrusage(RUSAGE_SELF, &r0);
+	for (i = 0; i < 2000000; i++) {
+		uint32_t v = i % 1000000;
+
+		x = v * 2654435761u; /* spread over the array */
+		memcpy(id, &x, sizeof(x));
+		memcpy(id + 4, &v, sizeof(v));
+		CHECK_RC(mark_add(&m, id), 0);
+	}
+	CHECK_OK(mark_finish(&m));
+	getrusage(RUSAGE_SELF, &r1);
+	printf("mark: %zu ids, peak RSS +%ld KiB\n", m.n,
+	    r1.ru_maxrss - r0.ru_maxrss);
+	CHECK(m.n == 1000000);
+	CHECK(r1.ru_maxrss - r0.ru_maxrss < 100 * 1024);
 	mark_free(&m);
 }
 
@@ -318,6 +349,16 @@ test_prune(void)
 	/* A second prune finds nothing more. */
 	CHECK_OK(store_prune(st, NULL, &ps));
 	CHECK(ps.chunks_dropped == 0 && ps.packs_deleted == 0);
+	/* The id of a forgotten snapshot, even the newest, is not given
+	 * again. */
+	{
+		uint32_t id3, id4;
+
+		CHECK_OK(store_snapshot(st, "three", &id3));
+		CHECK_OK(store_forget(st, &id3, 1));
+		CHECK_OK(store_snapshot(st, "four", &id4));
+		CHECK(id4 == id3 + 1);
+	}
 	CHECK_OK(store_close(st));
 
 	/* A dropped pack's file left by a crash is removed at the next
@@ -352,7 +393,7 @@ test_prune(void)
 	CHECK(reads(st, STORE_ROOT_INO, "b", b2, BIG));
 	CHECK(reads(st, store_snapshot_ino(s2id), "b", b2, BIG));
 	CHECK_OK(store_stats(st, &s1));
-	CHECK(s1.snapshots == 1);
+	CHECK(s1.snapshots == 2);
 	check_clean(st);
 	CHECK_OK(store_close(st));
 	free(a);
@@ -366,6 +407,7 @@ main(void)
 	bm_log_open("test_store_prune", 0, -1);
 	test_keep();
 	test_mark();
+	test_mark_memory();
 	keymgr_global_init();
 	setup();
 	test_prune();
