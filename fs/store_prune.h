@@ -39,7 +39,7 @@
 
 struct packs;
 
-/* ---- the visibility rule ---------------------------------------------- */
+/* ---- the visibility rule ------------------------------------------------- */
 
 /* One version of a key prefix: its sequence number, whether it is a
  * tombstone, and the decision. */
@@ -64,7 +64,7 @@ struct prune_version {
 void prune_keep(struct prune_version *v, size_t n, const uint64_t *snaps,
     size_t nsnaps);
 
-/* ---- the mark ------------------------------------------------------------- */
+/* ---- the mark ------------------------------------------------------------ */
 
 /* A set of chunk ids: appended, then sorted and deduplicated. */
 struct prune_mark {
@@ -87,7 +87,7 @@ int mark_finish(struct prune_mark *m);
 int mark_has(const struct prune_mark *m, const uint8_t id[OBJ_ID_LEN]);
 void mark_free(struct prune_mark *m);
 
-/* ---- the packs (store_repack.c) ------------------------------------------- */
+/* ---- the packs (store_repack.c) ------------------------------------------ */
 
 /*
  * repack_run -- step 4 above, in store @st whose chunk rows nothing

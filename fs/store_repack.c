@@ -52,7 +52,7 @@ struct repack {
 	uint64_t last_written; /* highest pack id that received a copy */
 };
 
-/* ---- which objects are live ----------------------------------------------- */
+/* ---- which objects are live ---------------------------------------------- */
 
 /* Whether the object of header @h at @off in pack @pack is live
  * (ix_lock held). */
@@ -172,7 +172,7 @@ copy_object(struct repack *rp, struct pinfo *p, uint64_t off,
 	return chunk_loc_put(st, h->id, &loc);
 }
 
-/* ---- dropping a pack ------------------------------------------------------- */
+/* ---- dropping a pack ----------------------------------------------------- */
 
 int
 prune_dropped_file(struct packs *pk, uint64_t id)
@@ -254,7 +254,7 @@ set_repacking(store *st, uint64_t on)
 	return rc;
 }
 
-/* ---- the packs of the store ------------------------------------------------ */
+/* ---- the packs of the store ---------------------------------------------- */
 
 /* The closed packs of the index, ascending. */
 static int
@@ -319,6 +319,14 @@ repack_run(store *st, const struct prune_mark *m, uint64_t ckpt, int full,
 	*garbage = 0;
 	if ((rc = list_closed(st, &p, &n)) != 0)
 		return rc;
+	/* Left set by a prune that was stopped: cleared at the end. */
+	if (!o->dry_run) {
+		uint64_t was = 0;
+
+		ix_lock(st);
+		started = ix_meta_get(st, "repacking", &was) == 0 && was != 0;
+		ix_unlock(st);
+	}
 	for (i = 0; i < n; i++) {
 		uint64_t g;
 
@@ -385,7 +393,7 @@ out:
 	return rc;
 }
 
-/* ---- the dropped packs ------------------------------------------------------ */
+/* ---- the dropped packs --------------------------------------------------- */
 
 int
 store_dropped_packs(store *st, uint64_t **ids, size_t *n)
