@@ -383,7 +383,8 @@ struct store_snapinfo {
 /*
  * store_snapshot -- freeze the live tree as a new snapshot: commits,
  * closes the open pack.  @note may be NULL.  @id receives the id.
- * Returns 0, -EROFS, -ENOSPC (65534 snapshots), or a negative errno.
+ * Returns 0, -EROFS, -ENOSPC (every id 1..65534 taken: the id of a
+ * forgotten snapshot is not given again), or a negative errno.
  */
 int store_snapshot(store *st, const char *note, uint32_t *id);
 
