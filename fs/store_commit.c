@@ -36,7 +36,6 @@
 #include "bm_bytes.h"
 #include "store_commit.h"
 #include "store_internal.h"
-#include "store_prune.h"
 
 /* ---- the pack states in the index ----------------------------------- */
 
@@ -313,7 +312,7 @@ recover_pack(void *ctx, const void *k, size_t klen, const void *v,
 	}
 	op.id = bm_be64dec(k);
 	if (op.r.state == PACK_DROPPED)
-		return prune_dropped_file(&rv->st->packs, op.id);
+		return pack_remove(&rv->st->packs, op.id);
 	if (op.id >= rv->next_pack) {
 		bm_log(LOG_ERR, "index: next pack number %" PRIu64
 		    " is not above pack %016" PRIx64 " (damaged index: "

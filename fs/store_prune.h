@@ -37,8 +37,6 @@
 #include "store.h"
 #include "store_codec.h"
 
-struct packs;
-
 /* ---- the visibility rule ------------------------------------------------- */
 
 /* One version of a key prefix: its sequence number, whether it is a
@@ -107,13 +105,5 @@ void mark_free(struct prune_mark *m);
 int repack_run(store *st, const struct prune_mark *m, uint64_t ckpt, int full,
     const struct store_prune_opts *o, struct store_prune_stats *out,
     uint64_t *garbage);
-
-/*
- * prune_dropped_file -- remove the file of pack @id that a commit
- * recorded PACK_DROPPED, if it is still there (a crash after that
- * commit); ix_lock held or not, no other lock.  Returns 0 or a negative
- * errno of unlink(2).
- */
-int prune_dropped_file(struct packs *pk, uint64_t id);
 
 #endif /* BEEMO_STORE_PRUNE_H */

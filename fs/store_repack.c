@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bm_bytes.h"
 #include "bm_err.h"
@@ -174,25 +173,6 @@ copy_object(struct repack *rp, struct pinfo *p, uint64_t off,
 
 /* ---- dropping a pack ----------------------------------------------------- */
 
-int
-prune_dropped_file(struct packs *pk, uint64_t id)
-{
-	char path[4096];
-	int open, rc = 0;
-
-	pack_fd_forget(pk, id);
-	for (open = 0; open < 2; open++) {
-		if (pack_path(pk, id, open, path, sizeof(path)) != 0)
-			return -ENAMETOOLONG;
-		if (unlink(path) == 0)
-			bm_log(LOG_INFO, "%s: dropped by a prune: removed",
-			    path);
-		else if (errno != ENOENT && rc == 0)
-			rc = -errno;
-	}
-	return rc;
-}
-
 /* Record @p dropped and commit (with the moves of its chunk rows, if
  * any), then remove its file.  ix_lock held; released while the commit
  * runs and on return still held. */
@@ -213,7 +193,7 @@ drop_pack(struct repack *rp, struct pinfo *p)
 	if (rc != 0)
 		return rc;
 	__atomic_sub_fetch(&st->packs.stored, p->r.size, __ATOMIC_RELAXED);
-	if ((rc = prune_dropped_file(&st->packs, p->id)) != 0)
+	if ((rc = pack_remove(&st->packs, p->id)) != 0)
 		bm_log(LOG_WARNING, "pack %016" PRIx64 ": cannot remove the "
 		    "dropped pack's file (%s): the next open removes it",
 		    p->id, beemo_strerror(rc));
