@@ -628,7 +628,7 @@ store_prune(store *st, const struct store_prune_opts *o,
     struct store_prune_stats *out)
 {
 	struct store_prune_opts d = {0, 0, NULL, NULL};
-	uint64_t garbage = 0;
+	uint64_t garbage = 0, full = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -648,7 +648,9 @@ store_prune(store *st, const struct store_prune_opts *o,
 		return rc;
 	}
 	ix_lock(st);
-	rc = ix_meta_put(st, "prune_full", 0);
+	/* The repacking store_erase() asked for is done. */
+	if (ix_meta_get(st, "prune_full", &full) == 0 && full != 0)
+		rc = ix_meta_put(st, "prune_full", 0);
 	if (rc == 0)
 		rc = record_reclaimable(st, out->reclaimable_after);
 	if (rc == 0)

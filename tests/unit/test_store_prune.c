@@ -365,6 +365,32 @@ test_prune(void)
 		CHECK_OK(store_snapshot(st, "four", &id4));
 		CHECK(id4 == id3 + 1);
 	}
+	/* Garbage under the threshold stays, but for an erase's request
+	 * ("prune_full"), which the prune then clears. */
+	{
+		uint64_t full = 1;
+
+		put(st, "x1", a, 300 << 10);
+		put(st, "x2", b1, 300 << 10);
+		CHECK_OK(store_unlink(st, STORE_ROOT_INO, "x1"));
+		CHECK_OK(store_close(st));
+		st = open_rw();
+		o.repack_pct = 100;
+		CHECK_OK(store_prune(st, &o, &ps));
+		CHECK(ps.reclaimable_after > 0 && ps.packs_repacked == 0);
+		ix_lock(st);
+		CHECK_OK(ix_meta_put(st, "prune_full", 1));
+		CHECK_OK(commit_wait_locked(st));
+		ix_unlock(st);
+		CHECK_OK(store_prune(st, &o, &ps));
+		CHECK(ps.reclaimable_after == 0 && ps.packs_repacked > 0);
+		ix_lock(st);
+		CHECK_OK(ix_meta_get(st, "prune_full", &full));
+		ix_unlock(st);
+		CHECK(full == 0);
+		CHECK(reads(st, STORE_ROOT_INO, "x2", b1, 300 << 10));
+		o.repack_pct = 0;
+	}
 	CHECK_OK(store_close(st));
 
 	/* A dropped pack's file left by a crash is removed at the next
