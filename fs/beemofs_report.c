@@ -347,6 +347,8 @@ status_get(struct beemofs_report *r, int mounted, struct bm_mstatus *out)
 	m.packs = s.packs;
 	m.snapshots = s.snapshots;
 	m.last_snapshot = s.last_snapshot;
+	m.reclaimable = s.reclaimable;
+	m.reclaimable_time = s.reclaimable_time;
 	(void)store_quota_get(r->st, &m.quota_soft, &m.quota_hard);
 	m.signatures = r->av ? scan_signature_count(r->av) : 0;
 	*out = m;

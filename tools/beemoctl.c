@@ -37,6 +37,7 @@ static const struct {
 	{"retention", cmd_retention, "show or set a retention policy"},
 	{"journal", cmd_journal, "operations of a backup set since it began"},
 	{"quota", cmd_quota, "show or set a machine's quota"},
+	{"prune", cmd_prune, "reclaim the space of forgotten snapshots"},
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 };

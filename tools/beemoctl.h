@@ -157,6 +157,7 @@ int cmd_rebuild_index(struct ctl *ctl, int argc, char **argv);
 int cmd_scan(struct ctl *ctl, int argc, char **argv);
 int cmd_journal(struct ctl *ctl, int argc, char **argv);
 int cmd_quota(struct ctl *ctl, int argc, char **argv);
+int cmd_prune(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_metrics(struct ctl *ctl, int argc, char **argv);
 int cmd_forget(struct ctl *ctl, int argc, char **argv);

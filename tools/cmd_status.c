@@ -81,6 +81,10 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 		    !m->quota_hard ? " (default)" : "", m->quota_soft &&
 		    m->used > m->quota_soft ? "  OVER QUOTA" : "");
 	}
+	if (m->reclaimable_time != 0)
+		printf("; reclaimable %s (as of %s)", bm_human(b3, sizeof(b3),
+		    m->reclaimable), bm_time_str(t, sizeof(t),
+		    m->reclaimable_time));
 	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
 	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
 	    "none", bm_age_str(w, sizeof(w), m->last_snapshot, now),
@@ -280,6 +284,8 @@ print_json(const struct ctl_appliance *a)
 		bm_json_u64(&j, "quota_hard", m->quota_hard);
 		bm_json_u64(&j, "used", m->used);
 		bm_json_u64(&j, "quota_limit", m->quota_limit);
+		bm_json_u64(&j, "reclaimable", m->reclaimable);
+		bm_json_time(&j, "reclaimable_time", m->reclaimable_time);
 		bm_json_bool(&j, "over_quota", m->quota_soft &&
 		    m->used > m->quota_soft);
 		if (m->policy_rc == -ENOENT)
