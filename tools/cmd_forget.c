@@ -23,6 +23,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_policy.h"
+#include "ctl_status.h"
 #include "ctl_store.h"
 
 static const char usage[] =
@@ -306,6 +307,9 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_OK;
 	if (pa.prune && prune(ctl, s.st, machine, &ps) != 0)
 		rc = CTL_FAIL;
+	/* `status` shows what remains and what a prune would reclaim. */
+	if (pl.forget > 0 || pa.prune)
+		ctl_mstatus_update(ctl, machine, s.st);
 	print_plan(&pl, o.json, 0, o.json, how, pa.prune && rc == CTL_OK ?
 	    &ps : NULL);
 out_session:
