@@ -74,6 +74,9 @@ void beemofs_inval_stop(struct beemofs *fs);
  * (as "admin": the control server has checked the administrator's
  * proof) and checks the soft limit at once (0, BEEMO_ECONFIG with @msg,
  * or an error of the store).  @r must not be NULL.
+ * _error queues an error report (kind "error", keyed "@what:MACHINE:
+ * TIME") with the one-line @subject (escaped here) and @text; it is
+ * spooled at the latest by _stop.
  */
 struct scan_engine;
 int beemofs_report_init(struct beemofs_report **out, const char *store,
@@ -84,7 +87,24 @@ int beemofs_report_start(struct beemofs_report *r, store *st,
 int beemofs_report_stats(struct beemofs_report *r, char **json);
 int beemofs_report_quota_set(struct beemofs_report *r,
     const struct quota_change *c, char *msg, size_t size);
+void beemofs_report_error(struct beemofs_report *r, const char *what,
+    const char *subject, const char *text);
 void beemofs_report_stop(struct beemofs_report *r);
+
+/*
+ * beemofs_retention -- unattended retention at the end of a backup
+ * session (beemofs_retention.c): apply the machine's signed policy (or
+ * the default) to @st with its min-age and newest-complete protections,
+ * forget what it does not keep and prune when something was forgotten,
+ * journaled in the machine's and the appliance's journal (of @storedir,
+ * key from @km).  No policy: nothing happens.  A refused policy or a
+ * failure is logged and reported through @r (may be NULL); the session
+ * itself is not failed by it; a prune stopped by store_interrupt() is
+ * only logged.  Call after the session's last snapshot, before
+ * beemofs_report_stop() and store_close().
+ */
+void beemofs_retention(store *st, keymgr *km, const char *storedir,
+    const char *machine, struct beemofs_report *r);
 
 /* errno for a store result (BEEMO_* codes become EIO, see beemofs(8)). */
 int beemofs_errno(int rc);

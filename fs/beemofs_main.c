@@ -31,6 +31,7 @@
 #include "bm_space.h"
 #include "control.h"
 #include "keymgr.h"
+#include "retention.h"
 #include "scan.h"
 
 struct opts {
@@ -585,7 +586,7 @@ out_store:
 	    store_changes(fs.st) > 0;
 	if (snap) {
 		uint32_t id;
-		int src = store_snapshot(fs.st, "end of backup session", &id);
+		int src = store_snapshot(fs.st, RETENTION_COMPLETE_NOTE, &id);
 
 		if (src != 0) {
 			bm_log(LOG_ERR, "end-of-session snapshot failed: %s",
@@ -595,6 +596,15 @@ out_store:
 			bm_log(LOG_NOTICE, "snapshot %u taken at the end of the "
 			    "session", id);
 		}
+	}
+	/* What the administrator's policy lets go, now that the session's
+	 * snapshot is there (beemofs(8): unmounting takes longer then). */
+	if (!fs.rdonly && rc == 0) {
+		/* A SIGTERM now (systemd stopping the unit) interrupts the
+		 * prune, which the next one completes. */
+		interrupt_signals(fs.st);
+		beemofs_retention(fs.st, km, o->store, o->machine, fs.report);
+		interrupt_signals(NULL);
 	}
 	beemofs_report_stop(fs.report);
 	fs.report = NULL;

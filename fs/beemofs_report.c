@@ -347,6 +347,8 @@ status_get(struct beemofs_report *r, int mounted, struct bm_mstatus *out)
 	m.packs = s.packs;
 	m.snapshots = s.snapshots;
 	m.last_snapshot = s.last_snapshot;
+	m.reclaimable = s.reclaimable;
+	m.reclaimable_time = s.reclaimable_time;
 	(void)store_quota_get(r->st, &m.quota_soft, &m.quota_hard);
 	m.signatures = r->av ? scan_signature_count(r->av) : 0;
 	*out = m;
@@ -531,6 +533,21 @@ beemofs_report_stop(struct beemofs_report *r)
 	pthread_mutex_destroy(&r->lock);
 	OPENSSL_secure_clear_free(r->key, KEYMGR_SECRET_LEN);
 	free(r);
+}
+
+void
+beemofs_report_error(struct beemofs_report *r, const char *what,
+    const char *subject, const char *text)
+{
+	char key[256], line[BM_ESC_SIZE(512)];
+
+	if (r == NULL)
+		return;
+	/* Each failure is an event of its own. */
+	snprintf(key, sizeof(key), "%s:%s:%" PRIu64, what, r->machine,
+	    bm_now_ns());
+	bm_esc(line, sizeof(line), subject);
+	queue(r, "error", key, line, text);
 }
 
 int

@@ -383,7 +383,8 @@ struct store_snapinfo {
 /*
  * store_snapshot -- freeze the live tree as a new snapshot: commits,
  * closes the open pack.  @note may be NULL.  @id receives the id.
- * Returns 0, -EROFS, -ENOSPC (65534 snapshots), or a negative errno.
+ * Returns 0, -EROFS, -ENOSPC (every id 1..65534 taken: the id of a
+ * forgotten snapshot is not given again), or a negative errno.
  */
 int store_snapshot(store *st, const char *note, uint32_t *id);
 
@@ -522,7 +523,9 @@ typedef void (*store_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * the ids and times).  Frees no space by itself: the versions, chunks
  * and packs only those snapshots used become garbage for store_prune().
  * Which snapshots may be forgotten (policy, password) is the caller's
- * decision.  Returns 0, -ENOENT (an id that does not exist: nothing is
+ * decision.  Their ids are never given to a new snapshot (meta
+ * "snap_next").  It also counts the garbage a prune would reclaim
+ * (store_stats' reclaimable), unless files are open.  Returns 0, -ENOENT (an id that does not exist: nothing is
  * forgotten), -EROFS, or a negative errno of the index.
  */
 int store_forget(store *st, const uint32_t *ids, size_t n);
@@ -559,9 +562,12 @@ struct store_prune_stats {
  * "Pruning"): after a crash at any point the store opens, every snapshot
  * reads as before, and a new call completes the work.  Memory is a few
  * tens of bytes per chunk.  Journals "prune" with the figures.
+ * It needs the store to itself: no file open through @st (their chunks
+ * may be named by no content yet) and no other writer.
  * @out receives the figures (also with dry_run).  Returns 0, -EROFS,
- * -EINTR (store_interrupt()), or a negative errno; the sticky commit
- * error applies as for any change.
+ * -EINVAL (repack_pct above 100), -EBUSY (a file is open), -EINTR
+ * (store_interrupt()), or a negative errno; the sticky commit error
+ * applies as for any change.
  */
 int store_prune(store *st, const struct store_prune_opts *o,
     struct store_prune_stats *out);

@@ -145,8 +145,9 @@ list_packs(store *st, struct packrec **out, size_t *n)
 		return -EIO;
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN)
-			continue;
+		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN ||
+		    ((uint8_t *)v.mv_data)[0] == PACK_DROPPED)
+			continue; /* gone: a prune dropped it */
 		if ((np = realloc(p, (cnt + 1) * sizeof(*p))) == NULL) {
 			mdb_cursor_close(cur);
 			free(p);

@@ -296,7 +296,8 @@ struct recover {
 };
 
 /* Cut pack @k back to its committed length and close it for good: open,
- * or closed but killed before the rename (ix_scan callback). */
+ * or closed but killed before the rename; remove the file of a pack a
+ * prune dropped, left by a crash after that commit (ix_scan callback). */
 static int
 recover_pack(void *ctx, const void *k, size_t klen, const void *v,
     size_t vlen)
@@ -310,6 +311,8 @@ recover_pack(void *ctx, const void *k, size_t klen, const void *v,
 		return -EIO;
 	}
 	op.id = bm_be64dec(k);
+	if (op.r.state == PACK_DROPPED)
+		return pack_remove(&rv->st->packs, op.id);
 	if (op.id >= rv->next_pack) {
 		bm_log(LOG_ERR, "index: next pack number %" PRIu64
 		    " is not above pack %016" PRIx64 " (damaged index: "
@@ -390,7 +393,10 @@ commit_recover(store *st)
  * versions left behind, with any older number.  One case cannot be told
  * from a crash: an index older by exactly one commit that closed no
  * pack; that commit is then lost as a crash would lose it, and its
- * number is not reused (the pack is cut).
+ * number is not reused (the pack is cut).  A prune that repacks copies
+ * log objects as they are, old numbers and all, into the open pack
+ * (store_repack.c); while it runs (meta "repacking" set) a tail may
+ * hold any number below L.
  */
 struct rollback {
 	store *st;
@@ -495,7 +501,7 @@ int
 commit_check_rollback(store *st)
 {
 	struct rollback rb = {st, 0, 0, NULL};
-	uint64_t *ids = NULL, next = 0;
+	uint64_t *ids = NULL, next = 0, repacking = 0;
 	int *isopen = NULL, rc;
 	size_t n = 0, i;
 
@@ -504,6 +510,9 @@ commit_check_rollback(store *st)
 	if ((rc = ix_meta_get(st, "lsn", &rb.lsn)) == -ENOENT)
 		rc = 0;
 	if (rc == 0 && (rc = ix_meta_get(st, "next_pack", &next)) == -ENOENT)
+		rc = 0;
+	if (rc == 0 && (rc = ix_meta_get(st, "repacking", &repacking)) ==
+	    -ENOENT)
 		rc = 0;
 	if (rc != 0 || (rc = pack_list(st->dir, &ids, &isopen, &n)) != 0)
 		return rc;
@@ -531,8 +540,8 @@ commit_check_rollback(store *st)
 			rc = rollback_refuse(&rb, ids[i], "is closed and the "
 			    "index records it open");
 		else if (isopen[i]) {
-			rb.floor = (known || ids[i] >= next) && rb.lsn > 0 ?
-			    rb.lsn - 1 : 0;
+			rb.floor = (known || ids[i] >= next) && rb.lsn > 0 &&
+			    !repacking ? rb.lsn - 1 : 0;
 			rc = pack_logs(&st->packs, ids[i], 1, known ?
 			    r.size : 0, UINT64_MAX, rollback_lsn, &rb);
 			if (rc == -ENOENT)

@@ -167,13 +167,17 @@ load_counters(store *st, int creating)
 	}
 	ix_meta_get(st, "quota_hard", &st->quota_hard);
 	ix_size_update(st);
-	/* Bytes stored: the sum of the packs' committed lengths. */
+	/* Bytes stored: the sum of the packs' committed lengths, but for
+	 * the packs a prune dropped. */
 	if (mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
 		return -EIO;
 	st->packs.stored = 0;
-	while (mdb_cursor_get(cur, &k, &v, st->packs.stored ? MDB_NEXT :
-	    MDB_FIRST) == 0 && v.mv_size == PACK_REC_LEN)
-		st->packs.stored += bm_be64dec((uint8_t *)v.mv_data + 1);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    v.mv_size == PACK_REC_LEN; rc = mdb_cursor_get(cur, &k, &v,
+	    MDB_NEXT))
+		if (((uint8_t *)v.mv_data)[0] != PACK_DROPPED)
+			st->packs.stored += bm_be64dec((uint8_t *)v.mv_data +
+			    1);
 	mdb_cursor_close(cur);
 	return 0;
 }

@@ -193,6 +193,12 @@ void pack_refuse(struct packs *pk, int err);
  * @known (called with the caller's locks) says no commit recorded
  * (closed packs are never removed). */
 int pack_cut(struct packs *pk, uint64_t id, uint64_t size);
+/* pack_remove -- delete the file of pack @id (ID.pack, or ID.pack.open),
+ * if there is one, and forget its descriptor: a pack the index records
+ * dropped by a prune (store_prune.h), after the commit that did, or at
+ * the next read-write open after a crash.  Returns 0 or the errno of
+ * unlink(2). */
+int pack_remove(struct packs *pk, uint64_t id);
 int pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id),
     void *ctx);
 /*

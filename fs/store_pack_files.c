@@ -1,6 +1,7 @@
 /*
  * store_pack_files.c -- pack files as a whole: recovery at open (cutting
- * a pack back to its committed length, sweeping uncommitted ones),
+ * a pack back to its committed length, sweeping uncommitted ones,
+ * removing dropped ones),
  * walking a pack object by object, listing the packs of a store, and
  * the names of pack files.  See store_pack.h.
  */
@@ -37,6 +38,25 @@ pack_cut(struct packs *pk, uint64_t id, uint64_t size)
 	close(fd);
 	if (rc == 0)
 		rc = pack_finalize(pk, id);
+	return rc;
+}
+
+int
+pack_remove(struct packs *pk, uint64_t id)
+{
+	char path[4096];
+	int open, rc = 0;
+
+	pack_fd_forget(pk, id);
+	for (open = 0; open < 2; open++) {
+		if (pack_path(pk, id, open, path, sizeof(path)) != 0)
+			return -ENAMETOOLONG;
+		if (unlink(path) == 0)
+			bm_log(LOG_INFO, "%s: dropped by a prune: removed",
+			    path);
+		else if (errno != ENOENT && rc == 0)
+			rc = -errno;
+	}
 	return rc;
 }
 

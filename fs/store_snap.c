@@ -66,6 +66,7 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	MDB_cursor *cur;
 	MDB_val key, val;
 	uint32_t next = 1;
+	uint64_t floor;
 	int rc;
 
 	if (st->opts.rdonly)
@@ -85,6 +86,10 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 		rc = -EIO;
 		goto unlock;
 	}
+	/* Ids of forgotten snapshots are not given again (store_forget). */
+	if (ix_meta_get(st, "snap_next", &floor) == 0 && floor > next)
+		next = (uint32_t)(floor > STORE_MAX_SNAP + 1 ? STORE_MAX_SNAP +
+		    1 : floor);
 	if (next > STORE_MAX_SNAP) {
 		rc = -ENOSPC;
 		goto unlock;
@@ -189,6 +194,27 @@ store_changes(store *st)
 	return n;
 }
 
+/* The packs of the store, but for those a prune dropped (ix_lock
+ * held). */
+static uint64_t
+count_packs(store *st)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n = 0;
+	int mrc;
+
+	if (st->txn == NULL ||
+	    mdb_cursor_open(st->txn, st->dbi[IX_PACK], &cur) != 0)
+		return 0;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		n += v.mv_size == PACK_REC_LEN &&
+		    ((uint8_t *)v.mv_data)[0] != PACK_DROPPED;
+	mdb_cursor_close(cur);
+	return n;
+}
+
 int
 store_stats(store *st, struct store_stats *out)
 {
@@ -204,8 +230,9 @@ store_stats(store *st, struct store_stats *out)
 	ix_meta_get(st, "bytes", &out->bytes);
 	if (mdb_stat(st->txn, st->dbi[IX_CHUNK], &ms) == 0)
 		out->chunks = ms.ms_entries;
-	if (mdb_stat(st->txn, st->dbi[IX_PACK], &ms) == 0)
-		out->packs = ms.ms_entries;
+	out->packs = count_packs(st);
+	ix_meta_get(st, "reclaimable", &out->reclaimable);
+	ix_meta_get(st, "reclaimable_time", &out->reclaimable_time);
 	ix_unlock(st);
 	out->stored = __atomic_load_n(&st->packs.stored, __ATOMIC_RELAXED);
 	out->used = store_used(st);

@@ -33,8 +33,11 @@ static const struct {
 	{"check", cmd_check, "verify a machine's index and packs"},
 	{"rebuild-index", cmd_rebuild_index, "rebuild an index from the packs"},
 	{"scan", cmd_scan, "rescan stored files with current signatures"},
+	{"forget", cmd_forget, "forget snapshots by policy, rules or id"},
+	{"retention", cmd_retention, "show or set a retention policy"},
 	{"journal", cmd_journal, "operations of a backup set since it began"},
 	{"quota", cmd_quota, "show or set a machine's quota"},
+	{"prune", cmd_prune, "reclaim the space of forgotten snapshots"},
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 };

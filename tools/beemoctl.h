@@ -107,6 +107,10 @@ struct ctl_opts {
 	int json, yes, admin;
 	const char *note, *target, *soft, *hard, *since, *type, *output;
 	int overwrite, read_data, files, all, watch, privileged, keep_keys;
+	/* Set by a verb after ctl_parse(), for ctl_session_open(): */
+	int wait;    /* wait for a mounted backup session to end */
+	int user_rw; /* a user may open read-write: the verb changes only
+			what a signed policy allows (forget) */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -153,8 +157,11 @@ int cmd_rebuild_index(struct ctl *ctl, int argc, char **argv);
 int cmd_scan(struct ctl *ctl, int argc, char **argv);
 int cmd_journal(struct ctl *ctl, int argc, char **argv);
 int cmd_quota(struct ctl *ctl, int argc, char **argv);
+int cmd_prune(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_metrics(struct ctl *ctl, int argc, char **argv);
+int cmd_forget(struct ctl *ctl, int argc, char **argv);
+int cmd_retention(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)

@@ -11,13 +11,19 @@
  * its start, so the default change first takes every machine's session
  * lock (ctl_machine_lock) and holds them all until it is done: it
  * refuses, changing nothing, while any machine has a session open.
+ *
+ * The retention policies are signed with the administrator's key
+ * (retention.h): those that verify before a key replacement are signed
+ * again with the new key after it, each with its time of setting.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "beemoctl.h"
+#include "bm_err.h"
 #include "bm_pass.h"
 #include "ctl_store.h"
+#include "retention.h"
 
 static const char passwd_usage[] =
     "[--password-file OLD] [--new-password-file NEW] [--keep-keys]\n"
@@ -73,6 +79,31 @@ unlock_all(int *locks, size_t n)
 	free(locks);
 }
 
+/* Sign the policies @v again with the new key (password @pw). */
+static void
+resign(struct ctl *ctl, const struct retention_file *v, size_t n,
+    size_t refused, const char *pw, size_t pwlen)
+{
+	keymgr *km = NULL;
+	keymgr_admin_key *k = NULL;
+	int rc = 0;
+
+	if (n > 0 && ((rc = keymgr_open(ctl->keydir, &km)) != 0 ||
+	    (rc = keymgr_admin_key_unlock(km, pw, pwlen, &k)) != 0 ||
+	    (rc = retention_resign(ctl->store, v, n, k)) != 0))
+		fprintf(stderr, "%s: %s: warning: the retention policies "
+		    "could not all be signed with the new key (%s): set them "
+		    "again with beemoctl retention\n", ctl->prog, ctl->verb,
+		    beemo_strerror(rc));
+	if (refused > 0)
+		fprintf(stderr, "%s: %s: warning: %zu retention polic%s "
+		    "refused before the change stay%s refused\n", ctl->prog,
+		    ctl->verb, refused, refused == 1 ? "y" : "ies",
+		    refused == 1 ? "s" : "");
+	keymgr_admin_key_free(k);
+	keymgr_free(km);
+}
+
 static int
 admin_passwd(struct ctl *ctl, int argc, char **argv)
 {
@@ -81,7 +112,8 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	size_t oldlen = 0, newlen = 0;
 	keymgr *km = NULL;
 	int *locks = NULL, rc;
-	size_t nlocks = 0;
+	size_t nlocks = 0, npol = 0, refused = 0;
+	struct retention_file *pol = NULL;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
 	    CTL_O_NEW_PASSWORD | CTL_O_KEEP_KEYS, 0, 0, passwd_usage,
@@ -96,6 +128,11 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	    o.new_password_file, "BEEMO_NEW_PASSWORD_FILE", 1, &new,
 	    &newlen) != 0)
 		goto out;
+	if (!o.keep_keys && retention_collect(ctl->store, km, &pol, &npol,
+	    &refused) != 0) {
+		ctl_err(ctl, "cannot read the retention policies");
+		goto out;
+	}
 	if (keymgr_admin_passwd(km, old, oldlen, new, newlen,
 	    o.keep_keys ? KEYMGR_PASSWD_KEEP_KEYS : 0) != 0) {
 		rc = ctl_km_fail(ctl, km);
@@ -108,8 +145,11 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	ctl_alog(ctl, km, "admin", "admin", o.keep_keys ?
 	    "administrator password changed (same keys)" :
 	    "administrator password and keys changed");
+	if (!o.keep_keys)
+		resign(ctl, pol, npol, refused, new, newlen);
 	rc = CTL_OK;
 out:
+	free(pol);
 	bm_free_secret(new, newlen);
 	bm_free_secret(old, oldlen);
 	keymgr_free(km);

@@ -5,6 +5,7 @@
  * no password, no lock).  --watch redraws every second on a terminal
  * until Ctrl-C.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,8 +24,9 @@ static const char status_usage[] =
     "Show the appliance's health (store, free space, configuration,\n"
     "antivirus signatures, reports), each machine (mounted or not, the\n"
     "current backup session, stored bytes and quota, last snapshot, last\n"
-    "off-site push), the storage centers, and the operations in progress\n"
-    "(backup sessions, push, restore, check) with their progress.\n"
+    "off-site push, retention policy), the storage centers, and the\n"
+    "operations in progress (backup sessions, push, restore, check) with\n"
+    "their progress.\n"
     "\n"
     "  --watch  redraw every second until interrupted\n"
     "  --json   print JSON (with --watch: one document per second)\n"
@@ -49,7 +51,8 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 	size_t i;
 
 	if (!m->known) {
-		printf("  %-12s never mounted\n", m->name);
+		printf("  %-12s never mounted\n  %-12s retention %s\n",
+		    m->name, "", m->policy);
 		return;
 	}
 	if (m->mounted)
@@ -78,6 +81,10 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 		    !m->quota_hard ? " (default)" : "", m->quota_soft &&
 		    m->used > m->quota_soft ? "  OVER QUOTA" : "");
 	}
+	if (m->reclaimable_time != 0)
+		printf("; reclaimable %s (as of %s)", bm_human(b3, sizeof(b3),
+		    m->reclaimable), bm_time_str(t, sizeof(t),
+		    m->reclaimable_time));
 	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
 	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
 	    "none", bm_age_str(w, sizeof(w), m->last_snapshot, now),
@@ -86,6 +93,7 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 		printf("  %-12s off-site %s: last push %s\n", "",
 		    a->t[i].name, bm_age_str(w, sizeof(w),
 		    a->t[i].last_success, now));
+	printf("  %-12s retention %s\n", "", m->policy);
 }
 
 static void
@@ -276,8 +284,16 @@ print_json(const struct ctl_appliance *a)
 		bm_json_u64(&j, "quota_hard", m->quota_hard);
 		bm_json_u64(&j, "used", m->used);
 		bm_json_u64(&j, "quota_limit", m->quota_limit);
+		bm_json_u64(&j, "reclaimable", m->reclaimable);
+		bm_json_time(&j, "reclaimable_time", m->reclaimable_time);
 		bm_json_bool(&j, "over_quota", m->quota_soft &&
 		    m->used > m->quota_soft);
+		if (m->policy_rc == -ENOENT)
+			bm_json_null(&j, "retention");
+		else
+			bm_json_str(&j, "retention", m->policy);
+		bm_json_bool(&j, "retention_refused", m->policy_rc != 0 &&
+		    m->policy_rc != -ENOENT);
 		bm_json_begin_arr(&j, "pushed");
 		for (k = 0; k < a->nt; k++) {
 			bm_json_begin_obj(&j, NULL);

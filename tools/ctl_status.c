@@ -20,12 +20,15 @@
 #include <unistd.h>
 
 #include "bm_conf.h"
+#include "bm_err.h"
 #include "bm_file.h"
 #include "bm_json.h"
 #include "bm_sealed.h"
+#include "ctl_policy.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
 #include "bm_status.h"
+#include "bm_time.h"
 #include "control.h"
 
 int
@@ -79,6 +82,8 @@ machine_from(struct ctl_machine *m, const struct bm_mstatus *s)
 	m->used = s->used;
 	m->quota_limit = s->quota_limit;
 	m->signatures = s->signatures;
+	m->reclaimable = s->reclaimable;
+	m->reclaimable_time = s->reclaimable_time;
 }
 
 static void
@@ -109,6 +114,44 @@ machine(const struct ctl *ctl, struct ctl_machine *m)
 	}
 }
 
+void
+ctl_mstatus_update(const struct ctl *ctl, const char *machine, store *st)
+{
+	struct store_stats s;
+	struct bm_mstatus m;
+	int rc;
+
+	/* Kept: what only a daemon knows (its engine's signatures). */
+	if (bm_mstatus_read(ctl->store, machine, &m) != 0)
+		memset(&m, 0, sizeof(m));
+	if ((rc = store_stats(st, &s)) == 0) {
+		copy(m.machine, sizeof(m.machine), machine);
+		m.mounted = 0;
+		m.pid = 0;
+		m.session = 0;
+		m.updated = bm_now_ns();
+		m.files = s.files;
+		m.dirs = s.dirs;
+		m.bytes = s.bytes;
+		m.stored = s.stored;
+		m.used = s.used;
+		m.packs = s.packs;
+		m.snapshots = s.snapshots;
+		m.last_snapshot = s.last_snapshot;
+		m.reclaimable = s.reclaimable;
+		m.reclaimable_time = s.reclaimable_time;
+		(void)store_quota_get(st, &m.quota_soft, &m.quota_hard);
+		/* The default share is the daemon's to compute. */
+		if (m.quota_hard != 0)
+			m.quota_limit = m.quota_hard;
+		rc = bm_mstatus_write(ctl->store, &m);
+	}
+	if (rc != 0)
+		fprintf(stderr, "%s: %s: warning: cannot update the status of "
+		    "%s: %s\n", ctl->prog, ctl->verb, machine,
+		    beemo_strerror(rc));
+}
+
 static int
 machines(const struct ctl *ctl, struct ctl_appliance *a)
 {
@@ -123,6 +166,9 @@ machines(const struct ctl *ctl, struct ctl_appliance *a)
 		for (i = 0; i < n; i++) {
 			copy(a->m[i].name, sizeof(a->m[i].name), names[i]);
 			machine(ctl, &a->m[i]);
+			a->m[i].policy_rc = ctl_policy_describe(ctl, km,
+			    names[i], a->m[i].policy,
+			    sizeof(a->m[i].policy));
 		}
 		a->nm = n;
 	}

@@ -24,6 +24,7 @@
 #include "beemoctl.h"
 #include "bm_space.h"
 #include "bm_status.h"
+#include "store.h"
 
 struct ctl_machine {
 	char name[80];
@@ -39,6 +40,11 @@ struct ctl_machine {
 	uint64_t quota_soft, quota_hard;
 	uint64_t used, quota_limit; /* bm_status.h */
 	uint64_t signatures;
+	uint64_t reclaimable, reclaimable_time; /* bm_status.h */
+	/* The retention policy in force (ctl_policy_describe): 0, -ENOENT
+	 * (none) or why it is refused; @policy says it in one line. */
+	int policy_rc;
+	char policy[768];
 };
 
 struct ctl_target {
@@ -85,6 +91,16 @@ struct ctl_appliance {
  */
 int ctl_status_collect(const struct ctl *ctl, struct ctl_appliance *a);
 void ctl_status_free(struct ctl_appliance *a);
+
+/*
+ * ctl_mstatus_update -- after a change of @machine's store made through
+ * beemoctl's own handle @st (prune, forget), rewrite the status file its
+ * last beemofs left (bm_mstatus_write) with the store's figures now
+ * (store_stats, quotas), so that `status` shows what remains.  A
+ * failure prints a warning only.
+ */
+void ctl_mstatus_update(const struct ctl *ctl, const char *machine,
+    store *st);
 
 /* ctl_pid_alive -- is @pid a running process named @comm (as in
  * /proc/PID/comm, NULL: any)? */

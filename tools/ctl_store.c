@@ -133,7 +133,7 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 	s->machine = machine;
 	if (ctl_machine_dir(ctl, machine, s->dir, sizeof(s->dir)) != 0)
 		return CTL_FAIL;
-	if (rw && o->user != NULL) {
+	if (rw && o->user != NULL && !o->user_rw) {
 		ctl_err(ctl, "a user's password opens restores only; use "
 			     "--admin or --poste-key");
 		return CTL_FAIL;
@@ -145,6 +145,16 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 	memset(&so, 0, sizeof(so));
 	so.rdonly = !rw;
 	rc = store_open(s->dir, s->sec, &so, &s->st);
+	if (rc == BEEMO_ELOCKED && o->wait) {
+		const struct timespec second = {1, 0};
+
+		fprintf(stderr, "%s: %s: machine %s has a backup session "
+		    "mounted: waiting for it to end\n", ctl->prog, ctl->verb,
+		    machine);
+		while ((rc = store_open(s->dir, s->sec, &so, &s->st)) ==
+		    BEEMO_ELOCKED)
+			nanosleep(&second, NULL);
+	}
 	if (rc == 0)
 		return 0;
 	if (rc == BEEMO_ENOSTORE)

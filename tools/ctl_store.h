@@ -35,7 +35,9 @@ int ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
 
 /*
  * ctl_session_open -- unlock @machine as the principal chosen in @o and
- * open its store (read-write when @rw).  Prints one line on failure and
+ * open its store (read-write when @rw; a user only with @o->user_rw).
+ * With @o->wait, a store held by a mounted backup session is waited
+ * for, after one line saying so.  Prints one line on failure and
  * returns CTL_FAIL, else 0.  Close with ctl_session_close().
  */
 int ctl_session_open(const struct ctl *ctl, const char *machine,

@@ -11,7 +11,9 @@
 #            lint), clang (libFuzzer), libcap2-bin (setcap: a restore
 #            must not bring file capabilities back), python3-cryptography
 #            (the hostile center of sync_trust forges RSA wraps and
-#            AES-GCM seals from public material)
+#            AES-GCM seals from public material), faketime (the
+#            retention tests take snapshots at chosen times; no Beemo
+#            program uses it)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -21,4 +23,4 @@ apt-get install -y --no-install-recommends \
 	libssh2-1-dev libzstd-dev \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
-	psmisc file libcap2-bin
+	psmisc file libcap2-bin faketime

@@ -81,6 +81,22 @@ static const char mstatus_v1[] =
     "\"quota_limit\":2147483648,\"over_soft\":false,"
     "\"over_hard\":false,\"signatures\":9}\n";
 
+/* Today's: the same, with the garbage a prune could reclaim. */
+static const char mstatus_now[] =
+    "{\"format\":\"beemo-machine-status\",\"version\":1,\"machine\":"
+    "\"pc1\",\"mounted\":true,\"pid\":4242,\"updated\":"
+    "\"2026-11-28T10:20:30Z\",\"updated_ns\":1795861230000000000,"
+    "\"session\":{\"started\":\"2026-11-28T10:20:30Z\",\"started_ns\":"
+    "1795861230000000000,\"files\":3,\"bytes\":300,\"added\":1,"
+    "\"changed\":2,\"deleted\":4,\"renamed\":5},\"files\":61,\"dirs\":2,"
+    "\"bytes\":12345,\"stored\":6789,\"packs\":1,\"snapshots\":7,"
+    "\"last_snapshot\":null,\"last_snapshot_ns\":0,\"quota_soft\":"
+    "1073741824,\"quota_hard\":2147483648,\"used\":7000,"
+    "\"quota_limit\":2147483648,\"over_soft\":false,"
+    "\"over_hard\":false,\"signatures\":9,\"reclaimable\":5000,"
+    "\"reclaimable_as_of\":\"2026-11-28T10:20:30Z\",\"reclaimable_ns\":"
+    "1795861230000000000}\n";
+
 static void
 test_mstatus(void)
 {
@@ -111,10 +127,13 @@ test_mstatus(void)
 	m.used = 7000;
 	m.quota_limit = 2147483648;
 	m.signatures = 9;
+	m.reclaimable = 5000;
+	m.reclaimable_time = T_NS;
 
 	/* The writer writes today's shape byte for byte. */
 	REQUIRE_OK(bm_mstatus_json(&m, &text, &len));
-	CHECK(len == strlen(mstatus_v1) && memcmp(text, mstatus_v1, len) == 0);
+	CHECK(len == strlen(mstatus_now) &&
+	    memcmp(text, mstatus_now, len) == 0);
 	free(text);
 
 	/* Round trip through the file. */
@@ -143,6 +162,10 @@ test_mstatus(void)
 	CHECK(r.session == T_NS && r.session_files == 3 && r.renamed == 5);
 	CHECK(r.files == 61 && r.stored == 6789 && r.snapshots == 7);
 	CHECK(r.quota_hard == 2147483648ULL && r.signatures == 9);
+	/* Written before prune existed: never estimated. */
+	CHECK(r.reclaimable == 0 && r.reclaimable_time == 0);
+	CHECK_OK(bm_mstatus_parse(mstatus_now, strlen(mstatus_now), &r));
+	CHECK(r.reclaimable == 5000 && r.reclaimable_time == T_NS);
 
 	/* Damaged, foreign, newer. */
 	check_damaged(mstatus_v1, parse_mstatus, &r);

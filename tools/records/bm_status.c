@@ -171,6 +171,9 @@ bm_mstatus_json(const struct bm_mstatus *s, char **out, size_t *outlen)
 	bm_json_bool(&j, "over_hard", s->quota_limit != 0 &&
 	    s->used >= s->quota_limit);
 	bm_json_u64(&j, "signatures", s->signatures);
+	bm_json_u64(&j, "reclaimable", s->reclaimable);
+	bm_json_time(&j, "reclaimable_as_of", s->reclaimable_time);
+	bm_json_u64(&j, "reclaimable_ns", s->reclaimable_time);
 	bm_json_end_obj(&j);
 	if ((rc = memstream_end(f, &buf)) != 0)
 		return rc;
@@ -231,6 +234,9 @@ bm_mstatus_parse(const char *text, size_t len, struct bm_mstatus *m)
 	m->used = sjson_num(o, "used");
 	m->quota_limit = sjson_num(o, "quota_limit");
 	m->signatures = sjson_num(o, "signatures");
+	/* Absent from files written before prune existed: 0, never. */
+	m->reclaimable = sjson_num(o, "reclaimable");
+	m->reclaimable_time = sjson_num(o, "reclaimable_ns");
 	sjson_free(o);
 	return 0;
 }

@@ -110,6 +110,9 @@ struct bm_mstatus {
 	uint64_t quota_limit;       /* hard limit in force: quota_hard, else
 				       the default share; 0: none */
 	uint64_t signatures;        /* of the daemon's antivirus engine */
+	uint64_t reclaimable;       /* garbage in packs as last estimated
+				       (store_stats), bytes */
+	uint64_t reclaimable_time;  /* when, ns; 0: never estimated */
 };
 
 /*
