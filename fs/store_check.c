@@ -145,7 +145,10 @@ list_packs(store *st, struct packrec **out, size_t *n)
 		return -EIO;
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN)
+		/* A pack a prune dropped is gone for good, with the log
+		 * objects below the checkpoint it held: not a problem. */
+		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN ||
+		    ((const uint8_t *)v.mv_data)[0] == PACK_DROPPED)
 			continue;
 		if ((np = realloc(p, (cnt + 1) * sizeof(*p))) == NULL) {
 			mdb_cursor_close(cur);

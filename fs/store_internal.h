@@ -127,6 +127,11 @@ struct store {
 	struct packs packs;
 	int want_close;               /* close the open pack at the next
 				       * commit; ix_lock */
+	int ckpt_want;                /* write a checkpoint at the next
+				       * commit (store_ckpt.h); ix_lock */
+	size_t ckpt_part;             /* plaintext bytes of a checkpoint
+				       * part, 0: CKPT_PART_MAX (the unit
+				       * tests set less); ix_lock */
 
 	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;
