@@ -462,7 +462,7 @@ static void
 test_kill(void)
 {
 	char d[400], *before, *after;
-	int round;
+	int round, written = 0;
 
 	snprintf(d, sizeof(d), "%s/kill", tmp);
 	REQUIRE_OK(store_create(d, appl, sec));
@@ -495,12 +495,21 @@ test_kill(void)
 		waitpid(pid, NULL, 0);
 		before = listing_of(d);
 		CHECK(strstr(before, "d0_9/f29") != NULL);
+		{
+			uint64_t lsn = 0;
+
+			st = open_store(d, 0);
+			CHECK_OK(ckpt_lsn(st, &lsn));
+			written += lsn > 0;
+			CHECK_OK(store_close(st));
+		}
 		CHECK_OK(store_rebuild(d, sec, NULL, NULL));
 		after = listing_of(d);
 		same("rebuilt after kill -9", before, after);
 		free(before);
 		free(after);
 	}
+	CHECK(written > 0); /* checkpoints were committed before the kills */
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -516,15 +525,15 @@ rebuild_seconds(const char *d)
 	return (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 }
 
-/* N files whose attributes change ten times: a log ten times what is
- * kept.  Not a timed test: the figures are printed. */
+/* N files whose attributes change twenty times: a log twenty times what
+ * is kept.  Not a timed test: the figures are printed. */
 static void
 test_time(void)
 {
-	enum { DIRS = 20, FILES = 50, ROUNDS = 10 };
+	enum { DIRS = 20, FILES = 50, ROUNDS = 20 };
 	char d[400], name[64], *before, *after;
 	uint64_t first = 0, parts = 0;
-	double full, kept;
+	double full, kept, t;
 	store *st;
 	int r, i, dropped;
 
@@ -556,12 +565,16 @@ test_time(void)
 	before = listing(st);
 	CHECK_OK(store_close(st));
 	full = rebuild_seconds(d);
+	t = rebuild_seconds(d); /* the best of two: less noise */
+	full = t < full ? t : full;
 	st = open_store(d, 1 << 20);
 	CHECK_OK(ckpt_write(st, &first));
 	CHECK_OK(store_close(st));
 	dropped = drop_history(d, first, &parts);
 	CHECK(dropped > 0);
 	kept = rebuild_seconds(d);
+	t = rebuild_seconds(d);
+	kept = t < kept ? t : kept;
 	after = listing_of(d);
 	same("timed rebuild", before, after);
 	printf("rebuild of %d files, %d changes each: %.3f s with all "
