@@ -304,7 +304,8 @@ ix_log_seal(store *st, int always, uint8_t **obj, size_t *objlen)
 		return 0;
 	if (st->loglen < 16)
 		return -ENOMEM; /* no log buffer */
-	log_compact(st);
+	if (st->loglen > 16)
+		log_compact(st);
 	/* The buffer starts with a 16-byte header: LSN and time. */
 	bm_be64enc(st->logbuf, st->lsn);
 	bm_be64enc(st->logbuf + 8, bm_now_ns());
