@@ -42,6 +42,7 @@ struct logref {
 	struct log_place place;
 	uint64_t pack, off;
 	uint32_t len;
+	int open; /* in a .pack.open file */
 };
 
 struct rebuild {
@@ -49,6 +50,7 @@ struct rebuild {
 	struct logref *logs;
 	size_t nlogs, caplogs;
 	uint64_t objects, bytes_done, bytes_total;
+	int walking_open;   /* the pack being walked is open */
 	uint64_t ckpt;      /* first LSN of the checkpoint started from */
 	int from_ckpt;      /* whether there was one */
 	int damaged;
@@ -111,6 +113,7 @@ walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 		obj_log_place(h, &n->place);
 		n->pack = pack;
 		n->off = off;
+		n->open = rb->walking_open;
 		n->len = OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
 	}
 	return 0;
@@ -121,7 +124,13 @@ cmp_log(const void *a, const void *b)
 {
 	const struct logref *x = a, *y = b;
 
-	return x->place.lsn < y->place.lsn ? -1 : x->place.lsn > y->place.lsn;
+	if (x->place.lsn != y->place.lsn)
+		return x->place.lsn < y->place.lsn ? -1 : 1;
+	if (x->open != y->open)
+		return x->open - y->open;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
 }
 
 static int
@@ -167,27 +176,47 @@ replay_one(store *st, const struct logref *l)
 }
 
 /*
- * Whether the log objects from @i on are the parts of a complete
- * checkpoint starting there: consecutive, all naming logs[i] as their
- * first, up to one that says it is the last (headers only: the parts
- * authenticate when they are replayed).  *@end receives the index
- * after the last part.
+ * One object may be in the packs more than once: a prune copies the
+ * live objects of a pack into a new one before it drops the old one,
+ * and a crash in between leaves both.  Copies are alike; logs[] is
+ * sorted by LSN, closed packs first, so that a closed pack's copy is
+ * tried first (an open pack below the next pack number may be one a
+ * failed commit abandoned, whose objects were never committed).
+ * next_lsn -- the index of the first entry after the copies of
+ * logs[@i].
+ */
+static size_t
+next_lsn(const struct rebuild *rb, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < rb->nlogs && rb->logs[j].place.lsn == rb->logs[i].place.lsn)
+		j++;
+	return j;
+}
+
+/*
+ * Whether logs[@i] is the first part of a complete checkpoint: the parts
+ * that follow it are consecutive, all name it as their first, up to one
+ * that says it is the last (headers only: the parts authenticate when
+ * they are replayed).
  */
 static int
-ckpt_complete(const struct rebuild *rb, size_t i, size_t *end)
+ckpt_complete(const struct rebuild *rb, size_t i)
 {
 	uint64_t first = rb->logs[i].place.lsn;
-	size_t j;
+	size_t j, n;
 
-	for (j = i; j < rb->nlogs; j++) {
+	for (j = i; j < rb->nlogs; j = n) {
 		const struct log_place *p = &rb->logs[j].place;
 
-		if (!p->ckpt || p->first != first || p->lsn != first + (j - i))
+		if (!p->ckpt || p->first != first)
 			return 0;
-		if (p->last) {
-			*end = j + 1;
+		if (p->last)
 			return 1;
-		}
+		n = next_lsn(rb, j);
+		if (n < rb->nlogs && rb->logs[n].place.lsn != p->lsn + 1)
+			return 0;
 	}
 	return 0;
 }
@@ -205,31 +234,39 @@ clear_logged(store *st)
 }
 
 /*
- * Replay from logs[@start] on: the checkpoint there (if @ckpt_end > 0,
- * logs[@start .. @ckpt_end - 1]), then every later log object, in order
- * and without a gap; parts of later checkpoints are passed over, as the
- * state they hold is the one the replay has then reached.
+ * Replay from logs[@start] on: the parts of the checkpoint there if
+ * @ckpt, then every later log object, in order and without a gap;
+ * parts of later checkpoints are passed over, as the state they hold
+ * is the one the replay has then reached.  *@in_ckpt says whether a
+ * failure was in the checkpoint's parts.
  */
 static int
-replay_from(struct rebuild *rb, size_t start, size_t ckpt_end, int *in_ckpt)
+replay_from(struct rebuild *rb, size_t start, int ckpt, int *in_ckpt)
 {
 	store *st = rb->st;
-	uint64_t base = rb->logs[start].place.lsn;
-	size_t i, since = 0;
-	int rc;
+	uint64_t want = rb->logs[start].place.lsn;
+	size_t i, j, k, since = 0;
+	int rc = 0;
 
-	for (i = start; i < rb->nlogs; i++) {
-		*in_ckpt = i < ckpt_end;
+	for (i = start; i < rb->nlogs; i = j, want++) {
 		const struct logref *l = &rb->logs[i];
 
-		if (l->place.lsn != base + (i - start)) {
+		j = next_lsn(rb, i);
+		*in_ckpt = 0;
+		if (l->place.lsn != want) {
 			bm_log(LOG_ERR, "log object %" PRIu64 " is missing: a "
-			    "pack is missing or damaged", base + (i - start));
+			    "pack is missing or damaged", want);
 			return -EBADMSG;
 		}
-		if (l->place.ckpt && i >= ckpt_end)
+		*in_ckpt = ckpt && l->place.ckpt &&
+		    l->place.first == rb->logs[start].place.lsn;
+		if (l->place.ckpt && !*in_ckpt)
 			continue;
-		if ((rc = replay_one(st, l)) != 0)
+		/* The first copy that authenticates. */
+		for (k = i; k < j; k++)
+			if ((rc = replay_one(st, &rb->logs[k])) != -EBADMSG)
+				break;
+		if (rc != 0)
 			return rc;
 		since += l->len;
 		if (since > (64U << 20)) {
@@ -250,7 +287,7 @@ static int
 replay(struct rebuild *rb)
 {
 	store *st = rb->st;
-	size_t i, end;
+	size_t i;
 	int in_ckpt, rc;
 
 	if (rb->nlogs == 0) {
@@ -259,9 +296,10 @@ replay(struct rebuild *rb)
 	}
 	qsort(rb->logs, rb->nlogs, sizeof(*rb->logs), cmp_log);
 	for (i = rb->nlogs; i-- > 0;) {
-		if (!ckpt_complete(rb, i, &end))
+		if ((i > 0 && rb->logs[i - 1].place.lsn ==
+		    rb->logs[i].place.lsn) || !ckpt_complete(rb, i))
 			continue;
-		rc = replay_from(rb, i, end, &in_ckpt);
+		rc = replay_from(rb, i, 1, &in_ckpt);
 		if (rc != -EBADMSG || !in_ckpt)
 			goto done;
 		/* A part that failed to authenticate (named above): an older
@@ -401,6 +439,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		uint64_t end, before = rb.objects;
 
 		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
+		rb.walking_open = isopen[i];
 		rc = pack_walk(st->machine_id, path, ids[i], walk_object, &rb,
 		    &end);
 		if (rc == -EIO && isopen[i]) {

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,8 @@ scan_obj(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 
 /* Delete the packs of @d that hold nothing but log objects numbered
  * below @below (what a prune may drop); returns how many. */
+static uint64_t dropped_ids[256];
+
 static int
 drop_history(const char *d, uint64_t below, uint64_t *parts)
 {
@@ -302,12 +305,101 @@ drop_history(const char *d, uint64_t below, uint64_t *parts)
 		*parts += ps.parts;
 		if (ps.only_old_logs && !isopen[i]) {
 			CHECK(unlink(path) == 0);
+			if (dropped < 256)
+				dropped_ids[dropped] = ids[i];
 			dropped++;
 		}
 	}
 	free(ids);
 	free(isopen);
 	return dropped;
+}
+
+/* Set the state byte of pack @id's record in the index of @d, as a
+ * prune records a pack it dropped (PACK_DROPPED). */
+static void
+pack_state_set(const char *d, uint64_t id, uint8_t state)
+{
+	char path[500];
+	uint8_t k[8], v[PACK_REC_LEN];
+	MDB_val key = {8, k}, val;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		k[i] = (uint8_t)(id >> (56 - 8 * i));
+	snprintf(path, sizeof(path), "%s/index", d);
+	REQUIRE(mdb_env_create(&env) == 0);
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_set_mapsize(env, 1ULL << 30);
+	REQUIRE(mdb_env_open(env, path, 0, 0600) == 0);
+	REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+	REQUIRE(mdb_dbi_open(txn, "pack", 0, &dbi) == 0);
+	REQUIRE(mdb_get(txn, dbi, &key, &val) == 0 &&
+	    val.mv_size == PACK_REC_LEN);
+	memcpy(v, val.mv_data, PACK_REC_LEN);
+	v[0] = state;
+	val.mv_data = v;
+	REQUIRE(mdb_put(txn, dbi, &key, &val, 0) == 0);
+	REQUIRE(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+}
+
+/* Where an object of the log is, found by its place. */
+struct find {
+	uint64_t lsn;
+	int ckpt;
+	uint64_t pack, off;
+	int found;
+};
+
+static int
+find_obj(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
+    const uint8_t *raw)
+{
+	struct find *f = ctx;
+	struct log_place lp;
+
+	(void)raw;
+	if (h->type == OBJ_CHUNK)
+		return 0;
+	obj_log_place(h, &lp);
+	if (lp.lsn == f->lsn && lp.ckpt == f->ckpt) {
+		f->pack = pack;
+		f->off = off;
+		f->found = 1;
+	}
+	return 0;
+}
+
+/* Flip a byte of the ciphertext of log object (or part) @lsn of @d. */
+static void
+damage_log(const char *d, uint64_t lsn, int ckpt)
+{
+	struct find f = {lsn, ckpt, 0, 0, 0};
+	uint64_t *ids = NULL, end;
+	int *isopen = NULL, fd;
+	size_t n = 0, i;
+	char path[600];
+	uint8_t b;
+
+	REQUIRE_OK(pack_list(d, &ids, &isopen, &n));
+	for (i = 0; i < n && !f.found; i++) {
+		snprintf(path, sizeof(path), "%s/packs/%02x/%016" PRIx64
+		    ".pack%s", d, (unsigned)(ids[i] & 0xff), ids[i],
+		    isopen[i] ? ".open" : "");
+		CHECK_OK(pack_walk(mach, path, ids[i], find_obj, &f, &end));
+	}
+	free(ids);
+	free(isopen);
+	REQUIRE(f.found);
+	REQUIRE((fd = open(path, O_RDWR)) >= 0);
+	REQUIRE(pread(fd, &b, 1, (off_t)f.off + OBJ_HDR_LEN + 1) == 1);
+	b ^= 0x40;
+	REQUIRE(pwrite(fd, &b, 1, (off_t)f.off + OBJ_HDR_LEN + 1) == 1);
+	close(fd);
 }
 
 /* ---- history dropped -------------------------------------------------- */
@@ -319,7 +411,7 @@ test_dropped_history(void)
 	uint64_t first = 0, lsn = 0, parts = 0, problems = 1;
 	uint32_t id;
 	store *st;
-	int dropped;
+	int dropped, i;
 
 	snprintf(d, sizeof(d), "%s/history", tmp);
 	REQUIRE_OK(store_create(d, appl, sec));
@@ -344,6 +436,23 @@ test_dropped_history(void)
 	dropped = drop_history(d, first, &parts);
 	CHECK(dropped >= 3);
 	CHECK(parts >= 3);
+
+	/* Recorded dropped, as a prune does: the store opens, lists the
+	 * same and checks clean without the history. */
+	for (i = 0; i < dropped && i < 256; i++)
+		pack_state_set(d, dropped_ids[i], PACK_DROPPED);
+	st = open_store(d, 16 << 10);
+	after = listing(st);
+	same("opened without the history", before, after);
+	free(after);
+	CHECK_OK(store_check(st, 1, on_problem, NULL, NULL, NULL, &problems));
+	CHECK(problems == 0);
+	CHECK_OK(store_close(st));
+
+	/* A second copy of the newest pack, as a prune's repacking leaves
+	 * until it drops the first: the same objects twice. */
+	run("f=$(ls %s/packs/*/*.pack | sort | tail -1); mkdir -p "
+	    "%s/packs/ff && cp $f %s/packs/ff/00000000000000ff.pack", d, d);
 	run("rm -rf %s/index", d, d);
 	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
 	st = open_store(d, 16 << 10);
@@ -364,6 +473,95 @@ test_dropped_history(void)
 	same("rebuilt again", before, after);
 	free(before);
 	free(after);
+}
+
+/*
+ * A damaged part of the newest checkpoint: the rebuild names it and
+ * starts from the checkpoint before, whose history is still there (the
+ * packs below the older one are dropped); a damaged log object after
+ * the checkpoint stops the rebuild.
+ */
+static void
+test_damaged_part(void)
+{
+	char d[400], *before, *after;
+	uint64_t first1 = 0, first2 = 0, lsn = 0, parts, last;
+	store *st;
+
+	snprintf(d, sizeof(d), "%s/damaged", tmp);
+	REQUIRE_OK(store_create(d, appl, sec));
+	st = open_store(d, 16 << 10);
+	st->ckpt_part = 2048;
+	grow(st, 0, 4, 6);
+	CHECK_OK(store_sync(st));
+	CHECK_OK(ckpt_write(st, &first1));
+	churn(st, 0, 4);
+	grow(st, 1, 2, 3);
+	CHECK_OK(store_sync(st));
+	CHECK_OK(ckpt_write(st, &first2));
+	CHECK(first1 > 0 && first2 > first1);
+	grow(st, 2, 1, 2);
+	before = listing(st);
+	CHECK_OK(store_close(st));
+	CHECK(drop_history(d, first1, &parts) > 0);
+	damage_log(d, first2 + 1, 1);
+	run("rm -rf %s/index", d, d);
+	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
+	after = listing_of(d);
+	same("rebuilt from the older checkpoint", before, after);
+	st = open_store(d, 0);
+	CHECK_OK(ckpt_lsn(st, &lsn));
+	CHECK(lsn == first1);
+	last = st->lsn - 1;
+	CHECK_OK(store_close(st));
+	/* A log object after the checkpoint: needed, so the rebuild fails
+	 * and leaves the index as it was. */
+	CHECK(last > first2);
+	damage_log(d, last, 0);
+	CHECK_RC(store_rebuild(d, sec, NULL, NULL), -EBADMSG);
+	free(after);
+	after = listing_of(d);
+	same("index left as it was", before, after);
+	free(before);
+	free(after);
+}
+
+/*
+ * An index put back by two commits, the second one a checkpoint: the
+ * parts beyond the recorded length are not a crash's, the open refuses
+ * it as older than the packs.
+ */
+static void
+test_rollback(void)
+{
+	char d[400];
+	struct store_opts o;
+	pid_t pid;
+	int status;
+	store *st;
+
+	snprintf(d, sizeof(d), "%s/rollback", tmp);
+	REQUIRE_OK(store_create(d, appl, sec));
+	REQUIRE((pid = fork()) >= 0);
+	if (pid == 0) {
+		st = open_store(d, 64 << 20);
+		grow(st, 0, 2, 2);
+		if (store_sync(st) != 0)
+			_exit(2);
+		run("cp -a %s/index %s/index-pre", d, d);
+		grow(st, 1, 1, 1);
+		if (store_sync(st) != 0 || ckpt_write(st, NULL) != 0)
+			_exit(3);
+		_exit(check_failures ? 4 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run("rm -rf %s/index && mv %s/index-pre %s/index", d, d);
+	memset(&o, 0, sizeof(o));
+	CHECK_RC(store_open(d, sec, &o, &st), BEEMO_EROLLBACK);
+	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
+	CHECK_OK(store_open(d, sec, &o, &st));
+	CHECK_OK(store_close(st));
 }
 
 /* ---- crashes ------------------------------------------------------------ */
@@ -591,6 +789,8 @@ main(void)
 	keymgr_global_init();
 	setup();
 	test_dropped_history();
+	test_damaged_part();
+	test_rollback();
 	test_crash_before_commit();
 	test_kill();
 	test_time();
