@@ -712,6 +712,29 @@ test_kill(void)
 
 /* ---- time ---------------------------------------------------------------- */
 
+/* Bytes in the packs of @d. */
+static uint64_t
+packs_bytes(const char *d)
+{
+	uint64_t *ids = NULL, sum = 0;
+	int *isopen = NULL;
+	size_t n = 0, i;
+	char path[600];
+	struct stat sb;
+
+	REQUIRE_OK(pack_list(d, &ids, &isopen, &n));
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/packs/%02x/%016" PRIx64
+		    ".pack%s", d, (unsigned)(ids[i] & 0xff), ids[i],
+		    isopen[i] ? ".open" : "");
+		if (stat(path, &sb) == 0)
+			sum += (uint64_t)sb.st_size;
+	}
+	free(ids);
+	free(isopen);
+	return sum;
+}
+
 static double
 rebuild_seconds(const char *d)
 {
@@ -732,6 +755,7 @@ test_time(void)
 	char d[400], name[64], *before, *after;
 	uint64_t first = 0, parts = 0;
 	double full, kept, t;
+	uint64_t all, left;
 	store *st;
 	int r, i, dropped;
 
@@ -762,6 +786,7 @@ test_time(void)
 	}
 	before = listing(st);
 	CHECK_OK(store_close(st));
+	all = packs_bytes(d);
 	full = rebuild_seconds(d);
 	t = rebuild_seconds(d); /* the best of two: less noise */
 	full = t < full ? t : full;
@@ -771,13 +796,15 @@ test_time(void)
 	dropped = drop_history(d, first, &parts);
 	CHECK(dropped > 0);
 	kept = rebuild_seconds(d);
+	left = packs_bytes(d);
 	t = rebuild_seconds(d);
 	kept = t < kept ? t : kept;
 	after = listing_of(d);
 	same("timed rebuild", before, after);
 	printf("rebuild of %d files, %d changes each: %.3f s with all "
-	    "history, %.3f s from a checkpoint (%d packs of history "
-	    "dropped)\n", DIRS * FILES, ROUNDS, full, kept, dropped);
+	    "history (%" PRIu64 " bytes of packs), %.3f s from a checkpoint "
+	    "after %d packs of history were dropped (%" PRIu64 " bytes)\n",
+	    DIRS * FILES, ROUNDS, full, all, kept, dropped, left);
 	free(before);
 	free(after);
 }
