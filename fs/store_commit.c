@@ -7,7 +7,9 @@
  *   2. under ix_lock, run the pre-commit hook (the journal's batch of
  *      file operations becomes an index change), then seal the changes
  *      logged since the last commit into a log object (the index) and
- *      append it to the pack (the packs);
+ *      append it to the pack (the packs); when ckpt_write() asked for
+ *      it, the log object even without changes, then the parts of a
+ *      checkpoint of the whole index (store_ckpt.h);
  *   3. fdatasync the packs again and record their states in the index
  *      (pack_commit_prepare(), whose callbacks write IX_PACK here): every
  *      object the transaction references is on disk;
@@ -402,6 +404,11 @@ commit_recover(store *st)
  *     object L - 1.  An authentic log object numbered above L was
  *     committed by a newer index; one below L - 1 beyond a recorded
  *     length means that pack's record is older than the pack.
+ * A checkpoint part counts as the log object of the commit that wrote
+ * it, the one just before the checkpoint's first part (every
+ * checkpoint commit writes one, store_ckpt.h): a crash while a
+ * checkpoint is written leaves log object L and parts above it, which
+ * name L + 1 as their first.
  * Open packs the index does not know hold log objects L - 1 or L only
  * (a crash before their first commit; a failed commit and its salvage),
  * so a committed pack whose record was deleted is refused too; but one

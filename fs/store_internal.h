@@ -28,7 +28,9 @@
  *   content
  *   commit path   store_commit.h: store_commit.c (the committer thread,
  *                 the only code that joins packs and index; recovery at
- *                 open)
+ *                 open); store_ckpt.h: store_ckpt.c (checkpoints of the
+ *                 log: the rows, sealed by the committer, which stores
+ *                 them through a callback)
  *   above         store_snap.h: store_snap.c (snapshots, statistics,
  *                 space and quotas: store_space_check, and store_report, the event
  *                 hook); store_journal.h: store_journal.c; store_check.c,
