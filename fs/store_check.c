@@ -116,8 +116,8 @@ check_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 		memcpy(c->bad[c->nbad++], h->id, OBJ_ID_LEN);
 		chunk_name(obj, sizeof(obj), h->id);
 	} else {
-		snprintf(obj, sizeof(obj), "log object %" PRIu64,
-		    bm_be64dec(h->id));
+		snprintf(obj, sizeof(obj), "%s %" PRIu64, h->type == OBJ_CKPT ?
+		    "checkpoint part" : "log object", bm_be64dec(h->id));
 	}
 	snprintf(what, sizeof(what), "%s in pack %016" PRIx64 " at offset %"
 	    PRIu64, rc == -EBADMSG ? "authentication failed" :

@@ -50,9 +50,9 @@ struct rebuild {
 	struct logref *logs;
 	size_t nlogs, caplogs;
 	uint64_t objects, bytes_done, bytes_total;
-	int walking_open;   /* the pack being walked is open */
-	uint64_t ckpt;      /* first LSN of the checkpoint started from */
-	int from_ckpt;      /* whether there was one */
+	int walking_open; /* the pack being walked is open */
+	uint64_t ckpt;    /* first LSN of the checkpoint started from */
+	int from_ckpt;    /* whether there was one */
 	int damaged;
 	store_progress_fn progress;
 	void *pctx;
