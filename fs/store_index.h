@@ -122,7 +122,8 @@ typedef int (*ix_scan_fn)(void *ctx, const void *k, size_t klen,
  * change @t.  -EIO if no cursor. */
 int ix_scan(store *st, enum ix_table t, ix_scan_fn fn, void *ctx);
 /* Sealed counters of IX_META: get (-ENOENT if never set), put (logged),
- * put without logging (counters derived on rebuild), add @delta
+ * put without logging (counters derived on rebuild: only the names
+ * ix_meta_logged() knows, which checkpoints leave out), add @delta
  * (clamped at 0). */
 int ix_meta_get(store *st, const char *name, uint64_t *v);
 int ix_meta_put(store *st, const char *name, uint64_t v);
