@@ -51,8 +51,6 @@ struct rebuild {
 	size_t nlogs, caplogs;
 	uint64_t objects, bytes_done, bytes_total;
 	int walking_open; /* the pack being walked is open */
-	uint64_t ckpt;    /* first LSN of the checkpoint started from */
-	int from_ckpt;    /* whether there was one */
 	int damaged;
 	store_progress_fn progress;
 	void *pctx;
@@ -320,12 +318,12 @@ replay(struct rebuild *rb)
 done:
 	if (rc != 0)
 		return rc;
-	rb->from_ckpt = rb->logs[i].place.ckpt;
-	rb->ckpt = rb->logs[i].place.lsn;
 	st->lsn = rb->logs[rb->nlogs - 1].place.lsn + 1;
 	if ((rc = ix_meta_put_nolog(st, "lsn", st->lsn)) != 0)
 		return rc;
-	return rb->from_ckpt ? ix_meta_put_nolog(st, "ckpt_lsn", rb->ckpt) : 0;
+	/* Below the checkpoint started from, the log is not needed. */
+	return rb->logs[i].place.ckpt ? ix_meta_put_nolog(st, "ckpt_lsn",
+	    rb->logs[i].place.lsn) : 0;
 }
 
 static int
