@@ -244,19 +244,33 @@ same(const char *what, const char *a, const char *b)
 
 /* ---- the packs ------------------------------------------------------- */
 
-struct pack_scan {
-	uint64_t below;      /* LSN */
-	int only_old_logs;   /* every object is a log object below it */
-	uint64_t parts;      /* checkpoint parts seen */
-	uint64_t last_end;   /* end of the last checkpoint part */
-	uint64_t part_off[2]; /* offsets of the last two parts */
+/*
+ * One pass over the packs of a store: each is walked object by object
+ * and then, as asked, dropped (nothing but log objects below @below, not
+ * open), or cut inside its last checkpoint part (open, with two parts or
+ * more); and the object @find_lsn (a checkpoint part if @find_ckpt) is
+ * looked for.
+ */
+struct pass {
+	uint64_t below;
+	int drop, cut, find_ckpt;
+	uint64_t find_lsn;
+	/* Results. */
+	int dropped, cuts;
+	uint64_t dropped_ids[256];
+	uint64_t parts, bytes;  /* checkpoint parts seen, bytes of packs */
+	char found[600];        /* the pack of the object found, or "" */
+	uint64_t found_off;
+	/* The pack being walked. */
+	int only_old_logs;
+	uint64_t pack_parts, last_part;
 };
 
 static int
 scan_obj(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
     const uint8_t *raw)
 {
-	struct pack_scan *ps = ctx;
+	struct pass *ps = ctx;
 	struct log_place lp;
 
 	(void)pack;
@@ -268,51 +282,85 @@ scan_obj(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	obj_log_place(h, &lp);
 	if (lp.lsn >= ps->below)
 		ps->only_old_logs = 0;
+	if (lp.lsn == ps->find_lsn && lp.ckpt == ps->find_ckpt)
+		ps->found_off = off + 1; /* 0: none */
 	if (lp.ckpt) {
 		ps->parts++;
-		ps->part_off[0] = ps->part_off[1];
-		ps->part_off[1] = off;
-		ps->last_end = off + OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
+		ps->pack_parts++;
+		ps->last_part = off;
 	}
 	return 0;
 }
 
-/* Delete the packs of @d that hold nothing but log objects numbered
- * below @below (what a prune may drop); returns how many. */
-static uint64_t dropped_ids[256];
-
-static int
-drop_history(const char *d, uint64_t below, uint64_t *parts)
+static void
+pass_packs(const char *d, struct pass *ps)
 {
-	uint64_t *ids = NULL;
-	int *isopen = NULL, dropped = 0;
+	uint64_t *ids = NULL, end;
+	int *isopen = NULL;
 	size_t n = 0, i;
+	char path[600];
+	struct stat sb;
 
-	*parts = 0;
 	REQUIRE_OK(pack_list(d, &ids, &isopen, &n));
 	for (i = 0; i < n; i++) {
-		struct pack_scan ps;
-		char path[600];
-		uint64_t end;
-
-		memset(&ps, 0, sizeof(ps));
-		ps.below = below;
-		ps.only_old_logs = 1;
 		snprintf(path, sizeof(path), "%s/packs/%02x/%016" PRIx64
 		    ".pack%s", d, (unsigned)(ids[i] & 0xff), ids[i],
 		    isopen[i] ? ".open" : "");
-		CHECK_OK(pack_walk(mach, path, ids[i], scan_obj, &ps, &end));
-		*parts += ps.parts;
-		if (ps.only_old_logs && !isopen[i]) {
+		ps->only_old_logs = 1;
+		ps->pack_parts = 0;
+		ps->found_off = 0;
+		CHECK_OK(pack_walk(mach, path, ids[i], scan_obj, ps, &end));
+		if (ps->found_off != 0) {
+			snprintf(ps->found, sizeof(ps->found), "%s", path);
+			ps->find_lsn = UINT64_MAX;
+			ps->found_off--;
+		}
+		if (ps->drop && ps->only_old_logs && !isopen[i]) {
 			CHECK(unlink(path) == 0);
-			if (dropped < 256)
-				dropped_ids[dropped] = ids[i];
-			dropped++;
+			if (ps->dropped < 256)
+				ps->dropped_ids[ps->dropped] = ids[i];
+			ps->dropped++;
+		} else if (ps->cut && isopen[i] && ps->pack_parts >= 2) {
+			CHECK(truncate(path, (off_t)ps->last_part + 100) == 0);
+			ps->cuts++;
+		} else if (stat(path, &sb) == 0) {
+			ps->bytes += (uint64_t)sb.st_size;
 		}
 	}
 	free(ids);
 	free(isopen);
-	return dropped;
+}
+
+/* Delete the packs of @d that hold nothing but log objects numbered
+ * below @below (what a prune may drop) into @ps. */
+static void
+drop_history(const char *d, uint64_t below, struct pass *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->below = below;
+	ps->drop = 1;
+	ps->find_lsn = UINT64_MAX;
+	pass_packs(d, ps);
+}
+
+/* Flip a byte of the ciphertext of log object (or part) @lsn of @d. */
+static void
+damage_log(const char *d, uint64_t lsn, int ckpt)
+{
+	struct pass ps;
+	uint8_t b;
+	int fd;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.find_lsn = lsn;
+	ps.find_ckpt = ckpt;
+	pass_packs(d, &ps);
+	REQUIRE(ps.found[0] != '\0');
+	REQUIRE((fd = open(ps.found, O_RDWR)) >= 0);
+	REQUIRE(pread(fd, &b, 1, (off_t)ps.found_off + OBJ_HDR_LEN + 1) == 1);
+	b ^= 0x40;
+	REQUIRE(pwrite(fd, &b, 1, (off_t)ps.found_off + OBJ_HDR_LEN + 1) == 1);
+	close(fd);
 }
 
 /* Set the state byte of pack @id's record in the index of @d, as a
@@ -347,71 +395,17 @@ pack_state_set(const char *d, uint64_t id, uint8_t state)
 	mdb_env_close(env);
 }
 
-/* Where an object of the log is, found by its place. */
-struct find {
-	uint64_t lsn;
-	int ckpt;
-	uint64_t pack, off;
-	int found;
-};
-
-static int
-find_obj(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
-    const uint8_t *raw)
-{
-	struct find *f = ctx;
-	struct log_place lp;
-
-	(void)raw;
-	if (h->type == OBJ_CHUNK)
-		return 0;
-	obj_log_place(h, &lp);
-	if (lp.lsn == f->lsn && lp.ckpt == f->ckpt) {
-		f->pack = pack;
-		f->off = off;
-		f->found = 1;
-	}
-	return 0;
-}
-
-/* Flip a byte of the ciphertext of log object (or part) @lsn of @d. */
-static void
-damage_log(const char *d, uint64_t lsn, int ckpt)
-{
-	struct find f = {lsn, ckpt, 0, 0, 0};
-	uint64_t *ids = NULL, end;
-	int *isopen = NULL, fd;
-	size_t n = 0, i;
-	char path[600];
-	uint8_t b;
-
-	REQUIRE_OK(pack_list(d, &ids, &isopen, &n));
-	for (i = 0; i < n && !f.found; i++) {
-		snprintf(path, sizeof(path), "%s/packs/%02x/%016" PRIx64
-		    ".pack%s", d, (unsigned)(ids[i] & 0xff), ids[i],
-		    isopen[i] ? ".open" : "");
-		CHECK_OK(pack_walk(mach, path, ids[i], find_obj, &f, &end));
-	}
-	free(ids);
-	free(isopen);
-	REQUIRE(f.found);
-	REQUIRE((fd = open(path, O_RDWR)) >= 0);
-	REQUIRE(pread(fd, &b, 1, (off_t)f.off + OBJ_HDR_LEN + 1) == 1);
-	b ^= 0x40;
-	REQUIRE(pwrite(fd, &b, 1, (off_t)f.off + OBJ_HDR_LEN + 1) == 1);
-	close(fd);
-}
-
 /* ---- history dropped -------------------------------------------------- */
 
 static void
 test_dropped_history(void)
 {
 	char d[400], *before, *after;
-	uint64_t first = 0, lsn = 0, parts = 0, problems = 1;
+	uint64_t first = 0, lsn = 0, problems = 1;
+	struct pass ps;
 	uint32_t id;
 	store *st;
-	int dropped, i;
+	int i;
 
 	snprintf(d, sizeof(d), "%s/history", tmp);
 	REQUIRE_OK(store_create(d, appl, sec));
@@ -433,14 +427,14 @@ test_dropped_history(void)
 	CHECK_OK(store_close(st));
 
 	/* Every pack before the checkpoint holds log objects only. */
-	dropped = drop_history(d, first, &parts);
-	CHECK(dropped >= 3);
-	CHECK(parts >= 3);
+	drop_history(d, first, &ps);
+	CHECK(ps.dropped >= 3);
+	CHECK(ps.parts >= 3);
 
 	/* Recorded dropped, as a prune does: the store opens, lists the
 	 * same and checks clean without the history. */
-	for (i = 0; i < dropped && i < 256; i++)
-		pack_state_set(d, dropped_ids[i], PACK_DROPPED);
+	for (i = 0; i < ps.dropped && i < 256; i++)
+		pack_state_set(d, ps.dropped_ids[i], PACK_DROPPED);
 	st = open_store(d, 16 << 10);
 	after = listing(st);
 	same("opened without the history", before, after);
@@ -485,7 +479,8 @@ static void
 test_damaged_part(void)
 {
 	char d[400], *before, *after;
-	uint64_t first1 = 0, first2 = 0, lsn = 0, parts, last;
+	uint64_t first1 = 0, first2 = 0, lsn = 0, last;
+	struct pass ps;
 	store *st;
 
 	snprintf(d, sizeof(d), "%s/damaged", tmp);
@@ -503,7 +498,8 @@ test_damaged_part(void)
 	grow(st, 2, 1, 2);
 	before = listing(st);
 	CHECK_OK(store_close(st));
-	CHECK(drop_history(d, first1, &parts) > 0);
+	drop_history(d, first1, &ps);
+	CHECK(ps.dropped > 0);
 	damage_log(d, first2 + 1, 1);
 	run("rm -rf %s/index", d, d);
 	CHECK_OK(store_rebuild(d, sec, NULL, NULL));
@@ -576,7 +572,8 @@ static void
 test_crash_before_commit(void)
 {
 	char d[400], d2[400], *before, *after;
-	uint64_t lsn = 1, parts = 0;
+	uint64_t lsn = 1;
+	struct pass ps;
 	pid_t pid;
 	int status;
 	store *st;
@@ -607,32 +604,11 @@ test_crash_before_commit(void)
 	/* Rebuilt before any open, with the last part cut away (as if
 	 * the copy was taken while it was written): the checkpoint is
 	 * incomplete and ignored, the log from 0 is used. */
-	{
-		struct pack_scan ps;
-		uint64_t *ids = NULL, end;
-		int *isopen = NULL;
-		size_t n = 0, i;
-		char path[600];
-
-		REQUIRE_OK(pack_list(d2, &ids, &isopen, &n));
-		for (i = 0; i < n; i++) {
-			if (!isopen[i])
-				continue;
-			memset(&ps, 0, sizeof(ps));
-			snprintf(path, sizeof(path), "%s/packs/%02x/%016"
-			    PRIx64 ".pack.open", d2, (unsigned)(ids[i] & 0xff),
-			    ids[i]);
-			CHECK_OK(pack_walk(mach, path, ids[i], scan_obj, &ps,
-			    &end));
-			parts += ps.parts;
-			if (ps.parts >= 2)
-				CHECK(truncate(path, (off_t)ps.part_off[1] +
-				    100) == 0);
-		}
-		free(ids);
-		free(isopen);
-	}
-	CHECK(parts >= 2);
+	memset(&ps, 0, sizeof(ps));
+	ps.cut = 1;
+	ps.find_lsn = UINT64_MAX;
+	pass_packs(d2, &ps);
+	CHECK(ps.cuts == 1);
 	CHECK_OK(store_rebuild(d2, sec, NULL, NULL));
 
 	/* Opened: a crash, not an older index; the parts are cut away. */
@@ -712,29 +688,6 @@ test_kill(void)
 
 /* ---- time ---------------------------------------------------------------- */
 
-/* Bytes in the packs of @d. */
-static uint64_t
-packs_bytes(const char *d)
-{
-	uint64_t *ids = NULL, sum = 0;
-	int *isopen = NULL;
-	size_t n = 0, i;
-	char path[600];
-	struct stat sb;
-
-	REQUIRE_OK(pack_list(d, &ids, &isopen, &n));
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/packs/%02x/%016" PRIx64
-		    ".pack%s", d, (unsigned)(ids[i] & 0xff), ids[i],
-		    isopen[i] ? ".open" : "");
-		if (stat(path, &sb) == 0)
-			sum += (uint64_t)sb.st_size;
-	}
-	free(ids);
-	free(isopen);
-	return sum;
-}
-
 static double
 rebuild_seconds(const char *d)
 {
@@ -753,11 +706,11 @@ test_time(void)
 {
 	enum { DIRS = 20, FILES = 50, ROUNDS = 20 };
 	char d[400], name[64], *before, *after;
-	uint64_t first = 0, parts = 0;
+	uint64_t first = 0;
 	double full, kept, t;
-	uint64_t all, left;
+	struct pass all, left;
 	store *st;
-	int r, i, dropped;
+	int r, i;
 
 	snprintf(d, sizeof(d), "%s/time", tmp);
 	REQUIRE_OK(store_create(d, appl, sec));
@@ -786,17 +739,18 @@ test_time(void)
 	}
 	before = listing(st);
 	CHECK_OK(store_close(st));
-	all = packs_bytes(d);
+	memset(&all, 0, sizeof(all));
+	all.find_lsn = UINT64_MAX;
+	pass_packs(d, &all);
 	full = rebuild_seconds(d);
 	t = rebuild_seconds(d); /* the best of two: less noise */
 	full = t < full ? t : full;
 	st = open_store(d, 1 << 20);
 	CHECK_OK(ckpt_write(st, &first));
 	CHECK_OK(store_close(st));
-	dropped = drop_history(d, first, &parts);
-	CHECK(dropped > 0);
+	drop_history(d, first, &left);
+	CHECK(left.dropped > 0);
 	kept = rebuild_seconds(d);
-	left = packs_bytes(d);
 	t = rebuild_seconds(d);
 	kept = t < kept ? t : kept;
 	after = listing_of(d);
@@ -804,7 +758,8 @@ test_time(void)
 	printf("rebuild of %d files, %d changes each: %.3f s with all "
 	    "history (%" PRIu64 " bytes of packs), %.3f s from a checkpoint "
 	    "after %d packs of history were dropped (%" PRIu64 " bytes)\n",
-	    DIRS * FILES, ROUNDS, full, all, kept, dropped, left);
+	    DIRS * FILES, ROUNDS, full, all.bytes, kept, left.dropped,
+	    left.bytes);
 	free(before);
 	free(after);
 }
