@@ -46,9 +46,10 @@
  * changing the namespace meanwhile (a prune).  On return the checkpoint
  * is durable and ckpt_lsn() gives its first LSN, *@first too (may be
  * NULL).  Returns 0, -EROFS, or a negative errno of the index or the
- * packs (the sticky commit error).  Holds ix_lock, so every change of
- * the namespace waits, while the committer writes the checkpoint: time
- * and memory in proportion to the index (one part in memory at a time).
+ * packs (the sticky commit error).  Takes ix_lock and waits for the
+ * committer, which holds ix_lock while it writes the checkpoint, so
+ * every change of the namespace waits meanwhile: time in proportion to
+ * the index, memory to one part.
  */
 int ckpt_write(store *st, uint64_t *first);
 
