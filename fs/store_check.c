@@ -116,8 +116,8 @@ check_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 		memcpy(c->bad[c->nbad++], h->id, OBJ_ID_LEN);
 		chunk_name(obj, sizeof(obj), h->id);
 	} else {
-		snprintf(obj, sizeof(obj), "log object %" PRIu64,
-		    bm_be64dec(h->id));
+		snprintf(obj, sizeof(obj), "%s %" PRIu64, h->type == OBJ_CKPT ?
+		    "checkpoint part" : "log object", bm_be64dec(h->id));
 	}
 	snprintf(what, sizeof(what), "%s in pack %016" PRIx64 " at offset %"
 	    PRIu64, rc == -EBADMSG ? "authentication failed" :
@@ -145,9 +145,11 @@ list_packs(store *st, struct packrec **out, size_t *n)
 		return -EIO;
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
 	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		/* A pack a prune dropped is gone for good, with the log
+		 * objects below the checkpoint it held: not a problem. */
 		if (k.mv_size != 8 || v.mv_size != PACK_REC_LEN ||
-		    ((uint8_t *)v.mv_data)[0] == PACK_DROPPED)
-			continue; /* gone: a prune dropped it */
+		    ((const uint8_t *)v.mv_data)[0] == PACK_DROPPED)
+			continue;
 		if ((np = realloc(p, (cnt + 1) * sizeof(*p))) == NULL) {
 			mdb_cursor_close(cur);
 			free(p);

@@ -56,8 +56,12 @@
 enum obj_type {
 	OBJ_CHUNK = 1, /* a chunk of file content, data key */
 	OBJ_LOG = 2,   /* a batch of index changes, meta key */
+	OBJ_CKPT = 3,  /* a part of a checkpoint of the index, meta key */
 };
 #define OBJ_F_ZSTD 0x01
+/* A checkpoint part's id (store_ckpt.h): its LSN (8), the first LSN of
+ * its checkpoint (8), flags (1: CKPT_F_LAST for the last part), zeros. */
+#define CKPT_F_LAST 0x01
 
 /*
  * Object header, 64 bytes, big-endian:
@@ -244,8 +248,25 @@ int chunk_id(const struct store_keys *k, uint32_t gen, const void *data,
 
 void obj_hdr_encode(uint8_t out[OBJ_HDR_LEN], const struct obj_hdr *h);
 /* obj_hdr_decode -- returns 0 or BEEMO_EFORMAT (bad magic, reserved bits,
- * type, flags, or lengths out of bounds). */
+ * type, flags, or lengths out of bounds; a checkpoint part whose id is
+ * not as ckpt_id_encode() makes it). */
 int obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN]);
+/* The log sequence place of a log object or checkpoint part, from its
+ * header's id (authenticated only once the object is opened): @lsn its
+ * LSN; for a checkpoint part (@ckpt 1), @first the LSN of the
+ * checkpoint's first part and @last whether it is the last one; for a
+ * log object @ckpt and @last are 0 and @first is @lsn. */
+struct log_place {
+	uint64_t lsn, first;
+	int ckpt, last;
+};
+/* ckpt_id_encode -- the id of part @lsn of the checkpoint whose first
+ * part is @first (<= @lsn), the last one if @last. */
+void ckpt_id_encode(uint8_t id[OBJ_ID_LEN], uint64_t lsn, uint64_t first,
+    int last);
+/* obj_log_place -- the place of @h, which is of type OBJ_LOG or
+ * OBJ_CKPT (checked by obj_hdr_decode()). */
+void obj_log_place(const struct obj_hdr *h, struct log_place *out);
 /*
  * obj_build -- seal @len bytes of @plain as an object of @type with @id,
  * generation @gen and @key, compressed with zstd at @level when that

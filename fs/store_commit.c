@@ -7,7 +7,9 @@
  *   2. under ix_lock, run the pre-commit hook (the journal's batch of
  *      file operations becomes an index change), then seal the changes
  *      logged since the last commit into a log object (the index) and
- *      append it to the pack (the packs);
+ *      append it to the pack (the packs); when ckpt_write() asked for
+ *      it, the log object even without changes, then the parts of a
+ *      checkpoint of the whole index (store_ckpt.h);
  *   3. fdatasync the packs again and record their states in the index
  *      (pack_commit_prepare(), whose callbacks write IX_PACK here): every
  *      object the transaction references is on disk;
@@ -34,6 +36,7 @@
 #include "bm_time.h"
 #include "bm_log.h"
 #include "bm_bytes.h"
+#include "store_ckpt.h"
 #include "store_commit.h"
 #include "store_internal.h"
 
@@ -58,22 +61,33 @@ record_next(void *ctx, uint64_t next_pack)
 
 /* ---- one commit ----------------------------------------------------- */
 
-/* Append the log object of the transaction to the pack (ix_lock held). */
+/* Append the log object of the transaction to the pack, one without
+ * records too if @always (ix_lock held). */
 static int
-log_flush(store *st)
+log_flush(store *st, int always)
 {
 	uint8_t *obj;
 	size_t objlen;
 	uint64_t pack, off;
 	int rc;
 
-	if ((rc = ix_log_seal(st, &obj, &objlen)) != 0 || obj == NULL)
+	if ((rc = ix_log_seal(st, always, &obj, &objlen)) != 0 || obj == NULL)
 		return rc;
 	rc = pack_append(&st->packs, obj, objlen, &pack, &off);
 	free(obj);
 	if (rc != 0)
 		return rc;
 	return ix_log_written(st);
+}
+
+/* Append one checkpoint part (ckpt_seal()'s emit). */
+static int
+ckpt_append(void *ctx, const uint8_t *obj, size_t len)
+{
+	store *st = ctx;
+	uint64_t pack, off;
+
+	return pack_append(&st->packs, obj, len, &pack, &off);
 }
 
 /*
@@ -98,7 +112,7 @@ salvage(store *st, int err)
 	st->ix_err = 0;
 	rc = st->lost != NULL ? st->lost(st->precommit_ctx, err) : 0;
 	if (rc == 0)
-		rc = log_flush(st);
+		rc = log_flush(st, 0);
 	if (rc == 0)
 		rc = pack_commit_prepare(&st->packs, 1, &ops);
 	if (rc == 0)
@@ -130,7 +144,11 @@ do_commit(store *st)
 	if (st->precommit != NULL &&
 	    (rc = st->precommit(st->precommit_ctx)) != 0)
 		goto fail;
-	if ((rc = log_flush(st)) != 0)
+	/* A checkpoint follows a log object of its own commit, with or
+	 * without records (store_ckpt.h). */
+	if ((rc = log_flush(st, st->ckpt_want)) != 0)
+		goto fail;
+	if (st->ckpt_want && (rc = ckpt_seal(st, ckpt_append, st)) != 0)
 		goto fail;
 	rc = pack_commit_prepare(&st->packs, st->want_close, &ops);
 	if (rc != 0)
@@ -140,6 +158,7 @@ do_commit(store *st)
 		pack_commit_done(&st->packs, 0);
 		goto fail_sticky;
 	}
+	st->ckpt_want = 0;
 	pack_commit_done(&st->packs, 1);
 	if (st->committed != NULL)
 		st->committed(st->precommit_ctx);
@@ -151,8 +170,10 @@ fail:
 fail_sticky:
 	/* Changes since the last commit are lost: name them, and refuse
 	 * further changes rather than build on a state that is not on
-	 * disk. */
+	 * disk.  A checkpoint asked for is not written (ckpt_write()
+	 * returns the error). */
 	st->ix_err = rc;
+	st->ckpt_want = 0;
 	if (ix_txn_begin(st) == 0)
 		salvage(st, rc);
 	return rc;
@@ -386,6 +407,11 @@ commit_recover(store *st)
  *     object L - 1.  An authentic log object numbered above L was
  *     committed by a newer index; one below L - 1 beyond a recorded
  *     length means that pack's record is older than the pack.
+ * A checkpoint part counts as the log object of the commit that wrote
+ * it, the one just before the checkpoint's first part (every
+ * checkpoint commit writes one, store_ckpt.h): a crash while a
+ * checkpoint is written leaves log object L and parts above it, which
+ * name L + 1 as their first.
  * Open packs the index does not know hold log objects L - 1 or L only
  * (a crash before their first commit; a failed commit and its salvage),
  * so a committed pack whose record was deleted is refused too; but one
@@ -415,17 +441,22 @@ rollback_refuse(const struct rollback *rb, uint64_t pack, const char *why)
 	return BEEMO_EROLLBACK;
 }
 
+/* A checkpoint part counts as the log object of its commit, the one
+ * just before its first part (store_ckpt.h): a crash, or a failed
+ * commit, leaves a whole commit's parts numbered above L. */
 static int
-rollback_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+rollback_lsn(void *ctx, uint64_t pack, const struct log_place *lp)
 {
 	const struct rollback *rb = ctx;
-	char why[160];
+	uint64_t lsn = lp->ckpt ? lp->first - 1 : lp->lsn;
+	char why[200];
 
-	if (lsn <= rb->lsn && lsn >= rb->floor)
+	if ((!lp->ckpt || lp->first > 0) && lsn <= rb->lsn &&
+	    lsn >= rb->floor)
 		return 0;
-	snprintf(why, sizeof(why), "holds log object %" PRIu64 " beyond the "
-	    "length the index recorded (whose next log object is %" PRIu64
-	    ")", lsn, rb->lsn);
+	snprintf(why, sizeof(why), "holds %s %" PRIu64 " beyond the length "
+	    "the index recorded (whose next log object is %" PRIu64 ")",
+	    lp->ckpt ? "checkpoint part" : "log object", lp->lsn, rb->lsn);
 	return rollback_refuse(rb, pack, why);
 }
 
@@ -435,13 +466,13 @@ struct last_log {
 };
 
 static int
-last_log_lsn(void *ctx, uint64_t pack, uint64_t lsn)
+last_log_lsn(void *ctx, uint64_t pack, const struct log_place *lp)
 {
 	struct last_log *ll = ctx;
 
 	(void)pack;
-	if (!ll->found || lsn > ll->lsn)
-		ll->lsn = lsn;
+	if (!ll->found || lp->lsn > ll->lsn)
+		ll->lsn = lp->lsn;
 	ll->found = 1;
 	return 0;
 }

@@ -17,7 +17,9 @@
  * a crash after keeps it.  The committer wakes every opts.commit_ms, or
  * when commit_now is set and commit_cv signalled (both ix_lock), and
  * commits only a transaction worth it (namespace changes, a pending
- * hook, a request, a pack to close).  A failed commit sets the sticky
+ * hook, a request, a pack to close).  A commit asked for a checkpoint
+ * (st->ckpt_want, set by ckpt_write()) writes its parts after its log
+ * object (store_ckpt.h).  A failed commit sets the sticky
  * st->ix_err: the changes since the last commit are lost and every later
  * change is refused.  In a read-only store the committer only renews the
  * read transaction each interval, so that another process's commits

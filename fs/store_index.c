@@ -112,11 +112,29 @@ ix_unlock(store *st)
 
 /* ---- the log ---------------------------------------------------------- */
 
+size_t
+ix_log_rec_len(size_t klen, size_t vlen, int del)
+{
+	return 7 + klen + (del ? 0 : vlen);
+}
+
+void
+ix_log_rec_put(uint8_t *p, enum ix_table t, const void *k, size_t klen,
+    const void *v, size_t vlen, int del)
+{
+	p[0] = (uint8_t)t;
+	bm_be16enc(p + 1, (uint16_t)klen);
+	bm_be32enc(p + 3, del ? LOG_DEL : (uint32_t)vlen);
+	memcpy(p + 7, k, klen);
+	if (!del)
+		memcpy(p + 7 + klen, v, vlen);
+}
+
 static int
 log_add(store *st, enum ix_table t, const void *k, size_t klen,
     const void *v, size_t vlen, int del)
 {
-	size_t need = 7 + klen + (del ? 0 : vlen);
+	size_t need = ix_log_rec_len(klen, vlen, del);
 	uint8_t *p;
 
 	if (st->loglen + need > st->logcap) {
@@ -129,13 +147,7 @@ log_add(store *st, enum ix_table t, const void *k, size_t klen,
 		st->logbuf = p;
 		st->logcap = cap;
 	}
-	p = st->logbuf + st->loglen;
-	p[0] = (uint8_t)t;
-	bm_be16enc(p + 1, (uint16_t)klen);
-	bm_be32enc(p + 3, del ? LOG_DEL : (uint32_t)vlen);
-	memcpy(p + 7, k, klen);
-	if (!del)
-		memcpy(p + 7 + klen, v, vlen);
+	ix_log_rec_put(st->logbuf + st->loglen, t, k, klen, v, vlen, del);
 	st->loglen += need;
 	if (st->loglen >= LOG_FORCE_BYTES && !st->commit_now) {
 		st->commit_now = 1;
@@ -282,15 +294,18 @@ log_compact(store *st)
 }
 
 int
-ix_log_seal(store *st, uint8_t **obj, size_t *objlen)
+ix_log_seal(store *st, int always, uint8_t **obj, size_t *objlen)
 {
 	uint8_t id[OBJ_ID_LEN];
 
 	*obj = NULL;
 	*objlen = 0;
-	if (st->loglen <= 16)
+	if (st->loglen <= 16 && !always)
 		return 0;
-	log_compact(st);
+	if (st->loglen < 16)
+		return -ENOMEM; /* no log buffer */
+	if (st->loglen > 16)
+		log_compact(st);
 	/* The buffer starts with a 16-byte header: LSN and time. */
 	bm_be64enc(st->logbuf, st->lsn);
 	bm_be64enc(st->logbuf + 8, bm_now_ns());
@@ -299,6 +314,21 @@ ix_log_seal(store *st, uint8_t **obj, size_t *objlen)
 	return obj_build(&st->keys, OBJ_LOG, id, st->keys.gen,
 	    keys_gen(&st->keys, st->keys.gen)->meta, st->logbuf, st->loglen,
 	    3, obj, objlen);
+}
+
+/* The counters of IX_META that are not logged: derived on rebuild. */
+static const char *const meta_unlogged[] = {"lsn", "next_pack", "ckpt_lsn"};
+
+int
+ix_meta_logged(const void *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(meta_unlogged) / sizeof(meta_unlogged[0]); i++)
+		if (strlen(meta_unlogged[i]) == len &&
+		    memcmp(meta_unlogged[i], name, len) == 0)
+			return 0;
+	return 1;
 }
 
 int

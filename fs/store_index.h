@@ -83,10 +83,24 @@ void ix_txn_abort(store *st);
 void ix_txn_renew(store *st);
 /* ix_log_seal -- the changes of the open transaction as a sealed log
  * object (store_codec.h) in a new buffer *@obj (NULL, 0 if there are
- * none); the caller stores it in a pack, frees it, and calls
- * ix_log_written(), which moves to the next log sequence number. */
-int ix_log_seal(store *st, uint8_t **obj, size_t *objlen);
+ * none, unless @always: then a log object without records); the caller
+ * stores it in a pack, frees it, and calls ix_log_written(), which
+ * moves to the next log sequence number.  -ENOMEM (no log buffer), or
+ * the errors of obj_build(). */
+int ix_log_seal(store *st, int always, uint8_t **obj, size_t *objlen);
 int ix_log_written(store *st);
+/* ix_log_rec_len, ix_log_rec_put -- the length of one record of a log
+ * object's plaintext (beemo-store(5)) and its encoding at @p (room for
+ * that length): the change of @k (@klen, 1..511 bytes) in table @t to
+ * @v (@vlen bytes), or its deletion if @del.  No lock. */
+size_t ix_log_rec_len(size_t klen, size_t vlen, int del);
+void ix_log_rec_put(uint8_t *p, enum ix_table t, const void *k, size_t klen,
+    const void *v, size_t vlen, int del);
+/* ix_meta_logged -- 0 for the names (@len bytes) of the IX_META
+ * counters that are never logged ("lsn", "next_pack", "ckpt_lsn":
+ * ix_meta_put_nolog() is for these only; a rebuild derives them), 1 for
+ * every other.  No lock. */
+int ix_meta_logged(const void *name, size_t len);
 /* ix_replay -- apply a log object's plaintext to the transaction
  * (rebuild); BEEMO_EFORMAT for a malformed one. */
 int ix_replay(store *st, const uint8_t *plain, size_t len);
@@ -108,7 +122,8 @@ typedef int (*ix_scan_fn)(void *ctx, const void *k, size_t klen,
  * change @t.  -EIO if no cursor. */
 int ix_scan(store *st, enum ix_table t, ix_scan_fn fn, void *ctx);
 /* Sealed counters of IX_META: get (-ENOENT if never set), put (logged),
- * put without logging (counters derived on rebuild), add @delta
+ * put without logging (counters derived on rebuild: only the names
+ * ix_meta_logged() knows, which checkpoints leave out), add @delta
  * (clamped at 0). */
 int ix_meta_get(store *st, const char *name, uint64_t *v);
 int ix_meta_put(store *st, const char *name, uint64_t v);

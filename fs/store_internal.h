@@ -28,7 +28,9 @@
  *   content
  *   commit path   store_commit.h: store_commit.c (the committer thread,
  *                 the only code that joins packs and index; recovery at
- *                 open)
+ *                 open); store_ckpt.h: store_ckpt.c (checkpoints of the
+ *                 log: the rows, sealed by the committer, which stores
+ *                 them through a callback)
  *   above         store_snap.h: store_snap.c (snapshots, statistics,
  *                 space and quotas: store_space_check, and store_report, the event
  *                 hook); store_journal.h: store_journal.c; store_check.c,
@@ -129,6 +131,11 @@ struct store {
 	struct packs packs;
 	int want_close;               /* close the open pack at the next
 				       * commit; ix_lock */
+	int ckpt_want;                /* write a checkpoint at the next
+				       * commit (store_ckpt.h); ix_lock */
+	size_t ckpt_part;             /* plaintext bytes of a checkpoint
+				       * part, 0: CKPT_PART_MAX (the unit
+				       * tests set less); ix_lock */
 
 	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;

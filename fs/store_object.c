@@ -45,12 +45,40 @@ obj_hdr_decode(struct obj_hdr *h, const uint8_t in[OBJ_HDR_LEN])
 	h->plain_len = bm_be32dec(in + 16);
 	memcpy(h->nonce, in + 20, OBJ_NONCE_LEN);
 	memcpy(h->id, in + 32, OBJ_ID_LEN);
-	if ((h->type != OBJ_CHUNK && h->type != OBJ_LOG) ||
+	if ((h->type != OBJ_CHUNK && h->type != OBJ_LOG &&
+	    h->type != OBJ_CKPT) ||
 	    (h->flags & ~OBJ_F_ZSTD) != 0 || h->plain_len > OBJ_MAX_PLAIN ||
 	    h->stored_len > ZSTD_compressBound(OBJ_MAX_PLAIN) ||
 	    (!(h->flags & OBJ_F_ZSTD) && h->stored_len != h->plain_len))
 		return BEEMO_EFORMAT;
+	if (h->type == OBJ_CKPT) {
+		static const uint8_t zero[OBJ_ID_LEN - 17];
+
+		if (bm_be64dec(h->id + 8) > bm_be64dec(h->id) ||
+		    (h->id[16] & ~CKPT_F_LAST) != 0 ||
+		    memcmp(h->id + 17, zero, sizeof(zero)) != 0)
+			return BEEMO_EFORMAT;
+	}
 	return 0;
+}
+
+void
+ckpt_id_encode(uint8_t id[OBJ_ID_LEN], uint64_t lsn, uint64_t first,
+    int last)
+{
+	memset(id, 0, OBJ_ID_LEN);
+	bm_be64enc(id, lsn);
+	bm_be64enc(id + 8, first);
+	id[16] = last ? CKPT_F_LAST : 0;
+}
+
+void
+obj_log_place(const struct obj_hdr *h, struct log_place *out)
+{
+	out->lsn = bm_be64dec(h->id);
+	out->ckpt = h->type == OBJ_CKPT;
+	out->first = out->ckpt ? bm_be64dec(h->id + 8) : out->lsn;
+	out->last = out->ckpt && (h->id[16] & CKPT_F_LAST) != 0;
 }
 
 /* Associated data of an object: its identity, not its place. */

@@ -202,11 +202,12 @@ int pack_remove(struct packs *pk, uint64_t id);
 int pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id),
     void *ctx);
 /*
- * pack_logs -- the log objects of pack @id (the file ID.pack.open if
- * @is_open, else ID.pack) that lie whole between offsets @from (0: the
- * start) and @to (UINT64_MAX: the end of the file): each is read,
- * authenticated with pk->keys and its log sequence number passed to
- * @fn(@ctx, @id, lsn).  Only headers of chunks are read.  What a crash
+ * pack_logs -- the log objects and checkpoint parts of pack @id (the
+ * file ID.pack.open if @is_open, else ID.pack) that lie whole between
+ * offsets @from (0: the start) and @to (UINT64_MAX: the end of the
+ * file): each is read, authenticated with pk->keys and its place in the
+ * log (obj_log_place()) passed to @fn(@ctx, @id, place).  Only headers
+ * of chunks are read.  What a crash
  * can leave is skipped silently: a file of another machine or with a
  * bad header, a torn or garbage object (the walk ends there), a log
  * object that fails authentication.  Returns 0, the first nonzero
@@ -214,7 +215,8 @@ int pack_sweep(struct packs *pk, int (*known)(void *ctx, uint64_t id),
  * file) or of a read.  No lock taken: call it before any writer runs
  * (at open).
  */
-typedef int (*pack_lsn_fn)(void *ctx, uint64_t pack, uint64_t lsn);
+typedef int (*pack_lsn_fn)(void *ctx, uint64_t pack,
+    const struct log_place *place);
 int pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
     uint64_t to, pack_lsn_fn fn, void *ctx);
 /*

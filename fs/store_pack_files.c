@@ -150,7 +150,7 @@ pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 		len = OBJ_HDR_LEN + (uint64_t)h.stored_len + OBJ_TAG_LEN;
 		if (to - off < len)
 			break;
-		if (h.type == OBJ_LOG) {
+		if (h.type == OBJ_LOG || h.type == OBJ_CKPT) {
 			if ((raw = malloc(len)) == NULL) {
 				rc = -ENOMEM;
 				goto done;
@@ -158,9 +158,12 @@ pack_logs(struct packs *pk, uint64_t id, int is_open, uint64_t from,
 			rc = pack_pread_all(fd, raw, len, off);
 			if (rc == 0 &&
 			    obj_open(pk->keys, &h, raw, &plain) == 0) {
+				struct log_place lp;
+
 				OPENSSL_cleanse(plain, h.plain_len);
 				free(plain);
-				rc = fn(ctx, id, bm_be64dec(h.id));
+				obj_log_place(&h, &lp);
+				rc = fn(ctx, id, &lp);
 			}
 			free(raw);
 			raw = NULL;

@@ -2,13 +2,21 @@
  * store_rebuild.c -- rebuilding the index from the packs alone.
  *
  * The packs hold every chunk and, as log objects numbered by a log
- * sequence number (LSN), every change ever made to the namespace tables.
- * Rebuilding therefore: (1) walks every pack, authenticating every object
- * and recording chunk locations and pack sizes; (2) checks that the LSNs
- * run without a gap (a gap means a pack is missing); (3) replays the log
- * objects in LSN order into a new index; (4) swaps it in, keeping the old
- * one as index.old.  Any damaged or missing object fails the rebuild
- * with its name in the log, and the existing index is left untouched.
+ * sequence number (LSN), every change made to the namespace tables
+ * since their newest checkpoint (store_ckpt.h), and maybe older ones.
+ * Rebuilding therefore: (1) walks every pack, authenticating every chunk
+ * and recording chunk locations and pack sizes, and noting where each
+ * log object and checkpoint part is from its header alone; (2) finds
+ * the newest complete checkpoint (every part, up to the one that says
+ * it is the last) and replays it into a new index, then the log objects
+ * after it, in LSN order and without a gap (a gap means a pack is
+ * missing); a part that does not authenticate makes the rebuild try the
+ * checkpoint before it, and without any, the replay starts from log
+ * object 0, which must then be there; (3) swaps the new index in,
+ * keeping the old one as index.old.  Log objects below the start are
+ * never opened: the time goes with what is kept, not with all history.
+ * Any damaged or missing object that is needed fails the rebuild with
+ * its name in the log, and the existing index is left untouched.
  *
  * A pack that was still open when the copy was taken may end with a
  * partial object: it is cut at its last whole object.
@@ -31,8 +39,10 @@
 #include "store_record.h"
 
 struct logref {
-	uint64_t lsn, pack, off;
+	struct log_place place;
+	uint64_t pack, off;
 	uint32_t len;
+	int open; /* in a .pack.open file */
 };
 
 struct rebuild {
@@ -40,11 +50,18 @@ struct rebuild {
 	struct logref *logs;
 	size_t nlogs, caplogs;
 	uint64_t objects, bytes_done, bytes_total;
+	int walking_open; /* the pack being walked is open */
 	int damaged;
 	store_progress_fn progress;
 	void *pctx;
 };
 
+/*
+ * Every object of every pack: a chunk is authenticated and its location
+ * recorded; of a log object or checkpoint part only the place is noted
+ * from its header: which of them are replayed, and so opened, is known
+ * only once every pack has been read.
+ */
 static int
 walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
     const uint8_t *raw)
@@ -55,25 +72,27 @@ walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 	char hex[2 * OBJ_ID_LEN + 1];
 	int rc;
 
-	rc = obj_open(&st->keys, h, raw, &plain);
-	if (rc != 0) {
-		bm_hex(hex, h->id, OBJ_ID_LEN);
-		bm_log(LOG_ERR, "%s %s in pack %016" PRIx64 " at offset %"
-		    PRIu64 ": %s", h->type == OBJ_CHUNK ? "chunk" : "log object",
-		    h->type == OBJ_CHUNK ? hex : hex, pack, off,
-		    rc == -EBADMSG ? "authentication failed (damaged or "
-		    "tampered)" : beemo_strerror(rc));
-		rb->damaged++;
-		return 0; /* go on: name every damaged object */
-	}
-	OPENSSL_cleanse(plain, h->plain_len);
-	free(plain);
 	rb->objects++;
+	rb->bytes_done += OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
+	if (rb->progress != NULL && (rb->objects & 63) == 0)
+		rb->progress(rb->pctx, rb->bytes_done, rb->bytes_total);
 	if (h->type == OBJ_CHUNK) {
 		struct chunk_loc loc = {pack, off, h->stored_len, h->plain_len,
 		    h->gen, h->flags};
 		struct chunk_loc old;
 
+		rc = obj_open(&st->keys, h, raw, &plain);
+		if (rc != 0) {
+			bm_hex(hex, h->id, OBJ_ID_LEN);
+			bm_log(LOG_ERR, "chunk %s in pack %016" PRIx64 " at "
+			    "offset %" PRIu64 ": %s", hex, pack, off,
+			    rc == -EBADMSG ? "authentication failed (damaged "
+			    "or tampered)" : beemo_strerror(rc));
+			rb->damaged++;
+			return 0; /* go on: name every damaged object */
+		}
+		OPENSSL_cleanse(plain, h->plain_len);
+		free(plain);
 		if (chunk_loc_get(st, h->id, &old) == -ENOENT &&
 		    (rc = chunk_loc_put(st, h->id, &loc)) != 0)
 			return rc;
@@ -88,16 +107,13 @@ walk_object(void *ctx, uint64_t pack, uint64_t off, const struct obj_hdr *h,
 			rb->logs = n;
 			rb->caplogs = cap;
 		}
-		rb->logs[rb->nlogs].lsn = bm_be64dec(h->id);
-		rb->logs[rb->nlogs].pack = pack;
-		rb->logs[rb->nlogs].off = off;
-		rb->logs[rb->nlogs].len = OBJ_HDR_LEN + h->stored_len +
-		    OBJ_TAG_LEN;
-		rb->nlogs++;
+		n = &rb->logs[rb->nlogs++];
+		obj_log_place(h, &n->place);
+		n->pack = pack;
+		n->off = off;
+		n->open = rb->walking_open;
+		n->len = OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
 	}
-	rb->bytes_done += OBJ_HDR_LEN + h->stored_len + OBJ_TAG_LEN;
-	if (rb->progress != NULL && (rb->objects & 63) == 0)
-		rb->progress(rb->pctx, rb->bytes_done, rb->bytes_total);
 	return 0;
 }
 
@@ -106,7 +122,13 @@ cmp_log(const void *a, const void *b)
 {
 	const struct logref *x = a, *y = b;
 
-	return x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
+	if (x->place.lsn != y->place.lsn)
+		return x->place.lsn < y->place.lsn ? -1 : 1;
+	if (x->open != y->open)
+		return x->open - y->open;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
 }
 
 static int
@@ -120,40 +142,130 @@ txn_renew(store *st)
 	return mdb_txn_begin(st->env, NULL, 0, &st->txn) ? -EIO : 0;
 }
 
+/* Read, authenticate and replay one log object or checkpoint part. */
 static int
-replay(struct rebuild *rb)
+replay_one(store *st, const struct logref *l)
+{
+	struct obj_hdr h;
+	uint8_t *raw, *plain;
+	int rc;
+
+	if ((raw = malloc(l->len)) == NULL)
+		return -ENOMEM;
+	rc = pack_pread(&st->packs, l->pack, raw, l->len, l->off);
+	if (rc == 0 && (rc = obj_hdr_decode(&h, raw)) == 0)
+		rc = obj_open(&st->keys, &h, raw, &plain);
+	free(raw);
+	if (rc != 0) {
+		bm_log(LOG_ERR, "%s %" PRIu64 " in pack %016" PRIx64 " at "
+		    "offset %" PRIu64 ": %s", l->place.ckpt ? "checkpoint "
+		    "part" : "log object", l->place.lsn, l->pack, l->off,
+		    rc == -EBADMSG ? "authentication failed (damaged or "
+		    "tampered)" : beemo_strerror(rc));
+		return rc;
+	}
+	rc = ix_replay(st, plain, h.plain_len);
+	OPENSSL_cleanse(plain, h.plain_len);
+	free(plain);
+	if (rc != 0)
+		bm_log(LOG_ERR, "%s %" PRIu64 ": malformed", l->place.ckpt ?
+		    "checkpoint part" : "log object", l->place.lsn);
+	return rc;
+}
+
+/*
+ * One object may be in the packs more than once: a prune copies the
+ * live objects of a pack into a new one before it drops the old one,
+ * and a crash in between leaves both.  Copies are alike; logs[] is
+ * sorted by LSN, closed packs first, so that a closed pack's copy is
+ * tried first (an open pack below the next pack number may be one a
+ * failed commit abandoned, whose objects were never committed).
+ * next_lsn -- the index of the first entry after the copies of
+ * logs[@i].
+ */
+static size_t
+next_lsn(const struct rebuild *rb, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < rb->nlogs && rb->logs[j].place.lsn == rb->logs[i].place.lsn)
+		j++;
+	return j;
+}
+
+/*
+ * Whether logs[@i] is the first part of a complete checkpoint: the parts
+ * that follow it are consecutive, all name it as their first, up to one
+ * that says it is the last (headers only: the parts authenticate when
+ * they are replayed).
+ */
+static int
+ckpt_complete(const struct rebuild *rb, size_t i)
+{
+	uint64_t first = rb->logs[i].place.lsn;
+	size_t j, n;
+
+	for (j = i; j < rb->nlogs; j = n) {
+		const struct log_place *p = &rb->logs[j].place;
+
+		if (!p->ckpt || p->first != first)
+			return 0;
+		if (p->last)
+			return 1;
+		n = next_lsn(rb, j);
+		if (n < rb->nlogs && rb->logs[n].place.lsn != p->lsn + 1)
+			return 0;
+	}
+	return 0;
+}
+
+/* Empty the logged tables (a checkpoint whose parts did not replay). */
+static int
+clear_logged(store *st)
+{
+	int t;
+
+	for (t = IX_META; IX_LOGGED(t); t++)
+		if (mdb_drop(st->txn, st->dbi[t], 0) != 0)
+			return -EIO;
+	return 0;
+}
+
+/*
+ * Replay from logs[@start] on: the parts of the checkpoint there if
+ * @ckpt, then every later log object, in order and without a gap;
+ * parts of later checkpoints are passed over, as the state they hold
+ * is the one the replay has then reached.  *@in_ckpt says whether a
+ * failure was in the checkpoint's parts.
+ */
+static int
+replay_from(struct rebuild *rb, size_t start, int ckpt, int *in_ckpt)
 {
 	store *st = rb->st;
-	size_t i, since = 0;
+	uint64_t want = rb->logs[start].place.lsn;
+	size_t i, j, k, since = 0;
 	int rc = 0;
 
-	qsort(rb->logs, rb->nlogs, sizeof(*rb->logs), cmp_log);
-	for (i = 0; i < rb->nlogs; i++) {
-		struct logref *l = &rb->logs[i];
-		struct obj_hdr h;
-		uint8_t *raw, *plain;
+	for (i = start; i < rb->nlogs; i = j, want++) {
+		const struct logref *l = &rb->logs[i];
 
-		if (l->lsn != i) {
+		j = next_lsn(rb, i);
+		*in_ckpt = 0;
+		if (l->place.lsn != want) {
 			bm_log(LOG_ERR, "log object %" PRIu64 " is missing: a "
-			    "pack is missing or damaged", (uint64_t)i);
+			    "pack is missing or damaged", want);
 			return -EBADMSG;
 		}
-		if ((raw = malloc(l->len)) == NULL)
-			return -ENOMEM;
-		rc = pack_pread(&st->packs, l->pack, raw, l->len, l->off);
-		if (rc == 0 && (rc = obj_hdr_decode(&h, raw)) == 0)
-			rc = obj_open(&st->keys, &h, raw, &plain);
-		free(raw);
+		*in_ckpt = ckpt && l->place.ckpt &&
+		    l->place.first == rb->logs[start].place.lsn;
+		if (l->place.ckpt && !*in_ckpt)
+			continue;
+		/* The first copy that authenticates. */
+		for (k = i; k < j; k++)
+			if ((rc = replay_one(st, &rb->logs[k])) != -EBADMSG)
+				break;
 		if (rc != 0)
 			return rc;
-		rc = ix_replay(st, plain, h.plain_len);
-		OPENSSL_cleanse(plain, h.plain_len);
-		free(plain);
-		if (rc != 0) {
-			bm_log(LOG_ERR, "log object %" PRIu64 ": malformed",
-			    l->lsn);
-			return rc;
-		}
 		since += l->len;
 		if (since > (64U << 20)) {
 			if ((rc = txn_renew(st)) != 0)
@@ -161,8 +273,57 @@ replay(struct rebuild *rb)
 			since = 0;
 		}
 	}
-	st->lsn = rb->nlogs;
-	return ix_meta_put_nolog(st, "lsn", st->lsn);
+	return 0;
+}
+
+/*
+ * Replay the log: from the newest complete checkpoint whose parts
+ * authenticate, else from log object 0.  The objects below the start
+ * are neither needed nor read (a prune may have dropped them).
+ */
+static int
+replay(struct rebuild *rb)
+{
+	store *st = rb->st;
+	size_t i;
+	int in_ckpt, rc;
+
+	if (rb->nlogs == 0) {
+		st->lsn = 0; /* no log at all: the caller says so */
+		return 0;
+	}
+	qsort(rb->logs, rb->nlogs, sizeof(*rb->logs), cmp_log);
+	for (i = rb->nlogs; i-- > 0;) {
+		if ((i > 0 && rb->logs[i - 1].place.lsn ==
+		    rb->logs[i].place.lsn) || !ckpt_complete(rb, i))
+			continue;
+		rc = replay_from(rb, i, 1, &in_ckpt);
+		if (rc != -EBADMSG || !in_ckpt)
+			goto done;
+		/* A part that failed to authenticate (named above): an older
+		 * checkpoint may still do, if its log objects are there. */
+		bm_log(LOG_WARNING, "the checkpoint at log object %" PRIu64
+		    " does not authenticate: trying an older one",
+		    rb->logs[i].place.lsn);
+		if ((rc = clear_logged(st)) != 0)
+			return rc;
+	}
+	i = 0;
+	if (rb->logs[0].place.lsn != 0) {
+		bm_log(LOG_ERR, "log object 0 is missing: a pack is missing or "
+		    "damaged");
+		return -EBADMSG;
+	}
+	rc = replay_from(rb, 0, 0, &in_ckpt);
+done:
+	if (rc != 0)
+		return rc;
+	st->lsn = rb->logs[rb->nlogs - 1].place.lsn + 1;
+	if ((rc = ix_meta_put_nolog(st, "lsn", st->lsn)) != 0)
+		return rc;
+	/* Below the checkpoint started from, the log is not needed. */
+	return rb->logs[i].place.ckpt ? ix_meta_put_nolog(st, "ckpt_lsn",
+	    rb->logs[i].place.lsn) : 0;
 }
 
 static int
@@ -276,6 +437,7 @@ store_rebuild(const char *dir, const keymgr_secret *s,
 		uint64_t end, before = rb.objects;
 
 		pack_path(&st->packs, ids[i], isopen[i], path, sizeof(path));
+		rb.walking_open = isopen[i];
 		rc = pack_walk(st->machine_id, path, ids[i], walk_object, &rb,
 		    &end);
 		if (rc == -EIO && isopen[i]) {

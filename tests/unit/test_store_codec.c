@@ -164,6 +164,56 @@ test_chunker(void)
 
 /* ---- object header --------------------------------------------------- */
 
+/* A checkpoint part's id: LSN, first LSN, the last-part flag, zeros;
+ * anything else is refused; a log object's place is its LSN. */
+static void
+test_ckpt_id(void)
+{
+	static const uint8_t want[OBJ_ID_LEN] = {0, 0, 0, 0, 0, 0, 0x01, 0x02,
+	    0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x01};
+	struct obj_hdr h, d;
+	struct log_place lp;
+	uint8_t raw[OBJ_HDR_LEN];
+
+	memset(&h, 0, sizeof(h));
+	h.type = OBJ_CKPT;
+	h.gen = 1;
+	h.stored_len = h.plain_len = 100;
+	ckpt_id_encode(h.id, 0x102, 0x100, 1);
+	CHECK(memcmp(h.id, want, OBJ_ID_LEN) == 0);
+	obj_hdr_encode(raw, &h);
+	CHECK(raw[4] == 3);
+	CHECK_OK(obj_hdr_decode(&d, raw));
+	obj_log_place(&d, &lp);
+	CHECK(lp.ckpt && lp.last && lp.lsn == 0x102 && lp.first == 0x100);
+	ckpt_id_encode(h.id, 0x100, 0x100, 0);
+	obj_hdr_encode(raw, &h);
+	CHECK_OK(obj_hdr_decode(&d, raw));
+	obj_log_place(&d, &lp);
+	CHECK(lp.ckpt && !lp.last && lp.lsn == 0x100 && lp.first == 0x100);
+	/* First above the part's own number, unknown flags, a byte set
+	 * in the zeros. */
+	ckpt_id_encode(h.id, 0x100, 0x101, 0);
+	obj_hdr_encode(raw, &h);
+	CHECK_RC(obj_hdr_decode(&d, raw), BEEMO_EFORMAT);
+	ckpt_id_encode(h.id, 0x100, 0x100, 0);
+	h.id[16] = 0x02;
+	obj_hdr_encode(raw, &h);
+	CHECK_RC(obj_hdr_decode(&d, raw), BEEMO_EFORMAT);
+	ckpt_id_encode(h.id, 0x100, 0x100, 1);
+	h.id[31] = 1;
+	obj_hdr_encode(raw, &h);
+	CHECK_RC(obj_hdr_decode(&d, raw), BEEMO_EFORMAT);
+	/* A log object: its LSN, first the same, no checkpoint. */
+	memset(h.id, 0, OBJ_ID_LEN);
+	h.type = OBJ_LOG;
+	h.id[7] = 9;
+	obj_hdr_encode(raw, &h);
+	CHECK_OK(obj_hdr_decode(&d, raw));
+	obj_log_place(&d, &lp);
+	CHECK(!lp.ckpt && !lp.last && lp.lsn == 9 && lp.first == 9);
+}
+
 static void
 test_obj_hdr(void)
 {
@@ -196,7 +246,7 @@ test_obj_hdr(void)
 	bad[7] = 1;
 	CHECK_RC(obj_hdr_decode(&d, bad), BEEMO_EFORMAT);
 	memcpy(bad, raw, sizeof(bad));
-	bad[4] = 3;
+	bad[4] = 4;
 	CHECK_RC(obj_hdr_decode(&d, bad), BEEMO_EFORMAT);
 	memcpy(bad, raw, sizeof(bad));
 	bad[5] = 0x02;
@@ -887,6 +937,7 @@ main(void)
 	oc = test_codec_new(test_machine);
 	test_chunker();
 	test_obj_hdr();
+	test_ckpt_id();
 	test_objects(oc);
 	test_pack_walk(oc);
 	test_inode();
