@@ -317,7 +317,8 @@ ix_log_seal(store *st, int always, uint8_t **obj, size_t *objlen)
 }
 
 /* The counters of IX_META that are not logged: derived on rebuild. */
-static const char *const meta_unlogged[] = {"lsn", "next_pack", "ckpt_lsn"};
+static const char *const meta_unlogged[] = {"lsn", "next_pack", "ckpt_lsn",
+    "reclaimable", "reclaimable_time", "repacking"};
 
 int
 ix_meta_logged(const void *name, size_t len)

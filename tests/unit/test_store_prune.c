@@ -477,9 +477,13 @@ crash_mid_copy(int repacking)
 	REQUIRE((pid = fork()) >= 0);
 	if (pid == 0) {
 		st = open_rw();
-		if (pack_path(&st->packs, 0, 0, path, sizeof(path)) != 0 ||
-		    pack_walk(st->machine_id, path, 0, find_log, &fl, &end) !=
-		    1)
+		/* The first pack the prune left that holds a log object. */
+		for (pack = 0; pack < 64 && fl.raw == NULL; pack++)
+			if (pack_path(&st->packs, pack, 0, path, sizeof(path))
+			    == 0 && access(path, F_OK) == 0)
+				(void)pack_walk(st->machine_id, path, 0, find_log,
+				    &fl, &end);
+		if (fl.raw == NULL)
 			_exit(2);
 		ix_lock(st);
 		if (ix_meta_put_nolog(st, "repacking", (uint64_t)repacking) ||
