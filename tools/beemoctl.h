@@ -96,6 +96,7 @@ enum {
 	CTL_O_OUTPUT = 1 << 16,       /* --output FILE */
 	CTL_O_PRIVILEGED = 1 << 17,   /* --privileged */
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
+	CTL_O_DRY_RUN = 1 << 19,      /* --dry-run */
 };
 
 struct ctl_opts {
@@ -107,6 +108,7 @@ struct ctl_opts {
 	int json, yes, admin;
 	const char *note, *target, *soft, *hard, *since, *type, *output;
 	int overwrite, read_data, files, all, watch, privileged, keep_keys;
+	int dry_run;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -155,6 +157,7 @@ int cmd_journal(struct ctl *ctl, int argc, char **argv);
 int cmd_quota(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_metrics(struct ctl *ctl, int argc, char **argv);
+int cmd_erase(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)
