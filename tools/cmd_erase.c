@@ -200,11 +200,12 @@ open_store(const struct ctl *ctl, const char *machine, const char *dir,
 }
 
 /* store_erase() on a store opened here; 0 or CTL_FAIL after a message
- * (and, for a failed erasure, a report). */
+ * (and, for a failed erasure, a report and an appliance journal entry:
+ * @km's). */
 static int
-run(const struct ctl *ctl, const char *machine, const char *dir,
-    const keymgr_secret *sec, const char *path, int dry_run,
-    struct found_list *l)
+run(const struct ctl *ctl, keymgr *km, const char *machine,
+    const char *dir, const keymgr_secret *sec, const char *path,
+    int dry_run, struct found_list *l)
 {
 	store *st;
 	int rc, crc;
@@ -229,10 +230,13 @@ run(const struct ctl *ctl, const char *machine, const char *dir,
 	else
 		ctl_err(ctl, "%s: erasing %s: %s", machine, path,
 		    beemo_strerror(rc));
-	if (!dry_run && rc != -ENOENT && rc != -EINVAL)
+	if (!dry_run && rc != -ENOENT && rc != -EINVAL) {
 		ctl_report_error(ctl, machine, "erase", "The erasure may be "
 		    "partly done: run it again.\n", "%s: erasure of %s "
 		    "failed: %s", machine, path, beemo_strerror(rc));
+		ctl_alog(ctl, km, "erase", "admin", "machine %s: the erasure "
+		    "of %s failed: %s", machine, path, beemo_strerror(rc));
+	}
 	return CTL_FAIL;
 }
 
@@ -301,7 +305,7 @@ cmd_erase(struct ctl *ctl, int argc, char **argv)
 	/* What it would remove, from a read-only open: a backup session
 	 * is not kept waiting while a person reads and confirms. */
 	if (!o.yes || o.dry_run) {
-		if (run(ctl, machine, dir, sec, path, 1, &l) != 0)
+		if (run(ctl, km, machine, dir, sec, path, 1, &l) != 0)
 			goto out;
 		if (o.dry_run) {
 			if (o.json)
@@ -316,11 +320,8 @@ cmd_erase(struct ctl *ctl, int argc, char **argv)
 			goto out;
 		found_free(&l);
 	}
-	if (run(ctl, machine, dir, sec, path, 0, &l) != 0) {
-		ctl_alog(ctl, km, "erase", "admin", "machine %s: the erasure "
-		    "of %s failed", machine, path);
+	if (run(ctl, km, machine, dir, sec, path, 0, &l) != 0)
 		goto out;
-	}
 	nviews = views(&l, &live);
 	if (o.json) {
 		print_json(machine, path, 0, &l);
