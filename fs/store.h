@@ -457,7 +457,8 @@ int store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
  * Types: "session" (a backup session begins or ends, with counts),
  * "files" (files added, changed, deleted or renamed by a session; written
  * at each index commit, with the session's id), "snapshot", "push",
- * "restore", "delete", "virus", "error", "quota", "check", "scan".
+ * "restore", "delete", "virus", "error", "quota", "check", "scan",
+ * "erase".
  */
 struct store_journal_entry {
 	uint64_t time;           /* CLOCK_REALTIME ns; 0 on add: now */
