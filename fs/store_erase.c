@@ -875,6 +875,10 @@ do_erase(struct erase *x)
 	size_t i;
 	int rc;
 
+	/* File operations of a session not journaled yet may name the
+	 * path: into the journal first, to be rewritten with the rest. */
+	if ((rc = journal_flush(x->st)) != 0)
+		return rc;
 	/* The next prune repacks every pack with garbage in it: the
 	 * erased bytes must not stay in packs under its threshold. */
 	if ((rc = ix_meta_put_nolog(x->st, "prune_full", 1)) != 0)
