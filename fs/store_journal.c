@@ -434,7 +434,7 @@ journal_lostcommit(void *ctx, int err)
 	return journal_lost(ctx, err);
 }
 
-/* ---- erasing names -------------------------------------------------------- */
+/* ---- erasing names ---------------------------------------------------- */
 
 #define ERASED "[erased]"
 
