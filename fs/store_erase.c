@@ -20,7 +20,7 @@
 #include "store_record.h"
 
 /* Changes per commit while erasing. */
-#define ERASE_BATCH 20000
+#define ERASE_BATCH 10000
 
 /* ---- the units of deletion -------------------------------------------- */
 

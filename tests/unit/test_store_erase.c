@@ -338,6 +338,35 @@ main(void)
 	CHECK(problems == 0);
 	CHECK_OK(store_close(st));
 
+	/* An erasure of more changes than one commit takes (ERASE_BATCH,
+	 * store_erase.c: two per file here). */
+	st = open_store(0, 0);
+	{
+		uint64_t big = mkdir_(st, root, "big");
+		char name[32];
+		int i;
+
+		CHECK_OK(store_stats(st, &before));
+		for (i = 0; i < 8000; i++) {
+			snprintf(name, sizeof(name), "f%d", i);
+			CHECK_OK(store_mknod(st, big, name, S_IFREG | 0644, 0,
+			    &cr, &a));
+		}
+		CHECK_OK(store_snapshot(st, "big", &id));
+		CHECK_OK(store_erase(st, "big", 0, NULL, NULL));
+		CHECK_OK(store_stats(st, &after));
+		CHECK(after.files == before.files && after.dirs ==
+		    before.dirs - 1);
+		CHECK(reads(st, store_snapshot_ino(id), "big", NULL));
+		CHECK(reads(st, store_snapshot_ino(id), "keep/a.txt",
+		    "kept a v2"));
+		problems = 1;
+		CHECK_OK(store_check(st, 0, NULL, NULL, NULL, NULL,
+		    &problems));
+		CHECK(problems == 0);
+	}
+	CHECK_OK(store_close(st));
+
 	keymgr_secret_free(sec);
 	{
 		char cmd[400];
