@@ -316,7 +316,7 @@ do_erase(struct erase *x)
 		return rc;
 	/* The next prune repacks every pack with garbage in it: the
 	 * erased bytes must not stay in packs under its threshold. */
-	if ((rc = ix_meta_put_nolog(x->st, "prune_full", 1)) != 0)
+	if ((rc = ix_meta_put(x->st, "prune_full", 1)) != 0)
 		return rc;
 	if ((paths = calloc(x->npaths + 1, sizeof(*paths))) == NULL)
 		return -ENOMEM;
