@@ -587,8 +587,8 @@ int store_dropped_packs(store *st, uint64_t **ids, size_t *n);
  * shows a file it did not hold.  Journal entries that name a removed
  * path (or one below it) have it replaced by "[erased]"; the erasure is
  * journaled ("erase": counts and snapshot ids, not the names, which
- * would otherwise survive in the log).  The store is marked
- * (meta counter "prune_full", logged) so that the next store_prune() repacks
+ * would otherwise survive in the log).  The store is marked (meta
+ * counter "prune_full", logged) so that the next store_prune() repacks
  * every pack holding any garbage: after it no sealed byte of the path
  * remains.  Cost: every version of every directory entry and every
  * journal entry is read and authenticated once, and the rows changed
