@@ -8,14 +8,19 @@
  * link counts and the live tree's counters are right, the journal no
  * longer names it, the check is clean, and so is a rebuild from the
  * packs.  Malformed paths, the root, a missing path, a read-only store
- * and a backup session's store are refused.
+ * and a backup session's store are refused.  An erasure larger than one
+ * commit, killed (SIGKILL) at several moments, is finished by running it
+ * again, with counts right.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -208,6 +213,75 @@ check_erased(store *st)
 	CHECK(a.nlink == 3);
 }
 
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Directory @name with @n empty files and a snapshot of it; then a child
+ * process erases it and is killed after @kill_ms (-1: not killed); then
+ * the erasure runs again to its end.  Returns how long the child ran.
+ */
+static long
+erase_killed(const char *name, int n, long kill_ms)
+{
+	struct store_stats before, after;
+	struct store_attr a;
+	struct timespec t0;
+	uint64_t dirino, problems = 1;
+	char f[32];
+	uint32_t id;
+	pid_t pid;
+	int i, status, rc;
+	store *st = open_store(0, 0);
+
+	dirino = mkdir_(st, STORE_ROOT_INO, name);
+	for (i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "f%d", i);
+		CHECK_OK(store_mknod(st, dirino, f, S_IFREG | 0644, 0, &cr,
+		    &a));
+	}
+	CHECK_OK(store_snapshot(st, name, &id));
+	CHECK_OK(store_stats(st, &before));
+	CHECK_OK(store_close(st));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	REQUIRE((pid = fork()) >= 0);
+	if (pid == 0) {
+		st = open_store(0, 0);
+		rc = store_erase(st, name, 0, NULL, NULL);
+		_exit(rc != 0 || store_close(st) != 0 ? 3 : 0);
+	}
+	if (kill_ms >= 0) {
+		struct timespec d = {kill_ms / 1000, (kill_ms % 1000) * 1000000};
+
+		nanosleep(&d, NULL);
+		kill(pid, SIGKILL);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) || (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0));
+	kill_ms = ms_since(&t0);
+	st = open_store(0, 0);
+	rc = store_erase(st, name, 0, NULL, NULL);
+	CHECK(rc == 0 || rc == -ENOENT);
+	CHECK_RC(store_erase(st, name, 1, NULL, NULL), -ENOENT);
+	CHECK(reads(st, store_snapshot_ino(id), name, NULL));
+	CHECK(reads(st, store_snapshot_ino(id), "keep/a.txt", "kept a v2"));
+	CHECK_OK(store_stats(st, &after));
+	CHECK(after.files == before.files - (uint64_t)n);
+	CHECK(after.dirs == before.dirs - 1);
+	CHECK_OK(store_check(st, 0, NULL, NULL, NULL, NULL, &problems));
+	CHECK(problems == 0);
+	CHECK_OK(store_close(st));
+	return kill_ms;
+}
+
 int
 main(void)
 {
@@ -366,6 +440,17 @@ main(void)
 		CHECK(problems == 0);
 	}
 	CHECK_OK(store_close(st));
+
+	/* Killed at several moments of the time a whole run takes (which
+	 * varies: some kills come after the end). */
+	{
+		long full = erase_killed("whole", 6000, -1);
+
+		erase_killed("k1", 6000, full / 4);
+		erase_killed("k2", 6000, 2 * full / 5);
+		erase_killed("k3", 6000, full / 2);
+		erase_killed("k4", 6000, 3 * full / 5);
+	}
 
 	keymgr_secret_free(sec);
 	{
