@@ -29,7 +29,8 @@
 #include "ctl_store.h"
 
 static const char erase_usage[] =
-    "MACHINE PATH [--dry-run] [--yes] [--json] [--password-file FILE]\n"
+    "MACHINE PATH [--dry-run] [--yes] [--json]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Erase PATH (a file or a directory, from the root of the machine's\n"
     "tree) from the live tree and from every snapshot of MACHINE: every\n"
