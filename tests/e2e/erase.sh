@@ -40,6 +40,7 @@ t_mount "$MNT"
 mkdir -p "$MNT/keep" "$MNT/home/anna/docs" "$MNT/home/bob"
 printf 'kept file\n' >"$MNT/keep/a.txt"
 printf 'bob keeps this\n' >"$MNT/home/bob/notes.txt"
+printf 'erased after a confirmation\n' >"$MNT/keep/confirm.txt"
 python3 - "$MNT" "$M" <<'PY' || t_fail "writing the marked files"
 import os, sys
 mnt, m = sys.argv[1], sys.argv[2]
@@ -166,6 +167,7 @@ for id in 1 2 3 4; do
 done
 for id in 1 2 3; do
 	rm -rf "$T/before/$id/home/anna" "$T/before/$id/keep/link-$M"
+	rm -f "$T/before/$id/keep/confirm.txt" "$T/after/$id/keep/confirm.txt"
 	[ "$(t_sums "$T/before/$id")" = "$(t_sums "$T/after/$id")" ] ||
 		t_fail "snapshot $id: other files changed"
 done
@@ -192,6 +194,25 @@ grep -q "pc1: /home/anna erased" "$T/alog.txt" ||
 	t_fail "the appliance journal lacks the erasure: $(cat "$T/alog.txt")"
 "$BEEMOCTL" erase pc1 /home/anna --dry-run "${PW[@]}" >/dev/null 2>&1 &&
 	t_fail "the path is still found after the erasure"
+
+# On a terminal, the machine's name confirms (script(1) gives one).
+if command -v script >/dev/null; then
+	CMD="$BEEMOCTL erase pc1 /keep/confirm.txt --password-file $T/admin.pw"
+	printf 'pc2\n' | script -qec "$CMD" /dev/null >"$T/confirm.out" 2>&1 &&
+		t_fail "erased with the wrong name: $(cat "$T/confirm.out")"
+	grep -q "not confirmed" "$T/confirm.out" ||
+		t_fail "wrong name: $(cat "$T/confirm.out")"
+	grep -q "Type the machine's name" "$T/confirm.out" ||
+		t_fail "no question: $(cat "$T/confirm.out")"
+	"$BEEMOCTL" erase pc1 /keep/confirm.txt --dry-run "${PW[@]}" \
+		>/dev/null || t_fail "a wrong name erased the file"
+	printf 'pc1\n' | script -qec "$CMD" /dev/null >"$T/confirm.out" 2>&1 ||
+		t_fail "confirmed erasure: $(cat "$T/confirm.out")"
+	grep -q "snapshot 3:" "$T/confirm.out" ||
+		t_fail "the question did not list the paths: $(cat "$T/confirm.out")"
+	"$BEEMOCTL" erase pc1 /keep/confirm.txt --dry-run "${PW[@]}" \
+		>/dev/null 2>&1 && t_fail "the confirmed erasure did nothing"
+fi
 
 # Not pruned yet: the sealed bytes remain, and the search sees them.
 search && t_fail "the marker is gone before any prune?"
