@@ -18,6 +18,7 @@
 #include "store_journal.h"
 #include "store_ns.h"
 #include "store_record.h"
+#include "store_snap.h"
 
 /* Changes per commit while erasing. */
 #define ERASE_BATCH 10000
@@ -189,6 +190,93 @@ unlink_dir(struct erase *x, struct dgroup *g, uint64_t ino)
 	return rc;
 }
 
+/* What inode @ino counted in each snapshot's record: a regular file
+ * with links, and its size.  Taken off at the next commit. */
+static int
+count_snaps(struct erase *x, uint64_t ino)
+{
+	store *st = x->st;
+	uint64_t next = UINT64_MAX;
+	uint8_t start[16];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = 0, mrc, op;
+
+	if (x->nviews < 2)
+		return 0;
+	if (mdb_cursor_open(st->txn, st->dbi[IX_INODE], &cur) != 0)
+		return -EIO;
+	memset(start, 0, sizeof(start));
+	bm_be64enc(start, ino);
+	k.mv_data = start;
+	k.mv_size = sizeof(start);
+	for (op = MDB_SET_RANGE; (mrc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+	    op = MDB_NEXT) {
+		struct inode in;
+		uint64_t seq;
+		uint8_t *plain;
+		size_t len, i;
+
+		if (k.mv_size != 16 || bm_be64dec(k.mv_data) != ino)
+			break;
+		seq = ~bm_be64dec((uint8_t *)k.mv_data + 8);
+		if ((rc = ix_open_sealed(st, IX_INODE, &k, &v, &plain,
+		    &len)) != 0)
+			break;
+		rc = len == 0 ? -ENOENT : inode_decode(&in, ino, plain, len);
+		free(plain);
+		if (rc == 0) {
+			/* Versions newest first: this one is what the
+			 * snapshots at or above it, below @next, see. */
+			for (i = 1; S_ISREG(in.mode) && in.nlink > 0 &&
+			    i < x->nviews; i++) {
+				if (x->views[i].seq < seq ||
+				    x->views[i].seq >= next)
+					continue;
+				x->sfiles[i]++;
+				x->sbytes[i] += in.size;
+			}
+			inode_free(&in);
+		} else if (rc != -ENOENT) {
+			bm_log(LOG_ERR, "inode %" PRIu64 ": malformed record",
+			    ino);
+			rc = -EIO;
+			break;
+		}
+		rc = 0;
+		next = seq;
+	}
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = -EIO;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Take what count_snaps() found off the snapshot records. */
+static int
+flush_snaps(struct erase *x)
+{
+	struct store_snapinfo si;
+	uint8_t k[4], v[SNAP_REC_MAX];
+	size_t i;
+	int rc;
+
+	for (i = 1; i < x->nviews; i++) {
+		if (x->sfiles[i] == 0 && x->sbytes[i] == 0)
+			continue;
+		if ((rc = snap_get(x->st, x->views[i].id, &si)) != 0)
+			return rc;
+		si.files -= si.files < x->sfiles[i] ? si.files : x->sfiles[i];
+		si.bytes -= si.bytes < x->sbytes[i] ? si.bytes : x->sbytes[i];
+		bm_be32enc(k, x->views[i].id);
+		if ((rc = ix_put_sealed(x->st, IX_SNAP, k, 4, v,
+		    snap_encode(v, &si))) != 0)
+			return rc;
+		x->sfiles[i] = x->sbytes[i] = 0;
+	}
+	return 0;
+}
+
 /* Erase inode @ino (of DT_ @type) of E: its counts, its rows, its
  * names, the names in it. */
 static int
@@ -227,7 +315,8 @@ unit(struct erase *x, uint64_t ino, uint8_t type)
 		if (i < gr->n && (rc = unlink_dir(x, gr, ino)) != 0)
 			return rc;
 	}
-	if ((rc = del_versions(x, IX_INODE, ino)) != 0 ||
+	if ((rc = count_snaps(x, ino)) != 0 ||
+	    (rc = del_versions(x, IX_INODE, ino)) != 0 ||
 	    (rc = del_versions(x, IX_CONTENT, ino)) != 0)
 		return rc;
 	bm_be64enc(k, ino);
@@ -293,12 +382,17 @@ journal_erase(struct erase *x)
 	return journal_add_locked(x->st, &e);
 }
 
-/* Commit when a batch is full (ix_lock held; released meanwhile). */
+/* Commit when a batch is full, with the snapshot records' counts of
+ * the units in it (ix_lock held; released meanwhile). */
 static int
 batch(struct erase *x, int force)
 {
+	int rc;
+
 	if (!force && x->ops < ERASE_BATCH)
 		return 0;
+	if ((rc = flush_snaps(x)) != 0)
+		return rc;
 	x->ops = 0;
 	return commit_wait_locked(x->st);
 }

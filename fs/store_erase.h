@@ -21,7 +21,7 @@
  * parent directory's link count counts its subdirectories: each version
  * of a parent's inode row that saw an erased subdirectory is rewritten,
  * in place, one link less.  The live tree's counters lose what the
- * erased inodes counted there.
+ * erased inodes counted there, and so do the snapshot records' counts.
  *
  * The work is cut into units, one per inode of E, children before their
  * directory: a unit deletes the inode's rows, every name of it (in any
@@ -100,6 +100,8 @@ struct erase {
 	size_t ngroups, gcap;
 	struct epath *paths;
 	size_t npaths, pcap;
+	uint64_t *sfiles;   /* per view: files and bytes its snapshot */
+	uint64_t *sbytes;   /* record loses at the next commit */
 	uint64_t ops;       /* changes since the last commit */
 	uint64_t removed;   /* names removed, over all views */
 };
@@ -111,8 +113,9 @@ struct erase {
  * No lock. */
 int erase_split(const char *path, char **buf, char ***comps, size_t *n);
 /* erase_views -- the live tree and every snapshot into @x->views (the
- * live tree first, id 0) and their sequences into @x->sseq.  Takes
- * ix_lock: call it without. */
+ * live tree first, id 0, then by id, so by sequence), their sequences
+ * into @x->sseq, and zeroed @x->sfiles, @x->sbytes.  Takes ix_lock:
+ * call it without. */
 int erase_views(struct erase *x);
 /* erase_collect -- find what erasing the path @comps (@n names) changes:
  * the set @x->e (the inodes it names in any view, with every inode of

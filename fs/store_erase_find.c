@@ -111,6 +111,8 @@ erase_free(struct erase *x)
 
 	free(x->views);
 	free(x->sseq);
+	free(x->sfiles);
+	free(x->sbytes);
 	iset_free(&x->e);
 	rows_free(x->rows, x->nrows);
 	free(x->rows);
@@ -460,7 +462,10 @@ erase_views(struct erase *x)
 		return rc;
 	x->views = calloc(n + 1, sizeof(*x->views));
 	x->sseq = calloc(n + 1, sizeof(*x->sseq));
-	if (x->views == NULL || x->sseq == NULL) {
+	x->sfiles = calloc(n + 1, sizeof(*x->sfiles));
+	x->sbytes = calloc(n + 1, sizeof(*x->sbytes));
+	if (x->views == NULL || x->sseq == NULL || x->sfiles == NULL ||
+	    x->sbytes == NULL) {
 		free(snaps);
 		return -ENOMEM;
 	}

@@ -232,23 +232,26 @@ static long
 erase_killed(const char *name, int n, long kill_ms)
 {
 	struct store_stats before, after;
+	struct store_snapinfo *sbefore, *safter;
 	struct store_attr a;
 	struct timespec t0;
 	uint64_t dirino, problems = 1;
 	char f[32];
 	uint32_t id;
 	pid_t pid;
-	int i, status, rc;
+	size_t i, nsnap;
+	int status, rc;
 	store *st = open_store(0, 0);
 
 	dirino = mkdir_(st, STORE_ROOT_INO, name);
-	for (i = 0; i < n; i++) {
-		snprintf(f, sizeof(f), "f%d", i);
+	for (i = 0; i < (size_t)n; i++) {
+		snprintf(f, sizeof(f), "f%zu", i);
 		CHECK_OK(store_mknod(st, dirino, f, S_IFREG | 0644, 0, &cr,
 		    &a));
 	}
 	CHECK_OK(store_snapshot(st, name, &id));
 	CHECK_OK(store_stats(st, &before));
+	CHECK_OK(store_snapshots(st, &sbefore, &nsnap));
 	CHECK_OK(store_close(st));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	REQUIRE((pid = fork()) >= 0);
@@ -276,6 +279,13 @@ erase_killed(const char *name, int n, long kill_ms)
 	CHECK_OK(store_stats(st, &after));
 	CHECK(after.files == before.files - (uint64_t)n);
 	CHECK(after.dirs == before.dirs - 1);
+	/* The snapshot's record too, once: no unit counted twice. */
+	CHECK_OK(store_snapshots(st, &safter, &i));
+	REQUIRE(i == nsnap && nsnap > 0);
+	CHECK(safter[nsnap - 1].files == sbefore[nsnap - 1].files -
+	    (uint64_t)n);
+	free(sbefore);
+	free(safter);
 	CHECK_OK(store_check(st, 0, NULL, NULL, NULL, NULL, &problems));
 	CHECK(problems == 0);
 	CHECK_OK(store_close(st));
@@ -287,6 +297,8 @@ main(void)
 {
 	struct store_attr a;
 	struct store_stats before, after;
+	struct store_snapinfo *sbefore, *safter;
+	size_t nsnap;
 	struct seen s;
 	uint64_t root = STORE_ROOT_INO, keep, d, sub, f, n;
 	uint64_t problems = 1;
@@ -365,8 +377,24 @@ main(void)
 	    after.bytes == before.bytes);
 
 	/* The erasure. */
+	CHECK_OK(store_snapshots(st, &sbefore, &nsnap));
+	REQUIRE(nsnap == 3);
 	memset(&s, 0, sizeof(s));
 	CHECK_OK(store_erase(st, "D/", 0, record, &s));
+	/* Each snapshot counted marker.txt, marker-g and marker-n. */
+	CHECK_OK(store_snapshots(st, &safter, &nsnap));
+	REQUIRE(nsnap == 3);
+	for (id = 0; id < 3; id++) {
+		CHECK(safter[id].files == sbefore[id].files - 3);
+		CHECK(safter[id].bytes == sbefore[id].bytes -
+		    strlen("secret marker content") - strlen("g v1 marker") -
+		    strlen("n of D, marker"));
+		CHECK(safter[id].seq == sbefore[id].seq &&
+		    safter[id].time == sbefore[id].time &&
+		    strcmp(safter[id].note, sbefore[id].note) == 0);
+	}
+	free(sbefore);
+	free(safter);
 	CHECK(strstr(s.text, "2:/keep/n\n") != NULL);
 	check_erased(st);
 	CHECK_OK(store_stats(st, &after));
