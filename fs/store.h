@@ -582,9 +582,9 @@ int store_dropped_packs(store *st, uint64_t **ids, size_t *n);
  * and content that the path names in the live tree or in any snapshot,
  * with the whole subtree of a directory (wherever that directory is in
  * any view) and every other name of a hard-linked file.  Directory link
- * counts and the live tree's counters follow; a deleted version that
- * hid an older one of the same name becomes a tombstone, so no view
- * shows a file it did not hold.  Journal entries that name a removed
+ * counts, the live tree's counters and the snapshot records' counts
+ * follow; a deleted version that hid an older one of the same name
+ * becomes a tombstone, so no view shows a file it did not hold.  Journal entries that name a removed
  * path (or one below it) have it replaced by "[erased]"; the erasure is
  * journaled ("erase": counts and snapshot ids, not the names, which
  * would otherwise survive in the log).  The store is marked (meta
