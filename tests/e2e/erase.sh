@@ -156,6 +156,19 @@ grep -q "from the live tree and 4 snapshots" "$T/erase.out" ||
 	t_fail "erase summary: $(cat "$T/erase.out")"
 
 # ---- gone from everything, the rest byte-exact ------------------------------
+"$BEEMOCTL" snapshots pc1 "${PW[@]}" --json >"$T/snaps2.json" ||
+	t_fail "snapshots after"
+python3 - "$T/snaps.json" "$T/snaps2.json" <<'PY' ||
+import json, sys
+a = json.load(open(sys.argv[1]))
+b = {s["id"]: s for s in json.load(open(sys.argv[2]))}
+for s in a:
+    # report (also /keep/link), letter, docs/copy
+    assert b[s["id"]]["files"] == s["files"] - 3, (s, b[s["id"]])
+    assert b[s["id"]]["bytes"] < s["bytes"] - (1 << 20), (s, b[s["id"]])
+PY
+	t_fail "snapshot counts: $(cat "$T/snaps.json" "$T/snaps2.json")"
+
 for id in 1 2 3 4; do
 	"$BEEMOCTL" restore pc1 $id --target "$T/after/$id" "${PW[@]}" \
 		>/dev/null || t_fail "restore $id after"
