@@ -33,7 +33,8 @@
  *                 space and quotas: store_space_check, and store_report, the event
  *                 hook); store_journal.h: store_journal.c; store_check.c,
  *                 store_rebuild.c, store_open.c (create, open, close),
- *                 whose public calls are in store.h
+ *                 whose public calls are in store.h; store_erase.h:
+ *                 store_erase_find.c, store_erase.c (erasing a path)
  *
  * Locks, in the order they are taken (never the reverse):
  *   1. ofile.lock   one open file's content and pending changes
