@@ -371,10 +371,13 @@ static int
 list_paths(struct erase *x)
 {
 	char dirpath[4096];
+	uint64_t last;
 	size_t v, g;
 	int rc;
 
 	for (v = 0; v < x->nviews; v++) {
+		/* Groups come by parent: one path per directory. */
+		last = 0;
 		for (g = 0; g < x->ngroups; g++) {
 			struct dgroup *gr = &x->groups[g];
 			struct drow *r = erase_visible(x->rows + gr->first,
@@ -384,10 +387,12 @@ list_paths(struct erase *x)
 			    (!iset_has(&x->e, r->ino) &&
 			    !iset_has(&x->e, gr->parent)))
 				continue;
-			if (path_locked(x->st, gr->parent, x->views[v].seq,
-			    dirpath, sizeof(dirpath)) != 0)
+			if (gr->parent != last && path_locked(x->st,
+			    gr->parent, x->views[v].seq, dirpath,
+			    sizeof(dirpath)) != 0)
 				snprintf(dirpath, sizeof(dirpath),
 				    "(directory %" PRIu64 ")", gr->parent);
+			last = gr->parent;
 			if ((rc = path_add(x, v, dirpath, r->name)) != 0)
 				return rc;
 			x->removed++;
