@@ -285,7 +285,7 @@ unit(struct erase *x, uint64_t ino, uint8_t type)
 	store *st = x->st;
 	struct inode in;
 	uint8_t k[8];
-	size_t g, i;
+	size_t first, g, i;
 	int rc;
 
 	rc = inode_get(st, ino, SEQ_LIVE, &in);
@@ -303,16 +303,13 @@ unit(struct erase *x, uint64_t ino, uint8_t type)
 	}
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	for (g = 0; type == DT_DIR && g < x->ngroups; g++) {
-		struct dgroup *gr = &x->groups[g];
+	first = erase_refs(x, ino);
+	for (g = first; type == DT_DIR && g < x->nrefs &&
+	    x->refs[g].ino == ino; g++) {
+		struct dgroup *gr = &x->groups[x->refs[g].group];
 
-		if (iset_has(&x->e, gr->parent))
-			continue;
-		for (i = 0; i < gr->n; i++)
-			if (x->rows[gr->first + i].state == R_VALUE &&
-			    x->rows[gr->first + i].ino == ino)
-				break;
-		if (i < gr->n && (rc = unlink_dir(x, gr, ino)) != 0)
+		if (!iset_has(&x->e, gr->parent) &&
+		    (rc = unlink_dir(x, gr, ino)) != 0)
 			return rc;
 	}
 	if ((rc = count_snaps(x, ino)) != 0 ||
@@ -323,19 +320,16 @@ unit(struct erase *x, uint64_t ino, uint8_t type)
 	rc = ix_del(st, IX_ORPHAN, k, 8);
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	for (g = 0; g < x->ngroups; g++) {
-		struct dgroup *gr = &x->groups[g];
-		int hit = gr->parent == ino;
+	for (g = first; g < x->nrefs && x->refs[g].ino == ino; g++) {
+		struct dgroup *gr = &x->groups[x->refs[g].group];
 
 		for (i = 0; i < gr->n; i++) {
 			struct drow *r = &x->rows[gr->first + i];
 
-			if (r->state == R_VALUE && r->ino == ino) {
+			if (r->state == R_VALUE && r->ino == ino)
 				r->erased = 1;
-				hit = 1;
-			}
 		}
-		if (hit && (rc = group_apply(x, gr)) != 0)
+		if ((rc = group_apply(x, gr)) != 0)
 			return rc;
 	}
 	return 0;

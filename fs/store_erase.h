@@ -74,6 +74,12 @@ struct dgroup {
 	size_t first, n; /* in erase.rows */
 };
 
+/* A group that names an inode, or that lies in it (a directory). */
+struct gref {
+	uint64_t ino;
+	size_t group; /* in erase.groups */
+};
+
 /* A path a view loses. */
 struct epath {
 	size_t view; /* index in erase.views */
@@ -98,6 +104,8 @@ struct erase {
 	size_t nrows, rcap;
 	struct dgroup *groups;
 	size_t ngroups, gcap;
+	struct gref *refs;  /* by inode then group, each once */
+	size_t nrefs;
 	struct epath *paths;
 	size_t npaths, pcap;
 	uint64_t *sfiles;   /* per view: files and bytes its snapshot */
@@ -121,11 +129,15 @@ int erase_views(struct erase *x);
  * the set @x->e (the inodes it names in any view, with every inode of
  * an erased directory in any view, breadth first), the groups of
  * directory entries holding a version that names one of them or lies in
- * one (@x->groups, @x->rows) and the path each view loses (@x->paths,
- * sorted by view then path; @x->removed).  Reads every version of every
+ * one (@x->groups, @x->rows), their index by inode (@x->refs) and the
+ * path each view loses (@x->paths, sorted by view then path;
+ * @x->removed).  Reads every version of every
  * directory entry.  Returns 0, -ENOENT (the path is in no view), -EIO
  * for a malformed entry, or the index's errors. */
 int erase_collect(struct erase *x, char **comps, size_t n);
+/* erase_refs -- the first of @x->refs for inode @ino (@x->nrefs if
+ * none); the others follow.  No lock. */
+size_t erase_refs(const struct erase *x, uint64_t ino);
 /* erase_free -- free what @x holds (not @x).  No lock. */
 void erase_free(struct erase *x);
 /* iset_has -- whether @ino is in @s.  No lock. */

@@ -117,6 +117,7 @@ erase_free(struct erase *x)
 	rows_free(x->rows, x->nrows);
 	free(x->rows);
 	free(x->groups);
+	free(x->refs);
 	for (i = 0; i < x->npaths; i++)
 		free(x->paths[i].path);
 	free(x->paths);
@@ -402,6 +403,66 @@ list_paths(struct erase *x)
 	return 0;
 }
 
+static int
+gref_cmp(const void *a, const void *b)
+{
+	const struct gref *p = a, *q = b;
+
+	if (p->ino != q->ino)
+		return p->ino < q->ino ? -1 : 1;
+	return p->group < q->group ? -1 : p->group > q->group;
+}
+
+/* Index the groups kept by the inodes of E they name or lie in. */
+static int
+index_groups(struct erase *x)
+{
+	size_t g, i, n = 0, out;
+
+	for (g = 0; g < x->ngroups; g++)
+		n += x->groups[g].n + 1;
+	if ((x->refs = calloc(n + 1, sizeof(*x->refs))) == NULL)
+		return -ENOMEM;
+	for (g = 0; g < x->ngroups; g++) {
+		struct dgroup *gr = &x->groups[g];
+
+		if (iset_has(&x->e, gr->parent)) {
+			x->refs[x->nrefs].ino = gr->parent;
+			x->refs[x->nrefs++].group = g;
+		}
+		for (i = 0; i < gr->n; i++) {
+			struct drow *r = &x->rows[gr->first + i];
+
+			if (r->state != R_VALUE || !iset_has(&x->e, r->ino))
+				continue;
+			x->refs[x->nrefs].ino = r->ino;
+			x->refs[x->nrefs++].group = g;
+		}
+	}
+	qsort(x->refs, x->nrefs, sizeof(*x->refs), gref_cmp);
+	for (i = 0, out = 0; i < x->nrefs; i++)
+		if (out == 0 || gref_cmp(&x->refs[out - 1], &x->refs[i]) != 0)
+			x->refs[out++] = x->refs[i];
+	x->nrefs = out;
+	return 0;
+}
+
+size_t
+erase_refs(const struct erase *x, uint64_t ino)
+{
+	size_t lo = 0, hi = x->nrefs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (x->refs[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* ---- the views and the path ------------------------------------------ */
 
 /* Split @path into its names (in the copy *@buf); -EINVAL for the root,
@@ -504,7 +565,8 @@ erase_collect(struct erase *x, char **comps, size_t ncomps)
 		if (x->e.type[i] == DT_DIR &&
 		    (rc = scan_groups(x, x->e.list[i], add_children)) != 0)
 			return rc;
-	if ((rc = scan_groups(x, 0, keep_group)) != 0)
+	if ((rc = scan_groups(x, 0, keep_group)) != 0 ||
+	    (rc = index_groups(x)) != 0)
 		return rc;
 	return list_paths(x);
 }
