@@ -190,6 +190,23 @@ unlink_dir(struct erase *x, struct dgroup *g, uint64_t ino)
 	return rc;
 }
 
+/* The first snapshot view at or above sequence @seq. */
+static size_t
+first_view(const struct erase *x, uint64_t seq)
+{
+	size_t lo = 1, hi = x->nviews;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (x->views[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* What inode @ino counted in each snapshot's record: a regular file
  * with links, and its size.  Taken off at the next commit. */
 static int
@@ -227,12 +244,11 @@ count_snaps(struct erase *x, uint64_t ino)
 		free(plain);
 		if (rc == 0) {
 			/* Versions newest first: this one is what the
-			 * snapshots at or above it, below @next, see. */
-			for (i = 1; S_ISREG(in.mode) && in.nlink > 0 &&
-			    i < x->nviews; i++) {
-				if (x->views[i].seq < seq ||
-				    x->views[i].seq >= next)
-					continue;
+			 * snapshots at or above it, below @next, see; the
+			 * snapshots are in order of sequence. */
+			for (i = first_view(x, seq); S_ISREG(in.mode) &&
+			    in.nlink > 0 && i < x->nviews &&
+			    x->views[i].seq < next; i++) {
 				x->sfiles[i]++;
 				x->sbytes[i] += in.size;
 			}
