@@ -7,7 +7,8 @@
 # path and changes nothing; the erasure waits for a running backup
 # session, then removes the directory and the hard link from the live
 # tree and every snapshot, every other file stays byte-exact, the
-# journal no longer names it, the check is clean.  Before the prune the
+# snapshots' counts follow, the journal no longer names it, the check is
+# clean; on a terminal the machine's name confirms an erasure.  Before the prune the
 # decrypted store still holds the marker (so the search works); after
 # beemoctl prune no object, index value, index, journal or staging byte
 # holds it.
