@@ -458,7 +458,8 @@ int store_read_id(const char *dir, uint8_t appliance[KEYMGR_ID_LEN],
  * Types: "session" (a backup session begins or ends, with counts),
  * "files" (files added, changed, deleted or renamed by a session; written
  * at each index commit, with the session's id), "snapshot", "push",
- * "restore", "delete", "virus", "error", "quota", "check", "scan".
+ * "restore", "delete", "virus", "error", "quota", "check", "scan",
+ * "erase".
  */
 struct store_journal_entry {
 	uint64_t time;           /* CLOCK_REALTIME ns; 0 on add: now */
@@ -581,18 +582,34 @@ int store_prune(store *st, const struct store_prune_opts *o,
 int store_dropped_packs(store *st, uint64_t **ids, size_t *n);
 
 /*
- * store_erase -- remove @path (relative to the root, no "." or ".."
- * components) from the live tree and from every snapshot: every version
- * of every directory entry, inode and content that the path names in
- * the live tree or in any snapshot, with the whole subtree of a
- * directory and every other name of a hard-linked file; and mark the
- * store so that the next store_prune() repacks every pack holding any
- * garbage, so that no sealed byte of the path remains after it.
- * @fn, if not NULL, is called once per snapshot touched (@snap its id,
- * 0 for the live tree) with each path removed there.  With @dry_run,
- * only the calls are made.  Journals "erase" with the paths.  Returns
- * 0, -ENOENT (the path exists nowhere), -EINVAL (a malformed path, or
- * the root), -EROFS, or a negative errno.
+ * store_erase -- remove @path (relative to the root, a leading '/'
+ * allowed; no empty, "." or ".." components) from the live tree and
+ * from every snapshot: every version of every directory entry, inode
+ * and content that the path names in the live tree or in any snapshot,
+ * with the whole subtree of a directory (wherever that directory is in
+ * any view) and every other name of a hard-linked file.  Directory link
+ * counts, the live tree's counters and the snapshot records' counts
+ * follow; a deleted version that hid an older one of the same name
+ * becomes a tombstone, so no view shows a file it did not hold.  Journal entries that name a removed
+ * path (or one below it) have it replaced by "[erased]"; the erasure is
+ * journaled ("erase": counts and snapshot ids, not the names, which
+ * would otherwise survive in the log).  The store is marked (meta
+ * counter "prune_full", logged) so that the next store_prune() repacks
+ * every pack holding any garbage: after it no sealed byte of the path
+ * remains.  Cost: every version of every directory entry and every
+ * journal entry is read and authenticated once, and the rows changed
+ * are held in memory.  Changes are committed in batches, each removing
+ * whole files children first: after a crash the path names what is
+ * left, and a new call finishes.  The live tree under @path must not
+ * change during the call.
+ * @fn, if not NULL, is called after the work, once per path removed
+ * per view, in order of views (@snap: 0 for the live tree, then each
+ * snapshot id) and of paths; a nonzero return stops the calls.  With
+ * @dry_run, nothing changes (also in a read-only store).  Returns 0,
+ * -ENOENT (the path exists nowhere), -EINVAL (a malformed path, or the
+ * root), -EROFS, -EPERM (a store opened live_only), -EBUSY (files are
+ * open through @st), or a negative errno of the index (-EBADMSG for a
+ * record that fails authentication).
  */
 typedef int (*store_erase_fn)(void *ctx, uint32_t snap, const char *path);
 int store_erase(store *st, const char *path, int dry_run, store_erase_fn fn,

@@ -37,7 +37,9 @@
  *                 store_rebuild.c, store_open.c (create, open, close),
  *                 whose public calls are in store.h; store_prune.h:
  *                 store_prune.c (forget, index versions, chunk rows),
- *                 store_mark.c, store_repack.c (packs)
+ *                 store_mark.c, store_repack.c (packs);
+ *                 store_erase.h:
+ *                 store_erase_find.c, store_erase.c (erasing a path)
  *
  * Locks, in the order they are taken (never the reverse):
  *   1. ofile.lock   one open file's content and pending changes

@@ -433,3 +433,210 @@ journal_lostcommit(void *ctx, int err)
 {
 	return journal_lost(ctx, err);
 }
+
+/* ---- erasing names ---------------------------------------------------- */
+
+#define ERASED "[erased]"
+
+/* Whether @path names one of @paths or lies below it. */
+static int
+path_erased(const char *path, const char *const *paths, size_t n)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(paths[i]);
+		if (strncmp(path, paths[i], l) == 0 &&
+		    (path[l] == '\0' || path[l] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/* A file line, "OP /path" or "/path", with its path erased, in a new
+ * string; NULL if it names none of @paths (or memory is short: *@err). */
+static char *
+line_redact(const char *line, const char *const *paths, size_t n, int *err)
+{
+	const char *path = line[0] == '/' ? line : strchr(line, ' ');
+	size_t op;
+	char *out;
+
+	if (path == NULL)
+		return NULL;
+	if (*path == ' ')
+		path++;
+	if (*path != '/' || !path_erased(path, paths, n))
+		return NULL;
+	op = (size_t)(path - line);
+	if ((out = malloc(op + sizeof(ERASED))) == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(out, line, op);
+	memcpy(out + op, ERASED, sizeof(ERASED));
+	return out;
+}
+
+/* @summary with every occurrence of @paths (longest first: a path below
+ * another is erased whole) replaced, in a new string; NULL if none
+ * occurs (or memory is short: *@err). */
+static char *
+summary_redact(const char *summary, const char *const *paths, size_t n,
+    int *err)
+{
+	char *cur = NULL, *next;
+	size_t i, l, best;
+	const char *s = summary, *hit;
+
+	for (;;) {
+		/* The longest path that occurs, as a whole path. */
+		best = n;
+		for (i = 0; i < n; i++) {
+			l = strlen(paths[i]);
+			for (hit = strstr(s, paths[i]); hit != NULL;
+			    hit = strstr(hit + 1, paths[i]))
+				if (hit[l] == '\0' || hit[l] == '/' ||
+				    hit[l] == ' ' || hit[l] == ':' ||
+				    hit[l] == ',' || hit[l] == '"')
+					break;
+			if (hit != NULL && (best == n ||
+			    l > strlen(paths[best])))
+				best = i;
+		}
+		if (best == n)
+			return cur;
+		l = strlen(paths[best]);
+		for (hit = strstr(s, paths[best]);
+		    !(hit[l] == '\0' || hit[l] == '/' || hit[l] == ' ' ||
+		    hit[l] == ':' || hit[l] == ',' || hit[l] == '"');
+		    hit = strstr(hit + 1, paths[best]))
+			;
+		next = malloc(strlen(s) - l + sizeof(ERASED));
+		if (next == NULL) {
+			free(cur);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		memcpy(next, s, (size_t)(hit - s));
+		strcpy(next + (hit - s), ERASED);
+		strcat(next, hit + l);
+		free(cur);
+		cur = next;
+		s = cur;
+	}
+}
+
+/* An entry to rewrite: its key and new value. */
+struct redacted {
+	uint8_t key[12];
+	uint8_t *val;
+	size_t len;
+};
+
+/* Entry @d with its erased names replaced, encoded in *@out; 0 with
+ * *@out NULL when it names none. */
+static int
+entry_redact(const struct bm_jentry *d, const char *const *paths, size_t n,
+    uint8_t **out, size_t *outlen)
+{
+	char **files = NULL, *summary = NULL;
+	size_t i;
+	int err = 0, changed = 0, rc;
+
+	*out = NULL;
+	if (d->nfiles > 0 &&
+	    (files = calloc(d->nfiles, sizeof(*files))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < d->nfiles && err == 0; i++)
+		if ((files[i] = line_redact(d->files[i], paths, n, &err)))
+			changed = 1;
+	if (err == 0 && d->summary != NULL &&
+	    (summary = summary_redact(d->summary, paths, n, &err)) != NULL)
+		changed = 1;
+	rc = err;
+	if (rc == 0 && changed) {
+		const char **f = calloc(d->nfiles + 1, sizeof(*f));
+
+		if (f == NULL) {
+			rc = -ENOMEM;
+		} else {
+			for (i = 0; i < d->nfiles; i++)
+				f[i] = files[i] ? files[i] : d->files[i];
+			rc = bm_jentry_encode(d->type, d->who, summary ?
+			    summary : d->summary, f, d->nfiles, out, outlen);
+			free(f);
+		}
+	}
+	for (i = 0; files != NULL && i < d->nfiles; i++)
+		free(files[i]);
+	free(files);
+	free(summary);
+	return rc;
+}
+
+int
+journal_redact(store *st, const char *const *paths, size_t n,
+    uint64_t *changed)
+{
+	struct redacted *r = NULL, *nr;
+	size_t cnt = 0, cap = 0, i;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (mdb_cursor_open(st->txn, st->dbi[IX_JOURNAL], &cur) != 0)
+		return -EIO;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct bm_jentry d;
+		uint8_t *plain, *val;
+		size_t len, vlen;
+
+		if (k.mv_size != 12) {
+			rc = -EIO;
+			break;
+		}
+		if ((rc = ix_open_sealed(st, IX_JOURNAL, &k, &v, &plain,
+		    &len)) != 0)
+			break;
+		rc = bm_jentry_decode(plain, len, &d);
+		free(plain);
+		if (rc == 0)
+			rc = entry_redact(&d, paths, n, &val, &vlen);
+		else
+			rc = rc == -ENOMEM ? rc : -EIO;
+		bm_jentry_free(&d);
+		if (rc != 0)
+			break;
+		if (val == NULL)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((nr = realloc(r, cap * sizeof(*r))) == NULL) {
+				free(val);
+				rc = -ENOMEM;
+				break;
+			}
+			r = nr;
+		}
+		memcpy(r[cnt].key, k.mv_data, 12);
+		r[cnt].val = val;
+		r[cnt++].len = vlen;
+	}
+	mdb_cursor_close(cur);
+	/* Written after the walk: the cursor must not see its table
+	 * change under it. */
+	for (i = 0; i < cnt; i++) {
+		if (rc == 0)
+			rc = ix_put_sealed(st, IX_JOURNAL, r[i].key, 12,
+			    r[i].val, r[i].len);
+		free(r[i].val);
+	}
+	free(r);
+	if (rc == 0)
+		*changed += cnt;
+	return rc;
+}

@@ -71,4 +71,18 @@ int journal_lostcommit(void *ctx, int err);
  * index's. */
 int journal_add_locked(store *st, const struct store_journal_entry *e);
 
+/*
+ * journal_redact -- erase names from the journal (store_erase()): every
+ * entry whose file list or summary names one of the @n @paths ("/a/b"),
+ * or a path below one, is rewritten in place (same key, so same time
+ * and order) with each such path, and in a file line what follows it,
+ * replaced by "[erased]" ("deleted /a/b/c" becomes "deleted [erased]").
+ * The changes are in the open transaction; *@changed is increased by
+ * the number of entries rewritten.  Cost: every entry is read and
+ * opened.  Returns 0, -ENOMEM, -EIO for a malformed entry, or the
+ * index's errors.  ix_lock held.
+ */
+int journal_redact(store *st, const char *const *paths, size_t n,
+    uint64_t *changed);
+
 #endif /* BEEMO_STORE_JOURNAL_H */

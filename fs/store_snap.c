@@ -57,10 +57,28 @@ snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
 	return 0;
 }
 
+size_t
+snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si)
+{
+	size_t n = strlen(si->note);
+
+	if (n > SNAP_REC_MAX - 35)
+		n = SNAP_REC_MAX - 35;
+	out[0] = SNAP_VERSION;
+	bm_be64enc(out + 1, si->seq);
+	bm_be64enc(out + 9, si->time);
+	bm_be64enc(out + 17, si->files);
+	bm_be64enc(out + 25, si->bytes);
+	bm_be16enc(out + 33, (uint16_t)n);
+	memcpy(out + 35, si->note, n);
+	return 35 + n;
+}
+
 int
 store_snapshot(store *st, const char *note, uint32_t *id)
 {
-	uint8_t k[4], v[35 + 128];
+	uint8_t k[4], v[SNAP_REC_MAX];
+	struct store_snapinfo si;
 	uint64_t files = 0, bytes = 0;
 	size_t n = note ? strlen(note) : 0;
 	MDB_cursor *cur;
@@ -96,16 +114,16 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	}
 	ix_meta_get(st, "files", &files);
 	ix_meta_get(st, "bytes", &bytes);
-	v[0] = SNAP_VERSION;
-	bm_be64enc(v + 1, st->live_seq);
-	bm_be64enc(v + 9, bm_now_ns());
-	bm_be64enc(v + 17, files);
-	bm_be64enc(v + 25, bytes);
-	bm_be16enc(v + 33, (uint16_t)n);
+	memset(&si, 0, sizeof(si));
+	si.seq = st->live_seq;
+	si.time = bm_now_ns();
+	si.files = files;
+	si.bytes = bytes;
 	if (n)
-		memcpy(v + 35, note, n);
+		memcpy(si.note, note, n);
 	bm_be32enc(k, next);
-	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, 35 + n)) != 0)
+	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, snap_encode(v,
+	    &si))) != 0)
 		goto unlock;
 	{
 		char summary[200];

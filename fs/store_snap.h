@@ -21,6 +21,11 @@
  * snapshot @id into @si.  Returns 0 or BEEMO_EFORMAT.  No lock. */
 int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
     size_t len);
+/* snap_encode -- the record of snapshot @si (seq, time, files, bytes,
+ * note; not the id, which is its key) into @out; returns its length.
+ * No lock. */
+#define SNAP_REC_MAX (35 + 127)
+size_t snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si);
 /*
  * Space.  What a machine makes the appliance hold, store_used(), is the
  * bytes of its packs, of its index file (used pages, as of the last

@@ -40,6 +40,7 @@ static const struct {
 	{"prune", cmd_prune, "reclaim the space of forgotten snapshots"},
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
+	{"erase", cmd_erase, "erase a path from a machine's every snapshot"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -292,6 +293,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"output", required_argument, NULL, 'O'}, CTL_O_OUTPUT},
 		{{"privileged", no_argument, NULL, 'p'}, CTL_O_PRIVILEGED},
 		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
+		{{"dry-run", no_argument, NULL, 'd'}, CTL_O_DRY_RUN},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -383,6 +385,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'K':
 			o->keep_keys = 1;
+			break;
+		case 'd':
+			o->dry_run = 1;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -96,6 +96,7 @@ enum {
 	CTL_O_OUTPUT = 1 << 16,       /* --output FILE */
 	CTL_O_PRIVILEGED = 1 << 17,   /* --privileged */
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
+	CTL_O_DRY_RUN = 1 << 19,      /* --dry-run */
 };
 
 struct ctl_opts {
@@ -111,6 +112,7 @@ struct ctl_opts {
 	int wait;    /* wait for a mounted backup session to end */
 	int user_rw; /* a user may open read-write: the verb changes only
 			what a signed policy allows (forget) */
+	int dry_run;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -162,6 +164,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_metrics(struct ctl *ctl, int argc, char **argv);
 int cmd_forget(struct ctl *ctl, int argc, char **argv);
 int cmd_retention(struct ctl *ctl, int argc, char **argv);
+int cmd_erase(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)

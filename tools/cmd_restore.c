@@ -77,6 +77,11 @@ struct restore {
 	char **done;
 	size_t ndone;
 	size_t skip; /* strlen(target): paths are journaled without it */
+	/* ... and under this: the restored directory's path in the
+	 * snapshot ("" for the root), so that the journal names each file
+	 * by its path in the machine's tree (which beemoctl erase can then
+	 * find and erase). */
+	char prefix[4096];
 };
 
 #define JOURNAL_MAX 10000
@@ -90,7 +95,7 @@ note_done(struct restore *r, const char *path)
 	    (n = realloc(r->done, (r->ndone + 1) * sizeof(*n))) == NULL)
 		return;
 	r->done = n;
-	if ((n[r->ndone] = strdup(path + r->skip)) != NULL)
+	if (asprintf(&n[r->ndone], "%s%s", r->prefix, path + r->skip) >= 0)
 		r->ndone++;
 }
 
@@ -435,6 +440,25 @@ pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
 	return 0;
 }
 
+/* The path @arg of the machine's tree as the journal writes paths,
+ * "/a/b" ("" for the root); with @dir 0 (a file) the path of its
+ * directory. */
+static void
+tree_path(char *buf, size_t size, const char *arg, int dir)
+{
+	size_t len;
+	char *slash;
+
+	while (*arg == '/')
+		arg++;
+	snprintf(buf, size, "%s%s", *arg ? "/" : "", arg);
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (!dir && (slash = strrchr(buf, '/')) != NULL)
+		*slash = '\0';
+}
+
 /* The machine's journal records who restored what (store.h). */
 static void
 journal(const struct ctl *ctl, struct ctl_session *s, struct restore *r,
@@ -471,7 +495,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	struct ctl_session s;
 	struct restore r;
 	struct store_attr a;
-	char base[256], why[PATH_MAX + 64], *dest = NULL;
+	char base[256], why[PATH_MAX + 64], tree[4096], *dest = NULL;
 	uint32_t id;
 	size_t i;
 	int rc;
@@ -519,6 +543,8 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	r.skip = strlen(o.target);
+	tree_path(r.prefix, sizeof(r.prefix), o.nargs > 2 ? o.args[2] : "/",
+	    S_ISDIR(a.mode));
 	ctl_progress_init(&r.prog, ctl, "restoring");
 	if (S_ISDIR(a.mode))
 		restore_dir(&r, &a, o.target, 0);
@@ -544,7 +570,8 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		    "snapshot %u into %s failed: %d errors, %llu files "
 		    "restored", o.args[0], o.nargs > 2 ? o.args[2] : "/", id,
 		    o.target, r.errors, (unsigned long long)r.files);
-	journal(ctl, &s, &r, id, o.nargs > 2 ? o.args[2] : "/", o.target);
+	tree_path(tree, sizeof(tree), o.nargs > 2 ? o.args[2] : "/", 1);
+	journal(ctl, &s, &r, id, *tree ? tree : "/", o.target);
 out:
 	free(dest);
 	free(r.buf);

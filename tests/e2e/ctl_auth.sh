@@ -98,7 +98,8 @@ python3 - "$T/j.json" "$N" <<-'PY' || t_fail "restore journal: $(head -c 2000 "$
 	     e["summary"]]
 	assert len(e) == 1, len(e)
 	files = set(e[0]["files"])
-	want = {"/f%d" % i for i in range(1, n + 1)} | {"/a\tb", "/line\nbreak"}
+	want = {"/many/f%d" % i for i in range(1, n + 1)} | \
+	    {"/many/a\tb", "/many/line\nbreak"}
 	assert files == want, sorted(want - files)[:5]
 	PY
 t_umount "$M"
