@@ -603,6 +603,19 @@ int sync_pool_run(const struct sync_target *t, sync_conn *first,
 int sync_rebuild_machine(const char *store, keymgr *km, const char *name,
     const char *pw, size_t pwlen, int quiet);
 
+/* ---- removed machines (sync_removed.c) ------------------------------ */
+
+/*
+ * sync_free_removed -- erase every machine of the removed area whose
+ * grace period ([store] remove_grace) is over at @now (ns), journaling
+ * each with the space freed; a failure is journaled and reported, and
+ * the other machines are still freed.  @nfreed, @bytes: receive how
+ * many were freed and the disk space they held.
+ * Returns 0, or the first error (logged).
+ */
+int sync_free_removed(const struct sync_ctx *ctx, keymgr *km, uint64_t now,
+    unsigned *nfreed, uint64_t *bytes);
+
 /* ---- the appliance journal, live progress (sync_alog.c) -------------- */
 
 /*

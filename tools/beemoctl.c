@@ -289,6 +289,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"output", required_argument, NULL, 'O'}, CTL_O_OUTPUT},
 		{{"privileged", no_argument, NULL, 'p'}, CTL_O_PRIVILEGED},
 		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
+		{{"now", no_argument, NULL, 'W'}, CTL_O_NOW},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -380,6 +381,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'K':
 			o->keep_keys = 1;
+			break;
+		case 'W':
+			o->now = 1;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

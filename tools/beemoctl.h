@@ -96,6 +96,7 @@ enum {
 	CTL_O_OUTPUT = 1 << 16,       /* --output FILE */
 	CTL_O_PRIVILEGED = 1 << 17,   /* --privileged */
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
+	CTL_O_NOW = 1 << 19,          /* --now */
 };
 
 struct ctl_opts {
@@ -107,6 +108,7 @@ struct ctl_opts {
 	int json, yes, admin;
 	const char *note, *target, *soft, *hard, *since, *type, *output;
 	int overwrite, read_data, files, all, watch, privileged, keep_keys;
+	int now;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
