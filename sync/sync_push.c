@@ -12,7 +12,12 @@
  * number (sync_counter_next, made durable before the manifest is built),
  * the key files and configurations the previous manifest of that target
  * listed that are no longer current ("superseded"), and a mac under the
- * off-site key K_OFF, without which nothing is pushed.  Any failure of
+ * off-site key K_OFF, without which nothing is pushed.  The target's own
+ * signed deletion requests (STORE/sync/requests/T, `beemo-sync release`)
+ * are uploaded first and listed in its manifest; what the previous
+ * manifest listed and this one does not is remembered for them
+ * (sync_unlisted_note).  Nothing remote is ever deleted but our own
+ * stale temporaries.  Any failure of
  * a target leaves it without a new manifest (so its newest manifest
  * still describes a complete copy) and is recorded in the state file;
  * the other targets are still pushed.

@@ -1,10 +1,14 @@
 /*
- * cmd_machine.c -- `beemoctl machine add|list|remove`: client machines.
+ * cmd_machine.c -- `beemoctl machine add|list|remove|restore`: client
+ * machines.
  *
  * Adding a machine creates its SECRET (generation 1), its POSTE key pair
  * and its first user (keymgr_machine_add); the POSTE key file is written
  * to the path given and goes to the client machine.  Removing a machine
- * erases its key file, so every wrapped SECRET of it is gone.
+ * sets its key file and its store aside in the removed area
+ * (bm_removed.h): unusable at once, restorable during the grace period,
+ * freed by `beemo-sync maintenance` after it.  --now erases the key file
+ * (every wrapped SECRET of the machine is gone) and the store at once.
  */
 #include <errno.h>
 #include <stdio.h>
