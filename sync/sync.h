@@ -754,6 +754,15 @@ int sync_unlisted_note(const struct sync_ctx *ctx, const char *target,
 int sync_unlisted_load(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *out);
 
+/*
+ * sync_request_awaiting -- how many objects sync_unlisted_load() gives
+ * for @target that no request names yet: what `status` shows as
+ * awaiting release (an upper bound: release names only those the
+ * appliance no longer needs).  Returns 0 or an error (logged).
+ */
+int sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
+    uint64_t *n);
+
 /* ---- removed machines (sync_removed.c) ------------------------------ */
 
 /*

@@ -517,6 +517,7 @@ push_target(struct push *ps, const char *name)
 	ts->objs_sent++;
 	ts->bytes_sent += mlen;
 	snprintf(ts->manifest, sizeof(ts->manifest), "%s", mpath);
+	(void)sync_request_awaiting(ps->ctx, name, &ts->awaiting);
 	ts->counter = counter;
 	ts->counter_ns = now;
 	(void)save_manifest_copy(ps->ctx, name, man, mlen);

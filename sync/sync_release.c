@@ -194,6 +194,7 @@ append_objs(struct sync_objs *to, const struct sync_objs *from)
 
 struct run {
 	struct release rl;
+	struct bm_sync_state state;
 	struct sync_objs current;
 	keymgr_admin_key *ak;
 	char appliance[2 * KEYMGR_ID_LEN + 1];
@@ -278,6 +279,14 @@ release_target(struct run *r, const char *target)
 		bm_json_end_arr(r->j);
 		bm_json_end_obj(r->j);
 	}
+	if (!r->dry_run && r->nreqs > 0) {
+		struct bm_sync_tstate *ts = bm_sync_state_target(&r->state,
+		    target);
+
+		if (ts != NULL &&
+		    sync_request_awaiting(ctx, target, &ts->awaiting) == 0)
+			(void)bm_sync_state_save(ctx->statepath, &r->state);
+	}
 out:
 	free(text);
 	for (i = 0; i < SYNC_REASON_N; i++)
@@ -301,7 +310,6 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	};
 	const char *only = NULL, *pwfile = getenv("BEEMO_PASSWORD_FILE");
 	const char *const *names;
-	struct bm_sync_state state = {0};
 	char keydir[PATH_MAX], *pw = NULL;
 	struct run r;
 	bm_json j;
@@ -361,8 +369,8 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	if ((rc = keymgr_offsite_key(r.rl.km, r.koff)) != 0 ||
-	    (rc = bm_sync_state_load(ctx->statepath, &state)) != 0 ||
-	    (rc = sync_local_scan(ctx, r.rl.km, &state, &r.current)) != 0) {
+	    (rc = bm_sync_state_load(ctx->statepath, &r.state)) != 0 ||
+	    (rc = sync_local_scan(ctx, r.rl.km, &r.state, &r.current)) != 0) {
 		sync_log(LOG_ERR, "cannot read the appliance's state: %s",
 		    beemo_strerror(rc));
 		goto done;
@@ -397,7 +405,7 @@ done:
 		free(r.rl.d[i].ids);
 	free(r.rl.d);
 	sync_objs_free(&r.current);
-	bm_sync_state_free(&state);
+	bm_sync_state_free(&r.state);
 	keymgr_admin_key_free(r.ak);
 	keymgr_free(r.rl.km);
 	bm_free_secret(pw, pwlen);

@@ -551,3 +551,21 @@ out:
 	sync_objs_free(&known);
 	return rc;
 }
+
+int
+sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
+    uint64_t *n)
+{
+	struct sync_objs unlisted = {0}, named = {0};
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if ((rc = sync_unlisted_load(ctx, target, &unlisted)) == 0 &&
+	    (rc = sync_request_named(ctx, target, &named)) == 0)
+		for (i = 0; i < unlisted.n; i++)
+			*n += !has_path(&named, unlisted.v[i].path);
+	sync_objs_free(&unlisted);
+	sync_objs_free(&named);
+	return rc;
+}

@@ -47,6 +47,9 @@ area=$(echo "$T"/store/machines/.removed/pc1.*)
 "$BEEMOCTL" machine list >"$T/list.out" || t_fail "machine list"
 grep -q "^pc1 .*removed on .*, freed on " "$T/list.out" ||
 	t_fail "list: $(cat "$T/list.out")"
+"$BEEMOCTL" status >"$T/status.out" || t_fail "status"
+grep -q "^  pc1 *removed, freed on " "$T/status.out" ||
+	t_fail "status: $(cat "$T/status.out")"
 mkdir -p "$M"
 if timeout 20 "$BEEMOFS" "$T/store" "$M" -f \
 	-o "machine=pc1,keyfile=$T/pc1.poste" >"$T/mount.out" 2>&1; then

@@ -56,6 +56,11 @@ sed -i 's/^remove_grace = .*/remove_grace = 0s/' "$BEEMO_CONFIG"
 sync_run m maintenance || t_fail "maintenance: $(cat "$T/m.err")"
 grep -q "1 removed machine freed" "$T/m.out" || t_fail "m: $(cat "$T/m.out")"
 sync_run push3 push || t_fail "push 3: $(cat "$T/push3.err")"
+# What the centers hold beyond the manifest: pc2's 5 objects and the
+# old sealed configuration (the old key file is requested already).
+"$BEEMOCTL" status >"$T/st.out" || t_fail "status"
+grep -q "^  *6 remote objects await release" "$T/st.out" ||
+	t_fail "status: $(cat "$T/st.out")"
 sync_run dry release --dry-run --json "${AP[@]}" ||
 	t_fail "dry run: $(cat "$T/dry.err")"
 [ "$(ls "$T/store/sync/requests/a" | wc -l)" = 1 ] ||
@@ -79,6 +84,8 @@ sync_run r2 release "${AP[@]}" || t_fail "release 2: $(cat "$T/r2.err")"
 grep -q "^a: request machine-remove: 5 objects" "$T/r2.out" ||
 	t_fail "r2: $(cat "$T/r2.out")"
 sync_run r3 release "${AP[@]}" || t_fail "release 3"
+sync_run st2 status || t_fail "beemo-sync status"
+grep -q "await release" "$T/st2.out" && t_fail "st2: $(cat "$T/st2.out")"
 grep -q "^nothing to release" "$T/r3.out" || t_fail "r3: $(cat "$T/r3.out")"
 
 # The push sends the new request and nothing else but the status file
