@@ -338,8 +338,10 @@ target_objs(const struct sync_objs *objs, const struct sync_objs *reqs,
 	all->n = all->cap = objs->n + reqs->n;
 	if ((all->v = calloc(all->n ? all->n : 1, sizeof(*all->v))) == NULL)
 		return -ENOMEM;
-	memcpy(all->v, objs->v, objs->n * sizeof(*all->v));
-	memcpy(all->v + objs->n, reqs->v, reqs->n * sizeof(*all->v));
+	if (objs->n > 0)
+		memcpy(all->v, objs->v, objs->n * sizeof(*all->v));
+	if (reqs->n > 0)
+		memcpy(all->v + objs->n, reqs->v, reqs->n * sizeof(*all->v));
 	return 0;
 }
 

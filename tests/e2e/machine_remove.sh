@@ -125,4 +125,7 @@ sed -i 's/^remove_grace = .*/remove_grace = 7d/' "$BEEMO_CONFIG"
 	t_fail "remove --now of a removed machine"
 grep -q "machine pc3 freed" "$T/n2.out" || t_fail "n2: $(cat "$T/n2.out")"
 [ -z "$(ls -A "$T/store/machines/.removed")" ] || t_fail "pc3 not freed"
+# No sanitizer report from the commands run here.
+! grep -l -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' \
+	"$T"/*.out "$T"/*.err 2>/dev/null || t_fail "sanitizer report"
 exit 0

@@ -87,7 +87,8 @@ bm_removed_list(const char *store, struct bm_removed **out, size_t *n)
 	for (i = 0; i < nn; i++)
 		if (parse_entry(area, names[i], &v[k]) == 0)
 			k++;
-	qsort(v, k, sizeof(*v), cmp_entry);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_entry);
 	*out = v;
 	*n = k;
 	v = NULL;
