@@ -280,8 +280,8 @@ int keymgr_machine_remove(keymgr *km, const char *machine,
  * DIR/machines/@machine.key, after checking that it is @machine's key
  * file of this appliance and that every generation unlocks with the
  * current ADMIN key pair (a file set aside before keymgr_admin_passwd()
- * replaced the key pair does not, and is refused).  Authorized by the
- * administrator's password.
+ * replaced the key pair does not, and is refused with BEEMO_EPASSWORD).
+ * Authorized by the administrator's password.
  * Returns 0, -EEXIST (a machine of that name exists), BEEMO_EPASSWORD,
  * BEEMO_EFORMAT, BEEMO_EFOREIGN, -EBUSY, -ENOENT (no @src), or a
  * negative errno; nothing is changed on failure.

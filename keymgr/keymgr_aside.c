@@ -108,10 +108,10 @@ keymgr_machine_put_back(keymgr *km, const char *machine,
 	if ((rc = km_load_machine(km, machine, &m)) != 0)
 		goto out;
 	if ((rc = km_unlock_all(km, m, admin, KEYMGR_ADMIN, 0, &s)) != 0) {
-		rc = km_err(km, rc, "the key file of machine %s set aside "
-		    "in %s does not open with the current administrator's "
-		    "key (was the administrator's password changed since?)",
-		    machine, src);
+		rc = km_err(km, BEEMO_EPASSWORD, "the key file of machine "
+		    "%s set aside in %s does not open with the current "
+		    "administrator's key (was the administrator's password "
+		    "changed since?)", machine, src);
 		goto out;
 	}
 	if ((rc = bm_fsync_dir(path)) != 0)
