@@ -1,6 +1,7 @@
 #!/bin/bash
 # machine_remove.sh -- `beemoctl machine remove` with a grace period:
-# refused without a confirmation off a terminal; the removed machine is
+# refused while mounted, and without a confirmation off a terminal or
+# with a wrong name typed on one; the removed machine is
 # unusable at once (no session, no key file, no name reuse) and shown as
 # removed; `machine restore` brings its key file and store back byte for
 # byte; maintenance keeps it during the grace and frees the space (du)
@@ -14,6 +15,12 @@ M="$T/mnt"
 t_mount "$M"
 head -c 3000000 /dev/urandom >"$M/big"
 echo hello >"$M/hello"
+# Not while its backup session is mounted.
+if "$BEEMOCTL" machine remove pc1 --yes "${AP[@]}" >"$T/rm.out" 2>&1; then
+	t_fail "removed while mounted"
+fi
+grep -q "is mounted: unmount it first" "$T/rm.out" ||
+	t_fail "rm: $(cat "$T/rm.out")"
 t_umount "$M"
 keyfile="$T/store/keys/machines/pc1.key"
 key_sum=$(sha256sum <"$keyfile")
@@ -83,8 +90,16 @@ t_mount "$M"
 t_umount "$M"
 
 # After the grace period, maintenance frees the space and journals it.
-"$BEEMOCTL" machine remove pc1 --yes "${AP[@]}" >/dev/null ||
-	t_fail "remove 2"
+# (This removal is confirmed by typing the name on a terminal.)
+if command -v script >/dev/null; then
+	echo pc1 | script -qec "$BEEMOCTL machine remove pc1 ${AP[*]}" \
+		/dev/null >"$T/r3.out" 2>&1 || t_fail "r3: $(cat "$T/r3.out")"
+	grep -q "Type its name to confirm" "$T/r3.out" ||
+		t_fail "no confirmation asked: $(cat "$T/r3.out")"
+else
+	"$BEEMOCTL" machine remove pc1 --yes "${AP[@]}" >/dev/null ||
+		t_fail "remove 2"
+fi
 area=$(echo "$T"/store/machines/.removed/pc1.*)
 before=$(du -sk "$T/store" | cut -f1)
 sed -i 's/^remove_grace = .*/remove_grace = 0s/' "$BEEMO_CONFIG"
