@@ -559,7 +559,8 @@ int sync_choose(sync_conn *c, const char *target, const char *pw,
  * sync_counter_set -- replace it durably with @n.
  * sync_counter_next -- add one, durably, and give the new number in @n
  *   (call it before building the manifest that carries @n).
- * @syncdir: STORE/sync.
+ * @syncdir: STORE/sync (STORE/sync/requests: the same for the numbers
+ *   of the deletion requests).
  * Return 0, BEEMO_EFORMAT (a malformed file), -EOVERFLOW, or an error of
  * reading or writing the file; logged.
  */

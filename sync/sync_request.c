@@ -255,7 +255,8 @@ object_machine(const struct sync_obj *o, char *name, size_t size)
 	if (!strncmp(p, "machines/", 9)) {
 		p += 9;
 		n = strcspn(p, "/");
-	} else if (!strncmp(p, "keys/machines/", 14)) {
+	} else if (!strncmp(p, "keys/machines/", 14) &&
+	    strlen(p) > 14 + 21) {
 		p += 14;
 		n = strlen(p) - 21; /* ".key." and 16 hex */
 	} else {

@@ -322,6 +322,11 @@ not_mounted(struct ctl *ctl, const char *name)
 	return CTL_FAIL;
 }
 
+/* What a freeing leaves to do. */
+static const char offsite_note[] =
+    "its copies at the storage centers stay until 'beemo-sync release' "
+    "signs their\ndeletion request (the next push sends it)\n";
+
 /* Erase the removed machine @e now (--now on a machine set aside). */
 static int
 free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
@@ -342,8 +347,8 @@ free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
 		return CTL_FAIL;
 	}
 	if (!ctl->quiet)
-		printf("machine %s freed: %s\n", e->name, bm_human(h,
-		    sizeof(h), freed));
+		printf("machine %s freed: %s\n%s", e->name, bm_human(h,
+		    sizeof(h), freed), offsite_note);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s freed at once "
 	    "after its removal: keys and store erased, %llu bytes freed",
 	    e->name, (unsigned long long)freed);
@@ -379,8 +384,8 @@ remove_now(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 		return CTL_FAIL;
 	}
 	if (!ctl->quiet)
-		printf("machine %s removed and freed: %s\n", name,
-		    bm_human(h, sizeof(h), freed));
+		printf("machine %s removed and freed: %s\n%s", name,
+		    bm_human(h, sizeof(h), freed), offsite_note);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s removed at once: "
 	    "keys erased, store deleted, %llu bytes freed", name,
 	    (unsigned long long)freed);
