@@ -42,6 +42,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "sync.h"
+#include "sync_request.h"
 
 struct push {
 	const struct sync_ctx *ctx;

@@ -1,7 +1,6 @@
 /*
  * sync_release.c -- `beemo-sync release`: the administrator signs the
- * deletion requests for the storage centers (sync.h, "deletion
- * requests").
+ * deletion requests for the storage centers (sync_request.h).
  *
  * For each target: the candidates are the objects of the last manifest
  * pushed to it (the local copy, authenticated with K_OFF) and those
@@ -38,6 +37,7 @@
 #include "bm_time.h"
 #include "store.h"
 #include "sync.h"
+#include "sync_request.h"
 
 static const char release_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] release [--target NAME] "

@@ -2,7 +2,7 @@
  * sync_request.c -- deletion requests for the storage centers: what
  * they are (build, parse, verify), which objects they may name
  * (sync_request_select), and where they wait for a push
- * (STORE/sync/requests).  See sync.h, "deletion requests".
+ * (STORE/sync/requests).  See sync_request.h.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,7 @@
 #include "bm_log.h"
 #include "store.h"
 #include "sync.h"
+#include "sync_request.h"
 
 #define SIG_HEX (2 * KEYMGR_SIG_LEN)
 

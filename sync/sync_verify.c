@@ -32,6 +32,7 @@
 #include "bm_log.h"
 #include "bm_units.h"
 #include "sync.h"
+#include "sync_request.h"
 
 static const char verify_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] verify [--target NAME] "

@@ -16,6 +16,7 @@
 #include "bm_err.h"
 #include "check.h"
 #include "sync.h"
+#include "sync_request.h"
 
 #define APW "admin-pw"
 
