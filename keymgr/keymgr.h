@@ -267,6 +267,31 @@ int keymgr_machine_remove(keymgr *km, const char *machine,
     const char *admin_pw, size_t admin_pwlen);
 
 /*
+ * keymgr_machine_set_aside -- the first step of a removal with a grace
+ * period: move DIR/machines/@machine.key to @dest (a path outside DIR
+ * that must not exist), so that the machine can no longer be unlocked
+ * by anyone while nothing is erased yet.  Authorized by the
+ * administrator's password.  A crash leaves the file at one of the two
+ * places or at both (then the machine is still usable).
+ * Returns 0, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, -EEXIST (@dest exists),
+ * -EINVAL (bad name), or a negative errno.
+ *
+ * keymgr_machine_put_back -- undo it: move @src back to
+ * DIR/machines/@machine.key, after checking that it is @machine's key
+ * file of this appliance and that every generation unlocks with the
+ * current ADMIN key pair (a file set aside before keymgr_admin_passwd()
+ * replaced the key pair does not, and is refused with BEEMO_EPASSWORD).
+ * Authorized by the administrator's password.
+ * Returns 0, -EEXIST (a machine of that name exists), BEEMO_EPASSWORD,
+ * BEEMO_EFORMAT, BEEMO_EFOREIGN, -EBUSY, -ENOENT (no @src), or a
+ * negative errno; nothing is changed on failure.
+ */
+int keymgr_machine_set_aside(keymgr *km, const char *machine,
+    const char *admin_pw, size_t admin_pwlen, const char *dest);
+int keymgr_machine_put_back(keymgr *km, const char *machine,
+    const char *admin_pw, size_t admin_pwlen, const char *src);
+
+/*
  * keymgr_machine_list -- names of every machine, sorted.
  * @out: receives a malloc'd array of @n malloc'd strings; free with
  *   keymgr_names_free().

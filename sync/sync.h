@@ -26,6 +26,9 @@
  *                                         bm_appstatus_*, bm_status.h)
  *   ROOT/journal/<16 hex>.log             a closed segment of the sealed
  *                                         appliance journal (bm_alog.h)
+ *   ROOT/requests/<16 hex>.req            a deletion request signed by
+ *                                         the administrator
+ *                                         (sync_request.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
  *
  * H is the first 16 hex digits of the object's SHA-256, so that a file
@@ -57,7 +60,8 @@
  * center serving an older state than the last one pushed to it.
  * "superseded" lists the key files and sealed configurations that the
  * previous manifest pushed to that target held and the current state
- * no longer does, for deletion by the center after its grace period.
+ * no longer does, for deletion by the center once a deletion request
+ * signed by the administrator names them (sync_request.h).
  * Version 1 manifests (no counter, superseded or mac) are still read;
  * recovery takes them only when told to (--accept-unauthenticated).
  *
@@ -105,6 +109,9 @@
  *   manifests/T.json copy of the last manifest pushed to target T; it is
  *                    what `verify` checks the remote against
  *   counter          the number of the last push (sync_counter_*)
+ *   requests/        deletion requests (sync_request.c): T/N.req the
+ *                    signed requests for target T, T.unlisted what the
+ *                    manifests pushed to T stopped listing, counter
  *
  * Errors: functions return 0 or a negative errno or BEEMO_E* code
  * (bm_err.h): BEEMO_EHOSTKEY (host key not trusted), BEEMO_EREMOTE (the
@@ -168,13 +175,15 @@ struct sync_ctx {
 	int verbose;               /* -v count */
 };
 
-/* Verbs (sync_push.c, sync_verify.c, sync_recover.c, sync_status.c).
+/* Verbs (sync_push.c, sync_verify.c, sync_recover.c, sync_status.c,
+ * sync_maintenance.c, sync_release.c).
  * Each parses its own options and returns a SYNC_EXIT_* status. */
 int sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv);
+int sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv);
 
 /*
  * sync_log -- bm_progress_vlog(): bm_vlog() after erasing the progress
@@ -345,6 +354,7 @@ enum sync_kind {
 	SYNC_CONFIG,
 	SYNC_STATUS,
 	SYNC_JOURNAL,  /* a closed appliance journal segment */
+	SYNC_REQUEST,  /* a signed deletion request (sync_request.c) */
 };
 
 struct sync_obj {
@@ -550,7 +560,8 @@ int sync_choose(sync_conn *c, const char *target, const char *pw,
  * sync_counter_set -- replace it durably with @n.
  * sync_counter_next -- add one, durably, and give the new number in @n
  *   (call it before building the manifest that carries @n).
- * @syncdir: STORE/sync.
+ * @syncdir: STORE/sync (STORE/sync/requests: the same for the numbers
+ *   of the deletion requests).
  * Return 0, BEEMO_EFORMAT (a malformed file), -EOVERFLOW, or an error of
  * reading or writing the file; logged.
  */
@@ -602,6 +613,19 @@ int sync_pool_run(const struct sync_target *t, sync_conn *first,
  */
 int sync_rebuild_machine(const char *store, keymgr *km, const char *name,
     const char *pw, size_t pwlen, int quiet);
+
+/* ---- removed machines (sync_removed.c) ------------------------------ */
+
+/*
+ * sync_free_removed -- erase every machine of the removed area whose
+ * grace period ([store] remove_grace) is over at @now (ns), journaling
+ * each with the space freed; a failure is journaled and reported, and
+ * the other machines are still freed.  @nfreed, @bytes: receive how
+ * many were freed and the disk space they held.
+ * Returns 0, or the first error (logged).
+ */
+int sync_free_removed(const struct sync_ctx *ctx, keymgr *km, uint64_t now,
+    unsigned *nfreed, uint64_t *bytes);
 
 /* ---- the appliance journal, live progress (sync_alog.c) -------------- */
 

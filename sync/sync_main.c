@@ -25,6 +25,7 @@ static const struct {
 	{"recover", sync_cmd_recover, "rebuild an appliance from a target"},
 	{"status", sync_cmd_status, "when each target was last reached"},
 	{"maintenance", sync_cmd_maintenance, "send status, reports, alerts"},
+	{"release", sync_cmd_release, "sign deletion requests (admin)"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

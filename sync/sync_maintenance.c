@@ -19,11 +19,13 @@
  *     is newer than at the last run, every running beemofs (found by its
  *     control socket, which gives its pid) gets SIGHUP and reloads at
  *     once instead of at its next periodic check.
- *  3. Reports: the spool, the alert conditions, the mails
+ *  3. Removed machines whose grace period is over are freed
+ *     (sync_free_removed), each journaled with the space freed.
+ *  4. Reports: the spool, the alert conditions, the mails
  *     (sync_reports_run).
- *  4. The run is recorded in the appliance journal ("maintenance").
+ *  5. The run is recorded in the appliance journal ("maintenance").
  *
- * With --reports-only, only 3 and 4: no network but the mail command, so
+ * With --reports-only, only 4 and 5: no network but the mail command, so
  * it may run every few minutes for prompt error reports.
  * Exit status: 0, 1 when a center was not reached or a mail failed, 3
  * when another maintenance run holds the lock.
@@ -372,7 +374,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	struct sync_report_stats rep;
 	char dir[PATH_MAX], lockp[PATH_MAX], keydir[PATH_MAX];
 	char centers[2048] = "not contacted (--reports-only)", alerts[512];
-	char sigs[128] = "", result[256];
+	char sigs[256] = "", result[256];
 	keymgr *km = NULL;
 	size_t nc = 0;
 	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc;
@@ -441,6 +443,18 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 			if (t > *seen)
 				*seen = t;
 		}
+	}
+	if (!only) {
+		unsigned nfreed;
+		uint64_t fb;
+		size_t l = strlen(sigs);
+
+		if (sync_free_removed(ctx, km, bm_now_ns(), &nfreed, &fb) != 0)
+			failed = 1;
+		if (nfreed > 0)
+			snprintf(sigs + l, sizeof(sigs) - l, "; %u removed "
+			    "machine%s freed (%llu bytes)", nfreed,
+			    nfreed == 1 ? "" : "s", (unsigned long long)fb);
 	}
 	mailrc = sync_reports_run(ctx, km, rs, cv, nc, &rep);
 	snprintf(result, sizeof(result), "%s", failed ? "center not reached" :

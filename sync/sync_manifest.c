@@ -130,6 +130,13 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 			return BEEMO_EFORMAT;
 		*kind = SYNC_JOURNAL;
 		rc = bm_path(local, localsz, "%s", path);
+	} else if (!strncmp(path, "requests/", 9)) {
+		/* requests/<16 hex>.req, a signed deletion request */
+		p = path + 9;
+		if (strlen(p) != 20 || !bm_is_lower_hex(p, 16) ||
+		    strcmp(p + 16, ".req"))
+			return BEEMO_EFORMAT;
+		*kind = SYNC_REQUEST;
 	} else {
 		return BEEMO_EFORMAT;
 	}

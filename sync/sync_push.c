@@ -12,7 +12,12 @@
  * number (sync_counter_next, made durable before the manifest is built),
  * the key files and configurations the previous manifest of that target
  * listed that are no longer current ("superseded"), and a mac under the
- * off-site key K_OFF, without which nothing is pushed.  Any failure of
+ * off-site key K_OFF, without which nothing is pushed.  The target's own
+ * signed deletion requests (STORE/sync/requests/T, `beemo-sync release`)
+ * are uploaded first and listed in its manifest; what the previous
+ * manifest listed and this one does not is remembered for them
+ * (sync_unlisted_note).  Nothing remote is ever deleted but our own
+ * stale temporaries.  Any failure of
  * a target leaves it without a new manifest (so its newest manifest
  * still describes a complete copy) and is recorded in the state file;
  * the other targets are still pushed.
@@ -37,6 +42,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "sync.h"
+#include "sync_request.h"
 
 struct push {
 	const struct sync_ctx *ctx;
@@ -152,7 +158,7 @@ list_remote(sync_conn *c, const struct sync_objs *objs,
     struct sync_rlist *rl)
 {
 	static const char *const fixed[] = {"manifests", "status", "config",
-	    "keys", "keys/machines", "journal"};
+	    "keys", "keys/machines", "journal", "requests"};
 	char last[1024] = "", dir[1024];
 	size_t i;
 	int rc;
@@ -321,6 +327,53 @@ free_paths(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * The objects of this target's manifest: the appliance's (@objs, status
+ * last) and the target's own deletion requests (@reqs), as shallow
+ * copies into @all (free only all->v).
+ */
+static int
+target_objs(const struct sync_objs *objs, const struct sync_objs *reqs,
+    struct sync_objs *all)
+{
+	all->n = all->cap = objs->n + reqs->n;
+	if ((all->v = calloc(all->n ? all->n : 1, sizeof(*all->v))) == NULL)
+		return -ENOMEM;
+	if (objs->n > 0)
+		memcpy(all->v, objs->v, objs->n * sizeof(*all->v));
+	if (reqs->n > 0)
+		memcpy(all->v + objs->n, reqs->v, reqs->n * sizeof(*all->v));
+	return 0;
+}
+
+/*
+ * Remember what the last manifest pushed to @target listed and @all no
+ * longer does (sync_unlisted_note), when that manifest is authentic:
+ * it is what a deletion request may name later.
+ */
+static int
+note_unlisted(const struct push *ps, const char *target,
+    const struct sync_objs *all)
+{
+	struct sync_manifest prev;
+	char path[PATH_MAX];
+	uint8_t *text = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = bm_path(path, sizeof(path), "%s/manifests/%s.json",
+	    ps->ctx->syncdir, target)) != 0)
+		return rc;
+	if ((rc = bm_read_file(path, SYNC_MAX_MANIFEST, &text, &len)) != 0)
+		return rc == -ENOENT ? 0 : rc;
+	if (sync_manifest_parse((const char *)text, len, &prev) == 0 &&
+	    sync_manifest_authentic((const char *)text, len, ps->koff) == 0)
+		rc = sync_unlisted_note(ps->ctx, target, &prev.objs, all);
+	sync_manifest_free(&prev);
+	free(text);
+	return rc;
+}
+
 static int
 push_target(struct push *ps, const char *name)
 {
@@ -329,6 +382,7 @@ push_target(struct push *ps, const char *name)
 	struct bm_progress pr;
 	struct sync_bw bw;
 	struct sync_rlist rl = {0};
+	struct sync_objs reqs = {0}, all = {0};
 	struct sync_obj **todo = NULL, *status = &ps->objs.v[ps->objs.n - 1];
 	sync_conn *c = NULL;
 	uint64_t t0 = bm_mono_ns(), now = bm_now_ns();
@@ -350,9 +404,30 @@ push_target(struct push *ps, const char *name)
 	if ((rc = list_remote(c, &ps->objs, &rl)) != 0 ||
 	    (rc = remove_stale(c, &t, &rl)) != 0)
 		goto done;
-	if ((todo = calloc(ps->objs.n, sizeof(*todo))) == NULL) {
+	if ((rc = sync_request_local(ps->ctx, name, &reqs)) != 0)
+		goto done;
+	if ((todo = calloc(ps->objs.n + reqs.n, sizeof(*todo))) == NULL) {
 		rc = -ENOMEM;
 		goto done;
+	}
+	/* The target's deletion requests go first: they are small. */
+	for (i = 0; i < reqs.n; i++) {
+		const struct sync_rent *e = sync_rlist_find(&rl,
+		    reqs.v[i].path);
+
+		if (e == NULL) {
+			todo[ntodo++] = &reqs.v[i];
+			ntodo_b += reqs.v[i].size;
+		} else if (!e->isreg || e->size != reqs.v[i].size) {
+			sync_log(LOG_ERR, "target %s: %s exists with %llu "
+			    "bytes where %llu are expected; it is left alone",
+			    name, reqs.v[i].path, (unsigned long long)e->size,
+			    (unsigned long long)reqs.v[i].size);
+			conflicts++;
+		} else {
+			nthere++;
+			there_b += reqs.v[i].size;
+		}
 	}
 	for (i = 0; i + 1 < ps->objs.n; i++) {
 		struct sync_obj *o = &ps->objs.v[i];
@@ -387,7 +462,11 @@ push_target(struct push *ps, const char *name)
 	if (ntodo == 0) {
 		/* Everything is there; a new manifest is needed only if the
 		 * set of objects differs from the last one pushed. */
-		sync_objs_digest(&ps->objs, digest);
+		if ((rc = target_objs(&ps->objs, &reqs, &all)) != 0)
+			goto done;
+		sync_objs_digest(&all, digest);
+		free(all.v);
+		all.v = NULL;
 		if (*ts->manifest != '\0' && !strcmp(digest, ts->digest) &&
 		    sync_rlist_find(&rl, ts->manifest) != NULL) {
 			if (!ps->quiet)
@@ -420,10 +499,14 @@ push_target(struct push *ps, const char *name)
 	}
 	if (rc != 0)
 		goto done;
-	sync_objs_digest(&ps->objs, digest);
+	/* Copied after the uploads, which gave packs their hashes. */
+	if ((rc = target_objs(&ps->objs, &reqs, &all)) != 0)
+		goto done;
+	sync_objs_digest(&all, digest);
 	if ((rc = superseded(ps, name, &sup, &nsup)) != 0 ||
+	    (rc = note_unlisted(ps, name, &all)) != 0 ||
 	    (rc = sync_counter_next(ps->ctx->syncdir, &counter)) != 0 ||
-	    (rc = sync_manifest_build(ps->appliance, now, counter, &ps->objs,
+	    (rc = sync_manifest_build(ps->appliance, now, counter, &all,
 	    sup, nsup, ps->koff, &man, &mlen)) != 0)
 		goto done;
 	/* The manifest shares the status file's stamp. */
@@ -437,6 +520,7 @@ push_target(struct push *ps, const char *name)
 	ts->objs_sent++;
 	ts->bytes_sent += mlen;
 	snprintf(ts->manifest, sizeof(ts->manifest), "%s", mpath);
+	(void)sync_request_awaiting(ps->ctx, name, &ts->awaiting);
 	ts->counter = counter;
 	ts->counter_ns = now;
 	(void)save_manifest_copy(ps->ctx, name, man, mlen);
@@ -447,7 +531,7 @@ record:
 	ts->last_success_ns = now;
 done:
 	ts->duration_ms = (bm_mono_ns() - t0) / 1000000;
-	ts->objs_total = ps->objs.n;
+	ts->objs_total = ps->objs.n + reqs.n;
 	ts->bytes_total = 0;
 	for (i = 0; i < ps->objs.n; i++)
 		ts->bytes_total += ps->objs.v[i].size;
@@ -458,6 +542,8 @@ done:
 		    beemo_strerror(rc));
 	free(man);
 	free(todo);
+	free(all.v);
+	sync_objs_free(&reqs);
 	free_paths(sup, nsup);
 	sync_rlist_free(&rl);
 	sync_conn_close(c);

@@ -87,6 +87,10 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 			    bm_human(sent, sizeof(sent), t->bytes_sent));
 		else
 			printf("  last attempt: never\n");
+		if (t->awaiting)
+			printf("  %llu remote objects await release "
+			    "(beemo-sync release)\n",
+			    (unsigned long long)t->awaiting);
 	}
 	bm_sync_state_free(&st);
 	return SYNC_EXIT_OK;

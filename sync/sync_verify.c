@@ -12,7 +12,9 @@
  * state is named with both push numbers and dates.  Every object of
  * the manifest, and the manifest itself, must exist with its size; with
  * --read-data every object is downloaded and its SHA-256 compared, and
- * each damaged object is named.
+ * each damaged object is named; the deletion requests among them must
+ * also carry the administrator's signature (sync_request_verify), as
+ * the center will check it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +32,7 @@
 #include "bm_log.h"
 #include "bm_units.h"
 #include "sync.h"
+#include "sync_request.h"
 
 static const char verify_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] verify [--target NAME] "
@@ -39,6 +42,7 @@ struct verify {
 	const struct sync_ctx *ctx;
 	const char *target;
 	struct bm_sync_state state;
+	keymgr *km;                /* ADMIN_PUB, for deletion requests */
 	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* cleansed at the end */
 	int has_koff;
 	struct sync_io io;
@@ -50,19 +54,46 @@ static int
 read_job(sync_conn *c, struct sync_obj *o, void *arg)
 {
 	struct verify *v = arg;
-	uint8_t sha[SYNC_HASH_LEN];
+	uint8_t sha[SYNC_HASH_LEN], *mem = NULL;
 	int rc;
 
-	rc = sync_remote_get(c, o->path, o->size, -1, NULL, &v->io, sha);
+	/* A deletion request is kept for its signature check. */
+	rc = sync_remote_get(c, o->path, o->size, -1, o->kind ==
+	    SYNC_REQUEST ? &mem : NULL, &v->io, sha);
 	if (rc != 0)
 		return rc;
 	bm_progress_add(v->io.pr, 0, 1);
 	if (memcmp(sha, o->sha, sizeof(sha)) != 0) {
 		sync_log(LOG_ERR, "target %s: %s is DAMAGED: its SHA-256 "
 		    "differs from the manifest", v->target, o->path);
+		free(mem);
 		return -EBADMSG;
 	}
+	o->data = mem;
 	return 0;
+}
+
+/* The signature of every deletion request read; the count of bad ones. */
+static uint64_t
+check_requests(const struct verify *v, struct sync_obj **jobs, size_t nj)
+{
+	uint64_t bad = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nj; i++) {
+		if (jobs[i]->data == NULL || jobs[i]->kind != SYNC_REQUEST)
+			continue;
+		rc = sync_request_verify(v->km, (const char *)jobs[i]->data,
+		    jobs[i]->size);
+		if (rc == 0)
+			continue;
+		sync_log(LOG_ERR, "target %s: %s is not a deletion request "
+		    "signed by this appliance's administrator: %s",
+		    v->target, jobs[i]->path, beemo_strerror(rc));
+		bad++;
+	}
+	return bad;
 }
 
 static int
@@ -296,6 +327,7 @@ verify_target(struct verify *v, const char *name, uint64_t *nbad)
 		for (i = 0; i < nj; i++)
 			if (jobs[i]->rc != 0)
 				(*nbad)++;
+		*nbad += check_requests(v, jobs, nj);
 	}
 	*nbad += missing;
 	if (!v->quiet) {
@@ -338,7 +370,7 @@ load_trust(struct verify *v)
 		return rc;
 	}
 	rc = keymgr_offsite_key(km, v->koff);
-	keymgr_free(km);
+	v->km = km;
 	if (rc == 0) {
 		v->has_koff = 1;
 	} else if (rc == BEEMO_ENOKEY) {
@@ -358,6 +390,7 @@ static void
 verify_clear(struct verify *v)
 {
 	OPENSSL_cleanse(v->koff, sizeof(v->koff));
+	keymgr_free(v->km);
 	bm_sync_state_free(&v->state);
 }
 
@@ -418,6 +451,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
 		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
 	if ((rc = load_trust(&v)) != 0) {
+		verify_clear(&v);
 		sync_lock_release(lockfd);
 		return SYNC_EXIT_FAIL;
 	}

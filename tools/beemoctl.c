@@ -294,6 +294,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"privileged", no_argument, NULL, 'p'}, CTL_O_PRIVILEGED},
 		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
 		{{"dry-run", no_argument, NULL, 'd'}, CTL_O_DRY_RUN},
+		{{"now", no_argument, NULL, 'W'}, CTL_O_NOW},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -388,6 +389,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'd':
 			o->dry_run = 1;
+			break;
+		case 'W':
+			o->now = 1;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -97,6 +97,7 @@ enum {
 	CTL_O_PRIVILEGED = 1 << 17,   /* --privileged */
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
 	CTL_O_DRY_RUN = 1 << 19,      /* --dry-run */
+	CTL_O_NOW = 1 << 20,          /* --now */
 };
 
 struct ctl_opts {
@@ -113,6 +114,7 @@ struct ctl_opts {
 	int user_rw; /* a user may open read-write: the verb changes only
 			what a signed policy allows (forget) */
 	int dry_run;
+	int now;
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };

@@ -1,20 +1,29 @@
 /*
- * cmd_machine.c -- `beemoctl machine add|list|remove`: client machines.
+ * cmd_machine.c -- `beemoctl machine add|list|remove|restore`: client
+ * machines.
  *
  * Adding a machine creates its SECRET (generation 1), its POSTE key pair
  * and its first user (keymgr_machine_add); the POSTE key file is written
  * to the path given and goes to the client machine.  Removing a machine
- * erases its key file, so every wrapped SECRET of it is gone.
+ * sets its key file and its store aside in the removed area
+ * (bm_removed.h): unusable at once, restorable during the grace period,
+ * freed by `beemo-sync maintenance` after it.  --now erases the key file
+ * (every wrapped SECRET of the machine is gone) and the store at once.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_file.h"
 #include "bm_json.h"
 #include "bm_pass.h"
+#include "bm_removed.h"
 #include "bm_time.h"
+#include "bm_units.h"
 #include "ctl_store.h"
 
 static const char add_usage[] =
@@ -43,20 +52,46 @@ static const char list_usage[] =
     "  --help  this help\n";
 
 static const char remove_usage[] =
-    "NAME --yes [--password-file FILE]\n"
+    "NAME [--yes] [--now] [--password-file FILE]\n"
     "\n"
-    "Remove machine NAME: its key file is erased, so all of its backups\n"
-    "become unreadable for good.\n"
+    "Remove machine NAME.  It stops being usable at once: its key file and\n"
+    "its store are set aside, and its space is freed after the grace\n"
+    "period ([store] remove_grace, 7 days by default) by beemo-sync\n"
+    "maintenance; until then 'machine restore NAME' undoes the removal.\n"
+    "The machine name is asked for as confirmation on a terminal.\n"
     "\n"
-    "  --yes                 confirm\n"
+    "  --yes                 confirm without asking (needed without a\n"
+    "                        terminal)\n"
+    "  --now                 free the space at once: the keys and the\n"
+    "                        store are erased and cannot be restored (also\n"
+    "                        for a machine removed before)\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
+
+static const char restore_usage[] =
+    "NAME [--password-file FILE]\n"
+    "\n"
+    "Undo the removal of machine NAME within its grace period: its key\n"
+    "file and its store come back as they were.\n"
+    "\n"
+    "  --password-file FILE  the administrator's password (default\n"
+    "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --help                this help\n";
+
+/* The grace period of a removal, in seconds ([store] remove_grace). */
+static uint64_t
+remove_grace(const struct ctl *ctl)
+{
+	return bm_conf_get_u64(ctl->conf, "store", NULL, "remove_grace",
+	    BM_REMOVED_GRACE);
+}
 
 static int
 machine_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_opts o;
+	struct bm_removed gone;
 	char *apw = NULL, *upw = NULL, prompt[128];
 	size_t apwlen = 0, upwlen = 0;
 	keymgr *km = NULL;
@@ -76,6 +111,17 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 			     "0-9 . _ -, not starting with . or -)",
 		    bm_valid_name(o.args[0]) ? o.user : o.args[0]);
 		return CTL_USAGE;
+	}
+	if (bm_removed_find(ctl->store, o.args[0], &gone) == 0) {
+		char when[32];
+
+		ctl_err(ctl, "machine %s was removed and its space is freed on "
+		    "%s: restore it with 'beemoctl machine restore %s', free "
+		    "it now with 'beemoctl machine remove %s --now', or choose "
+		    "another name", o.args[0], bm_time_str(when, sizeof(when),
+		    bm_removed_frees_at(&gone, remove_grace(ctl))), o.args[0],
+		    o.args[0]);
+		return CTL_FAIL;
 	}
 	snprintf(prompt, sizeof(prompt), "New password for user %s: ",
 	    o.user);
@@ -113,6 +159,43 @@ print_users(FILE *f, char **users, size_t n)
 		fputs("-", f);
 	for (i = 0; i < n; i++)
 		fprintf(f, "%s%s", i ? "," : "", users[i]);
+}
+
+/* The machines in the removed area: "NAME  removed, freed on DATE",
+ * or the JSON array "removed" when @j is not NULL. */
+static void
+list_removed(const struct ctl *ctl, bm_json *j)
+{
+	struct bm_removed *v = NULL;
+	uint64_t grace = remove_grace(ctl);
+	char when[32], at[32];
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = bm_removed_list(ctl->store, &v, &n)) != 0)
+		ctl_err(ctl, "%s/machines/%s: %s", ctl->store, BM_REMOVED_DIR,
+		    beemo_strerror(rc));
+	if (j != NULL)
+		bm_json_begin_arr(j, "removed");
+	for (i = 0; i < n; i++) {
+		uint64_t frees = bm_removed_frees_at(&v[i], grace);
+
+		if (j != NULL) {
+			bm_json_begin_obj(j, NULL);
+			bm_json_str(j, "name", v[i].name);
+			bm_json_time(j, "removed", v[i].removed_ns);
+			bm_json_time(j, "frees", frees);
+			bm_json_end_obj(j);
+		} else {
+			printf("%-20s removed on %s, freed on %s\n",
+			    v[i].name, bm_time_str(at, sizeof(at),
+			    v[i].removed_ns), bm_time_str(when, sizeof(when),
+			    frees));
+		}
+	}
+	if (j != NULL)
+		bm_json_end_arr(j);
+	free(v);
 }
 
 static int
@@ -175,68 +258,120 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 		}
 		keymgr_names_free(users, nusers);
 	}
-	if (o.json) {
+	if (o.json)
 		bm_json_end_arr(&j);
+	list_removed(ctl, o.json ? &j : NULL);
+	if (o.json)
 		bm_json_end_obj(&j);
-	}
 out:
 	keymgr_names_free(names, n);
 	keymgr_free(km);
 	return rc;
 }
 
+/*
+ * The confirmation of a removal: --yes, or the machine's name typed on
+ * the terminal.  0, or CTL_FAIL after a message.
+ */
 static int
-machine_remove(struct ctl *ctl, int argc, char **argv)
+confirm(const struct ctl *ctl, const char *name, int yes, int now)
 {
-	struct keymgr_machine_info info;
-	struct ctl_opts o;
-	const char *name;
-	struct control_client c;
-	char *pw = NULL, dir[4096], *status = NULL;
-	size_t pwlen = 0;
-	keymgr *km = NULL;
-	int rc, src;
+	char line[128];
+	size_t n;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_YES | CTL_O_PASSWORD, 1, 1,
-	    remove_usage, &o)) >= 0)
-		return rc;
-	name = o.args[0];
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		ctl_err(ctl, "refusing to remove machine %s without --yes "
+			     "(no terminal to confirm on)", name);
+		return CTL_FAIL;
+	}
+	fprintf(stderr, "Machine %s %s.\nType its name to confirm: ", name,
+	    now ? "and all of its backups will be erased for good" :
+	    "stops being usable now; its backups are erased after the "
+	    "grace period");
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		line[0] = '\0';
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (strcmp(line, name) != 0) {
+		ctl_err(ctl, "not confirmed: machine %s is not removed", name);
+		return CTL_FAIL;
+	}
+	return 0;
+}
+
+/* 0 when no backup session of @name is mounted, else CTL_FAIL after a
+ * message. */
+static int
+not_mounted(struct ctl *ctl, const char *name)
+{
+	struct control_client c;
+	char *status = NULL;
+	int src;
+
 	if (ctl_daemon(ctl, name, &c) != 0)
 		return CTL_FAIL;
 	src = ctl_daemon_done(ctl, name, &c, control_status(&c, &status));
 	free(status);
-	if (src != 0) {
-		if (src == 1)
-			ctl_err(ctl, "machine %s is mounted: unmount it first",
-			    name);
+	if (src == 0)
+		return 0;
+	if (src == 1)
+		ctl_err(ctl, "machine %s is mounted: unmount it first", name);
+	return CTL_FAIL;
+}
+
+/* What a freeing leaves to do. */
+static const char offsite_note[] =
+    "its copies at the storage centers stay until 'beemo-sync release' "
+    "signs their\ndeletion request (the next push sends it)\n";
+
+/* Erase the removed machine @e now (--now on a machine set aside). */
+static int
+free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
+{
+	char h[32];
+	uint64_t freed = 0;
+	int rc;
+
+	if ((rc = bm_removed_free(e, store_destroy, &freed)) != 0) {
+		ctl_err(ctl, "%s: cannot free the removed machine %s: %s",
+		    e->dir, e->name, beemo_strerror(rc));
+		ctl_alog(ctl, km, "machine", "admin", "machine %s: freeing "
+		    "its space failed: %s", e->name, beemo_strerror(rc));
+		ctl_report_error(ctl, e->name, "delete", "The machine was "
+		    "removed; its space could not be freed.\n", "%s: "
+		    "deletion of the store failed: %s", e->name,
+		    beemo_strerror(rc));
 		return CTL_FAIL;
 	}
-	if (ctl_keymgr(ctl, &km) != 0)
+	if (!ctl->quiet)
+		printf("machine %s freed: %s\n%s", e->name, bm_human(h,
+		    sizeof(h), freed), offsite_note);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s freed at once "
+	    "after its removal: keys and store erased, %llu bytes freed",
+	    e->name, (unsigned long long)freed);
+	return CTL_OK;
+}
+
+/* --now on a current machine: erase the keys, then the store. */
+static int
+remove_now(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
+    size_t pwlen)
+{
+	char dir[4096], h[32];
+	uint64_t freed;
+	int src;
+
+	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0)
 		return CTL_FAIL;
-	rc = CTL_FAIL;
-	/* A corrupt key file may be removed too; only absence stops us. */
-	if (keymgr_machine_info(km, name, &info, NULL, NULL) ==
-	    BEEMO_ENOMACHINE) {
-		rc = ctl_km_fail(ctl, km);
-		goto out;
-	}
-	if (!o.yes) {
-		ctl_err(ctl, "refusing to remove machine %s without --yes: "
-			     "its SECRET is erased and all of its backups "
-			     "become unreadable for good", name);
-		goto out;
-	}
-	if (ctl_password(ctl, "Administrator password: ", o.password_file,
-	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
-		goto out;
-	if (keymgr_machine_remove(km, name, pw, pwlen) != 0) {
-		rc = ctl_km_fail(ctl, km);
-		goto out;
-	}
+	freed = bm_removed_bytes(dir);
+	if (keymgr_machine_remove(km, name, pw, pwlen) != 0)
+		return ctl_km_fail(ctl, km);
 	/* The keys are gone, so is every way to read the store: delete it
 	 * too (its packs may still live off-site, equally unreadable). */
-	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) == 0 &&
-	    (src = store_destroy(dir)) != 0) {
+	if ((src = store_destroy(dir)) != 0) {
 		ctl_err(ctl, "%s: the keys are removed but the store could "
 		    "not be deleted: %s", dir, beemo_strerror(src));
 		ctl_alog(ctl, km, "machine", "admin", "machine %s removed; "
@@ -246,12 +381,170 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 		    "so the data can no longer be read; remove the\ndirectory "
 		    "by hand.\n", "%s: deletion of the store failed: %s",
 		    name, beemo_strerror(src));
-		goto out;
+		return CTL_FAIL;
 	}
 	if (!ctl->quiet)
-		printf("machine %s removed\n", name);
-	ctl_alog(ctl, km, "machine", "admin", "machine %s removed: keys "
-	    "erased, store deleted", name);
+		printf("machine %s removed and freed: %s\n%s", name,
+		    bm_human(h, sizeof(h), freed), offsite_note);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s removed at once: "
+	    "keys erased, store deleted, %llu bytes freed", name,
+	    (unsigned long long)freed);
+	return CTL_OK;
+}
+
+/* Without --now: set the key file and the store aside. */
+static int
+remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
+    size_t pwlen)
+{
+	struct bm_removed e;
+	char dir[4096], when[32];
+	uint64_t frees;
+	int rc, lockfd = -1;
+
+	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0 ||
+	    ctl_machine_lock(ctl, name, &lockfd) != 0)
+		return CTL_FAIL;
+	if ((rc = bm_removed_new(ctl->store, name, bm_now_ns(), &e)) != 0) {
+		ctl_err(ctl, "cannot create the removed area of machine %s "
+		    "in %s/machines: %s", name, ctl->store,
+		    beemo_strerror(rc));
+		rc = CTL_FAIL;
+		goto out;
+	}
+	if (keymgr_machine_set_aside(km, name, pw, pwlen, e.key) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		(void)rmdir(e.dir);
+		goto out;
+	}
+	/* The machine cannot be unlocked any more; its store follows. */
+	if (rename(dir, e.store) != 0 && errno != ENOENT) {
+		rc = errno;
+		ctl_err(ctl, "machine %s is removed (its key file is in %s) "
+		    "but its store could not be moved there: %s", name, e.dir,
+		    strerror(rc));
+		rc = CTL_FAIL;
+		goto out;
+	}
+	(void)bm_fsync_dir(dir);
+	frees = bm_removed_frees_at(&e, remove_grace(ctl));
+	bm_time_str(when, sizeof(when), frees);
+	if (!ctl->quiet)
+		printf("machine %s removed; its space is freed on %s "
+		    "('beemoctl machine restore %s' undoes the removal until "
+		    "then)\n", name, when, name);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s removed: keys and "
+	    "store set aside in %s, %llu bytes freed on %s", name, e.dir,
+	    (unsigned long long)bm_removed_bytes(e.dir), when);
+	rc = CTL_OK;
+out:
+	ctl_machine_unlock(lockfd);
+	return rc;
+}
+
+static int
+machine_remove(struct ctl *ctl, int argc, char **argv)
+{
+	struct keymgr_machine_info info;
+	struct bm_removed gone;
+	struct ctl_opts o;
+	const char *name;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	keymgr *km = NULL;
+	int rc, exists, removed;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_YES | CTL_O_NOW |
+	    CTL_O_PASSWORD, 1, 1, remove_usage, &o)) >= 0)
+		return rc;
+	name = o.args[0];
+	if (not_mounted(ctl, name) != 0 || ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	rc = CTL_FAIL;
+	/* A corrupt key file may be removed too; only absence stops us. */
+	exists = keymgr_machine_info(km, name, &info, NULL, NULL) !=
+	    BEEMO_ENOMACHINE;
+	removed = bm_removed_find(ctl->store, name, &gone) == 0;
+	if (!exists && !(removed && o.now)) {
+		if (removed)
+			ctl_err(ctl, "machine %s is removed already; "
+			    "'--now' frees its space at once", name);
+		else
+			rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (confirm(ctl, name, o.yes, o.now) != 0 ||
+	    ctl_password(ctl, "Administrator password: ", o.password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
+		goto out;
+	if (!exists) {
+		if (keymgr_admin_check(km, pw, pwlen) != 0)
+			rc = ctl_km_fail(ctl, km);
+		else
+			rc = free_removed(ctl, km, &gone);
+	} else if (o.now) {
+		rc = remove_now(ctl, km, name, pw, pwlen);
+	} else {
+		rc = remove_later(ctl, km, name, pw, pwlen);
+	}
+out:
+	bm_free_secret(pw, pwlen);
+	keymgr_free(km);
+	return rc;
+}
+
+static int
+machine_restore(struct ctl *ctl, int argc, char **argv)
+{
+	struct bm_removed e;
+	struct ctl_opts o;
+	const char *name;
+	char *pw = NULL, dir[4096];
+	size_t pwlen = 0;
+	keymgr *km = NULL;
+	int rc;
+
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 1, 1,
+	    restore_usage, &o)) >= 0)
+		return rc;
+	name = o.args[0];
+	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0)
+		return CTL_FAIL;
+	if ((rc = bm_removed_find(ctl->store, name, &e)) != 0) {
+		ctl_err(ctl, "machine %s is not in the removed area%s", name,
+		    rc == -ENOENT ? " (never removed, or freed already)" :
+		    "");
+		return CTL_FAIL;
+	}
+	if (access(dir, F_OK) == 0) {
+		ctl_err(ctl, "%s exists: a machine %s is in place, cannot "
+		    "restore", dir, name);
+		return CTL_FAIL;
+	}
+	if (ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	rc = CTL_FAIL;
+	if (ctl_password(ctl, "Administrator password: ", o.password_file,
+	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
+		goto out;
+	if (keymgr_machine_put_back(km, name, pw, pwlen, e.key) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (rename(e.store, dir) != 0 && errno != ENOENT) {
+		ctl_err(ctl, "the key file of machine %s is back but its store "
+		    "could not be moved from %s to %s: %s", name, e.store,
+		    dir, strerror(errno));
+		goto out;
+	}
+	(void)bm_fsync_dir(dir);
+	if (rmdir(e.dir) != 0)
+		ctl_err(ctl, "warning: cannot remove %s: %s", e.dir,
+		    strerror(errno));
+	if (!ctl->quiet)
+		printf("machine %s restored\n", name);
+	ctl_alog(ctl, km, "machine", "admin", "machine %s restored from "
+	    "the removed area", name);
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, pwlen);
@@ -263,6 +556,7 @@ static const struct ctl_sub subs[] = {
 	{"add", machine_add, add_usage},
 	{"list", machine_list, list_usage},
 	{"remove", machine_remove, remove_usage},
+	{"restore", machine_restore, restore_usage},
 };
 
 int

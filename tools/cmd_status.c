@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 
 #include "bm_esc.h"
 #include "bm_json.h"
+#include "bm_removed.h"
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_status.h"
@@ -123,8 +125,42 @@ print_op(const struct bm_run *o, uint64_t now)
 	putchar('\n');
 }
 
+/* The machines removed and not yet freed (bm_removed.h), as text lines
+ * or as the JSON array "removed" when @j is not NULL. */
 static void
-print_text(const struct ctl_appliance *a)
+print_removed(const struct ctl *ctl, bm_json *j)
+{
+	uint64_t grace = bm_conf_get_u64(ctl->conf, "store", NULL,
+	    "remove_grace", BM_REMOVED_GRACE);
+	struct bm_removed *v = NULL;
+	char when[32];
+	size_t n = 0, i;
+
+	(void)bm_removed_list(ctl->store, &v, &n);
+	if (j != NULL)
+		bm_json_begin_arr(j, "removed");
+	for (i = 0; i < n; i++) {
+		uint64_t frees = bm_removed_frees_at(&v[i], grace);
+
+		if (j == NULL) {
+			printf("  %-12s removed, freed on %s\n", v[i].name,
+			    bm_time_str(when, sizeof(when), frees));
+			continue;
+		}
+		bm_json_begin_obj(j, NULL);
+		bm_json_str(j, "name", v[i].name);
+		bm_json_time(j, "removed", v[i].removed_ns);
+		bm_json_time(j, "frees", frees);
+		bm_json_end_obj(j);
+	}
+	if (j != NULL)
+		bm_json_end_arr(j);
+	free(v);
+}
+
+static void
+print_text(const struct ctl *ctl,
+    const struct ctl_appliance *a)
 {
 	uint64_t now = bm_now_ns();
 	char b1[32], b2[32], t[32], w[32];
@@ -177,12 +213,17 @@ print_text(const struct ctl_appliance *a)
 		    a->t[i].last_contact, now), bm_age_str(t, sizeof(t),
 		    a->t[i].last_attempt, now), a->t[i].last_attempt ? ": " :
 		    "", a->t[i].result);
+		if (a->t[i].awaiting)
+			printf("  %-12s %llu remote objects await release "
+			    "(beemo-sync release)\n", "",
+			    (unsigned long long)a->t[i].awaiting);
 	}
 	printf("machines\n");
 	if (a->nm == 0)
 		printf("  none\n");
 	for (i = 0; i < a->nm; i++)
 		print_machine(a, &a->m[i], now);
+	print_removed(ctl, NULL);
 	printf("in progress\n");
 	for (i = 0; i < a->nm; i++) {
 		const struct ctl_machine *m = &a->m[i];
@@ -205,7 +246,8 @@ print_text(const struct ctl_appliance *a)
 /* ---- JSON ------------------------------------------------------------ */
 
 static void
-print_json(const struct ctl_appliance *a)
+print_json(const struct ctl *ctl,
+    const struct ctl_appliance *a)
 {
 	bm_json j;
 	size_t i, k;
@@ -252,6 +294,7 @@ print_json(const struct ctl_appliance *a)
 		bm_json_time(&j, "last_contact", a->t[i].last_contact);
 		bm_json_time(&j, "last_attempt", a->t[i].last_attempt);
 		bm_json_str(&j, "result", a->t[i].result);
+		bm_json_u64(&j, "awaiting_release", a->t[i].awaiting);
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
@@ -305,6 +348,7 @@ print_json(const struct ctl_appliance *a)
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
+	print_removed(ctl, &j);
 	bm_json_begin_arr(&j, "in_progress");
 	for (i = 0; i < a->nm; i++) {
 		const struct ctl_machine *m = &a->m[i];
@@ -365,9 +409,9 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		if (o.watch && tty && !o.json)
 			fputs("\033[H\033[2J", stdout);
 		if (o.json)
-			print_json(&a);
+			print_json(ctl, &a);
 		else
-			print_text(&a);
+			print_text(ctl, &a);
 		fflush(stdout);
 		ctl_status_free(&a);
 		if (o.watch && !interrupted) {

@@ -210,6 +210,7 @@ targets(const struct ctl *ctl, struct ctl_appliance *a)
 			if (strcmp(a->t[i].name, t->name) != 0)
 				continue;
 			a->t[i].last_success = t->last_success_ns;
+			a->t[i].awaiting = t->awaiting;
 			a->t[i].last_contact = t->last_success_ns;
 			a->t[i].last_attempt = t->last_attempt_ns;
 			copy(a->t[i].result, sizeof(a->t[i].result),

@@ -53,6 +53,8 @@ struct ctl_target {
 	uint64_t last_contact;   /* last push or maintenance that reached it */
 	uint64_t last_attempt;   /* of either */
 	char result[256];        /* of the last attempt */
+	uint64_t awaiting;       /* remote objects awaiting a deletion
+	                            request (beemo-sync release) */
 };
 
 struct ctl_alert {

@@ -250,9 +250,9 @@ for args in "init" "admin passwd" "machine add" "machine list" \
 		t_fail "beemoctl $args --help"
 done
 
-# Removing a machine needs --yes and says why.
-fails_with 1 'all of its backups become unreadable' "$BEEMOCTL" machine \
-	remove pc2 --password-file "$T/admin.pw"
+# Removing a machine off a terminal needs --yes and says why.
+fails_with 1 'without --yes \(no terminal to confirm on\)' "$BEEMOCTL" \
+	machine remove pc2 --password-file "$T/admin.pw"
 "$BEEMOCTL" machine remove pc2 --yes --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "machine remove"
 [ ! -e "$K/machines/pc2.key" ] || t_fail "pc2.key still there"

@@ -574,6 +574,72 @@ test_max_gens(void)
 	keymgr_free(km);
 }
 
+/*
+ * A machine's key file set aside (machine remove with a grace period):
+ * nobody unlocks the machine, the file is not replaced nor lost, it comes
+ * back byte for byte; a file set aside before the ADMIN key pair was
+ * replaced no longer opens with the administrator's key and is refused.
+ */
+static void
+test_set_aside(void)
+{
+	char dir[512], aside[512], path[512], poste[512];
+	keymgr_secret *s = NULL;
+	uint8_t *before, *after;
+	size_t blen, alen;
+	keymgr *km;
+
+	newdir(dir, sizeof(dir), "aside");
+	km = appliance(dir);
+	path_of(aside, sizeof(aside), dir, "pc1.key.aside");
+	path_of(path, sizeof(path), dir, "keys/machines/pc1.key");
+	before = slurp(path, &blen);
+	CHECK_RC(keymgr_machine_set_aside(km, "pc1", PW("wrong"), aside),
+	    BEEMO_EPASSWORD);
+	CHECK(access(aside, F_OK) != 0 && access(path, F_OK) == 0);
+	CHECK_RC(keymgr_machine_set_aside(km, "pc9", PW(APW), aside),
+	    BEEMO_ENOMACHINE);
+	CHECK_OK(keymgr_machine_set_aside(km, "pc1", PW(APW), aside));
+	CHECK(access(path, F_OK) != 0);
+	CHECK_RC(keymgr_unlock_admin(km, "pc1", PW(APW), &s),
+	    BEEMO_ENOMACHINE);
+	CHECK_RC(api_poste(km, dir), BEEMO_ENOMACHINE);
+	CHECK_RC(keymgr_machine_put_back(km, "pc1", PW("wrong"), aside),
+	    BEEMO_EPASSWORD);
+	CHECK(access(path, F_OK) != 0 && access(aside, F_OK) == 0);
+	CHECK_OK(keymgr_machine_put_back(km, "pc1", PW(APW), aside));
+	CHECK(access(aside, F_OK) != 0);
+	after = slurp(path, &alen);
+	CHECK(alen == blen && memcmp(before, after, blen) == 0);
+	CHECK_OK(api_poste(km, dir));
+	free(before);
+	free(after);
+
+	/* Another machine of the same name meanwhile: not replaced. */
+	CHECK_OK(keymgr_machine_set_aside(km, "pc1", PW(APW), aside));
+	path_of(poste, sizeof(poste), dir, "pc1b.poste");
+	REQUIRE_OK(keymgr_machine_add(km, "pc1", "bob", PW("bob-pw"),
+	    PW(APW), poste));
+	before = slurp(path, &blen);
+	CHECK_RC(keymgr_machine_put_back(km, "pc1", PW(APW), aside),
+	    -EEXIST);
+	after = slurp(path, &alen);
+	CHECK(alen == blen && memcmp(before, after, blen) == 0);
+	CHECK(access(aside, F_OK) == 0);
+	free(before);
+	free(after);
+	REQUIRE_OK(keymgr_machine_remove(km, "pc1", PW(APW)));
+
+	/* The ADMIN key pair replaced while it was aside: refused, and
+	 * left where it was. */
+	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0));
+	CHECK_RC(keymgr_machine_put_back(km, "pc1", PW(NPW), aside),
+	    BEEMO_EPASSWORD);
+	CHECK(strstr(keymgr_errmsg(km), "current administrator") != NULL);
+	CHECK(access(path, F_OK) != 0 && access(aside, F_OK) == 0);
+	keymgr_free(km);
+}
+
 int
 main(void)
 {
@@ -597,6 +663,7 @@ main(void)
 	test_admin_rekey(0);
 	test_admin_rekey(1);
 	test_admin_rekey_resume();
+	test_set_aside();
 	test_max_gens();
 
 	if (check_failures == 0) {

@@ -40,6 +40,7 @@ static const struct conf_key known_keys[] = {
 	{"store", 0, "reserve", T_SIZE},
 	{"store", 0, "space_alert", T_SIZE},
 	{"store", 0, "machine_quota", T_SHARE},
+	{"store", 0, "remove_grace", T_DURATION},
 
 	{"snapshot", 0, "on_unmount", T_BOOL},
 

@@ -23,7 +23,8 @@ struct bm_alog_entry {
 	uint64_t seq;             /* set when listing */
 	uint64_t time;            /* ns; 0 on append: now */
 	const char *type;         /* "admin", "machine", "user", "key",
-	                             "quota", "push", "maintenance", "report" */
+	                             "quota", "push", "maintenance", "report",
+	                             "release" */
 	const char *who;          /* "admin", "user alice", "beemo-sync" */
 	const char *summary;      /* one line */
 	const char *const *files; /* what it concerns, or none */

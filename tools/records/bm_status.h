@@ -239,6 +239,9 @@ struct bm_sync_tstate {
 	char digest[65];        /* digest of its objects (beemo-sync) */
 	uint64_t counter;       /* push number of that manifest, 0: none */
 	uint64_t counter_ns;    /* and its time */
+	uint64_t awaiting;      /* objects the target holds that no manifest
+	                           lists any more and no deletion request
+	                           names yet (beemo-sync release) */
 };
 
 struct bm_sync_state {

@@ -126,6 +126,7 @@ bm_sync_state_parse(const char *text, size_t len, struct bm_sync_state *st)
 		    sjson_str(o, "digest"));
 		(void)sjson_u64(o, "counter", &t->counter);
 		(void)sjson_u64(o, "counter_ns", &t->counter_ns);
+		(void)sjson_u64(o, "awaiting_release", &t->awaiting);
 	}
 	sjson_free(root);
 	return 0;
@@ -196,6 +197,8 @@ bm_sync_state_print(FILE *f, const struct bm_sync_state *st)
 			bm_json_u64(&j, "counter", t->counter);
 			bm_json_u64(&j, "counter_ns", t->counter_ns);
 		}
+		if (t->awaiting != 0)
+			bm_json_u64(&j, "awaiting_release", t->awaiting);
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
