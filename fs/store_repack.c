@@ -62,8 +62,12 @@ object_live(struct repack *rp, uint64_t pack, uint64_t off,
 	struct chunk_loc loc;
 	int rc;
 
-	if (h->type == OBJ_LOG) {
-		*live = bm_be64dec(h->id) >= rp->ckpt;
+	/* Log objects and checkpoint parts from the newest checkpoint on
+	 * are live; so is the log object of the checkpoint's own commit,
+	 * numbered just below it (tiny, and otherwise every prune would
+	 * find the pack it sits in holding garbage again). */
+	if (h->type == OBJ_LOG || h->type == OBJ_CKPT) {
+		*live = bm_be64dec(h->id) + 1 >= rp->ckpt;
 		return 0;
 	}
 	*live = 0;
@@ -110,7 +114,7 @@ walk_live(struct repack *rp, struct pinfo *p, object_fn fn)
 			goto malformed;
 		if ((rc = object_live(rp, p->id, off, &h, &live)) != 0)
 			return rc;
-		if (!live && h.type == OBJ_LOG)
+		if (!live && (h.type == OBJ_LOG || h.type == OBJ_CKPT))
 			p->logs++;
 		if (live && (rc = fn(rp, p, off, &h, (size_t)len)) != 0)
 			return rc;

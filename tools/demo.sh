@@ -125,6 +125,15 @@ step "quota, live status and the journal of pc1"
 "$BEEMOCTL" status
 "$BEEMOCTL" journal pc1 --password-file "$D/admin.pw"
 
+step "retention: a policy signed by the administrator, forget, erase, prune"
+"$BEEMOCTL" snapshot pc1 --note "before the erasure" \
+	--password-file "$D/admin.pw" >/dev/null
+"$BEEMOCTL" retention pc1 --keep-daily 14 --keep-weekly 8 \
+	--password-file "$D/admin.pw"
+"$BEEMOCTL" forget pc1 --keep-last 1 --dry-run --password-file "$D/admin.pw"
+"$BEEMOCTL" erase pc1 disk.img --yes --password-file "$D/admin.pw"
+"$BEEMOCTL" prune pc1 --password-file "$D/admin.pw"
+
 step "an off-site storage center: OpenSSH's sshd on 127.0.0.1"
 # In production: [target NAME] sections naming the two remote centers.
 mkdir -p /run/sshd "$D/center"

@@ -96,7 +96,7 @@ measure() {
 }
 C="BEEMO_CONFIG=$bd/beemo.conf $BEEMOCTL"
 P="--password-file $bd/admin.pw"
-measure beemo "$bd/store/machines" sh -c "$C forget pc1 --keep-last $KEEP \
+measure beemo "$bd/store/machines" sh -c "$C forget pc1 --keep-last $KEEP --min-age 0 \
 	--yes $P >/dev/null && $C prune pc1 $P >/dev/null"
 measure restic "$W/restic" restic forget -q --keep-last "$KEEP" --prune
 measure borg "$W/borg" sh -c "borg prune --keep-last $KEEP '$W/borg' &&
