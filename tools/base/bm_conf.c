@@ -76,6 +76,16 @@ static const struct conf_key known_keys[] = {
 	{"machine", 1, "mail_to", T_STR},
 	{"machine", 1, "quota_soft", T_SIZE},
 	{"machine", 1, "quota_hard", T_SIZE},
+
+	/* beemo-center (center.h): the center's file, and each area's
+	 * area.conf. */
+	{"center", 0, "root", T_STR},
+	{"center", 0, "grace", T_DURATION},
+	{"center", 0, "quota", T_SIZE},
+	{"area", 0, "name", T_STR},
+	{"area", 0, "quota", T_SIZE},
+	{"area", 0, "grace", T_DURATION},
+	{"area", 0, "mail_to", T_STR},
 };
 
 struct conf_ent {

@@ -1,0 +1,105 @@
+/*
+ * center.h -- beemo-center: the program of a storage center.
+ *
+ * Design.  A storage center keeps the off-site copies of many
+ * appliances.  Each appliance has an AREA (a directory, by default
+ * /srv/beemo-center/NAME) owned by a Unix account of its own, and its
+ * push key is in that account's authorized_keys with a forced command:
+ *
+ *   command="/usr/sbin/beemo-center serve --area AREA",restrict KEY
+ *
+ * so whatever the appliance's key asks of sshd (a shell, a command, the
+ * sftp subsystem, forwarding) runs `beemo-center serve`, an SFTP version
+ * 3 server over standard input and output (center_serve.c).  It shows
+ * AREA/data as "/" and enforces, whatever the SFTP client (beemo-sync or
+ * OpenSSH's sftp):
+ *
+ *   - an ACCEPTED object (any regular file of data/ not named ".tmp-*")
+ *     is never removed, overwritten, truncated, renamed, chmod'ed,
+ *     linked over or replaced: such requests get SSH_FX_PERMISSION_DENIED
+ *     and the file is unchanged;
+ *   - new objects are written to AREA/state/partial/ and accepted (linked
+ *     into place, never replacing) when the handle that wrote them is
+ *     closed; an interrupted upload stays partial and is resumed by
+ *     writing from its size on (OpenSSH's `reput`), a truncating open
+ *     starts it again;
+ *   - ".tmp-*" files (beemo-sync's temporaries) may be written, removed
+ *     and renamed to a free name, which accepts them;
+ *   - no symbolic or hard link is ever made; nothing outside data/ is
+ *     reached (paths are resolved below AREA/data, ".." never climbs
+ *     above it, a symbolic link found there is refused);
+ *   - data/center/ is written by beemo-center only (reports for the
+ *     appliance: scrub.json, requests/N.json, deleted.log);
+ *   - the area's quota (area.conf) bounds what is accepted and partial.
+ *
+ * Deletions happen only by `beemo-center apply` (center_apply.c), run by
+ * the center's timer: a deletion request data/requests/N.req signed by
+ * the appliance's administrator (sync_request.h), checked with the
+ * administrator's public key PINNED in AREA/state/admin.pin (the first
+ * admin.key the area received, or one endorsed by a pinned key), is
+ * accepted (mail to the area's recipients), can be cancelled until its
+ * grace period ends (data/requests/N.cancel, uploaded by `beemo-sync
+ * release --cancel N`), and is applied after it (mail again): each
+ * object still having the request's SHA-256 is deleted and journaled in
+ * data/center/deleted.log and AREA/state/journal.
+ *
+ * `beemo-center scrub` (center_scrub.c) checks every object the area's
+ * manifests list (size and SHA-256; no key is needed), moves a damaged
+ * one aside to AREA/state/damaged/ so that the appliance's next push
+ * uploads it again, and writes data/center/scrub.json, which beemo-sync
+ * reads at its next push.
+ *
+ * `beemo-center add | list | status | remove` (center_admin.c) manage
+ * the areas of a center.
+ *
+ * Area layout:
+ *
+ *   AREA/area.conf        the operator's settings for this appliance
+ *                         ([area] name, quota, grace, mail)
+ *   AREA/data/            what the appliance sees as "/" (sync.h layout)
+ *   AREA/data/center/     reports written by beemo-center only
+ *   AREA/state/           never visible to the appliance: partial/,
+ *                         damaged/, admin.pin, usage, journal, serve.log
+ *
+ * The center's own configuration is CENTER_CONF_DEFAULT (override with
+ * -c or $BEEMO_CENTER_CONFIG; it may be absent): [center] root, grace,
+ * quota (the defaults of new areas), and [mail] command, from.
+ *
+ * Errors: functions return 0 or a negative errno or BEEMO_E* code
+ * (bm_err.h).
+ */
+#ifndef BEEMO_CENTER_H
+#define BEEMO_CENTER_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "bm_conf.h"
+
+#define CENTER_CONF_DEFAULT "/etc/beemo/center.conf"
+#define CENTER_ROOT_DEFAULT "/srv/beemo-center"
+#define CENTER_GRACE_DEFAULT (30ull * 86400) /* seconds */
+
+/* Exit statuses of beemo-center. */
+#define CENTER_EXIT_OK 0
+#define CENTER_EXIT_FAIL 1
+#define CENTER_EXIT_USAGE 2
+
+/* What main() hands to a verb.  Read-only for the verbs. */
+struct center_ctx {
+	bm_conf *conf;      /* the center's configuration, never NULL */
+	const char *root;   /* [center] root, or CENTER_ROOT_DEFAULT */
+	int quiet, verbose;
+};
+
+/* Verbs, one file each; each parses its own options and returns a
+ * CENTER_EXIT_* status. */
+int center_cmd_serve(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_apply(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_add(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_list(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_status(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_remove(struct center_ctx *ctx, int argc, char **argv);
+
+#endif /* BEEMO_CENTER_H */
