@@ -59,7 +59,8 @@
  *   AREA/data/            what the appliance sees as "/" (sync.h layout)
  *   AREA/data/center/     reports written by beemo-center only
  *   AREA/state/           never visible to the appliance: partial/,
- *                         damaged/, admin.pin, usage, journal, serve.log
+ *                         damaged/, admin.pin, usage (center_usage_add),
+ *                         journal (center_journal), serve.log
  *
  * The center's own configuration is CENTER_CONF_DEFAULT (override with
  * -c or $BEEMO_CENTER_CONFIG; it may be absent): [center] root, grace,
@@ -91,6 +92,61 @@ struct center_ctx {
 	const char *root;   /* [center] root, or CENTER_ROOT_DEFAULT */
 	int quiet, verbose;
 };
+
+/* ---- an area (center_area.c) ----------------------------------------- */
+
+struct center_area {
+	char path[PATH_MAX];    /* AREA */
+	char data[PATH_MAX];    /* AREA/data */
+	char state[PATH_MAX];   /* AREA/state */
+	char name[65];          /* [area] name, else AREA's base name */
+	uint64_t quota;         /* [area] quota, else [center] quota; 0: none */
+	uint64_t grace;         /* seconds: [area] grace, else [center]
+	                           grace, else CENTER_GRACE_DEFAULT */
+	char *mail_to;          /* [area] mail_to (malloc'd), or NULL */
+};
+
+/*
+ * center_area_open -- read the area at @path (AREA/area.conf; data/ and
+ * state/ must exist) into @a, with @ctx's defaults.  Returns 0, -ENOENT
+ * (not an area: @err says what is missing), BEEMO_ECONFIG (a bad
+ * area.conf), -ENAMETOOLONG or -ENOMEM; @err receives a sentence.
+ * Free with center_area_close().
+ */
+int center_area_open(const struct center_ctx *ctx, const char *path,
+    struct center_area *a, char *err, size_t errlen);
+void center_area_close(struct center_area *a);
+
+/*
+ * center_usage_add -- add @delta (negative: freed) to the bytes of
+ * accepted objects recorded in AREA/state/usage (a decimal number),
+ * under flock() of that file, so that serve, apply and scrub of the
+ * same area may run at once.  The first call on an area without the file
+ * counts every regular file of data/ (once).  @now (may be NULL)
+ * receives the new total.  Returns 0 or a negative errno.
+ * center_usage_get: the same with @delta 0.
+ */
+int center_usage_add(const struct center_area *a, int64_t delta,
+    uint64_t *now);
+int center_usage_get(const struct center_area *a, uint64_t *now);
+
+/*
+ * center_journal -- append one line, "<ISO 8601 UTC time> <the
+ * formatted text>", to AREA/state/journal (O_APPEND, then fsync).
+ * Returns 0 or a negative errno.
+ */
+int center_journal(const struct center_area *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * center_mail -- send @subject and @body to the area's recipients
+ * ([area] mail_to) with [mail] command (default "/usr/sbin/sendmail -t
+ * -i") from [mail] from (default "beemo-center@<host name>"), and
+ * journal that it was sent or why not.  No recipient: journaled, 0.
+ * Returns 0 or an error of bm_mail_send().
+ */
+int center_mail(const struct center_ctx *ctx, const struct center_area *a,
+    const char *subject, const char *body);
 
 /* Verbs, one file each; each parses its own options and returns a
  * CENTER_EXIT_* status. */
