@@ -197,80 +197,15 @@ fs_new_snapshot() {
 
 # fs_manifest DIR OUT: describe the tree DIR in file OUT, one line per
 # property: "PATH<TAB>FIELD<TAB>VALUE", PATH relative ("." is DIR itself)
-# and shell-quoted, in byte order of the paths.  Fields: type, mode, uid,
+# and shell-quoted, in byte order of the paths (fs_manifest.py).  Fields: type, mode, uid,
 # gid, mtime (ns), and as they apply nlink, link (the first path of the
 # tree with the same inode: hard-link groups), size, sha256, target
 # (symlinks), rdev, xattr (all names and hex values except ACLs), acl
-# (getfacl -n).  Directory sizes and link counts are left out: they
+# (in getfacl -n's notation).  Directory sizes and link counts are left out: they
 # depend on the filesystem's layout.
 fs_manifest() {
-	local dir=$1 out=$2 p q st type mode uid gid size mtime rdev nlink ino
-	local v
-	declare -A first=()
-	(cd "$dir" && find . -print0) | sort -z >"$out.paths" ||
-		t_fail "listing $dir"
-	: >"$out"
-	while IFS= read -r -d '' p; do
-		q=$(printf '%q' "${p#./}")
-		[ "$p" = . ] && q=.
-		p=$dir/$p
-		st=$(stat -c '%F|%a|%u|%g|%s|%.9Y|%t:%T|%h|%i' -- "$p") ||
-			t_fail "stat $p"
-		IFS='|' read -r type mode uid gid size mtime rdev nlink ino \
-			<<<"$st"
-		case $type in
-		"regular file" | "regular empty file") type="file" ;;
-		directory) type=dir ;;
-		"symbolic link") type=symlink ;;
-		fifo) type=fifo ;;
-		"character special file") type=chardev ;;
-		"block special file") type=blockdev ;;
-		socket) type=socket ;;
-		esac
-		printf '%s\ttype\t%s\n' "$q" "$type" >>"$out"
-		printf '%s\tmode\t%s\n' "$q" "$mode" >>"$out"
-		printf '%s\tuid\t%s\n' "$q" "$uid" >>"$out"
-		printf '%s\tgid\t%s\n' "$q" "$gid" >>"$out"
-		printf '%s\tmtime\t%s\n' "$q" "$mtime" >>"$out"
-		if [ "$type" != dir ]; then
-			printf '%s\tnlink\t%s\n' "$q" "$nlink" >>"$out"
-			if [ "$nlink" -gt 1 ]; then
-				[ -n "${first[$ino]:-}" ] || first[$ino]=$q
-				printf '%s\tlink\t%s\n' "$q" "${first[$ino]}" \
-					>>"$out"
-			fi
-		fi
-		case $type in
-		file)
-			printf '%s\tsize\t%s\n' "$q" "$size" >>"$out"
-			v=$(sha256sum <"$p") || t_fail "reading $p"
-			printf '%s\tsha256\t%s\n' "$q" "${v%% *}" >>"$out"
-			;;
-		symlink)
-			printf '%s\tsize\t%s\n' "$q" "$size" >>"$out"
-			# (the x keeps trailing newlines of the target)
-			v=$(readlink -- "$p" && echo x) || t_fail "readlink $p"
-			v=${v%$'\nx'}
-			printf '%s\ttarget\t%q\n' "$q" "$v" >>"$out"
-			;;
-		chardev | blockdev)
-			printf '%s\trdev\t%s\n' "$q" "$rdev" >>"$out"
-			;;
-		esac
-		v=$(getfattr -h -d -m - -e hex --absolute-names -- "$p") ||
-			t_fail "getfattr $p"
-		v=$(printf '%s\n' "$v" | awk '
-			/^#/ || /^$/ || /^system\.posix_acl_/ { next }
-			{ printf "%s%s", sep, $0; sep = " " }')
-		printf '%s\txattr\t%s\n' "$q" "$v" >>"$out"
-		if [ "$type" != symlink ]; then
-			v=$(getfacl -c -n --absolute-names -- "$p") ||
-				t_fail "getfacl $p"
-			v=$(printf '%s\n' "$v" | grep -v '^$' | paste -sd,)
-			printf '%s\tacl\t%s\n' "$q" "$v" >>"$out"
-		fi
-	done <"$out.paths"
-	rm -f "$out.paths"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/fs_manifest.py" "$1" "$2" ||
+		t_fail "manifest of $1"
 }
 
 # fs_compare EXPECTED DIR WHAT: compare the tree DIR with the manifest
