@@ -377,7 +377,7 @@ load_trust(struct verify *v)
 		if (!v->quiet)
 			printf("no off-site key yet (keys of an older "
 			    "version; 'beemoctl admin passwd' creates it): "
-			    "the authenticity of manifests is not checked\\n");
+			    "the authenticity of manifests is not checked\n");
 		rc = 0;
 	} else {
 		sync_log(LOG_ERR, "%s: cannot read the off-site key: %s",
