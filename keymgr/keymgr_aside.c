@@ -51,25 +51,13 @@ keymgr_machine_set_aside(keymgr *km, const char *machine,
 	int lockfd = -1, rc;
 
 	km->errmsg[0] = '\0';
-	if (!bm_valid_name(machine))
-		return km_done(km, km_err(km, -EINVAL, "'%s' is not a valid "
-		    "machine name", machine));
-	if ((rc = km_lock(km, &lockfd)) != 0 ||
-	    (rc = km_path_machine(km, machine, path, sizeof(path))) != 0)
+	if ((rc = km_machine_file_admin(km, machine, admin_pw, admin_pwlen,
+	    path, sizeof(path), &lockfd, &admin)) != 0)
 		goto out;
-	if (access(path, F_OK) != 0) {
-		rc = km_err(km, BEEMO_ENOMACHINE, "machine %s does not exist",
-		    machine);
-		goto out;
-	}
 	if (access(dest, F_OK) == 0) {
 		rc = km_err(km, -EEXIST, "%s exists already", dest);
 		goto out;
 	}
-	/* Like removal, a corrupt machine file may be set aside: only the
-	 * password is checked. */
-	if ((rc = km_admin_priv(km, admin_pw, admin_pwlen, NULL, &admin)))
-		goto out;
 	rc = move_noreplace(km, path, dest);
 out:
 	km_unlock(lockfd);

@@ -481,6 +481,20 @@ int km_path_appliance(const keymgr *km, char *buf, size_t size);
 int km_path_machine(const keymgr *km, const char *name, char *buf,
     size_t size);
 
+/*
+ * km_machine_file_admin -- the start of removing or setting aside the
+ * file of machine @machine: check the name, take DIR/lock into *@lockfd
+ * (the caller releases it with km_unlock, also on error), put the file's
+ * path into @path (@pathlen bytes), require that it exists, and unseal
+ * ADMIN_PRIV with the administrator's password into *@admin (the caller
+ * frees it).  The file itself is not parsed, so a corrupt one can be
+ * removed.  Returns 0, -EINVAL, BEEMO_ENOMACHINE, BEEMO_EPASSWORD, or an
+ * error of locking; the message is set (km_err).
+ */
+int km_machine_file_admin(keymgr *km, const char *machine,
+    const char *admin_pw, size_t admin_pwlen, char *path, size_t pathlen,
+    int *lockfd, EVP_PKEY **admin);
+
 /* Loaders: read, parse, check the appliance id; errmsg set on failure.
  * km_load_machine returns BEEMO_ENOMACHINE for a missing file and
  * BEEMO_EFOREIGN for a file of another appliance. */

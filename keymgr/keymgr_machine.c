@@ -339,6 +339,27 @@ out:
 }
 
 int
+km_machine_file_admin(keymgr *km, const char *machine, const char *admin_pw,
+    size_t admin_pwlen, char *path, size_t pathlen, int *lockfd,
+    EVP_PKEY **admin)
+{
+	int rc;
+
+	if (!bm_valid_name(machine))
+		return km_err(km, -EINVAL, "'%s' is not a valid machine name",
+		    machine);
+	if ((rc = km_lock(km, lockfd)) != 0 ||
+	    (rc = km_path_machine(km, machine, path, pathlen)) != 0)
+		return rc;
+	if (access(path, F_OK) != 0)
+		return km_err(km, BEEMO_ENOMACHINE, "machine %s does not "
+		    "exist", machine);
+	/* A corrupt machine file can be removed or set aside too: only the
+	 * password is checked, the file is not parsed. */
+	return km_admin_priv(km, admin_pw, admin_pwlen, NULL, admin);
+}
+
+int
 keymgr_machine_remove(keymgr *km, const char *machine, const char *admin_pw,
     size_t admin_pwlen)
 {
@@ -347,20 +368,8 @@ keymgr_machine_remove(keymgr *km, const char *machine, const char *admin_pw,
 	int lockfd = -1, rc;
 
 	km->errmsg[0] = '\0';
-	if (!bm_valid_name(machine))
-		return km_done(km, km_err(km, -EINVAL, "'%s' is not a valid "
-		    "machine name", machine));
-	if ((rc = km_lock(km, &lockfd)) != 0 ||
-	    (rc = km_path_machine(km, machine, path, sizeof(path))) != 0)
-		goto out;
-	if (access(path, F_OK) != 0) {
-		rc = km_err(km, BEEMO_ENOMACHINE, "machine %s does not exist",
-		    machine);
-		goto out;
-	}
-	/* A corrupt machine file can be removed too: only the password is
-	 * checked, the file is not parsed. */
-	if ((rc = km_admin_priv(km, admin_pw, admin_pwlen, NULL, &admin)))
+	if ((rc = km_machine_file_admin(km, machine, admin_pw, admin_pwlen,
+	    path, sizeof(path), &lockfd, &admin)) != 0)
 		goto out;
 	if (unlink(path) != 0) {
 		rc = km_err(km, -errno, "cannot remove %s: %s", path,
