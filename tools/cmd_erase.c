@@ -178,26 +178,12 @@ static int
 open_store(const struct ctl *ctl, const char *machine, const char *dir,
     const keymgr_secret *sec, int rw, store **st)
 {
-	const struct timespec pause = {0, 200 * 1000 * 1000};
 	struct store_opts so;
-	int rc, said = 0;
 
 	memset(&so, 0, sizeof(so));
 	so.rdonly = !rw;
-	while ((rc = store_open(dir, sec, &so, st)) == BEEMO_ELOCKED) {
-		if (!said++)
-			fprintf(stderr, "%s: %s: machine %s has a backup "
-			    "session running: waiting for it to end...\n",
-			    ctl->prog, ctl->verb, machine);
-		nanosleep(&pause, NULL);
-	}
-	if (rc == 0)
-		return 0;
-	if (rc == BEEMO_ENOSTORE)
-		ctl_err(ctl, "machine %s has no backups yet", machine);
-	else
-		ctl_err(ctl, "%s: %s", dir, beemo_strerror(rc));
-	return CTL_FAIL;
+	return ctl_store_open(ctl, machine, dir, sec, &so, 1, st) ? CTL_FAIL :
+	    0;
 }
 
 /* store_erase() on a store opened here; 0 or CTL_FAIL after a message

@@ -29,7 +29,6 @@
 #include "ctl_store.h"
 
 /* Exit status of --no-wait while a backup session holds the machine. */
-#define PRUNE_LOCKED 3
 
 static const char prune_usage[] =
     "MACHINE [--dry-run] [--json] [--repack-threshold PCT] [--no-wait]\n"
@@ -139,60 +138,6 @@ unlock(const struct ctl *ctl, keymgr *km, const char *machine,
 	return rc == 0 ? 0 : ctl_km_fail(ctl, km);
 }
 
-/*
- * Wait until no backup session holds the machine's lock: a moment for a
- * reader's brief shared hold, then (unless @no_wait) as long as it
- * takes, after one message.  Returns 0, PRUNE_LOCKED, or CTL_FAIL after
- * a message.
- */
-static int
-wait_session(const struct ctl *ctl, const char *machine, const char *dir,
-    int no_wait, int *said)
-{
-	const struct timespec pause = {0, 20 * 1000 * 1000};
-	char path[4096];
-	int fd, tries, rc = 0;
-
-	if (bm_path(path, sizeof(path), "%s/lock", dir) != 0) {
-		ctl_err(ctl, "store path too long");
-		return CTL_FAIL;
-	}
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-		return 0; /* no store yet: store_open() says so */
-	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
-		if (errno != EWOULDBLOCK) {
-			ctl_err(ctl, "%s: %s", path, strerror(errno));
-			rc = CTL_FAIL;
-			break;
-		}
-		if (tries < 50) {
-			nanosleep(&pause, NULL);
-			continue;
-		}
-		if (no_wait) {
-			ctl_err(ctl, "machine %s has a backup session open "
-				     "(not waiting: --no-wait)", machine);
-			rc = PRUNE_LOCKED;
-			break;
-		}
-		if (!*said) {
-			fprintf(stderr, "%s: %s: waiting for the backup "
-			    "session of %s to end (beemoctl prune --no-wait "
-			    "to give up)\n", ctl->prog, ctl->verb, machine);
-			*said = 1;
-		}
-		if (flock(fd, LOCK_EX) != 0 && errno != EINTR) {
-			ctl_err(ctl, "%s: %s", path, strerror(errno));
-			rc = CTL_FAIL;
-			break;
-		}
-		break;
-	}
-	/* Released: store_open() takes it on a descriptor of its own. */
-	close(fd);
-	return rc;
-}
-
 static void
 print_text(const char *machine, int dry_run,
     const struct store_prune_stats *s)
@@ -244,34 +189,19 @@ print_json(const char *machine, int dry_run,
 	bm_json_end_obj(&j);
 }
 
-/* Open the store read-write, waiting for backup sessions; 0, or an
- * exit status after a message. */
+/* Open the store read-write, waiting for backup sessions unless
+ * @no_wait; 0, or an exit status after a message. */
 static int
 open_store(const struct ctl *ctl, const char *machine, const char *dir,
     const keymgr_secret *sec, int no_wait, store **st)
 {
 	struct store_opts so;
-	int said = 0, rc;
 
 	memset(&so, 0, sizeof(so));
 	/* The packs it writes are the size the sessions' are. */
 	so.pack_size = bm_conf_get_size(ctl->conf, "store", NULL, "pack_size",
 	    0);
-	for (;;) {
-		if ((rc = wait_session(ctl, machine, dir, no_wait, &said)))
-			return rc;
-		rc = store_open(dir, sec, &so, st);
-		if (rc != BEEMO_ELOCKED)
-			break;
-		/* A session began in between: wait again. */
-	}
-	if (rc == 0)
-		return 0;
-	if (rc == BEEMO_ENOSTORE)
-		ctl_err(ctl, "machine %s has no backups yet", machine);
-	else
-		ctl_err(ctl, "%s: %s", dir, beemo_strerror(rc));
-	return CTL_FAIL;
+	return ctl_store_open(ctl, machine, dir, sec, &so, !no_wait, st);
 }
 
 int

@@ -126,7 +126,6 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
     const struct ctl_opts *o, int rw, struct ctl_session *s)
 {
 	struct store_opts so;
-	int rc;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(run_machine, sizeof(run_machine), "%s", machine);
@@ -144,30 +143,69 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 		goto fail;
 	memset(&so, 0, sizeof(so));
 	so.rdonly = !rw;
-	rc = store_open(s->dir, s->sec, &so, &s->st);
-	if (rc == BEEMO_ELOCKED && o->wait) {
-		const struct timespec second = {1, 0};
+	if (ctl_store_open(ctl, machine, s->dir, s->sec, &so, o->wait,
+	    &s->st) == 0)
+		return 0;
+fail:
+	keymgr_secret_free(s->sec);
+	keymgr_free(s->km);
+	memset(s, 0, sizeof(*s));
+	return CTL_FAIL;
+}
 
-		fprintf(stderr, "%s: %s: machine %s has a backup session "
-		    "mounted: waiting for it to end\n", ctl->prog, ctl->verb,
-		    machine);
-		while ((rc = store_open(s->dir, s->sec, &so, &s->st)) ==
-		    BEEMO_ELOCKED)
-			nanosleep(&second, NULL);
+/* Block until the session lock of @dir is free; 0, or an errno. */
+static int
+wait_lock(const char *dir)
+{
+	char path[4096];
+	int fd, rc = 0;
+
+	if (bm_path(path, sizeof(path), "%s/lock", dir) != 0)
+		return ENAMETOOLONG;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return 0; /* gone: store_open() says what it finds */
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			rc = errno;
+			break;
+		}
+	close(fd); /* releases it: store_open() takes it again */
+	return rc;
+}
+
+int
+ctl_store_open(const struct ctl *ctl, const char *machine, const char *dir,
+    const keymgr_secret *sec, const struct store_opts *so, int wait,
+    store **st)
+{
+	int rc, said = 0, e;
+
+	/* store_open() waits out a reader's brief shared hold itself. */
+	for (;;) {
+		rc = store_open(dir, sec, so, st);
+		if (rc != BEEMO_ELOCKED)
+			break;
+		if (!wait) {
+			ctl_err(ctl, "machine %s has a backup session open "
+				     "(or another process holds its store)",
+			    machine);
+			return CTL_LOCKED;
+		}
+		if (!said++)
+			fprintf(stderr, "%s: %s: waiting for the backup "
+			    "session of %s to end\n", ctl->prog, ctl->verb,
+			    machine);
+		if ((e = wait_lock(dir)) != 0) {
+			ctl_err(ctl, "%s/lock: %s", dir, strerror(e));
+			return CTL_FAIL;
+		}
 	}
 	if (rc == 0)
 		return 0;
 	if (rc == BEEMO_ENOSTORE)
 		ctl_err(ctl, "machine %s has no backups yet", machine);
-	else if (rc == BEEMO_ELOCKED)
-		ctl_err(ctl, "machine %s is in use by another process (a "
-			     "mounted backup session?)", machine);
 	else
-		ctl_err(ctl, "%s: %s", s->dir, beemo_strerror(rc));
-fail:
-	keymgr_secret_free(s->sec);
-	keymgr_free(s->km);
-	memset(s, 0, sizeof(*s));
+		ctl_err(ctl, "%s: %s", dir, beemo_strerror(rc));
 	return CTL_FAIL;
 }
 

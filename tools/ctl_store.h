@@ -43,6 +43,19 @@ int ctl_machine_dir(const struct ctl *ctl, const char *machine, char *buf,
 int ctl_session_open(const struct ctl *ctl, const char *machine,
     const struct ctl_opts *o, int rw, struct ctl_session *s);
 
+/*
+ * ctl_store_open -- store_open() of the store @dir of @machine with @sec
+ * and @so.  A store held by a backup session (BEEMO_ELOCKED) is waited
+ * for when @wait, after one line saying so (blocked on the session's
+ * lock, STORE/machines/NAME/lock, not polling), else refused.  Returns
+ * 0, CTL_LOCKED (not @wait, a session is open), or CTL_FAIL; both after
+ * one line.
+ */
+#define CTL_LOCKED 3
+int ctl_store_open(const struct ctl *ctl, const char *machine,
+    const char *dir, const keymgr_secret *sec, const struct store_opts *so,
+    int wait, store **st);
+
 /* ctl_session_close -- close the store, wipe the key; returns CTL_FAIL
  * (after a message) if the final commit failed, else 0. */
 int ctl_session_close(const struct ctl *ctl, struct ctl_session *s);

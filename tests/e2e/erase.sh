@@ -144,7 +144,7 @@ printf 'written during the wait\n' >"$MNT/keep/c.txt"
 "$BEEMOCTL" erase pc1 /home/anna --yes "${PW[@]}" >"$T/erase.out" \
 	2>"$T/erase.err" &
 ERASE=$!
-t_wait_for 20 grep -q "waiting for it to end" "$T/erase.err" ||
+t_wait_for 20 grep -q "waiting for the backup session of" "$T/erase.err" ||
 	t_fail "erase did not say it waits for the session: $(cat "$T/erase.err")"
 t_running $ERASE || t_fail "erase did not wait for the session"
 [ -f "$MNT/home/anna/report-$M.bin" ] ||

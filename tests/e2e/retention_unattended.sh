@@ -94,7 +94,7 @@ t_mount "$M"
 "$BEEMOCTL" forget pc1 "${P[@]}" >"$T/wait.out" 2>"$T/wait.err" &
 fpid=$!
 T_PIDS+=("$fpid")
-t_wait_for 10 grep -q "has a backup session mounted: waiting for it to end" \
+t_wait_for 10 grep -q "waiting for the backup session of" \
 	"$T/wait.err" || t_fail "forget does not say it waits: $(cat "$T/wait.err")"
 t_running "$fpid" || t_fail "forget did not wait for the session"
 echo waited >"$M/file"
