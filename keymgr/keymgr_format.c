@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,15 +316,42 @@ km_parse_admin(const uint8_t *buf, size_t len, const char *path,
 	return 0;
 }
 
+/*
+ * One freed model is kept for the next km_machine_new(): a fresh ~1 MiB
+ * allocation is a fresh mapping whose every page faults in when zeroed,
+ * and every key operation loads a machine file or two.  The model holds
+ * public keys, wraps and sealed (encrypted) private keys, no secret; it
+ * is zeroed again when reused.
+ */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct km_machine *spare;
+
 struct km_machine *
 km_machine_new(void)
 {
-	return calloc(1, sizeof(struct km_machine));
+	struct km_machine *m;
+
+	pthread_mutex_lock(&spare_lock);
+	m = spare;
+	spare = NULL;
+	pthread_mutex_unlock(&spare_lock);
+	if (m == NULL)
+		return calloc(1, sizeof(struct km_machine));
+	memset(m, 0, sizeof(*m));
+	return m;
 }
 
 void
 km_machine_free(struct km_machine *m)
 {
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&spare_lock);
+	if (spare == NULL) {
+		spare = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&spare_lock);
 	free(m);
 }
 
