@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,6 +442,20 @@ bad:
 	return 0;
 }
 
+/*
+ * Larger kernel buffers between sshd and this process (a socket pair or
+ * pipes, depending on how OpenSSH was built), so that fewer, larger
+ * reads and writes carry the client's pipelined requests.  Best effort.
+ */
+static void
+widen(int fd, int opt)
+{
+	int size = 4 * (int)SFTP_IN_SIZE;
+
+	if (setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size)) != 0)
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)SFTP_IN_SIZE);
+}
+
 /* Read, answer, repeat until the client goes away; 0 or -errno. */
 static int
 serve_loop(struct serve *s, struct sftp_in *in)
@@ -554,6 +569,8 @@ center_cmd_serve(struct center_ctx *ctx, int argc, char **argv)
 	(void)center_usage_get(&s->area, &s->usage);
 	serve_in.fd = STDIN_FILENO;
 	s->out.fd = STDOUT_FILENO;
+	widen(STDIN_FILENO, SO_RCVBUF);
+	widen(STDOUT_FILENO, SO_SNDBUF);
 	rc = serve_loop(s, &serve_in);
 	serve_log(s, start, rc);
 	status = rc == 0 ? CENTER_EXIT_OK : CENTER_EXIT_FAIL;
