@@ -60,9 +60,10 @@ test_fields(void)
 	CHECK(sftp_get_str(&m, &s, &len) == -1); /* 8 bytes, 7 left */
 	m.p = pkt;
 	CHECK(sftp_get_u32(&m, &len) == 0 && len == 8);
-	CHECK(sftp_get_u64(&m, &v) == -1);
+	CHECK(sftp_get_u64(&m, &v) == -1); /* 7 left */
+	m.p = pkt + 4;
 	CHECK(sftp_get_u32(&m, &len) == 0);
-	CHECK(sftp_get_u32(&m, &len) == -1);
+	CHECK(sftp_get_u32(&m, &len) == -1); /* 3 left */
 	/* Attributes whose extended count runs past the packet. */
 	{
 		static const uint8_t a[] = {0x80, 0, 0, 0, 0xff, 0xff, 0xff,
