@@ -284,8 +284,8 @@ do_extended(struct serve *s, uint32_t id, struct sftp_msg *m)
 	return 0;
 }
 
-/* One request; -1 when it is malformed. */
-static int
+/* Answer one request (SSH_FX_BAD_MESSAGE when it is malformed). */
+static void
 dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 {
 	char rel[PATH_MAX], to[PATH_MAX];
@@ -296,10 +296,10 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 
 	if (type == SSH_FXP_INIT) {
 		do_version(s);
-		return 0;
+		return;
 	}
 	if (sftp_get_u32(m, &id) != 0)
-		return -1;
+		return; /* no id to answer */
 	switch (type) {
 	case SSH_FXP_OPEN:
 		if (get_path(m, rel, sizeof(rel)) != 0 ||
@@ -310,7 +310,7 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 			    "too many open handles");
 		else
 			serve_open(s, id, rel, u, h);
-		return 0;
+		return;
 	case SSH_FXP_OPENDIR:
 		if (get_path(m, rel, sizeof(rel)) != 0)
 			goto bad;
@@ -319,7 +319,7 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 			    "too many open handles");
 		else
 			serve_opendir(s, id, rel, h);
-		return 0;
+		return;
 	case SSH_FXP_CLOSE:
 	case SSH_FXP_READ:
 	case SSH_FXP_WRITE:
@@ -329,7 +329,7 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 		if (!(h = get_handle(s, m))) {
 			sftp_status(&s->out, id, SSH_FX_FAILURE,
 			    "invalid handle");
-			return 0;
+			return;
 		}
 		break;
 	case SSH_FXP_LSTAT:
@@ -354,15 +354,15 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 		else
 			serve_deny(s, id, "symlink", rel, "symbolic links "
 			    "are never made");
-		return 0;
+		return;
 	case SSH_FXP_EXTENDED:
 		if (do_extended(s, id, m) != 0)
 			goto bad;
-		return 0;
+		return;
 	default:
 		sftp_status(&s->out, id, SSH_FX_OP_UNSUPPORTED,
 		    "unsupported request");
-		return 0;
+		return;
 	}
 	switch (type) {
 	case SSH_FXP_CLOSE:
@@ -436,10 +436,9 @@ dispatch(struct serve *s, uint8_t type, struct sftp_msg *m)
 		sftp_end(&s->out);
 		break;
 	}
-	return 0;
+	return;
 bad:
 	sftp_status(&s->out, id, SSH_FX_BAD_MESSAGE, "malformed request");
-	return 0;
 }
 
 /*
@@ -466,12 +465,11 @@ serve_loop(struct serve *s, struct sftp_in *in)
 
 	for (;;) {
 		while ((rc = sftp_in_next(in, &type, &m)) == 1)
-			if (dispatch(s, type, &m) != 0)
-				return -EPROTO;
+			dispatch(s, type, &m);
+		if (sftp_flush(&s->out) != 0)
+			return s->out.err;
 		if (rc < 0)
-			return -EPROTO;
-		if ((rc = sftp_flush(&s->out)) != 0)
-			return rc;
+			return -EPROTO; /* a packet too long: the end */
 		if ((rc = sftp_in_fill(in)) <= 0)
 			return rc;
 	}
