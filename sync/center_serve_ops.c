@@ -488,6 +488,8 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 		    RULE_ACCEPTED_RENAME : RULE_RENAME_ONLY_TMP);
 		goto out;
 	}
+	if (!is_tmp(tbase) && s->area.quota)
+		(void)center_usage_get(&s->area, &s->usage); /* other sessions */
 	if (!is_tmp(tbase) && !serve_quota_ok(s, (uint64_t)st.st_size, msg,
 	    sizeof(msg))) {
 		s->refused++;
