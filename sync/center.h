@@ -18,11 +18,13 @@
  *     is never removed, overwritten, truncated, renamed, chmod'ed,
  *     linked over or replaced: such requests get SSH_FX_PERMISSION_DENIED
  *     and the file is unchanged;
- *   - new objects are written to AREA/state/partial/ and accepted (linked
- *     into place, never replacing) when the handle that wrote them is
- *     closed; an interrupted upload stays partial and is resumed by
- *     writing from its size on (OpenSSH's `reput`), a truncating open
- *     starts it again;
+ *   - new objects are written to AREA/state/partial/H (H: the SHA-256
+ *     in hex of the object's path) and accepted (linked into place,
+ *     never replacing, the directory fsync'ed) when the handle that
+ *     wrote them is closed; an interrupted upload stays partial, hidden
+ *     from listings but shown by STAT, and is resumed by writing from
+ *     its size on (OpenSSH's `reput`), a truncating open starts it
+ *     again, REMOVE drops it;
  *   - ".tmp-*" files (beemo-sync's temporaries) may be written, removed
  *     and renamed to a free name, which accepts them;
  *   - no symbolic or hard link is ever made; nothing outside data/ is
@@ -30,7 +32,15 @@
  *     above it, a symbolic link found there is refused);
  *   - data/center/ is written by beemo-center only (reports for the
  *     appliance: scrub.json, requests/N.json, deleted.log);
- *   - the area's quota (area.conf) bounds what is accepted and partial.
+ *   - the area's quota (area.conf) bounds what is accepted plus what
+ *     the session wrote and has not had accepted: a write or an accept
+ *     beyond it fails (SSH_FX_FAILURE, "quota of NAME (BYTES)
+ *     exceeded"); statvfs@openssh.com (`df`) shows the quota.
+ *
+ * Each refusal is journaled (center_journal: "serve: refused OP /PATH:
+ * RULE"); each session that ends appends to AREA/state/serve.log one
+ * line "START END accepted N bytes B refused R cpu SECONDS end WHY"
+ * (UTC times, CPU user + system).
  *
  * Deletions happen only by `beemo-center apply` (center_apply.c), run by
  * the center's timer: a deletion request data/requests/N.req signed by

@@ -6,7 +6,7 @@
 # tools/beemoctl for the keyfile target, whose seeds are generated here
 # with it (an appliance, two machines, a rotation, a second user, a
 # POSTE key file), the version 1 admin.key and appliance.key of
-# tests/fixtures/v1, plus tiny files with each magic.  The json and
+# tests/fixtures/v1, plus tiny files with each magic.  The json, sftp and
 # manifest targets start from the checked-in seeds/TARGET/ (files that
 # beemo-sync writes and reads back, and hand-made edge cases).  Exits
 # with the fuzzer's status; a crashing input is kept under the printed
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
-	echo "usage: $0 BUILD_DIR SECONDS keyfile|json|manifest" >&2
+	echo "usage: $0 BUILD_DIR SECONDS keyfile|json|manifest|sftp" >&2
 	exit 2
 fi
 BUILD=$(cd "$1" && pwd)
@@ -22,7 +22,7 @@ SECS=$2
 TARGET=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 case "$TARGET" in
-keyfile | json | manifest) ;;
+keyfile | json | manifest | sftp) ;;
 *) echo "$0: unknown target $TARGET" >&2; exit 2 ;;
 esac
 FUZZER="$BUILD/tests/fuzz/fuzz_$TARGET"
