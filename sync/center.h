@@ -157,5 +157,6 @@ int center_cmd_add(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_list(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_status(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_remove(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_pin(struct center_ctx *ctx, int argc, char **argv);
 
 #endif /* BEEMO_CENTER_H */

@@ -126,8 +126,11 @@ out:
 	return rc;
 }
 
-int
-sync_request_verify(keymgr *km, const char *text, size_t len)
+/* Check the request @text with @km's admin.key (@key NULL) or with the
+ * admin.key image @key of @keylen bytes. */
+static int
+verify(keymgr *km, const uint8_t *key, size_t keylen, const char *text,
+    size_t len)
 {
 	uint8_t sig[KEYMGR_SIG_LEN];
 	char *copy;
@@ -144,13 +147,29 @@ sync_request_verify(keymgr *km, const char *text, size_t len)
 	rc = bm_unhex(sig, sizeof(sig), copy);
 	memcpy(copy, text, len);
 	memset(copy + off, '0', SIG_HEX);
-	if (rc == 0)
+	if (rc != 0)
+		rc = BEEMO_EFORMAT;
+	else if (key == NULL)
 		rc = keymgr_admin_verify(km, SYNC_REQUEST_LABEL,
 		    (uint8_t *)copy, len, sig, sizeof(sig));
 	else
-		rc = BEEMO_EFORMAT;
+		rc = keymgr_image_verify(key, keylen, SYNC_REQUEST_LABEL,
+		    (uint8_t *)copy, len, sig, sizeof(sig), NULL);
 	free(copy);
 	return rc;
+}
+
+int
+sync_request_verify(keymgr *km, const char *text, size_t len)
+{
+	return verify(km, NULL, 0, text, len);
+}
+
+int
+sync_request_verify_image(const uint8_t *key, size_t keylen,
+    const char *text, size_t len)
+{
+	return verify(NULL, key, keylen, text, len);
 }
 
 void

@@ -83,6 +83,16 @@ int sync_request_build(keymgr_admin_key *k, const char *appliance,
 int sync_request_verify(keymgr *km, const char *text, size_t len);
 
 /*
+ * sync_request_verify_image -- the same with ADMIN_PUB of the admin.key
+ * file image @key (@keylen bytes), for a storage center, which holds no
+ * key directory (keymgr_image_verify()).  Returns 0, -EBADMSG,
+ * BEEMO_EFORMAT (no signature in its place, or @key is no admin.key),
+ * BEEMO_EVERSION, or -ENOMEM.
+ */
+int sync_request_verify_image(const uint8_t *key, size_t keylen,
+    const char *text, size_t len);
+
+/*
  * sync_request_parse -- parse and check a request: format, version,
  * appliance, counter, reason, target, at least one object, each path
  * by sync_path_classify() of a kind that may be deleted (pack,
