@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -374,6 +375,36 @@ is_req_name(const char *name)
 	    strcmp(name + 16, ".req") == 0;
 }
 
+static int
+is_req_or_cancel(const char *name)
+{
+	return is_req_name(name) || (strlen(name) == 23 &&
+	    bm_is_lower_hex(name, 16) && strcmp(name + 16, ".cancel") == 0);
+}
+
+int
+sync_request_cancel(const struct sync_ctx *ctx, const char *target,
+    uint64_t counter, int need_request)
+{
+	char dir[PATH_MAX], path[PATH_MAX], text[64];
+	int rc, n;
+
+	if ((rc = req_dir(ctx, target, dir, sizeof(dir))) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%016" PRIx64 ".req", dir,
+	    counter)) != 0)
+		return rc;
+	if (need_request && access(path, F_OK) != 0)
+		return -ENOENT;
+	n = snprintf(text, sizeof(text), "cancel %" PRIu64 "\n", counter);
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%016" PRIx64 ".cancel", dir,
+	    counter)) != 0 ||
+	    (rc = bm_write_file_atomic(path, text, (size_t)n, 0600, 0)) != 0)
+		sync_log(LOG_ERR, "cannot store the cancellation %s: %s", path,
+		    beemo_strerror(rc));
+	return rc;
+}
+
 int
 sync_request_store(const struct sync_ctx *ctx, const char *target,
     uint64_t counter, const char *text, size_t len)
@@ -401,7 +432,7 @@ sync_request_local(const struct sync_ctx *ctx, const char *target,
 	int rc;
 
 	if ((rc = req_dir(ctx, target, dir, sizeof(dir))) != 0 ||
-	    (rc = bm_list_dir(dir, is_req_name, &names, &n)) != 0)
+	    (rc = bm_list_dir(dir, is_req_or_cancel, &names, &n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = bm_path(path, sizeof(path), "%s/%s", dir,
@@ -434,6 +465,8 @@ sync_request_named(const struct sync_ctx *ctx, const char *target,
 	if ((rc = sync_request_local(ctx, target, &files)) != 0)
 		goto out;
 	for (i = 0; i < files.n; i++) {
+		if (!is_req_name(files.v[i].path + 9))
+			continue; /* a cancellation */
 		if ((rc = sync_request_parse((const char *)files.v[i].data,
 		    files.v[i].size, &r)) != 0) {
 			sync_log(LOG_ERR, "%s of target %s is malformed: %s",

@@ -140,7 +140,13 @@ int sync_request_select(const struct sync_objs *cands,
  *   @counter>.req for target @target until pushed (and after: every
  *   manifest to @target lists it).
  * sync_request_local -- append every request file of @target to @out
- *   as an object "requests/<16 hex>.req" (SYNC_REQUEST, in memory).
+ *   as an object "requests/<16 hex>.req" (SYNC_REQUEST, in memory), and
+ *   every cancellation as "requests/<16 hex>.cancel".
+ * sync_request_cancel -- keep a cancellation of request @counter for
+ *   @target as T/<16 hex @counter>.cancel until pushed (and after);
+ *   with @need_request, only if T/<16 hex>.req is here (else -ENOENT,
+ *   not logged).  A center that finds requests/N.cancel before N's due
+ *   time never applies N.  Cancelling only keeps data: no password.
  * sync_request_named -- append every object that a request of
  *   @target names to @out (path, kind).
  * sync_unlisted_note -- remember the objects of @prev (the last
@@ -153,6 +159,8 @@ int sync_request_store(const struct sync_ctx *ctx, const char *target,
     uint64_t counter, const char *text, size_t len);
 int sync_request_local(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *out);
+int sync_request_cancel(const struct sync_ctx *ctx, const char *target,
+    uint64_t counter, int need_request);
 int sync_request_named(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *out);
 int sync_unlisted_note(const struct sync_ctx *ctx, const char *target,
