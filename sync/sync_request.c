@@ -623,3 +623,77 @@ sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
 	sync_objs_free(&named);
 	return rc;
 }
+
+/* ---- what the center says ------------------------------------------- */
+
+/* Print @s, which a center wrote, with anything but printable ASCII as
+ * '?': it must not drive the terminal. */
+static void
+print_untrusted(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar(*s >= 0x20 && *s < 0x7f ? *s : '?');
+}
+
+int
+sync_request_center_show(sync_conn *c, const char *target)
+{
+	struct sync_rlist l = {0};
+	uint8_t sha[SYNC_HASH_LEN], *mem;
+	unsigned napplied = 0, ncancelled = 0;
+	char due[32];
+	size_t i, n;
+	int rc;
+
+	if ((rc = sync_remote_list(c, "center/requests", &l)) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		const struct sync_rent *e = &l.v[i];
+		struct sjson *root = NULL;
+		const char *state, *why;
+		uint64_t num;
+
+		n = strlen(e->path);
+		if (!e->isreg || e->size > 65536 || n < 5 ||
+		    strcmp(e->path + n - 5, ".json") != 0)
+			continue;
+		mem = NULL;
+		if ((rc = sync_remote_get(c, e->path, e->size, -1, &mem, NULL,
+		    sha)) != 0)
+			goto out;
+		if (sjson_parse((const char *)mem, e->size, &root) != 0 ||
+		    (state = sjson_str(root, "state")) == NULL ||
+		    sjson_u64(root, "request", &num) != 0) {
+			sjson_free(root);
+			free(mem);
+			continue;
+		}
+		why = sjson_str(root, "why");
+		if (strcmp(state, "applied") == 0) {
+			napplied++;
+		} else if (strcmp(state, "cancelled") == 0) {
+			ncancelled++;
+		} else if (strcmp(state, "pending") == 0) {
+			printf("%s: center: deletion request %llu pending, due "
+			    "%s (to keep its objects: beemo-sync release "
+			    "--cancel %llu)\n", target, (unsigned long long)num,
+			    sync_time_str(due, sizeof(due), sjson_num(root,
+			    "due_ns")), (unsigned long long)num);
+		} else {
+			printf("%s: center: deletion request %llu ", target,
+			    (unsigned long long)num);
+			print_untrusted(state);
+			fputs(": ", stdout);
+			print_untrusted(why ? why : "");
+			putchar('\n');
+		}
+		sjson_free(root);
+		free(mem);
+	}
+	if (napplied + ncancelled > 0)
+		printf("%s: center: %u deletion requests applied, %u "
+		    "cancelled\n", target, napplied, ncancelled);
+out:
+	sync_rlist_free(&l);
+	return rc;
+}

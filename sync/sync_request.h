@@ -177,4 +177,15 @@ int sync_unlisted_load(const struct sync_ctx *ctx, const char *target,
 int sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
     uint64_t *n);
 
+/*
+ * sync_request_center_show -- print, for @target, what the center says
+ * of the requests (ROOT/center/requests/N.json, written by
+ * `beemo-center apply`): each one pending with its due time and how to
+ * cancel it, each one refused with why, and how many were applied or
+ * cancelled.  Nothing there is trusted: it is shown, never acted upon;
+ * a malformed record is skipped.  A target without such records prints
+ * nothing.  Returns 0 or a connection error (logged).
+ */
+int sync_request_center_show(sync_conn *c, const char *target);
+
 #endif /* BEEMO_SYNC_REQUEST_H */

@@ -88,6 +88,10 @@ while read -r p; do
 	last_mail | grep -qF "$p" || t_fail "mail does not name $p"
 	[ -f "$D/$p" ] || t_fail "$p deleted on acceptance"
 done <"$T/req1.objs"
+# The appliance's next push shows it, and how to cancel it.
+sync_run push3b push || t_fail "push 3b"
+grep -q "^a: center: deletion request 1 pending, due .*--cancel 1)" \
+	"$T/push3b.out" || t_fail "push 3b: $(cat "$T/push3b.out")"
 # A second look changes nothing: one record, one mail.
 center ap1b apply --area "$A" || t_fail "apply again"
 [ "$(report_count)" = 2 ] || t_fail "mailed twice"
@@ -126,6 +130,8 @@ freed=$(awk '$2 == 1 { s += $4 } END { print s }' "$D/center/deleted.log")
 # ---- a cancelled request is never applied ----------------------------
 "$BEEMOCTL" key rotate pc1 "${AP[@]}" >/dev/null || t_fail "key rotate 2"
 sync_run push4 push || t_fail "push 4"
+grep -q "^a: center: 1 deletion requests applied, 0 cancelled" \
+	"$T/push4.out" || t_fail "push 4: $(cat "$T/push4.out")"
 sync_run r2 release "${AP[@]}" || t_fail "release 2"
 sync_run c2 release --cancel 2 || t_fail "cancel: $(cat "$T/c2.err")"
 grep -q "request 2 cancelled" "$T/c2.out" || t_fail "c2: $(cat "$T/c2.out")"
