@@ -49,6 +49,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "center.h"
+#include "center_apply.h"
 #include "center_pin.h"
 #include "sync.h"
 #include "sync_request.h"
@@ -57,26 +58,6 @@ static const char apply_usage[] =
     "usage: beemo-center apply [--area AREA] [--now TIME] [--dry-run]\n";
 
 #define MAIL_OBJECTS 50 /* paths listed in a mail */
-
-struct apply_run {
-	const struct center_ctx *ctx;
-	uint64_t now;         /* ns: the clock, or --now */
-	int dry_run;
-	unsigned accepted, refused, cancelled, applied, unchecked;
-	uint64_t deleted, freed;
-};
-
-/* A request's record (data/center/requests/N.json). */
-struct record {
-	uint64_t n;
-	char state[16];       /* pending, cancelled, applied, refused */
-	char reason[32];
-	char target[65];
-	char why[512];
-	char text_sha[65];    /* the request file's SHA-256 */
-	uint64_t objects, bytes, accepted_ns, due_ns, done_ns;
-	uint64_t deleted, freed, left;
-};
 
 static int
 is_req(const char *name)
@@ -94,9 +75,9 @@ record_path(const struct center_area *a, uint64_t n, char *buf, size_t sz)
 	    a->data, n);
 }
 
-static int
-record_save(const struct apply_run *r, const struct center_area *a,
-    const struct record *rec)
+int
+apply_record_save(const struct apply_run *r, const struct center_area *a,
+    const struct apply_record *rec)
 {
 	char path[PATH_MAX], dir[PATH_MAX], *buf = NULL;
 	size_t len = 0;
@@ -161,7 +142,7 @@ copy_str(char *dst, size_t size, const struct sjson *o, const char *key)
 
 /* Returns 0, -ENOENT (no record yet), BEEMO_EFORMAT, or an error. */
 static int
-record_load(const struct center_area *a, uint64_t n, struct record *rec)
+record_load(const struct center_area *a, uint64_t n, struct apply_record *rec)
 {
 	char path[PATH_MAX];
 	struct sjson *root = NULL;
@@ -236,7 +217,7 @@ object_size(const struct center_area *a, const char *path)
  * (accepted), or 1 and @why (refused), or a negative error.
  */
 static int
-check_request(const struct center_area *a, const struct center_pin *pin,
+check_request(const struct center_pin *pin,
     uint64_t n, const char *text, size_t len, struct sync_request *req,
     char *why, size_t whylen)
 {
@@ -278,7 +259,6 @@ check_request(const struct center_area *a, const struct center_pin *pin,
 			return 1;
 		}
 	}
-	(void)a;
 	return 0;
 }
 
@@ -294,9 +274,8 @@ mail_objects(FILE *f, const struct sync_request *req)
 		fprintf(f, "  ... and %zu more\n", req->objs.n - MAIL_OBJECTS);
 }
 
-/* Send @subject and the text of @f's buffer, unless a dry run. */
-static void
-send_mail(const struct apply_run *r, const struct center_area *a,
+void
+apply_mail(const struct apply_run *r, const struct center_area *a,
     const char *subject, char *body)
 {
 	if (!r->dry_run && body != NULL)
@@ -310,7 +289,7 @@ new_request(struct apply_run *r, const struct center_area *a,
     const struct center_pin *pin, uint64_t n, const char *path)
 {
 	struct sync_request req;
-	struct record rec;
+	struct apply_record rec;
 	char subject[256], due[32], hb[32], *body = NULL;
 	uint8_t *text = NULL, sha[SYNC_HASH_LEN];
 	size_t len = 0, blen = 0, i;
@@ -325,7 +304,7 @@ new_request(struct apply_run *r, const struct center_area *a,
 	if (rc == 0) {
 		sync_sha256(text, len, sha);
 		bm_hex(rec.text_sha, sha, sizeof(sha));
-		rc = check_request(a, pin, n, (const char *)text, len, &req,
+		rc = check_request(pin, n, (const char *)text, len, &req,
 		    rec.why, sizeof(rec.why));
 	} else if (rc != -ENOMEM) {
 		snprintf(rec.why, sizeof(rec.why), "unreadable request file "
@@ -398,8 +377,8 @@ new_request(struct apply_run *r, const struct center_area *a,
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = record_save(r, a, &rec)) == 0)
-		send_mail(r, a, subject, body);
+	if ((rc = apply_record_save(r, a, &rec)) == 0)
+		apply_mail(r, a, subject, body);
 	else
 		free(body);
 	body = NULL;
@@ -410,229 +389,13 @@ out:
 	return rc;
 }
 
-/* ---- cancelling and applying ---------------------------------------- */
-
-/* 1 when data/requests/N.cancel came before the due time. */
-static int
-cancelled(const struct apply_run *r, const struct center_area *a,
-    const struct record *rec)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	uint64_t t;
-
-	if (bm_path(path, sizeof(path), "%s/requests/%016" PRIx64 ".cancel",
-	    a->data, rec->n) != 0 || lstat(path, &st) != 0 ||
-	    !S_ISREG(st.st_mode))
-		return 0;
-	t = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
-	    (uint64_t)st.st_mtim.tv_nsec;
-	return r->now < rec->due_ns || t < rec->due_ns;
-}
-
-/* Delete object @o of request @n if it still has its SHA-256: 1
- * (deleted, @freed its size), 0 (left: missing or other content, @why
- * says), or a negative error. */
-static int
-delete_object(const struct apply_run *r, const struct center_area *a,
-    uint64_t n, const struct sync_obj *o, uint64_t *freed, char *why,
-    size_t whylen)
-{
-	char path[PATH_MAX], hex[65], ts[32], logp[PATH_MAX];
-	uint8_t sha[SYNC_HASH_LEN], *data = NULL;
-	size_t len;
-	int rc, fd;
-
-	if ((rc = bm_path(path, sizeof(path), "%s/%s", a->data, o->path)))
-		return rc;
-	rc = center_read(path, (size_t)-1 / 2, &data, &len);
-	if (rc == -ENOENT) {
-		snprintf(why, whylen, "already gone");
-		return 0;
-	}
-	if (rc == -ELOOP || rc == -EINVAL) {
-		snprintf(why, whylen, "not a regular file");
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	sync_sha256(data, len, sha);
-	free(data);
-	bm_hex(hex, o->sha, SYNC_HASH_LEN);
-	if (memcmp(sha, o->sha, SYNC_HASH_LEN) != 0) {
-		snprintf(why, whylen, "its content is not the one requested "
-		    "(sha256 %s)", hex);
-		return 0;
-	}
-	*freed = len;
-	if (r->dry_run)
-		return 1;
-	if (unlink(path) != 0)
-		return -errno;
-	bm_time_str(ts, sizeof(ts), r->now);
-	if ((rc = bm_path(logp, sizeof(logp), "%s/center/deleted.log",
-	    a->data)) != 0 ||
-	    (fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0644)) < 0)
-		return rc != 0 ? rc : -errno;
-	if (dprintf(fd, "%s %" PRIu64 " %s %zu %s\n", ts, n, o->path, len,
-	    hex) < 0 || fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	(void)center_journal(a, "deleted %s (%zu bytes, sha256 %s) by "
-	    "request %" PRIu64, o->path, len, hex, n);
-	(void)center_usage_add(a, -(int64_t)len, NULL);
-	return rc != 0 ? rc : 1;
-}
-
-/* Apply the pending request @rec, due now. */
-static int
-apply_request(struct apply_run *r, const struct center_area *a,
-    struct record *rec)
-{
-	struct sync_request req;
-	char path[PATH_MAX], sha_hex[65], subject[256], why[256], hb[32];
-	char *body = NULL, *left = NULL;
-	uint8_t *text = NULL, sha[SYNC_HASH_LEN];
-	size_t len = 0, blen = 0, llen = 0, i;
-	FILE *f = NULL, *lf = NULL;
-	uint64_t freed;
-	int rc;
-
-	memset(&req, 0, sizeof(req));
-	if ((rc = bm_path(path, sizeof(path), "%s/requests/%016" PRIx64
-	    ".req", a->data, rec->n)) != 0 ||
-	    (rc = center_read(path, SYNC_MAX_SMALL, &text, &len)) != 0)
-		goto out;
-	sync_sha256(text, len, sha);
-	bm_hex(sha_hex, sha, sizeof(sha));
-	if (strcmp(sha_hex, rec->text_sha) != 0 ||
-	    (rc = sync_request_parse((const char *)text, len, &req)) != 0) {
-		rc = BEEMO_EFORMAT;
-		goto out;
-	}
-	if ((lf = open_memstream(&left, &llen)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rec->deleted = rec->freed = rec->left = 0;
-	for (i = 0; i < req.objs.n; i++) {
-		freed = 0;
-		rc = delete_object(r, a, rec->n, &req.objs.v[i], &freed, why,
-		    sizeof(why));
-		if (rc < 0) {
-			fprintf(stderr, "beemo-center: %s: request %" PRIu64
-			    ": cannot delete %s: %s\n", a->name, rec->n,
-			    req.objs.v[i].path, beemo_strerror(rc));
-			goto out;
-		}
-		if (rc == 1) {
-			rec->deleted++;
-			rec->freed += freed;
-		} else {
-			rec->left++;
-			fprintf(lf, "  %s: %s\n", req.objs.v[i].path, why);
-			(void)(r->dry_run || center_journal(a, "request %"
-			    PRIu64 ": %s left: %s", rec->n,
-			    req.objs.v[i].path, why));
-		}
-	}
-	if (fclose(lf) != 0) {
-		lf = NULL;
-		rc = -ENOMEM;
-		goto out;
-	}
-	lf = NULL;
-	snprintf(rec->state, sizeof(rec->state), "applied");
-	rec->done_ns = r->now;
-	r->applied++;
-	r->deleted += rec->deleted;
-	r->freed += rec->freed;
-	bm_human(hb, sizeof(hb), rec->freed);
-	(void)(r->dry_run || center_journal(a, "deletion request %" PRIu64
-	    " applied: %" PRIu64 " objects deleted, %" PRIu64 " bytes freed, %"
-	    PRIu64 " left", rec->n, rec->deleted, rec->freed, rec->left));
-	if (!r->ctx->quiet)
-		printf("%s: request %" PRIu64 " %sapplied: %" PRIu64 " objects "
-		    "deleted, %s freed%s\n", a->name, rec->n, r->dry_run ?
-		    "would be " : "", rec->deleted, hb, rec->left ?
-		    ", some left" : "");
-	if ((f = open_memstream(&body, &blen)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	snprintf(subject, sizeof(subject), "[beemo-center] %s: deletion "
-	    "request %" PRIu64 " applied, %s freed", a->name, rec->n, hb);
-	fprintf(f, "The storage center applied deletion request %" PRIu64
-	    " of appliance %s\n(area %s; %s, target %s) after its grace "
-	    "period:\n\n  %" PRIu64 " objects deleted, %s freed.\n", rec->n,
-	    a->name, a->path, rec->reason, rec->target, rec->deleted, hb);
-	if (rec->left > 0)
-		fprintf(f, "\n%" PRIu64 " objects were left:\n%s", rec->left,
-		    left ? left : "");
-	fprintf(f, "\nThe list of what was deleted is in center/deleted.log "
-	    "of the area.\n");
-	if (fclose(f) != 0) {
-		f = NULL;
-		rc = -ENOMEM;
-		goto out;
-	}
-	f = NULL;
-	if ((rc = record_save(r, a, rec)) != 0)
-		goto out;
-	send_mail(r, a, subject, body);
-	body = NULL;
-out:
-	if (rc == BEEMO_EFORMAT)
-		fprintf(stderr, "beemo-center: %s: request %" PRIu64 " changed "
-		    "since it was accepted: not applied\n", a->name, rec->n);
-	if (lf != NULL)
-		fclose(lf);
-	if (f != NULL)
-		fclose(f);
-	free(left);
-	free(body);
-	free(text);
-	sync_request_free(&req);
-	return rc;
-}
-
-static int
-cancel_request(struct apply_run *r, const struct center_area *a,
-    struct record *rec)
-{
-	char subject[256], *body = NULL;
-
-	snprintf(rec->state, sizeof(rec->state), "cancelled");
-	rec->done_ns = r->now;
-	r->cancelled++;
-	(void)(r->dry_run || center_journal(a, "deletion request %" PRIu64
-	    " cancelled by the appliance", rec->n));
-	if (!r->ctx->quiet)
-		printf("%s: request %" PRIu64 " cancelled\n", a->name, rec->n);
-	snprintf(subject, sizeof(subject), "[beemo-center] %s: deletion "
-	    "request %" PRIu64 " cancelled", a->name, rec->n);
-	if (asprintf(&body, "Deletion request %" PRIu64 " of appliance %s "
-	    "(area %s; %s, %" PRIu64 " objects)\nwas cancelled by the "
-	    "appliance before its due time: nothing it names will be\n"
-	    "deleted.\n", rec->n, a->name, a->path, rec->reason,
-	    rec->objects) < 0)
-		return -ENOMEM;
-	if (record_save(r, a, rec) != 0) {
-		free(body);
-		return -EIO;
-	}
-	send_mail(r, a, subject, body);
-	return 0;
-}
-
 /* ---- an area --------------------------------------------------------- */
 
 static int
 apply_area(struct apply_run *r, const struct center_area *a)
 {
 	struct center_pin pin;
-	struct record rec;
+	struct apply_record rec;
 	char dir[PATH_MAX], path[PATH_MAX], err[512], **names = NULL;
 	uint64_t n;
 	size_t nn = 0, i;
@@ -684,10 +447,10 @@ apply_area(struct apply_run *r, const struct center_area *a)
 		}
 		if (strcmp(rec.state, "pending") != 0)
 			continue;
-		if (cancelled(r, a, &rec))
-			rc = cancel_request(r, a, &rec);
+		if (apply_cancelled(r, a, &rec))
+			rc = apply_cancel(r, a, &rec);
 		else if (r->now >= rec.due_ns)
-			rc = apply_request(r, a, &rec);
+			rc = apply_due(r, a, &rec);
 		if (rc != 0)
 			ret = rc;
 	}
