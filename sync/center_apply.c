@@ -28,7 +28,9 @@
  * "bytes", "accepted", "due", "why", and when done "done", "deleted",
  * "freed", "left"; times ISO 8601 with a *_ns twin), written
  * atomically, readable by the appliance (beemo-sync status).  A request
- * is handled once: its record says what happened.  --now replaces the
+ * is handled once: its record says what happened.  apply believes only
+ * its own copy, AREA/state/requests/N.json, out of the appliance's
+ * reach; data/center/ holds the copy the appliance reads.  --now replaces the
  * clock (tests, an operator's look ahead); --dry-run writes, deletes,
  * journals and mails nothing.
  */
@@ -69,17 +71,16 @@ is_req(const char *name)
 /* ---- records ---------------------------------------------------------- */
 
 static int
-record_path(const struct center_area *a, uint64_t n, char *buf, size_t sz)
+record_path(const char *dir, uint64_t n, char *buf, size_t sz)
 {
-	return bm_path(buf, sz, "%s/center/requests/%016" PRIx64 ".json",
-	    a->data, n);
+	return bm_path(buf, sz, "%s/%016" PRIx64 ".json", dir, n);
 }
 
 int
 apply_record_save(const struct apply_run *r, const struct center_area *a,
     const struct apply_record *rec)
 {
-	char path[PATH_MAX], dir[PATH_MAX], *buf = NULL;
+	char path[PATH_MAX], dir[PATH_MAX], own[PATH_MAX], *buf = NULL;
 	size_t len = 0;
 	bm_json j;
 	FILE *f;
@@ -87,8 +88,9 @@ apply_record_save(const struct apply_run *r, const struct center_area *a,
 
 	if (r->dry_run)
 		return 0;
-	if ((rc = record_path(a, rec->n, path, sizeof(path))) != 0 ||
+	if ((rc = bm_path(own, sizeof(own), "%s/requests", a->state)) ||
 	    (rc = bm_path(dir, sizeof(dir), "%s/center/requests", a->data)) ||
+	    (rc = bm_mkdir_p(own, 0700)) != 0 ||
 	    (rc = bm_mkdir_p(dir, 0755)) != 0)
 		goto out;
 	if ((f = open_memstream(&buf, &len)) == NULL)
@@ -122,7 +124,11 @@ apply_record_save(const struct apply_run *r, const struct center_area *a,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = bm_write_file_atomic(path, buf, len, 0644, 0);
+	/* The center's own copy first: it is the one apply believes. */
+	if ((rc = record_path(own, rec->n, path, sizeof(path))) == 0 &&
+	    (rc = bm_write_file_atomic(path, buf, len, 0600, 0)) == 0 &&
+	    (rc = record_path(dir, rec->n, path, sizeof(path))) == 0)
+		rc = bm_write_file_atomic(path, buf, len, 0644, 0);
 out:
 	if (rc != 0)
 		fprintf(stderr, "beemo-center: %s: cannot write the record of "
@@ -144,14 +150,15 @@ copy_str(char *dst, size_t size, const struct sjson *o, const char *key)
 static int
 record_load(const struct center_area *a, uint64_t n, struct apply_record *rec)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
 	struct sjson *root = NULL;
 	uint8_t *text = NULL;
 	size_t len;
 	int rc;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((rc = record_path(a, n, path, sizeof(path))) != 0 ||
+	if ((rc = bm_path(dir, sizeof(dir), "%s/requests", a->state)) ||
+	    (rc = record_path(dir, n, path, sizeof(path))) != 0 ||
 	    (rc = center_read(path, 1u << 20, &text, &len)) != 0)
 		return rc;
 	if ((rc = sjson_parse((const char *)text, len, &root)) == 0) {

@@ -31,8 +31,9 @@ struct apply_record {
 };
 
 /*
- * apply_record_save -- write @rec as data/center/requests/N.json atomically
- * (nothing in a dry run).  Returns 0 or an error (printed).
+ * apply_record_save -- write @rec atomically as AREA/state/requests/
+ * N.json (the one apply reads back) and data/center/requests/N.json
+ * (the appliance's copy); nothing in a dry run.  Returns 0 or an error (printed).
  */
 int apply_record_save(const struct apply_run *r, const struct center_area *a,
     const struct apply_record *rec);

@@ -187,6 +187,19 @@ grep -q "not signed by the pinned administrator key" "$T/f1.out" ||
 	last_mail | grep -q "REFUSED deletion request 7" ||
 	t_fail "no alert for request 7"
 grep -q "deletion request 7 REFUSED" "$A/state/journal" || t_fail "journal"
+# The records the appliance sees are copies: rewriting one as pending
+# and due long ago changes nothing.
+python3 - "$D/center/requests/0000000000000007.json" <<-'PY'
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	r.update(state="pending", due_ns=1)
+	json.dump(r, open(sys.argv[1], "w"))
+PY
+center f1b apply --area "$A" --now "$(at '+40 days')" ||
+	t_fail "f1b: $(cat "$T/f1b.err")"
+[ -f "$D/$pack" ] || t_fail "a forged record deleted $pack"
+grep -q '"state":"refused"' "$A/state/requests/0000000000000007.json" ||
+	t_fail "the center's own record changed"
 
 # 2. A rogue admin.key: an attacker holding the appliance (its store and
 # push key, not the administrator's password) makes a key pair of its
