@@ -116,17 +116,19 @@ resign(struct ctl *ctl, const struct retention_file *v, size_t n,
 	keymgr_free(km);
 }
 
-/* Endorse the new admin.key with the old key @old; a failure is a
- * warning (the change is made; the centers' operators can pin the new
- * key by hand). */
+/* Endorse the new admin.key with the old key @old (NULL: it did not
+ * open); a failure is a warning (the change is made; the centers'
+ * operators can pin the new key by hand). */
 static void
 endorse(struct ctl *ctl, keymgr_admin_key *old)
 {
 	uint8_t e[KEYMGR_ENDORSE_LEN], sha[32], *key = NULL;
 	char path[4200], hex[65];
 	size_t len = 0;
-	int rc;
+	int rc = BEEMO_EPASSWORD;
 
+	if (old == NULL)
+		goto out;
 	if ((rc = bm_path(path, sizeof(path), "%s/admin.key", ctl->keydir)) ||
 	    (rc = bm_read_file(path, 1u << 20, &key, &len)) != 0 ||
 	    (rc = keymgr_admin_endorse(old, key, len, bm_now_ns(), e)) != 0)
@@ -177,12 +179,11 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "cannot read the retention policies");
 		goto out;
 	}
-	/* The old key, to endorse the new one.  A wrong password fails
-	 * here as it would below. */
-	if (!o.keep_keys && keymgr_admin_key_unlock(km, old, oldlen, &oldk)) {
-		rc = ctl_km_fail(ctl, km);
-		goto out;
-	}
+	/* The old key, to endorse the new one.  It may not open (a wrong
+	 * password, which keymgr_admin_passwd refuses below, or an
+	 * interrupted change being finished): then no endorsement. */
+	if (!o.keep_keys)
+		(void)keymgr_admin_key_unlock(km, old, oldlen, &oldk);
 	if (keymgr_admin_passwd(km, old, oldlen, new, newlen,
 	    o.keep_keys ? KEYMGR_PASSWD_KEEP_KEYS : 0) != 0) {
 		rc = ctl_km_fail(ctl, km);
