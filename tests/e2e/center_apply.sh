@@ -314,8 +314,21 @@ python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["state"] == "p
 	t_fail "request 1 in d not accepted after the pin"
 
 # Without --area: every area under [center] root, the others skipped.
+# An object whose content is no longer the one requested is left and
+# reported; the others of the request go.
+objects $((16#${last%.req})) >"$T/last.objs"
+changed=$(head -1 "$T/last.objs")
+echo garbage >>"$D/$changed"
 center all apply --now "$(at '+91 days')" || t_fail "all: $(cat "$T/all.err")"
 [ "$(state $((16#${last%.req})))" = applied ] ||
 	t_fail "the endorsed key's request was not applied"
+[ -f "$D/$changed" ] || t_fail "an object of other content was deleted"
+while read -r p; do
+	[ "$p" = "$changed" ] || [ ! -e "$D/$p" ] || t_fail "$p not deleted"
+done <"$T/last.objs"
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["left"] == 1' \
+	"$D/center/requests/${last%.req}.json" || t_fail "left: not 1"
+last_mail | grep -q "1 objects were left" && last_mail | grep -qF "$changed" ||
+	t_fail "the mail does not report the object left"
 report_mails || t_fail "malformed mail"
 exit 0
