@@ -534,6 +534,49 @@ void keymgr_admin_key_free(keymgr_admin_key *k);
 int keymgr_admin_verify(keymgr *km, const char *label, const uint8_t *msg,
     size_t len, const uint8_t *sig, size_t siglen);
 
+/* ---- verifying without a key directory (a storage center) --------- */
+
+/*
+ * A storage center holds copies of admin.key (public parts only are of
+ * use to it) and no key directory.  keymgr_image_verify -- check that
+ * @sig (@siglen bytes) is keymgr_admin_key_sign() of @msg under @label
+ * by the ADMIN_PRIV of the admin.key file image @key (@keylen bytes),
+ * for the appliance id that image names.  @appliance_id: NULL, or
+ * receives that id (set before the signature is checked).
+ * Returns 0, -EBADMSG (not such a signature), -EINVAL (bad label),
+ * BEEMO_EFORMAT or BEEMO_EVERSION (not an admin.key), or -ENOMEM.
+ * keymgr_image_id -- only the appliance id of the image, with the same
+ * checks of its form.
+ */
+int keymgr_image_verify(const uint8_t *key, size_t keylen, const char *label,
+    const uint8_t *msg, size_t len, const uint8_t *sig, size_t siglen,
+    uint8_t appliance_id[KEYMGR_ID_LEN]);
+int keymgr_image_id(const uint8_t *key, size_t keylen,
+    uint8_t appliance_id[KEYMGR_ID_LEN]);
+
+/*
+ * Endorsements.  When keymgr_admin_passwd() replaces the ADMIN key
+ * pair, a center that trusts only the administrator key it pinned
+ * must learn the new one from the old one: keymgr_admin_endorse signs,
+ * with the unlocked OLD key @k, the SHA-256 of the NEW admin.key image
+ * @newkey (@newlen bytes) at time @created (ns), into @out, a file of
+ * KEYMGR_ENDORSE_LEN bytes (magic "BMKEYEND", version 1, appliance id,
+ * time, digest, signature; beemo-keys(5)).  Returns 0, -ENOMEM or -EIO.
+ *
+ * keymgr_endorse_check -- whether the endorsement @e (@elen bytes) was
+ * made by the ADMIN_PRIV of the admin.key image @signer, for its
+ * appliance; @endorsed receives the SHA-256 of the admin.key it
+ * vouches for.  Returns 0, -EBADMSG (not signed by that key, or for
+ * another appliance), BEEMO_EFORMAT, BEEMO_EVERSION, or -ENOMEM.
+ */
+#define KEYMGR_ENDORSE_LEN 452
+#define KEYMGR_ENDORSE_LABEL "admin-endorse"
+#define KEYMGR_DIGEST_LEN 32
+int keymgr_admin_endorse(keymgr_admin_key *k, const uint8_t *newkey,
+    size_t newlen, uint64_t created, uint8_t out[KEYMGR_ENDORSE_LEN]);
+int keymgr_endorse_check(const uint8_t *signer, size_t signerlen,
+    const uint8_t *e, size_t elen, uint8_t endorsed[KEYMGR_DIGEST_LEN]);
+
 /* ---- key file parsing (exposed for the fuzz target) ------------------ */
 
 /*

@@ -40,6 +40,7 @@
 #define KM_VERSION_MACHINE 1
 #define KM_VERSION_POSTE 1
 #define KM_VERSION_SEALED 1
+#define KM_VERSION_ENDORSE 1
 #define KM_FILE_MAX (1u << 20)  /* bytes of any key file */
 #define KM_NAME_MAX 64          /* as bm_valid_name() */
 #define KM_PUB_MAX 1024         /* DER SubjectPublicKeyInfo, RSA-3072: 422 */
@@ -62,6 +63,7 @@
 #define KM_MAGIC_MACHINE "BMKEYMCH"
 #define KM_MAGIC_POSTE "BMKEYPST"
 #define KM_MAGIC_SEALED "BMSEALAD"
+#define KM_MAGIC_ENDORSE "BMKEYEND"
 
 enum km_kind {
 	KM_APPLIANCE = 1,
@@ -192,6 +194,16 @@ struct km_sealblob_disk {
 	uint8_t len[8];
 };
 static_assert(sizeof(struct km_sealblob_disk) == 432, "km_sealblob_disk");
+
+/* An endorsement of a new admin.key (keymgr_admin_endorse): the
+ * signature covers every byte before it. */
+struct km_endorse_disk {
+	struct km_hdr_disk hdr;
+	uint8_t created[8];              /* ns since the epoch */
+	uint8_t endorsed[KM_DIGEST_LEN]; /* SHA-256 of the new admin.key */
+	uint8_t sig[KEYMGR_SIG_LEN];     /* by the old ADMIN_PRIV */
+};
+static_assert(sizeof(struct km_endorse_disk) == 452, "km_endorse_disk");
 
 /* ---- in-memory models (public material only) -------------------------- */
 

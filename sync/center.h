@@ -70,7 +70,8 @@
  *   AREA/data/center/     reports written by beemo-center only
  *   AREA/state/           never visible to the appliance: partial/,
  *                         damaged/, admin.pin, usage (center_usage_add),
- *                         journal (center_journal), serve.log
+ *                         journal (center_journal), serve.log,
+ *                         requests/ (apply's own records), apply.lock
  *
  * The center's own configuration is CENTER_CONF_DEFAULT (override with
  * -c or $BEEMO_CENTER_CONFIG; it may be absent): [center] root, grace,
@@ -167,5 +168,6 @@ int center_cmd_add(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_list(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_status(struct center_ctx *ctx, int argc, char **argv);
 int center_cmd_remove(struct center_ctx *ctx, int argc, char **argv);
+int center_cmd_pin(struct center_ctx *ctx, int argc, char **argv);
 
 #endif /* BEEMO_CENTER_H */

@@ -30,6 +30,8 @@ static const struct {
 	{"list", center_cmd_list, "the areas of this center"},
 	{"status", center_cmd_status, "usage, pushes and requests of areas"},
 	{"remove", center_cmd_remove, "retire the area of an appliance"},
+	{"pin", center_cmd_pin, "the administrator's key an area "
+	    "believes"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -340,6 +340,35 @@ add_small(struct sync_objs *objs, const char *local, const char *prefix,
 }
 
 static int
+ok_endorsement(const char *s)
+{
+	return strlen(s) == 30 && strncmp(s, "admin.endorse.", 14) == 0 &&
+	    bm_is_lower_hex(s + 14, 16);
+}
+
+/* The endorsements of each new administrator's key by the one before
+ * (STORE/keys/admin.endorse.*, made by `beemoctl admin passwd`), for
+ * the centers that pinned an older key. */
+static int
+add_endorsements(const struct sync_ctx *ctx, struct sync_objs *out)
+{
+	char dir[PATH_MAX], file[PATH_MAX], **names = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = bm_path(dir, sizeof(dir), "%s/keys", ctx->store)) != 0 ||
+	    (rc = list_dir(dir, ok_endorsement, &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		if ((rc = bm_path(file, sizeof(file), "%s/%s", dir,
+		    names[i])) == 0)
+			rc = add_small(out, file, "keys/admin.endorse", "",
+			    SYNC_KEY);
+	bm_names_free(names, n);
+	return rc;
+}
+
+static int
 scan_packs(const struct sync_ctx *ctx, const char *machine,
     const struct hcache *hc, struct sync_objs *objs)
 {
@@ -516,7 +545,8 @@ sync_local_scan(const struct sync_ctx *ctx, keymgr *km,
 		    ctx->store);
 		goto fail;
 	}
-	if ((rc = add_small(out, file, "keys/admin.key", "", SYNC_KEY)) != 0)
+	if ((rc = add_small(out, file, "keys/admin.key", "", SYNC_KEY)) != 0 ||
+	    (rc = add_endorsements(ctx, out)) != 0)
 		goto fail;
 	if ((rc = bm_path(dir, sizeof(dir), "%s/keys/machines", ctx->store)) ||
 	    (rc = list_dir(dir, ok_keyfile, &keys, &nk)) != 0)

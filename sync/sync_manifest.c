@@ -80,6 +80,13 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 		rc = bm_path(local, localsz, "keys/machines/%s.key", name);
 	} else if (!strncmp(path, "keys/", 5)) {
 		p = path + 5;
+		if (strlen(p) == 30 && !strncmp(p, "admin.endorse.", 14) &&
+		    bm_is_lower_hex(p + 14, 16)) {
+			/* the old administrator's key endorsing a new one */
+			*kind = SYNC_KEY;
+			rc = bm_path(local, localsz, "%s", path);
+			return rc != 0 ? BEEMO_EFORMAT : 0;
+		}
 		if (strlen(p) != 26 || strncmp(p, "admin.key.", 10) ||
 		    !bm_is_lower_hex(p + 10, 16))
 			return BEEMO_EFORMAT;
@@ -131,10 +138,11 @@ sync_path_classify(const char *path, enum sync_kind *kind, char *local,
 		*kind = SYNC_JOURNAL;
 		rc = bm_path(local, localsz, "%s", path);
 	} else if (!strncmp(path, "requests/", 9)) {
-		/* requests/<16 hex>.req, a signed deletion request */
+		/* requests/<16 hex>.req, a signed deletion request, or
+		 * <16 hex>.cancel, its cancellation */
 		p = path + 9;
-		if (strlen(p) != 20 || !bm_is_lower_hex(p, 16) ||
-		    strcmp(p + 16, ".req"))
+		if (!bm_is_lower_hex(p, 16) || (strcmp(p + 16, ".req") &&
+		    strcmp(p + 16, ".cancel")))
 			return BEEMO_EFORMAT;
 		*kind = SYNC_REQUEST;
 	} else {

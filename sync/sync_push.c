@@ -529,6 +529,8 @@ push_target(struct push *ps, const char *name)
 record:
 	snprintf(ts->digest, sizeof(ts->digest), "%s", digest);
 	ts->last_success_ns = now;
+	if (!ps->quiet)
+		(void)sync_request_center_show(c, name);
 done:
 	ts->duration_ms = (bm_mono_ns() - t0) / 1000000;
 	ts->objs_total = ps->objs.n + reqs.n;

@@ -17,6 +17,10 @@
  * maintenance, a prune after a policy) leave their objects waiting for
  * this verb, so that a program running on the appliance without it,
  * ransomware included, cannot erase the off-site copies.
+ *
+ * --cancel N stores a cancellation of request N for the next push
+ * (sync_request_cancel): the center then never applies N.  It needs no
+ * password, since cancelling only keeps data.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +39,7 @@
 #include "bm_pass.h"
 #include "bm_removed.h"
 #include "bm_time.h"
+#include "bm_units.h"
 #include "store.h"
 #include "sync.h"
 #include "sync_request.h"
@@ -42,7 +47,9 @@
 static const char release_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] release [--target NAME] "
     "[--dry-run] [--json]\n"
-    "       [--password-file FILE]\n";
+    "       [--password-file FILE]\n"
+    "       beemo-sync [-c FILE] [--store DIR] release --cancel N "
+    "[--target NAME]\n";
 
 /* The packs a prune dropped, per machine, read once. */
 struct dropped {
@@ -297,6 +304,55 @@ out:
 	return rc;
 }
 
+/* --cancel @counter: for @only, or every target holding the request. */
+static int
+release_cancel(struct sync_ctx *ctx, const char *only, uint64_t counter)
+{
+	const char *const *names;
+	char keydir[PATH_MAX];
+	keymgr *km = NULL;
+	size_t n = 0, i, done = 0;
+	int rc, lockfd = -1, ret = SYNC_EXIT_FAIL;
+
+	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
+	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
+		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
+	    (rc = keymgr_open(keydir, &km)) != 0) {
+		sync_log(LOG_ERR, "%s: %s", keydir, beemo_strerror(rc));
+		goto out;
+	}
+	bm_conf_names(ctx->conf, "target", &names, &n);
+	if (only != NULL) {
+		names = &only;
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		rc = sync_request_cancel(ctx, names[i], counter, only == NULL);
+		if (rc == -ENOENT)
+			continue;
+		if (rc != 0)
+			goto out;
+		done++;
+		(void)sync_alog(ctx, km, "release", "deletion request %llu "
+		    "for %s cancelled", (unsigned long long)counter,
+		    names[i]);
+		if (!ctx->quiet)
+			printf("%s: request %llu cancelled; the next push "
+			    "sends the cancellation\n", names[i],
+			    (unsigned long long)counter);
+	}
+	if (done == 0)
+		sync_log(LOG_ERR, "no target has a deletion request %llu (name "
+		    "the target with --target)", (unsigned long long)counter);
+	else
+		ret = SYNC_EXIT_OK;
+out:
+	keymgr_free(km);
+	sync_lock_release(lockfd);
+	return ret;
+}
+
 int
 sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -305,6 +361,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"password-file", required_argument, NULL, 'p'},
+		{"cancel", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -315,6 +372,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	bm_json j;
 	uint8_t id[KEYMGR_ID_LEN];
 	size_t n = 0, i, pwlen = 0;
+	uint64_t cancel = 0;
 	int c, rc, json = 0, lockfd = -1, ret = SYNC_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
@@ -324,6 +382,13 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		case 'n': r.dry_run = 1; break;
 		case 'j': json = 1; break;
 		case 'p': pwfile = optarg; break;
+		case 'C':
+			if (bm_parse_u64(optarg, &cancel) != 0 || cancel == 0) {
+				sync_log(LOG_ERR, "--cancel %s: not a request "
+				    "number", optarg);
+				return SYNC_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(release_usage, stdout);
 			return SYNC_EXIT_OK;
@@ -336,6 +401,8 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		fputs(release_usage, stderr);
 		return SYNC_EXIT_USAGE;
 	}
+	if (cancel != 0)
+		return release_cancel(ctx, only, cancel);
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	if (only != NULL) {
 		names = &only;

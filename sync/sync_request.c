@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -126,8 +127,11 @@ out:
 	return rc;
 }
 
-int
-sync_request_verify(keymgr *km, const char *text, size_t len)
+/* Check the request @text with @km's admin.key (@key NULL) or with the
+ * admin.key image @key of @keylen bytes. */
+static int
+verify(keymgr *km, const uint8_t *key, size_t keylen, const char *text,
+    size_t len)
 {
 	uint8_t sig[KEYMGR_SIG_LEN];
 	char *copy;
@@ -144,13 +148,29 @@ sync_request_verify(keymgr *km, const char *text, size_t len)
 	rc = bm_unhex(sig, sizeof(sig), copy);
 	memcpy(copy, text, len);
 	memset(copy + off, '0', SIG_HEX);
-	if (rc == 0)
+	if (rc != 0)
+		rc = BEEMO_EFORMAT;
+	else if (key == NULL)
 		rc = keymgr_admin_verify(km, SYNC_REQUEST_LABEL,
 		    (uint8_t *)copy, len, sig, sizeof(sig));
 	else
-		rc = BEEMO_EFORMAT;
+		rc = keymgr_image_verify(key, keylen, SYNC_REQUEST_LABEL,
+		    (uint8_t *)copy, len, sig, sizeof(sig), NULL);
 	free(copy);
 	return rc;
+}
+
+int
+sync_request_verify(keymgr *km, const char *text, size_t len)
+{
+	return verify(km, NULL, 0, text, len);
+}
+
+int
+sync_request_verify_image(const uint8_t *key, size_t keylen,
+    const char *text, size_t len)
+{
+	return verify(NULL, key, keylen, text, len);
 }
 
 void
@@ -355,6 +375,36 @@ is_req_name(const char *name)
 	    strcmp(name + 16, ".req") == 0;
 }
 
+static int
+is_req_or_cancel(const char *name)
+{
+	return is_req_name(name) || (strlen(name) == 23 &&
+	    bm_is_lower_hex(name, 16) && strcmp(name + 16, ".cancel") == 0);
+}
+
+int
+sync_request_cancel(const struct sync_ctx *ctx, const char *target,
+    uint64_t counter, int need_request)
+{
+	char dir[PATH_MAX], path[PATH_MAX], text[64];
+	int rc, n;
+
+	if ((rc = req_dir(ctx, target, dir, sizeof(dir))) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%016" PRIx64 ".req", dir,
+	    counter)) != 0)
+		return rc;
+	if (need_request && access(path, F_OK) != 0)
+		return -ENOENT;
+	n = snprintf(text, sizeof(text), "cancel %" PRIu64 "\n", counter);
+	if ((rc = bm_mkdir_p(dir, 0700)) != 0 ||
+	    (rc = bm_path(path, sizeof(path), "%s/%016" PRIx64 ".cancel", dir,
+	    counter)) != 0 ||
+	    (rc = bm_write_file_atomic(path, text, (size_t)n, 0600, 0)) != 0)
+		sync_log(LOG_ERR, "cannot store the cancellation %s: %s", path,
+		    beemo_strerror(rc));
+	return rc;
+}
+
 int
 sync_request_store(const struct sync_ctx *ctx, const char *target,
     uint64_t counter, const char *text, size_t len)
@@ -382,7 +432,7 @@ sync_request_local(const struct sync_ctx *ctx, const char *target,
 	int rc;
 
 	if ((rc = req_dir(ctx, target, dir, sizeof(dir))) != 0 ||
-	    (rc = bm_list_dir(dir, is_req_name, &names, &n)) != 0)
+	    (rc = bm_list_dir(dir, is_req_or_cancel, &names, &n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = bm_path(path, sizeof(path), "%s/%s", dir,
@@ -415,6 +465,8 @@ sync_request_named(const struct sync_ctx *ctx, const char *target,
 	if ((rc = sync_request_local(ctx, target, &files)) != 0)
 		goto out;
 	for (i = 0; i < files.n; i++) {
+		if (!is_req_name(files.v[i].path + 9))
+			continue; /* a cancellation */
 		if ((rc = sync_request_parse((const char *)files.v[i].data,
 		    files.v[i].size, &r)) != 0) {
 			sync_log(LOG_ERR, "%s of target %s is malformed: %s",
@@ -569,5 +621,79 @@ sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
 			*n += !has_path(&named, unlisted.v[i].path);
 	sync_objs_free(&unlisted);
 	sync_objs_free(&named);
+	return rc;
+}
+
+/* ---- what the center says ------------------------------------------- */
+
+/* Print @s, which a center wrote, with anything but printable ASCII as
+ * '?': it must not drive the terminal. */
+static void
+print_untrusted(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar(*s >= 0x20 && *s < 0x7f ? *s : '?');
+}
+
+int
+sync_request_center_show(sync_conn *c, const char *target)
+{
+	struct sync_rlist l = {0};
+	uint8_t sha[SYNC_HASH_LEN], *mem;
+	unsigned napplied = 0, ncancelled = 0;
+	char due[32];
+	size_t i, n;
+	int rc;
+
+	if ((rc = sync_remote_list(c, "center/requests", &l)) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		const struct sync_rent *e = &l.v[i];
+		struct sjson *root = NULL;
+		const char *state, *why;
+		uint64_t num;
+
+		n = strlen(e->path);
+		if (!e->isreg || e->size > 65536 || n < 5 ||
+		    strcmp(e->path + n - 5, ".json") != 0)
+			continue;
+		mem = NULL;
+		if ((rc = sync_remote_get(c, e->path, e->size, -1, &mem, NULL,
+		    sha)) != 0)
+			goto out;
+		if (sjson_parse((const char *)mem, e->size, &root) != 0 ||
+		    (state = sjson_str(root, "state")) == NULL ||
+		    sjson_u64(root, "request", &num) != 0) {
+			sjson_free(root);
+			free(mem);
+			continue;
+		}
+		why = sjson_str(root, "why");
+		if (strcmp(state, "applied") == 0) {
+			napplied++;
+		} else if (strcmp(state, "cancelled") == 0) {
+			ncancelled++;
+		} else if (strcmp(state, "pending") == 0) {
+			printf("%s: center: deletion request %llu pending, due "
+			    "%s (to keep its objects: beemo-sync release "
+			    "--cancel %llu)\n", target, (unsigned long long)num,
+			    sync_time_str(due, sizeof(due), sjson_num(root,
+			    "due_ns")), (unsigned long long)num);
+		} else {
+			printf("%s: center: deletion request %llu ", target,
+			    (unsigned long long)num);
+			print_untrusted(state);
+			fputs(": ", stdout);
+			print_untrusted(why ? why : "");
+			putchar('\n');
+		}
+		sjson_free(root);
+		free(mem);
+	}
+	if (napplied + ncancelled > 0)
+		printf("%s: center: %u deletion requests applied, %u "
+		    "cancelled\n", target, napplied, ncancelled);
+out:
+	sync_rlist_free(&l);
 	return rc;
 }

@@ -83,6 +83,16 @@ int sync_request_build(keymgr_admin_key *k, const char *appliance,
 int sync_request_verify(keymgr *km, const char *text, size_t len);
 
 /*
+ * sync_request_verify_image -- the same with ADMIN_PUB of the admin.key
+ * file image @key (@keylen bytes), for a storage center, which holds no
+ * key directory (keymgr_image_verify()).  Returns 0, -EBADMSG,
+ * BEEMO_EFORMAT (no signature in its place, or @key is no admin.key),
+ * BEEMO_EVERSION, or -ENOMEM.
+ */
+int sync_request_verify_image(const uint8_t *key, size_t keylen,
+    const char *text, size_t len);
+
+/*
  * sync_request_parse -- parse and check a request: format, version,
  * appliance, counter, reason, target, at least one object, each path
  * by sync_path_classify() of a kind that may be deleted (pack,
@@ -130,7 +140,13 @@ int sync_request_select(const struct sync_objs *cands,
  *   @counter>.req for target @target until pushed (and after: every
  *   manifest to @target lists it).
  * sync_request_local -- append every request file of @target to @out
- *   as an object "requests/<16 hex>.req" (SYNC_REQUEST, in memory).
+ *   as an object "requests/<16 hex>.req" (SYNC_REQUEST, in memory), and
+ *   every cancellation as "requests/<16 hex>.cancel".
+ * sync_request_cancel -- keep a cancellation of request @counter for
+ *   @target as T/<16 hex @counter>.cancel until pushed (and after);
+ *   with @need_request, only if T/<16 hex>.req is here (else -ENOENT,
+ *   not logged).  A center that finds requests/N.cancel before N's due
+ *   time never applies N.  Cancelling only keeps data: no password.
  * sync_request_named -- append every object that a request of
  *   @target names to @out (path, kind).
  * sync_unlisted_note -- remember the objects of @prev (the last
@@ -143,6 +159,8 @@ int sync_request_store(const struct sync_ctx *ctx, const char *target,
     uint64_t counter, const char *text, size_t len);
 int sync_request_local(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *out);
+int sync_request_cancel(const struct sync_ctx *ctx, const char *target,
+    uint64_t counter, int need_request);
 int sync_request_named(const struct sync_ctx *ctx, const char *target,
     struct sync_objs *out);
 int sync_unlisted_note(const struct sync_ctx *ctx, const char *target,
@@ -158,5 +176,16 @@ int sync_unlisted_load(const struct sync_ctx *ctx, const char *target,
  */
 int sync_request_awaiting(const struct sync_ctx *ctx, const char *target,
     uint64_t *n);
+
+/*
+ * sync_request_center_show -- print, for @target, what the center says
+ * of the requests (ROOT/center/requests/N.json, written by
+ * `beemo-center apply`): each one pending with its due time and how to
+ * cancel it, each one refused with why, and how many were applied or
+ * cancelled.  Nothing there is trusted: it is shown, never acted upon;
+ * a malformed record is skipped.  A target without such records prints
+ * nothing.  Returns 0 or a connection error (logged).
+ */
+int sync_request_center_show(sync_conn *c, const char *target);
 
 #endif /* BEEMO_SYNC_REQUEST_H */

@@ -15,13 +15,25 @@
  * The retention policies are signed with the administrator's key
  * (retention.h): those that verify before a key replacement are signed
  * again with the new key after it, each with its time of setting.
+ *
+ * A storage center believes only the administrator's key it pinned
+ * (beemo-center(8)), so a key replacement leaves behind an endorsement
+ * of the new admin.key by the old key (keymgr_admin_endorse), kept as
+ * STORE/keys/admin.endorse.H (H: the new admin.key's SHA-256, first 16
+ * hex digits) and pushed by beemo-sync; the center follows it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <openssl/evp.h>
+
 #include "beemoctl.h"
+#include "bm_bytes.h"
 #include "bm_err.h"
+#include "bm_file.h"
 #include "bm_pass.h"
+#include "bm_time.h"
 #include "ctl_store.h"
 #include "retention.h"
 
@@ -104,6 +116,39 @@ resign(struct ctl *ctl, const struct retention_file *v, size_t n,
 	keymgr_free(km);
 }
 
+/* Endorse the new admin.key with the old key @old (NULL: it did not
+ * open); a failure is a warning (the change is made; the centers'
+ * operators can pin the new key by hand). */
+static void
+endorse(struct ctl *ctl, keymgr_admin_key *old)
+{
+	uint8_t e[KEYMGR_ENDORSE_LEN], sha[32], *key = NULL;
+	char path[4200], hex[65];
+	size_t len = 0;
+	int rc = BEEMO_EPASSWORD;
+
+	if (old == NULL)
+		goto out;
+	if ((rc = bm_path(path, sizeof(path), "%s/admin.key", ctl->keydir)) ||
+	    (rc = bm_read_file(path, 1u << 20, &key, &len)) != 0 ||
+	    (rc = keymgr_admin_endorse(old, key, len, bm_now_ns(), e)) != 0)
+		goto out;
+	rc = -EIO;
+	if (EVP_Digest(key, len, sha, NULL, EVP_sha256(), NULL) != 1)
+		goto out;
+	bm_hex(hex, sha, sizeof(sha));
+	if ((rc = bm_path(path, sizeof(path), "%s/admin.endorse.%.16s",
+	    ctl->keydir, hex)) == 0)
+		rc = bm_write_file_atomic(path, e, sizeof(e), 0644, 0);
+out:
+	if (rc != 0)
+		fprintf(stderr, "%s: %s: warning: the new administrator's key "
+		    "could not be endorsed (%s): the storage centers will "
+		    "refuse its deletion requests until their operators pin "
+		    "it\n", ctl->prog, ctl->verb, beemo_strerror(rc));
+	free(key);
+}
+
 static int
 admin_passwd(struct ctl *ctl, int argc, char **argv)
 {
@@ -111,6 +156,7 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	char *old = NULL, *new = NULL;
 	size_t oldlen = 0, newlen = 0;
 	keymgr *km = NULL;
+	keymgr_admin_key *oldk = NULL;
 	int *locks = NULL, rc;
 	size_t nlocks = 0, npol = 0, refused = 0;
 	struct retention_file *pol = NULL;
@@ -133,6 +179,11 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "cannot read the retention policies");
 		goto out;
 	}
+	/* The old key, to endorse the new one.  It may not open (a wrong
+	 * password, which keymgr_admin_passwd refuses below, or an
+	 * interrupted change being finished): then no endorsement. */
+	if (!o.keep_keys)
+		(void)keymgr_admin_key_unlock(km, old, oldlen, &oldk);
 	if (keymgr_admin_passwd(km, old, oldlen, new, newlen,
 	    o.keep_keys ? KEYMGR_PASSWD_KEEP_KEYS : 0) != 0) {
 		rc = ctl_km_fail(ctl, km);
@@ -145,10 +196,13 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	ctl_alog(ctl, km, "admin", "admin", o.keep_keys ?
 	    "administrator password changed (same keys)" :
 	    "administrator password and keys changed");
-	if (!o.keep_keys)
+	if (!o.keep_keys) {
 		resign(ctl, pol, npol, refused, new, newlen);
+		endorse(ctl, oldk);
+	}
 	rc = CTL_OK;
 out:
+	keymgr_admin_key_free(oldk);
 	free(pol);
 	bm_free_secret(new, newlen);
 	bm_free_secret(old, oldlen);

@@ -640,6 +640,92 @@ test_set_aside(void)
 	keymgr_free(km);
 }
 
+/*
+ * Verifying with an admin.key image (a center's pinned key) and the
+ * endorsement of a new ADMIN key pair by the old one: a signature by the
+ * image's key passes; another label, a changed message or byte of the
+ * signature, another appliance's key, and an endorsement made by any
+ * other key, or altered, are refused.
+ */
+static void
+test_image_endorse(void)
+{
+	char dir[512], dir2[512], path[512];
+	uint8_t sig[KEYMGR_SIG_LEN], e[KEYMGR_ENDORSE_LEN], id[KEYMGR_ID_LEN];
+	uint8_t want[KEYMGR_ID_LEN], dig[KEYMGR_DIGEST_LEN], sha[KM_DIGEST_LEN];
+	uint8_t *old, *new, *other;
+	size_t oldlen, newlen, otherlen;
+	keymgr_admin_key *k = NULL, *k2 = NULL;
+	const uint8_t msg[] = "delete these";
+	keymgr *km, *km2;
+
+	newdir(dir, sizeof(dir), "image");
+	newdir(dir2, sizeof(dir2), "image2");
+	km = appliance(dir);
+	km2 = appliance(dir2);
+	path_of(path, sizeof(path), dir, "keys/admin.key");
+	old = slurp(path, &oldlen);
+	path_of(path, sizeof(path), dir2, "keys/admin.key");
+	other = slurp(path, &otherlen);
+	keymgr_appliance_id(km, want);
+
+	REQUIRE_OK(keymgr_admin_key_unlock(km, PW(APW), &k));
+	REQUIRE_OK(keymgr_admin_key_sign(k, "delete-request", msg,
+	    sizeof(msg), sig));
+	CHECK_OK(keymgr_image_verify(old, oldlen, "delete-request", msg,
+	    sizeof(msg), sig, sizeof(sig), id));
+	CHECK(memcmp(id, want, sizeof(id)) == 0);
+	CHECK_OK(keymgr_image_id(old, oldlen, id));
+	CHECK(memcmp(id, want, sizeof(id)) == 0);
+	CHECK_RC(keymgr_image_verify(old, oldlen, "control", msg,
+	    sizeof(msg), sig, sizeof(sig), NULL), -EBADMSG);
+	CHECK_RC(keymgr_image_verify(old, oldlen, "delete-request", msg,
+	    sizeof(msg) - 1, sig, sizeof(sig), NULL), -EBADMSG);
+	CHECK_RC(keymgr_image_verify(other, otherlen, "delete-request", msg,
+	    sizeof(msg), sig, sizeof(sig), NULL), -EBADMSG);
+	CHECK_RC(keymgr_image_verify(old, oldlen, "Bad label", msg,
+	    sizeof(msg), sig, sizeof(sig), NULL), -EINVAL);
+	CHECK_RC(keymgr_image_verify(old, oldlen / 2, "delete-request", msg,
+	    sizeof(msg), sig, sizeof(sig), NULL), BEEMO_EFORMAT);
+	sig[100] ^= 1;
+	CHECK_RC(keymgr_image_verify(old, oldlen, "delete-request", msg,
+	    sizeof(msg), sig, sizeof(sig), NULL), -EBADMSG);
+
+	/* A new key pair, endorsed by the old one. */
+	CHECK_OK(keymgr_admin_passwd(km, PW(APW), PW(NPW), 0));
+	path_of(path, sizeof(path), dir, "keys/admin.key");
+	new = slurp(path, &newlen);
+	CHECK_OK(keymgr_admin_endorse(k, new, newlen, 1234, e));
+	CHECK_OK(keymgr_endorse_check(old, oldlen, e, sizeof(e), dig));
+	REQUIRE_OK(km_sha256(new, newlen, sha));
+	CHECK(memcmp(dig, sha, sizeof(sha)) == 0);
+	/* Only the old key vouches: not the new one, not another's. */
+	CHECK_RC(keymgr_endorse_check(new, newlen, e, sizeof(e), dig),
+	    -EBADMSG);
+	CHECK_RC(keymgr_endorse_check(other, otherlen, e, sizeof(e), dig),
+	    -EBADMSG);
+	REQUIRE_OK(keymgr_admin_key_unlock(km2, PW(APW), &k2));
+	CHECK_OK(keymgr_admin_endorse(k2, new, newlen, 1234, e));
+	CHECK_RC(keymgr_endorse_check(old, oldlen, e, sizeof(e), dig),
+	    -EBADMSG);
+	CHECK_OK(keymgr_admin_endorse(k, new, newlen, 1234, e));
+	e[40] ^= 1; /* the endorsed digest */
+	CHECK_RC(keymgr_endorse_check(old, oldlen, e, sizeof(e), dig),
+	    -EBADMSG);
+	CHECK_RC(keymgr_endorse_check(old, oldlen, e, sizeof(e) - 1, dig),
+	    BEEMO_EFORMAT);
+	e[0] = 'X';
+	CHECK_RC(keymgr_endorse_check(old, oldlen, e, sizeof(e), dig),
+	    BEEMO_EFORMAT);
+	keymgr_admin_key_free(k);
+	keymgr_admin_key_free(k2);
+	free(old);
+	free(new);
+	free(other);
+	keymgr_free(km);
+	keymgr_free(km2);
+}
+
 int
 main(void)
 {
@@ -665,6 +751,7 @@ main(void)
 	test_admin_rekey_resume();
 	test_set_aside();
 	test_max_gens();
+	test_image_endorse();
 
 	if (check_failures == 0) {
 		char cmd[300];

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bm_err.h"
+#include "bm_file.h"
 #include "check.h"
 #include "sync.h"
 #include "sync_request.h"
@@ -179,6 +180,27 @@ test_sign(void)
 	CHECK_OK(sync_request_verify(km, text, len));
 	/* ADMIN_PUB of another appliance: not its administrator's. */
 	CHECK_RC(sync_request_verify(other, text, len), -EBADMSG);
+	/* The same with admin.key images, as a center checks. */
+	{
+		char path[600];
+		uint8_t *img, *img2;
+		size_t ilen, ilen2;
+
+		snprintf(path, sizeof(path), "%s/a/admin.key", root);
+		REQUIRE_OK(bm_read_file(path, 1u << 20, &img, &ilen));
+		snprintf(path, sizeof(path), "%s/b/admin.key", root);
+		REQUIRE_OK(bm_read_file(path, 1u << 20, &img2, &ilen2));
+		CHECK_OK(sync_request_verify_image(img, ilen, text, len));
+		CHECK_RC(sync_request_verify_image(img2, ilen2, text, len),
+		    -EBADMSG);
+		text[len / 2] ^= 1;
+		CHECK(sync_request_verify_image(img, ilen, text, len) != 0);
+		text[len / 2] ^= 1;
+		CHECK_RC(sync_request_verify_image(img, ilen / 2, text, len),
+		    BEEMO_EFORMAT);
+		free(img);
+		free(img2);
+	}
 
 	REQUIRE_OK(sync_request_parse(text, len, &r));
 	CHECK(r.counter == 7 && r.created_ns == 1234567890);
