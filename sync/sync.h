@@ -547,6 +547,38 @@ int sync_choose(sync_conn *c, const char *target, const char *pw,
     char *name, size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN],
     int *is_authentic, uint64_t *newest);
 
+/* ---- the centers' scrubs (sync_scrub.c) ------------------------------- */
+
+/* The last scrub report of a target that a push read. */
+struct sync_scrub {
+	uint64_t time_ns;      /* the scrub's time (0: none seen) */
+	uint64_t seen_ns;      /* when the push read it */
+	uint64_t objects, bytes;
+	uint64_t missing, damaged; /* as the center counted them */
+	uint64_t lost;         /* of those, held by older states only */
+};
+
+/*
+ * sync_scrub_check -- read ROOT/center/scrub.json of target @target over
+ * @c; when it is newer than the last one recorded, log each missing or
+ * damaged object (uploaded again by this push when @objs, the current
+ * state, holds it; an error otherwise) and record the result in
+ * STORE/sync/scrub/@target.json.  A missing, malformed or unreadable
+ * report is logged and skipped.  Returns 0, or a connection error.
+ *
+ * sync_scrub_load -- that record into @out (zeroed when there is none).
+ * Returns 0, BEEMO_EFORMAT, or a negative errno.
+ */
+int sync_scrub_check(const struct sync_ctx *ctx, sync_conn *c,
+    const char *target, const struct sync_objs *objs);
+int sync_scrub_load(const struct sync_ctx *ctx, const char *target,
+    struct sync_scrub *out);
+
+/* ---- the states a target can restore (sync_history.c) ---------------- */
+
+/* sync_cmd_history -- `beemo-sync history`; see beemo-sync(8). */
+int sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv);
+
 /* ---- the push counter (sync_counter.c) ------------------------------- */
 
 /*
