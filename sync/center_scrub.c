@@ -7,8 +7,8 @@
  * claim.  Every JSON file of data/manifests/ is read (strictly: a
  * malformed one is named and skipped), the union of the objects they
  * list is taken, and each object is read from start to end with a
- * large buffer and hashed.  An object that is absent is "missing"; one of the wrong size
- * or SHA-256 is "damaged" and is moved aside to
+ * large buffer and hashed.  An object that is absent is "missing"; one
+ * of the wrong size or SHA-256 is "damaged" and is moved aside to
  * AREA/state/damaged/STAMP/PATH, which frees its name so that the
  * appliance's next push uploads it again (the usage counter loses its
  * size; the move is journaled).  The result goes to
