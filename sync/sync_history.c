@@ -7,7 +7,9 @@
  * tries them (sync_manifest_list: by claimed push number).  For each:
  * its push number, time, objects and bytes; whether it is authentic
  * (its mac under this appliance's off-site key K_OFF, when this
- * appliance has its keys; "not checked" otherwise); and whether it is
+ * appliance has its keys; "not checked" otherwise: a state pushed
+ * before `beemoctl admin passwd` has the off-site key of that time, so
+ * its mac is wrong under the current one); and whether it is
  * complete (every object it lists is on the target with its size,
  * judged from one listing of the directories all manifests use).
  * Recovery (sync_choose) takes, with --at TIME, the newest authentic
@@ -141,7 +143,8 @@ examine(struct history *hi, sync_conn *c, const struct sync_mlist *ml,
 			h->auth = rc == 0;
 			if (rc != 0)
 				snprintf(h->why, sizeof(h->why), "%s",
-				    rc == -EBADMSG ? "wrong mac" :
+				    rc == -EBADMSG ? "wrong mac under the "
+				    "current off-site key" :
 				    beemo_strerror(rc));
 			rc = 0;
 		}
@@ -210,8 +213,15 @@ print_text(struct history *hi, const char *target, const struct hstate *h,
 			printf("    %zu objects missing or of the wrong size: "
 			    "recover --at takes an older state\n",
 			    h[i].missing);
+		else if (h[i].auth == 0 && *h[i].e->name &&
+		    h[i].e->version < 2)
+			printf("    not restorable without "
+			    "--accept-unauthenticated\n");
 		else if (h[i].auth == 0)
-			printf("    not restorable: recovery refuses it\n");
+			printf("    forged, or pushed before an `admin passwd`"
+			    ": recovery takes it only with the password of "
+			    "that time\n    (beemo-sync recover --target %s "
+			    "--at %s)\n", target, h[i].at);
 		else
 			printf("    beemo-sync recover --target %s --at %s%s\n",
 			    target, h[i].at, h[i].same_second ? "  (another "
