@@ -70,7 +70,7 @@ struct scrub {
 	size_t n, cap;
 	char **missing, **damaged;
 	size_t nmissing, ndamaged;
-	uint64_t bytes;
+	uint64_t bytes;            /* of the objects listed */
 	char stamp[32];            /* names AREA/state/damaged/STAMP */
 	unsigned char *buf;        /* SCRUB_READ bytes */
 };
@@ -443,13 +443,12 @@ scrub_area(const struct center_ctx *ctx, struct center_area *a)
 		goto fail;
 	for (i = 0; i < s.n; i++)
 		total += s.v[i].size;
+	s.bytes = total;
 	bm_progress_start(&pr, a->name, ctx->quiet, s.n, total, NULL, NULL);
 	for (i = 0; i < s.n; i++) {
 		rc = check(&s, &s.v[i], &pr);
 		bm_progress_add(&pr, 0, 1);
-		if (rc == 0)
-			s.bytes += s.v[i].size;
-		else if (rc == 1)
+		if (rc == 1)
 			rc = note(&s.missing, &s.nmissing, s.v[i].path);
 		else if (rc == 2)
 			rc = note(&s.damaged, &s.ndamaged, s.v[i].path);

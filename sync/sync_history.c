@@ -213,8 +213,7 @@ print_text(struct history *hi, const char *target, const struct hstate *h,
 			printf("    %zu objects missing or of the wrong size: "
 			    "recover --at takes an older state\n",
 			    h[i].missing);
-		else if (h[i].auth == 0 && *h[i].e->name &&
-		    h[i].e->version < 2)
+		else if (h[i].auth == 0 && h[i].e->version < 2)
 			printf("    not restorable without "
 			    "--accept-unauthenticated\n");
 		else if (h[i].auth == 0)
