@@ -266,16 +266,48 @@ note(char ***list, size_t *n, const char *path)
 	return 0;
 }
 
-/* Move the damaged object @o of @size bytes to AREA/state/damaged/. */
+/*
+ * Open the directory holding @path below data/, one component at a time
+ * and never through a symbolic link (whoever writes the area does not
+ * choose what the scrub reads or moves).  @base: receives @path's last
+ * component.  Returns the descriptor, or a negative errno (-ENOENT,
+ * -ELOOP, -ENOTDIR: the object is missing).
+ */
 static int
-set_aside(struct scrub *s, const struct sobj *o, uint64_t size)
+open_parent(const struct scrub *s, const char *path, const char **base)
 {
-	char from[PATH_MAX], to[PATH_MAX], *slash;
+	char part[SCRUB_MAX_PATH];
+	const char *p = path, *slash;
+	int dfd, sub;
+
+	if ((dfd = open(s->a->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	while ((slash = strchr(p, '/')) != NULL) {
+		memcpy(part, p, (size_t)(slash - p));
+		part[slash - p] = '\0';
+		sub = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		close(dfd);
+		if (sub < 0)
+			return -errno;
+		dfd = sub;
+		p = slash + 1;
+	}
+	*base = p;
+	return dfd;
+}
+
+/* Move the damaged object @o (@base in directory @dfd) of @size bytes to
+ * AREA/state/damaged/. */
+static int
+set_aside(struct scrub *s, const struct sobj *o, int dfd, const char *base,
+    uint64_t size)
+{
+	char to[PATH_MAX], *slash;
 	int rc;
 
-	if ((rc = bm_path(from, sizeof(from), "%s/%s", s->a->data,
-	    o->path)) != 0 || (rc = bm_path(to, sizeof(to),
-	    "%s/damaged/%s/%s", s->a->state, s->stamp, o->path)) != 0)
+	if ((rc = bm_path(to, sizeof(to), "%s/damaged/%s/%s", s->a->state,
+	    s->stamp, o->path)) != 0)
 		return rc;
 	slash = strrchr(to, '/');
 	*slash = '\0';
@@ -283,9 +315,9 @@ set_aside(struct scrub *s, const struct sobj *o, uint64_t size)
 	*slash = '/';
 	if (rc != 0)
 		return rc;
-	if (rename(from, to) != 0)
+	if (renameat(dfd, base, AT_FDCWD, to) != 0)
 		return -errno;
-	(void)bm_fsync_dir(from);
+	(void)fsync(dfd);
 	(void)bm_fsync_dir(to);
 	(void)center_usage_add(s->a, -(int64_t)size, NULL);
 	(void)center_journal(s->a, "scrub: %s is damaged; moved to "
@@ -296,37 +328,17 @@ set_aside(struct scrub *s, const struct sobj *o, uint64_t size)
 	return 0;
 }
 
-/* Check one object: 0 (good), 1 (missing), 2 (damaged), or an error. */
+/* Hash the @size bytes of @fd into @sha.  Returns 0, -EBADMSG (another
+ * size: the file changed), or an error. */
 static int
-check(struct scrub *s, const struct sobj *o, struct bm_progress *pr)
+hash_fd(struct scrub *s, int fd, uint64_t size, unsigned char sha[32],
+    struct bm_progress *pr)
 {
-	unsigned char sha[32];
-	struct stat st;
-	EVP_MD_CTX *md = NULL;
-	char path[PATH_MAX];
+	EVP_MD_CTX *md;
 	uint64_t got = 0;
 	ssize_t r;
-	int fd, rc;
+	int rc = 0;
 
-	if ((rc = bm_path(path, sizeof(path), "%s/%s", s->a->data,
-	    o->path)) != 0)
-		return rc;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ?
-		    1 : -errno;
-	if (fstat(fd, &st) != 0) {
-		rc = -errno;
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = 1;
-		goto done;
-	}
-	if ((uint64_t)st.st_size != o->size) {
-		got = (uint64_t)st.st_size;
-		rc = 2;
-		goto done;
-	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (!(md = EVP_MD_CTX_new()) ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
@@ -345,16 +357,50 @@ check(struct scrub *s, const struct sobj *o, struct bm_progress *pr)
 		bm_progress_add(pr, (uint64_t)r, 0);
 	}
 	EVP_DigestFinal_ex(md, sha, NULL);
-	rc = got != o->size || memcmp(sha, o->sha, sizeof(sha)) ? 2 : 0;
+	rc = got == size ? 0 : -EBADMSG;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 done:
 	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* Check one object: 0 (good), 1 (missing), 2 (damaged), or an error. */
+static int
+check(struct scrub *s, const struct sobj *o, struct bm_progress *pr)
+{
+	unsigned char sha[32];
+	struct stat st;
+	const char *base = NULL;
+	int dfd, fd, rc;
+
+	if ((dfd = open_parent(s, o->path, &base)) < 0)
+		return dfd == -ENOENT || dfd == -ELOOP || dfd == -ENOTDIR ?
+		    1 : dfd;
+	/* O_NONBLOCK: a FIFO put in an object's place does not hang us. */
+	if ((fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		rc = errno == ENOENT || errno == ELOOP ? 1 : -errno;
+		close(dfd);
+		return rc;
+	}
+	if (fstat(fd, &st) != 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = 1;
+	else if ((uint64_t)st.st_size != o->size)
+		rc = 2;
+	else if ((rc = hash_fd(s, fd, o->size, sha, pr)) == 0)
+		rc = memcmp(sha, o->sha, sizeof(sha)) ? 2 : 0;
+	else if (rc == -EBADMSG)
+		rc = 2;
 	close(fd);
-	if (rc == 2 && (fd = set_aside(s, o, (uint64_t)st.st_size)) != 0) {
+	if (rc == 2 && (fd = set_aside(s, o, dfd, base,
+	    (uint64_t)st.st_size)) != 0) {
 		bm_log(LOG_ERR, "area %s: %s is damaged and cannot be moved "
 		    "aside: %s", s->a->name, o->path, beemo_strerror(fd));
-		return fd;
+		rc = fd;
 	}
+	close(dfd);
 	return rc;
 }
 

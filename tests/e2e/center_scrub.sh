@@ -34,7 +34,7 @@ scrub() {
 	return $rc
 }
 t_expect_log "warning: area a: machines/.* is damaged \(wrong size or SHA-256\); moved aside"
-t_expect_log "warning: area a: (keys/machines|status)/.* is missing$"
+t_expect_log "warning: area a: (keys|status)/.* is missing$"
 scrub clean0 || t_fail "scrub of an intact area: $(cat "$T/clean0.err")"
 grep -q " 0 missing, 0 damaged" "$T/clean0.out" || t_fail "$(cat "$T/clean0.out")"
 [ -f "$A/data/center/scrub.json" ] || t_fail "no center/scrub.json"
@@ -107,4 +107,21 @@ grep -q "$old.*cannot be uploaded again" "$T/sync.log" ||
 sync_run status2 status
 grep -q "1 lost" "$T/status2.out" || t_fail "status: $(cat "$T/status2.out")"
 : >"$T/sync.log" # the errors above were expected
+
+# A symbolic link in an object's place (a plain SFTP account allows one)
+# is missing: the scrub neither reads nor moves what it points to.
+printf 'outside the area\n' >"$T/outside"
+ln -s "$T/outside" "$A/data/$old"
+t_must_fail "scrub with a link in an object's place" scrub bad4
+grep -q "1 missing, 0 damaged" "$T/bad4.out" || t_fail "$(cat "$T/bad4.out")"
+[ "$(cat "$T/outside")" = "outside the area" ] || t_fail "the link's target moved"
+[ -L "$A/data/$old" ] || t_fail "the link was moved"
+# Nor a directory replaced by a link: its objects are missing, and a
+# damaged file where it points stays there.
+mv "$A/data/keys" "$T/keys_out"
+ln -s "$T/keys_out" "$A/data/keys"
+printf x >>"$T/keys_out/${key#keys/}"
+t_must_fail "scrub with a linked directory" scrub bad5
+grep -q " 0 damaged" "$T/bad5.out" || t_fail "$(cat "$T/bad5.out")"
+[ -f "$T/keys_out/${key#keys/}" ] || t_fail "a file outside the area was moved"
 t_log "ok"
