@@ -30,6 +30,9 @@
  *                                         the administrator
  *                                         (sync_request.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
+ *   ROOT/center/scrub.json                written by beemo-center scrub
+ *                                         at a storage center (center.h);
+ *                                         read by push
  *
  * H is the first 16 hex digits of the object's SHA-256, so that a file
  * that changes (a key file after a password change) gets a new name:
@@ -109,6 +112,9 @@
  *   manifests/T.json copy of the last manifest pushed to target T; it is
  *                    what `verify` checks the remote against
  *   counter          the number of the last push (sync_counter_*)
+ *   scrub/T.json     what the last scrub of target T's center found, as
+ *                    the push read it from ROOT/center/scrub.json
+ *                    (sync_scrub_check)
  *   requests/        deletion requests (sync_request.c): T/N.req the
  *                    signed requests for target T, T.unlisted what the
  *                    manifests pushed to T stopped listing, counter
@@ -176,7 +182,7 @@ struct sync_ctx {
 };
 
 /* Verbs (sync_push.c, sync_verify.c, sync_recover.c, sync_status.c,
- * sync_maintenance.c, sync_release.c).
+ * sync_maintenance.c, sync_release.c; sync_history.c below).
  * Each parses its own options and returns a SYNC_EXIT_* status. */
 int sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv);
