@@ -60,6 +60,12 @@ assert all(s["complete"] and s["authenticated"] and s["target"] == "a"
            for s in h), h
 assert h[1]["recover"].startswith("beemo-sync recover --target a --at "), h
 PY
+# Without the appliance's keys (a lost appliance) nothing is checked.
+mkdir -p "$T/nokeys"
+sync_run hist0 --store "$T/nokeys" history --target a ||
+	t_fail "history without keys: $(cat "$T/hist0.err")"
+[ "$(grep -c "authenticated: not checked, complete$" "$T/hist0.out")" = 2 ] ||
+	t_fail "history without keys: $(cat "$T/hist0.out")"
 # The --at that history gives for push 1 takes push 1.
 hat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["recover"].split()[-1])' "$T/histj.out")
 
