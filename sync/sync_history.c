@@ -47,6 +47,7 @@ struct hstate {
 	char why[128];         /* why not authentic, or unusable */
 	char at[32];           /* the --at argument */
 	int same_second;       /* another state within that second */
+	int unusable;          /* malformed or unreadable: @why says */
 };
 
 struct history {
@@ -124,6 +125,7 @@ examine(struct history *hi, sync_conn *c, const struct sync_mlist *ml,
 		h->auth = -1;
 		if (*h->e->bad) {
 			snprintf(h->why, sizeof(h->why), "%s", h->e->bad);
+			h->unusable = 1;
 			continue;
 		}
 		if ((rc = sync_manifest_get(c, h->e, &text, &len,
@@ -132,6 +134,7 @@ examine(struct history *hi, sync_conn *c, const struct sync_mlist *ml,
 				goto done;
 			snprintf(h->why, sizeof(h->why), "%s",
 			    beemo_strerror(rc));
+			h->unusable = 1;
 			rc = 0;
 			continue;
 		}
@@ -169,7 +172,7 @@ examine(struct history *hi, sync_conn *c, const struct sync_mlist *ml,
 	}
 	for (i = 0; i < ml->n; i++)
 		for (k = 0; k < ml->n; k++)
-			if (k != i && !*ml->v[k].bad && !*ml->v[i].bad &&
+			if (k != i && !hs[k].unusable && !hs[i].unusable &&
 			    ml->v[k].created_ns > ml->v[i].created_ns &&
 			    !strcmp(hs[k].at, hs[i].at))
 				hs[i].same_second = 1;
@@ -197,7 +200,7 @@ print_text(struct history *hi, const char *target, const struct hstate *h,
 
 	printf("%s: %zu state%s\n", target, n, n == 1 ? "" : "s");
 	for (i = 0; i < n; i++) {
-		if (*h[i].e->bad) {
+		if (h[i].unusable) {
 			printf("  %s: unusable (%s)\n", h[i].e->name,
 			    h[i].why);
 			continue;
@@ -241,7 +244,7 @@ print_json(struct history *hi, const char *target, const struct hstate *h,
 		bm_json_begin_obj(&hi->j, NULL);
 		bm_json_str(&hi->j, "target", target);
 		bm_json_str(&hi->j, "manifest", h[i].e->name);
-		if (*h[i].e->bad) {
+		if (h[i].unusable) {
 			bm_json_str(&hi->j, "unusable", h[i].why);
 			bm_json_end_obj(&hi->j);
 			continue;

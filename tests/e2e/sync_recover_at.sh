@@ -118,6 +118,13 @@ grep "^  push " "$T/hist2.out" | head -1 | grep -q "^  push 2 of .*, complete$" 
 grep "^  push " "$T/hist2.out" | tail -1 | grep -q "^  push 1 of .*, INCOMPLETE$" ||
 	t_fail "push 1: $(cat "$T/hist2.out")"
 grep -q "1 objects missing" "$T/hist2.out" || t_fail "$(cat "$T/hist2.out")"
+# A malformed manifest is listed as unusable, with no recover command.
+echo garbage >"$A/data/manifests/20991231T000000Z-00000000.json"
+t_expect_log "manifests/20991231T000000Z-00000000.json is malformed"
+sync_run hist3 history --target a || t_fail "history: $(cat "$T/hist3.err")"
+grep -q "^  manifests/20991231T000000Z-00000000.json: unusable" "$T/hist3.out" ||
+	t_fail "$(cat "$T/hist3.out")"
+[ "$(grep -c "recover --target" "$T/hist3.out")" = 1 ] || t_fail "$(cat "$T/hist3.out")"
 t_expect_log "lists 1 objects that are missing"
 t_expect_log "no complete manifest found"
 t_must_fail "recover --at an incomplete state" sync_run rec3 recover \
