@@ -30,6 +30,9 @@
  *                                         the administrator
  *                                         (sync_request.h)
  *   ROOT/manifests/STAMP.json             one per push, uploaded last
+ *   ROOT/center/scrub.json                written by beemo-center scrub
+ *                                         at a storage center (center.h);
+ *                                         read by push
  *
  * H is the first 16 hex digits of the object's SHA-256, so that a file
  * that changes (a key file after a password change) gets a new name:
@@ -109,6 +112,9 @@
  *   manifests/T.json copy of the last manifest pushed to target T; it is
  *                    what `verify` checks the remote against
  *   counter          the number of the last push (sync_counter_*)
+ *   scrub/T.json     what the last scrub of target T's center found, as
+ *                    the push read it from ROOT/center/scrub.json
+ *                    (sync_scrub_check)
  *   requests/        deletion requests (sync_request.c): T/N.req the
  *                    signed requests for target T, T.unlisted what the
  *                    manifests pushed to T stopped listing, counter
@@ -176,7 +182,7 @@ struct sync_ctx {
 };
 
 /* Verbs (sync_push.c, sync_verify.c, sync_recover.c, sync_status.c,
- * sync_maintenance.c, sync_release.c).
+ * sync_maintenance.c, sync_release.c; sync_history.c below).
  * Each parses its own options and returns a SYNC_EXIT_* status. */
 int sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv);
 int sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv);
@@ -546,6 +552,38 @@ int sync_choose(sync_conn *c, const char *target, const char *pw,
     size_t pwlen, uint64_t at, int accept_v1, struct sync_manifest *out,
     char *name, size_t namesz, uint8_t koff[KEYMGR_OFFSITE_LEN],
     int *is_authentic, uint64_t *newest);
+
+/* ---- the centers' scrubs (sync_scrub.c) ------------------------------- */
+
+/* The last scrub report of a target that a push read. */
+struct sync_scrub {
+	uint64_t time_ns;      /* the scrub's time (0: none seen) */
+	uint64_t seen_ns;      /* when the push read it */
+	uint64_t objects, bytes;
+	uint64_t missing, damaged; /* as the center counted them */
+	uint64_t lost;         /* of those, held by older states only */
+};
+
+/*
+ * sync_scrub_check -- read ROOT/center/scrub.json of target @target over
+ * @c; when it is newer than the last one recorded, log each missing or
+ * damaged object (uploaded again by this push when @objs, the current
+ * state, holds it; an error otherwise) and record the result in
+ * STORE/sync/scrub/@target.json.  A missing, malformed or unreadable
+ * report is logged and skipped.  Returns 0, or a connection error.
+ *
+ * sync_scrub_load -- that record into @out (zeroed when there is none).
+ * Returns 0, BEEMO_EFORMAT, or a negative errno.
+ */
+int sync_scrub_check(const struct sync_ctx *ctx, sync_conn *c,
+    const char *target, const struct sync_objs *objs);
+int sync_scrub_load(const struct sync_ctx *ctx, const char *target,
+    struct sync_scrub *out);
+
+/* ---- the states a target can restore (sync_history.c) ---------------- */
+
+/* sync_cmd_history -- `beemo-sync history`; see beemo-sync(8). */
+int sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv);
 
 /* ---- the push counter (sync_counter.c) ------------------------------- */
 

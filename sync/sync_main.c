@@ -24,6 +24,7 @@ static const struct {
 	{"verify", sync_cmd_verify, "check the copy on every target"},
 	{"recover", sync_cmd_recover, "rebuild an appliance from a target"},
 	{"status", sync_cmd_status, "when each target was last reached"},
+	{"history", sync_cmd_history, "the states each target can restore"},
 	{"maintenance", sync_cmd_maintenance, "send status, reports, alerts"},
 	{"release", sync_cmd_release, "sign deletion requests (admin)"},
 };

@@ -20,7 +20,9 @@
  * stale temporaries.  Any failure of
  * a target leaves it without a new manifest (so its newest manifest
  * still describes a complete copy) and is recorded in the state file;
- * the other targets are still pushed.
+ * the other targets are still pushed.  What the center's last scrub
+ * found is read first (sync_scrub_check): a missing or damaged object of
+ * the current state is absent from the listing, so it is uploaded again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -402,7 +404,8 @@ push_target(struct push *ps, const char *name)
 	if ((rc = sync_conn_open(&t, 1, &c)) != 0)
 		goto done;
 	if ((rc = list_remote(c, &ps->objs, &rl)) != 0 ||
-	    (rc = remove_stale(c, &t, &rl)) != 0)
+	    (rc = remove_stale(c, &t, &rl)) != 0 ||
+	    (rc = sync_scrub_check(ps->ctx, c, name, &ps->objs)) != 0)
 		goto done;
 	if ((rc = sync_request_local(ps->ctx, name, &reqs)) != 0)
 		goto done;

@@ -1,6 +1,7 @@
 /*
  * sync_status.c -- `beemo-sync status`: when each target last received a
- * complete push, from STORE/sync/state.json.  Reads only local files and
+ * complete push, from STORE/sync/state.json, and what the center's last
+ * scrub found (STORE/sync/scrub/T.json).  Reads only local files and
  * takes no lock (the state file is replaced atomically), so it answers
  * at once even while a push runs.
  */
@@ -16,6 +17,26 @@
 
 static const char status_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] status [--json]\n";
+
+/* What the center's last scrub found, as the last push read it. */
+static void
+show_scrub(const struct sync_ctx *ctx, const char *target, uint64_t now)
+{
+	struct sync_scrub r;
+	char when[32], ago[32];
+
+	if (sync_scrub_load(ctx, target, &r) != 0 || r.time_ns == 0)
+		return;
+	printf("  center scrub: %s (%s): %llu objects checked, %llu "
+	    "missing, %llu damaged", bm_time_str(when, sizeof(when),
+	    r.time_ns), bm_age_str(ago, sizeof(ago), r.time_ns, now),
+	    (unsigned long long)r.objects, (unsigned long long)r.missing,
+	    (unsigned long long)r.damaged);
+	if (r.lost)
+		printf(", %llu lost (only older states held them)",
+		    (unsigned long long)r.lost);
+	printf("\n");
+}
 
 int
 sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
@@ -87,6 +108,7 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 			    bm_human(sent, sizeof(sent), t->bytes_sent));
 		else
 			printf("  last attempt: never\n");
+		show_scrub(ctx, t->name, now);
 		if (t->awaiting)
 			printf("  %llu remote objects await release "
 			    "(beemo-sync release)\n",
