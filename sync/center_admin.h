@@ -1,6 +1,7 @@
 /*
- * center_admin.h -- what the administration verbs of beemo-center (add,
- * remove in center_admin.c; list, status in center_admin_show.c) share.
+ * center_admin.h -- what the administration verbs of beemo-center share
+ * (add and these functions in center_admin.c, remove in
+ * center_admin_remove.c, list and status in center_admin_show.c).
  *
  * Design.  An area is named by the operator either by its NAME (the
  * area [center] root/NAME) or, for an area created elsewhere with
