@@ -71,6 +71,21 @@ t_must_fail "unsafe area path" add gamma "$T/a_key.pub" \
 	--area "$T/with space"
 t_must_fail "unknown user" center add gamma --key "$T/a_key.pub" \
 	--user no-such-user-beemo --authorized-keys "$AK"
+# --create-user runs useradd for a system account "beemo-NAME" whose home
+# is the area (a stand-in useradd records its arguments and fails, as it
+# does when the account exists: nothing is made).
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "$@" >"%s"\nexit 9\n' "$T/useradd.args" \
+	>"$T/bin/useradd"
+chmod +x "$T/bin/useradd"
+PATH=$T/bin:$PATH t_must_fail "useradd fails" center add gamma \
+	--key "$T/a_key.pub" --create-user --authorized-keys "$AK"
+grep -q "useradd beemo-gamma failed" "$T/must_fail.out" ||
+	t_fail "useradd failure: $(cat "$T/must_fail.out")"
+grep -q -- "--system .*--home-dir $ROOT/gamma .*--shell /bin/sh .*beemo-gamma$" \
+	"$T/useradd.args" || t_fail "useradd arguments: $(cat "$T/useradd.args")"
+t_must_fail "both --user and --create-user" center add gamma \
+	--key "$T/a_key.pub" --user "$me" --create-user
 [ ! -e "$ROOT/gamma" ] || t_fail "a refused add left $ROOT/gamma"
 [ "$(wc -l <"$AK")" = "$lines" ] || t_fail "a refused add touched $AK"
 
