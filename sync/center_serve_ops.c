@@ -1,0 +1,553 @@
+/*
+ * center_serve_ops.c -- the file operations of beemo-center serve and
+ * the append-only rules they apply (center_serve.h, center.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "center_serve.h"
+
+#define RULE_ACCEPTED_WRITE "accepted objects are never overwritten or " \
+	"truncated"
+#define RULE_ACCEPTED_REMOVE "accepted objects are never removed"
+#define RULE_ACCEPTED_RENAME "accepted objects are never renamed or replaced"
+#define RULE_ACCEPTED_SETSTAT "accepted objects and directories are never " \
+	"changed"
+#define RULE_CENTER "center/ is written by beemo-center only"
+#define RULE_LINK "symbolic links are never followed"
+#define RULE_RENAME_ONLY_TMP "only .tmp-* temporaries are renamed"
+#define RULE_REMOVE_DIR "directories are never removed here"
+
+/* openat2 below data/, never following a symbolic link. */
+static int
+at2(int dfd, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, dfd, *rel ? rel : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int
+is_tmp(const char *base)
+{
+	return strncmp(base, ".tmp-", 5) == 0;
+}
+
+static int
+in_center(const char *rel)
+{
+	return strncmp(rel, "center", 6) == 0 &&
+	    (rel[6] == '\0' || rel[6] == '/');
+}
+
+/* The parent directory of @rel (opened for reading, so that it can be
+ * fsync'ed) and @rel's last component in @base.  Root has none:
+ * -EPERM. */
+static int
+parent_open(struct serve *s, const char *rel, const char **base)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(rel, '/');
+
+	if (!*rel)
+		return -EPERM;
+	if (!slash) {
+		*base = rel;
+		return at2(s->datafd, "", O_RDONLY | O_DIRECTORY, 0);
+	}
+	memcpy(dir, rel, (size_t)(slash - rel));
+	dir[slash - rel] = '\0';
+	*base = slash + 1;
+	return at2(s->datafd, dir, O_RDONLY | O_DIRECTORY, 0);
+}
+
+static void
+partial_name(const char *rel, char out[65])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256((const uint8_t *)rel, strlen(rel), md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+reply_handle(struct serve *s, uint32_t id, struct serve_handle *h)
+{
+	uint32_t idx = (uint32_t)(h - s->h);
+	uint8_t b[4] = {idx >> 24, idx >> 16, idx >> 8, idx};
+
+	sftp_begin(&s->out, SSH_FXP_HANDLE, id);
+	sftp_put_str(&s->out, b, 4);
+	sftp_end(&s->out);
+}
+
+static void
+reply_attrs(struct serve *s, uint32_t id, const struct stat *st)
+{
+	sftp_begin(&s->out, SSH_FXP_ATTRS, id);
+	sftp_put_attrs(&s->out, st);
+	sftp_end(&s->out);
+}
+
+/* Open a new object (or resume its partial) for writing. */
+static int
+open_partial(struct serve *s, const char *rel, uint32_t pflags,
+    struct serve_handle *h)
+{
+	int flags = O_NOFOLLOW | ((pflags & SSH_FXF_READ) ? O_RDWR : O_WRONLY);
+
+	if (pflags & SSH_FXF_CREAT)
+		flags |= O_CREAT;
+	if (pflags & SSH_FXF_TRUNC)
+		flags |= O_TRUNC;
+	if (pflags & SSH_FXF_EXCL)
+		flags |= O_EXCL;
+	partial_name(rel, h->partial);
+	h->fd = openat(s->partfd, h->partial, flags | O_CLOEXEC, 0600);
+	if (h->fd < 0)
+		return -errno;
+	h->kind = H_PARTIAL;
+	return 0;
+}
+
+void
+serve_open(struct serve *s, uint32_t id, const char *rel, uint32_t pflags,
+    struct serve_handle *h)
+{
+	const char *base;
+	struct stat st;
+	int pfd = -1, rc, flags;
+
+	snprintf(h->rel, sizeof(h->rel), "%s", rel);
+	if (!(pflags & (SSH_FXF_WRITE | SSH_FXF_APPEND | SSH_FXF_CREAT |
+	    SSH_FXF_TRUNC))) {
+		if ((rc = at2(s->datafd, rel, O_RDONLY, 0)) < 0)
+			goto fail;
+		h->fd = rc;
+		if (fstat(h->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(h->fd);
+			rc = -EISDIR;
+			goto fail;
+		}
+		h->kind = H_READ;
+		reply_handle(s, id, h);
+		return;
+	}
+	if (in_center(rel)) {
+		serve_deny(s, id, "open", rel, RULE_CENTER);
+		return;
+	}
+	if ((pfd = parent_open(s, rel, &base)) < 0) {
+		rc = pfd == -EPERM ? -EISDIR : pfd;
+		goto fail;
+	}
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			serve_deny(s, id, "open", rel, RULE_LINK);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			rc = -EISDIR;
+			goto fail;
+		}
+		if (!is_tmp(base)) {
+			serve_deny(s, id, "open", rel, RULE_ACCEPTED_WRITE);
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		rc = -errno;
+		goto fail;
+	}
+	if (is_tmp(base)) {
+		flags = O_NOFOLLOW |
+		    ((pflags & SSH_FXF_READ) ? O_RDWR : O_WRONLY) |
+		    ((pflags & SSH_FXF_CREAT) ? O_CREAT : 0) |
+		    ((pflags & SSH_FXF_TRUNC) ? O_TRUNC : 0) |
+		    ((pflags & SSH_FXF_EXCL) ? O_EXCL : 0);
+		if ((rc = openat(pfd, base, flags | O_CLOEXEC, 0600)) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		h->fd = rc;
+		h->kind = H_TMP;
+	} else if ((rc = open_partial(s, rel, pflags, h)) != 0) {
+		goto fail;
+	}
+	if (fstat(h->fd, &st) == 0)
+		h->size = (uint64_t)st.st_size;
+	reply_handle(s, id, h);
+	goto out;
+fail:
+	serve_errno(s, id, rel, rc);
+out:
+	if (pfd >= 0)
+		close(pfd);
+}
+
+/* Link @from (in @fromdir) to @base in @pfd, never replacing; then
+ * unlink @from and fsync the directory; count @size as accepted. */
+static int
+accept_link(struct serve *s, int fromdir, const char *from, int pfd,
+    const char *base, uint64_t size)
+{
+	if (linkat(fromdir, from, pfd, base, 0) != 0)
+		return -errno;
+	if (unlinkat(fromdir, from, 0) != 0 || fsync(pfd) != 0)
+		return -errno;
+	s->accepted++;
+	s->accepted_bytes += size;
+	return center_usage_add(&s->area, (int64_t)size, &s->usage);
+}
+
+/* Accept the partial of handle @h under its name. */
+static void
+accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
+{
+	char msg[256];
+	const char *base;
+	struct stat st;
+	int pfd = -1, rc;
+
+	if (fstat(h->fd, &st) != 0 || fsync(h->fd) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	(void)center_usage_get(&s->area, &s->usage);
+	if (!serve_quota_ok(s, (uint64_t)st.st_size, msg, sizeof(msg))) {
+		(void)unlinkat(s->partfd, h->partial, 0);
+		s->refused++;
+		(void)center_journal(&s->area, "serve: refused accept /%s: %s",
+		    h->rel, msg);
+		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
+		return;
+	}
+	if ((pfd = parent_open(s, h->rel, &base)) < 0) {
+		rc = pfd;
+		goto fail;
+	}
+	rc = accept_link(s, s->partfd, h->partial, pfd, base,
+	    (uint64_t)st.st_size);
+	close(pfd);
+	if (rc == -EEXIST) {
+		/* Accepted meanwhile by another session: keep that one. */
+		(void)unlinkat(s->partfd, h->partial, 0);
+		snprintf(msg, sizeof(msg), "/%.200s was accepted meanwhile; "
+		    "this upload is dropped", h->rel);
+		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
+		return;
+	}
+	if (rc != 0)
+		goto fail;
+	sftp_status(&s->out, id, SSH_FX_OK, "accepted");
+	return;
+fail:
+	serve_errno(s, id, h->rel, rc);
+}
+
+void
+serve_close(struct serve *s, uint32_t id, struct serve_handle *h)
+{
+	if (h->kind == H_DIR) {
+		closedir(h->dir);
+	} else {
+		if (h->kind == H_PARTIAL)
+			accept_partial(s, id, h);
+		close(h->fd);
+	}
+	s->pending -= h->grown < s->pending ? h->grown : s->pending;
+	if (h->kind != H_PARTIAL)
+		sftp_status(&s->out, id, SSH_FX_OK, "closed");
+	memset(h, 0, sizeof(*h));
+}
+
+void
+serve_stat(struct serve *s, uint32_t id, const char *rel, int follow)
+{
+	char part[65];
+	struct stat st;
+	int fd;
+
+	fd = at2(s->datafd, rel, O_PATH | O_NOFOLLOW, 0);
+	if (fd == -ENOENT && !in_center(rel)) {
+		const char *slash = strrchr(rel, '/');
+
+		partial_name(rel, part);
+		if (!is_tmp(slash ? slash + 1 : rel) &&
+		    fstatat(s->partfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			reply_attrs(s, id, &st);
+			return;
+		}
+	}
+	if (fd < 0) {
+		serve_errno(s, id, rel, fd);
+		return;
+	}
+	if (fstat(fd, &st) != 0) {
+		serve_errno(s, id, rel, -errno);
+	} else if (follow && S_ISLNK(st.st_mode)) {
+		serve_deny(s, id, "stat", rel, RULE_LINK);
+	} else {
+		reply_attrs(s, id, &st);
+	}
+	close(fd);
+}
+
+void
+serve_setstat(struct serve *s, uint32_t id, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	char part[65];
+	struct stat st;
+	int fd;
+
+	if (in_center(rel)) {
+		serve_deny(s, id, "setstat", rel, RULE_CENTER);
+		return;
+	}
+	fd = at2(s->datafd, rel, O_PATH | O_NOFOLLOW, 0);
+	if (fd >= 0) {
+		close(fd);
+		/* A temporary's attributes do not matter: kept as they
+		 * are. */
+		if (is_tmp(slash ? slash + 1 : rel))
+			sftp_status(&s->out, id, SSH_FX_OK, "unchanged");
+		else
+			serve_deny(s, id, "setstat", rel,
+			    RULE_ACCEPTED_SETSTAT);
+		return;
+	}
+	partial_name(rel, part);
+	if (fd == -ENOENT && fstatat(s->partfd, part, &st, 0) == 0)
+		sftp_status(&s->out, id, SSH_FX_OK, "unchanged");
+	else
+		serve_errno(s, id, rel, fd);
+}
+
+void
+serve_opendir(struct serve *s, uint32_t id, const char *rel,
+    struct serve_handle *h)
+{
+	int fd = at2(s->datafd, rel, O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0) {
+		serve_errno(s, id, rel, fd);
+		return;
+	}
+	if (!(h->dir = fdopendir(fd))) {
+		serve_errno(s, id, rel, -errno);
+		close(fd);
+		return;
+	}
+	snprintf(h->rel, sizeof(h->rel), "%s", rel);
+	h->kind = H_DIR;
+	reply_handle(s, id, h);
+}
+
+void
+serve_readdir(struct serve *s, uint32_t id, struct serve_handle *h)
+{
+	struct sftp_out *o = &s->out;
+	char longname[512];
+	struct dirent *e;
+	struct stat st;
+	size_t countpos;
+	uint32_t n = 0;
+	uint8_t *p;
+
+	sftp_begin(o, SSH_FXP_NAME, id);
+	countpos = o->len;
+	sftp_put_u32(o, 0);
+	/* Each entry takes less than 1 KiB. */
+	while (o->len - o->mark < SFTP_MAX_PACKET - 2048 &&
+	    (e = readdir(h->dir)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(h->dir), e->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		sftp_longname(longname, sizeof(longname), e->d_name, &st);
+		sftp_put_cstr(o, e->d_name);
+		sftp_put_cstr(o, longname);
+		sftp_put_attrs(o, &st);
+		n++;
+	}
+	if (n == 0) {
+		sftp_cancel(o);
+		sftp_status(o, id, SSH_FX_EOF, "end of directory");
+		return;
+	}
+	p = o->buf + countpos;
+	p[0] = n >> 24;
+	p[1] = n >> 16;
+	p[2] = n >> 8;
+	p[3] = n;
+	sftp_end(o);
+}
+
+void
+serve_remove(struct serve *s, uint32_t id, const char *rel)
+{
+	const char *base;
+	char part[65];
+	struct stat st;
+	int pfd;
+
+	if (in_center(rel)) {
+		serve_deny(s, id, "remove", rel, RULE_CENTER);
+		return;
+	}
+	if ((pfd = parent_open(s, rel, &base)) < 0) {
+		serve_errno(s, id, rel, pfd == -EPERM ? -EISDIR : pfd);
+		return;
+	}
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		partial_name(rel, part);
+		if (errno == ENOENT && !is_tmp(base) &&
+		    unlinkat(s->partfd, part, 0) == 0)
+			sftp_status(&s->out, id, SSH_FX_OK, "partial removed");
+		else
+			serve_errno(s, id, rel, -ENOENT);
+	} else if (S_ISDIR(st.st_mode)) {
+		serve_deny(s, id, "remove", rel, RULE_REMOVE_DIR);
+	} else if (!S_ISREG(st.st_mode)) {
+		serve_deny(s, id, "remove", rel, RULE_LINK);
+	} else if (!is_tmp(base)) {
+		serve_deny(s, id, "remove", rel, RULE_ACCEPTED_REMOVE);
+	} else if (unlinkat(pfd, base, 0) != 0) {
+		serve_errno(s, id, rel, -errno);
+	} else {
+		sftp_status(&s->out, id, SSH_FX_OK, "removed");
+	}
+	close(pfd);
+}
+
+void
+serve_mkdir(struct serve *s, uint32_t id, const char *rel)
+{
+	const char *base;
+	int pfd;
+
+	if (in_center(rel)) {
+		serve_deny(s, id, "mkdir", rel, RULE_CENTER);
+		return;
+	}
+	if ((pfd = parent_open(s, rel, &base)) < 0) {
+		serve_errno(s, id, rel, pfd == -EPERM ? -EEXIST : pfd);
+		return;
+	}
+	if (mkdirat(pfd, base, 0700) != 0)
+		serve_errno(s, id, rel, -errno);
+	else
+		sftp_status(&s->out, id, SSH_FX_OK, "created");
+	close(pfd);
+}
+
+void
+serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
+{
+	const char *fbase, *tbase;
+	char msg[256];
+	struct stat st;
+	int fpfd = -1, tpfd = -1, rc;
+
+	if (in_center(from) || in_center(to)) {
+		serve_deny(s, id, "rename", in_center(from) ? from : to,
+		    RULE_CENTER);
+		return;
+	}
+	if ((fpfd = parent_open(s, from, &fbase)) < 0 ||
+	    (tpfd = parent_open(s, to, &tbase)) < 0) {
+		serve_errno(s, id, fpfd < 0 ? from : to,
+		    fpfd < 0 ? fpfd : tpfd);
+		goto out;
+	}
+	if (fstatat(fpfd, fbase, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		serve_errno(s, id, from, -errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || !is_tmp(fbase)) {
+		serve_deny(s, id, "rename", from, S_ISREG(st.st_mode) ?
+		    RULE_ACCEPTED_RENAME : RULE_RENAME_ONLY_TMP);
+		goto out;
+	}
+	if (!is_tmp(tbase) && !serve_quota_ok(s, (uint64_t)st.st_size, msg,
+	    sizeof(msg))) {
+		s->refused++;
+		(void)center_journal(&s->area, "serve: refused accept /%s: %s",
+		    to, msg);
+		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
+		goto out;
+	}
+	if (is_tmp(tbase)) {
+		rc = linkat(fpfd, fbase, tpfd, tbase, 0) == 0 &&
+		    unlinkat(fpfd, fbase, 0) == 0 ? 0 : -errno;
+	} else {
+		rc = accept_link(s, fpfd, fbase, tpfd, tbase,
+		    (uint64_t)st.st_size);
+	}
+	if (rc == -EEXIST)
+		serve_deny(s, id, "rename", to, RULE_ACCEPTED_RENAME);
+	else if (rc != 0)
+		serve_errno(s, id, to, rc);
+	else
+		sftp_status(&s->out, id, SSH_FX_OK, "renamed");
+out:
+	if (fpfd >= 0)
+		close(fpfd);
+	if (tpfd >= 0)
+		close(tpfd);
+}
+
+void
+serve_statvfs(struct serve *s, uint32_t id)
+{
+	struct statvfs v;
+	uint64_t frsize, blocks, avail;
+
+	if (fstatvfs(s->datafd, &v) != 0) {
+		serve_errno(s, id, "", -errno);
+		return;
+	}
+	frsize = v.f_frsize ? v.f_frsize : 4096;
+	blocks = v.f_blocks;
+	avail = v.f_bavail;
+	if (s->area.quota) {
+		uint64_t used = s->usage + s->pending;
+		uint64_t qfree = used < s->area.quota ?
+		    (s->area.quota - used) / frsize : 0;
+
+		blocks = s->area.quota / frsize;
+		avail = qfree < avail ? qfree : avail;
+	}
+	sftp_begin(&s->out, SSH_FXP_EXTENDED_REPLY, id);
+	sftp_put_u64(&s->out, v.f_bsize);
+	sftp_put_u64(&s->out, frsize);
+	sftp_put_u64(&s->out, blocks);
+	sftp_put_u64(&s->out, avail);
+	sftp_put_u64(&s->out, avail);
+	sftp_put_u64(&s->out, v.f_files);
+	sftp_put_u64(&s->out, v.f_ffree);
+	sftp_put_u64(&s->out, v.f_favail);
+	sftp_put_u64(&s->out, v.f_fsid);
+	sftp_put_u64(&s->out, v.f_flag & ST_RDONLY);
+	sftp_put_u64(&s->out, v.f_namemax);
+	sftp_end(&s->out);
+}
