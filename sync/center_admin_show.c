@@ -420,7 +420,6 @@ center_cmd_list(struct center_ctx *ctx, int argc, char **argv)
 	if (json) {
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	for (i = 0; i < n; i++)
 		free(ents[i]);
@@ -498,7 +497,6 @@ center_cmd_status(struct center_ctx *ctx, int argc, char **argv)
 	if (json) {
 		bm_json_init(&j, stdout);
 		info_json(&j, &in, 1);
-		putchar('\n');
 	} else {
 		print_status(&in);
 	}
