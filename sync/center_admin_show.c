@@ -7,9 +7,10 @@
  * (center_usage_get), the manifests of the pushes (data/manifests/, the
  * newest name is the last push, its time when the center received it),
  * the deletion requests as apply reports them (data/center/requests/
- * N.json: a request is pending unless its "state" is "applied",
- * "cancelled" or "refused"), the last scrub (data/center/scrub.json:
- * its "time", "missing" and "damaged"), and for status the newest
+ * N.json: its "state" -- pending, refused, cancelled, applied --, "due"
+ * and "reason"), the last scrub (data/center/scrub.json: its "time",
+ * "objects", "missing_count" and "damaged_count"), and for status the
+ * newest
  * status file (data/status/) and the journal segments (data/journal/)
  * the appliance sent.  Nothing is decrypted: a center holds no key.
  */
@@ -42,7 +43,7 @@ struct newest {
 
 struct request {
 	char id[NAME_MAX + 1];
-	char state[32], due[40];
+	char state[32], due[40], reason[32];
 };
 
 struct info {
@@ -162,14 +163,27 @@ read_requests(struct info *in)
 		    parse_json(p, &j) == 0) {
 			copy_str(r->state, sizeof(r->state), j, "state");
 			copy_str(r->due, sizeof(r->due), j, "due");
+			copy_str(r->reason, sizeof(r->reason), j, "reason");
 			sjson_free(j);
 		}
-		if (strcmp(r->state, "applied") && strcmp(r->state,
-		    "cancelled") && strcmp(r->state, "refused"))
+		if (strcmp(r->state, "pending") == 0)
 			in->pending++;
 	}
 	bm_names_free(names, n);
 	return 0;
+}
+
+/* "@key_count" of scrub.json, else the length of its array @key. */
+static uint64_t
+count_of(const struct sjson *j, const char *key)
+{
+	const struct sjson *arr = sjson_get(j, key, SJSON_ARR);
+	char k[32];
+
+	snprintf(k, sizeof(k), "%s_count", key);
+	if (sjson_get(j, k, SJSON_NUM))
+		return sjson_num(j, k);
+	return arr ? arr->nkids : 0;
 }
 
 static void
@@ -189,9 +203,9 @@ read_scrub(struct info *in)
 	}
 	if (sjson_str(j, "time"))
 		copy_str(in->scrub_time, sizeof(in->scrub_time), j, "time");
-	in->missing = sjson_num(j, "missing");
-	in->damaged = sjson_num(j, "damaged");
-	in->checked = sjson_num(j, "checked");
+	in->missing = count_of(j, "missing");
+	in->damaged = count_of(j, "damaged");
+	in->checked = sjson_num(j, "objects");
 	sjson_free(j);
 }
 
@@ -294,7 +308,7 @@ info_json(bm_json *j, const struct info *in, int detail)
 	bm_json_begin_obj(j, "scrub");
 	bm_json_bool(j, "done", in->scrubbed != 0);
 	bm_json_str(j, "time", in->scrubbed ? in->scrub_time : NULL);
-	bm_json_u64(j, "checked", in->checked);
+	bm_json_u64(j, "objects", in->checked);
 	bm_json_u64(j, "missing", in->missing);
 	bm_json_u64(j, "damaged", in->damaged);
 	bm_json_end_obj(j);
@@ -305,6 +319,8 @@ info_json(bm_json *j, const struct info *in, int detail)
 			bm_json_begin_obj(j, NULL);
 			bm_json_str(j, "id", in->req[i].id);
 			bm_json_str(j, "state", in->req[i].state);
+			bm_json_str(j, "reason", in->req[i].reason[0] ?
+			    in->req[i].reason : NULL);
 			bm_json_str(j, "due", in->req[i].due[0] ?
 			    in->req[i].due : NULL);
 			bm_json_end_obj(j);
@@ -459,10 +475,16 @@ print_status(const struct info *in)
 	print_newest("pushes", &in->manifests);
 	printf("%-17s %zu pending of %zu\n", "requests", in->pending,
 	    in->nreq);
-	for (i = 0; i < in->nreq; i++)
-		printf("  request %s %s%s%s\n", in->req[i].id,
-		    in->req[i].state[0] ? in->req[i].state : "pending",
-		    in->req[i].due[0] ? ", due " : "", in->req[i].due);
+	for (i = 0; i < in->nreq; i++) {
+		const struct request *r = &in->req[i];
+
+		printf("  request %s %s", r->id, r->state[0] ? r->state : "?");
+		if (r->reason[0])
+			printf(" (%s)", r->reason);
+		if (r->due[0])
+			printf(", due %s", r->due);
+		putchar('\n');
+	}
 	printf("%-17s %s\n", "last scrub", scrub_str(in, b, sizeof(b)));
 	print_newest("status files", &in->status);
 	print_newest("journal segments", &in->journal);

@@ -104,11 +104,16 @@ echo '{"format": "status"}' >"$D/status/20261203T100000Z-00000002.json"
 echo x >"$D/journal/0000000000000001.log"
 echo x >"$D/journal/0000000000000002.log"
 touch -d '2026-12-03 09:00:00Z' "$D/journal/0000000000000002.log"
-echo '{"id": "1", "state": "applied"}' >"$D/center/requests/1.json"
-echo '{"id": "2", "state": "pending", "due": "2026-12-10T00:00:00Z"}' \
-	>"$D/center/requests/2.json"
-echo '{"time": "2026-12-03T11:00:00Z", "checked": 4, "missing": 0,
-	"damaged": 1}' >"$D/center/scrub.json"
+# As apply and scrub write them (center_apply.c, center_scrub.c).
+echo '{"request": 1, "state": "applied", "reason": "prune"}' \
+	>"$D/center/requests/1.json"
+echo '{"request": 2, "state": "pending", "reason": "erase",
+	"due": "2026-12-10T00:00:00Z"}' >"$D/center/requests/2.json"
+echo '{"request": 3, "state": "refused", "why": "bad signature"}' \
+	>"$D/center/requests/3.json"
+echo '{"format": "beemo-center-scrub", "time": "2026-12-03T11:00:00Z",
+	"objects": 4, "missing": [], "damaged": ["machines/pc1/packs/00/x"],
+	"missing_count": 0, "damaged_count": 1}' >"$D/center/scrub.json"
 rm -f "$A/state/usage" # counted again from data/ by the next reader
 
 center list >"$T/list.out" || t_fail "list"
@@ -132,8 +137,8 @@ python3 - "$T/list.json" <<-'EOF' || t_fail "list --json content"
 EOF
 center status alpha >"$T/status.out" || t_fail "status"
 for w in "account +$me" "pushes +2, newest 20261203T100000Z-00000002.json" \
-	"requests +1 pending of 2" "request 2 pending, due 2026-12-10" \
-	"request 1 applied" "status files +1, newest 20261203T100000Z" \
+	"requests +1 pending of 3" "request 2 pending \(erase\), due 2026-12-10" \
+	"request 1 applied \(prune\)" "request 3 refused" "status files +1, newest 20261203T100000Z" \
 	"journal segments +2, newest 0000000000000002.log" \
 	"mail to +ops@example.org" "grace +259200s"; do
 	grep -Eq "$w" "$T/status.out" || t_fail "status lacks '$w':
@@ -143,7 +148,9 @@ center status alpha --json >"$T/status.json" || t_fail "status --json"
 python3 - "$T/status.json" <<-'EOF' || t_fail "status --json content"
 	import json, sys
 	a = json.load(open(sys.argv[1]))
-	assert [r["state"] for r in a["requests"]] == ["applied", "pending"], a
+	assert [r["state"] for r in a["requests"]] == \
+	    ["applied", "pending", "refused"], a
+	assert a["scrub"]["objects"] == 4 and a["scrub"]["damaged"] == 1, a
 	assert a["status"]["count"] == 1 and a["journal"]["count"] == 2, a
 	assert a["mail_to"] == "ops@example.org", a
 EOF
