@@ -271,49 +271,58 @@ make_dir(const char *area, const char *rel)
 	return mkdir(p, 0700) == 0 ? 0 : -errno;
 }
 
-/* Append @line to @path, creating it 0600 (and its directory 0700 when
- * it is ~/.ssh) owned by @pw.  Returns 0 or a negative errno. */
+/*
+ * Append @line to @path, creating it 0600 owned by @pw.  With @home_dir
+ * (~USER/.ssh/authorized_keys) its directory is created 0700 owned by
+ * @pw when missing, and must be a real directory of @pw or root that
+ * nobody else may write: the account cannot point it, by a symbolic
+ * link, at another account's keys.  Returns 0 or a negative errno
+ * (-EPERM: an unsafe directory).
+ */
 static int
 append_key(const char *path, const struct passwd *pw, const char *line,
-    int make_dir)
+    int home_dir)
 {
-	char dir[PATH_MAX], last;
+	char dir[PATH_MAX], last, *base;
 	struct stat st;
-	int fd, rc = 0, created;
+	int dfd, fd = -1, rc = 0, created;
 
-	if (make_dir) {
-		char *slash;
-
-		if (bm_path(dir, sizeof(dir), "%s", path) != 0)
-			return -ENAMETOOLONG;
-		slash = strrchr(dir, '/');
-		*slash = '\0';
-		if (mkdir(dir, 0700) == 0) {
-			if (chown(dir, pw->pw_uid, pw->pw_gid) != 0)
-				return -errno;
-		} else if (errno != EEXIST) {
-			return -errno;
-		}
-	}
-	created = lstat(path, &st) != 0;
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
+	if (bm_path(dir, sizeof(dir), "%s", path) != 0)
+		return -ENAMETOOLONG;
+	if (!(base = strrchr(dir, '/')) || !base[1])
+		return -EINVAL;
+	*base++ = '\0';
+	if (home_dir && mkdir(dir, 0700) == 0 &&
+	    lchown(dir, pw->pw_uid, pw->pw_gid) != 0)
 		return -errno;
-	if (created && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
-		goto fail;
-	if (fstat(fd, &st) != 0)
+	dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (home_dir && (fstat(dfd, &st) != 0 || (st.st_uid != pw->pw_uid &&
+	    st.st_uid != 0) || (st.st_mode & 022))) {
+		rc = -EPERM;
+		goto out;
+	}
+	created = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0;
+	errno = 0;
+	fd = openat(dfd, base, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0 || (created && fchown(fd, pw->pw_uid, pw->pw_gid) != 0) ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		goto fail;
 	if (st.st_size > 0 && (pread(fd, &last, 1, st.st_size - 1) != 1 ||
 	    (last != '\n' && write(fd, "\n", 1) != 1)))
 		goto fail;
 	if (dprintf(fd, "%s\n", line) < 0 || fsync(fd) != 0)
 		goto fail;
-	close(fd);
-	return 0;
+	goto out;
 fail:
-	rc = -errno;
-	close(fd);
+	rc = errno ? -errno : -EINVAL;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
 	return rc;
 }
 

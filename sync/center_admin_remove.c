@@ -69,6 +69,10 @@ drop_key(const char *path, const char *area, int *removed)
 		rc = errno == ENOENT ? 0 : -errno;
 		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) { /* never follow a planted link */
+		rc = -EINVAL;
+		goto out;
+	}
 	if ((rc = bm_read_file(path, 16u << 20, &buf, &len)) != 0)
 		goto out;
 	for (line = (char *)buf; line < (char *)buf + len; line = next) {

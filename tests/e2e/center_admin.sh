@@ -84,6 +84,15 @@ grep -q "useradd beemo-gamma failed" "$T/must_fail.out" ||
 	t_fail "useradd failure: $(cat "$T/must_fail.out")"
 grep -q -- "--system .*--home-dir $ROOT/gamma .*--shell /bin/sh .*beemo-gamma$" \
 	"$T/useradd.args" || t_fail "useradd arguments: $(cat "$T/useradd.args")"
+# A planted link is never followed to another file of keys.
+mkdir -p "$T/real"
+ln -s "$T/real" "$T/linkdir"
+ln -s "$T/real/ak" "$T/ak_link"
+t_must_fail "authorized_keys in a linked directory" center add gamma \
+	--key "$T/a_key.pub" --user "$me" --authorized-keys "$T/linkdir/ak"
+t_must_fail "authorized_keys is a link" center add gamma \
+	--key "$T/a_key.pub" --user "$me" --authorized-keys "$T/ak_link"
+[ ! -e "$T/real/ak" ] || t_fail "a key was written through a link"
 t_must_fail "both --user and --create-user" center add gamma \
 	--key "$T/a_key.pub" --user "$me" --create-user
 [ ! -e "$ROOT/gamma" ] || t_fail "a refused add left $ROOT/gamma"
