@@ -465,8 +465,8 @@ check_add(const struct center_ctx *ctx, const struct add_opts *o,
 	}
 	if ((rc = absolute_area(dir, area, PATH_MAX)) != 0 || !path_ok(area)) {
 		fprintf(stderr, "beemo-center add: %s: %s\n", dir, rc ?
-		    beemo_strerror(rc) : "characters other than letters, digits "
-		    "and /._+@:,- cannot be in a forced command");
+		    beemo_strerror(rc) : "characters other than letters, "
+		    "digits and /._+@:,- cannot be in a forced command");
 		return -EINVAL;
 	}
 	if (lstat(area, &st) == 0) {

@@ -4,12 +4,12 @@
 # operator runs `beemo-center add` for A's push key with its area inside
 # B's store, and B's sshd accepts that key only for the forced command
 # that add wrote.  A backs up real files through beemofs and pushes them
-# to B, and its maintenance sends its status, which `beemo-center status`
-# on B shows; A's key cannot erase what B accepted; A is lost and recovered from
-# B alone into a fresh directory, files byte-exact.  B's area holds no
-# plaintext (no marker of A's names or contents) and no key material
-# usable without A's administrator's password: only sealed key files,
-# never A's appliance.key or configuration in clear.
+# to B, and its maintenance sends its status, which `beemo-center
+# status` on B shows; A's key cannot erase what B accepted; A is lost
+# and recovered from B alone into a fresh directory, files byte-exact.
+# B's area holds no plaintext (no marker of A's names or contents) and
+# no key material usable without A's administrator's password: only
+# sealed key files, never A's appliance.key or configuration in clear.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd_lib.sh"
 . "$(dirname "$0")/center_lib.sh"
@@ -68,16 +68,18 @@ grep -Eq "^a +$me +[0-9.]+ MiB +200.0 MiB +20[0-9-]+T" "$T/list.out" ||
 	t_fail "B's list does not show A's push: $(cat "$T/list.out")"
 
 # A's maintenance sends its status and journal; B's operator sees them.
-sync_run maint maintenance || t_fail "maintenance A -> B: $(cat "$T/maint.err")"
+sync_run maint maintenance ||
+	t_fail "maintenance A -> B: $(cat "$T/maint.err")"
 "$BEEMO_CENTER" status a --area "$AREA" --json >"$T/status.json" ||
 	t_fail "status on B"
-python3 - "$T/status.json" <<-'EOF' || t_fail "B's status of A: $(cat "$T/status.json")"
+python3 - "$T/status.json" <<-'EOF' ||
 	import json, sys
 	a = json.load(open(sys.argv[1]))
 	assert a["pushes"]["count"] >= 1 and a["usage"] > 2000000, a
 	assert a["status"]["count"] >= 1, a
 	assert a["quota"] == 200 << 20, a
 EOF
+	t_fail "B's status of A: $(cat "$T/status.json")"
 
 # A's key (a compromised A) cannot erase its history at B.
 man=$(cd "$AREA/data" && ls manifests/*.json | head -1)
@@ -101,7 +103,8 @@ python3 - "$T/store/keys" "$AREA" <<-'EOF' || t_fail "A's secret key at B"
 	secrets = []
 	for name in ("appliance.key",):
 	    secrets.append(open(os.path.join(sys.argv[1], name), "rb").read())
-	pieces = {s[i:i + 32] for s in secrets for i in range(0, len(s) - 31, 8)}
+	pieces = {s[i:i + 32] for s in secrets
+	          for i in range(0, len(s) - 31, 8)}
 	for root, _, files in os.walk(sys.argv[2]):
 	    for f in files:
 	        data = open(os.path.join(root, f), "rb").read()

@@ -57,7 +57,7 @@ for bad in "Alpha" "a_b" "-x" "a/b" "../x" \
 	"$(printf 'x%.0s' $(seq 1 65))" ""; do
 	t_must_fail "name '$bad'" add "$bad" "$T/a_key.pub"
 	grep -q "bad area name\|NAME" "$T/must_fail.out" ||
-		t_fail "bad name '$bad' not explained: $(cat "$T/must_fail.out")"
+		t_fail "bad name '$bad': $(cat "$T/must_fail.out")"
 done
 t_must_fail "existing area" add alpha "$T/b_key.pub"
 grep -q "exists already" "$T/must_fail.out" || t_fail "existing: message"
@@ -82,8 +82,9 @@ PATH=$T/bin:$PATH t_must_fail "useradd fails" center add gamma \
 	--key "$T/a_key.pub" --create-user --authorized-keys "$AK"
 grep -q "useradd beemo-gamma failed" "$T/must_fail.out" ||
 	t_fail "useradd failure: $(cat "$T/must_fail.out")"
-grep -q -- "--system .*--home-dir $ROOT/gamma .*--shell /bin/sh .*beemo-gamma$" \
-	"$T/useradd.args" || t_fail "useradd arguments: $(cat "$T/useradd.args")"
+grep -q -- \
+	"--system .*--home-dir $ROOT/gamma .*--shell /bin/sh .*beemo-gamma$" \
+	"$T/useradd.args" || t_fail "useradd: $(cat "$T/useradd.args")"
 # A planted link is never followed to another file of keys.
 mkdir -p "$T/real"
 ln -s "$T/real" "$T/linkdir"
@@ -146,8 +147,10 @@ python3 - "$T/list.json" <<-'EOF' || t_fail "list --json content"
 EOF
 center status alpha >"$T/status.out" || t_fail "status"
 for w in "account +$me" "pushes +2, newest 20261203T100000Z-00000002.json" \
-	"requests +1 pending of 3" "request 2 pending \(erase\), due 2026-12-10" \
-	"request 1 applied \(prune\)" "request 3 refused" "status files +1, newest 20261203T100000Z" \
+	"requests +1 pending of 3" \
+	"request 2 pending \(erase\), due 2026-12-10" \
+	"request 1 applied \(prune\)" "request 3 refused" \
+	"status files +1, newest 20261203T100000Z" \
 	"journal segments +2, newest 0000000000000002.log" \
 	"mail to +ops@example.org" "grace +259200s"; do
 	grep -Eq "$w" "$T/status.out" || t_fail "status lacks '$w':

@@ -35,7 +35,8 @@ for o in $(grep -o -- '--[a-z][a-z-]*' "$T/help.txt" | sort -u); do
 done
 for s in 0 1 2; do
 	sed -n '/^EXIT STATUS/,/^[A-Z]/p' "$T/page.txt" | sed 1d |
-		grep -Eq "^ +$s[[:space:]]" || t_fail "exit status $s is not documented"
+		grep -Eq "^ +$s[[:space:]]" ||
+		t_fail "exit status $s is not documented"
 done
 # The setup of a center: packages, the Match block, the forced command,
 # the timers, mail; and the sections the operator looks for.
@@ -50,7 +51,8 @@ done
 SNIP="$(dirname "$0")/../../sync/beemo-center-sshd.conf"
 [ -f "$SNIP" ] || t_fail "$SNIP missing"
 grep -v '^#' "$SNIP" | grep . | while read -r line; do
-	grep -qF -- "$line" "$T/page.txt" || t_fail "sshd line '$line' not in $PAGE"
+	grep -qF -- "$line" "$T/page.txt" ||
+		t_fail "sshd line '$line' is not in $PAGE"
 done
 # Every rule of serve in center.h is in the page.
 for w in "never removed, overwritten, truncated, renamed" "reput" \
