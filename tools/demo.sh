@@ -6,7 +6,8 @@
 # with the user's password, restore it and compare, check every sealed
 # byte, unlock the machine's key as each principal, set a quota, read
 # the status and the journal, push the sealed store to an off-site
-# storage center (a scratch OpenSSH server on 127.0.0.1), lose the
+# storage center (a scratch OpenSSH server on 127.0.0.1 whose only key
+# is confined to its beemo-center area), lose the
 # appliance, rebuild it from the center with the administrator's
 # password alone and restore from the rebuilt store.  Run as root.
 set -euo pipefail
@@ -15,6 +16,7 @@ BUILD=$(cd "${1:-build}" && pwd)
 BEEMOCTL=$BUILD/tools/beemoctl
 BEEMOFS=$BUILD/fs/beemofs
 BEEMO_SYNC=$BUILD/sync/beemo-sync
+BEEMO_CENTER=$BUILD/sync/beemo-center
 D=$(mktemp -d /tmp/beemo-demo.XXXXXX)
 MNT=$D/mnt
 export BEEMO_CONFIG=$D/beemo.conf
@@ -134,12 +136,19 @@ step "retention: a policy signed by the administrator, forget, erase, prune"
 "$BEEMOCTL" erase pc1 disk.img --yes --password-file "$D/admin.pw"
 "$BEEMOCTL" prune pc1 --password-file "$D/admin.pw"
 
-step "an off-site storage center: OpenSSH's sshd on 127.0.0.1"
-# In production: [target NAME] sections naming the two remote centers.
+step "an off-site storage center: OpenSSH's sshd on 127.0.0.1 and a beemo-center area"
+# In production: [target NAME] sections naming the two remote centers,
+# each set up as beemo-center(8) says.
 mkdir -p /run/sshd "$D/center"
 ssh-keygen -q -t ed25519 -N '' -C beemo-demo -f "$D/id_ed25519"
 ssh-keygen -q -t ed25519 -N '' -C center -f "$D/host_ed25519"
-cp "$D/id_ed25519.pub" "$D/authorized_keys"
+# The center's operator gives the appliance's key an area: the key can
+# then only run `beemo-center serve` there (add, never delete).
+export BEEMO_CENTER_CONFIG=$D/center.conf
+printf '%s\n' "[center]" "root = $D/center" "grace = 30d" >"$BEEMO_CENTER_CONFIG"
+"$BEEMO_CENTER" add demo --key "$D/id_ed25519.pub" --user root \
+	--quota 1G --authorized-keys "$D/authorized_keys"
+cut -c1-100 "$D/authorized_keys"
 port=$((20000 + RANDOM % 12000))
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 	port=$((20000 + RANDOM % 12000))
@@ -171,7 +180,7 @@ port = $port
 user = root
 key = $D/id_ed25519
 known_hosts = $D/known_hosts
-path = $D/center/beemo
+path = /
 CONF
 tail -n 8 "$BEEMO_CONFIG"
 
@@ -179,6 +188,7 @@ step "beemo-sync push: the sealed packs, index logs and key store go off-site"
 "$BEEMO_SYNC" push
 "$BEEMO_SYNC" verify --read-data
 "$BEEMO_SYNC" status
+"$BEEMO_CENTER" list
 
 step "the appliance is lost: beemo-sync recover into $D/rebuilt (the newest state authenticated by the off-site key in admin.key)"
 "$BEEMO_SYNC" recover --target center --store "$D/rebuilt" \

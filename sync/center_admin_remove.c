@@ -1,0 +1,210 @@
+/*
+ * center_admin_remove.c -- beemo-center remove: retire the area of an
+ * appliance (center.h, center_admin.h).  The line of its key is taken
+ * out of the account's authorized_keys, so that sshd no longer accepts
+ * it, and AREA is renamed AREA.removed-STAMP: no data is ever deleted
+ * here; the operator deletes that directory by hand when it is no
+ * longer needed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bm_err.h"
+#include "bm_file.h"
+#include "center_admin.h"
+
+/* Ask the operator to type @name; 0 when confirmed (or @yes). */
+static int
+confirm_remove(const char *name, const char *area, int yes)
+{
+	char line[128];
+
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "beemo-center remove: refusing to remove area "
+		    "%s without --yes (no terminal to confirm on)\n", name);
+		return -EPERM;
+	}
+	fprintf(stderr, "The key of appliance %s will no longer be accepted "
+	    "and %s will be\nrenamed (no data is deleted).  Type its name to "
+	    "confirm: ", name, area);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, name) != 0) {
+		fprintf(stderr, "beemo-center remove: not confirmed: area %s "
+		    "is kept\n", name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Rewrite @path without the lines whose forced command serves @area,
+ * keeping its owner and mode; @removed receives how many went.
+ */
+static int
+drop_key(const char *path, const char *area, int *removed)
+{
+	char *needle = NULL, *line, *next;
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t len, kept = 0;
+	int rc;
+
+	*removed = 0;
+	if (asprintf(&needle, " serve --area %s\",", area) < 0)
+		return -ENOMEM;
+	if (lstat(path, &st) != 0) {
+		rc = errno == ENOENT ? 0 : -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) { /* never follow a planted link */
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((rc = bm_read_file(path, 16u << 20, &buf, &len)) != 0)
+		goto out;
+	for (line = (char *)buf; line < (char *)buf + len; line = next) {
+		char *nl = memchr(line, '\n', (size_t)((char *)buf + len -
+		    line));
+		size_t l;
+
+		next = nl ? nl + 1 : (char *)buf + len;
+		l = (size_t)(next - line);
+		if (memmem(line, l, needle, strlen(needle)) &&
+		    memmem(line, l, "command=\"", 9)) {
+			(*removed)++;
+			continue;
+		}
+		memmove(buf + kept, line, l);
+		kept += l;
+	}
+	if (*removed == 0)
+		goto out;
+	if ((rc = bm_write_file_atomic(path, buf, kept, st.st_mode & 07777,
+	    0)) != 0)
+		goto out;
+	if (chown(path, st.st_uid, st.st_gid) != 0)
+		rc = -errno;
+out:
+	free(buf);
+	free(needle);
+	return rc;
+}
+
+static void
+remove_usage(FILE *f)
+{
+	fprintf(f, "usage: beemo-center remove NAME [--area DIR] [--yes] "
+		   "[--authorized-keys FILE]\n"
+		   "  --area DIR             the area, when not [center] "
+		   "root/NAME\n"
+		   "  --yes                  do not ask for confirmation\n"
+		   "  --authorized-keys FILE the file holding the key's line "
+		   "(default\n"
+		   "                         ~ACCOUNT/.ssh/authorized_keys)\n");
+}
+
+int
+center_cmd_remove(struct center_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"area", required_argument, NULL, 'a'},
+		{"yes", no_argument, NULL, 'y'},
+		{"authorized-keys", required_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL, *authkeys = NULL;
+	char area[PATH_MAX], to[PATH_MAX], akeys[PATH_MAX], stamp[32];
+	char err[512], user[80];
+	struct center_area a;
+	struct passwd *pw;
+	struct tm tm;
+	time_t now;
+	uid_t uid = 0;
+	int c, yes = 0, removed = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			dir = optarg;
+			break;
+		case 'y':
+			yes = 1;
+			break;
+		case 'A':
+			authkeys = optarg;
+			break;
+		case 'h':
+			remove_usage(stdout);
+			return CENTER_EXIT_OK;
+		default:
+			remove_usage(stderr);
+			return CENTER_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		remove_usage(stderr);
+		return CENTER_EXIT_USAGE;
+	}
+	if (center_area_locate(ctx, argv[optind], dir, area, sizeof(area),
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "beemo-center remove: %s\n", err);
+		return CENTER_EXIT_USAGE;
+	}
+	if (center_area_open(ctx, area, &a, err, sizeof(err)) != 0) {
+		fprintf(stderr, "beemo-center remove: %s\n", err);
+		return CENTER_EXIT_FAIL;
+	}
+	center_account(area, user, sizeof(user), &uid);
+	if (confirm_remove(argv[optind], area, yes) != 0)
+		goto fail;
+	pw = getpwuid(uid);
+	if (!authkeys && (!pw || bm_path(akeys, sizeof(akeys),
+	    "%s/.ssh/authorized_keys", pw->pw_dir) != 0)) {
+		fprintf(stderr, "beemo-center remove: account %s has no home "
+		    "(use --authorized-keys)\n", user);
+		goto fail;
+	}
+	if ((rc = drop_key(authkeys ? authkeys : akeys, area, &removed))) {
+		fprintf(stderr, "beemo-center remove: %s: %s\n", authkeys ?
+		    authkeys : akeys, beemo_strerror(rc));
+		goto fail;
+	}
+	if (removed == 0)
+		fprintf(stderr, "beemo-center remove: warning: no key serving "
+		    "%s in %s\n", area, authkeys ? authkeys : akeys);
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	(void)center_journal(&a, "area removed: %d key line(s) taken out of "
+	    "%s, renamed to %s.removed-%s", removed, authkeys ? authkeys :
+	    akeys, area, stamp);
+	if (bm_path(to, sizeof(to), "%s.removed-%s", area, stamp) != 0 ||
+	    rename(area, to) != 0) {
+		fprintf(stderr, "beemo-center remove: rename %s: %s\n", area,
+		    strerror(errno));
+		goto fail;
+	}
+	if (!ctx->quiet)
+		printf("area %s: its key is no longer accepted; its data is "
+		    "kept in %s (nothing was deleted: delete that directory "
+		    "when it is no longer needed)\n", a.name, to);
+	center_area_close(&a);
+	return CENTER_EXIT_OK;
+fail:
+	center_area_close(&a);
+	return CENTER_EXIT_FAIL;
+}
