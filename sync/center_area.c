@@ -24,6 +24,17 @@
 #define MAIL_COMMAND_DEFAULT "/usr/sbin/sendmail -t -i"
 #define MAIL_TIMEOUT_MS 60000
 
+/* A state file that root (the center's timers) creates is given to the
+ * area's owner, whose `serve` must write it too. */
+static void
+own_like_area(const struct center_area *a, int fd)
+{
+	struct stat st;
+
+	if (geteuid() == 0 && stat(a->path, &st) == 0 && st.st_uid != 0)
+		(void)fchown(fd, st.st_uid, st.st_gid);
+}
+
 static int
 is_dir(const char *path)
 {
@@ -134,6 +145,7 @@ center_usage_add(const struct center_area *a, int64_t delta, uint64_t *now)
 		return -ENAMETOOLONG;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return -errno;
+	own_like_area(a, fd);
 	if (flock(fd, LOCK_EX) != 0) {
 		rc = -errno;
 		goto out;
@@ -199,6 +211,7 @@ center_journal(const struct center_area *a, const char *fmt, ...)
 		rc = -errno;
 		goto out;
 	}
+	own_like_area(a, fd);
 	if (dprintf(fd, "%s %s\n", ts, line) < 0 || fsync(fd) != 0)
 		rc = -errno;
 	close(fd);
