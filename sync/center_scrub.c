@@ -8,7 +8,9 @@
  * malformed one is named and skipped), the union of the objects they
  * list is taken, and each object is read from start to end with a
  * large buffer and hashed.  An object that is absent is "missing"; one
- * of the wrong size or SHA-256 is "damaged" and is moved aside to
+ * that matches none of the manifests listing it (size and SHA-256) is
+ * "damaged" -- so a forged manifest giving a good object another hash
+ * changes nothing -- and is moved aside to
  * AREA/state/damaged/STAMP/PATH, which frees its name so that the
  * appliance's next push uploads it again (the usage counter loses its
  * size; the move is journaled).  The result goes to
@@ -364,16 +366,25 @@ done:
 	return rc;
 }
 
-/* Check one object: 0 (good), 1 (missing), 2 (damaged), or an error. */
+/*
+ * Check the object that the @nc claims @c (same path, sorted) describe:
+ * 0 (good: it has the size and SHA-256 of one of them), 1 (missing), 2
+ * (damaged: it matches none, and is moved aside), or an error.  Whoever
+ * pushes may upload a manifest that lists a good object with another
+ * hash: such a claim cannot make the object "damaged" while a manifest
+ * gives its true content.
+ */
 static int
-check(struct scrub *s, const struct sobj *o, struct bm_progress *pr)
+check(struct scrub *s, const struct sobj *c, size_t nc,
+    struct bm_progress *pr)
 {
 	unsigned char sha[32];
 	struct stat st;
 	const char *base = NULL;
-	int dfd, fd, rc;
+	size_t i;
+	int dfd, fd, rc, sized = 0;
 
-	if ((dfd = open_parent(s, o->path, &base)) < 0)
+	if ((dfd = open_parent(s, c->path, &base)) < 0)
 		return dfd == -ENOENT || dfd == -ELOOP || dfd == -ENOTDIR ?
 		    1 : dfd;
 	/* O_NONBLOCK: a FIFO put in an object's place does not hang us. */
@@ -383,21 +394,32 @@ check(struct scrub *s, const struct sobj *o, struct bm_progress *pr)
 		close(dfd);
 		return rc;
 	}
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
 		rc = -errno;
-	else if (!S_ISREG(st.st_mode))
+		close(fd);
+		close(dfd);
+		return rc;
+	}
+	for (i = 0; i < nc; i++)
+		sized |= (uint64_t)st.st_size == c[i].size;
+	if (!S_ISREG(st.st_mode))
 		rc = 1;
-	else if ((uint64_t)st.st_size != o->size)
+	else if (!sized)
 		rc = 2;
-	else if ((rc = hash_fd(s, fd, o->size, sha, pr)) == 0)
-		rc = memcmp(sha, o->sha, sizeof(sha)) ? 2 : 0;
-	else if (rc == -EBADMSG)
+	else if ((rc = hash_fd(s, fd, (uint64_t)st.st_size, sha, pr)) == 0) {
 		rc = 2;
+		for (i = 0; i < nc && rc == 2; i++)
+			if (c[i].size == (uint64_t)st.st_size &&
+			    !memcmp(sha, c[i].sha, sizeof(sha)))
+				rc = 0;
+	} else if (rc == -EBADMSG) {
+		rc = 2;
+	}
 	close(fd);
-	if (rc == 2 && (fd = set_aside(s, o, dfd, base,
+	if (rc == 2 && (fd = set_aside(s, c, dfd, base,
 	    (uint64_t)st.st_size)) != 0) {
 		bm_log(LOG_ERR, "area %s: %s is damaged and cannot be moved "
-		    "aside: %s", s->a->name, o->path, beemo_strerror(fd));
+		    "aside: %s", s->a->name, c->path, beemo_strerror(fd));
 		rc = fd;
 	}
 	close(dfd);
@@ -471,7 +493,7 @@ scrub_area(const struct center_ctx *ctx, struct center_area *a)
 	uint64_t total = 0, now = bm_now_ns(), t0 = bm_mono_ns();
 	char h[32], r[32];
 	double secs;
-	size_t i, nman;
+	size_t i, nc, nman;
 	time_t tt = (time_t)(now / 1000000000u);
 	struct tm tm;
 	int rc, errs = 0;
@@ -491,9 +513,12 @@ scrub_area(const struct center_ctx *ctx, struct center_area *a)
 		total += s.v[i].size;
 	s.bytes = total;
 	bm_progress_start(&pr, a->name, ctx->quiet, s.n, total, NULL, NULL);
-	for (i = 0; i < s.n; i++) {
-		rc = check(&s, &s.v[i], &pr);
-		bm_progress_add(&pr, 0, 1);
+	for (i = 0; i < s.n; i += nc) {
+		for (nc = 1; i + nc < s.n &&
+		    !strcmp(s.v[i].path, s.v[i + nc].path); nc++)
+			;
+		rc = check(&s, &s.v[i], nc, &pr);
+		bm_progress_add(&pr, 0, nc);
 		if (rc == 1)
 			rc = note(&s.missing, &s.nmissing, s.v[i].path);
 		else if (rc == 2)
