@@ -37,8 +37,8 @@
  *     beyond it fails (SSH_FX_FAILURE, "quota of NAME (BYTES)
  *     exceeded"); statvfs@openssh.com (`df`) shows the quota.
  *
- * Each refusal is journaled (center_journal: "serve: refused OP /PATH:
- * RULE"); each session that ends appends to AREA/state/serve.log one
+ * The first 100 refusals of a session are journaled (center_journal:
+ * "serve: refused OP /PATH: RULE"), the others only counted; each session that ends appends to AREA/state/serve.log one
  * line "START END accepted N bytes B refused R cpu SECONDS end WHY"
  * (UTC times, CPU user + system).
  *

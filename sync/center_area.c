@@ -118,7 +118,9 @@ count_dir(int dfd, uint64_t *total)
 			break;
 		}
 		if (S_ISREG(st.st_mode)) {
-			*total += (uint64_t)st.st_size;
+			/* A temporary counts once accepted (renamed). */
+			if (strncmp(e->d_name, ".tmp-", 5) != 0)
+				*total += (uint64_t)st.st_size;
 		} else if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), e->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

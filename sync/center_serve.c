@@ -55,14 +55,26 @@ serve_norm(const uint8_t *s, uint32_t len, char *rel, size_t rellen)
 }
 
 void
+serve_refused(struct serve *s, const char *op, const char *rel,
+    const char *why)
+{
+	/* A hostile client may be refused without end: the journal keeps
+	 * the first ones, serve.log the count. */
+	if (++s->refused <= SERVE_JOURNAL_REFUSALS)
+		(void)center_journal(&s->area, "serve: refused %s /%s: %s", op,
+		    rel, why);
+	else if (s->refused == SERVE_JOURNAL_REFUSALS + 1)
+		(void)center_journal(&s->area, "serve: more refusals in this "
+		    "session are only counted (serve.log)");
+}
+
+void
 serve_deny(struct serve *s, uint32_t id, const char *op, const char *rel,
     const char *rule)
 {
 	char msg[PATH_MAX + 128];
 
-	s->refused++;
-	(void)center_journal(&s->area, "serve: refused %s /%s: %s", op, rel,
-	    rule);
+	serve_refused(s, op, rel, rule);
 	snprintf(msg, sizeof(msg), "/%s: %s", rel, rule);
 	sftp_status(&s->out, id, SSH_FX_PERMISSION_DENIED, msg);
 }
@@ -190,11 +202,8 @@ do_write(struct serve *s, uint32_t id, struct serve_handle *h, uint64_t off,
 	if (end > h->size)
 		grow = end - h->size;
 	if (grow && !serve_quota_ok(s, grow, msg, sizeof(msg))) {
-		if (!h->quota_logged++) {
-			s->refused++;
-			(void)center_journal(&s->area, "serve: refused write "
-			    "/%s: %s", h->rel, msg);
-		}
+		if (!h->quota_logged++)
+			serve_refused(s, "write", h->rel, msg);
 		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
 		return;
 	}

@@ -67,8 +67,16 @@ struct serve {
  */
 int serve_norm(const uint8_t *s, uint32_t len, char *rel, size_t rellen);
 
+/* serve_refused -- count a refusal of operation @op on @rel because of
+ * @why, and journal it while the session has made at most
+ * SERVE_JOURNAL_REFUSALS (then one line says the rest are only
+ * counted, in serve.log). */
+#define SERVE_JOURNAL_REFUSALS 100
+void serve_refused(struct serve *s, const char *op, const char *rel,
+    const char *why);
+
 /* serve_deny -- refuse request @id (operation @op on @rel) because of
- * @rule: count, journal, answer SSH_FX_PERMISSION_DENIED. */
+ * @rule: serve_refused(), then answer SSH_FX_PERMISSION_DENIED. */
 void serve_deny(struct serve *s, uint32_t id, const char *op,
     const char *rel, const char *rule);
 

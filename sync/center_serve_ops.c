@@ -233,9 +233,7 @@ accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
 	(void)center_usage_get(&s->area, &s->usage);
 	if (!serve_quota_ok(s, (uint64_t)st.st_size, msg, sizeof(msg))) {
 		(void)unlinkat(s->partfd, h->partial, 0);
-		s->refused++;
-		(void)center_journal(&s->area, "serve: refused accept /%s: %s",
-		    h->rel, msg);
+		serve_refused(s, "accept", h->rel, msg);
 		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
 		return;
 	}
@@ -492,9 +490,7 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 		(void)center_usage_get(&s->area, &s->usage); /* other sessions */
 	if (!is_tmp(tbase) && !serve_quota_ok(s, (uint64_t)st.st_size, msg,
 	    sizeof(msg))) {
-		s->refused++;
-		(void)center_journal(&s->area, "serve: refused accept /%s: %s",
-		    to, msg);
+		serve_refused(s, "accept", to, msg);
 		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
 		goto out;
 	}

@@ -63,7 +63,7 @@ part() { find "$A/state/partial" -type f -size +500k | grep -q .; }
 t_wait_for 30 part || t_fail "the slow put did not start"
 sshd_kill a
 wait $pid 2>/dev/null && t_fail "the cut put succeeded"
-sshd_start a
+center_start a
 [ ! -e "$A/data/d/big" ] || t_fail "an interrupted put was accepted"
 center_sftp a -b - <<<"ls -a d" >"$T/ls" 2>&1 || t_fail "ls d"
 grep -q big "$T/ls" && t_fail "a partial upload is listed"

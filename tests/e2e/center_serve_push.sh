@@ -38,7 +38,7 @@ n=$(find "$A/data/machines" -name '[0-9a-f]*.pack' | wc -l)
 [ "$n" -lt 30 ] || t_fail "the push was not interrupted ($n packs)"
 t_log "interrupted after $n of 30 packs"
 
-sshd_start a
+center_start a
 sync_run push2 push || t_fail "resumed push failed: $(cat "$T/push2.err")"
 [ "$(find "$A/data/machines" -name '[0-9a-f]*.pack' | wc -l)" = 30 ] ||
 	t_fail "not every pack is on the center"
