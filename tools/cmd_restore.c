@@ -30,6 +30,7 @@
 #include "bm_file.h"
 #include "bm_tmpdir.h"
 #include "bm_units.h"
+#include "ctl_snapname.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)
@@ -410,33 +411,13 @@ static int
 pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
     uint32_t *id, uint64_t *bytes)
 {
-	struct store_snapinfo *v;
-	size_t n, i;
-	uint64_t want = 0;
-	int rc = store_snapshots(st, &v, &n);
+	struct store_snapinfo si;
+	int rc = ctl_snap_resolve(ctl, st, arg, &si);
 
-	if (rc != 0) {
-		ctl_err(ctl, "cannot list snapshots: %s", beemo_strerror(rc));
-		return CTL_FAIL;
-	}
-	if (strcmp(arg, "latest") != 0 && (bm_parse_u64(arg, &want) != 0 ||
-	    want == 0)) {
-		ctl_err(ctl, "'%s' is not a snapshot id (or \"latest\")", arg);
-		free(v);
-		return CTL_USAGE;
-	}
-	for (i = n; i-- > 0;)
-		if (want == 0 || v[i].id == want)
-			break;
-	if (i == (size_t)-1) {
-		ctl_err(ctl, n == 0 ? "no snapshots yet" :
-		    "no snapshot %s (see beemoctl snapshots)", arg);
-		free(v);
-		return CTL_FAIL;
-	}
-	*id = v[i].id;
-	*bytes = v[i].bytes;
-	free(v);
+	if (rc != 0)
+		return rc;
+	*id = si.id;
+	*bytes = si.bytes;
 	return 0;
 }
 
