@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_file.h"
@@ -49,9 +47,7 @@ static int
 hash_file(const char *path, uint8_t sha[SYNC_HASH_LEN], uint64_t *size)
 {
 	struct stat st;
-	EVP_MD_CTX *md = NULL;
 	uint8_t *buf = NULL;
-	ssize_t n;
 	int fd, rc = 0;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -64,30 +60,12 @@ hash_file(const char *path, uint8_t sha[SYNC_HASH_LEN], uint64_t *size)
 		rc = -EINVAL;
 		goto out;
 	}
-	if ((buf = malloc(SYNC_READ)) == NULL ||
-	    (md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	if ((buf = malloc(SYNC_READ)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	*size = 0;
-	while ((n = read(fd, buf, SYNC_READ)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
-			rc = -EIO;
-			goto out;
-		}
-		*size += (uint64_t)n;
-	}
-	if (EVP_DigestFinal_ex(md, sha, NULL) != 1)
-		rc = -EIO;
+	rc = sync_sha256_fd(fd, buf, SYNC_READ, sha, size, NULL, NULL);
 out:
-	EVP_MD_CTX_free(md);
 	free(buf);
 	close(fd);
 	return rc;

@@ -37,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_json.h"
@@ -47,6 +45,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "center.h"
+#include "sync.h"
 
 #define SCRUB_FORMAT "beemo-center-scrub"
 #define SCRUB_VERSION 1
@@ -330,40 +329,26 @@ set_aside(struct scrub *s, const struct sobj *o, int dfd, const char *base,
 	return 0;
 }
 
+static void
+scrub_step(void *arg, uint64_t n)
+{
+	bm_progress_add(arg, n, 0);
+}
+
 /* Hash the @size bytes of @fd into @sha.  Returns 0, -EBADMSG (another
  * size: the file changed), or an error. */
 static int
 hash_fd(struct scrub *s, int fd, uint64_t size, unsigned char sha[32],
     struct bm_progress *pr)
 {
-	EVP_MD_CTX *md;
 	uint64_t got = 0;
-	ssize_t r;
-	int rc = 0;
+	int rc;
 
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (!(md = EVP_MD_CTX_new()) ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	while ((r = read(fd, s->buf, SCRUB_READ)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto done;
-		}
-		EVP_DigestUpdate(md, s->buf, (size_t)r);
-		got += (uint64_t)r;
-		bm_progress_add(pr, (uint64_t)r, 0);
-	}
-	EVP_DigestFinal_ex(md, sha, NULL);
-	rc = got == size ? 0 : -EBADMSG;
+	rc = sync_sha256_fd(fd, s->buf, SCRUB_READ, sha, &got, scrub_step,
+	    pr);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-done:
-	EVP_MD_CTX_free(md);
-	return rc;
+	return rc != 0 ? rc : got == size ? 0 : -EBADMSG;
 }
 
 /*

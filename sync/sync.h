@@ -413,6 +413,18 @@ void sync_objs_free(struct sync_objs *l);
 /* sync_sha256 -- SHA-256 of @len bytes. */
 void sync_sha256(const void *buf, size_t len, uint8_t out[SYNC_HASH_LEN]);
 
+/*
+ * sync_sha256_fd -- SHA-256 of what @fd holds from its current offset to
+ * its end, read @buflen bytes at a time into @buf (the caller's, so that
+ * a loop over many files allocates once).  @len (may be NULL) receives
+ * the bytes read; @step (may be NULL) is called with @arg after each
+ * read with its byte count (progress).  Returns 0, -ENOMEM, -EIO (the
+ * digest failed) or a negative errno of read().
+ */
+int sync_sha256_fd(int fd, void *buf, size_t buflen,
+    uint8_t out[SYNC_HASH_LEN], uint64_t *len,
+    void (*step)(void *arg, uint64_t n), void *arg);
+
 /* sync_stamp -- "YYYYMMDDTHHMMSSZ-RRRRRRRR" for time @ns into @buf
  * (SYNC_STAMP_LEN bytes).  Returns 0 or -EIO (no randomness). */
 int sync_stamp(char *buf, uint64_t ns);

@@ -40,6 +40,43 @@ sync_sha256(const void *buf, size_t len, uint8_t out[SYNC_HASH_LEN])
 }
 
 int
+sync_sha256_fd(int fd, void *buf, size_t buflen, uint8_t out[SYNC_HASH_LEN],
+    uint64_t *len, void (*step)(void *arg, uint64_t n), void *arg)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t got = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, buf, buflen)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+			rc = -EIO;
+			goto out;
+		}
+		got += (uint64_t)n;
+		if (step)
+			step(arg, (uint64_t)n);
+	}
+	if (EVP_DigestFinal_ex(md, out, NULL) != 1)
+		rc = -EIO;
+	else if (len)
+		*len = got;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int
 sync_stamp(char *buf, uint64_t ns)
 {
 	time_t t = (time_t)(ns / 1000000000ULL);
@@ -223,38 +260,22 @@ sync_hashcache_save(const struct sync_ctx *ctx, const struct sync_objs *objs)
 int
 sync_local_hash(struct sync_obj *o)
 {
-	EVP_MD_CTX *md;
 	uint8_t *buf;
-	uint64_t done = 0;
+	uint64_t got = 0;
 	int fd, rc = 0;
 
 	if ((fd = open(o->local, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	buf = malloc(SYNC_READ);
-	md = EVP_MD_CTX_new();
-	if (buf == NULL || md == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	if ((buf = malloc(SYNC_READ)) == NULL) {
 		rc = -ENOMEM;
 		goto done;
 	}
-	while (done < o->size) {
-		size_t want = o->size - done < SYNC_READ ?
-		    (size_t)(o->size - done) : SYNC_READ;
-		ssize_t n = pread(fd, buf, want, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			goto done;
-		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
-		done += (uint64_t)n;
-	}
-	EVP_DigestFinal_ex(md, o->sha, NULL);
-	o->has_sha = 1;
+	if ((rc = sync_sha256_fd(fd, buf, SYNC_READ, o->sha, &got, NULL,
+	    NULL)) == 0 && got != o->size)
+		rc = -EIO; /* packs are immutable: it changed under us */
+	if (rc == 0)
+		o->has_sha = 1;
 done:
-	EVP_MD_CTX_free(md);
 	free(buf);
 	close(fd);
 	return rc;
