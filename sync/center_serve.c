@@ -94,7 +94,9 @@ serve_errno(struct serve *s, uint32_t id, const char *rel, int err)
 		    "followed and nothing outside the area is reached");
 		return;
 	}
-	snprintf(msg, sizeof(msg), "/%s: %s", rel, strerror(-err));
+	snprintf(msg, sizeof(msg), "/%s: %s", rel, err == -ESTALE ?
+	    "accepted or removed by another session meanwhile" :
+	    strerror(-err));
 	sftp_status(&s->out, id, code, msg);
 }
 

@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -26,6 +27,8 @@
 #define RULE_LINK "symbolic links are never followed"
 #define RULE_RENAME_ONLY_TMP "only .tmp-* temporaries are renamed"
 #define RULE_REMOVE_DIR "directories are never removed here"
+#define RULE_BUSY "an upload is accepted only when no other handle or " \
+	"session has it open for writing"
 
 /* openat2 below data/, never following a symbolic link. */
 static int
@@ -107,6 +110,44 @@ reply_attrs(struct serve *s, uint32_t id, const struct stat *st)
 	sftp_end(&s->out);
 }
 
+/*
+ * Writers and accepting.  Every write handle holds a shared flock() on
+ * its file; accepting (a close that links a partial into place, a rename
+ * of a temporary to a free name) takes it exclusively without waiting,
+ * so that nothing is accepted while another handle -- of this session or
+ * of another one -- could still write into it.  A writer that opened the
+ * file just before it was accepted gets its shared lock only after the
+ * accepting session is done, and then finds that the name no longer
+ * leads to its file: it gives up.  O_TRUNC is applied only then
+ * (ftruncate), never by open(), which could truncate a file in the
+ * instant it is being accepted.
+ */
+static int
+writer_lock(int fd, int dirfd, const char *name, int trunc)
+{
+	struct stat a, b;
+
+	while (flock(fd, LOCK_SH) != 0)
+		if (errno != EINTR)
+			return -errno;
+	if (fstat(fd, &a) != 0 ||
+	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+		return -ESTALE; /* accepted or removed meanwhile */
+	if (trunc && ftruncate(fd, 0) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Take @fd's file for accepting: exclusive, or -EBUSY at once. */
+static int
+accept_lock(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	return errno == EWOULDBLOCK ? -EBUSY : -errno;
+}
+
 /* Open a new object (or resume its partial) for writing. */
 static int
 open_partial(struct serve *s, const char *rel, uint32_t pflags,
@@ -114,16 +155,22 @@ open_partial(struct serve *s, const char *rel, uint32_t pflags,
 {
 	int flags = O_NOFOLLOW | ((pflags & SSH_FXF_READ) ? O_RDWR : O_WRONLY);
 
+	int rc;
+
 	if (pflags & SSH_FXF_CREAT)
 		flags |= O_CREAT;
-	if (pflags & SSH_FXF_TRUNC)
-		flags |= O_TRUNC;
 	if (pflags & SSH_FXF_EXCL)
 		flags |= O_EXCL;
 	partial_name(rel, h->partial);
 	h->fd = openat(s->partfd, h->partial, flags | O_CLOEXEC, 0600);
 	if (h->fd < 0)
 		return -errno;
+	if ((rc = writer_lock(h->fd, s->partfd, h->partial,
+	    !!(pflags & SSH_FXF_TRUNC))) != 0) {
+		close(h->fd);
+		h->fd = -1;
+		return rc;
+	}
 	h->kind = H_PARTIAL;
 	return 0;
 }
@@ -180,13 +227,18 @@ serve_open(struct serve *s, uint32_t id, const char *rel, uint32_t pflags,
 		flags = O_NOFOLLOW |
 		    ((pflags & SSH_FXF_READ) ? O_RDWR : O_WRONLY) |
 		    ((pflags & SSH_FXF_CREAT) ? O_CREAT : 0) |
-		    ((pflags & SSH_FXF_TRUNC) ? O_TRUNC : 0) |
 		    ((pflags & SSH_FXF_EXCL) ? O_EXCL : 0);
 		if ((rc = openat(pfd, base, flags | O_CLOEXEC, 0600)) < 0) {
 			rc = -errno;
 			goto fail;
 		}
 		h->fd = rc;
+		if ((rc = writer_lock(h->fd, pfd, base,
+		    !!(pflags & SSH_FXF_TRUNC))) != 0) {
+			close(h->fd);
+			h->fd = -1;
+			goto fail;
+		}
 		h->kind = H_TMP;
 	} else if ((rc = open_partial(s, rel, pflags, h)) != 0) {
 		goto fail;
@@ -226,6 +278,15 @@ accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
 	struct stat st;
 	int pfd = -1, rc;
 
+	if ((rc = accept_lock(h->fd)) == -EBUSY) {
+		serve_refused(s, "accept", h->rel, RULE_BUSY);
+		snprintf(msg, sizeof(msg), "/%.120s: %s; it stays partial",
+		    h->rel, RULE_BUSY);
+		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
+		return;
+	}
+	if (rc != 0)
+		goto fail;
 	if (fstat(h->fd, &st) != 0 || fsync(h->fd) != 0) {
 		rc = -errno;
 		goto fail;
@@ -463,8 +524,8 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 {
 	const char *fbase, *tbase;
 	char msg[256];
-	struct stat st;
-	int fpfd = -1, tpfd = -1, rc;
+	struct stat st, lst;
+	int fpfd = -1, tpfd = -1, lfd = -1, rc = 0;
 
 	if (in_center(from) || in_center(to)) {
 		serve_deny(s, id, "rename", in_center(from) ? from : to,
@@ -484,6 +545,19 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 	if (!S_ISREG(st.st_mode) || !is_tmp(fbase)) {
 		serve_deny(s, id, "rename", from, S_ISREG(st.st_mode) ?
 		    RULE_ACCEPTED_RENAME : RULE_RENAME_ONLY_TMP);
+		goto out;
+	}
+	/* Nothing may write into it once it has its new name. */
+	if ((lfd = openat(fpfd, fbase, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0 || (rc = accept_lock(lfd)) != 0 ||
+	    fstat(lfd, &lst) != 0 || lst.st_ino != st.st_ino ||
+	    lst.st_dev != st.st_dev) {
+		if (lfd < 0 || rc == 0)
+			serve_errno(s, id, from, -ESTALE);
+		else if (rc == -EBUSY)
+			serve_deny(s, id, "rename", from, RULE_BUSY);
+		else
+			serve_errno(s, id, from, rc);
 		goto out;
 	}
 	if (!is_tmp(tbase) && s->area.quota)
@@ -508,6 +582,8 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 	else
 		sftp_status(&s->out, id, SSH_FX_OK, "renamed");
 out:
+	if (lfd >= 0)
+		close(lfd);
 	if (fpfd >= 0)
 		close(fpfd);
 	if (tpfd >= 0)
