@@ -25,20 +25,27 @@
  *     from listings but shown by STAT, and is resumed by writing from
  *     its size on (OpenSSH's `reput`), a truncating open starts it
  *     again, REMOVE drops it;
- *   - ".tmp-*" files (beemo-sync's temporaries) may be written, removed
- *     and renamed to a free name, which accepts them;
+ *   - ".tmp-*" files (beemo-sync's temporaries) live there too; they
+ *     may be written, removed, and renamed to a free name, which
+ *     accepts them;
+ *   - nothing is accepted while another handle, of this session or of
+ *     another one, has it open for writing (a shared flock per writer,
+ *     an exclusive one to accept);
+ *   - an upload left unfinished for two days, that no session has
+ *     open, is removed; at most 4096 may be unfinished at once;
  *   - no symbolic or hard link is ever made; nothing outside data/ is
  *     reached (paths are resolved below AREA/data, ".." never climbs
  *     above it, a symbolic link found there is refused);
  *   - data/center/ is written by beemo-center only (reports for the
  *     appliance: scrub.json, requests/N.json, deleted.log);
- *   - the area's quota (area.conf) bounds what is accepted plus what
- *     the session wrote and has not had accepted: a write or an accept
+ *   - the area's quota (area.conf) bounds what is accepted plus every
+ *     unfinished upload of every session (state/partial/): a write
  *     beyond it fails (SSH_FX_FAILURE, "quota of NAME (BYTES)
  *     exceeded"); statvfs@openssh.com (`df`) shows the quota.
  *
- * The first 100 refusals of a session are journaled (center_journal:
- * "serve: refused OP /PATH: RULE"), the others only counted; each session that ends appends to AREA/state/serve.log one
+ * The first 20 refusals of a session are journaled (center_journal:
+ * "serve: refused OP /PATH: RULE") while the journal is under 8 MiB, the
+ * others only counted; each session that ends appends to AREA/state/serve.log one
  * line "START END accepted N bytes B refused R cpu SECONDS end WHY"
  * (UTC times, CPU user + system).
  *

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_file.h"
 #include "center_serve.h"
 
 static struct sftp_in serve_in; /* 1 MiB: not on the stack */
@@ -58,12 +60,20 @@ void
 serve_refused(struct serve *s, const char *op, const char *rel,
     const char *why)
 {
+	char path[PATH_MAX];
+	struct stat st;
+
 	/* A hostile client may be refused without end: the journal keeps
-	 * the first ones, serve.log the count. */
-	if (++s->refused <= SERVE_JOURNAL_REFUSALS)
-		(void)center_journal(&s->area, "serve: refused %s /%s: %s", op,
-		    rel, why);
-	else if (s->refused == SERVE_JOURNAL_REFUSALS + 1)
+	 * the first ones of a session (paths cut short) while it is under
+	 * SERVE_JOURNAL_MAX bytes, serve.log the count. */
+	if (++s->refused > SERVE_JOURNAL_REFUSALS + 1 ||
+	    bm_path(path, sizeof(path), "%s/journal", s->area.state) != 0 ||
+	    (stat(path, &st) == 0 && st.st_size > SERVE_JOURNAL_MAX))
+		return;
+	if (s->refused <= SERVE_JOURNAL_REFUSALS)
+		(void)center_journal(&s->area, "serve: refused %s /%.160s: "
+		    "%.200s", op, rel, why);
+	else
 		(void)center_journal(&s->area, "serve: more refusals in this "
 		    "session are only counted (serve.log)");
 }
@@ -101,12 +111,55 @@ serve_errno(struct serve *s, uint32_t id, const char *rel, int err)
 }
 
 int
+serve_partials(struct serve *s)
+{
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(s->partfd)) < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	s->partials = 0;
+	s->npartials = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' ||
+		    fstatat(s->partfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (now - st.st_mtime > SERVE_STALE_SECS &&
+		    (fd = openat(s->partfd, e->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) >= 0) {
+			int gone = flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+			    unlinkat(s->partfd, e->d_name, 0) == 0;
+
+			close(fd);
+			if (gone) {
+				(void)center_journal(&s->area, "serve: removed "
+				    "an upload left unfinished for %lld s "
+				    "(%lld bytes)", (long long)(now -
+				    st.st_mtime), (long long)st.st_size);
+				continue;
+			}
+		}
+		s->partials += (uint64_t)st.st_size;
+		s->npartials++;
+	}
+	closedir(d);
+	s->pending = 0;
+	return 0;
+}
+
+int
 serve_quota_ok(struct serve *s, uint64_t more, char *msg, size_t len)
 {
-	uint64_t q = s->area.quota;
+	uint64_t q = s->area.quota, used = s->usage + s->partials + s->pending;
 
-	if (q == 0 || (s->usage <= q && s->pending <= q - s->usage &&
-	    more <= q - s->usage - s->pending))
+	if (q == 0 || (used <= q && more <= q - used))
 		return 1;
 	snprintf(msg, len, "quota of %s (%llu) exceeded", s->area.name,
 	    (unsigned long long)q);
@@ -576,6 +629,7 @@ center_cmd_serve(struct center_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	(void)center_usage_get(&s->area, &s->usage);
+	(void)serve_partials(s);
 	serve_in.fd = STDIN_FILENO;
 	s->out.fd = STDOUT_FILENO;
 	widen(STDIN_FILENO, SO_RCVBUF);

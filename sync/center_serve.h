@@ -53,7 +53,9 @@ struct serve {
 	struct center_area area;
 	int datafd, partfd;     /* data/ and state/partial/ */
 	uint64_t usage;         /* accepted bytes (AREA/state/usage) */
-	uint64_t pending;       /* bytes written this session, not accepted */
+	uint64_t partials;      /* bytes in state/partial/ at the last scan */
+	size_t npartials;       /* files there then */
+	uint64_t pending;       /* bytes written since that scan */
 	uint64_t accepted, accepted_bytes, refused;
 	struct serve_handle h[SERVE_HANDLES];
 	struct sftp_out out;
@@ -67,11 +69,25 @@ struct serve {
  */
 int serve_norm(const uint8_t *s, uint32_t len, char *rel, size_t rellen);
 
+/*
+ * serve_partials -- scan state/partial/ (the unfinished uploads and
+ * temporaries of every session): s->partials and s->npartials get its
+ * bytes and files, s->pending restarts at 0.  A file untouched for
+ * SERVE_STALE_SECS that no session has open is removed first (a session
+ * cut off long ago; journaled).  The quota counts accepted + partials +
+ * pending bytes.  Returns 0 or a negative errno.
+ */
+#define SERVE_STALE_SECS (2 * 86400)
+#define SERVE_MAX_PARTIALS 4096
+int serve_partials(struct serve *s);
+
 /* serve_refused -- count a refusal of operation @op on @rel because of
  * @why, and journal it while the session has made at most
  * SERVE_JOURNAL_REFUSALS (then one line says the rest are only
- * counted, in serve.log). */
-#define SERVE_JOURNAL_REFUSALS 100
+ * counted, in serve.log) and the journal holds at most
+ * SERVE_JOURNAL_MAX bytes. */
+#define SERVE_JOURNAL_REFUSALS 20
+#define SERVE_JOURNAL_MAX (8 << 20)
 void serve_refused(struct serve *s, const char *op, const char *rel,
     const char *why);
 

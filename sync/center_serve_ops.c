@@ -180,8 +180,9 @@ serve_open(struct serve *s, uint32_t id, const char *rel, uint32_t pflags,
     struct serve_handle *h)
 {
 	const char *base;
+	char msg[PATH_MAX];
 	struct stat st;
-	int pfd = -1, rc, flags;
+	int pfd = -1, rc;
 
 	snprintf(h->rel, sizeof(h->rel), "%s", rel);
 	if (!(pflags & (SSH_FXF_WRITE | SSH_FXF_APPEND | SSH_FXF_CREAT |
@@ -223,26 +224,24 @@ serve_open(struct serve *s, uint32_t id, const char *rel, uint32_t pflags,
 		rc = -errno;
 		goto fail;
 	}
-	if (is_tmp(base)) {
-		flags = O_NOFOLLOW |
-		    ((pflags & SSH_FXF_READ) ? O_RDWR : O_WRONLY) |
-		    ((pflags & SSH_FXF_CREAT) ? O_CREAT : 0) |
-		    ((pflags & SSH_FXF_EXCL) ? O_EXCL : 0);
-		if ((rc = openat(pfd, base, flags | O_CLOEXEC, 0600)) < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		h->fd = rc;
-		if ((rc = writer_lock(h->fd, pfd, base,
-		    !!(pflags & SSH_FXF_TRUNC))) != 0) {
-			close(h->fd);
-			h->fd = -1;
-			goto fail;
-		}
-		h->kind = H_TMP;
-	} else if ((rc = open_partial(s, rel, pflags, h)) != 0) {
+	/* A new object or a temporary: written in state/partial/, where
+	 * every unfinished byte of the area is counted against its quota
+	 * and stale ones are removed (serve_partials). */
+	if ((rc = serve_partials(s)) != 0)
 		goto fail;
+	if (s->npartials >= SERVE_MAX_PARTIALS) {
+		snprintf(msg, sizeof(msg), "/%.200s: %zu unfinished uploads "
+		    "already; finish or remove one first", rel, s->npartials);
+		serve_refused(s, "open", rel, msg);
+		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
+		goto out;
 	}
+	if ((rc = open_partial(s, rel, pflags, h)) != 0)
+		goto fail;
+	if (is_tmp(base))
+		h->kind = H_TMP;
+	if (pflags & SSH_FXF_TRUNC)
+		(void)serve_partials(s); /* what it held is gone */
 	if (fstat(h->fd, &st) == 0)
 		h->size = (uint64_t)st.st_size;
 	reply_handle(s, id, h);
@@ -260,13 +259,17 @@ static int
 accept_link(struct serve *s, int fromdir, const char *from, int pfd,
     const char *base, uint64_t size)
 {
+	int rc;
+
 	if (linkat(fromdir, from, pfd, base, 0) != 0)
 		return -errno;
 	if (unlinkat(fromdir, from, 0) != 0 || fsync(pfd) != 0)
 		return -errno;
 	s->accepted++;
 	s->accepted_bytes += size;
-	return center_usage_add(&s->area, (int64_t)size, &s->usage);
+	rc = center_usage_add(&s->area, (int64_t)size, &s->usage);
+	(void)serve_partials(s); /* it left state/partial/ */
+	return rc;
 }
 
 /* Accept the partial of handle @h under its name. */
@@ -291,13 +294,8 @@ accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
 		rc = -errno;
 		goto fail;
 	}
-	(void)center_usage_get(&s->area, &s->usage);
-	if (!serve_quota_ok(s, (uint64_t)st.st_size, msg, sizeof(msg))) {
-		(void)unlinkat(s->partfd, h->partial, 0);
-		serve_refused(s, "accept", h->rel, msg);
-		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
-		return;
-	}
+	/* Its bytes were counted against the quota as they were written
+	 * (state/partial/): accepting adds none. */
 	if ((pfd = parent_open(s, h->rel, &base)) < 0) {
 		rc = pfd;
 		goto fail;
@@ -331,7 +329,6 @@ serve_close(struct serve *s, uint32_t id, struct serve_handle *h)
 			accept_partial(s, id, h);
 		close(h->fd);
 	}
-	s->pending -= h->grown < s->pending ? h->grown : s->pending;
 	if (h->kind != H_PARTIAL)
 		sftp_status(&s->out, id, SSH_FX_OK, "closed");
 	memset(h, 0, sizeof(*h));
@@ -346,11 +343,8 @@ serve_stat(struct serve *s, uint32_t id, const char *rel, int follow)
 
 	fd = at2(s->datafd, rel, O_PATH | O_NOFOLLOW, 0);
 	if (fd == -ENOENT && !in_center(rel)) {
-		const char *slash = strrchr(rel, '/');
-
 		partial_name(rel, part);
-		if (!is_tmp(slash ? slash + 1 : rel) &&
-		    fstatat(s->partfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fstatat(s->partfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			reply_attrs(s, id, &st);
 			return;
 		}
@@ -479,9 +473,10 @@ serve_remove(struct serve *s, uint32_t id, const char *rel)
 	}
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		partial_name(rel, part);
-		if (errno == ENOENT && !is_tmp(base) &&
-		    unlinkat(s->partfd, part, 0) == 0)
+		if (errno == ENOENT && unlinkat(s->partfd, part, 0) == 0) {
+			(void)serve_partials(s);
 			sftp_status(&s->out, id, SSH_FX_OK, "partial removed");
+		}
 		else
 			serve_errno(s, id, rel, -ENOENT);
 	} else if (S_ISDIR(st.st_mode)) {
@@ -522,10 +517,10 @@ serve_mkdir(struct serve *s, uint32_t id, const char *rel)
 void
 serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 {
-	const char *fbase, *tbase;
-	char msg[256];
+	const char *fbase, *tbase, *sname;
+	char msg[256], fpart[65], tpart[65];
 	struct stat st, lst;
-	int fpfd = -1, tpfd = -1, lfd = -1, rc = 0;
+	int fpfd = -1, tpfd = -1, lfd = -1, sdir, rc = 0, legacy;
 
 	if (in_center(from) || in_center(to)) {
 		serve_deny(s, id, "rename", in_center(from) ? from : to,
@@ -538,17 +533,27 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 		    fpfd < 0 ? fpfd : tpfd);
 		goto out;
 	}
-	if (fstatat(fpfd, fbase, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		serve_errno(s, id, from, -errno);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || !is_tmp(fbase)) {
+	/* The source: a temporary, in state/partial/ (or, left by an older
+	 * beemo-center, in data/). */
+	legacy = fstatat(fpfd, fbase, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (legacy && (!S_ISREG(st.st_mode) || !is_tmp(fbase))) {
 		serve_deny(s, id, "rename", from, S_ISREG(st.st_mode) ?
 		    RULE_ACCEPTED_RENAME : RULE_RENAME_ONLY_TMP);
 		goto out;
 	}
+	partial_name(from, fpart);
+	sdir = legacy ? fpfd : s->partfd;
+	sname = legacy ? fbase : fpart;
+	if (!legacy && fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		serve_errno(s, id, from, -ENOENT);
+		goto out;
+	}
+	if (!is_tmp(fbase)) {
+		serve_deny(s, id, "rename", from, RULE_RENAME_ONLY_TMP);
+		goto out;
+	}
 	/* Nothing may write into it once it has its new name. */
-	if ((lfd = openat(fpfd, fbase, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	if ((lfd = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) < 0 || (rc = accept_lock(lfd)) != 0 ||
 	    fstat(lfd, &lst) != 0 || lst.st_ino != st.st_ino ||
 	    lst.st_dev != st.st_dev) {
@@ -560,19 +565,24 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 			serve_errno(s, id, from, rc);
 		goto out;
 	}
-	if (!is_tmp(tbase) && s->area.quota)
+	/* Bytes of state/partial/ are counted already; an older data/
+	 * temporary's are not. */
+	if (legacy && !is_tmp(tbase) && s->area.quota)
 		(void)center_usage_get(&s->area, &s->usage); /* other sessions */
-	if (!is_tmp(tbase) && !serve_quota_ok(s, (uint64_t)st.st_size, msg,
-	    sizeof(msg))) {
+	if (legacy && !is_tmp(tbase) && !serve_quota_ok(s,
+	    (uint64_t)st.st_size, msg, sizeof(msg))) {
 		serve_refused(s, "accept", to, msg);
 		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
 		goto out;
 	}
-	if (is_tmp(tbase)) {
-		rc = linkat(fpfd, fbase, tpfd, tbase, 0) == 0 &&
-		    unlinkat(fpfd, fbase, 0) == 0 ? 0 : -errno;
+	if (is_tmp(tbase) && !legacy) {
+		partial_name(to, tpart);
+		rc = renameat(sdir, sname, s->partfd, tpart) == 0 ? 0 : -errno;
+	} else if (is_tmp(tbase)) {
+		rc = linkat(sdir, sname, tpfd, tbase, 0) == 0 &&
+		    unlinkat(sdir, sname, 0) == 0 ? 0 : -errno;
 	} else {
-		rc = accept_link(s, fpfd, fbase, tpfd, tbase,
+		rc = accept_link(s, sdir, sname, tpfd, tbase,
 		    (uint64_t)st.st_size);
 	}
 	if (rc == -EEXIST)
@@ -604,7 +614,7 @@ serve_statvfs(struct serve *s, uint32_t id)
 	blocks = v.f_blocks;
 	avail = v.f_bavail;
 	if (s->area.quota) {
-		uint64_t used = s->usage + s->pending;
+		uint64_t used = s->usage + s->partials + s->pending;
 		uint64_t qfree = used < s->area.quota ?
 		    (s->area.quota - used) / frsize : 0;
 
