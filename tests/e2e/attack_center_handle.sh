@@ -5,7 +5,8 @@
 #     (which accepts it), then written and truncated through the handle
 #     still open on it;
 #  2. two handles on the same new object (the same partial): the first
-#     close accepts it, the second handle then writes into it.
+#     close accepts it, the second handle then writes into it;
+#  3. as 1, but the rename is made by a second session.
 # The accepted objects must keep the bytes they were accepted with.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd_lib.sh"
@@ -33,13 +34,23 @@ print('write 1', c.write(h1, 0, b'GOOD-TWO'))
 print('close 1', c.close(h1))
 print('write 2', c.write(h2, 0, b'EVIL'))
 print('close 2', c.close(h2))
+# 3. across sessions: another session renames the temporary this one
+# still has open
+d = Session(sys.argv[1], sys.argv[2])
+h = c.open('/packs/.tmp-3', F_WRITE | F_CREAT | F_TRUNC)
+print('write tmp 3', c.write(h, 0, b'GOOD-THREE'))
+print('rename by the other session', d.rename('/packs/.tmp-3', '/packs/three'))
+print('write after rename', c.write(h, 0, b'EVIL'))
+print('close', c.close(h))
+d.end()
 c.end()
 PY
 t_log "$(cat "$T/py.out")"
-[ "$(cat "$T/area_a/data/packs/one")" = GOOD-ONE ] ||
-	t_fail "accepted /packs/one changed through the temporary's handle:" \
-		"$(od -c "$T/area_a/data/packs/one" | head -3)"
-[ "$(cat "$T/area_a/data/packs/two")" = GOOD-TWO ] ||
-	t_fail "accepted /packs/two changed through a second handle:" \
-		"$(od -c "$T/area_a/data/packs/two" | head -3)"
+fails=()
+for o in one:GOOD-ONE two:GOOD-TWO three:GOOD-THREE; do
+	[ "$(cat "$T/area_a/data/packs/${o%%:*}")" = "${o#*:}" ] ||
+		fails+=("accepted /packs/${o%%:*} changed: $(od -An -c \
+			"$T/area_a/data/packs/${o%%:*}" | head -2 | tr -s ' \n' ' ')")
+done
+[ ${#fails[@]} -eq 0 ] || t_fail "$(printf '%s; ' "${fails[@]}")"
 t_log "ok"
