@@ -575,7 +575,10 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 		sftp_status(&s->out, id, SSH_FX_FAILURE, msg);
 		goto out;
 	}
-	if (is_tmp(tbase) && !legacy) {
+	if (is_tmp(tbase) && fstatat(tpfd, tbase, &lst,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = -EEXIST; /* a directory or an older temporary there */
+	} else if (is_tmp(tbase) && !legacy) {
 		partial_name(to, tpart);
 		rc = renameat(sdir, sname, s->partfd, tpart) == 0 ? 0 : -errno;
 	} else if (is_tmp(tbase)) {

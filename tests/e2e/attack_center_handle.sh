@@ -7,7 +7,8 @@
 #  2. two handles on the same new object (the same partial): the first
 #     close accepts it, the second handle then writes into it;
 #  3. as 1, but the rename is made by a second session.
-# The accepted objects must keep the bytes they were accepted with.
+# The accepted objects must keep the bytes they were accepted with: an
+# accept is refused while another handle has the file open for writing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd_lib.sh"
 . "$(dirname "$0")/center_lib.sh"
@@ -46,11 +47,31 @@ d.end()
 c.end()
 PY
 t_log "$(cat "$T/py.out")"
+# Each object is either not accepted (the accept was refused while a
+# handle was open on it) or holds exactly the bytes it was accepted with.
+res() { sed -n "s/^$1 //p" "$T/py.out" | head -n 1; }
 fails=()
-for o in one:GOOD-ONE two:GOOD-TWO three:GOOD-THREE; do
-	[ "$(cat "$T/area_a/data/packs/${o%%:*}")" = "${o#*:}" ] ||
-		fails+=("accepted /packs/${o%%:*} changed: $(od -An -c \
-			"$T/area_a/data/packs/${o%%:*}" | head -2 | tr -s ' \n' ' ')")
-done
+check() { # NAME WHEN-ACCEPTED: the object must be absent or hold WANT
+	local f=$T/area_a/data/packs/$1 want=$2
+	if [ -e "$f" ]; then
+		[ "$(cat "$f")" = "$want" ] ||
+			fails+=("accepted /packs/$1 changed: $(od -An -c "$f" |
+				head -2 | tr -s ' \n' ' ')")
+	fi
+}
+# 1 and 3: a rename while a handle is open must be refused; if it was
+# not, the object must not have changed since.
+[ "$(res rename)" != 0 ] || check one GOOD-ONE
+[ "$(res 'rename by the other session')" != 0 ] || check three GOOD-THREE
+[ "$(res rename)" != 0 ] && [ -e "$T/area_a/data/packs/one" ] &&
+	fails+=("a refused rename accepted /packs/one")
+# 2: if the first close accepted it, it holds GOOD-TWO; else the second
+# close accepted what the second handle wrote (nothing was accepted
+# before).
+if [ "$(res 'close 1')" = 0 ]; then
+	check two GOOD-TWO
+else
+	check two EVIL-TWO
+fi
 [ ${#fails[@]} -eq 0 ] || t_fail "$(printf '%s; ' "${fails[@]}")"
 t_log "ok"
