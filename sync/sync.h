@@ -267,6 +267,7 @@ struct sync_io {
 struct sync_rent {
 	char *path;    /* relative to ROOT */
 	uint64_t size;
+	uint64_t mtime; /* seconds, as the server gives it (0: none) */
 	int isreg;     /* a regular file (links resolved inside ROOT) */
 };
 
@@ -489,8 +490,19 @@ struct sync_mentry {
 	unsigned version;          /* as claimed: untrusted */
 	uint64_t counter;          /* as claimed: untrusted */
 	uint64_t created_ns;       /* as claimed: untrusted */
+	uint64_t stored_ns;        /* when the center stored it (mtime) */
 	char bad[128];             /* why it is unusable, or "" */
 };
+
+/*
+ * sync_mentry_time -- the time a state counts as made, for --at and
+ * history: the later of the manifest's own claim and the time the
+ * center stored it.  Whoever holds K_OFF (a compromised appliance) can
+ * sign a manifest that claims any time; a center running beemo-center
+ * serve never lets a client set a file's time, so a state forged later
+ * cannot pass for an older one.
+ */
+uint64_t sync_mentry_time(const struct sync_mentry *e);
 
 struct sync_mlist {
 	struct sync_mentry *v;

@@ -206,7 +206,7 @@ sync_choose(sync_conn *c, const char *target, const char *pw, size_t pwlen,
 			    target, e->name, e->bad);
 			continue;
 		}
-		if (at != 0 && e->created_ns > at) {
+		if (at != 0 && sync_mentry_time(e) > at) {
 			if ((rc = note_newer(&ch, e, newest)) != 0)
 				goto done;
 			continue;

@@ -92,10 +92,14 @@ list_dirs(sync_conn *c, const struct sync_manifest *m, char ***dirs,
 	return 0;
 }
 
+/* A manifest stored this much after the time it claims is named. */
+#define LATE_NS (3600ull * 1000000000ull)
+
 static void
 at_arg(struct hstate *h)
 {
-	time_t t = (time_t)((h->e->created_ns + 999999999u) / 1000000000u);
+	time_t t = (time_t)((sync_mentry_time(h->e) + 999999999u) /
+	    1000000000u);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -173,7 +177,8 @@ examine(struct history *hi, sync_conn *c, const struct sync_mlist *ml,
 	for (i = 0; i < ml->n; i++)
 		for (k = 0; k < ml->n; k++)
 			if (k != i && !hs[k].unusable && !hs[i].unusable &&
-			    ml->v[k].created_ns > ml->v[i].created_ns &&
+			    sync_mentry_time(&ml->v[k]) >
+			    sync_mentry_time(&ml->v[i]) &&
 			    !strcmp(hs[k].at, hs[i].at))
 				hs[i].same_second = 1;
 done:
@@ -207,11 +212,16 @@ print_text(struct history *hi, const char *target, const struct hstate *h,
 		}
 		printf("  push %llu of %s: %llu objects (%s), authenticated: "
 		    "%s%s%s%s, %s\n", (unsigned long long)h[i].e->counter,
-		    sync_time_str(when, sizeof(when), h[i].e->created_ns),
+		    sync_time_str(when, sizeof(when), sync_mentry_time(h[i].e)),
 		    (unsigned long long)h[i].objects,
 		    bm_human(b, sizeof(b), h[i].bytes), auth_str(&h[i]),
 		    *h[i].why ? " (" : "", h[i].why, *h[i].why ? ")" : "",
 		    h[i].missing ? "INCOMPLETE" : "complete");
+		if (h[i].e->stored_ns > h[i].e->created_ns + LATE_NS)
+			printf("    stored by the center later than the time "
+			    "it claims (%s): made afterwards by whoever held "
+			    "the off-site key, or copied; dated when stored\n",
+			    sync_time_str(b, sizeof(b), h[i].e->created_ns));
 		if (h[i].missing)
 			printf("    %zu objects missing or of the wrong size: "
 			    "recover --at takes an older state\n",
@@ -250,8 +260,11 @@ print_json(struct history *hi, const char *target, const struct hstate *h,
 			continue;
 		}
 		bm_json_u64(&hi->j, "push", h[i].e->counter);
-		bm_json_time(&hi->j, "time", h[i].e->created_ns);
-		bm_json_u64(&hi->j, "time_ns", h[i].e->created_ns);
+		bm_json_time(&hi->j, "time", sync_mentry_time(h[i].e));
+		bm_json_u64(&hi->j, "time_ns", sync_mentry_time(h[i].e));
+		bm_json_time(&hi->j, "claimed", h[i].e->created_ns);
+		if (h[i].e->stored_ns)
+			bm_json_time(&hi->j, "stored", h[i].e->stored_ns);
 		bm_json_u64(&hi->j, "objects", h[i].objects);
 		bm_json_u64(&hi->j, "bytes", h[i].bytes);
 		if (h[i].auth < 0)

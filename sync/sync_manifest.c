@@ -553,6 +553,12 @@ sync_manifest_get(sync_conn *c, const struct sync_mentry *e, char **text,
 	return 0;
 }
 
+uint64_t
+sync_mentry_time(const struct sync_mentry *e)
+{
+	return e->stored_ns > e->created_ns ? e->stored_ns : e->created_ns;
+}
+
 int
 sync_manifest_list(sync_conn *c, struct sync_mlist *l)
 {
@@ -583,6 +589,7 @@ sync_manifest_list(sync_conn *c, struct sync_mlist *l)
 		l->n++;
 		snprintf(e->name, sizeof(e->name), "%s", r->path);
 		e->size = r->size;
+		e->stored_ns = r->mtime * 1000000000ull;
 		if (r->size > SYNC_MAX_MANIFEST) {
 			snprintf(e->bad, sizeof(e->bad), "too large");
 			continue;

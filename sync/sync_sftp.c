@@ -256,7 +256,7 @@ sync_remote_unlink(sync_conn *c, const char *path)
 
 static int
 rlist_add(struct sync_rlist *l, const char *dir, const char *name,
-    uint64_t size, int isreg)
+    uint64_t size, uint64_t mtime, int isreg)
 {
 	struct sync_rent *e;
 
@@ -273,6 +273,7 @@ rlist_add(struct sync_rlist *l, const char *dir, const char *name,
 	if (asprintf(&e->path, "%s%s%s", dir, *dir ? "/" : "", name) < 0)
 		return -ENOMEM;
 	e->size = size;
+	e->mtime = mtime;
 	e->isreg = isreg;
 	l->n++;
 	l->sorted = 0;
@@ -321,6 +322,7 @@ sync_remote_list(sync_conn *c, const char *dir, struct sync_rlist *l)
 		}
 		isreg = LIBSSH2_SFTP_S_ISREG(a.permissions);
 		if ((rc = rlist_add(l, dir, name, isreg ? a.filesize : 0,
+		    (a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) ? a.mtime : 0,
 		    isreg)) != 0)
 			break;
 	}
