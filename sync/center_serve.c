@@ -608,7 +608,9 @@ center_cmd_serve(struct center_ctx *ctx, int argc, char **argv)
 		serve_usage(stderr);
 		return CENTER_EXIT_USAGE;
 	}
-	if (!(s = calloc(1, sizeof(*s)))) {
+	if ((s = calloc(1, sizeof(*s))) != NULL)
+		s->ctx = ctx;
+	if (!s) {
 		fprintf(stderr, "beemo-center: out of memory\n");
 		return CENTER_EXIT_FAIL;
 	}

@@ -50,6 +50,7 @@ struct serve_handle {
 };
 
 struct serve {
+	const struct center_ctx *ctx;
 	struct center_area area;
 	int datafd, partfd;     /* data/ and state/partial/ */
 	uint64_t usage;         /* accepted bytes (AREA/state/usage) */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -15,7 +16,10 @@
 
 #include <openssl/sha.h>
 
+#include "bm_bytes.h"
+#include "center_pin.h"
 #include "center_serve.h"
+#include "sync_request.h"
 
 #define RULE_ACCEPTED_WRITE "accepted objects are never overwritten or " \
 	"truncated"
@@ -253,6 +257,102 @@ out:
 		close(pfd);
 }
 
+/*
+ * What may be accepted under requests/: a deletion request N.req only
+ * when it is signed by the administrator's key the area pinned (or one
+ * it endorsed), for this appliance, with the number of its name; N.cancel
+ * only once N.req is there.  So that junk uploaded under the numbers the
+ * administrator will use next cannot keep the real requests out (the
+ * name is taken for good once accepted).  Returns 1 (allowed), 0 with
+ * @why, or a negative error.
+ */
+static int
+request_ok(struct serve *s, const char *rel, int dir, const char *name,
+    char *why, size_t whylen)
+{
+	const char *b = rel + 9;
+	struct center_pin pin;
+	struct sync_request req;
+	char err[256], other[32];
+	uint8_t *text = NULL;
+	struct stat st;
+	ssize_t got;
+	uint64_t n = 0;
+	size_t i;
+	int fd, rc;
+
+	if (strncmp(rel, "requests/", 9) != 0)
+		return 1;
+	if (strlen(b) < 17 || !bm_is_lower_hex(b, 16) ||
+	    (strcmp(b + 16, ".req") && strcmp(b + 16, ".cancel"))) {
+		snprintf(why, whylen, "requests/ holds only N.req and N.cancel");
+		return 0;
+	}
+	for (i = 0; i < 16; i++)
+		n = n << 4 | (uint64_t)(b[i] <= '9' ? b[i] - '0' :
+		    b[i] - 'a' + 10);
+	if (!strcmp(b + 16, ".cancel")) {
+		snprintf(other, sizeof(other), "%.16s.req", b);
+		if (fstatat(s->datafd, "requests", &st, 0) == 0 &&
+		    (fd = at2(s->datafd, "requests", O_RDONLY | O_DIRECTORY,
+		    0)) >= 0) {
+			rc = fstatat(fd, other, &st, AT_SYMLINK_NOFOLLOW);
+			close(fd);
+			if (rc == 0 && S_ISREG(st.st_mode))
+				return 1;
+		}
+		snprintf(why, whylen, "a cancellation needs its request "
+		    "first");
+		return 0;
+	}
+	memset(&pin, 0, sizeof(pin));
+	if (center_pin_update(s->ctx, &s->area, 1, &pin, err,
+	    sizeof(err)) != 0) {
+		center_pin_free(&pin);
+		snprintf(why, whylen, "no administrator's key is pinned for "
+		    "this area yet (beemo-center pin): a request cannot be "
+		    "checked");
+		return 0;
+	}
+	rc = -ENOMEM;
+	if ((fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > SYNC_MAX_SMALL ||
+	    !(text = malloc((size_t)st.st_size + 1)) ||
+	    (got = pread(fd, text, (size_t)st.st_size, 0)) !=
+	    (ssize_t)st.st_size) {
+		close(fd);
+		snprintf(why, whylen, "not a deletion request (unreadable or "
+		    "too large)");
+		rc = 0;
+		goto out;
+	}
+	close(fd);
+	text[st.st_size] = '\0';
+	memset(&req, 0, sizeof(req));
+	rc = sync_request_parse((const char *)text, (size_t)st.st_size, &req);
+	if (rc == -ENOMEM)
+		goto out;
+	if (rc != 0 || req.counter != n ||
+	    strcmp(req.appliance, pin.appliance_hex) != 0 ||
+	    sync_request_verify_image(pin.key, pin.len, (const char *)text,
+	    (size_t)st.st_size) != 0) {
+		snprintf(why, whylen, "not a deletion request %.16s signed by "
+		    "this appliance's administrator (pinned key %.16s)", b,
+		    pin.hex);
+		rc = 0;
+	} else {
+		rc = 1;
+	}
+	sync_request_free(&req);
+out:
+	free(text);
+	center_pin_free(&pin);
+	return rc;
+}
+
 /* Link @from (in @fromdir) to @base in @pfd, never replacing; then
  * unlink @from and fsync the directory; count @size as accepted. */
 static int
@@ -278,6 +378,7 @@ accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
 {
 	char msg[256];
 	const char *base;
+	char why[200];
 	struct stat st;
 	int pfd = -1, rc;
 
@@ -296,6 +397,14 @@ accept_partial(struct serve *s, uint32_t id, struct serve_handle *h)
 	}
 	/* Its bytes were counted against the quota as they were written
 	 * (state/partial/): accepting adds none. */
+	if ((rc = request_ok(s, h->rel, s->partfd, h->partial, why,
+	    sizeof(why))) == 0) {
+		(void)unlinkat(s->partfd, h->partial, 0);
+		serve_deny(s, id, "accept", h->rel, why);
+		return;
+	}
+	if (rc < 0)
+		goto fail;
 	if ((pfd = parent_open(s, h->rel, &base)) < 0) {
 		rc = pfd;
 		goto fail;
@@ -584,7 +693,11 @@ serve_rename(struct serve *s, uint32_t id, const char *from, const char *to)
 	} else if (is_tmp(tbase)) {
 		rc = linkat(sdir, sname, tpfd, tbase, 0) == 0 &&
 		    unlinkat(sdir, sname, 0) == 0 ? 0 : -errno;
-	} else {
+	} else if ((rc = request_ok(s, to, sdir, sname, msg,
+	    sizeof(msg))) == 0) {
+		serve_deny(s, id, "rename", to, msg);
+		goto out;
+	} else if (rc > 0) {
 		rc = accept_link(s, sdir, sname, tpfd, tbase,
 		    (uint64_t)st.st_size);
 	}
