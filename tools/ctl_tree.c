@@ -78,21 +78,40 @@ ctl_tree_resolve(store *st, uint32_t id, const char *path,
 	return 0;
 }
 
+/* The types of node: ls(1)'s letter, the JSON word. */
+static const struct {
+	uint32_t fmt;
+	char letter;
+	const char *word;
+} types[] = {
+	{S_IFREG, '-', "file"},
+	{S_IFDIR, 'd', "dir"},
+	{S_IFLNK, 'l', "symlink"},
+	{S_IFIFO, 'p', "fifo"},
+	{S_IFSOCK, 's', "socket"},
+	{S_IFCHR, 'c', "char"},
+	{S_IFBLK, 'b', "block"},
+};
+
+/* The index in types[] of @mode's type (a regular file if unknown). */
+static size_t
+type_of(uint32_t mode)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((mode & S_IFMT) == types[i].fmt)
+			return i;
+	return 0;
+}
+
 char *
 ctl_tree_mode(char *buf, uint32_t mode)
 {
 	static const char rwx[] = "rwxrwxrwx";
 	int i;
 
-	switch (mode & S_IFMT) {
-	case S_IFDIR: buf[0] = 'd'; break;
-	case S_IFLNK: buf[0] = 'l'; break;
-	case S_IFIFO: buf[0] = 'p'; break;
-	case S_IFSOCK: buf[0] = 's'; break;
-	case S_IFCHR: buf[0] = 'c'; break;
-	case S_IFBLK: buf[0] = 'b'; break;
-	default: buf[0] = '-';
-	}
+	buf[0] = types[type_of(mode)].letter;
 	for (i = 0; i < 9; i++)
 		buf[1 + i] = mode & (0400U >> i) ? rwx[i] : '-';
 	if (mode & S_ISUID)
@@ -108,15 +127,7 @@ ctl_tree_mode(char *buf, uint32_t mode)
 const char *
 ctl_tree_type(uint32_t mode)
 {
-	switch (mode & S_IFMT) {
-	case S_IFDIR: return "dir";
-	case S_IFLNK: return "symlink";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	case S_IFCHR: return "char";
-	case S_IFBLK: return "block";
-	default: return "file";
-	}
+	return types[type_of(mode)].word;
 }
 
 char *
