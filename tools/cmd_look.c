@@ -394,31 +394,33 @@ find_snapshots(const struct ctl *ctl, store *st, const char *list,
 		ctl_err(ctl, "cannot list snapshots: %s", beemo_strerror(rc));
 		return CTL_FAIL;
 	}
-	if ((*ids = calloc(nv ? nv : 1, sizeof(**ids))) == NULL) {
-		rc = CTL_FAIL;
-		goto out;
-	}
+	if ((*ids = calloc(nv ? nv : 1, sizeof(**ids))) == NULL)
+		goto nomem;
 	if (list == NULL || strcmp(list, "all") == 0) {
 		for (i = 0; i < nv; i++)
 			(*ids)[(*n)++] = v[i].id;
 		goto out;
 	}
-	if ((copy = strdup(list)) == NULL) {
-		rc = CTL_FAIL;
-		goto out;
-	}
+	if ((copy = strdup(list)) == NULL)
+		goto nomem;
 	for (part = strtok_r(copy, ",", &save); part != NULL;
 	    part = strtok_r(NULL, ",", &save)) {
 		if ((rc = ctl_snap_resolve(ctl, st, part, &si)) != 0)
 			goto out;
-		/* Keep them in the order of the list of snapshots. */
+		/* Marked chosen (seq is not used here), to be taken in
+		 * the order of the list of snapshots, once each. */
 		for (i = 0; i < nv && v[i].id != si.id; i++)
 			;
-		v[i < nv ? i : 0].seq = UINT64_MAX;
+		if (i < nv)
+			v[i].seq = UINT64_MAX;
 	}
 	for (i = 0; i < nv; i++)
 		if (v[i].seq == UINT64_MAX)
 			(*ids)[(*n)++] = v[i].id;
+	goto out;
+nomem:
+	ctl_err(ctl, "cannot list snapshots: %s", beemo_strerror(-ENOMEM));
+	rc = CTL_FAIL;
 out:
 	free(copy);
 	free(v);
