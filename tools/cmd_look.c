@@ -62,8 +62,9 @@ static const char ls_usage[] =
     PRINCIPAL_HELP;
 
 static const char find_usage[] =
-    "MACHINE PATTERN [--snapshots LIST] [--newer TIME] [--older TIME]\n"
-    "       [--json] [--admin | --user USER] [--password-file FILE]\n"
+    "MACHINE PATTERN [--snapshots LIST] [--newer TIME]\n"
+    "       [--older TIME] [--json] [--admin | --user USER]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Find the paths matching PATTERN (a shell glob, fnmatch(3)) in the\n"
     "snapshots of MACHINE, and list each with the snapshots it is in.  A\n"
@@ -81,7 +82,8 @@ static const char find_usage[] =
     PRINCIPAL_HELP;
 
 static const char dump_usage[] =
-    "MACHINE SNAPSHOT PATH [--admin | --user USER] [--password-file FILE]\n"
+    "MACHINE SNAPSHOT PATH [--admin | --user USER]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Write the content of regular file PATH of snapshot SNAPSHOT of\n"
     "MACHINE to standard output, byte for byte.  A directory, another\n"
