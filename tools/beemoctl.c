@@ -41,6 +41,9 @@ static const struct {
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 	{"erase", cmd_erase, "erase a path from a machine's every snapshot"},
+	{"ls", cmd_ls, "list a directory of a snapshot"},
+	{"find", cmd_find, "find files by name across snapshots"},
+	{"dump", cmd_dump, "write a file of a snapshot to stdout"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -295,6 +298,11 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
 		{{"dry-run", no_argument, NULL, 'd'}, CTL_O_DRY_RUN},
 		{{"now", no_argument, NULL, 'W'}, CTL_O_NOW},
+		{{"long", no_argument, NULL, 'l'}, CTL_O_LIST},
+		{{"recursive", no_argument, NULL, 'R'}, CTL_O_LIST},
+		{{"snapshots", required_argument, NULL, 'L'}, CTL_O_FIND},
+		{{"newer", required_argument, NULL, 'e'}, CTL_O_FIND},
+		{{"older", required_argument, NULL, 'E'}, CTL_O_FIND},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -392,6 +400,21 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'W':
 			o->now = 1;
+			break;
+		case 'l':
+			o->long_list = 1;
+			break;
+		case 'R':
+			o->recursive = 1;
+			break;
+		case 'L':
+			o->snapshots = optarg;
+			break;
+		case 'e':
+			o->newer = optarg;
+			break;
+		case 'E':
+			o->older = optarg;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -98,6 +98,8 @@ enum {
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
 	CTL_O_DRY_RUN = 1 << 19,      /* --dry-run */
 	CTL_O_NOW = 1 << 20,          /* --now */
+	CTL_O_LIST = 1 << 21,         /* --long, --recursive */
+	CTL_O_FIND = 1 << 22,         /* --snapshots L, --newer T, --older T */
 };
 
 struct ctl_opts {
@@ -115,6 +117,8 @@ struct ctl_opts {
 			what a signed policy allows (forget) */
 	int dry_run;
 	int now;
+	int long_list, recursive; /* --long, --recursive */
+	const char *snapshots, *newer, *older; /* as given, or NULL */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -167,6 +171,9 @@ int cmd_metrics(struct ctl *ctl, int argc, char **argv);
 int cmd_forget(struct ctl *ctl, int argc, char **argv);
 int cmd_retention(struct ctl *ctl, int argc, char **argv);
 int cmd_erase(struct ctl *ctl, int argc, char **argv);
+int cmd_ls(struct ctl *ctl, int argc, char **argv);
+int cmd_find(struct ctl *ctl, int argc, char **argv);
+int cmd_dump(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)
