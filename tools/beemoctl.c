@@ -41,6 +41,8 @@ static const struct {
 	{"status", cmd_status, "the appliance, its machines, what runs now"},
 	{"metrics", cmd_metrics, "write a Prometheus textfile of the status"},
 	{"erase", cmd_erase, "erase a path from a machine's every snapshot"},
+	{"diff", cmd_diff, "what changed between two snapshots"},
+	{"export", cmd_export, "a snapshot, or a path in it, as tar or zip"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -295,6 +297,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"keep-keys", no_argument, NULL, 'K'}, CTL_O_KEEP_KEYS},
 		{{"dry-run", no_argument, NULL, 'd'}, CTL_O_DRY_RUN},
 		{{"now", no_argument, NULL, 'W'}, CTL_O_NOW},
+		{{"format", required_argument, NULL, 'F'}, CTL_O_FORMAT},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -392,6 +395,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'W':
 			o->now = 1;
+			break;
+		case 'F':
+			o->format = optarg;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

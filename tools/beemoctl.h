@@ -98,6 +98,7 @@ enum {
 	CTL_O_KEEP_KEYS = 1 << 18,    /* --keep-keys */
 	CTL_O_DRY_RUN = 1 << 19,      /* --dry-run */
 	CTL_O_NOW = 1 << 20,          /* --now */
+	CTL_O_FORMAT = 1 << 21,       /* --format NAME */
 };
 
 struct ctl_opts {
@@ -115,6 +116,7 @@ struct ctl_opts {
 			what a signed policy allows (forget) */
 	int dry_run;
 	int now;
+	const char *format; /* --format NAME, or NULL */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -167,6 +169,8 @@ int cmd_metrics(struct ctl *ctl, int argc, char **argv);
 int cmd_forget(struct ctl *ctl, int argc, char **argv);
 int cmd_retention(struct ctl *ctl, int argc, char **argv);
 int cmd_erase(struct ctl *ctl, int argc, char **argv);
+int cmd_diff(struct ctl *ctl, int argc, char **argv);
+int cmd_export(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)
