@@ -454,9 +454,13 @@ open_archive(const struct ctl *ctl, const char *format, int fd)
 
 	if (ar == NULL)
 		return NULL;
-	rc = strcmp(format, "zip") == 0 ? archive_write_set_format_zip(ar) :
-	    archive_write_set_format_pax(ar);
-	/* Blocks of 10 KiB, the last one padded, as tar writes them. */
+	if (strcmp(format, "zip") == 0)
+		rc = archive_write_set_format_zip(ar);
+	/* Extended attributes as SCHILY.xattr only, the header every tar
+	 * that keeps them reads (GNU tar warns of LIBARCHIVE.xattr). */
+	else if ((rc = archive_write_set_format_pax(ar)) == ARCHIVE_OK)
+		rc = archive_write_set_format_option(ar, "pax", "xattrheader",
+		    "SCHILY");
 	if (rc != ARCHIVE_OK || archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
 		ctl_err(ctl, "cannot start the archive: %s",
 		    archive_error_string(ar));
