@@ -107,4 +107,18 @@ assert (s["added"], s["removed"], s["changed"], s["type"]) == (1, 3, 2, 2), s
 assert s["files_read"] == 1, s
 assert s["errors"] == 0
 EOF
+# Every option of --help is in the verb's synopsis in beemoctl(8).
+PAGE="$(dirname "$0")/../../man/beemoctl.8"
+if command -v mandoc >/dev/null; then
+	mandoc -T ascii "$PAGE" | col -b | awk '
+		/^     beemoctl diff machine/ && !done { on = 1; print; next }
+		on && /^     [a-z]/ { on = 0; done = 1 }
+		on { print }' >"$T/synopsis.txt"
+	grep -q . "$T/synopsis.txt" || t_fail "no synopsis for diff"
+	for opt in $("$BEEMOCTL" diff --help | grep -o -- '--[a-z-]*' |
+		sort -u); do
+		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
+			t_fail "diff $opt is not in beemoctl(8)"
+	done
+fi
 t_log "ok"

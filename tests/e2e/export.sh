@@ -140,4 +140,18 @@ python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); \
 	assert j["format"] == "beemo-export" and j["hardlinks"] == 1, j' \
 	"$T/t.json" || t_fail "tar --json: $(cat "$T/t.json")"
 "$BEEMOCTL" export --help | grep -q -- "--format tar|zip" || t_fail "--help"
+# Every option of --help is in the verb's synopsis in beemoctl(8).
+PAGE="$(dirname "$0")/../../man/beemoctl.8"
+if command -v mandoc >/dev/null; then
+	mandoc -T ascii "$PAGE" | col -b | awk '
+		/^     beemoctl export machine/ && !done { on = 1; print; next }
+		on && /^     [a-z]/ { on = 0; done = 1 }
+		on { print }' >"$T/synopsis.txt"
+	grep -q . "$T/synopsis.txt" || t_fail "no synopsis for export"
+	for opt in $("$BEEMOCTL" export --help | grep -o -- '--[a-z-]*' |
+		sort -u); do
+		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
+			t_fail "export $opt is not in beemoctl(8)"
+	done
+fi
 t_log "ok"
