@@ -290,16 +290,31 @@ write_file(struct export *x, const struct store_attr *a, const char *path,
 		goto out;
 	}
 	while (off < a->size) {
-		size_t want = a->size - off < IO_SIZE ?
-		    (size_t)(a->size - off) : IO_SIZE;
-		ssize_t n = store_read(f, x->buf, want, off);
+		/* Holes are not read: zeros go to libarchive, which leaves
+		 * out what the sparse map calls a hole (zip stores them). */
+		int64_t data = store_lseek(f, off, SEEK_DATA);
+		uint64_t end = data == -ENXIO ? a->size : (uint64_t)data;
+		int hole = off < end;
+		size_t want;
+		ssize_t n;
 
-		if (n <= 0) {
-			/* The header promised the size: the entry is
-			 * padded, and the export fails. */
-			fail(x, path, "cannot read", n < 0 ? (int)n : -EIO);
-			x->fatal = 1;
-			goto out;
+		if (data < 0 && data != -ENXIO) {
+			rc = (int)data;
+			goto broken;
+		}
+		if (!hole && (data = store_lseek(f, off, SEEK_HOLE)) < 0) {
+			rc = (int)data;
+			goto broken;
+		}
+		if (!hole)
+			end = (uint64_t)data;
+		want = end - off < IO_SIZE ? (size_t)(end - off) : IO_SIZE;
+		if (hole) {
+			memset(x->buf, 0, want);
+			n = (ssize_t)want;
+		} else if ((n = store_read(f, x->buf, want, off)) <= 0) {
+			rc = n < 0 ? (int)n : -EIO;
+			goto broken;
 		}
 		if (write_all(x, x->buf, (size_t)n, path) != 0)
 			goto out;
@@ -307,6 +322,12 @@ write_file(struct export *x, const struct store_attr *a, const char *path,
 	}
 	x->bytes += a->size;
 	x->files++;
+	goto out;
+broken:
+	/* The header promised the size: the entry cannot be completed,
+	 * and the export stops. */
+	fail(x, path, "cannot read", rc);
+	x->fatal = 1;
 out:
 	store_release(f);
 }
