@@ -10,7 +10,8 @@
  *   m  metadata only: mode, owner, group, modification time, extended
  *      attributes (ACLs are extended attributes)
  *   T  type changed (a file became a directory, ...)
- * Everything below an added or removed directory is listed too.  The
+ * Everything below an added or removed directory is listed too, and
+ * below a directory whose type changed (removed, or added).  The
  * access and change times are not compared: reading a file or any of
  * the above changes them.
  *
@@ -149,15 +150,17 @@ list_sorted(struct diff *d, uint64_t ino, const char *path,
 	return 0;
 }
 
+static void one_side(struct diff *d, int kind, const struct store_attr *a,
+    const char *path, int depth);
+
 /* Everything below directory @a as @kind (added or removed). */
 static void
-one_side(struct diff *d, int kind, const struct store_attr *a,
+below(struct diff *d, int kind, const struct store_attr *a,
     const char *path, int depth)
 {
 	struct ctl_dirent *e;
 	size_t i, n;
 
-	emit(d, kind, path, a->mode);
 	if (!S_ISDIR(a->mode) || depth > 2048 ||
 	    list_sorted(d, a->ino, path, &e, &n) != 0)
 		return;
@@ -172,6 +175,15 @@ one_side(struct diff *d, int kind, const struct store_attr *a,
 		free(child);
 	}
 	ctl_dirents_free(e, n);
+}
+
+/* @a and everything below it as @kind. */
+static void
+one_side(struct diff *d, int kind, const struct store_attr *a,
+    const char *path, int depth)
+{
+	emit(d, kind, path, a->mode);
+	below(d, kind, a, path, depth);
 }
 
 /* 1 when the data of files @a and @b differ, 0 when equal, <0 error. */
@@ -288,7 +300,11 @@ both(struct diff *d, const struct store_attr *a, const struct store_attr *b,
 	int rc;
 
 	if ((a->mode & S_IFMT) != (b->mode & S_IFMT)) {
+		/* What a directory held went with it; a new one brings
+		 * its own. */
 		emit(d, TYPE, path, b->mode);
+		below(d, REMOVED, a, path, depth);
+		below(d, ADDED, b, path, depth);
 		return;
 	}
 	if ((rc = content_differ(d, a, b)) < 0) {

@@ -24,6 +24,7 @@ echo attr >"$M/docs/attr.txt"
 echo x >"$M/gone/deep/f"
 echo x >"$M/kind/was-file"
 mkdir "$M/kind/was-dir"
+echo x >"$M/kind/was-dir/inside"
 ln -s a "$M/docs/link"
 touch -d '2020-01-01 00:00:00' "$M/docs/time.txt"
 t_umount "$M"
@@ -41,7 +42,7 @@ echo fresh >"$M/docs/sub/added.txt"
 rm -r "$M/gone"
 rm "$M/kind/was-file"
 mkdir "$M/kind/was-file"
-rmdir "$M/kind/was-dir"
+rm -r "$M/kind/was-dir"
 echo now-a-file >"$M/kind/was-dir"
 ln -sfn b "$M/docs/link"
 t_umount "$M"
@@ -65,12 +66,13 @@ expect "- /gone/deep/"
 expect "- /gone/deep/f"
 expect "T /kind/was-file/"
 expect "T /kind/was-dir"
+expect "- /kind/was-dir/inside"
 # Rewritten with the same bytes: read, found equal; only its time moved.
 expect "m /docs/rewritten.txt"
 grep -q "same.txt" "$T/d.out" &&
 	t_fail "unchanged files listed: $(cat "$T/d.out")"
 nm=$(grep -c '^m ' "$T/d.out")
-expect "1 added, 3 removed, 2 changed, $nm metadata only, 2 type changed"
+expect "1 added, 4 removed, 2 changed, $nm metadata only, 2 type changed"
 
 # Below a path only, with the path normalised.
 "$BEEMOCTL" diff pc1 1 latest .//docs/./sub "${pw[@]}" >"$T/p.out" ||
@@ -103,7 +105,7 @@ assert got == text, (got ^ text)
 kinds = {c["path"]: c["type"] for c in d["changes"]}
 assert kinds["/kind/was-file"] == "dir" and kinds["/docs/link"] == "symlink"
 s = d["summary"]
-assert (s["added"], s["removed"], s["changed"], s["type"]) == (1, 3, 2, 2), s
+assert (s["added"], s["removed"], s["changed"], s["type"]) == (1, 4, 2, 2), s
 # Only the rewritten file (same size, another version) had to be read.
 assert s["files_read"] == 1, s
 assert s["errors"] == 0
