@@ -34,6 +34,7 @@
 #include "bm_esc.h"
 #include "bm_json.h"
 #include "ctl_snapname.h"
+#include "ctl_snappath.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (256U << 10)
@@ -365,39 +366,6 @@ out:
 	ctl_dirents_free(eb, nb);
 }
 
-/* Find @path (components separated by any number of '/', "." ignored,
- * ".." refused) below the root of snapshot @id; the normalised path
- * ("" for the root, else "/a/b") into @norm. */
-static int
-find_path(store *st, uint32_t id, const char *path, struct store_attr *a,
-    char *norm, size_t size)
-{
-	char *copy = strdup(path), *part, *save = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	*norm = '\0';
-	rc = store_getattr(st, store_snapshot_ino(id), a);
-	for (part = strtok_r(copy, "/", &save); rc == 0 && part != NULL;
-	    part = strtok_r(NULL, "/", &save)) {
-		if (strcmp(part, ".") == 0)
-			continue;
-		if (strcmp(part, "..") == 0)
-			rc = -EINVAL;
-		else if (!S_ISDIR(a->mode))
-			rc = -ENOTDIR;
-		else if ((rc = store_lookup(st, a->ino, part, a)) == 0 &&
-		    (size_t)snprintf(norm + len, size - len, "/%s", part) >=
-		    size - len)
-			rc = -ENAMETOOLONG;
-		len += strlen(norm + len);
-	}
-	free(copy);
-	return rc;
-}
-
 static void
 json_snap(bm_json *j, const char *key, const struct store_snapinfo *si)
 {
@@ -435,7 +403,7 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		    &si[i])) != 0)
 			goto out;
 	for (i = 0; i < 2; i++) {
-		rc = find_path(s.st, si[i].id, path, &a[i], norm[i],
+		rc = ctl_snap_path(s.st, si[i].id, path, &a[i], norm[i],
 		    sizeof(norm[i]));
 		if (rc == -EINVAL) {
 			ctl_err(ctl, "%s: \"..\" is not allowed in a path",

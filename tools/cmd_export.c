@@ -23,7 +23,8 @@
  * on, and the exit status is 1.  An error in the middle of a file's data
  * (its header already written) or of the archive itself stops the
  * export.  The archive holds plaintext: --output FILE is created new,
- * mode 0600, and removed when the export stops.
+ * mode 0600, and removed when the export stops; the machine's journal
+ * records who exported what, where.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -39,6 +40,7 @@
 #include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
+#include "ctl_snappath.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)
@@ -437,35 +439,6 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 	archive_entry_free(e);
 }
 
-/* Find @path below the root of snapshot @id (components separated by
- * any number of '/', "." ignored, ".." refused with -EINVAL); its last
- * component into @base ("" for the root). */
-static int
-find_path(store *st, uint32_t id, const char *path, struct store_attr *a,
-    char *base, size_t size)
-{
-	char *copy = strdup(path), *part, *save = NULL;
-	int rc;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	*base = '\0';
-	rc = store_getattr(st, store_snapshot_ino(id), a);
-	for (part = strtok_r(copy, "/", &save); rc == 0 && part != NULL;
-	    part = strtok_r(NULL, "/", &save)) {
-		if (strcmp(part, ".") == 0)
-			continue;
-		if (strcmp(part, "..") == 0)
-			rc = -EINVAL;
-		else if (!S_ISDIR(a->mode))
-			rc = -ENOTDIR;
-		else if ((rc = store_lookup(st, a->ino, part, a)) == 0)
-			snprintf(base, size, "%s", part);
-	}
-	free(copy);
-	return rc;
-}
-
 /* The archive writer of @format on @fd; NULL after a message. */
 static struct archive *
 open_archive(const struct ctl *ctl, const char *format, int fd)
@@ -489,6 +462,38 @@ open_archive(const struct ctl *ctl, const char *format, int fd)
 		return NULL;
 	}
 	return ar;
+}
+
+/* The machine's journal records who took what out, as for a restore:
+ * an entry of type "restore" naming the exported path. */
+static void
+journal(const struct ctl *ctl, struct ctl_session *s, const struct export *x,
+    uint32_t id, const char *path, const char *format, const char *output)
+{
+	struct store_journal_entry e;
+	char summary[4600], who[80], error[512] = "";
+	const char *files[1] = {*path ? path : "/"};
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	keymgr_secret_who(s->sec, who, sizeof(who));
+	snprintf(summary, sizeof(summary), "export of %s from snapshot %u "
+	    "as %s into %s: %llu files, %llu bytes%s", files[0], id, format,
+	    strcmp(output, "-") == 0 ? "standard output" : output,
+	    (unsigned long long)x->files, (unsigned long long)x->bytes,
+	    x->errors ? ", with errors" : "");
+	e.type = x->errors ? "error" : "restore";
+	e.who = who;
+	e.summary = summary;
+	e.files = files;
+	e.nfiles = 1;
+	/* The store is closed first: appending may open it read-write. */
+	store_close(s->st);
+	s->st = NULL;
+	if ((rc = control_journal_record(s->dir, s->sec, &e, error,
+	    sizeof(error))) != 0)
+		ctl_err(ctl, "the export could not be journaled: %s",
+		    *error ? error : beemo_strerror(rc));
 }
 
 static void
@@ -536,8 +541,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	struct store_snapinfo si;
 	struct store_attr a;
 	struct export x;
-	char base[4096];
-	const char *output;
+	char norm[4096];
+	const char *output, *base;
 	int rc, fd = -1, to_stdout;
 	size_t i;
 
@@ -565,8 +570,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	x.zip = strcmp(o.format, "zip") == 0;
 	if ((rc = ctl_snap_resolve(ctl, s.st, o.args[1], &si)) != 0)
 		goto out;
-	rc = find_path(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a, base,
-	    sizeof(base));
+	rc = ctl_snap_path(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a,
+	    norm, sizeof(norm));
 	if (rc != 0) {
 		ctl_err(ctl, "%s in snapshot %u: %s", o.nargs > 2 ?
 		    o.args[2] : "/", si.id, rc == -EINVAL ?
@@ -574,6 +579,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		rc = rc == -EINVAL ? CTL_USAGE : CTL_FAIL;
 		goto out;
 	}
+	base = strrchr(norm, '/') ? strrchr(norm, '/') + 1 : norm;
 	if ((x.buf = malloc(IO_SIZE)) == NULL) {
 		ctl_err(ctl, "out of memory");
 		rc = CTL_FAIL;
@@ -599,7 +605,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	archive_write_free(x.ar);
 	rc = x.errors ? CTL_FAIL : CTL_OK;
 	summary(ctl, &x, o.json, to_stdout ? stderr : stdout, o.args[0], &si,
-	    o.nargs > 2 ? o.args[2] : "/", o.format, output);
+	    *norm ? norm : "/", o.format, output);
+	journal(ctl, &s, &x, si.id, norm, o.format, output);
 out_file:
 	if (!to_stdout) {
 		if (close(fd) != 0 && rc == CTL_OK) {

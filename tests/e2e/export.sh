@@ -103,6 +103,11 @@ t_must_fail "an existing --output" "$BEEMOCTL" export pc1 latest \
 "$BEEMOCTL" export pc1 1 docs/a.txt --format tar --output - "${pw[@]}" \
 	2>/dev/null | tar -xOf - a.txt | grep -x hello >/dev/null ||
 	t_fail "one file"
+# Who took what out is in the machine's journal.
+"$BEEMOCTL" journal pc1 --type restore "${pw[@]}" >"$T/j.out" ||
+	t_fail "journal"
+grep "export of /docs/sub from snapshot 1 as tar into standard output" \
+	"$T/j.out" >/dev/null || t_fail "export not journaled: $(cat "$T/j.out")"
 t_must_fail "a path with .." "$BEEMOCTL" export pc1 1 docs/../.. \
 	--format tar --output "$T/bad.tar" "${pw[@]}"
 rc=0
