@@ -147,7 +147,8 @@ list_sorted(struct diff *d, uint64_t ino, const char *path,
 		*n = 0;
 		return rc;
 	}
-	qsort(*e, *n, sizeof(**e), by_name);
+	if (*n > 1)
+		qsort(*e, *n, sizeof(**e), by_name);
 	return 0;
 }
 

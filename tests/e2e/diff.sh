@@ -50,6 +50,7 @@ t_umount "$M"
 pw=(--password-file "$T/admin.pw")
 "$BEEMOCTL" diff pc1 1 2 "${pw[@]}" >"$T/d.out" 2>"$T/d.err" ||
 	t_fail "diff: $(cat "$T/d.err")"
+[ -s "$T/d.err" ] && t_fail "diff said: $(cat "$T/d.err")"
 expect() {
 	grep -qxF -- "$1" "$T/d.out" ||
 		t_fail "no line '$1' in: $(cat "$T/d.out")"

@@ -82,6 +82,7 @@ same_tree() {
 # The whole snapshot to a file, re-extracted.
 "$BEEMOCTL" export pc1 latest --format tar --output "$T/all.tar" "${pw[@]}" \
 	>"$T/e.out" 2>"$T/e.err" || t_fail "export: $(cat "$T/e.err")"
+[ -s "$T/e.err" ] && t_fail "export said: $(cat "$T/e.err")"
 grep -q "exported 4 files" "$T/e.out" || t_fail "$(cat "$T/e.out")"
 [ "$(stat -c %a "$T/all.tar")" = 600 ] || t_fail "archive mode"
 mkdir "$T/x"
