@@ -593,6 +593,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if ((x.ar = open_archive(ctl, o.format, fd)) == NULL) {
+		x.fatal = 1;
 		rc = CTL_FAIL;
 		goto out_file;
 	}
