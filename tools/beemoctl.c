@@ -44,6 +44,8 @@ static const struct {
 	{"ls", cmd_ls, "list a directory of a snapshot"},
 	{"find", cmd_find, "find files by name across snapshots"},
 	{"dump", cmd_dump, "write a file of a snapshot to stdout"},
+	{"diff", cmd_diff, "what changed between two snapshots"},
+	{"export", cmd_export, "a snapshot, or a path in it, as tar or zip"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -303,6 +305,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"snapshots", required_argument, NULL, 'L'}, CTL_O_FIND},
 		{{"newer", required_argument, NULL, 'e'}, CTL_O_FIND},
 		{{"older", required_argument, NULL, 'E'}, CTL_O_FIND},
+		{{"format", required_argument, NULL, 'F'}, CTL_O_FORMAT},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
@@ -415,6 +418,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'E':
 			o->older = optarg;
+			break;
+		case 'F':
+			o->format = optarg;
 			break;
 		case 'h':
 			ctl_usage(ctl, usage, 0);

@@ -100,6 +100,7 @@ enum {
 	CTL_O_NOW = 1 << 20,          /* --now */
 	CTL_O_LIST = 1 << 21,         /* --long, --recursive */
 	CTL_O_FIND = 1 << 22,         /* --snapshots L, --newer T, --older T */
+	CTL_O_FORMAT = 1 << 23,       /* --format NAME */
 };
 
 struct ctl_opts {
@@ -119,6 +120,7 @@ struct ctl_opts {
 	int now;
 	int long_list, recursive; /* --long, --recursive */
 	const char *snapshots, *newer, *older; /* as given, or NULL */
+	const char *format; /* --format NAME, or NULL */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -174,6 +176,8 @@ int cmd_erase(struct ctl *ctl, int argc, char **argv);
 int cmd_ls(struct ctl *ctl, int argc, char **argv);
 int cmd_find(struct ctl *ctl, int argc, char **argv);
 int cmd_dump(struct ctl *ctl, int argc, char **argv);
+int cmd_diff(struct ctl *ctl, int argc, char **argv);
+int cmd_export(struct ctl *ctl, int argc, char **argv);
 
 /*
  * ctl_alog -- record a done operation in the appliance journal (bm_alog.h)

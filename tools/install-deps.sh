@@ -3,7 +3,8 @@
 # Debian 12 (bookworm), as root.  Used by the README and by .ci/run.
 #
 #   build:   compiler, meson, ninja, pkg-config and the -dev packages of
-#            libfuse3, OpenSSL 3, LMDB, libclamav, libssh2, zstd
+#            libfuse3, OpenSSL 3, LMDB, libclamav, libssh2, zstd,
+#            libarchive (beemoctl export writes tar and zip with it)
 #   run:     fuse3 (fusermount3, mount.fuse3)
 #   tests:   OpenSSH server and client (real sshd on 127.0.0.1), the
 #            tools the file system tests drive (rsync, git, sqlite3,
@@ -20,7 +21,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
 	build-essential meson ninja-build pkg-config \
 	libfuse3-dev fuse3 libssl-dev liblmdb-dev lmdb-utils libclamav-dev \
-	libssh2-1-dev libzstd-dev \
+	libssh2-1-dev libzstd-dev libarchive-dev \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
 	psmisc file libcap2-bin faketime
