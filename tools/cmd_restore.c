@@ -431,7 +431,11 @@ restore_dir(struct restore *r, const struct store_attr *a, const char *path,
 		free(child);
 	}
 	ctl_dirents_free(e, n);
-	if (r->dry_run || (!in && made && depth > 0 && rmdir(path) == 0))
+	if (r->dry_run)
+		return;
+	/* Not taken itself: an existing directory keeps its metadata, a
+	 * new one that stayed empty goes. */
+	if (!in && depth > 0 && (!made || rmdir(path) == 0))
 		return;
 	set_meta(r, a, path, -1);
 }
@@ -540,7 +544,7 @@ pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
 /* The path @arg of the machine's tree as the journal writes paths,
  * "/a/b" ("" for the root); with @dir 0 (a file) the path of its
  * directory. */
-static const char *
+static void
 tree_path(char *buf, size_t size, const char *arg, int dir)
 {
 	size_t len;
@@ -554,7 +558,6 @@ tree_path(char *buf, size_t size, const char *arg, int dir)
 		buf[--len] = '\0';
 	if (!dir && (slash = strrchr(buf, '/')) != NULL)
 		*slash = '\0';
-	return buf;
 }
 
 /* The machine's journal records who restored what (store.h). */
@@ -768,8 +771,8 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		bm_json_str(&json, "format", "beemo-restore");
 		bm_json_u64(&json, "version", 1);
 		bm_json_str(&json, "machine", o.args[0]);
-		bm_json_str(&json, "path", tree_path(tree, sizeof(tree), path,
-		    1));
+		tree_path(tree, sizeof(tree), path, 1);
+		bm_json_str(&json, "path", *tree ? tree : "/");
 		bm_json_str(&json, "target", o.target);
 		bm_json_bool(&json, "dry_run", o.dry_run);
 		if (o.dry_run) {
