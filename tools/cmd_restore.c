@@ -158,8 +158,7 @@ skip(struct restore *r, const char *path, const char *why)
 		return;
 	}
 	ctl_progress_clear(&r->prog);
-	if (!r->ctl->quiet)
-		fprintf(stderr, "beemoctl: %s: %s, skipped\n", path, why);
+	fprintf(stderr, "beemoctl: %s: %s, skipped\n", path, why);
 }
 
 /* Is what lies at @path (@sb) the same as @a, as far as --overwrite

@@ -1,8 +1,9 @@
 #!/bin/bash
 # report_restore.sh -- a restore where a file fails (a directory in the
-# way of --overwrite always) exits 4 (finished with warnings), is journaled as an error and mailed as an error
-# report naming the machine, the snapshot and the target; a restore that
-# works is journaled and mails nothing.
+# way of --overwrite always) exits 4 (finished with warnings), is
+# journaled as an error and mailed as an error report naming the
+# machine, the snapshot and the target; a restore that works is
+# journaled and mails nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/report_lib.sh"
 
