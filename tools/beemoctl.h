@@ -21,6 +21,7 @@
 #define CTL_OK 0
 #define CTL_FAIL 1
 #define CTL_USAGE 2
+#define CTL_WARN 4 /* finished with warnings: some files failed */
 
 struct ctl {
 	const char *prog;  /* "beemoctl" */

@@ -5,9 +5,13 @@
  * recreates it under DIR with its metadata: owner, group, mode, times
  * (nanoseconds), extended attributes and ACLs, symlinks, hard links,
  * fifos and devices; holes stay holes.  Directories get their times after
- * their contents.  Errors are reported per file and the walk goes on;
- * the exit status is 1 if any file could not be restored.  A damaged
- * chunk makes its file fail with "Input/output error": never wrong data.
+ * their contents.  --include and --exclude choose entries by pattern
+ * (restore_sel.h), --dry-run only lists, --overwrite says what becomes
+ * of what exists already (by default it stays, and is said skipped);
+ * --target - writes one regular file to standard output.  Errors are
+ * reported per file and the walk goes on; the exit status is then
+ * CTL_WARN, or 1 when nothing could be restored.  A damaged chunk makes
+ * its file fail with "Input/output error": never wrong data.
  *
  * A backup holds what a client chose to write, and restore runs as root
  * on the appliance: unless --privileged, what would give that client
@@ -27,53 +31,74 @@
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_json.h"
 #include "bm_file.h"
 #include "bm_tmpdir.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
 #include "ctl_store.h"
+#include "restore_sel.h"
 
 #define IO_SIZE (1U << 20)
 
 static const char restore_usage[] =
-    "MACHINE SNAPSHOT [PATH] --target DIR [--overwrite]\n"
-    "       [--privileged] [--admin | --user USER] [--password-file FILE]\n"
+    "MACHINE SNAPSHOT [PATH] --target DIR|-\n"
+    "       [--include PATTERN]... [--exclude PATTERN]... [--dry-run]\n"
+    "       [--overwrite never|if-changed|always] [--privileged] [--json]\n"
+    "       [--admin | --user USER] [--password-file FILE]\n"
     "\n"
     "Restore snapshot SNAPSHOT (an id, or \"latest\") of MACHINE, or only\n"
     "PATH inside it, into directory DIR with the original metadata.  A\n"
-    "directory's contents go into DIR; a file goes into DIR/NAME.\n"
+    "directory's contents go into DIR; a file goes into DIR/NAME.  PATH\n"
+    "may hold \".\" and \"..\" (not above the snapshot's root).\n"
     "\n"
     "  --target DIR          where to restore (created if missing)\n"
-    "  --overwrite           replace files that exist in DIR\n"
+    "  --target -            write PATH, a regular file, to standard\n"
+    "                        output (its data only)\n"
+    "  --include PATTERN     restore only what PATTERN takes (and what\n"
+    "                        is below it); repeatable\n"
+    "  --exclude PATTERN     leave out what PATTERN takes (and what is\n"
+    "                        below it); repeatable.  A PATTERN with a\n"
+    "                        '/' matches the path relative to the\n"
+    "                        restored root, any other the name alone\n"
+    "                        (fnmatch: *, ?, [...])\n"
+    "  --dry-run             list what would be written, write nothing\n"
+    "  --overwrite MODE      what exists in DIR: never replaced (never,\n"
+    "                        the default; said skipped), replaced when\n"
+    "                        its type, size or time differ (if-changed),\n"
+    "                        or always replaced (always; a bare\n"
+    "                        --overwrite means always)\n"
     "  --privileged          also restore set-id bits, device nodes and\n"
     "                        security.* and trusted.* attributes (file\n"
     "                        capabilities): only for a trusted machine\n"
+    "  --json                print the summary as one JSON object\n"
+    "                        (\"format\": \"beemo-restore\")\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
     "  --password-file FILE  read the password from FILE (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
-    "  --help                this help\n";
-
-/* Hard links: inode -> first restored path, for files with nlink > 1. */
-struct link {
-	uint64_t ino;
-	char *path;
-};
+    "  --help                this help\n"
+    "\n"
+    "Exit status: 0 restored, 1 failed, 2 usage, 4 finished with\n"
+    "warnings (some files could not be restored, the others were).\n";
 
 struct restore {
 	const struct ctl *ctl;
 	store *st;
-	int overwrite;
+	const struct rs_opts *sel;
 	int privileged; /* --privileged (see the top) */
+	int dry_run;
 	int errors;
-	uint64_t skipped; /* device nodes left out */
+	uint64_t skipped;  /* existing entries left as they are */
+	uint64_t devices;  /* device nodes left out */
 	uint64_t files, bytes;
 	struct ctl_progress prog;
 	uint64_t total;
-	struct link *links;
-	size_t nlinks, caplinks;
+	struct rs_links links;
 	uint8_t *buf;
+	bm_json *json;     /* --dry-run --json: the entries' array */
+	size_t relskip;    /* strlen(target) + 1: a path's relative part */
 	/* For the journal: restored paths (the first JOURNAL_MAX). */
 	char **done;
 	size_t ndone;
@@ -92,7 +117,8 @@ note_done(struct restore *r, const char *path)
 {
 	char **n;
 
-	if (r->ndone >= JOURNAL_MAX ||
+	r->files++;
+	if (r->dry_run || r->ndone >= JOURNAL_MAX ||
 	    (n = realloc(r->done, (r->ndone + 1) * sizeof(*n))) == NULL)
 		return;
 	r->done = n;
@@ -108,55 +134,90 @@ fail(struct restore *r, const char *path, const char *what, int err)
 	r->errors++;
 }
 
-static const char *
-link_find(struct restore *r, uint64_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < r->nlinks; i++)
-		if (r->links[i].ino == ino)
-			return r->links[i].path;
-	return NULL;
-}
-
+/* --dry-run: say what would be done at @path. */
 static void
-link_add(struct restore *r, uint64_t ino, const char *path)
+say(struct restore *r, const char *action, const char *path)
 {
-	if (r->nlinks == r->caplinks) {
-		size_t cap = r->caplinks ? r->caplinks * 2 : 64;
-		struct link *n = realloc(r->links, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		r->links = n;
-		r->caplinks = cap;
+	if (r->json != NULL) {
+		bm_json_begin_obj(r->json, NULL);
+		bm_json_str(r->json, "action", action);
+		bm_json_str(r->json, "path", path);
+		bm_json_end_obj(r->json);
+	} else if (!r->ctl->quiet) {
+		printf("%s %s\n", action, path);
 	}
-	if ((r->links[r->nlinks].path = strdup(path)) != NULL)
-		r->links[r->nlinks++].ino = ino;
 }
 
-/* Make room for @path: refuse or remove what is there. */
-static int
-clear_path(struct restore *r, const char *path, int dir)
+/* An entry left as it is: said, counted, not an error. */
+static void
+skip(struct restore *r, const char *path, const char *why)
 {
+	r->skipped++;
+	if (r->dry_run) {
+		say(r, "skip", path);
+		return;
+	}
+	ctl_progress_clear(&r->prog);
+	fprintf(stderr, "beemoctl: %s: %s, skipped\n", path, why);
+}
+
+/* Is what lies at @path (@sb) the same as @a, as far as --overwrite
+ * if-changed looks: type, and size and modification time of a file,
+ * target of a link, number of a device. */
+static int
+unchanged(struct restore *r, const struct store_attr *a, const char *path,
+    const struct stat *sb)
+{
+	char mine[4097], theirs[4097];
+	ssize_t n;
+
+	if ((sb->st_mode & S_IFMT) != (a->mode & S_IFMT))
+		return 0;
+	switch (a->mode & S_IFMT) {
+	case S_IFREG:
+		return (uint64_t)sb->st_size == a->size &&
+		    sb->st_mtim.tv_sec == a->mtime.tv_sec &&
+		    sb->st_mtim.tv_nsec == a->mtime.tv_nsec;
+	case S_IFLNK:
+		n = readlink(path, mine, sizeof(mine) - 1);
+		if (n < 0 || store_readlink(r->st, a->ino, theirs,
+		    sizeof(theirs)) != 0)
+			return 0;
+		mine[n] = '\0';
+		return strcmp(mine, theirs) == 0;
+	case S_IFCHR:
+	case S_IFBLK:
+		return sb->st_rdev == (dev_t)a->rdev;
+	default:
+		return 1;
+	}
+}
+
+/* Make room at @path for @a: 0 to go on, 1 when what is there stays
+ * (skipped, said), -1 on an error (said). */
+static int
+clear_path(struct restore *r, const struct store_attr *a, const char *path)
+{
+	enum rs_overwrite ow = r->sel->overwrite;
 	struct stat sb;
 
 	if (lstat(path, &sb) != 0)
 		return 0;
-	if (dir && S_ISDIR(sb.st_mode))
+	if (S_ISDIR(a->mode) && S_ISDIR(sb.st_mode))
 		return 0; /* merge into an existing directory */
-	if (!r->overwrite) {
-		ctl_progress_clear(&r->prog);
-		ctl_err(r->ctl, "%s: exists (use --overwrite to replace it)",
-		    path);
-		r->errors++;
-		return -1;
+	if (ow == RS_NEVER) {
+		skip(r, path, "exists (--overwrite always replaces it)");
+		return 1;
+	}
+	if (ow == RS_IF_CHANGED && unchanged(r, a, path, &sb)) {
+		skip(r, path, "exists unchanged");
+		return 1;
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		fail(r, path, "is a directory, not replaced", -EISDIR);
 		return -1;
 	}
-	if (unlink(path) != 0) {
+	if (!r->dry_run && unlink(path) != 0) {
 		fail(r, path, "cannot remove", -errno);
 		return -1;
 	}
@@ -223,34 +284,16 @@ is_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-static void
-restore_file(struct restore *r, const struct store_attr *a, const char *path)
+/* Copy the data of @f (@size bytes) into @fd: only the data, holes are
+ * skipped at once, whatever their size, and left to ftruncate() and the
+ * seeks to make; zeros inside data stay holes too.  0 or -1 (said). */
+static int
+copy_sparse(struct restore *r, store_file *f, uint64_t size, int fd,
+    const char *path)
 {
-	store_file *f;
 	uint64_t off = 0;
-	const char *first;
-	int fd, rc;
 
-	if (a->nlink > 1 && (first = link_find(r, a->ino)) != NULL) {
-		if (clear_path(r, path, 0) == 0 && link(first, path) != 0)
-			fail(r, path, "cannot link", -errno);
-		return;
-	}
-	if (clear_path(r, path, 0) != 0)
-		return;
-	if ((rc = store_open_file(r->st, a->ino, O_RDONLY, &f)) != 0) {
-		fail(r, path, "cannot open in the snapshot", rc);
-		return;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fail(r, path, "cannot create", -errno);
-		store_release(f);
-		return;
-	}
-	while (off < a->size) {
-		/* Only the data: holes are skipped at once, whatever their
-		 * size, and left to ftruncate() and the seeks to make. */
+	while (off < size) {
 		int64_t data = store_lseek(f, off, SEEK_DATA), hole;
 
 		if (data == -ENXIO)
@@ -259,7 +302,7 @@ restore_file(struct restore *r, const struct store_attr *a, const char *path)
 		    SEEK_HOLE);
 		if (hole < 0) {
 			fail(r, path, "cannot read", (int)hole);
-			goto out;
+			return -1;
 		}
 		r->bytes += (uint64_t)data - off;
 		for (off = (uint64_t)data; off < (uint64_t)hole;) {
@@ -270,52 +313,107 @@ restore_file(struct restore *r, const struct store_attr *a, const char *path)
 			if (n <= 0) {
 				fail(r, path, "cannot read",
 				    n < 0 ? (int)n : -EIO);
-				goto out;
+				return -1;
 			}
-			/* Zeros inside data stay holes too. */
 			if (!is_zero(r->buf, (size_t)n) &&
 			    pwrite(fd, r->buf, (size_t)n, (off_t)off) != n) {
 				fail(r, path, "cannot write", -errno);
-				goto out;
+				return -1;
 			}
 			off += (uint64_t)n;
 			r->bytes += (uint64_t)n;
 			ctl_progress(&r->prog, r->bytes, r->total, r->files);
 		}
 	}
-	r->bytes += a->size - off;
-	if (ftruncate(fd, (off_t)a->size) != 0) {
+	r->bytes += size - off;
+	if (ftruncate(fd, (off_t)size) != 0) {
 		fail(r, path, "cannot set size", -errno);
-		goto out;
+		return -1;
 	}
-	set_meta(r, a, path, fd);
-	if (a->nlink > 1)
-		link_add(r, a->ino, path);
-	r->files++;
-	note_done(r, path);
-out:
+	return 0;
+}
+
+static void
+remember_link(struct restore *r, const struct store_attr *a,
+    const char *path)
+{
+	if (a->nlink > 1 && rs_links_add(&r->links, a->ino, path) != 0)
+		fail(r, path, "cannot remember its hard links", -ENOMEM);
+}
+
+static void
+restore_file(struct restore *r, const struct store_attr *a, const char *path)
+{
+	store_file *f;
+	const char *first;
+	int fd, rc;
+
+	if (a->nlink > 1 && (first = rs_links_find(&r->links, a->ino))) {
+		if (clear_path(r, a, path) != 0)
+			return;
+		if (r->dry_run)
+			say(r, "link", path);
+		else if (link(first, path) != 0) {
+			fail(r, path, "cannot link", -errno);
+			return;
+		}
+		note_done(r, path);
+		return;
+	}
+	if (clear_path(r, a, path) != 0)
+		return;
+	if (r->dry_run) {
+		say(r, "restore", path);
+		r->bytes += a->size;
+		remember_link(r, a, path);
+		note_done(r, path);
+		return;
+	}
+	if ((rc = store_open_file(r->st, a->ino, O_RDONLY, &f)) != 0) {
+		fail(r, path, "cannot open in the snapshot", rc);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fail(r, path, "cannot create", -errno);
+		store_release(f);
+		return;
+	}
+	if (copy_sparse(r, f, a->size, fd, path) == 0) {
+		set_meta(r, a, path, fd);
+		remember_link(r, a, path);
+		note_done(r, path);
+	}
 	close(fd);
 	store_release(f);
 }
 
 static void restore_node(struct restore *r, const struct store_attr *a,
-    const char *path, int depth);
+    const char *path, int depth, int in);
 
+/* @in: the directory, or one above it, is taken by an --include (or
+ * there is none).  Otherwise the directory is made only for what it
+ * holds that is taken, and removed again when that is nothing. */
 static void
 restore_dir(struct restore *r, const struct store_attr *a, const char *path,
-    int depth)
+    int depth, int in)
 {
 	struct ctl_dirent *e = NULL;
 	size_t i, n = 0;
-	int rc;
+	int rc, made = 0;
 
 	if (depth > 2048) {
 		fail(r, path, "too deep", -ELOOP);
 		return;
 	}
-	if (clear_path(r, path, 1) != 0)
+	if (clear_path(r, a, path) != 0)
 		return;
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+	if (r->dry_run) {
+		if (in && depth > 0)
+			say(r, "restore", path);
+	} else if (mkdir(path, 0700) == 0) {
+		made = 1;
+	} else if (errno != EEXIST) {
 		fail(r, path, "cannot create directory", -errno);
 		return;
 	}
@@ -328,61 +426,83 @@ restore_dir(struct restore *r, const struct store_attr *a, const char *path,
 			fail(r, path, "out of memory", -ENOMEM);
 			break;
 		}
-		restore_node(r, &e[i].a, child, depth + 1);
+		restore_node(r, &e[i].a, child, depth + 1, in);
 		free(child);
 	}
 	ctl_dirents_free(e, n);
+	if (r->dry_run)
+		return;
+	/* Not taken itself: an existing directory keeps its metadata, a
+	 * new one that stayed empty goes. */
+	if (!in && depth > 0 && (!made || rmdir(path) == 0))
+		return;
 	set_meta(r, a, path, -1);
 }
 
 static void
-restore_node(struct restore *r, const struct store_attr *a, const char *path,
-    int depth)
+restore_special(struct restore *r, const struct store_attr *a,
+    const char *path)
 {
 	char target[4097];
 	int rc;
 
-	switch (a->mode & S_IFMT) {
-	case S_IFDIR:
-		restore_dir(r, a, path, depth);
+	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !r->privileged) {
+		/* Said, not an error: the rest restores. */
+		ctl_progress_clear(&r->prog);
+		fprintf(stderr, "beemoctl: %s: device node skipped "
+		    "(--privileged restores it)\n", path);
+		r->devices++;
 		return;
-	case S_IFREG:
-		restore_file(r, a, path);
+	}
+	if (clear_path(r, a, path) != 0)
 		return;
-	case S_IFLNK:
+	if (r->dry_run) {
+		say(r, "restore", path);
+		note_done(r, path);
+		return;
+	}
+	if (S_ISLNK(a->mode)) {
 		if ((rc = store_readlink(r->st, a->ino, target,
 		    sizeof(target))) != 0) {
 			fail(r, path, "cannot read link", rc);
 			return;
 		}
-		if (clear_path(r, path, 0) != 0)
-			return;
 		if (symlink(target, path) != 0) {
 			fail(r, path, "cannot create link", -errno);
 			return;
 		}
-		break;
-	default:
-		if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !r->privileged) {
-			/* Said, not an error: the rest restores. */
-			fprintf(stderr, "beemoctl: %s: device node skipped "
-			    "(--privileged restores it)\n", path);
-			r->skipped++;
-			return;
-		}
-		if (clear_path(r, path, 0) != 0)
-			return;
-		if (mknod(path, a->mode & (S_IFMT | 0600), (dev_t)a->rdev)) {
-			fail(r, path, "cannot create node", -errno);
-			return;
-		}
+	} else if (mknod(path, a->mode & (S_IFMT | 0600), (dev_t)a->rdev)) {
+		fail(r, path, "cannot create node", -errno);
+		return;
 	}
 	set_meta(r, a, path, -1);
-	r->files++;
 	note_done(r, path);
 }
 
-/* Find @path below the root of snapshot @id. */
+static void
+restore_node(struct restore *r, const struct store_attr *a, const char *path,
+    int depth, int in)
+{
+	const char *rel = strlen(path) > r->relskip ? path + r->relskip : "";
+
+	if (*rel != '\0') {
+		if (rs_match_any(r->sel->exclude, r->sel->nexclude, rel))
+			return;
+		in = in || rs_match_any(r->sel->include, r->sel->ninclude,
+		    rel);
+	}
+	if (S_ISDIR(a->mode))
+		restore_dir(r, a, path, depth, in);
+	else if (!in)
+		return;
+	else if (S_ISREG(a->mode))
+		restore_file(r, a, path);
+	else
+		restore_special(r, a, path);
+}
+
+/* Find @path (normalised, rs_normalise) below the root of snapshot @id;
+ * @base gets its last component ("." for the root). */
 static int
 resolve(store *st, uint32_t id, const char *path, struct store_attr *a,
     char *base, size_t basesize)
@@ -406,7 +526,6 @@ resolve(store *st, uint32_t id, const char *path, struct store_attr *a,
 	free(copy);
 	return rc;
 }
-
 static int
 pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
     uint32_t *id, uint64_t *bytes)
@@ -469,100 +588,230 @@ journal(const struct ctl *ctl, struct ctl_session *s, struct restore *r,
 		    *error ? error : beemo_strerror(rc));
 }
 
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --target -: the data of the regular file @a to standard output. */
+static void
+restore_stdout(struct restore *r, const struct store_attr *a,
+    const char *path)
+{
+	store_file *f;
+	uint64_t off = 0;
+	int rc;
+
+	if (r->dry_run) {
+		r->bytes = a->size;
+		r->files = 1;
+		return;
+	}
+	if ((rc = store_open_file(r->st, a->ino, O_RDONLY, &f)) != 0) {
+		fail(r, path, "cannot open in the snapshot", rc);
+		return;
+	}
+	while (off < a->size) {
+		size_t want = a->size - off < IO_SIZE ?
+		    (size_t)(a->size - off) : IO_SIZE;
+		ssize_t n = store_read(f, r->buf, want, off);
+
+		if (n <= 0) {
+			fail(r, path, "cannot read", n < 0 ? (int)n : -EIO);
+			goto out;
+		}
+		if (write_all(STDOUT_FILENO, r->buf, (size_t)n) != 0) {
+			fail(r, "standard output", "cannot write", -errno);
+			goto out;
+		}
+		off += (uint64_t)n;
+		r->bytes = off;
+		ctl_progress(&r->prog, r->bytes, r->total, 0);
+	}
+	r->files = 1;
+out:
+	store_release(f);
+}
+
+/* The summary: one line for people, or the JSON object (whose "entries"
+ * --dry-run has already begun in @j). */
+static void
+summary(struct restore *r, bm_json *j, const char *machine, uint32_t id,
+    const char *target)
+{
+	char b[32];
+
+	if (j != NULL) {
+		if (r->dry_run)
+			bm_json_end_arr(j);
+		bm_json_u64(j, "snapshot", id);
+		bm_json_u64(j, "files", r->files);
+		bm_json_u64(j, "bytes", r->bytes);
+		bm_json_u64(j, "skipped", r->skipped);
+		bm_json_u64(j, "devices_skipped", r->devices);
+		bm_json_u64(j, "failed", (uint64_t)r->errors);
+		bm_json_end_obj(j);
+		fputc('\n', stdout);
+		return;
+	}
+	if (r->ctl->quiet || strcmp(target, "-") == 0)
+		return;
+	printf("%s %llu files, %s from snapshot %u of %s into %s%s\n",
+	    r->dry_run ? "would restore" : "restored",
+	    (unsigned long long)r->files, bm_human(b, sizeof(b), r->bytes),
+	    id, machine, target, r->errors ? " (with errors)" : "");
+	if (r->skipped)
+		printf("%llu skipped: they exist (see --overwrite)\n",
+		    (unsigned long long)r->skipped);
+	if (r->devices)
+		printf("%llu device nodes skipped (--privileged restores "
+		    "them)\n", (unsigned long long)r->devices);
+}
+
 int
 cmd_restore(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_opts o;
 	struct ctl_session s;
 	struct restore r;
+	struct rs_opts sel;
 	struct store_attr a;
-	char base[256], why[PATH_MAX + 64], tree[4096], *dest = NULL;
+	bm_json json;
+	char base[256], why[PATH_MAX + 64], tree[4096], err[256];
+	char path[4096], *dest = NULL;
 	uint32_t id;
 	size_t i;
-	int rc;
+	int rc, to_stdout;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_TARGET | CTL_O_OVERWRITE |
-	    CTL_O_PRIVILEGED | CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD, 2, 3,
-	    restore_usage, &o)) >= 0)
-		return rc;
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	if (rs_opts_take(argc, argv, &sel, err, sizeof(err)) != 0) {
+		ctl_err(ctl, "%s", err);
+		ctl_usage(ctl, restore_usage, 1);
+		rc = CTL_USAGE;
+		goto free_sel;
+	}
+	if ((rc = ctl_parse(ctl, sel.argc, sel.argv, CTL_O_TARGET |
+	    CTL_O_PRIVILEGED | CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD |
+	    CTL_O_JSON | CTL_O_DRY_RUN, 2, 3, restore_usage, &o)) >= 0)
+		goto free_sel;
+	rc = CTL_USAGE;
 	if (o.target == NULL) {
 		ctl_err(ctl, "--target DIR is required");
-		return CTL_USAGE;
+		goto free_sel;
 	}
-	if (bm_mkdir_p(o.target, 0755) != 0) {
+	if (rs_normalise(o.nargs > 2 ? o.args[2] : "", path,
+	    sizeof(path)) != 0) {
+		ctl_err(ctl, "%s: not a path inside the snapshot (\"..\" "
+		    "above its root)", o.args[2]);
+		goto free_sel;
+	}
+	to_stdout = strcmp(o.target, "-") == 0;
+	if (to_stdout && (o.json || sel.ninclude || sel.nexclude)) {
+		ctl_err(ctl, "--target - writes one file's data: no --json, "
+		    "--include or --exclude");
+		goto free_sel;
+	}
+	rc = CTL_FAIL;
+	if (!to_stdout && !o.dry_run && bm_mkdir_p(o.target, 0755) != 0) {
 		ctl_err(ctl, "%s: cannot create", o.target);
-		return CTL_FAIL;
+		goto free_sel;
 	}
 	/* Plaintext is written by name below the target: nobody else may
 	 * be able to swap a directory on the way for a link. */
-	if (bm_dir_trusted(o.target, why, sizeof(why)) != 0) {
+	if (!to_stdout && !o.dry_run &&
+	    bm_dir_trusted(o.target, why, sizeof(why)) != 0) {
 		ctl_err(ctl, "%s: not a safe restore target: %s", o.target,
 		    why);
-		return CTL_FAIL;
+		goto free_sel;
 	}
 	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
-	memset(&r, 0, sizeof(r));
+		goto free_sel;
 	r.ctl = ctl;
 	r.st = s.st;
-	r.overwrite = o.overwrite;
+	r.sel = &sel;
 	r.privileged = o.privileged;
+	r.dry_run = o.dry_run;
 	if ((rc = pick_snapshot(ctl, s.st, o.args[1], &id, &r.total)) != 0)
 		goto out;
-	rc = resolve(s.st, id, o.nargs > 2 ? o.args[2] : "/", &a, base,
-	    sizeof(base));
+	rc = resolve(s.st, id, path, &a, base, sizeof(base));
+	if (rc == 0 && to_stdout && !S_ISREG(a.mode))
+		rc = -EINVAL;
 	if (rc != 0) {
-		ctl_err(ctl, "%s in snapshot %u: %s", o.nargs > 2 ? o.args[2] :
-		    "/", id, beemo_strerror(rc));
+		ctl_err(ctl, "/%s in snapshot %u: %s", path, id, rc == -EINVAL ?
+		    "not a regular file (--target - writes one file)" :
+		    beemo_strerror(rc));
 		rc = CTL_FAIL;
 		goto out;
 	}
-	if (o.nargs > 2 && strcmp(base, ".") != 0)
+	if (*path != '\0')
 		r.total = a.size;
 	if ((r.buf = malloc(IO_SIZE)) == NULL) {
 		rc = CTL_FAIL;
 		goto out;
 	}
 	r.skip = strlen(o.target);
-	tree_path(r.prefix, sizeof(r.prefix), o.nargs > 2 ? o.args[2] : "/",
-	    S_ISDIR(a.mode));
-	ctl_progress_init(&r.prog, ctl, "restoring");
-	if (S_ISDIR(a.mode))
-		restore_dir(&r, &a, o.target, 0);
-	else if (asprintf(&dest, "%s/%s", o.target, base) >= 0)
-		restore_node(&r, &a, dest, 0);
-	ctl_progress_end(&r.prog);
-	if (!ctl->quiet) {
-		char b[32];
-
-		printf("restored %llu files, %s from snapshot %u of %s into "
-		    "%s%s\n", (unsigned long long)r.files,
-		    bm_human(b, sizeof(b), r.bytes), id, o.args[0], o.target,
-		    r.errors ? " (with errors)" : "");
-		if (r.skipped)
-			printf("%llu device nodes skipped (--privileged "
-			    "restores them)\n", (unsigned long long)r.skipped);
+	r.relskip = r.skip + 1;
+	tree_path(r.prefix, sizeof(r.prefix), path, S_ISDIR(a.mode));
+	if (o.json) {
+		bm_json_init(&json, stdout);
+		bm_json_begin_obj(&json, NULL);
+		bm_json_str(&json, "format", "beemo-restore");
+		bm_json_u64(&json, "version", 1);
+		bm_json_str(&json, "machine", o.args[0]);
+		tree_path(tree, sizeof(tree), path, 1);
+		bm_json_str(&json, "path", *tree ? tree : "/");
+		bm_json_str(&json, "target", o.target);
+		bm_json_bool(&json, "dry_run", o.dry_run);
+		if (o.dry_run) {
+			bm_json_begin_arr(&json, "entries");
+			r.json = &json;
+		}
 	}
-	rc = r.errors ? CTL_FAIL : CTL_OK;
+	ctl_progress_init(&r.prog, ctl, "restoring");
+	if (to_stdout)
+		restore_stdout(&r, &a, path);
+	else if (S_ISDIR(a.mode))
+		restore_dir(&r, &a, o.target, 0, sel.ninclude == 0);
+	else if (asprintf(&dest, "%s/%s", o.target, base) >= 0)
+		restore_node(&r, &a, dest, 0, sel.ninclude == 0);
+	ctl_progress_end(&r.prog);
+	summary(&r, o.json ? &json : NULL, o.args[0], id, o.target);
+	rc = !r.errors ? CTL_OK : r.files ? CTL_WARN : CTL_FAIL;
+	if (o.dry_run)
+		goto out;
+	tree_path(tree, sizeof(tree), path, 1);
 	if (r.errors)
 		ctl_report_error(ctl, o.args[0], "restore", "The journal of "
 		    "the machine lists what was restored (beemoctl journal "
 		    "--type error --files).\n", "%s: restore of %s from "
 		    "snapshot %u into %s failed: %d errors, %llu files "
-		    "restored", o.args[0], o.nargs > 2 ? o.args[2] : "/", id,
-		    o.target, r.errors, (unsigned long long)r.files);
-	tree_path(tree, sizeof(tree), o.nargs > 2 ? o.args[2] : "/", 1);
-	journal(ctl, &s, &r, id, *tree ? tree : "/", o.target);
+		    "restored", o.args[0], *tree ? tree : "/", id,
+		    to_stdout ? "standard output" : o.target, r.errors,
+		    (unsigned long long)r.files);
+	journal(ctl, &s, &r, id, *tree ? tree : "/",
+	    to_stdout ? "standard output" : o.target);
 out:
 	free(dest);
 	free(r.buf);
-	for (i = 0; i < r.nlinks; i++)
-		free(r.links[i].path);
-	free(r.links);
+	rs_links_free(&r.links);
 	for (i = 0; i < r.ndone; i++)
 		free(r.done[i]);
 	free(r.done);
 	if (ctl_session_close(ctl, &s) != 0)
 		rc = CTL_FAIL;
+free_sel:
+	rs_opts_free(&sel);
 	return rc;
 }

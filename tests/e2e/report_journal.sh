@@ -56,8 +56,10 @@ t_umount "$M"
 "$BEEMOCTL" quota pc1 --soft 1G "${A[@]}" >/dev/null || t_fail "quota"
 "$BEEMOCTL" restore pc1 latest --target "$T/out" "${A[@]}" >/dev/null ||
 	t_fail "restore"
-t_must_fail "restore over existing files" "$BEEMOCTL" restore pc1 latest \
-	--target "$T/out" "${A[@]}"
+rm "$T/out/docs/a.txt"
+mkdir "$T/out/docs/a.txt"
+t_must_fail "restore over a directory" "$BEEMOCTL" restore pc1 latest \
+	--target "$T/out" --overwrite always "${A[@]}"
 sync_out=$("$BEEMO_SYNC" push 2>>"$T/sync.log") && t_fail "push to b worked"
 report_maint m1 || true
 [ "$(report_count)" -ge 1 ] || t_fail "no report mailed"
