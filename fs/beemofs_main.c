@@ -240,7 +240,7 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 	if ((rc = bm_password_get(&src, prompt, 0, &pw, &len, from,
 	    sizeof(from))) != 0) {
 		if (rc == -ECHILD)
-			fprintf(stderr, "beemofs: %s failed\n", from);
+			fprintf(stderr, "beemofs: %s\n", from);
 		else
 			fprintf(stderr, "beemofs: cannot read the password "
 			    "from %s: %s\n", from, rc == -ENOTTY ? "no "

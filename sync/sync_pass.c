@@ -51,7 +51,7 @@ sync_password(const char *file, const char *command, const char *fd,
 		    "terminal (use --password-file, --password-command or "
 		    "--password-fd)");
 	else if (rc == -ECHILD)
-		sync_log(LOG_ERR, "%s failed", from);
+		sync_log(LOG_ERR, "%s", from);
 	else if (rc == -EINVAL)
 		sync_log(LOG_ERR, "empty password from %s", from);
 	else

@@ -230,7 +230,7 @@ ctl_password(const struct ctl *ctl, const char *prompt, const char *file,
 			     "--password-file FILE or $%s",
 		    env ? env : "BEEMO_PASSWORD_FILE");
 	else if (rc == -ECHILD)
-		ctl_err(ctl, "%s failed", from);
+		ctl_err(ctl, "%s", from);
 	else if (rc == -EINVAL && strcmp(from, "terminal") == 0 && confirm)
 		ctl_err(ctl, "the two passwords differ (or are empty)");
 	else if (rc == -EINVAL)

@@ -229,19 +229,20 @@ bm_read_password_command(const char *cmd, char **out, size_t *outlen,
 	return 0;
 }
 
-/* Describe how the command of @status ended, for messages. */
+/* Name the command of @status for messages, saying how it failed when
+ * it did. */
 static void
 describe_status(char *buf, size_t size, const char *cmd, int status)
 {
 	if (status == -1)
-		snprintf(buf, size, "password command '%s' (not started)",
+		snprintf(buf, size, "password command '%s' could not be run",
 		    cmd);
-	else if (WIFEXITED(status))
-		snprintf(buf, size, "password command '%s' (exit status %d)",
-		    cmd, WEXITSTATUS(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		snprintf(buf, size, "password command '%s' failed with exit "
+		    "status %d", cmd, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "password command '%s' (killed by "
-		    "signal %d)", cmd, WTERMSIG(status));
+		snprintf(buf, size, "password command '%s' was killed by "
+		    "signal %d", cmd, WTERMSIG(status));
 	else
 		snprintf(buf, size, "password command '%s'", cmd);
 }

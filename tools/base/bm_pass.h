@@ -75,9 +75,10 @@ struct bm_pass_src {
  * bm_read_password_command().
  * @prompt, @confirm: as for bm_read_password() (terminal only).
  * @from, @fromsize: receive, for messages, where the password was read
- *   from, such as "file /etc/pw", "password command 'pass show x' (exit
- *   status 1)", "descriptor 3", "credential /run/credentials/x/y" or
- *   "terminal"; never the password.
+ *   from: "file /etc/pw", "password command 'pass show x'", "descriptor
+ *   3", "credential /run/credentials/x/y" or "terminal"; for -ECHILD
+ *   a whole sentence such as "password command 'x' failed with exit
+ *   status 1".  Never the password.
  * Returns what the reader used returns (-ENOTTY: no source and no
  * terminal; -ECHILD: the command failed).
  */
