@@ -70,9 +70,9 @@ test_syntax(void)
 	    "appliance=\n"
 	    "[store]\n"
 	    "pack_size = 512K\n"
-	    "cache_size = 2g\n"
+	    "cache_size = 1.5g\n"
 	    "compression_level = 7\n"
-	    "commit_interval = 45m\n"
+	    "commit_interval = 1h30m\n"
 	    "\t[ scan ]\t\n"
 	    "enabled = off\n"
 	    "max_file_size = 10B\n"
@@ -100,11 +100,11 @@ test_syntax(void)
 	CHECK(bm_conf_get_size(conf, "store", NULL, "pack_size", 1) ==
 	    512 << 10);
 	CHECK(bm_conf_get_size(conf, "store", NULL, "cache_size", 1) ==
-	    2ULL << 30);
+	    3ULL << 29);
 	CHECK(bm_conf_get_u64(conf, "store", NULL, "compression_level", 1) ==
 	    7);
 	CHECK(bm_conf_get_u64(conf, "store", NULL, "commit_interval", 1) ==
-	    45 * 60);
+	    90 * 60);
 	CHECK(bm_conf_get_bool(conf, "scan", NULL, "enabled", 1) == 0);
 	CHECK(bm_conf_get_size(conf, "scan", NULL, "max_file_size", 1) == 10);
 	CHECK(bm_conf_get_u64(conf, "scan", NULL, "reload_interval", 1) ==
