@@ -196,6 +196,15 @@ ctl_usage(const struct ctl *ctl, const char *text, int to_stderr)
 {
 	fprintf(to_stderr ? stderr : stdout, "usage: %s %s %s", ctl->prog,
 	    ctl->verb, text);
+	/* The other sources of the same password, common to every verb
+	 * (ctl_password()). */
+	if (!to_stderr && strstr(text, "--password-file") != NULL)
+		printf("\nInstead of --password-file: --password-command CMD "
+		       "(the first line CMD\nprints) or --password-fd N; "
+		       "default $BEEMO_PASSWORD_FILE,\n"
+		       "$BEEMO_PASSWORD_COMMAND, the systemd credential "
+		       "beemo-admin-password,\nthe terminal (beemoctl(8), "
+		       "\"Passwords\").\n");
 }
 
 /* The verb's --password-command and --password-fd, set by ctl_parse()
