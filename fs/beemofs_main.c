@@ -57,6 +57,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("machine=%s", machine),
 	OPT("keyfile=%s", keyfile),
 	OPT("user=%s", user),
+	OPT("password-file=%s", passfile),
 	OPT("passfile=%s", passfile),
 	OPT("config=%s", config),
 	OPT("admin", admin),
@@ -77,9 +78,9 @@ usage(FILE *f)
 	    "usage: beemofs STORE MOUNTPOINT -o machine=NAME,keyfile=FILE "
 	    "[-f] [-o OPTIONS]\n"
 	    "       beemofs STORE MOUNTPOINT -o machine=NAME,user=USER "
-	    "[-o passfile=FILE]\n"
+	    "[-o password-file=FILE]\n"
 	    "       beemofs STORE MOUNTPOINT -o machine=NAME,admin "
-	    "[-o passfile=FILE]\n\n"
+	    "[-o password-file=FILE]\n\n"
 	    "Mounts the backup set of one machine.  With keyfile= (the "
 	    "machine's POSTE key\nfile) it is a read-write backup session "
 	    "of the live tree alone, without\n/.snapshots; with user= or "
@@ -90,9 +91,14 @@ usage(FILE *f)
 	    "  -o keyfile=FILE     POSTE key file: backup session\n"
 	    "  -o user=USER        restore session as USER (password)\n"
 	    "  -o admin            restore session as the administrator\n"
-	    "  -o passfile=FILE    read the password from FILE (default: "
-	    "terminal,\n"
-	    "                      or the file named by $BEEMO_PASSWORD_FILE)\n"
+	    "  -o password-file=FILE\n"
+	    "                      read the password from FILE (also spelt "
+	    "passfile=;\n"
+	    "                      default: $BEEMO_PASSWORD_FILE, the "
+	    "command in\n"
+	    "                      $BEEMO_PASSWORD_COMMAND, the credential\n"
+	    "                      beemo-admin-password with admin, the "
+	    "terminal)\n"
 	    "  -o config=FILE      configuration file (default $BEEMO_CONFIG "
 	    "or " BM_CONF_DEFAULT ")\n"
 	    "  -o nosnapshot       no snapshot when the backup session ends\n"
@@ -210,8 +216,14 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 {
 	char *pw = NULL;
 	size_t len = 0;
-	const char *file = o->passfile;
-	char prompt[256];
+	struct bm_pass_src src = {
+		.file = o->passfile,
+		.fd = -1,
+		.file_env = "BEEMO_PASSWORD_FILE",
+		.command_env = "BEEMO_PASSWORD_COMMAND",
+		.credential = o->admin ? "beemo-admin-password" : NULL,
+	};
+	char prompt[256], from[4200];
 	int rc;
 
 	if (o->keyfile != NULL) {
@@ -222,17 +234,18 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 			    beemo_strerror(rc));
 		return rc;
 	}
-	if (file == NULL && getenv("BEEMO_PASSWORD_FILE") != NULL &&
-	    *getenv("BEEMO_PASSWORD_FILE") != '\0')
-		file = getenv("BEEMO_PASSWORD_FILE");
 	snprintf(prompt, sizeof(prompt), "Password for %s%s of %s: ",
 	    o->admin ? "the administrator" : "user ", o->admin ? "" : o->user,
 	    o->machine);
-	if ((rc = bm_read_password(prompt, file, 0, &pw, &len)) != 0) {
-		fprintf(stderr, "beemofs: cannot read the password%s%s: %s\n",
-		    file ? " from " : "", file ? file : "",
-		    rc == -ENOTTY ? "no terminal (use -o passfile=FILE)" :
-		    beemo_strerror(rc));
+	if ((rc = bm_password_get(&src, prompt, 0, &pw, &len, from,
+	    sizeof(from))) != 0) {
+		if (rc == -ECHILD)
+			fprintf(stderr, "beemofs: %s\n", from);
+		else
+			fprintf(stderr, "beemofs: cannot read the password "
+			    "from %s: %s\n", from, rc == -ENOTTY ? "no "
+			    "terminal (use -o password-file=FILE)" :
+			    beemo_strerror(rc));
 		return rc;
 	}
 	if (o->admin)

@@ -199,6 +199,20 @@ int sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv);
 void sync_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * sync_password -- the administrator's password, for release and
+ * recover (sync_pass.c).  @file, @command, @fd: the verb's
+ * --password-file, --password-command and --password-fd (NULL when not
+ * given; at most one).  Without them: $BEEMO_PASSWORD_FILE,
+ * $BEEMO_PASSWORD_COMMAND, the systemd credential beemo-admin-password,
+ * the terminal (bm_password_get()).  On success returns 0 and the caller
+ * frees *@pw with bm_free_secret(*@pw, *@len); otherwise logs one line
+ * and returns SYNC_EXIT_USAGE (two options, a bad descriptor number) or
+ * SYNC_EXIT_FAIL.
+ */
+int sync_password(const char *file, const char *command, const char *fd,
+    char **pw, size_t *len);
+
 /* ---- targets (sync_target.c) ---------------------------------------- */
 
 struct sync_target {

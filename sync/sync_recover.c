@@ -53,7 +53,8 @@
 
 static const char recover_usage[] =
     "usage: beemo-sync [-c FILE] recover --target NAME --store DIR "
-    "[--password-file FILE] [--at TIME] [--accept-unauthenticated] "
+    "[--password-file FILE | --password-command CMD | --password-fd N] "
+    "[--at TIME] [--accept-unauthenticated] "
     "[--write-config FILE] [--quiet]\n";
 
 /* What recovery moves into the store, from the staging directory. */
@@ -504,6 +505,8 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		{"target", required_argument, NULL, 't'},
 		{"store", required_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'},
+		{"password-command", required_argument, NULL, 'c'},
+		{"password-fd", required_argument, NULL, 'F'},
 		{"write-config", required_argument, NULL, 'w'},
 		{"at", required_argument, NULL, 'a'},
 		{"accept-unauthenticated", no_argument, NULL, 'U'},
@@ -512,6 +515,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *tname = NULL, *dir = NULL, *pwfile = NULL, *confout = NULL;
+	const char *pwcmd = NULL, *pwfd = NULL;
 	char mname[128] = "", path[PATH_MAX], when[64], *pw = NULL;
 	uint8_t koff[KEYMGR_OFFSITE_LEN];
 	struct sync_manifest m = {0};
@@ -529,14 +533,17 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		case 't': tname = optarg; break;
 		case 's': dir = optarg; break;
 		case 'p': pwfile = optarg; break;
+		case 'c': pwcmd = optarg; break;
+		case 'F': pwfd = optarg; break;
 		case 'w': confout = optarg; break;
 		case 'U': accept_v1 = 1; break;
 		case 'q': quiet = 1; break;
 		case 'a':
 			if (bm_parse_time(optarg, &at) != 0 || at == 0) {
 				fprintf(stderr, "beemo-sync: bad --at '%s' "
-				    "(2026-11-28, 2026-11-28T10:20:30Z, or an "
-				    "age such as 3d)\n", optarg);
+				    "(2026-11-28, 2026-11-28 08:00, "
+				    "2026-11-28T10:20:30+01:00, yesterday, or "
+				    "an age such as 3d or 1w)\n", optarg);
 				return SYNC_EXIT_USAGE;
 			}
 			break;
@@ -562,12 +569,8 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		goto done;
 	/* The password first: nothing from the center is used before it
 	 * can be authenticated with what the password opens. */
-	rc = bm_read_password("Administrator password: ", pwfile, 0, &pw,
-	    &pwlen);
-	if (rc != 0) {
-		sync_log(LOG_ERR, "cannot read the administrator password: "
-		    "%s", rc == -ENOTTY ? "no terminal (use --password-file)"
-		    : beemo_strerror(rc));
+	if ((rc = sync_password(pwfile, pwcmd, pwfd, &pw, &pwlen)) != 0) {
+		ret = rc;
 		goto done;
 	}
 	if ((rc = check_dir(dir, &resume)) != 0 ||

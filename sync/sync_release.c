@@ -47,7 +47,8 @@
 static const char release_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] release [--target NAME] "
     "[--dry-run] [--json]\n"
-    "       [--password-file FILE]\n"
+    "       [--password-file FILE | --password-command CMD | "
+    "--password-fd N]\n"
     "       beemo-sync [-c FILE] [--store DIR] release --cancel N "
     "[--target NAME]\n";
 
@@ -361,11 +362,13 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"password-file", required_argument, NULL, 'p'},
+		{"password-command", required_argument, NULL, 'c'},
+		{"password-fd", required_argument, NULL, 'F'},
 		{"cancel", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *only = NULL, *pwfile = getenv("BEEMO_PASSWORD_FILE");
+	const char *only = NULL, *pwfile = NULL, *pwcmd = NULL, *pwfd = NULL;
 	const char *const *names;
 	char keydir[PATH_MAX], *pw = NULL;
 	struct run r;
@@ -382,6 +385,8 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		case 'n': r.dry_run = 1; break;
 		case 'j': json = 1; break;
 		case 'p': pwfile = optarg; break;
+		case 'c': pwcmd = optarg; break;
+		case 'F': pwfd = optarg; break;
 		case 'C':
 			if (bm_parse_u64(optarg, &cancel) != 0 || cancel == 0) {
 				sync_log(LOG_ERR, "--cancel %s: not a request "
@@ -409,13 +414,8 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		n = 1;
 	}
 	r.rl.ctx = ctx;
-	if ((rc = bm_read_password("Administrator password: ", pwfile, 0, &pw,
-	    &pwlen)) != 0) {
-		sync_log(LOG_ERR, "cannot read the administrator password: %s",
-		    rc == -ENOTTY ? "no terminal (use --password-file)" :
-		    beemo_strerror(rc));
-		return SYNC_EXIT_FAIL;
-	}
+	if ((rc = sync_password(pwfile, pwcmd, pwfd, &pw, &pwlen)) != 0)
+		return rc;
 	r.rl.pw = pw;
 	r.rl.pwlen = pwlen;
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_units.h"
 
 static const struct {
 	const char *name;
@@ -199,34 +201,57 @@ ctl_usage(const struct ctl *ctl, const char *text, int to_stderr)
 {
 	fprintf(to_stderr ? stderr : stdout, "usage: %s %s %s", ctl->prog,
 	    ctl->verb, text);
+	/* The other sources of the same password, common to every verb
+	 * (ctl_password()). */
+	if (!to_stderr && strstr(text, "--password-file") != NULL)
+		printf("\nInstead of --password-file: --password-command CMD "
+		       "(the first line CMD\nprints) or --password-fd N; "
+		       "default $BEEMO_PASSWORD_FILE,\n"
+		       "$BEEMO_PASSWORD_COMMAND, the systemd credential "
+		       "beemo-admin-password,\nthe terminal (beemoctl(8), "
+		       "\"Passwords\").\n");
 }
+
+/* The verb's --password-command and --password-fd, set by ctl_parse()
+ * and used by ctl_password() for the password of --password-file: one
+ * verb runs per process. */
+static const char *pw_command;
+static int pw_fd = -1;
 
 int
 ctl_password(const struct ctl *ctl, const char *prompt, const char *file,
     const char *env, int confirm, char **pw, size_t *len)
 {
-	int rc;
+	struct bm_pass_src src = {.file = file, .fd = -1};
+	char from[4200];
+	int rc, main_pw = env == NULL ||
+	    strcmp(env, "BEEMO_PASSWORD_FILE") == 0;
 
-	if (file == NULL && env != NULL) {
-		file = getenv(env);
-		if (file != NULL && *file == '\0')
-			file = NULL;
+	src.file_env = env;
+	if (main_pw) {
+		src.command = file == NULL ? pw_command : NULL;
+		src.fd = file == NULL && pw_command == NULL ? pw_fd : -1;
+		src.command_env = "BEEMO_PASSWORD_COMMAND";
+		if (strcasestr(prompt, "administrator password") != NULL)
+			src.credential = "beemo-admin-password";
 	}
-	rc = bm_read_password(prompt, file, confirm, pw, len);
+	rc = bm_password_get(&src, prompt, confirm, pw, len, from,
+	    sizeof(from));
 	if (rc == 0)
 		return 0;
 	if (rc == -ENOTTY)
 		ctl_err(ctl, "no terminal to read the password from; use "
 			     "--password-file FILE or $%s",
 		    env ? env : "BEEMO_PASSWORD_FILE");
-	else if (rc == -EINVAL && file == NULL && confirm)
+	else if (rc == -ECHILD)
+		ctl_err(ctl, "%s", from);
+	else if (rc == -EINVAL && strcmp(from, "terminal") == 0 && confirm)
 		ctl_err(ctl, "the two passwords differ (or are empty)");
 	else if (rc == -EINVAL)
-		ctl_err(ctl, "empty password%s%s", file ? " in " : "",
-		    file ? file : "");
+		ctl_err(ctl, "empty password from %s", from);
 	else
-		ctl_err(ctl, "cannot read password%s%s: %s", file ? " from " :
-		    "", file ? file : "", beemo_strerror(rc));
+		ctl_err(ctl, "cannot read password from %s: %s", from,
+		    beemo_strerror(rc));
 	return CTL_FAIL;
 }
 
@@ -272,6 +297,10 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 	} table[] = {
 		{{"password-file", required_argument, NULL, 'P'},
 		    CTL_O_PASSWORD},
+		{{"password-command", required_argument, NULL, 'c'},
+		    CTL_O_PASSWORD},
+		{{"password-fd", required_argument, NULL, 'F'},
+		    CTL_O_PASSWORD},
 		{{"new-password-file", required_argument, NULL, 'N'},
 		    CTL_O_NEW_PASSWORD},
 		{{"user-password-file", required_argument, NULL, 'U'},
@@ -305,13 +334,16 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"snapshots", required_argument, NULL, 'L'}, CTL_O_FIND},
 		{{"newer", required_argument, NULL, 'e'}, CTL_O_FIND},
 		{{"older", required_argument, NULL, 'E'}, CTL_O_FIND},
-		{{"format", required_argument, NULL, 'F'}, CTL_O_FORMAT},
+		{{"format", required_argument, NULL, 'M'}, CTL_O_FORMAT},
 	};
 	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
 	size_t i, n = 0;
+	uint64_t fd;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	pw_command = NULL;
+	pw_fd = -1;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].mask & allowed)
 			opts[n++] = table[i].opt;
@@ -325,6 +357,17 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		switch (c) {
 		case 'P':
 			o->password_file = optarg;
+			break;
+		case 'c':
+			pw_command = optarg;
+			break;
+		case 'F':
+			if (bm_parse_u64(optarg, &fd) != 0 || fd > INT_MAX) {
+				ctl_err(ctl, "--password-fd %s: not a file "
+				    "descriptor number", optarg);
+				return CTL_USAGE;
+			}
+			pw_fd = (int)fd;
 			break;
 		case 'N':
 			o->new_password_file = optarg;
@@ -419,7 +462,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		case 'E':
 			o->older = optarg;
 			break;
-		case 'F':
+		case 'M':
 			o->format = optarg;
 			break;
 		case 'h':
@@ -429,6 +472,12 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			ctl_usage(ctl, usage, 1);
 			return CTL_USAGE;
 		}
+	}
+	if ((o->password_file != NULL) + (pw_command != NULL) +
+	    (pw_fd >= 0) > 1) {
+		ctl_err(ctl, "give only one of --password-file, "
+		    "--password-command and --password-fd");
+		return CTL_USAGE;
 	}
 	o->nargs = argc - optind;
 	o->args = argv + optind;

@@ -47,6 +47,11 @@ void ctl_err(const struct ctl *ctl, const char *fmt, ...)
  * @env: name of an environment variable that may name a file holding
  *   the password ("BEEMO_PASSWORD_FILE"), consulted when @file is NULL.
  * @confirm: ask twice on a terminal (new passwords).
+ * For the password of --password-file (@env "BEEMO_PASSWORD_FILE" or
+ * NULL) the sources are, in this order (bm_password_get()): @file, the
+ * verb's --password-command or --password-fd, $BEEMO_PASSWORD_FILE,
+ * $BEEMO_PASSWORD_COMMAND, the systemd credential beemo-admin-password
+ * when @prompt asks for an administrator password, the terminal.
  * On failure prints one line and returns CTL_FAIL; on success returns 0
  * and the caller frees *pw with bm_free_secret(*pw, *len).
  */
@@ -78,7 +83,9 @@ int ctl_km_fail(const struct ctl *ctl, const keymgr *km);
  * ctl_parse(); the others are refused as usage errors.
  */
 enum {
-	CTL_O_PASSWORD = 1 << 0,      /* --password-file FILE */
+	CTL_O_PASSWORD = 1 << 0,      /* --password-file FILE,
+					 --password-command CMD,
+					 --password-fd N */
 	CTL_O_NEW_PASSWORD = 1 << 1,  /* --new-password-file FILE */
 	CTL_O_USER_PASSWORD = 1 << 2, /* --user-password-file FILE */
 	CTL_O_JSON = 1 << 3,          /* --json */

