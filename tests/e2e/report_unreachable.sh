@@ -84,10 +84,10 @@ report_json '[e["summary"] for e in d if e["type"] == "push"]' <"$T/j.json" |
 # A push in progress shows in beemoctl status, with its target and
 # progress (STORE/run/push.json, rewritten once a second).
 sync_fake_packs pc9 4 1000000
-"$BEEMO_SYNC" push --target a --bwlimit 800K >/dev/null 2>>"$T/sync.log" &
+"$BEEMO_SYNC" push --target a --bwlimit 300K >/dev/null 2>>"$T/sync.log" &
 pusher=$!
-# Both views are read while the push runs: a loaded machine may finish
-# the push between two status commands.
+# Both views are read while the push runs (some 13 s at 300K/s): a
+# loaded machine may finish a shorter push between two status commands.
 seen=""
 text=""
 push_seen() {
