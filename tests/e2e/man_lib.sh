@@ -1,0 +1,51 @@
+# man_lib.sh -- checks of a program's manual page against its --help,
+# shared by the *_man.sh tests.  Source after lib.sh.
+
+# man_render PAGE OUT: PAGE as text into OUT (mandoc, else groff, else
+# the source with its option macros spelled out); with mandoc, fail on a
+# lint warning that is not about style.
+man_render() {
+	local page=$1 out=$2
+	[ -f "$page" ] || t_fail "$page missing"
+	if command -v mandoc >/dev/null; then
+		mandoc -T ascii "$page" | col -b >"$out"
+		if ! mandoc -T lint -W warning "$page" >"$T/lint.txt" 2>&1; then
+			grep -v ': STYLE: ' "$T/lint.txt" | grep -q . &&
+				t_fail "mandoc -T lint: $(cat "$T/lint.txt")"
+		fi
+	elif command -v groff >/dev/null; then
+		groff -mdoc -T ascii "$page" 2>/dev/null | col -b >"$out"
+	else
+		sed 's/Fl -/--/g; s/Fl \([a-zA-Z]\)/-\1/g' "$page" >"$out"
+	fi
+	return 0
+}
+
+# man_check_verbs PROG TEXT PAGE: every verb PROG --help lists has its
+# subsection in TEXT (PAGE rendered), and every long option of PROG
+# --help and of each verb's --help appears in it.
+man_check_verbs() {
+	local prog=$1 text=$2 page=$3 verbs v o
+	"$prog" --help >"$T/help.txt" || t_fail "$prog --help"
+	verbs=$(sed -n '/^verbs:/,/^$/p' "$T/help.txt" | awk 'NF > 1 {print $1}')
+	[ -n "$verbs" ] || t_fail "no verbs in $prog --help"
+	for v in $verbs; do
+		grep -Eq "^ {3}$v\$" "$text" || t_fail "no subsection for $v"
+		"$prog" "$v" --help >>"$T/help.txt" || t_fail "$v --help"
+	done
+	for o in $(grep -o -- '--[a-z][a-z-]*' "$T/help.txt" | sort -u); do
+		grep -q -- "$o" "$text" || t_fail "option $o is not in $page"
+	done
+}
+
+# man_check_exits TEXT END STATUS...: each STATUS is listed in the EXIT
+# STATUS section of TEXT (which ends at the line matching END).
+man_check_exits() {
+	local text=$1 end=$2 s
+	shift 2
+	for s in "$@"; do
+		sed -n "/^EXIT STATUS/,/$end/p" "$text" | sed 1d |
+			grep -Eq "^ +$s[[:space:]]" ||
+			t_fail "exit status $s is not documented"
+	done
+}
