@@ -101,9 +101,12 @@ km_path_machine(const keymgr *km, const char *name, char *buf, size_t size)
 	return bm_path(buf, size, "%s/machines/%s.key", km->dir, name);
 }
 
-/* Remove "*.key.tmp.*" files of @dir: temporaries of bm_write_file_atomic
- * from a writer that was killed.  Only called under the lock, which every
- * writer of this directory holds, so none of them is live. */
+/* Remove "*.key.tmp.*" and "admin.endorse.*.tmp.*" files of @dir:
+ * temporaries of bm_write_file_atomic from a writer that was killed.
+ * Only called under the lock, which every writer of key files holds, so
+ * none of them is live; the endorsement `admin passwd` writes after its
+ * key change is at worst refused once (and said) if this runs at the
+ * same instant. */
 static void
 remove_stale_tmp(const char *dir)
 {
@@ -114,7 +117,9 @@ remove_stale_tmp(const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (strstr(e->d_name, ".key.tmp.") == NULL)
+		if (strstr(e->d_name, ".key.tmp.") == NULL &&
+		    (strncmp(e->d_name, "admin.endorse.", 14) != 0 ||
+		    strstr(e->d_name, ".tmp.") == NULL))
 			continue;
 		if (bm_path(path, sizeof(path), "%s/%s", dir, e->d_name) == 0)
 			(void)unlink(path);

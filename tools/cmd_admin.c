@@ -139,7 +139,9 @@ endorse(struct ctl *ctl, keymgr_admin_key *old)
 	bm_hex(hex, sha, sizeof(sha));
 	if ((rc = bm_path(path, sizeof(path), "%s/admin.endorse.%.16s",
 	    ctl->keydir, hex)) == 0)
-		rc = bm_write_file_atomic(path, e, sizeof(e), 0644, 0);
+		rc = bm_write_file_atomic(path, e, sizeof(e), 0644, 1);
+	if (rc == -EEXIST)
+		rc = 0; /* the same key endorsed already (a finished retry) */
 out:
 	if (rc != 0)
 		fprintf(stderr, "%s: %s: warning: the new administrator's key "

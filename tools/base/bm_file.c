@@ -62,12 +62,53 @@ bm_fsync_dir(const char *path)
 	return rc;
 }
 
+/*
+ * Creation without a name until the file is whole: an unnamed file of
+ * @path's directory (O_TMPFILE), linked to @path once written and
+ * synced, so that a writer killed at any point leaves nothing behind.
+ * Returns 0, -EEXIST, -EOPNOTSUPP (the file system or /proc cannot: the
+ * caller uses a named temporary), or a negative errno.
+ */
+static int
+create_unnamed(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX], proc[64];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (bm_path(dir, sizeof(dir), "%.*s", (int)(slash - path) +
+	    (slash == path), path) != 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) < 0)
+		return errno == EISDIR || errno == EOPNOTSUPP ||
+		    errno == EINVAL ? -EOPNOTSUPP : -errno;
+	if ((rc = write_all(fd, buf, len)) != 0)
+		goto out;
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0)
+		rc = errno == ENOENT && access("/proc/self/fd", F_OK) != 0 ?
+		    -EOPNOTSUPP : -errno;
+out:
+	close(fd);
+	return rc != 0 ? rc : bm_fsync_dir(path);
+}
+
 int
 bm_write_file_atomic(const char *path, const void *buf, size_t len,
     mode_t mode, int exclusive)
 {
 	char tmp[PATH_MAX];
 	int fd, rc;
+
+	if (exclusive && (rc = create_unnamed(path, buf, len, mode)) !=
+	    -EOPNOTSUPP)
+		return rc;
 
 	/* A random name: @path may be in a directory others can write
 	 * (a key file given as /tmp/pc1.poste), where a predictable one

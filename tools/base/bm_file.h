@@ -20,8 +20,11 @@
  * bm_write_file_atomic -- replace @path with @len bytes of @buf durably.
  * Writes "path.tmp.XXXXXX" (a random name, mkostemp(3)) with @mode,
  * fsyncs it, renames it over @path and fsyncs the directory: after a
- * crash at any point @path holds either its old or its new content.  With @exclusive nonzero the
- * call fails with -EEXIST when @path already exists (creation).
+ * crash at any point @path holds either its old or its new content.
+ * With @exclusive nonzero the call fails with -EEXIST when @path already
+ * exists (creation), and the file is written unnamed (O_TMPFILE) and
+ * linked in place once whole, so that a writer killed at any point
+ * leaves no temporary behind (a named one where O_TMPFILE is missing).
  * Returns 0 or a negative errno; the temporary file never survives an
  * error return.
  */
