@@ -7,6 +7,7 @@
 # did not change is not read (the index's identity decides); one
 # rewritten with the same bytes is read and found equal.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/man_lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (chown in the mount)"
 command -v setfattr >/dev/null || t_skip "no setfattr (attr)"
@@ -112,17 +113,5 @@ assert s["files_read"] == 1, s
 assert s["errors"] == 0
 EOF
 # Every option of --help is in the verb's synopsis in beemoctl(8).
-PAGE="$(dirname "$0")/../../man/beemoctl.8"
-if command -v mandoc >/dev/null; then
-	mandoc -T ascii "$PAGE" | col -b | awk '
-		/^     beemoctl diff machine/ && !done { on = 1; print; next }
-		on && /^     [a-z]/ { on = 0; done = 1 }
-		on { print }' >"$T/synopsis.txt"
-	grep -q . "$T/synopsis.txt" || t_fail "no synopsis for diff"
-	for opt in $("$BEEMOCTL" diff --help | grep -o -- '--[a-z-]*' |
-		sort -u); do
-		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
-			t_fail "diff $opt is not in beemoctl(8)"
-	done
-fi
+man_check_synopsis "$BEEMOCTL" diff "$(dirname "$0")/../../man/beemoctl.8"
 t_log "ok"

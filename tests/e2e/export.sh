@@ -8,6 +8,7 @@
 # stays sparse.  To standard output it pipes into tar -t; the zip is
 # listed by python3's zipfile; --json is one object.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/man_lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (owners, devices, tar -p)"
 for c in setfattr getfattr setfacl getfacl python3; do
@@ -152,17 +153,5 @@ python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); \
 "$BEEMOCTL" export --help | grep -- "--format tar|zip" >/dev/null ||
 	t_fail "--help"
 # Every option of --help is in the verb's synopsis in beemoctl(8).
-PAGE="$(dirname "$0")/../../man/beemoctl.8"
-if command -v mandoc >/dev/null; then
-	mandoc -T ascii "$PAGE" | col -b | awk '
-		/^     beemoctl export machine/ && !done { on = 1; print; next }
-		on && /^     [a-z]/ { on = 0; done = 1 }
-		on { print }' >"$T/synopsis.txt"
-	grep -q . "$T/synopsis.txt" || t_fail "no synopsis for export"
-	for opt in $("$BEEMOCTL" export --help | grep -o -- '--[a-z-]*' |
-		sort -u); do
-		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
-			t_fail "export $opt is not in beemoctl(8)"
-	done
-fi
+man_check_synopsis "$BEEMOCTL" export "$(dirname "$0")/../../man/beemoctl.8"
 t_log "ok"

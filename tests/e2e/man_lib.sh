@@ -49,3 +49,21 @@ man_check_exits() {
 			t_fail "exit status $s is not documented"
 	done
 }
+
+# man_check_synopsis PROG VERB PAGE: every long option of PROG VERB
+# --help is in the verb's SYNOPSIS entry of PAGE (checked with mandoc
+# only).
+man_check_synopsis() {
+	local prog=$1 verb=$2 page=$3 opt
+	command -v mandoc >/dev/null || return 0
+	mandoc -T ascii "$page" | col -b | awk -v v="$verb" '
+		$0 ~ "^     [a-z-]+ " v " " && !done { on = 1; print; next }
+		on && /^     [a-z]/ { on = 0; done = 1 }
+		on { print }' >"$T/synopsis.txt"
+	grep -q . "$T/synopsis.txt" || t_fail "no synopsis for $verb"
+	for opt in $("$prog" "$verb" --help | grep -o -- '--[a-z-]*' |
+		sort -u); do
+		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
+			t_fail "$verb $opt is not in $(basename "$page")"
+	done
+}
