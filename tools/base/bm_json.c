@@ -221,6 +221,14 @@ bm_json_null(bm_json *j, const char *key)
 }
 
 void
+bm_json_head(bm_json *j, const char *format, unsigned version)
+{
+	bm_json_begin_obj(j, NULL);
+	bm_json_str(j, "format", format);
+	bm_json_u64(j, "version", version);
+}
+
+void
 bm_json_time(bm_json *j, const char *key, uint64_t ns)
 {
 	char buf[32];

@@ -45,6 +45,17 @@ typedef struct bm_json {
 	unsigned char first[32]; /* per depth: no element written yet */
 } bm_json;
 
+/*
+ * bm_json_head -- begin the top-level object of a --json output or a
+ * JSON file and write its two first members, "format": @format (the
+ * kind of document, "beemo-ls", "beemo-check"...) and "version":
+ * @version (its schema version, bumped when a member changes meaning or
+ * goes away; new members may appear without a bump).  Every JSON
+ * document Beemo prints has this shape: one object per kind, documented
+ * in the program's man page.  The caller ends it with bm_json_end_obj().
+ */
+void bm_json_head(bm_json *j, const char *format, unsigned version);
+
 /* bm_json_init -- start writing one value to @f. */
 void bm_json_init(bm_json *j, FILE *f);
 void bm_json_begin_obj(bm_json *j, const char *key);

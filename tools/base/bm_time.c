@@ -58,6 +58,34 @@ bm_time_str(char *buf, size_t size, uint64_t ns)
 	return buf;
 }
 
+static int show_utc;
+
+void
+bm_time_set_utc(int utc)
+{
+	show_utc = utc;
+}
+
+char *
+bm_time_show(char *buf, size_t size, uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+
+	if (ns == 0) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	if (show_utc) {
+		gmtime_r(&t, &tm);
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	} else {
+		localtime_r(&t, &tm);
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S %z", &tm);
+	}
+	return buf;
+}
+
 /* Read exactly @n digits at *@s into @v, advancing *@s. */
 static int
 fixed(const char **s, int n, int *v)

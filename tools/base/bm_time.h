@@ -19,6 +19,20 @@ uint64_t bm_mono_ns(void);
  * "2026-11-28T10:20:30Z" into @buf (at least 21 bytes); returns @buf. */
 char *bm_time_str(char *buf, size_t size, uint64_t ns);
 
+/*
+ * Times shown to people.  Text output shows times in the local zone
+ * (the process's TZ) with its offset, "2026-12-04 16:20:30 +0100";
+ * after bm_time_set_utc(1) (the programs' --utc option) in UTC,
+ * "2026-12-04 15:20:30 UTC".  JSON and files keep bm_time_str()
+ * (RFC 3339, UTC, "Z" offset) whatever the setting.
+ * bm_time_show -- format @ns so into @buf (at least 32 bytes; "-" for
+ * 0); returns @buf.  bm_time_set_utc is called once from main() before
+ * any thread starts.
+ */
+#define BM_TIME_SHOW_MAX 32
+void bm_time_set_utc(int utc);
+char *bm_time_show(char *buf, size_t size, uint64_t ns);
+
 /* bm_age_str -- how long before @now_ns @then_ns was, as "42s ago",
  * "5m ago", "3h ago" or "2d ago" ("never" for 0), into @buf; returns
  * @buf. */
