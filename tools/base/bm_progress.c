@@ -47,6 +47,14 @@ bm_progress_vlog(int prio, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&active_lock);
 }
 
+static int json_mode;
+
+void
+bm_progress_set_json(int on)
+{
+	json_mode = on;
+}
+
 void
 bm_progress_start(struct bm_progress *p, const char *label, int quiet,
     uint64_t objs_total, uint64_t bytes_total, bm_progress_tick_fn tick,

@@ -63,6 +63,18 @@ void bm_progress_start(struct bm_progress *p, const char *label, int quiet,
     uint64_t objs_total, uint64_t bytes_total, bm_progress_tick_fn tick,
     void *tick_arg);
 
+/*
+ * bm_progress_set_json -- with @on, every display started afterwards
+ * writes its progress to standard error as JSON lines instead of a
+ * redrawn line, whether or not it is a terminal and even when quiet:
+ * at most one line a second and one at the end, each one object
+ * {"format":"beemo-progress","version":1,"label":...,"bytes_done":...,
+ * "bytes_total":...,"objs_done":...,"objs_total":...,"files":...,
+ * "elapsed_s":...,"final":true|false}.  The programs call it from
+ * main() for --json, before any thread starts.
+ */
+void bm_progress_set_json(int on);
+
 /* bm_progress_add -- @bytes and @objs more done. */
 void bm_progress_add(struct bm_progress *p, uint64_t bytes, uint64_t objs);
 
