@@ -11,6 +11,8 @@
 set -euo pipefail
 
 : "${BEEMO_BUILD:?run through meson test}"
+# Absolute: programs run from other directories (sshd's forced commands).
+BEEMO_BUILD=$(realpath "$BEEMO_BUILD")
 BEEMOCTL="$BEEMO_BUILD/tools/beemoctl"
 BEEMOFS="$BEEMO_BUILD/fs/beemofs"
 BEEMO_SYNC="$BEEMO_BUILD/sync/beemo-sync"
