@@ -467,6 +467,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	struct control_server *cs = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct scan_engine *av = NULL;
+	struct beemofs_sched *sched = NULL;
 	int rc, snap;
 
 	memset(&fs, 0, sizeof(fs));
@@ -574,6 +575,10 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		rc = 1;
 		goto out_inval;
 	}
+	if (!fs.rdonly && beemofs_sched_start(&sched, fs.st, conf) != 0) {
+		rc = 1;
+		goto out_control;
+	}
 	bm_log(LOG_NOTICE, "machine %s mounted on %s (%s session)",
 	    o->machine, co->mountpoint, fs.rdonly ? "read-only restore" :
 	    "backup");
@@ -604,6 +609,8 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	/* Files still open when the session ends (SIGTERM): the kernel
 	 * will not release them any more. */
 	store_release_all(fs.st);
+	beemofs_sched_stop(sched);
+out_control:
 	control_server_stop(cs);
 out_inval:
 	beemofs_inval_stop(&fs);

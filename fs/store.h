@@ -416,7 +416,8 @@ struct store_stats {
 };
 int store_stats(store *st, struct store_stats *out);
 
-/* store_changes -- index changes made through this handle since it was
+/* store_changes -- changes of the tree (inodes, directory entries,
+ * contents; not the journal) made through this handle since it was
  * opened or since its last snapshot (0: nothing to snapshot). */
 uint64_t store_changes(store *st);
 

@@ -43,6 +43,8 @@ static const struct conf_key known_keys[] = {
 	{"store", 0, "remove_grace", T_DURATION},
 
 	{"snapshot", 0, "on_unmount", T_BOOL},
+	{"snapshot", 0, "every", T_DURATION},
+	{"snapshot", 0, "at", T_STR},
 
 	{"scan", 0, "enabled", T_BOOL},
 	{"scan", 0, "signatures", T_STR},
