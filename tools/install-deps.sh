@@ -14,7 +14,9 @@
 #            (the hostile center of sync_trust forges RSA wraps and
 #            AES-GCM seals from public material), faketime (the
 #            retention tests take snapshots at chosen times; no Beemo
-#            program uses it)
+#            program uses it), systemd (systemd-analyze: units_security)
+#   package: debhelper, dpkg-dev and the Build-Depends of debian/control
+#            (.ci/run builds and installs the Debian package)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -25,3 +27,5 @@ apt-get install -y --no-install-recommends \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
 	psmisc file libcap2-bin faketime
+apt-get install -y --no-install-recommends \
+	systemd debhelper dpkg-dev libcurl4-openssl-dev
