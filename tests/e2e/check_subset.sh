@@ -7,7 +7,8 @@
 # middle of its largest pack (chunk ciphertext); slices 1..3 of 3 (read
 # counts add up to the total, only the slice holding the pack fails,
 # naming it); 100% fails; plain check (no data read) passes; bad subsets
-# are usage errors (exit 2).
+# are usage errors (exit 2); the command of the shipped
+# beemo-check@.service (systemd's $$ and %% unescaped, %i = pc1) runs.
 . "$(dirname "$0")/lib.sh"
 
 t_config "[store]" "pack_size = 1M"
@@ -36,6 +37,19 @@ done
 out=$(check --read-data-subset 50%) || t_fail "50% of an intact store failed"
 [[ $out == *"data of $(( (total + 1) / 2 )) of $total packs"* ]] ||
 	t_fail "50% of $total packs: $out"
+
+# The monthly timer's command, as systemd would run it (programs from
+# this build, the key file from $T).
+cmd=$(sed -n 's/^ExecStart=//p' "$BEEMO_BUILD/tools/beemo-check@.service")
+cmd=${cmd//'$$'/'$'}
+cmd=${cmd//'%%'/'%'}
+cmd=${cmd//'%i'/pc1}
+cmd=${cmd//\/etc\/beemo\//$T/}
+cmd=${cmd//$(dirname "$(sed -n 's/^ExecStart=.*exec \([^ ]*\).*/\1/p' \
+	"$BEEMO_BUILD/tools/beemo-check@.service")")/$BEEMO_BUILD/tools}
+[[ $cmd == *"$BEEMO_BUILD/tools/beemoctl --quiet check"* ]] ||
+	t_fail "unexpected ExecStart in beemo-check@.service: $cmd"
+eval "$cmd" || t_fail "beemo-check@pc1.service's command failed: $cmd"
 
 # Damage the largest pack in its middle.
 pack=$(find "$T/store/machines/pc1/packs" -name '*.pack' -printf '%s %p\n' |
