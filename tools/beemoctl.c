@@ -317,6 +317,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"target", required_argument, NULL, 't'}, CTL_O_TARGET},
 		{{"overwrite", no_argument, NULL, 'o'}, CTL_O_OVERWRITE},
 		{{"read-data", no_argument, NULL, 'r'}, CTL_O_READ_DATA},
+		{{"read-data-subset", required_argument, NULL, '5'},
+		    CTL_O_READ_DATA},
 		{{"soft", required_argument, NULL, 's'}, CTL_O_QUOTA},
 		{{"hard", required_argument, NULL, 'H'}, CTL_O_QUOTA},
 		{{"since", required_argument, NULL, 'S'}, CTL_O_JOURNAL},
@@ -410,6 +412,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'r':
 			o->read_data = 1;
+			break;
+		case '5':
+			o->read_data_subset = optarg;
 			break;
 		case 's':
 			o->soft = optarg;

@@ -97,7 +97,8 @@ enum {
 	CTL_O_NOTE = 1 << 9,          /* --note TEXT */
 	CTL_O_TARGET = 1 << 10,       /* --target DIR */
 	CTL_O_OVERWRITE = 1 << 11,    /* --overwrite */
-	CTL_O_READ_DATA = 1 << 12,    /* --read-data */
+	CTL_O_READ_DATA = 1 << 12,    /* --read-data,
+					 --read-data-subset N/M|P% */
 	CTL_O_QUOTA = 1 << 13,        /* --soft SIZE, --hard SIZE */
 	CTL_O_JOURNAL = 1 << 14,      /* --since T, --type T, --files, --all */
 	CTL_O_WATCH = 1 << 15,        /* --watch */
@@ -129,6 +130,7 @@ struct ctl_opts {
 	int long_list, recursive; /* --long, --recursive */
 	const char *snapshots, *newer, *older; /* as given, or NULL */
 	const char *format; /* --format NAME, or NULL */
+	const char *read_data_subset; /* --read-data-subset, or NULL */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };

@@ -2,6 +2,7 @@
  * cmd_check.c -- `beemoctl check` and `beemoctl rebuild-index`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bm_err.h"
@@ -10,7 +11,8 @@
 #include "ctl_store.h"
 
 static const char check_usage[] =
-    "MACHINE [--read-data] [--admin | --user USER | --poste-key FILE]\n"
+    "MACHINE [--read-data | --read-data-subset N/M|P%]\n"
+    "       [--admin | --user USER | --poste-key FILE]\n"
     "       [--password-file FILE]\n"
     "\n"
     "Verify the index of MACHINE against its packs: every index record is\n"
@@ -20,6 +22,12 @@ static const char check_usage[] =
     "affects.  Exit status 1 when anything is wrong.\n"
     "\n"
     "  --read-data           read and authenticate all data\n"
+    "  --read-data-subset N/M|P%\n"
+    "                        read and authenticate the data of a share of\n"
+    "                        the packs only: N/M the packs whose id modulo\n"
+    "                        M is N-1 (M runs with N = 1..M read every\n"
+    "                        pack once), P% that percentage of them chosen\n"
+    "                        at random; the index is checked whole\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
@@ -68,6 +76,43 @@ on_problem(void *ctx, const char *object, const char *problem,
 	r->n++;
 }
 
+/*
+ * Parse --read-data-subset: "N/M" (1 <= N <= M, decimal) or "P%" (0 < P
+ * <= 100, decimals allowed) into @part.  Returns 0, or -1 after a
+ * message.
+ */
+static int
+parse_subset(const struct ctl *ctl, const char *text,
+    struct store_check_part *part)
+{
+	unsigned long n, m;
+	double p;
+	char *end;
+
+	memset(part, 0, sizeof(*part));
+	if (text[0] >= '0' && text[0] <= '9' && strchr(text, '/') != NULL) {
+		n = strtoul(text, &end, 10);
+		if (*end == '/' && end[1] >= '0' && end[1] <= '9') {
+			m = strtoul(end + 1, &end, 10);
+			if (*end == '\0' && n >= 1 && m >= n &&
+			    m <= UINT32_MAX) {
+				part->slice = (uint32_t)n;
+				part->slices = (uint32_t)m;
+				return 0;
+			}
+		}
+	} else if ((text[0] >= '0' && text[0] <= '9') || text[0] == '.') {
+		p = strtod(text, &end);
+		if (end[0] == '%' && end[1] == '\0' && p > 0 && p <= 100) {
+			part->share = p / 100;
+			return 0;
+		}
+	}
+	ctl_err(ctl, "--read-data-subset %s: not N/M (1 <= N <= M) nor a "
+	    "percentage P%% (0 < P <= 100)", text);
+	return -1;
+}
+
 int
 cmd_check(struct ctl *ctl, int argc, char **argv)
 {
@@ -75,6 +120,7 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	struct ctl_session s;
 	struct ctl_progress prog;
 	struct report r;
+	struct store_check_part part;
 	uint64_t problems = 0;
 	int rc;
 
@@ -82,18 +128,30 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, check_usage,
 	    &o)) >= 0)
 		return rc;
+	if (o.read_data_subset != NULL &&
+	    parse_subset(ctl, o.read_data_subset, &part) != 0)
+		return CTL_USAGE;
 	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
 		return CTL_FAIL;
 	ctl_progress_init(&prog, ctl, "checking");
 	r.prog = &prog;
 	r.machine = o.args[0];
 	r.n = 0;
-	rc = store_check(s.st, o.read_data, on_problem, &r, ctl_progress_cb,
-	    &prog, &problems);
+	if (o.read_data_subset != NULL)
+		rc = store_check_part(s.st, &part, on_problem, &r,
+		    ctl_progress_cb, &prog, &problems);
+	else
+		rc = store_check(s.st, o.read_data, on_problem, &r,
+		    ctl_progress_cb, &prog, &problems);
 	ctl_progress_end(&prog);
 	if (rc != 0)
 		ctl_err(ctl, "%s: check could not run: %s", o.args[0],
 		    beemo_strerror(rc));
+	else if (problems == 0 && !ctl->quiet && o.read_data_subset != NULL)
+		printf("%s: no problems found (data of %llu of %llu packs "
+		    "read and authenticated)\n", o.args[0],
+		    (unsigned long long)part.packs_read,
+		    (unsigned long long)part.packs_total);
 	else if (problems == 0 && !ctl->quiet)
 		printf("%s: no problems found%s\n", o.args[0], o.read_data ?
 		    " (all data read and authenticated)" : "");

@@ -17,7 +17,10 @@
 #            AES-GCM seals from public material), faketime (the
 #            retention tests take snapshots at chosen times; no Beemo
 #            program uses it), clamav (sigtool: av_count builds a .cud
-#            signature container)
+#            signature container), systemd (systemd-analyze:
+#            units_security)
+#   package: debhelper, dpkg-dev and the Build-Depends of debian/control
+#            (.ci/run builds and installs the Debian package)
 #
 # freshclam's service downloads signatures from the network.  It is not
 # started while the packages install (a policy-rc.d of our own, unless
@@ -42,6 +45,8 @@ apt-get install -y --no-install-recommends \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
 	psmisc file libcap2-bin faketime clamav-freshclam clamav
+apt-get install -y --no-install-recommends \
+	systemd debhelper dpkg-dev libcurl4-openssl-dev
 if [ -n "${CI:-}" ]; then
 	if [ -d /run/systemd/system ]; then
 		systemctl mask --now clamav-freshclam.service
