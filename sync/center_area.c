@@ -17,6 +17,7 @@
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_log.h"
 #include "bm_mail.h"
 #include "bm_time.h"
 #include "center.h"
