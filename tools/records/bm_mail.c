@@ -290,8 +290,9 @@ mailbox(struct buf *b, const char *in)
 	if ((name = strndup(s, (size_t)(e - s))) == NULL)
 		return -ENOMEM;
 	encoded_words(b, (const unsigned char *)name);
+	/* One short word keeps its address on its line. */
+	putf(b, strlen(name) <= EW_BYTES / 2 ? " <%s>" : "\n <%s>", addr);
 	free(name);
-	putf(b, "\n <%s>", addr);
 	return 0;
 }
 
