@@ -66,7 +66,8 @@ debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 	if (start >= size)
 		return 0;
 	for (i = start; i < size && n + 1 < sizeof(r->line); i++)
-		r->line[n++] = data[i] >= 0x20 && data[i] < 0x7f ? data[i] : '?';
+		r->line[n++] = data[i] >= 0x20 && data[i] < 0x7f ? data[i] :
+		    '?';
 	r->line[n] = '\0';
 	return 0;
 }

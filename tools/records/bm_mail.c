@@ -19,8 +19,8 @@
  * The command runs with fork/exec, never through a shell: its argument
  * vector is the configured command split into words as a shell would
  * (blanks, single and double quotes, backslash; nothing else is
- * special), and nothing from a report ever reaches it (recipients are read by sendmail from the To
- * header, with -t).  The message goes through a pipe written without
+ * special), and nothing from a report ever reaches it (recipients are
+ * read by sendmail from the To header, with -t).  The message goes through a pipe written without
  * blocking, so a command that stops reading cannot hold us past the
  * timeout; SIGPIPE is blocked in the calling thread meanwhile (and a
  * pending one consumed), so a command that exits early is an error, not
