@@ -5,7 +5,8 @@
 # From display name in UTF-8 encoded per RFC 2047; `maintenance
 # --test-mail` over implicit TLS (smtps://); a wrong password fails with
 # exit 1 and one clear line, and the password appears in no log; a
-# password would not be sent in clear; and the sendmail command keeps
+# password would not be sent in clear; a report that could not be sent
+# stays pending and goes out at the next run; and the sendmail command keeps
 # working, its words quoted as a shell would (a fake sendmail records
 # its argv).
 . "$(dirname "$0")/lib.sh"
@@ -107,6 +108,27 @@ subj=$(smtp_msg 1 'm["Subject"]')
 	>"$T/ja.txt" || t_fail "journal --all"
 grep -q 'mail sent to ops@example.com, Alice Müller <alice@example.com>' \
 	"$T/ja.txt" || t_fail "appliance journal: $(cat "$T/ja.txt")"
+
+# A refused login keeps the next report pending, journaled with the
+# server's reply; it goes out once the password is right again.
+t_pw "$T/smtp.pw" "not-the-password"
+cp "$T/eicar.com" "$M/docs/devis.com" 2>/dev/null &&
+	t_fail "the second infected file was accepted"
+t_wait_for 10 spooled || t_fail "spool empty (2)"
+t_expect_log 'report not sent \(kept for the next run\): SMTP: 535 authentication failed: 5\.7\.8 Authentication credentials invalid$'
+rc=0
+report_maint m2 --reports-only || rc=$?
+[ $rc = 1 ] || t_fail "maintenance with a refused login exited $rc"
+[ "$(smtp_count)" = 1 ] || t_fail "delivered with a refused login"
+"$BEEMOCTL" journal --all --type report --password-file "$T/admin.pw" \
+	>"$T/ja.txt" || t_fail "journal --all"
+grep -q 'failed (kept for the next run): SMTP: 535 authentication failed' \
+	"$T/ja.txt" || t_fail "appliance journal: $(cat "$T/ja.txt")"
+t_pw "$T/smtp.pw" "$SECRET"
+report_maint m3 --reports-only || t_fail "maintenance 3: $(cat "$T/m3.err")"
+[ "$(smtp_count)" = 2 ] || t_fail "the pending report was not sent"
+grep -q 'devis.com' <<<"$(smtp_msg 2 'm["Subject"]')" ||
+	t_fail "second report: $(smtp_msg 2 'm["Subject"]')"
 t_umount "$M"
 
 # 2. --test-mail over implicit TLS.
@@ -115,10 +137,10 @@ mail_config "smtps://127.0.0.1:$P_SMTPS"
 	t_fail "--test-mail over smtps: $(cat "$T/sync.log")"
 grep -q "test mail sent through SMTP smtps://127.0.0.1:$P_SMTPS to ops@example.com" \
 	"$T/t1.out" || t_fail "--test-mail said: $(cat "$T/t1.out")"
-[ "$(smtp_count)" = 2 ] || t_fail "no test message arrived"
-[ "$(smtp_msg 2 'e["port"], e["login"], m["Subject"], m["X-Beemo-Report"]')" = \
+[ "$(smtp_count)" = 3 ] || t_fail "no test message arrived"
+[ "$(smtp_msg 3 'e["port"], e["login"], m["Subject"], m["X-Beemo-Report"]')" = \
 	"($P_SMTPS, 'beemo-relay', '[Beemo test-appliance] test message', 'test')" ] ||
-	t_fail "test message: $(smtp_msg 2 'e, m["Subject"]')"
+	t_fail "test message: $(smtp_msg 3 'e, m["Subject"]')"
 
 # 3. A wrong password: exit 1, one clear line, nothing delivered.
 t_pw "$T/smtp.pw" "not-the-password"
@@ -132,8 +154,8 @@ for url in "smtps://127.0.0.1:$P_SMTPS" "smtp://127.0.0.1:$P_STARTTLS"; do
 	grep -q 'SMTP: 535 authentication failed' "$T/t2.err" ||
 		t_fail "wrong password: $(cat "$T/t2.err")"
 done
-[ "$(smtp_count)" = 2 ] || t_fail "delivered with a wrong password"
-grep -c '^refused' "$T/smtp/auth.log" | grep -qx 2 ||
+[ "$(smtp_count)" = 3 ] || t_fail "delivered with a wrong password"
+grep -c '^refused' "$T/smtp/auth.log" | grep -qx 3 ||
 	t_fail "auth log: $(cat "$T/smtp/auth.log")"
 
 # 4. A password is never sent in clear.
@@ -143,7 +165,7 @@ mail_config "smtp://127.0.0.1:$P_STARTTLS" "smtp_starttls = no"
 rc=0
 "$BEEMO_SYNC" maintenance --test-mail >/dev/null 2>>"$T/sync.log" || rc=$?
 [ $rc = 1 ] || t_fail "smtp_user without TLS: exit $rc"
-[ "$(grep -c '^ok' "$T/smtp/auth.log")" = 2 ] ||
+[ "$(grep -c '^ok' "$T/smtp/auth.log")" = 3 ] ||
 	t_fail "a login was tried without TLS: $(cat "$T/smtp/auth.log")"
 grep -rlF "$SECRET" "$T"/*.log "$T"/*.out "$T"/*.err 2>/dev/null &&
 	t_fail "the SMTP password is in a log"
