@@ -4,7 +4,8 @@
 #
 #   build:   compiler, meson, ninja, pkg-config and the -dev packages of
 #            libfuse3, OpenSSL 3, LMDB, libclamav, libssh2, zstd,
-#            libarchive (beemoctl export writes tar and zip with it)
+#            libarchive (beemoctl export writes tar and zip with it),
+#            libcurl (beemo-sync mails reports by SMTP with it)
 #   run:     fuse3 (fusermount3, mount.fuse3), clamav-freshclam (freshclam
 #            keeps /var/lib/clamav, the default signature directory,
 #            current)
@@ -18,7 +19,8 @@
 #            retention tests take snapshots at chosen times; no Beemo
 #            program uses it), clamav (sigtool: av_count builds a .cud
 #            signature container), systemd (systemd-analyze:
-#            units_security)
+#            units_security), python3-aiosmtpd and openssl (mail_smtp:
+#            a local SMTP server with STARTTLS, TLS and AUTH)
 #   package: debhelper, dpkg-dev and the Build-Depends of debian/control
 #            (.ci/run builds and installs the Debian package)
 #
@@ -41,12 +43,13 @@ apt-get update
 apt-get install -y --no-install-recommends \
 	build-essential meson ninja-build pkg-config \
 	libfuse3-dev fuse3 libssl-dev liblmdb-dev lmdb-utils libclamav-dev \
-	libssh2-1-dev libzstd-dev libarchive-dev \
+	libssh2-1-dev libzstd-dev libarchive-dev libcurl4-openssl-dev \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
-	psmisc file libcap2-bin faketime clamav-freshclam clamav
+	psmisc file libcap2-bin faketime clamav-freshclam clamav \
+	python3-aiosmtpd openssl
 apt-get install -y --no-install-recommends \
-	systemd debhelper dpkg-dev libcurl4-openssl-dev
+	systemd debhelper dpkg-dev
 if [ -n "${CI:-}" ]; then
 	if [ -d /run/systemd/system ]; then
 		systemctl mask --now clamav-freshclam.service
