@@ -21,6 +21,7 @@ declare -A MAX=(
 	[beemofs@pc1.service]=3.8
 	[beemo-sync.service]=2.7
 	[beemo-sync-verify.service]=2.2
+	[beemo-sync-reports.service]=2.7
 	[beemo-center-apply.service]=2.7
 	[beemo-center-scrub.service]=2.7
 	[beemo-check@pc1.service]=1.2
