@@ -17,6 +17,7 @@
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_progress.h"
 #include "bm_units.h"
 
 static const struct {
@@ -377,6 +378,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'j':
 			o->json = 1;
+			/* Progress as JSON lines on stderr (bm_progress.h). */
+			bm_progress_set_json(1);
 			break;
 		case 'y':
 			o->yes = 1;

@@ -88,7 +88,8 @@ enum {
 					 --password-fd N */
 	CTL_O_NEW_PASSWORD = 1 << 1,  /* --new-password-file FILE */
 	CTL_O_USER_PASSWORD = 1 << 2, /* --user-password-file FILE */
-	CTL_O_JSON = 1 << 3,          /* --json */
+	CTL_O_JSON = 1 << 3,          /* --json (and progress as JSON
+					 lines: bm_progress_set_json) */
 	CTL_O_YES = 1 << 4,           /* --yes */
 	CTL_O_USER = 1 << 5,          /* --user USER */
 	CTL_O_POSTE_KEY = 1 << 6,     /* --poste-key PATH */

@@ -6,12 +6,13 @@
 
 #include "bm_err.h"
 #include "bm_esc.h"
+#include "bm_json.h"
 #include "bm_pass.h"
 #include "ctl_store.h"
 
 static const char check_usage[] =
-    "MACHINE [--read-data] [--admin | --user USER | --poste-key FILE]\n"
-    "       [--password-file FILE]\n"
+    "MACHINE [--read-data] [--json] [--admin | --user USER |\n"
+    "       --poste-key FILE] [--password-file FILE]\n"
     "\n"
     "Verify the index of MACHINE against its packs: every index record is\n"
     "authenticated, every chunk a file refers to must exist where the\n"
@@ -20,6 +21,8 @@ static const char check_usage[] =
     "affects.  Exit status 1 when anything is wrong.\n"
     "\n"
     "  --read-data           read and authenticate all data\n"
+    "  --json                one JSON object \"beemo-check\", progress as\n"
+    "                        JSON lines on stderr (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
@@ -29,12 +32,15 @@ static const char check_usage[] =
     "  --help                this help\n";
 
 static const char rebuild_usage[] =
-    "MACHINE [--admin | --poste-key FILE] [--password-file FILE]\n"
+    "MACHINE [--json] [--admin | --poste-key FILE]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Rebuild the index of MACHINE from its packs alone (after a recovery\n"
     "from an off-site copy, or when the index is damaged).  The machine\n"
     "must not be mounted.  The old index is kept as index.old.\n"
     "\n"
+    "  --json                one JSON object \"beemo-rebuild-index\",\n"
+    "                        progress as JSON lines on stderr\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
@@ -46,6 +52,7 @@ struct report {
 	struct ctl_progress *prog;
 	const char *machine;
 	uint64_t n;
+	bm_json *j; /* --json: the "problems" array is open */
 };
 
 static void
@@ -54,6 +61,15 @@ on_problem(void *ctx, const char *object, const char *problem,
 {
 	struct report *r = ctx;
 
+	r->n++;
+	if (r->j != NULL) {
+		bm_json_begin_obj(r->j, NULL);
+		bm_json_str(r->j, "object", object);
+		bm_json_str(r->j, "problem", problem);
+		bm_json_str(r->j, "file", file);
+		bm_json_end_obj(r->j);
+		return;
+	}
 	ctl_progress_clear(r->prog);
 	/* One line per problem, whatever the file's name holds. */
 	printf("%s: ", r->machine);
@@ -65,7 +81,6 @@ on_problem(void *ctx, const char *object, const char *problem,
 		bm_esc_put(stdout, file);
 	}
 	putchar('\n');
-	r->n++;
 }
 
 int
@@ -76,9 +91,11 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	struct ctl_progress prog;
 	struct report r;
 	uint64_t problems = 0;
+	bm_json j;
 	int rc;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_READ_DATA | CTL_O_ADMIN |
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_READ_DATA | CTL_O_JSON |
+	    CTL_O_ADMIN |
 	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, check_usage,
 	    &o)) >= 0)
 		return rc;
@@ -88,12 +105,32 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	r.prog = &prog;
 	r.machine = o.args[0];
 	r.n = 0;
+	r.j = NULL;
+	if (o.json) {
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-check", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_bool(&j, "read_data", o.read_data);
+		bm_json_begin_arr(&j, "problems");
+		r.j = &j;
+	}
 	rc = store_check(s.st, o.read_data, on_problem, &r, ctl_progress_cb,
 	    &prog, &problems);
 	ctl_progress_end(&prog);
+	if (o.json) {
+		/* "ok": the check ran and found nothing. */
+		bm_json_end_arr(&j);
+		bm_json_bool(&j, "completed", rc == 0);
+		bm_json_u64(&j, "problem_count", problems);
+		bm_json_bool(&j, "ok", rc == 0 && problems == 0);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	}
 	if (rc != 0)
 		ctl_err(ctl, "%s: check could not run: %s", o.args[0],
 		    beemo_strerror(rc));
+	else if (o.json)
+		; /* the object says it */
 	else if (problems == 0 && !ctl->quiet)
 		printf("%s: no problems found%s\n", o.args[0], o.read_data ?
 		    " (all data read and authenticated)" : "");
@@ -116,8 +153,8 @@ cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
 	size_t len = 0;
 	int rc;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_POSTE_KEY |
-	    CTL_O_PASSWORD, 1, 1, rebuild_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON | CTL_O_ADMIN |
+	    CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, rebuild_usage, &o)) >= 0)
 		return rc;
 	if (ctl_machine_dir(ctl, o.args[0], dir, sizeof(dir)) != 0 ||
 	    ctl_keymgr(ctl, &km) != 0)
@@ -146,8 +183,18 @@ cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_FAIL;
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-rebuild-index", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_bool(&j, "rebuilt", 1);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	} else if (!ctl->quiet) {
 		printf("%s: index rebuilt from the packs\n", o.args[0]);
+	}
 	rc = CTL_OK;
 out:
 	bm_free_secret(pw, len);

@@ -21,7 +21,7 @@ static const char show_usage[] =
     "Show MACHINE's key generations, the current one, the fingerprint of\n"
     "its POSTE key and its users.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-key\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char rotate_usage[] =
@@ -61,7 +61,8 @@ static const char unlock_usage[] =
     "  --password-file FILE  the administrator's or the user's password\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the "
     "terminal)\n"
-    "  --json                print JSON\n"
+    "  --json              one JSON object \"beemo-key-unlock\"\n"
+    "                      (beemoctl(8))\n"
     "  --help                this help\n";
 
 static int
@@ -90,7 +91,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 	shown = info.current_gen < 64 ? info.current_gen : 64;
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-key", 1);
 		bm_json_str(&j, "machine", o.args[0]);
 		bm_json_str(&j, "machine_id", hex);
 		bm_json_time(&j, "created", info.created);
@@ -110,6 +111,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 			bm_json_str(&j, NULL, users[i]);
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
+		putchar('\n');
 	} else {
 		printf("machine            %s\n", o.args[0]);
 		printf("machine id         %s\n", hex);
@@ -226,7 +228,7 @@ print_kcvs(const struct ctl_opts *o, const char *machine,
 
 	if (o->json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-key-unlock", 1);
 		bm_json_str(&j, "machine", machine);
 		bm_json_str(&j, "principal", who[p]);
 		bm_json_str(&j, "user", keymgr_secret_user(s));
@@ -256,6 +258,7 @@ print_kcvs(const struct ctl_opts *o, const char *machine,
 	if (o->json) {
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
+		putchar('\n');
 	}
 }
 

@@ -273,9 +273,7 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	w.fn = ls_one;
 	if (l.json) {
 		bm_json_init(&l.j, stdout);
-		bm_json_begin_obj(&l.j, NULL);
-		bm_json_str(&l.j, "format", "beemo-ls");
-		bm_json_u64(&l.j, "version", 1);
+		bm_json_head(&l.j, "beemo-ls", 1);
 		bm_json_str(&l.j, "machine", o.args[0]);
 		bm_json_u64(&l.j, "snapshot", si.id);
 		bm_json_str(&l.j, "path", norm);
@@ -455,9 +453,7 @@ find_print(const struct find *f, const struct ctl_opts *o,
 		return;
 	}
 	bm_json_init(&j, stdout);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", "beemo-find");
-	bm_json_u64(&j, "version", 1);
+	bm_json_head(&j, "beemo-find", 1);
 	bm_json_str(&j, "machine", o->args[0]);
 	bm_json_str(&j, "pattern", f->pattern);
 	bm_json_begin_arr(&j, "searched");

@@ -48,7 +48,7 @@ static const char list_usage[] =
     "List the machines: name, machine id, current key generation, users,\n"
     "creation time.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-machines\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char remove_usage[] =
@@ -221,7 +221,7 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_OK;
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-machines", 2);
 		bm_json_begin_arr(&j, "machines");
 	} else {
 		printf("%-20s %-32s %4s  %-20s  %s\n", "NAME", "MACHINE ID",
@@ -261,8 +261,10 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 	if (o.json)
 		bm_json_end_arr(&j);
 	list_removed(ctl, o.json ? &j : NULL);
-	if (o.json)
+	if (o.json) {
 		bm_json_end_obj(&j);
+		putchar('\n');
+	}
 out:
 	keymgr_names_free(names, n);
 	keymgr_free(km);

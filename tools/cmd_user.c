@@ -30,7 +30,7 @@ static const char list_usage[] =
     "\n"
     "List the users of MACHINE.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-users\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char remove_usage[] =
@@ -127,13 +127,14 @@ user_list(struct ctl *ctl, int argc, char **argv)
 	}
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-users", 2);
 		bm_json_str(&j, "machine", o.args[0]);
 		bm_json_begin_arr(&j, "users");
 		for (i = 0; i < n; i++)
 			bm_json_str(&j, NULL, users[i]);
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
+		putchar('\n');
 	} else {
 		for (i = 0; i < n; i++)
 			printf("%s\n", users[i]);

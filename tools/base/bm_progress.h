@@ -93,7 +93,8 @@ void bm_progress_read(struct bm_progress *p, struct bm_progress_counts *out);
 /*
  * bm_progress_end -- stop the display: erase its line, and with @final
  * (when drawing) print a last line with the totals, the time taken and
- * the average rate.  The struct may be started again.
+ * the average rate.  In JSON mode (bm_progress_set_json()) the final
+ * line is written whatever @final.  The struct may be started again.
  */
 void bm_progress_end(struct bm_progress *p, int final);
 
