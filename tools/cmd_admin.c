@@ -203,7 +203,6 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 		bm_json_head(&j, "beemo-admin-passwd", 1);
 		bm_json_bool(&j, "keys_replaced", !o.keep_keys);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctl->quiet)
 		printf("administrator password changed%s\n", o.keep_keys ?
 		    " (same keys)" : "; new administrator keys and a new key "

@@ -124,7 +124,6 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 		bm_json_u64(&j, "problem_count", problems);
 		bm_json_bool(&j, "ok", rc == 0 && problems == 0);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	if (rc != 0)
 		ctl_err(ctl, "%s: check could not run: %s", o.args[0],
@@ -191,7 +190,6 @@ cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
 		bm_json_str(&j, "machine", o.args[0]);
 		bm_json_bool(&j, "rebuilt", 1);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctl->quiet) {
 		printf("%s: index rebuilt from the packs\n", o.args[0]);
 	}

@@ -460,7 +460,6 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		bm_json_u64(&j, "errors", (uint64_t)d.errors);
 		bm_json_end_obj(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else
 		printf("%llu added, %llu removed, %llu changed, %llu metadata "
 		    "only, %llu type changed\n",

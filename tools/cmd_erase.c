@@ -153,7 +153,6 @@ print_json(const char *machine, const char *path, int dry_run,
 	if (!dry_run)
 		bm_json_str(&j, "next", "beemoctl prune");
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 static void

@@ -123,7 +123,6 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 			bm_json_end_obj(&j);
 		}
 		bm_json_end_obj(&j);
-		putchar('\n');
 		return;
 	}
 	if (all)

@@ -140,7 +140,6 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 		bm_json_str(&j, "appliance_id", hex);
 		bm_json_str(&j, "store", ctl->store);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else {
 		printf("%s\n", hex);
 	}

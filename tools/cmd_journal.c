@@ -72,7 +72,6 @@ json_close(bm_json *j)
 {
 	bm_json_end_arr(j);
 	bm_json_end_obj(j);
-	putchar('\n');
 }
 
 struct out {

@@ -111,7 +111,6 @@ key_show(struct ctl *ctl, int argc, char **argv)
 			bm_json_str(&j, NULL, users[i]);
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else {
 		printf("machine            %s\n", o.args[0]);
 		printf("machine id         %s\n", hex);
@@ -258,7 +257,6 @@ print_kcvs(const struct ctl_opts *o, const char *machine,
 	if (o->json) {
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 }
 

@@ -292,7 +292,6 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	if (l.json) {
 		bm_json_end_arr(&l.j);
 		bm_json_end_obj(&l.j);
-		putchar('\n');
 	}
 	rc = w.errors ? CTL_FAIL : CTL_OK;
 	if (fflush(stdout) != 0) {
@@ -482,7 +481,6 @@ find_print(const struct find *f, const struct ctl_opts *o,
 	}
 	bm_json_end_arr(&j);
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 static int

@@ -263,7 +263,6 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 	list_removed(ctl, o.json ? &j : NULL);
 	if (o.json) {
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 out:
 	keymgr_names_free(names, n);

@@ -188,7 +188,6 @@ print_json(const char *machine, int dry_run,
 	    s->stored_before - s->stored_after : 0);
 	bm_json_u64(&j, "reclaimable_after", s->reclaimable_after);
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 /* Open the store read-write, waiting for backup sessions unless

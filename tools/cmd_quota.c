@@ -81,7 +81,6 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 		bm_json_bool(&j, "at_hard", m->quota_limit &&
 		    m->used >= m->quota_limit);
 		bm_json_end_obj(&j);
-		putchar('\n');
 		return;
 	}
 	if (!m->known) {

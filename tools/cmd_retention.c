@@ -181,7 +181,6 @@ show(const struct ctl *ctl, keymgr *km, const char *machine, int json)
 		else
 			bm_json_str(&j, rc == 0 ? "policy" : "error", line);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else {
 		printf("%s: %s\n", machine ? machine : "default", line);
 	}
@@ -294,7 +293,6 @@ cmd_retention(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_FAIL;
 	if (o.json) {
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 out:
 	if (pw != NULL)

@@ -255,7 +255,6 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		bm_json_u64(&j, "infected", sc.found);
 		bm_json_u64(&j, "errors", sc.errors);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctl->quiet)
 		printf("%s: %llu file versions scanned with %u signatures, "
 		    "%llu infected\n", o.args[0],

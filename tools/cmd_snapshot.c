@@ -70,7 +70,6 @@ print_made(const char *machine, uint32_t id, int json)
 	bm_json_str(&j, "machine", machine);
 	bm_json_u64(&j, "snapshot", id);
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 int
@@ -131,7 +130,6 @@ print_json(const char *machine, const struct store_snapinfo *v, size_t n)
 	}
 	bm_json_end_arr(&j);
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 static void

@@ -134,7 +134,6 @@ user_list(struct ctl *ctl, int argc, char **argv)
 			bm_json_str(&j, NULL, users[i]);
 		bm_json_end_arr(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else {
 		for (i = 0; i < n; i++)
 			printf("%s\n", users[i]);

@@ -154,8 +154,7 @@ json_line(const struct bm_progress *p, const struct bm_progress_counts *c,
 	bm_json_u64(&j, "files", c->files);
 	bm_json_u64(&j, "elapsed_s", c->elapsed_ns / 1000000000ULL);
 	bm_json_bool(&j, "final", final);
-	bm_json_end_obj(&j);
-	fputc('\n', stderr);
+	bm_json_end_obj(&j); /* and the newline */
 	fflush(stderr);
 }
 
