@@ -14,6 +14,7 @@
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_file.h"
+#include "bm_json.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
@@ -491,6 +492,19 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		return CTL_USAGE;
 	}
 	return -1;
+}
+
+void
+ctl_json_done(const char *format, const char *machine, const char *user)
+{
+	bm_json j;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, format, 1);
+	bm_json_str(&j, "machine", machine);
+	if (user != NULL)
+		bm_json_str(&j, "user", user);
+	bm_json_end_obj(&j);
 }
 
 int

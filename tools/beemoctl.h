@@ -147,6 +147,15 @@ int ctl_parse(const struct ctl *ctl, int argc, char **argv,
     unsigned allowed, int min, int max, const char *usage,
     struct ctl_opts *o);
 
+/*
+ * ctl_json_done -- with --json, the one object that a verb changing a
+ * machine or a user prints instead of its line of text: "format"
+ * @format, "version" 1, "machine" @machine and, when not NULL, "user"
+ * @user (beemoctl(8), JSON OUTPUT).
+ */
+void ctl_json_done(const char *format, const char *machine,
+    const char *user);
+
 /* A subcommand of a verb ("machine add"), see ctl_subcommand(). */
 struct ctl_sub {
 	const char *name;

@@ -44,8 +44,8 @@ static const char erase_usage[] =
     "                        remove, change nothing\n"
     "  --yes                 do not ask for the machine's name (needed\n"
     "                        when stdin is not a terminal)\n"
-    "  --json              one JSON object \"beemo-erase\"\n"
-    "                      (beemoctl(8))\n"
+    "  --json                one JSON object \"beemo-erase\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";

@@ -46,8 +46,8 @@ static const char quota_usage[] =
     "\n"
     "  --soft SIZE           set the soft limit\n"
     "  --hard SIZE           set the hard limit\n"
-    "  --json              one JSON object \"beemo-quota\"\n"
-    "                      (beemoctl(8))\n"
+    "  --json                one JSON object \"beemo-quota\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";

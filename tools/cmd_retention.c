@@ -51,8 +51,8 @@ static const char usage[] =
     "  --min-age D           never forget a snapshot younger than D\n"
     "                        (default 7d; 0: no such protection)\n"
     "  --clear               remove the policy\n"
-    "  --json              one JSON object \"beemo-retention\"\n"
-    "                      (beemoctl(8))\n"
+    "  --json                one JSON object \"beemo-retention\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  read the administrator's password from FILE\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";

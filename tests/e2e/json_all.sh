@@ -31,9 +31,8 @@ ok() {
 }
 
 ok init init "${T_KDF[@]}" "${PW[@]}"
-"$BEEMOCTL" machine add pc1 --user alice "${PW[@]}" \
-	--user-password-file "$T/alice.pw" --poste-key "$T/pc1.poste" \
-	>/dev/null || t_fail "machine add"
+ok machine_add machine add pc1 --user alice "${PW[@]}" \
+	--user-password-file "$T/alice.pw" --poste-key "$T/pc1.poste"
 
 # Two sessions (snapshots 1 and 2, with a difference), then one more.
 M="$T/mnt"
@@ -74,6 +73,22 @@ echo "Beemo.Test.Later:0:*:$(printf 'BEEMO-JSON-LATER-MARK' |
 j scan scan pc1 "${PW[@]}"
 [ "$(cat "$T/scan.rc")" = 1 ] ||
 	t_fail "scan: exit $(cat "$T/scan.rc"): $(cat "$T/scan.err")"
+# The verbs that change keys, users and machines.
+t_pw "$T/bob.pw" bob-pw
+t_pw "$T/bob2.pw" bob-pw-2
+ok user_add user add pc1 bob "${PW[@]}" --user-password-file "$T/bob.pw"
+ok user_passwd user passwd pc1 bob --password-file "$T/bob.pw" \
+	--new-password-file "$T/bob2.pw"
+ok user_reset user reset pc1 bob "${PW[@]}" --new-password-file "$T/bob.pw"
+ok user_remove user remove pc1 bob "${PW[@]}"
+ok rotate key rotate pc1 "${PW[@]}"
+ok issue key issue pc1 --poste-key "$T/pc1-new.poste" "${PW[@]}"
+"$BEEMOCTL" machine add pc2 --user carol "${PW[@]}" \
+	--user-password-file "$T/bob.pw" --poste-key "$T/pc2.poste" \
+	>/dev/null || t_fail "machine add pc2"
+"$BEEMOCTL" machine remove pc2 --yes "${PW[@]}" >/dev/null ||
+	t_fail "machine remove pc2"
+ok machine_restore machine restore pc2 "${PW[@]}"
 t_pw "$T/admin2.pw" admin-pw-2
 ok passwd admin passwd --keep-keys "${PW[@]}" \
 	--new-password-file "$T/admin2.pw"
@@ -83,16 +98,25 @@ python3 - "$T" "$MAN" <<'PY' || t_fail "JSON documents (see above)"
 import json, re, sys
 
 t, man = sys.argv[1], open(sys.argv[2]).read()
-# beemoctl(8) JSON OUTPUT: '.It Qq beemo-KIND No (VERSION)'.
+# beemoctl(8) JSON OUTPUT: '.It Li beemo-KIND No (VERSION)'.
 section = man.split(".Sh JSON OUTPUT", 1)[1].split("\n.Sh ", 1)[0]
 documented = {k: int(v) for k, v in
-              re.findall(r'^\.It Qq (beemo-[a-z-]+) No \((\d+)\)$',
+              re.findall(r'^\.It Li (beemo-[a-z-]+) No \((\d+)\)$',
                          section, re.M)}
 assert len(documented) >= 20, documented
 
 # name: (format, top-level members, {array member: item members})
 want = {
     "init": ("beemo-init", ["appliance_id", "store"], {}),
+    "machine_add": ("beemo-machine-add", ["machine", "user"], {}),
+    "machine_restore": ("beemo-machine-restore", ["machine"], {}),
+    "user_add": ("beemo-user-add", ["machine", "user"], {}),
+    "user_passwd": ("beemo-user-passwd", ["machine", "user"], {}),
+    "user_reset": ("beemo-user-reset", ["machine", "user"], {}),
+    "user_remove": ("beemo-user-remove", ["machine", "user"], {}),
+    "rotate": ("beemo-key-rotate", ["machine", "generation"], {}),
+    "issue": ("beemo-key-issue", ["machine", "poste_key",
+                                  "poste_fingerprint"], {}),
     "snapshot": ("beemo-snapshot", ["machine", "snapshot"], {}),
     "snapshots": ("beemo-snapshots", ["machine"],
                   {"snapshots": ["id", "time", "files", "bytes", "note"]}),
@@ -201,6 +225,11 @@ try:
             for x in s["detections"]} == {("/docs/later.txt", True)}, s
     assert docs["journal_all"]["machine"] is None
     assert docs["passwd"]["keys_replaced"] is False
+    assert docs["user_remove"]["user"] == "bob"
+    assert docs["machine_restore"]["machine"] == "pc2"
+    assert docs["rotate"]["generation"] > 1, docs["rotate"]
+    assert re.fullmatch(r"[0-9a-f]{64}",
+                        docs["issue"]["poste_fingerprint"]), docs["issue"]
 except (AssertionError, KeyError, IndexError, TypeError) as e:
     bad.append(f"values: {e!r}")
 missing = set(documented) - seen - {"beemo-progress"}
