@@ -95,9 +95,8 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_READ_DATA | CTL_O_JSON |
-	    CTL_O_ADMIN |
-	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, check_usage,
-	    &o)) >= 0)
+	    CTL_O_ADMIN | CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1,
+	    check_usage, &o)) >= 0)
 		return rc;
 	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
 		return CTL_FAIL;
@@ -128,14 +127,12 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	if (rc != 0)
 		ctl_err(ctl, "%s: check could not run: %s", o.args[0],
 		    beemo_strerror(rc));
-	else if (o.json)
-		; /* the object says it */
-	else if (problems == 0 && !ctl->quiet)
-		printf("%s: no problems found%s\n", o.args[0], o.read_data ?
-		    " (all data read and authenticated)" : "");
-	else if (problems > 0)
+	else if (!o.json && problems > 0)
 		printf("%s: %llu problem(s) found\n", o.args[0],
 		    (unsigned long long)problems);
+	else if (!o.json && !ctl->quiet)
+		printf("%s: no problems found%s\n", o.args[0], o.read_data ?
+		    " (all data read and authenticated)" : "");
 	if (ctl_session_close(ctl, &s) != 0)
 		rc = -1;
 	return rc != 0 || problems > 0 ? CTL_FAIL : CTL_OK;

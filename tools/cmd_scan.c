@@ -237,11 +237,6 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		sc.snap = v[i].id;
 		walk(&sc, store_snapshot_ino(v[i].id), "/", 0);
 	}
-	if (want != 0 && sc.snap == 0) {
-		ctl_err(ctl, "no snapshot %llu", (unsigned long long)want);
-		rc = -1;
-		goto out;
-	}
 	if (want == 0) {
 		sc.snap = 0;
 		walk(&sc, STORE_ROOT_INO, "/", 0);

@@ -82,7 +82,8 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_NOTE | CTL_O_JSON |
-	    CTL_O_ADMIN | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, snapshot_usage, &o)) >= 0)
+	    CTL_O_ADMIN | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1,
+	    snapshot_usage, &o)) >= 0)
 		return rc;
 	if (o.note != NULL && (strlen(o.note) > 127 || strchr(o.note, '\n'))) {
 		ctl_err(ctl, "the note must be one line of at most 127 bytes");

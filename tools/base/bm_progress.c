@@ -5,8 +5,8 @@
  * the line), so each draw replaces the last; erasing writes that alone.
  * With bm_progress_set_json(), each draw is instead one JSON line
  * (json_line()), at most one a second, and the end always writes a
- * final one.  `active` points to the display started last, so that a message can
- * erase its line first.
+ * final one.  `active` points to the display started last, so that a
+ * message can erase its line first.
  */
 #include <stdio.h>
 #include <string.h>
