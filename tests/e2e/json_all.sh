@@ -92,6 +92,20 @@ ok machine_restore machine restore pc2 "${PW[@]}"
 t_pw "$T/admin2.pw" admin-pw-2
 ok passwd admin passwd --keep-keys "${PW[@]}" \
 	--new-password-file "$T/admin2.pw"
+# A damaged pack: check --json lists the problems and exits 1.
+pack=$(find "$T/store/machines/pc1/packs" -name '*.pack' -printf '%s %p\n' |
+	sort -n | tail -n 1 | cut -d' ' -f2)
+python3 - "$pack" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 1]))
+PY
+j check_bad check pc1 --read-data --password-file "$T/admin2.pw"
+[ "$(cat "$T/check_bad.rc")" = 1 ] ||
+	t_fail "check of a damaged pack: exit $(cat "$T/check_bad.rc")"
 
 # Each document against the man page and its members.
 python3 - "$T" "$MAN" <<'PY' || t_fail "JSON documents (see above)"
@@ -155,6 +169,8 @@ want = {
                {"snapshots": ["id", "time", "kept", "reasons"]}),
     "check": ("beemo-check", ["machine", "read_data", "problems",
                               "completed", "problem_count", "ok"], {}),
+    "check_bad": ("beemo-check", ["completed", "problem_count", "ok"],
+                  {"problems": ["object", "problem", "file"]}),
     "prune": ("beemo-prune", ["machine", "dry_run", "stored_before",
                               "stored_after", "freed"], {}),
     "erase": ("beemo-erase", ["machine", "path", "dry_run", "names"],
@@ -217,6 +233,9 @@ try:
     assert docs["users"]["users"] == ["alice"]
     assert docs["check"]["ok"] is True and docs["check"]["problems"] == []
     assert docs["check"]["read_data"] is True
+    c = docs["check_bad"]
+    assert c["ok"] is False and c["completed"] is True, c
+    assert c["problem_count"] == len(c["problems"]) > 0, c
     assert docs["restore"]["bytes"] == 3000000 + 8 + 22, docs["restore"]
     assert docs["diff"]["summary"]["changed"] == 1, docs["diff"]
     s = docs["scan"]
