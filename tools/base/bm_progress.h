@@ -8,8 +8,9 @@
  * the total, the objects or files, the average rate since the start and
  * the time left at that rate; at the end the line is erased, or replaced
  * by a final line when asked.  It draws only when standard error is a
- * terminal and the operation is not quiet; the counters are kept either
- * way (a run file may be written from them: bm_status.h).
+ * terminal and the operation is not quiet, or as JSON lines after
+ * bm_progress_set_json(); the counters are kept either way (a run file
+ * may be written from them: bm_status.h).
  *
  * Messages: bm_progress_vlog() erases the line of the active display
  * before logging, so that messages and the line do not mix.  At most one
