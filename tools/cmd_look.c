@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -190,6 +191,20 @@ fail:
 	return rc;
 }
 
+/* JSON times are RFC 3339 in UTC, whatever the display's zone:
+ * "2026-11-28T10:20:30Z" of @t into @buf. */
+static const char *
+json_mtime(char *buf, size_t size, const struct timespec *t)
+{
+	time_t s = t->tv_sec;
+	struct tm tm;
+
+	if (gmtime_r(&s, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 /* ---- ls -------------------------------------------------------------- */
 
 struct ls {
@@ -222,8 +237,8 @@ ls_one(struct walk *w, const char *path, const char *name,
 		bm_json_u64(&l->j, "uid", a->uid);
 		bm_json_u64(&l->j, "gid", a->gid);
 		bm_json_u64(&l->j, "size", a->size);
-		bm_json_str(&l->j, "mtime", ctl_tree_time(when, sizeof(when),
-		    &a->mtime, 1));
+		bm_json_str(&l->j, "mtime", json_mtime(when, sizeof(when),
+		    &a->mtime));
 		if (S_ISLNK(a->mode))
 			bm_json_str(&l->j, "target", target);
 		bm_json_end_obj(&l->j);
@@ -471,8 +486,8 @@ find_print(const struct find *f, const struct ctl_opts *o,
 		bm_json_str(&j, "path", f->hits[i].path);
 		bm_json_str(&j, "type", ctl_tree_type(a->mode));
 		bm_json_u64(&j, "size", a->size);
-		bm_json_str(&j, "mtime", ctl_tree_time(when, sizeof(when),
-		    &a->mtime, 1));
+		bm_json_str(&j, "mtime", json_mtime(when, sizeof(when),
+		    &a->mtime));
 		bm_json_begin_arr(&j, "snapshots");
 		for (; i < k; i++)
 			bm_json_u64(&j, NULL, f->hits[i].snap);
