@@ -14,9 +14,11 @@
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_file.h"
+#include "bm_json.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_progress.h"
 #include "bm_units.h"
 
 static const struct {
@@ -379,6 +381,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'j':
 			o->json = 1;
+			/* Progress as JSON lines on stderr (bm_progress.h). */
+			bm_progress_set_json(1);
 			break;
 		case 'y':
 			o->yes = 1;
@@ -493,6 +497,19 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		return CTL_USAGE;
 	}
 	return -1;
+}
+
+void
+ctl_json_done(const char *format, const char *machine, const char *user)
+{
+	bm_json j;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, format, 1);
+	bm_json_str(&j, "machine", machine);
+	if (user != NULL)
+		bm_json_str(&j, "user", user);
+	bm_json_end_obj(&j);
 }
 
 int

@@ -439,9 +439,7 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 	if (o.json) {
 		d.j = &j;
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "format", "beemo-diff");
-		bm_json_u64(&j, "version", 1);
+		bm_json_head(&j, "beemo-diff", 1);
 		bm_json_str(&j, "machine", o.args[0]);
 		json_snap(&j, "from", &si[0]);
 		json_snap(&j, "to", &si[1]);
@@ -463,7 +461,6 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		bm_json_u64(&j, "errors", (uint64_t)d.errors);
 		bm_json_end_obj(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else
 		printf("%llu added, %llu removed, %llu changed, %llu metadata "
 		    "only, %llu type changed\n",

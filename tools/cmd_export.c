@@ -507,9 +507,7 @@ summary(const struct ctl *ctl, const struct export *x, int json, FILE *f,
 		bm_json j;
 
 		bm_json_init(&j, f);
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "format", "beemo-export");
-		bm_json_u64(&j, "version", 1);
+		bm_json_head(&j, "beemo-export", 1);
 		bm_json_str(&j, "machine", machine);
 		bm_json_u64(&j, "snapshot", si->id);
 		bm_json_time(&j, "time", si->time);

@@ -747,9 +747,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	tree_path(r.prefix, sizeof(r.prefix), path, S_ISDIR(a.mode));
 	if (o.json) {
 		bm_json_init(&json, stdout);
-		bm_json_begin_obj(&json, NULL);
-		bm_json_str(&json, "format", "beemo-restore");
-		bm_json_u64(&json, "version", 1);
+		bm_json_head(&json, "beemo-restore", 1);
 		bm_json_str(&json, "machine", o.args[0]);
 		tree_path(tree, sizeof(tree), path, 1);
 		bm_json_str(&json, "path", *tree ? tree : "/");

@@ -19,7 +19,7 @@
 #include "ctl_store.h"
 
 static const char snapshot_usage[] =
-    "MACHINE [--note TEXT] [--admin | --poste-key FILE]\n"
+    "MACHINE [--note TEXT] [--json] [--admin | --poste-key FILE]\n"
     "       [--password-file FILE]\n"
     "\n"
     "Freeze the live tree of MACHINE as a new read-only snapshot.  Works\n"
@@ -28,6 +28,8 @@ static const char snapshot_usage[] =
     "POSTE key file.\n"
     "\n"
     "  --note TEXT           a note kept with the snapshot (127 bytes)\n"
+    "  --json                one JSON object \"beemo-snapshot\"\n"
+    "                        (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
     "  --password-file FILE  read the password from FILE (default\n"
@@ -44,13 +46,31 @@ static const char snapshots_usage[] =
     "-o admin; a backup session has none) and restorable with beemoctl\n"
     "restore.\n"
     "\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-snapshots\"\n"
+    "                        (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "  --user USER           open with USER's password\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
     "  --password-file FILE  read the password from FILE (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
+
+/* The result of `snapshot`: a line, or with --json a beemo-snapshot. */
+static void
+print_made(const char *machine, uint32_t id, int json)
+{
+	bm_json j;
+
+	if (!json) {
+		printf("snapshot %u\n", id);
+		return;
+	}
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, "beemo-snapshot", 1);
+	bm_json_str(&j, "machine", machine);
+	bm_json_u64(&j, "snapshot", id);
+	bm_json_end_obj(&j);
+}
 
 int
 cmd_snapshot(struct ctl *ctl, int argc, char **argv)
@@ -61,8 +81,9 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	uint32_t id;
 	int rc;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_NOTE | CTL_O_ADMIN |
-	    CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, snapshot_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_NOTE | CTL_O_JSON |
+	    CTL_O_ADMIN | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1,
+	    snapshot_usage, &o)) >= 0)
 		return rc;
 	if (o.note != NULL && (strlen(o.note) > 127 || strchr(o.note, '\n'))) {
 		ctl_err(ctl, "the note must be one line of at most 127 bytes");
@@ -73,7 +94,7 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_daemon_done(ctl, o.args[0], &c, control_snapshot(&c, o.note,
 	    &id));
 	if (rc == 1) {
-		printf("snapshot %u\n", id);
+		print_made(o.args[0], id, o.json);
 		return CTL_OK;
 	}
 	if (rc != 0)
@@ -85,18 +106,20 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 	if (ctl_session_close(ctl, &s) != 0 || rc != 0)
 		return CTL_FAIL;
-	printf("snapshot %u\n", id);
+	print_made(o.args[0], id, o.json);
 	return CTL_OK;
 }
 
 static void
-print_json(const struct store_snapinfo *v, size_t n)
+print_json(const char *machine, const struct store_snapinfo *v, size_t n)
 {
 	bm_json j;
 	size_t i;
 
 	bm_json_init(&j, stdout);
-	bm_json_begin_arr(&j, NULL);
+	bm_json_head(&j, "beemo-snapshots", 2);
+	bm_json_str(&j, "machine", machine);
+	bm_json_begin_arr(&j, "snapshots");
 	for (i = 0; i < n; i++) {
 		bm_json_begin_obj(&j, NULL);
 		bm_json_u64(&j, "id", v[i].id);
@@ -107,6 +130,7 @@ print_json(const struct store_snapinfo *v, size_t n)
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
+	bm_json_end_obj(&j);
 }
 
 static void
@@ -165,7 +189,7 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	if (o.json)
-		print_json(v, n);
+		print_json(o.args[0], v, n);
 	else
 		print_text(v, n);
 	free(v);
