@@ -142,6 +142,7 @@
 #include <stdio.h>
 
 #include "bm_conf.h"
+#include "bm_exit.h"
 #include "bm_progress.h"
 #include "bm_status.h"
 #include "keymgr.h"
@@ -161,11 +162,13 @@
 #define SYNC_HASH_LEN 32
 #define SYNC_STAMP_LEN 26 /* "YYYYMMDDTHHMMSSZ-RRRRRRRR" and a NUL */
 
-/* Exit statuses of beemo-sync. */
-#define SYNC_EXIT_OK 0
-#define SYNC_EXIT_FAIL 1  /* a target or an operation failed */
-#define SYNC_EXIT_USAGE 2
-#define SYNC_EXIT_LOCKED 3 /* another beemo-sync holds the lock */
+/* Exit statuses of beemo-sync: the shared ones of bm_exit.h, by the
+ * names the verbs use; BM_EXIT_BUSY (another beemo-sync holds the lock)
+ * and BM_EXIT_WARN (a push that reached some targets but not all) by
+ * their own names. */
+#define SYNC_EXIT_OK BM_EXIT_OK
+#define SYNC_EXIT_FAIL BM_EXIT_FAIL /* a target or an operation failed */
+#define SYNC_EXIT_USAGE BM_EXIT_USAGE
 
 /* ---- the run ------------------------------------------------------- */
 

@@ -415,7 +415,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		rc = errno;
 		sync_log(LOG_ERR, "%s: %s", lockp, rc == EWOULDBLOCK ?
 		    "another maintenance run holds it" : strerror(rc));
-		ret = rc == EWOULDBLOCK ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == EWOULDBLOCK ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto out;
 	}
 	sync_run_begin(ctx, "maintenance");

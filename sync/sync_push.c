@@ -653,7 +653,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		return SYNC_EXIT_FAIL;
 	}
 	if ((rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	sync_run_begin(ctx, "push");
 	if ((rc = bm_sync_state_load(ctx->statepath, &ps.state)) != 0)
 		goto done;
@@ -720,6 +720,10 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		if (nfail > 0) {
 			sync_log(LOG_ERR, "push failed for target%s: %s",
 			    nfail > 1 ? "s" : "", failed);
+			/* The others have the copy: a warning, not a
+			 * failure (bm_exit.h). */
+			if (nfail < n)
+				ret = BM_EXIT_WARN;
 			goto done;
 		}
 	}

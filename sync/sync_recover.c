@@ -580,7 +580,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	    (rc = bm_mkdir_p(path, 0700)) != 0 ||
 	    (rc = bm_path(path, sizeof(path), "%s/sync/lock", dir)) != 0 ||
 	    (rc = sync_lock_take(path, &lockfd)) != 0) {
-		ret = rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto done;
 	}
 	if ((rc = sync_conn_open(&t, 0, &c)) != 0 ||

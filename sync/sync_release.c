@@ -317,7 +317,7 @@ release_cancel(struct sync_ctx *ctx, const char *only, uint64_t counter)
 
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
 	    (rc = keymgr_open(keydir, &km)) != 0) {
 		sync_log(LOG_ERR, "%s: %s", keydir, beemo_strerror(rc));
@@ -420,7 +420,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	r.rl.pwlen = pwlen;
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0) {
-		ret = rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto done;
 	}
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||

@@ -449,7 +449,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	/* A push changing the remote meanwhile would make the check lie. */
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	if ((rc = load_trust(&v)) != 0) {
 		verify_clear(&v);
 		sync_lock_release(lockfd);

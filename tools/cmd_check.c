@@ -82,8 +82,8 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_PASSWORD, 1, 1, check_usage,
 	    &o)) >= 0)
 		return rc;
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	ctl_progress_init(&prog, ctl, "checking");
 	r.prog = &prog;
 	r.machine = o.args[0];

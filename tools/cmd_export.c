@@ -562,8 +562,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		    "give --output FILE");
 		return CTL_USAGE;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.ctl = ctl;
 	x.st = s.st;

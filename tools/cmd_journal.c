@@ -347,8 +347,8 @@ cmd_journal(struct ctl *ctl, int argc, char **argv)
 		ctl_usage(ctl, journal_usage, 1);
 		return CTL_USAGE;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	memset(&out, 0, sizeof(out));
 	out.machine = o.args[0];
 	out.files = o.files;

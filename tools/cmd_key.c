@@ -147,9 +147,10 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 1, 1,
 	    rotate_usage, &o)) >= 0)
 		return rc;
+	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -186,9 +187,10 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		ctl_usage(ctl, issue_usage, 1);
 		return CTL_USAGE;
 	}
+	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;

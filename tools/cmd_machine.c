@@ -402,9 +402,10 @@ remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 	uint64_t frees;
 	int rc, lockfd = -1;
 
-	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0 ||
-	    ctl_machine_lock(ctl, name, &lockfd) != 0)
+	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0)
 		return CTL_FAIL;
+	if ((rc = ctl_machine_lock(ctl, name, &lockfd)) != 0)
+		return rc;
 	if ((rc = bm_removed_new(ctl->store, name, bm_now_ns(), &e)) != 0) {
 		ctl_err(ctl, "cannot create the removed area of machine %s "
 		    "in %s/machines: %s", name, ctl->store,

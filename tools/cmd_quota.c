@@ -150,8 +150,8 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 	char msg[512] = "";
 	int rc;
 
-	if (ctl_session_open(ctl, name, o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, name, o, 1, &s)) != 0)
+		return rc;
 	if ((rc = quota_set(s.st, ctl->conf, name, c, "admin", msg,
 	    sizeof(msg))) != 0) {
 		ctl_err(ctl, "%s: cannot set the quota: %s", name, *msg ? msg :

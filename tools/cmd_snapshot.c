@@ -78,8 +78,8 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	}
 	if (rc != 0)
 		return CTL_FAIL;
-	if (ctl_session_open(ctl, o.args[0], &o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 1, &s)) != 0)
+		return rc;
 	rc = store_snapshot(s.st, o.note, &id);
 	if (rc != 0)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
@@ -152,8 +152,8 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == 0) {
-		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-			return CTL_FAIL;
+		if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+			return rc;
 		rc = store_snapshots(s.st, &v, &n);
 		if (rc != 0)
 			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
