@@ -13,6 +13,7 @@
 
 #include "bm_conf.h"
 #include "bm_log.h"
+#include "bm_time.h"
 #include "center.h"
 
 static const struct {
@@ -41,7 +42,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] VERB [ARGS]\n"
+	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] [--utc] VERB [ARGS]\n"
 		   "       beemo-center VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
@@ -50,6 +51,7 @@ usage(FILE *f)
 		   "$BEEMO_CENTER_CONFIG or " CENTER_CONF_DEFAULT ")\n"
 		   "  -q, --quiet        only errors\n"
 		   "  -v, --verbose      more detail\n"
+		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n");
 }
@@ -84,6 +86,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"utc", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct center_ctx ctx;
@@ -102,6 +105,9 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			ctx.verbose++;
+			break;
+		case 'U':
+			bm_time_set_utc(1);
 			break;
 		case 'V':
 			printf("beemo-center " BEEMO_VERSION "\n");

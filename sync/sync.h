@@ -181,6 +181,7 @@ struct sync_ctx {
 	char lockpath[PATH_MAX];   /* [sync] lock, or STORE/sync/lock */
 	char statepath[PATH_MAX];  /* [sync] state, or STORE/sync/state.json */
 	int quiet;                 /* no progress and no summary lines */
+	int json;                  /* --json: a verb prints one JSON object */
 	int verbose;               /* -v count */
 };
 

@@ -17,6 +17,7 @@
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_time.h"
 #include "bm_units.h"
 
 static const struct {
@@ -57,8 +58,8 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemoctl [-c FILE] [-s STORE] [-q] [-v] VERB "
-		   "[ARGS]\n"
+	fprintf(f, "usage: beemoctl [-c FILE] [-s STORE] [-q] [-v] [--utc] "
+		   "VERB [ARGS]\n"
 		   "       beemoctl VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
@@ -69,6 +70,7 @@ usage(FILE *f)
 		   "configuration, or " BM_STORE_DEFAULT ")\n"
 		   "  -q, --quiet        no progress display\n"
 		   "  -v, --verbose      more detail\n"
+		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n");
 }
@@ -83,6 +85,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"utc", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl ctl;
@@ -119,6 +122,9 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			ctl.verbose++;
+			break;
+		case 'U':
+			bm_time_set_utc(1);
 			break;
 		case 'V':
 			printf("beemoctl " BEEMO_VERSION "\n");

@@ -98,7 +98,7 @@ print_entry(void *ctx, const struct store_journal_entry *e)
 		return 0;
 	}
 	/* One line per entry and one per file, whatever the names hold. */
-	put_col(bm_time_str(t, sizeof(t), e->time), 0);
+	put_col(bm_time_show(t, sizeof(t), e->time), 0);
 	if (o->all)
 		put_col(o->machine ? o->machine : "(appliance)", 12);
 	put_col(e->type, 8);

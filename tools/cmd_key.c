@@ -114,7 +114,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 		printf("machine            %s\n", o.args[0]);
 		printf("machine id         %s\n", hex);
 		printf("created            %s\n",
-		    bm_time_str(when, sizeof(when), info.created));
+		    bm_time_show(when, sizeof(when), info.created));
 		printf("POSTE key SHA-256  %s\n", info.poste_fpr);
 		printf("users             ");
 		for (i = 0; i < n; i++)
@@ -124,7 +124,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 		    info.current_gen);
 		for (g = shown; g-- > 0;)
 			printf("  %5u  %s%s\n", info.current_gen - g,
-			    bm_time_str(when, sizeof(when),
+			    bm_time_show(when, sizeof(when),
 			    info.gen_created[g]), g == 0 ? "  current" : "");
 	}
 	rc = CTL_OK;

@@ -89,7 +89,7 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 	printf("machine %s: uses %s (%" PRIu64 " bytes; packs %s), %s %s\n",
 	    m->name, bm_human(b1, sizeof(b1), m->used), m->used,
 	    bm_human(b2, sizeof(b2), m->stored), m->mounted ? "now" :
-	    "as of", m->mounted ? "(mounted)" : bm_time_str(t, sizeof(t),
+	    "as of", m->mounted ? "(mounted)" : bm_time_show(t, sizeof(t),
 	    m->updated));
 	printf("  soft limit  %s%s%s\n", m->quota_soft ? bm_human(b2,
 	    sizeof(b2), m->quota_soft) : "none", cs ?

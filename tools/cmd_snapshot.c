@@ -119,11 +119,11 @@ print_text(const struct store_snapinfo *v, size_t n)
 		printf("no snapshots\n");
 		return;
 	}
-	printf("%5s  %-20s  %10s  %10s  %s\n", "ID", "TIME (UTC)", "FILES",
+	printf("%5s  %-25s  %10s  %10s  %s\n", "ID", "TIME", "FILES",
 	    "SIZE", "NOTE");
 	for (i = 0; i < n; i++) {
-		printf("%5u  %-20s  %10llu  %10s  ", v[i].id,
-		    bm_time_str(t, sizeof(t), v[i].time),
+		printf("%5u  %-25s  %10llu  %10s  ", v[i].id,
+		    bm_time_show(t, sizeof(t), v[i].time),
 		    (unsigned long long)v[i].files,
 		    bm_human(b, sizeof(b), v[i].bytes));
 		bm_esc_put(stdout, v[i].note);
