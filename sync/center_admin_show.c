@@ -293,7 +293,11 @@ info_json(bm_json *j, const struct info *in, int detail)
 {
 	size_t i;
 
-	bm_json_begin_obj(j, NULL);
+	/* status: the document itself; list: one element of "areas". */
+	if (detail)
+		bm_json_head(j, "beemo-center-status", 1);
+	else
+		bm_json_begin_obj(j, NULL);
 	bm_json_str(j, "name", in->a.name);
 	bm_json_str(j, "area", in->path);
 	bm_json_str(j, "account", in->account);
@@ -398,7 +402,7 @@ center_cmd_list(struct center_ctx *ctx, int argc, char **argv)
 	}
 	if (json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-center-list", 1);
 		bm_json_str(&j, "root", ctx->root);
 		bm_json_begin_arr(&j, "areas");
 	} else {

@@ -55,7 +55,7 @@
 
 static const char maintenance_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
-    "[--reports-only]\n";
+    "[--reports-only] [--json]\n";
 
 /* ---- the status file for the centers -------------------------------- */
 
@@ -366,6 +366,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"reports-only", no_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -378,12 +379,16 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	keymgr *km = NULL;
 	size_t nc = 0;
 	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc;
+	int json = ctx->json;
 	int ret = SYNC_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			only = 1;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			fputs(maintenance_usage, stdout);
@@ -464,10 +469,28 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	(void)sync_alog(ctx, km, "maintenance", "maintenance: %s%s; "
 	    "reports: %u sent, %u failed, %u pending, %u open alerts",
 	    centers, sigs, rep.sent, rep.failed, rep.pending, rep.alerts);
-	if (!ctx->quiet)
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-maintenance", 1);
+		bm_json_str(&j, "result", result);
+		bm_json_bool(&j, "reports_only", only);
+		bm_json_str(&j, "centers", centers);
+		bm_json_str(&j, "signatures", sigs);
+		bm_json_begin_obj(&j, "reports");
+		bm_json_u64(&j, "sent", rep.sent);
+		bm_json_u64(&j, "failed", rep.failed);
+		bm_json_u64(&j, "pending", rep.pending);
+		bm_json_end_obj(&j);
+		bm_json_u64(&j, "open_alerts", rep.alerts);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	} else if (!ctx->quiet) {
 		printf("maintenance: %s%s; reports: %u sent, %u failed, %u "
 		    "pending; %u open alerts\n", centers, sigs, rep.sent,
 		    rep.failed, rep.pending, rep.alerts);
+	}
 	ret = failed || mailrc ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;
 out:
 	sync_run_end();

@@ -54,12 +54,13 @@ struct push {
 	uint64_t bwlimit;
 	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* the off-site key; cleansed */
 	int quiet;
+	int json;                  /* one JSON object at the end, no lines */
 	struct sync_io io;         /* of the target being pushed */
 };
 
 static const char push_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] push [--target NAME] "
-    "[--quiet] [--bwlimit RATE]\n";
+    "[--quiet] [--bwlimit RATE] [--json]\n";
 
 /* ---- the status file ----------------------------------------------- */
 
@@ -232,7 +233,7 @@ summary(const struct push *ps, const char *name, uint64_t nsent,
 	char a[32], b[32], r[32];
 	double secs = (double)ns / 1e9;
 
-	if (ps->quiet)
+	if (ps->quiet || ps->json)
 		return;
 	bm_human(a, sizeof(a), sent);
 	bm_human(b, sizeof(b), there);
@@ -472,7 +473,7 @@ push_target(struct push *ps, const char *name)
 		all.v = NULL;
 		if (*ts->manifest != '\0' && !strcmp(digest, ts->digest) &&
 		    sync_rlist_find(&rl, ts->manifest) != NULL) {
-			if (!ps->quiet)
+			if (!ps->quiet && !ps->json)
 				printf("%s: up to date (%llu objects, "
 				    "nothing to send)\n", name,
 				    (unsigned long long)nthere);
@@ -532,7 +533,7 @@ push_target(struct push *ps, const char *name)
 record:
 	snprintf(ts->digest, sizeof(ts->digest), "%s", digest);
 	ts->last_success_ns = now;
-	if (!ps->quiet)
+	if (!ps->quiet && !ps->json)
 		(void)sync_request_center_show(c, name);
 done:
 	ts->duration_ms = (bm_mono_ns() - t0) / 1000000;
@@ -587,6 +588,44 @@ koff_unchanged(keymgr *km, const uint8_t koff[KEYMGR_OFFSITE_LEN])
 	return rc;
 }
 
+/* The summary of --json: one object "beemo-sync-push" (beemo-sync(8),
+ * JSON OUTPUT), a member per target pushed to, from the state. */
+static void
+push_json(struct push *ps, char (*tn)[65], size_t n)
+{
+	struct bm_json j;
+	size_t i, nfail = 0;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, "beemo-sync-push", 1);
+	bm_json_begin_arr(&j, "targets");
+	for (i = 0; i < n; i++) {
+		const struct bm_sync_tstate *t =
+		    bm_sync_state_target(&ps->state, tn[i]);
+
+		if (t == NULL)
+			continue;
+		nfail += strcmp(t->result, "ok") != 0;
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", t->name);
+		bm_json_bool(&j, "ok", strcmp(t->result, "ok") == 0);
+		bm_json_str(&j, "result", t->result);
+		bm_json_u64(&j, "objects_sent", t->objs_sent);
+		bm_json_u64(&j, "bytes_sent", t->bytes_sent);
+		bm_json_u64(&j, "objects_total", t->objs_total);
+		bm_json_u64(&j, "duration_ms", t->duration_ms);
+		bm_json_str(&j, "manifest", t->manifest);
+		bm_json_u64(&j, "push", t->counter);
+		bm_json_time(&j, "last_success", t->last_success_ns);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_u64(&j, "failed", nfail);
+	bm_json_end_obj(&j);
+	putchar('\n');
+	fflush(stdout);
+}
+
 int
 sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -594,6 +633,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		{"target", required_argument, NULL, 't'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"bwlimit", required_argument, NULL, 'b'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -609,6 +649,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	memset(&ps, 0, sizeof(ps));
 	ps.ctx = ctx;
 	ps.quiet = ctx->quiet;
+	ps.json = ctx->json;
 	while ((c = getopt_long(argc, argv, "t:qb:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -625,6 +666,9 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 				return SYNC_EXIT_USAGE;
 			}
 			break;
+		case 'j':
+			ps.json = 1;
+			break;
 		case 'h':
 			fputs(push_usage, stdout);
 			return SYNC_EXIT_OK;
@@ -637,6 +681,8 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		fputs(push_usage, stderr);
 		return SYNC_EXIT_USAGE;
 	}
+	if (ps.json)
+		bm_progress_set_json(1); /* no thread runs yet */
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	if (only != NULL) {
 		names = &only;
@@ -715,6 +761,8 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 			/* Record each target as soon as it is done. */
 			(void)bm_sync_state_save(ctx->statepath, &ps.state);
 		}
+		if (ps.json)
+			push_json(&ps, tn, n);
 		free(tn);
 		(void)sync_hashcache_save(ctx, &ps.objs);
 		if (nfail > 0) {

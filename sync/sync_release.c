@@ -376,7 +376,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	uint8_t id[KEYMGR_ID_LEN];
 	size_t n = 0, i, pwlen = 0;
 	uint64_t cancel = 0;
-	int c, rc, json = 0, lockfd = -1, ret = SYNC_EXIT_FAIL;
+	int c, rc, json = ctx->json, lockfd = -1, ret = SYNC_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
 	while ((c = getopt_long(argc, argv, "t:njp:h", opts, NULL)) != -1) {
@@ -445,7 +445,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	if (json) {
 		r.j = &j;
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-sync-release", 1);
 		bm_json_bool(&j, "dry_run", r.dry_run);
 		bm_json_begin_arr(&j, "targets");
 	}

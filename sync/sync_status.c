@@ -50,7 +50,7 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 	const char *const *names;
 	uint64_t now = bm_now_ns();
 	size_t n, i;
-	int c, json = 0;
+	int c, json = ctx->json;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
