@@ -500,6 +500,7 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 	char **names = NULL, path[PATH_MAX], err[512], hb[32];
 	size_t n = 0, i;
 	int c, rc, ret = CENTER_EXIT_OK, json = 0;
+	struct center_ctx quiet_ctx;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
@@ -533,6 +534,13 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 	if (optind != argc) {
 		fputs(apply_usage, stderr);
 		return CENTER_EXIT_USAGE;
+	}
+	/* JSON: the object alone on standard output, no per-request
+	 * lines (the journal and the mails keep them). */
+	if (json) {
+		quiet_ctx = *ctx;
+		quiet_ctx.quiet = 1;
+		r.ctx = &quiet_ctx;
 	}
 	if (only != NULL) {
 		if (center_area_find(ctx, only, &a) != 0)
