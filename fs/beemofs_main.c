@@ -110,7 +110,9 @@ usage(FILE *f)
 	    "  -s                  single-threaded\n"
 	    "  -o allow_other      let other users see the mount\n"
 	    "  -V, --version       print the version\n"
-	    "  -h, --help          this help\n");
+	    "  -h, --help          this help\n"
+	    "\nexit status: 0 mounted, 1 failed, 2 usage, 3 busy (a backup "
+	    "session of the\nmachine is mounted already)\n");
 }
 
 static int
