@@ -471,7 +471,8 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		    (unsigned long long)d.count[CHANGED],
 		    (unsigned long long)d.count[META],
 		    (unsigned long long)d.count[TYPE]);
-	rc = d.errors ? CTL_FAIL : CTL_OK;
+	/* Paths that could not be read: the rest was compared. */
+	rc = d.errors ? BM_EXIT_WARN : CTL_OK;
 out:
 	free(d.buf[0]);
 	free(d.buf[1]);
