@@ -649,7 +649,8 @@ int sync_counter_read(const char *syncdir, uint64_t *n);
 int sync_counter_set(const char *syncdir, uint64_t n);
 int sync_counter_next(const char *syncdir, uint64_t *n);
 
-/* sync_time_str -- @ns as "2026-12-04 03:12:01 UTC" into @buf (at least
+/* sync_time_str -- @ns as bm_time_show() shows it, "2026-12-04 04:12:01
+ * +0100" (or "2026-12-04 03:12:01 UTC" with --utc), into @buf (at least
  * 32 bytes), the form in which push times are shown; returns @buf. */
 char *sync_time_str(char *buf, size_t size, uint64_t ns);
 
