@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_conf.h"
@@ -109,7 +110,11 @@ main(int argc, char **argv)
 			ctx.verbose++;
 			break;
 		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
 			break;
 		case 'V':
 			printf("beemo-center " BEEMO_VERSION "\n");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bm_conf.h"
 #include "bm_file.h"
@@ -121,7 +122,11 @@ main(int argc, char **argv)
 			ctx.json = 1;
 			break;
 		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
 			break;
 		case 'V':
 			printf("beemo-sync " BEEMO_VERSION "\n");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beemoctl.h"
 #include "bm_conf.h"
@@ -126,7 +127,11 @@ main(int argc, char **argv)
 			ctl.verbose++;
 			break;
 		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
 			break;
 		case 'V':
 			printf("beemoctl " BEEMO_VERSION "\n");
