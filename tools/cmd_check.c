@@ -143,7 +143,7 @@ cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
 	if (rc != 0) {
 		ctl_err(ctl, "%s: %s%s", o.args[0], beemo_strerror(rc),
 		    rc == BEEMO_ELOCKED ? " (unmount it first)" : "");
-		rc = CTL_FAIL;
+		rc = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : CTL_FAIL;
 		goto out;
 	}
 	if (!ctl->quiet)

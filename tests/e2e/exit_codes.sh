@@ -55,6 +55,8 @@ expect 3 "beemoctl prune --no-wait during a session" "$BEEMOCTL" prune pc1 \
 	--no-wait "${ADMIN[@]}"
 grep -q "backup session" "$T/expect.out" ||
 	t_fail "prune does not say why: $(cat "$T/expect.out")"
+expect 3 "beemoctl rebuild-index during a session" "$BEEMOCTL" \
+	rebuild-index pc1 "${ADMIN[@]}"
 expect 3 "beemoctl key rotate during a session" "$BEEMOCTL" key rotate pc1 \
 	"${ADMIN[@]}"
 # A second backup session of the machine, in the background (the parent
