@@ -43,7 +43,8 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] [--utc] VERB [ARGS]\n"
+	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] [--utc] VERB "
+		   "[ARGS]\n"
 		   "       beemo-center VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
@@ -55,8 +56,9 @@ usage(FILE *f)
 		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n"
-		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or busy, 4 "
-		   "finished with\nwarnings (EXIT STATUS in the manual page)\n");
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 /* The configuration: -c FILE or $BEEMO_CENTER_CONFIG must exist; the

@@ -51,13 +51,14 @@ usage(FILE *f)
 		   "configuration, or " BM_STORE_DEFAULT ")\n"
 		   "  -q, --quiet        no progress and no summaries\n"
 		   "  -v, --verbose      more detail\n"
-		   "      --json         JSON output (and progress as JSON lines on\n"
-		   "                     standard error)\n"
+		   "      --json         JSON output (and progress as JSON "
+		   "lines on\n                     standard error)\n"
 		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n"
-		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or busy, 4 "
-		   "finished with\nwarnings (EXIT STATUS in the manual page)\n");
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 static int

@@ -74,8 +74,9 @@ usage(FILE *f)
 		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n"
-		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or busy, 4 "
-		   "finished with\nwarnings (EXIT STATUS in the manual page)\n");
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 int
