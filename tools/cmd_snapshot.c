@@ -99,8 +99,8 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	}
 	if (rc != 0)
 		return CTL_FAIL;
-	if (ctl_session_open(ctl, o.args[0], &o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 1, &s)) != 0)
+		return rc;
 	rc = store_snapshot(s.st, o.note, &id);
 	if (rc != 0)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
@@ -143,11 +143,11 @@ print_text(const struct store_snapinfo *v, size_t n)
 		printf("no snapshots\n");
 		return;
 	}
-	printf("%5s  %-20s  %10s  %10s  %s\n", "ID", "TIME (UTC)", "FILES",
+	printf("%5s  %-25s  %10s  %10s  %s\n", "ID", "TIME", "FILES",
 	    "SIZE", "NOTE");
 	for (i = 0; i < n; i++) {
-		printf("%5u  %-20s  %10llu  %10s  ", v[i].id,
-		    bm_time_str(t, sizeof(t), v[i].time),
+		printf("%5u  %-25s  %10llu  %10s  ", v[i].id,
+		    bm_time_show(t, sizeof(t), v[i].time),
 		    (unsigned long long)v[i].files,
 		    bm_human(b, sizeof(b), v[i].bytes));
 		bm_esc_put(stdout, v[i].note);
@@ -176,8 +176,8 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == 0) {
-		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-			return CTL_FAIL;
+		if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+			return rc;
 		rc = store_snapshots(s.st, &v, &n);
 		if (rc != 0)
 			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
