@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "beemoctl.h"
 #include "bm_conf.h"
@@ -26,9 +28,11 @@ static const struct {
 } verbs[] = {
 	{"init", cmd_init, "set up a new appliance (ADMIN key pair)"},
 	{"admin", cmd_admin, "administrator: passwd"},
-	{"machine", cmd_machine, "machines: add, list, remove"},
-	{"user", cmd_user, "users of a machine: add, list, remove, passwd"},
-	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file"},
+	{"machine", cmd_machine, "machines: add, list, remove, restore"},
+	{"user", cmd_user, "users of a machine: add, list, remove, passwd, "
+	    "reset"},
+	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file, "
+	    "unlock"},
 	{"snapshot", cmd_snapshot, "freeze a machine's live tree"},
 	{"snapshots", cmd_snapshots, "list a machine's snapshots"},
 	{"restore", cmd_restore, "restore a snapshot, or a path in it"},
@@ -210,6 +214,46 @@ ctl_usage(const struct ctl *ctl, const char *text, int to_stderr)
 		       "$BEEMO_PASSWORD_COMMAND, the systemd credential "
 		       "beemo-admin-password,\nthe terminal (beemoctl(8), "
 		       "\"Passwords\").\n");
+}
+
+int
+ctl_confirm(const struct ctl *ctl, int yes, const char *expect,
+    const char *fmt, ...)
+{
+	char question[2048], line[256];
+	va_list ap;
+	size_t n;
+
+	if (yes)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(question, sizeof(question), fmt, ap);
+	va_end(ap);
+	/* Only a person answers: not a pipe, not /dev/tty behind a
+	 * script's back. */
+	if (!isatty(STDIN_FILENO)) {
+		ctl_err(ctl, "not confirmed (stdin is not a terminal): add "
+			     "--yes to do this without a terminal");
+		return CTL_USAGE;
+	}
+	bm_esc_put(stderr, question);
+	if (expect != NULL) {
+		fputs("\nType ", stderr);
+		bm_esc_put(stderr, expect);
+		fputs(" to confirm: ", stderr);
+	} else {
+		fputs(" [y/N] ", stderr);
+	}
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		line[0] = '\0';
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (expect != NULL ? strcmp(line, expect) == 0 :
+	    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0)
+		return 0;
+	ctl_err(ctl, "not confirmed: nothing was done");
+	return CTL_FAIL;
 }
 
 /* The verb's --password-command and --password-fd, set by ctl_parse()

@@ -153,21 +153,8 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 static int
 confirm(const struct ctl *ctl, const char *machine, size_t n)
 {
-	char line[16];
-
-	if (!isatty(0)) {
-		ctl_err(ctl, "forgetting snapshots by id needs --yes when the "
-			     "input is not a terminal");
-		return CTL_FAIL;
-	}
-	fprintf(stderr, "Forget %zu snapshot%s of %s for good? [y/N] ", n,
-	    n == 1 ? "" : "s", machine);
-	if (fgets(line, sizeof(line), stdin) == NULL ||
-	    (line[0] != 'y' && line[0] != 'Y')) {
-		ctl_err(ctl, "nothing forgotten");
-		return CTL_FAIL;
-	}
-	return 0;
+	return ctl_confirm(ctl, 0, NULL, "Forget %zu snapshot%s of %s for "
+	    "good?", n, n == 1 ? "" : "s", machine);
 }
 
 static int
@@ -289,10 +276,9 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_OK;
 		goto out_session;
 	}
-	if (nids > 0 && !o.yes && confirm(ctl, machine, pl.forget) != 0) {
-		rc = CTL_FAIL;
+	if (nids > 0 && !o.yes &&
+	    (rc = confirm(ctl, machine, pl.forget)) != 0)
 		goto out_session;
-	}
 	store_set_who(s.st, who);
 	rc = retention_forget(s.st, &pl, ctl->store, s.km, machine, who);
 	if (rc != 0) {

@@ -184,7 +184,7 @@ grep -q "machine pc1: 2 snapshots forgotten, 6 kept" "$T/ja.out" &&
 # --- forget by id, administrator --------------------------------------------
 t_must_fail "forget by id without --yes and no terminal" "$BEEMOCTL" \
 	forget pc1 "${ID[20 10:00]}" "${A[@]}" </dev/null
-grep -q "needs --yes" "$T/must_fail.out" ||
+grep -q "add --yes to do this without a terminal" "$T/must_fail.out" ||
 	t_fail "by id without --yes: $(cat "$T/must_fail.out")"
 t_must_fail "forget an id that does not exist" "$BEEMOCTL" forget pc1 999 \
 	--yes "${A[@]}"
