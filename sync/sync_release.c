@@ -52,6 +52,23 @@ static const char release_usage[] =
     "       beemo-sync [-c FILE] [--store DIR] release --cancel N "
     "[--target NAME]\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char release_help[] =
+    "\n"
+    "Sign deletion requests (administrator) for the objects a prune or a\n"
+    "machine removal dropped, and store them on the targets for the centers.\n"
+    "\n"
+    "  -t, --target NAME          this target only\n"
+    "  -n, --dry-run              list what would be requested; sign and store\n"
+    "                             nothing\n"
+    "  -j, --json                 print JSON\n"
+    "  -p, --password-file FILE   the administrator's password, first line of\n"
+    "                             FILE ('-': standard input)\n"
+    "  --password-command CMD     the first line CMD prints is the password\n"
+    "  --password-fd N            the first line of file descriptor N\n"
+    "  --cancel N                 cancel request N instead\n"
+    "  -h, --help                 this help\n";
+
 /* The packs a prune dropped, per machine, read once. */
 struct dropped {
 	char machine[65];
@@ -396,6 +413,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(release_usage, stdout);
+			fputs(release_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(release_usage, stderr);

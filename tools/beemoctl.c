@@ -74,7 +74,10 @@ usage(FILE *f)
 		   "  -q, --quiet        no progress display\n"
 		   "  -v, --verbose      more detail\n"
 		   "  -V, --version      print the version\n"
-		   "  -h, --help         this help\n");
+		   "  -h, --help         this help\n"
+		   "\nEvery verb that reads a password also takes "
+		   "--password-command CMD\nand --password-fd N instead of "
+		   "--password-file FILE (beemoctl(8),\n\"Passwords\").\n");
 }
 
 int
