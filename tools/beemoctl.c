@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "beemoctl.h"
 #include "bm_conf.h"
+#include "bm_confirm.h"
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_file.h"
@@ -223,40 +222,15 @@ int
 ctl_confirm(const struct ctl *ctl, int yes, const char *expect,
     const char *fmt, ...)
 {
-	char question[2048], line[256];
+	char who[128];
 	va_list ap;
-	size_t n;
+	int rc;
 
-	if (yes)
-		return 0;
+	snprintf(who, sizeof(who), "%s: %s", ctl->prog, ctl->verb);
 	va_start(ap, fmt);
-	vsnprintf(question, sizeof(question), fmt, ap);
+	rc = bm_confirm_v(who, yes, expect, fmt, ap);
 	va_end(ap);
-	/* Only a person answers: not a pipe, not /dev/tty behind a
-	 * script's back. */
-	if (!isatty(STDIN_FILENO)) {
-		ctl_err(ctl, "not confirmed (stdin is not a terminal): add "
-			     "--yes to do this without a terminal");
-		return CTL_USAGE;
-	}
-	bm_esc_put(stderr, question);
-	if (expect != NULL) {
-		fputs("\nType ", stderr);
-		bm_esc_put(stderr, expect);
-		fputs(" to confirm: ", stderr);
-	} else {
-		fputs(" [y/N] ", stderr);
-	}
-	fflush(stderr);
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		line[0] = '\0';
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	if (expect != NULL ? strcmp(line, expect) == 0 :
-	    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0)
-		return 0;
-	ctl_err(ctl, "not confirmed: nothing was done");
-	return CTL_FAIL;
+	return rc;
 }
 
 /* The verb's --password-command and --password-fd, set by ctl_parse()

@@ -79,16 +79,13 @@ void ctl_usage(const struct ctl *ctl, const char *usage, int to_stderr);
 int ctl_km_fail(const struct ctl *ctl, const keymgr *km);
 
 /*
- * ctl_confirm -- the one confirmation of every verb that destroys or
- * revokes.  With @yes it returns 0 at once.  Otherwise the question
- * (@fmt, one line, escaped) is asked on stderr and the answer read from
- * stdin, which must be a terminal: a script has no one to answer, so
- * without a terminal it refuses, saying "add --yes to do this without
- * a terminal", and never falls back to /dev/tty.
- * @expect: NULL for a yes/no question ("[y/N]"; "y" or "yes" confirms),
- *   or a word the operator must type (a machine's name).
- * Returns 0 when confirmed; CTL_USAGE after one line when there is no
- * terminal; CTL_FAIL after "not confirmed: nothing was done" otherwise.
+ * ctl_confirm -- bm_confirm() (bm_confirm.h) for a verb, its messages
+ * prefixed "beemoctl: VERB": the one confirmation of every verb that
+ * destroys or revokes.  @yes: --yes; @expect: NULL for "[y/N]", or a
+ * word to type (a machine's name); @fmt: the question.
+ * Returns 0 when confirmed; CTL_USAGE when stdin is not a terminal
+ * (after "add --yes to do this without a terminal"); CTL_FAIL after
+ * "not confirmed: nothing was done" otherwise.
  */
 int ctl_confirm(const struct ctl *ctl, int yes, const char *expect,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
