@@ -50,7 +50,7 @@ t_log "junk: $(cat "$T/junk.out" "$T/junk.err" | head -3)"
 # The administrator's real request 1.
 "$BEEMOCTL" key rotate pc1 "${AP[@]}" >/dev/null || t_fail "key rotate"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
-sync_run r1 release "${AP[@]}" || t_fail "release: $(cat "$T/r1.err")"
+sync_run r1 release --yes "${AP[@]}" || t_fail "release: $(cat "$T/r1.err")"
 sync_run push3 push || t_log "push 3 failed"
 t_log "push 3: $(tail -3 "$T/push3.err")"
 req=$(ls "$T"/store/sync/requests/*/*.req | head -1)

@@ -72,7 +72,7 @@ cmp -s "$A/state/admin.pin" "$T/store/keys/admin.key" || t_fail "pinned"
 # ---- a real request: pending, then applied after the grace period ----
 "$BEEMOCTL" key rotate pc1 "${AP[@]}" >/dev/null || t_fail "key rotate"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
-sync_run r1 release "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
+sync_run r1 release --yes "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
 sync_run push3 push || t_fail "push 3: $(cat "$T/push3.err")"
 [ -f "$D/requests/0000000000000001.req" ] || t_fail "request 1 not pushed"
 objects 1 >"$T/req1.objs"
@@ -156,7 +156,7 @@ freed=$(awk '$2 == 1 { s += $4 } END { print s }' "$D/center/deleted.log")
 sync_run push4 push || t_fail "push 4"
 grep -q "^a: center: 1 deletion requests applied, 0 cancelled" \
 	"$T/push4.out" || t_fail "push 4: $(cat "$T/push4.out")"
-sync_run r2 release "${AP[@]}" || t_fail "release 2"
+sync_run r2 release --yes "${AP[@]}" || t_fail "release 2"
 sync_run c2 release --cancel 2 || t_fail "cancel: $(cat "$T/c2.err")"
 grep -q "request 2 cancelled" "$T/c2.out" || t_fail "c2: $(cat "$T/c2.out")"
 t_expect_log 'error: no target has a deletion request 9'
@@ -236,7 +236,7 @@ rogue "$BEEMOCTL" machine remove pc1 --yes "${RP[@]}" >/dev/null ||
 	t_fail "rogue: remove pc1"
 rogue sync_run rm maintenance || t_fail "rogue maintenance: $(cat "$T/rm.err")"
 rogue sync_run rp2 push || t_fail "rogue push 2: $(cat "$T/rp2.err")"
-rogue sync_run rr release "${RP[@]}" || t_fail "rogue release"
+rogue sync_run rr release --yes "${RP[@]}" || t_fail "rogue release"
 rq="$T/rogue/sync/requests/a/0000000000000064.req"
 [ -f "$rq" ] || t_fail "no rogue request: $(ls "$T/rogue/sync/requests/a")"
 rk=$(sha256sum "$T/rogue/keys/admin.key" | cut -c1-16)
@@ -279,7 +279,7 @@ BEEMO_CONFIG="$T/b.conf" sync_run bp1 push || t_fail "b push 1"
 BEEMO_CONFIG="$T/b.conf" "$BEEMOCTL" key rotate pc1 "${AP[@]}" \
 	>/dev/null || t_fail "b: key rotate"
 BEEMO_CONFIG="$T/b.conf" sync_run bp2 push || t_fail "b push 2"
-BEEMO_CONFIG="$T/b.conf" sync_run br release "${AP[@]}" || t_fail "b release"
+BEEMO_CONFIG="$T/b.conf" sync_run br release --yes "${AP[@]}" || t_fail "b release"
 cp "$T/b/store/sync/requests/a/0000000000000001.req" \
 	"$T/area_c/data/requests/"
 center f3 apply --yes --area "$T/area_c" && t_fail "b's request applied in c"
@@ -295,7 +295,7 @@ ls "$D"/keys/admin.endorse.* >/dev/null 2>&1 || t_fail "endorsement not pushed"
 "$BEEMOCTL" key rotate pc1 --password-file "$T/new.pw" >/dev/null ||
 	t_fail "key rotate 3"
 sync_run push6b push || t_fail "push 6b: $(cat "$T/push6b.err")"
-sync_run r3 release --password-file "$T/new.pw" || t_fail "release 3"
+sync_run r3 release --yes --password-file "$T/new.pw" || t_fail "release 3"
 sync_run push7 push || t_fail "push 7"
 n=$(ls "$T/store/sync/requests/a" | grep -c '\.req$')
 last=$(ls "$T/store/sync/requests/a" | grep '\.req$' | tail -1)
