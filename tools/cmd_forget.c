@@ -47,7 +47,8 @@ static const char usage[] =
     "                        the rules that keep it; change nothing\n"
     "  --json                print JSON\n"
     "  --prune               prune after forgetting (beemoctl prune)\n"
-    "  --yes                 forget by id without asking\n"
+    "  --yes                 forget by id or by rules without asking\n"
+    "                        (needed without a terminal)\n"
     "  --admin               open with the administrator's password\n"
     "  --user USER           open with USER's password (policy only)\n"
     "  --poste-key FILE      open with the POSTE key file (policy only)\n"
@@ -149,7 +150,7 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 		    ps->stored_before));
 }
 
-/* Ask before forgetting by id; a script says --yes. */
+/* Ask before forgetting by id or by rules; a script says --yes. */
 static int
 confirm(const struct ctl *ctl, const char *machine, size_t n)
 {
@@ -276,7 +277,9 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_OK;
 		goto out_session;
 	}
-	if (nids > 0 && !o.yes &&
+	/* Outside the signed policy, the administrator confirms what goes:
+	 * by id, or by rules given now. */
+	if (outside && pl.forget > 0 && !o.yes &&
 	    (rc = confirm(ctl, machine, pl.forget)) != 0)
 		goto out_session;
 	store_set_who(s.st, who);
