@@ -230,6 +230,11 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 			     "(beemoctl forget %s)", machine);
 		goto out_ids;
 	}
+	/* No one to ask: refused before the store is opened. */
+	if (outside && !o.yes && !pa.dry_run && !isatty(STDIN_FILENO)) {
+		rc = confirm(ctl, machine, nids);
+		goto out_ids;
+	}
 	o.wait = 1;
 	o.user_rw = !outside;
 	if (ctl_session_open(ctl, machine, &o, !pa.dry_run, &s) != 0)

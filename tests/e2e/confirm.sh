@@ -4,7 +4,9 @@
 # exit 2 and "add --yes to do this without a terminal", changing
 # nothing; --dry-run says what it would do and changes nothing; on a
 # terminal (script(1)) "n" changes nothing and "y" (or the machine's
-# name) does it; --yes does it without asking.
+# name) does it; --yes does it without asking.  Verbs: forget by id,
+# retention that would forget, user remove, user reset, key issue,
+# erase, machine remove.
 . "$(dirname "$0")/lib.sh"
 
 command -v script >/dev/null || t_skip "script (util-linux)"
@@ -17,8 +19,10 @@ A=(--password-file "$T/admin.pw")
 	>/dev/null || t_fail "user add bob"
 K="$T/store/keys"
 
-sums() { (cd "$T/store" && find keys machines -type f -print0 | sort -z |
-	xargs -0 sha256sum); }
+# The key files and stores; not LMDB's own files, which opening a store
+# read-write touches (forget checks the snapshots themselves).
+sums() { (cd "$T/store" && find keys machines -type f ! -name '*.mdb' \
+	-print0 | sort -z | xargs -0 sha256sum); }
 
 # refused WHAT CMD...: without a terminal and without --yes, CMD exits 2
 # with the one line that says to add --yes, and changes nothing.
@@ -62,6 +66,40 @@ declined() {
 }
 
 users() { "$BEEMOCTL" user list pc1 | tr '\n' ' '; }
+
+# --- forget by id, retention that forgets ------------------------------------
+# A first backup session (its end takes snapshot 1), then two more.
+t_mount "$T/mnt"
+echo data >"$T/mnt/file"
+t_umount "$T/mnt"
+for n in 2 3; do
+	"$BEEMOCTL" snapshot pc1 --note "s$n" "${A[@]}" >/dev/null ||
+		t_fail "snapshot $n"
+done
+ids() {
+	"$BEEMOCTL" snapshots pc1 --json "${A[@]}" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d["snapshots"] if isinstance(d, dict) else d
+print(" ".join(str(s["id"]) for s in sorted(d, key=lambda s: s["id"])))'
+}
+all=$(ids)
+first=${all%% *}
+[ "$(wc -w <<<"$all")" = 3 ] || t_fail "snapshots: $all"
+FG="$BEEMOCTL forget pc1 $first --password-file $T/admin.pw"
+refused "forget by id" $FG
+declined "forget by id" n "Forget 1 snapshot of pc1 for good?" "$FG"
+[ "$(ids)" = "$all" ] || t_fail "a declined forget forgot: $(ids)"
+on_tty y "$FG" || t_fail "forget, 'y' on a terminal: $(cat "$T/tty")"
+[ "$(ids)" = "${all#* }" ] || t_fail "forget by id: $(ids)"
+RT="$BEEMOCTL retention pc1 --keep-last 1 --min-age 0 --password-file $T/admin.pw"
+refused "retention that forgets" $RT
+dry "retention" "would set the policy of pc1 to keep-last 1" $RT --dry-run
+declined "retention that forgets" n "This policy would forget 1 of the 2" "$RT"
+"$BEEMOCTL" retention pc1 | grep -qx "pc1: none" || t_fail "policy set after 'n'"
+on_tty y "$RT" || t_fail "retention, 'y' on a terminal: $(cat "$T/tty")"
+"$BEEMOCTL" retention pc1 | grep -q "^pc1: keep-last 1" ||
+	t_fail "retention after 'y': $("$BEEMOCTL" retention pc1)"
 
 # --- user remove -------------------------------------------------------------
 RM="$BEEMOCTL user remove pc1 bob --password-file $T/admin.pw"
