@@ -67,13 +67,14 @@ static const char recover_help[] =
     "  -s, --store DIR               the new store directory (required)\n"
     "  -p, --password-file FILE      the administrator's password, first line\n"
     "                                of FILE ('-': standard input)\n"
-    "  --password-command CMD        the first line CMD prints is the password\n"
+    "  --password-command CMD        the password: the first line CMD prints\n"
     "  --password-fd N               the first line of file descriptor N\n"
     "  -a, --at TIME                 the newest authentic state pushed at or\n"
     "                                before TIME (see beemo-sync history)\n"
-    "  -U, --accept-unauthenticated  also take version 1 manifests (dangerous)\n"
-    "  -w, --write-config FILE       write the recovered configuration to FILE\n"
-    "                                instead of DIR/beemo.conf.recovered\n"
+    "  -U, --accept-unauthenticated  also take version 1 manifests\n"
+    "                                (dangerous)\n"
+    "  -w, --write-config FILE       write the recovered configuration to\n"
+    "                                FILE, not DIR/beemo.conf.recovered\n"
     "  -q, --quiet                   no progress and no summary\n"
     "  -h, --help                    this help\n";
 

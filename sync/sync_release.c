@@ -57,12 +57,14 @@ static const char release_usage[] =
 /* The rest of --help: what the verb does and each option. */
 static const char release_help[] =
     "\n"
-    "Sign deletion requests (administrator) for the objects a prune or a\n"
-    "machine removal dropped, and store them on the targets for the centers.\n"
+    "Sign deletion requests (administrator) for what the appliance no\n"
+    "longer needs on each target (pruned packs, replaced key files, removed\n"
+    "machines); the next push sends them to the centers.  Asks first, per\n"
+    "target, on a terminal; without one, refuses unless --yes.\n"
     "\n"
     "  -t, --target NAME          this target only\n"
-    "  -n, --dry-run              list what would be requested; sign and store\n"
-    "                             nothing\n"
+    "  -n, --dry-run              list what would be requested; sign and\n"
+    "                             store nothing\n"
     "  -j, --json                 print JSON\n"
     "  -y, --yes                  sign without asking (needed without a\n"
     "                             terminal)\n"
