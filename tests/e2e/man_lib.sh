@@ -123,7 +123,7 @@ man_verb_doc() {
 		index($0, h) == 1 && substr($0, length(h) + 1, 1) ~ /^ ?$/ {
 			on = 1; print; next
 		}
-		on && /^ {0,5}[^ \t]/ { on = 0 }
+		on && /^ *[^ \t]/ { match($0, /^ */); if (RLENGTH <= 5) on = 0 }
 		on'
 }
 
@@ -148,11 +148,11 @@ man_verb_tags() {
 # line of prose that happens to begin with an option.
 man_tags() {
 	awk 'function flush() { if (t != "") print t; t = "" }
-		t != "" && /^( {6}|\t)/ { flush() }
+		t != "" && /^(      |\t)/ { flush() }
 		{ t = "" }
 		/^     -/ {
 			if ($0 ~ /\t|[^ ]  +[^ ]/) {
-				l = $0; sub(/^ +/, "", l); sub(/\t.*| {2,}.*/, "", l)
+				l = $0; sub(/^ +/, "", l); sub(/\t.*|  +.*/, "", l)
 				print l
 			} else {
 				t = $0; sub(/^ +/, "", t)
