@@ -17,37 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bm_confirm.h"
 #include "bm_err.h"
 #include "bm_file.h"
 #include "center_admin.h"
-
-/* Ask the operator to type @name; 0 when confirmed (or @yes). */
-static int
-confirm_remove(const char *name, const char *area, int yes)
-{
-	char line[128];
-
-	if (yes)
-		return 0;
-	if (!isatty(STDIN_FILENO)) {
-		fprintf(stderr, "beemo-center remove: refusing to remove area "
-		    "%s without --yes (no terminal to confirm on)\n", name);
-		return -EPERM;
-	}
-	fprintf(stderr, "The key of appliance %s will no longer be accepted "
-	    "and %s will be\nrenamed (no data is deleted).  Type its name to "
-	    "confirm: ", name, area);
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		line[0] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strcmp(line, name) != 0) {
-		fprintf(stderr, "beemo-center remove: not confirmed: area %s "
-		    "is kept\n", name);
-		return -EPERM;
-	}
-	return 0;
-}
 
 /*
  * Rewrite @path without the lines whose forced command serves @area,
@@ -108,9 +81,14 @@ remove_usage(FILE *f)
 {
 	fprintf(f, "usage: beemo-center remove NAME [--area DIR] [--yes] "
 		   "[--authorized-keys FILE]\n"
+		   "         [--dry-run]\n"
 		   "  --area DIR             the area, when not [center] "
 		   "root/NAME\n"
-		   "  --yes                  do not ask for confirmation\n"
+		   "  -y, --yes              do not ask for the name (needed "
+		   "without a\n"
+		   "                         terminal)\n"
+		   "  --dry-run              say what would be done, do "
+		   "nothing\n"
 		   "  --authorized-keys FILE the file holding the key's line "
 		   "(default\n"
 		   "                         ~ACCOUNT/.ssh/authorized_keys)\n");
@@ -123,6 +101,7 @@ center_cmd_remove(struct center_ctx *ctx, int argc, char **argv)
 		{"area", required_argument, NULL, 'a'},
 		{"yes", no_argument, NULL, 'y'},
 		{"authorized-keys", required_argument, NULL, 'A'},
+		{"dry-run", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -134,7 +113,7 @@ center_cmd_remove(struct center_ctx *ctx, int argc, char **argv)
 	struct tm tm;
 	time_t now;
 	uid_t uid = 0;
-	int c, yes = 0, removed = 0, rc;
+	int c, yes = 0, dry_run = 0, removed = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
 		switch (c) {
@@ -146,6 +125,9 @@ center_cmd_remove(struct center_ctx *ctx, int argc, char **argv)
 			break;
 		case 'A':
 			authkeys = optarg;
+			break;
+		case 'd':
+			dry_run = 1;
 			break;
 		case 'h':
 			remove_usage(stdout);
@@ -169,14 +151,26 @@ center_cmd_remove(struct center_ctx *ctx, int argc, char **argv)
 		return CENTER_EXIT_FAIL;
 	}
 	center_account(area, user, sizeof(user), &uid);
-	if (confirm_remove(argv[optind], area, yes) != 0)
-		goto fail;
 	pw = getpwuid(uid);
 	if (!authkeys && (!pw || bm_path(akeys, sizeof(akeys),
 	    "%s/.ssh/authorized_keys", pw->pw_dir) != 0)) {
 		fprintf(stderr, "beemo-center remove: account %s has no home "
 		    "(use --authorized-keys)\n", user);
 		goto fail;
+	}
+	if (dry_run) {
+		printf("dry run: would take the key of appliance %s out of %s "
+		    "and rename %s to %s.removed-STAMP (no data deleted)\n",
+		    a.name, authkeys ? authkeys : akeys, area, area);
+		center_area_close(&a);
+		return CENTER_EXIT_OK;
+	}
+	if ((rc = bm_confirm("beemo-center remove", yes, argv[optind],
+	    "The key of appliance %s will no longer be accepted and %s "
+	    "will be renamed (no data is deleted).", argv[optind],
+	    area)) != 0) {
+		center_area_close(&a);
+		return rc;
 	}
 	if ((rc = drop_key(authkeys ? authkeys : akeys, area, &removed))) {
 		fprintf(stderr, "beemo-center remove: %s: %s\n", authkeys ?

@@ -356,7 +356,7 @@ wants_json(int argc, char **argv, const char *verb, const char **dir,
 			*dir = optarg;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr, "usage: "
-			    "beemo-center %s\n  --json      print JSON\n%s",
+			    "beemo-center %s\n  -j, --json  print JSON\n%s",
 			    status ? "status NAME [--area DIR] [--json]" :
 			    "list [--json]", status ? "  --area DIR  the area,"
 			    " when not [center] root/NAME\n" : "");

@@ -52,13 +52,30 @@
 #include "bm_units.h"
 #include "center.h"
 #include "center_apply.h"
+#include "bm_confirm.h"
 #include "center_pin.h"
 #include "sync.h"
 #include "sync_request.h"
 
 static const char apply_usage[] =
-    "usage: beemo-center apply [--area AREA] [--now TIME] [--dry-run] "
-    "[--json]\n";
+    "usage: beemo-center apply [--area AREA] [--now TIME] [--dry-run]\n"
+    "         [--yes] [--json]\n";
+
+/* The rest of --help: what apply does and each option. */
+static const char apply_help[] =
+    "\n"
+    "Check, report and apply the deletion requests of every area (or one):\n"
+    "the objects of a request whose grace period is over are deleted for\n"
+    "good.  Asks first on a terminal; without one (the timer), refuses\n"
+    "unless --yes.\n"
+    "\n"
+    "  -a, --area AREA  this area only (a path, or a name under root)\n"
+    "  -n, --now TIME   take TIME as the clock (see it with --dry-run)\n"
+    "  -d, --dry-run    say what would be done; write, delete, journal\n"
+    "                   and mail nothing\n"
+    "  -y, --yes        do not ask (needed without a terminal)\n"
+    "      --json       one JSON object \"beemo-center-apply\", no lines\n"
+    "  -h, --help       this help\n";
 
 #define MAIL_OBJECTS 50 /* paths listed in a mail */
 
@@ -491,6 +508,7 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		{"now", required_argument, NULL, 'n'},
 		{"dry-run", no_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
+		{"yes", no_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -499,13 +517,13 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 	const char *only = NULL;
 	char **names = NULL, path[PATH_MAX], err[512], hb[32];
 	size_t n = 0, i;
-	int c, rc, ret = CENTER_EXIT_OK, json = 0;
+	int c, rc, yes = 0, ret = CENTER_EXIT_OK, json = 0;
 	struct center_ctx quiet_ctx;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	r.now = bm_now_ns();
-	while ((c = getopt_long(argc, argv, "a:n:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:n:dyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			only = optarg;
@@ -523,8 +541,12 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'y':
+			yes = 1;
+			break;
 		case 'h':
 			fputs(apply_usage, stdout);
+			fputs(apply_help, stdout);
 			return CENTER_EXIT_OK;
 		default:
 			fputs(apply_usage, stderr);
@@ -542,6 +564,13 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		quiet_ctx.quiet = 1;
 		r.ctx = &quiet_ctx;
 	}
+	/* Deletion is for good: a person confirms, or the timer's unit
+	 * says --yes. */
+	if (!r.dry_run && (rc = bm_confirm("beemo-center apply", yes, NULL,
+	    "Apply the deletion requests that are due%s%s? Their objects "
+	    "are deleted for good.", only ? " in area " : "", only ? only :
+	    "")) != 0)
+		return rc;
 	if (only != NULL) {
 		if (center_area_find(ctx, only, &a) != 0)
 			return CENTER_EXIT_FAIL;

@@ -25,6 +25,16 @@
 static const char pin_usage[] =
     "usage: beemo-center pin AREA [--admin-key FILE]\n";
 
+/* The rest of --help: what pin does and its option. */
+static const char pin_help[] =
+    "\n"
+    "Pin the administrator's key AREA believes (AREA/state/admin.pin):\n"
+    "the only admin.key the area has received, or FILE.\n"
+    "\n"
+    "  -k, --admin-key FILE  the appliance's STORE/keys/admin.key, as its\n"
+    "                        administrator gave it\n"
+    "  -h, --help            this help\n";
+
 int
 center_read(const char *path, size_t max, uint8_t **out, size_t *len)
 {
@@ -333,6 +343,7 @@ center_cmd_pin(struct center_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(pin_usage, stdout);
+			fputs(pin_help, stdout);
 			return CENTER_EXIT_OK;
 		default:
 			fputs(pin_usage, stderr);

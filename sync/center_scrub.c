@@ -57,6 +57,15 @@
 static const char scrub_usage[] =
     "usage: beemo-center [-c FILE] scrub [--area AREA] [--json]\n";
 
+/* The rest of --help: what scrub does and its option. */
+static const char scrub_help[] =
+    "\n"
+    "Check every object of every area (or one) against the manifests\n"
+    "that list it, and report what is missing or damaged.\n"
+    "\n"
+    "  -a, --area AREA  this area only (a path, or a name under root)\n"
+    "  -h, --help       this help\n";
+
 /* One object some manifest lists. */
 struct sobj {
 	char *path;
@@ -611,6 +620,7 @@ center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(scrub_usage, stdout);
+			fputs(scrub_help, stdout);
 			return CENTER_EXIT_OK;
 		default:
 			fputs(scrub_usage, stderr);

@@ -579,7 +579,8 @@ serve_usage(FILE *f)
 	fprintf(f, "usage: beemo-center serve --area AREA\n"
 		   "  the SFTP server of AREA on standard input and output,\n"
 		   "  run by sshd as the forced command of an appliance's "
-		   "key (beemo-center(8))\n");
+		   "key (beemo-center(8))\n"
+		   "  -a, --area AREA  the area served\n");
 }
 
 int

@@ -38,6 +38,15 @@ static const char history_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] history [--target NAME] "
     "[--json]\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char history_help[] =
+    "\n"
+    "The states each target can restore, and the --at that recovers each.\n"
+    "\n"
+    "  -t, --target NAME  only this target\n"
+    "  -j, --json         an array with one object per state\n"
+    "  -h, --help         this help\n";
+
 /* One state of a target. */
 struct hstate {
 	const struct sync_mentry *e;
@@ -348,6 +357,7 @@ sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(history_usage, stdout);
+			fputs(history_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(history_usage, stderr);

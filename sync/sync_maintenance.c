@@ -64,6 +64,16 @@ static const char maintenance_usage[] =
     "                  configured transport, and say whether it worked\n"
     "  --json          one JSON object \"beemo-sync-maintenance\"\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char maintenance_help[] =
+    "\n"
+    "Free removed machines after their grace period, send the status to the\n"
+    "targets, then the e-mail reports and alerts.\n"
+    "\n"
+    "  -r, --reports-only  only the reports and alerts (no connection but the\n"
+    "                      mail command's)\n"
+    "  -h, --help          this help\n";
+
 /* ---- the status file for the centers -------------------------------- */
 
 /* The status of the appliance: its machines' last known counts and
@@ -421,6 +431,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(maintenance_usage, stdout);
+			fputs(maintenance_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(maintenance_usage, stderr);

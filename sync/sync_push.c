@@ -76,6 +76,18 @@ static const char push_usage[] =
     "      --json         one JSON object \"beemo-sync-push\" at the end,\n"
     "                     progress as JSON lines on stderr\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char push_help[] =
+    "\n"
+    "Send what is new in the store to every target (or one), then a new\n"
+    "manifest signed with the off-site key.\n"
+    "\n"
+    "  -t, --target NAME   push to this target only\n"
+    "  -q, --quiet         no progress and no summary (as the global -q)\n"
+    "  -b, --bwlimit RATE  limit the transfer rate, bytes per second, with\n"
+    "                      the suffixes K, M, G (e.g. 10M)\n"
+    "  -h, --help          this help\n";
+
 /* ---- the status file ----------------------------------------------- */
 
 /* Status of the appliance for the storage center: counts, no names of
@@ -701,6 +713,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(push_usage, stdout);
+			fputs(push_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(push_usage, stderr);

@@ -57,6 +57,27 @@ static const char recover_usage[] =
     "[--at TIME] [--accept-unauthenticated] "
     "[--write-config FILE] [--quiet] [--json]\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char recover_help[] =
+    "\n"
+    "Rebuild an appliance from a target: the newest authentic state (or the\n"
+    "one of --at) is downloaded into a new store DIR.\n"
+    "\n"
+    "  -t, --target NAME             the target to recover from (required)\n"
+    "  -s, --store DIR               the new store directory (required)\n"
+    "  -p, --password-file FILE      the administrator's password, first line\n"
+    "                                of FILE ('-': standard input)\n"
+    "  --password-command CMD        the password: the first line CMD prints\n"
+    "  --password-fd N               the first line of file descriptor N\n"
+    "  -a, --at TIME                 the newest authentic state pushed at or\n"
+    "                                before TIME (see beemo-sync history)\n"
+    "  -U, --accept-unauthenticated  also take version 1 manifests\n"
+    "                                (dangerous)\n"
+    "  -w, --write-config FILE       write the recovered configuration to\n"
+    "                                FILE, not DIR/beemo.conf.recovered\n"
+    "  -q, --quiet                   no progress and no summary\n"
+    "  -h, --help                    this help\n";
+
 /* What recovery moves into the store, from the staging directory. */
 static const char *const placed[] = {"keys", "machines", "journal"};
 #define NPLACED (sizeof(placed) / sizeof(placed[0]))
@@ -551,6 +572,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(recover_usage, stdout);
+			fputs(recover_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(recover_usage, stderr);

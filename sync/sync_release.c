@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 
 #include "bm_bytes.h"
+#include "bm_confirm.h"
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_json.h"
@@ -47,10 +48,32 @@
 static const char release_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] release [--target NAME] "
     "[--dry-run] [--json]\n"
+    "       [--yes]\n"
     "       [--password-file FILE | --password-command CMD | "
     "--password-fd N]\n"
     "       beemo-sync [-c FILE] [--store DIR] release --cancel N "
     "[--target NAME]\n";
+
+/* The rest of --help: what the verb does and each option. */
+static const char release_help[] =
+    "\n"
+    "Sign deletion requests (administrator) for what the appliance no\n"
+    "longer needs on each target (pruned packs, replaced key files, removed\n"
+    "machines); the next push sends them to the centers.  Asks first, per\n"
+    "target, on a terminal; without one, refuses unless --yes.\n"
+    "\n"
+    "  -t, --target NAME          this target only\n"
+    "  -n, --dry-run              list what would be requested; sign and\n"
+    "                             store nothing\n"
+    "  -j, --json                 print JSON\n"
+    "  -y, --yes                  sign without asking (needed without a\n"
+    "                             terminal)\n"
+    "  -p, --password-file FILE   the administrator's password, first line of\n"
+    "                             FILE ('-': standard input)\n"
+    "  --password-command CMD     the first line CMD prints is the password\n"
+    "  --password-fd N            the first line of file descriptor N\n"
+    "  --cancel N                 cancel request N instead\n"
+    "  -h, --help                 this help\n";
 
 /* The packs a prune dropped, per machine, read once. */
 struct dropped {
@@ -208,6 +231,8 @@ struct run {
 	char appliance[2 * KEYMGR_ID_LEN + 1];
 	uint8_t koff[KEYMGR_OFFSITE_LEN];
 	int dry_run;
+	int yes;              /* --yes: sign without asking */
+	int refused;          /* bm_confirm()'s status when not confirmed */
 	bm_json *j;           /* --json, or NULL */
 	uint64_t nobjs, nreqs;
 };
@@ -238,6 +263,15 @@ release_target(struct run *r, const char *target)
 	    out)) != 0 ||
 	    (rc = bm_path(reqdir, sizeof(reqdir), "%s/requests",
 	    ctx->syncdir)) != 0)
+		goto out;
+	/* What a center deletes is gone for good once the grace period
+	 * is over: a person says yes to each target's requests. */
+	for (i = 1, k = 0; i < SYNC_REASON_N; i++)
+		k += out[i].n;
+	if (!r->dry_run && k > 0 && (r->refused = bm_confirm("beemo-sync "
+	    "release", r->yes, NULL, "Sign deletion requests for %zu objects "
+	    "on target %s? Its center deletes them after its grace period "
+	    "unless they are cancelled.", k, target)) != 0)
 		goto out;
 	if (r->j != NULL) {
 		bm_json_begin_obj(r->j, NULL);
@@ -365,6 +399,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		{"password-command", required_argument, NULL, 'c'},
 		{"password-fd", required_argument, NULL, 'F'},
 		{"cancel", required_argument, NULL, 'C'},
+		{"yes", no_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -379,12 +414,13 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	int c, rc, json = ctx->json, lockfd = -1, ret = SYNC_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
-	while ((c = getopt_long(argc, argv, "t:njp:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:njp:yh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': only = optarg; break;
 		case 'n': r.dry_run = 1; break;
 		case 'j': json = 1; break;
 		case 'p': pwfile = optarg; break;
+		case 'y': r.yes = 1; break;
 		case 'c': pwcmd = optarg; break;
 		case 'F': pwfd = optarg; break;
 		case 'C':
@@ -396,6 +432,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(release_usage, stdout);
+			fputs(release_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(release_usage, stderr);
@@ -408,6 +445,10 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	if (cancel != 0)
 		return release_cancel(ctx, only, cancel);
+	/* No one to ask: refused before the password is read. */
+	if (!r.dry_run && !r.yes && !isatty(STDIN_FILENO))
+		return bm_confirm("beemo-sync release", 0, NULL, "Sign "
+		    "deletion requests?");
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	if (only != NULL) {
 		names = &only;
@@ -450,9 +491,11 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_begin_arr(&j, "targets");
 	}
 	ret = SYNC_EXIT_OK;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && r.refused == 0; i++)
 		if (release_target(&r, names[i]) != 0)
 			ret = SYNC_EXIT_FAIL;
+	if (r.refused != 0)
+		ret = r.refused;
 	if (json) {
 		bm_json_end_arr(&j);
 		bm_json_u64(&j, "objects", r.nobjs);

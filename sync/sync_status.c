@@ -18,6 +18,14 @@
 static const char status_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] status [--json]\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char status_help[] =
+    "\n"
+    "When each target was last reached, pushed and verified.\n"
+    "\n"
+    "  -j, --json  print the state file's JSON, with every configured target\n"
+    "  -h, --help  this help\n";
+
 /* What the center's last scrub found, as the last push read it. */
 static void
 show_scrub(const struct sync_ctx *ctx, const char *target, uint64_t now)
@@ -59,6 +67,7 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(status_usage, stdout);
+			fputs(status_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(status_usage, stderr);

@@ -38,6 +38,17 @@ static const char verify_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] verify [--target NAME] "
     "[--read-data] [--json]\n";
 
+/* The rest of --help: what the verb does and each option. */
+static const char verify_help[] =
+    "\n"
+    "Check the copy on every target (or one) against its signed manifest.\n"
+    "\n"
+    "  -t, --target NAME  verify this target only\n"
+    "  -r, --read-data    also download every object and compare its SHA-256\n"
+    "                     with the manifest\n"
+    "  -q, --quiet        no progress and no summary\n"
+    "  -h, --help         this help\n";
+
 struct verify {
 	const struct sync_ctx *ctx;
 	const char *target;
@@ -438,6 +449,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(verify_usage, stdout);
+			fputs(verify_help, stdout);
 			return SYNC_EXIT_OK;
 		default:
 			fputs(verify_usage, stderr);

@@ -12,6 +12,7 @@
 
 #include "beemoctl.h"
 #include "bm_conf.h"
+#include "bm_confirm.h"
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_file.h"
@@ -30,9 +31,11 @@ static const struct {
 } verbs[] = {
 	{"init", cmd_init, "set up a new appliance (ADMIN key pair)"},
 	{"admin", cmd_admin, "administrator: passwd"},
-	{"machine", cmd_machine, "machines: add, list, remove"},
-	{"user", cmd_user, "users of a machine: add, list, remove, passwd"},
-	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file"},
+	{"machine", cmd_machine, "machines: add, list, remove, restore"},
+	{"user", cmd_user, "users of a machine: add, list, remove, passwd, "
+	    "reset"},
+	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file, "
+	    "unlock"},
 	{"snapshot", cmd_snapshot, "freeze a machine's live tree"},
 	{"snapshots", cmd_snapshots, "list a machine's snapshots"},
 	{"restore", cmd_restore, "restore a snapshot, or a path in it"},
@@ -76,6 +79,9 @@ usage(FILE *f)
 		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this help\n"
+		   "\nEvery verb that reads a password also takes "
+		   "--password-command CMD\nand --password-fd N instead of "
+		   "--password-file FILE (beemoctl(8),\n\"Passwords\").\n"
 		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
 		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
 		   "manual page)\n");
@@ -226,6 +232,21 @@ ctl_usage(const struct ctl *ctl, const char *text, int to_stderr)
 		       "$BEEMO_PASSWORD_COMMAND, the systemd credential "
 		       "beemo-admin-password,\nthe terminal (beemoctl(8), "
 		       "\"Passwords\").\n");
+}
+
+int
+ctl_confirm(const struct ctl *ctl, int yes, const char *expect,
+    const char *fmt, ...)
+{
+	char who[128];
+	va_list ap;
+	int rc;
+
+	snprintf(who, sizeof(who), "%s: %s", ctl->prog, ctl->verb);
+	va_start(ap, fmt);
+	rc = bm_confirm_v(who, yes, expect, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* The verb's --password-command and --password-fd, set by ctl_parse()

@@ -82,6 +82,18 @@ void ctl_usage(const struct ctl *ctl, const char *usage, int to_stderr);
 int ctl_km_fail(const struct ctl *ctl, const keymgr *km);
 
 /*
+ * ctl_confirm -- bm_confirm() (bm_confirm.h) for a verb, its messages
+ * prefixed "beemoctl: VERB": the one confirmation of every verb that
+ * destroys or revokes.  @yes: --yes; @expect: NULL for "[y/N]", or a
+ * word to type (a machine's name); @fmt: the question.
+ * Returns 0 when confirmed; CTL_USAGE when stdin is not a terminal
+ * (after "add --yes to do this without a terminal"); CTL_FAIL after
+ * "not confirmed: nothing was done" otherwise.
+ */
+int ctl_confirm(const struct ctl *ctl, int yes, const char *expect,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
  * Options shared by several verbs.  A verb passes the set it accepts to
  * ctl_parse(); the others are refused as usage errors.
  */

@@ -228,26 +228,13 @@ run(const struct ctl *ctl, keymgr *km, const char *machine,
 	return CTL_FAIL;
 }
 
-/* Ask for the machine's name on the terminal; 0 when it was typed. */
+/* Ask for the machine's name on the terminal (ctl_confirm()): 0 when
+ * it was typed, else the exit status. */
 static int
 confirm(const struct ctl *ctl, const char *machine)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc;
-
-	fprintf(stderr, "This cannot be undone.  Type the machine's name "
-	    "(%s) to erase: ", machine);
-	fflush(stderr);
-	n = getline(&line, &cap, stdin);
-	if (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	rc = n > 0 && strcmp(line, machine) == 0 ? 0 : CTL_FAIL;
-	free(line);
-	if (rc != 0)
-		ctl_err(ctl, "not confirmed: nothing erased");
-	return rc;
+	return ctl_confirm(ctl, 0, machine, "This cannot be undone: the "
+	    "paths above are erased from every snapshot of %s.", machine);
 }
 
 int
@@ -274,11 +261,10 @@ cmd_erase(struct ctl *ctl, int argc, char **argv)
 		    "password" : "the POSTE key file");
 		return CTL_FAIL;
 	}
-	if (!o.dry_run && !o.yes && !isatty(STDIN_FILENO)) {
-		ctl_err(ctl, "refusing to erase without --yes: stdin is not "
-		    "a terminal to confirm on");
-		return CTL_FAIL;
-	}
+	/* No terminal: refused before any password is asked. */
+	if (!o.dry_run && !o.yes && !isatty(STDIN_FILENO))
+		return ctl_confirm(ctl, 0, machine, "Erase %s from %s?", path,
+		    machine);
 	if (ctl_machine_dir(ctl, machine, dir, sizeof(dir)) != 0 ||
 	    ctl_keymgr(ctl, &km) != 0)
 		return CTL_FAIL;
@@ -304,8 +290,9 @@ cmd_erase(struct ctl *ctl, int argc, char **argv)
 			goto out;
 		}
 		print_text(stderr, &l);
-		if (confirm(ctl, machine) != 0)
+		if ((rc = confirm(ctl, machine)) != 0)
 			goto out;
+		rc = CTL_FAIL;
 		found_free(&l);
 	}
 	if (run(ctl, km, machine, dir, sec, path, 0, &l) != 0)

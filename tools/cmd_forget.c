@@ -48,7 +48,8 @@ static const char usage[] =
     "  --json                one JSON object \"beemo-forget\"\n"
     "                        (beemoctl(8))\n"
     "  --prune               prune after forgetting (beemoctl prune)\n"
-    "  --yes                 forget by id without asking\n"
+    "  --yes                 forget by id or by rules without asking\n"
+    "                        (needed without a terminal)\n"
     "  --admin               open with the administrator's password\n"
     "  --user USER           open with USER's password (policy only)\n"
     "  --poste-key FILE      open with the POSTE key file (policy only)\n"
@@ -150,25 +151,12 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 		    ps->stored_before));
 }
 
-/* Ask before forgetting by id; a script says --yes. */
+/* Ask before forgetting by id or by rules; a script says --yes. */
 static int
 confirm(const struct ctl *ctl, const char *machine, size_t n)
 {
-	char line[16];
-
-	if (!isatty(0)) {
-		ctl_err(ctl, "forgetting snapshots by id needs --yes when the "
-			     "input is not a terminal");
-		return CTL_FAIL;
-	}
-	fprintf(stderr, "Forget %zu snapshot%s of %s for good? [y/N] ", n,
-	    n == 1 ? "" : "s", machine);
-	if (fgets(line, sizeof(line), stdin) == NULL ||
-	    (line[0] != 'y' && line[0] != 'Y')) {
-		ctl_err(ctl, "nothing forgotten");
-		return CTL_FAIL;
-	}
-	return 0;
+	return ctl_confirm(ctl, 0, NULL, "Forget %zu snapshot%s of %s for "
+	    "good?", n, n == 1 ? "" : "s", machine);
 }
 
 static int
@@ -243,6 +231,11 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 			     "(beemoctl forget %s)", machine);
 		goto out_ids;
 	}
+	/* No one to ask: refused before the store is opened. */
+	if (outside && !o.yes && !pa.dry_run && !isatty(STDIN_FILENO)) {
+		rc = confirm(ctl, machine, nids);
+		goto out_ids;
+	}
 	o.wait = 1;
 	o.user_rw = !outside;
 	if (ctl_session_open(ctl, machine, &o, !pa.dry_run, &s) != 0)
@@ -290,10 +283,11 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_OK;
 		goto out_session;
 	}
-	if (nids > 0 && !o.yes && confirm(ctl, machine, pl.forget) != 0) {
-		rc = CTL_FAIL;
+	/* Outside the signed policy, the administrator confirms what goes:
+	 * by id, or by rules given now. */
+	if (outside && pl.forget > 0 && !o.yes &&
+	    (rc = confirm(ctl, machine, pl.forget)) != 0)
 		goto out_session;
-	}
 	store_set_who(s.st, who);
 	rc = retention_forget(s.st, &pl, ctl->store, s.km, machine, who);
 	if (rc != 0) {

@@ -38,15 +38,19 @@ static const char rotate_usage[] =
     "  --help                this help\n";
 
 static const char issue_usage[] =
-    "MACHINE --poste-key PATH [--password-file FILE] [--json]\n"
+    "MACHINE --poste-key PATH [--password-file FILE] [--yes]\n"
+    "       [--dry-run] [--json]\n"
     "\n"
     "Issue a new POSTE key file for MACHINE at PATH (never overwritten);\n"
     "POSTE key files issued before stop working, and a new key generation\n"
-    "that they never had becomes current.\n"
+    "that they never had becomes current.  Asks first on a terminal;\n"
+    "without one, refuses unless --yes.\n"
     "\n"
     "  --poste-key PATH      where to write the new POSTE key file\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --yes                 do not ask (needed without a terminal)\n"
+    "  --dry-run             say what would be done, do nothing\n"
     "  --json                one JSON object \"beemo-key-issue\"\n"
     "                        (beemoctl(8))\n"
     "  --help                this help\n";
@@ -195,13 +199,37 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_POSTE_KEY | CTL_O_PASSWORD |
-	    CTL_O_JSON, 1, 1, issue_usage, &o)) >= 0)
+	    CTL_O_YES | CTL_O_DRY_RUN | CTL_O_JSON, 1, 1, issue_usage,
+	    &o)) >= 0)
 		return rc;
 	if (o.poste_key == NULL) {
 		ctl_err(ctl, "--poste-key PATH is required");
 		ctl_usage(ctl, issue_usage, 1);
 		return CTL_USAGE;
 	}
+	/* Revoking the POSTE key file in use stops the machine's backups
+	 * until the new one is installed: said before anything is asked. */
+	if (ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	if (keymgr_machine_info(km, o.args[0], &info, NULL, NULL) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (o.dry_run) {
+		printf("dry run: would write a new POSTE key file for machine "
+		    "%s at %s and revoke the one in use (key SHA-256 %s); "
+		    "generation %u would become current\n", o.args[0],
+		    o.poste_key, info.poste_fpr, info.ngens + 1);
+		rc = CTL_OK;
+		goto out;
+	}
+	if ((rc = ctl_confirm(ctl, o.yes, NULL, "Issue a new POSTE key file "
+	    "for machine %s? The one in use (key SHA-256 %.16s...) will no "
+	    "longer work: the machine backs up again only once it has the "
+	    "new file.", o.args[0], info.poste_fpr)) != 0)
+		goto out;
+	keymgr_free(km);
+	km = NULL;
 	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
 		goto out;
 	rc = CTL_FAIL;

@@ -54,7 +54,7 @@ static const char list_usage[] =
     "  --help  this help\n";
 
 static const char remove_usage[] =
-    "NAME [--yes] [--now] [--password-file FILE]\n"
+    "NAME [--yes] [--now] [--dry-run] [--password-file FILE]\n"
     "\n"
     "Remove machine NAME.  It stops being usable at once: its key file and\n"
     "its store are set aside, and its space is freed after the grace\n"
@@ -67,6 +67,7 @@ static const char remove_usage[] =
     "  --now                 free the space at once: the keys and the\n"
     "                        store are erased and cannot be restored (also\n"
     "                        for a machine removed before)\n"
+    "  --dry-run             say what would be done, do nothing\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -279,35 +280,15 @@ out:
 
 /*
  * The confirmation of a removal: --yes, or the machine's name typed on
- * the terminal.  0, or CTL_FAIL after a message.
+ * the terminal.  0, or the exit status after a message.
  */
 static int
 confirm(const struct ctl *ctl, const char *name, int yes, int now)
 {
-	char line[128];
-	size_t n;
-
-	if (yes)
-		return 0;
-	if (!isatty(STDIN_FILENO)) {
-		ctl_err(ctl, "refusing to remove machine %s without --yes "
-			     "(no terminal to confirm on)", name);
-		return CTL_FAIL;
-	}
-	fprintf(stderr, "Machine %s %s.\nType its name to confirm: ", name,
-	    now ? "and all of its backups will be erased for good" :
+	return ctl_confirm(ctl, yes, name, "Machine %s %s.", name, now ?
+	    "and all of its backups will be erased for good" :
 	    "stops being usable now; its backups are erased after the "
 	    "grace period");
-	fflush(stderr);
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		line[0] = '\0';
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	if (strcmp(line, name) != 0) {
-		ctl_err(ctl, "not confirmed: machine %s is not removed", name);
-		return CTL_FAIL;
-	}
-	return 0;
 }
 
 /* 0 when no backup session of @name is mounted, else CTL_FAIL after a
@@ -464,7 +445,7 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	int rc, exists, removed;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_YES | CTL_O_NOW |
-	    CTL_O_PASSWORD, 1, 1, remove_usage, &o)) >= 0)
+	    CTL_O_PASSWORD | CTL_O_DRY_RUN, 1, 1, remove_usage, &o)) >= 0)
 		return rc;
 	name = o.args[0];
 	if (not_mounted(ctl, name) != 0 || ctl_keymgr(ctl, &km) != 0)
@@ -482,8 +463,19 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 			rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (confirm(ctl, name, o.yes, o.now) != 0 ||
-	    ctl_password(ctl, "Administrator password: ", o.password_file,
+	if (o.dry_run) {
+		printf("dry run: would %s machine %s%s\n", !exists ?
+		    "free at once the space of the removed" : "remove",
+		    name, !exists ? "" : o.now ? " and erase all of its "
+		    "backups at once" : " (its backups erased after the "
+		    "grace period)");
+		rc = CTL_OK;
+		goto out;
+	}
+	if ((rc = confirm(ctl, name, o.yes, o.now)) != 0)
+		goto out;
+	rc = CTL_FAIL;
+	if (ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
 	if (!exists) {

@@ -27,13 +27,15 @@ static const char usage[] =
     "MACHINE|--default [--keep-last N] [--keep-within D]\n"
     "       [--keep-hourly N] [--keep-daily N] [--keep-weekly N]\n"
     "       [--keep-monthly N] [--keep-yearly N] [--min-age D] [--clear]\n"
-    "       [--json] [--password-file FILE]\n"
+    "       [--json] [--password-file FILE] [--yes] [--dry-run]\n"
     "\n"
     "Without options, show the retention policy in force for MACHINE (its\n"
     "own, or the default) or the default itself.  With rules, replace it\n"
     "with a policy of these rules, signed with the administrator's key,\n"
     "and preview what it would forget now; with --clear, remove it (a\n"
-    "machine then follows the default).  Changes need the administrator's\n"
+    "machine then follows the default).  A policy that would forget\n"
+    "snapshots now is confirmed first on a terminal; without one, it is\n"
+    "refused unless --yes.  Changes need the administrator's\n"
     "password.  The policy is applied at the end of every backup session\n"
     "and by 'beemoctl forget MACHINE'.  D is a duration: 12h, 30d, 2w,\n"
     "1y2m (y years, m months, w weeks, d days, h hours).\n"
@@ -53,6 +55,10 @@ static const char usage[] =
     "  --clear               remove the policy\n"
     "  --json                one JSON object \"beemo-retention\"\n"
     "                        (beemoctl(8))\n"
+    "  --yes                 set a policy that forgets snapshots without\n"
+    "                        asking (needed without a terminal)\n"
+    "  --dry-run             say what would be set and what it would\n"
+    "                        forget now; change nothing\n"
     "  --password-file FILE  read the administrator's password from FILE\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -115,6 +121,62 @@ snapshots(const struct ctl *ctl, keymgr *km, const char *machine,
 	return 0;
 }
 
+/* The @n snapshots of @machine into *@v and, into *@r, what keeps each
+ * under @p now (0: @p forgets it); the caller frees both.  0, or
+ * CTL_FAIL after a message. */
+static int
+evaluate(const struct ctl *ctl, keymgr *km, const char *machine,
+    const struct retention_policy *p, const char *pw, size_t pwlen,
+    struct retention_snap **v, unsigned **r, size_t *n)
+{
+	*v = NULL;
+	*r = NULL;
+	*n = 0;
+	if (snapshots(ctl, km, machine, pw, pwlen, v, n) != 0)
+		return CTL_FAIL;
+	if ((*r = calloc(*n ? *n : 1, sizeof(**r))) == NULL ||
+	    retention_eval(*v, *n, bm_now_ns(), p, *r) != 0) {
+		free(*v);
+		free(*r);
+		*v = NULL;
+		*r = NULL;
+		ctl_err(ctl, "out of memory");
+		return CTL_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * A policy that would forget snapshots now is confirmed first: anyone
+ * who opens the machine may apply it (beemoctl forget), and every
+ * backup session does.  0 to go on, else the exit status.
+ */
+static int
+confirm_policy(const struct ctl *ctl, keymgr *km, const char *machine,
+    const struct retention_policy *p, const char *pw, size_t pwlen,
+    int yes)
+{
+	struct retention_snap *v = NULL;
+	unsigned *r = NULL;
+	size_t n = 0, i, gone = 0;
+	int rc;
+
+	if (yes)
+		return 0;
+	if (evaluate(ctl, km, machine, p, pw, pwlen, &v, &r, &n) != 0)
+		return CTL_FAIL;
+	for (i = 0; i < n; i++)
+		gone += r[i] == 0;
+	free(v);
+	free(r);
+	if (gone == 0)
+		return 0;
+	rc = ctl_confirm(ctl, 0, NULL, "This policy would forget %zu of the "
+	    "%zu snapshots of %s now (at the end of its next backup session, "
+	    "or by beemoctl forget). Set it?", gone, n, machine);
+	return rc;
+}
+
 /* What @p would forget of @machine now: as text, or in @j's object. */
 static int
 preview(const struct ctl *ctl, keymgr *km, const char *machine,
@@ -126,15 +188,8 @@ preview(const struct ctl *ctl, keymgr *km, const char *machine,
 	char t[32];
 	size_t n = 0, i, gone = 0;
 
-	if (snapshots(ctl, km, machine, pw, pwlen, &v, &n) != 0)
+	if (evaluate(ctl, km, machine, p, pw, pwlen, &v, &r, &n) != 0)
 		return CTL_FAIL;
-	if ((r = calloc(n ? n : 1, sizeof(*r))) == NULL ||
-	    retention_eval(v, n, bm_now_ns(), p, r) != 0) {
-		free(v);
-		free(r);
-		ctl_err(ctl, "out of memory");
-		return CTL_FAIL;
-	}
 	if (j != NULL)
 		bm_json_begin_arr(j, "would_forget");
 	for (i = 0; i < n; i++) {
@@ -205,11 +260,11 @@ cmd_retention(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_policy_args(ctl, &argc, argv, CTL_P_RULES |
-	    CTL_P_CLEAR | CTL_P_DEFAULT, &pa)) >= 0)
+	    CTL_P_CLEAR | CTL_P_DEFAULT | CTL_P_DRY_RUN, &pa)) >= 0)
 		return rc;
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON | CTL_O_PASSWORD |
-	    CTL_O_USER | CTL_O_POSTE_KEY, pa.dflt ? 0 : 1, pa.dflt ? 0 : 1,
-	    usage, &o)) >= 0)
+	    CTL_O_USER | CTL_O_POSTE_KEY | CTL_O_YES, pa.dflt ? 0 : 1,
+	    pa.dflt ? 0 : 1, usage, &o)) >= 0)
 		return rc;
 	machine = pa.dflt ? NULL : o.args[0];
 	if (machine != NULL && !bm_valid_name(machine)) {
@@ -252,6 +307,24 @@ cmd_retention(struct ctl *ctl, int argc, char **argv)
 		ctl_km_fail(ctl, km);
 		goto out;
 	}
+	if (pa.dry_run) {
+		retention_str(&pa.p, line, sizeof(line));
+		if (!pa.rules) {
+			printf("dry run: would remove the policy of %s\n",
+			    machine ? machine : "default");
+			rc = CTL_OK;
+			goto out;
+		}
+		printf("dry run: would set the policy of %s to %s\n",
+		    machine ? machine : "default", line);
+		rc = machine != NULL && preview(ctl, km, machine, &pa.p, pw,
+		    pwlen, NULL) != 0 ? CTL_FAIL : CTL_OK;
+		goto out;
+	}
+	if (pa.rules && machine != NULL && (rc = confirm_policy(ctl, km,
+	    machine, &pa.p, pw, pwlen, o.yes)) != 0)
+		goto out;
+	rc = CTL_FAIL;
 	if (pa.clear) {
 		int crc = retention_clear(ctl->store, machine);
 

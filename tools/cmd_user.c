@@ -7,6 +7,7 @@
  * user's own change, authorized by their current password.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "beemoctl.h"
 #include "bm_json.h"
@@ -37,15 +38,19 @@ static const char list_usage[] =
     "  --help  this help\n";
 
 static const char remove_usage[] =
-    "MACHINE USER [--password-file FILE] [--json]\n"
+    "MACHINE USER [--password-file FILE] [--yes] [--dry-run]\n"
+    "       [--json]\n"
     "\n"
     "Remove USER from MACHINE: its key pair and wrapped SECRETs are erased,\n"
-    "and a new key generation the user never had becomes current.\n"
+    "and a new key generation the user never had becomes current.  Asks\n"
+    "first on a terminal; without one, refuses unless --yes.\n"
     "\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --json                one JSON object \"beemo-user-remove\"\n"
     "                        (beemoctl(8))\n"
+    "  --yes                 do not ask (needed without a terminal)\n"
+    "  --dry-run             say what would be done, do nothing\n"
     "  --help                this help\n";
 
 static const char passwd_usage[] =
@@ -64,11 +69,12 @@ static const char passwd_usage[] =
 
 static const char reset_usage[] =
     "MACHINE USER [--password-file FILE] [--new-password-file NEW]\n"
-    "       [--json]\n"
+    "       [--yes] [--dry-run] [--json]\n"
     "\n"
     "Reset USER's forgotten password (administrator): USER gets a new key\n"
     "pair sealed with the new password, and a new key generation that the\n"
-    "old one never had becomes current.\n"
+    "old one never had becomes current.  Asks first on a terminal; without\n"
+    "one, refuses unless --yes.\n"
     "\n"
     "  --password-file FILE     the administrator's password (default\n"
     "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
@@ -76,6 +82,8 @@ static const char reset_usage[] =
     "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
     "  --json                   one JSON object \"beemo-user-reset\"\n"
     "                           (beemoctl(8))\n"
+    "  --yes                    do not ask (needed without a terminal)\n"
+    "  --dry-run                say what would be done, do nothing\n"
     "  --help                   this help\n";
 
 static int
@@ -158,6 +166,54 @@ out:
 	return rc;
 }
 
+/*
+ * The question before removing or resetting @user of @machine, or with
+ * --dry-run what would be done: 0 to go on, else the exit status (after
+ * a message; CTL_OK after a dry run).  The user must exist, so that a
+ * typo is said before any password is asked.
+ */
+static int
+user_confirm(struct ctl *ctl, const struct ctl_opts *o, int reset)
+{
+	const char *machine = o->args[0], *user = o->args[1];
+	struct keymgr_machine_info info;
+	char **users = NULL;
+	size_t n = 0, i;
+	keymgr *km = NULL;
+	int rc = CTL_FAIL;
+
+	if (ctl_keymgr(ctl, &km) != 0)
+		return CTL_FAIL;
+	if (keymgr_machine_info(km, machine, &info, &users, &n) != 0) {
+		rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	for (i = 0; i < n && strcmp(users[i], user) != 0; i++)
+		;
+	if (i == n) {
+		ctl_err(ctl, "machine %s has no user %s", machine, user);
+		goto out;
+	}
+	if (o->dry_run) {
+		printf("dry run: would %s user %s of machine %s; generation "
+		    "%u would become current\n", reset ? "reset the password "
+		    "of" : "remove", user, machine, info.ngens + 1);
+		rc = CTL_OK;
+		goto out;
+	}
+	rc = ctl_confirm(ctl, o->yes, NULL, reset ? "Reset the password of "
+	    "user %s of machine %s? Its old password will no longer open "
+	    "the machine's backups." : "Remove user %s of machine %s? Its "
+	    "password will no longer open the machine's backups.", user,
+	    machine);
+	if (rc == 0)
+		rc = -1;
+out:
+	keymgr_names_free(users, n);
+	keymgr_free(km);
+	return rc;
+}
+
 static int
 user_remove(struct ctl *ctl, int argc, char **argv)
 {
@@ -167,8 +223,10 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc, lock = -1;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 2,
-	    2, remove_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_YES |
+	    CTL_O_DRY_RUN | CTL_O_JSON, 2, 2, remove_usage, &o)) >= 0)
+		return rc;
+	if ((rc = user_confirm(ctl, &o, 0)) >= 0)
 		return rc;
 	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
 		goto out;
@@ -208,9 +266,11 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
-	    CTL_O_NEW_PASSWORD | CTL_O_JSON, 2, 2, reset ? reset_usage :
-	    passwd_usage,
-	    &o)) >= 0)
+	    CTL_O_NEW_PASSWORD | CTL_O_JSON |
+	    (reset ? CTL_O_YES | CTL_O_DRY_RUN : 0), 2, 2,
+	    reset ? reset_usage : passwd_usage, &o)) >= 0)
+		return rc;
+	if (reset && (rc = user_confirm(ctl, &o, 1)) >= 0)
 		return rc;
 	if (reset)
 		snprintf(prompt, sizeof(prompt), "Administrator password: ");

@@ -38,19 +38,19 @@ at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 sync_fake_packs pc1 3 100000
 sync_run push1 push || t_fail "push 1: $(cat "$T/push1.err")"
-center pin apply --area "$A" || t_fail "apply (pin): $(cat "$T/pin.err")"
+center pin apply --yes --area "$A" || t_fail "apply (pin): $(cat "$T/pin.err")"
 # The attacker squats request 1.
 echo '{"format":"beemo-delete-request"}' >"$T/junk.req"
 center_sftp a >"$T/put.out" 2>&1 <<-EOF2 || t_fail "upload: $(cat "$T/put.out")"
 	-mkdir /requests
 	put $T/junk.req /requests/0000000000000001.req
 EOF2
-center junk apply --area "$A" || t_log "apply exit $? (junk refused)"
+center junk apply --yes --area "$A" || t_log "apply exit $? (junk refused)"
 t_log "junk: $(cat "$T/junk.out" "$T/junk.err" | head -3)"
 # The administrator's real request 1.
 "$BEEMOCTL" key rotate pc1 "${AP[@]}" >/dev/null || t_fail "key rotate"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
-sync_run r1 release "${AP[@]}" || t_fail "release: $(cat "$T/r1.err")"
+sync_run r1 release --yes "${AP[@]}" || t_fail "release: $(cat "$T/r1.err")"
 sync_run push3 push || t_log "push 3 failed"
 t_log "push 3: $(tail -3 "$T/push3.err")"
 req=$(ls "$T"/store/sync/requests/*/*.req | head -1)
@@ -60,8 +60,8 @@ python3 -c 'import json, sys
 for o in json.load(open(sys.argv[1]))["objects"]: print(o["path"])' \
 	"$req" >"$T/objs"
 [ -s "$T/objs" ] || t_fail "the request names nothing"
-center ap1 apply --area "$A" --now "$(at '+10 seconds')" || true
-center ap2 apply --area "$A" --now "$(at '+2 hours')" || true
+center ap1 apply --yes --area "$A" --now "$(at '+10 seconds')" || true
+center ap2 apply --yes --area "$A" --now "$(at '+2 hours')" || true
 t_log "apply: $(cat "$T/ap1.out" "$T/ap2.out" | head -6)"
 left=0
 while read -r p; do

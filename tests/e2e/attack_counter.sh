@@ -35,7 +35,7 @@ recover_to() { # NAME [OPTIONS...]: recover into $T/NAME
 sync_run push1 push || t_fail "push 1: $(cat "$T/push1.err")"
 m1=$(cd "$R/manifests" && ls)
 sleep 1.1
-"$BEEMOCTL" user remove pc1 bob --password-file "$T/admin.pw" >/dev/null ||
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$T/admin.pw" >/dev/null ||
 	t_fail "user remove bob"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
 "$BEEMOCTL" user add pc1 dave --password-file "$T/admin.pw" \

@@ -43,11 +43,11 @@ mkdir -p "$T/k0" && cp -r "$K" "$T/k0/keys"
 g0=$(gen)
 [ -n "$g0" ] || t_fail "no current generation in key show"
 
-refused "user remove" "$BEEMOCTL" user remove pc1 bob \
+refused "user remove" "$BEEMOCTL" user remove pc1 bob --yes \
 	--password-file "$T/admin.pw"
-refused "user reset" "$BEEMOCTL" user reset pc1 alice \
+refused "user reset" "$BEEMOCTL" user reset pc1 alice --yes \
 	--password-file "$T/admin.pw" --new-password-file "$T/new.pw"
-refused "key issue" "$BEEMOCTL" key issue pc1 --poste-key "$T/new.poste" \
+refused "key issue" "$BEEMOCTL" key issue pc1 --yes --poste-key "$T/new.poste" \
 	--password-file "$T/admin.pw"
 [ -e "$T/new.poste" ] && t_fail "key issue wrote a POSTE key file"
 refused "key rotate" "$BEEMOCTL" key rotate pc1 --password-file "$T/admin.pw"
@@ -65,10 +65,10 @@ t_umount "$M"
 	--password-file "$T/bob.pw" >/dev/null || t_fail "bob's restore before"
 [ "$(cat "$T/bob-1/during.txt")" = during ] || t_fail "bob's during.txt"
 
-"$BEEMOCTL" user remove pc1 bob --password-file "$T/admin.pw" \
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "user remove after the session"
 rm "$T/pc1.poste"
-"$BEEMOCTL" -q key issue pc1 --poste-key "$T/pc1.poste" \
+"$BEEMOCTL" -q key issue pc1 --yes --poste-key "$T/pc1.poste" \
 	--password-file "$T/admin.pw" || t_fail "key issue after the session"
 [ "$(gen)" -ge $((g0 + 2)) ] || t_fail "generation $(gen) after $g0 + 2"
 

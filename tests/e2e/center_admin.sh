@@ -179,6 +179,14 @@ sum=$(cd "$A" && find data -type f -print0 | sort -z | xargs -0 sha256sum)
 t_must_fail "remove without a terminal" center remove alpha </dev/null
 grep -q -- "--yes" "$T/must_fail.out" || t_fail "remove: no hint of --yes"
 [ -d "$A" ] && grep -qF "$want" "$AK" || t_fail "unconfirmed remove acted"
+rc=0
+center remove alpha --authorized-keys "$AK" </dev/null 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || t_fail "remove without a terminal: exit $rc, not 2"
+center remove alpha --dry-run --authorized-keys "$AK" >"$T/dry.out" ||
+	t_fail "remove --dry-run"
+grep -q "would take the key of appliance alpha out of" "$T/dry.out" ||
+	t_fail "remove --dry-run says: $(cat "$T/dry.out")"
+[ -d "$A" ] && grep -qF "$want" "$AK" || t_fail "remove --dry-run acted"
 if command -v script >/dev/null; then
 	# A terminal, and the wrong name typed: nothing happens.
 	echo wrong | script -qec "$BEEMO_CENTER remove alpha \

@@ -62,7 +62,7 @@ sync_fake_packs pc1 3 100000
 sync_run push1 push || t_fail "push 1: $(cat "$T/push1.err")"
 
 # The first look pins the one admin.key of the area, and mails it.
-center pin1 apply --area "$A" || t_fail "apply 1: $(cat "$T/pin1.err")"
+center pin1 apply --yes --area "$A" || t_fail "apply 1: $(cat "$T/pin1.err")"
 grep -q "administrator key .* pinned" "$T/pin1.out" ||
 	t_fail "pin: $(cat "$T/pin1.out")"
 cmp -s "$A/state/admin.pin" "$T/store/keys/admin.key" || t_fail "pinned"
@@ -72,13 +72,13 @@ cmp -s "$A/state/admin.pin" "$T/store/keys/admin.key" || t_fail "pinned"
 # ---- a real request: pending, then applied after the grace period ----
 "$BEEMOCTL" key rotate pc1 "${AP[@]}" >/dev/null || t_fail "key rotate"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
-sync_run r1 release "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
+sync_run r1 release --yes "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
 sync_run push3 push || t_fail "push 3: $(cat "$T/push3.err")"
 [ -f "$D/requests/0000000000000001.req" ] || t_fail "request 1 not pushed"
 objects 1 >"$T/req1.objs"
 [ -s "$T/req1.objs" ] || t_fail "request 1 names nothing"
 (cd "$D" && find . -type f -path './machines/*' | sort) >"$T/packs.before"
-center ap1 apply --area "$A" || t_fail "apply 2: $(cat "$T/ap1.err")"
+center ap1 apply --yes --area "$A" || t_fail "apply 2: $(cat "$T/ap1.err")"
 grep -q "request 1 accepted" "$T/ap1.out" || t_fail "ap1: $(cat "$T/ap1.out")"
 [ "$(state 1)" = pending ] || t_fail "request 1: $(state 1)"
 [ "$(report_count)" = 2 ] || t_fail "no mail for the accepted request"
@@ -93,11 +93,11 @@ sync_run push3b push || t_fail "push 3b"
 grep -q "^a: center: deletion request 1 pending, due .*--cancel 1)" \
 	"$T/push3b.out" || t_fail "push 3b: $(cat "$T/push3b.out")"
 # A second look changes nothing: one record, one mail.
-center ap1b apply --area "$A" || t_fail "apply again"
+center ap1b apply --yes --area "$A" || t_fail "apply again"
 [ "$(report_count)" = 2 ] || t_fail "mailed twice"
 
 # Before the due time: nothing deleted.
-center ap2 apply --area "$A" --now "$(at '+50 minutes')" ||
+center ap2 apply --yes --area "$A" --now "$(at '+50 minutes')" ||
 	t_fail "apply before due: $(cat "$T/ap2.err")"
 [ "$(state 1)" = pending ] || t_fail "applied early"
 while read -r p; do
@@ -116,9 +116,21 @@ while read -r p; do
 	[ -f "$D/$p" ] || t_fail "$p deleted by a dry run"
 done <"$T/req1.objs"
 
+# Without a terminal and without --yes (a timer's unit that forgot it):
+# refused with exit 2, nothing applied.
+rc=0
+center noyes apply --area "$A" --now "$(at '+2 hours')" </dev/null || rc=$?
+[ "$rc" = 2 ] || t_fail "apply without --yes: exit $rc, not 2"
+grep -q "add --yes to do this without a terminal" "$T/noyes.err" ||
+	t_fail "apply without --yes: $(cat "$T/noyes.err")"
+[ "$(state 1)" = pending ] || t_fail "apply without --yes applied"
+while read -r p; do
+	[ -f "$D/$p" ] || t_fail "$p deleted by apply without --yes"
+done <"$T/req1.objs"
+
 # After it: exactly those objects, journaled, mailed, usage decreased.
 echo 1000000000 >"$A/state/usage"
-center ap3 apply --area "$A" --now "$(at '+2 hours')" ||
+center ap3 apply --yes --area "$A" --now "$(at '+2 hours')" ||
 	t_fail "apply after due: $(cat "$T/ap3.err")"
 [ "$(state 1)" = applied ] || t_fail "request 1: $(state 1)"
 while read -r p; do
@@ -144,7 +156,7 @@ freed=$(awk '$2 == 1 { s += $4 } END { print s }' "$D/center/deleted.log")
 sync_run push4 push || t_fail "push 4"
 grep -q "^a: center: 1 deletion requests applied, 0 cancelled" \
 	"$T/push4.out" || t_fail "push 4: $(cat "$T/push4.out")"
-sync_run r2 release "${AP[@]}" || t_fail "release 2"
+sync_run r2 release --yes "${AP[@]}" || t_fail "release 2"
 sync_run c2 release --cancel 2 || t_fail "cancel: $(cat "$T/c2.err")"
 grep -q "request 2 cancelled" "$T/c2.out" || t_fail "c2: $(cat "$T/c2.out")"
 t_expect_log 'error: no target has a deletion request 9'
@@ -152,8 +164,8 @@ sync_run c9 release --cancel 9 && t_fail "cancelled a request never made"
 sync_run push5 push || t_fail "push 5"
 [ -f "$D/requests/0000000000000002.cancel" ] || t_fail "cancel not pushed"
 objects 2 >"$T/req2.objs"
-center ap4 apply --area "$A" || t_fail "apply 4: $(cat "$T/ap4.err")"
-center ap5 apply --area "$A" --now "$(at '+3 days')" || t_fail "apply 5"
+center ap4 apply --yes --area "$A" || t_fail "apply 4: $(cat "$T/ap4.err")"
+center ap5 apply --yes --area "$A" --now "$(at '+3 days')" || t_fail "apply 5"
 [ "$(state 2)" = cancelled ] || t_fail "request 2: $(state 2)"
 while read -r p; do
 	[ -f "$D/$p" ] || t_fail "$p of a cancelled request deleted"
@@ -177,7 +189,7 @@ PY
 grep -q '"counter":7,' "$D/requests/0000000000000007.req" ||
 	t_fail "the forgery did not take"
 n0=$(report_count)
-center f1 apply --area "$A" --now "$(at '+40 days')" &&
+center f1 apply --yes --area "$A" --now "$(at '+40 days')" &&
 	t_fail "apply exit 0 with a forged request"
 [ "$(state 7)" = refused ] || t_fail "request 7: $(state 7)"
 grep -q "not signed by the pinned administrator key" "$T/f1.out" ||
@@ -195,7 +207,7 @@ python3 - "$D/center/requests/0000000000000007.json" <<-'PY'
 	r.update(state="pending", due_ns=1)
 	json.dump(r, open(sys.argv[1], "w"))
 PY
-center f1b apply --area "$A" --now "$(at '+40 days')" ||
+center f1b apply --yes --area "$A" --now "$(at '+40 days')" ||
 	t_fail "f1b: $(cat "$T/f1b.err")"
 [ -f "$D/$pack" ] || t_fail "a forged record deleted $pack"
 grep -q '"state":"refused"' "$A/state/requests/0000000000000007.json" ||
@@ -224,7 +236,7 @@ rogue "$BEEMOCTL" machine remove pc1 --yes "${RP[@]}" >/dev/null ||
 	t_fail "rogue: remove pc1"
 rogue sync_run rm maintenance || t_fail "rogue maintenance: $(cat "$T/rm.err")"
 rogue sync_run rp2 push || t_fail "rogue push 2: $(cat "$T/rp2.err")"
-rogue sync_run rr release "${RP[@]}" || t_fail "rogue release"
+rogue sync_run rr release --yes "${RP[@]}" || t_fail "rogue release"
 rq="$T/rogue/sync/requests/a/0000000000000064.req"
 [ -f "$rq" ] || t_fail "no rogue request: $(ls "$T/rogue/sync/requests/a")"
 rk=$(sha256sum "$T/rogue/keys/admin.key" | cut -c1-16)
@@ -236,11 +248,11 @@ for o in json.load(open(sys.argv[1]))["objects"]:
     if os.path.exists(os.path.join(sys.argv[2], o["path"])): print(o["path"])' \
 	"$rq" "$D" >"$T/rogue.objs"
 grep -q '\.pack$' "$T/rogue.objs" || t_fail "the rogue request names no pack"
-center f2 apply --area "$A" --now "$(at '+41 days')" &&
+center f2 apply --yes --area "$A" --now "$(at '+41 days')" &&
 	t_fail "apply exit 0 with a rogue request"
 [ "$(state 100)" = refused ] && grep -q "request 100 REFUSED: not signed by the pinned" \
 	"$T/f2.out" || t_fail "request 100: $(state 100) $(cat "$T/f2.out")"
-center f2b apply --area "$A" --now "$(at '+80 days')" || true
+center f2b apply --yes --area "$A" --now "$(at '+80 days')" || true
 while read -r p; do
 	[ -f "$D/$p" ] || t_fail "a rogue request deleted $p"
 done <"$T/rogue.objs"
@@ -267,10 +279,10 @@ BEEMO_CONFIG="$T/b.conf" sync_run bp1 push || t_fail "b push 1"
 BEEMO_CONFIG="$T/b.conf" "$BEEMOCTL" key rotate pc1 "${AP[@]}" \
 	>/dev/null || t_fail "b: key rotate"
 BEEMO_CONFIG="$T/b.conf" sync_run bp2 push || t_fail "b push 2"
-BEEMO_CONFIG="$T/b.conf" sync_run br release "${AP[@]}" || t_fail "b release"
+BEEMO_CONFIG="$T/b.conf" sync_run br release --yes "${AP[@]}" || t_fail "b release"
 cp "$T/b/store/sync/requests/a/0000000000000001.req" \
 	"$T/area_c/data/requests/"
-center f3 apply --area "$T/area_c" && t_fail "b's request applied in c"
+center f3 apply --yes --area "$T/area_c" && t_fail "b's request applied in c"
 grep -q "made for appliance" "$T/f3.out" || t_fail "f3: $(cat "$T/f3.out")"
 
 # ---- a new administrator's key, endorsed by the old one ---------------
@@ -283,11 +295,11 @@ ls "$D"/keys/admin.endorse.* >/dev/null 2>&1 || t_fail "endorsement not pushed"
 "$BEEMOCTL" key rotate pc1 --password-file "$T/new.pw" >/dev/null ||
 	t_fail "key rotate 3"
 sync_run push6b push || t_fail "push 6b: $(cat "$T/push6b.err")"
-sync_run r3 release --password-file "$T/new.pw" || t_fail "release 3"
+sync_run r3 release --yes --password-file "$T/new.pw" || t_fail "release 3"
 sync_run push7 push || t_fail "push 7"
 n=$(ls "$T/store/sync/requests/a" | grep -c '\.req$')
 last=$(ls "$T/store/sync/requests/a" | grep '\.req$' | tail -1)
-center e1 apply --area "$A" --now "$(at '+90 days')" ||
+center e1 apply --yes --area "$A" --now "$(at '+90 days')" ||
 	t_fail "apply e1: $(cat "$T/e1.err") $(cat "$T/e1.out")"
 grep -q "endorsed by the pinned key" "$T/e1.out" || t_fail "e1: $(cat "$T/e1.out")"
 cmp -s "$A/state/admin.pin" "$T/store/keys/admin.key" || t_fail "not re-pinned"
@@ -300,7 +312,7 @@ center_area d
 mkdir -p "$T/area_d/data/keys" "$T/area_d/data/requests"
 cp "$D"/keys/admin.key.* "$T/area_d/data/keys/"
 cp "$D/requests/0000000000000001.req" "$T/area_d/data/requests/"
-center d1 apply --area area_d && t_fail "apply without a pinned key"
+center d1 apply --yes --area area_d && t_fail "apply without a pinned key"
 grep -q "pin one with" "$T/d1.err" || t_fail "d1: $(cat "$T/d1.err")"
 [ ! -e "$T/area_d/data/center/requests" ] || t_fail "checked without a pin"
 # The original key of appliance a, as its administrator would hand it.
@@ -308,7 +320,7 @@ orig=$(grep -o 'admin.key sha256 [0-9a-f]*' "$A/state/journal" | head -1 |
 	awk '{ print substr($3, 1, 16) }')
 center d2 pin area_d --admin-key "$D/keys/admin.key.$orig" ||
 	t_fail "pin --admin-key: $(cat "$T/d2.err")"
-center d3 apply --area area_d || t_fail "d3: $(cat "$T/d3.err")"
+center d3 apply --yes --area area_d || t_fail "d3: $(cat "$T/d3.err")"
 python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["state"] == "pending"' \
 	"$T/area_d/data/center/requests/0000000000000001.json" ||
 	t_fail "request 1 in d not accepted after the pin"
@@ -319,7 +331,7 @@ python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["state"] == "p
 objects $((16#${last%.req})) >"$T/last.objs"
 changed=$(head -1 "$T/last.objs")
 echo garbage >>"$D/$changed"
-center all apply --now "$(at '+91 days')" || t_fail "all: $(cat "$T/all.err")"
+center all apply --yes --now "$(at '+91 days')" || t_fail "all: $(cat "$T/all.err")"
 [ "$(state $((16#${last%.req})))" = applied ] ||
 	t_fail "the endorsed key's request was not applied"
 [ -f "$D/$changed" ] || t_fail "an object of other content was deleted"

@@ -100,7 +100,7 @@ refused "erase with alice's password as the administrator's" \
 	"$BEEMOCTL" erase pc1 /home/anna --password-file "$T/alice.pw" --yes
 refused "erase without --yes and no terminal" \
 	"$BEEMOCTL" erase pc1 /home/anna "${PW[@]}" </dev/null
-grep -q "without --yes" "$T/must_fail.out" ||
+grep -q "add --yes to do this without a terminal" "$T/must_fail.out" ||
 	t_fail "no-terminal refusal unclear: $(cat "$T/must_fail.out")"
 refused "erase of the root" "$BEEMOCTL" erase pc1 / "${PW[@]}" --yes
 refused "erase with .." "$BEEMOCTL" erase pc1 home/../keep "${PW[@]}" \
@@ -216,7 +216,7 @@ if command -v script >/dev/null; then
 		t_fail "erased with the wrong name: $(cat "$T/confirm.out")"
 	grep -q "not confirmed" "$T/confirm.out" ||
 		t_fail "wrong name: $(cat "$T/confirm.out")"
-	grep -q "Type the machine's name" "$T/confirm.out" ||
+	grep -q "Type pc1 to confirm" "$T/confirm.out" ||
 		t_fail "no question: $(cat "$T/confirm.out")"
 	"$BEEMOCTL" erase pc1 /keep/confirm.txt --dry-run "${PW[@]}" \
 		>/dev/null || t_fail "a wrong name erased the file"

@@ -106,13 +106,13 @@ fails_with 1 'wrong password' "$BEEMOCTL" admin passwd \
 	--password-file "$T/wrong.pw" --new-password-file "$T/bob.pw"
 fails_with 1 'wrong password' "$BEEMOCTL" user passwd pc1 alice \
 	--password-file "$T/wrong.pw" --new-password-file "$T/bob.pw"
-fails_with 1 'wrong password' "$BEEMOCTL" user reset pc1 alice \
+fails_with 1 'wrong password' "$BEEMOCTL" user reset pc1 alice --yes \
 	--password-file "$T/wrong.pw" --new-password-file "$T/bob.pw"
 fails_with 1 'wrong password' "$BEEMOCTL" user add pc1 bob \
 	--password-file "$T/wrong.pw" --user-password-file "$T/bob.pw"
 fails_with 1 'wrong password' "$BEEMOCTL" key rotate pc1 \
 	--password-file "$T/wrong.pw"
-fails_with 1 'wrong password' "$BEEMOCTL" key issue pc1 \
+fails_with 1 'wrong password' "$BEEMOCTL" key issue pc1 --yes \
 	--poste-key "$T/x.poste" --password-file "$T/wrong.pw"
 fails_with 1 'wrong password' "$BEEMOCTL" machine add pc2 --user bob \
 	--poste-key "$T/x.poste" --password-file "$T/wrong.pw" \
@@ -175,7 +175,7 @@ fails_with 1 'wrong password' "$BEEMOCTL" key unlock pc1 --user bob \
 	t_fail "check values after user passwd"
 # A reset and a removal each start a new generation (keys_revoke.sh
 # shows what the old keys can still open).
-"$BEEMOCTL" user reset pc1 bob --password-file "$T/admin.pw" \
+"$BEEMOCTL" user reset pc1 bob --yes --password-file "$T/admin.pw" \
 	--new-password-file "$T/bob.pw" >/dev/null || t_fail "user reset"
 fails_with 1 'wrong password' "$BEEMOCTL" key unlock pc1 --user bob \
 	--password-file "$T/bob2.pw"
@@ -183,7 +183,7 @@ a=$(kcvs --admin --password-file "$T/admin.pw")
 [ "$(echo "$a" | wc -w)" = 2 ] || t_fail "no new generation at reset: $a"
 [ "$(kcvs --user bob --password-file "$T/bob.pw")" = "$a" ] ||
 	t_fail "check values after user reset"
-"$BEEMOCTL" user remove pc1 bob --password-file "$T/admin.pw" \
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "user remove"
 fails_with 1 'machine pc1 has no user bob' "$BEEMOCTL" key unlock pc1 \
 	--user bob --password-file "$T/bob.pw"
@@ -218,9 +218,9 @@ cp "$T/admin2.pw" "$T/admin.pw"
 # A new POSTE key file: the old one is refused, the new one works.
 old_fpr=$("$BEEMOCTL" key show pc1 --json | python3 -c \
 	'import json,sys; print(json.load(sys.stdin)["poste_fingerprint"])')
-fails_with 1 'already exists' "$BEEMOCTL" key issue pc1 \
+fails_with 1 'already exists' "$BEEMOCTL" key issue pc1 --yes \
 	--poste-key "$T/pc1.poste" --password-file "$T/admin.pw"
-"$BEEMOCTL" key issue pc1 --poste-key "$T/pc1-new.poste" \
+"$BEEMOCTL" key issue pc1 --yes --poste-key "$T/pc1-new.poste" \
 	--password-file "$T/admin.pw" >/dev/null || t_fail "key issue"
 [ "$(stat -c %a "$T/pc1-new.poste")" = 600 ] || t_fail "new POSTE mode"
 fails_with 1 'replaced by a newer one' "$BEEMOCTL" key unlock pc1 \
@@ -251,7 +251,7 @@ for args in "init" "admin passwd" "machine add" "machine list" \
 done
 
 # Removing a machine off a terminal needs --yes and says why.
-fails_with 1 'without --yes \(no terminal to confirm on\)' "$BEEMOCTL" \
+fails_with 2 'add --yes to do this without a terminal' "$BEEMOCTL" \
 	machine remove pc2 --password-file "$T/admin.pw"
 "$BEEMOCTL" machine remove pc2 --yes --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "machine remove"

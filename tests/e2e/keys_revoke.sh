@@ -56,7 +56,7 @@ t_umount "$M"
 
 # A removed user.
 save k0
-"$BEEMOCTL" user remove pc1 bob --password-file "$T/admin.pw" \
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$T/admin.pw" \
 	>/dev/null || t_fail "user remove"
 now=$(admin_now "$T/admin.pw")
 [ "$(echo "$now" | wc -w)" = 2 ] || t_fail "remove: no new generation: $now"
@@ -66,7 +66,7 @@ revoked "removed user" "$(kcvs "$T/k0" --user bob --password-file \
 # A password reset: the old password with the old file.
 save k1
 t_pw "$T/alice2.pw" alice-pw-2
-"$BEEMOCTL" user reset pc1 alice --password-file "$T/admin.pw" \
+"$BEEMOCTL" user reset pc1 alice --yes --password-file "$T/admin.pw" \
 	--new-password-file "$T/alice2.pw" >/dev/null || t_fail "user reset"
 now=$(admin_now "$T/admin.pw")
 revoked "reset user" "$(kcvs "$T/k1" --user alice --password-file \
@@ -76,7 +76,7 @@ revoked "reset user" "$(kcvs "$T/k1" --user alice --password-file \
 
 # A new POSTE key file: the old one with the old machine file.
 save k2
-"$BEEMOCTL" key issue pc1 --poste-key "$T/pc1-new.poste" \
+"$BEEMOCTL" key issue pc1 --yes --poste-key "$T/pc1-new.poste" \
 	--password-file "$T/admin.pw" >/dev/null || t_fail "key issue"
 now=$(admin_now "$T/admin.pw")
 revoked "old POSTE key file" "$(kcvs "$T/k2" --poste-key \

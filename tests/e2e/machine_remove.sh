@@ -31,7 +31,7 @@ if "$BEEMOCTL" machine remove pc1 "${AP[@]}" </dev/null >"$T/r0.out" \
 	2>"$T/r0.err"; then
 	t_fail "removed without a confirmation"
 fi
-grep -q "without --yes" "$T/r0.err" || t_fail "r0: $(cat "$T/r0.err")"
+grep -q "add --yes to do this without a terminal" "$T/r0.err" || t_fail "r0: $(cat "$T/r0.err")"
 [ -f "$keyfile" ] && [ -d "$T/store/machines/pc1" ] ||
 	t_fail "a refused removal moved something"
 # A wrong name typed on a terminal is no confirmation either.
@@ -94,7 +94,7 @@ t_umount "$M"
 if command -v script >/dev/null; then
 	echo pc1 | script -qec "$BEEMOCTL machine remove pc1 ${AP[*]}" \
 		/dev/null >"$T/r3.out" 2>&1 || t_fail "r3: $(cat "$T/r3.out")"
-	grep -q "Type its name to confirm" "$T/r3.out" ||
+	grep -q "Type pc1 to confirm" "$T/r3.out" ||
 		t_fail "no confirmation asked: $(cat "$T/r3.out")"
 else
 	"$BEEMOCTL" machine remove pc1 --yes "${AP[@]}" >/dev/null ||

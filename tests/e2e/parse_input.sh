@@ -91,7 +91,7 @@ rc=0
 	3<"$T/admin.pw" >"$T/two.out" 2>&1 || rc=$?
 [ $rc = 2 ] || t_fail "two password options: exit $rc, not 2"
 rc=0
-"$BEEMO_SYNC" release --password-command "exit 4" >"$T/sync.out" 2>&1 ||
+"$BEEMO_SYNC" release --yes --password-command "exit 4" >"$T/sync.out" 2>&1 ||
 	rc=$?
 [ $rc = 1 ] || t_fail "beemo-sync, failing command: exit $rc, not 1"
 grep -q "password command 'exit 4' failed with exit status 4" \

@@ -29,11 +29,11 @@ t_expect_log 'error: storage center b not reached: Connection refused'
 	>/dev/null || t_fail "user add"
 "$BEEMOCTL" user passwd pc1 bob --password-file "$T/bob.pw" \
 	--new-password-file "$T/bob2.pw" >/dev/null || t_fail "user passwd"
-"$BEEMOCTL" user reset pc1 bob "${A[@]}" --new-password-file "$T/bob.pw" \
+"$BEEMOCTL" user reset pc1 bob --yes "${A[@]}" --new-password-file "$T/bob.pw" \
 	>/dev/null || t_fail "user reset"
-"$BEEMOCTL" user remove pc1 bob "${A[@]}" >/dev/null || t_fail "user remove"
+"$BEEMOCTL" user remove pc1 bob --yes "${A[@]}" >/dev/null || t_fail "user remove"
 "$BEEMOCTL" key rotate pc1 "${A[@]}" >/dev/null || t_fail "key rotate"
-"$BEEMOCTL" key issue pc1 --poste-key "$T/pc1.new" "${A[@]}" >/dev/null ||
+"$BEEMOCTL" key issue pc1 --yes --poste-key "$T/pc1.new" "${A[@]}" >/dev/null ||
 	t_fail "key issue"
 mv "$T/pc1.new" "$T/pc1.poste"
 "$BEEMOCTL" machine add pc2 --user carol "${A[@]}" \

@@ -79,7 +79,25 @@ t_must_fail "an empty policy" "$BEEMOCTL" retention pc1 --min-age 1d "${A[@]}"
 t_must_fail "a bad duration" "$BEEMOCTL" retention pc1 --keep-within 3x \
 	"${A[@]}"
 
+# A policy that would forget snapshots now: confirmed first (--yes
+# without a terminal), or only previewed with --dry-run.
+rc=0
 "$BEEMOCTL" retention pc1 --keep-daily 3 --keep-within 25d "${A[@]}" \
+	</dev/null >"$T/set.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || t_fail "retention set without --yes: exit $rc, not 2"
+grep -q "add --yes to do this without a terminal" "$T/set.out" ||
+	t_fail "retention set without --yes: $(cat "$T/set.out")"
+"$BEEMOCTL" retention pc1 | grep -qx "pc1: none" ||
+	t_fail "retention set without --yes set the policy"
+"$BEEMOCTL" retention pc1 --keep-daily 3 --keep-within 25d --dry-run \
+	"${A[@]}" </dev/null >"$T/set.out" 2>&1 ||
+	t_fail "retention set --dry-run: $(cat "$T/set.out")"
+grep -q "dry run: would set the policy of pc1 to keep-within 25d" \
+	"$T/set.out" && grep -q "preview: 2 of 8 snapshots would be" \
+	"$T/set.out" || t_fail "retention set --dry-run: $(cat "$T/set.out")"
+"$BEEMOCTL" retention pc1 | grep -qx "pc1: none" ||
+	t_fail "retention set --dry-run set the policy"
+"$BEEMOCTL" retention pc1 --keep-daily 3 --keep-within 25d --yes "${A[@]}" \
 	>"$T/set.out" || t_fail "retention set: $(cat "$T/set.out")"
 grep -q "^pc1: keep-within 25d, keep-daily 3, min-age 7d" "$T/set.out" ||
 	t_fail "retention set: $(cat "$T/set.out")"
@@ -185,7 +203,7 @@ grep -q "machine pc1: 2 snapshots forgotten, 6 kept" "$T/ja.out" &&
 # --- forget by id, administrator --------------------------------------------
 t_must_fail "forget by id without --yes and no terminal" "$BEEMOCTL" \
 	forget pc1 "${ID[20 10:00]}" "${A[@]}" </dev/null
-grep -q "needs --yes" "$T/must_fail.out" ||
+grep -q "add --yes to do this without a terminal" "$T/must_fail.out" ||
 	t_fail "by id without --yes: $(cat "$T/must_fail.out")"
 t_must_fail "forget an id that does not exist" "$BEEMOCTL" forget pc1 999 \
 	--yes "${A[@]}"
@@ -198,7 +216,14 @@ want=$(printf '%s\n' 1 "${ID[20 11:00]}" "${ID[10 10:00]}" \
 [ "$(ids) " = "$want" ] || t_fail "after forget by id: $(ids)"
 
 # --- rules on the command line, then a prune --------------------------------
-"$BEEMOCTL" forget pc1 --keep-within 5d --prune "${A[@]}" >"$T/rules.out" ||
+before=$(ids)
+t_must_fail "forget by rules without --yes and no terminal" "$BEEMOCTL" \
+	forget pc1 --keep-within 5d "${A[@]}" </dev/null
+grep -q "add --yes to do this without a terminal" "$T/must_fail.out" ||
+	t_fail "by rules without --yes: $(cat "$T/must_fail.out")"
+[ "$(ids)" = "$before" ] || t_fail "by rules without --yes forgot: $(ids)"
+"$BEEMOCTL" forget pc1 --keep-within 5d --prune --yes "${A[@]}" \
+	>"$T/rules.out" ||
 	t_fail "forget by rules: $(cat "$T/rules.out")"
 grep -q "^pruned: " "$T/rules.out" || t_fail "no prune: $(cat "$T/rules.out")"
 want=$(printf '%s\n' 1 "${ID[3 10:00]}" "${ID[1 10:00]}" | sort -n |

@@ -57,7 +57,7 @@ echo change >"$M/file"
 t_umount "$M"
 [ "$(count)" = 7 ] || t_fail "without a policy: $(ids)"
 
-"$BEEMOCTL" retention pc1 --keep-daily 3 "${A[@]}" >/dev/null ||
+"$BEEMOCTL" retention pc1 --keep-daily 3 --yes "${A[@]}" >/dev/null ||
 	t_fail "retention pc1"
 
 # --- a flood of snapshots during a session -----------------------------------

@@ -39,12 +39,19 @@ sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
 # A wrong password signs nothing.
 t_pw "$T/wrong.pw" wrong
 t_expect_log 'error: wrong administrator password'
-sync_run rw release --password-file "$T/wrong.pw" &&
+sync_run rw release --yes --password-file "$T/wrong.pw" &&
 	t_fail "release with a wrong password"
 [ ! -d "$T/store/sync/requests/a" ] || t_fail "a request without password"
+# No terminal and no --yes: refused before the password, exit 2.
+rc=0
+sync_run ny release "${AP[@]}" </dev/null || rc=$?
+[ "$rc" = 2 ] || t_fail "release without --yes: exit $rc, not 2"
+grep -q "add --yes to do this without a terminal" "$T/ny.err" ||
+	t_fail "release without --yes: $(cat "$T/ny.err")"
+[ ! -d "$T/store/sync/requests/a" ] || t_fail "a request without --yes"
 
 # Within the grace, only the superseded key file.
-sync_run r1 release "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
+sync_run r1 release --yes "${AP[@]}" || t_fail "release 1: $(cat "$T/r1.err")"
 grep -q "^a: request superseded: 1 objects no longer needed, signed" \
 	"$T/r1.out" || t_fail "r1: $(cat "$T/r1.out")"
 grep -q "machine-remove" "$T/r1.out" && t_fail "pc2 released in its grace"
@@ -80,10 +87,10 @@ old_conf=$(python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))["targets"][0]["requests"]
 print([r for r in d if r["reason"] == "superseded"][0]["objects"][0])' \
 	"$T/dry.out")
-sync_run r2 release "${AP[@]}" || t_fail "release 2: $(cat "$T/r2.err")"
+sync_run r2 release --yes "${AP[@]}" || t_fail "release 2: $(cat "$T/r2.err")"
 grep -q "^a: request machine-remove: 5 objects" "$T/r2.out" ||
 	t_fail "r2: $(cat "$T/r2.out")"
-sync_run r3 release "${AP[@]}" || t_fail "release 3"
+sync_run r3 release --yes "${AP[@]}" || t_fail "release 3"
 sync_run st2 status || t_fail "beemo-sync status"
 grep -q "await release" "$T/st2.out" && t_fail "st2: $(cat "$T/st2.out")"
 grep -q "^nothing to release" "$T/r3.out" || t_fail "r3: $(cat "$T/r3.out")"

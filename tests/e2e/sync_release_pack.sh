@@ -41,7 +41,7 @@ newpacks=$(cd "$T/store/machines/pc1" && comm -13 \
 [ -z "$(comm -23 "$T/files1" "$T/files2")" ] ||
 	t_fail "remote objects disappeared: $(comm -23 "$T/files1" "$T/files2")"
 
-sync_run r release "${AP[@]}" || t_fail "release: $(cat "$T/r.err")"
+sync_run r release --yes "${AP[@]}" || t_fail "release: $(cat "$T/r.err")"
 grep -q "^nothing to release" "$T/r.out" || t_fail "r: $(cat "$T/r.out")"
 [ -z "$(ls "$T/store/sync/requests/a" 2>/dev/null)" ] ||
 	t_fail "a request for a lost pack"

@@ -51,7 +51,7 @@ m1=$(cd "$R/manifests" && ls)
 	t_fail "first manifest: $(head -c 300 "$R/manifests/$m1")"
 key1=$(json "$R/manifests/$m1" '[o["path"] for o in m["objects"] if o["path"].startswith("keys/machines/pc1")][0]')
 sleep 1.1 # --at below tells the two pushes apart by their time
-"$BEEMOCTL" user remove pc1 bob --password-file "$T/admin.pw" >/dev/null ||
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$T/admin.pw" >/dev/null ||
 	t_fail "user remove bob"
 sync_run push2 push || t_fail "push 2: $(cat "$T/push2.err")"
 m2=$(cd "$R/manifests" && ls | grep -v "$m1")

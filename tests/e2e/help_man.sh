@@ -1,0 +1,26 @@
+#!/bin/bash
+# help_man.sh -- the --help of every program and verb says what its
+# manual page says: beemoctl, beemo-sync, beemo-center and beemofs.
+# Every verb of a page's SYNOPSIS is in the program's --help and the
+# other way round (subcommands too, "user reset"), and each verb's
+# options, long and short, are in both (man_check_help, man_lib.sh).
+# Every mismatch is named, with the program, the verb, the option and
+# where it is missing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/man_lib.sh"
+
+command -v mandoc >/dev/null || t_skip "mandoc"
+t_config
+MAN_DIR="$(cd "$(dirname "$0")/../../man" && pwd)"
+rc=0
+man_check_help "$BEEMOCTL" "$MAN_DIR/beemoctl.8" || rc=1
+man_check_help "$BEEMO_SYNC" "$MAN_DIR/beemo-sync.8" || rc=1
+man_check_help "$BEEMO_BUILD/sync/beemo-center" "$MAN_DIR/beemo-center.8" ||
+	rc=1
+man_check_help "$BEEMOFS" "$MAN_DIR/beemofs.8" || rc=1
+for p in beemoctl beemo-sync beemo-center beemofs; do
+	man_render "$MAN_DIR/$p.8" "$T/json.txt"
+	man_check_json "$T/json.txt" "$MAN_DIR/$p.8" || rc=1
+done
+[ $rc = 0 ] || t_fail "--help and manual pages differ (see above)"
+t_log "ok"
