@@ -136,7 +136,7 @@ step "SECRET of pc1 unlocked by each principal (same key check values)"
 step "bob leaves: user remove starts a new generation of SECRET for new data"
 "$BEEMOCTL" user add pc1 bob --password-file "$D/admin.pw" \
 	--user-password-file "$D/alice.pw" >/dev/null
-"$BEEMOCTL" user remove pc1 bob --password-file "$D/admin.pw"
+"$BEEMOCTL" user remove pc1 bob --yes --password-file "$D/admin.pw"
 "$BEEMOCTL" key show pc1
 
 step "quota, live status and the journal of pc1"
