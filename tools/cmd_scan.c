@@ -18,6 +18,7 @@
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_units.h"
+#include "ctl_snapname.h"
 #include "ctl_store.h"
 #include "scan.h"
 
@@ -26,7 +27,8 @@ static const char scan_usage[] =
     "\n"
     "Scan the stored files of MACHINE with the current antivirus\n"
     "signatures ([scan] in the configuration): snapshot SNAPSHOT, or every\n"
-    "snapshot and the live tree.  Each detection is printed as\n"
+    "snapshot and the live tree (SNAPSHOT: an id, latest, latest~N, a date\n"
+    "or time, or a tag; beemoctl(8), SNAPSHOT NAMES).  Each detection is printed as\n"
     "\"snapshot ID: PATH: SIGNATURE\".\n"
     "\n"
     "  --admin               open with the administrator's password\n"
@@ -167,15 +169,11 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 	struct store_snapinfo *v = NULL;
 	size_t n = 0, i;
 	uint64_t want = 0;
-	int rc;
+	int rc, usage = 0;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_USER |
 	    CTL_O_PASSWORD, 1, 2, scan_usage, &o)) >= 0)
 		return rc;
-	if (o.nargs > 1 && (bm_parse_u64(o.args[1], &want) != 0 || !want)) {
-		ctl_err(ctl, "'%s' is not a snapshot id", o.args[1]);
-		return CTL_USAGE;
-	}
 	memset(&sc, 0, sizeof(sc));
 	sc.ctl = ctl;
 	if ((rc = scan_open(ctl->conf, &sc.av)) != 0)
@@ -189,11 +187,21 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	sc.st = s.st;
-	ctl_progress_init(&sc.prog, ctl, "scanning");
 	if ((rc = store_snapshots(s.st, &v, &n)) != 0) {
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 		goto out;
 	}
+	/* SNAPSHOT is any name of ctl_snapname.h. */
+	if (o.nargs > 1) {
+		struct store_snapinfo si;
+
+		if ((rc = ctl_snap_resolve_list(ctl, v, n, o.args[1], &si)) != 0) {
+			usage = rc == CTL_USAGE;
+			goto out;
+		}
+		want = si.id;
+	}
+	ctl_progress_init(&sc.prog, ctl, "scanning");
 	for (i = 0; i < n; i++) {
 		if (want != 0 && v[i].id != want)
 			continue;
@@ -222,6 +230,8 @@ out:
 	if (ctl_session_close(ctl, &s) != 0)
 		rc = -1;
 	scan_close(sc.av);
+	if (usage)
+		return CTL_USAGE;
 	if (rc != 0 || sc.errors > 0)
 		return CTL_FAIL;
 	return sc.found > 0 ? CTL_FAIL : CTL_OK;
