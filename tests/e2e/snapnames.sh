@@ -14,7 +14,11 @@
 #     removed later with `snapshot tag [--untag]`; the newest of several
 #     snapshots with one tag wins;
 #   - errors: a malformed name exits 2, a name that names nothing exits 1
-#     with a message that says why.
+#     with a message that says why;
+#   - a store written by the old code (tests/fixtures/v1: version 1
+#     snapshot records, no "live_same" counter) lists its snapshots with
+#     no tags, takes a first snapshot (its live tree counts as changed)
+#     and then none, and takes a tag on an old snapshot.
 . "$(dirname "$0")/lib.sh"
 
 t_appliance
@@ -195,5 +199,36 @@ ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget first latest~1: $(snaps)"
 expect_rc 1 "forget an unknown tag" ctl forget pc1 first --yes
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget of nothing: $(snaps)"
+
+# --- a store written by the old code --------------------------------------
+F=$(cd "$(dirname "$0")/../fixtures/v1" && pwd)
+cp -r "$F/store" "$T/v1store"
+cp "$F/admin.pw" "$T/v1admin.pw"
+while read -r mode type path; do # git keeps neither modes nor empty dirs
+	case "$path" in store | store/*) ;; *) continue ;; esac
+	path="$T/v1store${path#store}"
+	[ "$type" = d ] && mkdir -p "$path"
+	chmod "$mode" "$path"
+done <"$F/modes"
+chmod 600 "$T/v1admin.pw"
+sed "s,^store = .*,store = $T/v1store," "$BEEMO_CONFIG" >"$T/v1.conf"
+v1() { BEEMO_CONFIG="$T/v1.conf" "$BEEMOCTL" "$@" \
+	--password-file "$T/v1admin.pw"; }
+v1 snapshots pc1 --json >"$T/v1.json" || t_fail "v1: snapshots"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+d = d if isinstance(d, list) else d["snapshots"]
+assert [s["id"] for s in d] == [1, 2], d
+assert all(s["tags"] == [] for s in d), d' "$T/v1.json" ||
+	t_fail "v1: snapshots $(cat "$T/v1.json")"
+v1 ls pc1 1 >"$T/v1.ls1" || t_fail "v1: ls pc1 1"
+out=$(v1 snapshot tag pc1 latest~1 old) || t_fail "v1: tag: $out"
+v1 ls pc1 old | cmp -s - "$T/v1.ls1" || t_fail "v1: ls pc1 old"
+out=$(v1 snapshot pc1) && [ "$out" = "snapshot 3" ] ||
+	t_fail "v1: first snapshot: $out"
+out=$(v1 snapshot pc1) && [ "$out" = "nothing changed since snapshot 3" ] ||
+	t_fail "v1: second snapshot: $out"
+v1 check pc1 >"$T/v1.check" 2>&1 || t_fail "v1: check $(cat "$T/v1.check")"
 
 t_log "ok"
