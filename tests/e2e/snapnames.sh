@@ -12,7 +12,7 @@
 #   - tags: --tag at snapshot time (through the daemon and with the
 #     store opened), shown by `snapshots` (text and JSON), added and
 #     removed later with `snapshot tag [--untag]`; the newest of several
-#     snapshots with one tag wins;
+#     snapshots with one tag wins; a retention policy keeps them;
 #   - errors: a malformed name exits 2, a name that names nothing exits 1
 #     with a message that says why;
 #   - a store written by the old code (tests/fixtures/v1: version 1
@@ -193,6 +193,20 @@ t_mount "$M"
 	t_fail "daemon tag: $(snapfield 1 tags)"
 t_umount "$M"
 [ "$(snaps)" = "1 2 3 4 5 6 7" ] || t_fail "tagging made a snapshot: $(snaps)"
+
+# --- a policy keeps tagged snapshots ------------------------------------
+# Tags: 1 (first v1.0 mounted), 3 (keep), 7 (weekly); 5 is the newest
+# complete one.
+ctl forget pc1 --keep-last 1 --min-age 0 --dry-run >"$T/plan.out" ||
+	t_fail "forget --dry-run: $(cat "$T/plan.out")"
+for id in 1 3; do
+	grep -Eq "^ +$id .*keep +tagged$" "$T/plan.out" ||
+		t_fail "tagged $id not kept: $(cat "$T/plan.out")"
+done
+for id in 2 4 6; do
+	grep -Eq "^ +$id .*forget" "$T/plan.out" ||
+		t_fail "untagged $id kept: $(cat "$T/plan.out")"
+done
 
 # --- forget by name -------------------------------------------------------
 ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
