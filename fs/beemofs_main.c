@@ -622,12 +622,11 @@ out_store:
 			    beemo_strerror(src));
 			rc = 1;
 		} else if (created) {
-			bm_log(LOG_NOTICE, "snapshot %u taken at the end of the "
-			    "session", id);
+			bm_log(LOG_NOTICE, "snapshot %u taken at the end of "
+			    "the session", id);
 		} else {
-			bm_log(LOG_INFO, "no snapshot at the end of the session: "
-			    "nothing changed since snapshot %u", id);
-			snap = 0;
+			bm_log(LOG_INFO, "no snapshot at the end of the "
+			    "session: nothing changed since snapshot %u", id);
 		}
 	}
 	/* What the administrator's policy lets go, now that the session's

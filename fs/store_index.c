@@ -388,8 +388,10 @@ ix_put_raw(store *st, enum ix_table t, const void *k, size_t klen,
 		    -EIO;
 	}
 	st->dirty = 1;
-	if (logit && IX_LOGGED(t))
+	if (logit && IX_LOGGED(t)) {
+		st->changes++;
 		return log_add(st, t, k, klen, v, vlen, 0);
+	}
 	return 0;
 }
 
@@ -416,8 +418,10 @@ ix_del(store *st, enum ix_table t, const void *k, size_t klen)
 	if (rc != 0)
 		return -EIO;
 	st->dirty = 1;
-	if (IX_LOGGED(t))
+	if (IX_LOGGED(t)) {
+		st->changes++;
 		return log_add(st, t, k, klen, NULL, 0, 1);
+	}
 	return 0;
 }
 

@@ -154,9 +154,13 @@ store_session_begin(store *st)
 	    session_name(st, name, sizeof(name)));
 	e.who = st->who;
 	e.summary = summary;
-	/* Journal entries are no change of the live tree: nothing to
-	 * snapshot (store_snapshot_take). */
-	rc = journal_add_locked(st, &e);
+	{
+		/* The session's own entries are nothing to snapshot. */
+		uint64_t changes = st->changes;
+
+		rc = journal_add_locked(st, &e);
+		st->changes = changes;
+	}
 	ix_unlock(st);
 	return rc;
 }
@@ -178,7 +182,15 @@ store_session_end(store *st)
 		    st->sess.deleted, st->sess.renamed, st->sess.bytes);
 		e.who = st->who;
 		e.summary = summary;
-		rc = journal_add_locked(st, &e);
+		if (st->sess.added + st->sess.changed + st->sess.deleted +
+		    st->sess.renamed == 0) {
+			uint64_t changes = st->changes;
+
+			rc = journal_add_locked(st, &e);
+			st->changes = changes;
+		} else {
+			rc = journal_add_locked(st, &e);
+		}
 	}
 	st->in_session = 0;
 	ix_unlock(st);

@@ -269,6 +269,7 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 	st->want_close = 1;
 	if ((rc = commit_wait_locked(st)) != 0)
 		goto unlock;
+	st->changes = 0;
 	*id = next;
 	*created = 1;
 unlock:
@@ -386,6 +387,17 @@ store_snapshots(store *st, struct store_snapinfo **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return 0;
+}
+
+uint64_t
+store_changes(store *st)
+{
+	uint64_t n;
+
+	ix_lock(st);
+	n = st->changes;
+	ix_unlock(st);
+	return n;
 }
 
 /* The packs of the store, but for those a prune dropped (ix_lock
