@@ -140,6 +140,15 @@ at=$(date -d "$t2 + 1 second" '+%Y-%m-%d %H:%M:%S')
 # ls: d in 1..4, e from 5.
 ctl ls pc1 v1.0 | grep -qx d || t_fail "ls pc1 v1.0"
 ctl ls pc1 latest~2 | grep -qx e || t_fail "ls pc1 latest~2 (5)"
+# find in the snapshots named.
+ctl find pc1 a.txt --snapshots first,latest~1 --json >"$T/find.json" ||
+	t_fail "find --snapshots first,latest~1: $(cat "$T/find.json")"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["matches"] if isinstance(d, dict) else d
+assert len(m) == 1 and sorted(m[0]["snapshots"]) == [1, 6], d' "$T/find.json" ||
+	t_fail "find --snapshots first,latest~1: $(cat "$T/find.json")"
 # restore by tag.
 ctl restore pc1 first a.txt --target "$T/r" >/dev/null ||
 	t_fail "restore pc1 first"
