@@ -132,7 +132,8 @@ walk_dir(struct walk *w, uint64_t ino, const char *path, int depth)
 		w->errors++;
 		return;
 	}
-	qsort(e, n, sizeof(*e), dirent_cmp);
+	if (n > 1) /* an empty directory lists NULL */
+		qsort(e, n, sizeof(*e), dirent_cmp);
 	for (i = 0; i < n; i++) {
 		char *child;
 
@@ -545,7 +546,8 @@ cmd_find(struct ctl *ctl, int argc, char **argv)
 		}
 		walk_dir(&w, root.ino, "", 0);
 	}
-	qsort(f.hits, f.nhits, sizeof(*f.hits), hit_cmp);
+	if (f.nhits > 1)
+		qsort(f.hits, f.nhits, sizeof(*f.hits), hit_cmp);
 	find_print(&f, &o, ids, nids);
 	rc = w.errors ? CTL_FAIL : CTL_OK;
 	if (fflush(stdout) != 0) {
