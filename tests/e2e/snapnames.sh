@@ -5,7 +5,8 @@
 #     makes none ("nothing changed since snapshot N", exit 0, --json
 #     {"snapshot": N, "created": false}); a change of metadata alone
 #     (chmod, an xattr, a rename) still makes one; --note or --tag
-#     makes one anyway;
+#     makes one anyway; what a crashed session left gets its snapshot at
+#     the end of the next session;
 #   - every form of snapshot name (id, latest, latest~N, a date, a time,
 #     "today", a tag) in ls, dump, restore, diff, scan and forget, the
 #     same answer everywhere; a date alone is the end of that local day;
@@ -222,6 +223,23 @@ ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget first latest~1: $(snaps)"
 expect_rc 1 "forget an unknown tag" ctl forget pc1 first --yes
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget of nothing: $(snaps)"
+
+# --- a session that crashed ------------------------------------------------
+# Its changes reached the store but no snapshot: the next session takes
+# one at its end even if it changes nothing itself.
+t_mount "$M"
+python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"three\n")
+os.fsync(fd)' "$M/c.txt" || t_fail "write c.txt"
+t_crash "$M"
+t_mount "$M"
+t_umount "$M"
+[ "$(snaps)" = "2 3 4 5 7 8" ] || t_fail "after a crash: $(snaps)"
+[ "$(ctl dump pc1 latest c.txt)" = three ] || t_fail "after a crash: c.txt"
+t_mount "$M"
+t_umount "$M"
+[ "$(snaps)" = "2 3 4 5 7 8" ] || t_fail "after a crash, twice: $(snaps)"
 
 # --- a store written by the old code --------------------------------------
 F=$(cd "$(dirname "$0")/../fixtures/v1" && pwd)
