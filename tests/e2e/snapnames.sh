@@ -224,6 +224,27 @@ ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
 expect_rc 1 "forget an unknown tag" ctl forget pc1 first --yes
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget of nothing: $(snaps)"
 
+# --- the manual -----------------------------------------------------------
+# Every option of `snapshot --help` is in the synopsis of snapshot or of
+# snapshot tag in beemoctl(8).
+if command -v mandoc >/dev/null; then
+	mandoc -T ascii "$(dirname "$0")/../../man/beemoctl.8" | col -b |
+		awk '/^     beemoctl snapshot / { on = 1; print; next }
+		on && /^     [a-z]/ { on = 0 }
+		on { print }' >"$T/synopsis.txt"
+	grep -q -- "snapshot tag" "$T/synopsis.txt" ||
+		t_fail "no synopsis for snapshot tag"
+	# (The password options common to every verb: "Passwords".)
+	for opt in $("$BEEMOCTL" snapshot --help |
+		sed '/^Instead of --password-file/,$d' |
+		grep -o -- '--[a-z-]*' | sort -u); do
+		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
+			t_fail "snapshot $opt is not in beemoctl.8"
+	done
+	mandoc -T ascii "$(dirname "$0")/../../man/beemoctl.8" | col -b |
+		grep -q "^SNAPSHOT NAMES" || t_fail "no SNAPSHOT NAMES in beemoctl.8"
+fi
+
 # --- a session that crashed ------------------------------------------------
 # Its changes reached the store but no snapshot: the next session takes
 # one at its end even if it changes nothing itself.
