@@ -106,6 +106,23 @@ void beemofs_report_stop(struct beemofs_report *r);
 void beemofs_retention(store *st, keymgr *km, const char *storedir,
     const char *machine, struct beemofs_report *r);
 
+/*
+ * beemofs_sched_start -- start the scheduled snapshots of a backup
+ * session on @st as [snapshot] every and at of @conf say
+ * (beemofs_snapshot.c); *@out receives the scheduler, or NULL when
+ * neither is set.  Returns 0, -EINVAL after a logged line when "at" is
+ * not a list of local times HH:MM, or a negative errno.
+ * beemofs_sched_stop -- stop and free it (NULL: no-op); call before
+ * store_close().
+ * beemofs_sched_parse_at -- parse "HH:MM[ ,HH:MM...]" into at most @max
+ * minutes after midnight in @at; returns their number or -EINVAL.
+ */
+struct beemofs_sched;
+int beemofs_sched_start(struct beemofs_sched **out, store *st,
+    const bm_conf *conf);
+void beemofs_sched_stop(struct beemofs_sched *s);
+int beemofs_sched_parse_at(const char *s, int *at, int max);
+
 /* errno for a store result (BEEMO_* codes become EIO, see beemofs(8)). */
 int beemofs_errno(int rc);
 

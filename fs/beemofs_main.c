@@ -40,6 +40,8 @@ struct opts {
 	char *keyfile;
 	char *user;
 	char *passfile;
+	char *passcmd;
+	int passfd; /* -1: none */
 	char *config;
 	int admin;
 	int nosnapshot;
@@ -59,6 +61,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("user=%s", user),
 	OPT("password-file=%s", passfile),
 	OPT("passfile=%s", passfile),
+	OPT("password-command=%s", passcmd),
+	OPT("password-fd=%d", passfd),
 	OPT("config=%s", config),
 	OPT("admin", admin),
 	OPT("nosnapshot", nosnapshot),
@@ -78,9 +82,9 @@ usage(FILE *f)
 	    "usage: beemofs STORE MOUNTPOINT -o machine=NAME,keyfile=FILE "
 	    "[-f] [-o OPTIONS]\n"
 	    "       beemofs STORE MOUNTPOINT -o machine=NAME,user=USER "
-	    "[-o password-file=FILE]\n"
+	    "[-o password-file=FILE|password-command=CMD|password-fd=N]\n"
 	    "       beemofs STORE MOUNTPOINT -o machine=NAME,admin "
-	    "[-o password-file=FILE]\n\n"
+	    "[-o password-file=FILE|password-command=CMD|password-fd=N]\n\n"
 	    "Mounts the backup set of one machine.  With keyfile= (the "
 	    "machine's POSTE key\nfile) it is a read-write backup session "
 	    "of the live tree alone, without\n/.snapshots; with user= or "
@@ -99,6 +103,12 @@ usage(FILE *f)
 	    "                      $BEEMO_PASSWORD_COMMAND, the credential\n"
 	    "                      beemo-admin-password with admin, the "
 	    "terminal)\n"
+	    "  -o password-command=CMD\n"
+	    "                      run CMD with /bin/sh and read the password "
+	    "from\n"
+	    "                      its first line of output (a comma in CMD "
+	    "is written \\,)\n"
+	    "  -o password-fd=N    read the password from descriptor N\n"
 	    "  -o config=FILE      configuration file (default $BEEMO_CONFIG "
 	    "or " BM_CONF_DEFAULT ")\n"
 	    "  -o nosnapshot       no snapshot when the backup session ends\n"
@@ -227,7 +237,8 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 	size_t len = 0;
 	struct bm_pass_src src = {
 		.file = o->passfile,
-		.fd = -1,
+		.command = o->passcmd,
+		.fd = o->passfd,
 		.file_env = "BEEMO_PASSWORD_FILE",
 		.command_env = "BEEMO_PASSWORD_COMMAND",
 		.credential = o->admin ? "beemo-admin-password" : NULL,
@@ -298,6 +309,18 @@ check_opts(struct opts *o, const char *mountpoint)
 		    "file is a backup session, which sees and writes the live "
 		    "tree only; browsing history needs a user's or the "
 		    "administrator's password (-o user=USER or -o admin)\n");
+		return -1;
+	}
+	if ((o->passfile != NULL) + (o->passcmd != NULL) +
+	    (o->passfd >= 0) > 1) {
+		fprintf(stderr, "beemofs: give at most one of -o "
+		    "password-file=, password-command= and password-fd=\n");
+		return -1;
+	}
+	if (o->keyfile != NULL && (o->passfile != NULL ||
+	    o->passcmd != NULL || o->passfd >= 0)) {
+		fprintf(stderr, "beemofs: a password option goes with -o "
+		    "user=USER or -o admin, not with keyfile=\n");
 		return -1;
 	}
 	if (o->user != NULL && !bm_valid_name(o->user)) {
@@ -453,6 +476,7 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	struct control_server *cs = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct scan_engine *av = NULL;
+	struct beemofs_sched *sched = NULL;
 	int rc, snap;
 
 	memset(&fs, 0, sizeof(fs));
@@ -560,6 +584,10 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		rc = 1;
 		goto out_inval;
 	}
+	if (!fs.rdonly && beemofs_sched_start(&sched, fs.st, conf) != 0) {
+		rc = 1;
+		goto out_control;
+	}
 	bm_log(LOG_NOTICE, "machine %s mounted on %s (%s session)",
 	    o->machine, co->mountpoint, fs.rdonly ? "read-only restore" :
 	    "backup");
@@ -590,6 +618,8 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	/* Files still open when the session ends (SIGTERM): the kernel
 	 * will not release them any more. */
 	store_release_all(fs.st);
+	beemofs_sched_stop(sched);
+out_control:
 	control_server_stop(cs);
 out_inval:
 	beemofs_inval_stop(&fs);
@@ -667,6 +697,7 @@ main(int argc, char **argv)
 	int rc = 1, ready[2] = {-1, -1};
 
 	memset(&o, 0, sizeof(o));
+	o.passfd = -1;
 	memset(&co, 0, sizeof(co));
 	/* Keys and plaintext live in this process: never in a core file. */
 	{

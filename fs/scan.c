@@ -52,32 +52,95 @@ on_hup(int sig)
 	}
 }
 
+/* Names libclamav loads from a signature directory: the signed (.cvd),
+ * incremental (.cld) and unsigned (.cud) containers, and the text
+ * databases.  The ignore and false-positive lists (.ign2, .fp...) are
+ * not signatures: a directory holding only them has none. */
+static const char *const sig_ext[] = {".cvd", ".cld", ".cud", ".hdb",
+    ".hsb", ".hdu", ".hsu", ".mdb", ".msb", ".mdu", ".msu", ".ndb", ".ndu",
+    ".ldb", ".ldu", ".idb", ".cdb", ".cbc", ".pdb", ".gdb", ".wdb", ".ftm",
+    ".yar", ".yara", ".crb", NULL};
+
+/* Is @name a signature file (sig_ext)? */
+static int
+is_sigfile(const char *name)
+{
+	size_t n = strlen(name), e;
+	int i;
+
+	for (i = 0; sig_ext[i] != NULL; i++) {
+		e = strlen(sig_ext[i]);
+		if (n > e && !strcmp(name + n - e, sig_ext[i]))
+			return 1;
+	}
+	return 0;
+}
+
 /* Is there at least one signature file in @dir? */
 static int
 has_signatures(const char *dir)
 {
-	static const char *const ext[] = {".cvd", ".cld", ".cud", ".hdb",
-	    ".hsb", ".mdb", ".msb", ".ndb", ".ldb", ".cdb", ".yar", ".yara",
-	    ".hdu", ".ndu", ".ldu", ".ign2", NULL};
 	struct dirent *de;
 	DIR *d = opendir(dir);
-	int found = 0, i;
+	int found = 0;
 
 	if (d == NULL)
 		return -errno;
-	while (!found && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-
-		for (i = 0; ext[i] != NULL && !found; i++) {
-			size_t e = strlen(ext[i]);
-
-			if (n > e && !strcmp(de->d_name + n - e, ext[i]) &&
-			    strcmp(ext[i], ".ign2") != 0)
-				found = 1;
-		}
-	}
+	while (!found && (de = readdir(d)) != NULL)
+		found = is_sigfile(de->d_name);
 	closedir(d);
 	return found;
+}
+
+/* Is @name a container with a "ClamAV-VDB:" header (cl_cvdhead)? */
+static int
+is_container(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && (!strcmp(name + n - 4, ".cvd") ||
+	    !strcmp(name + n - 4, ".cld") || !strcmp(name + n - 4, ".cud"));
+}
+
+int
+scan_sigdir_stat(const char *dir, uint64_t *count, uint64_t *newest)
+{
+	char path[PATH_MAX];
+	unsigned int n = 0;
+	struct dirent *de;
+	struct stat st;
+	cl_error_t r;
+	DIR *d;
+
+	*count = *newest = 0;
+	if ((r = cl_init(CL_INIT_DEFAULT)) != CL_SUCCESS)
+		return -EIO;
+	if ((d = opendir(dir)) == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		struct cl_cvd *h;
+		uint64_t t;
+
+		if (!is_sigfile(de->d_name) || snprintf(path, sizeof(path),
+		    "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		t = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL;
+		/* A container's age is its build time, not when freshclam
+		 * happened to write it. */
+		if (is_container(de->d_name) && (h = cl_cvdhead(path)) != NULL) {
+			t = (uint64_t)h->stime * 1000000000ULL;
+			cl_cvdfree(h);
+		}
+		if (t > *newest)
+			*newest = t;
+	}
+	closedir(d);
+	/* What the engine loads, .cud and every text database included. */
+	if ((r = cl_countsigs(dir, CL_COUNTSIGS_ALL, &n)) != CL_SUCCESS)
+		return -EIO;
+	*count = n;
+	return 0;
 }
 
 static int

@@ -64,4 +64,18 @@ int scan_file(void *ctx, const char *path, const struct store_scan_src *src,
 /* scan_signature_count -- signatures in the current engine. */
 unsigned scan_signature_count(struct scan_engine *se);
 
+/*
+ * scan_sigdir_stat -- describe the signature directory @dir without
+ * loading an engine (beemoctl status and metrics).
+ * @count: receives the number of signatures libclamav counts in it
+ *   (cl_countsigs(): the headers of .cvd, .cld and .cud containers, the
+ *   entries of the text databases), the number an engine loads.
+ * @newest: receives the time of the newest signature file in ns: the
+ *   build time of a container (cl_cvdhead()), the modification time of
+ *   any other file; 0 when there is none.
+ * Both are set, 0 when unknown.  Returns 0; -ENOENT, -EACCES... (the
+ * directory cannot be read); -EIO (libclamav cannot count a file in it).
+ */
+int scan_sigdir_stat(const char *dir, uint64_t *count, uint64_t *newest);
+
 #endif /* BEEMO_SCAN_H */

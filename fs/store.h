@@ -464,7 +464,8 @@ struct store_stats {
 };
 int store_stats(store *st, struct store_stats *out);
 
-/* store_changes -- index changes made through this handle since it was
+/* store_changes -- changes of the tree (inodes, directory entries,
+ * contents; not the journal) made through this handle since it was
  * opened or since its last snapshot (0: nothing to snapshot). */
 uint64_t store_changes(store *st);
 
@@ -691,6 +692,33 @@ typedef void (*store_check_fn)(void *ctx, const char *object,
     const char *problem, const char *file);
 int store_check(store *st, int read_data, store_check_fn fn, void *ctx,
     store_progress_fn progress, void *pctx, uint64_t *problems);
+
+/*
+ * store_check_part -- store_check() reading the data of a share of the
+ * packs only (`beemoctl check --read-data-subset`), so that a large
+ * store is read piece by piece on a schedule.  The index is checked
+ * whole, as by store_check(); chunks in packs not read keep the header
+ * check of pass 2.
+ * @part->slices > 0: slice @part->slice (1 ... slices) of that many,
+ *   the packs whose id % slices == slice - 1.  The slices partition the
+ *   packs: running slice 1, 2, ... slices reads every pack once (a pack
+ *   id never changes; new packs fall in some slice).
+ * @part->slices == 0: a random choice of @part->share (0 < share <= 1)
+ *   of the packs, at least one when there is any, chosen anew by each
+ *   call (OpenSSL's RAND_bytes).
+ * On return @part->packs_read and @part->packs_total hold how many
+ * packs were read and how many the index records.  The other arguments
+ * and the return value are those of store_check(); -EINVAL for a slice
+ * outside 1 ... slices or a share outside (0, 1].
+ */
+struct store_check_part {
+	uint32_t slice, slices;
+	double share;
+	uint64_t packs_read, packs_total; /* out */
+};
+int store_check_part(store *st, struct store_check_part *part,
+    store_check_fn fn, void *ctx, store_progress_fn progress, void *pctx,
+    uint64_t *problems);
 
 /*
  * Pack file names.  A pack lives in packs/XX/ under the store directory,

@@ -2,7 +2,9 @@
  * store_check.c -- verification of the index and the packs.
  *
  * Pass 1 (with --read-data): read every pack object by object and
- * authenticate each; remember the ids of damaged chunks.  Pass 2: walk
+ * authenticate each; remember the ids of damaged chunks.  With
+ * --read-data-subset (store_check_part) pass 1 reads only the chosen
+ * packs; pass 2 is the same.  Pass 2: walk
  * the index under one consistent transaction: authenticate every sealed
  * value, and for every chunk of every file version check its location
  * (chunk table, pack record, object header).  Problems are collected with
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -348,15 +351,54 @@ name_by_entry(store *st, uint64_t ino, char *buf, size_t size)
 	return rc;
 }
 
-int
-store_check(store *st, int read_data, store_check_fn fn, void *ctx,
-    store_progress_fn progress, void *pctx, uint64_t *problems)
+/*
+ * Keep in @packs (in place, in their order) the packs @part selects;
+ * *@n becomes their count.
+ */
+static int
+select_packs(const struct store_check_part *part, struct packrec *packs,
+    size_t *n)
+{
+	size_t i, k = 0, want, left;
+
+	if (part->slices > 0) {
+		if (part->slice < 1 || part->slice > part->slices)
+			return -EINVAL;
+		for (i = 0; i < *n; i++)
+			if (packs[i].id % part->slices == part->slice - 1)
+				packs[k++] = packs[i];
+		*n = k;
+		return 0;
+	}
+	if (!(part->share > 0 && part->share <= 1))
+		return -EINVAL;
+	want = (size_t)(part->share * (double)*n + 0.999999);
+	if (want == 0 && *n > 0)
+		want = 1;
+	/* Selection sampling (Knuth, TAOCP 3.4.2, algorithm S): each pack
+	 * is kept with probability (wanted left) / (packs left), which
+	 * keeps exactly @want, uniformly, in the packs' order. */
+	for (i = 0, left = *n; i < *n && k < want; i++, left--) {
+		uint32_t r;
+
+		if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+			return -EIO;
+		if ((uint64_t)r * left < (uint64_t)(want - k) << 32)
+			packs[k++] = packs[i];
+	}
+	*n = k;
+	return 0;
+}
+
+static int
+check_run(store *st, struct store_check_part *part, store_check_fn fn,
+    void *ctx, store_progress_fn progress, void *pctx, uint64_t *problems)
 {
 	static const enum ix_table sealed[] = {IX_META, IX_INODE, IX_DIRENT,
 	    IX_CONTENT, IX_SNAP, IX_JOURNAL};
 	struct check c;
-	struct packrec *packs = NULL;
-	size_t npacks = 0, i;
+	struct packrec *packs = NULL, *chosen = NULL;
+	size_t npacks = 0, nchosen = 0, i;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -368,8 +410,23 @@ store_check(store *st, int read_data, store_check_fn fn, void *ctx,
 	ix_unlock(st);
 	if (rc != 0)
 		return rc;
-	if (read_data && (rc = check_packs(&c, packs, npacks)) != 0)
-		goto out;
+	if (part != NULL) {
+		/* Pass 2 needs every pack's record; pass 1 the chosen. */
+		if (npacks > 0 &&
+		    (chosen = malloc(npacks * sizeof(*chosen))) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (npacks > 0)
+			memcpy(chosen, packs, npacks * sizeof(*chosen));
+		nchosen = npacks;
+		if ((rc = select_packs(part, chosen, &nchosen)) != 0)
+			goto out;
+		part->packs_read = nchosen;
+		part->packs_total = npacks;
+		if ((rc = check_packs(&c, chosen, nchosen)) != 0)
+			goto out;
+	}
 	ix_lock(st);
 	for (i = 0; rc == 0 && i < sizeof(sealed) / sizeof(sealed[0]); i++)
 		rc = check_table(&c, sealed[i], packs, npacks);
@@ -409,8 +466,27 @@ store_check(store *st, int read_data, store_check_fn fn, void *ctx,
 	}
 	*problems = c.np;
 out:
+	free(chosen);
 	free(packs);
 	free(c.bad);
 	free(c.p);
 	return rc;
+}
+
+int
+store_check(store *st, int read_data, store_check_fn fn, void *ctx,
+    store_progress_fn progress, void *pctx, uint64_t *problems)
+{
+	struct store_check_part all = {1, 1, 0, 0, 0};
+
+	return check_run(st, read_data ? &all : NULL, fn, ctx, progress, pctx,
+	    problems);
+}
+
+int
+store_check_part(store *st, struct store_check_part *part,
+    store_check_fn fn, void *ctx, store_progress_fn progress, void *pctx,
+    uint64_t *problems)
+{
+	return check_run(st, part, fn, ctx, progress, pctx, problems);
 }

@@ -389,7 +389,7 @@ ix_put_raw(store *st, enum ix_table t, const void *k, size_t klen,
 	}
 	st->dirty = 1;
 	if (logit && IX_LOGGED(t)) {
-		st->changes++;
+		st->changes += IX_TREE(t);
 		return log_add(st, t, k, klen, v, vlen, 0);
 	}
 	return 0;
@@ -419,7 +419,7 @@ ix_del(store *st, enum ix_table t, const void *k, size_t klen)
 		return -EIO;
 	st->dirty = 1;
 	if (IX_LOGGED(t)) {
-		st->changes++;
+		st->changes += IX_TREE(t);
 		return log_add(st, t, k, klen, NULL, 0, 1);
 	}
 	return 0;

@@ -182,15 +182,7 @@ store_session_end(store *st)
 		    st->sess.deleted, st->sess.renamed, st->sess.bytes);
 		e.who = st->who;
 		e.summary = summary;
-		if (st->sess.added + st->sess.changed + st->sess.deleted +
-		    st->sess.renamed == 0) {
-			uint64_t changes = st->changes;
-
-			rc = journal_add_locked(st, &e);
-			st->changes = changes;
-		} else {
-			rc = journal_add_locked(st, &e);
-		}
+		rc = journal_add_locked(st, &e);
 	}
 	st->in_session = 0;
 	ix_unlock(st);

@@ -17,6 +17,7 @@
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_log.h"
 #include "bm_mail.h"
 #include "bm_time.h"
 #include "center.h"
@@ -31,8 +32,10 @@ own_like_area(const struct center_area *a, int fd)
 {
 	struct stat st;
 
-	if (geteuid() == 0 && stat(a->path, &st) == 0 && st.st_uid != 0)
-		(void)fchown(fd, st.st_uid, st.st_gid);
+	if (geteuid() == 0 && stat(a->path, &st) == 0 && st.st_uid != 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) != 0)
+		bm_log(LOG_WARNING, "%s: cannot give a state file to the "
+		    "area's owner: %s", a->path, strerror(errno));
 }
 
 static int

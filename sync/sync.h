@@ -784,4 +784,18 @@ int sync_reports_run(const struct sync_ctx *ctx, keymgr *km,
     struct sync_rstate *rs, const struct sync_contact *c, size_t nc,
     struct sync_report_stats *out);
 
+/*
+ * sync_mail_test -- mail a test message to [mail] to now, through the
+ * transport the reports use ([mail] smtp, else [mail] command), for
+ * `maintenance --test-mail`.  Nothing is journaled or kept.
+ * @how: receives, for messages, the transport and the recipients
+ *   ("SMTP smtps://smtp.example.org:465 to ops@example.org").
+ * @err: receives the reason of a failure, one line.
+ * Returns 0; 1 when [mail] to is empty; -EINVAL for an unusable From or
+ * To, or a wrong SMTP setting; or the error of sync_smtp_send() or
+ * bm_mail_send().
+ */
+int sync_mail_test(const struct sync_ctx *ctx, char *how, size_t howlen,
+    char *err, size_t errlen);
+
 #endif /* BEEMO_SYNC_H */

@@ -25,8 +25,11 @@
  *     (sync_reports_run).
  *  5. The run is recorded in the appliance journal ("maintenance").
  *
- * With --reports-only, only 4 and 5: no network but the mail command, so
- * it may run every few minutes for prompt error reports.
+ * With --reports-only, only 4 and 5: no network but the mail's, so it
+ * may run every few minutes for prompt error reports
+ * (beemo-sync-reports.timer).  With --test-mail, none of them: a test
+ * message goes to [mail] to through the configured transport, exit
+ * status 0 when it was accepted, 1 when not.
  * Exit status: 0, 1 when a center was not reached or a mail failed, 3
  * when another maintenance run holds the lock.
  */
@@ -55,7 +58,10 @@
 
 static const char maintenance_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
-    "[--reports-only]\n";
+    "[--reports-only | --test-mail]\n"
+    "  --reports-only  only the e-mail reports (no storage center)\n"
+    "  --test-mail     mail a test message to [mail] to now, through the\n"
+    "                  configured transport, and say whether it worked\n";
 
 /* ---- the status file for the centers -------------------------------- */
 
@@ -359,6 +365,24 @@ signal_daemons(const struct sync_ctx *ctx)
 	return n;
 }
 
+/* ---- --test-mail ------------------------------------------------------ */
+
+/* A test message now; no store, lock or journal needed. */
+static int
+test_mail(const struct sync_ctx *ctx)
+{
+	char how[1024], err[600];
+	int rc = sync_mail_test(ctx, how, sizeof(how), err, sizeof(err));
+
+	if (rc != 0) {
+		sync_log(LOG_ERR, "test mail not sent through %s: %s", how,
+		    err);
+		return SYNC_EXIT_FAIL;
+	}
+	printf("test mail sent through %s\n", how);
+	return SYNC_EXIT_OK;
+}
+
 /* ---- the verb -------------------------------------------------------- */
 
 int
@@ -366,6 +390,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"reports-only", no_argument, NULL, 'r'},
+		{"test-mail", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -377,13 +402,16 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	char sigs[256] = "", result[256];
 	keymgr *km = NULL;
 	size_t nc = 0;
-	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc;
+	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc, test = 0;
 	int ret = SYNC_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			only = 1;
+			break;
+		case 't':
+			test = 1;
 			break;
 		case 'h':
 			fputs(maintenance_usage, stdout);
@@ -393,10 +421,12 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 			return SYNC_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (test && only)) {
 		fputs(maintenance_usage, stderr);
 		return SYNC_EXIT_USAGE;
 	}
+	if (test)
+		return test_mail(ctx);
 	if ((rc = bm_path(dir, sizeof(dir), "%s/reports", ctx->store)) ||
 	    (rc = bm_path(lockp, sizeof(lockp), "%s/lock", dir)) ||
 	    (rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||

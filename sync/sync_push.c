@@ -54,12 +54,24 @@ struct push {
 	uint64_t bwlimit;
 	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* the off-site key; cleansed */
 	int quiet;
+	int dry_run;               /* --dry-run: say, send nothing */
 	struct sync_io io;         /* of the target being pushed */
 };
 
 static const char push_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] push [--target NAME] "
-    "[--quiet] [--bwlimit RATE]\n";
+    "[--quiet] [--bwlimit RATE] [--dry-run]\n"
+    "\n"
+    "Send the sealed objects the storage centers lack, then a signed\n"
+    "manifest of the whole set, to every [target NAME] of the\n"
+    "configuration (or only --target NAME).\n"
+    "\n"
+    "  -t, --target NAME  only this target\n"
+    "  -q, --quiet        no progress and no summary\n"
+    "  -b, --bwlimit RATE at most RATE bytes per second (\"300K\", \"10M\")\n"
+    "  -n, --dry-run      connect and compare, say what would be sent,\n"
+    "                     send and change nothing (neither the centers\n"
+    "                     nor the sync state)\n";
 
 /* ---- the status file ----------------------------------------------- */
 
@@ -404,8 +416,9 @@ push_target(struct push *ps, const char *name)
 	if ((rc = sync_conn_open(&t, 1, &c)) != 0)
 		goto done;
 	if ((rc = list_remote(c, &ps->objs, &rl)) != 0 ||
-	    (rc = remove_stale(c, &t, &rl)) != 0 ||
-	    (rc = sync_scrub_check(ps->ctx, c, name, &ps->objs)) != 0)
+	    (!ps->dry_run && (rc = remove_stale(c, &t, &rl)) != 0) ||
+	    (!ps->dry_run &&
+	    (rc = sync_scrub_check(ps->ctx, c, name, &ps->objs)) != 0))
 		goto done;
 	if ((rc = sync_request_local(ps->ctx, name, &reqs)) != 0)
 		goto done;
@@ -479,6 +492,17 @@ push_target(struct push *ps, const char *name)
 			rc = 0;
 			goto record;
 		}
+	}
+	if (ps->dry_run) {
+		char h1[32], h2[32];
+
+		printf("%s: would send %llu objects (%s) and a manifest; "
+		    "%llu objects (%s) are there already\n", name,
+		    (unsigned long long)ntodo, bm_human(h1, sizeof(h1),
+		    ntodo_b), (unsigned long long)nthere, bm_human(h2,
+		    sizeof(h2), there_b));
+		rc = 0;
+		goto done;
 	}
 	todo[ntodo++] = status;
 	ntodo_b += status->size;
@@ -594,6 +618,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		{"target", required_argument, NULL, 't'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"bwlimit", required_argument, NULL, 'b'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -609,13 +634,16 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	memset(&ps, 0, sizeof(ps));
 	ps.ctx = ctx;
 	ps.quiet = ctx->quiet;
-	while ((c = getopt_long(argc, argv, "t:qb:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:qb:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			only = optarg;
 			break;
 		case 'q':
 			ps.quiet = 1;
+			break;
+		case 'n':
+			ps.dry_run = 1;
 			break;
 		case 'b':
 			if (bm_parse_size(optarg, &ps.bwlimit) != 0) {
@@ -698,7 +726,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 			struct bm_sync_tstate *ts =
 			    bm_sync_state_target(&ps.state, tn[i]);
 
-			if (ts != NULL)
+			if (ts != NULL && !ps.dry_run)
 				(void)sync_alog(ctx, km, "push", "push to %s: "
 				    "%s, %llu objects (%llu bytes) sent", tn[i],
 				    ts->result, (unsigned long long)
@@ -713,10 +741,13 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 				    strlen(failed) - 1);
 			}
 			/* Record each target as soon as it is done. */
-			(void)bm_sync_state_save(ctx->statepath, &ps.state);
+			if (!ps.dry_run)
+				(void)bm_sync_state_save(ctx->statepath,
+				    &ps.state);
 		}
 		free(tn);
-		(void)sync_hashcache_save(ctx, &ps.objs);
+		if (!ps.dry_run)
+			(void)sync_hashcache_save(ctx, &ps.objs);
 		if (nfail > 0) {
 			sync_log(LOG_ERR, "push failed for target%s: %s",
 			    nfail > 1 ? "s" : "", failed);

@@ -3,7 +3,9 @@
  * sync_report.c: one mail per condition raised or resolved, one per
  * machine for its events; recipients from [mail] to and [machine NAME]
  * mail_to; every mail sent or failed is recorded in the appliance
- * journal ("report").
+ * journal ("report").  Delivery goes to the SMTP server of [mail] smtp
+ * when there is one (sync_smtp.h), else to the sendmail-compatible
+ * [mail] command (bm_mail_send()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,20 +14,24 @@
 #include <unistd.h>
 
 #include "bm_conf.h"
+#include "bm_err.h"
 #include "bm_log.h"
 #include "bm_mail.h"
 #include "bm_time.h"
 #include "sync_report.h"
+#include "sync_smtp.h"
 
 #define MAIL_TIMEOUT_MS 60000
 #define MAIL_COMMAND_DEFAULT "/usr/sbin/sendmail -t -i"
+#define MAIL_BAD_ADDRESS "[mail] from or a recipient is empty, is not " \
+	"UTF-8, holds a control character or an unusable address"
 
 struct sender {
 	const struct sync_ctx *ctx;
 	keymgr *km;
 	struct sync_rstate *rs;
 	char appliance[256];
-	const char *command, *from;
+	const char *from;
 	char from_buf[320];
 	int failed, norecipient;
 	struct sync_report_stats *stats;
@@ -56,6 +62,36 @@ header_value(char *out, size_t size, const char *in)
 	for (i = 0; in[i] != '\0' && i + 1 < size && i < 200; i++)
 		out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
 	out[i] = '\0';
+}
+
+/* The appliance's name for subjects, and the From mailbox. */
+static void
+identity(const struct sync_ctx *ctx, char *appliance, size_t asize,
+    char *from_buf, size_t fsize, const char **from)
+{
+	char host[200];
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "beemo");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(appliance, asize, "%s", bm_conf_get(ctx->conf, NULL, NULL,
+	    "appliance", host));
+	snprintf(from_buf, fsize, "beemo@%s", host);
+	*from = bm_conf_get(ctx->conf, "mail", NULL, "from", from_buf);
+}
+
+/* Deliver the formatted @msg through the configured transport. */
+static int
+deliver(const struct sync_ctx *ctx, const char *from, const char *to,
+    const char *msg, size_t len, char *err, size_t errlen)
+{
+	const char *smtp = bm_conf_get(ctx->conf, "mail", NULL, "smtp", "");
+
+	if (*smtp != '\0')
+		return sync_smtp_send(ctx->conf, from, to, msg, len, err,
+		    errlen);
+	return bm_mail_send(bm_conf_get(ctx->conf, "mail", NULL, "command",
+	    MAIL_COMMAND_DEFAULT), msg, len, MAIL_TIMEOUT_MS, err, errlen);
 }
 
 /*
@@ -108,11 +144,10 @@ send_one(struct sender *s, const char *machine, const char *what,
 		m.headers = headers;
 		rc = bm_mail_format(&m, bm_now_ns(), &msg, &len);
 		if (rc == -EINVAL)
-			snprintf(err, sizeof(err), "[mail] from or a "
-			    "recipient holds a control character or is empty");
+			snprintf(err, sizeof(err), MAIL_BAD_ADDRESS);
 		else if (rc == 0)
-			rc = bm_mail_send(s->command, msg, len,
-			    MAIL_TIMEOUT_MS, err, sizeof(err));
+			rc = deliver(s->ctx, s->from, to, msg, len, err,
+			    sizeof(err));
 		if (rc == 0) {
 			s->stats->sent++;
 			(void)sync_alog(s->ctx, s->km, "report", "mail sent to "
@@ -288,28 +323,19 @@ send_all_events(struct sender *s)
 	free(app);
 }
 
-/* Forget what is too old to matter. */
 void
 rs_send(const struct sync_ctx *ctx, keymgr *km, struct sync_rstate *rs,
     struct sync_report_stats *st)
 {
 	struct sender s;
-	char host[200];
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
 	s.km = km;
 	s.rs = rs;
 	s.stats = st;
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		snprintf(host, sizeof(host), "beemo");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(s.appliance, sizeof(s.appliance), "%s", bm_conf_get(ctx->conf,
-	    NULL, NULL, "appliance", host));
-	s.command = bm_conf_get(ctx->conf, "mail", NULL, "command",
-	    MAIL_COMMAND_DEFAULT);
-	snprintf(s.from_buf, sizeof(s.from_buf), "beemo@%s", host);
-	s.from = bm_conf_get(ctx->conf, "mail", NULL, "from", s.from_buf);
+	identity(ctx, s.appliance, sizeof(s.appliance), s.from_buf,
+	    sizeof(s.from_buf), &s.from);
 	send_conditions(&s);
 	if (!s.failed)
 		send_all_events(&s);
@@ -317,4 +343,59 @@ rs_send(const struct sync_ctx *ctx, keymgr *km, struct sync_rstate *rs,
 		sync_log(LOG_NOTICE, "%d report%s not mailed: no recipient "
 		    "configured ([mail] to, [machine NAME] mail_to)",
 		    s.norecipient, s.norecipient == 1 ? "" : "s");
+}
+
+int
+sync_mail_test(const struct sync_ctx *ctx, char *how, size_t howlen,
+    char *err, size_t errlen)
+{
+	const char *smtp = bm_conf_get(ctx->conf, "mail", NULL, "smtp", "");
+	const char *headers[] = {"X-Beemo-Report: test", NULL};
+	char appliance[256], from_buf[320], subj[400], *to, *body = NULL;
+	char *msg = NULL, now_s[32];
+	const char *from;
+	struct bm_mail m;
+	size_t len;
+	int rc;
+
+	if (*smtp != '\0')
+		snprintf(how, howlen, "SMTP %s", smtp);
+	else
+		snprintf(how, howlen, "the command '%s'", bm_conf_get(ctx->conf,
+		    "mail", NULL, "command", MAIL_COMMAND_DEFAULT));
+	snprintf(err, errlen, "no recipient: set [mail] to");
+	if ((to = recipients(ctx, NULL)) == NULL)
+		return 1;
+	identity(ctx, appliance, sizeof(appliance), from_buf,
+	    sizeof(from_buf), &from);
+	snprintf(subj, sizeof(subj), "[Beemo %s] test message", appliance);
+	bm_time_str(now_s, sizeof(now_s), bm_now_ns());
+	if (asprintf(&body, "This is a test message of the Beemo appliance "
+	    "%s, sent at %s by\nbeemo-sync maintenance --test-mail through "
+	    "%s.\n\nIts reports (a virus found, a backup that failed, the "
+	    "store's disk\nfilling up, a storage center not reached) go out "
+	    "the same way.\n", appliance, now_s, how) < 0) {
+		body = NULL;
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	m.from = from;
+	m.to = to;
+	m.subject = subj;
+	m.body = body;
+	m.headers = headers;
+	rc = bm_mail_format(&m, bm_now_ns(), &msg, &len);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, MAIL_BAD_ADDRESS);
+	else if (rc != 0)
+		snprintf(err, errlen, "%s", beemo_strerror(rc));
+	else
+		rc = deliver(ctx, from, to, msg, len, err, errlen);
+	snprintf(how + strlen(how), howlen - strlen(how), " to %s", to);
+out:
+	free(msg);
+	free(body);
+	free(to);
+	return rc;
 }

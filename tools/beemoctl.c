@@ -14,9 +14,11 @@
 #include "bm_err.h"
 #include "bm_esc.h"
 #include "bm_file.h"
+#include "bm_json.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
 #include "bm_pass.h"
+#include "bm_progress.h"
 #include "bm_units.h"
 
 static const struct {
@@ -317,6 +319,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"target", required_argument, NULL, 't'}, CTL_O_TARGET},
 		{{"overwrite", no_argument, NULL, 'o'}, CTL_O_OVERWRITE},
 		{{"read-data", no_argument, NULL, 'r'}, CTL_O_READ_DATA},
+		{{"read-data-subset", required_argument, NULL, '5'},
+		    CTL_O_READ_DATA},
 		{{"soft", required_argument, NULL, 's'}, CTL_O_QUOTA},
 		{{"hard", required_argument, NULL, 'H'}, CTL_O_QUOTA},
 		{{"since", required_argument, NULL, 'S'}, CTL_O_JOURNAL},
@@ -377,6 +381,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'j':
 			o->json = 1;
+			/* Progress as JSON lines on stderr (bm_progress.h). */
+			bm_progress_set_json(1);
 			break;
 		case 'y':
 			o->yes = 1;
@@ -410,6 +416,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'r':
 			o->read_data = 1;
+			break;
+		case '5':
+			o->read_data_subset = optarg;
 			break;
 		case 's':
 			o->soft = optarg;
@@ -488,6 +497,19 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		return CTL_USAGE;
 	}
 	return -1;
+}
+
+void
+ctl_json_done(const char *format, const char *machine, const char *user)
+{
+	bm_json j;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, format, 1);
+	bm_json_str(&j, "machine", machine);
+	if (user != NULL)
+		bm_json_str(&j, "user", user);
+	bm_json_end_obj(&j);
 }
 
 int

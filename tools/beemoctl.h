@@ -88,7 +88,8 @@ enum {
 					 --password-fd N */
 	CTL_O_NEW_PASSWORD = 1 << 1,  /* --new-password-file FILE */
 	CTL_O_USER_PASSWORD = 1 << 2, /* --user-password-file FILE */
-	CTL_O_JSON = 1 << 3,          /* --json */
+	CTL_O_JSON = 1 << 3,          /* --json (and progress as JSON
+					 lines: bm_progress_set_json) */
 	CTL_O_YES = 1 << 4,           /* --yes */
 	CTL_O_USER = 1 << 5,          /* --user USER */
 	CTL_O_POSTE_KEY = 1 << 6,     /* --poste-key PATH */
@@ -97,7 +98,8 @@ enum {
 	CTL_O_NOTE = 1 << 9,          /* --note TEXT */
 	CTL_O_TARGET = 1 << 10,       /* --target DIR */
 	CTL_O_OVERWRITE = 1 << 11,    /* --overwrite */
-	CTL_O_READ_DATA = 1 << 12,    /* --read-data */
+	CTL_O_READ_DATA = 1 << 12,    /* --read-data,
+					 --read-data-subset N/M|P% */
 	CTL_O_QUOTA = 1 << 13,        /* --soft SIZE, --hard SIZE */
 	CTL_O_JOURNAL = 1 << 14,      /* --since T, --type T, --files, --all */
 	CTL_O_WATCH = 1 << 15,        /* --watch */
@@ -129,6 +131,7 @@ struct ctl_opts {
 	int long_list, recursive; /* --long, --recursive */
 	const char *snapshots, *newer, *older; /* as given, or NULL */
 	const char *format; /* --format NAME, or NULL */
+	const char *read_data_subset; /* --read-data-subset, or NULL */
 	int nargs;   /* positional arguments left after the options */
 	char **args;
 };
@@ -145,6 +148,15 @@ struct ctl_opts {
 int ctl_parse(const struct ctl *ctl, int argc, char **argv,
     unsigned allowed, int min, int max, const char *usage,
     struct ctl_opts *o);
+
+/*
+ * ctl_json_done -- with --json, the one object that a verb changing a
+ * machine or a user prints instead of its line of text: "format"
+ * @format, "version" 1, "machine" @machine and, when not NULL, "user"
+ * @user (beemoctl(8), JSON OUTPUT).
+ */
+void ctl_json_done(const char *format, const char *machine,
+    const char *user);
 
 /* A subcommand of a verb ("machine add"), see ctl_subcommand(). */
 struct ctl_sub {

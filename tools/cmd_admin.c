@@ -32,6 +32,7 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_time.h"
 #include "ctl_store.h"
@@ -39,6 +40,7 @@
 
 static const char passwd_usage[] =
     "[--password-file OLD] [--new-password-file NEW] [--keep-keys]\n"
+    "       [--json]\n"
     "\n"
     "Change the administrator's password, and replace the administrator's\n"
     "key pair and off-site key so that the old password opens nothing\n"
@@ -51,6 +53,8 @@ static const char passwd_usage[] =
     "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
     "  --keep-keys              only reseal with the new password: keeps\n"
     "                           the key pair, revokes nothing\n"
+    "  --json                   one JSON object \"beemo-admin-passwd\"\n"
+    "                           (beemoctl(8))\n"
     "  --help                   this help\n";
 
 /* Lock every machine (*@locks: malloc'd, -1 for a machine without a
@@ -164,7 +168,8 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	struct retention_file *pol = NULL;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
-	    CTL_O_NEW_PASSWORD | CTL_O_KEEP_KEYS, 0, 0, passwd_usage,
+	    CTL_O_NEW_PASSWORD | CTL_O_KEEP_KEYS | CTL_O_JSON, 0, 0,
+	    passwd_usage,
 	    &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
@@ -191,7 +196,14 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-admin-passwd", 1);
+		bm_json_bool(&j, "keys_replaced", !o.keep_keys);
+		bm_json_end_obj(&j);
+	} else if (!ctl->quiet)
 		printf("administrator password changed%s\n", o.keep_keys ?
 		    " (same keys)" : "; new administrator keys and a new key "
 		    "generation for every machine");

@@ -34,7 +34,7 @@
 #include "bm_esc.h"
 #include "bm_json.h"
 #include "ctl_snapname.h"
-#include "ctl_snappath.h"
+#include "ctl_tree.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (256U << 10)
@@ -404,10 +404,10 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		    &si[i])) != 0)
 			goto out;
 	for (i = 0; i < 2; i++) {
-		rc = ctl_snap_path(s.st, si[i].id, path, &a[i], norm[i],
+		rc = ctl_tree_lookup(s.st, si[i].id, path, &a[i], norm[i],
 		    sizeof(norm[i]));
 		if (rc == -EINVAL) {
-			ctl_err(ctl, "%s: \"..\" is not allowed in a path",
+			ctl_err(ctl, "%s: goes above the root of the snapshot",
 			    path);
 			rc = CTL_USAGE;
 			goto out;
@@ -434,13 +434,12 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_FAIL;
 		goto out;
 	}
-	path = a[0].mode ? norm[0] : norm[1];
+	/* Entries below are named "PATH/NAME": the root is "". */
+	path = strcmp(norm[0], "/") == 0 ? "" : norm[0];
 	if (o.json) {
 		d.j = &j;
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "format", "beemo-diff");
-		bm_json_u64(&j, "version", 1);
+		bm_json_head(&j, "beemo-diff", 1);
 		bm_json_str(&j, "machine", o.args[0]);
 		json_snap(&j, "from", &si[0]);
 		json_snap(&j, "to", &si[1]);
@@ -462,7 +461,6 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		bm_json_u64(&j, "errors", (uint64_t)d.errors);
 		bm_json_end_obj(&j);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else
 		printf("%llu added, %llu removed, %llu changed, %llu metadata "
 		    "only, %llu type changed\n",

@@ -44,7 +44,8 @@ static const char erase_usage[] =
     "                        remove, change nothing\n"
     "  --yes                 do not ask for the machine's name (needed\n"
     "                        when stdin is not a terminal)\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-erase\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -122,7 +123,7 @@ print_json(const char *machine, const char *path, int dry_run,
 	size_t i;
 
 	bm_json_init(&j, stdout);
-	bm_json_begin_obj(&j, NULL);
+	bm_json_head(&j, "beemo-erase", 1);
 	bm_json_str(&j, "machine", machine);
 	bm_json_str(&j, "path", path);
 	bm_json_bool(&j, "dry_run", dry_run);

@@ -40,7 +40,7 @@
 #include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
-#include "ctl_snappath.h"
+#include "ctl_tree.h"
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)
@@ -507,9 +507,7 @@ summary(const struct ctl *ctl, const struct export *x, int json, FILE *f,
 		bm_json j;
 
 		bm_json_init(&j, f);
-		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "format", "beemo-export");
-		bm_json_u64(&j, "version", 1);
+		bm_json_head(&j, "beemo-export", 1);
 		bm_json_str(&j, "machine", machine);
 		bm_json_u64(&j, "snapshot", si->id);
 		bm_json_time(&j, "time", si->time);
@@ -570,15 +568,19 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	x.zip = strcmp(o.format, "zip") == 0;
 	if ((rc = ctl_snap_resolve(ctl, s.st, o.args[1], &si)) != 0)
 		goto out;
-	rc = ctl_snap_path(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a,
+	rc = ctl_tree_lookup(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a,
 	    norm, sizeof(norm));
 	if (rc != 0) {
 		ctl_err(ctl, "%s in snapshot %u: %s", o.nargs > 2 ?
 		    o.args[2] : "/", si.id, rc == -EINVAL ?
-		    "\"..\" is not allowed in a path" : beemo_strerror(rc));
+		    "goes above the root of the snapshot" :
+		    beemo_strerror(rc));
 		rc = rc == -EINVAL ? CTL_USAGE : CTL_FAIL;
 		goto out;
 	}
+	/* Entries below are named "PATH/NAME": the root is "". */
+	if (strcmp(norm, "/") == 0)
+		norm[0] = '\0';
 	base = strrchr(norm, '/') ? strrchr(norm, '/') + 1 : norm;
 	if ((x.buf = malloc(IO_SIZE)) == NULL) {
 		ctl_err(ctl, "out of memory");

@@ -47,7 +47,8 @@ static const char usage[] =
     "  --min-age D           keep every snapshot younger than D (7d)\n"
     "  --dry-run             list every snapshot, kept or forgotten and\n"
     "                        the rules that keep it; change nothing\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-forget\"\n"
+    "                        (beemoctl(8))\n"
     "  --prune               prune after forgetting (beemoctl prune)\n"
     "  --yes                 forget by id without asking\n"
     "  --admin               open with the administrator's password\n"
@@ -88,7 +89,7 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 
 	if (json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-forget", 1);
 		bm_json_str(&j, "by", how);
 		bm_json_bool(&j, "dry_run", dry_run);
 		bm_json_u64(&j, "forgotten", pl->forget);

@@ -16,20 +16,25 @@
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_file.h"
+#include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_units.h"
 
 static const char usage[] =
     "[--kdf-n N] [--kdf-r R] [--kdf-p P] [--password-file FILE]\n"
+    "       [--json]\n"
     "\n"
     "Set up a new appliance in the store directory: the administrator's\n"
-    "key pair sealed with a new administrator password.\n"
+    "key pair sealed with a new administrator password.  Prints the\n"
+    "appliance id.\n"
     "\n"
     "  --kdf-n N             scrypt cost N, a power of two (default 131072)\n"
     "  --kdf-r R             scrypt block size r (default 8)\n"
     "  --kdf-p P             scrypt parallelism p (default 1)\n"
     "  --password-file FILE  read the new administrator password from FILE\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --json                one JSON object \"beemo-init\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 /* Parse one scrypt parameter given on the command line, if it was. */
@@ -72,8 +77,8 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_KDF | CTL_O_PASSWORD, 0, 0,
-	    usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_KDF | CTL_O_PASSWORD |
+	    CTL_O_JSON, 0, 0, usage, &o)) >= 0)
 		return rc;
 	keymgr_kdf_default(&kdf);
 	n = kdf.N;
@@ -127,7 +132,17 @@ cmd_init(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	keymgr_appliance_id(km, id);
 	bm_hex(hex, id, sizeof(id));
-	printf("%s\n", hex);
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-init", 1);
+		bm_json_str(&j, "appliance_id", hex);
+		bm_json_str(&j, "store", ctl->store);
+		bm_json_end_obj(&j);
+	} else {
+		printf("%s\n", hex);
+	}
 	ctl_alog(ctl, km, "admin", "admin", "appliance %s initialized", hex);
 	rc = CTL_OK;
 out:

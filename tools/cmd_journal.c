@@ -46,7 +46,8 @@ static const char journal_usage[] =
     "                        retention\n"
     "  --all                 every machine and the appliance\n"
     "  --files               list the files concerned under each entry\n"
-    "  --json                print JSON (with the files)\n"
+    "  --json                one JSON object \"beemo-journal\" with the\n"
+    "                        files (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
@@ -54,6 +55,24 @@ static const char journal_usage[] =
     "  --password-file FILE  read the password from FILE (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
+
+/* The beemo-journal object around the entries, for @machine (NULL:
+ * the appliance, --all); json_close() ends it. */
+static void
+json_open(bm_json *j, const char *machine)
+{
+	bm_json_init(j, stdout);
+	bm_json_head(j, "beemo-journal", 2);
+	bm_json_str(j, "machine", machine);
+	bm_json_begin_arr(j, "entries");
+}
+
+static void
+json_close(bm_json *j)
+{
+	bm_json_end_arr(j);
+	bm_json_end_obj(j);
+}
 
 struct out {
 	const char *machine; /* NULL: the appliance (--all) */
@@ -289,10 +308,8 @@ journal_all(struct ctl *ctl, struct ctl_opts *o, uint64_t since)
 	memset(&out, 0, sizeof(out));
 	out.files = o->files;
 	out.json = o->json;
-	if (o->json) {
-		bm_json_init(&out.j, stdout);
-		bm_json_begin_arr(&out.j, NULL);
-	}
+	if (o->json)
+		json_open(&out.j, NULL);
 	for (k = 0; k < g.n; k++) {
 		const struct gentry *e = &g.v[k];
 		struct store_journal_entry se = {e->time, e->type, e->who,
@@ -304,7 +321,7 @@ journal_all(struct ctl *ctl, struct ctl_opts *o, uint64_t since)
 		print_entry(&out, &se);
 	}
 	if (o->json)
-		bm_json_end_arr(&out.j);
+		json_close(&out.j);
 out:
 	for (k = 0; k < g.n; k++) {
 		for (i = 0; g.v[k].files && i < g.v[k].nfiles; i++)
@@ -353,13 +370,11 @@ cmd_journal(struct ctl *ctl, int argc, char **argv)
 	out.machine = o.args[0];
 	out.files = o.files;
 	out.json = o.json;
-	if (o.json) {
-		bm_json_init(&out.j, stdout);
-		bm_json_begin_arr(&out.j, NULL);
-	}
+	if (o.json)
+		json_open(&out.j, o.args[0]);
 	rc = store_journal_list(s.st, since, o.type, print_entry, &out);
 	if (o.json)
-		bm_json_end_arr(&out.j);
+		json_close(&out.j);
 	if (rc != 0)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 	if (ctl_session_close(ctl, &s) != 0)

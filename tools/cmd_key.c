@@ -21,11 +21,11 @@ static const char show_usage[] =
     "Show MACHINE's key generations, the current one, the fingerprint of\n"
     "its POSTE key and its users.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-key\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char rotate_usage[] =
-    "MACHINE [--password-file FILE]\n"
+    "MACHINE [--password-file FILE] [--json]\n"
     "\n"
     "Add a new generation of MACHINE's SECRET, wrapped for every principal,\n"
     "and make it current (new data uses it; old generations stay).\n"
@@ -33,10 +33,12 @@ static const char rotate_usage[] =
     "\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --json                one JSON object \"beemo-key-rotate\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 static const char issue_usage[] =
-    "MACHINE --poste-key PATH [--password-file FILE]\n"
+    "MACHINE --poste-key PATH [--password-file FILE] [--json]\n"
     "\n"
     "Issue a new POSTE key file for MACHINE at PATH (never overwritten);\n"
     "POSTE key files issued before stop working, and a new key generation\n"
@@ -45,6 +47,8 @@ static const char issue_usage[] =
     "  --poste-key PATH      where to write the new POSTE key file\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --json                one JSON object \"beemo-key-issue\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 static const char unlock_usage[] =
@@ -61,7 +65,8 @@ static const char unlock_usage[] =
     "  --password-file FILE  the administrator's or the user's password\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the "
     "terminal)\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-key-unlock\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 static int
@@ -90,7 +95,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 	shown = info.current_gen < 64 ? info.current_gen : 64;
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-key", 1);
 		bm_json_str(&j, "machine", o.args[0]);
 		bm_json_str(&j, "machine_id", hex);
 		bm_json_time(&j, "created", info.created);
@@ -144,8 +149,8 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc, lock = -1;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 1, 1,
-	    rotate_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 1,
+	    1, rotate_usage, &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
 	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
@@ -157,7 +162,17 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	printf("%u\n", gen);
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-key-rotate", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_u64(&j, "generation", gen);
+		bm_json_end_obj(&j);
+	} else {
+		printf("%u\n", gen);
+	}
 	ctl_alog(ctl, km, "key", "admin", "machine %s: SECRET rotated to "
 	    "generation %u", o.args[0], gen);
 	rc = CTL_OK;
@@ -178,8 +193,8 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc, lock = -1;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_POSTE_KEY | CTL_O_PASSWORD,
-	    1, 1, issue_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_POSTE_KEY | CTL_O_PASSWORD |
+	    CTL_O_JSON, 1, 1, issue_usage, &o)) >= 0)
 		return rc;
 	if (o.poste_key == NULL) {
 		ctl_err(ctl, "--poste-key PATH is required");
@@ -197,7 +212,16 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-key-issue", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_str(&j, "poste_key", o.poste_key);
+		bm_json_str(&j, "poste_fingerprint", info.poste_fpr);
+		bm_json_end_obj(&j);
+	} else if (!ctl->quiet)
 		printf("new POSTE key file for machine %s: %s (key SHA-256 "
 		       "%s); earlier POSTE key files no longer work\n",
 		    o.args[0], o.poste_key, info.poste_fpr);
@@ -226,7 +250,7 @@ print_kcvs(const struct ctl_opts *o, const char *machine,
 
 	if (o->json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-key-unlock", 1);
 		bm_json_str(&j, "machine", machine);
 		bm_json_str(&j, "principal", who[p]);
 		bm_json_str(&j, "user", keymgr_secret_user(s));

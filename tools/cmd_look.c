@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -192,6 +193,20 @@ fail:
 	return rc;
 }
 
+/* JSON times are RFC 3339 in UTC, whatever the display's zone:
+ * "2026-11-28T10:20:30Z" of @t into @buf. */
+static const char *
+json_mtime(char *buf, size_t size, const struct timespec *t)
+{
+	time_t s = t->tv_sec;
+	struct tm tm;
+
+	if (gmtime_r(&s, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 /* ---- ls -------------------------------------------------------------- */
 
 struct ls {
@@ -224,8 +239,8 @@ ls_one(struct walk *w, const char *path, const char *name,
 		bm_json_u64(&l->j, "uid", a->uid);
 		bm_json_u64(&l->j, "gid", a->gid);
 		bm_json_u64(&l->j, "size", a->size);
-		bm_json_str(&l->j, "mtime", ctl_tree_time(when, sizeof(when),
-		    &a->mtime, 1));
+		bm_json_str(&l->j, "mtime", json_mtime(when, sizeof(when),
+		    &a->mtime));
 		if (S_ISLNK(a->mode))
 			bm_json_str(&l->j, "target", target);
 		bm_json_end_obj(&l->j);
@@ -275,9 +290,7 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	w.fn = ls_one;
 	if (l.json) {
 		bm_json_init(&l.j, stdout);
-		bm_json_begin_obj(&l.j, NULL);
-		bm_json_str(&l.j, "format", "beemo-ls");
-		bm_json_u64(&l.j, "version", 1);
+		bm_json_head(&l.j, "beemo-ls", 1);
 		bm_json_str(&l.j, "machine", o.args[0]);
 		bm_json_u64(&l.j, "snapshot", si.id);
 		bm_json_str(&l.j, "path", norm);
@@ -296,7 +309,6 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	if (l.json) {
 		bm_json_end_arr(&l.j);
 		bm_json_end_obj(&l.j);
-		putchar('\n');
 	}
 	rc = w.errors ? CTL_FAIL : CTL_OK;
 	if (fflush(stdout) != 0) {
@@ -457,9 +469,7 @@ find_print(const struct find *f, const struct ctl_opts *o,
 		return;
 	}
 	bm_json_init(&j, stdout);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", "beemo-find");
-	bm_json_u64(&j, "version", 1);
+	bm_json_head(&j, "beemo-find", 1);
 	bm_json_str(&j, "machine", o->args[0]);
 	bm_json_str(&j, "pattern", f->pattern);
 	bm_json_begin_arr(&j, "searched");
@@ -478,8 +488,8 @@ find_print(const struct find *f, const struct ctl_opts *o,
 		bm_json_str(&j, "path", f->hits[i].path);
 		bm_json_str(&j, "type", ctl_tree_type(a->mode));
 		bm_json_u64(&j, "size", a->size);
-		bm_json_str(&j, "mtime", ctl_tree_time(when, sizeof(when),
-		    &a->mtime, 1));
+		bm_json_str(&j, "mtime", json_mtime(when, sizeof(when),
+		    &a->mtime));
 		bm_json_begin_arr(&j, "snapshots");
 		for (; i < k; i++)
 			bm_json_u64(&j, NULL, f->hits[i].snap);
@@ -488,7 +498,6 @@ find_print(const struct find *f, const struct ctl_opts *o,
 	}
 	bm_json_end_arr(&j);
 	bm_json_end_obj(&j);
-	putchar('\n');
 }
 
 static int

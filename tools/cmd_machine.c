@@ -28,7 +28,7 @@
 
 static const char add_usage[] =
     "NAME --user USER --poste-key PATH [--password-file FILE]\n"
-    "       [--user-password-file FILE]\n"
+    "       [--user-password-file FILE] [--json]\n"
     "\n"
     "Create machine NAME with its first user USER, and write its POSTE key\n"
     "file to PATH (never overwritten) for the client machine.\n"
@@ -40,6 +40,8 @@ static const char add_usage[] =
     "  --user-password-file FILE  the new user's password (default\n"
     "                             $BEEMO_USER_PASSWORD_FILE, or the "
     "terminal)\n"
+    "  --json                     one JSON object \"beemo-machine-add\"\n"
+    "                             (beemoctl(8))\n"
     "  --help                     this help\n";
 
 static const char list_usage[] =
@@ -48,7 +50,7 @@ static const char list_usage[] =
     "List the machines: name, machine id, current key generation, users,\n"
     "creation time.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-machines\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char remove_usage[] =
@@ -70,13 +72,15 @@ static const char remove_usage[] =
     "  --help                this help\n";
 
 static const char restore_usage[] =
-    "NAME [--password-file FILE]\n"
+    "NAME [--password-file FILE] [--json]\n"
     "\n"
     "Undo the removal of machine NAME within its grace period: its key\n"
     "file and its store come back as they were.\n"
     "\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --json                one JSON object \"beemo-machine-restore\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 /* The grace period of a removal, in seconds ([store] remove_grace). */
@@ -98,7 +102,8 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_USER | CTL_O_POSTE_KEY |
-	    CTL_O_PASSWORD | CTL_O_USER_PASSWORD, 1, 1, add_usage, &o)) >= 0)
+	    CTL_O_PASSWORD | CTL_O_USER_PASSWORD | CTL_O_JSON, 1, 1,
+	    add_usage, &o)) >= 0)
 		return rc;
 	if (o.user == NULL || o.poste_key == NULL) {
 		ctl_err(ctl, "%s is required", o.user == NULL ? "--user USER" :
@@ -137,7 +142,9 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json)
+		ctl_json_done("beemo-machine-add", o.args[0], o.user);
+	else if (!ctl->quiet)
 		printf("machine %s added with user %s; POSTE key file: %s\n",
 		    o.args[0], o.user, o.poste_key);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s added with user %s",
@@ -221,7 +228,7 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_OK;
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-machines", 2);
 		bm_json_begin_arr(&j, "machines");
 	} else {
 		printf("%-20s %-32s %4s  %-20s  %s\n", "NAME", "MACHINE ID",
@@ -261,8 +268,9 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 	if (o.json)
 		bm_json_end_arr(&j);
 	list_removed(ctl, o.json ? &j : NULL);
-	if (o.json)
+	if (o.json) {
 		bm_json_end_obj(&j);
+	}
 out:
 	keymgr_names_free(names, n);
 	keymgr_free(km);
@@ -504,8 +512,8 @@ machine_restore(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 1, 1,
-	    restore_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 1,
+	    1, restore_usage, &o)) >= 0)
 		return rc;
 	name = o.args[0];
 	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0)
@@ -541,7 +549,9 @@ machine_restore(struct ctl *ctl, int argc, char **argv)
 	if (rmdir(e.dir) != 0)
 		ctl_err(ctl, "warning: cannot remove %s: %s", e.dir,
 		    strerror(errno));
-	if (!ctl->quiet)
+	if (o.json)
+		ctl_json_done("beemo-machine-restore", name, NULL);
+	else if (!ctl->quiet)
 		printf("machine %s restored\n", name);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s restored from "
 	    "the removed area", name);

@@ -42,7 +42,8 @@ static const char prune_usage[] =
     "Waits for a running backup session of MACHINE to end.\n"
     "\n"
     "  --dry-run               compute the figures, change nothing\n"
-    "  --json                  print the figures as JSON\n"
+    "  --json                  one JSON object \"beemo-prune\"\n"
+    "                          (beemoctl(8))\n"
     "  --repack-threshold PCT  repack packs with at least PCT % garbage\n"
     "                          (1..100, default 20)\n"
     "  --no-wait               do not wait for a backup session: exit 3\n"
@@ -171,7 +172,7 @@ print_json(const char *machine, int dry_run,
 	bm_json j;
 
 	bm_json_init(&j, stdout);
-	bm_json_begin_obj(&j, NULL);
+	bm_json_head(&j, "beemo-prune", 1);
 	bm_json_str(&j, "machine", machine);
 	bm_json_bool(&j, "dry_run", dry_run);
 	bm_json_u64(&j, "versions_dropped", s->versions_dropped);
@@ -236,11 +237,10 @@ cmd_prune(struct ctl *ctl, int argc, char **argv)
 	store_set_who(st, keymgr_secret_who(sec, who, sizeof(who)));
 	po.repack_pct = a.pct;
 	po.dry_run = a.dry_run;
-	if (!o.json) {
-		ctl_progress_init(&prog, ctl, "pruning");
-		po.progress = ctl_progress_cb;
-		po.progress_ctx = &prog;
-	}
+	/* With --json the progress is JSON lines on stderr. */
+	ctl_progress_init(&prog, ctl, "pruning");
+	po.progress = ctl_progress_cb;
+	po.progress_ctx = &prog;
 	rc = store_prune(st, &po, &ps);
 	ctl_progress_end(&prog);
 	if (rc == 0 && !a.dry_run)

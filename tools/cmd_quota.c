@@ -46,7 +46,8 @@ static const char quota_usage[] =
     "\n"
     "  --soft SIZE           set the soft limit\n"
     "  --hard SIZE           set the hard limit\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-quota\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -63,7 +64,7 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 
 	if (json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-quota", 1);
 		bm_json_str(&j, "machine", m->name);
 		bm_json_bool(&j, "known", m->known);
 		bm_json_bool(&j, "mounted", m->mounted);

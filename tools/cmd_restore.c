@@ -37,6 +37,7 @@
 #include "bm_units.h"
 #include "ctl_snapname.h"
 #include "ctl_store.h"
+#include "ctl_tree.h"
 #include "restore_sel.h"
 
 #define IO_SIZE (1U << 20)
@@ -501,31 +502,6 @@ restore_node(struct restore *r, const struct store_attr *a, const char *path,
 		restore_special(r, a, path);
 }
 
-/* Find @path (normalised, rs_normalise) below the root of snapshot @id;
- * @base gets its last component ("." for the root). */
-static int
-resolve(store *st, uint32_t id, const char *path, struct store_attr *a,
-    char *base, size_t basesize)
-{
-	char *copy = strdup(path), *part, *save = NULL;
-	int rc;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	rc = store_getattr(st, store_snapshot_ino(id), a);
-	snprintf(base, basesize, ".");
-	for (part = strtok_r(copy, "/", &save); rc == 0 && part != NULL;
-	    part = strtok_r(NULL, "/", &save)) {
-		if (!S_ISDIR(a->mode)) {
-			rc = -ENOTDIR;
-			break;
-		}
-		rc = store_lookup(st, a->ino, part, a);
-		snprintf(base, basesize, "%s", part);
-	}
-	free(copy);
-	return rc;
-}
 static int
 pick_snapshot(const struct ctl *ctl, store *st, const char *arg,
     uint32_t *id, uint64_t *bytes)
@@ -689,7 +665,8 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	struct store_attr a;
 	bm_json json;
 	char base[256], why[PATH_MAX + 64], tree[4096], err[256];
-	char path[4096], *dest = NULL;
+	char norm[4096], *dest = NULL;
+	const char *path = ""; /* norm without its leading '/' */
 	uint32_t id;
 	size_t i;
 	int rc, to_stdout;
@@ -711,12 +688,13 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "--target DIR is required");
 		goto free_sel;
 	}
-	if (rs_normalise(o.nargs > 2 ? o.args[2] : "", path,
-	    sizeof(path)) != 0) {
+	if (ctl_tree_norm(o.nargs > 2 ? o.args[2] : "", norm,
+	    sizeof(norm)) != 0) {
 		ctl_err(ctl, "%s: not a path inside the snapshot (\"..\" "
 		    "above its root)", o.args[2]);
 		goto free_sel;
 	}
+	path = norm + 1;
 	to_stdout = strcmp(o.target, "-") == 0;
 	if (to_stdout && (o.json || sel.ninclude || sel.nexclude)) {
 		ctl_err(ctl, "--target - writes one file's data: no --json, "
@@ -745,7 +723,10 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	r.dry_run = o.dry_run;
 	if ((rc = pick_snapshot(ctl, s.st, o.args[1], &id, &r.total)) != 0)
 		goto out;
-	rc = resolve(s.st, id, path, &a, base, sizeof(base));
+	rc = ctl_tree_resolve(s.st, id, norm, &a);
+	/* What a single file is restored as: its name ("." the root). */
+	snprintf(base, sizeof(base), "%s", *path ? strrchr(norm, '/') + 1 :
+	    ".");
 	if (rc == 0 && to_stdout && !S_ISREG(a.mode))
 		rc = -EINVAL;
 	if (rc != 0) {
@@ -766,9 +747,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	tree_path(r.prefix, sizeof(r.prefix), path, S_ISDIR(a.mode));
 	if (o.json) {
 		bm_json_init(&json, stdout);
-		bm_json_begin_obj(&json, NULL);
-		bm_json_str(&json, "format", "beemo-restore");
-		bm_json_u64(&json, "version", 1);
+		bm_json_head(&json, "beemo-restore", 1);
 		bm_json_str(&json, "machine", o.args[0]);
 		tree_path(tree, sizeof(tree), path, 1);
 		bm_json_str(&json, "path", *tree ? tree : "/");

@@ -51,7 +51,8 @@ static const char usage[] =
     "  --min-age D           never forget a snapshot younger than D\n"
     "                        (default 7d; 0: no such protection)\n"
     "  --clear               remove the policy\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-retention\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  read the administrator's password from FILE\n"
     "                        (default $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -171,7 +172,7 @@ show(const struct ctl *ctl, keymgr *km, const char *machine, int json)
 
 	if (json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-retention", 1);
 		if (machine != NULL)
 			bm_json_str(&j, "machine", machine);
 		else
@@ -278,7 +279,7 @@ cmd_retention(struct ctl *ctl, int argc, char **argv)
 	    machine ? machine : "default", line);
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-retention", 1);
 		if (machine != NULL)
 			bm_json_str(&j, "machine", machine);
 		else

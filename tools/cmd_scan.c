@@ -17,20 +17,24 @@
 
 #include "bm_err.h"
 #include "bm_esc.h"
+#include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
 #include "ctl_store.h"
 #include "scan.h"
 
 static const char scan_usage[] =
-    "MACHINE [SNAPSHOT] [--admin | --user USER] [--password-file FILE]\n"
+    "MACHINE [SNAPSHOT] [--json] [--admin | --user USER]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Scan the stored files of MACHINE with the current antivirus\n"
     "signatures ([scan] in the configuration): snapshot SNAPSHOT, or every\n"
     "snapshot and the live tree (SNAPSHOT: an id, latest, latest~N, a date\n"
-    "or time, or a tag; beemoctl(8), SNAPSHOT NAMES).  Each detection is printed as\n"
-    "\"snapshot ID: PATH: SIGNATURE\".\n"
+    "or time, or a tag; beemoctl(8), SNAPSHOT NAMES).  Each detection is\n"
+    "printed as \"snapshot ID: PATH: SIGNATURE\".\n"
     "\n"
+    "  --json                one JSON object \"beemo-scan\", progress as\n"
+    "                        JSON lines on stderr (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "                        (default)\n"
     "  --user USER           open with USER's password\n"
@@ -52,6 +56,7 @@ struct scanner {
 	uint64_t files, found, errors;
 	struct ctl_progress prog;
 	uint64_t bytes;
+	bm_json *j; /* --json: the "detections" array is open */
 };
 
 /* An open-addressing set of (inode, version): each content once. */
@@ -116,7 +121,17 @@ scan_one(struct scanner *s, const struct store_attr *a, const char *path)
 	s->files++;
 	s->bytes += a->size;
 	ctl_progress(&s->prog, s->bytes, 0, s->files);
-	if (rc == BEEMO_EVIRUS) {
+	if (rc == BEEMO_EVIRUS && s->j != NULL) {
+		bm_json_begin_obj(s->j, NULL);
+		if (s->snap)
+			bm_json_u64(s->j, "snapshot", s->snap);
+		else
+			bm_json_null(s->j, "snapshot");
+		bm_json_str(s->j, "path", path);
+		bm_json_str(s->j, "signature", virus);
+		bm_json_end_obj(s->j);
+		s->found++;
+	} else if (rc == BEEMO_EVIRUS) {
 		ctl_progress_clear(&s->prog);
 		/* One line per file, whatever its name holds. */
 		if (s->snap)
@@ -169,10 +184,11 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 	struct store_snapinfo *v = NULL;
 	size_t n = 0, i;
 	uint64_t want = 0;
+	bm_json j;
 	int rc, usage = 0;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_USER |
-	    CTL_O_PASSWORD, 1, 2, scan_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON | CTL_O_ADMIN |
+	    CTL_O_USER | CTL_O_PASSWORD, 1, 2, scan_usage, &o)) >= 0)
 		return rc;
 	memset(&sc, 0, sizeof(sc));
 	sc.ctl = ctl;
@@ -187,6 +203,7 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	sc.st = s.st;
+	ctl_progress_init(&sc.prog, ctl, "scanning");
 	if ((rc = store_snapshots(s.st, &v, &n)) != 0) {
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 		goto out;
@@ -195,30 +212,44 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 	if (o.nargs > 1) {
 		struct store_snapinfo si;
 
-		if ((rc = ctl_snap_resolve_list(ctl, v, n, o.args[1], &si)) != 0) {
+		if ((rc = ctl_snap_resolve_list(ctl, v, n, o.args[1],
+		    &si)) != 0) {
 			usage = rc == CTL_USAGE;
 			goto out;
 		}
 		want = si.id;
 	}
-	ctl_progress_init(&sc.prog, ctl, "scanning");
+	if (o.json) {
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-scan", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		if (want != 0)
+			bm_json_u64(&j, "snapshot", want);
+		else
+			bm_json_null(&j, "snapshot");
+		bm_json_begin_arr(&j, "detections");
+		sc.j = &j;
+	}
 	for (i = 0; i < n; i++) {
 		if (want != 0 && v[i].id != want)
 			continue;
 		sc.snap = v[i].id;
 		walk(&sc, store_snapshot_ino(v[i].id), "/", 0);
 	}
-	if (want != 0 && sc.snap == 0) {
-		ctl_err(ctl, "no snapshot %llu", (unsigned long long)want);
-		rc = -1;
-		goto out;
-	}
 	if (want == 0) {
 		sc.snap = 0;
 		walk(&sc, STORE_ROOT_INO, "/", 0);
 	}
 	ctl_progress_end(&sc.prog);
-	if (!ctl->quiet)
+	if (o.json) {
+		bm_json_end_arr(&j);
+		bm_json_u64(&j, "files", sc.files);
+		bm_json_u64(&j, "bytes", sc.bytes);
+		bm_json_u64(&j, "signatures", scan_signature_count(sc.av));
+		bm_json_u64(&j, "infected", sc.found);
+		bm_json_u64(&j, "errors", sc.errors);
+		bm_json_end_obj(&j);
+	} else if (!ctl->quiet)
 		printf("%s: %llu file versions scanned with %u signatures, "
 		    "%llu infected\n", o.args[0],
 		    (unsigned long long)sc.files,

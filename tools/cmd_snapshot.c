@@ -42,7 +42,8 @@ static const char snapshot_usage[] =
     "                        '.', '_' or '-'; not latest, today, yesterday\n"
     "                        or now\n"
     "  --untag               (snapshot tag) remove the tag\n"
-    "  --json                print {\"snapshot\": N, \"created\": true|false}\n"
+    "  --json                one JSON object \"beemo-snapshot\" (beemoctl(8)):\n"
+    "                        {..., \"snapshot\": N, \"created\": true|false}\n"
     "  --admin               open with the administrator's password\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
     "  --password-file FILE  read the password from FILE (default\n"
@@ -59,7 +60,8 @@ static const char snapshots_usage[] =
     "-o admin; a backup session has none) and restorable with beemoctl\n"
     "restore.\n"
     "\n"
-    "  --json                print JSON\n"
+    "  --json                one JSON object \"beemo-snapshots\"\n"
+    "                        (beemoctl(8))\n"
     "  --admin               open with the administrator's password\n"
     "  --user USER           open with USER's password\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
@@ -120,6 +122,7 @@ take_tags(const struct ctl *ctl, int *argc, char **argv,
 	return -1;
 }
 
+/* The result of `snapshot`: a line, or with --json a beemo-snapshot. */
 static void
 print_taken(const struct ctl_opts *o, uint32_t id, int created)
 {
@@ -128,10 +131,10 @@ print_taken(const struct ctl_opts *o, uint32_t id, int created)
 	if (o->json) {
 		bm_json_init(&j, stdout);
 		bm_json_head(&j, "beemo-snapshot", 1);
+		bm_json_str(&j, "machine", o->args[0]);
 		bm_json_u64(&j, "snapshot", id);
 		bm_json_bool(&j, "created", created);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (created) {
 		printf("snapshot %u\n", id);
 	} else {
@@ -256,13 +259,15 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 }
 
 static void
-print_json(const struct store_snapinfo *v, size_t n)
+print_json(const char *machine, const struct store_snapinfo *v, size_t n)
 {
 	bm_json j;
 	size_t i;
 
 	bm_json_init(&j, stdout);
-	bm_json_begin_arr(&j, NULL);
+	bm_json_head(&j, "beemo-snapshots", 2);
+	bm_json_str(&j, "machine", machine);
+	bm_json_begin_arr(&j, "snapshots");
 	for (i = 0; i < n; i++) {
 		bm_json_begin_obj(&j, NULL);
 		bm_json_u64(&j, "id", v[i].id);
@@ -281,6 +286,7 @@ print_json(const struct store_snapinfo *v, size_t n)
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
+	bm_json_end_obj(&j);
 }
 
 static void
@@ -344,7 +350,7 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	if (o.json)
-		print_json(v, n);
+		print_json(o.args[0], v, n);
 	else
 		print_text(v, n);
 	free(v);

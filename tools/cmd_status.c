@@ -31,7 +31,8 @@ static const char status_usage[] =
     "their progress.\n"
     "\n"
     "  --watch  redraw every second until interrupted\n"
-    "  --json   print JSON (with --watch: one document per second)\n"
+    "  --json   one JSON object \"beemo-status\" (beemoctl(8)); with\n"
+    "           --watch one a second\n"
     "  --help   this help\n";
 
 static volatile sig_atomic_t interrupted;
@@ -253,9 +254,7 @@ print_json(const struct ctl *ctl,
 	size_t i, k;
 
 	bm_json_init(&j, stdout);
-	bm_json_begin_obj(&j, NULL);
-	bm_json_str(&j, "format", "beemo-status");
-	bm_json_u64(&j, "version", 1);
+	bm_json_head(&j, "beemo-status", 1);
 	bm_json_time(&j, "time", bm_now_ns());
 	bm_json_begin_obj(&j, "appliance");
 	bm_json_str(&j, "name", a->name);

@@ -15,6 +15,7 @@
 
 static const char add_usage[] =
     "MACHINE USER [--password-file FILE] [--user-password-file FILE]\n"
+    "       [--json]\n"
     "\n"
     "Add USER to MACHINE; every key generation is wrapped for the user.\n"
     "\n"
@@ -23,6 +24,8 @@ static const char add_usage[] =
     "  --user-password-file FILE  the new user's password (default\n"
     "                             $BEEMO_USER_PASSWORD_FILE, or the "
     "terminal)\n"
+    "  --json                     one JSON object \"beemo-user-add\"\n"
+    "                             (beemoctl(8))\n"
     "  --help                     this help\n";
 
 static const char list_usage[] =
@@ -30,21 +33,24 @@ static const char list_usage[] =
     "\n"
     "List the users of MACHINE.\n"
     "\n"
-    "  --json  print JSON\n"
+    "  --json  one JSON object \"beemo-users\" (beemoctl(8))\n"
     "  --help  this help\n";
 
 static const char remove_usage[] =
-    "MACHINE USER [--password-file FILE]\n"
+    "MACHINE USER [--password-file FILE] [--json]\n"
     "\n"
     "Remove USER from MACHINE: its key pair and wrapped SECRETs are erased,\n"
     "and a new key generation the user never had becomes current.\n"
     "\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
+    "  --json                one JSON object \"beemo-user-remove\"\n"
+    "                        (beemoctl(8))\n"
     "  --help                this help\n";
 
 static const char passwd_usage[] =
     "MACHINE USER [--password-file OLD] [--new-password-file NEW]\n"
+    "       [--json]\n"
     "\n"
     "Change USER's own password on MACHINE.\n"
     "\n"
@@ -52,10 +58,13 @@ static const char passwd_usage[] =
     "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --new-password-file NEW  the new password (default\n"
     "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --json                   one JSON object \"beemo-user-passwd\"\n"
+    "                           (beemoctl(8))\n"
     "  --help                   this help\n";
 
 static const char reset_usage[] =
     "MACHINE USER [--password-file FILE] [--new-password-file NEW]\n"
+    "       [--json]\n"
     "\n"
     "Reset USER's forgotten password (administrator): USER gets a new key\n"
     "pair sealed with the new password, and a new key generation that the\n"
@@ -65,6 +74,8 @@ static const char reset_usage[] =
     "                           $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --new-password-file NEW  the user's new password (default\n"
     "                           $BEEMO_NEW_PASSWORD_FILE, or the terminal)\n"
+    "  --json                   one JSON object \"beemo-user-reset\"\n"
+    "                           (beemoctl(8))\n"
     "  --help                   this help\n";
 
 static int
@@ -77,7 +88,7 @@ user_add(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
-	    CTL_O_USER_PASSWORD, 2, 2, add_usage, &o)) >= 0)
+	    CTL_O_USER_PASSWORD | CTL_O_JSON, 2, 2, add_usage, &o)) >= 0)
 		return rc;
 	snprintf(prompt, sizeof(prompt), "New password for user %.64s: ",
 	    o.args[1]);
@@ -93,7 +104,9 @@ user_add(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json)
+		ctl_json_done("beemo-user-add", o.args[0], o.args[1]);
+	else if (!ctl->quiet)
 		printf("user %s added to machine %s\n", o.args[1], o.args[0]);
 	ctl_alog(ctl, km, "user", "admin", "user %s added to machine %s",
 	    o.args[1], o.args[0]);
@@ -127,7 +140,7 @@ user_list(struct ctl *ctl, int argc, char **argv)
 	}
 	if (o.json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-users", 2);
 		bm_json_str(&j, "machine", o.args[0]);
 		bm_json_begin_arr(&j, "users");
 		for (i = 0; i < n; i++)
@@ -154,8 +167,8 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 	keymgr *km = NULL;
 	int rc, lock = -1;
 
-	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD, 2, 2,
-	    remove_usage, &o)) >= 0)
+	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 2,
+	    2, remove_usage, &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
 	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
@@ -167,7 +180,9 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json)
+		ctl_json_done("beemo-user-remove", o.args[0], o.args[1]);
+	else if (!ctl->quiet)
 		printf("user %s removed from machine %s\n", o.args[1],
 		    o.args[0]);
 	ctl_alog(ctl, km, "user", "admin", "user %s removed from machine %s",
@@ -192,7 +207,8 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 	int rc, lock = -1;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD |
-	    CTL_O_NEW_PASSWORD, 2, 2, reset ? reset_usage : passwd_usage,
+	    CTL_O_NEW_PASSWORD | CTL_O_JSON, 2, 2, reset ? reset_usage :
+	    passwd_usage,
 	    &o)) >= 0)
 		return rc;
 	if (reset)
@@ -216,7 +232,10 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
-	if (!ctl->quiet)
+	if (o.json)
+		ctl_json_done(reset ? "beemo-user-reset" : "beemo-user-passwd",
+		    o.args[0], o.args[1]);
+	else if (!ctl->quiet)
 		printf("password of user %s of machine %s %s\n", o.args[1],
 		    o.args[0], reset ? "reset" : "changed");
 	ctl_alog(ctl, km, "user", reset ? "admin" : "user", "password of "

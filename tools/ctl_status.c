@@ -30,6 +30,7 @@
 #include "bm_status.h"
 #include "bm_time.h"
 #include "control.h"
+#include "scan.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)
@@ -348,77 +349,16 @@ reports(const struct ctl *ctl, struct ctl_appliance *a)
 
 /* ---- signatures -------------------------------------------------------- */
 
-/* "ClamAV-VDB:build time:version:sigs:level:md5:dsig:builder:stime" */
-static void
-cvd_header(int fd, uint64_t *count, uint64_t *stime)
-{
-	char hdr[513], *f[10], *save = NULL;
-	ssize_t n = pread(fd, hdr, 512, 0);
-	int i;
-
-	if (n < 20)
-		return;
-	hdr[n] = '\0';
-	if (strncmp(hdr, "ClamAV-VDB:", 11) != 0)
-		return;
-	for (i = 0; i < 10; i++)
-		f[i] = strtok_r(i ? NULL : hdr, ":", &save);
-	if (f[3] != NULL)
-		*count += strtoull(f[3], NULL, 10);
-	if (f[8] != NULL)
-		*stime = strtoull(f[8], NULL, 10) * 1000000000ULL;
-}
-
 static void
 signatures(const struct ctl *ctl, struct ctl_appliance *a)
 {
-	static const char *const text_dbs[] = {".hdb", ".hsb", ".mdb", ".msb",
-	    ".ndb", ".ldb", ".cdb", ".idb", ".ndu", ".ldu"};
-	char path[4500];
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-	size_t i;
-
 	a->scan_enabled = bm_conf_get_bool(ctl->conf, "scan", NULL, "enabled",
 	    1);
 	a->sigdir = bm_conf_get(ctl->conf, "scan", NULL, "signatures",
 	    "/var/lib/clamav");
-	if ((d = opendir(a->sigdir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		const char *dot = strrchr(e->d_name, '.');
-		uint64_t t = 0;
-		int fd;
-
-		if (dot == NULL || bm_path(path, sizeof(path), "%s/%s",
-		    a->sigdir, e->d_name) != 0 ||
-		    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			t = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL;
-		if (!strcmp(dot, ".cvd") || !strcmp(dot, ".cld")) {
-			cvd_header(fd, &a->sig_count, &t);
-		} else {
-			for (i = 0; i < sizeof(text_dbs) / sizeof(*text_dbs);
-			    i++) {
-				uint8_t *text;
-				size_t len, k;
-
-				if (strcmp(dot, text_dbs[i]) != 0 ||
-				    bm_read_file(path, 256 << 20, &text,
-				    &len) != 0)
-					continue;
-				for (k = 0; k < len; k++)
-					a->sig_count += text[k] == '\n';
-				free(text);
-			}
-		}
-		close(fd);
-		if (t > a->sig_newest)
-			a->sig_newest = t;
-	}
-	closedir(d);
+	/* An unreadable directory shows as no signatures: the daemons
+	 * refuse to start on it and say why. */
+	(void)scan_sigdir_stat(a->sigdir, &a->sig_count, &a->sig_newest);
 }
 
 /* ---- the whole -------------------------------------------------------- */

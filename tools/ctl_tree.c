@@ -78,6 +78,15 @@ ctl_tree_resolve(store *st, uint32_t id, const char *path,
 	return 0;
 }
 
+int
+ctl_tree_lookup(store *st, uint32_t id, const char *in, struct store_attr *a,
+    char *norm, size_t size)
+{
+	int rc = ctl_tree_norm(in, norm, size);
+
+	return rc != 0 ? rc : ctl_tree_resolve(st, id, norm, a);
+}
+
 /* The types of node: ls(1)'s letter, the JSON word. */
 static const struct {
 	uint32_t fmt;

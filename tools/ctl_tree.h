@@ -1,15 +1,18 @@
 /*
  * ctl_tree.h -- naming and describing a path inside a snapshot's tree,
- * for the verbs that look into a snapshot without mounting it (ls, find,
- * dump).
+ * for every verb that looks into a snapshot without mounting it (ls,
+ * find, dump, diff, export, restore): one set of rules for all of them.
  *
  * A PATH argument is read as a path of the machine's tree, whatever the
  * operator typed: a leading "/" or "./", duplicate slashes, a trailing
  * slash, "." and ".." are resolved as text, inside the tree, before
- * anything is looked up.  ".." above the root is refused rather than
- * silently clamped, so that a path that means something else elsewhere
- * is never taken for another.  Symbolic links inside the snapshot are
- * never followed: a link on the way is "not a directory".
+ * anything is looked up ("docs/../docs/a.txt" is "/docs/a.txt").  ".."
+ * above the root is refused rather than silently clamped, so that a path
+ * that means something else elsewhere is never taken for another; the
+ * verbs make it a usage error (exit status 2).  Symbolic links inside
+ * the snapshot are never followed: a link on the way is "not a
+ * directory".  The normal form is "/" for the root, else "/a/b"; a verb
+ * that names entries below it as "PATH/NAME" takes "" for the root.
  *
  * The functions keep no state and take the store handle of an open
  * session (ctl_store.h), used by one thread.
@@ -38,6 +41,18 @@ int ctl_tree_norm(const char *in, char *out, size_t size);
  */
 int ctl_tree_resolve(store *st, uint32_t id, const char *path,
     struct store_attr *a);
+
+/*
+ * ctl_tree_lookup -- ctl_tree_norm() then ctl_tree_resolve(): the node
+ * the PATH argument @in names in snapshot @id of @st, into @a.
+ * @norm: receives the normal form of @in (@size bytes), set whenever
+ *   the return is not -EINVAL or -ENAMETOOLONG, so that a caller can
+ *   name what is missing.
+ * Returns 0; -EINVAL (".." above the root: nothing looked up);
+ * -ENAMETOOLONG (@norm too small); or an error of ctl_tree_resolve().
+ */
+int ctl_tree_lookup(store *st, uint32_t id, const char *in,
+    struct store_attr *a, char *norm, size_t size);
 
 /*
  * ctl_tree_mode -- the mode @mode as ls(1) prints it, "drwxr-xr-x" with

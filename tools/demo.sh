@@ -108,6 +108,23 @@ if [ "$(du -k "$D/restored/disk.img" | cut -f1)" -gt 4096 ]; then
 	exit 1
 fi
 
+step "look into snapshots without mounting: ls, find, diff, dump, export"
+"$BEEMOFS" "$D/store" "$MNT" -o "machine=pc1,keyfile=$D/pc1.poste"
+echo "minutes of the meeting" >"$MNT/notes.txt"
+fusermount3 -u "$MNT"
+while pgrep -f "beemofs $D/store" >/dev/null; do sleep 0.1; done
+A=(--user alice --password-file "$D/alice.pw")
+"$BEEMOCTL" ls pc1 latest --long "${A[@]}"
+"$BEEMOCTL" find pc1 'notes*' "${A[@]}"
+"$BEEMOCTL" diff pc1 1 latest "${A[@]}"
+"$BEEMOCTL" dump pc1 latest notes.txt "${A[@]}"
+"$BEEMOCTL" export pc1 latest bash --format tar --output - "${A[@]}" |
+	tar -tvf - | sed -n '1,3p'
+"$BEEMOCTL" ls pc1 latest --json "${A[@]}" |
+	python3 -c 'import json, sys; d = json.load(sys.stdin)
+print("ls --json:", d["format"], "version", d["version"],
+    len(d["entries"]), "entries")'
+
 step "beemoctl check --read-data: every sealed byte authenticated"
 "$BEEMOCTL" check pc1 --read-data --password-file "$D/admin.pw"
 

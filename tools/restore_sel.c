@@ -1,5 +1,5 @@
 /*
- * restore_sel.c -- path normalisation, patterns and the hard-link table
+ * restore_sel.c -- the patterns and the hard-link table
  * of `beemoctl restore` (restore_sel.h).
  */
 #include <errno.h>
@@ -9,47 +9,6 @@
 #include <string.h>
 
 #include "restore_sel.h"
-
-int
-rs_normalise(const char *in, char *out, size_t size)
-{
-	size_t len = 0;
-
-	if (size == 0)
-		return -ENAMETOOLONG;
-	while (*in != '\0') {
-		size_t n;
-
-		while (*in == '/')
-			in++;
-		n = strcspn(in, "/");
-		if (n == 0)
-			break;
-		if (n == 1 && in[0] == '.') {
-			in++;
-			continue;
-		}
-		if (n == 2 && in[0] == '.' && in[1] == '.') {
-			char *slash;
-
-			if (len == 0)
-				return -EINVAL;
-			out[len] = '\0';
-			slash = strrchr(out, '/');
-			len = slash != NULL ? (size_t)(slash - out) : 0;
-		} else {
-			if (len + (len > 0) + n >= size)
-				return -ENAMETOOLONG;
-			if (len > 0)
-				out[len++] = '/';
-			memcpy(out + len, in, n);
-			len += n;
-		}
-		in += n;
-	}
-	out[len] = '\0';
-	return 0;
-}
 
 int
 rs_match(const char *pattern, const char *rel)

@@ -1,11 +1,10 @@
 /*
  * restore_sel.h -- what `beemoctl restore` restores, and its hard links.
  *
- * A restore names a path inside a snapshot; rs_normalise() turns it into
- * the plain form the store's lookups take, component by component, and
- * refuses what would climb above the snapshot's root.  The walk then
- * asks rs_match() of every entry, by its path relative to the restored
- * root ("docs/a.txt"), whether a --include or --exclude pattern takes it:
+ * A restore names a path inside a snapshot, read by the rules of every
+ * verb that looks into one (ctl_tree.h).  The walk asks rs_match() of
+ * every entry, by its path relative to the restored root ("docs/a.txt"),
+ * whether a --include or --exclude pattern takes it:
  * a pattern holding a '/' is matched against that whole path (anchored at
  * the restored root, a leading '/' allowed), any other pattern against
  * the entry's name alone, so that "*.tmp" takes such files at any depth.
@@ -23,15 +22,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/*
- * rs_normalise -- write @in, a path inside a snapshot, into @out
- * (@size bytes) as "a/b/c" ("" for the root): leading, duplicate and
- * trailing slashes and "." components dropped, "x/.." removed.
- * Returns 0, -EINVAL when a ".." would go above the root, -ENAMETOOLONG
- * when @out is too small.
- */
-int rs_normalise(const char *in, char *out, size_t size);
 
 /* rs_match -- 1 when @pattern (see the top) takes the entry at @rel
  * (relative to the restored root, not empty), else 0. */

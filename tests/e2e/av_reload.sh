@@ -44,7 +44,7 @@ wait_log() {
 # last_snapshot: the id of the newest snapshot of pc1.
 last_snapshot() {
 	"$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])'
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"][-1]["id"])'
 }
 # scan ARGS...: beemoctl scan pc1 ARGS into $T/scan.out; sets RC.
 scan() {

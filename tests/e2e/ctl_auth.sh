@@ -94,8 +94,8 @@ break"
 python3 - "$T/j.json" "$N" <<-'PY' || t_fail "restore journal: $(head -c 2000 "$T/j.json")"
 	import json, sys
 	n = int(sys.argv[2])
-	e = [e for e in json.load(open(sys.argv[1])) if "restore of /many" in
-	     e["summary"]]
+	e = [e for e in json.load(open(sys.argv[1]))["entries"]
+	     if "restore of /many" in e["summary"]]
 	assert len(e) == 1, len(e)
 	files = set(e[0]["files"])
 	want = {"/many/f%d" % i for i in range(1, n + 1)} | \

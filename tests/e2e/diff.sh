@@ -85,7 +85,14 @@ expect "1 added, 4 removed, 2 changed, $nm metadata only, 2 type changed"
 # A path only one side has is added or removed as a whole.
 "$BEEMOCTL" diff pc1 1 2 gone "${pw[@]}" >"$T/g.out" || t_fail "diff gone"
 grep -qxF -- "- /gone/deep/f" "$T/g.out" || t_fail "$(cat "$T/g.out")"
-t_must_fail "a path with .." "$BEEMOCTL" diff pc1 1 2 docs/../.. "${pw[@]}"
+# ".." inside the tree is resolved as text, as by ls and restore.
+"$BEEMOCTL" diff pc1 1 latest docs/sub/../../docs/sub/ "${pw[@]}" \
+	>"$T/pp.out" || t_fail "diff docs/sub/../../docs/sub/"
+cmp -s "$T/p.out" "$T/pp.out" || t_fail "with ..: $(cat "$T/pp.out")"
+rc=0
+"$BEEMOCTL" diff pc1 1 2 docs/../.. "${pw[@]}" 2>"$T/up.err" || rc=$?
+[ $rc = 2 ] || t_fail "\"..\" above the root exited $rc, not 2"
+grep -q "goes above the root" "$T/up.err" || t_fail "$(cat "$T/up.err")"
 rc=0
 "$BEEMOCTL" diff pc1 1 "${pw[@]}" 2>/dev/null || rc=$?
 [ $rc = 2 ] || t_fail "missing SNAP2 exited $rc, not 2"

@@ -69,7 +69,7 @@ printf 'another\n' >"$MNT/keep/b.txt"
 t_umount "$MNT"
 "$BEEMOCTL" snapshots pc1 "${PW[@]}" --json >"$T/snaps.json" ||
 	t_fail "snapshots"
-NSNAP=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' \
+NSNAP=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["snapshots"]))' \
 	"$T/snaps.json")
 [ "$NSNAP" = 3 ] || t_fail "expected 3 snapshots, got $NSNAP"
 
@@ -161,8 +161,8 @@ grep -q "from the live tree and 4 snapshots" "$T/erase.out" ||
 	t_fail "snapshots after"
 python3 - "$T/snaps.json" "$T/snaps2.json" <<'PY' ||
 import json, sys
-a = json.load(open(sys.argv[1]))
-b = {s["id"]: s for s in json.load(open(sys.argv[2]))}
+a = json.load(open(sys.argv[1]))["snapshots"]
+b = {s["id"]: s for s in json.load(open(sys.argv[2]))["snapshots"]}
 for s in a:
     # report (also /keep/link), letter, docs/copy
     assert b[s["id"]]["files"] == s["files"] - 3, (s, b[s["id"]])

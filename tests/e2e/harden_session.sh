@@ -27,7 +27,7 @@ M=$T/mnt
 snapshot_ids() {
 	"$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
 		python3 -c 'import json, sys
-for s in json.load(sys.stdin):
+for s in json.load(sys.stdin)["snapshots"]:
     print(s["id"])'
 }
 

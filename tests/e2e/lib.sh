@@ -11,6 +11,8 @@
 set -euo pipefail
 
 : "${BEEMO_BUILD:?run through meson test}"
+# Absolute: programs run from other directories (sshd's forced commands).
+BEEMO_BUILD=$(realpath "$BEEMO_BUILD")
 BEEMOCTL="$BEEMO_BUILD/tools/beemoctl"
 BEEMOFS="$BEEMO_BUILD/fs/beemofs"
 BEEMO_SYNC="$BEEMO_BUILD/sync/beemo-sync"
@@ -96,6 +98,19 @@ t_running() {
 	return 1
 }
 
+# t_own PID...: those of the PIDs that are still children of this shell.
+# A child that exited and was reaped frees its number, which another
+# test's process may get (pid_max is 32768 here): never signal those.
+t_own() {
+	local p st
+	for p in "$@"; do
+		st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		st=${st##*) }
+		st=${st#* }
+		[ "${st%% *}" = "$$" ] && echo "$p"
+	done
+}
+
 t_cleanup() {
 	local rc=$? m p
 	set +e
@@ -103,6 +118,8 @@ t_cleanup() {
 		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null ||
 			umount -l "$m"; }
 	done
+	# shellcheck disable=SC2207
+	T_PIDS=($(t_own "${T_PIDS[@]+"${T_PIDS[@]}"}"))
 	for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
 		kill "$p" 2>/dev/null
 	done

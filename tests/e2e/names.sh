@@ -62,6 +62,9 @@ def fail(msg):
 
 # Strict: the bytes must be UTF-8, the text RFC 8259 JSON.
 entries = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+if entries.get("format") != "beemo-journal":
+    fail("not a beemo-journal: %r" % entries.get("format"))
+entries = entries["entries"]
 want = {bytes.fromhex(l) for l in open(sys.argv[3]).read().split()}
 got = []
 for e in entries:

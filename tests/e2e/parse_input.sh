@@ -24,6 +24,24 @@ t_mount_session "$T/ro" "machine=pc1,user=alice,password-file=$T/alice.pw"
 [ "$(cat "$T/ro/a.txt")" = one ] || t_fail "password-file=: a.txt"
 t_umount "$T/ro"
 
+# The two other sources of beemoctl and beemo-sync, spelt the same: a
+# command (a comma in it escaped for the option list) and a descriptor.
+t_mount_session "$T/ro" \
+	"machine=pc1,user=alice,password-command=cut -d\\, -f1 $T/alice.pw"
+[ "$(cat "$T/ro/a.txt")" = one ] || t_fail "password-command=: a.txt"
+t_umount "$T/ro"
+exec 7<"$T/alice.pw"
+t_mount_session "$T/ro" "machine=pc1,user=alice,password-fd=7"
+exec 7<&-
+[ "$(cat "$T/ro/a.txt")" = one ] || t_fail "password-fd=: a.txt"
+t_umount "$T/ro"
+mkdir -p "$T/ro2"
+if "$BEEMOFS" "$T/store" "$T/ro2" -f -o "machine=pc1,user=alice,password-fd=0,password-file=$T/alice.pw" \
+	</dev/null >"$T/two.out" 2>&1; then
+	t_fail "beemofs accepted two password sources"
+fi
+grep -q "at most one of" "$T/two.out" || t_fail "two sources: $(cat "$T/two.out")"
+
 # journal MARK ARGS...: the journal of pc1 as JSON in $T/MARK.json; the
 # number of entries it holds on stdout.
 journal() {

@@ -35,7 +35,7 @@ t_umount "$MNT"
 snap_ids() {
 	"$BEEMOCTL" snapshots pc1 --json "${PW[@]}" | python3 -c '
 import json, sys
-print(" ".join(str(s["id"]) for s in json.load(sys.stdin)))'
+print(" ".join(str(s["id"]) for s in json.load(sys.stdin)["snapshots"]))'
 }
 R="$T/ro"
 # Every snapshot as a restore session shows it: one sum file per id.

@@ -40,7 +40,7 @@ t_umount "$MNT"
 "$BEEMOCTL" snapshots pc1 --json "${PW[@]}" >"$T/snaps.json" ||
 	t_fail "snapshots"
 mapfile -t IDS < <(python3 -c 'import json,sys
-for s in json.load(open(sys.argv[1])): print(s["id"])' "$T/snaps.json")
+for s in json.load(open(sys.argv[1]))["snapshots"]: print(s["id"])' "$T/snaps.json")
 [ "${#IDS[@]}" -ge 2 ] && [ "${IDS[0]}" = 1 ] ||
 	t_fail "snapshots: ${IDS[*]}"
 

@@ -68,15 +68,15 @@ report_maint m1 || true
 "$BEEMOCTL" journal --all --json "${A[@]}" >"$T/all.json" ||
 	t_fail "journal --all --json"
 types() {
-	report_json "sorted(set(e['type'] for e in d if e['journal'] == '$1'))" <"$T/all.json"
+	report_journal "sorted(set(e['type'] for e in d if e['journal'] == '$1'))" <"$T/all.json"
 }
 [ "$(types machine)" = "['error', 'files', 'quota', 'restore', 'session', 'snapshot', 'virus']" ] ||
 	t_fail "machine journal types: $(types machine)"
 [ "$(types appliance)" = "['admin', 'key', 'machine', 'maintenance', 'push', 'quota', 'report', 'user']" ] ||
 	t_fail "appliance journal types: $(types appliance)"
-report_json 'all(d[i]["time_ns"] <= d[i + 1]["time_ns"] for i in range(len(d) - 1))' \
+report_journal 'all(d[i]["time_ns"] <= d[i + 1]["time_ns"] for i in range(len(d) - 1))' \
 	<"$T/all.json" | grep True >/dev/null || t_fail "--all is not in time order"
-summaries=$(report_json '"\n".join(e["who"] + " | " + e["type"] + " | " + e["summary"] for e in d)' <"$T/all.json")
+summaries=$(report_journal '"\n".join(e["who"] + " | " + e["type"] + " | " + e["summary"] for e in d)' <"$T/all.json")
 for want in \
 	"admin | admin | appliance [0-9a-f]{32} initialized" \
 	"admin | machine | machine pc1 added with user alice" \
@@ -101,11 +101,11 @@ for want in \
 	"beemo-sync | maintenance | maintenance: b Connection refused; reports: [0-9]+ sent"; do
 	grep -Eq "^$want" <<<"$summaries" || t_fail "no entry '$want' in: $summaries"
 done
-report_json '[e["files"] for e in d if e["type"] == "files"][0]' <"$T/all.json" |
+report_journal '[e["files"] for e in d if e["type"] == "files"][0]' <"$T/all.json" |
 	grep -q "'added /docs/a.txt'" || t_fail "files of the session"
 "$BEEMOCTL" journal pc1 --json "${A[@]}" >"$T/pc1.json" || t_fail "journal --json"
-[ "$(report_json 'len(d)' <"$T/pc1.json")" = \
-	"$(report_json 'len([e for e in d if e["journal"] == "machine"])' <"$T/all.json")" ] ||
+[ "$(report_journal 'len(d)' <"$T/pc1.json")" = \
+	"$(report_journal 'len([e for e in d if e["journal"] == "machine"])' <"$T/all.json")" ] ||
 	t_fail "journal pc1 and --all differ"
 
 # ---- read back: text, filters

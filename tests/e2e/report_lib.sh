@@ -109,3 +109,13 @@ report_maint() {
 report_json() {
 	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
+
+# report_journal EXPR: report_json on the entries of a beemo-journal
+# document (beemoctl journal --json), bound to "d".
+report_journal() {
+	python3 -c 'import json, sys
+j = json.load(sys.stdin)
+assert j["format"] == "beemo-journal" and j["version"] == 2, j
+d = j["entries"]
+print(eval(sys.argv[1]))' "$1"
+}

@@ -37,8 +37,8 @@ subj=$(report_field 1 subject)
 
 "$BEEMOCTL" journal pc1 --json --password-file "$T/admin.pw" >"$T/j.json" ||
 	t_fail "journal"
-[ "$(report_json '[e["type"] for e in d if "restore of /d" in e["summary"]]' <"$T/j.json")" = "['error', 'restore']" ] ||
+[ "$(report_journal '[e["type"] for e in d if "restore of /d" in e["summary"]]' <"$T/j.json")" = "['error', 'restore']" ] ||
 	t_fail "journal: $(cat "$T/j.json")"
-[ "$(report_json 'sorted([e["files"] for e in d if e["type"] == "restore"][0])' <"$T/j.json")" = "['/d/f1', '/d/f2', '/d/f3']" ] ||
+[ "$(report_journal 'sorted([e["files"] for e in d if e["type"] == "restore"][0])' <"$T/j.json")" = "['/d/f1', '/d/f2', '/d/f3']" ] ||
 	t_fail "restored files: $(cat "$T/j.json")"
 t_log "ok"

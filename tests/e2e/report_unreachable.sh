@@ -75,10 +75,10 @@ report_maint m4 && t_fail "maintenance with b down succeeded"
 
 "$BEEMOCTL" journal --all --json --password-file "$T/admin.pw" >"$T/j.json" ||
 	t_fail "journal --all"
-types=$(report_json 'sorted(set(e["type"] for e in d if e["journal"] == "appliance"))' <"$T/j.json")
+types=$(report_journal 'sorted(set(e["type"] for e in d if e["journal"] == "appliance"))' <"$T/j.json")
 [ "$types" = "['admin', 'machine', 'maintenance', 'push', 'report']" ] ||
 	t_fail "appliance journal types: $types"
-report_json '[e["summary"] for e in d if e["type"] == "push"]' <"$T/j.json" |
+report_journal '[e["summary"] for e in d if e["type"] == "push"]' <"$T/j.json" |
 	grep -q "push to b: Connection refused" || t_fail "push entries"
 
 # A push in progress shows in beemoctl status, with its target and

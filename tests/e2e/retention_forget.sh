@@ -51,7 +51,7 @@ done
 ids() {
 	"$BEEMOCTL" snapshots pc1 --json "${A[@]}" | python3 -c '
 import json, sys
-print(" ".join(str(s["id"]) for s in sorted(json.load(sys.stdin),
+print(" ".join(str(s["id"]) for s in sorted(json.load(sys.stdin)["snapshots"],
                                              key=lambda s: s["id"])))'
 }
 [ "$(ids)" = "1 2 3 4 5 6 7 8" ] || t_fail "snapshots: $(ids)"

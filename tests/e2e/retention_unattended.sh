@@ -41,12 +41,12 @@ for d in 30 20 15 9 3; do
 done
 count() {
 	"$BEEMOCTL" snapshots pc1 --json "${A[@]}" |
-		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)["snapshots"]))'
 }
 ids() {
 	"$BEEMOCTL" snapshots pc1 --json "${A[@]}" | python3 -c '
 import json, sys
-print(" ".join(str(s["id"]) for s in sorted(json.load(sys.stdin),
+print(" ".join(str(s["id"]) for s in sorted(json.load(sys.stdin)["snapshots"],
                                              key=lambda s: s["id"])))'
 }
 [ "$(count)" = 6 ] || t_fail "snapshots: $(ids)"

@@ -241,8 +241,10 @@ if command -v mandoc >/dev/null; then
 		[ "$opt" = --help ] || grep -q -- "$opt" "$T/synopsis.txt" ||
 			t_fail "snapshot $opt is not in beemoctl.8"
 	done
-	mandoc -T ascii "$(dirname "$0")/../../man/beemoctl.8" | col -b |
-		grep -q "^SNAPSHOT NAMES" || t_fail "no SNAPSHOT NAMES in beemoctl.8"
+	mandoc -T ascii "$(dirname "$0")/../../man/beemoctl.8" | col -b \
+		>"$T/page.txt"
+	grep -q "^SNAPSHOT NAMES" "$T/page.txt" ||
+		t_fail "no SNAPSHOT NAMES in beemoctl.8"
 fi
 
 # --- a session that crashed ------------------------------------------------

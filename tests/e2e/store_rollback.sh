@@ -31,7 +31,7 @@ session() {
 snapshot_count() {
 	"$BEEMOCTL" snapshots pc1 --json "${PW[@]}" | python3 -c '
 import json, sys
-print(len(json.load(sys.stdin)))'
+print(len(json.load(sys.stdin)["snapshots"]))'
 }
 
 session one.txt "first"

@@ -201,7 +201,7 @@ same "first snapshot seen beside the live session" "$T/ref1" \
 t_umount "$T/ra"
 t_umount "$MNT"
 S2=$(ctl snapshots pc1 --json --password-file "$T/admin.pw" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"][-1]["id"])')
 [ "$S2" -gt "$S1" ] || t_fail "no end-of-session snapshot after $S1 (last: $S2)"
 # Not mounted: with the admin's password, and with the POSTE key file.
 S3=$(ctl snapshot pc1 --note "admin, offline" --password-file "$T/admin.pw" |
@@ -221,7 +221,7 @@ for who in "--password-file $T/admin.pw" \
 		t_fail "snapshots --json ($who)"
 	python3 - "$T/snaps.json" "${SN[@]}" <<'PY' || t_fail "listing ($who)"
 import json, sys
-v = json.load(open(sys.argv[1]))
+v = json.load(open(sys.argv[1]))["snapshots"]
 ids = [int(x) for x in sys.argv[2:]]
 by = {s["id"]: s for s in v}
 assert [s["id"] for s in v] == sorted(by), f"not sorted by id: {v}"
@@ -380,7 +380,7 @@ everything() {
 	local ids s
 	ctl snapshots pc1 --json "${AP[@]}" >"$1" || t_fail "snapshots"
 	ids=$(python3 -c 'import json, sys
-print(*[s["id"] for s in json.load(open(sys.argv[1]))])' "$1")
+print(*[s["id"] for s in json.load(open(sys.argv[1]))["snapshots"]])' "$1")
 	t_mount_session "$T/rb" "machine=pc1,admin,passfile=$T/admin.pw"
 	{
 		for s in $ids; do

@@ -18,6 +18,22 @@ echo MARKER-index-5c1d >"$T/store/machines/pc1/index/data.mdb"
 mkdir -p "$T/store/machines/pc1/packs/00"
 echo MARKER-open-91e0 >"$T/store/machines/pc1/packs/00/0123456789abcd00.pack.open"
 
+# --dry-run connects and compares, and changes nothing anywhere (but the
+# lock it takes and the sealed copy of the configuration it compares).
+changed() {
+	find "$T/store" -newer "$BEEMO_CONFIG" -type f \
+		! -path "$T/store/sync/lock" ! -path "$T/store/sync/config.sealed" |
+		sort | xargs -r md5sum
+}
+state0=$(changed)
+sync_run dry1 push --dry-run || t_fail "push --dry-run: $(cat "$T/dry1.err")"
+grep -q "^a: would send 3[0-9] objects (.*) and a manifest; 0 objects" \
+	"$T/dry1.out" || t_fail "dry run: $(cat "$T/dry1.out")"
+[ "$(sync_remote_files a | wc -l)" = 0 ] ||
+	t_fail "push --dry-run uploaded: $(sync_remote_files a)"
+[ "$(changed)" = "$state0" ] ||
+	t_fail "push --dry-run changed the appliance's files: $(diff <(echo "$state0") <(changed))"
+
 sync_run push1 push || t_fail "first push failed: $(cat "$T/push1.err")"
 grep -q "^a: sent 3[0-9] objects" "$T/push1.out" ||
 	t_fail "unexpected summary: $(cat "$T/push1.out")"
@@ -68,6 +84,9 @@ grep -q "^a: up to date" "$T/push2.out" ||
 
 # One new pack: exactly it, a status file and a manifest go up.
 sync_fake_packs pc1 1 100000
+sync_run dry3 push -n || t_fail "push -n"
+grep -q "^a: would send 1 objects (.*) and a manifest; 3[0-9] objects" \
+	"$T/dry3.out" || t_fail "dry run 3: $(cat "$T/dry3.out")"
 sync_run push3 push || t_fail "third push failed"
 grep -q "^a: sent 3 objects" "$T/push3.out" ||
 	t_fail "third push: $(cat "$T/push3.out")"

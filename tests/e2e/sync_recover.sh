@@ -31,7 +31,7 @@ t_mount "$M"
 cp -a "$S/." "$M/"
 t_umount "$M"
 snap=$("$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshots"][-1]["id"])')
 [ -n "$snap" ] || t_fail "no snapshot"
 
 sync_run push push || t_fail "push: $(cat "$T/push.err")"

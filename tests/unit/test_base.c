@@ -74,6 +74,8 @@ test_base64(void)
 	static const char *const bad[] = {
 		"Zg=", "Zg", "Z===", "====", "Zg==Zg==", "Zm9v\n", "Zm9*",
 		"Zm 9", "Zg=a", "Z=g=", "Zm9-", "Zm9_",
+		/* OpenSSL's decoder would take these; the strict rules not. */
+		" Zm9", "Zm9 ", "\tZg=", "Zg=\n", "Zm9v\r\nZm9v", "=Zg=",
 	};
 	uint8_t all[256], dec[256];
 	char enc[BM_BASE64_LEN(256) + 1];
@@ -106,6 +108,14 @@ test_base64(void)
 	CHECK_RC(bm_base64_dec(dec, 5, "Zm9vYmFy", 8, &n), -ENOSPC);
 	CHECK_OK(bm_base64_dec(dec, 6, "Zm9vYmFy", 8, &n));
 	CHECK_RC(bm_base64_dec(dec, 0, "Zg==", 4, &n), -ENOSPC);
+	/* Padding is not data: an exact-size @out, and not a byte more
+	 * written (the decoder yields 3 bytes per quantum). */
+	memset(dec, 0xa5, sizeof(dec));
+	CHECK_OK(bm_base64_dec(dec, 4, "Zm9vYg==", 8, &n));
+	CHECK(n == 4 && memcmp(dec, "foob", 4) == 0 && dec[4] == 0xa5 &&
+	    dec[5] == 0xa5);
+	/* Embedded NUL within the given length. */
+	CHECK_RC(bm_base64_dec(dec, sizeof(dec), "Zm\0v", 4, &n), -EINVAL);
 }
 
 static void

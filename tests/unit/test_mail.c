@@ -2,7 +2,8 @@
  * test_mail.c -- unit tests of the e-mail reports (tools/records/
  * bm_mail.c) and of the report spool (bm_report.c): message headers,
  * RFC 2047 subjects and quoted-printable bodies decoded back to what was
- * given, header injection refused, and delivery through commands that
+ * given, UTF-8 display names encoded, header injection refused, mail
+ * commands split into words with quotes, and delivery through commands that
  * succeed, fail, cannot be run, never read, or hang.
  */
 #include <dirent.h>
@@ -266,6 +267,101 @@ test_injection(void)
 	}
 }
 
+/* Display names in UTF-8 become encoded-words; the address stays as
+ * it is; control characters and malformed addresses are refused. */
+static void
+test_mailbox(void)
+{
+	struct bm_mail m = {"\xc3\x89tude Dupont <beemo@etude.fr>",
+	    "Ren\xc3\xa9" "e <renee@example.com>, ops@example.com, "
+	    "\"\xc3\x89. Dupont\" <x@example.com>", "s", "b\n", NULL};
+	static const char *const bad[] = {
+	    "\xc3\x89tude\r\nBcc: evil@example.com <beemo@etude.fr>",
+	    "\xc3\x89tude <beemo@etude.fr>\nBcc: evil@example.com",
+	    "\xc3\x89tude <beemo@etude.fr> trailing",
+	    "\xc3\x89tude <beemo@etude.fr",
+	    "\xc3\x89tude <b\xc3\xa9mo@etude.fr>",
+	    "\xff\xfe <beemo@etude.fr>",
+	    "Name\xc2\x85 <beemo@etude.fr>",
+	    "<@etude.fr>",
+	    "a b@etude.fr",
+	    NULL};
+	char *msg, *v, *lt, *d, addr[64];
+	size_t len, i;
+
+	REQUIRE(bm_mail_format(&m, bm_now_ns(), &msg, &len) == 0);
+	v = header(msg, "From");
+	REQUIRE(v != NULL && (lt = strstr(v, " <")) != NULL);
+	CHECK(strcmp(lt, " <beemo@etude.fr>") == 0);
+	*lt = '\0';
+	d = decode_words(v);
+	CHECK(d != NULL && strcmp(d, "\xc3\x89tude Dupont") == 0);
+	free(d);
+	free(v);
+	/* Nothing but ASCII in the header block. */
+	for (i = 0; msg + i < strstr(msg, "\n\n"); i++)
+		CHECK((unsigned char)msg[i] < 0x80);
+	v = header(msg, "To");
+	CHECK(v != NULL && strstr(v, "<renee@example.com>, ops@example.com, "
+	    "=?UTF-8?B?") != NULL && strstr(v, " <x@example.com>") != NULL);
+	free(v);
+	free(msg);
+	m.to = "ops@example.com";
+	for (i = 0; bad[i] != NULL; i++) {
+		m.from = bad[i];
+		CHECK_RC(bm_mail_format(&m, bm_now_ns(), &msg, &len), -EINVAL);
+	}
+	m.from = "beemo@etude.fr";
+	m.to = "ops@example.com, \xc3\x89 <e@x>\r\nBcc: evil@example.com";
+	CHECK_RC(bm_mail_format(&m, bm_now_ns(), &msg, &len), -EINVAL);
+
+	CHECK_OK(bm_mail_addr(" \"A, B\" <a@b.example> ", addr, sizeof(addr)));
+	CHECK(strcmp(addr, "a@b.example") == 0);
+	CHECK_OK(bm_mail_addr("root", addr, sizeof(addr)));
+	CHECK_RC(bm_mail_addr("<>", addr, sizeof(addr)), -EINVAL);
+	CHECK_RC(bm_mail_addr("a@b.example", addr, 5), -EINVAL);
+}
+
+/* Mail commands are split into words as a shell would, without one. */
+static void
+test_split(void)
+{
+	static const struct {
+		const char *in;
+		const char *want[6];
+	} t[] = {
+		{"/usr/sbin/sendmail -t -i", {"/usr/sbin/sendmail", "-t",
+		    "-i"}},
+		{"  msmtp\t-a  'my account'  -t ", {"msmtp", "-a",
+		    "my account", "-t"}},
+		{"x \"a \\\"b\\\\\" 'c\\d' e\\ f", {"x", "a \"b\\",
+		    "c\\d", "e f"}},
+		{"x '' \"$HOME\" `id` *", {"x", "", "$HOME", "`id`", "*"}},
+		{"a'b c'\"d\"", {"ab cd"}},
+	};
+	static const char *const bad[] = {"", "  \t", "x 'a", "x \"a",
+	    "x a\\"};
+	char copy[128], *argv[BM_MAIL_ARGS_MAX + 1];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(copy, sizeof(copy), "%s", t[i].in);
+		CHECK_OK(bm_mail_split(copy, argv));
+		for (k = 0; t[i].want[k] != NULL; k++)
+			CHECK(argv[k] != NULL &&
+			    strcmp(argv[k], t[i].want[k]) == 0);
+		CHECK(argv[k] == NULL);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(copy, sizeof(copy), "%s", bad[i]);
+		CHECK_RC(bm_mail_split(copy, argv), -EINVAL);
+	}
+	memset(copy, 0, sizeof(copy));
+	for (i = 0; i < 33; i++)
+		strcat(copy, "a ");
+	CHECK_RC(bm_mail_split(copy, argv), -E2BIG);
+}
+
 static void
 script(const char *name, const char *text)
 {
@@ -389,6 +485,8 @@ main(void)
 	test_ascii();
 	test_utf8();
 	test_injection();
+	test_mailbox();
+	test_split();
 	test_send();
 	test_spool();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);

@@ -2,7 +2,11 @@
  * bm_bytes.c -- hex, base64, UTF-8 and names (bm_bytes.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "bm_bytes.h"
 
@@ -126,71 +130,79 @@ bm_utf8_valid(const char *str)
 	return 1;
 }
 
-static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-    "qrstuvwxyz0123456789+/";
+/*
+ * Base64 is OpenSSL's (EVP_EncodeBlock, EVP_DecodeBlock); the strict
+ * rules of bm_base64_dec() are checked here first, because
+ * EVP_DecodeBlock skips blanks around its input, accepts '=' anywhere in
+ * the last quantum and returns the padding's zero bytes as data.  Its
+ * readers take JSON and key files from hostile sources.
+ */
+
+/* The value of base64 digit @c, or -1 (not one of the 64). */
+static int
+b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
 
 size_t
 bm_base64_enc(char *out, const void *in, size_t n)
 {
-	const uint8_t *p = in;
-	size_t i, o = 0;
+	/* EVP_EncodeBlock counts in int: whole 3-byte groups per call
+	 * keep the pieces' concatenation one base64 text. */
+	const size_t step = (size_t)3 << 20;
+	const unsigned char *p = in;
+	size_t o = 0;
 
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
+	out[0] = '\0';
+	while (n > 0) {
+		size_t k = n < step ? n : step;
 
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = b64_tab[v >> 18];
-		out[o++] = b64_tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? b64_tab[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? b64_tab[v & 63] : '=';
+		o += (size_t)EVP_EncodeBlock((unsigned char *)out + o, p,
+		    (int)k);
+		p += k;
+		n -= k;
 	}
-	out[o] = '\0';
 	return o;
-}
-
-static int
-b64_val(char c)
-{
-	const char *q;
-
-	if (c == '\0' || (q = strchr(b64_tab, c)) == NULL)
-		return -1;
-	return (int)(q - b64_tab);
 }
 
 int
 bm_base64_dec(uint8_t *out, size_t size, const char *in, size_t len,
     size_t *outlen)
 {
-	size_t i, o = 0;
+	const unsigned char *s = (const unsigned char *)in;
+	unsigned char last[3];
+	size_t i, pad = 0, body;
 
-	if (len % 4 != 0)
+	if (len % 4 != 0 || len > INT_MAX)
 		return -EINVAL;
-	for (i = 0; i < len; i += 4) {
-		int pad = (in[i + 3] == '=') + (in[i + 2] == '=');
-		int a = b64_val(in[i]), b = b64_val(in[i + 1]);
-		int c = pad < 2 ? b64_val(in[i + 2]) : 0;
-		int d = pad < 1 ? b64_val(in[i + 3]) : 0;
-		uint32_t v;
-
-		/* Padding only at the very end, "x=" never before "==". */
-		if (a < 0 || b < 0 || c < 0 || d < 0 ||
-		    (pad > 0 && i + 4 != len) ||
-		    (pad == 1 && in[i + 2] == '='))
+	if (len > 0)
+		pad = (s[len - 1] == '=') + (s[len - 2] == '=');
+	/* Padding only at the very end, "x=" never before "==". */
+	if (pad == 1 && s[len - 2] == '=')
+		return -EINVAL;
+	for (i = 0; i < len - pad; i++)
+		if (b64_val(s[i]) < 0)
 			return -EINVAL;
-		if (size - o < (size_t)(3 - pad))
-			return -ENOSPC;
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
-		    (uint32_t)d;
-		out[o++] = (uint8_t)(v >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(v >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)v;
+	if (size < len / 4 * 3 - pad)
+		return -ENOSPC;
+	/* All quanta but the last straight into @out; the last one, whose
+	 * padding EVP_DecodeBlock decodes as zero bytes, on the side. */
+	body = len == 0 ? 0 : len - 4;
+	if (body > 0 && EVP_DecodeBlock(out, s, (int)body) != (int)body / 4 * 3)
+		return -EINVAL;
+	if (len > 0) {
+		if (EVP_DecodeBlock(last, s + body, 4) != 3)
+			return -EINVAL;
+		memcpy(out + body / 4 * 3, last, 3 - pad);
+		OPENSSL_cleanse(last, sizeof(last));
 	}
-	*outlen = o;
+	*outlen = len / 4 * 3 - pad;
 	return 0;
 }

@@ -43,6 +43,8 @@ static const struct conf_key known_keys[] = {
 	{"store", 0, "remove_grace", T_DURATION},
 
 	{"snapshot", 0, "on_unmount", T_BOOL},
+	{"snapshot", 0, "every", T_DURATION},
+	{"snapshot", 0, "at", T_STR},
 
 	{"scan", 0, "enabled", T_BOOL},
 	{"scan", 0, "signatures", T_STR},
@@ -72,6 +74,12 @@ static const struct conf_key known_keys[] = {
 	{"mail", 0, "from", T_STR},
 	{"mail", 0, "to", T_STR},
 	{"mail", 0, "unreachable_after", T_DURATION},
+	{"mail", 0, "smtp", T_STR},
+	{"mail", 0, "smtp_starttls", T_STR},
+	{"mail", 0, "smtp_user", T_STR},
+	{"mail", 0, "smtp_password_file", T_STR},
+	{"mail", 0, "smtp_cafile", T_STR},
+	{"mail", 0, "smtp_timeout", T_DURATION},
 
 	{"machine", 1, "mail_to", T_STR},
 	{"machine", 1, "quota_soft", T_SIZE},

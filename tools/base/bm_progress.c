@@ -3,21 +3,27 @@
  *
  * The line starts with "\r\033[K" (carriage return, erase to the end of
  * the line), so each draw replaces the last; erasing writes that alone.
- * `active` points to the display started last, so that a message can
- * erase its line first.
+ * With bm_progress_set_json(), each draw is instead one JSON line
+ * (json_line()), at most one a second, and the end always writes a
+ * final one.  `active` points to the display started last, so that a
+ * message can erase its line first.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bm_json.h"
 #include "bm_log.h"
 #include "bm_progress.h"
 #include "bm_time.h"
 #include "bm_units.h"
 
 #define DRAW_INTERVAL_NS 250000000ULL
+#define JSON_INTERVAL_NS 1000000000ULL
 
 static struct bm_progress *active; /* active_lock */
+/* bm_progress_set_json(): set before any thread starts, read only. */
+static int json_mode;
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
@@ -47,8 +53,6 @@ bm_progress_vlog(int prio, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&active_lock);
 }
 
-static int json_mode;
-
 void
 bm_progress_set_json(int on)
 {
@@ -63,7 +67,7 @@ bm_progress_start(struct bm_progress *p, const char *label, int quiet,
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->label = label;
-	p->enabled = !quiet && isatty(STDERR_FILENO);
+	p->enabled = json_mode || (!quiet && isatty(STDERR_FILENO));
 	p->c.objs_total = objs_total;
 	p->c.bytes_total = bytes_total;
 	p->start_ns = bm_mono_ns();
@@ -133,6 +137,27 @@ bm_progress_format(char *buf, size_t size, const char *label,
 	return n;
 }
 
+/* One JSON line of @c (bm_progress_set_json()); nothing to erase. */
+static void
+json_line(const struct bm_progress *p, const struct bm_progress_counts *c,
+    int final)
+{
+	bm_json j;
+
+	bm_json_init(&j, stderr);
+	bm_json_head(&j, "beemo-progress", 1);
+	bm_json_str(&j, "label", p->label);
+	bm_json_u64(&j, "bytes_done", c->bytes_done);
+	bm_json_u64(&j, "bytes_total", c->bytes_total);
+	bm_json_u64(&j, "objs_done", c->objs_done);
+	bm_json_u64(&j, "objs_total", c->objs_total);
+	bm_json_u64(&j, "files", c->files);
+	bm_json_u64(&j, "elapsed_s", c->elapsed_ns / 1000000000ULL);
+	bm_json_bool(&j, "final", final);
+	bm_json_end_obj(&j); /* and the newline */
+	fflush(stderr);
+}
+
 static void
 draw_locked(struct bm_progress *p, uint64_t now, int final)
 {
@@ -140,6 +165,11 @@ draw_locked(struct bm_progress *p, uint64_t now, int final)
 	char line[512];
 
 	c.elapsed_ns = now - p->start_ns;
+	if (json_mode) {
+		json_line(p, &c, final);
+		p->last_draw_ns = now;
+		return;
+	}
 	bm_progress_format(line, sizeof(line), p->label, &c, final);
 	fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
 	fflush(stderr);
@@ -155,7 +185,8 @@ changed_locked(struct bm_progress *p)
 	if (!p->enabled)
 		return;
 	now = bm_mono_ns();
-	if (now - p->last_draw_ns >= DRAW_INTERVAL_NS)
+	if (now - p->last_draw_ns >= (json_mode ? JSON_INTERVAL_NS :
+	    DRAW_INTERVAL_NS))
 		draw_locked(p, now, 0);
 }
 
@@ -190,7 +221,8 @@ bm_progress_clear(struct bm_progress *p)
 {
 	pthread_mutex_lock(&p->lock);
 	erase_locked(p);
-	p->last_draw_ns = 0;
+	if (!json_mode) /* JSON lines stay at most one a second */
+		p->last_draw_ns = 0;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -211,7 +243,7 @@ bm_progress_end(struct bm_progress *p, int final)
 		active = NULL;
 	pthread_mutex_unlock(&active_lock);
 	pthread_mutex_lock(&p->lock);
-	if (final && p->enabled)
+	if ((final || json_mode) && p->enabled)
 		draw_locked(p, bm_mono_ns(), 1);
 	else
 		erase_locked(p);

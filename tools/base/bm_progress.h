@@ -8,8 +8,9 @@
  * the total, the objects or files, the average rate since the start and
  * the time left at that rate; at the end the line is erased, or replaced
  * by a final line when asked.  It draws only when standard error is a
- * terminal and the operation is not quiet; the counters are kept either
- * way (a run file may be written from them: bm_status.h).
+ * terminal and the operation is not quiet, or as JSON lines after
+ * bm_progress_set_json(); the counters are kept either way (a run file
+ * may be written from them: bm_status.h).
  *
  * Messages: bm_progress_vlog() erases the line of the active display
  * before logging, so that messages and the line do not mix.  At most one
@@ -93,7 +94,8 @@ void bm_progress_read(struct bm_progress *p, struct bm_progress_counts *out);
 /*
  * bm_progress_end -- stop the display: erase its line, and with @final
  * (when drawing) print a last line with the totals, the time taken and
- * the average rate.  The struct may be started again.
+ * the average rate.  In JSON mode (bm_progress_set_json()) the final
+ * line is written whatever @final.  The struct may be started again.
  */
 void bm_progress_end(struct bm_progress *p, int final);
 

@@ -8,15 +8,19 @@
  * 7bit when it is ASCII with lines of at most 998 bytes, else as
  * quoted-printable (which every mail system passes unchanged, unlike
  * 8bit).  The subject is escaped (bm_esc.h) before it is encoded.
+ * Display names of From and To may be UTF-8 ("Étude Dupont
+ * <beemo@etude.fr>"): encoded-words as well; the addresses themselves
+ * must be ASCII.
  * Lines end with LF: `sendmail -t -i` reads local text and
  * writes CRLF on the wire itself.  Addresses and extra headers reach the
  * message only when they hold no control character, so a value from the
  * configuration or from a report can never add a header.
  *
  * The command runs with fork/exec, never through a shell: its argument
- * vector is the configured command split at blanks, and nothing from a
- * report ever reaches it (recipients are read by sendmail from the To
- * header, with -t).  The message goes through a pipe written without
+ * vector is the configured command split into words as a shell would
+ * (blanks, single and double quotes, backslash; nothing else is
+ * special), and nothing from a report ever reaches it (recipients are
+ * read by sendmail from the To header, with -t).  The message goes through a pipe written without
  * blocking, so a command that stops reading cannot hold us past the
  * timeout; SIGPIPE is blocked in the calling thread meanwhile (and a
  * pending one consumed), so a command that exits early is an error, not
@@ -42,7 +46,6 @@
 #include "bm_mail.h"
 #include "bm_time.h"
 
-#define MAIL_ARGS_MAX 32
 #define MAIL_LINE_MAX 998 /* RFC 5322 2.1.1 */
 #define QP_LINE 76        /* RFC 2045 6.7 (5) */
 #define EW_BYTES 39 /* UTF-8 bytes per encoded-word: 52 base64, so that
@@ -127,37 +130,21 @@ base64(struct buf *b, const unsigned char *in, size_t n)
 }
 
 /*
- * The Subject header.  It names files of clients, so it is escaped first
- * (bm_esc.h: no control character, no line break, invalid UTF-8 as
- * \xNN); then plain ASCII goes as it is, anything else as encoded-words
- * of whole UTF-8 characters, one per folded line.
+ * RFC 2047 "B" encoded-words of the UTF-8 text @p, each of whole
+ * characters and at most EW_BYTES bytes, separated by a folding line
+ * break ("\n ").
  */
 static void
-subject(struct buf *b, const char *s)
+encoded_words(struct buf *b, const unsigned char *p)
 {
 	unsigned char chunk[EW_BYTES + 4];
-	const unsigned char *p;
-	size_t i, n = 0, ascii = 1;
-	char *esc;
+	size_t n = 0;
 
-	if ((esc = bm_esc_dup(s)) == NULL) {
-		b->err = -ENOMEM;
-		return;
-	}
-	p = (const unsigned char *)esc;
-	for (i = 0; p[i] != '\0'; i++)
-		if (p[i] >= 0x80)
-			ascii = 0;
-	puts_(b, "Subject: ");
-	if (ascii && i <= 900) {
-		puts_(b, esc);
-		puts_(b, "\n");
-		free(esc);
-		return;
-	}
 	while (*p != '\0') {
 		size_t l = bm_utf8_len(p);
 
+		if (l == 0)
+			l = 1; /* not reached: callers pass valid UTF-8 */
 		if (n + l > EW_BYTES) {
 			puts_(b, "=?UTF-8?B?");
 			base64(b, chunk, n);
@@ -170,30 +157,166 @@ subject(struct buf *b, const char *s)
 	}
 	puts_(b, "=?UTF-8?B?");
 	base64(b, chunk, n);
-	puts_(b, "?=\n");
+	puts_(b, "?=");
+}
+
+/*
+ * The Subject header.  It names files of clients, so it is escaped first
+ * (bm_esc.h: no control character, no line break, invalid UTF-8 as
+ * \xNN); then plain ASCII goes as it is, anything else as encoded-words
+ * of whole UTF-8 characters, one per folded line.
+ */
+static void
+subject(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+	size_t i, ascii = 1;
+	char *esc;
+
+	if ((esc = bm_esc_dup(s)) == NULL) {
+		b->err = -ENOMEM;
+		return;
+	}
+	p = (const unsigned char *)esc;
+	for (i = 0; p[i] != '\0'; i++)
+		if (p[i] >= 0x80)
+			ascii = 0;
+	puts_(b, "Subject: ");
+	if (ascii && i <= 900)
+		puts_(b, esc);
+	else
+		encoded_words(b, p);
+	puts_(b, "\n");
 	free(esc);
 }
 
-/* To: the comma-separated list, one address per folded line. */
+/*
+ * Valid UTF-8 without any control character (C0 but tab, DEL, C1): what
+ * an address with its display name may hold.  So no CR or LF, and no
+ * value can end a header and start another.
+ */
+static int
+header_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	while (*p != '\0') {
+		size_t l = bm_utf8_len(p);
+
+		if (l == 0 || (l == 1 && ((*p < 0x20 && *p != '\t') ||
+		    *p == 0x7f)) || (l == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+			return 0;
+		p += l;
+	}
+	return 1;
+}
+
+int
+bm_mail_addr(const char *in, char *out, size_t size)
+{
+	const char *lt = strrchr(in, '<'), *s, *e;
+	size_t i;
+
+	if (lt != NULL) {
+		s = lt + 1;
+		if ((e = strchr(s, '>')) == NULL ||
+		    e[1 + strspn(e + 1, " \t")] != '\0')
+			return -EINVAL;
+	} else {
+		s = in;
+		e = in + strlen(in);
+	}
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e == s || (size_t)(e - s) >= size)
+		return -EINVAL;
+	for (i = 0; s + i < e; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("<>,;\"\\()", c))
+			return -EINVAL;
+		out[i] = (char)c;
+	}
+	out[i] = '\0';
+	return out[0] != '@' && out[i - 1] != '@' ? 0 : -EINVAL;
+}
+
+/*
+ * One mailbox of From or To, "Display Name <addr>" or "addr" (RFC 5322
+ * 3.4): the address as bm_mail_addr() checks it; a display name that is
+ * not ASCII (without its double quotes, if it has some) as encoded-words
+ * (RFC 2047 5 (3)), an ASCII one as it is.
+ * Returns 0 or -EINVAL.
+ */
+static int
+mailbox(struct buf *b, const char *in)
+{
+	const char *lt = strrchr(in, '<'), *s = in, *e;
+	char addr[320], *name;
+	size_t i;
+	int ascii = 1;
+
+	if (!header_text(in) || bm_mail_addr(in, addr, sizeof(addr)) != 0)
+		return -EINVAL;
+	if (lt == NULL) {
+		puts_(b, addr);
+		return 0;
+	}
+	e = lt;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (i = 0; s + i < e; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			ascii = 0;
+	if (e == s) {
+		putf(b, "<%s>", addr);
+		return 0;
+	}
+	if (ascii) {
+		put(b, s, (size_t)(e - s));
+		putf(b, " <%s>", addr);
+		return 0;
+	}
+	if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+		s++;
+		e--;
+	}
+	if ((name = strndup(s, (size_t)(e - s))) == NULL)
+		return -ENOMEM;
+	encoded_words(b, (const unsigned char *)name);
+	/* One short word keeps its address on its line. */
+	putf(b, strlen(name) <= EW_BYTES / 2 ? " <%s>" : "\n <%s>", addr);
+	free(name);
+	return 0;
+}
+
+/* To: the comma-separated list, one mailbox per folded line. */
 static int
 recipients(struct buf *b, const char *to)
 {
 	const char *p = to;
-	int n = 0;
+	int n = 0, rc;
 
 	puts_(b, "To: ");
 	while (*p != '\0') {
 		size_t len = strcspn(p, ",");
-		const char *s = p, *e = p + len;
+		char *one;
 
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e > s) {
+		if (strspn(p, " \t") < len) {
 			if (n++ > 0)
 				puts_(b, ",\n ");
-			put(b, s, (size_t)(e - s));
+			if ((one = strndup(p, len)) == NULL)
+				return -ENOMEM;
+			rc = mailbox(b, one);
+			free(one);
+			if (rc != 0)
+				return rc;
 		}
 		p += len + (p[len] == ',');
 	}
@@ -307,7 +430,7 @@ bm_mail_format(const struct bm_mail *m, uint64_t now_ns, char **out,
 	size_t i;
 	int rc;
 
-	if (!header_safe(m->from) || !header_safe(m->to))
+	if (!header_text(m->from) || !header_text(m->to))
 		return -EINVAL;
 	for (i = 0; m->headers != NULL && m->headers[i] != NULL; i++)
 		if (!header_safe(m->headers[i]) ||
@@ -321,7 +444,8 @@ bm_mail_format(const struct bm_mail *m, uint64_t now_ns, char **out,
 	putf(&b, "Message-ID: <%llu.%s.beemo@%s>\n",
 	    (unsigned long long)(now_ns / 1000000000ULL), hex, domain);
 	puts_(&b, "From: ");
-	puts_(&b, m->from);
+	if ((rc = mailbox(&b, m->from)) != 0)
+		goto fail;
 	puts_(&b, "\n");
 	if ((rc = recipients(&b, m->to)) != 0)
 		goto fail;
@@ -357,18 +481,48 @@ fail:
 
 /* ---- delivery ------------------------------------------------------- */
 
-/* Split @cmd at blanks into @argv (pointers into @copy). */
-static int
-split(char *copy, char *argv[MAIL_ARGS_MAX + 1])
+int
+bm_mail_split(char *copy, char *argv[BM_MAIL_ARGS_MAX + 1])
 {
-	char *save = NULL, *w;
+	char *r = copy, *w = copy;
 	int n = 0;
 
-	for (w = strtok_r(copy, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save)) {
-		if (n == MAIL_ARGS_MAX)
+	for (;;) {
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0')
+			break;
+		if (n == BM_MAIL_ARGS_MAX)
 			return -E2BIG;
 		argv[n++] = w;
+		/* One word: up to an unquoted blank.  @w never passes @r,
+		 * so the word is rebuilt in place. */
+		while (*r != '\0' && *r != ' ' && *r != '\t') {
+			if (*r == '\'') {
+				for (r++; *r != '\'' && *r != '\0'; )
+					*w++ = *r++;
+				if (*r++ != '\'')
+					return -EINVAL;
+			} else if (*r == '"') {
+				for (r++; *r != '"' && *r != '\0'; ) {
+					if (*r == '\\' && (r[1] == '"' ||
+					    r[1] == '\\'))
+						r++;
+					*w++ = *r++;
+				}
+				if (*r++ != '"')
+					return -EINVAL;
+			} else if (*r == '\\') {
+				if (*++r == '\0')
+					return -EINVAL;
+				*w++ = *r++;
+			} else {
+				*w++ = *r++;
+			}
+		}
+		if (*r != '\0')
+			r++;
+		*w++ = '\0';
 	}
 	argv[n] = NULL;
 	return n > 0 ? 0 : -EINVAL;
@@ -490,7 +644,7 @@ int
 bm_mail_send(const char *command, const char *msg, size_t len,
     unsigned timeout_ms, char *err, size_t errlen)
 {
-	char *copy = NULL, *argv[MAIL_ARGS_MAX + 1], said[512] = "";
+	char *copy = NULL, *argv[BM_MAIL_ARGS_MAX + 1], said[512] = "";
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, rc, status = 0;
 	uint64_t deadline = bm_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	sigset_t pipe_set, old;
@@ -500,9 +654,10 @@ bm_mail_send(const char *command, const char *msg, size_t len,
 	snprintf(err, errlen, "no error");
 	if (command == NULL || (copy = strdup(command)) == NULL)
 		return command == NULL ? -EINVAL : -ENOMEM;
-	if ((rc = split(copy, argv)) != 0) {
-		snprintf(err, errlen, "mail command '%s' is empty or too "
-		    "long", command);
+	if ((rc = bm_mail_split(copy, argv)) != 0) {
+		snprintf(err, errlen, "mail command '%s' is %s", command,
+		    rc == -E2BIG ? "too long (more than 32 words)" :
+		    "empty or has an unbalanced quote or final backslash");
 		goto out_free;
 	}
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
