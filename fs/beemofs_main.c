@@ -24,6 +24,7 @@
 #include "bm_bytes.h"
 #include "bm_conf.h"
 #include "bm_err.h"
+#include "bm_exit.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
@@ -119,7 +120,9 @@ usage(FILE *f)
 	    "  -s                  single-threaded\n"
 	    "  -o allow_other      let other users see the mount\n"
 	    "  -V, --version       print the version\n"
-	    "  -h, --help          this help\n");
+	    "  -h, --help          this help\n"
+	    "\nexit status: 0 mounted, 1 failed, 2 usage, 3 busy (a backup "
+	    "session of the\nmachine is mounted already)\n");
 }
 
 static int
@@ -538,7 +541,8 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		    beemo_strerror(rc), rc == BEEMO_ELOCKED ?
 		    " (a backup session of this machine is already mounted)" :
 		    "");
-		rc = 1;
+		/* Held by another session: try again later (bm_exit.h). */
+		rc = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : BM_EXIT_FAIL;
 		goto out_scan;
 	}
 	{
@@ -810,7 +814,8 @@ main(int argc, char **argv)
 		bm_log_open("beemofs", 0, co.debug ? 2 : 0);
 	}
 	rc = run(&o, &args, &co, conf, km, sec, &ready[1]);
-	report_parent(&ready[1], (char)(rc != 0));
+	/* The parent exits with the child's status (bm_exit.h). */
+	report_parent(&ready[1], (char)rc);
 out:
 	keymgr_secret_free(sec);
 	keymgr_free(km);

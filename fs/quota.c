@@ -73,11 +73,12 @@ quota_set(store *st, const bm_conf *conf, const char *machine,
 		soft = c->soft;
 	if (c->set_hard)
 		hard = c->hard;
-	if ((rc = store_quota_set(st, soft, hard)) != 0)
-		return rc;
+	/* Journaled first, so that the commit of store_quota_set() makes
+	 * the entry durable with the limits: once at the limit, no later
+	 * commit may come for a while. */
 	journal(st, who, "quota set: soft %" PRIu64 " bytes, hard %" PRIu64
 	    " bytes", soft, hard);
-	return 0;
+	return store_quota_set(st, soft, hard);
 }
 
 int
@@ -100,13 +101,11 @@ quota_apply_conf(store *st, const bm_conf *conf, const char *machine)
 		soft = csoft;
 	if (sh)
 		hard = chard;
-	if ((rc = store_quota_set(st, soft, hard)) != 0)
-		return rc;
 	bm_log(LOG_NOTICE, "quota of %s from the configuration: soft %" PRIu64
 	    ", hard %" PRIu64 " bytes", machine, soft, hard);
 	journal(st, "configuration", "quota set from the configuration: soft "
 	    "%" PRIu64 " bytes, hard %" PRIu64 " bytes", soft, hard);
-	return 0;
+	return store_quota_set(st, soft, hard);
 }
 
 int

@@ -94,15 +94,16 @@
 #include <stdint.h>
 
 #include "bm_conf.h"
+#include "bm_exit.h"
 
 #define CENTER_CONF_DEFAULT "/etc/beemo/center.conf"
 #define CENTER_ROOT_DEFAULT "/srv/beemo-center"
 #define CENTER_GRACE_DEFAULT (30ull * 86400) /* seconds */
 
-/* Exit statuses of beemo-center. */
-#define CENTER_EXIT_OK 0
-#define CENTER_EXIT_FAIL 1
-#define CENTER_EXIT_USAGE 2
+/* Exit statuses of beemo-center: the shared ones of bm_exit.h. */
+#define CENTER_EXIT_OK BM_EXIT_OK
+#define CENTER_EXIT_FAIL BM_EXIT_FAIL
+#define CENTER_EXIT_USAGE BM_EXIT_USAGE
 
 /* What main() hands to a verb.  Read-only for the verbs. */
 struct center_ctx {

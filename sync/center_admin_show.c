@@ -293,7 +293,11 @@ info_json(bm_json *j, const struct info *in, int detail)
 {
 	size_t i;
 
-	bm_json_begin_obj(j, NULL);
+	/* status: the document itself; list: one element of "areas". */
+	if (detail)
+		bm_json_head(j, "beemo-center-status", 1);
+	else
+		bm_json_begin_obj(j, NULL);
 	bm_json_str(j, "name", in->a.name);
 	bm_json_str(j, "area", in->path);
 	bm_json_str(j, "account", in->account);
@@ -398,11 +402,11 @@ center_cmd_list(struct center_ctx *ctx, int argc, char **argv)
 	}
 	if (json) {
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-center-list", 1);
 		bm_json_str(&j, "root", ctx->root);
 		bm_json_begin_arr(&j, "areas");
 	} else {
-		printf("%-16s %-16s %10s %10s %-20s %7s %s\n", "NAME",
+		printf("%-16s %-16s %10s %10s %-25s %7s %s\n", "NAME",
 		    "ACCOUNT", "USAGE", "QUOTA", "LAST PUSH", "PENDING",
 		    "SCRUB");
 	}
@@ -422,8 +426,8 @@ center_cmd_list(struct center_ctx *ctx, int argc, char **argv)
 		if (json) {
 			info_json(&j, &in, 0);
 		} else {
-			bm_time_str(push, sizeof(push), in.manifests.mtime_ns);
-			printf("%-16s %-16s %10s %10s %-20s %7zu %s\n",
+			bm_time_show(push, sizeof(push), in.manifests.mtime_ns);
+			printf("%-16s %-16s %10s %10s %-25s %7zu %s\n",
 			    in.a.name, in.account, in.usage_ok ? bm_human(
 			    usage, sizeof(usage), in.usage) : "?",
 			    in.a.quota ? bm_human(quota, sizeof(quota),
@@ -453,7 +457,7 @@ print_newest(const char *what, const struct newest *n)
 		return;
 	}
 	printf("%-17s %zu, newest %s (received %s)\n", what, n->count,
-	    n->name, bm_time_str(t, sizeof(t), n->mtime_ns));
+	    n->name, bm_time_show(t, sizeof(t), n->mtime_ns));
 }
 
 static void
@@ -489,7 +493,7 @@ print_status(const struct info *in)
 	print_newest("status files", &in->status);
 	print_newest("journal segments", &in->journal);
 	if (in->journal.count)
-		printf("%-17s %s\n", "journal newest", bm_time_str(t,
+		printf("%-17s %s\n", "journal newest", bm_time_show(t,
 		    sizeof(t), in->journal.newest_ns));
 }
 

@@ -57,7 +57,8 @@
 #include "sync_request.h"
 
 static const char apply_usage[] =
-    "usage: beemo-center apply [--area AREA] [--now TIME] [--dry-run]\n";
+    "usage: beemo-center apply [--area AREA] [--now TIME] [--dry-run] "
+    "[--json]\n";
 
 #define MAIL_OBJECTS 50 /* paths listed in a mail */
 
@@ -489,6 +490,7 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		{"area", required_argument, NULL, 'a'},
 		{"now", required_argument, NULL, 'n'},
 		{"dry-run", no_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -497,7 +499,8 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 	const char *only = NULL;
 	char **names = NULL, path[PATH_MAX], err[512], hb[32];
 	size_t n = 0, i;
-	int c, rc, ret = CENTER_EXIT_OK;
+	int c, rc, ret = CENTER_EXIT_OK, json = 0;
+	struct center_ctx quiet_ctx;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
@@ -517,6 +520,9 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		case 'd':
 			r.dry_run = 1;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			fputs(apply_usage, stdout);
 			return CENTER_EXIT_OK;
@@ -528,6 +534,13 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 	if (optind != argc) {
 		fputs(apply_usage, stderr);
 		return CENTER_EXIT_USAGE;
+	}
+	/* JSON: the object alone on standard output, no per-request
+	 * lines (the journal and the mails keep them). */
+	if (json) {
+		quiet_ctx = *ctx;
+		quiet_ctx.quiet = 1;
+		r.ctx = &quiet_ctx;
 	}
 	if (only != NULL) {
 		if (center_area_find(ctx, only, &a) != 0)
@@ -553,7 +566,22 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		}
 		bm_names_free(names, n);
 	}
-	if (!ctx->quiet && isatty(STDOUT_FILENO))
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-center-apply", 1);
+		bm_json_bool(&j, "dry_run", r.dry_run);
+		bm_json_time(&j, "now", r.now);
+		bm_json_u64(&j, "accepted", r.accepted);
+		bm_json_u64(&j, "refused", r.refused);
+		bm_json_u64(&j, "cancelled", r.cancelled);
+		bm_json_u64(&j, "applied", r.applied);
+		bm_json_u64(&j, "deleted", r.deleted);
+		bm_json_u64(&j, "freed", r.freed);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	} else if (!ctx->quiet && isatty(STDOUT_FILENO))
 		printf("%s%u accepted, %u refused, %u cancelled, %u applied "
 		    "(%" PRIu64 " objects deleted, %s freed)\n", r.dry_run ?
 		    "dry run: " : "", r.accepted, r.refused, r.cancelled,

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_conf.h"
 #include "bm_log.h"
+#include "bm_time.h"
 #include "center.h"
 
 static const struct {
@@ -41,7 +43,8 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] VERB [ARGS]\n"
+	fprintf(f, "usage: beemo-center [-c FILE] [-q] [-v] [--utc] VERB "
+		   "[ARGS]\n"
 		   "       beemo-center VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
@@ -50,8 +53,12 @@ usage(FILE *f)
 		   "$BEEMO_CENTER_CONFIG or " CENTER_CONF_DEFAULT ")\n"
 		   "  -q, --quiet        only errors\n"
 		   "  -v, --verbose      more detail\n"
+		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
-		   "  -h, --help         this help\n");
+		   "  -h, --help         this help\n"
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 /* The configuration: -c FILE or $BEEMO_CENTER_CONFIG must exist; the
@@ -84,6 +91,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"utc", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct center_ctx ctx;
@@ -102,6 +110,13 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			ctx.verbose++;
+			break;
+		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
+			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
 			break;
 		case 'V':
 			printf("beemo-center " BEEMO_VERSION "\n");

@@ -55,7 +55,7 @@
 #define SCRUB_MAX_PATH 512
 
 static const char scrub_usage[] =
-    "usage: beemo-center [-c FILE] scrub [--area AREA]\n";
+    "usage: beemo-center [-c FILE] scrub [--area AREA] [--json]\n";
 
 /* One object some manifest lists. */
 struct sobj {
@@ -469,9 +469,11 @@ scrub_free(struct scrub *s)
 	free(s->buf);
 }
 
-/* Scrub one area.  Returns CENTER_EXIT_OK or CENTER_EXIT_FAIL. */
+/* Scrub one area; with @j (--json), its result is an element of the
+ * array being written instead of a line.  Returns CENTER_EXIT_OK or
+ * CENTER_EXIT_FAIL. */
 static int
-scrub_area(const struct center_ctx *ctx, struct center_area *a)
+scrub_area(const struct center_ctx *ctx, struct center_area *a, bm_json *j)
 {
 	struct scrub s;
 	struct bm_progress pr;
@@ -532,7 +534,19 @@ scrub_area(const struct center_ctx *ctx, struct center_area *a)
 	    "missing, %zu damaged, %d unreadable", nman, s.n, s.nmissing,
 	    s.ndamaged, errs);
 	secs = (double)(bm_mono_ns() - t0) / 1e9;
-	if (!ctx->quiet)
+	if (j != NULL) {
+		bm_json_begin_obj(j, NULL);
+		bm_json_str(j, "name", a->name);
+		bm_json_bool(j, "ok", !s.nmissing && !s.ndamaged && !errs);
+		bm_json_u64(j, "manifests", nman);
+		bm_json_u64(j, "objects", s.n);
+		bm_json_u64(j, "bytes", total);
+		bm_json_u64(j, "missing", s.nmissing);
+		bm_json_u64(j, "damaged", s.ndamaged);
+		bm_json_u64(j, "unreadable", (uint64_t)errs);
+		bm_json_u64(j, "duration_ms", (bm_mono_ns() - t0) / 1000000);
+		bm_json_end_obj(j);
+	} else if (!ctx->quiet)
 		printf("%s: %zu objects (%s) of %zu manifests checked in "
 		    "%.1f s, %s/s: %zu missing, %zu damaged\n", a->name, s.n,
 		    bm_human(h, sizeof(h), total), nman, secs, bm_human(r,
@@ -545,12 +559,19 @@ scrub_area(const struct center_ctx *ctx, struct center_area *a)
 fail:
 	bm_log(LOG_ERR, "area %s: scrub failed: %s", a->name,
 	    beemo_strerror(rc));
+	if (j != NULL) {
+		bm_json_begin_obj(j, NULL);
+		bm_json_str(j, "name", a->name);
+		bm_json_bool(j, "ok", 0);
+		bm_json_str(j, "error", beemo_strerror(rc));
+		bm_json_end_obj(j);
+	}
 	scrub_free(&s);
 	return CENTER_EXIT_FAIL;
 }
 
 static int
-scrub_path(const struct center_ctx *ctx, const char *path)
+scrub_path(const struct center_ctx *ctx, const char *path, bm_json *j)
 {
 	struct center_area a;
 	char err[512];
@@ -560,7 +581,7 @@ scrub_path(const struct center_ctx *ctx, const char *path)
 		bm_log(LOG_ERR, "%s", err);
 		return CENTER_EXIT_FAIL;
 	}
-	rc = scrub_area(ctx, &a);
+	rc = scrub_area(ctx, &a, j);
 	center_area_close(&a);
 	return rc;
 }
@@ -570,10 +591,12 @@ center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"area", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *area = NULL;
+	bm_json j, *jp = NULL;
 	char **names = NULL, path[PATH_MAX], data[PATH_MAX];
 	size_t n = 0, i;
 	int c, rc = CENTER_EXIT_OK;
@@ -582,6 +605,9 @@ center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'a':
 			area = optarg;
+			break;
+		case 'j':
+			jp = &j;
 			break;
 		case 'h':
 			fputs(scrub_usage, stdout);
@@ -595,12 +621,22 @@ center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv)
 		fputs(scrub_usage, stderr);
 		return CENTER_EXIT_USAGE;
 	}
-	if (area)
-		return scrub_path(ctx, area);
+	if (jp != NULL) {
+		/* The progress too, as JSON lines (no thread runs yet). */
+		bm_progress_set_json(1);
+		bm_json_init(jp, stdout);
+		bm_json_head(jp, "beemo-center-scrub-run", 1);
+		bm_json_begin_arr(jp, "areas");
+	}
+	if (area) {
+		rc = scrub_path(ctx, area, jp);
+		goto out;
+	}
 	if ((c = bm_list_dir(ctx->root, NULL, &names, &n)) != 0) {
 		bm_log(LOG_ERR, "cannot list the areas in %s: %s", ctx->root,
 		    beemo_strerror(c));
-		return CENTER_EXIT_FAIL;
+		rc = CENTER_EXIT_FAIL;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		struct stat st;
@@ -609,9 +645,15 @@ center_cmd_scrub(struct center_ctx *ctx, int argc, char **argv)
 		    names[i]) != 0 || bm_path(data, sizeof(data), "%s/data",
 		    path) != 0 || lstat(data, &st) != 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (scrub_path(ctx, path) != CENTER_EXIT_OK)
+		if (scrub_path(ctx, path, jp) != CENTER_EXIT_OK)
 			rc = CENTER_EXIT_FAIL;
 	}
 	bm_names_free(names, n);
+out:
+	if (jp != NULL) {
+		bm_json_end_arr(jp);
+		bm_json_end_obj(jp);
+		putchar('\n');
+	}
 	return rc;
 }

@@ -142,6 +142,7 @@
 #include <stdio.h>
 
 #include "bm_conf.h"
+#include "bm_exit.h"
 #include "bm_progress.h"
 #include "bm_status.h"
 #include "keymgr.h"
@@ -161,11 +162,13 @@
 #define SYNC_HASH_LEN 32
 #define SYNC_STAMP_LEN 26 /* "YYYYMMDDTHHMMSSZ-RRRRRRRR" and a NUL */
 
-/* Exit statuses of beemo-sync. */
-#define SYNC_EXIT_OK 0
-#define SYNC_EXIT_FAIL 1  /* a target or an operation failed */
-#define SYNC_EXIT_USAGE 2
-#define SYNC_EXIT_LOCKED 3 /* another beemo-sync holds the lock */
+/* Exit statuses of beemo-sync: the shared ones of bm_exit.h, by the
+ * names the verbs use; BM_EXIT_BUSY (another beemo-sync holds the lock)
+ * and BM_EXIT_WARN (a push that reached some targets but not all) by
+ * their own names. */
+#define SYNC_EXIT_OK BM_EXIT_OK
+#define SYNC_EXIT_FAIL BM_EXIT_FAIL /* a target or an operation failed */
+#define SYNC_EXIT_USAGE BM_EXIT_USAGE
 
 /* ---- the run ------------------------------------------------------- */
 
@@ -178,6 +181,7 @@ struct sync_ctx {
 	char lockpath[PATH_MAX];   /* [sync] lock, or STORE/sync/lock */
 	char statepath[PATH_MAX];  /* [sync] state, or STORE/sync/state.json */
 	int quiet;                 /* no progress and no summary lines */
+	int json;                  /* --json: a verb prints one JSON object */
 	int verbose;               /* -v count */
 };
 
@@ -645,7 +649,8 @@ int sync_counter_read(const char *syncdir, uint64_t *n);
 int sync_counter_set(const char *syncdir, uint64_t n);
 int sync_counter_next(const char *syncdir, uint64_t *n);
 
-/* sync_time_str -- @ns as "2026-12-04 03:12:01 UTC" into @buf (at least
+/* sync_time_str -- @ns as bm_time_show() shows it, "2026-12-04 04:12:01
+ * +0100" (or "2026-12-04 03:12:01 UTC" with --utc), into @buf (at least
  * 32 bytes), the form in which push times are shown; returns @buf. */
 char *sync_time_str(char *buf, size_t size, uint64_t ns);
 

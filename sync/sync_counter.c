@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bm_err.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_time.h"
 #include "sync.h"
 
 #define COUNTER_MAX_TEXT 32
@@ -86,11 +86,6 @@ sync_counter_next(const char *syncdir, uint64_t *n)
 char *
 sync_time_str(char *buf, size_t size, uint64_t ns)
 {
-	time_t t = (time_t)(ns / 1000000000u);
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, size, "(time %llu)", (unsigned long long)ns);
-	return buf;
+	/* Shown to people: the local zone, or UTC with --utc. */
+	return bm_time_show(buf, size, ns);
 }

@@ -337,6 +337,7 @@ sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv)
 
 	memset(&hi, 0, sizeof(hi));
 	hi.ctx = ctx;
+	hi.json = ctx->json;
 	while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -375,13 +376,15 @@ sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	if (hi.json) {
 		bm_json_init(&hi.j, stdout);
-		bm_json_begin_arr(&hi.j, NULL);
+		bm_json_head(&hi.j, "beemo-sync-history", 1);
+		bm_json_begin_arr(&hi.j, "states");
 	}
 	for (i = 0; i < n; i++)
 		if ((rc = history_target(&hi, names[i])) != 0)
 			fails++;
 	if (hi.json) {
 		bm_json_end_arr(&hi.j);
+		bm_json_end_obj(&hi.j);
 		putchar('\n');
 	}
 	OPENSSL_cleanse(hi.koff, sizeof(hi.koff));

@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bm_conf.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
+#include "bm_progress.h"
+#include "bm_time.h"
 #include "sync.h"
 
 static const struct {
@@ -36,8 +39,8 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemo-sync [-c FILE] [-s DIR] [-q] [-v] VERB "
-		   "[ARGS]\n"
+	fprintf(f, "usage: beemo-sync [-c FILE] [-s DIR] [-q] [-v] [--json] "
+		   "[--utc] VERB [ARGS]\n"
 		   "       beemo-sync VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
@@ -48,8 +51,14 @@ usage(FILE *f)
 		   "configuration, or " BM_STORE_DEFAULT ")\n"
 		   "  -q, --quiet        no progress and no summaries\n"
 		   "  -v, --verbose      more detail\n"
+		   "      --json         JSON output (and progress as JSON "
+		   "lines on\n                     standard error)\n"
+		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
-		   "  -h, --help         this help\n");
+		   "  -h, --help         this help\n"
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 static int
@@ -74,6 +83,8 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{"utc", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sync_ctx ctx;
@@ -108,6 +119,16 @@ main(int argc, char **argv)
 		case 'v':
 			ctx.verbose++;
 			break;
+		case 'j':
+			ctx.json = 1;
+			break;
+		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
+			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
+			break;
 		case 'V':
 			printf("beemo-sync " BEEMO_VERSION "\n");
 			return SYNC_EXIT_OK;
@@ -132,6 +153,9 @@ main(int argc, char **argv)
 		return SYNC_EXIT_USAGE;
 	}
 	bm_log_open("beemo-sync", 0, ctx.verbose);
+	/* Before any thread starts (bm_progress.h). */
+	if (ctx.json)
+		bm_progress_set_json(1);
 	/* A server that goes away must give an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	keymgr_global_init();

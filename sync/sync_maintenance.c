@@ -58,10 +58,11 @@
 
 static const char maintenance_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
-    "[--reports-only | --test-mail]\n"
+    "[--reports-only | --test-mail] [--json]\n"
     "  --reports-only  only the e-mail reports (no storage center)\n"
     "  --test-mail     mail a test message to [mail] to now, through the\n"
-    "                  configured transport, and say whether it worked\n";
+    "                  configured transport, and say whether it worked\n"
+    "  --json          one JSON object \"beemo-sync-maintenance\"\n";
 
 /* ---- the status file for the centers -------------------------------- */
 
@@ -391,6 +392,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{"reports-only", no_argument, NULL, 'r'},
 		{"test-mail", no_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -403,6 +405,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	keymgr *km = NULL;
 	size_t nc = 0;
 	int c, rc, lockfd = -1, only = 0, failed = 0, mailrc, test = 0;
+	int json = ctx->json;
 	int ret = SYNC_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
@@ -412,6 +415,9 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			fputs(maintenance_usage, stdout);
@@ -445,7 +451,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		rc = errno;
 		sync_log(LOG_ERR, "%s: %s", lockp, rc == EWOULDBLOCK ?
 		    "another maintenance run holds it" : strerror(rc));
-		ret = rc == EWOULDBLOCK ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == EWOULDBLOCK ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto out;
 	}
 	sync_run_begin(ctx, "maintenance");
@@ -494,10 +500,28 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 	(void)sync_alog(ctx, km, "maintenance", "maintenance: %s%s; "
 	    "reports: %u sent, %u failed, %u pending, %u open alerts",
 	    centers, sigs, rep.sent, rep.failed, rep.pending, rep.alerts);
-	if (!ctx->quiet)
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-maintenance", 1);
+		bm_json_str(&j, "result", result);
+		bm_json_bool(&j, "reports_only", only);
+		bm_json_str(&j, "centers", centers);
+		bm_json_str(&j, "signatures", sigs);
+		bm_json_begin_obj(&j, "reports");
+		bm_json_u64(&j, "sent", rep.sent);
+		bm_json_u64(&j, "failed", rep.failed);
+		bm_json_u64(&j, "pending", rep.pending);
+		bm_json_end_obj(&j);
+		bm_json_u64(&j, "open_alerts", rep.alerts);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	} else if (!ctx->quiet) {
 		printf("maintenance: %s%s; reports: %u sent, %u failed, %u "
 		    "pending; %u open alerts\n", centers, sigs, rep.sent,
 		    rep.failed, rep.pending, rep.alerts);
+	}
 	ret = failed || mailrc ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;
 out:
 	sync_run_end();

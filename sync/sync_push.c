@@ -55,12 +55,13 @@ struct push {
 	uint8_t koff[KEYMGR_OFFSITE_LEN]; /* the off-site key; cleansed */
 	int quiet;
 	int dry_run;               /* --dry-run: say, send nothing */
+	int json;                  /* one JSON object at the end, no lines */
 	struct sync_io io;         /* of the target being pushed */
 };
 
 static const char push_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] push [--target NAME] "
-    "[--quiet] [--bwlimit RATE] [--dry-run]\n"
+    "[--quiet] [--bwlimit RATE] [--dry-run] [--json]\n"
     "\n"
     "Send the sealed objects the storage centers lack, then a signed\n"
     "manifest of the whole set, to every [target NAME] of the\n"
@@ -71,7 +72,9 @@ static const char push_usage[] =
     "  -b, --bwlimit RATE at most RATE bytes per second (\"300K\", \"10M\")\n"
     "  -n, --dry-run      connect and compare, say what would be sent,\n"
     "                     send and change nothing (neither the centers\n"
-    "                     nor the sync state)\n";
+    "                     nor the sync state)\n"
+    "      --json         one JSON object \"beemo-sync-push\" at the end,\n"
+    "                     progress as JSON lines on stderr\n";
 
 /* ---- the status file ----------------------------------------------- */
 
@@ -244,7 +247,7 @@ summary(const struct push *ps, const char *name, uint64_t nsent,
 	char a[32], b[32], r[32];
 	double secs = (double)ns / 1e9;
 
-	if (ps->quiet)
+	if (ps->quiet || ps->json)
 		return;
 	bm_human(a, sizeof(a), sent);
 	bm_human(b, sizeof(b), there);
@@ -485,7 +488,7 @@ push_target(struct push *ps, const char *name)
 		all.v = NULL;
 		if (*ts->manifest != '\0' && !strcmp(digest, ts->digest) &&
 		    sync_rlist_find(&rl, ts->manifest) != NULL) {
-			if (!ps->quiet)
+			if (!ps->quiet && !ps->json)
 				printf("%s: up to date (%llu objects, "
 				    "nothing to send)\n", name,
 				    (unsigned long long)nthere);
@@ -556,7 +559,7 @@ push_target(struct push *ps, const char *name)
 record:
 	snprintf(ts->digest, sizeof(ts->digest), "%s", digest);
 	ts->last_success_ns = now;
-	if (!ps->quiet)
+	if (!ps->quiet && !ps->json)
 		(void)sync_request_center_show(c, name);
 done:
 	ts->duration_ms = (bm_mono_ns() - t0) / 1000000;
@@ -611,6 +614,44 @@ koff_unchanged(keymgr *km, const uint8_t koff[KEYMGR_OFFSITE_LEN])
 	return rc;
 }
 
+/* The summary of --json: one object "beemo-sync-push" (beemo-sync(8),
+ * JSON OUTPUT), a member per target pushed to, from the state. */
+static void
+push_json(struct push *ps, char (*tn)[65], size_t n)
+{
+	struct bm_json j;
+	size_t i, nfail = 0;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, "beemo-sync-push", 1);
+	bm_json_begin_arr(&j, "targets");
+	for (i = 0; i < n; i++) {
+		const struct bm_sync_tstate *t =
+		    bm_sync_state_target(&ps->state, tn[i]);
+
+		if (t == NULL)
+			continue;
+		nfail += strcmp(t->result, "ok") != 0;
+		bm_json_begin_obj(&j, NULL);
+		bm_json_str(&j, "name", t->name);
+		bm_json_bool(&j, "ok", strcmp(t->result, "ok") == 0);
+		bm_json_str(&j, "result", t->result);
+		bm_json_u64(&j, "objects_sent", t->objs_sent);
+		bm_json_u64(&j, "bytes_sent", t->bytes_sent);
+		bm_json_u64(&j, "objects_total", t->objs_total);
+		bm_json_u64(&j, "duration_ms", t->duration_ms);
+		bm_json_str(&j, "manifest", t->manifest);
+		bm_json_u64(&j, "push", t->counter);
+		bm_json_time(&j, "last_success", t->last_success_ns);
+		bm_json_end_obj(&j);
+	}
+	bm_json_end_arr(&j);
+	bm_json_u64(&j, "failed", nfail);
+	bm_json_end_obj(&j);
+	putchar('\n');
+	fflush(stdout);
+}
+
 int
 sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 {
@@ -619,6 +660,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"bwlimit", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -634,6 +676,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 	memset(&ps, 0, sizeof(ps));
 	ps.ctx = ctx;
 	ps.quiet = ctx->quiet;
+	ps.json = ctx->json;
 	while ((c = getopt_long(argc, argv, "t:qb:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -653,6 +696,9 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 				return SYNC_EXIT_USAGE;
 			}
 			break;
+		case 'j':
+			ps.json = 1;
+			break;
 		case 'h':
 			fputs(push_usage, stdout);
 			return SYNC_EXIT_OK;
@@ -665,6 +711,8 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		fputs(push_usage, stderr);
 		return SYNC_EXIT_USAGE;
 	}
+	if (ps.json)
+		bm_progress_set_json(1); /* no thread runs yet */
 	bm_conf_names(ctx->conf, "target", &names, &n);
 	if (only != NULL) {
 		names = &only;
@@ -681,7 +729,7 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 		return SYNC_EXIT_FAIL;
 	}
 	if ((rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	sync_run_begin(ctx, "push");
 	if ((rc = bm_sync_state_load(ctx->statepath, &ps.state)) != 0)
 		goto done;
@@ -745,12 +793,18 @@ sync_cmd_push(struct sync_ctx *ctx, int argc, char **argv)
 				(void)bm_sync_state_save(ctx->statepath,
 				    &ps.state);
 		}
+		if (ps.json)
+			push_json(&ps, tn, n);
 		free(tn);
 		if (!ps.dry_run)
 			(void)sync_hashcache_save(ctx, &ps.objs);
 		if (nfail > 0) {
 			sync_log(LOG_ERR, "push failed for target%s: %s",
 			    nfail > 1 ? "s" : "", failed);
+			/* The others have the copy: a warning, not a
+			 * failure (bm_exit.h). */
+			if (nfail < n)
+				ret = BM_EXIT_WARN;
 			goto done;
 		}
 	}

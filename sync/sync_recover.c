@@ -55,7 +55,7 @@ static const char recover_usage[] =
     "usage: beemo-sync [-c FILE] recover --target NAME --store DIR "
     "[--password-file FILE | --password-command CMD | --password-fd N] "
     "[--at TIME] [--accept-unauthenticated] "
-    "[--write-config FILE] [--quiet]\n";
+    "[--write-config FILE] [--quiet] [--json]\n";
 
 /* What recovery moves into the store, from the staging directory. */
 static const char *const placed[] = {"keys", "machines", "journal"};
@@ -511,6 +511,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		{"at", required_argument, NULL, 'a'},
 		{"accept-unauthenticated", no_argument, NULL, 'U'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -525,7 +526,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	uint64_t t0 = bm_mono_ns(), at = 0, newest = 0;
 	size_t pwlen = 0;
 	int ch, rc, quiet = ctx->quiet, resume, lockfd = -1, accept_v1 = 0;
-	int authentic = 0, ret = SYNC_EXIT_FAIL;
+	int authentic = 0, ret = SYNC_EXIT_FAIL, json = ctx->json;
 
 	while ((ch = getopt_long(argc, argv, "t:s:p:w:a:Uqh", opts,
 	    NULL)) != -1) {
@@ -538,6 +539,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		case 'w': confout = optarg; break;
 		case 'U': accept_v1 = 1; break;
 		case 'q': quiet = 1; break;
+		case 'j': json = 1; break;
 		case 'a':
 			if (bm_parse_time(optarg, &at) != 0 || at == 0) {
 				fprintf(stderr, "beemo-sync: bad --at '%s' "
@@ -557,6 +559,12 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	if (dir == NULL && ctx->store_given)
 		dir = ctx->store;
+	/* JSON: no text lines; the progress as JSON lines (no thread runs
+	 * yet). */
+	if (json) {
+		quiet = 1;
+		bm_progress_set_json(1);
+	}
 	if (optind != argc || tname == NULL || dir == NULL) {
 		fputs(recover_usage, stderr);
 		return SYNC_EXIT_USAGE;
@@ -580,7 +588,7 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	    (rc = bm_mkdir_p(path, 0700)) != 0 ||
 	    (rc = bm_path(path, sizeof(path), "%s/sync/lock", dir)) != 0 ||
 	    (rc = sync_lock_take(path, &lockfd)) != 0) {
-		ret = rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto done;
 	}
 	if ((rc = sync_conn_open(&t, 0, &c)) != 0 ||
@@ -616,6 +624,23 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 	if (!quiet)
 		printf("recovered %s from %s in %.1f s\n", dir, tname,
 		    (double)(bm_mono_ns() - t0) / 1e9);
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-recover", 1);
+		bm_json_str(&j, "target", tname);
+		bm_json_str(&j, "store", dir);
+		bm_json_str(&j, "manifest", mname);
+		bm_json_u64(&j, "push", m.counter);
+		bm_json_time(&j, "pushed", m.created_ns);
+		bm_json_bool(&j, "authentic", authentic);
+		bm_json_bool(&j, "resumed", resume);
+		bm_json_str(&j, "config", confout);
+		bm_json_u64(&j, "duration_ms", (bm_mono_ns() - t0) / 1000000);
+		bm_json_end_obj(&j);
+		putchar('\n');
+	}
 	ret = SYNC_EXIT_OK;
 done:
 	OPENSSL_cleanse(koff, sizeof(koff));

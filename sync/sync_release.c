@@ -317,7 +317,7 @@ release_cancel(struct sync_ctx *ctx, const char *only, uint64_t counter)
 
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
 	    (rc = keymgr_open(keydir, &km)) != 0) {
 		sync_log(LOG_ERR, "%s: %s", keydir, beemo_strerror(rc));
@@ -376,7 +376,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	uint8_t id[KEYMGR_ID_LEN];
 	size_t n = 0, i, pwlen = 0;
 	uint64_t cancel = 0;
-	int c, rc, json = 0, lockfd = -1, ret = SYNC_EXIT_FAIL;
+	int c, rc, json = ctx->json, lockfd = -1, ret = SYNC_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
 	while ((c = getopt_long(argc, argv, "t:njp:h", opts, NULL)) != -1) {
@@ -420,7 +420,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	r.rl.pwlen = pwlen;
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0) {
-		ret = rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		ret = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 		goto done;
 	}
 	if ((rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
@@ -445,7 +445,7 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 	if (json) {
 		r.j = &j;
 		bm_json_init(&j, stdout);
-		bm_json_begin_obj(&j, NULL);
+		bm_json_head(&j, "beemo-sync-release", 1);
 		bm_json_bool(&j, "dry_run", r.dry_run);
 		bm_json_begin_arr(&j, "targets");
 	}

@@ -28,7 +28,7 @@ show_scrub(const struct sync_ctx *ctx, const char *target, uint64_t now)
 	if (sync_scrub_load(ctx, target, &r) != 0 || r.time_ns == 0)
 		return;
 	printf("  center scrub: %s (%s): %llu objects checked, %llu "
-	    "missing, %llu damaged", bm_time_str(when, sizeof(when),
+	    "missing, %llu damaged", bm_time_show(when, sizeof(when),
 	    r.time_ns), bm_age_str(ago, sizeof(ago), r.time_ns, now),
 	    (unsigned long long)r.objects, (unsigned long long)r.missing,
 	    (unsigned long long)r.damaged);
@@ -50,7 +50,7 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 	const char *const *names;
 	uint64_t now = bm_now_ns();
 	size_t n, i;
-	int c, json = 0;
+	int c, json = ctx->json;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -90,18 +90,18 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 		printf("%s:\n", t->name);
 		if (t->last_success_ns)
 			printf("  last success: %s (%s), %s\n",
-			    bm_time_str(when, sizeof(when),
+			    bm_time_show(when, sizeof(when),
 			    t->last_success_ns), bm_age_str(ago, sizeof(ago),
 			    t->last_success_ns, now), t->manifest);
 		else
 			printf("  last success: never\n");
 		if (t->counter)
 			printf("  last manifest: push %llu of %s\n",
-			    (unsigned long long)t->counter, bm_time_str(when,
+			    (unsigned long long)t->counter, bm_time_show(when,
 			    sizeof(when), t->counter_ns));
 		if (t->last_attempt_ns)
 			printf("  last attempt: %s (%s): %s, sent %llu "
-			    "objects (%s)\n", bm_time_str(when, sizeof(when),
+			    "objects (%s)\n", bm_time_show(when, sizeof(when),
 			    t->last_attempt_ns), bm_age_str(ago, sizeof(ago),
 			    t->last_attempt_ns, now), t->result,
 			    (unsigned long long)t->objs_sent,

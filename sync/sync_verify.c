@@ -36,7 +36,7 @@
 
 static const char verify_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] verify [--target NAME] "
-    "[--read-data]\n";
+    "[--read-data] [--json]\n";
 
 struct verify {
 	const struct sync_ctx *ctx;
@@ -48,6 +48,8 @@ struct verify {
 	struct sync_io io;
 	int read_data;
 	int quiet;
+	int json;                  /* --json: one object, no lines */
+	uint64_t objs, bytes, missing; /* of the last target checked */
 };
 
 static int
@@ -216,7 +218,7 @@ check_newest(struct verify *v, sync_conn *c, const char *name,
 		rc = -ESTALE;
 		goto done;
 	}
-	if (!v->quiet && m.version >= 2)
+	if (!v->quiet && !v->json && m.version >= 2)
 		printf("%s: newest state push %llu of %s%s\n", name,
 		    (unsigned long long)m.counter, sync_time_str(d1, sizeof(d1),
 		    m.created_ns), v->has_koff ? ", authentic" : "");
@@ -330,7 +332,10 @@ verify_target(struct verify *v, const char *name, uint64_t *nbad)
 		*nbad += check_requests(v, jobs, nj);
 	}
 	*nbad += missing;
-	if (!v->quiet) {
+	v->objs = objs.n;
+	v->bytes = total;
+	v->missing = missing;
+	if (!v->quiet && !v->json) {
 		char h[32];
 
 		printf("%s: %zu objects (%s) in %s: %llu missing or of wrong "
@@ -401,10 +406,12 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 		{"target", required_argument, NULL, 't'},
 		{"read-data", no_argument, NULL, 'r'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct verify v;
+	bm_json j;
 	const char *only = NULL;
 	const char *const *names;
 	char failed[1024] = "", (*tn)[65];
@@ -414,6 +421,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	memset(&v, 0, sizeof(v));
 	v.ctx = ctx;
 	v.quiet = ctx->quiet;
+	v.json = ctx->json;
 	while ((c = getopt_long(argc, argv, "t:rqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -424,6 +432,9 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 			break;
 		case 'q':
 			v.quiet = 1;
+			break;
+		case 'j':
+			v.json = 1;
 			break;
 		case 'h':
 			fputs(verify_usage, stdout);
@@ -449,7 +460,7 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	/* A push changing the remote meanwhile would make the check lie. */
 	if ((rc = bm_mkdir_p(ctx->syncdir, 0700)) != 0 ||
 	    (rc = sync_lock_take(ctx->lockpath, &lockfd)) != 0)
-		return rc == BEEMO_ELOCKED ? SYNC_EXIT_LOCKED : SYNC_EXIT_FAIL;
+		return rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : SYNC_EXIT_FAIL;
 	if ((rc = load_trust(&v)) != 0) {
 		verify_clear(&v);
 		sync_lock_release(lockfd);
@@ -463,11 +474,32 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		snprintf(tn[i], sizeof(tn[i]), "%s", names[i]);
+	if (v.json) {
+		bm_progress_set_json(1); /* no thread runs yet */
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-verify", 1);
+		bm_json_bool(&j, "read_data", v.read_data);
+		bm_json_begin_arr(&j, "targets");
+	}
 	for (i = 0; i < n; i++) {
 		const char *name = tn[i];
 		uint64_t nbad = 0;
+		int trc;
 
-		if (verify_target(&v, name, &nbad) != 0) {
+		v.objs = v.bytes = v.missing = 0;
+		trc = verify_target(&v, name, &nbad);
+		if (v.json) {
+			/* Counts of a target that could not be read are 0. */
+			bm_json_begin_obj(&j, NULL);
+			bm_json_str(&j, "name", name);
+			bm_json_bool(&j, "ok", trc == 0);
+			bm_json_u64(&j, "objects", v.objs);
+			bm_json_u64(&j, "bytes", v.bytes);
+			bm_json_u64(&j, "missing", v.missing);
+			bm_json_u64(&j, "damaged", nbad - v.missing);
+			bm_json_end_obj(&j);
+		}
+		if (trc != 0) {
 			nfail++;
 			if (*failed)
 				strncat(failed, ", ", sizeof(failed) -
@@ -475,6 +507,12 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 			strncat(failed, name, sizeof(failed) -
 			    strlen(failed) - 1);
 		}
+	}
+	if (v.json) {
+		bm_json_end_arr(&j);
+		bm_json_u64(&j, "failed", nfail);
+		bm_json_end_obj(&j);
+		putchar('\n');
 	}
 	free(tn);
 	verify_clear(&v);

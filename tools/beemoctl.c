@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beemoctl.h"
 #include "bm_conf.h"
@@ -19,6 +20,7 @@
 #include "bm_nodump.h"
 #include "bm_pass.h"
 #include "bm_progress.h"
+#include "bm_time.h"
 #include "bm_units.h"
 
 static const struct {
@@ -59,8 +61,8 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: beemoctl [-c FILE] [-s STORE] [-q] [-v] VERB "
-		   "[ARGS]\n"
+	fprintf(f, "usage: beemoctl [-c FILE] [-s STORE] [-q] [-v] [--utc] "
+		   "VERB [ARGS]\n"
 		   "       beemoctl VERB --help\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
@@ -71,8 +73,12 @@ usage(FILE *f)
 		   "configuration, or " BM_STORE_DEFAULT ")\n"
 		   "  -q, --quiet        no progress display\n"
 		   "  -v, --verbose      more detail\n"
+		   "      --utc          times in UTC, not the local zone\n"
 		   "  -V, --version      print the version\n"
-		   "  -h, --help         this help\n");
+		   "  -h, --help         this help\n"
+		   "\nexit status: 0 ok, 1 failed, 2 usage, 3 locked or "
+		   "busy, 4 finished with\nwarnings (EXIT STATUS in the "
+		   "manual page)\n");
 }
 
 int
@@ -85,6 +91,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"utc", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl ctl;
@@ -121,6 +128,13 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			ctl.verbose++;
+			break;
+		case 'U':
+			/* The zone too: what is shown or read as local
+			 * time (ls, --since, --at) is UTC as well. */
+			bm_time_set_utc(1);
+			if (setenv("TZ", "UTC0", 1) == 0)
+				tzset();
 			break;
 		case 'V':
 			printf("beemoctl " BEEMO_VERSION "\n");

@@ -6,8 +6,9 @@
  * own file tools/cmd_VERB.c and has the signature of ctl_verb_fn.  A verb
  * parses its own options (getopt_long, with --help), does its work
  * through the libraries, prints its result (text, or JSON with --json)
- * and returns the process exit status: 0 success, 1 failure (after one
- * line "beemoctl: VERB: reason" on stderr via ctl_err()), 2 usage error.
+ * and returns the process exit status (bm_exit.h): 0 success, 1 failure
+ * (after one line "beemoctl: VERB: reason" on stderr via ctl_err()), 2
+ * usage error, 3 locked or busy, 4 finished with warnings.
  */
 #ifndef BEEMO_BEEMOCTL_H
 #define BEEMO_BEEMOCTL_H
@@ -15,13 +16,15 @@
 #include <stddef.h>
 
 #include "bm_conf.h"
+#include "bm_exit.h"
 #include "bm_report.h"
 #include "keymgr.h"
 
-#define CTL_OK 0
-#define CTL_FAIL 1
-#define CTL_USAGE 2
-#define CTL_WARN 4 /* finished with warnings: some files failed */
+/* The verbs' usual statuses, by their shared names (bm_exit.h); a verb
+ * returns BM_EXIT_BUSY and BM_EXIT_WARN by those names. */
+#define CTL_OK BM_EXIT_OK
+#define CTL_FAIL BM_EXIT_FAIL
+#define CTL_USAGE BM_EXIT_USAGE
 
 struct ctl {
 	const char *prog;  /* "beemoctl" */

@@ -58,7 +58,8 @@ static const char passwd_usage[] =
     "  --help                   this help\n";
 
 /* Lock every machine (*@locks: malloc'd, -1 for a machine without a
- * store; release with unlock_all()).  0, or CTL_FAIL after a message. */
+ * store; release with unlock_all()).  0, or after a message BM_EXIT_BUSY
+ * (a machine has a session open) or CTL_FAIL. */
 static int
 lock_all(struct ctl *ctl, keymgr *km, int **locks, size_t *n)
 {
@@ -77,7 +78,7 @@ lock_all(struct ctl *ctl, keymgr *km, int **locks, size_t *n)
 	for (i = 0; i < *n; i++)
 		(*locks)[i] = -1;
 	for (i = 0; i < *n; i++)
-		if (ctl_machine_lock(ctl, names[i], &(*locks)[i]) != 0)
+		if ((rc = ctl_machine_lock(ctl, names[i], &(*locks)[i])) != 0)
 			goto out;
 	rc = 0;
 out:
@@ -173,9 +174,12 @@ admin_passwd(struct ctl *ctl, int argc, char **argv)
 	    &o)) >= 0)
 		return rc;
 	rc = CTL_FAIL;
-	if (ctl_keymgr(ctl, &km) != 0 ||
-	    (!o.keep_keys && lock_all(ctl, km, &locks, &nlocks) != 0) ||
-	    ctl_password(ctl, "Current administrator password: ",
+	if (ctl_keymgr(ctl, &km) != 0)
+		goto out;
+	if (!o.keep_keys && (rc = lock_all(ctl, km, &locks, &nlocks)) != 0)
+		goto out;
+	rc = CTL_FAIL;
+	if (ctl_password(ctl, "Current administrator password: ",
 	    o.password_file, "BEEMO_PASSWORD_FILE", 0, &old, &oldlen) != 0 ||
 	    ctl_password(ctl, "New administrator password: ",
 	    o.new_password_file, "BEEMO_NEW_PASSWORD_FILE", 1, &new,

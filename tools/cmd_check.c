@@ -147,8 +147,8 @@ cmd_check(struct ctl *ctl, int argc, char **argv)
 	if (o.read_data_subset != NULL &&
 	    parse_subset(ctl, o.read_data_subset, &part) != 0)
 		return CTL_USAGE;
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	ctl_progress_init(&prog, ctl, "checking");
 	r.prog = &prog;
 	r.machine = o.args[0];
@@ -241,7 +241,7 @@ cmd_rebuild_index(struct ctl *ctl, int argc, char **argv)
 	if (rc != 0) {
 		ctl_err(ctl, "%s: %s%s", o.args[0], beemo_strerror(rc),
 		    rc == BEEMO_ELOCKED ? " (unmount it first)" : "");
-		rc = CTL_FAIL;
+		rc = rc == BEEMO_ELOCKED ? BM_EXIT_BUSY : CTL_FAIL;
 		goto out;
 	}
 	if (o.json) {

@@ -394,8 +394,8 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 	    CTL_O_USER | CTL_O_PASSWORD, 3, 4, diff_usage, &o)) >= 0)
 		return rc;
 	path = o.nargs > 3 ? o.args[3] : "/";
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	memset(&d, 0, sizeof(d));
 	d.ctl = ctl;
 	d.st = s.st;
@@ -469,7 +469,8 @@ cmd_diff(struct ctl *ctl, int argc, char **argv)
 		    (unsigned long long)d.count[CHANGED],
 		    (unsigned long long)d.count[META],
 		    (unsigned long long)d.count[TYPE]);
-	rc = d.errors ? CTL_FAIL : CTL_OK;
+	/* Paths that could not be read: the rest was compared. */
+	rc = d.errors ? BM_EXIT_WARN : CTL_OK;
 out:
 	free(d.buf[0]);
 	free(d.buf[1]);

@@ -560,8 +560,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		    "give --output FILE");
 		return CTL_USAGE;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.ctl = ctl;
 	x.st = s.st;
@@ -606,7 +606,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	if (archive_write_close(x.ar) != ARCHIVE_OK && !x.fatal)
 		archive_fail(&x, output);
 	archive_write_free(x.ar);
-	rc = x.errors ? CTL_FAIL : CTL_OK;
+	/* Files left out: the archive holds the rest (bm_exit.h). */
+	rc = x.fatal ? CTL_FAIL : x.errors ? BM_EXIT_WARN : CTL_OK;
 	summary(ctl, &x, o.json, to_stdout ? stderr : stdout, o.args[0], &si,
 	    *norm ? norm : "/", o.format, output);
 	journal(ctl, &s, &x, si.id, norm, o.format, output);

@@ -125,17 +125,17 @@ print_plan(const struct retention_plan *pl, int all, int dry_run, int json,
 		return;
 	}
 	if (all)
-		printf("%5s  %-20s  %-9s  %s\n", "ID", "TIME (UTC)", "DECISION",
+		printf("%5s  %-25s  %-9s  %s\n", "ID", "TIME", "DECISION",
 		    "KEPT BY");
 	for (i = 0; i < pl->n; i++) {
 		unsigned r = pl->reasons[i];
 
-		bm_time_str(t, sizeof(t), pl->snaps[i].time);
+		bm_time_show(t, sizeof(t), pl->snaps[i].time);
 		if (all && r != 0)
-			printf("%5u  %-20s  %-9s  %s\n", pl->snaps[i].id, t,
+			printf("%5u  %-25s  %-9s  %s\n", pl->snaps[i].id, t,
 			    "keep", retention_reasons_str(r, why, sizeof(why)));
 		else if (all)
-			printf("%5u  %-20s  forget\n", pl->snaps[i].id, t);
+			printf("%5u  %-25s  forget\n", pl->snaps[i].id, t);
 		else if (r == 0)
 			printf("forgot snapshot %u (%s)\n", pl->snaps[i].id,
 			    t);

@@ -117,7 +117,7 @@ print_entry(void *ctx, const struct store_journal_entry *e)
 		return 0;
 	}
 	/* One line per entry and one per file, whatever the names hold. */
-	put_col(bm_time_str(t, sizeof(t), e->time), 0);
+	put_col(bm_time_show(t, sizeof(t), e->time), 0);
 	if (o->all)
 		put_col(o->machine ? o->machine : "(appliance)", 12);
 	put_col(e->type, 8);
@@ -364,8 +364,8 @@ cmd_journal(struct ctl *ctl, int argc, char **argv)
 		ctl_usage(ctl, journal_usage, 1);
 		return CTL_USAGE;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	memset(&out, 0, sizeof(out));
 	out.machine = o.args[0];
 	out.files = o.files;

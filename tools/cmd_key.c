@@ -119,7 +119,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 		printf("machine            %s\n", o.args[0]);
 		printf("machine id         %s\n", hex);
 		printf("created            %s\n",
-		    bm_time_str(when, sizeof(when), info.created));
+		    bm_time_show(when, sizeof(when), info.created));
 		printf("POSTE key SHA-256  %s\n", info.poste_fpr);
 		printf("users             ");
 		for (i = 0; i < n; i++)
@@ -129,7 +129,7 @@ key_show(struct ctl *ctl, int argc, char **argv)
 		    info.current_gen);
 		for (g = shown; g-- > 0;)
 			printf("  %5u  %s%s\n", info.current_gen - g,
-			    bm_time_str(when, sizeof(when),
+			    bm_time_show(when, sizeof(when),
 			    info.gen_created[g]), g == 0 ? "  current" : "");
 	}
 	rc = CTL_OK;
@@ -152,9 +152,10 @@ key_rotate(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 1,
 	    1, rotate_usage, &o)) >= 0)
 		return rc;
+	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -201,9 +202,10 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		ctl_usage(ctl, issue_usage, 1);
 		return CTL_USAGE;
 	}
+	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;

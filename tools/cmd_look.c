@@ -177,8 +177,8 @@ open_path(const struct ctl *ctl, struct ctl_opts *o, const char *norm,
 {
 	int rc;
 
-	if (ctl_session_open(ctl, o->args[0], o, 0, s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o->args[0], o, 0, s)) != 0)
+		return rc;
 	if ((rc = ctl_snap_resolve(ctl, s->st, o->args[1], si)) != 0)
 		goto fail;
 	if ((rc = ctl_tree_resolve(s->st, si->id, norm, a)) != 0) {
@@ -535,8 +535,8 @@ cmd_find(struct ctl *ctl, int argc, char **argv)
 	if ((rc = parse_when(ctl, "--newer", o.newer, &f.newer)) != 0 ||
 	    (rc = parse_when(ctl, "--older", o.older, &f.older)) != 0)
 		return rc;
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+		return rc;
 	if ((rc = find_snapshots(ctl, s.st, o.snapshots, &ids, &nids)) != 0)
 		goto out;
 	memset(&w, 0, sizeof(w));

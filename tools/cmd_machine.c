@@ -123,7 +123,7 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "machine %s was removed and its space is freed on "
 		    "%s: restore it with 'beemoctl machine restore %s', free "
 		    "it now with 'beemoctl machine remove %s --now', or choose "
-		    "another name", o.args[0], bm_time_str(when, sizeof(when),
+		    "another name", o.args[0], bm_time_show(when, sizeof(when),
 		    bm_removed_frees_at(&gone, remove_grace(ctl))), o.args[0],
 		    o.args[0]);
 		return CTL_FAIL;
@@ -195,8 +195,8 @@ list_removed(const struct ctl *ctl, bm_json *j)
 			bm_json_end_obj(j);
 		} else {
 			printf("%-20s removed on %s, freed on %s\n",
-			    v[i].name, bm_time_str(at, sizeof(at),
-			    v[i].removed_ns), bm_time_str(when, sizeof(when),
+			    v[i].name, bm_time_show(at, sizeof(at),
+			    v[i].removed_ns), bm_time_show(when, sizeof(when),
 			    frees));
 		}
 	}
@@ -231,7 +231,7 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 		bm_json_head(&j, "beemo-machines", 2);
 		bm_json_begin_arr(&j, "machines");
 	} else {
-		printf("%-20s %-32s %4s  %-20s  %s\n", "NAME", "MACHINE ID",
+		printf("%-20s %-32s %4s  %-25s  %s\n", "NAME", "MACHINE ID",
 		    "GEN", "CREATED", "USERS");
 	}
 	for (i = 0; i < n; i++) {
@@ -257,9 +257,9 @@ machine_list(struct ctl *ctl, int argc, char **argv)
 			bm_json_end_arr(&j);
 			bm_json_end_obj(&j);
 		} else {
-			printf("%-20s %-32s %4u  %-20s  ", names[i], hex,
+			printf("%-20s %-32s %4u  %-25s  ", names[i], hex,
 			    info.current_gen,
-			    bm_time_str(when, sizeof(when), info.created));
+			    bm_time_show(when, sizeof(when), info.created));
 			print_users(stdout, users, nusers);
 			putchar('\n');
 		}
@@ -410,9 +410,10 @@ remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 	uint64_t frees;
 	int rc, lockfd = -1;
 
-	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0 ||
-	    ctl_machine_lock(ctl, name, &lockfd) != 0)
+	if (ctl_machine_dir(ctl, name, dir, sizeof(dir)) != 0)
 		return CTL_FAIL;
+	if ((rc = ctl_machine_lock(ctl, name, &lockfd)) != 0)
+		return rc;
 	if ((rc = bm_removed_new(ctl->store, name, bm_now_ns(), &e)) != 0) {
 		ctl_err(ctl, "cannot create the removed area of machine %s "
 		    "in %s/machines: %s", name, ctl->store,
@@ -436,7 +437,7 @@ remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 	}
 	(void)bm_fsync_dir(dir);
 	frees = bm_removed_frees_at(&e, remove_grace(ctl));
-	bm_time_str(when, sizeof(when), frees);
+	bm_time_show(when, sizeof(when), frees);
 	if (!ctl->quiet)
 		printf("machine %s removed; its space is freed on %s "
 		    "('beemoctl machine restore %s' undoes the removal until "

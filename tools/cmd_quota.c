@@ -90,7 +90,7 @@ show(const struct ctl *ctl, const struct ctl_machine *m, int json)
 	printf("machine %s: uses %s (%" PRIu64 " bytes; packs %s), %s %s\n",
 	    m->name, bm_human(b1, sizeof(b1), m->used), m->used,
 	    bm_human(b2, sizeof(b2), m->stored), m->mounted ? "now" :
-	    "as of", m->mounted ? "(mounted)" : bm_time_str(t, sizeof(t),
+	    "as of", m->mounted ? "(mounted)" : bm_time_show(t, sizeof(t),
 	    m->updated));
 	printf("  soft limit  %s%s%s\n", m->quota_soft ? bm_human(b2,
 	    sizeof(b2), m->quota_soft) : "none", cs ?
@@ -151,8 +151,8 @@ set_closed(const struct ctl *ctl, const char *name, struct ctl_opts *o,
 	char msg[512] = "";
 	int rc;
 
-	if (ctl_session_open(ctl, name, o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, name, o, 1, &s)) != 0)
+		return rc;
 	if ((rc = quota_set(s.st, ctl->conf, name, c, "admin", msg,
 	    sizeof(msg))) != 0) {
 		ctl_err(ctl, "%s: cannot set the quota: %s", name, *msg ? msg :

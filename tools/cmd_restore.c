@@ -10,7 +10,7 @@
  * of what exists already (by default it stays, and is said skipped);
  * --target - writes one regular file to standard output.  Errors are
  * reported per file and the walk goes on; the exit status is then
- * CTL_WARN, or 1 when nothing could be restored.  A damaged chunk makes
+ * BM_EXIT_WARN (4), or 1 when nothing could be restored.  A damaged chunk makes
  * its file fail with "Input/output error": never wrong data.
  *
  * A backup holds what a client chose to write, and restore runs as root
@@ -714,7 +714,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		    why);
 		goto free_sel;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
 		goto free_sel;
 	r.ctl = ctl;
 	r.st = s.st;
@@ -767,7 +767,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		restore_node(&r, &a, dest, 0, sel.ninclude == 0);
 	ctl_progress_end(&r.prog);
 	summary(&r, o.json ? &json : NULL, o.args[0], id, o.target);
-	rc = !r.errors ? CTL_OK : r.files ? CTL_WARN : CTL_FAIL;
+	rc = !r.errors ? CTL_OK : r.files ? BM_EXIT_WARN : CTL_FAIL;
 	if (o.dry_run)
 		goto out;
 	tree_path(tree, sizeof(tree), path, 1);

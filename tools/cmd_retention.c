@@ -149,7 +149,7 @@ preview(const struct ctl *ctl, keymgr *km, const char *machine,
 			bm_json_end_obj(j);
 		} else {
 			printf("  would forget snapshot %u (%s)\n", v[i].id,
-			    bm_time_str(t, sizeof(t), v[i].time));
+			    bm_time_show(t, sizeof(t), v[i].time));
 		}
 	}
 	if (j != NULL)

@@ -198,9 +198,9 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "scanning is disabled in the configuration");
 		return CTL_FAIL;
 	}
-	if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0) {
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0) {
 		scan_close(sc.av);
-		return CTL_FAIL;
+		return rc;
 	}
 	sc.st = s.st;
 	ctl_progress_init(&sc.prog, ctl, "scanning");
@@ -265,5 +265,6 @@ out:
 		return CTL_USAGE;
 	if (rc != 0 || sc.errors > 0)
 		return CTL_FAIL;
-	return sc.found > 0 ? CTL_FAIL : CTL_OK;
+	/* Infected files were listed: the scan itself went through. */
+	return sc.found > 0 ? BM_EXIT_WARN : CTL_OK;
 }

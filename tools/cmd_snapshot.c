@@ -177,8 +177,8 @@ snapshot_tag(struct ctl *ctl, int argc, char **argv, int untag)
 	}
 	if (rc != 0)
 		return CTL_FAIL;
-	if (ctl_session_open(ctl, o.args[1], &o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[1], &o, 1, &s)) != 0)
+		return rc;
 	if ((rc = ctl_snap_resolve(ctl, s.st, o.args[2], &si)) == 0 &&
 	    (rc = store_snapshot_tag(s.st, si.id, o.args[3], !untag)) != 0) {
 		ctl_err(ctl, "%s: snapshot %u: %s", o.args[1], si.id,
@@ -247,8 +247,8 @@ cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	}
 	if (rc != 0)
 		return CTL_FAIL;
-	if (ctl_session_open(ctl, o.args[0], &o, 1, &s) != 0)
-		return CTL_FAIL;
+	if ((rc = ctl_session_open(ctl, o.args[0], &o, 1, &s)) != 0)
+		return rc;
 	rc = store_snapshot_take(s.st, &want, if_changed, &id, &created);
 	if (rc != 0)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
@@ -300,11 +300,11 @@ print_text(const struct store_snapinfo *v, size_t n)
 		printf("no snapshots\n");
 		return;
 	}
-	printf("%5s  %-20s  %10s  %10s  %s\n", "ID", "TIME (UTC)", "FILES",
+	printf("%5s  %-25s  %10s  %10s  %s\n", "ID", "TIME", "FILES",
 	    "SIZE", "[TAGS] NOTE");
 	for (i = 0; i < n; i++) {
-		printf("%5u  %-20s  %10llu  %10s  ", v[i].id,
-		    bm_time_str(t, sizeof(t), v[i].time),
+		printf("%5u  %-25s  %10llu  %10s  ", v[i].id,
+		    bm_time_show(t, sizeof(t), v[i].time),
 		    (unsigned long long)v[i].files,
 		    bm_human(b, sizeof(b), v[i].bytes));
 		for (k = 0; k < v[i].ntags; k++)
@@ -337,8 +337,8 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == 0) {
-		if (ctl_session_open(ctl, o.args[0], &o, 0, &s) != 0)
-			return CTL_FAIL;
+		if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
+			return rc;
 		rc = store_snapshots(s.st, &v, &n);
 		if (rc != 0)
 			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));

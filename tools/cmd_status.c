@@ -63,10 +63,10 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 		    m->pid, m->live ? "" : ", not answering");
 	else
 		printf("  %-12s not mounted (status of %s)\n", m->name,
-		    bm_time_str(t, sizeof(t), m->updated));
+		    bm_time_show(t, sizeof(t), m->updated));
 	if (m->mounted && m->session)
 		printf("  %-12s session since %s: %llu files committed, %s "
-		    "written\n", "", bm_time_str(t, sizeof(t), m->session),
+		    "written\n", "", bm_time_show(t, sizeof(t), m->session),
 		    (unsigned long long)m->session_files,
 		    bm_human(b1, sizeof(b1), m->session_bytes));
 	printf("  %-12s %llu files, %s; stored %s, uses %s", "",
@@ -86,10 +86,10 @@ print_machine(const struct ctl_appliance *a, const struct ctl_machine *m,
 	}
 	if (m->reclaimable_time != 0)
 		printf("; reclaimable %s (as of %s)", bm_human(b3, sizeof(b3),
-		    m->reclaimable), bm_time_str(t, sizeof(t),
+		    m->reclaimable), bm_time_show(t, sizeof(t),
 		    m->reclaimable_time));
 	printf("\n  %-12s last snapshot %s (%s), %llu snapshots\n", "",
-	    m->last_snapshot ? bm_time_str(t, sizeof(t), m->last_snapshot) :
+	    m->last_snapshot ? bm_time_show(t, sizeof(t), m->last_snapshot) :
 	    "none", bm_age_str(w, sizeof(w), m->last_snapshot, now),
 	    (unsigned long long)m->snapshots);
 	for (i = 0; i < a->nt; i++)
@@ -145,7 +145,7 @@ print_removed(const struct ctl *ctl, bm_json *j)
 
 		if (j == NULL) {
 			printf("  %-12s removed, freed on %s\n", v[i].name,
-			    bm_time_str(when, sizeof(when), frees));
+			    bm_time_show(when, sizeof(when), frees));
 			continue;
 		}
 		bm_json_begin_obj(j, NULL);
@@ -187,7 +187,7 @@ print_text(const struct ctl *ctl,
 	else
 		printf("  antivirus   %s: %llu signatures, newest %s (%s)\n",
 		    a->sigdir, (unsigned long long)a->sig_count,
-		    a->sig_newest ? bm_time_str(t, sizeof(t), a->sig_newest) :
+		    a->sig_newest ? bm_time_show(t, sizeof(t), a->sig_newest) :
 		    "-", bm_age_str(w, sizeof(w), a->sig_newest, now));
 	printf("  reports     %llu pending, %zu open alert%s\n",
 	    (unsigned long long)a->reports_pending, a->nalerts,

@@ -170,9 +170,10 @@ user_remove(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_PASSWORD | CTL_O_JSON, 2,
 	    2, remove_usage, &o)) >= 0)
 		return rc;
+	if ((rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if (ctl_machine_lock(ctl, o.args[0], &lock) != 0 ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, "Administrator password: ", o.password_file,
 	    "BEEMO_PASSWORD_FILE", 0, &pw, &pwlen) != 0)
 		goto out;
@@ -218,9 +219,10 @@ user_newpw(struct ctl *ctl, int argc, char **argv, int reset)
 		    "Current password of user %.64s: ", o.args[1]);
 	snprintf(nprompt, sizeof(nprompt), "New password for user %.64s: ",
 	    o.args[1]);
+	if (reset && (rc = ctl_machine_lock(ctl, o.args[0], &lock)) != 0)
+		goto out;
 	rc = CTL_FAIL;
-	if ((reset && ctl_machine_lock(ctl, o.args[0], &lock) != 0) ||
-	    ctl_keymgr(ctl, &km) != 0 ||
+	if (ctl_keymgr(ctl, &km) != 0 ||
 	    ctl_password(ctl, prompt, o.password_file, "BEEMO_PASSWORD_FILE",
 	    0, &pw, &pwlen) != 0 ||
 	    ctl_password(ctl, nprompt, o.new_password_file,

@@ -116,7 +116,7 @@ ctl_policy_describe(const struct ctl *ctl, keymgr *km, const char *machine,
 		snprintf(buf, size, "REFUSED: %s", err);
 	else
 		snprintf(buf, size, "%s (set %s%s)", retention_str(&p, line,
-		    sizeof(line)), bm_time_str(t, sizeof(t), set),
+		    sizeof(line)), bm_time_show(t, sizeof(t), set),
 		    dflt && machine != NULL ? ", the default" : "");
 	return rc;
 }

@@ -66,7 +66,9 @@ ctl_machine_lock(const struct ctl *ctl, const char *machine, int *fd)
 				     "end it first (it would go on writing "
 				     "with the generation this change "
 				     "revokes)", machine);
-			goto fail;
+			close(*fd);
+			*fd = -1;
+			return BM_EXIT_BUSY;
 		}
 		nanosleep(&pause, NULL);
 	}
@@ -126,6 +128,7 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
     const struct ctl_opts *o, int rw, struct ctl_session *s)
 {
 	struct store_opts so;
+	int rc = CTL_FAIL;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(run_machine, sizeof(run_machine), "%s", machine);
@@ -143,14 +146,14 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 		goto fail;
 	memset(&so, 0, sizeof(so));
 	so.rdonly = !rw;
-	if (ctl_store_open(ctl, machine, s->dir, s->sec, &so, o->wait,
-	    &s->st) == 0)
+	if ((rc = ctl_store_open(ctl, machine, s->dir, s->sec, &so, o->wait,
+	    &s->st)) == 0)
 		return 0;
 fail:
 	keymgr_secret_free(s->sec);
 	keymgr_free(s->km);
 	memset(s, 0, sizeof(*s));
-	return CTL_FAIL;
+	return rc;
 }
 
 /* Block until the session lock of @dir is free; 0, or an errno. */
@@ -189,7 +192,7 @@ ctl_store_open(const struct ctl *ctl, const char *machine, const char *dir,
 			ctl_err(ctl, "machine %s has a backup session open "
 				     "(or another process holds its store)",
 			    machine);
-			return CTL_LOCKED;
+			return BM_EXIT_BUSY;
 		}
 		if (!said++)
 			fprintf(stderr, "%s: %s: waiting for the backup "

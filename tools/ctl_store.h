@@ -8,6 +8,11 @@
  * When a backup session of the machine is mounted, verbs that would
  * change the store ask the running beemofs instead, with the calls of
  * control.h (ctl_daemon, ctl_daemon_done).
+ *
+ * A store or machine held by another process (a mounted backup session,
+ * a running prune) makes these calls return BM_EXIT_BUSY (3), which the
+ * verb returns as it is: a script can tell "try again later" from a
+ * failure.
  */
 #ifndef BEEMO_CTL_STORE_H
 #define BEEMO_CTL_STORE_H
@@ -48,10 +53,9 @@ int ctl_session_open(const struct ctl *ctl, const char *machine,
  * and @so.  A store held by a backup session (BEEMO_ELOCKED) is waited
  * for when @wait, after one line saying so (blocked on the session's
  * lock, STORE/machines/NAME/lock, not polling), else refused.  Returns
- * 0, CTL_LOCKED (not @wait, a session is open), or CTL_FAIL; both after
- * one line.
+ * 0, BM_EXIT_BUSY (not @wait, a session is open), or CTL_FAIL; both
+ * after one line.
  */
-#define CTL_LOCKED 3
 int ctl_store_open(const struct ctl *ctl, const char *machine,
     const char *dir, const keymgr_secret *sec, const struct store_opts *so,
     int wait, store **st);
@@ -68,7 +72,8 @@ int ctl_session_close(const struct ctl *ctl, struct ctl_session *s);
  * NAME/lock, flock) exclusively, waiting up to a second for a read-only
  * open's brief shared hold.  *@fd receives the descriptor holding it,
  * or -1 when the machine has no store yet (no session can run).  Returns
- * 0, or CTL_FAIL after a message (a session is open, or an I/O error).
+ * 0, or after a message BM_EXIT_BUSY (a session is open) or CTL_FAIL (an
+ * I/O error).
  * ctl_machine_unlock -- release a lock taken so (-1: nothing to do).
  */
 int ctl_machine_lock(const struct ctl *ctl, const char *machine, int *fd);

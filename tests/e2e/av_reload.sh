@@ -4,7 +4,7 @@
 #   - A file with a pattern no signature knows is committed; a signature
 #     for it is added and beemofs gets SIGHUP: the same pattern is now
 #     refused, without remount; `beemoctl scan` (after unmount) reports
-#     the earlier stored file by snapshot and path, with exit status 1,
+#     the earlier stored file by snapshot and path, with exit status 4,
 #     and scanning one clean snapshot exits 0.
 #   - A broken signature file and SIGHUP: the reload fails with a clear
 #     error, the previous signatures stay in use.
@@ -95,14 +95,14 @@ t_umount "$MNT"
 # ---- beemoctl scan ----------------------------------------------------------
 SNAP=$(last_snapshot)
 scan --password-file "$T/admin.pw"
-[ $RC = 1 ] || t_fail "beemoctl scan exited $RC, not 1: $(cat "$T/scan.out")"
+[ $RC = 4 ] || t_fail "beemoctl scan exited $RC, not 4: $(cat "$T/scan.out")"
 grep -Eq "^snapshot $SNAP: /early\.txt: Beemo\.Test\.Later" "$T/scan.out" ||
 	t_fail "beemoctl scan does not report /early.txt in snapshot $SNAP:" \
 		"$(cat "$T/scan.out")"
 ! grep -Eq "clean\.txt|late\.txt|still\.txt" "$T/scan.out" ||
 	t_fail "beemoctl scan reports other files: $(cat "$T/scan.out")"
 scan "$SNAP" --user alice --password-file "$T/alice.pw"
-[ $RC = 1 ] && grep -q "/early.txt" "$T/scan.out" ||
+[ $RC = 4 ] && grep -q "/early.txt" "$T/scan.out" ||
 	t_fail "beemoctl scan pc1 $SNAP as alice: exit $RC: $(cat "$T/scan.out")"
 # A snapshot holding only clean files: exit 0.
 t_mount "$MNT"

@@ -63,8 +63,8 @@ ls "$AREA"/data/manifests/*.json >/dev/null 2>&1 || t_fail "no manifest at B"
 packs=$(find "$AREA/data/machines/pc1/packs" -name '*.pack' -printf '%s\n' |
 	awk '{s += $1} END {print s + 0}')
 [ "$packs" -gt 2000000 ] || t_fail "A's packs did not reach B ($packs bytes)"
-"$BEEMO_CENTER" list >"$T/list.out" || t_fail "list on B"
-grep -Eq "^a +$me +[0-9.]+ MiB +200.0 MiB +20[0-9-]+T" "$T/list.out" ||
+"$BEEMO_CENTER" --utc list >"$T/list.out" || t_fail "list on B"
+grep -Eq "^a +$me +[0-9.]+ MiB +200.0 MiB +20[0-9-]+ [0-9:]+ UTC " "$T/list.out" ||
 	t_fail "B's list does not show A's push: $(cat "$T/list.out")"
 
 # A's maintenance sends its status and journal; B's operator sees them.

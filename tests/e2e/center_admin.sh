@@ -126,9 +126,9 @@ echo '{"format": "beemo-center-scrub", "time": "2026-12-03T11:00:00Z",
 	"missing_count": 0, "damaged_count": 1}' >"$D/center/scrub.json"
 rm -f "$A/state/usage" # counted again from data/ by the next reader
 
-center list >"$T/list.out" || t_fail "list"
+center --utc list >"$T/list.out" || t_fail "list"
 grep -E "^alpha " "$T/list.out" >"$T/alpha.line" || t_fail "alpha not listed"
-grep -Eq "^alpha +$me +29[0-9]\.[0-9] KiB +10.0 MiB +2026-12-03T10:00:05Z +1 \
+grep -Eq "^alpha +$me +29[0-9]\.[0-9] KiB +10.0 MiB +2026-12-03 10:00:05 UTC +1 \
 2026-12-03T11:00:00Z 0 missing 1 damaged$" "$T/alpha.line" ||
 	t_fail "list line: $(cat "$T/alpha.line")"
 grep -Eq "^beta +$me " "$T/list.out" || t_fail "beta not listed"

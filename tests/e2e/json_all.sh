@@ -67,11 +67,11 @@ ok erase erase pc1 /docs/a.txt --dry-run "${PW[@]}"
 ok quota quota pc1
 ok status status
 ok rebuild rebuild-index pc1 "${PW[@]}"
-# A signature added after the backup: scan finds the stored file, exit 1.
+# A signature added after the backup: scan finds the stored file, exit 4.
 echo "Beemo.Test.Later:0:*:$(printf 'BEEMO-JSON-LATER-MARK' |
 	od -An -tx1 | tr -d ' \n')" >"$T/sigs/later.ndb"
 j scan scan pc1 "${PW[@]}"
-[ "$(cat "$T/scan.rc")" = 1 ] ||
+[ "$(cat "$T/scan.rc")" = 4 ] ||
 	t_fail "scan: exit $(cat "$T/scan.rc"): $(cat "$T/scan.err")"
 # The verbs that change keys, users and machines.
 t_pw "$T/bob.pw" bob-pw

@@ -38,16 +38,39 @@ man_check_verbs() {
 	done
 }
 
-# man_check_exits TEXT END STATUS...: each STATUS is listed in the EXIT
-# STATUS section of TEXT (which ends at the line matching END).
+# man_exit_table TEXT: the statuses shared by the four programs
+# (tools/base/bm_exit.h) as the EXIT STATUS section of TEXT lists them,
+# up to the paragraph on the program's own uses ("In PROG: ..."), on one
+# line with blanks squeezed.
+man_exit_table() {
+	sed -n '/^EXIT STATUS/,/^ *In [a-z-]*:/p' "$1" | sed '$d' |
+		tr -s ' \t\n' ' '
+}
+
+# man_check_exits TEXT END [STATUS...]: the EXIT STATUS section of TEXT
+# (which ends at the line matching END) lists the shared statuses 0 to 4
+# and each STATUS given, and its shared table is word for word the one
+# of beemoctl(8): one table in every page.
 man_check_exits() {
-	local text=$1 end=$2 s
+	local text=$1 end=$2 s ref
 	shift 2
-	for s in "$@"; do
+	for s in 0 1 2 3 4 "$@"; do
 		sed -n "/^EXIT STATUS/,/$end/p" "$text" | sed 1d |
 			grep -Eq "^ +$s[[:space:]]" ||
 			t_fail "exit status $s is not documented"
 	done
+	ref="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../man" && pwd)/beemoctl.8"
+	if command -v mandoc >/dev/null; then
+		mandoc -T ascii "$ref" | col -b >"$T/exits-ref.txt"
+	elif command -v groff >/dev/null; then
+		groff -mdoc -T ascii "$ref" 2>/dev/null | col -b >"$T/exits-ref.txt"
+	else
+		return 0
+	fi
+	[ -n "$(man_exit_table "$T/exits-ref.txt")" ] ||
+		t_fail "no shared EXIT STATUS table in beemoctl.8"
+	[ "$(man_exit_table "$text")" = "$(man_exit_table "$T/exits-ref.txt")" ] ||
+		t_fail "EXIT STATUS differs from beemoctl.8's: $(man_exit_table "$text")"
 }
 
 # man_check_synopsis PROG VERB PAGE: every long option of PROG VERB

@@ -111,7 +111,7 @@ if len(heads) != len(entries) or len(fls) != len(got):
     fail("%d entry lines and %d file lines for %d entries and %d files" %
          (len(heads), len(fls), len(entries), len(got)))
 for h in heads:
-    if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  ", h) or \
+    if not re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}  ", h) or \
             h.startswith("2026-12-03T09:00:00Z"):
         fail("not an entry line: %r" % h)
 

@@ -110,8 +110,8 @@ report_journal '[e["files"] for e in d if e["type"] == "files"][0]' <"$T/all.jso
 
 # ---- read back: text, filters
 "$BEEMOCTL" journal --all --files "${A[@]}" >"$T/all.txt" || t_fail "--all text"
-grep -Eq '^[0-9T:Z-]{20}  \(appliance\)   key       admin         machine pc1: SECRET rotated' "$T/all.txt" &&
-	grep -Eq '^[0-9T:Z-]{20}  pc1           virus     poste         virus ' "$T/all.txt" &&
+grep -Eq '^[0-9: +-]{25}  \(appliance\)   key       admin         machine pc1: SECRET rotated' "$T/all.txt" &&
+	grep -Eq '^[0-9: +-]{25}  pc1           virus     poste         virus ' "$T/all.txt" &&
 	grep -q '^    added /docs/a.txt$' "$T/all.txt" ||
 	t_fail "text: $(cat "$T/all.txt")"
 "$BEEMOCTL" journal --all --type key "${A[@]}" >"$T/key.txt"

@@ -113,7 +113,8 @@ assert not m["retention_refused"]' || t_fail "status --json: retention"
 	t_fail "forget --dry-run with the POSTE key"
 cmp -s "$T/dry.A" "$T/dry.U" && cmp -s "$T/dry.A" "$T/dry.P" ||
 	t_fail "dry runs differ by principal"
-decision() { awk -v id="$1" '$1 == id { print $3 }' "$T/dry.A"; }
+# ID, then the time (date, hour, zone), then the decision.
+decision() { awk -v id="$1" '$1 == id { print $5 }' "$T/dry.A"; }
 for d in "40 10:00" "30 10:00"; do
 	[ "$(decision "${ID[$d]}")" = forget ] ||
 		t_fail "dry run keeps ${ID[$d]}: $(cat "$T/dry.A")"

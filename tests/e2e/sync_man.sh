@@ -11,5 +11,5 @@ PAGE="$(cd "$(dirname "$0")/../../man" && pwd)/beemo-sync.8"
 man_render "$PAGE" "$T/page.txt"
 grep -q -- '--read-data' "$T/page.txt" || t_fail "cannot read $PAGE"
 man_check_verbs "$BEEMO_SYNC" "$T/page.txt" "$PAGE"
-man_check_exits "$T/page.txt" '^EXAMPLES' 0 1 2 3
+man_check_exits "$T/page.txt" '^EXAMPLES'
 t_log "ok"

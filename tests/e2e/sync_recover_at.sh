@@ -54,7 +54,9 @@ grep "^  push " "$T/hist.out" | tail -1 | grep -q "^  push 1 of .*authenticated:
 sync_run histj history --json || t_fail "history --json"
 python3 - "$T/histj.out" <<'PY' || t_fail "history --json: $(cat "$T/histj.out")"
 import json, sys
-h = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "beemo-sync-history" and d["version"] == 1, d
+h = d["states"]
 assert [s["push"] for s in h] == [2, 1], h
 assert all(s["complete"] and s["authenticated"] and s["target"] == "a"
            for s in h), h
@@ -67,7 +69,7 @@ sync_run hist0 --store "$T/nokeys" history --target a ||
 [ "$(grep -c "authenticated: not checked, complete$" "$T/hist0.out")" = 2 ] ||
 	t_fail "history without keys: $(cat "$T/hist0.out")"
 # The --at that history gives for push 1 takes push 1.
-hat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["recover"].split()[-1])' "$T/histj.out")
+hat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["states"][1]["recover"].split()[-1])' "$T/histj.out")
 
 # mounted_cmp STORE DIR: pc1's current state in STORE is DIR, byte-exact.
 mounted_cmp() {

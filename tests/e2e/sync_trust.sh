@@ -69,7 +69,7 @@ sec=${m1:0:16}
 mv "$R/manifests/$m1" "$R/manifests/$sec-ffffffff.json"
 mv "$R/manifests/$m2" "$R/manifests/$sec-00000000.json"
 recover_to order || t_fail "recover: $(cat "$T/order.err")"
-grep -q "recovering the state pushed .* UTC (push 2)" "$T/order.out" ||
+grep -Eq "recovering the state pushed .* (UTC|[+-][0-9]{4}) \(push 2\)" "$T/order.out" ||
 	t_fail "not push 2: $(cat "$T/order.out")"
 kcv "$T/order" --user bob --password-file "$T/bob.pw" >/dev/null &&
 	t_fail "the removed user bob came back with an older state"
@@ -160,7 +160,7 @@ grep -q "opens none of its admin.key files" "$T/wrong.err" ||
 [ ! -e "$T/wrong/keys" ] || t_fail "keys written with a wrong password"
 
 # The center serves an old state: its newest manifest is gone.
-t_expect_log "error: center a serves an old state: push 1 of [0-9-]+ [0-9:]+ UTC, but push 2 was made to it on [0-9-]+ [0-9:]+ UTC"
+t_expect_log "error: center a serves an old state: push 1 of [0-9-]+ [0-9:]+ (UTC|[+-][0-9]{4}), but push 2 was made to it on [0-9-]+ [0-9:]+ (UTC|[+-][0-9]{4})"
 t_expect_log "error: target a: the manifest manifests/$m2 is missing"
 mv "$R/manifests/$m2" "$T/m2.json"
 sync_run stale verify && t_fail "verify missed a center serving an old state"
