@@ -399,7 +399,7 @@ int store_tag_valid(const char *tag);
  * store_snapshot_take -- store_snapshot() with the note and the tags of
  * @want (its other fields are ignored), and, with @if_changed, only if
  * the live tree changed since the newest snapshot it is known to equal
- * (STORE_LIVE_SAME below).  @id receives the new snapshot's id, or when
+ * (below).  @id receives the new snapshot's id, or when
  * nothing changed the id of the snapshot the live tree equals;
  * @created receives 1 or 0 (nothing changed, nothing done).
  * Returns as store_snapshot(), and -EINVAL for an invalid tag or more
