@@ -143,14 +143,23 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 /* ---- the control socket (control.h) --------------------------------- */
 
 static int
-ctl_snapshot(void *ctx, const char *note, uint32_t *id)
+ctl_snapshot(void *ctx, const struct store_snapinfo *want, int if_changed,
+    uint32_t *id, int *created)
 {
 	struct beemofs *fs = ctx;
-	int rc = store_snapshot(fs->st, note, id);
+	int rc = store_snapshot_take(fs->st, want, if_changed, id, created);
 
-	if (rc == 0)
+	if (rc == 0 && *created)
 		bm_log(LOG_NOTICE, "snapshot %u taken", *id);
 	return rc;
+}
+
+static int
+ctl_tag(void *ctx, uint32_t id, const char *tag, int add)
+{
+	struct beemofs *fs = ctx;
+
+	return store_snapshot_tag(fs->st, id, tag, add);
 }
 
 static int
@@ -219,7 +228,7 @@ ctl_quota_set(void *ctx, const struct control_quota *q, char *msg,
 
 static const struct control_handlers ctl_handlers = {
 	ctl_snapshot, ctl_snapshots, ctl_journal, ctl_sync, ctl_status,
-	ctl_stats, ctl_quota_set,
+	ctl_stats, ctl_quota_set, ctl_tag,
 };
 
 /* ---- unlocking -------------------------------------------------------- */
@@ -628,20 +637,30 @@ out_session:
 out_store:
 	if (!fs.rdonly && store_session_end(fs.st) != 0)
 		bm_log(LOG_WARNING, "the end of the session is not journaled");
+	/* A snapshot only if the live tree changed since the last one
+	 * (store_snapshot_take): a manual snapshot just before the unmount
+	 * is not made twice. */
 	snap = !fs.rdonly && !o->nosnapshot && rc == 0 &&
-	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1) &&
-	    store_changes(fs.st) > 0;
+	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1);
 	if (snap) {
+		struct store_snapinfo want;
 		uint32_t id;
-		int src = store_snapshot(fs.st, RETENTION_COMPLETE_NOTE, &id);
+		int src, created;
 
+		memset(&want, 0, sizeof(want));
+		snprintf(want.note, sizeof(want.note), "%s",
+		    RETENTION_COMPLETE_NOTE);
+		src = store_snapshot_take(fs.st, &want, 1, &id, &created);
 		if (src != 0) {
 			bm_log(LOG_ERR, "end-of-session snapshot failed: %s",
 			    beemo_strerror(src));
 			rc = 1;
+		} else if (created) {
+			bm_log(LOG_NOTICE, "snapshot %u taken at the end of "
+			    "the session", id);
 		} else {
-			bm_log(LOG_NOTICE, "snapshot %u taken at the end of the "
-			    "session", id);
+			bm_log(LOG_INFO, "no snapshot at the end of the "
+			    "session: nothing changed since snapshot %u", id);
 		}
 	}
 	/* What the administrator's policy lets go, now that the session's

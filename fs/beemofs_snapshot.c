@@ -6,9 +6,9 @@
  * A backup session takes its snapshot when it ends; a machine whose
  * session stays mounted (a file server writing into it all day) would
  * never get one.  A thread wakes at each due time and takes a snapshot
- * when the live tree changed since the last one (store_changes(), which
- * every snapshot resets, manual ones through the control socket too).
- * The due times are: the newest snapshot's time plus @every (so that a
+ * when the live tree changed since the last one (store_live_same() is 0
+ * from a change until the next snapshot, manual ones through the
+ * control socket too).  The due times are: the newest snapshot's time plus @every (so that a
  * remount does not restart the period), and each listed local time of
  * day.  A due time with nothing changed is skipped, and looked at again
  * a minute later at most, so that the first change after it is not left
@@ -134,7 +134,7 @@ take(struct beemofs_sched *s, time_t now)
 	uint32_t id;
 	int rc;
 
-	if (store_changes(s->st) == 0) {
+	if (store_live_same(s->st) != 0) {
 		s->idle_until = now + (s->every > 0 &&
 		    s->every < SCHED_RECHECK ? (time_t)s->every :
 		    SCHED_RECHECK);

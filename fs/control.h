@@ -28,11 +28,18 @@
  *
  * Requests, their arguments and answers (beemofs(8), CONTROL SOCKET):
  *
- *   snapshot   args: the note (0-127 bytes, may be empty).
- *              answer: be32 the new snapshot's id.
+ *   snapshot   args: u8 flags (1: only if the live tree changed,
+ *              store_snapshot_take), u8 length and the note (0-127
+ *              bytes), u8 count and per tag u8 length and the tag (at
+ *              most STORE_SNAP_TAGS, each store_tag_valid()).
+ *              answer: be32 the snapshot's id, u8 1 if it was taken, 0
+ *              if nothing changed since that one.
  *   snapshots  args: none.  answer: be32 count, then per snapshot be32
  *              id, be64 seq, be64 time (ns), be64 files, be64 bytes, u8
- *              length and the note.
+ *              length and the note, u8 count and per tag u8 length and
+ *              the tag.
+ *   tag        args: be32 the snapshot's id, u8 1 to add the tag or 0 to
+ *              remove it, the tag (the rest).  answer: empty.
  *   journal    args: one journal entry in its one binary encoding
  *              (bm_jentry_encode): any byte but NUL in any field.
  *              answer: empty.
@@ -112,8 +119,10 @@ struct control_quota {
 	uint64_t soft, hard;    /* bytes; 0: no limit */
 };
 struct control_handlers {
-	/* @note: NULL for none.  @id: receives the new snapshot. */
-	int (*snapshot)(void *ctx, const char *note, uint32_t *id);
+	/* @want: the note and tags; @if_changed, @id, @created: as
+	 * store_snapshot_take(). */
+	int (*snapshot)(void *ctx, const struct store_snapinfo *want,
+	    int if_changed, uint32_t *id, int *created);
 	/* @v: receives a malloc'd array of @n (freed by the server). */
 	int (*snapshots)(void *ctx, struct store_snapinfo **v, size_t *n);
 	/* @e: valid during the call. */
@@ -126,6 +135,8 @@ struct control_handlers {
 	/* Called only once the administrator's proof is verified. */
 	int (*quota_set)(void *ctx, const struct control_quota *q, char *msg,
 	    size_t msgsize);
+	/* As store_snapshot_tag(). */
+	int (*tag)(void *ctx, uint32_t id, const char *tag, int add);
 };
 
 struct control_server;
@@ -178,6 +189,18 @@ int control_client_init(struct control_client *c, const char *store,
  * CONTROL_NOTE_MAX bytes, else -EINVAL); @id receives its id. */
 int control_snapshot(struct control_client *c, const char *note,
     uint32_t *id);
+
+/* control_snapshot_take -- store_snapshot_take() in the daemon: the
+ * note and tags of @want (-EINVAL for a note over CONTROL_NOTE_MAX
+ * bytes or an invalid tag), @if_changed; @id and @created receive its
+ * answer. */
+int control_snapshot_take(struct control_client *c,
+    const struct store_snapinfo *want, int if_changed, uint32_t *id,
+    int *created);
+
+/* control_snapshot_tag -- store_snapshot_tag() in the daemon. */
+int control_snapshot_tag(struct control_client *c, uint32_t id,
+    const char *tag, int add);
 
 /* control_snapshots -- the snapshots; @v receives a malloc'd array of
  * @n (caller frees). */

@@ -187,20 +187,78 @@ out:
 int
 control_snapshot(struct control_client *c, const char *note, uint32_t *id)
 {
-	uint8_t *b = NULL;
-	size_t len = note ? strlen(note) : 0;
-	int rc;
+	struct store_snapinfo want;
+	int created;
 
-	if (len > CONTROL_NOTE_MAX)
+	memset(&want, 0, sizeof(want));
+	if (note != NULL && strlen(note) > CONTROL_NOTE_MAX)
 		return fail(c, -EINVAL, "the note is over %d bytes",
 		    CONTROL_NOTE_MAX);
-	if ((rc = request(c, "snapshot", NULL, (const uint8_t *)note, len,
-	    &b, &len)) != 0)
+	if (note != NULL)
+		memcpy(want.note, note, strlen(note));
+	return control_snapshot_take(c, &want, 0, id, &created);
+}
+
+int
+control_snapshot_take(struct control_client *c,
+    const struct store_snapinfo *want, int if_changed, uint32_t *id,
+    int *created)
+{
+	uint8_t req[3 + CONTROL_NOTE_MAX + STORE_SNAP_TAGS *
+	    (1 + STORE_TAG_MAX)], *b = NULL;
+	size_t nl = strnlen(want->note, sizeof(want->note)), len = 0, tl;
+	unsigned i;
+	int rc;
+
+	if (nl > CONTROL_NOTE_MAX)
+		return fail(c, -EINVAL, "the note is over %d bytes",
+		    CONTROL_NOTE_MAX);
+	if (want->ntags > STORE_SNAP_TAGS)
+		return fail(c, -EINVAL, "more than %d tags", STORE_SNAP_TAGS);
+	req[len++] = if_changed ? 1 : 0;
+	req[len++] = (uint8_t)nl;
+	memcpy(req + len, want->note, nl);
+	len += nl;
+	req[len++] = (uint8_t)want->ntags;
+	for (i = 0; i < want->ntags; i++) {
+		if (!store_tag_valid(want->tags[i]))
+			return fail(c, -EINVAL, "'%s' is not a valid tag",
+			    want->tags[i]);
+		tl = strlen(want->tags[i]);
+		req[len++] = (uint8_t)tl;
+		memcpy(req + len, want->tags[i], tl);
+		len += tl;
+	}
+	if ((rc = request(c, "snapshot", NULL, req, len, &b, &len)) != 0)
 		return rc;
-	if (len != 4)
+	if (len != 5 || b[4] > 1) {
 		rc = fail(c, -EPROTO, "%s: malformed answer", c->path);
-	else
+	} else {
 		*id = bm_be32dec(b);
+		*created = b[4];
+	}
+	free(b);
+	return rc;
+}
+
+int
+control_snapshot_tag(struct control_client *c, uint32_t id, const char *tag,
+    int add)
+{
+	uint8_t req[5 + STORE_TAG_MAX], *b = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!store_tag_valid(tag))
+		return fail(c, -EINVAL, "'%s' is not a valid tag", tag);
+	bm_be32enc(req, id);
+	req[4] = add ? 1 : 0;
+	memcpy(req + 5, tag, strlen(tag));
+	if ((rc = request(c, "tag", NULL, req, 5 + strlen(tag), &b,
+	    &len)) != 0)
+		return rc;
+	if (len != 0)
+		rc = fail(c, -EPROTO, "%s: malformed answer", c->path);
 	free(b);
 	return rc;
 }
@@ -220,11 +278,11 @@ control_snapshots(struct control_client *c, struct store_snapinfo **out,
 	if (len < 4)
 		goto out;
 	cnt = bm_be32dec(b);
-	/* Each snapshot takes at least 37 bytes: no count outgrows len. */
-	if (cnt > len / 37 || (v = calloc(cnt ? cnt : 1, sizeof(*v))) == NULL)
+	/* Each snapshot takes at least 38 bytes: no count outgrows len. */
+	if (cnt > len / 38 || (v = calloc(cnt ? cnt : 1, sizeof(*v))) == NULL)
 		goto out;
 	for (i = 0; i < cnt; i++) {
-		size_t nl;
+		size_t nl, t;
 
 		if (len - off < 37)
 			goto out;
@@ -239,6 +297,16 @@ control_snapshots(struct control_client *c, struct store_snapinfo **out,
 			goto out;
 		memcpy(v[i].note, b + off, nl);
 		off += nl;
+		if (off >= len || b[off] > STORE_SNAP_TAGS)
+			goto out;
+		v[i].ntags = b[off++];
+		for (t = 0; t < v[i].ntags; t++) {
+			if (off >= len || (nl = b[off++]) > STORE_TAG_MAX ||
+			    len - off < nl)
+				goto out;
+			memcpy(v[i].tags[t], b + off, nl);
+			off += nl;
+		}
 	}
 	if (off != len)
 		goto out;

@@ -86,21 +86,40 @@ static int
 serve_snapshot(struct control_server *cs, const uint8_t *args, size_t len,
     struct body *out, char *msg, size_t msgsize)
 {
-	char note[CONTROL_NOTE_MAX + 1];
+	struct store_snapinfo want;
+	size_t off = 0, nl;
 	uint32_t id;
-	int rc;
+	uint8_t created;
+	unsigned i;
+	int rc, made = 0;
 
 	(void)msg;
 	(void)msgsize;
-	if (len > CONTROL_NOTE_MAX ||
-	    (len > 0 && memchr(args, '\0', len) != NULL))
+	memset(&want, 0, sizeof(want));
+	if (len < 3 || args[0] > 1 || (nl = args[1]) > CONTROL_NOTE_MAX ||
+	    len - 2 < nl + 1 || memchr(args + 2, '\0', nl) != NULL)
 		return -EINVAL;
-	if (len > 0)
-		memcpy(note, args, len);
-	note[len] = '\0';
-	if ((rc = cs->h->snapshot(cs->ctx, len ? note : NULL, &id)) != 0)
+	memcpy(want.note, args + 2, nl);
+	off = 2 + nl;
+	if ((want.ntags = args[off++]) > STORE_SNAP_TAGS)
+		return -EINVAL;
+	for (i = 0; i < want.ntags; i++) {
+		if (off >= len || (nl = args[off++]) > STORE_TAG_MAX ||
+		    len - off < nl)
+			return -EINVAL;
+		memcpy(want.tags[i], args + off, nl);
+		off += nl;
+		if (!store_tag_valid(want.tags[i]))
+			return -EINVAL;
+	}
+	if (off != len)
+		return -EINVAL;
+	if ((rc = cs->h->snapshot(cs->ctx, &want, args[0], &id, &made)) != 0)
 		return rc;
-	return put_be32(out, id);
+	created = made ? 1 : 0;
+	if ((rc = put_be32(out, id)) != 0)
+		return rc;
+	return put(out, &created, 1);
 }
 
 static int
@@ -108,7 +127,7 @@ serve_snapshots(struct control_server *cs, const uint8_t *args, size_t len,
     struct body *out, char *msg, size_t msgsize)
 {
 	struct store_snapinfo *v = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, t;
 	int rc;
 
 	(void)args;
@@ -130,10 +149,40 @@ serve_snapshots(struct control_server *cs, const uint8_t *args, size_t len,
 		    (rc = put_be64(out, v[i].bytes)) != 0 ||
 		    (rc = put(out, &l, 1)) != 0)
 			break;
-		rc = put(out, v[i].note, nl);
+		if ((rc = put(out, v[i].note, nl)) != 0)
+			break;
+		l = (uint8_t)(v[i].ntags > STORE_SNAP_TAGS ? STORE_SNAP_TAGS :
+		    v[i].ntags);
+		if ((rc = put(out, &l, 1)) != 0)
+			break;
+		for (t = 0; rc == 0 && t < l; t++) {
+			uint8_t tl = (uint8_t)strnlen(v[i].tags[t],
+			    STORE_TAG_MAX);
+
+			if ((rc = put(out, &tl, 1)) == 0)
+				rc = put(out, v[i].tags[t], tl);
+		}
 	}
 	free(v);
 	return rc;
+}
+
+static int
+serve_tag(struct control_server *cs, const uint8_t *args, size_t len,
+    struct body *out, char *msg, size_t msgsize)
+{
+	char tag[STORE_TAG_MAX + 1];
+
+	(void)out;
+	(void)msg;
+	(void)msgsize;
+	if (len < 6 || len - 5 > STORE_TAG_MAX || args[4] > 1)
+		return -EINVAL;
+	memcpy(tag, args + 5, len - 5);
+	tag[len - 5] = '\0';
+	if (!store_tag_valid(tag))
+		return -EINVAL;
+	return cs->h->tag(cs->ctx, bm_be32dec(args), tag, args[4]);
 }
 
 static int
@@ -239,6 +288,7 @@ static const struct request {
 	{"status", 0, serve_status},
 	{"stats", 0, serve_stats},
 	{"quota-set", 1, serve_quota_set},
+	{"tag", 0, serve_tag},
 };
 
 static const struct request *

@@ -202,6 +202,9 @@ retention_reasons_str(unsigned reasons, char *buf, size_t size)
 	if ((reasons & RETENTION_NEWEST) && at < size)
 		at += (size_t)snprintf(buf + at, size - at, "%snewest",
 		    at > 0 ? "," : "");
+	if ((reasons & RETENTION_TAGGED) && at < size)
+		at += (size_t)snprintf(buf + at, size - at, "%stagged",
+		    at > 0 ? "," : "");
 	if ((reasons & RETENTION_UNNAMED) && at < size)
 		snprintf(buf + at, size - at, "%snot-forgotten",
 		    at > 0 ? "," : "");
@@ -322,6 +325,8 @@ retention_eval(const struct retention_snap *v, size_t n, uint64_t now,
 			*r |= RETENTION_WITHIN;
 		if ((int64_t)t >= young)
 			*r |= RETENTION_MIN_AGE;
+		if (s->tagged)
+			*r |= RETENTION_TAGGED;
 		if (s->complete && !newest_done) {
 			*r |= RETENTION_NEWEST;
 			newest_done = 1;

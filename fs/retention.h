@@ -16,7 +16,9 @@
  * the newest snapshot when none is).  So a compromised client that
  * makes thousands of snapshots in an hour fills one hourly bucket and
  * is younger than min-age: it pushes no older daily or weekly snapshot
- * out.  keep-last alone is no such defence, min-age is.
+ * out.  keep-last alone is no such defence, min-age is.  A snapshot with
+ * a tag is kept by every policy too: it was named to be kept; forgetting
+ * it takes its id (or name), or removing its tags.
  *
  * Durations are calendar spans: "1y2m", "30d", "2w", "12h" (y years,
  * m months, w weeks, d days, h hours), subtracted from now in local
@@ -74,6 +76,7 @@ struct retention_policy {
 #define RETENTION_MIN_AGE 0x080
 #define RETENTION_NEWEST 0x100   /* the newest complete snapshot */
 #define RETENTION_UNNAMED 0x200  /* forget by id: not named */
+#define RETENTION_TAGGED 0x400   /* it has a tag (beemoctl snapshot --tag) */
 
 /* retention_policy_init -- no rule, min-age 7 days. */
 void retention_policy_init(struct retention_policy *p);
@@ -123,6 +126,7 @@ struct retention_snap {
 	uint32_t id;
 	uint64_t time;  /* CLOCK_REALTIME ns, the appliance's */
 	int complete;   /* taken at the end of a session that ended well */
+	int tagged;     /* has a tag: every policy keeps it */
 };
 
 /*

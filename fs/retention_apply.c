@@ -45,6 +45,7 @@ plan_init(store *st, struct retention_plan *pl)
 		pl->snaps[i].time = v[i].time;
 		pl->snaps[i].complete = strcmp(v[i].note,
 		    RETENTION_COMPLETE_NOTE) == 0;
+		pl->snaps[i].tagged = v[i].ntags > 0;
 	}
 	pl->n = n;
 	free(v);

@@ -371,6 +371,9 @@ int store_release(store_file *f);
 
 /* ---- snapshots ----------------------------------------------------- */
 
+#define STORE_SNAP_TAGS 8 /* tags per snapshot */
+#define STORE_TAG_MAX 64  /* bytes of a tag */
+
 struct store_snapinfo {
 	uint32_t id;
 	uint64_t seq;
@@ -378,7 +381,52 @@ struct store_snapinfo {
 	uint64_t files;  /* regular files in the live tree at that time */
 	uint64_t bytes;  /* their apparent size */
 	char note[128];
+	/* Tags: names given to the snapshot (store_tag_valid()), each
+	 * NUL-terminated, @ntags of them, no two alike. */
+	unsigned ntags;
+	char tags[STORE_SNAP_TAGS][STORE_TAG_MAX + 1];
 };
+
+/*
+ * store_tag_valid -- whether @tag may name a snapshot: a letter, then up
+ * to 63 letters, digits, '.', '_' or '-' ([A-Za-z][A-Za-z0-9._-]{0,63}),
+ * not "latest" nor a word that names a time ("now", "today",
+ * "yesterday").  Returns 1 or 0.
+ */
+int store_tag_valid(const char *tag);
+
+/*
+ * store_snapshot_take -- store_snapshot() with the note and the tags of
+ * @want (its other fields are ignored), and, with @if_changed, only if
+ * the live tree changed since the newest snapshot it is known to equal
+ * (below).  @id receives the new snapshot's id, or when
+ * nothing changed the id of the snapshot the live tree equals;
+ * @created receives 1 or 0 (nothing changed, nothing done).
+ * Returns as store_snapshot(), and -EINVAL for an invalid tag or more
+ * than STORE_SNAP_TAGS.
+ *
+ * Whether the live tree changed: every change of a live inode (its
+ * attributes and extended attributes), directory entry or file content
+ * (rename, create, remove, write, chmod, chown, utimes, xattr) clears
+ * the counter "live_same" of IX_META, in the transaction of the change;
+ * a snapshot sets it to its id.  So a store knows, across sessions and
+ * crashes, whether its live tree is that of a snapshot; a store made
+ * before the counter existed counts as changed until its next snapshot.
+ */
+int store_snapshot_take(store *st, const struct store_snapinfo *want,
+    int if_changed, uint32_t *id, int *created);
+
+/*
+ * store_snapshot_tag -- add (@add 1) or remove (@add 0) @tag on snapshot
+ * @id.  Returns 0 (also when it already had it, or did not), -ENOENT (no
+ * snapshot @id), -EINVAL (invalid tag), -E2BIG (already STORE_SNAP_TAGS
+ * tags), -EROFS, or a negative errno.
+ */
+int store_snapshot_tag(store *st, uint32_t id, const char *tag, int add);
+
+/* store_live_same -- the id of the snapshot the live tree is known to
+ * equal, 0 if it changed since (or the snapshot was forgotten). */
+uint32_t store_live_same(store *st);
 
 /*
  * store_snapshot -- freeze the live tree as a new snapshot: commits,

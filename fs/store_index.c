@@ -560,12 +560,28 @@ ix_put_sealed(store *st, enum ix_table t, const uint8_t *k, size_t klen,
 	return put_sealed(st, t, k, klen, plain, len, 1);
 }
 
+/* A versioned record of the live tree changes: the live tree is no
+ * longer that of a snapshot (store.h, store_snapshot_take).  The
+ * counter changes in the transaction of the change, so that both or
+ * neither survive a crash. */
+static int
+live_changed(store *st)
+{
+	if (st->live_same == 0 || st->live_quiet)
+		return 0;
+	st->live_same = 0;
+	return ix_meta_put(st, "live_same", 0);
+}
+
 int
 ix_vput_sealed(store *st, enum ix_table t, const uint8_t *prefix,
     size_t plen, const void *plain, size_t len)
 {
 	uint8_t k[64];
+	int rc;
 
+	if ((rc = live_changed(st)) != 0)
+		return rc;
 	return put_sealed(st, t, k, vkey(k, prefix, plen, st->live_seq), plain,
 	    len, 1);
 }
@@ -641,6 +657,8 @@ ix_vdel(store *st, enum ix_table t, const uint8_t *prefix, size_t plen)
 	MDB_val key, val;
 	int rc;
 
+	if ((rc = live_changed(st)) != 0)
+		return rc;
 	/* A version older than the live sequence may be seen by a
 	 * snapshot: hide it with a tombstone.  Otherwise just remove. */
 	if (st->live_seq > 1) {

@@ -104,6 +104,12 @@ struct store {
 	int ix_err;           /* sticky commit failure; ix_lock */
 	int dirty;            /* the txn has changes; ix_lock */
 	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
+	uint64_t live_same;   /* IX_META "live_same": the snapshot the live
+				 tree equals, 0: changed since (store.h,
+				 store_snapshot_take); ix_lock */
+	int live_quiet;       /* index changes that change no visible
+				 part of the live tree (reaping orphans):
+				 live_same stays; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
 	uint64_t index_bytes; /* used pages of the index file; atomic */
 	uint64_t staged;      /* bytes in staging files; atomic */

@@ -166,6 +166,8 @@ load_counters(store *st, int creating)
 		return -EBADMSG;
 	}
 	ix_meta_get(st, "quota_hard", &st->quota_hard);
+	if (ix_meta_get(st, "live_same", &st->live_same) != 0)
+		st->live_same = 0; /* older store: changed, as far as known */
 	ix_size_update(st);
 	/* Bytes stored: the sum of the packs' committed lengths, but for
 	 * the packs a prune dropped. */
@@ -355,8 +357,17 @@ open_store(const char *dir, const keymgr_secret *s,
 	if (st->opts.rdonly)
 		drop_shared_lock(st);
 	if (rc == 0 && !st->opts.rdonly) {
-		if ((rc = commit_recover(st)) == 0 &&
-		    (rc = reap_orphans(st)) == 0)
+		if ((rc = commit_recover(st)) == 0) {
+			/* Recovery replays the counter with the changes. */
+			if (ix_meta_get(st, "live_same", &st->live_same) != 0)
+				st->live_same = 0;
+			/* Orphans are in no directory: reaping them changes
+			 * nothing a snapshot would show. */
+			st->live_quiet = 1;
+			rc = reap_orphans(st);
+			st->live_quiet = 0;
+		}
+		if (rc == 0)
 			rc = commit_wait_locked(st);
 		st->changes = 0; /* recovery is nothing to snapshot */
 	}

@@ -25,7 +25,15 @@
 #include "store_journal.h"
 #include "store_snap.h"
 
-#define SNAP_VERSION 1
+/*
+ * The snapshot record (beemo-store(5)): u8 version, be64 seq, be64 time,
+ * be64 files, be64 bytes, be16 length and the note; version 2 adds u8
+ * the number of tags and per tag u8 length and the tag.  Version 1
+ * records (no tags) are read as they are, and rewritten in version 2
+ * when a tag is added.
+ */
+#define SNAP_VERSION_1 1
+#define SNAP_VERSION 2
 
 uint64_t
 store_snapshot_ino(uint32_t id)
@@ -36,13 +44,45 @@ store_snapshot_ino(uint32_t id)
 }
 
 int
+store_tag_valid(const char *tag)
+{
+	size_t i, n = strlen(tag);
+
+	if (n == 0 || n > STORE_TAG_MAX || !((tag[0] >= 'A' && tag[0] <= 'Z') ||
+	    (tag[0] >= 'a' && tag[0] <= 'z')))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((tag[i] >= 'A' && tag[i] <= 'Z') ||
+		    (tag[i] >= 'a' && tag[i] <= 'z') ||
+		    (tag[i] >= '0' && tag[i] <= '9') || tag[i] == '.' ||
+		    tag[i] == '_' || tag[i] == '-'))
+			return 0;
+	/* Words that name a snapshot otherwise (ctl_snapname.h). */
+	return strcmp(tag, "latest") != 0 && strcmp(tag, "now") != 0 &&
+	    strcmp(tag, "today") != 0 && strcmp(tag, "yesterday") != 0;
+}
+
+/* Whether @si has @tag. */
+static int
+has_tag(const struct store_snapinfo *si, const char *tag)
+{
+	unsigned i;
+
+	for (i = 0; i < si->ntags; i++)
+		if (strcmp(si->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+int
 snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
     size_t len)
 {
-	size_t n;
+	size_t n, off, tl;
+	unsigned i, nt;
 
 	memset(si, 0, sizeof(*si));
-	if (len < 35 || p[0] != SNAP_VERSION)
+	if (len < 35 || (p[0] != SNAP_VERSION && p[0] != SNAP_VERSION_1))
 		return BEEMO_EFORMAT;
 	si->id = id;
 	si->seq = bm_be64dec(p + 1);
@@ -50,20 +90,38 @@ snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
 	si->files = bm_be64dec(p + 17);
 	si->bytes = bm_be64dec(p + 25);
 	n = bm_be16dec(p + 33);
-	if (len != 35 + n || n >= sizeof(si->note))
+	if (len < 35 + n || n >= sizeof(si->note))
 		return BEEMO_EFORMAT;
 	memcpy(si->note, p + 35, n);
 	si->note[n] = '\0';
-	return 0;
+	off = 35 + n;
+	if (p[0] == SNAP_VERSION_1)
+		return len == off ? 0 : BEEMO_EFORMAT;
+	if (len == off || (nt = p[off++]) > STORE_SNAP_TAGS)
+		return BEEMO_EFORMAT;
+	for (i = 0; i < nt; i++) {
+		if (off >= len || (tl = p[off++]) > STORE_TAG_MAX ||
+		    len - off < tl)
+			return BEEMO_EFORMAT;
+		memcpy(si->tags[i], p + off, tl);
+		si->tags[i][tl] = '\0';
+		off += tl;
+		if (!store_tag_valid(si->tags[i]) || has_tag(si, si->tags[i]))
+			return BEEMO_EFORMAT;
+		si->ntags = i + 1;
+	}
+	return off == len ? 0 : BEEMO_EFORMAT;
 }
 
 size_t
 snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si)
 {
-	size_t n = strlen(si->note);
+	size_t n = strlen(si->note), off, tl;
+	unsigned i, nt = si->ntags > STORE_SNAP_TAGS ? STORE_SNAP_TAGS :
+	    si->ntags;
 
-	if (n > SNAP_REC_MAX - 35)
-		n = SNAP_REC_MAX - 35;
+	if (n > 127)
+		n = 127;
 	out[0] = SNAP_VERSION;
 	bm_be64enc(out + 1, si->seq);
 	bm_be64enc(out + 9, si->time);
@@ -71,27 +129,91 @@ snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si)
 	bm_be64enc(out + 25, si->bytes);
 	bm_be16enc(out + 33, (uint16_t)n);
 	memcpy(out + 35, si->note, n);
-	return 35 + n;
+	off = 35 + n;
+	out[off++] = (uint8_t)nt;
+	for (i = 0; i < nt; i++) {
+		tl = strnlen(si->tags[i], STORE_TAG_MAX);
+		out[off++] = (uint8_t)tl;
+		memcpy(out + off, si->tags[i], tl);
+		off += tl;
+	}
+	return off;
 }
 
 int
 store_snapshot(store *st, const char *note, uint32_t *id)
 {
+	struct store_snapinfo want;
+	int created;
+
+	memset(&want, 0, sizeof(want));
+	if (note != NULL)
+		snprintf(want.note, sizeof(want.note), "%s", note);
+	return store_snapshot_take(st, &want, 0, id, &created);
+}
+
+/* Whether snapshot @id exists (ix_lock held). */
+static int
+snap_exists(store *st, uint32_t id)
+{
+	uint8_t k[4];
+	MDB_val v;
+
+	bm_be32enc(k, id);
+	return ix_get(st, IX_SNAP, k, 4, &v) == 0;
+}
+
+uint32_t
+store_live_same(store *st)
+{
+	uint32_t id;
+
+	ix_lock(st);
+	id = st->live_same != 0 && st->live_same <= STORE_MAX_SNAP &&
+	    snap_exists(st, (uint32_t)st->live_same) ? (uint32_t)st->live_same :
+	    0;
+	ix_unlock(st);
+	return id;
+}
+
+int
+store_snapshot_take(store *st, const struct store_snapinfo *want,
+    int if_changed, uint32_t *id, int *created)
+{
 	uint8_t k[4], v[SNAP_REC_MAX];
 	struct store_snapinfo si;
 	uint64_t files = 0, bytes = 0;
-	size_t n = note ? strlen(note) : 0;
+	size_t n = strnlen(want->note, sizeof(want->note) - 1);
 	MDB_cursor *cur;
 	MDB_val key, val;
 	uint32_t next = 1;
 	uint64_t floor;
+	unsigned i;
 	int rc;
 
+	*created = 0;
 	if (st->opts.rdonly)
 		return -EROFS;
-	if (n >= 128)
-		n = 127;
+	if (want->ntags > STORE_SNAP_TAGS)
+		return -EINVAL;
+	memset(&si, 0, sizeof(si));
+	for (i = 0; i < want->ntags; i++) {
+		if (!store_tag_valid(want->tags[i]))
+			return -EINVAL;
+		if (!has_tag(&si, want->tags[i]))
+			memcpy(si.tags[si.ntags++], want->tags[i],
+			    sizeof(si.tags[0]));
+	}
 	ix_lock(st);
+	/* Nothing changed since a snapshot that is still there: that one
+	 * is the live tree. */
+	if (if_changed && st->live_same != 0 &&
+	    st->live_same <= STORE_MAX_SNAP &&
+	    snap_exists(st, (uint32_t)st->live_same)) {
+		*id = (uint32_t)st->live_same;
+		rc = 0;
+		goto unlock;
+	}
 	if (mdb_cursor_open(st->txn, st->dbi[IX_SNAP], &cur) != 0) {
 		rc = -EIO;
 		goto unlock;
@@ -114,14 +236,88 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 	}
 	ix_meta_get(st, "files", &files);
 	ix_meta_get(st, "bytes", &bytes);
-	memset(&si, 0, sizeof(si));
 	si.seq = st->live_seq;
 	si.time = bm_now_ns();
 	si.files = files;
 	si.bytes = bytes;
-	if (n)
-		memcpy(si.note, note, n);
+	memcpy(si.note, want->note, n);
 	bm_be32enc(k, next);
+	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, snap_encode(v,
+	    &si))) != 0)
+		goto unlock;
+	{
+		char summary[200 + STORE_SNAP_TAGS * (STORE_TAG_MAX + 2)];
+		struct store_journal_entry e = {0, "snapshot", st->who,
+		    summary, NULL, 0};
+		size_t off;
+
+		off = (size_t)snprintf(summary, sizeof(summary), "snapshot %u%s%s"
+		    ": %" PRIu64 " files, %" PRIu64 " bytes", next, n ? ": " :
+		    "", n ? si.note : "", files, bytes);
+		for (i = 0; i < si.ntags && off < sizeof(summary); i++)
+			off += (size_t)snprintf(summary + off, sizeof(summary) -
+			    off, "%s%s", i ? ", " : "; tags ", si.tags[i]);
+		if ((rc = journal_flush(st)) != 0 ||
+		    (rc = journal_add_locked(st, &e)) != 0)
+			goto unlock;
+	}
+	st->live_seq++;
+	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0 ||
+	    (rc = ix_meta_put(st, "live_same", next)) != 0)
+		goto unlock;
+	st->live_same = next;
+	st->want_close = 1;
+	if ((rc = commit_wait_locked(st)) != 0)
+		goto unlock;
+	st->changes = 0;
+	*id = next;
+	*created = 1;
+unlock:
+	ix_unlock(st);
+	return rc;
+}
+
+int
+store_snapshot_tag(store *st, uint32_t id, const char *tag, int add)
+{
+	uint8_t k[4], v[SNAP_REC_MAX], *plain;
+	struct store_snapinfo si;
+	MDB_val key, val;
+	size_t len;
+	unsigned i;
+	int rc;
+
+	if (st->opts.rdonly)
+		return -EROFS;
+	if (!store_tag_valid(tag))
+		return -EINVAL;
+	bm_be32enc(k, id);
+	key.mv_data = k;
+	key.mv_size = 4;
+	ix_lock(st);
+	if ((rc = ix_get(st, IX_SNAP, k, 4, &val)) != 0)
+		goto unlock;
+	if ((rc = ix_open_sealed(st, IX_SNAP, &key, &val, &plain, &len)) != 0)
+		goto unlock;
+	rc = snap_decode(&si, id, plain, len);
+	free(plain);
+	if (rc != 0)
+		goto unlock;
+	if (add == has_tag(&si, tag))
+		goto unlock; /* nothing to do */
+	if (add) {
+		if (si.ntags >= STORE_SNAP_TAGS) {
+			rc = -E2BIG;
+			goto unlock;
+		}
+		snprintf(si.tags[si.ntags++], sizeof(si.tags[0]), "%s", tag);
+	} else {
+		for (i = 0; strcmp(si.tags[i], tag) != 0; i++)
+			;
+		memmove(si.tags[i], si.tags[i + 1], (si.ntags - i - 1) *
+		    sizeof(si.tags[0]));
+		si.ntags--;
+	}
 	if ((rc = ix_put_sealed(st, IX_SNAP, k, 4, v, snap_encode(v,
 	    &si))) != 0)
 		goto unlock;
@@ -130,21 +326,13 @@ store_snapshot(store *st, const char *note, uint32_t *id)
 		struct store_journal_entry e = {0, "snapshot", st->who,
 		    summary, NULL, 0};
 
-		snprintf(summary, sizeof(summary), "snapshot %u%s%s: %"
-		    PRIu64 " files, %" PRIu64 " bytes", next, n ? ": " : "",
-		    n ? note : "", files, bytes);
+		snprintf(summary, sizeof(summary), "snapshot %u: tag %s %s",
+		    id, tag, add ? "added" : "removed");
 		if ((rc = journal_flush(st)) != 0 ||
 		    (rc = journal_add_locked(st, &e)) != 0)
 			goto unlock;
 	}
-	st->live_seq++;
-	if ((rc = ix_meta_put(st, "live_seq", st->live_seq)) != 0)
-		goto unlock;
-	st->want_close = 1;
-	if ((rc = commit_wait_locked(st)) != 0)
-		goto unlock;
-	st->changes = 0;
-	*id = next;
+	rc = commit_wait_locked(st);
 unlock:
 	ix_unlock(st);
 	return rc;

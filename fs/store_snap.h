@@ -18,13 +18,14 @@
 #include "store.h"
 
 /* snap_decode -- decode snapshot record @p (@len bytes, opened) of
- * snapshot @id into @si.  Returns 0 or BEEMO_EFORMAT.  No lock. */
+ * snapshot @id into @si: version 2, or version 1 (no tags).  Returns 0
+ * or BEEMO_EFORMAT.  No lock. */
 int snap_decode(struct store_snapinfo *si, uint32_t id, const uint8_t *p,
     size_t len);
 /* snap_encode -- the record of snapshot @si (seq, time, files, bytes,
- * note; not the id, which is its key) into @out; returns its length.
- * No lock. */
-#define SNAP_REC_MAX (35 + 127)
+ * note, tags; not the id, which is its key) into @out, in version 2;
+ * returns its length.  No lock. */
+#define SNAP_REC_MAX (35 + 127 + 1 + STORE_SNAP_TAGS * (1 + STORE_TAG_MAX))
 size_t snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si);
 /*
  * Space.  What a machine makes the appliance hold, store_used(), is the

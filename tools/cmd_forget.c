@@ -23,6 +23,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "ctl_policy.h"
+#include "ctl_snapname.h"
 #include "ctl_status.h"
 #include "ctl_store.h"
 
@@ -36,7 +37,8 @@ static const char usage[] =
     "Forget snapshots of MACHINE: with no ID and no rule, those its signed\n"
     "retention policy (beemoctl retention) does not keep; then any\n"
     "principal that opens the machine may run it.  With IDs, exactly those\n"
-    "snapshots; with rules, what these rules do not keep (the newest\n"
+    "snapshots (an ID may be any snapshot name: latest~N, a date, a tag;\n"
+    "beemoctl(8), SNAPSHOT NAMES); with rules, what these rules do not keep (the newest\n"
     "complete snapshot and, unless --min-age says otherwise, every\n"
     "snapshot younger than 7 days are kept).  IDs and rules need the\n"
     "administrator's password.  Forgetting frees no space until a prune.\n"
@@ -57,23 +59,20 @@ static const char usage[] =
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
 
-/* Snapshot ids as the command line gives them. */
+/* The snapshots the command line names (ctl_snapname.h: an id, latest,
+ * latest~N, a date or time, a tag), as ids. */
 static int
-parse_ids(const struct ctl *ctl, char **args, size_t n, uint32_t *ids)
+parse_ids(const struct ctl *ctl, store *st, char **args, size_t n,
+    uint32_t *ids)
 {
-	char *end;
+	struct store_snapinfo si;
 	size_t i;
-	long v;
+	int rc;
 
 	for (i = 0; i < n; i++) {
-		errno = 0;
-		v = strtol(args[i], &end, 10);
-		if (errno != 0 || *end != '\0' || end == args[i] || v < 1 ||
-		    v > STORE_MAX_SNAP) {
-			ctl_err(ctl, "'%s' is not a snapshot id", args[i]);
-			return CTL_USAGE;
-		}
-		ids[i] = (uint32_t)v;
+		if ((rc = ctl_snap_resolve(ctl, st, args[i], &si)) != 0)
+			return rc;
+		ids[i] = si.id;
 	}
 	return 0;
 }
@@ -219,8 +218,6 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "out of memory");
 		return CTL_FAIL;
 	}
-	if ((rc = parse_ids(ctl, o.args + 1, nids, ids)) != 0)
-		goto out_ids;
 	outside = nids > 0 || pa.rules;
 	rc = CTL_FAIL;
 	if (outside && (o.user != NULL || o.poste_key != NULL)) {
@@ -241,6 +238,9 @@ cmd_forget(struct ctl *ctl, int argc, char **argv)
 	if (ctl_session_open(ctl, machine, &o, !pa.dry_run, &s) != 0)
 		goto out_ids;
 	keymgr_secret_who(s.sec, who, sizeof(who));
+	if (nids > 0 && (rc = parse_ids(ctl, s.st, o.args + 1, nids,
+	    ids)) != 0)
+		goto out_session;
 	if (nids > 0) {
 		rc = retention_plan_ids(s.st, ids, nids, &pl);
 		snprintf(how, sizeof(how), "by id");

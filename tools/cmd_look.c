@@ -73,8 +73,9 @@ static const char find_usage[] =
     "matches \"/\"; a pattern not starting with \"/\" may match the path\n"
     "without it), one without a slash against the base name.\n"
     "\n"
-    "  --snapshots LIST      the snapshots searched: names (ids, \"latest\")\n"
-    "                        separated by commas, or \"all\" (default)\n"
+    "  --snapshots LIST      the snapshots searched: names (ids, latest,\n"
+    "                        latest~N, dates, tags) separated by commas,\n"
+    "                        or \"all\" (default)\n"
     "  --newer TIME          only what was modified after TIME\n"
     "  --older TIME          only what was modified before TIME\n"
     "                        (TIME: 2026-11-28, 2026-11-28T10:00:00Z, or an\n"
@@ -133,7 +134,8 @@ walk_dir(struct walk *w, uint64_t ino, const char *path, int depth)
 		w->errors++;
 		return;
 	}
-	qsort(e, n, sizeof(*e), dirent_cmp);
+	if (n > 1) /* an empty directory lists NULL */
+		qsort(e, n, sizeof(*e), dirent_cmp);
 	for (i = 0; i < n; i++) {
 		char *child;
 
@@ -554,7 +556,8 @@ cmd_find(struct ctl *ctl, int argc, char **argv)
 		}
 		walk_dir(&w, root.ino, "", 0);
 	}
-	qsort(f.hits, f.nhits, sizeof(*f.hits), hit_cmp);
+	if (f.nhits > 1)
+		qsort(f.hits, f.nhits, sizeof(*f.hits), hit_cmp);
 	find_print(&f, &o, ids, nids);
 	rc = w.errors ? CTL_FAIL : CTL_OK;
 	if (fflush(stdout) != 0) {

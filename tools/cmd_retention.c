@@ -115,6 +115,7 @@ snapshots(const struct ctl *ctl, keymgr *km, const char *machine,
 		(*out)[i].time = v[i].time;
 		(*out)[i].complete = strcmp(v[i].note,
 		    RETENTION_COMPLETE_NOTE) == 0;
+		(*out)[i].tagged = v[i].ntags > 0;
 	}
 	*n = nv;
 	free(v);

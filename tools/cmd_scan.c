@@ -19,6 +19,7 @@
 #include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_units.h"
+#include "ctl_snapname.h"
 #include "ctl_store.h"
 #include "scan.h"
 
@@ -28,8 +29,9 @@ static const char scan_usage[] =
     "\n"
     "Scan the stored files of MACHINE with the current antivirus\n"
     "signatures ([scan] in the configuration): snapshot SNAPSHOT, or every\n"
-    "snapshot and the live tree.  Each detection is printed as\n"
-    "\"snapshot ID: PATH: SIGNATURE\".\n"
+    "snapshot and the live tree (SNAPSHOT: an id, latest, latest~N, a date\n"
+    "or time, or a tag; beemoctl(8), SNAPSHOT NAMES).  Each detection is\n"
+    "printed as \"snapshot ID: PATH: SIGNATURE\".\n"
     "\n"
     "  --json                one JSON object \"beemo-scan\", progress as\n"
     "                        JSON lines on stderr (beemoctl(8))\n"
@@ -183,15 +185,11 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 	size_t n = 0, i;
 	uint64_t want = 0;
 	bm_json j;
-	int rc;
+	int rc, usage = 0;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_JSON | CTL_O_ADMIN |
 	    CTL_O_USER | CTL_O_PASSWORD, 1, 2, scan_usage, &o)) >= 0)
 		return rc;
-	if (o.nargs > 1 && (bm_parse_u64(o.args[1], &want) != 0 || !want)) {
-		ctl_err(ctl, "'%s' is not a snapshot id", o.args[1]);
-		return CTL_USAGE;
-	}
 	memset(&sc, 0, sizeof(sc));
 	sc.ctl = ctl;
 	if ((rc = scan_open(ctl->conf, &sc.av)) != 0)
@@ -210,15 +208,16 @@ cmd_scan(struct ctl *ctl, int argc, char **argv)
 		ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 		goto out;
 	}
-	if (want != 0) {
-		for (i = 0; i < n && v[i].id != want; i++)
-			;
-		if (i == n) {
-			ctl_err(ctl, "no snapshot %llu",
-			    (unsigned long long)want);
-			rc = -1;
+	/* SNAPSHOT is any name of ctl_snapname.h. */
+	if (o.nargs > 1) {
+		struct store_snapinfo si;
+
+		if ((rc = ctl_snap_resolve_list(ctl, v, n, o.args[1],
+		    &si)) != 0) {
+			usage = rc == CTL_USAGE;
 			goto out;
 		}
+		want = si.id;
 	}
 	if (o.json) {
 		bm_json_init(&j, stdout);
@@ -262,6 +261,8 @@ out:
 	if (ctl_session_close(ctl, &s) != 0)
 		rc = -1;
 	scan_close(sc.av);
+	if (usage)
+		return CTL_USAGE;
 	if (rc != 0 || sc.errors > 0)
 		return CTL_FAIL;
 	/* Infected files were listed: the scan itself went through. */

@@ -35,9 +35,11 @@ t_umount "$M"
 
 # snap DAYS-AGO HH:MM: a snapshot taken that long ago; prints its id.
 # (libfaketime is preloaded: an ASan build must accept not being first.)
+# The tree does not change between them: a note makes each one anyway.
 snap() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f "@$(date -u -d "-$1 days" +%F) $2:00" \
-		"$BEEMOCTL" snapshot pc1 "${P[@]}" | sed 's/^snapshot //'
+		"$BEEMOCTL" snapshot pc1 "${P[@]}" --note "back-dated" |
+		sed 's/^snapshot //'
 }
 declare -A ID
 for d in "40 10:00" "30 10:00" "20 10:00" "20 11:00" "10 10:00" \

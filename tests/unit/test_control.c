@@ -29,7 +29,8 @@ static char tmp[256], sock[300];
 
 /* What the test daemon saw. */
 static struct {
-	char note[160];
+	char note[160], tag[80];
+	unsigned ntags;
 	int snapshots, syncs, quota_calls;
 	struct control_quota quota;
 	char type[64], who[64], summary[64];
@@ -38,11 +39,26 @@ static struct {
 } seen;
 
 static int
-h_snapshot(void *ctx, const char *note, uint32_t *id)
+h_snapshot(void *ctx, const struct store_snapinfo *want, int if_changed,
+    uint32_t *id, int *created)
 {
 	(void)ctx;
-	snprintf(seen.note, sizeof(seen.note), "%s", note ? note : "(none)");
+	snprintf(seen.note, sizeof(seen.note), "%s", want->note[0] ?
+	    want->note : "(none)");
+	seen.ntags = want->ntags;
+	if (want->ntags > 0)
+		snprintf(seen.tag, sizeof(seen.tag), "%s", want->tags[0]);
 	*id = 42;
+	*created = !if_changed;
+	return 0;
+}
+
+static int
+h_tag(void *ctx, uint32_t id, const char *tag, int add)
+{
+	(void)ctx;
+	snprintf(seen.tag, sizeof(seen.tag), "%c%u:%s", add ? '+' : '-', id,
+	    tag);
 	return 0;
 }
 
@@ -61,6 +77,9 @@ h_snapshots(void *ctx, struct store_snapinfo **v, size_t *n)
 	(*v)[1].id = 2;
 	(*v)[1].bytes = UINT64_MAX;
 	snprintf((*v)[1].note, sizeof((*v)[1].note), "note with\ttab");
+	(*v)[1].ntags = 2;
+	strcpy((*v)[1].tags[0], "monthly");
+	strcpy((*v)[1].tags[1], "v2");
 	*n = 2;
 	return 0;
 }
@@ -118,6 +137,7 @@ h_quota(void *ctx, const struct control_quota *q, char *msg, size_t size)
 
 static const struct control_handlers handlers = {
 	h_snapshot, h_snapshots, h_journal, h_sync, h_json, h_json, h_quota,
+	h_tag,
 };
 
 /* ---- framing ------------------------------------------------------- */
@@ -304,12 +324,37 @@ test_calls(void)
 	memset(note, 'n', sizeof(note) - 1);
 	note[sizeof(note) - 1] = '\0';
 	CHECK_RC(control_snapshot(&c, note, &id), -EINVAL);
+	{
+		struct store_snapinfo want;
+		int created = -1;
+
+		memset(&want, 0, sizeof(want));
+		want.ntags = 2;
+		strcpy(want.tags[0], "before-upgrade");
+		strcpy(want.tags[1], "v1.2");
+		CHECK_OK(control_snapshot_take(&c, &want, 1, &id, &created));
+		CHECK(id == 42 && created == 0 && seen.ntags == 2 &&
+		    strcmp(seen.tag, "before-upgrade") == 0);
+		CHECK_OK(control_snapshot_take(&c, &want, 0, &id, &created));
+		CHECK(created == 1);
+		strcpy(want.tags[1], "latest");
+		CHECK_RC(control_snapshot_take(&c, &want, 0, &id, &created),
+		    -EINVAL);
+		CHECK_OK(control_snapshot_tag(&c, 7, "keep", 1));
+		CHECK(strcmp(seen.tag, "+7:keep") == 0);
+		CHECK_OK(control_snapshot_tag(&c, 7, "keep", 0));
+		CHECK(strcmp(seen.tag, "-7:keep") == 0);
+		CHECK_RC(control_snapshot_tag(&c, 7, "9lives", 1), -EINVAL);
+	}
 	CHECK_OK(control_snapshots(&c, &v, &n));
 	REQUIRE(n == 2);
 	CHECK(v[0].id == 1 && v[0].seq == 7 && v[0].time == 1000000000ULL &&
 	    v[0].files == 3 && v[0].bytes == 4096 && v[0].note[0] == '\0');
 	CHECK(v[1].id == 2 && v[1].bytes == UINT64_MAX &&
 	    strcmp(v[1].note, "note with\ttab") == 0);
+	CHECK(v[0].ntags == 0 && v[1].ntags == 2 &&
+	    strcmp(v[1].tags[0], "monthly") == 0 &&
+	    strcmp(v[1].tags[1], "v2") == 0);
 	free(v);
 	CHECK_RC(control_sync(&c), BEEMO_EQUOTA);
 	CHECK(strcmp(c.error, beemo_strerror(BEEMO_EQUOTA)) == 0);

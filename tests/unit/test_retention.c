@@ -240,10 +240,10 @@ test_protections(void)
 
 	/* min-age 7d keeps what keep-last 1 would forget. */
 	memset(v, 0, sizeof(v));
-	v[0] = (struct retention_snap){1, now - 30 * DAY, 1};
-	v[1] = (struct retention_snap){2, now - 8 * DAY, 1};
-	v[2] = (struct retention_snap){3, now - 3 * DAY, 1};
-	v[3] = (struct retention_snap){4, now - 1 * DAY, 1};
+	v[0] = (struct retention_snap){1, now - 30 * DAY, 1, 0};
+	v[1] = (struct retention_snap){2, now - 8 * DAY, 1, 0};
+	v[2] = (struct retention_snap){3, now - 3 * DAY, 1, 0};
+	v[3] = (struct retention_snap){4, now - 1 * DAY, 1, 0};
 	p = policy("keep-last 1");
 	REQUIRE_OK(retention_eval(v, 4, now, &p, r));
 	CHECK(r[0] == 0 && r[1] == 0);
@@ -268,6 +268,18 @@ test_protections(void)
 	REQUIRE_OK(retention_eval(v, 4, now, &p, r));
 	CHECK(r[3] == RETENTION_NEWEST);
 	CHECK(r[0] == 0 && r[1] == 0 && r[2] == 0);
+	/* A tagged snapshot is kept by any policy. */
+	v[0].tagged = 1;
+	REQUIRE_OK(retention_eval(v, 4, now, &p, r));
+	CHECK(r[0] == RETENTION_TAGGED);
+	CHECK(r[1] == 0 && r[2] == 0);
+	{
+		char why[64];
+
+		CHECK(strcmp(retention_reasons_str(r[0], why, sizeof(why)),
+		    "tagged") == 0);
+	}
+	v[0].tagged = 0;
 
 	/* An empty policy forgets nothing. */
 	retention_policy_init(&p);

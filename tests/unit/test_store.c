@@ -396,6 +396,103 @@ test_contents(store *st)
 	free(buf);
 }
 
+/* Take a snapshot only if the live tree changed: 1 if one was taken. */
+static int
+snap_if_changed(store *st, uint32_t *id)
+{
+	struct store_snapinfo want;
+	int created = -1;
+
+	memset(&want, 0, sizeof(want));
+	CHECK_OK(store_snapshot_take(st, &want, 1, id, &created));
+	return created;
+}
+
+/* Tags, and no snapshot when nothing changed: every change of the live
+ * tree counts, metadata alone too; reads, and a tag, do not. */
+static void
+test_snap_tags(store *st)
+{
+	struct store_snapinfo want, *v;
+	struct store_attr a, out;
+	uint8_t buf[16];
+	uint32_t id, last;
+	uint64_t ino;
+	size_t n;
+	int created, i;
+
+	fill(buf, sizeof(buf), 3);
+	ino = create(st, STORE_ROOT_INO, "tagged", buf, sizeof(buf), 16);
+	CHECK(snap_if_changed(st, &last) == 1);
+	CHECK(store_live_same(st) == last);
+	CHECK(snap_if_changed(st, &id) == 0 && id == last);
+	/* Reading changes nothing. */
+	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "tagged", &a));
+	CHECK(content_is(st, ino, buf, sizeof(buf)));
+	CHECK(snap_if_changed(st, &id) == 0 && id == last);
+	/* A chmod, an xattr, a rename: one each. */
+	memset(&a, 0, sizeof(a));
+	a.mode = S_IFREG | 0600;
+	CHECK_OK(store_setattr(st, ino, &a, STORE_SET_MODE, &out));
+	CHECK(store_live_same(st) == 0);
+	CHECK(snap_if_changed(st, &id) == 1 && id == last + 1);
+	CHECK_OK(store_setxattr(st, ino, "user.k", "v", 1, 0));
+	CHECK(snap_if_changed(st, &id) == 1 && id == last + 2);
+	CHECK_OK(store_rename(st, STORE_ROOT_INO, "tagged", STORE_ROOT_INO,
+	    "renamed", 0));
+	CHECK(snap_if_changed(st, &id) == 1 && id == last + 3);
+	last = id;
+
+	/* Tags go with the snapshot and come back in order. */
+	memset(&want, 0, sizeof(want));
+	want.ntags = 2;
+	strcpy(want.tags[0], "before-upgrade");
+	strcpy(want.tags[1], "v1.2_rc-3");
+	strcpy(want.note, "with tags");
+	CHECK_OK(store_snapshot_take(st, &want, 0, &id, &created));
+	CHECK(created == 1 && id == last + 1);
+	last = id;
+	CHECK_OK(store_snapshots(st, &v, &n));
+	REQUIRE(n > 0);
+	CHECK(v[n - 1].id == last && v[n - 1].ntags == 2 &&
+	    strcmp(v[n - 1].tags[0], "before-upgrade") == 0 &&
+	    strcmp(v[n - 1].tags[1], "v1.2_rc-3") == 0 &&
+	    strcmp(v[n - 1].note, "with tags") == 0);
+	CHECK(v[0].ntags == 0);
+	free(v);
+	/* Invalid tags are refused, nothing taken. */
+	strcpy(want.tags[1], "latest");
+	CHECK_RC(store_snapshot_take(st, &want, 0, &id, &created), -EINVAL);
+	CHECK(!store_tag_valid("") && !store_tag_valid("9a") &&
+	    !store_tag_valid("a b") && !store_tag_valid("yesterday") &&
+	    !store_tag_valid("a/b") && store_tag_valid("Z") &&
+	    store_tag_valid("a.b_c-9"));
+	memset(want.tags[1], 'a', STORE_TAG_MAX);
+	want.tags[1][STORE_TAG_MAX] = '\0';
+	CHECK(store_tag_valid(want.tags[1]));
+	/* Added and removed later; 8 at most; a tag changes no tree. */
+	CHECK_OK(store_snapshot_tag(st, last, "extra", 1));
+	CHECK_OK(store_snapshot_tag(st, last, "extra", 1));
+	CHECK_OK(store_snapshot_tag(st, last, "before-upgrade", 0));
+	CHECK_OK(store_snapshot_tag(st, last, "absent", 0));
+	CHECK_RC(store_snapshot_tag(st, 60000, "extra", 1), -ENOENT);
+	CHECK_RC(store_snapshot_tag(st, last, "now", 1), -EINVAL);
+	for (i = 0; i < 6; i++) {
+		char t[8];
+
+		snprintf(t, sizeof(t), "t%d", i);
+		CHECK_OK(store_snapshot_tag(st, last, t, 1));
+	}
+	CHECK_RC(store_snapshot_tag(st, last, "ninth", 1), -E2BIG);
+	CHECK_OK(store_snapshots(st, &v, &n));
+	CHECK(v[n - 1].ntags == 8 &&
+	    strcmp(v[n - 1].tags[0], "v1.2_rc-3") == 0 &&
+	    strcmp(v[n - 1].tags[1], "extra") == 0 &&
+	    strcmp(v[n - 1].tags[7], "t5") == 0);
+	free(v);
+	CHECK(snap_if_changed(st, &id) == 0 && id == last);
+}
+
 static void
 test_snapshots(store *st)
 {
@@ -714,6 +811,17 @@ main(void)
 	CHECK_OK(store_lookup(st, STORE_ROOT_INO, "persist", &a));
 	CHECK(content_is(st, a.ino, data, 3 << 20));
 	CHECK_OK(store_lookup(st, store_snapshot_ino(1), "versioned", &a));
+	CHECK_OK(store_close(st));
+	st = open_rw();
+	test_snap_tags(st);
+	CHECK_OK(store_close(st));
+	/* The store still knows, once reopened, that nothing changed. */
+	st = open_rw();
+	{
+		uint32_t last = store_live_same(st), id;
+
+		CHECK(last != 0 && snap_if_changed(st, &id) == 0 && id == last);
+	}
 	CHECK_OK(store_close(st));
 
 	test_rollback_open_pack();
