@@ -79,10 +79,10 @@ t_pw "$T/bob2.pw" bob-pw-2
 ok user_add user add pc1 bob "${PW[@]}" --user-password-file "$T/bob.pw"
 ok user_passwd user passwd pc1 bob --password-file "$T/bob.pw" \
 	--new-password-file "$T/bob2.pw"
-ok user_reset user reset pc1 bob "${PW[@]}" --new-password-file "$T/bob.pw"
-ok user_remove user remove pc1 bob "${PW[@]}"
+ok user_reset user reset pc1 bob --yes "${PW[@]}" --new-password-file "$T/bob.pw"
+ok user_remove user remove pc1 bob --yes "${PW[@]}"
 ok rotate key rotate pc1 "${PW[@]}"
-ok issue key issue pc1 --poste-key "$T/pc1-new.poste" "${PW[@]}"
+ok issue key issue pc1 --yes --poste-key "$T/pc1-new.poste" "${PW[@]}"
 "$BEEMOCTL" machine add pc2 --user carol "${PW[@]}" \
 	--user-password-file "$T/bob.pw" --poste-key "$T/pc2.poste" \
 	>/dev/null || t_fail "machine add pc2"
