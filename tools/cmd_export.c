@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
@@ -378,8 +379,11 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 	    S_ISLNK(a->mode)) {
 		/* kept */
 	} else {
-		fprintf(stderr, "beemoctl: %s: %s left out (zip holds "
-		    "none)\n", path, S_ISFIFO(a->mode) ? "fifo" :
+		/* A client's name: escaped (bm_esc.h), one line. */
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fprintf(stderr, ": %s left out (zip holds none)\n",
+		    S_ISFIFO(a->mode) ? "fifo" :
 		    S_ISSOCK(a->mode) ? "socket" : "device node");
 		x->skipped++;
 		return;

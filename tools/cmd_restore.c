@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_file.h"
 #include "bm_tmpdir.h"
@@ -145,7 +146,10 @@ say(struct restore *r, const char *action, const char *path)
 		bm_json_str(r->json, "path", path);
 		bm_json_end_obj(r->json);
 	} else if (!r->ctl->quiet) {
-		printf("%s %s\n", action, path);
+		/* A client's name: escaped (bm_esc.h), one line each. */
+		printf("%s ", action);
+		bm_esc_put(stdout, path);
+		putchar('\n');
 	}
 }
 
@@ -159,7 +163,9 @@ skip(struct restore *r, const char *path, const char *why)
 		return;
 	}
 	ctl_progress_clear(&r->prog);
-	fprintf(stderr, "beemoctl: %s: %s, skipped\n", path, why);
+	fputs("beemoctl: ", stderr);
+	bm_esc_put(stderr, path);
+	fprintf(stderr, ": %s, skipped\n", why);
 }
 
 /* Is what lies at @path (@sb) the same as @a, as far as --overwrite
@@ -450,8 +456,10 @@ restore_special(struct restore *r, const struct store_attr *a,
 	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !r->privileged) {
 		/* Said, not an error: the rest restores. */
 		ctl_progress_clear(&r->prog);
-		fprintf(stderr, "beemoctl: %s: device node skipped "
-		    "(--privileged restores it)\n", path);
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fputs(": device node skipped (--privileged restores it)\n",
+		    stderr);
 		r->devices++;
 		return;
 	}
