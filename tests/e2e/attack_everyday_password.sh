@@ -3,7 +3,7 @@
 # $BEEMO_PASSWORD_COMMAND, beemofs -o password-command=) that prints
 # without end, or prints the password and then keeps running, must not
 # hold the verb for ever (a mount at boot, a timer): once the password
-# line is read, at most 64 KiB more are read and the command has 5 s to
+# line is read, at most 1 MiB more are read and the command has 5 s to
 # end, else it is killed and the password refused.  A command that
 # prints a few more lines and exits still works.
 . "$(dirname "$0")/lib.sh"

@@ -176,7 +176,7 @@ bm_read_password_fd(int fd, char **out, size_t *outlen)
  * lines) and how long it may take to end.  A command that prints
  * without end, or keeps running, would otherwise hold the caller (a
  * mount at boot, a timer) for ever. */
-#define DRAIN_MAX (64 * 1024)
+#define DRAIN_MAX (1024 * 1024)
 #define GRACE_MS 5000
 
 /* Milliseconds on the monotonic clock. */

@@ -41,7 +41,7 @@ int bm_read_password_fd(int fd, char **out, size_t *outlen);
  * bm_read_password_command -- run @cmd through "/bin/sh -c" (standard
  * input and error inherited) and take the first line of its standard
  * output as the password; the rest of its output is read and dropped
- * (at most 64 KiB), then the command is waited for: it has 5 seconds
+ * (at most 1 MiB), then the command is waited for: it has 5 seconds
  * from its first line to end, else it is killed (SIGKILL) and fails.
  * No time limit applies before the first line (a command may ask its
  * own questions on the terminal).
