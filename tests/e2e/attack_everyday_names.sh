@@ -57,6 +57,14 @@ grep -qF 'dev\x1b[31m: device node skipped' "$T/r.err" ||
 	t_fail "device: $(cat -A "$T/r.err")"
 [ "$(cat "$T/out/$evil_line")" = data ] || t_fail "file with a newline"
 
+# The journal names the restored files, escaped, one line each.
+"$BEEMOCTL" journal pc1 --type restore --files \
+	--password-file "$T/admin.pw" >"$T/j.out" 2>"$T/j.err" ||
+	t_fail "journal: $(cat "$T/j.err")"
+clean "$T/j.out" "$(wc -l <"$T/j.out")" "journal --files"
+grep -qF 'ok\nrestore etc-shadow' "$T/j.out" ||
+	t_fail "journal: $(cat -A "$T/j.out")"
+
 # Again: what exists is said skipped, one line each.
 "$BEEMOCTL" restore pc1 latest --target "$T/out" \
 	--password-file "$T/admin.pw" >"$T/s.out" 2>"$T/s.err" ||
