@@ -5,7 +5,8 @@
 # print about a client's entry (restore --dry-run, "exists, skipped",
 # "device node skipped", export's "left out") must come out escaped
 # (bm_esc.h): no control byte of the client on the operator's terminal,
-# one line per entry.
+# one line per entry; and --json of ls, find and restore --dry-run must
+# stay valid JSON with names that are not UTF-8.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (device nodes)"
@@ -18,7 +19,9 @@ evil_file="clear${ESC}[2J${ESC}]0;owned${ESC}\\"
 evil_line=$'ok\nrestore etc-shadow'
 evil_dev="dev${ESC}[31m"
 evil_fifo=$'fifo\nbeemoctl: all good'
+evil_utf8=$'bad\xff\xfe\xc3'
 echo data >"$M/$evil_file"
+echo data >"$M/$evil_utf8"
 echo data >"$M/$evil_line"
 mknod -m 600 "$M/$evil_dev" c 1 3 || t_fail "mknod in the mount"
 mkfifo "$M/$evil_fifo"
@@ -36,15 +39,26 @@ clean() {
 			"$(cat -A "$1")"
 }
 
+# --json: one valid JSON object whatever the bytes of the names.
+json() {
+	"$BEEMOCTL" "$@" --json --password-file "$T/admin.pw" >"$T/j" \
+		2>"$T/j.err" || t_fail "$* --json: $(cat "$T/j.err")"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/j" ||
+		t_fail "$* --json: not JSON: $(cat -A "$T/j")"
+}
+json ls pc1 latest
+json find pc1 '*'
+json restore pc1 latest --target "$T/json" --dry-run
+
 mkdir -m 0700 "$T/out"
-# --dry-run lists what it would write: 3 entries (the device is said
+# --dry-run lists what it would write: 4 entries (the device is said
 # skipped on standard error), 2 summary lines.
 "$BEEMOCTL" restore pc1 latest --target "$T/out" --dry-run \
 	--password-file "$T/admin.pw" >"$T/dry.out" 2>"$T/dry.err" ||
 	t_fail "restore --dry-run: $(cat "$T/dry.err")"
 grep -v '^restore \|^would restore \|^1 device nodes skipped' "$T/dry.out" >"$T/dry.other" || true
 [ -s "$T/dry.other" ] && t_fail "dry run: unexpected: $(cat -A "$T/dry.other")"
-clean "$T/dry.out" 5 "restore --dry-run"
+clean "$T/dry.out" 6 "restore --dry-run"
 clean "$T/dry.err" 1 "restore --dry-run (stderr)"
 grep -qF 'clear\x1b[2J' "$T/dry.out" || t_fail "not escaped: $(cat -A "$T/dry.out")"
 
@@ -69,7 +83,7 @@ grep -qF 'ok\nrestore etc-shadow' "$T/j.out" ||
 "$BEEMOCTL" restore pc1 latest --target "$T/out" \
 	--password-file "$T/admin.pw" >"$T/s.out" 2>"$T/s.err" ||
 	t_fail "restore again: $(cat "$T/s.err")"
-clean "$T/s.err" 4 "restore over existing files"
+clean "$T/s.err" 5 "restore over existing files"
 grep -qF 'ok\nrestore etc-shadow: exists' "$T/s.err" ||
 	t_fail "skipped: $(cat -A "$T/s.err")"
 
