@@ -163,8 +163,14 @@ below(struct diff *d, int kind, const struct store_attr *a,
 	struct ctl_dirent *e;
 	size_t i, n;
 
-	if (!S_ISDIR(a->mode) || depth > 2048 ||
-	    list_sorted(d, a->ino, path, &e, &n) != 0)
+	if (!S_ISDIR(a->mode))
+		return;
+	if (depth > 2048) {
+		/* Said: a diff that stops short is not a clean diff. */
+		fail(d, path, "too deep", -ELOOP);
+		return;
+	}
+	if (list_sorted(d, a->ino, path, &e, &n) != 0)
 		return;
 	for (i = 0; i < n; i++) {
 		char *child;
