@@ -410,7 +410,9 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 {
 	struct archive_entry *e;
 	const char *first = NULL;
-	char target[4097];
+	/* Not on the stack: this frame is one of two per level of a
+	 * client's tree (2048 levels). */
+	static char target[4097];
 	int rc;
 
 	if (!x->zip || S_ISDIR(a->mode) || S_ISREG(a->mode) ||
