@@ -33,10 +33,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
@@ -44,6 +46,7 @@
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)
+#define ZEROS_SIZE ((size_t)1 << 30) /* address space, not memory */
 #define XATTR_SIZE 65536
 #define ACL_ACCESS "system.posix_acl_access"
 #define ACL_DEFAULT "system.posix_acl_default"
@@ -90,6 +93,7 @@ struct export {
 	struct link *links_tab;
 	size_t cap, used;
 	uint8_t *buf;
+	const uint8_t *zeros; /* ZEROS_SIZE of zero pages, or NULL */
 };
 
 static void
@@ -271,6 +275,37 @@ write_all(struct export *x, const void *p, size_t n, const char *path)
 	return 0;
 }
 
+/* @len bytes of zeros (a hole) to the archive.  They come from a
+ * read-only mapping of zero pages of ZEROS_SIZE bytes, so that a hole
+ * of any size costs calls, not copies: libarchive skips what the sparse
+ * map calls a hole without reading it, and what it does read (zip) is
+ * zeros.  Without the mapping, from @x->buf zeroed. */
+static int
+write_zeros(struct export *x, uint64_t len, const char *path)
+{
+	const uint8_t *z;
+	size_t chunk;
+
+	if (x->zeros == NULL) {
+		void *m = mmap(NULL, ZEROS_SIZE, PROT_READ, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		x->zeros = m == MAP_FAILED ? NULL : m;
+	}
+	z = x->zeros != NULL ? x->zeros : x->buf;
+	chunk = x->zeros != NULL ? ZEROS_SIZE : IO_SIZE;
+	if (x->zeros == NULL)
+		memset(x->buf, 0, IO_SIZE);
+	while (len > 0) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+
+		if (write_all(x, z, n, path) != 0)
+			return -EIO;
+		len -= n;
+	}
+	return 0;
+}
+
 static void
 write_file(struct export *x, const struct store_attr *a, const char *path,
     struct archive_entry *e)
@@ -294,33 +329,37 @@ write_file(struct export *x, const struct store_attr *a, const char *path,
 	while (off < a->size) {
 		/* Holes are not read: zeros go to libarchive, which leaves
 		 * out what the sparse map calls a hole (zip stores them). */
-		int64_t data = store_lseek(f, off, SEEK_DATA);
-		uint64_t end = data == -ENXIO ? a->size : (uint64_t)data;
-		int hole = off < end;
-		size_t want;
-		ssize_t n;
+		int64_t data = store_lseek(f, off, SEEK_DATA), hole;
 
 		if (data < 0 && data != -ENXIO) {
 			rc = (int)data;
 			goto broken;
 		}
-		if (!hole && (data = store_lseek(f, off, SEEK_HOLE)) < 0) {
-			rc = (int)data;
+		if (data == -ENXIO || (uint64_t)data > off) {
+			uint64_t end = data == -ENXIO ? a->size : (uint64_t)data;
+
+			if (write_zeros(x, end - off, path) != 0)
+				goto out;
+			off = end;
+			continue;
+		}
+		if ((hole = store_lseek(f, off, SEEK_HOLE)) <= (int64_t)off) {
+			rc = hole < 0 ? (int)hole : -EIO;
 			goto broken;
 		}
-		if (!hole)
-			end = (uint64_t)data;
-		want = end - off < IO_SIZE ? (size_t)(end - off) : IO_SIZE;
-		if (hole) {
-			memset(x->buf, 0, want);
-			n = (ssize_t)want;
-		} else if ((n = store_read(f, x->buf, want, off)) <= 0) {
-			rc = n < 0 ? (int)n : -EIO;
-			goto broken;
+		while (off < (uint64_t)hole) {
+			size_t want = (uint64_t)hole - off < IO_SIZE ?
+			    (size_t)((uint64_t)hole - off) : IO_SIZE;
+			ssize_t n = store_read(f, x->buf, want, off);
+
+			if (n <= 0) {
+				rc = n < 0 ? (int)n : -EIO;
+				goto broken;
+			}
+			if (write_all(x, x->buf, (size_t)n, path) != 0)
+				goto out;
+			off += (uint64_t)n;
 		}
-		if (write_all(x, x->buf, (size_t)n, path) != 0)
-			goto out;
-		off += (uint64_t)n;
 	}
 	x->bytes += a->size;
 	x->files++;
@@ -371,15 +410,20 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 {
 	struct archive_entry *e;
 	const char *first = NULL;
-	char target[4097];
+	/* Not on the stack: this frame is one of two per level of a
+	 * client's tree (2048 levels). */
+	static char target[4097];
 	int rc;
 
 	if (!x->zip || S_ISDIR(a->mode) || S_ISREG(a->mode) ||
 	    S_ISLNK(a->mode)) {
 		/* kept */
 	} else {
-		fprintf(stderr, "beemoctl: %s: %s left out (zip holds "
-		    "none)\n", path, S_ISFIFO(a->mode) ? "fifo" :
+		/* A client's name: escaped (bm_esc.h), one line. */
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fprintf(stderr, ": %s left out (zip holds none)\n",
+		    S_ISFIFO(a->mode) ? "fifo" :
 		    S_ISSOCK(a->mode) ? "socket" : "device node");
 		x->skipped++;
 		return;
@@ -622,6 +666,8 @@ out_file:
 	}
 out:
 	free(x.buf);
+	if (x.zeros != NULL)
+		munmap((void *)x.zeros, ZEROS_SIZE);
 	for (i = 0; i < x.cap; i++)
 		free(x.links_tab[i].path);
 	free(x.links_tab);
