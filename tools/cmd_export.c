@@ -6,13 +6,19 @@
  * one archive with libarchive.  Names in the archive are relative: a
  * directory's contents ("docs/a.txt"), or a file's own name.
  *
- * tar is POSIX pax: owner and group as numbers, mode (set-id bits too:
- * the archive is data; whoever extracts it decides), modification,
+ * tar is POSIX pax: owner and group as numbers, mode, modification,
  * access and change times to the nanosecond, extended attributes
  * (SCHILY.xattr), POSIX ACLs (SCHILY.acl.access and .default, read from
  * the system.posix_acl_* attributes the store keeps), symlinks, hard
- * links (a later path of an inode is a link to its first), fifos and
- * devices, and sparse files (holes listed, not stored).
+ * links (a later path of an inode is a link to its first), fifos, and
+ * sparse files (holes listed, not stored).
+ *
+ * The files are a client's, and an archive is often extracted as root
+ * (GNU tar then restores set-id bits and device nodes): as with
+ * restore, unless --privileged, set-user-ID and set-group-ID bits are
+ * cleared, device nodes are left out (each said) and extended
+ * attributes of the security and trusted namespaces (file capabilities,
+ * labels) are not kept.
  *
  * zip holds what zip can: files, directories and symlinks with their
  * mode and modification time; a hard link is a second copy of the data;
@@ -53,18 +59,23 @@
 
 static const char export_usage[] =
     "MACHINE SNAPSHOT [PATH] --format tar|zip [--output FILE|-]\n"
-    "       [--json] [--admin | --user USER] [--password-file FILE]\n"
+    "       [--privileged] [--json] [--admin | --user USER]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Write snapshot SNAPSHOT (an id, or \"latest\") of MACHINE, or only\n"
     "PATH inside it, as one archive.  tar is POSIX pax with owners,\n"
     "times to the nanosecond, extended attributes, ACLs, hard links,\n"
-    "symlinks, devices and sparse files; zip keeps files, directories\n"
-    "and symlinks with their mode and modification time.\n"
+    "symlinks and sparse files; zip keeps files, directories and\n"
+    "symlinks with their mode and modification time.\n"
     "\n"
     "  --format tar|zip      the archive format (required)\n"
     "  --output FILE|-       write to FILE (created new, mode 0600) or to\n"
     "                        standard output (\"-\", the default when it\n"
     "                        is not a terminal)\n"
+    "  --privileged          also keep set-id bits, device nodes and\n"
+    "                        security/trusted extended attributes (the\n"
+    "                        client's files could give it power where\n"
+    "                        the archive is extracted as root)\n"
     "  --json                a summary object (format \"beemo-export\",\n"
     "                        version 1) on standard output, or on\n"
     "                        standard error when the archive goes there\n"
@@ -87,6 +98,7 @@ struct export {
 	store *st;
 	struct archive *ar;
 	int zip;
+	int privileged;   /* --privileged (see the top) */
 	int errors;
 	int fatal;        /* the archive itself failed: stop */
 	uint64_t files, dirs, links, hardlinks, other, skipped, bytes;
@@ -220,6 +232,9 @@ add_xattrs(struct export *x, uint64_t ino, const char *path,
 		    ARCHIVE_ENTRY_ACL_TYPE_ACCESS : strcmp(n, ACL_DEFAULT) ==
 		    0 ? ARCHIVE_ENTRY_ACL_TYPE_DEFAULT : 0;
 
+		if (!x->privileged && (strncmp(n, "security.", 9) == 0 ||
+		    strncmp(n, "trusted.", 8) == 0))
+			continue;
 		if (vl < 0)
 			fail(x, path, n, (int)vl);
 		else if (acl != 0 && add_acl(e, acl, val, (size_t)vl) != 0)
@@ -415,6 +430,14 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 	static char target[4097];
 	int rc;
 
+	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !x->privileged) {
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fputs(": device node left out (--privileged keeps it)\n",
+		    stderr);
+		x->skipped++;
+		return;
+	}
 	if (!x->zip || S_ISDIR(a->mode) || S_ISREG(a->mode) ||
 	    S_ISLNK(a->mode)) {
 		/* kept */
@@ -434,7 +457,8 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 		return;
 	}
 	archive_entry_set_pathname(e, path);
-	archive_entry_set_mode(e, a->mode);
+	archive_entry_set_mode(e, x->privileged ? a->mode :
+	    a->mode & ~(mode_t)(S_ISUID | S_ISGID));
 	archive_entry_set_uid(e, a->uid);
 	archive_entry_set_gid(e, a->gid);
 	archive_entry_set_mtime(e, a->mtime.tv_sec, a->mtime.tv_nsec);
@@ -589,8 +613,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_FORMAT | CTL_O_OUTPUT |
-	    CTL_O_JSON | CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD, 2, 3,
-	    export_usage, &o)) >= 0)
+	    CTL_O_PRIVILEGED | CTL_O_JSON | CTL_O_ADMIN | CTL_O_USER |
+	    CTL_O_PASSWORD, 2, 3, export_usage, &o)) >= 0)
 		return rc;
 	if (o.format == NULL || (strcmp(o.format, "tar") != 0 &&
 	    strcmp(o.format, "zip") != 0)) {
@@ -610,6 +634,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	x.ctl = ctl;
 	x.st = s.st;
 	x.zip = strcmp(o.format, "zip") == 0;
+	x.privileged = o.privileged;
 	if ((rc = ctl_snap_resolve(ctl, s.st, o.args[1], &si)) != 0)
 		goto out;
 	rc = ctl_tree_lookup(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a,
