@@ -827,6 +827,7 @@ out:
 	free(o.keyfile);
 	free(o.user);
 	free(o.passfile);
+	free(o.passcmd);
 	free(o.config);
 	return rc;
 }
