@@ -14,6 +14,7 @@
 #     store opened), shown by `snapshots` (text and JSON), added and
 #     removed later with `snapshot tag [--untag]`; the newest of several
 #     snapshots with one tag wins; a retention policy keeps them;
+#   - the --help of each verb that takes a snapshot names every form;
 #   - errors: a malformed name exits 2, a name that names nothing exits 1
 #     with a message that says why;
 #   - a store written by the old code (tests/fixtures/v1: version 1
@@ -246,6 +247,13 @@ if command -v mandoc >/dev/null; then
 	grep -q "^SNAPSHOT NAMES" "$T/page.txt" ||
 		t_fail "no SNAPSHOT NAMES in beemoctl.8"
 fi
+
+# The --help of every verb that takes a snapshot names every form of name,
+# not only an id and latest.
+for v in ls dump restore diff export scan find forget; do
+	"$BEEMOCTL" "$v" --help | grep -q 'latest~N' ||
+		t_fail "$v --help does not name every form of snapshot name"
+done
 
 # --- a session that crashed ------------------------------------------------
 # Its changes reached the store but no snapshot: the next session takes
