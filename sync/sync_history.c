@@ -44,7 +44,8 @@ static const char history_help[] =
     "The states each target can restore, and the --at that recovers each.\n"
     "\n"
     "  -t, --target NAME  only this target\n"
-    "  -j, --json         an array with one object per state\n"
+    "  -j, --json         one JSON object \"beemo-sync-history\", its\n"
+    "                     \"states\" newest first\n"
     "  -h, --help         this help\n";
 
 /* One state of a target. */

@@ -58,11 +58,7 @@
 
 static const char maintenance_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
-    "[--reports-only | --test-mail] [--json]\n"
-    "  --reports-only  only the e-mail reports (no storage center)\n"
-    "  --test-mail     mail a test message to [mail] to now, through the\n"
-    "                  configured transport, and say whether it worked\n"
-    "  --json          one JSON object \"beemo-sync-maintenance\"\n";
+    "[--reports-only | --test-mail] [--json]\n";
 
 /* The rest of --help: what the verb does and each option. */
 static const char maintenance_help[] =
@@ -71,7 +67,11 @@ static const char maintenance_help[] =
     "targets, then the e-mail reports and alerts.\n"
     "\n"
     "  -r, --reports-only  only the reports and alerts (no connection but the\n"
-    "                      mail command's)\n"
+    "                      mail command's or the SMTP server's)\n"
+    "      --test-mail     mail a test message to [mail] to now, through the\n"
+    "                      configured transport, and say whether it worked\n"
+    "                      (exit 0: accepted, 1: not)\n"
+    "      --json          one JSON object \"beemo-sync-maintenance\"\n"
     "  -h, --help          this help\n";
 
 /* ---- the status file for the centers -------------------------------- */

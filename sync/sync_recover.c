@@ -76,6 +76,8 @@ static const char recover_help[] =
     "  -w, --write-config FILE       write the recovered configuration to\n"
     "                                FILE, not DIR/beemo.conf.recovered\n"
     "  -q, --quiet                   no progress and no summary\n"
+    "      --json                    one JSON object \"beemo-sync-recover\"\n"
+    "                                at the end\n"
     "  -h, --help                    this help\n";
 
 /* What recovery moves into the store, from the staging directory. */

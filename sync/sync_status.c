@@ -23,7 +23,8 @@ static const char status_help[] =
     "\n"
     "When each target was last reached, pushed and verified.\n"
     "\n"
-    "  -j, --json  print the state file's JSON, with every configured target\n"
+    "  -j, --json  one JSON object \"beemo-sync-state\": the state file,\n"
+    "              with every configured target\n"
     "  -h, --help  this help\n";
 
 /* What the center's last scrub found, as the last push read it. */

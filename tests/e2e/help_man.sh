@@ -5,7 +5,8 @@
 # other way round (subcommands too, "user reset"), and each verb's
 # options, long and short, are in both (man_check_help, man_lib.sh).
 # Every mismatch is named, with the program, the verb, the option and
-# where it is missing.
+# where it is missing.  Each option of a beemo-sync verb's usage line is
+# described once in its --help.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/man_lib.sh"
 
@@ -21,6 +22,19 @@ man_check_help "$BEEMOFS" "$MAN_DIR/beemofs.8" || rc=1
 for p in beemoctl beemo-sync beemo-center beemofs; do
 	man_render "$MAN_DIR/$p.8" "$T/json.txt"
 	man_check_json "$T/json.txt" "$MAN_DIR/$p.8" || rc=1
+done
+# Each option of a beemo-sync verb's usage line is described once in its
+# --help: one list of options, none missing, none twice.
+for v in push verify recover status history maintenance release; do
+	"$BEEMO_SYNC" "$v" --help >"$T/help.txt" || rc=1
+	for opt in $(sed -n '1,/^$/p' "$T/help.txt" | grep -o -- '--[a-z-]*' |
+		sort -u | grep -v -x -e --store -e --config); do # (global)
+		n=$(grep -c -E -- "^ +(-[a-zA-Z], )?$opt( |\$)" "$T/help.txt")
+		[ "$n" = 1 ] || {
+			echo "beemo-sync $v --help: $opt described $n times"
+			rc=1
+		}
+	done
 done
 [ $rc = 0 ] || t_fail "--help and manual pages differ (see above)"
 t_log "ok"
