@@ -504,11 +504,16 @@ push_target(struct push *ps, const char *name)
 	if (ps->dry_run) {
 		char h1[32], h2[32];
 
-		printf("%s: would send %llu objects (%s) and a manifest; "
-		    "%llu objects (%s) are there already\n", name,
-		    (unsigned long long)ntodo, bm_human(h1, sizeof(h1),
-		    ntodo_b), (unsigned long long)nthere, bm_human(h2,
-		    sizeof(h2), there_b));
+		/* What a push would send: --json's objects_sent and
+		 * bytes_sent (a dry run never saves the state). */
+		ts->objs_sent = ntodo;
+		ts->bytes_sent = ntodo_b;
+		if (!ps->json)
+				printf("%s: would send %llu objects (%s) and a "
+			    "manifest; %llu objects (%s) are there already\n",
+			    name, (unsigned long long)ntodo, bm_human(h1,
+			    sizeof(h1), ntodo_b), (unsigned long long)nthere,
+			    bm_human(h2, sizeof(h2), there_b));
 		rc = 0;
 		goto done;
 	}
@@ -629,6 +634,7 @@ push_json(struct push *ps, char (*tn)[65], size_t n)
 
 	bm_json_init(&j, stdout);
 	bm_json_head(&j, "beemo-sync-push", 1);
+	bm_json_bool(&j, "dry_run", ps->dry_run);
 	bm_json_begin_arr(&j, "targets");
 	for (i = 0; i < n; i++) {
 		const struct bm_sync_tstate *t =
