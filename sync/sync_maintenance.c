@@ -378,20 +378,34 @@ signal_daemons(const struct sync_ctx *ctx)
 
 /* ---- --test-mail ------------------------------------------------------ */
 
-/* A test message now; no store, lock or journal needed. */
+/* A test message now; no store, lock or journal needed.  With @json,
+ * one object "beemo-sync-test-mail" (beemo-sync(8), JSON OUTPUT). */
 static int
-test_mail(const struct sync_ctx *ctx)
+test_mail(const struct sync_ctx *ctx, int json)
 {
 	char how[1024], err[600];
 	int rc = sync_mail_test(ctx, how, sizeof(how), err, sizeof(err));
 
-	if (rc != 0) {
+	if (rc != 0)
 		sync_log(LOG_ERR, "test mail not sent through %s: %s", how,
 		    err);
-		return SYNC_EXIT_FAIL;
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-test-mail", 1);
+		bm_json_bool(&j, "sent", rc == 0);
+		bm_json_str(&j, "via", how);
+		if (rc != 0)
+			bm_json_str(&j, "error", err);
+		else
+			bm_json_null(&j, "error");
+		bm_json_end_obj(&j);
+		putchar('\n');
+	} else if (rc == 0) {
+		printf("test mail sent through %s\n", how);
 	}
-	printf("test mail sent through %s\n", how);
-	return SYNC_EXIT_OK;
+	return rc != 0 ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;
 }
 
 /* ---- the verb -------------------------------------------------------- */
@@ -443,7 +457,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		return SYNC_EXIT_USAGE;
 	}
 	if (test)
-		return test_mail(ctx);
+		return test_mail(ctx, json);
 	if ((rc = bm_path(dir, sizeof(dir), "%s/reports", ctx->store)) ||
 	    (rc = bm_path(lockp, sizeof(lockp), "%s/lock", dir)) ||
 	    (rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
