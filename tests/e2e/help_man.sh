@@ -22,6 +22,15 @@ man_check_help "$BEEMOFS" "$MAN_DIR/beemofs.8" || rc=1
 for p in beemoctl beemo-sync beemo-center beemofs; do
 	man_render "$MAN_DIR/$p.8" "$T/json.txt"
 	man_check_json "$T/json.txt" "$MAN_DIR/$p.8" || rc=1
+	# Each example of a whole document begins as the output does.
+	# (Lines of one member of an array: "path", "action", ...)
+	inner='(format|request|action|label|time|path)'
+	bad=$(grep -E '^[[:space:]]*\{"' "$T/json.txt" |
+		grep -vE "^[[:space:]]*\\{\"$inner\"" || true)
+	[ -z "$bad" ] || {
+		echo "$p.8: a JSON example without \"format\" first: $bad"
+		rc=1
+	}
 done
 # Each option of a beemo-sync verb's usage line is described once in its
 # --help: one list of options, none missing, none twice.
