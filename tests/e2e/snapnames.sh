@@ -12,7 +12,7 @@
 #     same answer everywhere; a date alone is the end of that local day;
 #   - tags: --tag at snapshot time (through the daemon and with the
 #     store opened), shown by `snapshots` (text and JSON), added and
-#     removed later with `snapshot tag [--untag]`; the newest of several
+#     removed later with `snapshot tag [--untag] [--json]`; the newest of several
 #     snapshots with one tag wins; a retention policy keeps them;
 #   - the --help of each verb that takes a snapshot names every form;
 #   - errors: a malformed name exits 2, a name that names nothing exits 1
@@ -218,6 +218,20 @@ for id in 2 4 6; do
 	grep -Eq "^ +$id .*forget" "$T/plan.out" ||
 		t_fail "untagged $id kept: $(cat "$T/plan.out")"
 done
+
+# snapshot tag --json: one object, the id the name resolved to.
+ctl snapshot tag pc1 latest jtag --json >"$T/tag.json" ||
+	t_fail "snapshot tag --json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[:2] == ["format", "version"], d
+assert d["format"] == "beemo-snapshot-tag" and d["version"] == 1, d
+assert d["machine"] == "pc1" and d["tag"] == "jtag" and d["tagged"], d
+assert isinstance(d["snapshot"], int), d' "$T/tag.json" ||
+	t_fail "snapshot tag --json: $(cat "$T/tag.json")"
+ctl snapshot tag pc1 jtag jtag --untag --json | grep -q '"tagged":false' ||
+	t_fail "snapshot tag --untag --json"
 
 # --- forget by name -------------------------------------------------------
 ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
