@@ -6,13 +6,19 @@
  * one archive with libarchive.  Names in the archive are relative: a
  * directory's contents ("docs/a.txt"), or a file's own name.
  *
- * tar is POSIX pax: owner and group as numbers, mode (set-id bits too:
- * the archive is data; whoever extracts it decides), modification,
+ * tar is POSIX pax: owner and group as numbers, mode, modification,
  * access and change times to the nanosecond, extended attributes
  * (SCHILY.xattr), POSIX ACLs (SCHILY.acl.access and .default, read from
  * the system.posix_acl_* attributes the store keeps), symlinks, hard
- * links (a later path of an inode is a link to its first), fifos and
- * devices, and sparse files (holes listed, not stored).
+ * links (a later path of an inode is a link to its first), fifos, and
+ * sparse files (holes listed, not stored).
+ *
+ * The files are a client's, and an archive is often extracted as root
+ * (GNU tar then restores set-id bits and device nodes): as with
+ * restore, unless --privileged, set-user-ID and set-group-ID bits are
+ * cleared, device nodes are left out (each said) and extended
+ * attributes of the security and trusted namespaces (file capabilities,
+ * labels) are not kept.
  *
  * zip holds what zip can: files, directories and symlinks with their
  * mode and modification time; a hard link is a second copy of the data;
@@ -33,10 +39,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_units.h"
 #include "ctl_snapname.h"
@@ -44,25 +52,31 @@
 #include "ctl_store.h"
 
 #define IO_SIZE (1U << 20)
+#define ZEROS_SIZE ((size_t)1 << 30) /* address space, not memory */
 #define XATTR_SIZE 65536
 #define ACL_ACCESS "system.posix_acl_access"
 #define ACL_DEFAULT "system.posix_acl_default"
 
 static const char export_usage[] =
     "MACHINE SNAPSHOT [PATH] --format tar|zip [--output FILE|-]\n"
-    "       [--json] [--admin | --user USER] [--password-file FILE]\n"
+    "       [--privileged] [--json] [--admin | --user USER]\n"
+    "       [--password-file FILE]\n"
     "\n"
     "Write snapshot SNAPSHOT (an id, latest, latest~N, a date or time, or\n"
     "a tag; beemoctl(8), SNAPSHOT NAMES) of MACHINE, or only\n"
     "PATH inside it, as one archive.  tar is POSIX pax with owners,\n"
     "times to the nanosecond, extended attributes, ACLs, hard links,\n"
-    "symlinks, devices and sparse files; zip keeps files, directories\n"
-    "and symlinks with their mode and modification time.\n"
+    "symlinks and sparse files; zip keeps files, directories and\n"
+    "symlinks with their mode and modification time.\n"
     "\n"
     "  --format tar|zip      the archive format (required)\n"
     "  --output FILE|-       write to FILE (created new, mode 0600) or to\n"
     "                        standard output (\"-\", the default when it\n"
     "                        is not a terminal)\n"
+    "  --privileged          also keep set-id bits, device nodes and\n"
+    "                        security/trusted extended attributes (the\n"
+    "                        client's files could give it power where\n"
+    "                        the archive is extracted as root)\n"
     "  --json                a summary object (format \"beemo-export\",\n"
     "                        version 1) on standard output, or on\n"
     "                        standard error when the archive goes there\n"
@@ -85,12 +99,14 @@ struct export {
 	store *st;
 	struct archive *ar;
 	int zip;
+	int privileged;   /* --privileged (see the top) */
 	int errors;
 	int fatal;        /* the archive itself failed: stop */
 	uint64_t files, dirs, links, hardlinks, other, skipped, bytes;
 	struct link *links_tab;
 	size_t cap, used;
 	uint8_t *buf;
+	const uint8_t *zeros; /* ZEROS_SIZE of zero pages, or NULL */
 };
 
 static void
@@ -217,6 +233,9 @@ add_xattrs(struct export *x, uint64_t ino, const char *path,
 		    ARCHIVE_ENTRY_ACL_TYPE_ACCESS : strcmp(n, ACL_DEFAULT) ==
 		    0 ? ARCHIVE_ENTRY_ACL_TYPE_DEFAULT : 0;
 
+		if (!x->privileged && (strncmp(n, "security.", 9) == 0 ||
+		    strncmp(n, "trusted.", 8) == 0))
+			continue;
 		if (vl < 0)
 			fail(x, path, n, (int)vl);
 		else if (acl != 0 && add_acl(e, acl, val, (size_t)vl) != 0)
@@ -272,6 +291,37 @@ write_all(struct export *x, const void *p, size_t n, const char *path)
 	return 0;
 }
 
+/* @len bytes of zeros (a hole) to the archive.  They come from a
+ * read-only mapping of zero pages of ZEROS_SIZE bytes, so that a hole
+ * of any size costs calls, not copies: libarchive skips what the sparse
+ * map calls a hole without reading it, and what it does read (zip) is
+ * zeros.  Without the mapping, from @x->buf zeroed. */
+static int
+write_zeros(struct export *x, uint64_t len, const char *path)
+{
+	const uint8_t *z;
+	size_t chunk;
+
+	if (x->zeros == NULL) {
+		void *m = mmap(NULL, ZEROS_SIZE, PROT_READ, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		x->zeros = m == MAP_FAILED ? NULL : m;
+	}
+	z = x->zeros != NULL ? x->zeros : x->buf;
+	chunk = x->zeros != NULL ? ZEROS_SIZE : IO_SIZE;
+	if (x->zeros == NULL)
+		memset(x->buf, 0, IO_SIZE);
+	while (len > 0) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+
+		if (write_all(x, z, n, path) != 0)
+			return -EIO;
+		len -= n;
+	}
+	return 0;
+}
+
 static void
 write_file(struct export *x, const struct store_attr *a, const char *path,
     struct archive_entry *e)
@@ -295,33 +345,37 @@ write_file(struct export *x, const struct store_attr *a, const char *path,
 	while (off < a->size) {
 		/* Holes are not read: zeros go to libarchive, which leaves
 		 * out what the sparse map calls a hole (zip stores them). */
-		int64_t data = store_lseek(f, off, SEEK_DATA);
-		uint64_t end = data == -ENXIO ? a->size : (uint64_t)data;
-		int hole = off < end;
-		size_t want;
-		ssize_t n;
+		int64_t data = store_lseek(f, off, SEEK_DATA), hole;
 
 		if (data < 0 && data != -ENXIO) {
 			rc = (int)data;
 			goto broken;
 		}
-		if (!hole && (data = store_lseek(f, off, SEEK_HOLE)) < 0) {
-			rc = (int)data;
+		if (data == -ENXIO || (uint64_t)data > off) {
+			uint64_t end = data == -ENXIO ? a->size : (uint64_t)data;
+
+			if (write_zeros(x, end - off, path) != 0)
+				goto out;
+			off = end;
+			continue;
+		}
+		if ((hole = store_lseek(f, off, SEEK_HOLE)) <= (int64_t)off) {
+			rc = hole < 0 ? (int)hole : -EIO;
 			goto broken;
 		}
-		if (!hole)
-			end = (uint64_t)data;
-		want = end - off < IO_SIZE ? (size_t)(end - off) : IO_SIZE;
-		if (hole) {
-			memset(x->buf, 0, want);
-			n = (ssize_t)want;
-		} else if ((n = store_read(f, x->buf, want, off)) <= 0) {
-			rc = n < 0 ? (int)n : -EIO;
-			goto broken;
+		while (off < (uint64_t)hole) {
+			size_t want = (uint64_t)hole - off < IO_SIZE ?
+			    (size_t)((uint64_t)hole - off) : IO_SIZE;
+			ssize_t n = store_read(f, x->buf, want, off);
+
+			if (n <= 0) {
+				rc = n < 0 ? (int)n : -EIO;
+				goto broken;
+			}
+			if (write_all(x, x->buf, (size_t)n, path) != 0)
+				goto out;
+			off += (uint64_t)n;
 		}
-		if (write_all(x, x->buf, (size_t)n, path) != 0)
-			goto out;
-		off += (uint64_t)n;
 	}
 	x->bytes += a->size;
 	x->files++;
@@ -372,15 +426,28 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 {
 	struct archive_entry *e;
 	const char *first = NULL;
-	char target[4097];
+	/* Not on the stack: this frame is one of two per level of a
+	 * client's tree (2048 levels). */
+	static char target[4097];
 	int rc;
 
+	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !x->privileged) {
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fputs(": device node left out (--privileged keeps it)\n",
+		    stderr);
+		x->skipped++;
+		return;
+	}
 	if (!x->zip || S_ISDIR(a->mode) || S_ISREG(a->mode) ||
 	    S_ISLNK(a->mode)) {
 		/* kept */
 	} else {
-		fprintf(stderr, "beemoctl: %s: %s left out (zip holds "
-		    "none)\n", path, S_ISFIFO(a->mode) ? "fifo" :
+		/* A client's name: escaped (bm_esc.h), one line. */
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fprintf(stderr, ": %s left out (zip holds none)\n",
+		    S_ISFIFO(a->mode) ? "fifo" :
 		    S_ISSOCK(a->mode) ? "socket" : "device node");
 		x->skipped++;
 		return;
@@ -391,7 +458,8 @@ export_node(struct export *x, const struct store_attr *a, const char *path,
 		return;
 	}
 	archive_entry_set_pathname(e, path);
-	archive_entry_set_mode(e, a->mode);
+	archive_entry_set_mode(e, x->privileged ? a->mode :
+	    a->mode & ~(mode_t)(S_ISUID | S_ISGID));
 	archive_entry_set_uid(e, a->uid);
 	archive_entry_set_gid(e, a->gid);
 	archive_entry_set_mtime(e, a->mtime.tv_sec, a->mtime.tv_nsec);
@@ -546,8 +614,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_FORMAT | CTL_O_OUTPUT |
-	    CTL_O_JSON | CTL_O_ADMIN | CTL_O_USER | CTL_O_PASSWORD, 2, 3,
-	    export_usage, &o)) >= 0)
+	    CTL_O_PRIVILEGED | CTL_O_JSON | CTL_O_ADMIN | CTL_O_USER |
+	    CTL_O_PASSWORD, 2, 3, export_usage, &o)) >= 0)
 		return rc;
 	if (o.format == NULL || (strcmp(o.format, "tar") != 0 &&
 	    strcmp(o.format, "zip") != 0)) {
@@ -567,6 +635,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	x.ctl = ctl;
 	x.st = s.st;
 	x.zip = strcmp(o.format, "zip") == 0;
+	x.privileged = o.privileged;
 	if ((rc = ctl_snap_resolve(ctl, s.st, o.args[1], &si)) != 0)
 		goto out;
 	rc = ctl_tree_lookup(s.st, si.id, o.nargs > 2 ? o.args[2] : "/", &a,
@@ -623,6 +692,8 @@ out_file:
 	}
 out:
 	free(x.buf);
+	if (x.zeros != NULL)
+		munmap((void *)x.zeros, ZEROS_SIZE);
 	for (i = 0; i < x.cap; i++)
 		free(x.links_tab[i].path);
 	free(x.links_tab);

@@ -8,7 +8,9 @@
  * their contents.  --include and --exclude choose entries by pattern
  * (restore_sel.h), --dry-run only lists, --overwrite says what becomes
  * of what exists already (by default it stays, and is said skipped);
- * --target - writes one regular file to standard output.  Errors are
+ * --target - writes one regular file to standard output.  A target
+ * directory that existed keeps its own metadata; one restore makes gets
+ * that of the restored directory.  Errors are
  * reported per file and the walk goes on; the exit status is then
  * BM_EXIT_WARN (4), or 1 when nothing could be restored.  A damaged chunk makes
  * its file fail with "Input/output error": never wrong data.
@@ -31,6 +33,7 @@
 #include <unistd.h>
 
 #include "bm_err.h"
+#include "bm_esc.h"
 #include "bm_json.h"
 #include "bm_file.h"
 #include "bm_tmpdir.h"
@@ -90,6 +93,7 @@ struct restore {
 	store *st;
 	const struct rs_opts *sel;
 	int privileged; /* --privileged (see the top) */
+	int keep_target; /* the target existed: it keeps its metadata */
 	int dry_run;
 	int errors;
 	uint64_t skipped;  /* existing entries left as they are */
@@ -146,7 +150,10 @@ say(struct restore *r, const char *action, const char *path)
 		bm_json_str(r->json, "path", path);
 		bm_json_end_obj(r->json);
 	} else if (!r->ctl->quiet) {
-		printf("%s %s\n", action, path);
+		/* A client's name: escaped (bm_esc.h), one line each. */
+		printf("%s ", action);
+		bm_esc_put(stdout, path);
+		putchar('\n');
 	}
 }
 
@@ -160,7 +167,9 @@ skip(struct restore *r, const char *path, const char *why)
 		return;
 	}
 	ctl_progress_clear(&r->prog);
-	fprintf(stderr, "beemoctl: %s: %s, skipped\n", path, why);
+	fputs("beemoctl: ", stderr);
+	bm_esc_put(stderr, path);
+	fprintf(stderr, ": %s, skipped\n", why);
 }
 
 /* Is what lies at @path (@sb) the same as @a, as far as --overwrite
@@ -438,6 +447,10 @@ restore_dir(struct restore *r, const struct store_attr *a, const char *path,
 	 * new one that stayed empty goes. */
 	if (!in && depth > 0 && (!made || rmdir(path) == 0))
 		return;
+	/* A target that was there is the operator's: the client's owner,
+	 * mode and ACLs do not make it the client's. */
+	if (depth == 0 && r->keep_target)
+		return;
 	set_meta(r, a, path, -1);
 }
 
@@ -451,8 +464,10 @@ restore_special(struct restore *r, const struct store_attr *a,
 	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && !r->privileged) {
 		/* Said, not an error: the rest restores. */
 		ctl_progress_clear(&r->prog);
-		fprintf(stderr, "beemoctl: %s: device node skipped "
-		    "(--privileged restores it)\n", path);
+		fputs("beemoctl: ", stderr);
+		bm_esc_put(stderr, path);
+		fputs(": device node skipped (--privileged restores it)\n",
+		    stderr);
 		r->devices++;
 		return;
 	}
@@ -664,6 +679,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 	struct restore r;
 	struct rs_opts sel;
 	struct store_attr a;
+	struct stat tsb;
 	bm_json json;
 	char base[256], why[PATH_MAX + 64], tree[4096], err[256];
 	char norm[4096], *dest = NULL;
@@ -703,6 +719,7 @@ cmd_restore(struct ctl *ctl, int argc, char **argv)
 		goto free_sel;
 	}
 	rc = CTL_FAIL;
+	r.keep_target = lstat(o.target, &tsb) == 0;
 	if (!to_stdout && !o.dry_run && bm_mkdir_p(o.target, 0755) != 0) {
 		ctl_err(ctl, "%s: cannot create", o.target);
 		goto free_sel;

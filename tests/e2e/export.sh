@@ -34,6 +34,8 @@ chown 1234:2345 "$S/docs/big.bin"
 chmod 640 "$S/docs/big.bin"
 mkfifo "$S/special/fifo"
 mknod -m 640 "$S/special/null" c 1 3
+printf '#!/bin/sh\n' >"$S/special/suid"
+chmod 4755 "$S/special/suid"
 touch -h -d '2021-03-04 05:06:07.123456789' "$S/docs/sub/link"
 touch -d '2020-01-02 03:04:05.987654321' "$S/docs/a.txt" "$S/docs/sub" \
 	"$S/special/fifo"
@@ -80,11 +82,23 @@ same_tree() {
 		t_fail "$what: the sparse file takes $(stat -c %b "$x/docs/sparse") blocks"
 }
 
-# The whole snapshot to a file, re-extracted.
-"$BEEMOCTL" export pc1 latest --format tar --output "$T/all.tar" "${pw[@]}" \
+# By default, what would give the client power where the archive is
+# extracted as root is not in it: no device node, no set-id bit.
+"$BEEMOCTL" export pc1 latest special --format tar --output "$T/d.tar" \
+	"${pw[@]}" >"$T/d.out" 2>"$T/d.err" || t_fail "export: $(cat "$T/d.err")"
+grep -q "null: device node left out (--privileged keeps it)" "$T/d.err" ||
+	t_fail "device node: $(cat "$T/d.err")"
+tar -tvf "$T/d.tar" >"$T/d.list"
+grep -q "null" "$T/d.list" && t_fail "a device node was exported: $(cat "$T/d.list")"
+grep -q "^-rwxr-xr-x .* suid$" "$T/d.list" ||
+	t_fail "set-id bit kept: $(cat "$T/d.list")"
+
+# The whole snapshot to a file, re-extracted, everything kept.
+"$BEEMOCTL" export pc1 latest --format tar --privileged \
+	--output "$T/all.tar" "${pw[@]}" \
 	>"$T/e.out" 2>"$T/e.err" || t_fail "export: $(cat "$T/e.err")"
 [ -s "$T/e.err" ] && t_fail "export said: $(cat "$T/e.err")"
-grep -q "exported 4 files" "$T/e.out" || t_fail "$(cat "$T/e.out")"
+grep -q "exported 5 files" "$T/e.out" || t_fail "$(cat "$T/e.out")"
 [ "$(stat -c %a "$T/all.tar")" = 600 ] || t_fail "archive mode"
 mkdir "$T/x"
 tar --xattrs --xattrs-include='*' --acls -xpf "$T/all.tar" -C "$T/x" ||
@@ -148,11 +162,11 @@ assert z.read(i) == b"../docs/a.txt"
 assert (z.getinfo("docs/big.bin").external_attr >> 16) & 0o777 == 0o640
 j = json.load(open(sys.argv[2]))
 assert j["format"] == "beemo-export" and j["version"] == 1, j
-assert j["archive"] == "zip" and j["files"] == 5 and j["skipped"] == 2, j
+assert j["archive"] == "zip" and j["files"] == 6 and j["skipped"] == 2, j
 assert j["errors"] == 0
 EOF
 # With the archive on standard output, the JSON goes to standard error.
-"$BEEMOCTL" export pc1 latest --format tar --json "${pw[@]}" \
+"$BEEMOCTL" export pc1 latest --format tar --privileged --json "${pw[@]}" \
 	2>"$T/t.json" | tar -tf - >/dev/null || t_fail "export --json -"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); \
 	assert j["format"] == "beemo-export" and j["hardlinks"] == 1, j' \

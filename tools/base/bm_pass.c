@@ -9,13 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_pass.h"
@@ -169,18 +172,67 @@ bm_read_password_fd(int fd, char **out, size_t *outlen)
 	return read_line(fd, out, outlen);
 }
 
-/* Read what is left on @fd so that the writer does not die of SIGPIPE;
- * it may be secret too. */
+/* After the password line: what a command may still print (its other
+ * lines) and how long it may take to end.  A command that prints
+ * without end, or keeps running, would otherwise hold the caller (a
+ * mount at boot, a timer) for ever. */
+#define DRAIN_MAX (1024 * 1024)
+#define GRACE_MS 5000
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read what is left on @fd (it may be secret too: cleansed) so that a
+ * writer of a few more lines does not die of SIGPIPE: until end of file,
+ * DRAIN_MAX bytes or @deadline (ms, now_ms()), whichever comes first. */
 static void
-drain(int fd)
+drain(int fd, int64_t deadline)
 {
 	char buf[512];
+	size_t total = 0;
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0)
-		if (n < 0 && errno != EINTR)
+	while (total < DRAIN_MAX) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
 			break;
+		if ((n = read(fd, buf, sizeof(buf))) == 0)
+			break;
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			break;
+		if (n > 0)
+			total += (size_t)n;
+	}
 	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/* Wait for @pid until @deadline (ms), then kill it (SIGKILL) and reap
+ * it: its status into *@status, -1 when it cannot be had. */
+static void
+reap(pid_t pid, int64_t deadline, int *status)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	pid_t w;
+
+	while ((w = waitpid(pid, status, WNOHANG)) == 0 &&
+	    now_ms() < deadline)
+		nanosleep(&pause, NULL);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		while ((w = waitpid(pid, status, 0)) < 0 && errno == EINTR)
+			;
+	}
+	if (w < 0)
+		*status = -1;
 }
 
 int
@@ -189,6 +241,7 @@ bm_read_password_command(const char *cmd, char **out, size_t *outlen,
 {
 	char *pw = NULL;
 	size_t len = 0;
+	int64_t deadline;
 	int p[2], rc;
 	pid_t pid;
 
@@ -209,13 +262,10 @@ bm_read_password_command(const char *cmd, char **out, size_t *outlen,
 	}
 	close(p[1]);
 	rc = read_line(p[0], &pw, &len);
-	drain(p[0]);
+	deadline = now_ms() + GRACE_MS;
+	drain(p[0], deadline);
 	close(p[0]);
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR) {
-			*status = -1;
-			break;
-		}
+	reap(pid, deadline, status);
 	if (*status == -1 || !WIFEXITED(*status) ||
 	    WEXITSTATUS(*status) != 0) {
 		if (rc == 0)

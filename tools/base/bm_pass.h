@@ -40,8 +40,11 @@ int bm_read_password_fd(int fd, char **out, size_t *outlen);
 /*
  * bm_read_password_command -- run @cmd through "/bin/sh -c" (standard
  * input and error inherited) and take the first line of its standard
- * output as the password; the rest of its output is read and dropped,
- * then the command is waited for.
+ * output as the password; the rest of its output is read and dropped
+ * (at most 1 MiB), then the command is waited for: it has 5 seconds
+ * from its first line to end, else it is killed (SIGKILL) and fails.
+ * No time limit applies before the first line (a command may ask its
+ * own questions on the terminal).
  * @status: receives the command's wait status (see waitpid(2)), or -1
  *   when it could not be started.
  * Returns 0; -ECHILD when the command could not be run, was killed or
