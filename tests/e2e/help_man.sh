@@ -32,6 +32,18 @@ for p in beemoctl beemo-sync beemo-center beemofs; do
 		rc=1
 	}
 done
+# Every --help fits 80 columns (but its usage lines).
+for v in $("$BEEMOCTL" --help | awk '/^verbs:/ { on = 1; next }
+	on && /^$/ { exit } on { print $1 }'); do
+	"$BEEMOCTL" "$v" --help 2>&1 | awk -v v="$v" 'length($0) > 80 &&
+		!/^usage:/ { print "beemoctl " v " --help: " $0; bad = 1 }
+		END { exit bad }' || rc=1
+done
+for v in push verify recover status history maintenance release; do
+	"$BEEMO_SYNC" "$v" --help 2>&1 | awk -v v="$v" 'length($0) > 80 &&
+		!/^usage:/ { print "beemo-sync " v " --help: " $0; bad = 1 }
+		END { exit bad }' || rc=1
+done
 # Each option of a beemo-sync verb's usage line is described once in its
 # --help: one list of options, none missing, none twice.
 for v in push verify recover status history maintenance release; do
