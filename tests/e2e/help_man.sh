@@ -44,6 +44,13 @@ for v in push verify recover status history maintenance release; do
 		!/^usage:/ { print "beemo-sync " v " --help: " $0; bad = 1 }
 		END { exit bad }' || rc=1
 done
+# Every beemo-center verb says what it does, not only its options.
+for v in serve apply scrub add list status remove pin; do
+	"$BEEMO_BUILD/sync/beemo-center" "$v" --help | grep -q '^[A-Z]' || {
+		echo "beemo-center $v --help: no description"
+		rc=1
+	}
+done
 # Each option of a beemo-sync verb's usage line is described once in its
 # --help: one list of options, none missing, none twice.
 for v in push verify recover status history maintenance release; do
