@@ -396,7 +396,6 @@ sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv)
 	if (hi.json) {
 		bm_json_end_arr(&hi.j);
 		bm_json_end_obj(&hi.j);
-		putchar('\n');
 	}
 	OPENSSL_cleanse(hi.koff, sizeof(hi.koff));
 	return fails ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;

@@ -401,7 +401,6 @@ test_mail(const struct sync_ctx *ctx, int json)
 		else
 			bm_json_null(&j, "error");
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (rc == 0) {
 		printf("test mail sent through %s\n", how);
 	}
@@ -541,7 +540,6 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_end_obj(&j);
 		bm_json_u64(&j, "open_alerts", rep.alerts);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctx->quiet) {
 		printf("maintenance: %s%s; reports: %u sent, %u failed, %u "
 		    "pending; %u open alerts\n", centers, sigs, rep.sent,

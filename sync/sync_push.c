@@ -659,7 +659,6 @@ push_json(struct push *ps, char (*tn)[65], size_t n)
 	bm_json_end_arr(&j);
 	bm_json_u64(&j, "failed", nfail);
 	bm_json_end_obj(&j);
-	putchar('\n');
 	fflush(stdout);
 }
 

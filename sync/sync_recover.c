@@ -663,7 +663,6 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_str(&j, "config", confout);
 		bm_json_u64(&j, "duration_ms", (bm_mono_ns() - t0) / 1000000);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	ret = SYNC_EXIT_OK;
 done:

@@ -526,7 +526,6 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_end_arr(&j);
 		bm_json_u64(&j, "failed", nfail);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	free(tn);
 	verify_clear(&v);

@@ -37,6 +37,7 @@ check() {
 	text = open(sys.argv[1]).read()
 	d = json.loads(text)
 	assert isinstance(d, dict), d
+	assert text.endswith("}\n") and not text.endswith("\n\n"), repr(text[-9:])
 	assert list(d)[:2] == ["format", "version"], list(d)
 	assert d["format"] == sys.argv[2] and d["version"] == 1, d
 	exec(sys.argv[3])
