@@ -202,7 +202,8 @@ bm_sync_state_print(FILE *f, const struct bm_sync_state *st)
 		bm_json_end_obj(&j);
 	}
 	bm_json_end_arr(&j);
-	bm_json_end_obj(&j); /* (which ends the line) */
+	bm_json_end_obj(&j);
+	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;
 }
 
