@@ -356,10 +356,16 @@ wants_json(int argc, char **argv, const char *verb, const char **dir,
 			*dir = optarg;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr, "usage: "
-			    "beemo-center %s\n  -j, --json  print JSON\n%s",
+			    "beemo-center %s\n\n%s\n  -j, --json  print JSON\n%s",
 			    status ? "status NAME [--area DIR] [--json]" :
-			    "list [--json]", status ? "  --area DIR  the area,"
-			    " when not [center] root/NAME\n" : "");
+			    "list [--json]", status ? "One area in detail: its "
+			    "settings, usage, pushes, deletion requests\nwith "
+			    "their state, last scrub, and the appliance's last "
+			    "status.\n" : "One line per area under [center] "
+			    "root: name, account, usage, quota,\nlast push, "
+			    "pending deletion requests, last scrub.\n", status ?
+			    "  --area DIR  the area, when not [center] "
+			    "root/NAME\n" : "");
 			return c == 'h' ? 2 : -1;
 		}
 	}

@@ -609,7 +609,6 @@ center_cmd_apply(struct center_ctx *ctx, int argc, char **argv)
 		bm_json_u64(&j, "deleted", r.deleted);
 		bm_json_u64(&j, "freed", r.freed);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctx->quiet && isatty(STDOUT_FILENO))
 		printf("%s%u accepted, %u refused, %u cancelled, %u applied "
 		    "(%" PRIu64 " objects deleted, %s freed)\n", r.dry_run ?

@@ -663,7 +663,6 @@ out:
 	if (jp != NULL) {
 		bm_json_end_arr(jp);
 		bm_json_end_obj(jp);
-		putchar('\n');
 	}
 	return rc;
 }

@@ -577,9 +577,12 @@ static void
 serve_usage(FILE *f)
 {
 	fprintf(f, "usage: beemo-center serve --area AREA\n"
-		   "  the SFTP server of AREA on standard input and output,\n"
-		   "  run by sshd as the forced command of an appliance's "
-		   "key (beemo-center(8))\n"
+		   "\n"
+		   "The SFTP server of AREA on standard input and output, run "
+		   "by sshd\nas the forced command of an appliance's key: it "
+		   "adds objects, never\nremoves or changes one "
+		   "(beemo-center(8)).\n"
+		   "\n"
 		   "  -a, --area AREA  the area served\n");
 }
 

@@ -44,7 +44,8 @@ static const char history_help[] =
     "The states each target can restore, and the --at that recovers each.\n"
     "\n"
     "  -t, --target NAME  only this target\n"
-    "  -j, --json         an array with one object per state\n"
+    "  -j, --json         one JSON object \"beemo-sync-history\", its\n"
+    "                     \"states\" newest first\n"
     "  -h, --help         this help\n";
 
 /* One state of a target. */
@@ -395,7 +396,6 @@ sync_cmd_history(struct sync_ctx *ctx, int argc, char **argv)
 	if (hi.json) {
 		bm_json_end_arr(&hi.j);
 		bm_json_end_obj(&hi.j);
-		putchar('\n');
 	}
 	OPENSSL_cleanse(hi.koff, sizeof(hi.koff));
 	return fails ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;

@@ -58,11 +58,7 @@
 
 static const char maintenance_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] maintenance "
-    "[--reports-only | --test-mail] [--json]\n"
-    "  --reports-only  only the e-mail reports (no storage center)\n"
-    "  --test-mail     mail a test message to [mail] to now, through the\n"
-    "                  configured transport, and say whether it worked\n"
-    "  --json          one JSON object \"beemo-sync-maintenance\"\n";
+    "[--reports-only | --test-mail] [--json]\n";
 
 /* The rest of --help: what the verb does and each option. */
 static const char maintenance_help[] =
@@ -71,7 +67,11 @@ static const char maintenance_help[] =
     "targets, then the e-mail reports and alerts.\n"
     "\n"
     "  -r, --reports-only  only the reports and alerts (no connection but the\n"
-    "                      mail command's)\n"
+    "                      mail command's or the SMTP server's)\n"
+    "      --test-mail     mail a test message to [mail] to now, through the\n"
+    "                      configured transport, and say whether it worked\n"
+    "                      (exit 0: accepted, 1: not)\n"
+    "      --json          one JSON object \"beemo-sync-maintenance\"\n"
     "  -h, --help          this help\n";
 
 /* ---- the status file for the centers -------------------------------- */
@@ -378,20 +378,33 @@ signal_daemons(const struct sync_ctx *ctx)
 
 /* ---- --test-mail ------------------------------------------------------ */
 
-/* A test message now; no store, lock or journal needed. */
+/* A test message now; no store, lock or journal needed.  With @json,
+ * one object "beemo-sync-test-mail" (beemo-sync(8), JSON OUTPUT). */
 static int
-test_mail(const struct sync_ctx *ctx)
+test_mail(const struct sync_ctx *ctx, int json)
 {
 	char how[1024], err[600];
 	int rc = sync_mail_test(ctx, how, sizeof(how), err, sizeof(err));
 
-	if (rc != 0) {
+	if (rc != 0)
 		sync_log(LOG_ERR, "test mail not sent through %s: %s", how,
 		    err);
-		return SYNC_EXIT_FAIL;
+	if (json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-sync-test-mail", 1);
+		bm_json_bool(&j, "sent", rc == 0);
+		bm_json_str(&j, "via", how);
+		if (rc != 0)
+			bm_json_str(&j, "error", err);
+		else
+			bm_json_null(&j, "error");
+		bm_json_end_obj(&j);
+	} else if (rc == 0) {
+		printf("test mail sent through %s\n", how);
 	}
-	printf("test mail sent through %s\n", how);
-	return SYNC_EXIT_OK;
+	return rc != 0 ? SYNC_EXIT_FAIL : SYNC_EXIT_OK;
 }
 
 /* ---- the verb -------------------------------------------------------- */
@@ -443,7 +456,7 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		return SYNC_EXIT_USAGE;
 	}
 	if (test)
-		return test_mail(ctx);
+		return test_mail(ctx, json);
 	if ((rc = bm_path(dir, sizeof(dir), "%s/reports", ctx->store)) ||
 	    (rc = bm_path(lockp, sizeof(lockp), "%s/lock", dir)) ||
 	    (rc = bm_path(keydir, sizeof(keydir), "%s/keys", ctx->store)) ||
@@ -527,7 +540,6 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_end_obj(&j);
 		bm_json_u64(&j, "open_alerts", rep.alerts);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctx->quiet) {
 		printf("maintenance: %s%s; reports: %u sent, %u failed, %u "
 		    "pending; %u open alerts\n", centers, sigs, rep.sent,

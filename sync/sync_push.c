@@ -61,31 +61,24 @@ struct push {
 
 static const char push_usage[] =
     "usage: beemo-sync [-c FILE] [--store DIR] push [--target NAME] "
-    "[--quiet] [--bwlimit RATE] [--dry-run] [--json]\n"
-    "\n"
-    "Send the sealed objects the storage centers lack, then a signed\n"
-    "manifest of the whole set, to every [target NAME] of the\n"
-    "configuration (or only --target NAME).\n"
-    "\n"
-    "  -t, --target NAME  only this target\n"
-    "  -q, --quiet        no progress and no summary\n"
-    "  -b, --bwlimit RATE at most RATE bytes per second (\"300K\", \"10M\")\n"
-    "  -n, --dry-run      connect and compare, say what would be sent,\n"
-    "                     send and change nothing (neither the centers\n"
-    "                     nor the sync state)\n"
-    "      --json         one JSON object \"beemo-sync-push\" at the end,\n"
-    "                     progress as JSON lines on stderr\n";
+    "[--quiet] [--bwlimit RATE] [--dry-run] [--json]\n";
 
 /* The rest of --help: what the verb does and each option. */
 static const char push_help[] =
     "\n"
-    "Send what is new in the store to every target (or one), then a new\n"
-    "manifest signed with the off-site key.\n"
+    "Send the sealed objects the storage centers lack, then a manifest\n"
+    "of the whole set signed with the off-site key, to every\n"
+    "[target NAME] of the configuration (or only --target NAME).\n"
     "\n"
     "  -t, --target NAME   push to this target only\n"
     "  -q, --quiet         no progress and no summary (as the global -q)\n"
-    "  -b, --bwlimit RATE  limit the transfer rate, bytes per second, with\n"
-    "                      the suffixes K, M, G (e.g. 10M)\n"
+    "  -b, --bwlimit RATE  at most RATE bytes per second, with the\n"
+    "                      suffixes K, M, G (\"300K\", \"10M\")\n"
+    "  -n, --dry-run       connect and compare, say what would be sent,\n"
+    "                      send and change nothing (neither the centers\n"
+    "                      nor the sync state)\n"
+    "      --json          one JSON object \"beemo-sync-push\" at the end,\n"
+    "                      progress as JSON lines on stderr\n"
     "  -h, --help          this help\n";
 
 /* ---- the status file ----------------------------------------------- */
@@ -511,11 +504,16 @@ push_target(struct push *ps, const char *name)
 	if (ps->dry_run) {
 		char h1[32], h2[32];
 
-		printf("%s: would send %llu objects (%s) and a manifest; "
-		    "%llu objects (%s) are there already\n", name,
-		    (unsigned long long)ntodo, bm_human(h1, sizeof(h1),
-		    ntodo_b), (unsigned long long)nthere, bm_human(h2,
-		    sizeof(h2), there_b));
+		/* What a push would send: --json's objects_sent and
+		 * bytes_sent (a dry run never saves the state). */
+		ts->objs_sent = ntodo;
+		ts->bytes_sent = ntodo_b;
+		if (!ps->json)
+				printf("%s: would send %llu objects (%s) and a "
+			    "manifest; %llu objects (%s) are there already\n",
+			    name, (unsigned long long)ntodo, bm_human(h1,
+			    sizeof(h1), ntodo_b), (unsigned long long)nthere,
+			    bm_human(h2, sizeof(h2), there_b));
 		rc = 0;
 		goto done;
 	}
@@ -636,6 +634,7 @@ push_json(struct push *ps, char (*tn)[65], size_t n)
 
 	bm_json_init(&j, stdout);
 	bm_json_head(&j, "beemo-sync-push", 1);
+	bm_json_bool(&j, "dry_run", ps->dry_run);
 	bm_json_begin_arr(&j, "targets");
 	for (i = 0; i < n; i++) {
 		const struct bm_sync_tstate *t =
@@ -660,7 +659,6 @@ push_json(struct push *ps, char (*tn)[65], size_t n)
 	bm_json_end_arr(&j);
 	bm_json_u64(&j, "failed", nfail);
 	bm_json_end_obj(&j);
-	putchar('\n');
 	fflush(stdout);
 }
 

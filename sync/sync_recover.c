@@ -76,6 +76,8 @@ static const char recover_help[] =
     "  -w, --write-config FILE       write the recovered configuration to\n"
     "                                FILE, not DIR/beemo.conf.recovered\n"
     "  -q, --quiet                   no progress and no summary\n"
+    "      --json                    one JSON object \"beemo-sync-recover\"\n"
+    "                                at the end\n"
     "  -h, --help                    this help\n";
 
 /* What recovery moves into the store, from the staging directory. */
@@ -661,7 +663,6 @@ sync_cmd_recover(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_str(&j, "config", confout);
 		bm_json_u64(&j, "duration_ms", (bm_mono_ns() - t0) / 1000000);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	ret = SYNC_EXIT_OK;
 done:

@@ -500,7 +500,6 @@ sync_cmd_release(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_end_arr(&j);
 		bm_json_u64(&j, "objects", r.nobjs);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	} else if (!ctx->quiet && r.nobjs == 0) {
 		printf("nothing to release\n");
 	}

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "bm_conf.h"
 #include "bm_time.h"
@@ -23,7 +25,8 @@ static const char status_help[] =
     "\n"
     "When each target was last reached, pushed and verified.\n"
     "\n"
-    "  -j, --json  print the state file's JSON, with every configured target\n"
+    "  -j, --json  one JSON object \"beemo-sync-state\": the state file,\n"
+    "              with every configured target\n"
     "  -h, --help  this help\n";
 
 /* What the center's last scrub found, as the last push read it. */
@@ -88,7 +91,24 @@ sync_cmd_status(struct sync_ctx *ctx, int argc, char **argv)
 			return SYNC_EXIT_FAIL;
 		}
 	if (json) {
-		(void)bm_sync_state_print(stdout, &st);
+		/* The state file's text, less the blank line that ends
+		 * the file (its format keeps it). */
+		char *buf = NULL;
+		size_t n = 0;
+		FILE *m = open_memstream(&buf, &n);
+
+		if (m == NULL || bm_sync_state_print(m, &st) != 0 ||
+		    fclose(m) != 0) {
+			sync_log(LOG_ERR, "cannot print the state: %s",
+			    strerror(ENOMEM));
+			free(buf);
+			bm_sync_state_free(&st);
+			return SYNC_EXIT_FAIL;
+		}
+		while (n > 1 && buf[n - 1] == '\n' && buf[n - 2] == '\n')
+			n--;
+		fwrite(buf, 1, n, stdout);
+		free(buf);
 		bm_sync_state_free(&st);
 		return SYNC_EXIT_OK;
 	}

@@ -47,6 +47,8 @@ static const char verify_help[] =
     "  -r, --read-data    also download every object and compare its SHA-256\n"
     "                     with the manifest\n"
     "  -q, --quiet        no progress and no summary\n"
+    "      --json         one JSON object \"beemo-sync-verify\" at the end,\n"
+    "                     progress as JSON lines on stderr\n"
     "  -h, --help         this help\n";
 
 struct verify {
@@ -524,7 +526,6 @@ sync_cmd_verify(struct sync_ctx *ctx, int argc, char **argv)
 		bm_json_end_arr(&j);
 		bm_json_u64(&j, "failed", nfail);
 		bm_json_end_obj(&j);
-		putchar('\n');
 	}
 	free(tn);
 	verify_clear(&v);

@@ -276,10 +276,14 @@ ctl_password(const struct ctl *ctl, const char *prompt, const char *file,
 	    sizeof(from));
 	if (rc == 0)
 		return 0;
-	if (rc == -ENOTTY)
+	if (rc == -ENOTTY && main_pw)
 		ctl_err(ctl, "no terminal to read the password from; use "
-			     "--password-file FILE or $%s",
-		    env ? env : "BEEMO_PASSWORD_FILE");
+			     "--password-file FILE, --password-command CMD "
+			     "or --password-fd N (or $BEEMO_PASSWORD_FILE, "
+			     "$BEEMO_PASSWORD_COMMAND)");
+	else if (rc == -ENOTTY)
+		ctl_err(ctl, "no terminal to read the password from; use "
+			     "--password-file FILE or $%s", env);
 	else if (rc == -ECHILD)
 		ctl_err(ctl, "%s", from);
 	else if (rc == -EINVAL && strcmp(from, "terminal") == 0 && confirm)

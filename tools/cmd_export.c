@@ -62,7 +62,8 @@ static const char export_usage[] =
     "       [--privileged] [--json] [--admin | --user USER]\n"
     "       [--password-file FILE]\n"
     "\n"
-    "Write snapshot SNAPSHOT (an id, or \"latest\") of MACHINE, or only\n"
+    "Write snapshot SNAPSHOT (an id, latest, latest~N, a date or time, or\n"
+    "a tag; beemoctl(8), SNAPSHOT NAMES) of MACHINE, or only\n"
     "PATH inside it, as one archive.  tar is POSIX pax with owners,\n"
     "times to the nanosecond, extended attributes, ACLs, hard links,\n"
     "symlinks and sparse files; zip keeps files, directories and\n"
@@ -616,9 +617,13 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	    CTL_O_PRIVILEGED | CTL_O_JSON | CTL_O_ADMIN | CTL_O_USER |
 	    CTL_O_PASSWORD, 2, 3, export_usage, &o)) >= 0)
 		return rc;
-	if (o.format == NULL || (strcmp(o.format, "tar") != 0 &&
-	    strcmp(o.format, "zip") != 0)) {
+	if (o.format == NULL) {
 		ctl_err(ctl, "--format tar or --format zip is required");
+		return CTL_USAGE;
+	}
+	if (strcmp(o.format, "tar") != 0 && strcmp(o.format, "zip") != 0) {
+		ctl_err(ctl, "--format %s: not a format of export (tar or zip)",
+		    o.format);
 		return CTL_USAGE;
 	}
 	output = o.output ? o.output : "-";

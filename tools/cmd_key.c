@@ -215,6 +215,20 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_km_fail(ctl, km);
 		goto out;
 	}
+	if (o.dry_run && o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-key-issue", 1);
+		bm_json_str(&j, "machine", o.args[0]);
+		bm_json_str(&j, "poste_key", o.poste_key);
+		bm_json_bool(&j, "dry_run", 1);
+		bm_json_str(&j, "revokes_fingerprint", info.poste_fpr);
+		bm_json_u64(&j, "generation", info.ngens + 1);
+		bm_json_end_obj(&j);
+		rc = CTL_OK;
+		goto out;
+	}
 	if (o.dry_run) {
 		printf("dry run: would write a new POSTE key file for machine "
 		    "%s at %s and revoke the one in use (key SHA-256 %s); "

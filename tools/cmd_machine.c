@@ -54,7 +54,7 @@ static const char list_usage[] =
     "  --help  this help\n";
 
 static const char remove_usage[] =
-    "NAME [--yes] [--now] [--dry-run] [--password-file FILE]\n"
+    "NAME [--yes] [--now] [--dry-run] [--json] [--password-file FILE]\n"
     "\n"
     "Remove machine NAME.  It stops being usable at once: its key file and\n"
     "its store are set aside, and its space is freed after the grace\n"
@@ -68,6 +68,8 @@ static const char remove_usage[] =
     "                        store are erased and cannot be restored (also\n"
     "                        for a machine removed before)\n"
     "  --dry-run             say what would be done, do nothing\n"
+    "  --json                one JSON object \"beemo-machine-remove\"\n"
+    "                        (beemoctl(8))\n"
     "  --password-file FILE  the administrator's password (default\n"
     "                        $BEEMO_PASSWORD_FILE, or the terminal)\n"
     "  --help                this help\n";
@@ -316,9 +318,33 @@ static const char offsite_note[] =
     "its copies at the storage centers stay until 'beemo-sync release' "
     "signs their\ndeletion request (the next push sends it)\n";
 
+/* The result of machine remove with --json: one "beemo-machine-remove"
+ * (beemoctl(8)): @freed bytes when @freed_known (else null), the time
+ * the space is freed @frees_ns (null when 0: freed at once, or a dry
+ * run). */
+static void
+remove_json(const char *name, int dry_run, int now, int freed_known,
+    uint64_t freed, uint64_t frees_ns)
+{
+	bm_json j;
+
+	bm_json_init(&j, stdout);
+	bm_json_head(&j, "beemo-machine-remove", 1);
+	bm_json_str(&j, "machine", name);
+	bm_json_bool(&j, "dry_run", dry_run);
+	bm_json_bool(&j, "now", now);
+	if (freed_known)
+		bm_json_u64(&j, "bytes_freed", freed);
+	else
+		bm_json_null(&j, "bytes_freed");
+	bm_json_time(&j, "frees", frees_ns);
+	bm_json_end_obj(&j);
+}
+
 /* Erase the removed machine @e now (--now on a machine set aside). */
 static int
-free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
+free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e,
+    int json)
 {
 	char h[32];
 	uint64_t freed = 0;
@@ -335,7 +361,9 @@ free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
 		    beemo_strerror(rc));
 		return CTL_FAIL;
 	}
-	if (!ctl->quiet)
+	if (json)
+		remove_json(e->name, 0, 1, 1, freed, 0);
+	else if (!ctl->quiet)
 		printf("machine %s freed: %s\n%s", e->name, bm_human(h,
 		    sizeof(h), freed), offsite_note);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s freed at once "
@@ -347,7 +375,7 @@ free_removed(struct ctl *ctl, keymgr *km, const struct bm_removed *e)
 /* --now on a current machine: erase the keys, then the store. */
 static int
 remove_now(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
-    size_t pwlen)
+    size_t pwlen, int json)
 {
 	char dir[4096], h[32];
 	uint64_t freed;
@@ -372,7 +400,9 @@ remove_now(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 		    name, beemo_strerror(src));
 		return CTL_FAIL;
 	}
-	if (!ctl->quiet)
+	if (json)
+		remove_json(name, 0, 1, 1, freed, 0);
+	else if (!ctl->quiet)
 		printf("machine %s removed and freed: %s\n%s", name,
 		    bm_human(h, sizeof(h), freed), offsite_note);
 	ctl_alog(ctl, km, "machine", "admin", "machine %s removed at once: "
@@ -384,7 +414,7 @@ remove_now(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 /* Without --now: set the key file and the store aside. */
 static int
 remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
-    size_t pwlen)
+    size_t pwlen, int json)
 {
 	struct bm_removed e;
 	char dir[4096], when[32];
@@ -419,7 +449,9 @@ remove_later(struct ctl *ctl, keymgr *km, const char *name, const char *pw,
 	(void)bm_fsync_dir(dir);
 	frees = bm_removed_frees_at(&e, remove_grace(ctl));
 	bm_time_show(when, sizeof(when), frees);
-	if (!ctl->quiet)
+	if (json)
+		remove_json(name, 0, 0, 0, 0, frees);
+	else if (!ctl->quiet)
 		printf("machine %s removed; its space is freed on %s "
 		    "('beemoctl machine restore %s' undoes the removal until "
 		    "then)\n", name, when, name);
@@ -445,7 +477,8 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	int rc, exists, removed;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_YES | CTL_O_NOW |
-	    CTL_O_PASSWORD | CTL_O_DRY_RUN, 1, 1, remove_usage, &o)) >= 0)
+	    CTL_O_PASSWORD | CTL_O_DRY_RUN | CTL_O_JSON, 1, 1, remove_usage,
+	    &o)) >= 0)
 		return rc;
 	name = o.args[0];
 	if (not_mounted(ctl, name) != 0 || ctl_keymgr(ctl, &km) != 0)
@@ -461,6 +494,11 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 			    "'--now' frees its space at once", name);
 		else
 			rc = ctl_km_fail(ctl, km);
+		goto out;
+	}
+	if (o.dry_run && o.json) {
+		remove_json(name, 1, o.now || !exists, 0, 0, 0);
+		rc = CTL_OK;
 		goto out;
 	}
 	if (o.dry_run) {
@@ -482,11 +520,11 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 		if (keymgr_admin_check(km, pw, pwlen) != 0)
 			rc = ctl_km_fail(ctl, km);
 		else
-			rc = free_removed(ctl, km, &gone);
+			rc = free_removed(ctl, km, &gone, o.json);
 	} else if (o.now) {
-		rc = remove_now(ctl, km, name, pw, pwlen);
+		rc = remove_now(ctl, km, name, pw, pwlen, o.json);
 	} else {
-		rc = remove_later(ctl, km, name, pw, pwlen);
+		rc = remove_later(ctl, km, name, pw, pwlen, o.json);
 	}
 out:
 	bm_free_secret(pw, pwlen);

@@ -23,7 +23,7 @@
 static const char snapshot_usage[] =
     "MACHINE [--note TEXT] [--tag NAME]... [--json]\n"
     "       [--admin | --poste-key FILE] [--password-file FILE]\n"
-    "       beemoctl snapshot tag MACHINE SNAPSHOT NAME [--untag]\n"
+    "       beemoctl snapshot tag MACHINE SNAPSHOT NAME [--untag] [--json]\n"
     "       [--admin | --poste-key FILE] [--password-file FILE]\n"
     "\n"
     "Freeze the live tree of MACHINE as a new read-only snapshot.  Works\n"
@@ -43,7 +43,8 @@ static const char snapshot_usage[] =
     "                        or now\n"
     "  --untag               (snapshot tag) remove the tag\n"
     "  --json                one JSON object \"beemo-snapshot\" (beemoctl(8)):\n"
-    "                        {..., \"snapshot\": N, \"created\": true|false}\n"
+    "                        {..., \"snapshot\": N, \"created\": true|false};\n"
+    "                        \"beemo-snapshot-tag\" for snapshot tag\n"
     "  --admin               open with the administrator's password\n"
     "  --poste-key FILE      open with the machine's POSTE key file\n"
     "  --password-file FILE  read the password from FILE (default\n"
@@ -154,7 +155,7 @@ snapshot_tag(struct ctl *ctl, int argc, char **argv, int untag)
 	int rc;
 
 	if ((rc = ctl_parse(ctl, argc, argv, CTL_O_ADMIN | CTL_O_POSTE_KEY |
-	    CTL_O_PASSWORD, 4, 4, snapshot_usage, &o)) >= 0)
+	    CTL_O_PASSWORD | CTL_O_JSON, 4, 4, snapshot_usage, &o)) >= 0)
 		return rc;
 	if (!store_tag_valid(o.args[3])) {
 		ctl_err(ctl, "'%s' is not a valid tag", o.args[3]);
@@ -191,9 +192,20 @@ snapshot_tag(struct ctl *ctl, int argc, char **argv, int untag)
 	if (rc != 0)
 		return rc;
 done:
-	if (!ctl->quiet)
+	if (o.json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, "beemo-snapshot-tag", 1);
+		bm_json_str(&j, "machine", o.args[1]);
+		bm_json_u64(&j, "snapshot", si.id);
+		bm_json_str(&j, "tag", o.args[3]);
+		bm_json_bool(&j, "tagged", !untag);
+		bm_json_end_obj(&j);
+	} else if (!ctl->quiet) {
 		printf("snapshot %u: tag %s %s\n", si.id, o.args[3], untag ?
 		    "removed" : "added");
+	}
 	return CTL_OK;
 }
 

@@ -194,6 +194,20 @@ user_confirm(struct ctl *ctl, const struct ctl_opts *o, int reset)
 		ctl_err(ctl, "machine %s has no user %s", machine, user);
 		goto out;
 	}
+	if (o->dry_run && o->json) {
+		bm_json j;
+
+		bm_json_init(&j, stdout);
+		bm_json_head(&j, reset ? "beemo-user-reset" :
+		    "beemo-user-remove", 1);
+		bm_json_str(&j, "machine", machine);
+		bm_json_str(&j, "user", user);
+		bm_json_bool(&j, "dry_run", 1);
+		bm_json_u64(&j, "generation", info.ngens + 1);
+		bm_json_end_obj(&j);
+		rc = CTL_OK;
+		goto out;
+	}
 	if (o->dry_run) {
 		printf("dry run: would %s user %s of machine %s; generation "
 		    "%u would become current\n", reset ? "reset the password "

@@ -92,7 +92,7 @@ find "$D/store" -type f | sed "s|$D/||" | sort
 
 step "browse snapshot 1 read-only with alice's password"
 "$BEEMOFS" "$D/store" "$D/browse" \
-	-o "machine=pc1,user=alice,passfile=$D/alice.pw"
+	-o "machine=pc1,user=alice,password-file=$D/alice.pw"
 ls "$D/browse/.snapshots/1"
 fusermount3 -u "$D/browse"
 

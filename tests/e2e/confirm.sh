@@ -2,7 +2,8 @@
 # confirm.sh -- every verb that destroys or revokes asks first
 # (ctl_confirm): without a terminal and without --yes it refuses with
 # exit 2 and "add --yes to do this without a terminal", changing
-# nothing; --dry-run says what it would do and changes nothing; on a
+# nothing; --dry-run says what it would do (with --json, one object with
+# "dry_run": true) and changes nothing; on a
 # terminal (script(1)) "n" changes nothing and "y" (or the machine's
 # name) does it; --yes does it without asking.  Verbs: forget by id,
 # retention that would forget, user remove, user reset, key issue,
@@ -105,6 +106,8 @@ on_tty y "$RT" || t_fail "retention, 'y' on a terminal: $(cat "$T/tty")"
 RM="$BEEMOCTL user remove pc1 bob --password-file $T/admin.pw"
 refused "user remove" $RM
 dry "user remove" "would remove user bob of machine pc1" $RM --dry-run
+dry "user remove --json" '^{"format":"beemo-user-remove","version":1,.*"dry_run":true' \
+	$RM --dry-run --json
 declined "user remove" n "Remove user bob of machine pc1?" "$RM"
 declined "user remove" "" "Remove user bob of machine pc1?" "$RM"
 [ "$(users)" = "alice bob " ] || t_fail "users: $(users)"
@@ -116,6 +119,8 @@ RS="$BEEMOCTL user reset pc1 alice --password-file $T/admin.pw --new-password-fi
 refused "user reset" $RS
 dry "user reset" "would reset the password of user alice of machine pc1" \
 	$RS --dry-run
+dry "user reset --json" '^{"format":"beemo-user-reset","version":1,.*"dry_run":true' \
+	$RS --dry-run --json
 declined "user reset" n "Reset the password of user alice of machine pc1?" "$RS"
 "$BEEMOCTL" key unlock pc1 --user alice --password-file "$T/alice.pw" \
 	>/dev/null || t_fail "a declined reset changed alice's password"
@@ -127,6 +132,8 @@ $RS --yes >/dev/null </dev/null || t_fail "user reset --yes"
 KI="$BEEMOCTL key issue pc1 --poste-key $T/pc1.new --password-file $T/admin.pw"
 refused "key issue" $KI
 dry "key issue" "would write a new POSTE key file for machine pc1" $KI --dry-run
+dry "key issue --json" '^{"format":"beemo-key-issue","version":1,.*"dry_run":true' \
+	$KI --dry-run --json
 declined "key issue" n "Issue a new POSTE key file for machine pc1?" "$KI"
 [ ! -e "$T/pc1.new" ] || t_fail "a declined key issue wrote $T/pc1.new"
 on_tty yes "$KI" || t_fail "key issue, 'yes' on a terminal: $(cat "$T/tty")"

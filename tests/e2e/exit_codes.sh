@@ -74,6 +74,15 @@ expect 1 "beemoctl, wrong password" "$BEEMOCTL" snapshots pc1 \
 	--password-file "$T/wrong.pw"
 expect 1 "beemofs, wrong password" "$BEEMOFS" "$T/store" "$T/m3" -f \
 	-o "machine=pc1,user=alice,password-file=$T/wrong.pw"
+# No password and no terminal: 1, and the message names every way to
+# give one in a script.
+expect 1 "beemoctl, no password" env -u BEEMO_PASSWORD_FILE \
+	-u BEEMO_PASSWORD_COMMAND -u CREDENTIALS_DIRECTORY \
+	setsid -w "$BEEMOCTL" snapshots pc1 </dev/null
+for o in --password-file --password-command --password-fd; do
+	grep -q -- "$o" "$T/expect.out" ||
+		t_fail "no password: $o not named: $(cat "$T/expect.out")"
+done
 
 # ---- beemoctl: 4 ----------------------------------------------------------
 # A restore where one target directory cannot be written: the other

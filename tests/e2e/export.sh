@@ -136,6 +136,12 @@ grep -q "goes above the root" "$T/up.err" || t_fail "$(cat "$T/up.err")"
 rc=0
 "$BEEMOCTL" export pc1 1 --output "$T/nf.tar" "${pw[@]}" 2>/dev/null || rc=$?
 [ $rc = 2 ] || t_fail "no --format exited $rc, not 2"
+rc=0
+"$BEEMOCTL" export pc1 1 --format rar --output "$T/nf.tar" "${pw[@]}" \
+	2>"$T/rar.err" || rc=$?
+[ $rc = 2 ] || t_fail "--format rar exited $rc, not 2"
+grep -q "^beemoctl: export: --format rar: not a format of export (tar or zip)$" \
+	"$T/rar.err" || t_fail "--format rar: $(cat "$T/rar.err")"
 if [ -e "$T/bad.tar" ] || [ -e "$T/nf.tar" ]; then
 	t_fail "a failed export left a file"
 fi

@@ -86,8 +86,8 @@ ok issue key issue pc1 --yes --poste-key "$T/pc1-new.poste" "${PW[@]}"
 "$BEEMOCTL" machine add pc2 --user carol "${PW[@]}" \
 	--user-password-file "$T/bob.pw" --poste-key "$T/pc2.poste" \
 	>/dev/null || t_fail "machine add pc2"
-"$BEEMOCTL" machine remove pc2 --yes "${PW[@]}" >/dev/null ||
-	t_fail "machine remove pc2"
+ok machine_remove machine remove pc2 --yes "${PW[@]}"
+ok tag snapshot tag pc1 latest json-tag "${PW[@]}"
 ok machine_restore machine restore pc2 "${PW[@]}"
 t_pw "$T/admin2.pw" admin-pw-2
 ok passwd admin passwd --keep-keys "${PW[@]}" \
@@ -124,6 +124,10 @@ want = {
     "init": ("beemo-init", ["appliance_id", "store"], {}),
     "machine_add": ("beemo-machine-add", ["machine", "user"], {}),
     "machine_restore": ("beemo-machine-restore", ["machine"], {}),
+    "machine_remove": ("beemo-machine-remove", ["machine", "dry_run", "now",
+                                                "bytes_freed", "frees"], {}),
+    "tag": ("beemo-snapshot-tag", ["machine", "snapshot", "tag", "tagged"],
+            {}),
     "user_add": ("beemo-user-add", ["machine", "user"], {}),
     "user_passwd": ("beemo-user-passwd", ["machine", "user"], {}),
     "user_reset": ("beemo-user-reset", ["machine", "user"], {}),
@@ -238,6 +242,9 @@ try:
     assert c["problem_count"] == len(c["problems"]) > 0, c
     assert docs["restore"]["bytes"] == 3000000 + 8 + 22, docs["restore"]
     assert docs["diff"]["summary"]["changed"] == 1, docs["diff"]
+    r = docs["machine_remove"]
+    assert r["now"] is False and r["dry_run"] is False, r
+    assert r["frees"].endswith("Z") and r["bytes_freed"] is None, r
     s = docs["scan"]
     assert s["infected"] == 1 and s["snapshot"] is None, s
     assert {(x["path"], x["signature"].startswith("Beemo.Test.Later"))

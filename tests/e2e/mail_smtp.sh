@@ -8,7 +8,7 @@
 # password would not be sent in clear; a report that could not be sent
 # stays pending and goes out at the next run; and the sendmail command keeps
 # working, its words quoted as a shell would (a fake sendmail records
-# its argv).
+# its argv); --test-mail --json prints one object, sent or not.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/report_lib.sh"
 
@@ -192,4 +192,27 @@ printf -- '-a\nmy account\n-t\n-i\n$HOME\n' | cmp -s - "$T/argv" ||
 grep -q '^X-Beemo-Report: test$' "$T/sendmail.eml" &&
 	grep -q '^From: =?UTF-8?B?w4l0dWRlIER1cG9udA==?= <beemo@etude.fr>$' \
 	"$T/sendmail.eml" || t_fail "message: $(cat "$T/sendmail.eml")"
+# --test-mail --json: one object, sent or not (exit 0 or 1).
+"$BEEMO_SYNC" maintenance --test-mail --json >"$T/t4.out" 2>>"$T/sync.log" ||
+	t_fail "--test-mail --json: $(tail -1 "$T/sync.log")"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[:2] == ["format", "version"], d
+assert d["format"] == "beemo-sync-test-mail" and d["version"] == 1, d
+assert d["sent"] is True and d["error"] is None, d
+assert "fake sendmail" in d["via"], d' "$T/t4.out" ||
+	t_fail "--test-mail --json: $(cat "$T/t4.out")"
+printf '#!/bin/sh\nexit 1\n' >"$T/bin dir/fake sendmail"
+t_expect_log "test mail not sent through"
+rc=0
+"$BEEMO_SYNC" --json maintenance --test-mail >"$T/t5.out" 2>>"$T/sync.log" ||
+	rc=$?
+[ $rc = 1 ] || t_fail "--test-mail --json, not sent: exit $rc"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "beemo-sync-test-mail", d
+assert d["sent"] is False and d["error"], d' "$T/t5.out" ||
+	t_fail "--test-mail --json, not sent: $(cat "$T/t5.out")"
 t_log "ok"

@@ -12,8 +12,9 @@
 #     same answer everywhere; a date alone is the end of that local day;
 #   - tags: --tag at snapshot time (through the daemon and with the
 #     store opened), shown by `snapshots` (text and JSON), added and
-#     removed later with `snapshot tag [--untag]`; the newest of several
+#     removed later with `snapshot tag [--untag] [--json]`; the newest of several
 #     snapshots with one tag wins; a retention policy keeps them;
+#   - the --help of each verb that takes a snapshot names every form;
 #   - errors: a malformed name exits 2, a name that names nothing exits 1
 #     with a message that says why;
 #   - a store written by the old code (tests/fixtures/v1: version 1
@@ -218,6 +219,20 @@ for id in 2 4 6; do
 		t_fail "untagged $id kept: $(cat "$T/plan.out")"
 done
 
+# snapshot tag --json: one object, the id the name resolved to.
+ctl snapshot tag pc1 latest jtag --json >"$T/tag.json" ||
+	t_fail "snapshot tag --json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[:2] == ["format", "version"], d
+assert d["format"] == "beemo-snapshot-tag" and d["version"] == 1, d
+assert d["machine"] == "pc1" and d["tag"] == "jtag" and d["tagged"], d
+assert isinstance(d["snapshot"], int), d' "$T/tag.json" ||
+	t_fail "snapshot tag --json: $(cat "$T/tag.json")"
+ctl snapshot tag pc1 jtag jtag --untag --json | grep -q '"tagged":false' ||
+	t_fail "snapshot tag --untag --json"
+
 # --- forget by name -------------------------------------------------------
 ctl forget pc1 first latest~1 --yes >/dev/null || t_fail "forget by name"
 [ "$(snaps)" = "2 3 4 5 7" ] || t_fail "forget first latest~1: $(snaps)"
@@ -246,6 +261,13 @@ if command -v mandoc >/dev/null; then
 	grep -q "^SNAPSHOT NAMES" "$T/page.txt" ||
 		t_fail "no SNAPSHOT NAMES in beemoctl.8"
 fi
+
+# The --help of every verb that takes a snapshot names every form of name,
+# not only an id and latest.
+for v in ls dump restore diff export scan find forget; do
+	"$BEEMOCTL" "$v" --help | grep -q 'latest~N' ||
+		t_fail "$v --help does not name every form of snapshot name"
+done
 
 # --- a session that crashed ------------------------------------------------
 # Its changes reached the store but no snapshot: the next session takes

@@ -1,7 +1,7 @@
 #!/bin/bash
 # sync_json.sh -- beemo-sync and beemo-center print one JSON object per
 # kind with --json ("format" and "version" first), parsed by python3:
-# push, verify, status, history, release, maintenance, recover (the
+# push (and push --dry-run), verify, status, history, release, maintenance, recover (the
 # global --json and the verb's own), center list, status, scrub and
 # apply; and their text output shows times in the local zone with its
 # offset (TZ=Europe/Paris: +0100 in December), in UTC with --utc, as
@@ -37,6 +37,7 @@ check() {
 	text = open(sys.argv[1]).read()
 	d = json.loads(text)
 	assert isinstance(d, dict), d
+	assert text.endswith("}\n") and not text.endswith("\n\n"), repr(text[-9:])
 	assert list(d)[:2] == ["format", "version"], list(d)
 	assert d["format"] == sys.argv[2] and d["version"] == 1, d
 	exec(sys.argv[3])
@@ -44,13 +45,21 @@ check() {
 }
 
 # ---- beemo-sync -----------------------------------------------------------
+# A dry run's stdout is its one object too, with what a push would send.
+sync_run pushdry push --dry-run --json ||
+	t_fail "push --dry-run --json: $(cat "$T/pushdry.err")"
+check "$T/pushdry.out" beemo-sync-push '
+assert d["dry_run"] is True and d["failed"] == 0, d
+t = d["targets"]
+assert [x["name"] for x in t] == ["a"] and t[0]["ok"], t
+assert t[0]["objects_sent"] >= 3 and t[0]["bytes_sent"] > 300000, t'
 sync_run push push --json || t_fail "push --json: $(cat "$T/push.err")"
 check "$T/push.out" beemo-sync-push '
 t = d["targets"]
 assert [x["name"] for x in t] == ["a"] and t[0]["ok"], t
 assert t[0]["result"] == "ok" and t[0]["objects_sent"] >= 3, t
 assert t[0]["push"] == 1 and t[0]["last_success"].endswith("Z"), t
-assert d["failed"] == 0, d'
+assert d["failed"] == 0 and d["dry_run"] is False, d'
 sync_run push2 --json push || t_fail "--json push: $(cat "$T/push2.err")"
 check "$T/push2.out" beemo-sync-push '
 assert d["targets"][0]["objects_sent"] == 0, d'
