@@ -108,7 +108,7 @@ if [ "$(du -k "$D/restored/disk.img" | cut -f1)" -gt 4096 ]; then
 	exit 1
 fi
 
-step "look into snapshots without mounting: ls, find, diff, dump, export"
+step "look into snapshots without mounting: ls, find, diff, dump, export (names: latest~1, dates, tags)"
 "$BEEMOFS" "$D/store" "$MNT" -o "machine=pc1,keyfile=$D/pc1.poste"
 echo "minutes of the meeting" >"$MNT/notes.txt"
 fusermount3 -u "$MNT"
@@ -116,7 +116,7 @@ while pgrep -f "beemofs $D/store" >/dev/null; do sleep 0.1; done
 A=(--user alice --password-file "$D/alice.pw")
 "$BEEMOCTL" ls pc1 latest --long "${A[@]}"
 "$BEEMOCTL" find pc1 'notes*' "${A[@]}"
-"$BEEMOCTL" diff pc1 1 latest "${A[@]}"
+"$BEEMOCTL" diff pc1 latest~1 latest "${A[@]}"
 "$BEEMOCTL" dump pc1 latest notes.txt "${A[@]}"
 "$BEEMOCTL" export pc1 latest bash --format tar --output - "${A[@]}" |
 	tar -tvf - | sed -n '1,3p'
@@ -124,6 +124,10 @@ A=(--user alice --password-file "$D/alice.pw")
 	python3 -c 'import json, sys; d = json.load(sys.stdin)
 print("ls --json:", d["format"], "version", d["version"],
     len(d["entries"]), "entries")'
+# Nothing changed since: no second, identical snapshot.
+"$BEEMOCTL" snapshot pc1 --password-file "$D/admin.pw"
+# Exit statuses shared by every program: 2 for a name that is not one.
+if "$BEEMOCTL" ls pc1 latest~x "${A[@]}"; then exit 1; else echo "exit status $?"; fi
 
 step "beemoctl check --read-data: every sealed byte authenticated"
 "$BEEMOCTL" check pc1 --read-data --password-file "$D/admin.pw"
@@ -145,8 +149,9 @@ step "quota, live status and the journal of pc1"
 "$BEEMOCTL" journal pc1 --password-file "$D/admin.pw"
 
 step "retention: a policy signed by the administrator, forget, erase, prune"
-"$BEEMOCTL" snapshot pc1 --note "before the erasure" \
+"$BEEMOCTL" snapshot pc1 --tag before-erasure \
 	--password-file "$D/admin.pw" >/dev/null
+"$BEEMOCTL" snapshots pc1 --password-file "$D/admin.pw"
 "$BEEMOCTL" retention pc1 --keep-daily 14 --keep-weekly 8 \
 	--password-file "$D/admin.pw"
 "$BEEMOCTL" forget pc1 --keep-last 1 --dry-run --password-file "$D/admin.pw"
@@ -202,6 +207,7 @@ CONF
 tail -n 8 "$BEEMO_CONFIG"
 
 step "beemo-sync push: the sealed packs, index logs and key store go off-site"
+"$BEEMO_SYNC" push --dry-run
 "$BEEMO_SYNC" push
 "$BEEMO_SYNC" verify --read-data
 "$BEEMO_SYNC" status
