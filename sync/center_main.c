@@ -112,11 +112,7 @@ main(int argc, char **argv)
 			ctx.verbose++;
 			break;
 		case 'U':
-			/* The zone too: what is shown or read as local
-			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
-			if (setenv("TZ", "UTC0", 1) == 0)
-				tzset();
 			break;
 		case 'V':
 			printf("beemo-center " BEEMO_VERSION "\n");

@@ -123,11 +123,7 @@ main(int argc, char **argv)
 			ctx.json = 1;
 			break;
 		case 'U':
-			/* The zone too: what is shown or read as local
-			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
-			if (setenv("TZ", "UTC0", 1) == 0)
-				tzset();
 			break;
 		case 'V':
 			printf("beemo-sync " BEEMO_VERSION "\n");

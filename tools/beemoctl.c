@@ -136,11 +136,7 @@ main(int argc, char **argv)
 			ctl.verbose++;
 			break;
 		case 'U':
-			/* The zone too: what is shown or read as local
-			 * time (ls, --since, --at) is UTC as well. */
 			bm_time_set_utc(1);
-			if (setenv("TZ", "UTC0", 1) == 0)
-				tzset();
 			break;
 		case 'V':
 			printf("beemoctl " BEEMO_VERSION "\n");

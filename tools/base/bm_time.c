@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,6 +65,10 @@ void
 bm_time_set_utc(int utc)
 {
 	show_utc = utc;
+	/* The zone too: what is shown or read as local time (ls, --since,
+	 * --at, dates without a zone) is UTC as well. */
+	if (utc && setenv("TZ", "UTC0", 1) == 0)
+		tzset();
 }
 
 char *

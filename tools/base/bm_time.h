@@ -23,7 +23,9 @@ char *bm_time_str(char *buf, size_t size, uint64_t ns);
  * Times shown to people.  Text output shows times in the local zone
  * (the process's TZ) with its offset, "2026-12-04 16:20:30 +0100";
  * after bm_time_set_utc(1) (the programs' --utc option) in UTC,
- * "2026-12-04 15:20:30 UTC".  JSON and files keep bm_time_str()
+ * "2026-12-04 15:20:30 UTC", and the process's zone becomes UTC (TZ
+ * set to UTC0), so that times read without a zone and the local times
+ * of other output are UTC too.  JSON and files keep bm_time_str()
  * (RFC 3339, UTC, "Z" offset) whatever the setting.
  * bm_time_show -- format @ns so into @buf (at least 32 bytes; "-" for
  * 0); returns @buf.  bm_time_set_utc is called once from main() before
