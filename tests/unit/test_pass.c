@@ -90,13 +90,14 @@ test_sources(void)
 	CHECK(!got(&src, "", &rc, from, sizeof(from)));
 	CHECK_RC(rc, -ENOTTY);
 
-	/* A descriptor, left open. */
+	/* A descriptor, left open, but not to programs run later. */
 	fd = open(pwfile, O_RDONLY);
 	REQUIRE(fd >= 0);
 	src.fd = fd;
 	CHECK(got(&src, "secret", &rc, from, sizeof(from)));
 	CHECK(strstr(from, "descriptor") != NULL);
 	CHECK(fcntl(fd, F_GETFD) >= 0);
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
 	CHECK(!got(&src, "", &rc, from, sizeof(from)));
 	CHECK_RC(rc, -EBADF);

@@ -167,8 +167,14 @@ done:
 int
 bm_read_password_fd(int fd, char **out, size_t *outlen)
 {
+	int flags;
+
 	if (fd < 0)
 		return -EBADF;
+	/* The caller's descriptor is not for the commands this process
+	 * runs later (a mail command, sshd's helpers). */
+	if ((flags = fcntl(fd, F_GETFD)) >= 0)
+		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 	return read_line(fd, out, outlen);
 }
 

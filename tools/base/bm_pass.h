@@ -32,7 +32,8 @@ int bm_read_password(const char *prompt, const char *file, int confirm,
 /*
  * bm_read_password_fd -- read the first line of the open descriptor @fd
  * (a pipe, a file) as a password, as bm_read_password() does for a file.
- * @fd is left open.  Returns 0, -EINVAL for an empty password, -EBADF
+ * @fd is left open, marked close-on-exec so that no program this process
+ * runs later inherits it.  Returns 0, -EINVAL for an empty password, -EBADF
  * when @fd is not open, or a negative errno.
  */
 int bm_read_password_fd(int fd, char **out, size_t *outlen);
