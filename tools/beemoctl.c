@@ -375,7 +375,7 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		{{"older", required_argument, NULL, 'E'}, CTL_O_FIND},
 		{{"format", required_argument, NULL, 'M'}, CTL_O_FORMAT},
 	};
-	struct option opts[sizeof(table) / sizeof(table[0]) + 2];
+	struct option opts[sizeof(table) / sizeof(table[0]) + 3];
 	size_t i, n = 0;
 	uint64_t fd;
 	int c;
@@ -387,6 +387,8 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 		if (table[i].mask & allowed)
 			opts[n++] = table[i].opt;
 	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	/* A global option people also type after the verb. */
+	opts[n++] = (struct option){"utc", no_argument, NULL, 'Z'};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
 	optind = 0;
 	opterr = 1;
@@ -413,6 +415,9 @@ ctl_parse(const struct ctl *ctl, int argc, char **argv, unsigned allowed,
 			break;
 		case 'U':
 			o->user_password_file = optarg;
+			break;
+		case 'Z':
+			bm_time_set_utc(1);
 			break;
 		case 'j':
 			o->json = 1;

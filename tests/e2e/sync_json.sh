@@ -141,6 +141,11 @@ TZ=Europe/Paris "$BEEMOCTL" --utc key show pc1 \
 	>"$T/key_utc.out" || t_fail "--utc key show"
 grep -Eq "^created +$utc$" "$T/key_utc.out" ||
 	t_fail "beemoctl --utc key show: $(cat "$T/key_utc.out")"
+# After the verb too, as restic's and borg's users type it.
+TZ=Europe/Paris "$BEEMOCTL" key show pc1 --utc \
+	>"$T/key_utc2.out" || t_fail "key show --utc"
+grep -Eq "^created +$utc$" "$T/key_utc2.out" ||
+	t_fail "beemoctl key show --utc: $(cat "$T/key_utc2.out")"
 TZ=Europe/Paris "$BEEMO_CENTER" list >"$T/cl_local.out" || t_fail "list"
 grep -Eq "^a .* $zone " "$T/cl_local.out" ||
 	t_fail "beemo-center list, local: $(cat "$T/cl_local.out")"
