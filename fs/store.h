@@ -464,11 +464,6 @@ struct store_stats {
 };
 int store_stats(store *st, struct store_stats *out);
 
-/* store_changes -- changes of the tree (inodes, directory entries,
- * contents; not the journal) made through this handle since it was
- * opened or since its last snapshot (0: nothing to snapshot). */
-uint64_t store_changes(store *st);
-
 /*
  * store_quota_get / store_quota_set -- the machine's quota in bytes the
  * appliance holds for it (store_stats' "used": its packs, deduplicated

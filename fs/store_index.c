@@ -388,10 +388,8 @@ ix_put_raw(store *st, enum ix_table t, const void *k, size_t klen,
 		    -EIO;
 	}
 	st->dirty = 1;
-	if (logit && IX_LOGGED(t)) {
-		st->changes += IX_TREE(t);
+	if (logit && IX_LOGGED(t))
 		return log_add(st, t, k, klen, v, vlen, 0);
-	}
 	return 0;
 }
 
@@ -418,10 +416,8 @@ ix_del(store *st, enum ix_table t, const void *k, size_t klen)
 	if (rc != 0)
 		return -EIO;
 	st->dirty = 1;
-	if (IX_LOGGED(t)) {
-		st->changes += IX_TREE(t);
+	if (IX_LOGGED(t))
 		return log_add(st, t, k, klen, NULL, 0, 1);
-	}
 	return 0;
 }
 

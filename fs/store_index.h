@@ -52,9 +52,6 @@ enum ix_table {
 	IX_NTABLES = 9,
 };
 #define IX_LOGGED(t) ((t) <= IX_JOURNAL)
-/* Changes of the tree, which a snapshot captures (store_changes());
- * journal entries, snapshot records and counters are not. */
-#define IX_TREE(t) ((t) >= IX_INODE && (t) <= IX_CONTENT)
 
 #define SEQ_LIVE UINT64_MAX
 

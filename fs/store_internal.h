@@ -103,7 +103,6 @@ struct store {
 	size_t loglen, logcap; /* ix_lock */
 	int ix_err;           /* sticky commit failure; ix_lock */
 	int dirty;            /* the txn has changes; ix_lock */
-	uint64_t changes;     /* logged changes since open/snapshot; ix_lock */
 	uint64_t live_same;   /* IX_META "live_same": the snapshot the live
 				 tree equals, 0: changed since (store.h,
 				 store_snapshot_take); ix_lock */

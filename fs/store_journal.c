@@ -154,13 +154,7 @@ store_session_begin(store *st)
 	    session_name(st, name, sizeof(name)));
 	e.who = st->who;
 	e.summary = summary;
-	{
-		/* The session's own entries are nothing to snapshot. */
-		uint64_t changes = st->changes;
-
-		rc = journal_add_locked(st, &e);
-		st->changes = changes;
-	}
+	rc = journal_add_locked(st, &e);
 	ix_unlock(st);
 	return rc;
 }

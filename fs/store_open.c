@@ -369,7 +369,6 @@ open_store(const char *dir, const keymgr_secret *s,
 		}
 		if (rc == 0)
 			rc = commit_wait_locked(st);
-		st->changes = 0; /* recovery is nothing to snapshot */
 	}
 	ix_unlock(st);
 	if (rc != 0)

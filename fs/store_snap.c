@@ -163,15 +163,23 @@ snap_exists(store *st, uint32_t id)
 	return ix_get(st, IX_SNAP, k, 4, &v) == 0;
 }
 
+/* The snapshot the live tree equals, if it still exists, or 0 (ix_lock
+ * held). */
+static uint32_t
+live_same_locked(store *st)
+{
+	return st->live_same != 0 && st->live_same <= STORE_MAX_SNAP &&
+	    snap_exists(st, (uint32_t)st->live_same) ?
+	    (uint32_t)st->live_same : 0;
+}
+
 uint32_t
 store_live_same(store *st)
 {
 	uint32_t id;
 
 	ix_lock(st);
-	id = st->live_same != 0 && st->live_same <= STORE_MAX_SNAP &&
-	    snap_exists(st, (uint32_t)st->live_same) ? (uint32_t)st->live_same :
-	    0;
+	id = live_same_locked(st);
 	ix_unlock(st);
 	return id;
 }
@@ -207,10 +215,7 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 	ix_lock(st);
 	/* Nothing changed since a snapshot that is still there: that one
 	 * is the live tree. */
-	if (if_changed && st->live_same != 0 &&
-	    st->live_same <= STORE_MAX_SNAP &&
-	    snap_exists(st, (uint32_t)st->live_same)) {
-		*id = (uint32_t)st->live_same;
+	if (if_changed && (*id = live_same_locked(st)) != 0) {
 		rc = 0;
 		goto unlock;
 	}
@@ -269,7 +274,6 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 	st->want_close = 1;
 	if ((rc = commit_wait_locked(st)) != 0)
 		goto unlock;
-	st->changes = 0;
 	*id = next;
 	*created = 1;
 unlock:
@@ -387,17 +391,6 @@ store_snapshots(store *st, struct store_snapinfo **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return 0;
-}
-
-uint64_t
-store_changes(store *st)
-{
-	uint64_t n;
-
-	ix_lock(st);
-	n = st->changes;
-	ix_unlock(st);
-	return n;
 }
 
 /* The packs of the store, but for those a prune dropped (ix_lock
