@@ -80,18 +80,35 @@ identity(const struct sync_ctx *ctx, char *appliance, size_t asize,
 	*from = bm_conf_get(ctx->conf, "mail", NULL, "from", from_buf);
 }
 
-/* Deliver the formatted @msg through the configured transport. */
+/* Format a message from @from to @to with @subject, @body and the extra
+ * @headers (NULL-terminated), and deliver it through the configured
+ * transport.  Returns 0 or an error with its reason in @err. */
 static int
 deliver(const struct sync_ctx *ctx, const char *from, const char *to,
-    const char *msg, size_t len, char *err, size_t errlen)
+    const char *subject, const char *body, const char *const *headers,
+    char *err, size_t errlen)
 {
 	const char *smtp = bm_conf_get(ctx->conf, "mail", NULL, "smtp", "");
+	struct bm_mail m = {.from = from, .to = to, .subject = subject,
+	    .body = body, .headers = headers};
+	char *msg = NULL;
+	size_t len;
+	int rc;
 
-	if (*smtp != '\0')
-		return sync_smtp_send(ctx->conf, from, to, msg, len, err,
+	rc = bm_mail_format(&m, bm_now_ns(), &msg, &len);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, MAIL_BAD_ADDRESS);
+	else if (rc != 0)
+		snprintf(err, errlen, "%s", beemo_strerror(rc));
+	else if (*smtp != '\0')
+		rc = sync_smtp_send(ctx->conf, from, to, msg, len, err,
 		    errlen);
-	return bm_mail_send(bm_conf_get(ctx->conf, "mail", NULL, "command",
-	    MAIL_COMMAND_DEFAULT), msg, len, MAIL_TIMEOUT_MS, err, errlen);
+	else
+		rc = bm_mail_send(bm_conf_get(ctx->conf, "mail", NULL,
+		    "command", MAIL_COMMAND_DEFAULT), msg, len,
+		    MAIL_TIMEOUT_MS, err, errlen);
+	free(msg);
+	return rc;
 }
 
 /*
@@ -105,11 +122,9 @@ send_one(struct sender *s, const char *machine, const char *what,
     const char *subject, const char *body, const char *const *keys,
     size_t nkeys)
 {
-	char *to = recipients(s->ctx, machine), *msg = NULL, *full = NULL;
+	char *to = recipients(s->ctx, machine), *full = NULL;
 	char hkind[64], hmach[128], hkey[256], kv[220], err[600], now_s[32];
 	const char *headers[4];
-	struct bm_mail m;
-	size_t len;
 	int rc;
 
 	if (to == NULL) {
@@ -137,17 +152,8 @@ send_one(struct sender *s, const char *machine, const char *what,
 
 		snprintf(subj, sizeof(subj), "[Beemo %s] %s%s", s->appliance,
 		    strcmp(what, "resolved") ? "" : "RESOLVED: ", subject);
-		m.from = s->from;
-		m.to = to;
-		m.subject = subj;
-		m.body = full;
-		m.headers = headers;
-		rc = bm_mail_format(&m, bm_now_ns(), &msg, &len);
-		if (rc == -EINVAL)
-			snprintf(err, sizeof(err), MAIL_BAD_ADDRESS);
-		else if (rc == 0)
-			rc = deliver(s->ctx, s->from, to, msg, len, err,
-			    sizeof(err));
+		rc = deliver(s->ctx, s->from, to, subj, full, headers, err,
+		    sizeof(err));
 		if (rc == 0) {
 			s->stats->sent++;
 			(void)sync_alog(s->ctx, s->km, "report", "mail sent to "
@@ -162,7 +168,6 @@ send_one(struct sender *s, const char *machine, const char *what,
 			    subj);
 		}
 	}
-	free(msg);
 	free(full);
 	free(to);
 	return rc;
@@ -352,10 +357,8 @@ sync_mail_test(const struct sync_ctx *ctx, char *how, size_t howlen,
 	const char *smtp = bm_conf_get(ctx->conf, "mail", NULL, "smtp", "");
 	const char *headers[] = {"X-Beemo-Report: test", NULL};
 	char appliance[256], from_buf[320], subj[400], *to, *body = NULL;
-	char *msg = NULL, now_s[32];
+	char now_s[32];
 	const char *from;
-	struct bm_mail m;
-	size_t len;
 	int rc;
 
 	if (*smtp != '\0')
@@ -380,21 +383,9 @@ sync_mail_test(const struct sync_ctx *ctx, char *how, size_t howlen,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	m.from = from;
-	m.to = to;
-	m.subject = subj;
-	m.body = body;
-	m.headers = headers;
-	rc = bm_mail_format(&m, bm_now_ns(), &msg, &len);
-	if (rc == -EINVAL)
-		snprintf(err, errlen, MAIL_BAD_ADDRESS);
-	else if (rc != 0)
-		snprintf(err, errlen, "%s", beemo_strerror(rc));
-	else
-		rc = deliver(ctx, from, to, msg, len, err, errlen);
+	rc = deliver(ctx, from, to, subj, body, headers, err, errlen);
 	snprintf(how + strlen(how), howlen - strlen(how), " to %s", to);
 out:
-	free(msg);
 	free(body);
 	free(to);
 	return rc;
