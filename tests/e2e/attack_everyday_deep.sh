@@ -19,10 +19,7 @@ for i in range(2100):
     os.chdir("d")
 open("hidden", "w").write("x")' "$M" || t_fail "a deep tree in the mount"
 t_umount "$M"
-ids=$("$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
-	python3 -c 'import json,sys
-j = json.load(sys.stdin)
-print(" ".join(str(s["id"]) for s in (j if isinstance(j, list) else j["snapshots"])))')
+ids=$(t_snapshot_ids)
 read -r S1 S2 <<<"$ids"
 [ -n "$S2" ] || t_fail "two snapshots: $ids"
 

@@ -40,10 +40,7 @@ echo evil >"$M/f"
 echo evil >"$M/h1"
 ln "$M/h1" "$M/h2"
 t_umount "$M"
-ids=$("$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
-	python3 -c 'import json,sys
-j = json.load(sys.stdin)
-print(" ".join(str(s["id"]) for s in (j if isinstance(j, list) else j["snapshots"])))')
+ids=$(t_snapshot_ids)
 read -r S1 S2 <<<"$ids"
 [ -n "$S2" ] || t_fail "two snapshots: $ids"
 

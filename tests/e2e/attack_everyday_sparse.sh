@@ -20,10 +20,7 @@ truncate -s 0 "$M/huge"
 truncate -s 1P "$M/huge"
 printf 'y' | dd of="$M/huge" bs=1 seek=$((1 << 40)) conv=notrunc status=none
 t_umount "$M"
-ids=$("$BEEMOCTL" snapshots pc1 --json --password-file "$T/admin.pw" |
-	python3 -c 'import json,sys
-j = json.load(sys.stdin)
-print(" ".join(str(s["id"]) for s in (j if isinstance(j, list) else j["snapshots"])))')
+ids=$(t_snapshot_ids)
 read -r S1 S2 <<<"$ids"
 [ -n "$S2" ] || t_fail "two snapshots: $ids"
 

@@ -81,7 +81,7 @@ ids() {
 	"$BEEMOCTL" snapshots pc1 --json "${A[@]}" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-d = d["snapshots"] if isinstance(d, dict) else d
+d = d["snapshots"]
 print(" ".join(str(s["id"]) for s in sorted(d, key=lambda s: s["id"])))'
 }
 all=$(ids)

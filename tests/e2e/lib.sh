@@ -190,6 +190,14 @@ t_appliance() {
 		--poste-key "$T/pc1.poste" >/dev/null || t_fail "machine add"
 }
 
+# t_snapshot_ids [MACHINE]: the ids of MACHINE's (default pc1) snapshots,
+# oldest first, on one line (opened with the administrator's password).
+t_snapshot_ids() {
+	"$BEEMOCTL" snapshots "${1:-pc1}" --json --password-file "$T/admin.pw" |
+		python3 -c 'import json, sys
+print(" ".join(str(s["id"]) for s in json.load(sys.stdin)["snapshots"]))'
+}
+
 # t_must_fail DESCRIPTION CMD...: CMD must exit non-zero.
 t_must_fail() {
 	local what=$1

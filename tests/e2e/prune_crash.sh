@@ -32,11 +32,6 @@ for i in $(seq 1 7); do
 done
 t_umount "$MNT"
 
-snap_ids() {
-	"$BEEMOCTL" snapshots pc1 --json "${PW[@]}" | python3 -c '
-import json, sys
-print(" ".join(str(s["id"]) for s in json.load(sys.stdin)["snapshots"]))'
-}
 R="$T/ro"
 # Every snapshot as a restore session shows it: one sum file per id.
 sums_all() { # DIR
@@ -48,7 +43,7 @@ sums_all() { # DIR
 	done
 	t_umount "$R"
 }
-read -ra IDS <<<"$(snap_ids)"
+read -ra IDS <<<"$(t_snapshot_ids)"
 [ "${#IDS[@]}" -ge 8 ] || t_fail "snapshots: ${IDS[*]}"
 sums_all "$T/ref"
 [ "$(ls "$T/ref" | wc -l)" = "${#IDS[@]}" ] || t_fail "snapshots listed"
@@ -63,7 +58,7 @@ verify() { # ROUND
 		cmp -s "$f" "$T/ref/${f##*/}" ||
 			t_fail "round $1: snapshot ${f##*/} differs"
 	done
-	LEFT=$(snap_ids)
+	LEFT=$(t_snapshot_ids)
 	[ "$(ls "$T/now" | sort -n | tr '\n' ' ')" = "$LEFT " ] ||
 		t_fail "round $1: the session lists other snapshots"
 }
@@ -71,7 +66,7 @@ verify() { # ROUND
 # How long a prune of one forgotten snapshot takes here, measured on a
 # copy of the store: the kills land between 0 and that long.
 cp -a "$T/store" "$T/timing"
-read -ra left <<<"$(snap_ids)"
+read -ra left <<<"$(t_snapshot_ids)"
 "$BEEMO_PRUNE_FORGET" "$T/timing" pc1 "$T/admin.pw" "${left[0]}" ||
 	t_fail "forget in the copy"
 T0=${EPOCHREALTIME/./}
@@ -81,7 +76,7 @@ SPAN=$(((${EPOCHREALTIME/./} - T0) / 1000))
 rm -rf "$T/timing"
 t_log "a prune takes $SPAN ms"
 
-done_last=1 killed=0 completed=0 LEFT=$(snap_ids)
+done_last=1 killed=0 completed=0 LEFT=$(t_snapshot_ids)
 packs_bytes() {
 	find "$PACKS" -type f -printf '%s\n' | awk '{s += $1} END {print s}'
 }

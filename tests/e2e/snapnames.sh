@@ -31,7 +31,7 @@ snaps() {
 	ctl snapshots pc1 --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-d = d if isinstance(d, list) else d["snapshots"]
+d = d["snapshots"]
 print(" ".join(str(s["id"]) for s in d))'
 }
 # snapfield ID FIELD: FIELD of snapshot ID in `snapshots --json`.
@@ -39,7 +39,7 @@ snapfield() {
 	ctl snapshots pc1 --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-d = d if isinstance(d, list) else d["snapshots"]
+d = d["snapshots"]
 s = [s for s in d if s["id"] == int(sys.argv[1])][0]
 v = s[sys.argv[2]]
 print(" ".join(v) if isinstance(v, list) else v)' "$1" "$2"
@@ -148,7 +148,7 @@ ctl find pc1 a.txt --snapshots first,latest~1 --json >"$T/find.json" ||
 python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-m = d["matches"] if isinstance(d, dict) else d
+m = d["matches"]
 assert len(m) == 1 and sorted(m[0]["snapshots"]) == [1, 6], d' "$T/find.json" ||
 	t_fail "find --snapshots first,latest~1: $(cat "$T/find.json")"
 # restore by tag.
@@ -304,7 +304,7 @@ v1 snapshots pc1 --json >"$T/v1.json" || t_fail "v1: snapshots"
 python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-d = d if isinstance(d, list) else d["snapshots"]
+d = d["snapshots"]
 assert [s["id"] for s in d] == [1, 2], d
 assert all(s["tags"] == [] for s in d), d' "$T/v1.json" ||
 	t_fail "v1: snapshots $(cat "$T/v1.json")"

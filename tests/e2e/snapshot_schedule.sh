@@ -19,7 +19,7 @@ snaps() {
 	"$BEEMOCTL" snapshots pc1 --json "$@" </dev/null |
 		python3 -c 'import json, sys
 d = json.load(sys.stdin)
-for s in (d["snapshots"] if isinstance(d, dict) else d):
+for s in d["snapshots"]:
     print(s["id"], s.get("note", ""))' || t_fail "snapshots --json"
 }
 # wait_count N: wait up to 15 s for N snapshots.
