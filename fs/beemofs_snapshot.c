@@ -6,10 +6,11 @@
  * A backup session takes its snapshot when it ends; a machine whose
  * session stays mounted (a file server writing into it all day) would
  * never get one.  A thread wakes at each due time and takes a snapshot
- * when the live tree changed since the last one (store_live_same() is 0
- * from a change until the next snapshot, manual ones through the
- * control socket too).  The due times are: the newest snapshot's time plus @every (so that a
- * remount does not restart the period), and each listed local time of
+ * when the live tree changed since the last one, manual ones through
+ * the control socket too (store_snapshot_take() with if_changed decides
+ * that under the store's lock).  The due times are: the newest
+ * snapshot's time plus @every (so that a remount does not restart the
+ * period), and each listed local time of
  * day.  A due time with nothing changed is skipped, and looked at again
  * a minute later at most, so that the first change after it is not left
  * for a whole period.
@@ -131,23 +132,21 @@ next_due(struct beemofs_sched *s)
 static void
 take(struct beemofs_sched *s, time_t now)
 {
+	struct store_snapinfo want;
 	uint32_t id;
-	int rc;
+	int rc, created;
 
-	if (store_live_same(s->st) != 0) {
-		s->idle_until = now + (s->every > 0 &&
-		    s->every < SCHED_RECHECK ? (time_t)s->every :
-		    SCHED_RECHECK);
-		return;
-	}
-	s->idle_until = 0;
-	if ((rc = store_snapshot(s->st, SCHED_NOTE, &id)) != 0) {
+	memset(&want, 0, sizeof(want));
+	snprintf(want.note, sizeof(want.note), "%s", SCHED_NOTE);
+	/* Only when the tree changed, decided under the store's lock. */
+	rc = store_snapshot_take(s->st, &want, 1, &id, &created);
+	if (rc != 0)
 		bm_log(LOG_ERR, "scheduled snapshot failed: %s",
 		    beemo_strerror(rc));
-		s->idle_until = now + SCHED_RECHECK;
-	} else {
+	else if (created)
 		bm_log(LOG_NOTICE, "snapshot %u taken (scheduled)", id);
-	}
+	s->idle_until = rc == 0 && created ? 0 : now + (s->every > 0 &&
+	    s->every < SCHED_RECHECK ? (time_t)s->every : SCHED_RECHECK);
 }
 
 static void *
