@@ -15,6 +15,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$T/sbin" "$T/units"
 ln -s "$BEEMOFS" "$BEEMOCTL" "$BEEMO_SYNC" "$BEEMO_BUILD/sync/beemo-center" \
 	"$T/sbin/"
+ln -s "$BEEMO_BUILD/tools/beemo-backup" "$T/sbin/"
 
 # Unit -> highest exposure allowed (systemd 252's scale, 0 ... 10).
 declare -A MAX=(
@@ -26,6 +27,7 @@ declare -A MAX=(
 	[beemo-center-scrub.service]=2.7
 	[beemo-check@pc1.service]=1.2
 	[beemo-metrics.service]=1.4
+	[beemo-backup.service]=2.2
 )
 units=()
 for f in "$SRC"/fs/*.service "$SRC"/sync/*.service "$SRC"/sync/*.timer \
@@ -33,7 +35,7 @@ for f in "$SRC"/fs/*.service "$SRC"/sync/*.service "$SRC"/sync/*.timer \
 	[ -e "$f" ] || continue
 	name=$(basename "$f")
 	name=${name/@./@pc1.}  # a template is checked as an instance
-	sed "s|@SBINDIR@|$T/sbin|g" "$f" >"$T/units/$name"
+	sed "s|@SBINDIR@|$T/sbin|g; s|@BINDIR@|$T/sbin|g" "$f" >"$T/units/$name"
 	units+=("$name")
 done
 [ ${#units[@]} -ge 12 ] || t_fail "only ${#units[@]} unit files found"
