@@ -104,50 +104,59 @@ struct stream {
 	size_t len;
 };
 
-/*
- * Read what is there of @s; hand each whole line to the caller's
- * handling in run_rsync(): stdout lines are --stats (parsed) or
- * progress (shown when @progress), stderr lines are rsync's messages,
- * passed on, and those about reading this machine's files counted.
- * Returns 1 while open, 0 at EOF.
- */
+/* One line of rsync's output, @sep ('\n', '\r', or 0 for a line cut
+ * at EOF or for its length): a stdout line is --stats (parsed) or
+ * progress (shown when @progress); a stderr line is one of rsync's
+ * messages, passed on, those about reading this machine's files
+ * counted. */
+static void
+stream_line(const char *l, char sep, int is_err, int progress,
+    struct run *r)
+{
+	if (is_err) {
+		/* rsync 3.2 names the side: "[sender]" is the reading of
+		 * this machine's files; the appliance's refusals come from
+		 * its "[receiver]" or "[generator]". */
+		if (strncmp(l, "rsync: ", 7) == 0 && strstr(l, "[sender]"))
+			r->unreadable++;
+		fprintf(stderr, "%s\n", l);
+	} else if (!stats_line(&r->stats, l) && progress && l[0] != '\0') {
+		printf("%s%c", l, sep == '\r' ? '\r' : '\n');
+		fflush(stdout);
+	}
+}
+
+/* Read what is there of @s and hand each whole line to stream_line().
+ * Returns 1 while open, 0 at EOF or on a read error. */
 static int
 stream_read(struct stream *s, int is_err, int progress, struct run *r)
 {
-	ssize_t n;
 	size_t i, start = 0;
+	ssize_t n;
+	char sep;
 
-	n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len - 1);
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (n == 0 && s->len == 0)
-		return 0;
-	s->len += (size_t)n;
+	n = read(s->fd, s->buf + s->len, sizeof(s->buf) - 1 - s->len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n > 0)
+		s->len += (size_t)n;
 	for (i = 0; i < s->len; i++) {
-		char sep = s->buf[i];
-
-		if (sep != '\n' && sep != '\r' && !(n == 0 && i + 1 == s->len) &&
-		    !(i + 1 == sizeof(s->buf) - 1))
+		sep = s->buf[i];
+		if (sep != '\n' && sep != '\r')
 			continue;
 		s->buf[i] = '\0';
-		if (is_err) {
-			/* rsync 3.2 names the side: "[sender]" is the reading
-			 * of this machine's files; the appliance's refusals
-			 * come from its "[receiver]"/"[generator]". */
-			if (strstr(s->buf + start, "[sender]") &&
-			    strncmp(s->buf + start, "rsync: ", 7) == 0)
-				r->unreadable++;
-			fprintf(stderr, "%s\n", s->buf + start);
-		} else if (!stats_line(&r->stats, s->buf + start) && progress &&
-		    s->buf[start] != '\0') {
-			printf("%s%c", s->buf + start, sep == '\n' ? '\n' : '\r');
-			fflush(stdout);
-		}
+		stream_line(s->buf + start, sep, is_err, progress, r);
 		start = i + 1;
 	}
 	memmove(s->buf, s->buf + start, s->len - start);
 	s->len -= start;
-	return n > 0 || s->len > 0;
+	/* The rest at EOF, or a line longer than the buffer: as it is. */
+	if (s->len > 0 && (n <= 0 || s->len == sizeof(s->buf) - 1)) {
+		s->buf[s->len] = '\0';
+		stream_line(s->buf, 0, is_err, progress, r);
+		s->len = 0;
+	}
+	return n > 0;
 }
 
 /* rsync's -e: the ssh command through the master, each word quoted as
@@ -210,8 +219,8 @@ run_rsync(const struct backup_opts *o, const char *ctl, struct run *r)
 
 	progress = !o->quiet && !o->json && isatty(STDOUT_FILENO);
 	if (ssh_command(o, ctl, ecmd, sizeof(ecmd)) != 0 ||
-	    (size_t)snprintf(dest, sizeof(dest), "%s::session/",
-	    o->appliance) >= sizeof(dest)) {
+	    (size_t)snprintf(dest, sizeof(dest), strchr(o->appliance, ':') ?
+	    "[%s]::session/" : "%s::session/", o->appliance) >= sizeof(dest)) {
 		fprintf(stderr, "beemo-backup: the ssh command is too long\n");
 		return -1;
 	}
@@ -537,6 +546,12 @@ backup_cmd_backup(const struct backup_opts *o)
 	}
 	if ((rc = check_paths(o, abs)) != 0)
 		goto free_paths;
+	if (o->exclude_from && access(o->exclude_from, R_OK) != 0) {
+		fprintf(stderr, "beemo-backup: cannot read the exclude file "
+		    "%s: %s\n", o->exclude_from, strerror(errno));
+		rc = BM_EXIT_USAGE;
+		goto free_paths;
+	}
 	run_opts.paths = abs;
 	if ((rc = ctl_dir(&td, fallback, sizeof(fallback), ctl,
 	    sizeof(ctl))) != 0) {

@@ -370,9 +370,9 @@ parse(int argc, char **argv, struct backup_opts *o, size_t *verb)
 	}
 	if (*verb == 2 && (o->npaths != 1 || !line_ok(o->user) ||
 	    !o->target || (o->snapshot && !line_ok(o->snapshot)) ||
-	    strchr(o->paths[0], '\n'))) {
+	    o->paths[0][0] != '/' || strchr(o->paths[0], '\n'))) {
 		fprintf(stderr, "beemo-backup restore: --user NAME, --target "
-		    "DIR and one PATH are needed\n");
+		    "DIR and one absolute PATH are needed\n");
 		return -1;
 	}
 	return 0;

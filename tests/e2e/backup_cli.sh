@@ -66,6 +66,7 @@ usage_error snapshots "${A[@]}" --key "$T/pc1.poste" "$T/src"
 usage_error restore "${A[@]}" --user alice --target "$T" /x /y
 usage_error restore "${A[@]}" --user alice /x
 usage_error restore "${A[@]}" --target "$T" /x
+usage_error restore "${A[@]}" --user alice --target "$T" relative/x
 usage_error restore "${A[@]}" --user alice --target "$T" \
 	--password-file "$T/pw" --password-fd 0 /x
 usage_error restore "${A[@]}" --user alice --target "$T/none" \
@@ -75,6 +76,9 @@ usage_error --appliance -oProxyCommand=x --machine pc1 \
 	--key "$T/pc1.poste" "$T/src"
 usage_error "${A[@]}" --key "$T/pc1.poste" "$T/src/missing"
 grep -q "$T/src/missing" "$T/err" || t_fail "the missing PATH is not named"
+usage_error "${A[@]}" --key "$T/pc1.poste" --exclude-from "$T/no-excl" \
+	"$T/src"
+grep -q "exclude file" "$T/err" || t_fail "the missing exclude file"
 
 # ---- the key file ------------------------------------------------------
 usage_error "${A[@]}" --key "$T/none.poste" "$T/src"
