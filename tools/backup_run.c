@@ -36,6 +36,7 @@ struct rsync_stats {
 	uint64_t files_copied;     /* "Number of regular files transferred" */
 	uint64_t bytes;            /* "Total file size" */
 	uint64_t bytes_copied;     /* "Total transferred file size" */
+	uint64_t bytes_sent;       /* "sent N bytes": over the network */
 };
 
 /* What a run gathered for the summary. */
@@ -81,6 +82,7 @@ stats_line(struct rsync_stats *st, const char *l)
 		{"Total file size:", offsetof(struct rsync_stats, bytes)},
 		{"Total transferred file size:",
 		    offsetof(struct rsync_stats, bytes_copied)},
+		{"Total bytes sent:", offsetof(struct rsync_stats, bytes_sent)},
 	};
 	size_t i;
 
@@ -392,9 +394,11 @@ print_text(const struct backup_opts *o, const struct run *r)
 		printf("  files:    %llu (%llu copied)\n",
 		    (unsigned long long)r->stats.files,
 		    (unsigned long long)r->stats.files_copied);
-		printf("  bytes:    %s (%s copied)\n",
+		printf("  bytes:    %s (%s copied, ",
 		    bm_human(b1, sizeof(b1), r->stats.bytes),
 		    bm_human(b2, sizeof(b2), r->stats.bytes_copied));
+		printf("%s sent)\n", bm_human(b1, sizeof(b1),
+		    r->stats.bytes_sent));
 		if (snap && snap->is_u64)
 			printf("  snapshot: %llu%s\n",
 			    (unsigned long long)snap->u64, cr && cr->b ? "" :
@@ -439,6 +443,7 @@ print_json(const struct backup_opts *o, const struct run *r, int status)
 	bm_json_u64(&j, "files_copied", r->stats.files_copied);
 	bm_json_u64(&j, "bytes", r->stats.bytes);
 	bm_json_u64(&j, "bytes_copied", r->stats.bytes_copied);
+	bm_json_u64(&j, "bytes_sent", r->stats.bytes_sent);
 	bm_json_u64(&j, "duration_ms", (bm_mono_ns() - r->start_ns) /
 	    1000000);
 	if (snap && snap->is_u64)
