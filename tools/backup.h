@@ -89,7 +89,10 @@ struct backup_chan {
 /*
  * backup_ssh_argv -- the ssh command line for @o into @argv (at most
  * @max entries, NULL-terminated): "ssh -l beemo-MACHINE -o BatchMode=yes
- * -o StrictHostKeyChecking=yes" and the connection options, then
+ * -o StrictHostKeyChecking=yes" and the connection options (the
+ * user's --ssh-option before the defaults ConnectTimeout=30,
+ * ServerAliveInterval=15 and ServerAliveCountMax=4, so that they win),
+ * then
  * "-o ControlPath=@ctl" and, with @master, "-M -o ControlPersist=no";
  * then, when @request is not NULL, the host and @request.  Strings are
  * @o's, @ctl's, static ones, or written into @store (@storesize bytes).

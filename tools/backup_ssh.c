@@ -85,6 +85,15 @@ backup_ssh_argv(const struct backup_opts *o, const char *ctl,
 		rc |= push(argv, max, &n, "-o");
 		rc |= push(argv, max, &n, o->ssh_opts[i]);
 	}
+	/* After the user's options, which win (ssh keeps the first value
+	 * of each): an appliance that stops answering ends the run in
+	 * about a minute, not after TCP's hours. */
+	rc |= push(argv, max, &n, "-o");
+	rc |= push(argv, max, &n, "ConnectTimeout=30");
+	rc |= push(argv, max, &n, "-o");
+	rc |= push(argv, max, &n, "ServerAliveInterval=15");
+	rc |= push(argv, max, &n, "-o");
+	rc |= push(argv, max, &n, "ServerAliveCountMax=4");
 	if (ctl) {
 		rc |= push(argv, max, &n, "-S");
 		rc |= push(argv, max, &n, ctl);
