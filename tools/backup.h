@@ -84,6 +84,8 @@ struct backup_chan {
 	size_t len, off;    /* bytes in @buf, bytes already consumed */
 	size_t cap;
 	int status;         /* its wait status once waited for */
+	unsigned replies;   /* reply lines read */
+	const char *noreply; /* the step whose reply never came, or NULL */
 };
 
 /*
@@ -145,8 +147,10 @@ int backup_chan_line(struct backup_chan *ch, char **line);
  * backup_chan_reply -- read one reply line: "OK <rest>" gives 0 and
  * @rest (malloc'd, caller frees); "ERR <status> <message>" gives the
  * status (1 to 4, any other number is 1) and prints "beemo-backup:
- * <message>" on standard error as it came (escaped); anything else, or
- * no line, prints what @step was and gives BM_EXIT_FAIL.
+ * <message>" on standard error as it came (escaped); anything else
+ * prints what @step was and gives BM_EXIT_FAIL.  No line at all gives
+ * BM_EXIT_FAIL silently: backup_chan_failed() then says why, with
+ * ssh's status.
  */
 int backup_chan_reply(struct backup_chan *ch, const char *step, char **rest);
 
@@ -167,10 +171,10 @@ int backup_chan_close(struct backup_chan *ch, int kill);
 
 /*
  * backup_chan_failed -- end @ch after a failed step whose exit status is
- * @status (its message printed): close it, kill and wait for ssh, and
- * when ssh itself failed (exit status 255: no connection, the host key
- * or the login refused) say so, since ssh's own message may not name
- * the appliance.  Returns @status.
+ * @status: close it, kill and wait for ssh; when ssh failed before any
+ * reply (exit status 255: no connection, the host key or the login
+ * refused) say so, since ssh's own message may not name the appliance,
+ * else when a reply never came say which step's.  Returns @status.
  */
 int backup_chan_failed(const struct backup_opts *o, struct backup_chan *ch,
     int status);

@@ -597,7 +597,7 @@ backup_cmd_backup(const struct backup_opts *o)
 	r.rsync_status = WEXITSTATUS(st);
 	/* Step 3: END, and the snapshot. */
 	if ((rc = end_session(&ch, &r)) != 0) {
-		backup_chan_close(&ch, 1);
+		backup_chan_failed(o, &ch, rc);
 		goto remove_dir;
 	}
 	backup_chan_close(&ch, 0);

@@ -180,6 +180,8 @@ backup_chan_open(struct backup_chan *ch, const char *const *argv)
 	ch->pid = -1;
 	ch->to = ch->from = -1;
 	ch->status = -1;
+	ch->noreply = NULL;
+	ch->replies = 0;
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
 		rc = -errno;
 		goto fail_pipes;
@@ -309,12 +311,16 @@ backup_chan_reply(struct backup_chan *ch, const char *step, char **rest)
 		fprintf(stderr, "beemo-backup: %s: interrupted\n", step);
 		return BM_EXIT_FAIL;
 	}
-	if (rc != 0) {
-		fprintf(stderr, "beemo-backup: %s: %s\n", step, rc == -ENODATA ?
-		    "the connection to the appliance ended without a reply" :
-		    strerror(-rc));
+	if (rc == -ENODATA) {
+		/* Said by backup_chan_failed(), with ssh's status. */
+		ch->noreply = step;
 		return BM_EXIT_FAIL;
 	}
+	if (rc != 0) {
+		fprintf(stderr, "beemo-backup: %s: %s\n", step, strerror(-rc));
+		return BM_EXIT_FAIL;
+	}
+	ch->replies++;
 	if (strncmp(line, "OK ", 3) == 0 || strcmp(line, "OK") == 0) {
 		*rest = strdup(line[2] ? line + 3 : "");
 		free(line);
@@ -449,14 +455,21 @@ int
 backup_chan_failed(const struct backup_opts *o, struct backup_chan *ch,
     int status)
 {
+	const char *step = ch->noreply;
+	unsigned replies = ch->replies;
 	char how[64];
 	int st = backup_chan_close(ch, 1);
 
-	if (status == BM_EXIT_FAIL && st != -1 && WIFEXITED(st) &&
+	backup_status_str(how, sizeof(how), st);
+	if (status != BM_EXIT_FAIL)
+		return status;
+	if (replies == 0 && st != -1 && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == 255)
 		fprintf(stderr, "beemo-backup: connecting to the appliance %s "
 		    "as beemo-%s failed (ssh %s; its message, if any, is "
-		    "above)\n", o->appliance, o->machine,
-		    backup_status_str(how, sizeof(how), st));
+		    "above)\n", o->appliance, o->machine, how);
+	else if (step)
+		fprintf(stderr, "beemo-backup: %s: the connection to the "
+		    "appliance ended without a reply (ssh %s)\n", step, how);
 	return status;
 }
