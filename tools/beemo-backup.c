@@ -92,16 +92,17 @@ usage_restore(FILE *f)
 	    "[--snapshot SNAP]\n"
 	    "           --target DIR PATH\n"
 	    "\n"
-	    "Bring PATH (a file or a directory, by its absolute name) back "
-	    "from a\n"
-	    "snapshot of this machine into the existing directory DIR, with "
-	    "its owners,\n"
-	    "modes, times, ACLs and extended attributes (tar).  Files in DIR "
-	    "are\n"
-	    "replaced by those of the snapshot, as tar -x does.  Opened with "
+	    "Bring PATH (its name on this machine) back from a snapshot of "
+	    "this machine\n"
+	    "into the existing directory DIR: a directory's contents, a file "
+	    "by its\n"
+	    "name, with owners, modes, times, ACLs and extended attributes "
+	    "(tar).\n"
+	    "Files in DIR are replaced by those of the snapshot, as tar -x "
+	    "does.\n"
+	    "Opened with the password of a user of this machine, asked on "
 	    "the\n"
-	    "password of a user of this machine, asked on the terminal "
-	    "unless given.\n"
+	    "terminal unless given.\n"
 	    "\n"
 	    "  -a, --appliance HOST   the appliance\n"
 	    "  -m, --machine NAME     this machine's name on the appliance\n"
@@ -370,9 +371,9 @@ parse(int argc, char **argv, struct backup_opts *o, size_t *verb)
 	}
 	if (*verb == 2 && (o->npaths != 1 || !line_ok(o->user) ||
 	    !o->target || (o->snapshot && !line_ok(o->snapshot)) ||
-	    o->paths[0][0] != '/' || strchr(o->paths[0], '\n'))) {
+	    !line_ok(o->paths[0]))) {
 		fprintf(stderr, "beemo-backup restore: --user NAME, --target "
-		    "DIR and one absolute PATH are needed\n");
+		    "DIR and one PATH are needed\n");
 		return -1;
 	}
 	return 0;

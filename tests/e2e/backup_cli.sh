@@ -66,7 +66,7 @@ usage_error snapshots "${A[@]}" --key "$T/pc1.poste" "$T/src"
 usage_error restore "${A[@]}" --user alice --target "$T" /x /y
 usage_error restore "${A[@]}" --user alice /x
 usage_error restore "${A[@]}" --target "$T" /x
-usage_error restore "${A[@]}" --user alice --target "$T" relative/x
+usage_error restore "${A[@]}" --user alice --target "$T" -- -x
 usage_error restore "${A[@]}" --user alice --target "$T" \
 	--password-file "$T/pw" --password-fd 0 /x
 usage_error restore "${A[@]}" --user alice --target "$T/none" \
