@@ -217,7 +217,7 @@ run_rsync(const struct backup_opts *o, const char *ctl, struct run *r)
 	struct stream so, se;
 	size_t n = 0, i;
 	pid_t pid;
-	int open_out = 1, open_err = 1;
+	int open_out = 1, open_err = 1, null_fd;
 
 	progress = !o->quiet && !o->json && isatty(STDOUT_FILENO);
 	if (ssh_command(o, ctl, ecmd, sizeof(ecmd)) != 0 ||
@@ -256,7 +256,15 @@ run_rsync(const struct backup_opts *o, const char *ctl, struct run *r)
 		fprintf(stderr, "beemo-backup: pipe: %s\n", strerror(errno));
 		goto close_pipes;
 	}
-	pid = backup_spawn(argv, -1, out[1], err[1]);
+	/* Nothing to read: rsync runs in a process group of its own, and
+	 * a read from our terminal would stop it. */
+	if ((null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "beemo-backup: /dev/null: %s\n",
+		    strerror(errno));
+		goto close_pipes;
+	}
+	pid = backup_spawn(argv, null_fd, out[1], err[1]);
+	close(null_fd);
 	if (pid < 0) {
 		fprintf(stderr, "beemo-backup: cannot run rsync: %s\n",
 		    strerror((int)-pid));
