@@ -227,6 +227,17 @@ last_line(char *text)
 		p += 9;
 	else if (strncmp(p, "beemoctl: ", 10) == 0)
 		p += 10;
+	/* The key file the client sent is no path of the appliance. */
+	if ((nl = strstr(p, "/proc/self/fd/")) != NULL) {
+		size_t skip = 14 + strspn(nl + 14, "0123456789");
+		static const char say[] = "the key file";
+
+		if (skip >= sizeof(say) - 1) {
+			memcpy(nl, say, sizeof(say) - 1);
+			memmove(nl + sizeof(say) - 1, nl + skip,
+			    strlen(nl + skip) + 1);
+		}
+	}
 	return p;
 }
 
@@ -267,6 +278,8 @@ child_fds(int in, int out, int err, int keep)
 	for (fd = 3; fd < 1024; fd++)
 		if (fd != keep)
 			close(fd);
+	if (keep >= 0)
+		fcntl(keep, F_SETFD, 0);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 }
