@@ -179,6 +179,44 @@ int backup_chan_close(struct backup_chan *ch, int kill);
 int backup_chan_failed(const struct backup_opts *o, struct backup_chan *ch,
     int status);
 
+/* ---- files the appliance would not take (backup_refused.c) ---------- */
+
+/*
+ * The files whose close or write failed on the appliance (EIO: refused
+ * by its antivirus, or an error of its store) during one backup run, by
+ * their real names ("/home/a/x", never rsync's temporary ".x.Ab12Cd"),
+ * each beginning with "/".  Zeroed to start; backup_refused_free().
+ */
+struct backup_refused {
+	char **real;
+	size_t n, cap;
+};
+
+/*
+ * backup_refused_line -- look at one line of rsync's standard error:
+ * rsync's receiver reporting a failed close or write with "Input/output
+ * error" adds the file to @f.  Returns 2 for a file new to @f, 1 for a
+ * file already in it, 0 for any other line, or -ENOMEM.
+ */
+int backup_refused_line(struct backup_refused *f, const char *line);
+
+/* backup_refused_has -- is @path (with or without its leading "/")
+ * in @f? */
+int backup_refused_has(const struct backup_refused *f, const char *path);
+
+/* backup_refused_real -- the real name of @path when its last component
+ * is rsync's temporary name ".NAME.XXXXXX", else @path itself, in a new
+ * string (caller frees); NULL when out of memory. */
+char *backup_refused_real(const char *path);
+
+/* backup_refused_exclude -- "--exclude=PATTERN" (malloc'd) that matches
+ * exactly the absolute @path at the root of an rsync -R transfer (its
+ * wildcards escaped); NULL when out of memory. */
+char *backup_refused_exclude(const char *path);
+
+/* backup_refused_free -- free @f's names; @f is zeroed again. */
+void backup_refused_free(struct backup_refused *f);
+
 /* ---- the verbs ------------------------------------------------------- */
 
 /* backup_key_send -- read the key file @o->key (at most BACKUP_KEY_MAX

@@ -46,6 +46,9 @@ struct run {
 	unsigned unreadable;       /* rsync's errors on this machine */
 	uint64_t start_ns;
 	struct sjson *end;         /* the beemo-session-end object */
+	struct backup_refused failed; /* not taken by the appliance */
+	size_t failed_new;         /* of which found by this rsync pass */
+	int nomem;
 };
 
 /* The number at the start of @s ("1,234,567" or "1.234.567" with any
@@ -115,7 +118,22 @@ static void
 stream_line(const char *l, char sep, int is_err, int progress,
     struct run *r)
 {
+	int rc;
+
 	if (is_err) {
+		/* A file the appliance did not take: said with the
+		 * appliance's list at the end; rsync's receiver stopped,
+		 * and its end ("rsync error: ...", the sender's broken
+		 * pipe) is no news. */
+		rc = backup_refused_line(&r->failed, l);
+		if (rc < 0)
+			r->nomem = 1;
+		if (rc == 2)
+			r->failed_new++;
+		if (rc != 0 || (r->failed_new > 0 &&
+		    (strncmp(l, "rsync error: ", 13) == 0 ||
+		    strstr(l, "Broken pipe"))))
+			return;
 		/* rsync 3.2 names the side: "[sender]" is the reading of
 		 * this machine's files; the appliance's refusals come from
 		 * its "[receiver]" or "[generator]". */
@@ -213,6 +231,7 @@ run_rsync(const struct backup_opts *o, const char *ctl, struct run *r)
 {
 	char ecmd[PATH_MAX * 3], excl[PATH_MAX + 32], dest[1024];
 	const char **argv;
+	char **excludes;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, progress, rc = -1;
 	struct stream so, se;
 	size_t n = 0, i;
@@ -226,15 +245,23 @@ run_rsync(const struct backup_opts *o, const char *ctl, struct run *r)
 		fprintf(stderr, "beemo-backup: the ssh command is too long\n");
 		return -1;
 	}
-	if (!(argv = calloc(o->npaths + 16, sizeof(*argv)))) {
+	argv = calloc(o->npaths + r->failed.n + 16, sizeof(*argv));
+	excludes = calloc(r->failed.n + 1, sizeof(*excludes));
+	for (i = 0; excludes && i < r->failed.n; i++)
+		if (!(excludes[i] = backup_refused_exclude(r->failed.real[i])))
+			break;
+	if (!argv || !excludes || i < r->failed.n) {
 		fprintf(stderr, "beemo-backup: out of memory\n");
-		return -1;
+		goto free_argv;
 	}
 	argv[n++] = "rsync";
 	argv[n++] = "-aHAXR";
 	argv[n++] = "--numeric-ids";
 	argv[n++] = "--delete";
 	argv[n++] = "--stats";
+	/* First, so that no rule of the user's includes them again. */
+	for (i = 0; i < r->failed.n; i++)
+		argv[n++] = excludes[i];
 	if (o->exclude_from) {
 		snprintf(excl, sizeof(excl), "--exclude-from=%s",
 		    o->exclude_from);
@@ -311,6 +338,10 @@ close_pipes:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
+free_argv:
+	for (i = 0; excludes && i < r->failed.n; i++)
+		free(excludes[i]);
+	free(excludes);
 	free(argv);
 	return rc;
 }
@@ -383,6 +414,20 @@ check_paths(const struct backup_opts *o, char **abs)
 	return 0;
 }
 
+/* The name to show of the refused file @p of the appliance's list: its
+ * real one when @p is rsync's temporary name of a file of r->failed
+ * (malloc'd; NULL when out of memory). */
+static char *
+refused_name(const struct run *r, const char *p)
+{
+	char *real = backup_refused_real(p ? p : "?");
+
+	if (real && backup_refused_has(&r->failed, real))
+		return real;
+	free(real);
+	return strdup(p ? p : "?");
+}
+
 /* The summary for people. */
 static void
 print_text(const struct backup_opts *o, const struct run *r)
@@ -421,11 +466,12 @@ print_text(const struct backup_opts *o, const struct run *r)
 	    "antivirus (%llu):\n", o->quiet ? "beemo-backup: " : "  ",
 	    (unsigned long long)sjson_num(r->end, "refused_count"));
 	for (i = 0; i < ref->nkids; i++) {
-		const char *p = sjson_str(&ref->kids[i], "path");
+		char *p = refused_name(r, sjson_str(&ref->kids[i], "path"));
 		const char *v = sjson_str(&ref->kids[i], "virus");
 
 		fputs("    ", o->quiet ? stderr : stdout);
 		bm_esc_put(o->quiet ? stderr : stdout, p ? p : "?");
+		free(p);
 		fputs("  ", o->quiet ? stderr : stdout);
 		bm_esc_put(o->quiet ? stderr : stdout, v ? v : "?");
 		fputc('\n', o->quiet ? stderr : stdout);
@@ -464,10 +510,13 @@ print_json(const struct backup_opts *o, const struct run *r, int status)
 	bm_json_bool(&j, "complete", b && b->b);
 	bm_json_begin_arr(&j, "refused");
 	for (i = 0; ref && i < ref->nkids; i++) {
+		char *p = refused_name(r, sjson_str(&ref->kids[i], "path"));
+
 		bm_json_begin_obj(&j, NULL);
-		bm_json_str(&j, "path", sjson_str(&ref->kids[i], "path"));
+		bm_json_str(&j, "path", p);
 		bm_json_str(&j, "virus", sjson_str(&ref->kids[i], "virus"));
 		bm_json_end_obj(&j);
+		free(p);
 	}
 	bm_json_end_arr(&j);
 	bm_json_u64(&j, "refused_count", sjson_num(r->end, "refused_count"));
@@ -506,18 +555,55 @@ end_session(struct backup_chan *ch, struct run *r)
 	return 0;
 }
 
+/* The files the appliance did not take that its antivirus did not
+ * refuse either (an error of its store): each named, BM_EXIT_FAIL.
+ * When the appliance's list is cut short, all count as refused. */
+static int
+not_refused(const struct run *r)
+{
+	const struct sjson *ref = sjson_get(r->end, "refused", SJSON_ARR);
+	size_t named = ref ? ref->nkids : 0, i, k;
+	int rc = 0;
+	char *p;
+
+	if (sjson_num(r->end, "refused_count") > named)
+		return 0;
+	for (i = 0; i < r->failed.n; i++) {
+		for (k = 0; k < named; k++) {
+			p = refused_name(r, sjson_str(&ref->kids[k], "path"));
+			if (p && strcmp(p + (*p == '/'), r->failed.real[i] + 1)
+			    == 0) {
+				free(p);
+				break;
+			}
+			free(p);
+		}
+		if (k < named)
+			continue;
+		fputs("beemo-backup: ", stderr);
+		bm_esc_put(stderr, r->failed.real[i]);
+		fputs(": not written on the appliance (input/output error; "
+		    "its journal says why)\n", stderr);
+		rc = BM_EXIT_FAIL;
+	}
+	return rc;
+}
+
 /* The exit status once the session ended, with its reason on stderr. */
 static int
 final_status(const struct backup_opts *o, const struct run *r)
 {
 	const struct sjson *c = sjson_get(r->end, "complete", SJSON_BOOL);
 	uint64_t refused = sjson_num(r->end, "refused_count");
+	int rc;
 
 	if (!o->dry_run && (!c || !c->b)) {
 		fprintf(stderr, "beemo-backup: the appliance kept the "
 		    "snapshot as incomplete\n");
 		return BM_EXIT_FAIL;
 	}
+	if ((rc = not_refused(r)) != 0)
+		return rc;
 	if (r->unreadable > 0) {
 		fprintf(stderr, "beemo-backup: %u error%s reading files on "
 		    "this machine (rsync's messages above)\n", r->unreadable,
@@ -589,8 +675,17 @@ backup_cmd_backup(const struct backup_opts *o)
 		goto remove_dir;
 	}
 	free(rest);
-	/* Step 2: the copy, through the same connection. */
-	st = run_rsync(&run_opts, ctl, &r);
+	/* Step 2: the copy, through the same connection; again without
+	 * the files the appliance did not take, whose failed close stopped
+	 * rsync (backup_refused.c).  Each pass leaves out one more file,
+	 * so that this ends. */
+	do {
+		r.failed_new = 0;
+		r.unreadable = 0;
+		memset(&r.stats, 0, sizeof(r.stats));
+		st = run_rsync(&run_opts, ctl, &r);
+	} while (st != -1 && r.failed_new > 0 && !r.nomem && !backup_stop &&
+	    !(WIFEXITED(st) && WEXITSTATUS(st) == 0));
 	if (st == -1 || !WIFEXITED(st) || (WEXITSTATUS(st) != 0 &&
 	    WEXITSTATUS(st) != 23 && WEXITSTATUS(st) != 24)) {
 		if (st != -1)
@@ -617,6 +712,7 @@ backup_cmd_backup(const struct backup_opts *o)
 	sjson_free(r.end);
 
 remove_dir:
+	backup_refused_free(&r.failed);
 	ctl_dir_remove(&td, fallback, ctl);
 free_paths:
 	for (i = 0; i < o->npaths; i++)
