@@ -24,6 +24,7 @@
 #include "bm_removed.h"
 #include "bm_time.h"
 #include "bm_units.h"
+#include "ctl_access.h"
 #include "ctl_store.h"
 
 static const char add_usage[] =
@@ -598,6 +599,7 @@ static const struct ctl_sub subs[] = {
 	{"list", machine_list, list_usage},
 	{"remove", machine_remove, remove_usage},
 	{"restore", machine_restore, restore_usage},
+	{"access", ctl_machine_access, ctl_access_usage},
 };
 
 int

@@ -1,0 +1,193 @@
+#!/bin/bash
+# machine_access.sh -- `beemoctl machine access`: the confined SSH
+# account of a client machine.  A real account is created (useradd,
+# group beemo-clients, no home, shell /bin/sh) and removed at the end;
+# the key goes to $BEEMO_CLIENTS_DIR (under $T), one line
+#   restrict,command=".../beemo-session" TYPE BASE64 COMMENT
+# mode 0644.  Refused, with nothing created: a private key, two lines
+# (an injected second key), a key with options, damaged base64, a
+# control character, a weak RSA key, an unknown machine, an account of
+# that name outside the group.  --dry-run changes nothing; a new key
+# replaces the old one; --revoke asks (no terminal: exit 2), then
+# removes the key; the JSON object "beemo-machine-access".
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || t_skip "needs root (useradd)"
+for p in useradd userdel groupadd ssh-keygen python3; do
+	command -v "$p" >/dev/null || t_skip "$p missing"
+done
+# Names of this run only: parallel runs never share an account.
+M=t$$x
+ACCOUNT=beemo-$M
+OTHER=beemo-t$$y
+if getent passwd "$ACCOUNT" "$OTHER" >/dev/null; then
+	t_fail "account $ACCOUNT or $OTHER exists before the test"
+fi
+trap 'rc=$?; set +e; userdel "$ACCOUNT" 2>/dev/null;
+	userdel "$OTHER" 2>/dev/null; (exit $rc); t_cleanup' EXIT
+
+t_appliance
+"$BEEMOCTL" machine add "$M" --user bob --password-file "$T/admin.pw" \
+	--user-password-file "$T/alice.pw" --poste-key "$T/$M.poste" \
+	>"$T/add.out" || t_fail "machine add $M"
+export BEEMO_CLIENTS_DIR=$T/clients
+KEYS=$T/clients/$ACCOUNT.keys
+access() { "$BEEMOCTL" machine access "$@"; }
+
+ssh-keygen -q -t ed25519 -N '' -C 'root@client one' -f "$T/k1" ||
+	t_fail "ssh-keygen k1"
+ssh-keygen -q -t ecdsa -N '' -C 'second' -f "$T/k2" || t_fail "ssh-keygen k2"
+read -r _ k1_b64 _ <"$T/k1.pub"
+
+# nothing: account, key file, directory
+nothing_made() {
+	! getent passwd "$ACCOUNT" >/dev/null ||
+		t_fail "$1: the account was created"
+	[ ! -e "$T/clients" ] || t_fail "$1: $(ls -lR "$T/clients")"
+}
+
+# refused WHAT MESSAGE FILE: --ssh-key FILE exits 2 with MESSAGE.
+refused() {
+	local rc=0
+	access "$M" --ssh-key "$3" >"$T/ref.out" 2>&1 || rc=$?
+	[ $rc = 2 ] || t_fail "$1: exit status $rc, not 2: $(cat "$T/ref.out")"
+	grep -q -- "$2" "$T/ref.out" || t_fail "$1: $(cat "$T/ref.out")"
+	nothing_made "$1"
+}
+
+# --- before: no account, no key ---------------------------------------------
+access "$M" --json >"$T/show0.json" || t_fail "show before"
+python3 - "$T/show0.json" "$M" <<'EOF' || t_fail "show before: $(cat "$T/show0.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[:2] == ["format", "version"], d
+assert d["format"] == "beemo-machine-access" and d["version"] == 1, d
+assert d["machine"] == sys.argv[2] and d["action"] == "show", d
+assert d["account"] == "beemo-" + sys.argv[2], d
+assert d["account_exists"] is False and d["uid"] is None, d
+assert d["key"] is None, d
+EOF
+nothing_made "show"
+
+# --- refused keys -------------------------------------------------------------
+refused "private key" "is a private key" "$T/k1"
+{ cat "$T/k1.pub"; cat "$T/k2.pub"; } >"$T/two.pub"
+refused "two keys" "more than one line" "$T/two.pub"
+# A newline injected in the comment: the second line would be a key of
+# its own, without the forced command.
+printf 'ssh-ed25519 %s x\nssh-ed25519 %s evil\n' "$k1_b64" "$k1_b64" \
+	>"$T/inject.pub"
+refused "injected line" "more than one line" "$T/inject.pub"
+printf 'command="/bin/sh" ssh-ed25519 %s x\n' "$k1_b64" >"$T/opts.pub"
+refused "options" "no options" "$T/opts.pub"
+printf 'no-pty ssh-ed25519 %s x\n' "$k1_b64" >"$T/opts2.pub"
+refused "options" "no options" "$T/opts2.pub"
+printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQ== x\n' >"$T/bad.pub"
+refused "damaged key" "ssh-keygen does not read it" "$T/bad.pub"
+printf 'ssh-ed25519 %s a\rb\n' "$k1_b64" >"$T/cr.pub"
+refused "carriage return" "control character" "$T/cr.pub"
+: >"$T/empty.pub"
+refused "empty" "empty file" "$T/empty.pub"
+if ssh-keygen -q -t rsa -b 1024 -N '' -f "$T/weak" 2>/dev/null; then
+	refused "RSA 1024" "too weak" "$T/weak.pub"
+fi
+# An unknown machine: nothing is created either.
+if access nosuch --ssh-key "$T/k1.pub" >"$T/nosuch.out" 2>&1; then
+	t_fail "access for an unknown machine"
+fi
+! getent passwd beemo-nosuch >/dev/null || {
+	userdel beemo-nosuch
+	t_fail "an account was made for an unknown machine"
+}
+nothing_made "unknown machine"
+
+# --- --dry-run ----------------------------------------------------------------
+access "$M" --ssh-key "$T/k1.pub" --dry-run >"$T/dry.out" ||
+	t_fail "dry run: $(cat "$T/dry.out")"
+grep -q "would create account $ACCOUNT" "$T/dry.out" ||
+	t_fail "dry run: $(cat "$T/dry.out")"
+nothing_made "dry run"
+
+# --- the key installed --------------------------------------------------------
+access "$M" --ssh-key "$T/k1.pub" >"$T/grant.out" 2>&1 ||
+	t_fail "grant: $(cat "$T/grant.out")"
+grep -q "beemo-backup --appliance .* --machine $M --key $M.poste" \
+	"$T/grant.out" || t_fail "no client command: $(cat "$T/grant.out")"
+grep -q "beemo-sessions-sshd.conf" "$T/grant.out" ||
+	t_fail "no sshd drop-in: $(cat "$T/grant.out")"
+IFS=: read -r _ _ uid gid _ home shell < <(getent passwd "$ACCOUNT") ||
+	t_fail "no account $ACCOUNT"
+[ "$(getent group beemo-clients | cut -d: -f3)" = "$gid" ] ||
+	t_fail "$ACCOUNT's group $gid is not beemo-clients"
+[ "$home" = /nonexistent ] && [ "$shell" = /bin/sh ] ||
+	t_fail "$ACCOUNT: home $home, shell $shell"
+[ ! -e /nonexistent ] || t_fail "/nonexistent exists"
+[ "$(stat -c %a:%u "$KEYS")" = 644:0 ] ||
+	t_fail "key file mode: $(stat -c %a:%u "$KEYS")"
+[ "$(stat -c %a "$T/clients")" = 755 ] ||
+	t_fail "clients dir mode: $(stat -c %a "$T/clients")"
+[ "$(wc -l <"$KEYS")" = 1 ] || t_fail "key file: $(cat "$KEYS")"
+line=$(cat "$KEYS")
+[[ $line == "restrict,command=\""*"/beemo/beemo-session\" $(cat "$T/k1.pub")" ]] ||
+	t_fail "key line: $line"
+# sshd reads the line as one key with those options.
+ssh-keygen -l -f "$KEYS" | grep -q "$(ssh-keygen -l -f "$T/k1.pub" |
+	cut -d' ' -f2)" || t_fail "ssh-keygen does not read $KEYS"
+
+fp1=$(ssh-keygen -l -f "$T/k1.pub" | cut -d' ' -f2)
+access "$M" --json >"$T/show1.json" || t_fail "show"
+python3 - "$T/show1.json" "$uid" "$fp1" "$KEYS" <<'EOF' || t_fail "show: $(cat "$T/show1.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[:2] == ["format", "version"], d
+assert d["account_exists"] is True and d["uid"] == int(sys.argv[2]), d
+assert d["group"] == "beemo-clients" and d["keys_file"] == sys.argv[4], d
+assert d["command"].endswith("/beemo/beemo-session"), d
+k = d["key"]
+assert k == {"type": "ED25519", "bits": 256, "fingerprint": sys.argv[3],
+             "comment": "root@client one"}, k
+EOF
+access "$M" >"$T/show1.out" || t_fail "show (text)"
+grep -q "$fp1" "$T/show1.out" || t_fail "show: $(cat "$T/show1.out")"
+
+# A new key replaces the old one; the account is kept.
+access "$M" --ssh-key "$T/k2.pub" --json >"$T/grant2.json" ||
+	t_fail "second key"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["action"] == "grant" and d["account_created"] is False, d
+assert d["key"]["type"] == "ECDSA", d' "$T/grant2.json" ||
+	t_fail "second key: $(cat "$T/grant2.json")"
+[ "$(wc -l <"$KEYS")" = 1 ] && grep -qF "$(cat "$T/k2.pub")" "$KEYS" ||
+	t_fail "the key was not replaced: $(cat "$KEYS")"
+[ "$(getent passwd "$ACCOUNT" | cut -d: -f3)" = "$uid" ] ||
+	t_fail "the account changed"
+
+# --- an account of that name outside the group --------------------------------
+useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin "$OTHER" || t_fail "useradd $OTHER"
+"$BEEMOCTL" machine add "t$$y" --user bob --password-file "$T/admin.pw" \
+	--user-password-file "$T/alice.pw" --poste-key "$T/y.poste" \
+	>/dev/null || t_fail "machine add t$$y"
+t_must_fail "someone else's account" access "t$$y" --ssh-key "$T/k1.pub"
+grep -q "is not a Beemo client account" "$T/must_fail.out" ||
+	t_fail "other account: $(cat "$T/must_fail.out")"
+[ ! -e "$T/clients/$OTHER.keys" ] || t_fail "a key for $OTHER was written"
+
+# --- --revoke -----------------------------------------------------------------
+rc=0
+access "$M" --revoke </dev/null >"$T/rv0.out" 2>&1 || rc=$?
+[ $rc = 2 ] || t_fail "revoke without a terminal: status $rc"
+grep -q "add --yes" "$T/rv0.out" || t_fail "revoke: $(cat "$T/rv0.out")"
+[ -f "$KEYS" ] || t_fail "an unconfirmed revoke removed the key"
+access "$M" --revoke --dry-run >"$T/rv1.out" || t_fail "revoke --dry-run"
+[ -f "$KEYS" ] || t_fail "a dry run removed the key"
+access "$M" --revoke --yes --json >"$T/rv.json" || t_fail "revoke --yes"
+[ ! -e "$KEYS" ] || t_fail "revoke left the key: $(cat "$KEYS")"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "beemo-machine-access" and d["action"] == "revoke", d
+assert d["key"] is None, d' "$T/rv.json" || t_fail "revoke: $(cat "$T/rv.json")"
+access "$M" >"$T/show2.out" || t_fail "show after revoke"
+grep -q "key: *none" "$T/show2.out" || t_fail "after revoke: $(cat "$T/show2.out")"
+t_log "ok"
