@@ -15,6 +15,13 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$T/sbin" "$T/units"
 ln -s "$BEEMOFS" "$BEEMOCTL" "$BEEMO_SYNC" "$BEEMO_BUILD/sync/beemo-center" \
 	"$T/sbin/"
+# beemo-sessiond: checked with its program once the daemon is in the tree.
+SESSIOND=$BEEMO_BUILD/tools/beemo-sessiond
+if [ -x "$SESSIOND" ]; then
+	ln -s "$SESSIOND" "$T/sbin/"
+elif compgen -G "$SRC/tools/sessiond*.c" >/dev/null; then
+	t_fail "$SESSIOND not built"
+fi
 
 # Unit -> highest exposure allowed (systemd 252's scale, 0 ... 10).
 declare -A MAX=(
@@ -26,12 +33,14 @@ declare -A MAX=(
 	[beemo-center-scrub.service]=2.7
 	[beemo-check@pc1.service]=1.2
 	[beemo-metrics.service]=1.4
+	[beemo-sessiond.service]=2.6
 )
 units=()
 for f in "$SRC"/fs/*.service "$SRC"/sync/*.service "$SRC"/sync/*.timer \
 	"$SRC"/tools/*.service "$SRC"/tools/*.timer; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f")
+	[ "$name" != beemo-sessiond.service ] || [ -x "$SESSIOND" ] || continue
 	name=${name/@./@pc1.}  # a template is checked as an instance
 	sed "s|@SBINDIR@|$T/sbin|g" "$f" >"$T/units/$name"
 	units+=("$name")
