@@ -524,6 +524,22 @@ print_text(const struct ctl *ctl, const struct access *a)
 	printf("command:   %s\n", BEEMO_SESSION_PATH);
 }
 
+void
+ctl_access_hint(const char *machine, const char *poste_key)
+{
+	printf("\nThe POSTE key file belongs on the client machine only:\n"
+	    "  1. copy it to the client (e.g. to /etc/beemo/%s.poste, mode "
+	    "0600, root's),\n"
+	    "  2. erase it here:  shred -u %s\n"
+	    "  3. let the client log in with its SSH public key (made there "
+	    "by ssh-keygen):\n"
+	    "       beemoctl machine access %s --ssh-key %s.pub\n"
+	    "  4. on the client:\n"
+	    "       beemo-backup --appliance APPLIANCE --machine %s "
+	    "--key /etc/beemo/%s.poste /home /etc\n",
+	    machine, poste_key, machine, machine, machine, machine);
+}
+
 /* --revoke: remove the keys file after the confirmation. */
 static int
 revoke_key(struct ctl *ctl, struct access *a, int yes)

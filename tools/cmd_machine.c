@@ -148,9 +148,11 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (o.json)
 		ctl_json_done("beemo-machine-add", o.args[0], o.user);
-	else if (!ctl->quiet)
+	else if (!ctl->quiet) {
 		printf("machine %s added with user %s; POSTE key file: %s\n",
 		    o.args[0], o.user, o.poste_key);
+		ctl_access_hint(o.args[0], o.poste_key);
+	}
 	ctl_alog(ctl, km, "machine", "admin", "machine %s added with user %s",
 	    o.args[0], o.user);
 	rc = CTL_OK;

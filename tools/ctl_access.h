@@ -34,4 +34,12 @@ extern const char ctl_access_usage[];
  */
 int ctl_machine_access(struct ctl *ctl, int argc, char **argv);
 
+/*
+ * ctl_access_hint -- print on stdout what to do with a POSTE key file
+ * just written at @poste_key for @machine (machine add, key issue): move
+ * it to the client and erase it here (shred -u), give the client its SSH
+ * access (machine access), and the client's beemo-backup command.
+ */
+void ctl_access_hint(const char *machine, const char *poste_key);
+
 #endif /* BEEMO_CTL_ACCESS_H */

@@ -7,7 +7,8 @@
 # mode 0644.  Refused, with nothing created: a private key, two lines
 # (an injected second key), a key with options, damaged base64, a
 # control character, a weak RSA key, an unknown machine, an account of
-# that name outside the group.  --dry-run changes nothing; a new key
+# that name outside the group.  `machine add` tells to move the POSTE
+# key file to the client and erase it here.  --dry-run changes nothing; a new key
 # replaces the old one; --revoke asks (no terminal: exit 2), then
 # removes the key; the JSON object "beemo-machine-access".
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +31,12 @@ t_appliance
 "$BEEMOCTL" machine add "$M" --user bob --password-file "$T/admin.pw" \
 	--user-password-file "$T/alice.pw" --poste-key "$T/$M.poste" \
 	>"$T/add.out" || t_fail "machine add $M"
+# machine add says where the key file goes: to the client, erased here.
+for w in "shred -u $T/$M.poste" "beemoctl machine access $M --ssh-key" \
+	"beemo-backup --appliance APPLIANCE --machine $M --key"; do
+	grep -qF -- "$w" "$T/add.out" || t_fail "machine add: no '$w':" \
+		"$(cat "$T/add.out")"
+done
 export BEEMO_CLIENTS_DIR=$T/clients
 KEYS=$T/clients/$ACCOUNT.keys
 access() { "$BEEMOCTL" machine access "$@"; }
