@@ -38,7 +38,7 @@ const char ctl_access_usage[] =
     "NAME [--ssh-key FILE.pub | --revoke [--yes]] [--dry-run] [--json]\n"
     "\n"
     "The SSH account through which client machine NAME opens its own\n"
-    "backup sessions (beemo-backup(8)): beemo-NAME, in group "
+    "backup sessions (beemo-backup(1)): beemo-NAME, in group "
     ACCESS_GROUP ",\n"
     "no home, no password, its one key confined to the forced command\n"
     BEEMO_SESSION_PATH ".  Without an option, show it.\n"
