@@ -271,8 +271,11 @@ read_key(const struct ctl *ctl, const char *path, char *line,
 		    path);
 		goto out;
 	}
-	/* One line: a trailing newline, nothing after it. */
+	/* One line: a trailing newline (CRLF from Windows too), nothing
+	 * after it. */
 	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	for (i = 0; i < len; i++)
 		if (buf[i] < 0x20 || buf[i] > 0x7e)

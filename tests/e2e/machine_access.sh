@@ -108,6 +108,12 @@ fi
 }
 nothing_made "unknown machine"
 
+# A Windows line end is one line end, not a control character.
+printf '%s\r\n' "$(cat "$T/k1.pub")" >"$T/crlf.pub"
+access "$M" --ssh-key "$T/crlf.pub" --dry-run >"$T/crlf.out" 2>&1 ||
+	t_fail "CRLF: $(cat "$T/crlf.out")"
+nothing_made "CRLF dry run"
+
 # --- --dry-run ----------------------------------------------------------------
 access "$M" --ssh-key "$T/k1.pub" --dry-run >"$T/dry.out" ||
 	t_fail "dry run: $(cat "$T/dry.out")"
