@@ -193,6 +193,13 @@ access "$M" --revoke </dev/null >"$T/rv0.out" 2>&1 || rc=$?
 [ $rc = 2 ] || t_fail "revoke without a terminal: status $rc"
 grep -q "add --yes" "$T/rv0.out" || t_fail "revoke: $(cat "$T/rv0.out")"
 [ -f "$KEYS" ] || t_fail "an unconfirmed revoke removed the key"
+# On a terminal, "n" keeps the key.
+if command -v script >/dev/null; then
+	echo n | script -qec "$BEEMOCTL machine access $M --revoke" \
+		/dev/null >"$T/rvn.out" 2>&1 && t_fail "revoke answered n: exit 0"
+	grep -q "not confirmed" "$T/rvn.out" || t_fail "n: $(cat "$T/rvn.out")"
+	[ -f "$KEYS" ] || t_fail "revoke answered n removed the key"
+fi
 access "$M" --revoke --dry-run >"$T/rv1.out" || t_fail "revoke --dry-run"
 [ -f "$KEYS" ] || t_fail "a dry run removed the key"
 access "$M" --revoke --yes --json >"$T/rv.json" || t_fail "revoke --yes"
