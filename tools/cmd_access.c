@@ -410,7 +410,11 @@ write_key(const struct ctl *ctl, const struct access *a, const char *line)
 	char *text = NULL;
 	int rc, n;
 
-	if ((rc = bm_mkdir_p(a->clients_dir, 0755)) != 0) {
+	/* sshd reads the key as the account (StrictModes: root's, not
+	 * writable by others): the directory and the file must be readable
+	 * by it whatever root's umask was. */
+	if ((rc = bm_mkdir_p(a->clients_dir, 0755)) != 0 ||
+	    (rc = chmod(a->clients_dir, 0755) != 0 ? -errno : 0) != 0) {
 		ctl_err(ctl, "%s: %s", a->clients_dir, beemo_strerror(rc));
 		return CTL_FAIL;
 	}
@@ -424,6 +428,8 @@ write_key(const struct ctl *ctl, const struct access *a, const char *line)
 	}
 	rc = bm_write_file_atomic(a->keys_file, text, (size_t)n, 0644, 0);
 	free(text);
+	if (rc == 0 && chmod(a->keys_file, 0644) != 0)
+		rc = -errno;
 	if (rc != 0) {
 		ctl_err(ctl, "%s: %s", a->keys_file, beemo_strerror(rc));
 		return CTL_FAIL;

@@ -122,7 +122,8 @@ grep -q "would create account $ACCOUNT" "$T/dry.out" ||
 nothing_made "dry run"
 
 # --- the key installed --------------------------------------------------------
-access "$M" --ssh-key "$T/k1.pub" >"$T/grant.out" 2>&1 ||
+# Whatever root's umask: sshd reads the key as the account.
+(umask 077 && access "$M" --ssh-key "$T/k1.pub") >"$T/grant.out" 2>&1 ||
 	t_fail "grant: $(cat "$T/grant.out")"
 grep -q "beemo-backup --appliance .* --machine $M --key $M.poste" \
 	"$T/grant.out" || t_fail "no client command: $(cat "$T/grant.out")"
