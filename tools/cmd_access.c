@@ -357,9 +357,12 @@ ensure_account(const struct ctl *ctl, struct access *a)
 {
 	char *groupadd[] = {"groupadd", "--system", ACCESS_GROUP, NULL};
 	char comment[128];
+	/* Password "*": no password opens it, yet it is not locked ("!"),
+	 * which sshd refuses even for a key when it runs without PAM. */
 	char *useradd[] = {"useradd", "--system", "--no-create-home",
 		"--home-dir", "/nonexistent", "--shell", "/bin/sh", "--gid",
-		ACCESS_GROUP, "--comment", comment, a->account, NULL};
+		ACCESS_GROUP, "--password", "*", "--comment", comment,
+		a->account, NULL};
 	char out[1024];
 	struct passwd *pw;
 	struct group *gr;

@@ -10,7 +10,10 @@
 # that name outside the group.  `machine add` tells to move the POSTE
 # key file to the client and erase it here.  --dry-run changes nothing; a new key
 # replaces the old one; --revoke asks (no terminal: exit 2), then
-# removes the key; the JSON object "beemo-machine-access".
+# removes the key; the JSON object "beemo-machine-access".  A real sshd
+# with the shipped drop-in (its paths pointed into $T, no PAM) lets the
+# key in to the forced command only, as the account, without a terminal
+# or forwarding, and refuses a key never given, replaced or revoked.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (useradd)"
@@ -40,6 +43,56 @@ done
 export BEEMO_CLIENTS_DIR=$T/clients
 KEYS=$T/clients/$ACCOUNT.keys
 access() { "$BEEMOCTL" machine access "$@"; }
+
+# A real sshd on 127.0.0.1 with the shipped drop-in, its key directory
+# and forced command pointed into $T (the stand-in prints what it was
+# asked and who runs it).  No PAM: the account must not be locked.
+SSHD=/usr/sbin/sshd
+DROPIN=$BEEMO_BUILD/tools/beemo-sessions-sshd.conf
+[ -x "$SSHD" ] || t_skip "no sshd"
+[ -f "$DROPIN" ] || t_fail "$DROPIN not built"
+chmod 0755 "$T"  # the account reads its key and runs the stand-in
+mkdir -p /run/sshd && chmod 0755 /run/sshd
+printf '#!/bin/sh\necho "forced: $SSH_ORIGINAL_COMMAND as $(id -un)"\n' \
+	>"$T/forced.sh"
+chmod 0755 "$T/forced.sh"
+ssh-keygen -q -t ed25519 -N '' -f "$T/host" || t_fail "ssh-keygen (host)"
+PORT=$((20000 + RANDOM % 12000))
+{
+	echo "Port $PORT"
+	echo "ListenAddress 127.0.0.1"
+	echo "HostKey $T/host"
+	echo "PidFile none"
+	echo "UsePAM no"
+	echo "StrictModes no"  # $T is under /tmp, which others may write
+	sed -e "s|^\(\tAuthorizedKeysFile \).*|\1$T/clients/%u.keys|" \
+		-e "s|^\(\tForceCommand \).*|\1$T/forced.sh|" "$DROPIN"
+} >"$T/sshd_config"
+grep -q "ForceCommand $T/forced.sh" "$T/sshd_config" ||
+	t_fail "drop-in: $(cat "$T/sshd_config")"
+"$SSHD" -t -f "$T/sshd_config" || t_fail "sshd -t: the drop-in is refused"
+setsid "$SSHD" -D -f "$T/sshd_config" -E "$T/sshd.log" &
+T_PIDS+=($!)
+printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$T/host.pub")" \
+	>"$T/known_hosts"
+t_wait_for 10 eval '(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null' ||
+	t_fail "sshd does not listen on $PORT: $(cat "$T/sshd.log")"
+# login KEY ARGS...: ssh as the machine's account with KEY.
+login() {
+	local key=$1
+	shift
+	ssh -F /dev/null -i "$key" -p "$PORT" -o BatchMode=yes \
+		-o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
+		-o UserKnownHostsFile="$T/known_hosts" -l "$ACCOUNT" "$@"
+}
+# denied KEY WHAT: KEY does not log in.
+denied() {
+	if login "$1" 127.0.0.1 true >"$T/denied.out" 2>&1; then
+		t_fail "$2: logged in"
+	fi
+	grep -q "Permission denied" "$T/denied.out" ||
+		t_fail "$2: $(cat "$T/denied.out")"
+}
 
 ssh-keygen -q -t ed25519 -N '' -C 'root@client one' -f "$T/k1" ||
 	t_fail "ssh-keygen k1"
@@ -164,6 +217,27 @@ EOF
 access "$M" >"$T/show1.out" || t_fail "show (text)"
 grep -q "$fp1" "$T/show1.out" || t_fail "show: $(cat "$T/show1.out")"
 
+# The shadow field: no password, not locked.
+[ "$(getent shadow "$ACCOUNT" | cut -d: -f2)" = "*" ] ||
+	t_fail "password field: $(getent shadow "$ACCOUNT" | cut -d: -f2)"
+# sshd: the key logs in, and whatever is asked, the forced command runs
+# as the account; no terminal, no forwarding; another key is refused.
+out=$(login "$T/k1" 127.0.0.1 'id; cat /etc/shadow' 2>"$T/login.err") ||
+	t_fail "login with the key: $(cat "$T/login.err")"
+[ "$out" = "forced: id; cat /etc/shadow as $ACCOUNT" ] ||
+	t_fail "not the forced command: $out"
+login "$T/k1" -tt 127.0.0.1 >"$T/tty.out" 2>&1 || true
+grep -q "PTY allocation request failed" "$T/tty.out" ||
+	t_fail "a terminal was given: $(cat "$T/tty.out")"
+if login "$T/k1" -N -o ExitOnForwardFailure=yes \
+	-R "127.0.0.1:$((PORT + 1)):127.0.0.1:$PORT" 127.0.0.1 \
+	>"$T/fwd.out" 2>&1; then
+	t_fail "remote forwarding allowed"
+fi
+grep -q "forwarding failed" "$T/fwd.out" ||
+	t_fail "forwarding: $(cat "$T/fwd.out")"
+denied "$T/k2" "a key never given"
+
 # A new key replaces the old one; the account is kept.
 access "$M" --ssh-key "$T/k2.pub" --json >"$T/grant2.json" ||
 	t_fail "second key"
@@ -176,6 +250,10 @@ assert d["key"]["type"] == "ECDSA", d' "$T/grant2.json" ||
 	t_fail "the key was not replaced: $(cat "$KEYS")"
 [ "$(getent passwd "$ACCOUNT" | cut -d: -f3)" = "$uid" ] ||
 	t_fail "the account changed"
+denied "$T/k1" "the replaced key"
+out=$(login "$T/k2" 127.0.0.1 x 2>"$T/login.err") ||
+	t_fail "login with the new key: $(cat "$T/login.err")"
+[ "$out" = "forced: x as $ACCOUNT" ] || t_fail "new key: $out"
 
 # --- an account of that name outside the group --------------------------------
 useradd --system --user-group --no-create-home --home-dir /nonexistent \
@@ -205,6 +283,7 @@ access "$M" --revoke --dry-run >"$T/rv1.out" || t_fail "revoke --dry-run"
 [ -f "$KEYS" ] || t_fail "a dry run removed the key"
 access "$M" --revoke --yes --json >"$T/rv.json" || t_fail "revoke --yes"
 [ ! -e "$KEYS" ] || t_fail "revoke left the key: $(cat "$KEYS")"
+denied "$T/k2" "the revoked key"
 python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["format"] == "beemo-machine-access" and d["action"] == "revoke", d
