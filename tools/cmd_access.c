@@ -370,15 +370,12 @@ ensure_account(const struct ctl *ctl, struct access *a)
 	snprintf(comment, sizeof(comment), "Beemo client machine %s",
 	    a->machine);
 	if ((gr = getgrnam(ACCESS_GROUP)) == NULL) {
-		if (run(groupadd, NULL, out, sizeof(out)) != 0) {
+		/* A failure is fine if another run added it meanwhile. */
+		if (run(groupadd, NULL, out, sizeof(out)) == 0)
+			a->group_created = 1;
+		if ((gr = getgrnam(ACCESS_GROUP)) == NULL) {
 			ctl_err(ctl, "groupadd %s failed: %s", ACCESS_GROUP,
 			    out);
-			return CTL_FAIL;
-		}
-		a->group_created = 1;
-		if ((gr = getgrnam(ACCESS_GROUP)) == NULL) {
-			ctl_err(ctl, "group %s was added but cannot be found",
-			    ACCESS_GROUP);
 			return CTL_FAIL;
 		}
 	}
@@ -458,6 +455,7 @@ print_json(const struct access *a)
 	else
 		bm_json_null(&j, "uid");
 	bm_json_bool(&j, "account_created", a->account_created);
+	bm_json_bool(&j, "group_created", a->group_created);
 	bm_json_str(&j, "keys_file", a->keys_file);
 	bm_json_str(&j, "command", BEEMO_SESSION_PATH);
 	if (a->has_key) {
@@ -496,6 +494,8 @@ print_text(const struct ctl *ctl, const struct access *a)
 	if (strcmp(a->action, "grant") == 0) {
 		if (ctl->quiet)
 			return;
+		if (a->group_created)
+			printf("created group %s\n", ACCESS_GROUP);
 		if (a->account_created)
 			printf("%s%s account %s (group %s)\n", would,
 			    a->dry_run ? "create" : "created", a->account,

@@ -244,6 +244,7 @@ access "$M" --ssh-key "$T/k2.pub" --json >"$T/grant2.json" ||
 python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["action"] == "grant" and d["account_created"] is False, d
+assert d["group_created"] is False, d
 assert d["key"]["type"] == "ECDSA", d' "$T/grant2.json" ||
 	t_fail "second key: $(cat "$T/grant2.json")"
 [ "$(wc -l <"$KEYS")" = 1 ] && grep -qF "$(cat "$T/k2.pub")" "$KEYS" ||
