@@ -13,7 +13,10 @@
 # removes the key; the JSON object "beemo-machine-access".  A real sshd
 # with the shipped drop-in (its paths pointed into $T, no PAM) lets the
 # key in to the forced command only, as the account, without a terminal
-# or forwarding, and refuses a key never given, replaced or revoked.
+# or forwarding, and refuses a key never given, replaced or revoked;
+# with the real beemo-session and beemo-sessiond behind it, the account
+# lists its machine's snapshots with the POSTE key file and a shell
+# command is refused (exit 2).
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (useradd)"
@@ -255,6 +258,47 @@ denied "$T/k1" "the replaced key"
 out=$(login "$T/k2" 127.0.0.1 x 2>"$T/login.err") ||
 	t_fail "login with the new key: $(cat "$T/login.err")"
 [ "$out" = "forced: x as $ACCOUNT" ] || t_fail "new key: $out"
+
+# Through the real forced command and daemon: the account asks for its
+# own machine's snapshots with the POSTE key file; anything else is
+# refused by beemo-session.
+SESSIOND=$BEEMO_BUILD/tools/beemo-sessiond
+SESSION=$BEEMO_BUILD/tools/beemo-session
+if [ -x "$SESSIOND" ] && [ -x "$SESSION" ]; then
+	"$SESSIOND" --store "$T/store" --config "$BEEMO_CONFIG" \
+		--socket "$T/sessiond.sock" --run-dir "$T/run" \
+		--beemofs "$BEEMOFS" --beemoctl "$BEEMOCTL" \
+		>>"$T/sessiond.log" 2>&1 &
+	T_PIDS+=($!)
+	t_wait_for 10 test -S "$T/sessiond.sock" ||
+		t_fail "beemo-sessiond: $(cat "$T/sessiond.log")"
+	# One snapshot of the machine to list.
+	t_mount_session "$T/mnt" "machine=$M,keyfile=$T/$M.poste"
+	echo hello >"$T/mnt/hello"
+	t_umount "$T/mnt"
+	printf '#!/bin/sh\nexec %s --socket %s\n' "$SESSION" \
+		"$T/sessiond.sock" >"$T/forced.sh"
+	{
+		printf 'KEY %s\n' "$(stat -c %s "$T/$M.poste")"
+		cat "$T/$M.poste"
+	} >"$T/request"
+	login "$T/k2" 127.0.0.1 snapshots <"$T/request" >"$T/snaps.out" \
+		2>"$T/snaps.err" || t_fail "snapshots through the account:" \
+		"$(cat "$T/snaps.out" "$T/snaps.err" "$T/sessiond.log")"
+	python3 -c 'import json, sys
+line = open(sys.argv[1]).read()
+assert line.startswith("OK "), line
+d = json.loads(line[3:])
+assert d["format"] == "beemo-snapshots" and d["machine"] == sys.argv[2], d
+assert len(d["snapshots"]) == 1, d
+' "$T/snaps.out" "$M" || t_fail "snapshots: $(cat "$T/snaps.out")"
+	rc=0
+	login "$T/k2" 127.0.0.1 sh </dev/null >"$T/sh.out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "unknown request" "$T/sh.out" ||
+		t_fail "a shell command: status $rc: $(cat "$T/sh.out")"
+else
+	t_fail "$SESSIOND or $SESSION not built"
+fi
 
 # --- an account of that name outside the group --------------------------------
 useradd --system --user-group --no-create-home --home-dir /nonexistent \
