@@ -67,6 +67,7 @@ struct access {
 	const char *action; /* "show", "grant", "revoke" */
 	int dry_run;
 	int account_exists, account_created, group_created;
+	int account_foreign; /* an account of that name outside the group */
 	uid_t uid;
 	int has_key;        /* a key is (or, dry run, would be) installed */
 	int key_removed;    /* --revoke removed (would remove) a key */
@@ -522,6 +523,9 @@ print_text(const struct ctl *ctl, const struct access *a)
 	if (a->account_exists)
 		printf("account:   %s (uid %lu, group %s)\n", a->account,
 		    (unsigned long)a->uid, ACCESS_GROUP);
+	else if (a->account_foreign)
+		printf("account:   %s exists outside group %s: not a Beemo "
+		    "client account\n", a->account, ACCESS_GROUP);
 	else
 		printf("account:   %s (none yet: 'beemoctl machine access %s "
 		    "--ssh-key FILE.pub' creates it)\n", a->account,
@@ -633,7 +637,14 @@ ctl_machine_access(struct ctl *ctl, int argc, char **argv)
 		struct group *gr = getgrnam(ACCESS_GROUP);
 
 		a.account_exists = gr != NULL && pw->pw_gid == gr->gr_gid;
+		a.account_foreign = !a.account_exists;
 		a.uid = pw->pw_uid;
+	}
+	if (args.ssh_key != NULL && a.account_foreign) {
+		ctl_err(ctl, "an account %s exists whose group is not %s: it "
+		    "is not a Beemo client account, nothing was changed",
+		    a.account, ACCESS_GROUP);
+		goto out;
 	}
 	if (args.ssh_key != NULL) {
 		if (a.dry_run) {

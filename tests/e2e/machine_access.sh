@@ -306,9 +306,12 @@ useradd --system --user-group --no-create-home --home-dir /nonexistent \
 "$BEEMOCTL" machine add "t$$y" --user bob --password-file "$T/admin.pw" \
 	--user-password-file "$T/alice.pw" --poste-key "$T/y.poste" \
 	>/dev/null || t_fail "machine add t$$y"
-t_must_fail "someone else's account" access "t$$y" --ssh-key "$T/k1.pub"
-grep -q "is not a Beemo client account" "$T/must_fail.out" ||
-	t_fail "other account: $(cat "$T/must_fail.out")"
+for dry in --dry-run ""; do
+	t_must_fail "someone else's account $dry" access "t$$y" \
+		--ssh-key "$T/k1.pub" $dry
+	grep -q "is not a Beemo client account" "$T/must_fail.out" ||
+		t_fail "other account $dry: $(cat "$T/must_fail.out")"
+done
 [ ! -e "$T/clients/$OTHER.keys" ] || t_fail "a key for $OTHER was written"
 
 # --- --revoke -----------------------------------------------------------------
