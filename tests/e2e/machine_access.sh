@@ -118,6 +118,19 @@ refused() {
 	nothing_made "$1"
 }
 
+# --- usage errors: exit 2, nothing made ---------------------------------------
+for args in "" "$M --bogus" "$M --ssh-key" "$M extra" \
+	"$M --ssh-key $T/k1.pub --revoke"; do
+	rc=0
+	# shellcheck disable=SC2086
+	access $args >"$T/usage.out" 2>&1 </dev/null || rc=$?
+	[ $rc = 2 ] || t_fail "machine access $args: exit $rc, not 2:" \
+		"$(cat "$T/usage.out")"
+done
+"$BEEMOCTL" machine access --help | grep -q '^usage: beemoctl machine access' ||
+	t_fail "machine access --help"
+nothing_made "usage errors"
+
 # --- before: no account, no key ---------------------------------------------
 access "$M" --json >"$T/show0.json" || t_fail "show before"
 python3 - "$T/show0.json" "$M" <<'EOF' || t_fail "show before: $(cat "$T/show0.json")"
