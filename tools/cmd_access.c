@@ -556,6 +556,29 @@ ctl_access_hint(const char *machine, const char *poste_key)
 	    machine, poste_key, machine, machine, machine, machine);
 }
 
+/* The clients' key directory: $BEEMO_CLIENTS_DIR, or the default. */
+static const char *
+clients_dir(void)
+{
+	const char *dir = getenv("BEEMO_CLIENTS_DIR");
+
+	return dir != NULL && dir[0] != '\0' ? dir :
+	    BEEMO_SYSCONFDIR "/beemo/clients";
+}
+
+void
+ctl_access_note_removed(const char *machine)
+{
+	char path[4096];
+
+	if (bm_path(path, sizeof(path), "%s/" ACCESS_PREFIX "%s.keys",
+	    clients_dir(), machine) != 0 || access(path, F_OK) != 0)
+		return;
+	printf("its SSH key stays, opening nothing while the machine is "
+	    "removed;\n'beemoctl machine access %s --revoke' removes it\n",
+	    machine);
+}
+
 /* --revoke: remove the keys file after the confirmation. */
 static int
 revoke_key(struct ctl *ctl, struct access *a, int yes)
@@ -613,9 +636,7 @@ ctl_machine_access(struct ctl *ctl, int argc, char **argv)
 		    (int)strlen(ACCESS_PREFIX));
 		return CTL_USAGE;
 	}
-	a.clients_dir = getenv("BEEMO_CLIENTS_DIR");
-	if (a.clients_dir == NULL || a.clients_dir[0] == '\0')
-		a.clients_dir = BEEMO_SYSCONFDIR "/beemo/clients";
+	a.clients_dir = clients_dir();
 	if (bm_path(a.keys_file, sizeof(a.keys_file), "%s/%s.keys",
 	    a.clients_dir, a.account) != 0) {
 		ctl_err(ctl, "%s: path too long", a.clients_dir);

@@ -530,6 +530,8 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	} else {
 		rc = remove_later(ctl, km, name, pw, pwlen, o.json);
 	}
+	if (rc == CTL_OK && !o.json && !ctl->quiet)
+		ctl_access_note_removed(name);
 out:
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);

@@ -42,4 +42,13 @@ int ctl_machine_access(struct ctl *ctl, int argc, char **argv);
  */
 void ctl_access_hint(const char *machine, const char *poste_key);
 
+/*
+ * ctl_access_note_removed -- after `machine remove`: when @machine still
+ * has an SSH key (machine access), say on stdout that it stays and how
+ * to revoke it.  beemo-sessiond refuses a machine that is not in the
+ * store, so the key opens nothing meanwhile; kept, it serves again after
+ * `machine restore`.
+ */
+void ctl_access_note_removed(const char *machine);
+
 #endif /* BEEMO_CTL_ACCESS_H */

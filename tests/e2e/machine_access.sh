@@ -351,4 +351,14 @@ assert d["format"] == "beemo-machine-access" and d["action"] == "revoke", d
 assert d["key"] is None, d' "$T/rv.json" || t_fail "revoke: $(cat "$T/rv.json")"
 access "$M" >"$T/show2.out" || t_fail "show after revoke"
 grep -q "key: *none" "$T/show2.out" || t_fail "after revoke: $(cat "$T/show2.out")"
+
+# A removed machine: machine remove says its key stays, and it can
+# still be revoked.
+access "$M" --ssh-key "$T/k2.pub" >/dev/null || t_fail "grant again"
+"$BEEMOCTL" machine remove "$M" --yes --password-file "$T/admin.pw" \
+	>"$T/remove.out" || t_fail "machine remove $M"
+grep -q "machine access $M --revoke" "$T/remove.out" ||
+	t_fail "machine remove: $(cat "$T/remove.out")"
+access "$M" --revoke --yes >"$T/rv2.out" || t_fail "revoke after remove"
+[ ! -e "$KEYS" ] || t_fail "the removed machine's key stays"
 t_log "ok"
