@@ -1,22 +1,26 @@
 #!/bin/bash
 # machine_access.sh -- `beemoctl machine access`: the confined SSH
 # account of a client machine.  A real account is created (useradd,
-# group beemo-clients, no home, shell /bin/sh) and removed at the end;
-# the key goes to $BEEMO_CLIENTS_DIR (under $T), one line
+# group beemo-clients, no home, shell /bin/sh, password field "*") and
+# removed at the end; the key goes to $BEEMO_CLIENTS_DIR (under $T), one
+# line
 #   restrict,command=".../beemo-session" TYPE BASE64 COMMENT
-# mode 0644.  Refused, with nothing created: a private key, two lines
-# (an injected second key), a key with options, damaged base64, a
-# control character, a weak RSA key, an unknown machine, an account of
-# that name outside the group.  `machine add` tells to move the POSTE
-# key file to the client and erase it here.  --dry-run changes nothing; a new key
-# replaces the old one; --revoke asks (no terminal: exit 2), then
-# removes the key; the JSON object "beemo-machine-access".  A real sshd
-# with the shipped drop-in (its paths pointed into $T, no PAM) lets the
-# key in to the forced command only, as the account, without a terminal
-# or forwarding, and refuses a key never given, replaced or revoked;
-# with the real beemo-session and beemo-sessiond behind it, the account
-# lists its machine's snapshots with the POSTE key file and a shell
-# command is refused (exit 2).
+# mode 0644 whatever the umask.  Refused with exit 2 and nothing
+# created: usage errors, a private key, two lines (an injected second
+# key), a key with options, damaged base64, a control character, an
+# empty file, a weak RSA key; refused too: an unknown machine, an
+# account of that name outside the group (with --dry-run too).
+# `machine add` says to move the POSTE key file to the client and erase
+# it here.  --dry-run changes nothing; a new key replaces the old one;
+# --revoke asks (no terminal: exit 2; "n" on one: nothing), then removes
+# the key; the JSON object "beemo-machine-access".  A real sshd with the
+# shipped drop-in (its paths pointed into $T, no PAM) lets the key in to
+# the forced command only, as the account, without a terminal or
+# forwarding, and refuses a key never given, replaced or revoked; with
+# the real beemo-session and beemo-sessiond behind it, the account lists
+# its machine's snapshots with the POSTE key file and a shell command is
+# refused (exit 2).  `machine remove` says the key stays; it can still
+# be revoked.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || t_skip "needs root (useradd)"
