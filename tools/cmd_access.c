@@ -35,7 +35,8 @@
 #define ACCESS_RSA_MIN 2048
 
 const char ctl_access_usage[] =
-    "NAME [--ssh-key FILE.pub | --revoke [--yes]] [--dry-run] [--json]\n"
+    "NAME [--ssh-key FILE.pub | --revoke [--yes]]\n"
+    "       [--dry-run] [--json]\n"
     "\n"
     "The SSH account through which client machine NAME opens its own\n"
     "backup sessions (beemo-backup(1)): beemo-NAME, in group "
