@@ -362,7 +362,7 @@ ensure_account(const struct ctl *ctl, struct access *a)
 	/* Password "*": no password opens it, yet it is not locked ("!"),
 	 * which sshd refuses even for a key when it runs without PAM. */
 	char *useradd[] = {"useradd", "--system", "--no-create-home",
-		"--home-dir", "/nonexistent", "--shell", "/bin/sh", "--gid",
+		"--home-dir", "/", "--shell", "/bin/sh", "--gid",
 		ACCESS_GROUP, "--password", "*", "--comment", comment,
 		a->account, NULL};
 	char out[1024];
