@@ -341,8 +341,8 @@ netns_key_slices() {
 # netns_find_slices SLICES_FILE [--clients] PATH...: print every regular
 # file under PATH... that holds one of the hex slices; files below
 # $T/client_* are not searched, unless --clients.  Only files changed
-# since the test began ($T/start.stamp) under /tmp, /var/tmp, /dev/shm
-# and /run, which other programs share.
+# since the test began ($T/start.stamp), and smaller than 64 MiB, outside
+# $T (in /tmp, /var/tmp, /dev/shm, /run, which other programs share).
 netns_find_slices() {
 	local sl=$1 prune=("-path" "$T/client_*")
 	shift
@@ -351,7 +351,8 @@ netns_find_slices() {
 		shift
 	fi
 	find "$@" -xdev "${prune[@]}" -prune -o -type f \
-		\( -path "$T/*" -o -newer "$T/start.stamp" \) -print0 \
+		\( -path "$T/*" -o \( -newer "$T/start.stamp" -size -65536k \) \) \
+		-print0 \
 		2>/dev/null | python3 -c 'import sys
 sl = [bytes.fromhex(l) for l in open(sys.argv[1]).read().split()]
 for p in sys.stdin.buffer.read().split(b"\0"):
