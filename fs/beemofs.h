@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "bm_conf.h"
+#include "bm_json.h"
 #include "quota.h"
 #include "store.h"
 
@@ -90,6 +91,13 @@ int beemofs_report_quota_set(struct beemofs_report *r,
 void beemofs_report_error(struct beemofs_report *r, const char *what,
     const char *subject, const char *text);
 void beemofs_report_stop(struct beemofs_report *r);
+
+/*
+ * beemofs_report_refused_json -- add to @j the session's files refused
+ * by the antivirus: "refused", an array of {"path", "virus"} (the first
+ * 1000), and "refused_count", all of them.  @r may be NULL (none).
+ */
+void beemofs_report_refused_json(struct beemofs_report *r, bm_json *j);
 
 /*
  * beemofs_retention -- unattended retention at the end of a backup

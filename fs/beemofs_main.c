@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +37,10 @@
 #include "retention.h"
 #include "scan.h"
 
+/* The note of the snapshot that ends a session whose client's
+ * connection was lost (see retention.h's RETENTION_COMPLETE_NOTE). */
+#define SESSION_INCOMPLETE_NOTE "incomplete: the client's connection was lost"
+
 struct opts {
 	char *store;
 	char *machine;
@@ -43,6 +49,7 @@ struct opts {
 	char *passfile;
 	char *passcmd;
 	int passfd; /* -1: none */
+	int keyfd;  /* -1: none; else the session opener's socket */
 	char *config;
 	int admin;
 	int nosnapshot;
@@ -59,6 +66,7 @@ enum { KEY_UNSAFE = 1 };
 static const struct fuse_opt opt_spec[] = {
 	OPT("machine=%s", machine),
 	OPT("keyfile=%s", keyfile),
+	OPT("keyfd=%d", keyfd),
 	OPT("user=%s", user),
 	OPT("password-file=%s", passfile),
 	OPT("passfile=%s", passfile),
@@ -94,6 +102,10 @@ usage(FILE *f)
 	    "options:\n"
 	    "  -o machine=NAME     the machine (required)\n"
 	    "  -o keyfile=FILE     POSTE key file: backup session\n"
+	    "  -o keyfd=N          backup session whose POSTE key file comes "
+	    "from the\n"
+	    "                      session opener on descriptor N "
+	    "(beemo-sessiond(8))\n"
 	    "  -o user=USER        restore session as USER (password)\n"
 	    "  -o admin            restore session as the administrator\n"
 	    "  -o password-file=FILE\n"
@@ -233,6 +245,147 @@ static const struct control_handlers ctl_handlers = {
 
 /* ---- unlocking -------------------------------------------------------- */
 
+#define KEYFD_MAX (64u * 1024) /* bytes of a key file from the opener */
+
+/* Read exactly @len bytes from @fd. */
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EPIPE : -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one line of at most @size - 1 bytes from @fd, a byte at a time
+ * (nothing after it is consumed), waiting at most @ms milliseconds in
+ * all (-1: forever).  0, -EPIPE (end of file), -ETIMEDOUT, -E2BIG. */
+static int
+read_line(int fd, char *buf, size_t size, int ms)
+{
+	size_t n = 0;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ssize_t r;
+
+	while (n + 1 < size) {
+		if (ms >= 0) {
+			r = poll(&p, 1, ms);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0)
+				return -ETIMEDOUT;
+		}
+		r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? -EPIPE : -errno;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -E2BIG;
+}
+
+/* The POSTE key file from the session opener on o->keyfd: a line with
+ * its length, then its bytes (beemo-sessiond(8)).  They are kept in
+ * memory only, and wiped once the machine is unlocked. */
+static int
+unlock_keyfd(struct opts *o, keymgr *km, keymgr_secret **sec)
+{
+	char line[32], *end;
+	unsigned long len;
+	uint8_t *buf = NULL;
+	int rc;
+
+	if ((rc = read_line(o->keyfd, line, sizeof(line), 30000)) != 0) {
+		fprintf(stderr, "beemofs: no key file from descriptor %d: "
+		    "%s\n", o->keyfd, strerror(-rc));
+		return rc;
+	}
+	errno = 0;
+	len = strtoul(line, &end, 10);
+	if (errno != 0 || end == line || *end != '\0' || len == 0 ||
+	    len > KEYFD_MAX) {
+		fprintf(stderr, "beemofs: the client's key file is not a "
+		    "POSTE key file (bad length)\n");
+		return BEEMO_EFORMAT;
+	}
+	if ((buf = OPENSSL_secure_malloc(len)) == NULL)
+		return -ENOMEM;
+	if ((rc = read_full(o->keyfd, buf, len)) != 0) {
+		fprintf(stderr, "beemofs: the client's key file was cut "
+		    "short: %s\n", strerror(-rc));
+		goto out;
+	}
+	rc = keymgr_unlock_poste_buf(km, o->machine, buf, len,
+	    "the client's key file", sec);
+	if (rc != 0)
+		fprintf(stderr, "beemofs: cannot open machine %s with the "
+		    "client's key file: %s\n", o->machine,
+		    keymgr_errmsg(km)[0] != '\0' ? keymgr_errmsg(km) :
+		    beemo_strerror(rc));
+out:
+	OPENSSL_secure_clear_free(buf, len);
+	return rc;
+}
+
+/* Whether the session opener on @fd ends the session as the client
+ * asked ("end") rather than because its connection was lost (any other
+ * line, end of file, or nothing within 10 s). */
+static int
+keyfd_complete(int fd)
+{
+	char line[32];
+
+	return read_line(fd, line, sizeof(line), 10000) == 0 &&
+	    strcmp(line, "end") == 0;
+}
+
+/* The end of a session opened through o->keyfd: one line of JSON
+ * (format beemo-session-end) for the opener.  @id is 0 when there is
+ * no snapshot. */
+static void
+keyfd_report(int fd, uint32_t id, int created, int complete,
+    struct beemofs_report *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bm_json j;
+
+	if (f == NULL)
+		return;
+	bm_json_init(&j, f);
+	bm_json_head(&j, "beemo-session-end", 1);
+	if (id != 0)
+		bm_json_u64(&j, "snapshot", id);
+	else
+		bm_json_null(&j, "snapshot");
+	bm_json_bool(&j, "created", created);
+	bm_json_bool(&j, "complete", complete);
+	beemofs_report_refused_json(r, &j);
+	bm_json_end_obj(&j);
+	if (fclose(f) == 0 && text != NULL) {
+		text[strcspn(text, "\n")] = '\0';
+		if (dprintf(fd, "%s\n", text) < 0)
+			bm_log(LOG_WARNING, "the session opener is gone: %s",
+			    strerror(errno));
+	}
+	free(text);
+}
+
 static int
 unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 {
@@ -249,6 +402,8 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 	char prompt[256], from[4200];
 	int rc;
 
+	if (o->keyfd >= 0)
+		return unlock_keyfd(o, km, sec);
 	if (o->keyfile != NULL) {
 		rc = keymgr_unlock_poste(km, o->machine, o->keyfile, sec);
 		if (rc != 0)
@@ -286,7 +441,8 @@ unlock(struct opts *o, keymgr *km, keymgr_secret **sec)
 static int
 check_opts(struct opts *o, const char *mountpoint)
 {
-	int principals = (o->keyfile != NULL) + (o->user != NULL) + o->admin;
+	int principals = (o->keyfile != NULL) + (o->keyfd >= 0) +
+	    (o->user != NULL) + o->admin;
 
 	if (o->store == NULL || mountpoint == NULL) {
 		fprintf(stderr, "beemofs: STORE and MOUNTPOINT are required "
@@ -304,10 +460,11 @@ check_opts(struct opts *o, const char *mountpoint)
 	}
 	if (principals != 1) {
 		fprintf(stderr, "beemofs: give exactly one of -o keyfile=FILE "
-		    "(backup), -o user=USER or -o admin (restore)\n");
+		    "or keyfd=N (backup), -o user=USER or -o admin "
+		    "(restore)\n");
 		return -1;
 	}
-	if (o->keyfile != NULL && o->ro) {
+	if ((o->keyfile != NULL || o->keyfd >= 0) && o->ro) {
 		fprintf(stderr, "beemofs: -o ro: a session opened with a key "
 		    "file is a backup session, which sees and writes the live "
 		    "tree only; browsing history needs a user's or the "
@@ -320,7 +477,7 @@ check_opts(struct opts *o, const char *mountpoint)
 		    "password-file=, password-command= and password-fd=\n");
 		return -1;
 	}
-	if (o->keyfile != NULL && (o->passfile != NULL ||
+	if ((o->keyfile != NULL || o->keyfd >= 0) && (o->passfile != NULL ||
 	    o->passcmd != NULL || o->passfd >= 0)) {
 		fprintf(stderr, "beemofs: a password option goes with -o "
 		    "user=USER or -o admin, not with keyfile=\n");
@@ -480,14 +637,15 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	struct fuse_loop_config *lc = NULL;
 	struct scan_engine *av = NULL;
 	struct beemofs_sched *sched = NULL;
-	int rc, snap;
+	uint32_t snap_id = 0;
+	int rc, snap, complete, created = 0;
 
 	memset(&fs, 0, sizeof(fs));
 	memset(&so, 0, sizeof(so));
 	/* A key file opens a backup session (check_opts() refused -o ro
 	 * with it): the live tree only, never history.  History is for the
 	 * passwords of people (beemofs(8), Sessions). */
-	fs.rdonly = o->keyfile == NULL;
+	fs.rdonly = o->keyfile == NULL && o->keyfd < 0;
 	fs.timeout = 1.0;
 	if (bm_path(dir, sizeof(dir), "%s/machines/%s", o->store, o->machine) ||
 	    bm_path(sock, sizeof(sock), "%s/ctl.sock", dir)) {
@@ -640,29 +798,42 @@ out_store:
 	/* A snapshot only if the live tree changed since the last one
 	 * (store_snapshot_take): a manual snapshot just before the unmount
 	 * is not made twice. */
+	/* A session opened by a client through beemo-sessiond always ends
+	 * with a snapshot: complete if the client ended it, "incomplete"
+	 * (never counted as complete by retention) if its connection was
+	 * lost; the opener gets the summary. */
+	complete = 1;
+	if (!fs.rdonly && o->keyfd >= 0)
+		complete = keyfd_complete(o->keyfd);
 	snap = !fs.rdonly && !o->nosnapshot && rc == 0 &&
-	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1);
+	    (o->keyfd >= 0 ||
+	    bm_conf_get_bool(conf, "snapshot", NULL, "on_unmount", 1));
 	if (snap) {
 		struct store_snapinfo want;
-		uint32_t id;
-		int src, created;
+		int src;
 
 		memset(&want, 0, sizeof(want));
-		snprintf(want.note, sizeof(want.note), "%s",
-		    RETENTION_COMPLETE_NOTE);
-		src = store_snapshot_take(fs.st, &want, 1, &id, &created);
+		snprintf(want.note, sizeof(want.note), "%s", complete ?
+		    RETENTION_COMPLETE_NOTE : SESSION_INCOMPLETE_NOTE);
+		src = store_snapshot_take(fs.st, &want, 1, &snap_id,
+		    &created);
 		if (src != 0) {
 			bm_log(LOG_ERR, "end-of-session snapshot failed: %s",
 			    beemo_strerror(src));
+			snap_id = 0;
 			rc = 1;
 		} else if (created) {
 			bm_log(LOG_NOTICE, "snapshot %u taken at the end of "
-			    "the session", id);
+			    "the session%s", snap_id, complete ? "" :
+			    " (incomplete: the client's connection was lost)");
 		} else {
 			bm_log(LOG_INFO, "no snapshot at the end of the "
-			    "session: nothing changed since snapshot %u", id);
+			    "session: nothing changed since snapshot %u",
+			    snap_id);
 		}
 	}
+	if (!fs.rdonly && o->keyfd >= 0)
+		keyfd_report(o->keyfd, snap_id, created, complete, fs.report);
 	/* What the administrator's policy lets go, now that the session's
 	 * snapshot is there (beemofs(8): unmounting takes longer then). */
 	if (!fs.rdonly && rc == 0) {
@@ -702,6 +873,7 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.passfd = -1;
+	o.keyfd = -1;
 	memset(&co, 0, sizeof(co));
 	/* Keys and plaintext live in this process: never in a core file. */
 	{
@@ -754,7 +926,7 @@ main(int argc, char **argv)
 		free(o.store);
 		o.store = abs;
 	}
-	if (o.keyfile == NULL)
+	if (o.keyfile == NULL && o.keyfd < 0)
 		fuse_opt_add_arg(&args, "-oro");
 	/* Whatever the command line or fstab says (suid and dev were
 	 * dropped by opt_proc): the files are a client's, and a device

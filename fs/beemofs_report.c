@@ -68,6 +68,7 @@
 #define REP_REPEAT_NS (600ULL * 1000000000ULL)  /* same key: 10 min */
 #define REP_TICK_NS (1000000000ULL)             /* quota check */
 #define REP_STATUS_NS (5ULL * 1000000000ULL)    /* status file */
+#define REP_REFUSED_MAX 1000
 
 struct rep_event {
 	char *kind, *key, *subject, *text;
@@ -93,6 +94,14 @@ struct beemofs_report {
 	int over;                    /* lock: over soft: -1 unknown */
 	int space_low;               /* report thread: -1 unknown */
 	int stop;                    /* lock */
+	/* Files refused by the antivirus in this session, for the session's
+	 * end summary (beemofs_report_refused_json): at most REP_REFUSED_MAX
+	 * named, all counted.  lock. */
+	struct {
+		char *path, *virus;
+	} refused[REP_REFUSED_MAX];
+	size_t nrefused_named;
+	uint64_t nrefused;
 	int started;
 	pthread_t th;
 };
@@ -161,6 +170,47 @@ queue(struct beemofs_report *r, const char *kind, const char *key,
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Count (and name, up to REP_REFUSED_MAX) a file the antivirus refused,
+ * for the end-of-session summary; raw names: the summary is JSON. */
+static void
+remember_refused(struct beemofs_report *r, const char *path,
+    const char *virus)
+{
+	char *p = strdup(path ? path : ""), *v = strdup(virus ? virus : "");
+
+	pthread_mutex_lock(&r->lock);
+	r->nrefused++;
+	if (p != NULL && v != NULL && r->nrefused_named < REP_REFUSED_MAX) {
+		r->refused[r->nrefused_named].path = p;
+		r->refused[r->nrefused_named].virus = v;
+		r->nrefused_named++;
+		p = v = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(p);
+	free(v);
+}
+
+void
+beemofs_report_refused_json(struct beemofs_report *r, bm_json *j)
+{
+	size_t i;
+
+	bm_json_begin_arr(j, "refused");
+	if (r != NULL)
+		pthread_mutex_lock(&r->lock);
+	for (i = 0; r != NULL && i < r->nrefused_named; i++) {
+		bm_json_begin_obj(j, NULL);
+		bm_json_str(j, "path", r->refused[i].path);
+		bm_json_str(j, "virus", r->refused[i].virus);
+		bm_json_end_obj(j);
+	}
+	bm_json_end_arr(j);
+	bm_json_u64(j, "refused_count", r != NULL ? r->nrefused : 0);
+	if (r != NULL)
+		pthread_mutex_unlock(&r->lock);
+}
+
 static void
 event_hook(void *ctx, enum store_event ev, const char *path,
     const char *detail)
@@ -183,6 +233,7 @@ event_hook(void *ctx, enum store_event ev, const char *path,
 	bm_time_str(when, sizeof(when), bm_now_ns());
 	switch (ev) {
 	case STORE_EV_VIRUS:
+		remember_refused(r, path, detail);
 		kind = "virus";
 		snprintf(key, sizeof(key), "virus:%s:%s:%s", m, p, d);
 		snprintf(subject, sizeof(subject), "%s: virus %s found in %s",
@@ -528,6 +579,10 @@ beemofs_report_stop(struct beemofs_report *r)
 	}
 	for (i = 0; i < r->nq; i++)
 		event_free(&r->q[i]);
+	for (i = 0; i < r->nrefused_named; i++) {
+		free(r->refused[i].path);
+		free(r->refused[i].virus);
+	}
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->qlock);
 	pthread_mutex_destroy(&r->lock);

@@ -424,6 +424,15 @@ int keymgr_unlock_user(keymgr *km, const char *machine, const char *user,
 int keymgr_unlock_poste(keymgr *km, const char *machine,
     const char *poste_path, keymgr_secret **out);
 
+/*
+ * keymgr_unlock_poste_buf -- keymgr_unlock_poste() with the POSTE key
+ * file's bytes @buf of @len (received from the client, never written to
+ * disk); @what names their origin in messages ("the client's key file").
+ * The caller wipes @buf.  Same returns.
+ */
+int keymgr_unlock_poste_buf(keymgr *km, const char *machine,
+    const uint8_t *buf, size_t len, const char *what, keymgr_secret **out);
+
 /* keymgr_secret_free -- cleanse and free; NULL is a no-op. */
 void keymgr_secret_free(keymgr_secret *s);
 

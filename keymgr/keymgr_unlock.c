@@ -233,30 +233,29 @@ poste_matches(keymgr *km, const struct km_machine *m,
 	return 0;
 }
 
-/* Open POSTE key file @path for @m: POSTE_PRIV. */
+/* POSTE_PRIV for @m from the POSTE key file's bytes @buf (@what names
+ * where they came from in messages). */
 static int
-poste_priv(keymgr *km, const struct km_machine *m, const char *path,
-    EVP_PKEY **priv)
+poste_priv_buf(keymgr *km, const struct km_machine *m, const uint8_t *buf,
+    size_t len, const char *what, EVP_PKEY **priv)
 {
 	struct km_appliance ap = {0};
 	struct km_poste *p;
-	uint8_t *buf = NULL, *key = NULL, *der = NULL;
-	size_t len, derlen = 0;
+	uint8_t *key = NULL, *der = NULL;
+	size_t derlen = 0;
 	int rc;
 
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return -ENOMEM;
-	rc = bm_read_file(path, KM_FILE_MAX, &buf, &len);
-	if (rc == -EFBIG)
+	if (len > KM_FILE_MAX) {
 		rc = km_err(km, BEEMO_EFORMAT, "%s is not a POSTE key file "
-		    "(too large)", path);
-	else if (rc != 0)
-		rc = km_err(km, rc, "cannot read POSTE key file %s: %s", path,
-		    beemo_strerror(rc));
-	if (rc != 0 || (rc = km_parse_poste(buf, len, path, p, km->errmsg,
+		    "(too large)", what);
+		goto out;
+	}
+	if ((rc = km_parse_poste(buf, len, what, p, km->errmsg,
 	    sizeof(km->errmsg))) != 0)
 		goto out;
-	if ((rc = poste_matches(km, m, p, path)) != 0 ||
+	if ((rc = poste_matches(km, m, p, what)) != 0 ||
 	    (rc = km_load_appliance(km, &ap)) != 0)
 		goto out;
 	derlen = p->ctlen - KM_TAG_LEN;
@@ -271,20 +270,41 @@ poste_priv(keymgr *km, const struct km_machine *m, const char *path,
 	    p->ct, derlen, der);
 	if (rc == -EBADMSG) {
 		rc = km_err(km, BEEMO_EPASSWORD, "this POSTE key file (%s) "
-		    "does not open with this appliance's key", path);
+		    "does not open with this appliance's key", what);
 		goto out;
 	}
 	if (rc != 0)
 		goto out;
 	if (km_priv_load(der, derlen, m->poste_pub, m->poste_publen, priv))
 		rc = km_err(km, BEEMO_EPASSWORD, "this POSTE key file (%s) "
-		    "holds a key that is not machine %s's", path, m->name);
+		    "holds a key that is not machine %s's", what, m->name);
 out:
 	bm_free_secret(der, derlen);
 	bm_free_secret(key, KM_AES_LEN);
 	km_appliance_clear(&ap);
-	free(buf);
+	OPENSSL_cleanse(p, sizeof(*p));
 	free(p);
+	return rc;
+}
+
+/* Open POSTE key file @path for @m: POSTE_PRIV. */
+static int
+poste_priv(keymgr *km, const struct km_machine *m, const char *path,
+    EVP_PKEY **priv)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = bm_read_file(path, KM_FILE_MAX, &buf, &len);
+	if (rc == -EFBIG)
+		return km_err(km, BEEMO_EFORMAT, "%s is not a POSTE key file "
+		    "(too large)", path);
+	if (rc != 0)
+		return km_err(km, rc, "cannot read POSTE key file %s: %s",
+		    path, beemo_strerror(rc));
+	rc = poste_priv_buf(km, m, buf, len, path, priv);
+	bm_free_secret(buf, len);
 	return rc;
 }
 
@@ -299,6 +319,25 @@ keymgr_unlock_poste(keymgr *km, const char *machine, const char *poste_path,
 	km->errmsg[0] = '\0';
 	if ((rc = km_load_machine(km, machine, &m)) != 0 ||
 	    (rc = poste_priv(km, m, poste_path, &priv)) != 0)
+		goto out;
+	rc = km_unlock_all(km, m, priv, KEYMGR_POSTE, 0, out);
+out:
+	EVP_PKEY_free(priv);
+	km_machine_free(m);
+	return km_done(km, rc);
+}
+
+int
+keymgr_unlock_poste_buf(keymgr *km, const char *machine, const uint8_t *buf,
+    size_t len, const char *what, keymgr_secret **out)
+{
+	struct km_machine *m = NULL;
+	EVP_PKEY *priv = NULL;
+	int rc;
+
+	km->errmsg[0] = '\0';
+	if ((rc = km_load_machine(km, machine, &m)) != 0 ||
+	    (rc = poste_priv_buf(km, m, buf, len, what, &priv)) != 0)
 		goto out;
 	rc = km_unlock_all(km, m, priv, KEYMGR_POSTE, 0, out);
 out:
