@@ -385,26 +385,6 @@ j = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# netns_sent FILE: the bytes sent that beemo-backup --json reported in
-# FILE: the first number whose key names bytes sent.
-netns_sent() {
-	python3 -c 'import json, sys
-def walk(o, path=""):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and \
-               "sent" in k and "file" not in k:
-                return v
-            r = walk(v)
-            if r is not None:
-                return r
-    return None
-r = walk(json.load(open(sys.argv[1])))
-if r is None:
-    sys.exit("no bytes sent field in " + sys.argv[1])
-print(r)' "$1"
-}
-
 # netns_hold_open I [KEYFILE]: open machine I's session by hand (OP open,
 # the channel protocol of beemo-session) as coprocess NS_HOLD, from
 # client I with KEYFILE (default its own); the appliance's first reply

@@ -67,10 +67,13 @@ netns_restore 1 1 "$T/r1"
 netns_tree "$T/r1$D" | diff "$T/tree1" - >&2 ||
 	t_fail "snapshot 1 changed after the second backup"
 
-cp "$T/b1.out" "$T/b1.json"
-cp "$T/b2.out" "$T/b2.json"
-s1=$(netns_sent "$T/b1.json") || t_fail "first backup's summary: $(cat "$T/b1.out")"
-s2=$(netns_sent "$T/b2.json") || t_fail "second backup's summary: $(cat "$T/b2.out")"
+for b in b1 b2; do
+	[ "$(netns_json "$T/$b.out" 'j["format"], j["complete"], j["refused_count"]')" = \
+		"('beemo-backup-summary', True, 0)" ] ||
+		t_fail "$b: summary $(cat "$T/$b.out")"
+done
+s1=$(netns_json "$T/b1.out" 'j["bytes_sent"]')
+s2=$(netns_json "$T/b2.out" 'j["bytes_sent"]')
 [ "$s1" -ge 3000000 ] || t_fail "first backup sent $s1 bytes, less than its big file"
 [ "$s2" -lt $((s1 / 10)) ] ||
 	t_fail "the incremental backup sent $s2 bytes, the full one $s1"
@@ -88,6 +91,7 @@ netns_client 1 snapshots st --key "${NS_KEY[1]}" ||
 
 cp "$T/alice.pw" "${NS_DIR[1]}/alice.pw"
 R="${NS_DIR[1]}/restored"
+mkdir "$R"
 netns_client 1 restore r --user alice --password-file "${NS_DIR[1]}/alice.pw" \
 	--snapshot 1 "$D/docs" --target "$R" ||
 	t_fail "beemo-backup restore: exit $? ($(cat "$T/r.err"))"
