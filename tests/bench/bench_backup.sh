@@ -7,7 +7,8 @@
 # runs in a network namespace of its own, joined to the appliance's by a
 # veth pair (tests/e2e/netns_lib.sh); the appliance's sshd, beemo-sessiond
 # and everything they start are in one cpuacct cgroup, whose CPU time is
-# the appliance's CPU.  Not a test: it prints figures.
+# the appliance's CPU; the client's programs are in another.  Not a
+# test: it prints figures.
 #
 #   BEEMO_BUILD=build bash tests/bench/bench_backup.sh [FILES] [LARGE_MIB]
 #
@@ -26,6 +27,7 @@
 FILES=${1:-20000}
 LARGE=${2:-1024}
 CG=/sys/fs/cgroup/cpuacct/beemo-bench-$$
+CGC=/sys/fs/cgroup/cpuacct/beemo-bench-client-$$
 [ -d /sys/fs/cgroup/cpuacct ] || t_skip "no cpuacct cgroup to measure the appliance's CPU"
 
 netns_require
@@ -35,13 +37,14 @@ C=${NS_DIR[1]}
 RESTIC=$(command -v restic || true)
 
 bench_cleanup() {
-	local p
-	if [ -d "$CG" ]; then
-		for p in $(cat "$CG/tasks" 2>/dev/null); do
+	local p g
+	for g in "$CG" "$CGC"; do
+		[ -d "$g" ] || continue
+		for p in $(cat "$g/tasks" 2>/dev/null); do
 			echo "$p" >/sys/fs/cgroup/cpuacct/tasks 2>/dev/null
 		done
-		rmdir "$CG" 2>/dev/null
-	fi
+		rmdir "$g" 2>/dev/null
+	done
 	return 0
 }
 T_CLEANUP_HOOKS+=(bench_cleanup)
@@ -105,20 +108,26 @@ echo "[${NS_ADDR[1]}]:2222 $(cut -d' ' -f1,2 "$T/app/host_ed25519.pub")" \
 	>>"$C/known_hosts"
 
 # The appliance's daemons (and so all they start from now) in one cgroup.
-mkdir "$CG"
+mkdir "$CG" "$CGC"
 for p in $(ip netns pids "$NS_APP"); do echo "$p" >"$CG/tasks"; done
 cpu_ns() { cat "$CG/cpuacct.usage"; }
+# The client's programs (beemo-backup, ssh, rsync, restic) in another.
+cli_ns() { cat "$CGC/cpuacct.usage"; }
 
 SSH_E="ssh $(netns_ssh_opts 1 | tr '\n' ' ')"
 mkdir -p "$T/plain"
 export RESTIC_PASSWORD=bench
 RREPO="sftp:root@[${NS_ADDR[1]}]:2222/$T/restic"
 
-# run SYSTEM CORPUS PASS: one backup; prints "wall_s cpu_s".
+# run SYSTEM CORPUS: one backup; prints "wall_ms appliance_cpu_ms
+# client_cpu_ms".  Runs in $(...): its subshell joins the client's
+# cgroup, the test's shell does not.
 run() {
-	local sys=$1 corpus=$2 t0 t1 c0 c1 rc=0
+	local sys=$1 corpus=$2 t0 t1 c0 c1 k0 k1 rc=0
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
+	echo "$BASHPID" >"$CGC/tasks"
+	k0=$(cli_ns)
 	c0=$(cpu_ns)
 	t0=$(date +%s%N)
 	case $sys in
@@ -136,8 +145,10 @@ run() {
 	esac
 	t1=$(date +%s%N)
 	c1=$(cpu_ns)
+	k1=$(cli_ns)
 	[ $rc = 0 ] || t_fail "$sys backup of $corpus: exit $rc"
-	echo "$(( (t1 - t0) / 1000000 )) $(( (c1 - c0) / 1000000 ))"
+	echo "$(( (t1 - t0) / 1000000 )) $(( (c1 - c0) / 1000000 ))" \
+		"$(( (k1 - k0) / 1000000 ))"
 }
 
 systems=(beemo rsync)
@@ -168,24 +179,26 @@ done
 # ---- report
 echo "# beemo-backup over a veth: $FILES small files, $LARGE MiB large"
 echo
-echo "| corpus | pass | system | time s | files/s | MB/s | appliance CPU s | time / rsync | CPU / rsync |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| corpus | pass | system | time s | files/s | MB/s | appliance CPU s | client CPU s | time / rsync | appliance CPU / rsync |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for corpus in small large; do
 	for pass in full again; do
-		read -r rw rc <<<"${R[rsync.$corpus.$pass]}"
+		read -r rw rc _ <<<"${R[rsync.$corpus.$pass]}"
 		for sys in "${systems[@]}"; do
-			read -r w c <<<"${R[$sys.$corpus.$pass]}"
+			read -r w c k <<<"${R[$sys.$corpus.$pass]}"
 			[ "$w" -gt 0 ] || w=1
 			awk -v co="$corpus" -v pa="$pass" -v s="$sys" -v w="$w" \
-				-v c="$c" -v rw="$rw" -v rc="$rc" \
+				-v c="$c" -v k="$k" -v rw="$rw" -v rc="$rc" \
 				-v f="${R[$corpus.files]}" -v b="${R[$corpus.bytes]}" \
-				'BEGIN { printf "| %s | %s | %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.2f |\n",
+				'BEGIN { printf "| %s | %s | %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
 				co, pa, s, w / 1000, f / (w / 1000), b / 1e6 / (w / 1000),
-				c / 1000, w / (rw > 0 ? rw : 1), c / (rc > 0 ? rc : 1) }'
+				c / 1000, k / 1000, w / (rw > 0 ? rw : 1), c / (rc > 0 ? rc : 1) }'
 		done
 	done
 done
 echo
 echo "Appliance CPU: sshd, beemo-session, beemo-sessiond, beemofs, rsync and"
-echo "restic's SFTP server (cpuacct cgroup); time includes SSH login."
+echo "restic's SFTP server (cpuacct cgroup); client CPU: beemo-backup, ssh,"
+echo "rsync, restic.  Time includes the SSH login.  MB/s is the corpus's"
+echo "size over the time, also for a second pass that sends little."
 [ -n "$RESTIC" ] || echo "restic: not installed, skipped."
