@@ -19,6 +19,7 @@
 #include "bm_units.h"
 #include "ctl_snapname.h"
 #include "ctl_store.h"
+#include "retention.h"
 
 static const char snapshot_usage[] =
     "MACHINE [--note TEXT] [--tag NAME]... [--json]\n"
@@ -287,6 +288,8 @@ print_json(const char *machine, const struct store_snapinfo *v, size_t n)
 		bm_json_u64(&j, "files", v[i].files);
 		bm_json_u64(&j, "bytes", v[i].bytes);
 		bm_json_str(&j, "note", v[i].note);
+		bm_json_bool(&j, "complete",
+		    strcmp(v[i].note, RETENTION_COMPLETE_NOTE) == 0);
 		{
 			const char *t[STORE_SNAP_TAGS];
 			unsigned k;

@@ -20,7 +20,9 @@
 #            program uses it), clamav (sigtool: av_count builds a .cud
 #            signature container), systemd (systemd-analyze:
 #            units_security), python3-aiosmtpd and openssl (mail_smtp:
-#            a local SMTP server with STARTTLS, TLS and AUTH)
+#            a local SMTP server with STARTTLS, TLS and AUTH), iproute2
+#            (the client sessions' tests put each client machine in a
+#            network namespace of its own: ip netns, veth pairs)
 #   package: debhelper, dpkg-dev and the Build-Depends of debian/control
 #            (.ci/run builds and installs the Debian package)
 #
@@ -47,7 +49,7 @@ apt-get install -y --no-install-recommends \
 	openssh-server openssh-client rsync git sqlite3 attr acl zip \
 	python3 python3-cryptography mandoc clang ca-certificates procps \
 	psmisc file libcap2-bin faketime clamav-freshclam clamav \
-	python3-aiosmtpd openssl
+	python3-aiosmtpd openssl iproute2
 apt-get install -y --no-install-recommends \
 	systemd debhelper dpkg-dev
 if [ -n "${CI:-}" ]; then

@@ -227,6 +227,17 @@ last_line(char *text)
 		p += 9;
 	else if (strncmp(p, "beemoctl: ", 10) == 0)
 		p += 10;
+	/* The key file the client sent is no path of the appliance. */
+	if ((nl = strstr(p, "/proc/self/fd/")) != NULL) {
+		size_t skip = 14 + strspn(nl + 14, "0123456789");
+		static const char say[] = "the key file";
+
+		if (skip >= sizeof(say) - 1) {
+			memcpy(nl, say, sizeof(say) - 1);
+			memmove(nl + sizeof(say) - 1, nl + skip,
+			    strlen(nl + skip) + 1);
+		}
+	}
 	return p;
 }
 
@@ -267,6 +278,8 @@ child_fds(int in, int out, int err, int keep)
 	for (fd = 3; fd < 1024; fd++)
 		if (fd != keep)
 			close(fd);
+	if (keep >= 0)
+		fcntl(keep, F_SETFD, 0);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 }
@@ -329,15 +342,18 @@ write_rsyncd_conf(const struct req *r)
 	    "munge symlinks = no\n"
 	    "reverse lookup = no\n"
 	    "transfer logging = no\n"
+	    "timeout = 600\n"
+	    "refuse options = log-file log-file-format write-devices\n"
 	    "[session]\n"
 	    "path = %s\n", r->mnt);
 	return bm_write_file_atomic(path, text, (size_t)n, 0600, 0);
 }
 
-/* Kill the rsync daemons still serving the session (the client's
- * connection is gone): RUNDIR/MACHINE/rsync.PID files. */
+/* Send @sig to the rsync daemons still serving the session (the
+ * client's connection is gone), each a process group of its own, listed
+ * in RUNDIR/MACHINE/rsync.pids. */
 static void
-kill_rsyncs(const struct req *r)
+kill_rsyncs(const struct req *r, int sig)
 {
 	char path[PATH_MAX];
 	long pid;
@@ -348,7 +364,7 @@ kill_rsyncs(const struct req *r)
 		return;
 	while (fscanf(f, "%ld", &pid) == 1)
 		if (pid > 1)
-			kill((pid_t)pid, SIGTERM);
+			kill(-(pid_t)pid, sig);
 	fclose(f);
 }
 
@@ -464,13 +480,22 @@ op_open(struct req *r)
 		(void)write_all(kp[0], ended ? "end\n" : "lost\n",
 		    ended ? 4 : 5);
 	if (ended <= 0)
-		kill_rsyncs(r);
+		kill_rsyncs(r, SIGTERM);
 	/* Lazily: a file the killed rsync still holds does not keep the
 	 * session from ending once it is closed. */
 	if (umount2(r->mnt, MNT_DETACH) != 0 && errno != EINVAL)
 		bm_log(LOG_WARNING, "%s: unmount: %s", r->mnt,
 		    strerror(errno));
-	if (read_line(kp[0], json + 3, sizeof(json) - 4, -1) == 0) {
+	/* The snapshot comes once the last file is closed: an rsync that
+	 * ignored SIGTERM is killed. */
+	rc = read_line(kp[0], json + 3, sizeof(json) - 4, 30000);
+	if (rc == -ETIMEDOUT && ended <= 0) {
+		kill_rsyncs(r, SIGKILL);
+		rc = read_line(kp[0], json + 3, sizeof(json) - 4, -1);
+	} else if (rc == -ETIMEDOUT) {
+		rc = read_line(kp[0], json + 3, sizeof(json) - 4, -1);
+	}
+	if (rc == 0) {
 		memcpy(json, "OK ", 3);
 		strcat(json, "\n");
 		(void)write_all(r->out, json, strlen(json));
@@ -534,6 +559,7 @@ op_rsync(struct req *r)
 	if ((pid = fork()) < 0)
 		return BM_EXIT_FAIL;
 	if (pid == 0) {
+		setpgid(0, 0);
 		child_fds(r->in, r->out, r->err, -1);
 		/* rsync chroots into the session itself (use chroot); it
 		 * never needs to gain privileges. */
