@@ -289,6 +289,15 @@ for s in j["snapshots"]:
     print("%d\t%s" % (s["id"], s["note"]))'
 }
 
+# netns_complete I: the ids of machine I's snapshots that
+# `beemoctl snapshots --json` says are complete, on one line.
+netns_complete() {
+	"$BEEMOCTL" snapshots "${NS_M[$1]}" --json \
+		--password-file "$T/admin.pw" | python3 -c 'import json, sys
+j = json.load(sys.stdin)
+print(" ".join(str(s["id"]) for s in j["snapshots"] if s["complete"]))'
+}
+
 # netns_restore I SNAP DIR: restore machine I's snapshot SNAP into DIR
 # with the administrator's password.
 netns_restore() {

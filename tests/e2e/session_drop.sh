@@ -6,7 +6,7 @@
 #   - the previous complete snapshot is intact (restored byte-exact);
 #   - retention's "newest complete" snapshot is still the previous one
 #     (`beemoctl forget --dry-run --json`: reason "newest"), and
-#     `beemoctl snapshots --json` tells them apart by their notes;
+#     `beemoctl snapshots --json` says which ones are complete;
 #   - a new backup after that works and is complete.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd_lib.sh"
@@ -54,6 +54,8 @@ netns_snapshots 1 >"$T/snaps"
 	t_fail "snapshot 1: $(sed -n 1p "$T/snaps")"
 grep -q '^2	incomplete' "$T/snaps" ||
 	t_fail "the snapshot after a cut is not marked incomplete: $(sed -n 2p "$T/snaps")"
+[ "$(netns_complete 1)" = 1 ] ||
+	t_fail "complete snapshots (snapshots --json) after the cut: $(netns_complete 1), not 1"
 netns_restore 1 1 "$T/r1"
 netns_tree "$T/r1$D" | diff "$T/tree1" - >&2 ||
 	t_fail "snapshot 1 is not intact after the cut"
@@ -70,6 +72,8 @@ netns_backup 1 b3 "$D" || t_fail "backup after the cut: exit $? ($(cat "$T/b3.er
 netns_tree "$D" >"$T/tree3"
 [ "$(netns_snapshots 1 | sed -n 3p)" = "3	end of backup session" ] ||
 	t_fail "after a new backup: $(netns_snapshots 1)"
+[ "$(netns_complete 1)" = "1 3" ] ||
+	t_fail "complete snapshots after a new backup: $(netns_complete 1)"
 netns_restore 1 3 "$T/r3"
 netns_tree "$T/r3$D" | diff "$T/tree3" - >&2 || t_fail "snapshot 3 differs"
 "$BEEMOCTL" forget "$M" --keep-last 1 --min-age 0d --dry-run --json \
