@@ -369,10 +369,10 @@ netns_find_slices() {
 		prune=(-false)
 		shift
 	fi
-	find "$@" -xdev "${prune[@]}" -prune -o -type f \
+	# Files of other programs vanish while find walks: not an error.
+	{ find "$@" -xdev "${prune[@]}" -prune -o -type f \
 		\( -path "$T/*" -o \( -newer "$T/start.stamp" -size -65536k \) \) \
-		-print0 \
-		2>/dev/null | python3 -c 'import sys
+		-print0 2>/dev/null || true; } | python3 -c 'import sys
 sl = [bytes.fromhex(l) for l in open(sys.argv[1]).read().split()]
 for p in sys.stdin.buffer.read().split(b"\0"):
     if not p:
@@ -383,7 +383,7 @@ for p in sys.stdin.buffer.read().split(b"\0"):
     except OSError:
         continue
     if any(s in d for s in sl):
-        print(p.decode(errors="replace"))' "$sl"
+        print(p.decode(errors="replace"))' "$sl" | sort -u
 }
 
 # netns_json FILE EXPR: evaluate the Python EXPR on the one JSON object

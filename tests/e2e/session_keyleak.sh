@@ -6,8 +6,8 @@
 #     disk: every file under $T but the client's directory, and what
 #     changed during the test under /tmp, /var/tmp, /dev/shm and /run, is
 #     searched for several 32-byte slices of its sealed part and for its
-#     digest.  Negative control: the same search finds them in the
-#     client's copy.
+#     digest.  Negative controls: the same search finds them in the
+#     client's copy, and in a copy planted inside a file of the store.
 #   - the appliance's disk alone (store and configuration, no key file)
 #     opens nothing: beemofs without a principal does not mount, and each
 #     beemoctl verb that reads data fails without a password, while the
@@ -40,6 +40,14 @@ netns_key_slices "${NS_KEY[1]}" >"$T/slices"
 found=$(netns_find_slices "$T/slices" --clients "${NS_DIR[1]}")
 [ "$found" = "${NS_KEY[1]}" ] ||
 	t_fail "negative control: the search finds [$found] in the client's directory"
+# ... and in a file of the appliance's that holds the key inside other
+# bytes, planted for the control and removed.
+{ head -c 5000 /dev/urandom; cat "${NS_KEY[1]}"; head -c 777 /dev/urandom; } \
+	>"$T/store/planted"
+found=$(netns_find_slices "$T/slices" "$T" /tmp /var/tmp /dev/shm /run)
+[ "$found" = "$T/store/planted" ] ||
+	t_fail "negative control: the search finds [$found], not the planted copy"
+rm "$T/store/planted"
 found=$(netns_find_slices "$T/slices" "$T" /tmp /var/tmp /dev/shm /run)
 [ -z "$found" ] || t_fail "the key file's bytes are on the appliance: $found"
 
