@@ -389,7 +389,7 @@ for p in sys.stdin.buffer.read().split(b"\0"):
 # netns_json FILE EXPR: evaluate the Python EXPR on the one JSON object
 # in FILE (as j).
 netns_json() {
-	python3 -c 'import json, sys
+	python3 -c 'import json, re, sys
 j = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
