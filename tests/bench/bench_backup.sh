@@ -190,7 +190,7 @@ for corpus in small large; do
 			awk -v co="$corpus" -v pa="$pass" -v s="$sys" -v w="$w" \
 				-v c="$c" -v k="$k" -v rw="$rw" -v rc="$rc" \
 				-v f="${R[$corpus.files]}" -v b="${R[$corpus.bytes]}" \
-				'BEGIN { printf "| %s | %s | %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
+				'BEGIN { printf "| %s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
 				co, pa, s, w / 1000, f / (w / 1000), b / 1e6 / (w / 1000),
 				c / 1000, k / 1000, w / (rw > 0 ? rw : 1), c / (rc > 0 ? rc : 1) }'
 		done
