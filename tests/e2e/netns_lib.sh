@@ -242,6 +242,14 @@ netns_sessiond_start() {
 		t_fail "beemo-sessiond exited (see $T/sessiond.log)"
 }
 
+# netns_sanitized FILE: fail if FILE (a client's stderr, which
+# t_check_logs does not read) holds a sanitizer's report.
+netns_sanitized() {
+	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$1"; then
+		t_fail "sanitizer report in $1: $(grep -Em1 'Sanitizer|runtime error:' "$1")"
+	fi
+}
+
 # netns_backup I LOG [ARGS...] PATH...: beemo-backup in client I's
 # namespace for machine I with its key file (or $NS_USEKEY), stdout in
 # $T/LOG.out, stderr in $T/LOG.err.  Returns its exit status.
@@ -254,6 +262,7 @@ netns_backup() {
 		--key "$key" --identity "${NS_DIR[$i]}/id" \
 		--known-hosts "${NS_DIR[$i]}/known_hosts" "$@" \
 		>"$T/$log.out" 2>"$T/$log.err" </dev/null || rc=$?
+	netns_sanitized "$T/$log.err"
 	return $rc
 }
 
@@ -268,6 +277,7 @@ netns_client() {
 		--identity "${NS_DIR[$i]}/id" \
 		--known-hosts "${NS_DIR[$i]}/known_hosts" "$@" \
 		>"$T/$log.out" 2>"$T/$log.err" </dev/null || rc=$?
+	netns_sanitized "$T/$log.err"
 	return $rc
 }
 
