@@ -18,7 +18,7 @@ netns_setup 2
 for i in 1 2; do
 	mkdir -p "${NS_DIR[$i]}/data/d"
 	for f in $(seq 1 30); do echo "pc$i file $f" >"${NS_DIR[$i]}/data/d/f$f"; done
-	head -c 6000000 /dev/urandom >"${NS_DIR[$i]}/data/big"
+	head -c 9000000 /dev/urandom >"${NS_DIR[$i]}/data/big"
 	netns_tree "${NS_DIR[$i]}/data" >"$T/tree$i"
 	netns_in "$i" tc qdisc add dev "bm$$c$i" root tbf rate 24mbit \
 		burst 64kb latency 400ms || t_fail "tc qdisc (slow link)"
