@@ -46,7 +46,8 @@ NS_SSHD_PID=
 NS_N=0
 NS_NET="10.$(($$ / 256 % 250 + 1)).$(($$ % 256))"
 
-# netns_require: skip (77) without root, ip netns, sshd, rsync, useradd.
+# netns_require: skip (77) without root, network namespaces, tc, sshd,
+# rsync, useradd.
 netns_require() {
 	[ "$(id -u)" = 0 ] || t_skip "not root (network namespaces, accounts)"
 	command -v ip >/dev/null || t_skip "no ip (iproute2)"
@@ -54,6 +55,10 @@ netns_require() {
 	command -v useradd >/dev/null || t_skip "no useradd"
 	command -v ssh >/dev/null || t_skip "no ssh client"
 	[ -c /dev/fuse ] || t_skip "no /dev/fuse"
+	command -v tc >/dev/null || t_skip "no tc (iproute2)"
+	ip netns add "bmprobe$$" 2>/dev/null ||
+		t_skip "cannot create a network namespace (CAP_SYS_ADMIN?)"
+	ip netns del "bmprobe$$"
 	sshd_require
 	local b
 	for b in tools/beemo-session tools/beemo-sessiond tools/beemo-backup; do
