@@ -7,7 +7,7 @@
 #     addresses 10.X.Y.(4i-3) (appliance) and 10.X.Y.(4i-2) (client i) in
 #     a /30; X.Y come from $$ so that tests running at once use distinct
 #     networks; lo is up in each namespace;
-#   - machines pc1-$$ .. pcN-$$ in the store $T/store (users alice, bob;
+#   - machines pc1-$$ .. pcN-$$ in the store $T/store (user alice;
 #     the administrator's password is $T/admin.pw) and their confined
 #     accounts beemo-pcI-$$ (the machine name carries $$ so that tests
 #     running at once never share an account);
@@ -148,7 +148,6 @@ netns_setup() {
 	[ -f "$BEEMO_CONFIG" ] || t_config
 	t_pw "$T/admin.pw" admin-pw
 	t_pw "$T/alice.pw" alice-pw
-	t_pw "$T/bob.pw" bob-pw
 	"$BEEMOCTL" init "${T_KDF[@]}" --password-file "$T/admin.pw" \
 		>/dev/null || t_fail "init"
 	ip netns add "$NS_APP" || t_fail "ip netns add $NS_APP"
