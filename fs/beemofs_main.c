@@ -330,7 +330,7 @@ unlock_keyfd(struct opts *o, keymgr *km, keymgr_secret **sec)
 		goto out;
 	}
 	rc = keymgr_unlock_poste_buf(km, o->machine, buf, len,
-	    "the client's key file", sec);
+	    "sent by the client", sec);
 	if (rc != 0)
 		fprintf(stderr, "beemofs: cannot open machine %s with the "
 		    "client's key file: %s\n", o->machine,
