@@ -39,7 +39,8 @@ out=$(check --read-data-subset 50%) || t_fail "50% of an intact store failed"
 	t_fail "50% of $total packs: $out"
 
 # The monthly timer's command, as systemd would run it (programs from
-# this build, the key file from $T).
+# this build, the key file as the decrypted credential "poste" that
+# systemd would hand it in $CREDENTIALS_DIRECTORY).
 cmd=$(sed -n 's/^ExecStart=//p' "$BEEMO_BUILD/tools/beemo-check@.service")
 cmd=${cmd//'$$'/'$'}
 cmd=${cmd//'%%'/'%'}
@@ -49,7 +50,10 @@ cmd=${cmd//$(dirname "$(sed -n 's/^ExecStart=.*exec \([^ ]*\).*/\1/p' \
 	"$BEEMO_BUILD/tools/beemo-check@.service")")/$BEEMO_BUILD/tools}
 [[ $cmd == *"$BEEMO_BUILD/tools/beemoctl --quiet check"* ]] ||
 	t_fail "unexpected ExecStart in beemo-check@.service: $cmd"
-eval "$cmd" || t_fail "beemo-check@pc1.service's command failed: $cmd"
+mkdir -m 0700 "$T/credentials"
+cp "$T/pc1.poste" "$T/credentials/poste"
+CREDENTIALS_DIRECTORY=$T/credentials eval "$cmd" ||
+	t_fail "beemo-check@pc1.service's command failed: $cmd"
 
 # Damage the largest pack in its middle.
 pack=$(find "$T/store/machines/pc1/packs" -name '*.pack' -printf '%s %p\n' |
