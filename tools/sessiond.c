@@ -47,12 +47,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_bytes.h"
 #include "bm_exit.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "session.h"
 
 #define KEY_MAX (64u * 1024)   /* bytes of a POSTE key file */
@@ -95,16 +97,40 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read exactly @len bytes from @fd within @ms. */
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What is left of @ms from @start (-1: forever). */
+static int
+ms_left(long long start, int ms)
+{
+	long long left;
+
+	if (ms < 0)
+		return -1;
+	left = start + ms - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* Read exactly @len bytes from @fd within @ms in all: a client that
+ * sends a byte now and then does not keep the request open longer. */
 static int
 read_full(int fd, void *buf, size_t len, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint8_t *b = buf;
+	long long start = now_ms();
 	ssize_t n;
 
 	while (len > 0) {
-		n = poll(&p, 1, ms);
+		n = poll(&p, 1, ms_left(start, ms));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0)
@@ -126,10 +152,11 @@ static int
 read_line(int fd, char *buf, size_t size, int ms)
 {
 	size_t n = 0;
+	long long start = now_ms();
 	int rc;
 
 	while (n + 1 < size) {
-		if ((rc = read_full(fd, buf + n, 1, ms)) != 0)
+		if ((rc = read_full(fd, buf + n, 1, ms_left(start, ms))) != 0)
 			return rc;
 		if (buf[n] == '\n') {
 			buf[n] = '\0';
@@ -815,6 +842,26 @@ peer_machine(const struct daemon_opts *o, int fd, char *machine,
 	return 0;
 }
 
+/* Whether the peer on @fd runs as a "beemo-*" account. */
+static int
+peer_account(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd *pw;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	if ((pw = getpwuid(cr.uid)) == NULL ||
+	    strncmp(pw->pw_name, SESSION_ACCOUNT_PREFIX,
+	    strlen(SESSION_ACCOUNT_PREFIX)) != 0) {
+		bm_log(LOG_WARNING, "a request from uid %u, which is no "
+		    "machine's account, refused", (unsigned)cr.uid);
+		return 0;
+	}
+	return 1;
+}
+
 /* Serve one connection (in its own process); returns the status for
  * beemo-session. */
 static int
@@ -825,6 +872,7 @@ serve(const struct daemon_opts *o, int c)
 	struct msghdr mh = {0};
 	struct cmsghdr *cm;
 	struct req r;
+	struct timeval tv = {.tv_sec = 10};
 	int fds[3] = {-1, -1, -1}, rc;
 	ssize_t n;
 
@@ -834,7 +882,10 @@ serve(const struct daemon_opts *o, int c)
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl;
 	mh.msg_controllen = sizeof(ctl);
-	if ((n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+	/* beemo-session sends its request at once: a peer that sends
+	 * nothing does not keep this process. */
+	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    (n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC)) <= 0)
 		return BM_EXIT_FAIL;
 	op[n] = '\0';
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
@@ -977,6 +1028,10 @@ main(int argc, char **argv)
 		return BM_EXIT_USAGE;
 	}
 	bm_log_open("beemo-sessiond", 0, 0);
+	/* Its children hold the clients' key files and the passwords of
+	 * "restore" for a while: never in a core file. */
+	if (bm_nodump() != 0)
+		bm_log(LOG_WARNING, "core dumps could not be turned off");
 	if (geteuid() != 0) {
 		fprintf(stderr, "beemo-sessiond: must run as root (it mounts "
 		    "sessions and serves every machine's account)\n");
@@ -1025,6 +1080,14 @@ main(int argc, char **argv)
 			if (errno != EINTR)
 				bm_log(LOG_WARNING, "accept: %s",
 				    strerror(errno));
+			continue;
+		}
+		/* Only a machine's account is served: anyone else (the
+		 * socket is open to every local user) costs no process. */
+		if (!peer_account(cfd)) {
+			status = BM_EXIT_USAGE;
+			(void)write_all(cfd, &status, sizeof(status));
+			close(cfd);
 			continue;
 		}
 		if ((pid = fork()) < 0) {

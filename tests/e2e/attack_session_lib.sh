@@ -1,0 +1,119 @@
+# attack_session_lib.sh -- the appliance side of client backup sessions
+# (beemo-sessiond, beemo-session) without sshd, for the attack_session_*
+# tests: sourced after lib.sh.
+#
+# as_setup makes the appliance (machine $AS_M, user alice, key file
+# $T/$AS_M.poste), its account "beemo-$AS_M" (removed at exit), starts
+# beemo-sessiond on $T/sd.sock with run dir $T/run, and writes $T/rsh:
+# what sshd does with the account's forced command (the command line in
+# SSH_ORIGINAL_COMMAND, beemo-session run as the account), usable as
+# rsync's remote shell ("rsync -e $T/rsh ... host::session/").
+# AS_M is unique per test run, so tests running at once do not share
+# an account.
+
+command -v setpriv >/dev/null || t_skip "no setpriv"
+command -v rsync >/dev/null || t_skip "no rsync"
+command -v useradd >/dev/null || t_skip "no useradd"
+[ "$(id -u)" = 0 ] || t_skip "not root (the daemon mounts sessions)"
+[ -x "$BEEMOFS" ] || t_skip "beemofs is not built"
+
+AS_M="atk$$a"
+AS_ACCOUNTS=()
+SESSIOND="$BEEMO_BUILD/tools/beemo-sessiond"
+SESSION="$BEEMO_BUILD/tools/beemo-session"
+
+# as_account NAME: a system account NAME (no home, no password), removed
+# at exit.
+as_account() {
+	id "$1" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /bin/sh "$1" ||
+		t_fail "useradd $1"
+	AS_ACCOUNTS+=("$1")
+}
+
+as_exit() {
+	local rc=$? a m
+	set +e
+	[ -n "${AS_DPID:-}" ] && kill "$AS_DPID" 2>/dev/null
+	# Sessions still open: their beemofs go with their mounts.
+	for m in "$T"/run/*/mnt; do
+		mountpoint -q "$m" 2>/dev/null && umount -l "$m"
+	done
+	for a in "${AS_ACCOUNTS[@]+"${AS_ACCOUNTS[@]}"}"; do
+		userdel "$a" 2>/dev/null
+	done
+	(exit $rc)
+	t_cleanup
+}
+trap as_exit EXIT
+
+# as_setup: see above.
+as_setup() {
+	t_config
+	t_pw "$T/admin.pw" admin-pw
+	t_pw "$T/alice.pw" alice-pw
+	"$BEEMOCTL" init "${T_KDF[@]}" --password-file "$T/admin.pw" \
+		>/dev/null || t_fail "init"
+	"$BEEMOCTL" machine add "$AS_M" --user alice \
+		--password-file "$T/admin.pw" \
+		--user-password-file "$T/alice.pw" \
+		--poste-key "$T/$AS_M.poste" >/dev/null || t_fail "machine add"
+	as_account "beemo-$AS_M"
+	# The accounts reach the socket and the programs.
+	chmod 755 "$T"
+	as_daemon
+	cat >"$T/rsh" <<EOF
+#!/bin/sh
+# $T/rsh [-l USER] HOST COMMAND...: sshd's forced command for USER.
+u=beemo-$AS_M
+while [ "\$1" = -l ]; do u=\$2; shift 2; done
+shift
+exec setpriv --reuid="\$u" --regid=nogroup --clear-groups \\
+	env -i SSH_ORIGINAL_COMMAND="\$*" $SESSION --socket $T/sd.sock
+EOF
+	chmod 755 "$T/rsh"
+}
+
+# as_daemon: (re)start beemo-sessiond; its log in $T/sessiond.log.
+as_daemon() {
+	"$SESSIOND" --store "$T/store" --config "$BEEMO_CONFIG" \
+		--socket "$T/sd.sock" --run-dir "$T/run" \
+		--beemofs "$BEEMOFS" --beemoctl "$BEEMOCTL" \
+		2>>"$T/sessiond.log" >/dev/null &
+	AS_DPID=$!
+	T_PIDS+=("$AS_DPID")
+	t_wait_for 5 test -S "$T/sd.sock" || t_fail "beemo-sessiond did not start"
+}
+
+# as_key [MACHINE]: "KEY LEN\n" and the machine's key file.
+as_key() {
+	local k="$T/${1:-$AS_M}.poste"
+	printf 'KEY %s\n' "$(stat -c %s "$k")"
+	cat "$k"
+}
+
+# as_open: open a session on coproc AS (AS[0] reads, AS[1] writes); its
+# first answer in $AS_LINE, which must be "OK ...".
+as_open() {
+	coproc AS { "$T/rsh" host open; }
+	as_key >&"${AS[1]}"
+	IFS= read -r -t 30 AS_LINE <&"${AS[0]}" || t_fail "no answer to open"
+	case "$AS_LINE" in
+	OK*) ;;
+	*) t_fail "open: $AS_LINE" ;;
+	esac
+}
+
+# as_end: END, the session's end answer in $AS_LINE, the status in
+# $AS_RC.
+as_end() {
+	echo END >&"${AS[1]}"
+	IFS= read -r -t 60 AS_LINE <&"${AS[0]}" || t_fail "no answer to END"
+	AS_RC=0
+	wait "$AS_PID" || AS_RC=$?
+}
+
+# as_rsync ARGS...: rsync into the open session.
+as_rsync() {
+	rsync -e "$T/rsh" "$@" host::session/
+}
