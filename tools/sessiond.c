@@ -376,22 +376,56 @@ write_rsyncd_conf(const struct req *r)
 	return bm_write_file_atomic(path, text, (size_t)n, 0600, 0);
 }
 
+/* The start time of process @pid (field 22 of /proc/PID/stat), 0 when
+ * there is no such process. */
+static unsigned long long
+proc_start(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
 /* Send @sig to the rsync daemons still serving the session (the
  * client's connection is gone), each a process group of its own, listed
- * in RUNDIR/MACHINE/rsync.pids. */
+ * in RUNDIR/MACHINE/rsync.pids with their start times.  An rsync that
+ * ended long ago may have left its number to another process, which
+ * its start time tells apart: that one is left alone (while the group
+ * lives the kernel gives its number to no one else). */
 static void
 kill_rsyncs(const struct req *r, int sig)
 {
 	char path[PATH_MAX];
+	unsigned long long start, now;
 	long pid;
 	FILE *f;
 
 	if (bm_path(path, sizeof(path), "%s/rsync.pids", r->dir) != 0 ||
 	    (f = fopen(path, "r")) == NULL)
 		return;
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 1)
+	while (fscanf(f, "%ld %llu", &pid, &start) == 2) {
+		now = proc_start(pid);
+		if (pid > 1 && (now == 0 || now == start))
 			kill(-(pid_t)pid, sig);
+	}
 	fclose(f);
 }
 
@@ -570,7 +604,7 @@ session_open(const struct req *r)
 static int
 op_rsync(struct req *r)
 {
-	char conf[PATH_MAX], opt[PATH_MAX + 16], pids[PATH_MAX], line[32];
+	char conf[PATH_MAX], opt[PATH_MAX + 16], pids[PATH_MAX], line[64];
 	pid_t pid;
 	int st, fd;
 
@@ -600,7 +634,8 @@ op_rsync(struct req *r)
 	fd = open(pids, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd >= 0) {
-		snprintf(line, sizeof(line), "%ld\n", (long)pid);
+		snprintf(line, sizeof(line), "%ld %llu\n", (long)pid,
+		    proc_start(pid));
 		(void)write_all(fd, line, strlen(line));
 		close(fd);
 	}
