@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -620,8 +621,24 @@ op_rsync(struct req *r)
 	if ((pid = fork()) < 0)
 		return BM_EXIT_FAIL;
 	if (pid == 0) {
+		struct stat a, b;
+
 		setpgid(0, 0);
 		child_fds(r->in, r->out, r->err, -1);
+		/* rsync chroots into the session's tree only once the
+		 * client has named the module, which it may delay until
+		 * the session has ended: then it would write into the bare
+		 * mount point, in the run directory.  In a mount namespace
+		 * of its own, where an unmount does not reach, the tree it
+		 * finds is the session's, mounted now or never. */
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    stat(r->mnt, &a) != 0 || stat(r->dir, &b) != 0 ||
+		    a.st_dev == b.st_dev) {
+			fprintf(stderr, "beemo-session: no backup session "
+			    "is open for %s\n", r->machine);
+			_exit(BM_EXIT_BUSY);
+		}
 		/* rsync chroots into the session itself (use chroot); it
 		 * never needs to gain privileges. */
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -92,12 +92,15 @@ as_key() {
 	cat "$k"
 }
 
-# as_open: open a session on coproc AS (AS[0] reads, AS[1] writes); its
-# first answer in $AS_LINE, which must be "OK ...".
+# as_open: open a session on coproc AS, read on $AS_IN, written on
+# $AS_OUT (copies that outlive the coproc); its first answer in
+# $AS_LINE, which must be "OK ...".
 as_open() {
 	coproc AS { "$T/rsh" host open; }
-	as_key >&"${AS[1]}"
-	IFS= read -r -t 30 AS_LINE <&"${AS[0]}" || t_fail "no answer to open"
+	exec {AS_IN}<&"${AS[0]}" {AS_OUT}>&"${AS[1]}"
+	AS_P=$AS_PID
+	as_key >&"$AS_OUT"
+	IFS= read -r -t 30 AS_LINE <&"$AS_IN" || t_fail "no answer to open"
 	case "$AS_LINE" in
 	OK*) ;;
 	*) t_fail "open: $AS_LINE" ;;
@@ -107,10 +110,11 @@ as_open() {
 # as_end: END, the session's end answer in $AS_LINE, the status in
 # $AS_RC.
 as_end() {
-	echo END >&"${AS[1]}"
-	IFS= read -r -t 60 AS_LINE <&"${AS[0]}" || t_fail "no answer to END"
+	echo END >&"$AS_OUT"
+	IFS= read -r -t 60 AS_LINE <&"$AS_IN" || t_fail "no answer to END"
 	AS_RC=0
-	wait "$AS_PID" || AS_RC=$?
+	wait "$AS_P" || AS_RC=$?
+	exec {AS_IN}<&- {AS_OUT}>&-
 }
 
 # as_rsync ARGS...: rsync into the open session.

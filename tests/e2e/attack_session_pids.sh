@@ -45,9 +45,9 @@ t_wait_for 10 eval '[ "$(wc -l <"$T/run/$AS_M/rsync.pids")" = 2 ]' ||
 
 # The client's connection is lost: the session ends incomplete.
 fd=${AS[1]}
-exec {fd}>&-
-IFS= read -r -t 60 AS_LINE <&"${AS[0]}" || t_fail "no end of session"
-wait "$AS_PID" || true
+exec {fd}>&- {AS_OUT}>&-
+IFS= read -r -t 60 AS_LINE <&"$AS_IN" || t_fail "no end of session"
+wait "$AS_P" || true
 case "$AS_LINE" in
 *'"complete":false'*) ;;
 *) t_fail "a lost session: $AS_LINE" ;;
