@@ -20,7 +20,7 @@ EOF2
 chmod 755 "$T/slowrsh"
 
 as_open
-(cd "$T" && rsync -e "$T/slowrsh" -aR src/d host::session/) \
+(cd "$T" && as_nochan rsync -e "$T/slowrsh" -aR src/d host::session/) \
 	>"$T/late.out" 2>&1 &
 LATE=$!
 T_PIDS+=("$LATE")

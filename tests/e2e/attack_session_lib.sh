@@ -115,9 +115,20 @@ as_end() {
 	AS_RC=0
 	wait "$AS_P" || AS_RC=$?
 	exec {AS_IN}<&- {AS_OUT}>&-
+	AS_IN= AS_OUT=
 }
 
-# as_rsync ARGS...: rsync into the open session.
+# as_rsync ARGS...: rsync into the open session (without the copies of
+# the session's channel, which would keep it open).
 as_rsync() {
-	rsync -e "$T/rsh" "$@" host::session/
+	as_nochan rsync -e "$T/rsh" "$@" host::session/
+}
+
+# as_nochan CMD...: CMD without the copies of the session's channel.
+as_nochan() {
+	if [ -n "${AS_IN:-}" ]; then
+		"$@" {AS_IN}<&- {AS_OUT}>&-
+	else
+		"$@"
+	fi
 }

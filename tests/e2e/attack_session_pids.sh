@@ -22,7 +22,7 @@ P=$(head -1 "$T/run/$AS_M/rsync.pids" | cut -d' ' -f1)
 V=
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	echo $((P - 1)) >/proc/sys/kernel/ns_last_pid
-	setsid sleep 300 &
+	setsid sleep 300 {AS_IN}<&- {AS_OUT}>&- &
 	if [ $! = "$P" ]; then
 		V=$!
 		break
@@ -37,7 +37,8 @@ t_wait_for 5 eval '[ "$(ps -o pgid= -p $V | tr -d " ")" = "$V" ]' ||
 
 # An rsync still running when the connection is lost: stopped.
 head -c 2M /dev/urandom >"$T/src/d/big"
-(cd "$T" && as_rsync -aR --bwlimit=20 src/d/big) >/dev/null 2>&1 &
+(cd "$T" && as_rsync -aR --bwlimit=20 src/d/big) >/dev/null 2>&1 \
+	{AS_IN}<&- {AS_OUT}>&- &
 SLOW=$!
 T_PIDS+=("$SLOW")
 t_wait_for 10 eval '[ "$(wc -l <"$T/run/$AS_M/rsync.pids")" = 2 ]' ||
