@@ -21,6 +21,7 @@ nodump() {
 nodump "$AS_DPID" "beemo-sessiond"
 # A child holding half of a key file the client is still sending.
 coproc K { "$T/rsh" host snapshots; }
+KP=$K_PID
 { printf 'KEY %s\n' "$(stat -c %s "$KEY")"; head -c 100 "$KEY"; } >&"${K[1]}"
 t_wait_for 5 eval '[ -n "$(ps --ppid $AS_DPID -o pid= || true)" ]' ||
 	t_fail "no child serves the request"
@@ -28,7 +29,7 @@ for p in $(ps --ppid "$AS_DPID" -o pid=); do
 	nodump "$p" "the child serving a request"
 done
 fd=${K[1]}; exec {fd}>&-
-wait "$K_PID" || true
+wait "$KP" || true
 
 # A session, then a restore stalled by a client that does not read it.
 mkdir -p "$T/src/d"
@@ -40,6 +41,7 @@ as_end
 [ "$AS_RC" = 0 ] || t_fail "session: $AS_LINE"
 mkfifo "$T/stall"
 coproc R { "$T/rsh" host restore >"$T/stall"; }
+RP=$R_PID
 exec {STALL}<"$T/stall"
 printf 'USER alice\nPASS 8\nalice-pwSNAP latest\nPATH /src/d\n' >&"${R[1]}"
 t_wait_for 10 eval 'pgrep -f "beemoctl.* export" >/dev/null' ||
@@ -55,7 +57,7 @@ done
 # The client goes: the export ends.
 exec {STALL}<&-
 fd=${R[1]}; exec {fd}>&-
-wait "$R_PID" || true
+wait "$RP" || true
 
 # No 32-byte piece of the key file's sealed part in any file of the appliance
 # (the store, the run directory, the logs), nor the password.
