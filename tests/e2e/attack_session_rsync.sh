@@ -74,6 +74,14 @@ done
 as_end
 [ "$AS_RC" = 0 ] || t_fail "session: $AS_LINE"
 
+# Another machine's key file opens nothing through this account.
+for op in open snapshots; do
+	rc=0
+	as_key "$B" | "$T/rsh" host $op >"$T/o" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q '^ERR 2 ' "$T/o" ||
+		t_fail "$op with machine $B's key file: $rc $(cat "$T/o")"
+done
+
 # "restore": SNAP and PATH are never options, the machine is the
 # account's, the path stays in the snapshot.
 restore() { # USER PASS SNAP PATH
