@@ -32,20 +32,30 @@ as_account() {
 }
 
 as_exit() {
-	local rc=$? a m
+	local rc=$? a m p
 	set +e
 	[ -n "${AS_DPID:-}" ] && kill "$AS_DPID" 2>/dev/null
 	# Sessions still open: their beemofs go with their mounts.
 	for m in "$T"/run/*/mnt; do
 		mountpoint -q "$m" 2>/dev/null && umount -l "$m"
 	done
+	# The accounts' processes (beemo-session waiting for a request that
+	# the test left), by number, then the accounts.
 	for a in "${AS_ACCOUNTS[@]+"${AS_ACCOUNTS[@]}"}"; do
-		userdel "$a" 2>/dev/null
+		for p in $(ps -u "$a" -o pid= 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+	done
+	for a in "${AS_ACCOUNTS[@]+"${AS_ACCOUNTS[@]}"}"; do
+		t_wait_for 2 eval '[ -z "$(ps -u "$a" -o pid= 2>/dev/null)" ]'
+		userdel "$a" 2>/dev/null || t_log "could not remove account $a"
 	done
 	(exit $rc)
 	t_cleanup
 }
 trap as_exit EXIT
+# A test stopped by its timeout removes its accounts too.
+trap 'exit 1' TERM INT
 
 # as_setup: see above.
 as_setup() {
