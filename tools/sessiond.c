@@ -549,12 +549,12 @@ op_open(struct req *r)
 		bm_log(LOG_WARNING, "%s: unmount: %s", r->mnt,
 		    strerror(errno));
 	/* The snapshot comes once the last file is closed: an rsync that
-	 * ignored SIGTERM is killed. */
+	 * ignored SIGTERM is killed, and so is one that the client still
+	 * holds after its END (its rsyncs are over then; one it keeps
+	 * would keep the session, and the machine's next one, forever). */
 	rc = read_line(kp[0], json + 3, sizeof(json) - 4, 30000);
-	if (rc == -ETIMEDOUT && ended <= 0) {
+	if (rc == -ETIMEDOUT) {
 		kill_rsyncs(r, SIGKILL);
-		rc = read_line(kp[0], json + 3, sizeof(json) - 4, -1);
-	} else if (rc == -ETIMEDOUT) {
 		rc = read_line(kp[0], json + 3, sizeof(json) - 4, -1);
 	}
 	if (rc == 0) {

@@ -20,12 +20,12 @@ EOF2
 chmod 755 "$T/slowrsh"
 
 as_open
-(cd "$T" && as_nochan rsync -e "$T/slowrsh" -aR src/d host::session/) \
-	>"$T/late.out" 2>&1 &
+cd "$T"
+as_bg rsync -e "$T/slowrsh" -aR src/d host::session/ >"$T/late.out" 2>&1
 LATE=$!
 T_PIDS+=("$LATE")
 # rsync's daemon runs (the session was open when it started)...
-t_wait_for 10 eval '[ -s "$T/run/$AS_M/rsync.pids" ]' ||
+t_wait_for 10 pgrep -f "config=$T/run/$AS_M/rsyncd.conf" >/dev/null ||
 	t_fail "rsync's daemon did not start"
 # ...and the client ends the session: its tree is unmounted.
 echo END >&"$AS_OUT"

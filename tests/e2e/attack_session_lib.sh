@@ -134,6 +134,18 @@ as_rsync() {
 	as_nochan rsync -e "$T/rsh" "$@" host::session/
 }
 
+# as_bg CMD...: CMD in the background (a subshell, $!) without the
+# copies of the session's channel.
+as_bg() {
+	(
+		if [ -n "${AS_IN:-}" ]; then
+			exec {AS_IN}<&- {AS_OUT}>&-
+		fi
+		AS_IN= AS_OUT=
+		"$@"
+	) &
+}
+
 # as_nochan CMD...: CMD without the copies of the session's channel.
 as_nochan() {
 	if [ -n "${AS_IN:-}" ]; then

@@ -37,8 +37,8 @@ t_wait_for 5 eval '[ "$(ps -o pgid= -p $V | tr -d " ")" = "$V" ]' ||
 
 # An rsync still running when the connection is lost: stopped.
 head -c 2M /dev/urandom >"$T/src/d/big"
-(cd "$T" && as_rsync -aR --bwlimit=20 src/d/big) >/dev/null 2>&1 \
-	{AS_IN}<&- {AS_OUT}>&- &
+cd "$T"
+as_bg as_rsync -aR --bwlimit=20 src/d/big >/dev/null 2>&1
 SLOW=$!
 T_PIDS+=("$SLOW")
 t_wait_for 10 eval '[ "$(wc -l <"$T/run/$AS_M/rsync.pids")" = 2 ]' ||
