@@ -22,13 +22,15 @@ nodump "$AS_DPID" "beemo-sessiond"
 # A child holding half of a key file the client is still sending.
 coproc K { "$T/rsh" host snapshots; }
 KP=$K_PID
-{ printf 'KEY %s\n' "$(stat -c %s "$KEY")"; head -c 100 "$KEY"; } >&"${K[1]}"
+exec {KW}>&"${K[1]}"
+{ printf 'KEY %s\n' "$(stat -c %s "$KEY")"; head -c 100 "$KEY"; } >&"$KW"
 t_wait_for 5 eval '[ -n "$(ps --ppid $AS_DPID -o pid= || true)" ]' ||
 	t_fail "no child serves the request"
 for p in $(ps --ppid "$AS_DPID" -o pid=); do
 	nodump "$p" "the child serving a request"
 done
-fd=${K[1]}; exec {fd}>&-
+fd=${K[1]:-}; [ -z "$fd" ] || exec {fd}>&-
+exec {KW}>&-
 wait "$KP" || true
 
 # A session, then a restore stalled by a client that does not read it.
@@ -42,8 +44,9 @@ as_end
 mkfifo "$T/stall"
 coproc R { "$T/rsh" host restore >"$T/stall"; }
 RP=$R_PID
+exec {RW}>&"${R[1]}"
 exec {STALL}<"$T/stall"
-printf 'USER alice\nPASS 8\nalice-pwSNAP latest\nPATH /src/d\n' >&"${R[1]}"
+printf 'USER alice\nPASS 8\nalice-pwSNAP latest\nPATH /src/d\n' >&"$RW"
 t_wait_for 10 eval 'pgrep -f "beemoctl.* export" >/dev/null' ||
 	t_fail "no beemoctl export"
 for p in $(pgrep -f "beemoctl.* export"); do
@@ -56,7 +59,8 @@ for f in /proc/[0-9]*/cmdline /proc/[0-9]*/environ; do
 done
 # The client goes: the export ends.
 exec {STALL}<&-
-fd=${R[1]}; exec {fd}>&-
+fd=${R[1]:-}; [ -z "$fd" ] || exec {fd}>&-
+exec {RW}>&-
 wait "$RP" || true
 
 # No 32-byte piece of the key file's sealed part in any file of the appliance
