@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include "bm_conf.h"
 #include "bm_err.h"
 #include "bm_exit.h"
+#include "bm_fdio.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
@@ -247,57 +247,6 @@ static const struct control_handlers ctl_handlers = {
 
 #define KEYFD_MAX (64u * 1024) /* bytes of a key file from the opener */
 
-/* Read exactly @len bytes from @fd. */
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -EPIPE : -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read one line of at most @size - 1 bytes from @fd, a byte at a time
- * (nothing after it is consumed), waiting at most @ms milliseconds in
- * all (-1: forever).  0, -EPIPE (end of file), -ETIMEDOUT, -E2BIG. */
-static int
-read_line(int fd, char *buf, size_t size, int ms)
-{
-	size_t n = 0;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	ssize_t r;
-
-	while (n + 1 < size) {
-		if (ms >= 0) {
-			r = poll(&p, 1, ms);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r == 0)
-				return -ETIMEDOUT;
-		}
-		r = read(fd, buf + n, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r == 0 ? -EPIPE : -errno;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return 0;
-		}
-		n++;
-	}
-	return -E2BIG;
-}
-
 /* The POSTE key file from the session opener on o->keyfd: a line with
  * its length, then its bytes (beemo-sessiond(8)).  They are kept in
  * memory only, and wiped once the machine is unlocked. */
@@ -309,7 +258,7 @@ unlock_keyfd(struct opts *o, keymgr *km, keymgr_secret **sec)
 	uint8_t *buf = NULL;
 	int rc;
 
-	if ((rc = read_line(o->keyfd, line, sizeof(line), 30000)) != 0) {
+	if ((rc = bm_read_line(o->keyfd, line, sizeof(line), 30000)) != 0) {
 		fprintf(stderr, "beemofs: no key file from descriptor %d: "
 		    "%s\n", o->keyfd, strerror(-rc));
 		return rc;
@@ -324,13 +273,13 @@ unlock_keyfd(struct opts *o, keymgr *km, keymgr_secret **sec)
 	}
 	if ((buf = OPENSSL_secure_malloc(len)) == NULL)
 		return -ENOMEM;
-	if ((rc = read_full(o->keyfd, buf, len)) != 0) {
+	if ((rc = bm_read_full(o->keyfd, buf, len, 30000)) != 0) {
 		fprintf(stderr, "beemofs: the client's key file was cut "
 		    "short: %s\n", strerror(-rc));
 		goto out;
 	}
 	rc = keymgr_unlock_poste_buf(km, o->machine, buf, len,
-	    "the client's key file", sec);
+	    "sent by the client", sec);
 	if (rc != 0)
 		fprintf(stderr, "beemofs: cannot open machine %s with the "
 		    "client's key file: %s\n", o->machine,
@@ -349,7 +298,7 @@ keyfd_complete(int fd)
 {
 	char line[32];
 
-	return read_line(fd, line, sizeof(line), 10000) == 0 &&
+	return bm_read_line(fd, line, sizeof(line), 10000) == 0 &&
 	    strcmp(line, "end") == 0;
 }
 

@@ -114,11 +114,29 @@ void
 file_attr_overlay(store *st, struct store_attr *a)
 {
 	struct ofile *of;
+	struct inode in;
 	struct timespec t;
 
 	if (!S_ISREG(a->mode) || (of = ofile_get(st, a->ino, 0)) == NULL)
 		return;
 	pthread_mutex_lock(&of->lock);
+	/* @a was read from the index before of->lock was taken: a commit
+	 * may have fallen in between, moving the pending size and times to
+	 * the index after @a was read and leaving of->w empty.  What a
+	 * commit writes is read again here, under of->lock, which every
+	 * commit holds: else the kernel would take the size from before
+	 * that commit (a truncate's reply sets it, dropping cached pages
+	 * past it). */
+	ix_lock(st);
+	if (inode_get(st, of->ino, SEQ_LIVE, &in) == 0) {
+		a->size = in.size;
+		a->blocks = (in.data + 511) / 512;
+		a->mtime = in.mtime;
+		a->ctime = in.ctime;
+		a->version = in.content_seq;
+		inode_free(&in);
+	}
+	ix_unlock(st);
 	if (of->w != NULL) {
 		a->size = wfile_size(of->w);
 		a->blocks = (a->size + 511) / 512;

@@ -75,7 +75,10 @@ int file_commit(store *st, struct ofile *of);
  * file_commit(). */
 int file_truncate(store *st, uint64_t ino, uint64_t size);
 /* file_attr_overlay -- the size and times of an open regular file with
- * pending changes override the index's in @a. */
+ * pending changes override the index's in @a; those of an open file
+ * without are read from the index again under the file's lock, since a
+ * commit may have fallen after @a was read.  Takes of->lock, then
+ * ix_lock. */
 void file_attr_overlay(store *st, struct store_attr *a);
 /* file_set_mtime -- the mtime of @ino was just set explicitly: pending
  * writes of an open file no longer move it.  Returns 0. */

@@ -427,7 +427,7 @@ int keymgr_unlock_poste(keymgr *km, const char *machine,
 /*
  * keymgr_unlock_poste_buf -- keymgr_unlock_poste() with the POSTE key
  * file's bytes @buf of @len (received from the client, never written to
- * disk); @what names their origin in messages ("the client's key file").
+ * disk); @what names their origin in messages ("sent by the client").
  * The caller wipes @buf.  Same returns.
  */
 int keymgr_unlock_poste_buf(keymgr *km, const char *machine,

@@ -31,7 +31,8 @@ static const struct {
 } verbs[] = {
 	{"init", cmd_init, "set up a new appliance (ADMIN key pair)"},
 	{"admin", cmd_admin, "administrator: passwd"},
-	{"machine", cmd_machine, "machines: add, list, remove, restore"},
+	{"machine", cmd_machine, "machines: add, list, remove, restore, "
+	    "access"},
 	{"user", cmd_user, "users of a machine: add, list, remove, passwd, "
 	    "reset"},
 	{"key", cmd_key, "keys: show, rotate, issue a POSTE key file, "

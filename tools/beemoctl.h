@@ -141,6 +141,8 @@ struct ctl_opts {
 	int wait;    /* wait for a mounted backup session to end */
 	int user_rw; /* a user may open read-write: the verb changes only
 			what a signed policy allows (forget) */
+	int no_store_ok; /* a machine never backed up opens, its keys
+			    checked, with a NULL store (snapshots) */
 	int dry_run;
 	int now;
 	int long_list, recursive; /* --long, --recursive */

@@ -13,6 +13,7 @@
 #include "bm_json.h"
 #include "bm_pass.h"
 #include "bm_time.h"
+#include "ctl_access.h"
 #include "ctl_store.h"
 
 static const char show_usage[] =
@@ -265,10 +266,12 @@ key_issue(struct ctl *ctl, int argc, char **argv)
 		bm_json_str(&j, "poste_key", o.poste_key);
 		bm_json_str(&j, "poste_fingerprint", info.poste_fpr);
 		bm_json_end_obj(&j);
-	} else if (!ctl->quiet)
+	} else if (!ctl->quiet) {
 		printf("new POSTE key file for machine %s: %s (key SHA-256 "
 		       "%s); earlier POSTE key files no longer work\n",
 		    o.args[0], o.poste_key, info.poste_fpr);
+		ctl_access_hint(o.args[0], o.poste_key);
+	}
 	ctl_alog(ctl, km, "key", "admin", "machine %s: new POSTE key file "
 	    "issued (key SHA-256 %s); earlier ones revoked", o.args[0],
 	    info.poste_fpr);

@@ -24,6 +24,7 @@
 #include "bm_removed.h"
 #include "bm_time.h"
 #include "bm_units.h"
+#include "ctl_access.h"
 #include "ctl_store.h"
 
 static const char add_usage[] =
@@ -31,7 +32,8 @@ static const char add_usage[] =
     "       [--user-password-file FILE] [--json]\n"
     "\n"
     "Create machine NAME with its first user USER, and write its POSTE key\n"
-    "file to PATH (never overwritten) for the client machine.\n"
+    "file to PATH (never overwritten) for the client machine: it goes\n"
+    "there and is erased here (the command prints the steps).\n"
     "\n"
     "  --user USER                the machine's first user\n"
     "  --poste-key PATH           where to write the POSTE key file\n"
@@ -147,9 +149,11 @@ machine_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (o.json)
 		ctl_json_done("beemo-machine-add", o.args[0], o.user);
-	else if (!ctl->quiet)
+	else if (!ctl->quiet) {
 		printf("machine %s added with user %s; POSTE key file: %s\n",
 		    o.args[0], o.user, o.poste_key);
+		ctl_access_hint(o.args[0], o.poste_key);
+	}
 	ctl_alog(ctl, km, "machine", "admin", "machine %s added with user %s",
 	    o.args[0], o.user);
 	rc = CTL_OK;
@@ -526,6 +530,8 @@ machine_remove(struct ctl *ctl, int argc, char **argv)
 	} else {
 		rc = remove_later(ctl, km, name, pw, pwlen, o.json);
 	}
+	if (rc == CTL_OK && !o.json && !ctl->quiet)
+		ctl_access_note_removed(name);
 out:
 	bm_free_secret(pw, pwlen);
 	keymgr_free(km);
@@ -598,6 +604,7 @@ static const struct ctl_sub subs[] = {
 	{"list", machine_list, list_usage},
 	{"remove", machine_remove, remove_usage},
 	{"restore", machine_restore, restore_usage},
+	{"access", ctl_machine_access, ctl_access_usage},
 };
 
 int

@@ -352,9 +352,10 @@ cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == 0) {
+		o.no_store_ok = 1; /* never backed up: no snapshots */
 		if ((rc = ctl_session_open(ctl, o.args[0], &o, 0, &s)) != 0)
 			return rc;
-		rc = store_snapshots(s.st, &v, &n);
+		rc = s.st != NULL ? store_snapshots(s.st, &v, &n) : 0;
 		if (rc != 0)
 			ctl_err(ctl, "%s: %s", o.args[0], beemo_strerror(rc));
 		if (ctl_session_close(ctl, &s) != 0)

@@ -144,6 +144,8 @@ ctl_session_open(const struct ctl *ctl, const char *machine,
 		return CTL_FAIL;
 	if (unlock(ctl, machine, o, s) != 0)
 		goto fail;
+	if (o->no_store_ok && access(s->dir, F_OK) != 0 && errno == ENOENT)
+		return 0;
 	memset(&so, 0, sizeof(so));
 	so.rdonly = !rw;
 	if ((rc = ctl_store_open(ctl, machine, s->dir, s->sec, &so, o->wait,

@@ -9,7 +9,9 @@
 # storage center (a scratch OpenSSH server on 127.0.0.1 whose only key
 # is confined to its beemo-center area), lose the
 # appliance, rebuild it from the center with the administrator's
-# password alone and restore from the rebuilt store.  Run as root.
+# password alone and restore from the rebuilt store; then a client
+# machine backs itself up over SSH (beemo-backup, beemo-sessiond, its
+# confined account), keeping its own key file.  Run as root.
 set -euo pipefail
 
 BUILD=$(cd "${1:-build}" && pwd)
@@ -24,6 +26,8 @@ export BEEMO_CONFIG=$D/beemo.conf
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
 	[ -f "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null
+	[ -n "${sessiond:-}" ] && kill "$sessiond" 2>/dev/null && wait "$sessiond"
+	[ -n "${client_account:-}" ] && userdel "$client_account" 2>/dev/null
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
 	mountpoint -q "$D/browse" 2>/dev/null && fusermount3 -u "$D/browse"
 	return 0
@@ -221,5 +225,73 @@ step "the appliance is lost: beemo-sync recover into $D/rebuilt (the newest stat
 diff -r /usr/share/doc/bash "$D/restored-offsite/bash"
 diff -r /usr/share/common-licenses "$D/restored-offsite/common-licenses"
 echo "restored from the rebuilt appliance: identical to the source"
+
+step "a client machine backs up itself over SSH, keeping its own POSTE key file"
+# The appliance: the session daemon, and pc2's confined account (in
+# production: the beemo-sessiond unit, the sshd drop-in
+# beemo-sessions-sshd.conf and /etc/beemo/clients).
+mkdir -p "$D/client"
+"$BEEMOCTL" machine add pc2 --user alice --password-file "$D/admin.pw" \
+	--user-password-file "$D/alice.pw" --poste-key "$D/client/pc2.poste" |
+	tail -n 4
+# (the key file is the client's alone: the appliance keeps no copy)
+ssh-keygen -q -t ed25519 -N '' -C pc2 -f "$D/client/id_ed25519"
+export BEEMO_CLIENTS_DIR=$D/clients
+chmod 0711 "$D" # sshd reads the account's keys file as the account
+if ! id beemo-pc2 >/dev/null 2>&1; then client_account=beemo-pc2; fi
+"$BEEMOCTL" machine access pc2 --ssh-key "$D/client/id_ed25519.pub"
+"$BUILD/tools/beemo-sessiond" --store "$D/store" --socket "$D/sessiond.sock" \
+	--run-dir "$D/sessions" --beemofs "$BEEMOFS" --beemoctl "$BEEMOCTL" \
+	2>"$D/sessiond.log" &
+sessiond=$!
+cat >>"$D/sshd_config" <<SSHD
+Match Group beemo-clients
+	AuthorizedKeysFile $D/clients/%u.keys
+	ForceCommand $BUILD/tools/beemo-session --socket $D/sessiond.sock
+	DisableForwarding yes
+	PermitTTY no
+SSHD
+kill -HUP "$(cat "$D/sshd.pid")"
+sleep 0.5
+# The client: its files, its key file, its ssh key.
+BACKUP=$BUILD/tools/beemo-backup
+client=(--appliance 127.0.0.1 --port "$port" --machine pc2
+	--known-hosts "$D/known_hosts" --identity "$D/client/id_ed25519")
+mkdir -p "$D/client/files"
+cp -a /usr/share/doc/bash "$D/client/files/"
+printf '%s' "$eicar" >"$D/client/files/eicar.com"
+rc=0
+"$BACKUP" "${client[@]}" --key "$D/client/pc2.poste" "$D/client/files" ||
+	rc=$?
+echo "(exit status $rc: 4 means backed up, but files were refused)"
+rm "$D/client/files/eicar.com"
+echo "minutes of the meeting" >"$D/client/files/notes.txt"
+"$BACKUP" "${client[@]}" --key "$D/client/pc2.poste" --quiet "$D/client/files"
+"$BACKUP" snapshots "${client[@]}" --key "$D/client/pc2.poste"
+mkdir "$D/client/restored"
+"$BACKUP" restore "${client[@]}" --user alice --password-file "$D/alice.pw" \
+	"$D/client/files/bash" --target "$D/client/restored"
+diff -r "$D/client/files/bash" "$D/client/restored"
+echo "restored on the client: identical"
+python3 - "$D" <<'PY'
+import os, sys
+d = sys.argv[1]
+key = open(os.path.join(d, "client", "pc2.poste"), "rb").read()
+# Slices of the sealed POSTE_PRIV, the file's second half (its head is
+# the same in every key file of the appliance).
+slices = [key[i:i + 32] for i in range(len(key) // 2, len(key) - 32, 128)]
+for top, dirs, files in os.walk(d):
+    dirs[:] = [x for x in dirs if os.path.join(top, x) != os.path.join(d, "client")]
+    for f in files:
+        p = os.path.join(top, f)
+        # (the restored 1 TiB sparse image is skipped)
+        if not os.path.isfile(p) or os.path.islink(p) or \
+                os.path.getsize(p) > 64 << 20:
+            continue
+        data = open(p, "rb").read()
+        if any(s in data for s in slices):
+            sys.exit("the key file is on the appliance: " + p)
+PY
+echo "no copy of pc2's key file anywhere on the appliance's side"
 
 step "done: everything is in $D"

@@ -18,7 +18,7 @@
 #define BEEMO_SESSION_H
 
 /* The daemon's socket unless --socket says otherwise. */
-#define SESSION_SOCKET "/run/beemo/sessiond.sock"
+#define SESSION_SOCKET "/run/beemo-sessiond/sessiond.sock"
 
 /* The prefix of a client machine's account: "beemo-" + MACHINE. */
 #define SESSION_ACCOUNT_PREFIX "beemo-"

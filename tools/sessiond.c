@@ -48,11 +48,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bm_bytes.h"
 #include "bm_exit.h"
+#include "bm_fdio.h"
 #include "bm_file.h"
 #include "bm_log.h"
 #include "bm_nodump.h"
@@ -63,6 +63,7 @@
 #define LINE_MAX_ 4096         /* a request line of the client */
 #define ERRTEXT_MAX 2048       /* what a child says on stderr */
 #define CLIENT_MS 60000        /* the client's request, at most */
+#define ENDING_WAIT_S 120      /* for the previous session to end */
 
 struct daemon_opts {
 	const char *store, *config, *socket, *rundir;
@@ -80,94 +81,6 @@ struct req {
 
 /* ---- the channel ----------------------------------------------------- */
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* What is left of @ms from @start (-1: forever). */
-static int
-ms_left(long long start, int ms)
-{
-	long long left;
-
-	if (ms < 0)
-		return -1;
-	left = start + ms - now_ms();
-	return left > 0 ? (int)left : 0;
-}
-
-/* Read exactly @len bytes from @fd within @ms in all: a client that
- * sends a byte now and then does not keep the request open longer. */
-static int
-read_full(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	uint8_t *b = buf;
-	long long start = now_ms();
-	ssize_t n;
-
-	while (len > 0) {
-		n = poll(&p, 1, ms_left(start, ms));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			return -ETIMEDOUT;
-		n = read(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -EPIPE : -errno;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* One line from @fd (a byte at a time: what follows stays unread),
- * within @ms (-1: forever).  0, -EPIPE, -ETIMEDOUT, -E2BIG. */
-static int
-read_line(int fd, char *buf, size_t size, int ms)
-{
-	size_t n = 0;
-	long long start = now_ms();
-	int rc;
-
-	while (n + 1 < size) {
-		if ((rc = read_full(fd, buf + n, 1, ms_left(start, ms))) != 0)
-			return rc;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return 0;
-		}
-		n++;
-	}
-	return -E2BIG;
-}
-
 /* "ERR STATUS MESSAGE" to the client; returns @status. */
 static int
 refuse(const struct req *r, int status, const char *fmt, ...)
@@ -180,7 +93,7 @@ refuse(const struct req *r, int status, const char *fmt, ...)
 	va_end(ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	snprintf(line, sizeof(line), "ERR %d %s\n", status, msg);
-	(void)write_all(r->out, line, strlen(line));
+	(void)bm_write_all(r->out, line, strlen(line));
 	bm_log(LOG_NOTICE, "%s: refused: %s", r->machine, msg);
 	return status;
 }
@@ -195,7 +108,7 @@ read_key(const struct req *r, uint8_t **key, size_t *len)
 
 	*key = NULL;
 	*len = 0;
-	if ((rc = read_line(r->in, line, sizeof(line), CLIENT_MS)) != 0)
+	if ((rc = bm_read_line(r->in, line, sizeof(line), CLIENT_MS)) != 0)
 		return refuse(r, BM_EXIT_USAGE, "no key file came: %s",
 		    strerror(-rc));
 	if (strncmp(line, "KEY ", 4) != 0)
@@ -209,7 +122,7 @@ read_key(const struct req *r, uint8_t **key, size_t *len)
 		    "(size)");
 	if ((*key = OPENSSL_secure_malloc(n)) == NULL)
 		return refuse(r, BM_EXIT_FAIL, "out of memory");
-	if ((rc = read_full(r->in, *key, n, CLIENT_MS)) != 0) {
+	if ((rc = bm_read_full(r->in, *key, n, CLIENT_MS)) != 0) {
 		OPENSSL_secure_clear_free(*key, n);
 		*key = NULL;
 		return refuse(r, BM_EXIT_USAGE, "the key file was cut short: "
@@ -451,7 +364,7 @@ wait_end(const struct req *r, int kfd)
 			return -1;
 		if (p[0].revents == 0)
 			continue;
-		if (read_line(r->in, line, sizeof(line), CLIENT_MS) != 0)
+		if (bm_read_line(r->in, line, sizeof(line), CLIENT_MS) != 0)
 			return 0;
 		if (strcmp(line, "END") == 0)
 			return 1;
@@ -460,26 +373,50 @@ wait_end(const struct req *r, int kfd)
 	}
 }
 
+/* The machine's lock @lock is held: when its session is only ending
+ * (its snapshot taken, beemofs applying retention), wait for it, up to
+ * ENDING_WAIT_S; 1 once the lock is ours, 0 if the session runs. */
+static int
+wait_ending(const struct req *r, int lock)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (bm_path(path, sizeof(path), "%s/ending", r->dir) != 0)
+		return 0;
+	for (i = 0; i < ENDING_WAIT_S * 10; i++) {
+		if (access(path, F_OK) != 0)
+			return flock(lock, LOCK_EX | LOCK_NB) == 0;
+		usleep(100 * 1000);
+		if (flock(lock, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 op_open(struct req *r)
 {
 	char path[PATH_MAX], err[ERRTEXT_MAX], json[65536], pids[PATH_MAX];
 	uint8_t *key = NULL;
 	size_t keylen = 0;
-	int lock = -1, kp[2] = {-1, -1}, st, ended, rc;
+	char ending[PATH_MAX];
+	int lock = -1, kp[2] = {-1, -1}, st, ended, rc, fd;
 	struct stat a, b;
 
-	if (bm_path(path, sizeof(path), "%s.lock", r->dir) != 0)
+	if (bm_path(path, sizeof(path), "%s.lock", r->dir) != 0 ||
+	    bm_path(ending, sizeof(ending), "%s/ending", r->dir) != 0)
 		return refuse(r, BM_EXIT_FAIL, "path too long");
 	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lock < 0)
 		return refuse(r, BM_EXIT_FAIL, "%s: %s", path, strerror(errno));
-	if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(lock, LOCK_EX | LOCK_NB) != 0 && !wait_ending(r, lock)) {
 		close(lock);
 		return refuse(r, BM_EXIT_BUSY, "machine %s already has a "
 		    "backup session running; try again when it has ended",
 		    r->machine);
 	}
+	unlink(ending); /* left by a daemon that died */
 	if ((rc = read_key(r, &key, &keylen)) != 0)
 		goto out;
 	if (bm_mkdir_p(r->mnt, 0700) != 0) {
@@ -506,8 +443,8 @@ op_open(struct req *r)
 		char head[32];
 
 		snprintf(head, sizeof(head), "%zu\n", keylen);
-		if (write_all(kp[0], head, strlen(head)) != 0 ||
-		    write_all(kp[0], key, keylen) != 0) {
+		if (bm_write_all(kp[0], head, strlen(head)) != 0 ||
+		    bm_write_all(kp[0], key, keylen) != 0) {
 			rc = refuse(r, BM_EXIT_FAIL, "cannot hand the key to "
 			    "beemofs");
 			goto out;
@@ -535,11 +472,11 @@ op_open(struct req *r)
 	snprintf(json, sizeof(json), "OK {\"format\":\"beemo-session-open\","
 	    "\"version\":1,\"machine\":\"%s\",\"module\":\"session\"}\n",
 	    r->machine);
-	(void)write_all(r->out, json, strlen(json));
+	(void)bm_write_all(r->out, json, strlen(json));
 
 	ended = wait_end(r, kp[0]);
 	if (ended >= 0)
-		(void)write_all(kp[0], ended ? "end\n" : "lost\n",
+		(void)bm_write_all(kp[0], ended ? "end\n" : "lost\n",
 		    ended ? 4 : 5);
 	if (ended <= 0)
 		kill_rsyncs(r, SIGTERM);
@@ -552,15 +489,15 @@ op_open(struct req *r)
 	 * ignored SIGTERM is killed, and so is one that the client still
 	 * holds after its END (its rsyncs are over then; one it keeps
 	 * would keep the session, and the machine's next one, forever). */
-	rc = read_line(kp[0], json + 3, sizeof(json) - 4, 30000);
+	rc = bm_read_line(kp[0], json + 3, sizeof(json) - 4, 30000);
 	if (rc == -ETIMEDOUT) {
 		kill_rsyncs(r, SIGKILL);
-		rc = read_line(kp[0], json + 3, sizeof(json) - 4, -1);
+		rc = bm_read_line(kp[0], json + 3, sizeof(json) - 4, -1);
 	}
 	if (rc == 0) {
 		memcpy(json, "OK ", 3);
 		strcat(json, "\n");
-		(void)write_all(r->out, json, strlen(json));
+		(void)bm_write_all(r->out, json, strlen(json));
 		rc = ended == 1 ? BM_EXIT_OK : BM_EXIT_FAIL;
 	} else {
 		rc = refuse(r, BM_EXIT_FAIL, "the session ended without its "
@@ -568,9 +505,14 @@ op_open(struct req *r)
 	}
 	bm_log(LOG_NOTICE, "%s: backup session %s", r->machine,
 	    ended == 1 ? "ended" : "lost by the client");
-	/* The lock is held until beemofs is gone (its retention). */
+	/* The lock is held until beemofs is gone (its retention); a client
+	 * that opens meanwhile waits for it (wait_ending). */
+	if ((fd = open(ending, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) >= 0)
+		close(fd);
 	slurp(kp[0], err, sizeof(err));
 	unlink(pids);
+	unlink(ending);
 out:
 	if (key != NULL)
 		OPENSSL_secure_clear_free(key, keylen);
@@ -653,7 +595,7 @@ op_rsync(struct req *r)
 	if (fd >= 0) {
 		snprintf(line, sizeof(line), "%ld %llu\n", (long)pid,
 		    proc_start(pid));
-		(void)write_all(fd, line, strlen(line));
+		(void)bm_write_all(fd, line, strlen(line));
 		close(fd);
 	}
 	st = wait_status(pid);
@@ -722,12 +664,12 @@ run_ctl(const struct req *r, const char *const *argv, int keep,
 			if (k < 0)
 				break;
 			if (!sent) {
-				(void)write_all(r->out, "OK ", 3);
-				(void)write_all(r->out, head, strlen(head));
-				(void)write_all(r->out, "\n", 1);
+				(void)bm_write_all(r->out, "OK ", 3);
+				(void)bm_write_all(r->out, head, strlen(head));
+				(void)bm_write_all(r->out, "\n", 1);
 				sent = 1;
 			}
-			if (write_all(r->out, buf, (size_t)k) != 0)
+			if (bm_write_all(r->out, buf, (size_t)k) != 0)
 				break;
 		}
 	} else {
@@ -743,18 +685,18 @@ run_ctl(const struct req *r, const char *const *argv, int keep,
 		return refuse(r, st == BM_EXIT_BUSY ? BM_EXIT_BUSY :
 		    BM_EXIT_USAGE, "%s", last_line(err));
 	if (head != NULL) {
-		(void)write_all(r->out, "OK ", 3);
-		(void)write_all(r->out, head, strlen(head));
-		(void)write_all(r->out, "\n", 1);
+		(void)bm_write_all(r->out, "OK ", 3);
+		(void)bm_write_all(r->out, head, strlen(head));
+		(void)bm_write_all(r->out, "\n", 1);
 		return st;
 	}
 	/* JSON has no raw newline inside its strings: one line. */
 	for (i = 0; buf[i] != '\0'; i++)
 		if (buf[i] == '\n')
 			buf[i] = ' ';
-	(void)write_all(r->out, "OK ", 3);
-	(void)write_all(r->out, buf, strlen(buf));
-	(void)write_all(r->out, "\n", 1);
+	(void)bm_write_all(r->out, "OK ", 3);
+	(void)bm_write_all(r->out, buf, strlen(buf));
+	(void)bm_write_all(r->out, "\n", 1);
 	return st;
 }
 
@@ -770,7 +712,7 @@ op_snapshots(struct req *r)
 		return rc;
 	/* In memory only: beemoctl reads it as /proc/self/fd/N. */
 	mfd = memfd_create("beemo-key", 0);
-	if (mfd < 0 || write_all(mfd, key, keylen) != 0) {
+	if (mfd < 0 || bm_write_all(mfd, key, keylen) != 0) {
 		OPENSSL_secure_clear_free(key, keylen);
 		if (mfd >= 0)
 			close(mfd);
@@ -795,7 +737,7 @@ read_field(const struct req *r, const char *word, char *val, size_t size)
 	char line[LINE_MAX_];
 	size_t w = strlen(word);
 
-	if (read_line(r->in, line, sizeof(line), CLIENT_MS) != 0 ||
+	if (bm_read_line(r->in, line, sizeof(line), CLIENT_MS) != 0 ||
 	    strncmp(line, word, w) != 0 || line[w] != ' ' ||
 	    strlen(line + w + 1) >= size)
 		return -EINVAL;
@@ -823,7 +765,7 @@ op_restore(struct req *r)
 		return refuse(r, BM_EXIT_USAGE, "bad password length");
 	if ((pw = OPENSSL_secure_malloc(pwlen + 1)) == NULL)
 		return refuse(r, BM_EXIT_FAIL, "out of memory");
-	if (read_full(r->in, pw, pwlen, CLIENT_MS) != 0) {
+	if (bm_read_full(r->in, pw, pwlen, CLIENT_MS) != 0) {
 		rc = refuse(r, BM_EXIT_USAGE, "the password was cut short");
 		goto out;
 	}
@@ -834,8 +776,8 @@ op_restore(struct req *r)
 		goto out;
 	}
 	/* The password on a pipe, as --password-fd. */
-	if (pipe2(pp, O_CLOEXEC) != 0 || write_all(pp[1], pw, pwlen) != 0 ||
-	    write_all(pp[1], "\n", 1) != 0) {
+	if (pipe2(pp, O_CLOEXEC) != 0 || bm_write_all(pp[1], pw, pwlen) != 0 ||
+	    bm_write_all(pp[1], "\n", 1) != 0) {
 		rc = refuse(r, BM_EXIT_FAIL, "pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -1138,7 +1080,7 @@ main(int argc, char **argv)
 		 * socket is open to every local user) costs no process. */
 		if (!peer_account(cfd)) {
 			status = BM_EXIT_USAGE;
-			(void)write_all(cfd, &status, sizeof(status));
+			(void)bm_write_all(cfd, &status, sizeof(status));
 			close(cfd);
 			continue;
 		}
@@ -1153,7 +1095,7 @@ main(int argc, char **argv)
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
 			status = serve(&o, cfd);
-			(void)write_all(cfd, &status, sizeof(status));
+			(void)bm_write_all(cfd, &status, sizeof(status));
 			_exit(0);
 		}
 		close(cfd);

@@ -67,7 +67,7 @@ UNIT=$BEEMO_BUILD/fs/beemofs@.service
 [ -f "$UNIT" ] || t_fail "$UNIT not built"
 unit_line() {
 	sed -n "s/^$1=//p" "$UNIT" | sed -e "s|[^ ]*/beemofs |$BEEMOFS |" \
-		-e "s|/etc/beemo/%i.poste|$T/pc1.poste|g" \
+		-e "s|%d/poste|$T/pc1.poste|g" \
 		-e "s|/var/lib/beemo|$T/store|g" \
 		-e "s|/srv/beemo|$T/srv/beemo|g" -e "s|%i|pc1|g"
 }

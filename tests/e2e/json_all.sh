@@ -87,6 +87,7 @@ ok issue key issue pc1 --yes --poste-key "$T/pc1-new.poste" "${PW[@]}"
 	--user-password-file "$T/bob.pw" --poste-key "$T/pc2.poste" \
 	>/dev/null || t_fail "machine add pc2"
 ok machine_remove machine remove pc2 --yes "${PW[@]}"
+BEEMO_CLIENTS_DIR=$T/clients ok machine_access machine access pc1
 ok tag snapshot tag pc1 latest json-tag "${PW[@]}"
 ok machine_restore machine restore pc2 "${PW[@]}"
 t_pw "$T/admin2.pw" admin-pw-2
@@ -124,6 +125,9 @@ want = {
     "init": ("beemo-init", ["appliance_id", "store"], {}),
     "machine_add": ("beemo-machine-add", ["machine", "user"], {}),
     "machine_restore": ("beemo-machine-restore", ["machine"], {}),
+    "machine_access": ("beemo-machine-access", ["machine", "action",
+                                                "account", "uid", "key",
+                                                "keys_file"], {}),
     "machine_remove": ("beemo-machine-remove", ["machine", "dry_run", "now",
                                                 "bytes_freed", "frees"], {}),
     "tag": ("beemo-snapshot-tag", ["machine", "snapshot", "tag", "tagged"],

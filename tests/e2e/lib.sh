@@ -111,9 +111,15 @@ t_own() {
 	done
 }
 
+# Functions run first by t_cleanup (e.g. netns_lib.sh's teardown).
+T_CLEANUP_HOOKS=()
+
 t_cleanup() {
 	local rc=$? m p
 	set +e
+	for m in "${T_CLEANUP_HOOKS[@]+"${T_CLEANUP_HOOKS[@]}"}"; do
+		"$m"
+	done
 	for m in "${T_MOUNTS[@]+"${T_MOUNTS[@]}"}"; do
 		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null ||
 			umount -l "$m"; }

@@ -2065,6 +2065,72 @@ c_stat_basic(void)
 	return 0;
 }
 
+/* Another process opens and closes the file (each close flushes it)
+ * while this one writes it and sets its size with ftruncate, as SQLite
+ * does to a database at each checkpoint: the size and the content must
+ * stay what this process wrote, whatever the other's closes commit.
+ * The size cycles through 1 to TS_BLOCKS blocks. */
+#define TS_ROUNDS 2000
+#define TS_BLOCKS 32
+#define TS_BLOCK 4096
+
+static int
+c_truncate_shared(void)
+{
+	char *buf = xmalloc(TS_BLOCK), *got = xmalloc(TS_BLOCK);
+	char last[TS_BLOCKS];
+	struct stat st;
+	int fd, i, n = 0, status;
+	pid_t pid;
+
+	SYS(fd = open("f", O_CREAT | O_EXCL | O_RDWR, 0644));
+	SYS(put_file("go", "", 0));
+	pid = fork();
+	if (pid < 0)
+		FAIL("fork: %s", ename(errno));
+	if (pid == 0) {
+		/* Until the parent removes "go". */
+		for (;;) {
+			int cfd = open("f", O_RDWR);
+
+			if (cfd < 0 || close(cfd) != 0)
+				_exit(10);
+			if (access("go", F_OK) != 0)
+				_exit(0);
+		}
+	}
+	for (i = 0; i < TS_ROUNDS; i++) {
+		off_t size;
+
+		n = i % TS_BLOCKS + 1;
+		size = (off_t)n * TS_BLOCK;
+		last[n - 1] = (char)('a' + i % 26);
+		memset(buf, last[n - 1], TS_BLOCK);
+		SYS(pwrite(fd, buf, TS_BLOCK, size - TS_BLOCK));
+		SYS(ftruncate(fd, size));
+		SYS(fstat(fd, &st));
+		if (st.st_size != size) {
+			(void)unlink("go");
+			(void)waitpid(pid, &status, 0);
+			FAIL("round %d: size %lld after ftruncate to %lld", i,
+			     (long long)st.st_size, (long long)size);
+		}
+	}
+	SYS(unlink("go"));
+	SYS(waitpid(pid, &status, 0));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		FAIL("opening and closing in the child failed");
+	for (i = 0; i < n; i++) {
+		memset(buf, last[i], TS_BLOCK);
+		CHECK_EQ(pread_full(fd, got, TS_BLOCK, (off_t)i * TS_BLOCK),
+		         TS_BLOCK);
+		CHECK_MEM(got, buf, TS_BLOCK);
+	}
+	CHECK_EQ(pread_full(fd, got, TS_BLOCK, (off_t)n * TS_BLOCK), 0);
+	SYS(close(fd));
+	return 0;
+}
+
 struct tcase {
 	const char *name;
 	int (*fn)(void);
@@ -2111,6 +2177,7 @@ static const struct tcase cases[] = {
         {"fallocate", c_fallocate},
         {"locks", c_locks},
         {"stat_basic", c_stat_basic},
+        {"truncate_shared", c_truncate_shared},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
