@@ -89,7 +89,8 @@ restore() { # USER PASS SNAP PATH
 		"$3" "$4" | "$T/rsh" host restore >"$T/r.out" 2>&1
 }
 restore alice alice-pw latest /src/d || t_fail "restore: $(head -1 "$T/r.out")"
-tail -n +2 "$T/r.out" | tar -tf - | grep -qx a || t_fail "restore's tar"
+tail -n +2 "$T/r.out" | tar -tf - >"$T/list" || t_fail "restore's tar"
+grep -qx a "$T/list" || t_fail "restore's tar: $(cat "$T/list")"
 for args in "alice alice-pw --output=$T/$mine /src/d" \
 	"alice alice-pw latest --output=$T/$mine" \
 	"alice alice-pw latest ../../../../etc" \
@@ -100,7 +101,7 @@ for args in "alice alice-pw --output=$T/$mine /src/d" \
 	if restore $args; then
 		t_fail "restore $args: $(head -c 200 "$T/r.out")"
 	fi
-	head -1 "$T/r.out" | grep -q '^ERR 2 ' ||
+	[[ $(head -1 "$T/r.out") == "ERR 2 "* ]] ||
 		t_fail "restore $args: $(head -c 200 "$T/r.out")"
 done
 [ ! -e "$T/$mine" ] || t_fail "restore wrote $T/$mine"
