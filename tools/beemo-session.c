@@ -131,8 +131,18 @@ main(int argc, char **argv)
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
 	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+		/* The daemon refuses an account that is no machine's
+		 * before it reads the request: its status is there. */
+		int e = errno;
+
+		if (read(fd, &status, sizeof(status)) ==
+		    (ssize_t)sizeof(status) && status == BM_EXIT_USAGE) {
+			fprintf(stderr, "beemo-session: this account opens "
+			    "no machine of this appliance\n");
+			return BM_EXIT_USAGE;
+		}
 		fprintf(stderr, "beemo-session: cannot reach the session "
-		    "service: %s\n", strerror(errno));
+		    "service: %s\n", strerror(e));
 		return BM_EXIT_FAIL;
 	}
 	/* The channel is the daemon's now: only wait for the status. */

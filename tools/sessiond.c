@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -54,6 +55,7 @@
 #include "bm_fdio.h"
 #include "bm_file.h"
 #include "bm_log.h"
+#include "bm_nodump.h"
 #include "session.h"
 
 #define KEY_MAX (64u * 1024)   /* bytes of a POSTE key file */
@@ -288,22 +290,56 @@ write_rsyncd_conf(const struct req *r)
 	return bm_write_file_atomic(path, text, (size_t)n, 0600, 0);
 }
 
+/* The start time of process @pid (field 22 of /proc/PID/stat), 0 when
+ * there is no such process. */
+static unsigned long long
+proc_start(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
 /* Send @sig to the rsync daemons still serving the session (the
  * client's connection is gone), each a process group of its own, listed
- * in RUNDIR/MACHINE/rsync.pids. */
+ * in RUNDIR/MACHINE/rsync.pids with their start times.  An rsync that
+ * ended long ago may have left its number to another process, which
+ * its start time tells apart: that one is left alone (while the group
+ * lives the kernel gives its number to no one else). */
 static void
 kill_rsyncs(const struct req *r, int sig)
 {
 	char path[PATH_MAX];
+	unsigned long long start, now;
 	long pid;
 	FILE *f;
 
 	if (bm_path(path, sizeof(path), "%s/rsync.pids", r->dir) != 0 ||
 	    (f = fopen(path, "r")) == NULL)
 		return;
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 1)
+	while (fscanf(f, "%ld %llu", &pid, &start) == 2) {
+		now = proc_start(pid);
+		if (pid > 1 && (now == 0 || now == start))
 			kill(-(pid_t)pid, sig);
+	}
 	fclose(f);
 }
 
@@ -450,12 +486,12 @@ op_open(struct req *r)
 		bm_log(LOG_WARNING, "%s: unmount: %s", r->mnt,
 		    strerror(errno));
 	/* The snapshot comes once the last file is closed: an rsync that
-	 * ignored SIGTERM is killed. */
+	 * ignored SIGTERM is killed, and so is one that the client still
+	 * holds after its END (its rsyncs are over then; one it keeps
+	 * would keep the session, and the machine's next one, forever). */
 	rc = bm_read_line(kp[0], json + 3, sizeof(json) - 4, 30000);
-	if (rc == -ETIMEDOUT && ended <= 0) {
+	if (rc == -ETIMEDOUT) {
 		kill_rsyncs(r, SIGKILL);
-		rc = bm_read_line(kp[0], json + 3, sizeof(json) - 4, -1);
-	} else if (rc == -ETIMEDOUT) {
 		rc = bm_read_line(kp[0], json + 3, sizeof(json) - 4, -1);
 	}
 	if (rc == 0) {
@@ -511,7 +547,7 @@ session_open(const struct req *r)
 static int
 op_rsync(struct req *r)
 {
-	char conf[PATH_MAX], opt[PATH_MAX + 16], pids[PATH_MAX], line[32];
+	char conf[PATH_MAX], opt[PATH_MAX + 16], pids[PATH_MAX], line[64];
 	pid_t pid;
 	int st, fd;
 
@@ -527,8 +563,24 @@ op_rsync(struct req *r)
 	if ((pid = fork()) < 0)
 		return BM_EXIT_FAIL;
 	if (pid == 0) {
+		struct stat a, b;
+
 		setpgid(0, 0);
 		child_fds(r->in, r->out, r->err, -1);
+		/* rsync chroots into the session's tree only once the
+		 * client has named the module, which it may delay until
+		 * the session has ended: then it would write into the bare
+		 * mount point, in the run directory.  In a mount namespace
+		 * of its own, where an unmount does not reach, the tree it
+		 * finds is the session's, mounted now or never. */
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    stat(r->mnt, &a) != 0 || stat(r->dir, &b) != 0 ||
+		    a.st_dev == b.st_dev) {
+			fprintf(stderr, "beemo-session: no backup session "
+			    "is open for %s\n", r->machine);
+			_exit(BM_EXIT_BUSY);
+		}
 		/* rsync chroots into the session itself (use chroot); it
 		 * never needs to gain privileges. */
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -541,7 +593,8 @@ op_rsync(struct req *r)
 	fd = open(pids, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd >= 0) {
-		snprintf(line, sizeof(line), "%ld\n", (long)pid);
+		snprintf(line, sizeof(line), "%ld %llu\n", (long)pid,
+		    proc_start(pid));
 		(void)bm_write_all(fd, line, strlen(line));
 		close(fd);
 	}
@@ -783,6 +836,26 @@ peer_machine(const struct daemon_opts *o, int fd, char *machine,
 	return 0;
 }
 
+/* Whether the peer on @fd runs as a "beemo-*" account. */
+static int
+peer_account(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd *pw;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	if ((pw = getpwuid(cr.uid)) == NULL ||
+	    strncmp(pw->pw_name, SESSION_ACCOUNT_PREFIX,
+	    strlen(SESSION_ACCOUNT_PREFIX)) != 0) {
+		bm_log(LOG_WARNING, "a request from uid %u, which is no "
+		    "machine's account, refused", (unsigned)cr.uid);
+		return 0;
+	}
+	return 1;
+}
+
 /* Serve one connection (in its own process); returns the status for
  * beemo-session. */
 static int
@@ -793,6 +866,7 @@ serve(const struct daemon_opts *o, int c)
 	struct msghdr mh = {0};
 	struct cmsghdr *cm;
 	struct req r;
+	struct timeval tv = {.tv_sec = 10};
 	int fds[3] = {-1, -1, -1}, rc;
 	ssize_t n;
 
@@ -802,7 +876,10 @@ serve(const struct daemon_opts *o, int c)
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl;
 	mh.msg_controllen = sizeof(ctl);
-	if ((n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+	/* beemo-session sends its request at once: a peer that sends
+	 * nothing does not keep this process. */
+	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    (n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC)) <= 0)
 		return BM_EXIT_FAIL;
 	op[n] = '\0';
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
@@ -945,6 +1022,10 @@ main(int argc, char **argv)
 		return BM_EXIT_USAGE;
 	}
 	bm_log_open("beemo-sessiond", 0, 0);
+	/* Its children hold the clients' key files and the passwords of
+	 * "restore" for a while: never in a core file. */
+	if (bm_nodump() != 0)
+		bm_log(LOG_WARNING, "core dumps could not be turned off");
 	if (geteuid() != 0) {
 		fprintf(stderr, "beemo-sessiond: must run as root (it mounts "
 		    "sessions and serves every machine's account)\n");
@@ -993,6 +1074,14 @@ main(int argc, char **argv)
 			if (errno != EINTR)
 				bm_log(LOG_WARNING, "accept: %s",
 				    strerror(errno));
+			continue;
+		}
+		/* Only a machine's account is served: anyone else (the
+		 * socket is open to every local user) costs no process. */
+		if (!peer_account(cfd)) {
+			status = BM_EXIT_USAGE;
+			(void)bm_write_all(cfd, &status, sizeof(status));
+			close(cfd);
 			continue;
 		}
 		if ((pid = fork()) < 0) {

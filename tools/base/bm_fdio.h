@@ -15,7 +15,8 @@ int bm_write_all(int fd, const void *buf, size_t len);
 
 /*
  * bm_read_full -- read exactly @len bytes from @fd into @buf, waiting
- * at most @ms milliseconds for each piece (-1: forever).  Returns 0,
+ * at most @ms milliseconds for all of them (-1: forever): a peer that
+ * sends a byte now and then gets no longer.  Returns 0,
  * -EPIPE (end of file first), -ETIMEDOUT or a negative errno.
  */
 int bm_read_full(int fd, void *buf, size_t len, int ms);
@@ -24,7 +25,7 @@ int bm_read_full(int fd, void *buf, size_t len, int ms);
  * bm_read_line -- read one line from @fd, a byte at a time so that
  * nothing after its newline is consumed, into @buf of @size
  * (NUL-terminated, without the newline), waiting at most @ms
- * milliseconds for each byte (-1: forever).  Returns 0, -EPIPE,
+ * milliseconds for the whole line (-1: forever).  Returns 0, -EPIPE,
  * -ETIMEDOUT, -E2BIG (no newline within @size - 1 bytes) or a negative
  * errno.
  */
