@@ -544,6 +544,62 @@ session_open(const struct req *r)
 	    a.st_dev != b.st_dev;
 }
 
+/* Unescape a field of /proc/self/mountinfo in place ("\040": space). */
+static void
+mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	while (*s != '\0') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+			    (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * In an rsync's own mount namespace: detach its copies of every FUSE
+ * mount but its session's @mnt.  A copy would keep that file system
+ * alive after its own unmount (another machine's session, which could
+ * then not end before this rsync does).
+ */
+static void
+drop_other_fuse(const char *mnt)
+{
+	char *line = NULL, *mp, *type, *save;
+	size_t cap = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int i;
+
+	if (f == NULL)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE */
+		mp = NULL;
+		strtok_r(line, " ", &save);
+		for (i = 1; i < 5; i++)
+			mp = strtok_r(NULL, " ", &save);
+		while ((type = strtok_r(NULL, " ", &save)) != NULL &&
+		    strcmp(type, "-") != 0)
+			;
+		if (mp == NULL || type == NULL ||
+		    (type = strtok_r(NULL, " ", &save)) == NULL ||
+		    strncmp(type, "fuse", 4) != 0)
+			continue;
+		mountinfo_unescape(mp);
+		if (strcmp(mp, mnt) != 0)
+			umount2(mp, MNT_DETACH);
+	}
+	free(line);
+	fclose(f);
+}
+
 static int
 op_rsync(struct req *r)
 {
@@ -581,6 +637,7 @@ op_rsync(struct req *r)
 			    "is open for %s\n", r->machine);
 			_exit(BM_EXIT_BUSY);
 		}
+		drop_other_fuse(r->mnt);
 		/* rsync chroots into the session itself (use chroot); it
 		 * never needs to gain privileges. */
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
