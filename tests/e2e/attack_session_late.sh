@@ -12,12 +12,7 @@
 as_setup
 mkdir -p "$T/src/d"
 echo hello >"$T/src/d/a"
-# A remote shell that passes nothing of the client's until $T/go.
-cat >"$T/slowrsh" <<EOF2
-#!/bin/bash
-exec $T/rsh "\$@" < <(while [ ! -e $T/go ]; do sleep 0.05; done; exec cat)
-EOF2
-chmod 755 "$T/slowrsh"
+as_slowrsh
 
 as_open
 cd "$T"

@@ -154,3 +154,14 @@ as_nochan() {
 		"$@"
 	fi
 }
+
+# as_slowrsh: $T/slowrsh, a remote shell like $T/rsh that passes nothing
+# of the client's until $T/go exists: rsync's daemon waits for the
+# module's name (before it enters the session's tree).
+as_slowrsh() {
+	cat >"$T/slowrsh" <<EOF2
+#!/bin/bash
+exec $T/rsh "\$@" < <(while [ ! -e $T/go ]; do sleep 0.05; done; exec cat)
+EOF2
+	chmod 755 "$T/slowrsh"
+}

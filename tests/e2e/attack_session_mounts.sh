@@ -17,13 +17,7 @@ echo data >"$T/other/f"
 
 mkdir -p "$T/src/d"
 echo hello >"$T/src/d/a"
-# A remote shell that passes nothing of the client's until $T/go: the
-# rsync's daemon waits, in its namespace, for the module's name.
-cat >"$T/slowrsh" <<EOF2
-#!/bin/bash
-exec $T/rsh "\$@" < <(while [ ! -e $T/go ]; do sleep 0.05; done; exec cat)
-EOF2
-chmod 755 "$T/slowrsh"
+as_slowrsh
 as_open
 cd "$T"
 as_bg rsync -e "$T/slowrsh" -aR src/d host::session/ >"$T/held.out" 2>&1
