@@ -41,7 +41,7 @@ const char ctl_access_usage[] =
     "The SSH account through which client machine NAME opens its own\n"
     "backup sessions (beemo-backup(1)): beemo-NAME, in group "
     ACCESS_GROUP ",\n"
-    "no home, no password, its one key confined to the forced command\n"
+    "home /, no password, its one key confined to the forced command\n"
     BEEMO_SESSION_PATH ".  Without an option, show it.\n"
     "\n"
     "  --ssh-key FILE.pub  create the account if missing and install the\n"

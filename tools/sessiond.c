@@ -991,7 +991,7 @@ usage(FILE *f)
 	    "/etc/beemo/beemo.conf)\n"
 	    "  --socket PATH    where to listen (default " SESSION_SOCKET ")\n"
 	    "  --run-dir DIR    sessions' mount points (default "
-	    "/run/beemo/sessions)\n"
+	    "/run/beemo-sessiond/sessions)\n"
 	    "  --beemofs PROG, --beemoctl PROG, --rsync PROG\n"
 	    "                   the programs to run (default: found in "
 	    "PATH)\n"
@@ -1029,7 +1029,7 @@ main(int argc, char **argv)
 		    "/var/lib/beemo",
 		.config = getenv("BEEMO_CONFIG"),
 		.socket = SESSION_SOCKET,
-		.rundir = "/run/beemo/sessions",
+		.rundir = "/run/beemo-sessiond/sessions",
 		.beemofs = "beemofs",
 		.beemoctl = "beemoctl",
 		.rsync = "rsync",

@@ -1,6 +1,7 @@
 /*
  * bm_exit.h -- the exit statuses shared by beemoctl, beemo-sync,
- * beemo-center and beemofs (base library, see bm_err.h).
+ * beemo-center, beemofs, beemo-backup, beemo-sessiond and beemo-session
+ * (base library, see bm_err.h).
  *
  * One meaning per number in every program, so that a script or a
  * systemd unit can tell them apart whatever it runs:
