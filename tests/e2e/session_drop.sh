@@ -40,7 +40,10 @@ rsync_read() {
 }
 t_wait_for 30 rsync_read || t_fail "no rsync transfer seen on the appliance"
 for p in $(ip netns pids "${NS_CLI[1]}"); do
-	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = ssh ] && kill -9 "$p"
+	# (killing the master ends the other ssh: it may be gone already)
+	if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = ssh ]; then
+		kill -9 "$p" 2>/dev/null || true
+	fi
 done
 rc=0
 wait "$bpid" || rc=$?
