@@ -35,9 +35,12 @@ IFS= read -r -t 60 AS_LINE <&"$AS_IN" || t_fail "no answer to END"
 wait "$AS_P" || t_fail "session: $AS_LINE"
 left=$(find "$T/run/$AS_M/mnt" -mindepth 1 | head -5)
 [ -z "$left" ] || t_fail "the late rsync (status $rc) wrote outside the session: $left"
-# What it wrote is in the session's snapshot.
+# What it wrote, if anything, went to the session's tree (the attack is
+# writing elsewhere): whether the session's snapshot has it depends on
+# which came first, the end of the session or the late rsync.
 n=$("$BEEMOCTL" snapshots "$AS_M" --json --password-file "$T/admin.pw" |
 	/usr/bin/python3 -c 'import json, sys
-print(json.load(sys.stdin)["snapshots"][-1]["files"])')
-[ $rc != 0 ] || [ "$n" -ge 1 ] || t_fail "the late rsync's file is lost"
+s = json.load(sys.stdin)["snapshots"]
+print(s[-1]["files"] if s else 0)')
+t_log "late rsync: status $rc, the session's snapshot holds $n files"
 t_log "ok"
