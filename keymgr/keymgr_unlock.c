@@ -308,17 +308,22 @@ poste_priv(keymgr *km, const struct km_machine *m, const char *path,
 	return rc;
 }
 
-int
-keymgr_unlock_poste(keymgr *km, const char *machine, const char *poste_path,
-    keymgr_secret **out)
+/* Unlock @machine with POSTE_PRIV from the key file @path, or, when
+ * @path is NULL, from its bytes @buf of @len (named @what). */
+static int
+unlock_poste(keymgr *km, const char *machine, const char *path,
+    const uint8_t *buf, size_t len, const char *what, keymgr_secret **out)
 {
 	struct km_machine *m = NULL;
 	EVP_PKEY *priv = NULL;
 	int rc;
 
 	km->errmsg[0] = '\0';
-	if ((rc = km_load_machine(km, machine, &m)) != 0 ||
-	    (rc = poste_priv(km, m, poste_path, &priv)) != 0)
+	if ((rc = km_load_machine(km, machine, &m)) != 0)
+		goto out;
+	rc = path != NULL ? poste_priv(km, m, path, &priv) :
+	    poste_priv_buf(km, m, buf, len, what, &priv);
+	if (rc != 0)
 		goto out;
 	rc = km_unlock_all(km, m, priv, KEYMGR_POSTE, 0, out);
 out:
@@ -328,22 +333,17 @@ out:
 }
 
 int
+keymgr_unlock_poste(keymgr *km, const char *machine, const char *poste_path,
+    keymgr_secret **out)
+{
+	return unlock_poste(km, machine, poste_path, NULL, 0, NULL, out);
+}
+
+int
 keymgr_unlock_poste_buf(keymgr *km, const char *machine, const uint8_t *buf,
     size_t len, const char *what, keymgr_secret **out)
 {
-	struct km_machine *m = NULL;
-	EVP_PKEY *priv = NULL;
-	int rc;
-
-	km->errmsg[0] = '\0';
-	if ((rc = km_load_machine(km, machine, &m)) != 0 ||
-	    (rc = poste_priv_buf(km, m, buf, len, what, &priv)) != 0)
-		goto out;
-	rc = km_unlock_all(km, m, priv, KEYMGR_POSTE, 0, out);
-out:
-	EVP_PKEY_free(priv);
-	km_machine_free(m);
-	return km_done(km, rc);
+	return unlock_poste(km, machine, NULL, buf, len, what, out);
 }
 
 /* ---- what a secret gives out ------------------------------------------ */

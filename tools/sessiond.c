@@ -860,57 +860,47 @@ out:
 
 /* ---- the daemon ------------------------------------------------------ */
 
-/* The machine of the peer on @fd: its account must be beemo-MACHINE,
- * MACHINE a machine of the store. */
+/* The account of the peer on @fd must be "beemo-NAME": NAME (a valid
+ * name) into @name of @size.  0, or -EPERM (logged). */
 static int
-peer_machine(const struct daemon_opts *o, int fd, char *machine,
-    size_t size)
+peer_account(int fd, char *name, size_t size)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct passwd *pw;
-	char path[PATH_MAX];
-	const char *name;
 	size_t plen = strlen(SESSION_ACCOUNT_PREFIX);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-		return -errno;
-	if ((pw = getpwuid(cr.uid)) == NULL ||
-	    strncmp(pw->pw_name, SESSION_ACCOUNT_PREFIX, plen) != 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
+	    (pw = getpwuid(cr.uid)) == NULL ||
+	    strncmp(pw->pw_name, SESSION_ACCOUNT_PREFIX, plen) != 0 ||
+	    !bm_valid_name(pw->pw_name + plen) ||
+	    strlen(pw->pw_name + plen) >= size) {
 		bm_log(LOG_WARNING, "a request from uid %u, which is no "
 		    "machine's account, refused", (unsigned)cr.uid);
 		return -EPERM;
 	}
-	name = pw->pw_name + plen;
-	if (!bm_valid_name(name) || strlen(name) >= size ||
-	    bm_path(path, sizeof(path), "%s/keys/machines/%s.key", o->store,
-	    name) != 0 || access(path, F_OK) != 0) {
-		bm_log(LOG_WARNING, "account %s: no such machine in %s",
-		    pw->pw_name, o->store);
-		return -ENOENT;
-	}
-	memcpy(machine, name, strlen(name) + 1);
+	memcpy(name, pw->pw_name + plen, strlen(pw->pw_name + plen) + 1);
 	return 0;
 }
 
-/* Whether the peer on @fd runs as a "beemo-*" account. */
+/* The machine of the peer on @fd: its account's (peer_account), which
+ * must be a machine of the store. */
 static int
-peer_account(int fd)
+peer_machine(const struct daemon_opts *o, int fd, char *machine,
+    size_t size)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	struct passwd *pw;
+	char path[PATH_MAX];
+	int rc;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-		return 0;
-	if ((pw = getpwuid(cr.uid)) == NULL ||
-	    strncmp(pw->pw_name, SESSION_ACCOUNT_PREFIX,
-	    strlen(SESSION_ACCOUNT_PREFIX)) != 0) {
-		bm_log(LOG_WARNING, "a request from uid %u, which is no "
-		    "machine's account, refused", (unsigned)cr.uid);
-		return 0;
+	if ((rc = peer_account(fd, machine, size)) != 0)
+		return rc;
+	if (bm_path(path, sizeof(path), "%s/keys/machines/%s.key", o->store,
+	    machine) != 0 || access(path, F_OK) != 0) {
+		bm_log(LOG_WARNING, "account " SESSION_ACCOUNT_PREFIX "%s: no "
+		    "such machine in %s", machine, o->store);
+		return -ENOENT;
 	}
-	return 1;
+	return 0;
 }
 
 /* Serve one connection (in its own process); returns the status for
@@ -1036,7 +1026,7 @@ main(int argc, char **argv)
 	};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct sigaction sg;
-	char dir[PATH_MAX], *slash;
+	char dir[PATH_MAX], *slash, name[64];
 	int c, lfd, cfd, status;
 	pid_t pid;
 
@@ -1135,7 +1125,7 @@ main(int argc, char **argv)
 		}
 		/* Only a machine's account is served: anyone else (the
 		 * socket is open to every local user) costs no process. */
-		if (!peer_account(cfd)) {
+		if (peer_account(cfd, name, sizeof(name)) != 0) {
 			status = BM_EXIT_USAGE;
 			(void)bm_write_all(cfd, &status, sizeof(status));
 			close(cfd);
