@@ -116,6 +116,10 @@ struct store_scan_src {
 	void *handle;
 	/* Non-NULL when the whole content is in memory (small files). */
 	const void *mem;
+	/* The content's identity: SHA-256 over its chunk ids (keyed MACs of
+	 * the plaintext, so equal only for equal content of one machine)
+	 * and hole lengths; the key of scan caches. */
+	uint8_t key[32];
 };
 
 /*

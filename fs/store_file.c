@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "bm_bytes.h"
 #include "bm_err.h"
 #include "bm_log.h"
@@ -196,12 +198,37 @@ drop_new_file(store *st, uint64_t ino)
 	ix_unlock(st);
 }
 
+/* @c's identity for scan caches (struct store_scan_src's key): SHA-256
+ * over each entry's hole flag, length and, for a chunk, id.  On error
+ * (no memory) the key is all zeros, which no cache takes. */
+static void
+content_key(const struct content *c, uint8_t key[32])
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	uint8_t len[9];
+	uint32_t i;
+	int ok;
+
+	memset(key, 0, 32);
+	ok = h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+	for (i = 0; ok && i < c->n; i++) {
+		len[0] = c->c[i].hole;
+		bm_be64enc(len + 1, c->c[i].len);
+		ok = EVP_DigestUpdate(h, len, sizeof(len)) &&
+		    (c->c[i].hole ||
+		    EVP_DigestUpdate(h, c->c[i].id, OBJ_ID_LEN));
+	}
+	if (!ok || !EVP_DigestFinal_ex(h, key, NULL))
+		memset(key, 0, 32);
+	EVP_MD_CTX_free(h);
+}
+
 static int
 scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
     const char *path, uint8_t *flags)
 {
 	struct scan_src ss = {st, c};
-	struct store_scan_src src = {c->size, scan_pread, &ss, mem};
+	struct store_scan_src src = {c->size, scan_pread, &ss, mem, {0}};
 	char virus[256], detail[4600];
 	int rc;
 
@@ -229,6 +256,7 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 		return 0;
 	}
 	virus[0] = '\0';
+	content_key(c, src.key);
 	rc = st->opts.scan(st->opts.scan_ctx, path, &src, virus, sizeof(virus));
 	if (rc == BEEMO_EVIRUS) {
 		bm_log(LOG_ERR, "%s: virus %s found: file not backed up", path,
