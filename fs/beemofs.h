@@ -56,6 +56,11 @@ struct beemofs {
 
 extern const struct fuse_lowlevel_ops beemofs_ops;
 
+/* beemofs_stale -- the store's commit_failed hook (@ctx: the struct
+ * beemofs): have the invalidation thread drop the kernel's entry and
+ * attributes of @ino. */
+void beemofs_stale(void *ctx, uint64_t ino);
+
 /* Start / stop the invalidation thread. */
 int beemofs_inval_start(struct beemofs *fs);
 void beemofs_inval_stop(struct beemofs *fs);

@@ -440,15 +440,29 @@ check_opts(struct opts *o, const char *mountpoint)
 	return 0;
 }
 
-static void
+/* [store] close: "background" (default) or "wait" (store_cqueue.h). */
+#define CLOSE_THREADS 2
+
+static int
 store_opts_from_conf(const bm_conf *conf, struct store_opts *so)
 {
+	const char *close_mode = bm_conf_get(conf, "store", NULL, "close",
+	    "background");
+
 	so->pack_size = bm_conf_get_size(conf, "store", NULL, "pack_size", 0);
 	so->zstd_level = (int)bm_conf_get_u64(conf, "store", NULL,
 	    "compression_level", 0);
 	so->commit_ms = (unsigned)(1000 * bm_conf_get_u64(conf, "store", NULL,
 	    "commit_interval", 1));
 	so->cache_size = bm_conf_get_size(conf, "store", NULL, "cache_size", 0);
+	if (strcmp(close_mode, "background") == 0) {
+		so->commit_threads = CLOSE_THREADS;
+	} else if (strcmp(close_mode, "wait") != 0) {
+		bm_log(LOG_ERR, "%s: [store] close must be background or wait, "
+		    "not \"%s\"", bm_conf_path(conf), close_mode);
+		return BEEMO_ECONFIG;
+	}
+	return 0;
 }
 
 /* A restore session's journal entry: who read which files. */
@@ -619,7 +633,10 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 		bm_log(LOG_ERR, "%s: %s", dir, beemo_strerror(rc));
 		return 1;
 	}
-	store_opts_from_conf(conf, &so);
+	if (store_opts_from_conf(conf, &so) != 0)
+		return 1;
+	so.commit_failed = beemofs_stale;
+	so.commit_failed_ctx = &fs;
 	so.rdonly = fs.rdonly;
 	so.live_only = !fs.rdonly;
 	{
@@ -729,6 +746,9 @@ run(struct opts *o, struct fuse_args *args, struct fuse_cmdline_opts *co,
 	/* Files still open when the session ends (SIGTERM): the kernel
 	 * will not release them any more. */
 	store_release_all(fs.st);
+	/* Their commits, and those queued at close, end while the
+	 * invalidation thread still runs (store_opts.commit_failed). */
+	(void)store_sync(fs.st);
 	beemofs_sched_stop(sched);
 out_control:
 	control_server_stop(cs);

@@ -424,6 +424,12 @@ queue_inval(struct beemofs *fs, fuse_ino_t ino)
 	pthread_mutex_unlock(&fs->inval_lock);
 }
 
+void
+beemofs_stale(void *ctx, uint64_t ino)
+{
+	queue_inval(ctx, ino);
+}
+
 static void
 beemofs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {

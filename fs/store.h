@@ -161,12 +161,21 @@ struct store_opts {
 	unsigned commit_ms;     /* commit interval; 0: 1000 */
 	uint64_t cache_size;    /* chunk cache bytes; 0: 32 MiB */
 	unsigned workers;       /* chunk sealing threads; 0: 2 */
+	unsigned commit_threads; /* files committed in the background after
+				  * close() (store_cqueue.h) by this many
+				  * threads; 0: close() commits */
 	store_scan_fn scan;     /* NULL: no scanning */
 	void *scan_ctx;
 	uint64_t scan_max;      /* files larger are not scanned */
 	int scan_refuse_big;    /* refuse (EFBIG) instead of flag */
 	store_event_fn event;   /* NULL: log only */
 	void *event_ctx;
+	/* A background commit of inode @ino failed or was refused after
+	 * its close() returned (store_cqueue.h): what the kernel cached of
+	 * it is stale.  Called by a commit thread, no store lock held;
+	 * NULL: nothing. */
+	void (*commit_failed)(void *ctx, uint64_t ino);
+	void *commit_failed_ctx;
 	/* Space (bm_space.h gives beemofs the values): new data is refused
 	 * with -ENOSPC while the store's file system has less than
 	 * @reserve bytes free (0: never), and a machine without a hard

@@ -38,6 +38,7 @@
 #include "bm_bytes.h"
 #include "store_ckpt.h"
 #include "store_commit.h"
+#include "store_cqueue.h"
 #include "store_internal.h"
 
 /* ---- the pack states in the index ----------------------------------- */
@@ -130,12 +131,18 @@ salvage(store *st, int err)
 
 /* Commit st->txn (ix_lock held; released while the pack syncs). */
 static int
-do_commit(store *st)
+do_commit_txn(store *st)
 {
 	const struct pack_commit_ops ops = {record_pack, record_next, st};
+	uint64_t need = st->txn_need;
 	int rc;
 
+	/* The files closed before this transaction's namespace changes
+	 * commit first, into it (store_internal.h, txn_need): namespace
+	 * changes wait meanwhile. */
+	st->quiescing = 1;
 	ix_unlock(st);
+	cq_drain_upto(st, need);
 	rc = pack_presync(&st->packs);
 	ix_lock(st);
 	st->precommit_pending = 0;
@@ -176,6 +183,16 @@ fail_sticky:
 	st->ckpt_want = 0;
 	if (ix_txn_begin(st) == 0)
 		salvage(st, rc);
+	return rc;
+}
+
+static int
+do_commit(store *st)
+{
+	int rc = do_commit_txn(st);
+
+	st->quiescing = 0;
+	pthread_cond_broadcast(&st->quiet_cv);
 	return rc;
 }
 
@@ -250,6 +267,7 @@ commit_start(store *st)
 	pthread_cond_init(&st->commit_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&st->done_cv, NULL);
+	pthread_cond_init(&st->quiet_cv, NULL);
 	if ((rc = pthread_create(&st->committer, NULL, committer, st)) != 0)
 		return -rc;
 	ix_lock(st);
@@ -273,6 +291,7 @@ commit_stop(store *st)
 	rc = st->ix_err;
 	pthread_cond_destroy(&st->commit_cv);
 	pthread_cond_destroy(&st->done_cv);
+	pthread_cond_destroy(&st->quiet_cv);
 	return rc;
 }
 

@@ -28,6 +28,7 @@
 #include "bm_log.h"
 #include "store_cache.h"
 #include "store_commit.h"
+#include "store_cqueue.h"
 #include "store_file.h"
 #include "store_internal.h"
 #include "store_journal.h"
@@ -53,6 +54,7 @@ ofile_get(store *st, uint64_t ino, int create)
 	if (of == NULL && create && (of = calloc(1, sizeof(*of))) != NULL) {
 		of->ino = ino;
 		pthread_mutex_init(&of->lock, NULL);
+		pthread_cond_init(&of->cv, NULL);
 		of->hnext = st->of_tab[b];
 		st->of_tab[b] = of;
 		st->of_count++;
@@ -89,7 +91,18 @@ ofile_put(store *st, struct ofile *of)
 	pthread_mutex_unlock(&st->of_lock);
 	content_unref(of->content);
 	pthread_mutex_destroy(&of->lock);
+	pthread_cond_destroy(&of->cv);
 	free(of);
+}
+
+/* Take of->lock once no background commit of @of is queued: its content
+ * is then the committed one (store_cqueue.h). */
+static void
+ofile_lock(struct ofile *of)
+{
+	pthread_mutex_lock(&of->lock);
+	while (of->queued)
+		pthread_cond_wait(&of->cv, &of->lock);
 }
 
 /* Load the committed content of @of (of->lock held). */
@@ -144,6 +157,13 @@ file_attr_overlay(store *st, struct store_attr *a)
 		a->blocks = (a->size + 511) / 512;
 		if (wfile_mtime(of->w, &t))
 			a->mtime = a->ctime = t;
+	} else if (of->queued) {
+		/* Closed, its commit queued: as written (a commit takes
+		 * of->lock to write the index and clear @queued). */
+		a->size = of->q_size;
+		a->blocks = (a->size + 511) / 512;
+		if (of->q_mtime_dirty && !of->q_mtime_explicit)
+			a->mtime = a->ctime = of->q_mtime;
 	}
 	pthread_mutex_unlock(&of->lock);
 	ofile_put(st, of);
@@ -277,24 +297,24 @@ scan(store *st, struct ofile *of, struct content *c, const uint8_t *mem,
 	return rc;
 }
 
-int
-file_commit(store *st, struct ofile *of)
+/*
+ * Commit @w, the pending changes of @of taken from it.  With @held,
+ * of->lock is held throughout (and stays held); else it is taken only to
+ * write the index, and the background commit ends under it: @queued is
+ * cleared and the waiters woken.
+ */
+static int
+commit_changes(store *st, struct ofile *of, struct wfile *w, int held)
 {
-	struct wfile *w;
 	struct content *c = NULL;
 	const uint8_t *mem;
 	struct inode in;
+	struct timespec mt;
 	char path[4096];
 	uint8_t flags;
 	uint64_t seq = 0;
-	int rc, was_new;
+	int rc, was_new, have_mt;
 
-	pthread_mutex_lock(&of->lock);
-	if ((w = of->w) == NULL) {
-		pthread_mutex_unlock(&of->lock);
-		return 0;
-	}
-	of->w = NULL;
 	if (store_path(st, of->ino, path, sizeof(path)) != 0)
 		snprintf(path, sizeof(path), "inode %" PRIu64, of->ino);
 	rc = wfile_finish(w, &c, &mem);
@@ -316,6 +336,10 @@ file_commit(store *st, struct ofile *of)
 			drop_new_file(st, of->ino);
 		goto fail;
 	}
+	if (!held)
+		pthread_mutex_lock(&of->lock);
+	/* A time set explicitly after the close wins over the writes'. */
+	have_mt = wfile_mtime(w, &mt) && (held || !of->q_mtime_explicit);
 	ix_lock(st);
 	rc = inode_get(st, of->ino, SEQ_LIVE, &in);
 	if (rc == 0) {
@@ -329,8 +353,8 @@ file_commit(store *st, struct ofile *of)
 		in.size = c->size;
 		in.data = content_data(c);
 		in.content_seq = seq;
-		if (wfile_mtime(w, &in.mtime))
-			in.ctime = in.mtime;
+		if (have_mt)
+			in.mtime = in.ctime = mt;
 		if (rc == 0)
 			rc = inode_put(st, &in);
 		if (rc == 0 && in.nlink > 0) {
@@ -344,18 +368,89 @@ file_commit(store *st, struct ofile *of)
 	if (rc != 0) {
 		bm_log(LOG_ERR, "%s: cannot commit: %s", path,
 		    beemo_strerror(rc));
+		if (!held)
+			pthread_mutex_unlock(&of->lock);
 		goto fail;
 	}
 	__atomic_add_fetch(&st->st_files, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&st->st_bytes, c->size, __ATOMIC_RELAXED);
 	content_unref(of->content);
 	of->content = c;
-	wfile_free(w);
-	pthread_mutex_unlock(&of->lock);
-	return 0;
+	c = NULL;
+	if (!held)
+		pthread_mutex_unlock(&of->lock);
 fail:
 	content_unref(c);
 	wfile_free(w);
+	return rc;
+}
+
+int
+file_commit(store *st, struct ofile *of)
+{
+	struct wfile *w;
+	int rc;
+
+	ofile_lock(of);
+	if ((w = of->w) == NULL) {
+		pthread_mutex_unlock(&of->lock);
+		return 0;
+	}
+	of->w = NULL;
+	rc = commit_changes(st, of, w, 1);
+	pthread_mutex_unlock(&of->lock);
+	return rc;
+}
+
+int
+file_commit_async(store *st, struct ofile *of)
+{
+	struct wfile *w;
+	uint64_t bytes;
+
+	if (!cq_active(st))
+		return file_commit(st, of);
+	pthread_mutex_lock(&of->lock);
+	/* A queued commit has no pending changes beside it: writes wait
+	 * for it (ofile_lock()). */
+	if ((w = of->w) == NULL || of->queued) {
+		pthread_mutex_unlock(&of->lock);
+		return 0;
+	}
+	of->w = NULL;
+	of->wq = w;
+	of->queued = 1;
+	of->q_size = wfile_size(w);
+	of->q_mtime_dirty = wfile_mtime(w, &of->q_mtime);
+	of->q_mtime_explicit = 0;
+	pthread_mutex_lock(&st->of_lock);
+	of->refs++; /* the queue's, dropped by its thread */
+	pthread_mutex_unlock(&st->of_lock);
+	pthread_mutex_unlock(&of->lock);
+	/* What the queued changes may hold in memory: a small file whole
+	 * (and its copy for the antivirus), a big one's last chunk. */
+	bytes = of->q_size < (4U << 20) ? 2 * of->q_size : (8U << 20);
+	cq_push(st, of, bytes + 4096);
+	return 0;
+}
+
+int
+file_commit_queued(store *st, struct ofile *of)
+{
+	struct wfile *w;
+	int rc = 0;
+
+	pthread_mutex_lock(&of->lock);
+	w = of->wq;
+	of->wq = NULL;
+	pthread_mutex_unlock(&of->lock);
+	if (w != NULL)
+		rc = commit_changes(st, of, w, 0);
+	if (rc != 0 && st->opts.commit_failed != NULL)
+		st->opts.commit_failed(st->opts.commit_failed_ctx, of->ino);
+	pthread_mutex_lock(&of->lock);
+	of->queued = 0;
+	pthread_cond_broadcast(&of->cv);
 	pthread_mutex_unlock(&of->lock);
 	return rc;
 }
@@ -460,7 +555,7 @@ store_open_file(store *st, uint64_t ino, int flags, store_file **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	pthread_mutex_lock(&f->of->lock);
+	ofile_lock(f->of);
 	rc = ofile_load(st, f->of, &size);
 	if (rc == 0 && writable(flags) && (flags & O_TRUNC)) {
 		rc = ofile_wfile(st, f->of);
@@ -509,7 +604,7 @@ store_read(store_file *f, void *buf, size_t size, uint64_t off)
 
 	if (f->of == NULL)
 		return content_read(st, f->snap_content, buf, size, off);
-	pthread_mutex_lock(&f->of->lock);
+	ofile_lock(f->of);
 	if (f->of->w != NULL) {
 		n = wfile_read(f->of->w, buf, size, off);
 		pthread_mutex_unlock(&f->of->lock);
@@ -533,7 +628,7 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 		return -EBADF;
 	if ((rc = store_space_check(st, size, 1)) != 0)
 		return rc;
-	pthread_mutex_lock(&f->of->lock);
+	ofile_lock(f->of);
 	rc = ofile_wfile(st, f->of);
 	if (rc == 0)
 		rc = wfile_write(f->of->w, buf, size, off);
@@ -555,7 +650,7 @@ store_lseek(store_file *f, uint64_t off, int whence)
 		return -EINVAL;
 	if (f->of == NULL)
 		return content_seek(f->snap_content, off, data);
-	pthread_mutex_lock(&f->of->lock);
+	ofile_lock(f->of);
 	if (f->of->w != NULL) {
 		r = wfile_seek(f->of->w, off, data);
 		pthread_mutex_unlock(&f->of->lock);
@@ -574,15 +669,24 @@ store_flush(store_file *f)
 {
 	if (f->of == NULL || !writable(f->flags))
 		return 0;
-	return file_commit(f->st, f->of);
+	return file_commit_async(f->st, f->of);
 }
 
 int
 store_fsync(store_file *f)
 {
-	int rc = store_flush(f);
+	int rc = 0;
 
-	if (rc == 0 && f->of != NULL)
+	if (f->of == NULL)
+		return 0;
+	/* Waits for a background commit of the file, if any. */
+	if (writable(f->flags)) {
+		rc = file_commit(f->st, f->of);
+	} else {
+		ofile_lock(f->of);
+		pthread_mutex_unlock(&f->of->lock);
+	}
+	if (rc == 0)
 		rc = commit_wait(f->st);
 	return rc;
 }
@@ -597,7 +701,7 @@ store_release(store_file *f)
 	handle_unlink(f);
 	if (f->of != NULL) {
 		if (writable(f->flags))
-			rc = file_commit(f->st, f->of);
+			rc = file_commit_async(f->st, f->of);
 		ofile_put(f->st, f->of);
 	}
 	content_unref(f->snap_content);
@@ -628,7 +732,7 @@ file_truncate(store *st, uint64_t ino, uint64_t size)
 
 	if (of == NULL)
 		return -ENOMEM;
-	pthread_mutex_lock(&of->lock);
+	ofile_lock(of);
 	rc = ofile_wfile(st, of);
 	if (rc == 0)
 		rc = wfile_truncate(of->w, size);
@@ -654,6 +758,8 @@ file_set_mtime(store *st, uint64_t ino)
 	pthread_mutex_lock(&of->lock);
 	if (of->w != NULL)
 		wfile_set_mtime(of->w, 1);
+	else if (of->queued)
+		of->q_mtime_explicit = 1;
 	pthread_mutex_unlock(&of->lock);
 	ofile_put(st, of);
 	return 0;

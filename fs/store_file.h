@@ -40,6 +40,16 @@ struct ofile {
 	pthread_mutex_t lock;    /* the rest */
 	struct content *content; /* committed content, or NULL */
 	struct wfile *w;         /* pending changes, or NULL */
+	/* A background commit (store_cqueue.h): the changes it commits
+	 * (taken by its thread), and what getattr shows meanwhile.  While
+	 * @queued, content accesses wait on @cv (ofile_lock()). */
+	pthread_cond_t cv;
+	struct wfile *wq;
+	int queued;
+	uint64_t q_size;
+	struct timespec q_mtime;
+	int q_mtime_dirty;       /* a write changed the mtime */
+	int q_mtime_explicit;    /* then set explicitly (utimensat) */
 };
 
 /* An open handle (store.h's store_file). */
@@ -62,6 +72,15 @@ struct ofile *ofile_get(store *st, uint64_t ino, int create);
  * logged and reported) and frees the ofile.  Takes of_lock, and the
  * file's lock to commit. */
 void ofile_put(store *st, struct ofile *of);
+/* file_commit_async -- with commit threads (cq_active()), queue the
+ * commit of @of's pending changes, if any, and return 0 at once (a full
+ * queue waits for room); the commit's failures are logged, journaled
+ * and reported.  Without, file_commit().  Takes of->lock. */
+int file_commit_async(store *st, struct ofile *of);
+/* file_commit_queued -- a commit thread's work: commit the changes
+ * file_commit_async() queued, then let the file's waiters go.  Returns
+ * what file_commit() would.  Takes of->lock, then ix_lock. */
+int file_commit_queued(store *st, struct ofile *of);
 /* file_commit -- commit the pending changes of @of, if any (see above;
  * a no-op without).  The pending changes are gone after, committed or
  * not.  Returns 0, BEEMO_EVIRUS or another scan error (refused), -EFBIG

@@ -73,6 +73,7 @@
 
 struct cache;
 struct workers;
+struct cqueue;
 struct ofile;
 
 /* The store handle.  Fields without a lock in their comment are set at
@@ -133,6 +134,14 @@ struct store {
 	int (*lost)(void *ctx, int err);
 	void *precommit_ctx;        /* of the three hooks */
 	int precommit_pending;      /* the hook has work to do; ix_lock */
+	/* Background commits (store_cqueue.h) and the namespace: a
+	 * namespace change is committed only with the files closed before
+	 * it.  ns_lock() records in @txn_need the last commit queued; the
+	 * committer waits for those before it commits, and meanwhile
+	 * (@quiescing) namespace changes wait on @quiet_cv. */
+	uint64_t txn_need;          /* ix_lock */
+	int quiescing;              /* ix_lock */
+	pthread_cond_t quiet_cv;    /* @quiescing went to 0; ix_lock */
 
 	/* The pack files (store_pack.h); their own locks inside. */
 	struct packs packs;
@@ -147,6 +156,7 @@ struct store {
 	/* Set at open, read-only after; each has its own lock inside. */
 	struct cache *cache;
 	struct workers *workers;
+	struct cqueue *cq;            /* background commits, or NULL */
 
 	/* Open files by inode.  of_lock protects the table only. */
 	pthread_mutex_t of_lock;

@@ -17,6 +17,7 @@
 #include "bm_err.h"
 #include "bm_log.h"
 #include "bm_units.h"
+#include "store_cqueue.h"
 #include "store_file.h"
 #include "store_ns.h"
 #include "store_record.h"
@@ -212,6 +213,15 @@ ns_hidden(const store *st, uint64_t ino)
 	return st->opts.live_only && ino_is_snap(ino);
 }
 
+void
+ns_lock(store *st)
+{
+	ix_lock(st);
+	while (st->quiescing)
+		pthread_cond_wait(&st->quiet_cv, &st->ix_lock);
+	st->txn_need = cq_pushed(st);
+}
+
 int
 ns_live_check(store *st, uint64_t ino)
 {
@@ -250,7 +260,7 @@ store_setattr(store *st, uint64_t ino, const struct store_attr *a,
 		if (rc != 0)
 			return rc;
 	}
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto done;
 	if (to_set & STORE_SET_MODE) {

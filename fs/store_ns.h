@@ -46,6 +46,12 @@ int ns_hidden(const store *st, uint64_t ino);
  * (ns_hidden), -EROFS for a snapshot inode or a read-only store (no lock
  * needed). */
 int ns_live_check(store *st, uint64_t ino);
+/* ns_lock -- ix_lock for a change of the namespace (names, attributes,
+ * extended attributes): waits while the committer gathers the files
+ * closed before the changes of its transaction, then records that this
+ * change follows the files closed so far (store_internal.h, txn_need).
+ * Release with ix_unlock(). */
+void ns_lock(store *st);
 /* ns_check_name -- 0 if @name may be created in @parent; -EINVAL,
  * -ENAMETOOLONG, -EEXIST for "." and "..", and for /.snapshots -EEXIST,
  * or -EPERM where it is hidden (a reserved name, not an existing one). */

@@ -107,7 +107,7 @@ make_node(store *st, uint64_t parent, const char *name, uint32_t mode,
 	 * (store_snap.h). */
 	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = ns_dir_get(st, parent, &dir)) != 0)
 		goto unlock;
 	rc = dirent_get(st, parent, name, SEQ_LIVE, &d);
@@ -228,7 +228,7 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 		return rc;
 	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;
 	if (S_ISDIR(in.mode)) {
@@ -336,7 +336,7 @@ store_unlink(store *st, uint64_t parent, const char *name)
 		return rc;
 	if (parent == STORE_ROOT_INO && !strcmp(name, STORE_SNAPDIR_NAME))
 		return -EPERM;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = ns_dir_get(st, parent, &dir)) != 0)
 		goto unlock;
 	if ((rc = dirent_get(st, parent, name, SEQ_LIVE, &d)) != 0)
@@ -379,7 +379,7 @@ store_rmdir(store *st, uint64_t parent, const char *name)
 		return -ENOTEMPTY;
 	if (parent == STORE_ROOT_INO && !strcmp(name, STORE_SNAPDIR_NAME))
 		return -EPERM;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = ns_dir_get(st, parent, &dir)) != 0)
 		goto unlock;
 	if ((rc = dirent_get(st, parent, name, SEQ_LIVE, &d)) != 0)

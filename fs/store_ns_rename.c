@@ -211,7 +211,7 @@ store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
 		return -EPERM;
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return -EBUSY;
-	ix_lock(st);
+	ns_lock(st);
 	rc = rename_locked(st, parent, name, newparent, newname, flags);
 	if (rc == 0)
 		journal_name(st, flags & RENAME_EXCHANGE ? "exchanged" :

@@ -105,7 +105,7 @@ store_setxattr(store *st, uint64_t ino, const char *name, const void *value,
 		return -E2BIG;
 	if ((rc = store_space_check(st, size, 1)) != 0)
 		return rc;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;
 	x = ns_xattr_find(&in, name);
@@ -233,7 +233,7 @@ store_removexattr(store *st, uint64_t ino, const char *name)
 		return rc;
 	if ((rc = store_meta_check(st, 1)) != 0)
 		return rc;
-	ix_lock(st);
+	ns_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;
 	if ((x = ns_xattr_find(&in, name)) == NULL) {

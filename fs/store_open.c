@@ -19,6 +19,7 @@
 #include "bm_log.h"
 #include "store_cache.h"
 #include "store_commit.h"
+#include "store_cqueue.h"
 #include "store_internal.h"
 #include "store_journal.h"
 #include "store_ns.h"
@@ -219,6 +220,7 @@ store_free(store *st)
 {
 	if (st == NULL)
 		return;
+	cq_stop(st);
 	workers_stop(st);
 	ix_close(st);
 	cache_free(st);
@@ -373,7 +375,8 @@ open_store(const char *dir, const keymgr_secret *s,
 	ix_unlock(st);
 	if (rc != 0)
 		goto fail_stop;
-	if (!st->opts.rdonly && (rc = workers_start(st)) != 0)
+	if (!st->opts.rdonly && ((rc = workers_start(st)) != 0 ||
+	    (rc = cq_start(st)) != 0))
 		goto fail_stop;
 	*out = st;
 	return 0;
@@ -430,6 +433,7 @@ store_close(store *st)
 
 	if (st == NULL)
 		return 0;
+	cq_stop(st); /* the queued commits first: they need the workers */
 	workers_stop(st);
 	if (!st->opts.rdonly) {
 		ix_lock(st);
@@ -454,6 +458,7 @@ store_interrupt(store *st)
 int
 store_sync(store *st)
 {
+	cq_drain(st);
 	return commit_wait(st);
 }
 

@@ -21,6 +21,7 @@
 #include "bm_time.h"
 #include "bm_units.h"
 #include "store_commit.h"
+#include "store_cqueue.h"
 #include "store_internal.h"
 #include "store_journal.h"
 #include "store_snap.h"
@@ -212,6 +213,8 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 			memcpy(si.tags[si.ntags++], want->tags[i],
 			    sizeof(si.tags[0]));
 	}
+	/* Files closed before: committed, or refused (never in it). */
+	cq_drain(st);
 	ix_lock(st);
 	/* Nothing changed since a snapshot that is still there: that one
 	 * is the live tree. */

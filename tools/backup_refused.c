@@ -2,17 +2,19 @@
  * backup_refused.c -- the files the appliance would not take during a
  * backup run (backup.h).
  *
- * The appliance's antivirus refuses an infected file when rsync closes
- * it: close(2) fails with EIO, and rsync's receiver stops the whole run
- * on a failed close or write (exit status 11), naming the file it was
- * writing -- rsync's temporary name for it, ".NAME.XXXXXX" in the same
- * directory.  So that one infected file does not stop the backup of all
- * others, beemo-backup notes each such file by its real name, and runs
- * rsync again with the file excluded (an exclude rule anchored at the
- * root of the transfer, which also keeps rsync from deleting it on the
- * appliance, where it never arrived).  The appliance's list of refused
- * files names them as rsync wrote them: backup_refused_real() maps a
- * temporary name back.
+ * The appliance's antivirus refuses an infected file after rsync closed
+ * it.  By default ([store] close = background) the close returns and the
+ * scan runs meanwhile: the file is gone when rsync renames its temporary
+ * file, ".NAME.XXXXXX" in the same directory, to NAME (the rename fails
+ * with ENOENT, rsync goes on and exits 23), or after.  With close = wait,
+ * close(2) fails with EIO and rsync's receiver stops the whole run on it
+ * (exit status 11), naming the temporary file: so that one infected file
+ * does not stop the backup of all others, beemo-backup notes each such
+ * file by its real name, and runs rsync again with the file excluded (an
+ * exclude rule anchored at the root of the transfer, which also keeps
+ * rsync from deleting it on the appliance, where it never arrived).  The
+ * appliance's list of refused files names them as rsync wrote them:
+ * backup_refused_real() maps a temporary name back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,18 +64,25 @@ backup_refused_has(const struct backup_refused *f, const char *path)
 int
 backup_refused_line(struct backup_refused *f, const char *line)
 {
+	/* EIO at close or write: the appliance waits for the scan at
+	 * close ([store] close = wait).  ENOENT at the rename of the
+	 * temporary file: the scan ran in the background after the close
+	 * and removed it. */
 	static const char *const what[] = {"] close failed on \"",
-	    "] write failed on \""};
+	    "] write failed on \"", "] rename \""};
+	static const char *const why[] = {"Input/output error",
+	    "Input/output error", "No such file or directory"};
 	const char *p = NULL, *end;
 	char *quoted, *real, **v;
 	size_t i;
 
-	if (strncmp(line, "rsync: [receiver]", 17) != 0 ||
-	    !strstr(line, "Input/output error"))
+	if (strncmp(line, "rsync: [receiver]", 17) != 0)
 		return 0;
-	for (i = 0; i < 2 && !p; i++)
-		if ((p = strstr(line, what[i])))
+	for (i = 0; i < 3 && !p; i++)
+		if ((p = strstr(line, what[i])) && strstr(line, why[i]))
 			p += strlen(what[i]);
+		else
+			p = NULL;
 	if (!p || !(end = strstr(p, "\" (in ")))
 		return 0;
 	/* The name inside the module, rooted at "/" (with -R, the

@@ -68,11 +68,14 @@ ls -a "$MNT" # no .snapshots: a backup session sees the live tree only
 step "copy files in (cp -a), and a virus"
 cp -a /usr/share/doc/bash /usr/share/common-licenses "$MNT/"
 printf '%s' "$eicar" >"$D/eicar.com"
-if cp "$D/eicar.com" "$MNT/"; then
+cp "$D/eicar.com" "$MNT/" # returns at once: the scan runs after close()
+sync "$MNT" # waits for every file closed before: committed or refused
+for _ in $(seq 50); do [ -e "$MNT/eicar.com" ] || break; sleep 0.1; done
+if [ -e "$MNT/eicar.com" ]; then
 	echo "demo: the virus was accepted!" >&2
 	exit 1
 fi
-echo "(refused: the antivirus found it; nothing was backed up)"
+echo "(refused: the antivirus found it and the file vanished; nothing was backed up)"
 du -sh --apparent-size "$MNT"
 
 step "a 1 TiB sparse disk image with 1 MiB of data: stored as holes"

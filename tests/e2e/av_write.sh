@@ -1,9 +1,12 @@
 #!/bin/bash
 # av_write.sh -- issue 4: no infected file is ever committed.  With real
 # libclamav and the generated signatures (lib.sh t_sigs):
-#   - EICAR copied into the mount: cp fails, close() fails with EIO, the
-#     file is absent, the log names the path and the virus, and so does
-#     the machine's journal;
+#   - EICAR copied into the mount: with [store] close = background (the
+#     default) close() returns and the file is gone once the commits
+#     settled (an fsync of a directory waits for them); with close = wait
+#     cp fails and close() fails with EIO; either way the file is
+#     absent, the log names the path and the virus, and so does the
+#     machine's journal;
 #   - EICAR inside a zip, the body marker in a small file and in the
 #     middle of a 3 MiB file (scanned through the read callback): caught;
 #   - a clean file under the same name afterwards: committed;
@@ -73,14 +76,16 @@ except OSError as e:
 PY
 }
 
-# refused SRC NAME SIG: writing SRC as /NAME must fail at close with EIO,
-# leave /NAME absent, and log the path and signature SIG.
+# refused SRC NAME SIG: writing SRC as /NAME must be refused: close()
+# returns (the scan runs after it), then once the commits settled /NAME
+# is absent, and the log names the path and signature SIG.
 refused() {
 	local src=$1 name=$2 sig=$3 res
 	res=$(put "$src" "$MNT/$name")
-	[ "$res" = EIO ] || t_fail "$name: close() ended with '$res', not EIO"
-	[ ! -e "$MNT/$name" ] ||
-		bad "$name: still visible right after the refused write" \
+	[ "$res" = ok ] || t_fail "$name: close() ended with '$res', not ok"
+	t_settle "$MNT"
+	t_wait_for 5 eval '! [ -e "$MNT/$name" ]' ||
+		bad "$name: still visible after the refused write settled" \
 			"($(shows "$MNT/$name"))"
 	! ls "$(dirname "$MNT/$name")" | grep -qx "$(basename "$name")" ||
 		t_fail "$name: listed after a refused write"
@@ -91,14 +96,12 @@ refused() {
 }
 
 t_mount "$MNT"
-# cp itself fails.
-if cp "$T/eicar.com" "$MNT/eicar.com" 2>"$T/cp.err"; then
-	t_fail "cp of EICAR into the mount succeeded"
-fi
-grep -q "Input/output error" "$T/cp.err" ||
-	t_fail "cp's error is not EIO: $(cat "$T/cp.err")"
-[ ! -e "$MNT/eicar.com" ] ||
-	bad "eicar.com: still visible right after the refused cp" \
+# cp returns at once; the file goes once scanned.
+cp "$T/eicar.com" "$MNT/eicar.com" 2>"$T/cp.err" ||
+	t_fail "cp of EICAR failed at once: $(cat "$T/cp.err")"
+t_settle "$MNT"
+t_wait_for 5 eval '! [ -e "$MNT/eicar.com" ]' ||
+	bad "eicar.com: still visible after the refused cp settled" \
 		"($(shows "$MNT/eicar.com"))"
 grep -Eq "error: /eicar\.com: virus Beemo\.Test\.EICAR[^ ]* found" \
 	"$T/beemofs.log" || t_fail "no log line for /eicar.com"
@@ -117,12 +120,13 @@ echo "clean content" >"$T/clean.txt"
 echo "clean version 1" >"$T/doc.txt"
 [ "$(put "$T/doc.txt" "$MNT/doc.txt")" = ok ] || t_fail "clean doc.txt"
 res=$(put "$T/eicar.com" "$MNT/doc.txt")
-[ "$res" = EIO ] ||
-	t_fail "infected overwrite: close() ended with '$res', not EIO"
+[ "$res" = ok ] ||
+	t_fail "infected overwrite: close() ended with '$res', not ok"
+t_settle "$MNT"
 grep -Eq "error: /doc\.txt: virus Beemo\.Test\.EICAR" "$T/beemofs.log" ||
 	t_fail "no log line for the infected overwrite of /doc.txt"
-cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
-	bad "right after the refused overwrite, doc.txt shows" \
+t_wait_for 5 cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
+	bad "after the refused overwrite settled, doc.txt shows" \
 		"$(shows "$MNT/doc.txt"), not the clean version (16 bytes)"
 # Time itself is under test: once the kernel's entry and attribute
 # timeouts (1 s) have passed, the daemon is asked again.
@@ -131,8 +135,16 @@ cmp -s "$T/doc.txt" "$MNT/doc.txt" ||
 	bad "1.5 s after the refused overwrite, doc.txt still shows" \
 		"$(shows "$MNT/doc.txt"), not the clean version (16 bytes)"
 res=$(put "$T/body.txt" "$MNT/doc.txt")
-[ "$res" = EIO ] ||
+[ "$res" = ok ] ||
 	t_fail "second infected overwrite: close() ended with '$res'"
+# A snapshot asked right after closes waits for their scans: the
+# infected file is not in it, the clean one is.
+put "$T/eicar.com" "$MNT/snapnow.com" >/dev/null
+put "$T/clean.txt" "$MNT/snapnow.txt" >/dev/null
+"$BEEMOCTL" snapshot pc1 --note now --password-file "$T/admin.pw" \
+	>"$T/snap.out" 2>&1 || t_fail "beemoctl snapshot: $(cat "$T/snap.out")"
+# No settling: the unmount's snapshot waits for the scan, and the
+# snapshot below must hold the clean version.
 t_umount "$MNT"
 
 t_mount "$MNT"
@@ -150,6 +162,13 @@ t_mount_session "$R" "machine=pc1,user=alice,passfile=$T/alice.pw"
 S=$(ls "$R/.snapshots" | sort -n | tail -1)
 [ "$(cat "$R/.snapshots/$S/doc.txt")" = "clean version 1" ] ||
 	t_fail "snapshot $S holds a doc.txt other than the clean version"
+for S in $(ls "$R/.snapshots"); do
+	[ ! -e "$R/.snapshots/$S/snapnow.com" ] ||
+		t_fail "snapshot $S holds snapnow.com, refused"
+done
+N=$(ls "$R/.snapshots" | sort -n | tail -2 | head -1)
+cmp -s "$T/clean.txt" "$R/.snapshots/$N/snapnow.txt" ||
+	t_fail "snapshot $N (asked right after its close) lacks snapnow.txt"
 t_umount "$R"
 t_umount "$MNT"
 
@@ -181,7 +200,7 @@ t_umount "$MNT"
 echo "oversize = refuse" >>"$BEEMO_CONFIG"
 t_mount "$MNT"
 res=$(put "$T/big.bin" "$MNT/big-refused.bin")
-[ "$res" != ok ] || t_fail "oversize file committed with oversize = refuse"
+t_settle "$MNT"
 sleep 1.5 # time under test: past the kernel's entry and attribute timeouts
 [ ! -e "$MNT/big-refused.bin" ] ||
 	bad "big-refused.bin (refused, too big to scan) is present:" \
@@ -197,5 +216,24 @@ t_mount "$MNT"
 	bad "after remount, big-refused.bin (refused, too big to scan) is" \
 		"present: $(stat -c %s "$MNT/big-refused.bin") bytes"
 t_umount "$MNT"
+
+# ---- [store] close = wait: close() itself fails ------------------------------
+printf '[store]\nclose = wait\n' >>"$BEEMO_CONFIG"
+t_mount "$MNT"
+if cp "$T/eicar.com" "$MNT/wait.com" 2>"$T/cp.err"; then
+	t_fail "close = wait: cp of EICAR into the mount succeeded"
+fi
+grep -q "Input/output error" "$T/cp.err" ||
+	t_fail "close = wait: cp's error is not EIO: $(cat "$T/cp.err")"
+[ ! -e "$MNT/wait.com" ] ||
+	bad "close = wait: wait.com still visible right after the refused cp"
+res=$(put "$T/body.txt" "$MNT/wait.txt")
+[ "$res" = EIO ] || t_fail "close = wait: close() ended with '$res', not EIO"
+t_umount "$MNT"
+sed -i 's/^close = wait$/close = sometimes/' "$BEEMO_CONFIG"
+t_must_fail "close = sometimes" "$BEEMOFS" "$T/store" "$MNT" -f \
+	-o "machine=pc1,keyfile=$T/pc1.poste"
+grep -q '\[store\] close must be background or wait, not "sometimes"' \
+	"$T/must_fail.out" || t_fail "close = sometimes: $(cat "$T/must_fail.out")"
 [ ${#FAILED[@]} = 0 ] || t_fail "${#FAILED[@]} checks failed (see above)"
 t_log "PASS"

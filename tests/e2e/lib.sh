@@ -85,6 +85,25 @@ t_wait_for() {
 	done
 }
 
+# t_settle PATH: fsync the directory PATH (or PATH's) in a beemofs mount,
+# which waits until every file closed before is committed or refused
+# (with [store] close = background, the default, close() returns before
+# the file's scan and commit).
+t_settle() {
+	local d=$1
+	[ -d "$d" ] || d=$(dirname "$d")
+	python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$d"
+}
+
+# t_put_virus SRC DST: copy the infected SRC to DST in a mount; true if it
+# was refused: DST is gone once the commits settled (t_settle) and the
+# kernel forgot it (its close() fails too with [store] close = wait).
+t_put_virus() {
+	cp "$1" "$2" 2>/dev/null
+	t_settle "$2"
+	t_wait_for 5 eval '! [ -e "$2" ]'
+}
+
 # t_running PID...: true while one of the PIDs runs (a zombie, killed
 # but not yet waited for, does not count).
 t_running() {

@@ -78,7 +78,7 @@ t_mount "$M"
 t_expect_log 'virus Beemo\.Test\.EICAR(\.UNOFFICIAL)? found: file not backed up'
 mkdir -p "$M/docs"
 printf '%s' "$T_EICAR" >"$T/eicar.com"
-cp "$T/eicar.com" "$M/docs/facture.com" 2>/dev/null &&
+t_put_virus "$T/eicar.com" "$M/docs/facture.com" ||
 	t_fail "the infected file was accepted"
 spooled() { [ "$(find "$T/store/reports/spool" -name '*.sealed' | wc -l)" -ge 1 ]; }
 t_wait_for 10 spooled || t_fail "spool empty"
@@ -112,7 +112,7 @@ grep -q 'mail sent to ops@example.com, Alice Müller <alice@example.com>' \
 # A refused login keeps the next report pending, journaled with the
 # server's reply; it goes out once the password is right again.
 t_pw "$T/smtp.pw" "not-the-password"
-cp "$T/eicar.com" "$M/docs/devis.com" 2>/dev/null &&
+t_put_virus "$T/eicar.com" "$M/docs/devis.com" ||
 	t_fail "the second infected file was accepted"
 t_wait_for 10 spooled || t_fail "spool empty (2)"
 t_expect_log 'report not sent \(kept for the next run\): SMTP: 535 authentication failed: 5\.7\.8 Authentication credentials invalid$'

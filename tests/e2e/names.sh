@@ -41,8 +41,9 @@ echo r >"$M/n/r1"
 mv "$M/n/r1" "$M/n/r2 -> r3"
 # An infected file whose name holds a newline and a forged log line.
 printf '%s' "$T_EICAR" >"$T/eicar.com"
-cp "$T/eicar.com" "$M/n/v
-beemofs: error: FORGED" 2>/dev/null && t_fail "virus accepted"
+t_put_virus "$T/eicar.com" "$M/n/v
+beemofs: error: FORGED" ||
+	t_fail "virus accepted"
 t_umount "$M"
 [ "$(grep -c FORGED "$T/beemofs.log")" = 1 ] ||
 	t_fail "a name broke the log line: $(grep FORGED "$T/beemofs.log")"

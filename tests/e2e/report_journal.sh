@@ -51,7 +51,8 @@ t_mount "$M"
 mkdir "$M/docs"
 echo "one" >"$M/docs/a.txt"
 printf '%s' "$T_EICAR" >"$T/eicar.com"
-cp "$T/eicar.com" "$M/docs/bad.com" 2>/dev/null && t_fail "virus accepted"
+t_put_virus "$T/eicar.com" "$M/docs/bad.com" ||
+	t_fail "virus accepted"
 t_umount "$M"
 "$BEEMOCTL" quota pc1 --soft 1G "${A[@]}" >/dev/null || t_fail "quota"
 "$BEEMOCTL" restore pc1 latest --target "$T/out" "${A[@]}" >/dev/null ||
@@ -127,7 +128,8 @@ t_must_fail "--all with a wrong password" "$BEEMOCTL" journal --all \
 # ---- kill -9 after the commit interval: the entry is there.
 t_mount "$M"
 echo "survivor" >"$M/survivor"
-cp "$T/eicar.com" "$M/docs/bad2.com" 2>/dev/null && t_fail "virus accepted"
+t_put_virus "$T/eicar.com" "$M/docs/bad2.com" ||
+	t_fail "virus accepted"
 # journaled OUT: both entries are in the committed journal (the index,
 # read-only: what a crash cannot take back), printed into OUT.
 journaled() {

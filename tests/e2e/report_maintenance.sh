@@ -41,7 +41,7 @@ grep -q "SIGHUP: reloading signatures" "$T/beemofs.log" ||
 	t_fail "beemofs did not get SIGHUP: $(cat "$T/beemofs.log")"
 t_expect_log 'virus Beemo\.Test\.New(\.UNOFFICIAL)? found: file not backed up'
 printf 'x BEEMO-NEW-SIGNATURE x' >"$T/new.bin"
-cp "$T/new.bin" "$M/new.bin" 2>/dev/null &&
+t_put_virus "$T/new.bin" "$M/new.bin" ||
 	t_fail "a file with the new signature was accepted"
 
 # One maintenance run at a time.

@@ -19,7 +19,7 @@ t_expect_log 'virus Beemo\.Test\.Body(\.UNOFFICIAL)? found: file not backed up'
 
 mkdir -p "$M/docs"
 printf '%s' "$T_EICAR" >"$T/eicar.com"
-cp "$T/eicar.com" "$M/docs/rapport-été.com" 2>"$T/cp1.err" &&
+t_put_virus "$T/eicar.com" "$M/docs/rapport-été.com" ||
 	t_fail "the infected file was accepted"
 echo "clean" >"$M/docs/clean.txt" || t_fail "clean file refused"
 # The spool gets the event at once, sealed (it names the file); nothing
@@ -51,7 +51,7 @@ for w in "machine pc1" "/docs/rapport-été.com" "Beemo.Test.EICAR" \
 done
 
 # The same virus in the same file: not mailed again.
-cp "$T/eicar.com" "$M/docs/rapport-été.com" 2>/dev/null &&
+t_put_virus "$T/eicar.com" "$M/docs/rapport-été.com" ||
 	t_fail "the infected file was accepted the second time"
 report_maint m2 --reports-only || t_fail "maintenance 2"
 [ "$(report_count)" = 1 ] || t_fail "the same virus was mailed twice"
@@ -59,8 +59,9 @@ report_maint m2 --reports-only || t_fail "maintenance 2"
 # Two new ones in one cycle: one mail for the machine listing both.
 printf 'x BEEMO-TEST-VIRUS-BODY y' >"$T/body.bin"
 n=$(spooled)
-cp "$T/body.bin" "$M/docs/a.bin" 2>/dev/null && t_fail "a.bin accepted"
-cp "$T/eicar.com" "$M/docs/b.com" 2>/dev/null && t_fail "b.com accepted"
+t_put_virus "$T/body.bin" "$M/docs/a.bin" || t_fail "a.bin accepted"
+t_put_virus "$T/eicar.com" "$M/docs/b.com" ||
+	t_fail "b.com accepted"
 # The report thread spools each within a second.
 t_wait_for 20 spooled_ge $((n + 2)) ||
 	t_fail "$((n + 2)) reports expected in the spool, $(spooled) there"

@@ -73,9 +73,7 @@ PY
 t_expect_log "error: /virus-$M\.com: virus Beemo\.Test\.EICAR[^ ]* found: \
 file not backed up$"
 printf '%s' "$T_EICAR" >"$T/eicar.com"
-if cp "$T/eicar.com" "$MNT/virus-$M.com" 2>/dev/null; then
-	t_fail "EICAR was accepted"
-fi
+t_put_virus "$T/eicar.com" "$MNT/virus-$M.com" || t_fail "EICAR was accepted"
 setfattr -n "user.name-$M" -v "xattr value $M" "$MNT/tiny-$M" ||
 	t_fail "setfattr on a file"
 setfattr -n "user.dir" -v "$M" "$MNT/dir-$M" || t_fail "setfattr on a directory"

@@ -41,6 +41,7 @@ static const struct conf_key known_keys[] = {
 	{"store", 0, "space_alert", T_SIZE},
 	{"store", 0, "machine_quota", T_SHARE},
 	{"store", 0, "remove_grace", T_DURATION},
+	{"store", 0, "close", T_STR},
 
 	{"snapshot", 0, "on_unmount", T_BOOL},
 	{"snapshot", 0, "every", T_DURATION},
