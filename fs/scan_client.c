@@ -126,14 +126,24 @@ scan_client_open(const char *path, struct scan_client **out)
 	struct scan_client *cl;
 	int rc;
 
+	int fd;
+
 	if (strlen(path) >= sizeof(cl->path))
 		return -ENAMETOOLONG;
-	if ((rc = scan_client_status(path, NULL, 0)) != 0)
-		return rc;
-	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+	if ((fd = connect_to(path)) < 0)
+		return fd;
+	if ((rc = status_on(fd, NULL, 0)) != 0) {
+		close(fd);
+		return rc == -ENODATA || rc == -ECONNRESET ? -EACCES : rc;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close(fd);
 		return -ENOMEM;
+	}
 	memcpy(cl->path, path, strlen(path) + 1);
 	pthread_mutex_init(&cl->lock, NULL);
+	/* Kept: the service counts its clients by their connections. */
+	cl->idle[cl->nidle++] = fd;
 	*out = cl;
 	return 0;
 }

@@ -55,7 +55,8 @@ unsigned scan_client_signatures(struct scan_client *cl);
 
 /*
  * scan_client_status -- the service's status text ("name value" lines:
- * signatures, version, sigdir, rss_kb, hwm_kb, sessions, threads, scans,
+ * signatures, version, sigdir, rss_kb, hwm_kb, clients (connections
+ * but the asker's; each session keeps at least one), threads, scans,
  * cache_hits, cache_misses, cache_entries, cache_max) into @buf (size
  * @len, NUL-terminated, cut if longer) from the socket at @path.
  * Returns 0 or a negative errno as scan_client_open().

@@ -119,11 +119,11 @@ reply_status(struct scand *d, int fd)
 	mem_kb(&rss, &hwm);
 	n = snprintf(text, sizeof(text), "engine loaded\nsignatures %u\n"
 	    "version %llu\nsigdir %s\nrss_kb %llu\nhwm_kb %llu\n"
-	    "sessions %u\nthreads %u\nscans %llu\ncache_hits %llu\n"
+	    "clients %u\nthreads %u\nscans %llu\ncache_hits %llu\n"
 	    "cache_misses %llu\ncache_entries %llu\ncache_max %llu\n",
 	    st.sigs, (unsigned long long)st.version, st.sigdir,
 	    (unsigned long long)rss, (unsigned long long)hwm,
-	    atomic_load(&d->sessions), d->threads,
+	    atomic_load(&d->sessions) - 1, d->threads,
 	    (unsigned long long)st.scans,
 	    (unsigned long long)st.cache_hits,
 	    (unsigned long long)st.cache_misses,
