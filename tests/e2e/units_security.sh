@@ -30,7 +30,7 @@ declare -A MAX=(
 	[beemo-center-scrub.service]=2.7
 	[beemo-check@pc1.service]=1.2
 	[beemo-metrics.service]=1.4
-	[beemo-scand.service]=1.6
+	[beemo-scand.service]=1.4
 	[beemo-backup.service]=2.2
 )
 # beemo-sessiond: checked with its program once the daemon is in the tree.
