@@ -8,7 +8,8 @@
 #     from the cache);
 #   - after a reload (a new signature version), the same content is
 #     scanned again;
-#   - the counters are logged when the service stops.
+#   - beemoctl status shows the service, its client and its cache's
+#     hits (and --json); the counters are logged when the service stops.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scand_lib.sh"
 
@@ -62,8 +63,23 @@ scand_snapshot pc1
 		"$("$BEEMO_SCAND" --status)"
 scand_kept pc1 three.txt || t_fail "three.txt not kept"
 ! scand_kept pc1 bad3.com || t_fail "bad3.com kept"
+# beemoctl status shows the service, its clients and its cache.
+"$BEEMOCTL" status >"$T/status.out" 2>&1 || true
+grep -Eq "^  scanner     $SCAND_SOCK: engine loaded, [0-9]+ signatures .*, 1 client, .*cache [1-9][0-9]* hits" \
+	"$T/status.out" || t_fail "beemoctl status: $(grep -A1 antivirus "$T/status.out")"
+"$BEEMOCTL" status --json >"$T/status.json" 2>/dev/null || true
+python3 - "$T/status.json" <<'PY' || t_fail "beemoctl status --json: $(cat "$T/status.json")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+a = a.get("appliance", a)
+assert a["scan_service_up"] is True and a["scan_cache_hits"] > 0, a
+assert a["scan_service_clients"] == 1 and a["scan_service_rss"] > 0, a
+PY
 t_umount "$MNT1"
 scand_stop
+"$BEEMOCTL" status >"$T/status.out" 2>&1 || true
+grep -q "^  scanner     $SCAND_SOCK: NOT RUNNING (sessions cannot start" \
+	"$T/status.out" || t_fail "beemoctl status, service stopped: $(cat "$T/status.out")"
 grep -Eq "stopping: [0-9]+ files scanned, cache [1-9][0-9]* hits, [0-9]+ misses" \
 	"$T/scand.log" || t_fail "no counters at exit: $(tail -3 "$T/scand.log")"
 t_log "PASS"
