@@ -511,7 +511,7 @@ has_key(const struct store_scan_src *src)
 int
 scan_file_version(struct scan_engine *se, const char *path,
     const struct store_scan_src *src, char *virus, size_t vlen,
-    uint64_t *version, unsigned *sigs)
+    int lookup, uint64_t *version, unsigned *sigs)
 {
 	struct cl_scan_options o;
 	struct cl_engine *e;
@@ -531,8 +531,8 @@ scan_file_version(struct scan_engine *se, const char *path,
 	pthread_mutex_unlock(&se->lock);
 	if (version != NULL)
 		*version = ver;
-	if (has_key(src) && (rc = scan_cache_get(se->cache, src->key, ver,
-	    virus, vlen)) >= 0) {
+	if (lookup && has_key(src) && (rc = scan_cache_get(se->cache,
+	    src->key, ver, virus, vlen)) >= 0) {
 		cl_engine_free(e);
 		return rc ? BEEMO_EVIRUS : 0;
 	}
@@ -593,7 +593,7 @@ scan_file(void *ctx, const char *path, const struct store_scan_src *src,
 
 	if (se->cl != NULL)
 		return scan_client_scan(se->cl, path, src, virus, vlen);
-	return scan_file_version(se, path, src, virus, vlen, NULL, NULL);
+	return scan_file_version(se, path, src, virus, vlen, 1, NULL, NULL);
 }
 
 void

@@ -85,12 +85,14 @@ int scan_file(void *ctx, const char *path, const struct store_scan_src *src,
 /*
  * scan_file_version -- scan_file() on a local engine (scan_open_engine),
  * also giving the signature @version and count @sigs of the engine
- * that answered (either may be NULL).  A cached verdict is used when
- * @src has a key (non-zero).  Same returns as scan_file().
+ * that answered (either may be NULL).  When @src has a key (non-zero)
+ * the verdict is cached, and a cached one is used if @lookup (0: the
+ * caller already asked scan_cached(), do not count a second miss).
+ * Same returns as scan_file().
  */
 int scan_file_version(struct scan_engine *se, const char *path,
     const struct store_scan_src *src, char *virus, size_t vlen,
-    uint64_t *version, unsigned *sigs);
+    int lookup, uint64_t *version, unsigned *sigs);
 
 /*
  * scan_cached -- the cached verdict of content @key under the current

@@ -180,8 +180,10 @@ do_scan(struct scand *d, int mfd, uint64_t size, const uint8_t key[32],
 	src.mem = map != NULL ? map : (const void *)"";
 	memcpy(src.key, key, 32);
 	sem_wait(&d->slots);
+	/* The client asked with the key first (scan_client.c): the miss
+	 * is counted once. */
 	rc = scan_file_version(d->se, "(client content)", &src, virus,
-	    sizeof(virus), &ver, &sigs);
+	    sizeof(virus), 0, &ver, &sigs);
 	sem_post(&d->slots);
 	if (map != NULL)
 		munmap(map, size);
