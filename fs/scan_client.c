@@ -81,9 +81,10 @@ exchange(int fd, const struct scan_proto_req *q, int pass,
 	return 0;
 }
 
-/* Read the text that follows a STATUS reply into @buf. */
+/* Read the text that follows a STATUS reply into @buf; the signature
+ * count into *@sigs when not NULL. */
 static int
-status_on(int fd, char *buf, size_t len)
+status_on(int fd, char *buf, size_t len, atomic_uint *sigs)
 {
 	struct scan_proto_req q;
 	struct scan_proto_rep r;
@@ -94,6 +95,8 @@ status_on(int fd, char *buf, size_t len)
 	req_init(&q, SCAN_OP_STATUS, 0, NULL);
 	if ((rc = exchange(fd, &q, -1, &r)) != 0)
 		return rc;
+	if (sigs != NULL)
+		atomic_store(sigs, (unsigned)scan_proto_get64(r.sigs));
 	n = scan_proto_get32(r.text_len);
 	if (n > 65536)
 		return -EPROTO;
@@ -115,7 +118,7 @@ scan_client_status(const char *path, char *buf, size_t len)
 
 	if (fd < 0)
 		return fd;
-	rc = status_on(fd, buf, len);
+	rc = status_on(fd, buf, len, NULL);
 	close(fd);
 	return rc == -ENODATA || rc == -ECONNRESET ? -EACCES : rc;
 }
@@ -132,13 +135,14 @@ scan_client_open(const char *path, struct scan_client **out)
 		return -ENAMETOOLONG;
 	if ((fd = connect_to(path)) < 0)
 		return fd;
-	if ((rc = status_on(fd, NULL, 0)) != 0) {
-		close(fd);
-		return rc == -ENODATA || rc == -ECONNRESET ? -EACCES : rc;
-	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		close(fd);
 		return -ENOMEM;
+	}
+	if ((rc = status_on(fd, NULL, 0, &cl->sigs)) != 0) {
+		close(fd);
+		free(cl);
+		return rc == -ENODATA || rc == -ECONNRESET ? -EACCES : rc;
 	}
 	memcpy(cl->path, path, strlen(path) + 1);
 	pthread_mutex_init(&cl->lock, NULL);
