@@ -8,6 +8,9 @@
 #   - neither beemofs loads an engine: each one's peak memory is well
 #     under that of a session with its own engine (engine = local), and
 #     the service's status counts the two sessions;
+#   - with [scan] service_group, the socket is 0660 of that group and a
+#     process of it is served; one with only a supplementary group of it
+#     is refused (SO_PEERCRED), and the refusal logged;
 #   - with engine = shared and no service, beemofs refuses to start and
 #     says why; engine = auto without a service loads its own engine.
 . "$(dirname "$0")/lib.sh"
@@ -89,8 +92,26 @@ done
 t_umount "$MNT2"
 t_umount "$MNT1"
 
-# ---- engine = auto and no service: its own engine ----------------------------
+# ---- peers: root, or the primary group of [scan] service_group -------------
 scand_stop
+echo "service_group = nogroup" >>"$BEEMO_CONFIG"
+chmod 0711 "$T"
+scand_start
+[ "$(stat -c '%a %G' "$SCAND_SOCK")" = "660 nogroup" ] ||
+	t_fail "the socket is not 0660 nogroup: $(stat -c '%a %G' "$SCAND_SOCK")"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$BEEMO_SCAND" \
+	--status --socket "$SCAND_SOCK" >"$T/peer.out" 2>&1 ||
+	t_fail "a process of service_group was refused: $(cat "$T/peer.out")"
+t_expect_log "warning: connection refused: uid 65534 \(not root, nor of \[scan\] service_group\)$"
+! setpriv --reuid=nobody --regid=daemon --groups=nogroup "$BEEMO_SCAND" \
+	--status --socket "$SCAND_SOCK" >"$T/peer.out" 2>&1 ||
+	t_fail "a process whose primary group is not service_group was served"
+grep -q "connection refused: uid 65534" "$T/scand.log" ||
+	t_fail "the refusal is not logged"
+scand_stop
+sed -i '/^service_group = /d' "$BEEMO_CONFIG"
+
+# ---- engine = auto and no service: its own engine ----------------------------
 sed -i 's/^engine = local$/engine = auto/' "$BEEMO_CONFIG"
 scand_mount "$MNT1" pc1
 scand_put "$MNT1/eicar-auto.com" "$T_EICAR"
