@@ -524,6 +524,8 @@ main(int argc, char **argv)
 	if (sock == NULL)
 		sock = bm_conf_get(conf, "scan", NULL, "service",
 		    SCAN_PROTO_SOCKET);
+	if (sock == NULL || *sock == '\0')
+		sock = SCAN_PROTO_SOCKET;
 	if (status) {
 		char text[2048];
 
