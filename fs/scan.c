@@ -289,6 +289,9 @@ reloader(void *arg)
 	return NULL;
 }
 
+static int open_engine(const bm_conf *conf, uint64_t cache_max,
+    struct scan_engine **out);
+
 /* The [scan] settings common to both modes: is scanning on (0: off,
  * *@out NULL), its oversize policy valid (BEEMO_ECONFIG)? */
 static int
@@ -330,7 +333,7 @@ scan_open(const bm_conf *conf, struct scan_engine **out)
 		return BEEMO_ECONFIG;
 	}
 	if (!strcmp(mode, "local"))
-		return scan_open_engine(conf, out);
+		return open_engine(conf, SCAN_CACHE_SESSION, out);
 	rc = scan_client_open(path, &cl);
 	if (rc != 0 && !strcmp(mode, "shared")) {
 		bm_log(LOG_ERR, "[scan] engine = shared, but the antivirus "
@@ -342,7 +345,7 @@ scan_open(const bm_conf *conf, struct scan_engine **out)
 		bm_log(rc == -ENOENT ? LOG_INFO : LOG_NOTICE, "antivirus: no "
 		    "service at %s (%s): loading the signatures in this "
 		    "process", path, strerror(-rc));
-		return scan_open_engine(conf, out);
+		return open_engine(conf, SCAN_CACHE_SESSION, out);
 	}
 	if ((se = calloc(1, sizeof(*se))) == NULL) {
 		scan_client_close(cl);
@@ -362,8 +365,17 @@ scan_open(const bm_conf *conf, struct scan_engine **out)
 int
 scan_open_engine(const bm_conf *conf, struct scan_engine **out)
 {
+	return open_engine(conf, UINT64_MAX, out);
+}
+
+/* scan_open_engine() with a cache of at most @cache_max entries. */
+static int
+open_engine(const bm_conf *conf, uint64_t cache_max,
+    struct scan_engine **out)
+{
 	struct scan_engine *se;
 	const char *oversize;
+	uint64_t cache;
 	cl_error_t r;
 	int rc;
 
@@ -392,8 +404,10 @@ scan_open_engine(const bm_conf *conf, struct scan_engine **out)
 	se->reload_secs = (unsigned)bm_conf_get_u64(conf, "scan", NULL,
 	    "reload_interval", 60);
 	se->refuse_big = strcmp(oversize, "refuse") == 0;
-	if ((rc = scan_cache_new(bm_conf_get_u64(conf, "scan", NULL,
-	    "cache_entries", SCAN_CACHE_DEFAULT), &se->cache)) != 0)
+	cache = bm_conf_get_u64(conf, "scan", NULL, "cache_entries",
+	    SCAN_CACHE_DEFAULT);
+	if ((rc = scan_cache_new(cache < cache_max ? cache : cache_max,
+	    &se->cache)) != 0)
 		goto fail;
 	if ((rc = make_tmpdir(se)) != 0)
 		goto fail;

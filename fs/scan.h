@@ -43,6 +43,9 @@ struct scan_engine;
 
 /* [scan] cache_entries by default (about 72 MB at most, scan_cache.h). */
 #define SCAN_CACHE_DEFAULT 1000000
+/* At most this many in a session with its own engine (about 4.7 MB):
+ * a session's memory stays flat however many files it writes. */
+#define SCAN_CACHE_SESSION 65536
 
 /*
  * scan_open -- load and compile the engine as configured by @conf.
@@ -55,8 +58,9 @@ int scan_open(const bm_conf *conf, struct scan_engine **out);
 
 /*
  * scan_open_engine -- as scan_open(), but always loads the engine in
- * this process, whatever [scan] engine says (beemo-scand, engine =
- * local).  Same returns.
+ * this process, whatever [scan] engine says, with a cache of [scan]
+ * cache_entries (beemo-scand; scan_open() bounds a session's own cache
+ * to SCAN_CACHE_SESSION).  Same returns.
  */
 int scan_open_engine(const bm_conf *conf, struct scan_engine **out);
 

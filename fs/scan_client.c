@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ struct scan_client {
 static int
 connect_to(const char *path)
 {
+	struct timeval tmo = {SCAN_CLIENT_TIMEOUT, 0};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, rc;
 
@@ -43,6 +45,14 @@ connect_to(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	/* A service that stopped answering fails the scan (and so the
+	 * commit) instead of holding it forever. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) != 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
@@ -74,7 +84,7 @@ exchange(int fd, const struct scan_proto_req *q, int pass,
 	if ((rc = scan_proto_send(fd, q, sizeof(*q), pass)) != 0)
 		return rc;
 	if ((rc = scan_proto_recv(fd, r, sizeof(*r), NULL)) != 0)
-		return rc;
+		return rc == -EAGAIN || rc == -EWOULDBLOCK ? -ETIMEDOUT : rc;
 	if (memcmp(r->magic, SCAN_PROTO_REP_MAGIC, 4) != 0 ||
 	    r->version != SCAN_PROTO_VERSION)
 		return -EPROTO;
@@ -114,10 +124,13 @@ status_on(int fd, char *buf, size_t len, atomic_uint *sigs)
 int
 scan_client_status(const char *path, char *buf, size_t len)
 {
+	struct timeval tmo = {5, 0};
 	int fd = connect_to(path), rc;
 
 	if (fd < 0)
 		return fd;
+	/* A status is a quick question (beemoctl status). */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	rc = status_on(fd, buf, len, NULL);
 	close(fd);
 	return rc == -ENODATA || rc == -ECONNRESET ? -EACCES : rc;
@@ -320,8 +333,10 @@ scan_client_scan(struct scan_client *cl, const char *path,
 		}
 		close(fd);
 		/* A kept connection may be one the service has since
-		 * closed (restarted): once more on a new one. */
-		if (!kept)
+		 * closed (restarted): once more on a new one.  Not after
+		 * a timeout: the service is there but stuck. */
+		if (!kept || (rc != -ENODATA && rc != -ECONNRESET &&
+		    rc != -EPIPE))
 			break;
 	}
 	if (content >= 0)

@@ -13,8 +13,9 @@
  *
  * Connections are kept for reuse, one per concurrent scan.  A request
  * that fails on a kept connection (the service restarted) is tried once
- * more on a new one; a scan that cannot be done returns -EIO, never
- * "clean".  Thread-safe.
+ * more on a new one; a scan that cannot be done, or whose reply takes
+ * more than SCAN_CLIENT_TIMEOUT seconds, returns -EIO, never "clean".
+ * Thread-safe.
  */
 #ifndef BEEMO_SCAN_CLIENT_H
 #define BEEMO_SCAN_CLIENT_H
@@ -25,6 +26,9 @@
 #include "store.h"
 
 #define SCAN_CLIENT_PIECE (1U << 20)
+/* Seconds a reply may take (a scan of the largest file included); then
+ * the scan fails with -EIO. */
+#define SCAN_CLIENT_TIMEOUT 600
 
 struct scan_client;
 
@@ -58,7 +62,8 @@ unsigned scan_client_signatures(struct scan_client *cl);
  * signatures, version, sigdir, rss_kb, hwm_kb, clients (connections
  * but the asker's; each session keeps at least one), threads, scans,
  * cache_hits, cache_misses, cache_entries, cache_max) into @buf (size
- * @len, NUL-terminated, cut if longer) from the socket at @path.
+ * @len, NUL-terminated, cut if longer) from the socket at @path, within
+ * 5 s (-ETIMEDOUT).
  * Returns 0 or a negative errno as scan_client_open().
  */
 int scan_client_status(const char *path, char *buf, size_t len);
