@@ -12,7 +12,7 @@
 #     process of it is served; one with only a supplementary group of it
 #     is refused (SO_PEERCRED), and the refusal logged;
 #   - with engine = shared and no service, beemofs refuses to start and
-#     says why; engine = auto without a service loads its own engine.
+#     says why (and with a misspelt engine); engine = auto without a service loads its own engine.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scand_lib.sh"
 
@@ -43,6 +43,16 @@ RC=0
 grep -q "engine = shared, but the antivirus service at $SCAND_SOCK does \
 not answer" "$T/noservice.log" ||
 	t_fail "no clear message: $(cat "$T/noservice.log")"
+
+# A misspelt engine: refused, with the key and the file named.
+t_expect_log "error: $BEEMO_CONFIG: \[scan\] engine must be auto, shared or local$"
+sed -i 's/^engine = shared$/engine = shraed/' "$BEEMO_CONFIG"
+RC=0
+"$BEEMOFS" "$T/store" "$MNT1" -f -o "machine=pc1,keyfile=$T/pc1.poste" \
+	>"$T/badengine.log" 2>&1 || RC=$?
+[ $RC != 0 ] && grep -q "engine must be auto, shared or local" \
+	"$T/badengine.log" || t_fail "engine = shraed: $(cat "$T/badengine.log")"
+sed -i 's/^engine = shraed$/engine = shared/' "$BEEMO_CONFIG"
 
 # ---- two sessions, one engine -----------------------------------------------
 scand_start
