@@ -3,7 +3,8 @@
 # stopping: two machines' sessions mounted through it; a signature is
 # added and the service gets SIGHUP; a file matching only the new
 # signature is then refused in both sessions, without remounting, and
-# the service's signature version has changed.
+# the service's signature version has changed.  beemo-sync maintenance,
+# seeing newer signatures, sends the service SIGHUP as well.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scand_lib.sh"
 
@@ -18,6 +19,9 @@ LATER="BEEMO-SCAND-LATER-$RANDOM$RANDOM"
 scand_start
 scand_mount "$MNT1" pc1
 scand_mount "$MNT2" pc2
+# The first maintenance run only learns the signatures' date.
+"$BEEMO_SYNC" maintenance >"$T/m1.out" 2>&1 ||
+	t_fail "beemo-sync maintenance: $(cat "$T/m1.out")"
 V1=$(scand_stat version)
 S1=$(scand_stat signatures)
 scand_put "$MNT1/early.txt" "before: $LATER"
@@ -44,6 +48,26 @@ for m in 1 2; do
 	scand_journal_virus pc$m "late-$m.txt" ||
 		t_fail "pc$m: late-$m.txt not journaled"
 done
+
+# New signatures seen by beemo-sync maintenance: the service gets SIGHUP
+# too (its pid from its socket), the sessions use them at once.
+MAINT="BEEMO-SCAND-MAINT-$RANDOM$RANDOM"
+V2=$(scand_stat version)
+echo "Beemo.Test.Maint:0:*:$(hex "$MAINT")" >"$T/sigs/maint.ndb"
+touch -d '+2 seconds' "$T/sigs/maint.ndb"
+"$BEEMO_SYNC" maintenance >"$T/m2.out" 2>&1 ||
+	t_fail "beemo-sync maintenance: $(cat "$T/m2.out")"
+grep -q "signatures changed: [1-9][0-9]* daemons\? reloading" "$T/m2.out" ||
+	t_fail "maintenance: $(cat "$T/m2.out")"
+t_wait_for 20 eval '[ "$(scand_stat version)" != "$V2" ]' ||
+	t_fail "beemo-sync maintenance did not make the service reload"
+[ "$(grep -c "SIGHUP: reloading signatures" "$T/scand.log")" = 2 ] ||
+	t_fail "the service did not get SIGHUP from maintenance: $(cat "$T/scand.log")"
+t_expect_log "error: /[^:]*: virus Beemo\.Test\.Maint[^ ]* found: \
+file not backed up$"
+scand_put "$MNT2/maint.txt" "now $MAINT"
+scand_snapshot pc2
+! scand_kept pc2 maint.txt || t_fail "the maintenance's signature is not used"
 t_umount "$MNT1"
 t_umount "$MNT2"
 scand_stop
