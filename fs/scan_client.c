@@ -287,8 +287,8 @@ has_key(const struct store_scan_src *src)
  * second attempt.
  */
 static int
-attempt(struct scan_client *cl, int fd, const struct store_scan_src *src,
-    int *content_fd, struct scan_proto_rep *r)
+attempt(int fd, const struct store_scan_src *src, int *content_fd,
+    struct scan_proto_rep *r)
 {
 	struct scan_proto_req q;
 	int rc;
@@ -310,7 +310,6 @@ attempt(struct scan_client *cl, int fd, const struct store_scan_src *src,
 		return 0;
 	}
 	req_init(&q, SCAN_OP_SCAN, src->size, has_key(src) ? src->key : NULL);
-	(void)cl;
 	return exchange(fd, &q, *content_fd, r);
 }
 
@@ -326,7 +325,7 @@ scan_client_scan(struct scan_client *cl, const char *path,
 			rc = fd;
 			break;
 		}
-		rc = attempt(cl, fd, src, &content, &r);
+		rc = attempt(fd, src, &content, &r);
 		if (rc == 0) {
 			conn_put(cl, fd);
 			break;

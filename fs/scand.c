@@ -58,7 +58,7 @@ struct scand {
 	unsigned threads;
 	uid_t uid;
 	gid_t group;       /* (gid_t)-1: none */
-	atomic_uint sessions;
+	atomic_uint nconn;    /* connections open */
 	pthread_mutex_t lock; /* protects conns[].used, .done */
 	struct conn conns[MAX_CONNS];
 };
@@ -123,7 +123,7 @@ reply_status(struct scand *d, int fd)
 	    "cache_misses %llu\ncache_entries %llu\ncache_max %llu\n",
 	    st.sigs, (unsigned long long)st.version, st.sigdir,
 	    (unsigned long long)rss, (unsigned long long)hwm,
-	    atomic_load(&d->sessions) - 1, d->threads,
+	    atomic_load(&d->nconn) - 1, d->threads,
 	    (unsigned long long)st.scans,
 	    (unsigned long long)st.cache_hits,
 	    (unsigned long long)st.cache_misses,
@@ -275,13 +275,13 @@ conn_main(void *arg)
 	int rc;
 
 	free(a);
-	atomic_fetch_add(&d->sessions, 1);
+	atomic_fetch_add(&d->nconn, 1);
 	while ((rc = serve_one(d, c->fd)) == 0)
 		;
 	if (rc == -EPROTO)
 		bm_log(LOG_WARNING, "a client spoke another protocol: "
 		    "connection closed");
-	atomic_fetch_sub(&d->sessions, 1);
+	atomic_fetch_sub(&d->nconn, 1);
 	pthread_mutex_lock(&d->lock);
 	c->done = 1;
 	pthread_mutex_unlock(&d->lock);
