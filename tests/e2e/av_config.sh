@@ -56,7 +56,11 @@ no_start() {
 		fi
 		[ $rc != 0 ] && [ $rc != 124 ] ||
 			t_fail "$1 ($mode): exit status $rc"
-		grep -v '^LibClamAV ' "$T/err" >"$T/err1" || true
+		# Besides libclamav's own lines, a daemon may say it removed
+		# the scan directory of one killed earlier (another test's).
+		grep -v -e '^LibClamAV ' \
+			-e '^beemofs: removing .*, left by process [0-9]*$' \
+			"$T/err" >"$T/err1" || true
 		[ "$(grep -c . "$T/err1")" = 1 ] ||
 			t_fail "$1 ($mode): expected one line of beemofs on" \
 				"stderr: $(cat "$T/err")"
