@@ -5,8 +5,10 @@
 # machines' sessions mounted with [scan] engine = shared:
 #   - EICAR and the body marker written into each are refused (absent
 #     from the snapshot, journaled as a virus), clean files are kept;
-#   - neither beemofs loads an engine: each one's peak memory is well
-#     under that of a session with its own engine (engine = local), and
+#   - neither beemofs loads an engine: no private directory for
+#     libclamav's files (the service and a local-engine session have
+#     one), each one's peak memory well under that of a session with its
+#     own engine (engine = local), and
 #     the service's status counts the two sessions;
 #   - with [scan] service_group, the socket is 0660 of that group and a
 #     process of it is served; one with only a supplementary group of it
@@ -82,6 +84,15 @@ for m in 1 2; do
 	done
 done
 grep -q "found" "$T/beemofs.log" || t_fail "no refusal logged"
+# An engine has a private directory for libclamav's temporary files
+# (bm_tmpdir: scan-PID-XXXXXX in /run/beemo or /dev/shm/beemo): the
+# service has one, the sessions none.
+tmpdir_of() { ls -d /run/beemo/scan-"$1"-* /dev/shm/beemo/scan-"$1"-* 2>/dev/null; }
+[ -n "$(tmpdir_of "$SCAND_PID")" ] || t_fail "the service has no engine directory"
+for p in "${T_MOUNT_PID[$MNT1]}" "${T_MOUNT_PID[$MNT2]}"; do
+	[ -z "$(tmpdir_of "$p")" ] ||
+		t_fail "a shared session has an engine of its own: $(tmpdir_of "$p")"
+done
 H1=$(hwm_kb "${T_MOUNT_PID[$MNT1]}")
 H2=$(hwm_kb "${T_MOUNT_PID[$MNT2]}")
 HS=$(scand_stat hwm_kb)
@@ -92,6 +103,8 @@ sed -i 's/^engine = shared$/engine = local/' "$BEEMO_CONFIG"
 scand_mount "$MNT2" pc2
 scand_put "$MNT2/eicar-local.com" "$T_EICAR"
 HL=$(hwm_kb "${T_MOUNT_PID[$MNT2]}")
+[ -n "$(tmpdir_of "${T_MOUNT_PID[$MNT2]}")" ] ||
+	t_fail "the local-engine session has no engine directory (the check above proves nothing)"
 t_log "peak memory: shared sessions $H1 kB and $H2 kB, beemo-scand $HS kB;" \
 	"a session with its own engine $HL kB"
 for h in "$H1" "$H2"; do
