@@ -366,10 +366,13 @@ listen_on(const char *path, gid_t group)
 		bm_log(LOG_ERR, "%s: another beemo-scand answers there", path);
 		return -EADDRINUSE;
 	}
+	/* A missing directory is made root's alone: /run/beemo is also
+	 * the parent of the engines' private directories (bm_tmpdir.h),
+	 * which must give nobody else access. */
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		bm_mkdir_p(dir, 0755);
+		bm_mkdir_p(dir, 0700);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
