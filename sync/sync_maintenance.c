@@ -18,7 +18,8 @@
  *  2. Signature reload check: when the newest file in [scan] signatures
  *     is newer than at the last run, every running beemofs (found by its
  *     control socket, which gives its pid) gets SIGHUP and reloads at
- *     once instead of at its next periodic check.
+ *     once instead of at its next periodic check; so does beemo-scand,
+ *     the antivirus service, when it listens on [scan] service.
  *  3. Removed machines whose grace period is over are freed
  *     (sync_free_removed), each journaled with the space freed.
  *  4. Reports: the spool, the alert conditions, the mails
@@ -42,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bm_alog.h"
@@ -337,6 +340,36 @@ newest_signature(const char *dir)
 	return newest;
 }
 
+/* SIGHUP to the antivirus service, beemo-scand, when it listens on
+ * [scan] service: the sessions that use it load no signatures of their
+ * own.  Its pid is the listener's (SO_PEERCRED); returns 1 if signalled. */
+static unsigned
+signal_scand(const struct sync_ctx *ctx)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *path = bm_conf_get(ctx->conf, "scan", NULL, "service",
+	    "/run/beemo/scand.sock");
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	unsigned n = 0;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
+	    uc.pid > 1 && (uc.uid == 0 || uc.uid == geteuid()) &&
+	    kill(uc.pid, SIGHUP) == 0) {
+		sync_log(LOG_INFO, "signatures changed: beemo-scand (pid %ld) "
+		    "reloads them", (long)uc.pid);
+		n = 1;
+	}
+	close(fd);
+	return n;
+}
+
 /* SIGHUP to every beemofs that answers on a control socket; returns how
  * many. */
 static unsigned
@@ -494,7 +527,8 @@ sync_cmd_maintenance(struct sync_ctx *ctx, int argc, char **argv)
 			/* The first run only learns the date: daemons
 			 * loaded what there is when they started. */
 			if (t > *seen && *seen != 0) {
-				unsigned n = signal_daemons(ctx);
+				unsigned n = signal_daemons(ctx) +
+				    signal_scand(ctx);
 
 				snprintf(sigs, sizeof(sigs), "; signatures "
 				    "changed: %u daemon%s reloading", n,

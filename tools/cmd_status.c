@@ -189,6 +189,26 @@ print_text(const struct ctl *ctl,
 		    a->sigdir, (unsigned long long)a->sig_count,
 		    a->sig_newest ? bm_time_show(t, sizeof(t), a->sig_newest) :
 		    "-", bm_age_str(w, sizeof(w), a->sig_newest, now));
+	if (a->scan_enabled && !strcmp(a->scan_engine, "local"))
+		printf("  scanner     an engine in each session ([scan] engine "
+		    "= local)\n");
+	else if (a->scan_enabled && a->scan_service_up)
+		printf("  scanner     %s: engine loaded, %llu signatures "
+		    "(version %llu), %s resident, %llu client%s, %llu "
+		    "scanned, cache %llu hits %llu misses\n",
+		    a->scan_service, (unsigned long long)a->svc_sigs,
+		    (unsigned long long)a->svc_version,
+		    bm_human(b1, sizeof(b1), a->svc_rss_kb * 1024),
+		    (unsigned long long)a->svc_clients,
+		    a->svc_clients == 1 ? "" : "s",
+		    (unsigned long long)a->svc_scans,
+		    (unsigned long long)a->svc_hits,
+		    (unsigned long long)a->svc_misses);
+	else if (a->scan_enabled)
+		printf("  scanner     %s: NOT RUNNING (%s)\n", a->scan_service,
+		    !strcmp(a->scan_engine, "shared") ? "sessions cannot "
+		    "start: [scan] engine = shared" : "each session loads "
+		    "its own engine");
 	printf("  reports     %llu pending, %zu open alert%s\n",
 	    (unsigned long long)a->reports_pending, a->nalerts,
 	    a->nalerts == 1 ? "" : "s");
@@ -272,6 +292,17 @@ print_json(const struct ctl *ctl,
 	bm_json_str(&j, "signatures_dir", a->sigdir);
 	bm_json_u64(&j, "signatures", a->sig_count);
 	bm_json_time(&j, "signatures_newest", a->sig_newest);
+	bm_json_str(&j, "scan_engine", a->scan_engine);
+	bm_json_str(&j, "scan_service", a->scan_service);
+	bm_json_bool(&j, "scan_service_up", a->scan_service_up);
+	bm_json_u64(&j, "scan_service_signatures", a->svc_sigs);
+	bm_json_u64(&j, "scan_service_version", a->svc_version);
+	bm_json_u64(&j, "scan_service_rss", a->svc_rss_kb * 1024);
+	bm_json_u64(&j, "scan_service_clients", a->svc_clients);
+	bm_json_u64(&j, "scan_service_scans", a->svc_scans);
+	bm_json_u64(&j, "scan_cache_hits", a->svc_hits);
+	bm_json_u64(&j, "scan_cache_misses", a->svc_misses);
+	bm_json_u64(&j, "scan_cache_entries", a->svc_entries);
 	bm_json_u64(&j, "reports_pending", a->reports_pending);
 	bm_json_time(&j, "maintenance_last", a->maint_last);
 	bm_json_str(&j, "maintenance_result", a->maint_result);

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -31,6 +32,8 @@
 #include "bm_time.h"
 #include "control.h"
 #include "scan.h"
+#include "scan_client.h"
+#include "scan_proto.h"
 
 int
 ctl_pid_alive(long pid, const char *comm)
@@ -349,6 +352,48 @@ reports(const struct ctl *ctl, struct ctl_appliance *a)
 
 /* ---- signatures -------------------------------------------------------- */
 
+/* The antivirus service (beemo-scand), if it answers. */
+static void
+scan_service(const struct ctl *ctl, struct ctl_appliance *a)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{"signatures", offsetof(struct ctl_appliance, svc_sigs)},
+		{"version", offsetof(struct ctl_appliance, svc_version)},
+		{"rss_kb", offsetof(struct ctl_appliance, svc_rss_kb)},
+		{"clients", offsetof(struct ctl_appliance, svc_clients)},
+		{"scans", offsetof(struct ctl_appliance, svc_scans)},
+		{"cache_hits", offsetof(struct ctl_appliance, svc_hits)},
+		{"cache_misses", offsetof(struct ctl_appliance, svc_misses)},
+		{"cache_entries", offsetof(struct ctl_appliance, svc_entries)},
+	};
+	char text[2048], *line, *save = NULL;
+	size_t i;
+
+	a->scan_engine = bm_conf_get(ctl->conf, "scan", NULL, "engine",
+	    "auto");
+	a->scan_service = bm_conf_get(ctl->conf, "scan", NULL, "service",
+	    SCAN_PROTO_SOCKET);
+	if (!strcmp(a->scan_engine, "local") ||
+	    scan_client_status(a->scan_service, text, sizeof(text)) != 0)
+		return;
+	a->scan_service_up = 1;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+
+		if (sp == NULL)
+			continue;
+		*sp = '\0';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(line, keys[i].name))
+				*(uint64_t *)((char *)a + keys[i].off) =
+				    strtoull(sp + 1, NULL, 10);
+	}
+}
+
 static void
 signatures(const struct ctl *ctl, struct ctl_appliance *a)
 {
@@ -359,6 +404,7 @@ signatures(const struct ctl *ctl, struct ctl_appliance *a)
 	/* An unreadable directory shows as no signatures: the daemons
 	 * refuse to start on it and say why. */
 	(void)scan_sigdir_stat(a->sigdir, &a->sig_count, &a->sig_newest);
+	scan_service(ctl, a);
 }
 
 /* ---- the whole -------------------------------------------------------- */

@@ -73,6 +73,12 @@ struct ctl_appliance {
 	int scan_enabled;
 	const char *sigdir;
 	uint64_t sig_count, sig_newest; /* from the files; newest in ns */
+	const char *scan_engine; /* [scan] engine: auto, shared, local */
+	const char *scan_service; /* [scan] service: beemo-scand's socket */
+	int scan_service_up;     /* it answered */
+	/* What it said (scan_client_status), when up. */
+	uint64_t svc_sigs, svc_version, svc_rss_kb, svc_clients, svc_scans;
+	uint64_t svc_hits, svc_misses, svc_entries;
 	uint64_t reports_pending; /* spool files and unsent reports */
 	uint64_t maint_last;     /* ns of the last maintenance run, 0 */
 	char maint_result[256];

@@ -1,7 +1,7 @@
 #!/bin/bash
 # help_man.sh -- the --help of every program and verb says what its
-# manual page says: beemoctl, beemo-sync, beemo-center, beemofs and
-# beemo-sessiond.
+# manual page says: beemoctl, beemo-sync, beemo-center, beemofs,
+# beemo-sessiond and beemo-scand.
 # Every verb of a page's SYNOPSIS is in the program's --help and the
 # other way round (subcommands too, "user reset"), and each verb's
 # options, long and short, are in both (man_check_help, man_lib.sh).
@@ -22,6 +22,7 @@ man_check_help "$BEEMO_BUILD/sync/beemo-center" "$MAN_DIR/beemo-center.8" ||
 man_check_help "$BEEMOFS" "$MAN_DIR/beemofs.8" || rc=1
 man_check_help "$BEEMO_BUILD/tools/beemo-sessiond" \
 	"$MAN_DIR/beemo-sessiond.8" || rc=1
+man_check_help "$BEEMO_BUILD/fs/beemo-scand" "$MAN_DIR/beemo-scand.8" || rc=1
 for p in beemoctl beemo-sync beemo-center beemofs; do
 	man_render "$MAN_DIR/$p.8" "$T/json.txt"
 	man_check_json "$T/json.txt" "$MAN_DIR/$p.8" || rc=1

@@ -16,6 +16,7 @@ mkdir -p "$T/sbin" "$T/units"
 ln -s "$BEEMOFS" "$BEEMOCTL" "$BEEMO_SYNC" "$BEEMO_BUILD/sync/beemo-center" \
 	"$T/sbin/"
 ln -s "$BEEMO_BUILD/tools/beemo-backup" "$T/sbin/"
+ln -s "$BEEMO_BUILD/fs/beemo-scand" "$T/sbin/"
 
 # Unit -> highest exposure allowed (systemd 252's scale, 0 ... 10).
 declare -A MAX=(
@@ -29,6 +30,7 @@ declare -A MAX=(
 	[beemo-center-scrub.service]=2.7
 	[beemo-check@pc1.service]=1.2
 	[beemo-metrics.service]=1.4
+	[beemo-scand.service]=1.4
 	[beemo-backup.service]=2.2
 )
 # beemo-sessiond: checked with its program once the daemon is in the tree.

@@ -55,6 +55,11 @@ static const struct conf_key known_keys[] = {
 	{"scan", 0, "max_files", T_U64},
 	{"scan", 0, "oversize", T_STR},
 	{"scan", 0, "reload_interval", T_DURATION},
+	{"scan", 0, "engine", T_STR},
+	{"scan", 0, "service", T_STR},
+	{"scan", 0, "service_group", T_STR},
+	{"scan", 0, "threads", T_U64},
+	{"scan", 0, "cache_entries", T_U64},
 
 	{"sync", 0, "lock", T_STR},
 	{"sync", 0, "state", T_STR},
