@@ -193,6 +193,7 @@ echo "max_file_size = 1M" >>"$BEEMO_CONFIG"
 t_mount "$MNT"
 [ "$(put "$T/big.bin" "$MNT/big-flagged.bin")" = ok ] ||
 	t_fail "oversize file not committed with oversize = flag"
+t_settle "$MNT"
 grep -q "warning: /big-flagged.bin: committed without antivirus scan" \
 	"$T/beemofs.log" || t_fail "no warning for the unscanned /big-flagged.bin"
 refused "$T/half.bin" half.bin "Beemo\.Test\.Body"
