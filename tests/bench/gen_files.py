@@ -14,8 +14,9 @@ seed, so that two seeds give two corpora with nothing in common.
 
 At each tenth of COUNT, one JSON line goes to --log (default stderr):
 {"tenth": T, "files": N, "elapsed_s": S, "rate": files/s during this
-tenth, "layout": "deep"|"flat"|"deep+flat", "rss_kb": ..., "hwm_kb": ...}
-where rss_kb and hwm_kb are VmRSS and VmHWM of process --pid (the
+tenth, "layout": "deep"|"flat"|"deep+flat", "rss_kb": ..., "hwm_kb": ...,
+"anon_kb": ..., "file_kb": ...} where rss_kb, hwm_kb, anon_kb and
+file_kb are VmRSS, VmHWM, RssAnon and RssFile of process --pid (the
 beemofs daemon writing them), if given.  Exit status 0, or 1 when a
 write fails (the error on stderr).
 """
@@ -34,8 +35,10 @@ def mem(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
-                out[k == "VmRSS" and "rss_kb" or "hwm_kb"] = int(v.split()[0])
+            name = {"VmRSS": "rss_kb", "VmHWM": "hwm_kb",
+                    "RssAnon": "anon_kb", "RssFile": "file_kb"}.get(k)
+            if name:
+                out[name] = int(v.split()[0])
     return out
 
 
