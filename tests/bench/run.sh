@@ -408,8 +408,9 @@ def pair(k):
     x, y = ratio("small", k), ratio("large", k)
     return f"{f0(x, '{:.2f}') or '–'} · {f0(y, '{:.2f}') or '–'}", x, y
 (bs, bx, by), (rs, rx, ry), (os_, ox, oy) = pair("beemo.store_bytes"), pair("restic.repo_bytes"), pair("borg.repo_bytes")
+sv = [c for c in (le(bx, rx), le(by, ry)) if c is not None]
 rows.append(("stored / data, small · large", bs, "", rs, os_, "≤ restic",
-             verdict(le(bx, rx), le(by, ry))))
+             verdict(*sv) + ("" if len(sv) != 1 else " (one corpus)") if sv else "not measured"))
 gb, gr, go = (g(f"insert4k.{s}.growth_bytes") for s in ("beemo", "restic", "borg"))
 kb = lambda v: "" if v is None else f"{v / 1e3:.0f} KB"
 rows.append(("growth after 4 KiB inserted mid-file", kb(gb), "", kb(gr), kb(go),
