@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--sigs-scale) SIGS_SCALE=$2; shift 2 ;;
-	*) sed -n '2,23p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,24p' "$0" >&2; exit 2 ;;
 	esac
 done
 BUILD=$(cd "$BUILD" && pwd)
