@@ -140,7 +140,7 @@ do_commit_txn(store *st)
 	/* The files closed before this transaction's namespace changes
 	 * commit first, into it (store_internal.h, txn_need): namespace
 	 * changes wait meanwhile. */
-	st->quiescing = 1;
+	st->quiescing++;
 	ix_unlock(st);
 	cq_drain_upto(st, need);
 	rc = pack_presync(&st->packs);
@@ -191,8 +191,8 @@ do_commit(store *st)
 {
 	int rc = do_commit_txn(st);
 
-	st->quiescing = 0;
-	pthread_cond_broadcast(&st->quiet_cv);
+	if (--st->quiescing == 0)
+		pthread_cond_broadcast(&st->quiet_cv);
 	return rc;
 }
 

@@ -212,6 +212,20 @@ cq_drain_upto(store *st, uint64_t upto)
 	pthread_mutex_unlock(&q->lock);
 }
 
+int
+cq_done_upto(store *st, uint64_t upto)
+{
+	struct cqueue *q = st->cq;
+	int done;
+
+	if (q == NULL)
+		return 1;
+	pthread_mutex_lock(&q->lock);
+	done = !cq_pending(q, upto);
+	pthread_mutex_unlock(&q->lock);
+	return done;
+}
+
 void
 cq_drain(store *st)
 {

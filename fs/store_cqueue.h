@@ -55,6 +55,10 @@ void cq_drain(store *st);
 uint64_t cq_pushed(store *st);
 void cq_drain_upto(store *st, uint64_t upto);
 
+/* cq_done_upto -- whether the first @upto commits queued are done (1
+ * without a queue); does not wait, so any lock may be held. */
+int cq_done_upto(store *st, uint64_t upto);
+
 /* cq_active -- whether @st has commit threads (close() queues). */
 int cq_active(store *st);
 

@@ -138,9 +138,11 @@ struct store {
 	 * namespace change is committed only with the files closed before
 	 * it.  ns_lock() records in @txn_need the last commit queued; the
 	 * committer waits for those before it commits, and meanwhile
-	 * (@quiescing) namespace changes wait on @quiet_cv. */
+	 * (@quiescing) namespace changes wait on @quiet_cv.  A snapshot
+	 * does the same before it freezes the namespace.  @quiescing
+	 * counts those waiting (the committer, a snapshot). */
 	uint64_t txn_need;          /* ix_lock */
-	int quiescing;              /* ix_lock */
+	unsigned quiescing;         /* ix_lock */
 	pthread_cond_t quiet_cv;    /* @quiescing went to 0; ix_lock */
 
 	/* The pack files (store_pack.h); their own locks inside. */
