@@ -38,7 +38,7 @@ size_t snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si);
  * quota's slack: chunks still in memory are counted when they reach a
  * pack, so the quota can be passed by what is in flight (at most 16
  * MiB being sealed, plus per file being written its last chunk, up to
- * 4 MiB, and writes that arrived out of order, up to 16 MiB).  All read
+ * 4 MiB, and writes that arrived out of order, up to 64 MiB).  All read
  * atomics: no lock needed.
  *
  * store_used -- the bytes above.  store_quota_limit -- the hard quota

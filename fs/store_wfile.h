@@ -88,7 +88,13 @@ void wfile_keep_plain(struct wfile *w, int keep);
 
 /* ---- inside the module ---------------------------------------------- */
 
-#define PENDING_MAX (16U << 20)
+/* Writes ahead of a stream's end wait here, up to this many bytes, for
+ * the gap to fill.  The kernel's writeback cache sends a big file's
+ * pages out of order by tens of MiB (flusher and writer threads, eight
+ * FUSE threads): at 16 MiB a plain `cp` of a large file went to STAGED,
+ * which encrypts it once more to the staging file and re-chunks all of
+ * it in one thread at close. */
+#define PENDING_MAX (64U << 20)
 #define BUF_MIN (64U << 10)
 
 enum { W_STREAM, W_STAGED };

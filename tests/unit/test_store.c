@@ -26,6 +26,7 @@
 #include "check.h"
 #include "keymgr.h"
 #include "store.h"
+#include "store_snap.h"
 
 static char tmp[256], dir[300];
 static uint64_t orphan_ino;
@@ -323,6 +324,38 @@ test_holes(store *st)
 	CHECK_OK(store_release(f));
 	CHECK(content_is(st, ino, zeros, 8 << 20));
 	free(zeros);
+}
+
+/*
+ * A big file's writes reach the store out of order by tens of MiB (the
+ * kernel's writeback cache, several FUSE threads): they wait in memory
+ * for the gap, the file stays a stream and nothing is staged on disk.
+ */
+static void
+test_stream_order(store *st)
+{
+	const size_t mib = 1 << 20, n = 40;
+	uint8_t *data = malloc(n * mib);
+	struct store_attr a;
+	store_file *f;
+	uint64_t used;
+	size_t i;
+
+	REQUIRE(data != NULL);
+	fill(data, n * mib, 17);
+	CHECK_OK(store_create_file(st, STORE_ROOT_INO, "order", 0644, &root_cr,
+	    O_WRONLY, &a, &f));
+	used = store_used(st);
+	for (i = 1; i < n; i++)
+		CHECK(store_write(f, data + i * mib, mib, i * mib) ==
+		    (ssize_t)mib);
+	/* Staging would have written (n - 1) MiB to a staging file. */
+	CHECK(store_used(st) < used + mib);
+	CHECK(store_write(f, data, mib, 0) == (ssize_t)mib);
+	CHECK_OK(store_flush(f));
+	CHECK_OK(store_release(f));
+	CHECK(content_is(st, a.ino, data, n * mib));
+	free(data);
 }
 
 static void
@@ -778,6 +811,7 @@ main(void)
 	test_readdir(st);
 	test_contents(st);
 	test_holes(st);
+	test_stream_order(st);
 	test_snapshots(st);
 	fill(data, 3 << 20, 9);
 	ino = create(st, STORE_ROOT_INO, "persist", data, 3 << 20, 1 << 20);
