@@ -84,6 +84,7 @@
 #include <stdint.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "keymgr.h"
@@ -343,6 +344,29 @@ int store_create_file(store *st, uint64_t parent, const char *name,
 
 /* Returns bytes read (short only at end of file) or a negative errno. */
 ssize_t store_read(store_file *f, void *buf, size_t size, uint64_t off);
+/*
+ * store_read_view -- store_read() without the copy: @v->iov[0 ..
+ * @v->n - 1] receive the bytes in place, in the store's chunk cache (and
+ * in a shared buffer of zeros for holes), held until store_view_put(@v)
+ * -- meanwhile they do not change and are not evicted.  For a reader
+ * that passes them on (writev), a megabyte read costs no copy and no
+ * buffer.  Returns the bytes (0 at or past the end) or a negative
+ * errno: those of store_read(), and -EAGAIN when the read is better
+ * served by store_read(): a file with changes still pending, or a read
+ * that would take more than STORE_VIEW_MAX pieces.  On an error nothing
+ * is held.  store_view_put -- release what @v holds (after a return of
+ * 0 or more).
+ */
+#define STORE_VIEW_MAX 32
+struct store_view {
+	struct iovec iov[STORE_VIEW_MAX];
+	unsigned n;
+	void *hold[STORE_VIEW_MAX]; /* private: the cache's holds */
+	store *st;                  /* private */
+};
+ssize_t store_read_view(store_file *f, size_t size, uint64_t off,
+    struct store_view *v);
+void store_view_put(struct store_view *v);
 /* Returns @size or a negative errno; -EFBIG past STORE_FILE_MAX. */
 ssize_t store_write(store_file *f, const void *buf, size_t size,
     uint64_t off);

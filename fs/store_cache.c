@@ -7,8 +7,16 @@
  * and evicted least-recently-used when the cache is over its byte budget
  * and nobody holds them.  A missing chunk is loaded by the first thread
  * that asks; others asking meanwhile wait for that load (single flight).
- * Plaintext is cleansed when evicted, and its big buffers are marked to
+ * Plaintext is cleansed when freed, and its big buffers are marked to
  * stay out of core dumps (bm_dontdump).
+ *
+ * Buffers are reused: a load takes its two buffers (the object as read
+ * from the pack, the plaintext) from a small pool fed by evicted
+ * entries and by the loads' scratch, instead of malloc(), which serves
+ * megabyte buffers with a fresh mmap -- a page fault and a zeroed page
+ * for every 4 KiB, then munmap -- and instead of wiping every evicted
+ * megabyte.  Pooled buffers hold stale plaintext like the cache does;
+ * they are wiped when the pool lets them go.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -30,6 +38,7 @@ struct centry {
 	uint8_t id[OBJ_ID_LEN];
 	uint8_t *data;
 	uint32_t len;
+	size_t cap; /* bytes allocated at data */
 	int refs;
 	int state;
 	int err;
@@ -40,13 +49,20 @@ struct centry {
 
 #define PREFETCH_QUEUE 8
 #define PREFETCH_THREADS 2
+/* Buffers kept for reuse: a few chunks' worth, counted apart from the
+ * cache's budget. */
+#define POOL_MAX 16
+#define POOL_BYTES (16U << 20)
+/* Allocations are rounded up to this, so that a buffer serves chunks of
+ * a little more than its first one. */
+#define POOL_ROUND (256U << 10)
 
 struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	struct centry *bucket[NBUCKETS];
 	struct centry *head, *tail;
-	uint64_t bytes, cap;
+	uint64_t bytes, cap; /* bytes allocated to entries, budget */
 
 	/* Read-ahead: chunk ids to load before they are asked for, so that
 	 * decrypting the next chunk overlaps with serving this one.
@@ -57,6 +73,12 @@ struct cache {
 	uint8_t pf_q[PREFETCH_QUEUE][OBJ_ID_LEN];
 	unsigned pf_n;
 	int pf_stop, pf_started;
+
+	/* Free buffers for loads (see above); protected by lock. */
+	uint8_t *pool[POOL_MAX];
+	size_t pool_cap[POOL_MAX];
+	unsigned pool_n;
+	size_t pool_bytes;
 };
 
 static unsigned
@@ -141,12 +163,90 @@ cache_prefetch(store *st, const uint8_t id[OBJ_ID_LEN])
 }
 
 static void
-entry_free(struct centry *e)
+wipe_free(uint8_t *p, size_t len)
 {
-	if (e->data != NULL) {
-		OPENSSL_cleanse(e->data, e->len);
-		free(e->data);
+	if (p != NULL) {
+		OPENSSL_cleanse(p, len);
+		free(p);
 	}
+}
+
+/*
+ * Put buffer @p of @cap bytes in the pool (lock held).  When the pool is
+ * full its smallest buffers go first: chunk sizes vary (CDC_MIN to
+ * CDC_MAX), and a big buffer serves any chunk where a small one would
+ * send the next big chunk to malloc().
+ */
+static void
+pool_give_locked(struct cache *c, uint8_t *p, size_t cap)
+{
+	unsigned i, small;
+
+	if (p == NULL)
+		return;
+	while (c->pool_n > 0 && (c->pool_n == POOL_MAX ||
+	    c->pool_bytes + cap > POOL_BYTES)) {
+		for (small = 0, i = 1; i < c->pool_n; i++)
+			if (c->pool_cap[i] < c->pool_cap[small])
+				small = i;
+		if (c->pool_cap[small] >= cap)
+			break;
+		wipe_free(c->pool[small], c->pool_cap[small]);
+		c->pool_bytes -= c->pool_cap[small];
+		c->pool[small] = c->pool[--c->pool_n];
+		c->pool_cap[small] = c->pool_cap[c->pool_n];
+	}
+	if (c->pool_n == POOL_MAX || c->pool_bytes + cap > POOL_BYTES) {
+		wipe_free(p, cap);
+		return;
+	}
+	c->pool[c->pool_n] = p;
+	c->pool_cap[c->pool_n++] = cap;
+	c->pool_bytes += cap;
+}
+
+static void
+pool_give(struct cache *c, uint8_t *p, size_t cap)
+{
+	pthread_mutex_lock(&c->lock);
+	pool_give_locked(c, p, cap);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A buffer of at least @need bytes: the smallest pooled one that fits,
+ * else a new one; its size in *@cap.  NULL if memory is short. */
+static uint8_t *
+pool_take(struct cache *c, size_t need, size_t *cap)
+{
+	unsigned i, best = POOL_MAX;
+	uint8_t *p;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->pool_n; i++)
+		if (c->pool_cap[i] >= need && (best == POOL_MAX ||
+		    c->pool_cap[i] < c->pool_cap[best]))
+			best = i;
+	if (best != POOL_MAX) {
+		p = c->pool[best];
+		*cap = c->pool_cap[best];
+		c->pool_bytes -= *cap;
+		c->pool[best] = c->pool[--c->pool_n];
+		c->pool_cap[best] = c->pool_cap[c->pool_n];
+		pthread_mutex_unlock(&c->lock);
+		return p;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*cap = (need + POOL_ROUND - 1) / POOL_ROUND * POOL_ROUND;
+	if ((p = malloc(*cap)) != NULL)
+		bm_dontdump(p, *cap);
+	return p;
+}
+
+/* Drop entry @e; its buffer goes to the pool (lock held). */
+static void
+entry_free(struct cache *c, struct centry *e)
+{
+	pool_give_locked(c, e->data, e->cap);
 	free(e);
 }
 
@@ -169,7 +269,7 @@ unlink_entry(struct cache *c, struct centry *e)
 	else
 		c->tail = e->prev;
 	if (e->state == CE_READY)
-		c->bytes -= e->len;
+		c->bytes -= e->cap;
 	e->linked = 0;
 }
 
@@ -215,7 +315,7 @@ evict(struct cache *c)
 		prev = e->prev;
 		if (e->refs == 0 && e->state == CE_READY) {
 			unlink_entry(c, e);
-			entry_free(e);
+			entry_free(c, e);
 		}
 		e = prev;
 	}
@@ -249,7 +349,12 @@ cache_free(store *st)
 	pthread_cond_destroy(&c->pf_cv);
 	for (e = c->head; e != NULL; e = next) {
 		next = e->next;
-		entry_free(e);
+		wipe_free(e->data, e->cap);
+		free(e);
+	}
+	while (c->pool_n > 0) {
+		c->pool_n--;
+		wipe_free(c->pool[c->pool_n], c->pool_cap[c->pool_n]);
 	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cv);
@@ -258,9 +363,13 @@ cache_free(store *st)
 }
 
 static int
-load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len)
+load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len,
+    size_t *cap)
 {
+	struct cache *c = st->cache;
 	struct chunk_loc loc;
+	uint8_t *raw, *plain;
+	size_t rawcap;
 	int rc;
 
 	ix_lock(st);
@@ -275,8 +384,19 @@ load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len)
 	}
 	if (rc != 0)
 		return rc;
-	if ((rc = pack_read_chunk(&st->packs, id, &loc, data)) != 0)
+	if ((raw = pool_take(c, PACK_CHUNK_RAW(&loc), &rawcap)) == NULL)
+		return -ENOMEM;
+	if ((plain = pool_take(c, loc.plain_len + 1, cap)) == NULL) {
+		pool_give(c, raw, rawcap);
+		return -ENOMEM;
+	}
+	rc = pack_read_chunk(&st->packs, id, &loc, raw, plain);
+	pool_give(c, raw, rawcap);
+	if (rc != 0) {
+		pool_give(c, plain, *cap);
 		return rc;
+	}
+	*data = plain;
 	*len = loc.plain_len;
 	return 0;
 }
@@ -289,6 +409,7 @@ cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
 	struct centry *e;
 	uint8_t *d = NULL;
 	uint32_t l = 0;
+	size_t cap = 0;
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
@@ -299,7 +420,7 @@ cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
 		if (e->state == CE_FAILED) {
 			rc = e->err;
 			if (--e->refs == 0)
-				entry_free(e);
+				entry_free(c, e);
 			pthread_mutex_unlock(&c->lock);
 			return rc;
 		}
@@ -321,16 +442,15 @@ cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
 	link_entry(c, e);
 	pthread_mutex_unlock(&c->lock);
 
-	rc = load(st, id, &d, &l);
-	if (rc == 0)
-		bm_dontdump(d, l);
+	rc = load(st, id, &d, &l, &cap);
 
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0) {
 		e->data = d;
 		e->len = l;
+		e->cap = cap;
 		e->state = CE_READY;
-		c->bytes += l;
+		c->bytes += cap;
 		evict(c);
 	} else {
 		e->state = CE_FAILED;
@@ -339,7 +459,7 @@ cache_get(store *st, const uint8_t id[OBJ_ID_LEN], const uint8_t **data,
 	}
 	pthread_cond_broadcast(&c->cv);
 	if (rc != 0 && --e->refs == 0)
-		entry_free(e);
+		entry_free(c, e);
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
 		return rc;
@@ -358,7 +478,7 @@ cache_put(store *st, void *h)
 	pthread_mutex_lock(&c->lock);
 	if (--e->refs == 0) {
 		if (!e->linked)
-			entry_free(e);
+			entry_free(c, e);
 		else if (c->bytes > c->cap)
 			evict(c);
 	}
@@ -384,11 +504,93 @@ cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
 	memcpy(e->id, id, OBJ_ID_LEN);
 	e->data = data;
 	e->len = len;
+	e->cap = len;
 	e->state = CE_READY;
 	link_entry(c, e);
-	c->bytes += len;
+	c->bytes += e->cap;
 	evict(c);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* What holes read as in a view; never written, so it stays the shared
+ * zero page. */
+static const uint8_t zeros[128U << 10];
+
+static void
+prefetch_next(store *st, const struct content *c, uint32_t i)
+{
+	/* Sequential readers come next for the following chunks. */
+	if (i + 1 < c->n && !c->c[i + 1].hole)
+		cache_prefetch(st, c->c[i + 1].id);
+	if (i + 2 < c->n && !c->c[i + 2].hole)
+		cache_prefetch(st, c->c[i + 2].id);
+}
+
+void
+content_view_put(struct store_view *v)
+{
+	unsigned i;
+
+	for (i = 0; i < v->n; i++)
+		if (v->hold[i] != NULL)
+			cache_put(v->st, v->hold[i]);
+	v->n = 0;
+}
+
+ssize_t
+content_view(store *st, const struct content *c, size_t len, uint64_t off,
+    struct store_view *v)
+{
+	size_t done = 0;
+	uint32_t i;
+
+	v->n = 0;
+	v->st = st;
+	if (c == NULL || off >= c->size || len == 0)
+		return 0;
+	if (len > c->size - off)
+		len = (size_t)(c->size - off);
+	i = content_index(c, off);
+	prefetch_next(st, c, i);
+	while (done < len) {
+		uint64_t in = off + done - c->off[i];
+		const uint8_t *data;
+		uint32_t dlen;
+		size_t n;
+		void *h = NULL;
+		int rc;
+
+		if (v->n == STORE_VIEW_MAX) {
+			content_view_put(v);
+			return -EAGAIN;
+		}
+		n = c->c[i].len - in < len - done ?
+		    (size_t)(c->c[i].len - in) : len - done;
+		if (c->c[i].hole) {
+			if (n > sizeof(zeros))
+				n = sizeof(zeros);
+			data = zeros;
+			in = 0;
+		} else {
+			if ((rc = cache_get(st, c->c[i].id, &data, &dlen,
+			    &h)) != 0) {
+				content_view_put(v);
+				return rc;
+			}
+			if (dlen != c->c[i].len) {
+				cache_put(st, h);
+				content_view_put(v);
+				return -EIO;
+			}
+		}
+		v->iov[v->n].iov_base = (void *)(data + in);
+		v->iov[v->n].iov_len = n;
+		v->hold[v->n++] = h;
+		done += n;
+		if (off + done == c->off[i + 1])
+			i++;
+	}
+	return (ssize_t)done;
 }
 
 ssize_t
@@ -404,11 +606,7 @@ content_read(store *st, const struct content *c, void *buf, size_t len,
 	if (len > c->size - off)
 		len = (size_t)(c->size - off);
 	i = content_index(c, off);
-	/* Sequential readers come next for the following chunks. */
-	if (i + 1 < c->n && !c->c[i + 1].hole)
-		cache_prefetch(st, c->c[i + 1].id);
-	if (i + 2 < c->n && !c->c[i + 2].hole)
-		cache_prefetch(st, c->c[i + 2].id);
+	prefetch_next(st, c, i);
 	while (done < len) {
 		const uint8_t *data;
 		uint32_t dlen;

@@ -9,7 +9,11 @@
  * nobody holds them; evicted plaintext is cleansed.  A missing chunk is
  * loaded by the first thread that asks while the others asking wait for
  * it (single flight); a failed load is not cached.  Two read-ahead
- * threads load the chunks a sequential reader will ask for next.
+ * threads load the chunks a sequential reader will ask for next.  The
+ * budget counts the bytes allocated to entries; besides it, a pool of
+ * at most 16 MiB keeps free buffers for the next loads (store_cache.c).
+ * A read can be served in place (content_view()): the reader gets
+ * pointers into the entries, held until it is done.
  *
  * Locking: the cache has its own lock, a leaf (store_internal.h): it is
  * never held across a call into another layer.  A load takes ix_lock
@@ -63,5 +67,11 @@ void cache_offer(store *st, const uint8_t id[OBJ_ID_LEN], uint8_t *data,
  * end of the file. */
 ssize_t content_read(store *st, const struct content *c, void *buf,
     size_t len, uint64_t off);
+/* content_view -- content_read() into @v (store_read_view()), with the
+ * same prefetch; -EAGAIN over STORE_VIEW_MAX pieces.  On an error
+ * nothing stays held.  content_view_put -- release @v's holds. */
+ssize_t content_view(store *st, const struct content *c, size_t len,
+    uint64_t off, struct store_view *v);
+void content_view_put(struct store_view *v);
 
 #endif /* BEEMO_STORE_CACHE_H */

@@ -287,6 +287,17 @@ int obj_build(const struct store_keys *k, enum obj_type type,
  */
 int obj_open(const struct store_keys *k, const struct obj_hdr *h,
     const uint8_t *raw, uint8_t **plain);
+/*
+ * obj_open_into -- as obj_open(), into the caller's buffer @plain (at
+ * least h->plain_len bytes), with no allocation: a compressed object is
+ * decrypted in place in @raw (which then holds compressed plaintext:
+ * the caller wipes it like plaintext), then decompressed into @plain.
+ * On an authentication failure nothing of the plaintext is left in
+ * @raw or @plain.  Returns 0, -EBADMSG, BEEMO_ENOKEY or -ENOMEM (no
+ * decompression context).
+ */
+int obj_open_into(const struct store_keys *k, const struct obj_hdr *h,
+    uint8_t *raw, uint8_t *plain);
 /* pack_hdr_encode -- the 32-byte header of a new pack of @machine. */
 void pack_hdr_encode(uint8_t out[PACK_HDR_LEN],
     const uint8_t machine[KEYMGR_ID_LEN]);

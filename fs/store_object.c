@@ -251,6 +251,70 @@ fail:
 	return rc;
 }
 
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+
+static void
+dctx_free(void *p)
+{
+	ZSTD_freeDCtx(p);
+}
+
+static void
+dctx_init(void)
+{
+	pthread_key_create(&dctx_key, dctx_free);
+}
+
+/* One decompression context per thread: ZSTD_decompress() would make
+ * and free one for every chunk read. */
+static ZSTD_DCtx *
+thread_dctx(void)
+{
+	ZSTD_DCtx *d;
+
+	pthread_once(&dctx_once, dctx_init);
+	if ((d = pthread_getspecific(dctx_key)) == NULL) {
+		d = ZSTD_createDCtx();
+		pthread_setspecific(dctx_key, d);
+	}
+	return d;
+}
+
+int
+obj_open_into(const struct store_keys *ks, const struct obj_hdr *h,
+    uint8_t *raw, uint8_t *plain)
+{
+	const uint8_t *key = obj_key(ks, h->type, h->gen);
+	uint8_t aad[80], *ct = raw + OBJ_HDR_LEN;
+	size_t aadlen;
+	ZSTD_DCtx *d;
+	int rc;
+
+	if (key == NULL)
+		return BEEMO_ENOKEY;
+	aadlen = obj_aad(ks, raw, aad);
+	/* Stored as is: decrypted straight to its place. */
+	if (!(h->flags & OBJ_F_ZSTD))
+		return bm_gcm(0, key, h->nonce, aad, aadlen, NULL, 0, ct,
+		    h->stored_len, plain);
+	if ((d = thread_dctx()) == NULL)
+		return -ENOMEM;
+	/* bm_gcm() reads the tag before it rewrites @ct, and wipes its
+	 * output when the tag does not match. */
+	if ((rc = bm_gcm(0, key, h->nonce, aad, aadlen, NULL, 0, ct,
+	    h->stored_len, ct)) != 0)
+		return rc;
+	if (ZSTD_decompressDCtx(d, plain, h->plain_len, ct, h->stored_len) !=
+	    h->plain_len) {
+		/* Authenticated but undecodable: written by a broken
+		 * writer; treat as damage. */
+		OPENSSL_cleanse(plain, h->plain_len);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 void
 pack_hdr_encode(uint8_t out[PACK_HDR_LEN],
     const uint8_t machine[KEYMGR_ID_LEN])

@@ -240,26 +240,21 @@ pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len, uint64_t off)
 
 int
 pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
-    const struct chunk_loc *loc, uint8_t **plain)
+    const struct chunk_loc *loc, uint8_t *raw, uint8_t *plain)
 {
-	size_t len = OBJ_HDR_LEN + (size_t)loc->stored_len + OBJ_TAG_LEN;
 	struct obj_hdr h;
 	char hex[2 * OBJ_ID_LEN + 1];
-	uint8_t *raw;
 	int rc;
 
 	bm_hex(hex, id, OBJ_ID_LEN);
 	if (loc->stored_len > ZSTD_compressBound(OBJ_MAX_PLAIN))
 		return -EIO;
-	if ((raw = malloc(len)) == NULL)
-		return -ENOMEM;
-	rc = pack_pread(pk, loc->pack, raw, len, loc->off);
+	rc = pack_pread(pk, loc->pack, raw, PACK_CHUNK_RAW(loc), loc->off);
 	if (rc != 0) {
 		bm_log(LOG_ERR, "chunk %s: cannot read pack %016" PRIx64
 		    " at offset %" PRIu64 ": %s", hex, loc->pack, loc->off,
 		    rc == -EIO ? "pack truncated" : beemo_strerror(rc));
-		rc = -EIO;
-		goto done;
+		return -EIO;
 	}
 	if (obj_hdr_decode(&h, raw) != 0 || h.type != OBJ_CHUNK ||
 	    memcmp(h.id, id, OBJ_ID_LEN) != 0 ||
@@ -268,10 +263,9 @@ pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
 		bm_log(LOG_ERR, "chunk %s: object header in pack %016" PRIx64
 		    " at offset %" PRIu64 " does not match the index", hex,
 		    loc->pack, loc->off);
-		rc = -EIO;
-		goto done;
+		return -EIO;
 	}
-	rc = obj_open(pk->keys, &h, raw, plain);
+	rc = obj_open_into(pk->keys, &h, raw, plain);
 	if (rc == -EBADMSG)
 		bm_log(LOG_ERR, "chunk %s in pack %016" PRIx64 " at offset %"
 		    PRIu64 ": authentication failed (damaged or tampered)",
@@ -287,8 +281,6 @@ pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
 			pk->event(pk->event_ctx, STORE_EV_DAMAGE,
 			    NULL, where);
 	}
-done:
-	free(raw);
 	return rc;
 }
 

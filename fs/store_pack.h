@@ -117,17 +117,22 @@ void pack_writer_abort(struct packs *pk);
 /* ---- reading -------------------------------------------------------- */
 
 /*
- * pack_read_chunk -- read the object at @loc, check that its header is
- * that of chunk @id as the index says, authenticate and decode it into
- * a new buffer *@plain (loc->plain_len bytes; the caller wipes and frees
- * it).  Returns 0, -EIO (missing or truncated pack, header that
- * disagrees), -EBADMSG (damaged or tampered: logged, and
- * opts.event(STORE_EV_DAMAGE) called with no store lock held),
- * BEEMO_ENOKEY or -ENOMEM.  Takes fd_lock briefly; call it with no lock
- * of the store held, or the open-file lock only.
+ * pack_read_chunk -- read the object at @loc into @raw (at least
+ * PACK_CHUNK_RAW(loc) bytes: scratch, which may be left holding
+ * compressed plaintext, so the caller wipes it before freeing it), check
+ * that its header is that of chunk @id as the index says, authenticate
+ * and decode it into @plain (at least loc->plain_len bytes).  The
+ * buffers are the caller's so that a reader can reuse them: fresh
+ * megabyte buffers cost a page fault per page.  Returns 0, -EIO
+ * (missing or truncated pack, header that disagrees), -EBADMSG (damaged
+ * or tampered: logged, and opts.event(STORE_EV_DAMAGE) called with no
+ * store lock held), BEEMO_ENOKEY or -ENOMEM.  Takes fd_lock briefly;
+ * call it with no lock of the store held, or the open-file lock only.
  */
+#define PACK_CHUNK_RAW(loc) \
+	(OBJ_HDR_LEN + (size_t)(loc)->stored_len + OBJ_TAG_LEN)
 int pack_read_chunk(struct packs *pk, const uint8_t id[OBJ_ID_LEN],
-    const struct chunk_loc *loc, uint8_t **plain);
+    const struct chunk_loc *loc, uint8_t *raw, uint8_t *plain);
 /* pack_pread -- @len bytes of pack @pack at @off through the descriptor
  * cache.  Returns 0, -EIO (short: truncated pack) or a negative errno. */
 int pack_pread(struct packs *pk, uint64_t pack, void *buf, size_t len,

@@ -358,6 +358,71 @@ test_stream_order(store *st)
 	free(data);
 }
 
+/* Bytes of view @v, gathered into @out. */
+static size_t
+view_bytes(const struct store_view *v, uint8_t *out)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < v->n; i++) {
+		memcpy(out + n, v->iov[i].iov_base, v->iov[i].iov_len);
+		n += v->iov[i].iov_len;
+	}
+	return n;
+}
+
+/* Reads served in place (store_read_view()): the bytes of store_read(),
+ * holes as zeros, and -EAGAIN where a copy is needed. */
+static void
+test_read_view(store *st)
+{
+	const size_t len = 3 << 20, mib = 1 << 20;
+	uint8_t *data = malloc(len), *out = malloc(len), *zeros = calloc(1,
+	    mib);
+	struct store_view v;
+	struct store_attr a;
+	store_file *f;
+	uint64_t ino;
+
+	REQUIRE(data != NULL && out != NULL && zeros != NULL);
+	fill(data, len, 23);
+	ino = create(st, STORE_ROOT_INO, "view", data, len, 1 << 20);
+	CHECK_OK(store_open_file(st, ino, O_RDONLY, &f));
+	/* Across a chunk boundary or two. */
+	CHECK(store_read_view(f, mib + 3, mib - 5, &v) == (ssize_t)(mib + 3));
+	CHECK(view_bytes(&v, out) == mib + 3 &&
+	    memcmp(out, data + mib - 5, mib + 3) == 0);
+	store_view_put(&v);
+	/* Short at the end, empty past it. */
+	CHECK(store_read_view(f, mib, len - 10, &v) == 10);
+	CHECK(view_bytes(&v, out) == 10 && !memcmp(out, data + len - 10, 10));
+	store_view_put(&v);
+	CHECK(store_read_view(f, mib, len, &v) == 0 && v.n == 0);
+	store_view_put(&v);
+	CHECK_OK(store_release(f));
+
+	/* A hole: zeros; one too big for the pieces: -EAGAIN. */
+	CHECK_OK(store_create_file(st, STORE_ROOT_INO, "view-holes", 0644,
+	    &root_cr, O_RDWR, &a, &f));
+	CHECK(store_write(f, data, 4096, 0) == 4096);
+	CHECK(store_write(f, data, 4096, 64 * mib) == 4096);
+	/* Changes pending: served by store_read(). */
+	CHECK_RC(store_read_view(f, 4096, 0, &v), -EAGAIN);
+	CHECK_OK(store_release(f));
+	CHECK_OK(store_open_file(st, a.ino, O_RDONLY, &f));
+	CHECK(store_read_view(f, mib, 4096, &v) == (ssize_t)mib);
+	CHECK(view_bytes(&v, out) == mib && memcmp(out, zeros, mib) == 0);
+	store_view_put(&v);
+	CHECK(store_read_view(f, 16 * mib, mib, &v) == -EAGAIN);
+	CHECK(store_read(f, out, 4096, 64 * mib) == 4096 &&
+	    memcmp(out, data, 4096) == 0);
+	CHECK_OK(store_release(f));
+	free(data);
+	free(out);
+	free(zeros);
+}
+
 static void
 test_contents(store *st)
 {
@@ -812,6 +877,7 @@ main(void)
 	test_contents(st);
 	test_holes(st);
 	test_stream_order(st);
+	test_read_view(st);
 	test_snapshots(st);
 	fill(data, 3 << 20, 9);
 	ino = create(st, STORE_ROOT_INO, "persist", data, 3 << 20, 1 << 20);
