@@ -656,7 +656,7 @@ ssize_t
 store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 {
 	store *st = f->st;
-	int rc;
+	int rc, polls;
 
 	if (f->of == NULL || !writable(f->flags))
 		return -EBADF;
@@ -664,6 +664,18 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 		return rc;
 	ofile_lock(f->of);
 	rc = ofile_wfile(st, f->of);
+	/* Far ahead of a stream: the writes before it are probably on their
+	 * way (wfile_hold_back()); let them pass, the lock released. */
+	for (polls = 0; rc == 0 && wfile_hold_back(f->of->w, off); polls++) {
+		if (polls == WFILE_HOLD_POLLS) {
+			wfile_hold_timeout(f->of->w);
+			break;
+		}
+		pthread_mutex_unlock(&f->of->lock);
+		wfile_hold_pause();
+		pthread_mutex_lock(&f->of->lock);
+		rc = ofile_wfile(st, f->of);
+	}
 	if (rc == 0)
 		rc = wfile_write(f->of->w, buf, size, off);
 	pthread_mutex_unlock(&f->of->lock);

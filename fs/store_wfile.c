@@ -369,6 +369,25 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 /* ---- the interface ---------------------------------------------------------- */
 
 int
+wfile_hold_back(const struct wfile *w, uint64_t off)
+{
+	return w->mode == W_STREAM && !w->no_hold &&
+	    off > w->buf_off + w->buflen + PENDING_SOFT;
+}
+
+void
+wfile_hold_timeout(struct wfile *w)
+{
+	w->no_hold = 1;
+}
+
+void
+wfile_hold_pause(void)
+{
+	usleep(1000);
+}
+
+int
 wfile_write(struct wfile *w, const void *buf, size_t len, uint64_t off)
 {
 	int rc;

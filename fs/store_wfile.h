@@ -82,6 +82,22 @@ int wfile_finish(struct wfile *w, struct content **out,
  * else record a change now. */
 int wfile_mtime(const struct wfile *w, struct timespec *t);
 void wfile_set_mtime(struct wfile *w, int explicit_time);
+/*
+ * wfile_hold_back -- whether a write at @off had better wait a little
+ * before it is applied: @w is a stream, @off is more than PENDING_SOFT
+ * ahead of its end, and no such wait has been in vain for this file.
+ * The kernel's writeback sends a big file's pages out of order by up to
+ * tens of MiB, the missing ones from another writeback pass; holding
+ * back the writes far ahead lets those come first, so that the pending
+ * writes stay small.  wfile_hold_timeout -- a wait was in vain: the
+ * writer's own order (not the kernel's), no more waits for this file.
+ */
+int wfile_hold_back(const struct wfile *w, uint64_t off);
+void wfile_hold_timeout(struct wfile *w);
+/* The caller of wfile_write() holds back a write (without its lock) for
+ * up to this many polls, wfile_hold_pause() (1 ms) apart. */
+#define WFILE_HOLD_POLLS 20
+void wfile_hold_pause(void);
 /* wfile_keep_plain -- whether chunks sealed later offer their plaintext
  * to the cache (to be scanned at commit).  Before the first write. */
 void wfile_keep_plain(struct wfile *w, int keep);
@@ -95,6 +111,8 @@ void wfile_keep_plain(struct wfile *w, int keep);
  * which encrypts it once more to the staging file and re-chunks all of
  * it in one thread at close. */
 #define PENDING_MAX (64U << 20)
+/* Writes further ahead are held back (wfile_hold_back()). */
+#define PENDING_SOFT (8U << 20)
 #define BUF_MIN (64U << 10)
 
 enum { W_STREAM, W_STAGED };
@@ -122,6 +140,7 @@ struct wfile {
 	struct cslots slots;
 	struct pending *pend; /* sorted by offset */
 	size_t pend_bytes;
+	int no_hold;          /* wfile_hold_timeout() was called */
 	uint8_t *mem;         /* whole small file, for scanning */
 
 	/* STAGED */
