@@ -54,8 +54,10 @@ struct centry {
 #define POOL_MAX 16
 #define POOL_BYTES (16U << 20)
 /* Allocations are rounded up to this, so that a buffer serves chunks of
- * a little more than its first one. */
+ * a little more than its first one; small ones (a small file's only
+ * chunk) to a page, or they would weigh in the budget as big ones. */
 #define POOL_ROUND (256U << 10)
+#define POOL_ROUND_SMALL 4096U
 
 struct cache {
 	pthread_mutex_t lock;
@@ -213,18 +215,24 @@ pool_give(struct cache *c, uint8_t *p, size_t cap)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* A buffer of at least @need bytes: the smallest pooled one that fits,
- * else a new one; its size in *@cap.  NULL if memory is short. */
+/* A buffer of at least @need bytes: the smallest pooled one that fits
+ * (@fit: and is not much bigger), else a new one; its size in *@cap.
+ * NULL if memory is short. */
 static uint8_t *
-pool_take(struct cache *c, size_t need, size_t *cap)
+pool_take(struct cache *c, size_t need, int fit, size_t *cap)
 {
 	unsigned i, best = POOL_MAX;
+	size_t r;
 	uint8_t *p;
 
 	pthread_mutex_lock(&c->lock);
+	/* A small entry (@fit) takes no big buffer: the entry counts its
+	 * buffer's size in the budget, and small files' chunks would each
+	 * weigh as a big one. */
 	for (i = 0; i < c->pool_n; i++)
-		if (c->pool_cap[i] >= need && (best == POOL_MAX ||
-		    c->pool_cap[i] < c->pool_cap[best]))
+		if (c->pool_cap[i] >= need && (!fit || need >= POOL_ROUND ||
+		    c->pool_cap[i] <= POOL_ROUND) &&
+		    (best == POOL_MAX || c->pool_cap[i] < c->pool_cap[best]))
 			best = i;
 	if (best != POOL_MAX) {
 		p = c->pool[best];
@@ -236,7 +244,8 @@ pool_take(struct cache *c, size_t need, size_t *cap)
 		return p;
 	}
 	pthread_mutex_unlock(&c->lock);
-	*cap = (need + POOL_ROUND - 1) / POOL_ROUND * POOL_ROUND;
+	r = need < POOL_ROUND ? POOL_ROUND_SMALL : POOL_ROUND;
+	*cap = (need + r - 1) / r * r;
 	if ((p = malloc(*cap)) != NULL)
 		bm_dontdump(p, *cap);
 	return p;
@@ -384,9 +393,9 @@ load(store *st, const uint8_t *id, uint8_t **data, uint32_t *len,
 	}
 	if (rc != 0)
 		return rc;
-	if ((raw = pool_take(c, PACK_CHUNK_RAW(&loc), &rawcap)) == NULL)
+	if ((raw = pool_take(c, PACK_CHUNK_RAW(&loc), 0, &rawcap)) == NULL)
 		return -ENOMEM;
-	if ((plain = pool_take(c, loc.plain_len + 1, cap)) == NULL) {
+	if ((plain = pool_take(c, loc.plain_len + 1, 1, cap)) == NULL) {
 		pool_give(c, raw, rawcap);
 		return -ENOMEM;
 	}
