@@ -673,7 +673,7 @@ store_write(store_file *f, const void *buf, size_t size, uint64_t off)
 		}
 		pthread_mutex_unlock(&f->of->lock);
 		wfile_hold_pause();
-		pthread_mutex_lock(&f->of->lock);
+		ofile_lock(f->of);
 		rc = ofile_wfile(st, f->of);
 	}
 	if (rc == 0)

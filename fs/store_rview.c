@@ -21,8 +21,9 @@ store_read_view(store_file *f, size_t size, uint64_t off,
 	if (f->of == NULL)
 		return content_view(f->st, f->snap_content, size, off, v);
 	pthread_mutex_lock(&f->of->lock);
-	if (f->of->w != NULL) {
-		/* Changes pending: store_read() has them. */
+	if (f->of->w != NULL || f->of->queued) {
+		/* Changes pending, or a background commit queued:
+		 * store_read() has them, or waits for it. */
 		pthread_mutex_unlock(&f->of->lock);
 		return -EAGAIN;
 	}
