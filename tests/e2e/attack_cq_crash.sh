@@ -117,9 +117,17 @@ for r in $(seq 1 "$ROUNDS"); do
 		"$T/durable" "$r" >"$T/writer.out" 2>&1 &
 	W=$!
 	sleep "$((RANDOM % 2)).$((RANDOM % 10))"
-	t_crash "$MNT"
+	t_log "round $r: crash"
+	# The daemon first, then the writer, before the dead mount is
+	# detached: detached, the mount point is a plain directory again and
+	# the writer would go on there.
+	kill -9 "${T_MOUNT_PID[$MNT]}"
+	kill -9 "$W" 2>/dev/null || true
 	wait "$W" 2>/dev/null || true
+	t_crash "$MNT"
+	t_log "round $r: mount"
 	t_mount "$MNT"
+	t_log "round $r: verify"
 	python3 "$T/crash.py" verify "$MNT" "$N" "$T/durable" \
 		>"$T/verify.out" 2>&1 ||
 		t_fail "round $r, after the crash: $(cat "$T/verify.out")"
