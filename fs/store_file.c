@@ -187,7 +187,7 @@ scan_pread(void *h, void *buf, size_t len, uint64_t off)
 	return content_read(s->st, s->c, buf, len, off);
 }
 
-/* Remove a refused file that never had content (of->lock held). */
+/* Remove a refused file that never had content (takes ix_lock). */
 static void
 drop_new_file(store *st, uint64_t ino)
 {
@@ -435,6 +435,35 @@ file_commit_async(store *st, struct ofile *of)
 }
 
 int
+file_wait_queued(store *st, uint64_t ino)
+{
+	struct ofile *of = ofile_get(st, ino, 0);
+	struct inode in;
+	int waited, rc = 0;
+
+	if (of == NULL)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	waited = of->queued;
+	while (of->queued)
+		pthread_cond_wait(&of->cv, &of->lock);
+	pthread_mutex_unlock(&of->lock);
+	ofile_put(st, of);
+	if (!waited)
+		return 0;
+	ix_lock(st);
+	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) == 0) {
+		if (in.nlink == 0)
+			rc = -ENOENT; /* refused, and removed */
+		else if (in.flags & INODE_F_NEW)
+			rc = -EIO;
+		inode_free(&in);
+	}
+	ix_unlock(st);
+	return rc;
+}
+
+int
 file_commit_queued(store *st, struct ofile *of)
 {
 	struct wfile *w;
@@ -446,6 +475,11 @@ file_commit_queued(store *st, struct ofile *of)
 	pthread_mutex_unlock(&of->lock);
 	if (w != NULL)
 		rc = commit_changes(st, of, w, 0);
+	/* A new file whose first content could not be committed goes, as
+	 * a refused one does: not an empty file under its name, which a
+	 * rename could put over a name that had a version. */
+	if (rc != 0)
+		drop_new_file(st, of->ino);
 	if (rc != 0 && st->opts.commit_failed != NULL)
 		st->opts.commit_failed(st->opts.commit_failed_ctx, of->ino);
 	pthread_mutex_lock(&of->lock);

@@ -81,6 +81,12 @@ int file_commit_async(store *st, struct ofile *of);
  * file_commit_async() queued, then let the file's waiters go.  Returns
  * what file_commit() would.  Takes of->lock, then ix_lock. */
 int file_commit_queued(store *st, struct ofile *of);
+/* file_wait_queued -- wait for a background commit of @ino, if one is
+ * queued.  Returns 0; -ENOENT when that commit was refused or failed
+ * and removed the new file; -EIO when a new file's first content was
+ * not committed and the file is still there.  Takes of->lock, then
+ * ix_lock. */
+int file_wait_queued(store *st, uint64_t ino);
 /* file_commit -- commit the pending changes of @of, if any (see above;
  * a no-op without).  The pending changes are gone after, committed or
  * not.  Returns 0, BEEMO_EVIRUS or another scan error (refused), -EFBIG

@@ -14,6 +14,8 @@
 #include <sys/xattr.h>
 #include <linux/fs.h>
 
+#include "store_cqueue.h"
+#include "store_file.h"
 #include "store_journal.h"
 #include "store_ns.h"
 #include "store_record.h"
@@ -190,6 +192,36 @@ rename_locked(store *st, uint64_t parent, const char *name,
 	return touch_dirs(st, parent, newparent);
 }
 
+/*
+ * A rename that replaces a name waits for the background commit of the
+ * file it moves there (of both, exchanging): else, that commit failing
+ * (a scan that could not run) would leave the name empty where it had a
+ * version; a file refused by the antivirus is gone by then, and the
+ * rename fails with ENOENT.  A new file whose commit failed is not moved
+ * over a name: EIO, as its close() would have failed with close = wait.
+ * A rename to a free name does not wait: a client writing new files the
+ * rsync way (a temporary file, closed, then renamed) goes on meanwhile.
+ */
+static int
+settle_replaced(store *st, uint64_t parent, const char *name,
+    uint64_t newparent, const char *newname, unsigned flags)
+{
+	struct dirent_rec src, dst;
+	int have_src, have_dst, rc = 0;
+
+	if (!cq_active(st))
+		return 0;
+	ix_lock(st);
+	have_src = dirent_get(st, parent, name, SEQ_LIVE, &src) == 0;
+	have_dst = dirent_get(st, newparent, newname, SEQ_LIVE, &dst) == 0;
+	ix_unlock(st);
+	if (have_src && have_dst)
+		rc = file_wait_queued(st, src.ino);
+	if (rc == 0 && have_src && have_dst && (flags & RENAME_EXCHANGE))
+		rc = file_wait_queued(st, dst.ino);
+	return rc;
+}
+
 int
 store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
     const char *newname, unsigned flags)
@@ -211,6 +243,9 @@ store_rename(store *st, uint64_t parent, const char *name, uint64_t newparent,
 		return -EPERM;
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return -EBUSY;
+	if ((rc = settle_replaced(st, parent, name, newparent, newname,
+	    flags)) != 0)
+		return rc;
 	ns_lock(st);
 	rc = rename_locked(st, parent, name, newparent, newname, flags);
 	if (rc == 0)

@@ -27,6 +27,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
 	[ -f "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null
 	[ -n "${sessiond:-}" ] && kill "$sessiond" 2>/dev/null && wait "$sessiond"
+	[ -n "${scand:-}" ] && kill "$scand" 2>/dev/null && wait "$scand"
 	[ -n "${client_account:-}" ] && userdel "$client_account" 2>/dev/null
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
 	mountpoint -q "$D/browse" 2>/dev/null && fusermount3 -u "$D/browse"
@@ -46,6 +47,7 @@ cat >"$BEEMO_CONFIG" <<CONF
 store = $D/store
 [scan]
 signatures = $D/sigs
+service = $D/scand.sock
 CONF
 (umask 077
 printf 'correct horse battery staple\n' >"$D/admin.pw"
@@ -59,6 +61,12 @@ step "beemoctl machine add: machine pc1, user alice, POSTE key file"
 "$BEEMOCTL" machine add pc1 --user alice --password-file "$D/admin.pw" \
 	--user-password-file "$D/alice.pw" --poste-key "$D/pc1.poste"
 "$BEEMOCTL" machine list
+
+step "beemo-scand: one antivirus engine for every session of the appliance"
+"$BUILD/fs/beemo-scand" &
+scand=$!
+for _ in $(seq 100); do [ -S "$D/scand.sock" ] && break; sleep 0.1; done
+"$BUILD/fs/beemo-scand" --status
 
 step "beemofs: backup session of pc1 (opened with its POSTE key file)"
 "$BEEMOFS" "$D/store" "$MNT" -o "machine=pc1,keyfile=$D/pc1.poste"
@@ -76,6 +84,7 @@ if [ -e "$MNT/eicar.com" ]; then
 	exit 1
 fi
 echo "(refused: the antivirus found it and the file vanished; nothing was backed up)"
+"$BEEMOCTL" status | grep -i scanner # the session scanned through beemo-scand
 du -sh --apparent-size "$MNT"
 
 step "a 1 TiB sparse disk image with 1 MiB of data: stored as holes"
