@@ -4,10 +4,10 @@
 # file, closed, then renamed over the name.  beemofs(8) says that the
 # previous version of a refused file becomes current again: the kept
 # version must still be the file's content once the commits settled,
-# in the live tree and in the next snapshot.  With [store] close =
-# background (the default) the rename follows the close while the scan
-# is queued, replacing the kept version, and the refused file then
-# disappears with its name.  Fails when the kept version is lost.
+# in the live tree.  With [store] close = background (the default) the
+# rename follows the close while the scan is queued: it must not replace
+# the kept version with a file that then disappears with the name.
+# Fails when the kept version is lost.
 . "$(dirname "$0")/lib.sh"
 
 MNT="$T/mnt"
