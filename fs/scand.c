@@ -281,6 +281,9 @@ conn_main(void *arg)
 	if (rc == -EPROTO)
 		bm_log(LOG_WARNING, "a client spoke another protocol: "
 		    "connection closed");
+	/* The peer sees the end now, not when the next connection reaps
+	 * this one (the descriptor is closed there). */
+	shutdown(c->fd, SHUT_RDWR);
 	atomic_fetch_sub(&d->nconn, 1);
 	pthread_mutex_lock(&d->lock);
 	c->done = 1;
