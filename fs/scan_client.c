@@ -19,6 +19,7 @@
 #include "bm_err.h"
 #include "bm_log.h"
 #include "scan_client.h"
+#include "bm_bytes.h"
 #include "scan_proto.h"
 
 #define IDLE_MAX 8
@@ -67,7 +68,7 @@ req_init(struct scan_proto_req *q, int op, uint64_t size, const uint8_t *key)
 	memcpy(q->magic, SCAN_PROTO_REQ_MAGIC, 4);
 	q->version = SCAN_PROTO_VERSION;
 	q->op = (uint8_t)op;
-	scan_proto_put64(q->size, size);
+	bm_be64enc(q->size, size);
 	if (key != NULL)
 		memcpy(q->key, key, 32);
 }
@@ -106,8 +107,8 @@ status_on(int fd, char *buf, size_t len, atomic_uint *sigs)
 	if ((rc = exchange(fd, &q, -1, &r)) != 0)
 		return rc;
 	if (sigs != NULL)
-		atomic_store(sigs, (unsigned)scan_proto_get64(r.sigs));
-	n = scan_proto_get32(r.text_len);
+		atomic_store(sigs, (unsigned)bm_be64dec(r.sigs));
+	n = bm_be32dec(r.text_len);
 	if (n > 65536)
 		return -EPROTO;
 	if ((tmp = malloc((size_t)n + 1)) == NULL)
@@ -306,7 +307,7 @@ attempt(int fd, const struct store_scan_src *src, int *content_fd,
 		/* Not the connection's fault: an error reply of our own. */
 		memset(r, 0, sizeof(*r));
 		r->status = SCAN_ST_ERROR;
-		scan_proto_put32(r->err, (uint32_t)-rc);
+		bm_be32enc(r->err, (uint32_t)-rc);
 		return 0;
 	}
 	req_init(&q, SCAN_OP_SCAN, src->size, has_key(src) ? src->key : NULL);
@@ -352,7 +353,7 @@ scan_client_scan(struct scan_client *cl, const char *path,
 	if (atomic_exchange(&cl->down, 0))
 		bm_log(LOG_NOTICE, "antivirus service %s: connected again",
 		    cl->path);
-	atomic_store(&cl->sigs, (unsigned)scan_proto_get64(r.sigs));
+	atomic_store(&cl->sigs, (unsigned)bm_be64dec(r.sigs));
 	switch (r.status) {
 	case SCAN_ST_CLEAN:
 		return 0;
@@ -362,8 +363,8 @@ scan_client_scan(struct scan_client *cl, const char *path,
 		return BEEMO_EVIRUS;
 	default:
 		bm_log(LOG_ERR, "%s: antivirus service: %s", path,
-		    r.status == SCAN_ST_ERROR && scan_proto_get32(r.err) ?
-		    strerror((int)scan_proto_get32(r.err)) :
+		    r.status == SCAN_ST_ERROR && bm_be32dec(r.err) ?
+		    strerror((int)bm_be32dec(r.err)) :
 		    "unexpected reply");
 		return -EIO;
 	}

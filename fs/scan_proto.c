@@ -9,46 +9,6 @@
 
 #include "scan_proto.h"
 
-void
-scan_proto_put64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-uint64_t
-scan_proto_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-void
-scan_proto_put32(uint8_t *p, uint32_t v)
-{
-	int i;
-
-	for (i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-uint32_t
-scan_proto_get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int
 scan_proto_send(int fd, const void *buf, size_t len, int pass)
 {

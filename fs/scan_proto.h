@@ -69,12 +69,6 @@ struct scan_proto_rep {
 };
 static_assert(sizeof(struct scan_proto_rep) == 160, "reply frame");
 
-/* Big-endian integers of the frames. */
-void scan_proto_put64(uint8_t *p, uint64_t v);
-uint64_t scan_proto_get64(const uint8_t *p);
-void scan_proto_put32(uint8_t *p, uint32_t v);
-uint32_t scan_proto_get32(const uint8_t *p);
-
 /*
  * scan_proto_send -- write all @len bytes of @buf to socket @fd, with
  * descriptor @pass (SCM_RIGHTS) on the first byte when >= 0.  No

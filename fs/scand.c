@@ -41,6 +41,7 @@
 #include "bm_nodump.h"
 #include "scan.h"
 #include "scan_client.h"
+#include "bm_bytes.h"
 #include "scan_proto.h"
 
 #define MAX_CONNS 256
@@ -81,8 +82,8 @@ rep_init(struct scan_proto_rep *r, int status, uint64_t ver, unsigned sigs)
 	memcpy(r->magic, SCAN_PROTO_REP_MAGIC, 4);
 	r->version = SCAN_PROTO_VERSION;
 	r->status = (uint8_t)status;
-	scan_proto_put64(r->sigver, ver);
-	scan_proto_put64(r->sigs, sigs);
+	bm_be64enc(r->sigver, ver);
+	bm_be64enc(r->sigs, sigs);
 }
 
 /* VmRSS and VmHWM of this process, in kB. */
@@ -132,7 +133,7 @@ reply_status(struct scand *d, int fd)
 	if (n < 0 || n >= (int)sizeof(text))
 		n = (int)strlen(text);
 	rep_init(&r, SCAN_ST_CLEAN, st.version, st.sigs);
-	scan_proto_put32(r.text_len, (uint32_t)n);
+	bm_be32enc(r.text_len, (uint32_t)n);
 	if (scan_proto_send(fd, &r, sizeof(r), -1) != 0)
 		return -EPIPE;
 	return scan_proto_send(fd, text, (size_t)n, -1);
@@ -161,18 +162,18 @@ do_scan(struct scand *d, int mfd, uint64_t size, const uint8_t key[32],
 	    fstat(mfd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
 	    (uint64_t)sb.st_size != size) {
 		rep_init(r, SCAN_ST_ERROR, st.version, st.sigs);
-		scan_proto_put32(r->err, EBADF);
+		bm_be32enc(r->err, EBADF);
 		return;
 	}
 	if (size > st.max_file) {
 		rep_init(r, SCAN_ST_ERROR, st.version, st.sigs);
-		scan_proto_put32(r->err, EFBIG);
+		bm_be32enc(r->err, EFBIG);
 		return;
 	}
 	if (size > 0 && (map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, mfd,
 	    0)) == MAP_FAILED) {
 		rep_init(r, SCAN_ST_ERROR, st.version, st.sigs);
-		scan_proto_put32(r->err, (uint32_t)errno);
+		bm_be32enc(r->err, (uint32_t)errno);
 		return;
 	}
 	memset(&src, 0, sizeof(src));
@@ -192,7 +193,7 @@ do_scan(struct scand *d, int mfd, uint64_t size, const uint8_t key[32],
 	if (rc == BEEMO_EVIRUS)
 		snprintf(r->name, sizeof(r->name), "%s", virus);
 	else if (rc != 0)
-		scan_proto_put32(r->err, EIO);
+		bm_be32enc(r->err, EIO);
 }
 
 /* Serve one request on @fd.  Returns 0, or a negative errno to end the
@@ -229,7 +230,7 @@ serve_one(struct scand *d, int fd)
 			rc = -EPROTO;
 			break;
 		}
-		do_scan(d, mfd, scan_proto_get64(q.size), q.key, &r);
+		do_scan(d, mfd, bm_be64dec(q.size), q.key, &r);
 		rc = scan_proto_send(fd, &r, sizeof(r), -1);
 		break;
 	case SCAN_OP_STATUS:
