@@ -37,8 +37,8 @@ struct beemofs {
 	pthread_mutex_t inval_lock;
 	pthread_cond_t inval_cv;
 	pthread_t inval_thread;
-	uint64_t inval[64];
-	unsigned ninval;
+	uint64_t *inval;  /* grows: none may be dropped */
+	size_t ninval, inval_cap;
 	int inval_stop;
 
 	/* Restore sessions journal the files they open (at most

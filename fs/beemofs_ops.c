@@ -430,7 +430,18 @@ static void
 queue_inval(struct beemofs *fs, fuse_ino_t ino)
 {
 	pthread_mutex_lock(&fs->inval_lock);
-	if (fs->ninval < sizeof(fs->inval) / sizeof(fs->inval[0]))
+	if (fs->ninval == fs->inval_cap) {
+		size_t cap = fs->inval_cap ? 2 * fs->inval_cap : 64;
+		uint64_t *v = realloc(fs->inval, cap * sizeof(*v));
+
+		if (v != NULL) {
+			fs->inval = v;
+			fs->inval_cap = cap;
+		}
+	}
+	/* Out of memory: the kernel keeps what it cached until its
+	 * timeouts or the inode's eviction. */
+	if (fs->ninval < fs->inval_cap)
 		fs->inval[fs->ninval++] = ino;
 	pthread_cond_signal(&fs->inval_cv);
 	pthread_mutex_unlock(&fs->inval_lock);
@@ -735,6 +746,9 @@ beemofs_inval_stop(struct beemofs *fs)
 	pthread_cond_signal(&fs->inval_cv);
 	pthread_mutex_unlock(&fs->inval_lock);
 	pthread_join(fs->inval_thread, NULL);
+	free(fs->inval);
+	fs->inval = NULL;
+	fs->ninval = fs->inval_cap = 0;
 	pthread_mutex_destroy(&fs->inval_lock);
 	pthread_cond_destroy(&fs->inval_cv);
 }

@@ -134,15 +134,9 @@ static int
 do_commit_txn(store *st)
 {
 	const struct pack_commit_ops ops = {record_pack, record_next, st};
-	uint64_t need = st->txn_need;
 	int rc;
 
-	/* The files closed before this transaction's namespace changes
-	 * commit first, into it (store_internal.h, txn_need): namespace
-	 * changes wait meanwhile. */
-	st->quiescing++;
 	ix_unlock(st);
-	cq_drain_upto(st, need);
 	rc = pack_presync(&st->packs);
 	ix_lock(st);
 	st->precommit_pending = 0;
@@ -186,11 +180,41 @@ fail_sticky:
 	return rc;
 }
 
+/* do_commit's answer when the round is given up (not an errno). */
+#define COMMIT_LATER 1
+/* How long a round waits for the files its namespace changes follow. */
+#define COMMIT_WAIT_MS 2000
+
+/*
+ * Commit st->txn (ix_lock held).  The files closed before this
+ * transaction's namespace changes commit first, into it
+ * (store_internal.h, txn_need): namespace changes wait meanwhile, up to
+ * COMMIT_WAIT_MS.  A scan that takes longer (a huge file, a stuck
+ * antivirus service) gives the round up, COMMIT_LATER: namespace
+ * changes go on, and no round tries again, nor holds them, until the
+ * files it waited for are done.
+ */
 static int
 do_commit(store *st)
 {
-	int rc = do_commit_txn(st);
+	uint64_t need = st->txn_need;
+	int rc;
 
+	if (st->commit_behind != 0) {
+		if (!cq_done_upto(st, st->commit_behind))
+			return COMMIT_LATER;
+		st->commit_behind = 0;
+	}
+	st->quiescing++;
+	ix_unlock(st);
+	rc = cq_drain_upto_timed(st, need, COMMIT_WAIT_MS);
+	ix_lock(st);
+	if (rc == 0) {
+		rc = do_commit_txn(st);
+	} else {
+		st->commit_behind = need;
+		rc = COMMIT_LATER;
+	}
 	if (--st->quiescing == 0)
 		pthread_cond_broadcast(&st->quiet_cv);
 	return rc;
@@ -204,13 +228,14 @@ committer(void *arg)
 	store *st = arg;
 	struct timespec ts;
 	uint64_t last_trim = bm_mono_ns();
+	int later = 0;
 
 	ix_lock(st);
 	st->ix_err = ix_txn_begin(st);
 	st->txn_ready = 1;
 	pthread_cond_broadcast(&st->done_cv);
 	while (!st->stopping) {
-		if (!st->commit_now) {
+		if (!st->commit_now || later) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += st->opts.commit_ms / 1000;
 			ts.tv_nsec += (long)(st->opts.commit_ms % 1000) *
@@ -231,8 +256,12 @@ committer(void *arg)
 			/* On the timer, only a transaction that changes the
 			 * namespace is worth a commit: chunks alone are
 			 * referenced by nothing yet. */
-			do_commit(st);
+			/* Given up: commit_now stays for whoever waits
+			 * (fsync), the next round after a pause. */
+			if ((later = do_commit(st) == COMMIT_LATER))
+				continue;
 		}
+		later = 0;
 		st->commit_now = 0;
 		st->commits++;
 		pthread_cond_broadcast(&st->done_cv);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "store_cqueue.h"
 #include "store_file.h"
@@ -224,6 +225,30 @@ cq_done_upto(store *st, uint64_t upto)
 	done = !cq_pending(q, upto);
 	pthread_mutex_unlock(&q->lock);
 	return done;
+}
+
+int
+cq_drain_upto_timed(store *st, uint64_t upto, unsigned ms)
+{
+	struct cqueue *q = st->cq;
+	struct timespec ts;
+	int rc = 0;
+
+	if (q == NULL)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (rc == 0 && cq_pending(q, upto))
+		rc = pthread_cond_timedwait(&q->room, &q->lock, &ts);
+	rc = cq_pending(q, upto) ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
 }
 
 void

@@ -55,6 +55,10 @@ void cq_drain(store *st);
 uint64_t cq_pushed(store *st);
 void cq_drain_upto(store *st, uint64_t upto);
 
+/* cq_drain_upto_timed -- cq_drain_upto() for at most @ms milliseconds:
+ * 0 when they are done, -ETIMEDOUT. */
+int cq_drain_upto_timed(store *st, uint64_t upto, unsigned ms);
+
 /* cq_done_upto -- whether the first @upto commits queued are done (1
  * without a queue); does not wait, so any lock may be held. */
 int cq_done_upto(store *st, uint64_t upto);

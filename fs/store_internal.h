@@ -143,6 +143,9 @@ struct store {
 	 * counts those waiting (the committer, a snapshot). */
 	uint64_t txn_need;          /* ix_lock */
 	unsigned quiescing;         /* ix_lock */
+	uint64_t commit_behind;     /* a commit round was given up while
+				     * the files closed up to this one were
+				     * not done (store_commit.c); ix_lock */
 	pthread_cond_t quiet_cv;    /* @quiescing went to 0; ix_lock */
 
 	/* The pack files (store_pack.h); their own locks inside. */

@@ -228,6 +228,10 @@ store_link(store *st, uint64_t ino, uint64_t newparent, const char *newname,
 		return rc;
 	if ((rc = store_space_check(st, 1U << 20, 1)) != 0)
 		return rc;
+	/* A file whose commit is queued gets no second name before it is
+	 * committed: a refused new file goes with its one name. */
+	if ((rc = file_wait_queued(st, ino)) != 0)
+		return rc;
 	ns_lock(st);
 	if ((rc = inode_get(st, ino, SEQ_LIVE, &in)) != 0)
 		goto unlock;
