@@ -546,6 +546,21 @@ content_view_put(struct store_view *v)
 	v->n = 0;
 }
 
+/* The bytes of @c a read of @len at @off gets (0: none), and in @i the
+ * index of the chunk that holds @off, whose next chunks are prefetched. */
+static size_t
+content_span(store *st, const struct content *c, uint64_t off, size_t len,
+    uint32_t *i)
+{
+	if (c == NULL || off >= c->size || len == 0)
+		return 0;
+	if (len > c->size - off)
+		len = (size_t)(c->size - off);
+	*i = content_index(c, off);
+	prefetch_next(st, c, *i);
+	return len;
+}
+
 ssize_t
 content_view(store *st, const struct content *c, size_t len, uint64_t off,
     struct store_view *v)
@@ -555,12 +570,8 @@ content_view(store *st, const struct content *c, size_t len, uint64_t off,
 
 	v->n = 0;
 	v->st = st;
-	if (c == NULL || off >= c->size || len == 0)
+	if ((len = content_span(st, c, off, len, &i)) == 0)
 		return 0;
-	if (len > c->size - off)
-		len = (size_t)(c->size - off);
-	i = content_index(c, off);
-	prefetch_next(st, c, i);
 	while (done < len) {
 		uint64_t in = off + done - c->off[i];
 		const uint8_t *data;
@@ -610,12 +621,8 @@ content_read(store *st, const struct content *c, void *buf, size_t len,
 	size_t done = 0;
 	uint32_t i;
 
-	if (c == NULL || off >= c->size || len == 0)
+	if ((len = content_span(st, c, off, len, &i)) == 0)
 		return 0;
-	if (len > c->size - off)
-		len = (size_t)(c->size - off);
-	i = content_index(c, off);
-	prefetch_next(st, c, i);
 	while (done < len) {
 		const uint8_t *data;
 		uint32_t dlen;
