@@ -32,6 +32,10 @@
 
 struct ofile;
 
+/* Under this much room left (hard quota, or free disk over the reserve),
+ * close() commits before it returns (file_commit_async()). */
+#define CQ_SPACE_MARGIN (256ULL << 20)
+
 /* cq_start -- start opts.commit_threads commit threads (read-write store,
  * at open, single-threaded); no-op when it is 0.  Returns 0, -ENOMEM or
  * the thread creation error negated.  cq_stop -- drain the queue, join

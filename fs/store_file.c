@@ -408,7 +408,12 @@ file_commit_async(store *st, struct ofile *of)
 	struct wfile *w;
 	uint64_t bytes;
 
-	if (!cq_active(st))
+	/* Near the quota or the disk's reserve, close() waits: a file whose
+	 * chunks are sealed after it returned could find no room, and an
+	 * acknowledged version would be lost.  What the queue, the sealing
+	 * workers and a file's unsealed writes hold stays well under
+	 * CQ_SPACE_MARGIN. */
+	if (!cq_active(st) || !store_space_ample(st, CQ_SPACE_MARGIN))
 		return file_commit(st, of);
 	pthread_mutex_lock(&of->lock);
 	/* A queued commit has no pending changes beside it: writes wait

@@ -112,7 +112,8 @@ struct store {
 				 live_same stays; ix_lock */
 	uint64_t quota_hard;  /* bytes; 0: none; atomic */
 	uint64_t index_bytes; /* used pages of the index file; atomic */
-	uint64_t staged;      /* bytes in staging files; atomic */
+	uint64_t staged;      /* bytes in staging files, and out-of-order
+			       * writes held in memory; atomic */
 	int space_full;       /* writes are refused for want of space, and
 			       * that was journaled and reported; atomic */
 

@@ -586,6 +586,21 @@ space_check(store *st, uint64_t more, int quota, uint64_t floor)
 }
 
 int
+store_space_ample(store *st, uint64_t margin)
+{
+	uint64_t hard = store_quota_limit(st);
+	struct statvfs v;
+
+	if (hard != 0 && store_used(st) + pending_bytes(st) + margin > hard)
+		return 0;
+	if (st->opts.reserve == 0 || st->lockfd < 0 ||
+	    fstatvfs(st->lockfd, &v) != 0)
+		return 1;
+	return (uint64_t)v.f_bavail * v.f_frsize >= st->opts.reserve +
+	    pending_bytes(st) + margin;
+}
+
+int
 store_space_check(store *st, uint64_t more, int quota)
 {
 	return space_check(st, more, quota, st->opts.reserve);

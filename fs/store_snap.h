@@ -69,6 +69,10 @@ size_t snap_encode(uint8_t out[SNAP_REC_MAX], const struct store_snapinfo *si);
 uint64_t store_used(store *st);
 uint64_t store_quota_limit(store *st);
 int store_space_check(store *st, uint64_t more, int quota);
+/* store_space_ample -- whether @margin bytes are left both under the
+ * hard quota and over the disk's reserve (no side effect: nothing is
+ * logged or reported). */
+int store_space_ample(store *st, uint64_t margin);
 #define STORE_META_BYTES (80U << 10)
 int store_meta_check(store *st, int freeing);
 void store_quota_statfs(store *st, struct statvfs *out);

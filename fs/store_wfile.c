@@ -86,6 +86,8 @@ pending_free(struct wfile *w)
 		free_buf(p->data, p->len);
 		free(p);
 	}
+	/* Held in memory, counted like staged bytes (the quota). */
+	__atomic_sub_fetch(&w->st->staged, w->pend_bytes, __ATOMIC_RELAXED);
 	w->pend = NULL;
 	w->pend_bytes = 0;
 }
@@ -331,6 +333,8 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 			p = w->pend;
 			w->pend = p->next;
 			w->pend_bytes -= p->len;
+			__atomic_sub_fetch(&w->st->staged, p->len,
+			    __ATOMIC_RELAXED);
 			rc = stream_append(w, p->data, p->len);
 			free_buf(p->data, p->len);
 			free(p);
@@ -363,6 +367,7 @@ stream_write(struct wfile *w, const uint8_t *buf, size_t len, uint64_t off)
 	p->next = *pp;
 	*pp = p;
 	w->pend_bytes += len;
+	__atomic_add_fetch(&w->st->staged, len, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -58,6 +58,9 @@ python3 - "$M/backwards" >"$T/py.out" <<-'EOF2' &
 EOF2
 py=$!
 T_PIDS+=($py)
+# Its writes wait in memory for the one before them (counted for the
+# quota): the fsync that would store them says the quota is full.
+t_expect_log "error: /backwards: cannot store new content: Disk quota exceeded$"
 t_wait_for 60 grep -q "^fsync" "$T/py.out" || t_fail "the writer hangs"
 most=$(staged)
 grep -q "^fsync EDQUOT" "$T/py.out" ||
