@@ -197,7 +197,6 @@ fail_sticky:
 static int
 do_commit(store *st)
 {
-	uint64_t need = st->txn_need;
 	int rc;
 
 	if (st->commit_behind != 0) {
@@ -205,19 +204,38 @@ do_commit(store *st)
 			return COMMIT_LATER;
 		st->commit_behind = 0;
 	}
-	st->quiescing++;
-	ix_unlock(st);
-	rc = cq_drain_upto_timed(st, need, COMMIT_WAIT_MS);
-	ix_lock(st);
-	if (rc == 0) {
+	if (ns_quiesce(st, COMMIT_WAIT_MS) == 0) {
 		rc = do_commit_txn(st);
 	} else {
-		st->commit_behind = need;
+		st->commit_behind = st->txn_need;
 		rc = COMMIT_LATER;
 	}
+	ns_release(st);
+	return rc;
+}
+
+int
+ns_quiesce(store *st, unsigned ms)
+{
+	uint64_t need;
+	int rc = 0;
+
+	st->quiescing++;
+	/* Namespace changes wait from now on, so @txn_need stays; looping
+	 * on it costs nothing and assumes nothing of their locking. */
+	while (rc == 0 && !cq_done_upto(st, need = st->txn_need)) {
+		ix_unlock(st);
+		rc = cq_drain_upto(st, need, ms);
+		ix_lock(st);
+	}
+	return rc;
+}
+
+void
+ns_release(store *st)
+{
 	if (--st->quiescing == 0)
 		pthread_cond_broadcast(&st->quiet_cv);
-	return rc;
 }
 
 /* ---- the committer thread ------------------------------------------- */

@@ -54,6 +54,14 @@ int commit_wait(store *st);
  * lock is released while waiting (condition wait) and held again on
  * return, so state read under it before the call may have changed. */
 int commit_wait_locked(store *st);
+/* ns_quiesce -- with ix_lock held (released while waiting): hold
+ * namespace changes (ns_lock() waits) and wait until the files closed
+ * before the open transaction's namespace changes are committed
+ * (store_internal.h, txn_need), for at most @ms milliseconds (0: no
+ * limit).  Returns 0, or -ETIMEDOUT; namespace changes are held either
+ * way until ns_release(), with ix_lock held. */
+int ns_quiesce(store *st, unsigned ms);
+void ns_release(store *st);
 /* commit_recover -- recovery at open of a read-write store, ix_lock
  * held, after commit_start() and before any writer or worker: set the
  * packs' next id from the index, cut every pack recorded in IX_PACK back

@@ -200,19 +200,6 @@ cq_pushed(store *st)
 	return n;
 }
 
-void
-cq_drain_upto(store *st, uint64_t upto)
-{
-	struct cqueue *q = st->cq;
-
-	if (q == NULL)
-		return;
-	pthread_mutex_lock(&q->lock);
-	while (cq_pending(q, upto))
-		pthread_cond_wait(&q->room, &q->lock);
-	pthread_mutex_unlock(&q->lock);
-}
-
 int
 cq_done_upto(store *st, uint64_t upto)
 {
@@ -228,7 +215,7 @@ cq_done_upto(store *st, uint64_t upto)
 }
 
 int
-cq_drain_upto_timed(store *st, uint64_t upto, unsigned ms)
+cq_drain_upto(store *st, uint64_t upto, unsigned ms)
 {
 	struct cqueue *q = st->cq;
 	struct timespec ts;
@@ -245,7 +232,8 @@ cq_drain_upto_timed(store *st, uint64_t upto, unsigned ms)
 	}
 	pthread_mutex_lock(&q->lock);
 	while (rc == 0 && cq_pending(q, upto))
-		rc = pthread_cond_timedwait(&q->room, &q->lock, &ts);
+		rc = ms == 0 ? pthread_cond_wait(&q->room, &q->lock) :
+		    pthread_cond_timedwait(&q->room, &q->lock, &ts);
 	rc = cq_pending(q, upto) ? -ETIMEDOUT : 0;
 	pthread_mutex_unlock(&q->lock);
 	return rc;
@@ -256,7 +244,7 @@ cq_drain(store *st)
 {
 	/* Only what is queued now: files closed meanwhile do not hold up
 	 * a snapshot taken while a session runs. */
-	cq_drain_upto(st, cq_pushed(st));
+	(void)cq_drain_upto(st, cq_pushed(st), 0);
 }
 
 int

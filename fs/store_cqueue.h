@@ -54,14 +54,11 @@ void cq_push(store *st, struct ofile *of, uint64_t bytes);
 void cq_drain(store *st);
 
 /* cq_pushed -- the number of commits queued so far (0 without a
- * queue).  cq_drain_upto -- wait until the first @upto of them are done
- * (no store lock held). */
+ * queue).  cq_drain_upto -- wait until the first @upto of them are done,
+ * for at most @ms milliseconds (0: no limit; no store lock held):
+ * 0 when they are, else -ETIMEDOUT. */
 uint64_t cq_pushed(store *st);
-void cq_drain_upto(store *st, uint64_t upto);
-
-/* cq_drain_upto_timed -- cq_drain_upto() for at most @ms milliseconds:
- * 0 when they are done, -ETIMEDOUT. */
-int cq_drain_upto_timed(store *st, uint64_t upto, unsigned ms);
+int cq_drain_upto(store *st, uint64_t upto, unsigned ms);
 
 /* cq_done_upto -- whether the first @upto commits queued are done (1
  * without a queue); does not wait, so any lock may be held. */

@@ -330,12 +330,8 @@ commit_changes(store *st, struct ofile *of, struct wfile *w, int held)
 		    beemo_strerror(rc));
 		goto fail;
 	}
-	if ((rc = scan(st, of, c, mem, path, &flags)) != 0) {
-		/* Refused: a file that never had content goes entirely. */
-		if (rc == BEEMO_EVIRUS || rc == -EFBIG)
-			drop_new_file(st, of->ino);
+	if ((rc = scan(st, of, c, mem, path, &flags)) != 0)
 		goto fail;
-	}
 	if (!held)
 		pthread_mutex_lock(&of->lock);
 	/* A time set explicitly after the close wins over the writes'. */
@@ -380,6 +376,12 @@ commit_changes(store *st, struct ofile *of, struct wfile *w, int held)
 	if (!held)
 		pthread_mutex_unlock(&of->lock);
 fail:
+	/* A file that never had content goes entirely when refused; after
+	 * its close returned, when not committed at all: not an empty file
+	 * under its name, which a rename could put over a name that had a
+	 * version. */
+	if (rc == BEEMO_EVIRUS || rc == -EFBIG || (rc != 0 && !held))
+		drop_new_file(st, of->ino);
 	content_unref(c);
 	wfile_free(w);
 	return rc;
@@ -480,11 +482,6 @@ file_commit_queued(store *st, struct ofile *of)
 	pthread_mutex_unlock(&of->lock);
 	if (w != NULL)
 		rc = commit_changes(st, of, w, 0);
-	/* A new file whose first content could not be committed goes, as
-	 * a refused one does: not an empty file under its name, which a
-	 * rename could put over a name that had a version. */
-	if (rc != 0)
-		drop_new_file(st, of->ino);
 	if (rc != 0 && st->opts.commit_failed != NULL)
 		st->opts.commit_failed(st->opts.commit_failed_ctx, of->ino);
 	pthread_mutex_lock(&of->lock);

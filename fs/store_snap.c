@@ -220,14 +220,7 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 	 * closed, then renamed while the drain above waited, would be in
 	 * it by name without its content.  Namespace changes wait
 	 * meanwhile (ns_lock()), so that this ends. */
-	st->quiescing++;
-	while (!cq_done_upto(st, st->txn_need)) {
-		uint64_t need = st->txn_need;
-
-		ix_unlock(st);
-		cq_drain_upto(st, need);
-		ix_lock(st);
-	}
+	(void)ns_quiesce(st, 0);
 	/* Nothing changed since a snapshot that is still there: that one
 	 * is the live tree. */
 	if (if_changed && (*id = live_same_locked(st)) != 0) {
@@ -292,8 +285,7 @@ store_snapshot_take(store *st, const struct store_snapinfo *want,
 	*id = next;
 	*created = 1;
 unlock:
-	if (--st->quiescing == 0)
-		pthread_cond_broadcast(&st->quiet_cv);
+	ns_release(st);
 	ix_unlock(st);
 	return rc;
 }

@@ -23,6 +23,7 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/../e2e/sshd_lib.sh"
 . "$(dirname "$0")/../e2e/netns_lib.sh"
+. "$(dirname "$0")/vm_like.sh"
 
 FILES=${1:-20000}
 LARGE=${2:-1024}
@@ -70,19 +71,7 @@ EOF
 mkdir -p "$C/large"
 q=$((LARGE * 1048576 / 4))
 for k in 1 2; do head -c "$q" /dev/urandom >"$C/large/random$k.img"; done
-for k in 1 2; do
-	left=$q
-	while [ "$left" -gt 0 ]; do
-		n=$((left < 8388608 ? left : 8388608))
-		case $((RANDOM % 3)) in
-		0) head -c "$n" /dev/zero ;;
-		1) (cat /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null || true) |
-			head -c "$n" ;;
-		2) head -c "$n" /dev/urandom ;;
-		esac
-		left=$((left - n))
-	done >"$C/large/vm$k.img"
-done
+for k in 1 2; do vm_like "$q" >"$C/large/vm$k.img"; done
 
 # ---- a second sshd for the baselines (root, SFTP), port 2222
 install -m 0644 "$C/id.pub" "$T/keys/root"

@@ -18,6 +18,7 @@
 # compare the ratio measured within one run, not absolute figures.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/../e2e/sshd_lib.sh"
+. "$(dirname "$0")/vm_like.sh"
 
 SIZE=${1:-2048}
 ROUNDS=${2:-3}
@@ -37,20 +38,6 @@ now() { date +%s%N; }
 mibs() { echo "scale=1; $1 * 1000000000 / 1048576 / $2" | bc; } # BYTES NS
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# vm_like BYTES: zero runs, repeated system files and random blocks.
-vm_like() {
-	local left=$1 n
-	while [ "$left" -gt 0 ]; do
-		n=$((left < 8388608 ? left : 8388608))
-		case $((RANDOM % 3)) in
-		0) head -c "$n" /dev/zero ;;
-		1) (cat /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null || true) |
-			head -c "$n" ;;
-		2) head -c "$n" /dev/urandom ;;
-		esac
-		left=$((left - n))
-	done
-}
 
 B=$((SIZE * 1048576))
 t_expect_log 'warning: .*: committed without antivirus scan'

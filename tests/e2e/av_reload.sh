@@ -32,12 +32,11 @@ except OSError as e:
     print(errno.errorcode[e.errno])
 PY
 }
-# refused NAME TEXT: put, then true if /NAME is gone once the commits
-# settled (the file was refused).
+# refused NAME TEXT: write TEXT to /NAME; true if it was refused
+# (t_put_virus).
 refused() {
-	put "$1" "$2" >/dev/null
-	t_settle "$MNT"
-	t_wait_for 5 eval '! [ -e "$MNT/$1" ]'
+	printf '%s' "$2" >"$T/refused.src"
+	t_put_virus "$T/refused.src" "$MNT/$1"
 }
 loglen() { wc -l <"$T/beemofs.log"; }
 # since N: the daemon log after its line N.
